@@ -1,0 +1,32 @@
+"""The narrow interface every backend offers the gateway."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from lab.gateway.context import RequestContext
+
+
+class Backend(Protocol):
+    #: shown in `lab status` and in error messages
+    name: str
+    #: True when the lab keeps this backend's state itself (snapshot + journal); False when it lives elsewhere
+    persistent: bool
+
+    def start(self) -> None:
+        """Get ready to serve (import, connect, or start a container); raise LabError saying what is missing."""
+
+    def dispatch(self, ctx: RequestContext) -> None:
+        """Answer `ctx` by setting `ctx.response`."""
+
+    def health(self) -> dict[str, str]:
+        """Service name -> "available" | "running" | "disabled", as LocalStack's health endpoint shows it."""
+
+    def supported_services(self) -> set[str] | None:
+        """botocore service names this backend implements; None when it cannot tell."""
+
+    def reset(self) -> None:
+        """Forget every resource."""
+
+    def stop(self) -> None:
+        """Release what start() took."""

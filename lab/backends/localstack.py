@@ -1,0 +1,108 @@
+"""LocalStack in Docker, started with the docker SDK from the service docker-compose.yml defines.
+
+The free LocalStack image needs LOCALSTACK_AUTH_TOKEN since March 2026; both the token and a running
+Docker engine are checked first, so a user missing either is told which.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import urllib3
+
+from lab.backends.remote import RemoteBackend
+from lab.errors import LabError
+
+IMAGE = os.environ.get("LAB_LOCALSTACK_IMAGE", "localstack/localstack:latest")
+CONTAINER_NAME = "securecart-lab-localstack"
+HOST_PORT = int(os.environ.get("LAB_LOCALSTACK_PORT", "4567"))
+HEALTH_TIMEOUT_S = float(os.environ.get("LAB_LOCALSTACK_TIMEOUT", "90"))
+
+
+class LocalStackUnavailable(LabError):
+    pass
+
+
+def check_prerequisites(environ: dict[str, str] | None = None) -> Any:
+    """Return a docker client, or raise naming what is missing: the token, the SDK, or the engine."""
+    environ = dict(os.environ) if environ is None else environ
+    if not environ.get("LOCALSTACK_AUTH_TOKEN"):
+        raise LocalStackUnavailable(
+            "the localstack backend needs LOCALSTACK_AUTH_TOKEN: since March 2026 the LocalStack image starts only "
+            "with an auth token (a free Hobby plan exists). Set it, or use the default backend: lab up"
+        )
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError as exc:  # pragma: no cover -- docker is a dependency
+        raise LocalStackUnavailable("the localstack backend needs the 'docker' Python package") from exc
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except DockerException as exc:
+        raise LocalStackUnavailable(
+            f"the localstack backend needs a running Docker engine, and none answers ({_short(exc)}). "
+            "Start Docker, or use the default backend: lab up"
+        ) from exc
+    return client
+
+
+class LocalStackBackend(RemoteBackend):
+    """A RemoteBackend whose endpoint is a LocalStack container the lab starts and stops."""
+
+    def __init__(self, allow_remote: bool = False) -> None:
+        super().__init__(f"http://127.0.0.1:{HOST_PORT}", name="localstack")
+        self._container: Any = None
+
+    def start(self) -> None:
+        client = check_prerequisites()
+        from docker.errors import NotFound
+
+        try:
+            container = client.containers.get(CONTAINER_NAME)
+            if container.status != "running":
+                container.start()
+        except NotFound:
+            container = client.containers.run(
+                IMAGE,
+                name=CONTAINER_NAME,
+                detach=True,
+                # Published on loopback only: nothing outside this machine reaches it.
+                ports={"4566/tcp": ("127.0.0.1", HOST_PORT)},
+                environment={
+                    "LOCALSTACK_AUTH_TOKEN": os.environ["LOCALSTACK_AUTH_TOKEN"],
+                    "SERVICES": "s3,dynamodb,ec2,iam,sts,kms,route53,rds,backup,cloudtrail",
+                },
+                labels={"app": "securecart-lab"},
+            )
+        self._container = container
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            try:
+                answer = self._pool.request("GET", self.url + "/_localstack/health", timeout=2)
+                if answer.status == 200:
+                    return
+                last = f"HTTP {answer.status}"
+            except urllib3.exceptions.HTTPError as exc:
+                last = _short(exc)
+            time.sleep(0.5)
+        raise LocalStackUnavailable(
+            f"LocalStack did not become healthy at {self.url} within {HEALTH_TIMEOUT_S:.0f} s ({last}); "
+            f"see: docker logs {CONTAINER_NAME}"
+        )
+
+    def stop(self) -> None:
+        super().stop()
+        if self._container is not None:
+            self._container.stop(timeout=10)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,261 @@
+"""The `lab` command. Each subcommand is a thin layer over the admin API or the process helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lab import __version__, config
+from lab.errors import LabError
+
+SHELLS = ("bash", "zsh", "fish", "powershell")
+
+
+class LabGroup(click.Group):
+    """Turns LabError into a clear message and its exit code instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+def _state_dir(value: str | None) -> Path:
+    return Path(value).expanduser().resolve() if value else config.default_state_dir().resolve()
+
+
+state_dir_option = click.option("--state-dir", envvar="LAB_STATE_DIR", default=None,
+                                help="where state, logs and the pid live [env LAB_STATE_DIR; default ~/.local/state/securecart-lab]")
+port_option = click.option("--port", type=int, default=None, envvar="LAB_PORT",
+                           help=f"the sandbox's port on 127.0.0.1 [env LAB_PORT; default {config.DEFAULT_PORT}]")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _running_or_fail(state_dir: Path, port: int | None):
+    from lab import process
+
+    running = process.find_running(state_dir, port)
+    if running is None:
+        raise LabError(f"no sandbox is running for state dir {state_dir}; start it with: lab up")
+    return running
+
+
+@click.group(cls=LabGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lab")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """SecureCart DR Lab: a local two-region AWS sandbox for backup, replication and disaster recovery.
+
+    Run `lab up` to start the sandbox, then `eval "$(lab env)"` to point the aws CLI and boto3 at it.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
+
+
+@main.command()
+@click.option("--backend", default="embedded", show_default=True,
+              help="embedded (moto in the sandbox), localstack (Docker), or an endpoint URL")
+@port_option
+@state_dir_option
+@click.option("--foreground", is_flag=True, help="run in this terminal instead of detaching")
+@click.option("--allow-remote", is_flag=True, help="accept a backend URL that is not on loopback")
+@click.option("--seed", type=int, default=None, help="seed for deterministic ids and data (new state only)")
+@click.option("--no-world", is_flag=True, help="start empty, without the SecureCart world")
+def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, allow_remote: bool,
+       seed: int | None, no_world: bool) -> None:
+    """Start the sandbox (detached), or find the one already running."""
+    from lab import process
+    from lab.admin_client import AdminClient
+    from lab.errors import PortBusyError
+
+    directory = _state_dir(state_dir)
+    port = port or config.DEFAULT_PORT
+    running = process.find_running(directory)
+    if running is not None:
+        click.echo(f"The sandbox is already running at {running.endpoint} (pid {running.pid}, "
+                   f"backend {running.runtime.get('backend', '?')}, state {directory}).")
+        return
+    try:
+        running = process.start(directory, port=port, backend=backend, foreground=foreground,
+                                 allow_remote=allow_remote, seed=seed, no_world=no_world)
+    except PortBusyError:
+        other = AdminClient(config.endpoint_url(port))
+        if other.alive():
+            status = other.status(counts=False)
+            raise LabError(f"port {port} is taken by another SecureCart sandbox (state dir {status.get('state_dir')}); "
+                           f"use it with --state-dir {status.get('state_dir')}, or start this one with --port {port + 1}")
+        raise
+    status = AdminClient(running.endpoint).status(counts=False)
+    click.echo(f"SecureCart DR Lab sandbox ready at {running.endpoint} "
+               f"(backend {status['backend']}, pid {running.pid}, boot {status.get('boot_seconds') or 0:.2f}s)")
+    click.echo(f"state: {directory}")
+    for warning in status.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo('Point your tools at it:  eval "$(lab env)"')
+
+
+@main.command()
+@state_dir_option
+@port_option
+def down(state_dir: str | None, port: int | None) -> None:
+    """Stop the sandbox, saving its state."""
+    from lab import process
+
+    directory = _state_dir(state_dir)
+    running = process.find_running(directory, port)
+    if running is None:
+        click.echo("The sandbox is not running.")
+        return
+    process.stop(directory, running)
+    click.echo(f"The sandbox stopped; its state is saved in {directory}.")
+
+
+@main.command()
+@state_dir_option
+@port_option
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def status(state_dir: str | None, port: int | None, as_json: bool) -> None:
+    """Backend, uptime, regions, resource counts and the state dir."""
+    from lab.admin_client import AdminClient
+
+    directory = _state_dir(state_dir)
+    running = _running_or_fail(directory, port)
+    body = AdminClient(running.endpoint).status(counts=True)
+    if as_json:
+        click.echo(json.dumps(body, indent=2, sort_keys=True))
+        return
+    from lab.render import status_table
+
+    _console().print(status_table(body))
+
+
+@main.command()
+@click.option("--shell", type=click.Choice(SHELLS), default=None, help="shell syntax [default: from $SHELL]")
+@click.option("--region", default=config.PRIMARY_REGION, show_default=True)
+@state_dir_option
+@port_option
+def env(shell: str | None, region: str, state_dir: str | None, port: int | None) -> None:
+    """Print the variables that point the aws CLI, boto3 and awslocal at the sandbox."""
+    from lab import process
+    from lab.safety import dummy_aws_environment
+
+    shell = shell or _guess_shell()
+    endpoint = process.endpoint_for(_state_dir(state_dir), port)
+    variables = dummy_aws_environment(endpoint, region)
+    host_port = endpoint.split("://", 1)[1]
+    variables["LOCALSTACK_HOST"] = host_port  # awslocal reads this
+    variables["AWS_ENDPOINT_URL_S3"] = endpoint
+    for name, value in variables.items():
+        click.echo(_export_line(shell, name, value))
+    # aws CLI v1 ignores AWS_ENDPOINT_URL for a few services (RDS in us-east-1 goes to rds.amazonaws.com,
+    # SQS, EMR): passing --endpoint-url on every call, as awslocal does, keeps it on the sandbox.
+    click.echo(_aws_wrapper(shell))
+    click.echo(_comment(shell, 'run: eval "$(lab env)"  (fish: lab env | source)'))
+
+
+def _guess_shell() -> str:
+    name = Path(os.environ.get("SHELL", "bash")).name
+    if name in SHELLS:
+        return name
+    return "powershell" if os.name == "nt" else "bash"
+
+
+def _export_line(shell: str, name: str, value: str) -> str:
+    if shell == "fish":
+        return f"set -gx {name} '{value}';"
+    if shell == "powershell":
+        return f"$Env:{name} = \"{value}\""
+    return f"export {name}='{value}'"
+
+
+def _aws_wrapper(shell: str) -> str:
+    if shell == "fish":
+        return "function aws; command aws --endpoint-url $AWS_ENDPOINT_URL $argv; end;"
+    if shell == "powershell":
+        return ("function aws { & (Get-Command aws -CommandType Application | Select-Object -First 1) "
+                "--endpoint-url $Env:AWS_ENDPOINT_URL @args }")
+    return 'aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }'
+
+
+def _comment(shell: str, text: str) -> str:
+    return f"# {text}"
+
+
+@main.command()
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@state_dir_option
+@port_option
+def reset(yes: bool, state_dir: str | None, port: int | None) -> None:
+    """Bring the world back to its start (everything you created is removed)."""
+    from lab.admin_client import AdminClient
+
+    running = _running_or_fail(_state_dir(state_dir), port)
+    if not yes and not click.confirm("Reset the sandbox? Every resource you created will be removed", default=False):
+        click.echo("Nothing was changed.")
+        return
+    AdminClient(running.endpoint).reset()
+    click.echo("The SecureCart world is back to its start.")
+
+
+@main.command()
+@click.option("--backend", default=None, help="report for this backend without a running sandbox")
+@state_dir_option
+@port_option
+@click.option("--json", "as_json", is_flag=True)
+def doctor(backend: str | None, state_dir: str | None, port: int | None, as_json: bool) -> None:
+    """Which labs' services the backend supports (a live probe when the sandbox runs)."""
+    from lab import process
+    from lab.admin_client import AdminClient
+    from lab.doctor import static_report
+
+    directory = _state_dir(state_dir)
+    running = process.find_running(directory, port) if backend is None else None
+    if running is not None:
+        report = AdminClient(running.endpoint).doctor()
+        report["backend"] = running.runtime.get("backend", "?")
+        report["source"] = f"live probe of {running.endpoint}"
+    else:
+        name = backend or "embedded"
+        report = static_report(name)
+        report["backend"] = name
+        report["source"] = "known facts (start the sandbox for a live probe)"
+        if name == "localstack":
+            from lab.backends.localstack import check_prerequisites
+
+            try:
+                check_prerequisites()
+                report["prerequisites"] = "Docker engine and LOCALSTACK_AUTH_TOKEN present"
+            except LabError as exc:
+                report["prerequisites"] = str(exc)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    from lab.render import doctor_tables
+
+    _console().print(*doctor_tables(report))
+
+
+@main.command()
+def tui() -> None:
+    """Open the terminal UI (starts the sandbox if it is not running)."""
+    try:
+        from tui.app import run_app
+    except ImportError as exc:
+        raise LabError(f"the terminal UI is not available: {exc}") from exc
+    run_app()
+
+
+if __name__ == "__main__":
+    main()

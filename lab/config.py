@@ -1,0 +1,37 @@
+"""Fixed facts of the lab and where its state lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+PRIMARY_REGION = "us-east-1"
+DR_REGION = "us-west-2"
+REGIONS = (PRIMARY_REGION, DR_REGION)
+ACCOUNT_ID = "000000000000"
+DUMMY_ACCESS_KEY = "test"
+DUMMY_SECRET_KEY = "test"
+DEFAULT_SEED = 20260101
+
+# Environment variables the sandbox process sets before moto is imported.
+MOTO_ENVIRONMENT = {
+    "MOTO_ACCOUNT_ID": ACCOUNT_ID,
+    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+    # moto would otherwise try to start Docker containers for Lambda and friends.
+    "MOTO_DOCKER_NETWORK_MODE": "none",
+}
+
+
+def default_state_dir() -> Path:
+    """`LAB_STATE_DIR`, else `$XDG_STATE_HOME/securecart-lab`, else `~/.local/state/securecart-lab`."""
+    explicit = os.environ.get("LAB_STATE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).expanduser() / "securecart-lab"
+
+
+def endpoint_url(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> str:
+    return f"http://{host}:{port}"

@@ -1,0 +1,26 @@
+"""Last resort: nothing answered, so the operation is not implemented by any layer."""
+
+from __future__ import annotations
+
+from lab.gateway.chain import HandlerChain
+from lab.gateway.context import RequestContext, Response
+from lab.gateway.errors import aws_error, not_implemented
+
+
+def answer_unhandled(chain: HandlerChain, ctx: RequestContext) -> None:
+    error = not_implemented(ctx.identity) if ctx.identity and ctx.identity.service else aws_error(
+        ctx.identity, 404, "UnknownEndpoint", f"the sandbox has nothing at {ctx.method} {ctx.path}")
+    ctx.response = Response(error.status, list(error.headers), error.body)
+
+
+def internal_failure(chain: HandlerChain, ctx: RequestContext, exc: BaseException) -> None:
+    """An exception inside the sandbox becomes AWS's InternalFailure, naming what failed; the log has the trace."""
+    import logging
+
+    logging.getLogger("lab.gateway").exception("request %s %s failed", ctx.method, ctx.path)
+    operation = ctx.identity.operation if ctx.identity else None
+    service = ctx.identity.service if ctx.identity else None
+    error = aws_error(ctx.identity, 500, "InternalFailure",
+                      f"the sandbox failed while handling {service or '?'} {operation or ctx.path}: "
+                      f"{type(exc).__name__}: {exc}", sender_fault=False)
+    ctx.response = Response(error.status, list(error.headers), error.body)

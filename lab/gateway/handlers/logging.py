@@ -1,0 +1,35 @@
+"""One access-log line per request, and the request id header every AWS answer carries."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from lab.gateway.chain import HandlerChain
+from lab.gateway.context import RequestContext
+
+access_log = logging.getLogger("lab.access")
+
+
+def add_request_id(chain: HandlerChain, ctx: RequestContext) -> None:
+    if ctx.response is None:
+        return
+    names = {name.lower() for name, _ in ctx.response.headers}
+    if "x-amzn-requestid" not in names and "x-amz-request-id" not in names:
+        ctx.response.headers.append(("x-amzn-RequestId", ctx.request_id))
+
+
+def log_request(chain: HandlerChain, ctx: RequestContext) -> None:
+    if ctx.replaying or not access_log.isEnabledFor(logging.INFO):
+        return
+    identity = ctx.identity
+    status = ctx.response.status if ctx.response else 0
+    access_log.info(
+        "%s %s %s %s -> %d %.1fms",
+        identity.region if identity else "-",
+        identity.service if identity and identity.service else "-",
+        identity.operation if identity and identity.operation else f"{ctx.method} {ctx.path}",
+        "internal" if ctx.environ.get("lab.internal") else ctx.environ.get("REMOTE_ADDR", "-"),
+        status,
+        (time.perf_counter() - ctx.started) * 1000,
+    )

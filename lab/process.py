@@ -1,0 +1,127 @@
+"""Start, find and stop the sandbox process from the `lab` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab import config
+from lab.admin_client import AdminClient
+from lab.errors import LabError
+from lab.sandbox.server import LOG_FILE, PID_FILE, RUNTIME_FILE, check_port_free
+
+
+@dataclass
+class Running:
+    endpoint: str
+    pid: int | None
+    runtime: dict[str, Any]
+
+
+def runtime_info(state_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((state_dir / RUNTIME_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find_running(state_dir: Path, port: int | None = None) -> Running | None:
+    """The sandbox this state dir belongs to, if it runs and answers; else None (stale files removed)."""
+    info = runtime_info(state_dir)
+    if info is None:
+        # No marker files (removed by hand?): a sandbox of this state dir may still answer on the port.
+        endpoint = config.endpoint_url(port or config.DEFAULT_PORT)
+        client = AdminClient(endpoint)
+        if client.alive():
+            status = client.status(counts=False)
+            if Path(status.get("state_dir", "")) == state_dir:
+                return Running(endpoint, status.get("pid"), {"backend": status.get("backend")})
+        return None
+    endpoint = info["endpoint"]
+    if pid_alive(int(info["pid"])) and AdminClient(endpoint).alive(timeout=2.0):
+        return Running(endpoint, int(info["pid"]), info)
+    if not pid_alive(int(info["pid"])):
+        # A sandbox killed without a chance to clean up: its state is safe, only these markers are stale.
+        for name in (PID_FILE, RUNTIME_FILE):
+            (state_dir / name).unlink(missing_ok=True)
+    return None
+
+
+def endpoint_for(state_dir: Path, port: int | None = None) -> str:
+    info = runtime_info(state_dir)
+    if info and port is None:
+        return info["endpoint"]
+    return config.endpoint_url(port or int(os.environ.get("LAB_PORT", config.DEFAULT_PORT)))
+
+
+def start(state_dir: Path, *, port: int, backend: str, foreground: bool, allow_remote: bool = False,
+          seed: int | None = None, no_world: bool = False, timeout: float | None = None) -> Running:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    check_port_free(config.DEFAULT_HOST, port)
+    command = [sys.executable, "-m", "lab.sandbox.server", "--port", str(port), "--backend", backend,
+               "--state-dir", str(state_dir)]
+    if allow_remote:
+        command.append("--allow-remote")
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    if no_world:
+        command.append("--no-world")
+    if foreground:
+        os.execv(sys.executable, command + ["--foreground"])
+    log_path = state_dir / LOG_FILE
+    with open(log_path, "ab") as log_handle:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle, stderr=log_handle,
+                                   start_new_session=True, close_fds=True)
+    client = AdminClient(config.endpoint_url(port))
+    deadline = time.monotonic() + (timeout or (150.0 if backend == "localstack" else 60.0))
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            raise LabError(f"the sandbox exited while starting (exit {code}):\n{_tail(log_path)}")
+        try:
+            if client.health(timeout=1.0).get("ready"):
+                return Running(client.endpoint, process.pid, runtime_info(state_dir) or {})
+        except LabError:
+            pass
+        time.sleep(0.02)
+    process.terminate()
+    raise LabError(f"the sandbox did not become ready within the time allowed; its log {log_path} ends:\n"
+                   f"{_tail(log_path)}")
+
+
+def stop(state_dir: Path, running: Running, timeout: float = 30.0) -> None:
+    try:
+        AdminClient(running.endpoint).shutdown()
+    except LabError:
+        if running.pid:
+            os.kill(running.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while running.pid and pid_alive(running.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if running.pid and pid_alive(running.pid):
+        raise LabError(f"the sandbox (pid {running.pid}) did not stop within {timeout:.0f} s; "
+                       f"its state is saved; stop it with: kill {running.pid}")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"

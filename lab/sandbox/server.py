@@ -1,0 +1,141 @@
+"""The sandbox process: `python -m lab.sandbox.server` (what `lab up` starts, detached or not)."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from lab import config
+from lab.errors import LabError, PortBusyError
+from lab.safety import install_network_guard, is_loopback_host, isolate_from_user_aws_files
+
+log = logging.getLogger("lab.sandbox")
+
+RUNTIME_FILE = "sandbox.json"
+PID_FILE = "sandbox.pid"
+LOG_FILE = "sandbox.log"
+
+
+def check_port_free(host: str, port: int) -> None:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortBusyError(host, port, exc.strerror or "") from exc
+        raise LabError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    finally:
+        probe.close()
+
+
+def make_server(host: str, port: int, app):  # noqa: ANN001, ANN201
+    from werkzeug.serving import WSGIRequestHandler, make_server as werkzeug_server
+
+    class QuietHandler(WSGIRequestHandler):
+        # The gateway writes its own access log; werkzeug's per-request line would double it.
+        def log_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    try:
+        return werkzeug_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusyError(host, port) from exc
+        raise
+    except SystemExit as exc:  # werkzeug exits on a busy port after printing to stderr
+        raise PortBusyError(host, port) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    state_dir = Path(args.state_dir).expanduser().resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[logging.FileHandler(state_dir / LOG_FILE)] + ([logging.StreamHandler()] if args.foreground else []),
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    isolate_from_user_aws_files()
+    if not args.allow_remote:
+        install_network_guard()
+    if not is_loopback_host(args.host) and not args.allow_remote_bind:
+        raise LabError(f"refusing to listen on {args.host}: the sandbox binds to loopback only "
+                       "(pass --allow-remote-bind inside a container)")
+
+    from lab.backends import create_backend
+    from lab.sandbox.core import Sandbox
+
+    backend = create_backend(args.backend, allow_remote=args.allow_remote)
+    sandbox = Sandbox(backend, state_dir, host=args.host, port=args.port, seed=args.seed,
+                      seed_world=not args.no_world, fsync=args.fsync)
+    server = make_server(args.host, args.port, sandbox.app)
+    (state_dir / PID_FILE).write_text(str(os.getpid()))
+    (state_dir / RUNTIME_FILE).write_text(json.dumps({
+        "pid": os.getpid(), "host": args.host, "port": args.port, "endpoint": sandbox.endpoint,
+        "backend": backend.name, "started_at": sandbox.started_at,
+    }))
+    serving = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+    serving.start()
+
+    def stop(signum: int, frame: object) -> None:
+        sandbox.request_shutdown()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("listening on %s (backend %s, state %s)", sandbox.endpoint, backend.name, state_dir)
+    try:
+        sandbox.boot()
+        if args.foreground:
+            print(f"SecureCart DR Lab sandbox ready at {sandbox.endpoint} (Ctrl-C stops it)", flush=True)
+        sandbox.shutdown_requested.wait()
+    except LabError as exc:
+        log.error("%s", exc)
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    finally:
+        server.shutdown()
+        try:
+            sandbox.close()
+        finally:
+            for name in (PID_FILE, RUNTIME_FILE):
+                (state_dir / name).unlink(missing_ok=True)
+        log.info("stopped")
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m lab.sandbox.server", description="Run the sandbox process.")
+    parser.add_argument("--host", default=config.DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=config.DEFAULT_PORT)
+    parser.add_argument("--backend", default="embedded")
+    parser.add_argument("--state-dir", default=str(config.default_state_dir()))
+    parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+    parser.add_argument("--no-world", action="store_true", help="start empty, without the SecureCart world")
+    parser.add_argument("--foreground", action="store_true")
+    parser.add_argument("--allow-remote", action="store_true", help="allow a backend endpoint off this machine")
+    parser.add_argument("--allow-remote-bind", action="store_true", help="allow listening on a non-loopback address")
+    parser.add_argument("--fsync", action="store_true", help="fsync the journal after every change (power-loss safe)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        check_port_free(args.host, args.port)
+        return run(args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The SecureCart world: the shop's resources in two regions, seeded through the AWS APIs.
+
+Names are fixed (DESIGN.md) so that labs, checks and docs agree. Seeding is idempotent: what exists is
+left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lab import config
+
+APP_TAG = {"Key": "app", "Value": "securecart"}
+ORDERS_DB = "securecart-orders-db"
+ORDER_HISTORY_TABLE = "securecart-order-history"
+INVOICES_BUCKET = "securecart-invoices-use1"
+INVOICES_DR_BUCKET = "securecart-invoices-usw2"
+IMAGES_BUCKET = "securecart-product-images"
+LOGS_BUCKET = "securecart-logs"
+BACKEND_INSTANCE = "securecart-backend"
+BACKEND_VOLUME = "securecart-backend-data"
+INITIAL_ORDERS = 48  # two days of hourly orders before the lab starts
+
+PRIMARY_BUCKETS = (INVOICES_BUCKET, IMAGES_BUCKET, LOGS_BUCKET)
+CUSTOMERS = ("alice", "bruno", "chen", "dara", "emeka", "farah", "goran", "hana", "ivan", "jun")
+
+
+def make_order(number: int, created_at: datetime, rng: random.Random) -> dict[str, Any]:
+    return {
+        "id": number,
+        "order_id": f"ORD-{number:06d}",
+        "customer": rng.choice(CUSTOMERS),
+        "amount": f"{rng.randint(500, 25000) / 100:.2f}",
+        "created_at": created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def initial_orders(seed: int, now: datetime, count: int = INITIAL_ORDERS) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    start = now - timedelta(hours=count)
+    return [make_order(i + 1, start + timedelta(hours=i), rng) for i in range(count)]
+
+
+def invoice_key(order: dict[str, Any]) -> str:
+    return f"invoices/{order['created_at'][:7].replace('-', '/')}/{order['order_id']}.json"
+
+
+def invoice_body(order: dict[str, Any]) -> bytes:
+    return json.dumps({"invoice_for": order["order_id"], "customer": order["customer"],
+                       "amount": order["amount"], "currency": "USD", "issued_at": order["created_at"]},
+                      sort_keys=True).encode()
+
+
+def order_item(order: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "order_id": {"S": order["order_id"]},
+        "customer": {"S": order["customer"]},
+        "amount": {"N": order["amount"]},
+        "created_at": {"S": order["created_at"]},
+        "status": {"S": "PLACED"},
+    }
+
+
+def _exists(call: Any, *not_found_codes: str) -> bool:
+    try:
+        call()
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in not_found_codes:
+            return False
+        raise
+
+
+def seed_world(sandbox: Any) -> None:
+    """Create every world resource that is missing, and the initial orders in each store."""
+    east, west = config.PRIMARY_REGION, config.DR_REGION
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    if not sandbox.lab.orders:
+        sandbox.lab.orders = initial_orders(sandbox.lab.seed, now)
+    orders = sandbox.lab.orders
+
+    # S3: the shop's buckets in us-east-1, the invoices' DR bucket in us-west-2 (all versioning off).
+    for region, names in ((east, PRIMARY_BUCKETS), (west, (INVOICES_DR_BUCKET,))):
+        s3 = sandbox.client("s3", region)
+        existing = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+        for name in names:
+            if name in existing:
+                continue
+            kwargs: dict[str, Any] = {"Bucket": name}
+            if region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            s3.create_bucket(**kwargs)
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [APP_TAG]})
+    s3 = sandbox.client("s3", east)
+    for order in orders:
+        s3.put_object(Bucket=INVOICES_BUCKET, Key=invoice_key(order), Body=invoice_body(order),
+                      ContentType="application/json")
+    for index, product in enumerate(("mug", "tshirt", "sticker", "hoodie", "cap"), start=1):
+        s3.put_object(Bucket=IMAGES_BUCKET, Key=f"products/{product}.png",
+                      Body=bytes([137, 80, 78, 71]) + product.encode() * 64, ContentType="image/png")
+    s3.put_object(Bucket=LOGS_BUCKET, Key="app/securecart-backend.log",
+                  Body="".join(f"{o['created_at']} order {o['order_id']} placed\n" for o in orders).encode())
+
+    # DynamoDB: the order history table, PITR off.
+    dynamodb = sandbox.client("dynamodb", east)
+    if not _exists(lambda: dynamodb.describe_table(TableName=ORDER_HISTORY_TABLE), "ResourceNotFoundException"):
+        dynamodb.create_table(
+            TableName=ORDER_HISTORY_TABLE,
+            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=[APP_TAG],
+        )
+    for start in range(0, len(orders), 25):
+        dynamodb.batch_write_item(RequestItems={ORDER_HISTORY_TABLE: [
+            {"PutRequest": {"Item": order_item(order)}} for order in orders[start:start + 25]]})
+
+    # RDS: the orders database, automated backups off, single-AZ.
+    rds = sandbox.client("rds", east)
+    if not _exists(lambda: rds.describe_db_instances(DBInstanceIdentifier=ORDERS_DB), "DBInstanceNotFound",
+                   "DBInstanceNotFoundFault"):
+        rds.create_db_instance(
+            DBInstanceIdentifier=ORDERS_DB, Engine="postgres", EngineVersion="16.3", DBInstanceClass="db.t3.micro",
+            AllocatedStorage=20, MasterUsername="securecart", MasterUserPassword="securecart-lab-only",
+            DBName="orders", AvailabilityZone=f"{east}a", BackupRetentionPeriod=0, MultiAZ=False,
+            StorageEncrypted=True, Tags=[APP_TAG],
+        )
+
+    # EC2: the backend instance and its data volume.
+    ec2 = sandbox.client("ec2", east)
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [BACKEND_INSTANCE]},
+                                            {"Name": "instance-state-name", "Values": ["pending", "running", "stopped"]}])
+    if not any(r["Instances"] for r in found["Reservations"]):
+        images = ec2.describe_images(Owners=["amazon"], Filters=[
+            {"Name": "name", "Values": ["al2023-ami-2023.*-x86_64"]}])["Images"]
+        image_id = max(images, key=lambda img: img["Name"])["ImageId"]  # the newest Amazon Linux 2023
+        instance = ec2.run_instances(
+            ImageId=image_id, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+            Placement={"AvailabilityZone": f"{east}a"},
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": BACKEND_INSTANCE}, APP_TAG]}],
+        )["Instances"][0]
+        volume = ec2.create_volume(
+            AvailabilityZone=f"{east}a", Size=20, VolumeType="gp3", Encrypted=True,
+            TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": BACKEND_VOLUME}, APP_TAG]}],
+        )
+        ec2.attach_volume(VolumeId=volume["VolumeId"], InstanceId=instance["InstanceId"], Device="/dev/sdf")
+
+
+def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
+    """What the sandbox holds, per region: the figures `lab status` shows."""
+    counts: dict[str, dict[str, int]] = {}
+    for region in config.REGIONS:
+        s3 = sandbox.client("s3", region)
+        buckets = [b["Name"] for b in s3.list_buckets(BucketRegion=region)["Buckets"]]
+        objects = 0
+        for bucket in buckets:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                objects += page.get("KeyCount", 0)
+        dynamodb = sandbox.client("dynamodb", region)
+        tables = dynamodb.list_tables()["TableNames"]
+        items = sum(dynamodb.scan(TableName=t, Select="COUNT")["Count"] for t in tables)
+        rds = sandbox.client("rds", region)
+        ec2 = sandbox.client("ec2", region)
+        instances = sum(len(r["Instances"]) for r in ec2.describe_instances(
+            Filters=[{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"])
+        backup = sandbox.client("backup", region)
+        counts[region] = {
+            "s3_buckets": len(buckets),
+            "s3_objects": objects,
+            "dynamodb_tables": len(tables),
+            "dynamodb_items": items,
+            "rds_instances": len(rds.describe_db_instances()["DBInstances"]),
+            "rds_snapshots": len(rds.describe_db_snapshots()["DBSnapshots"]),
+            "ec2_instances": instances,
+            "ebs_volumes": len(ec2.describe_volumes()["Volumes"]),
+            "ebs_snapshots": len(ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]),
+            "backup_vaults": len(backup.list_backup_vaults()["BackupVaultList"]),
+            "backup_plans": len(backup.list_backup_plans()["BackupPlansList"]),
+        }
+    counts["orders"] = {"rds_rows": len(sandbox.lab.orders)}
+    return counts

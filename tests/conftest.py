@@ -1,0 +1,163 @@
+"""Shared fixtures: a real sandbox on 127.0.0.1 in a throw-away state dir, and the no-real-AWS guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GUARD_DIR = Path(__file__).resolve().parent / "guard"
+REAL_LOOKING_KEYS = {
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_SESSION_TOKEN": "FQoGZXIvYXdzEXAMPLETOKEN",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def violations_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("guard") / "violations.txt"
+    path.touch()
+    yield path
+    leaked = path.read_text()
+    assert not leaked, f"something tried to reach a non-loopback address:\n{leaked}"
+
+
+@pytest.fixture(scope="session")
+def user_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A HOME whose ~/.aws holds real-looking credentials and a profile the lab must never read."""
+    home = tmp_path_factory.mktemp("home")
+    aws = home / ".aws"
+    aws.mkdir()
+    (aws / "credentials").write_text("[default]\naws_access_key_id = AKIAUSERFILEEXAMPLE\n"
+                                     "aws_secret_access_key = user-file-secret\n")
+    (aws / "config").write_text("[default]\nregion = eu-central-1\nendpoint_url = https://203.0.113.10\n")
+    return home
+
+
+@pytest.fixture(scope="session")
+def lab_env(violations_file: Path, user_home: Path) -> dict[str, str]:
+    """Environment for every process a test starts: real-looking keys set, the connect guard on."""
+    env = dict(os.environ)
+    env.update(REAL_LOOKING_KEYS)
+    env["HOME"] = str(user_home)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_DIR), str(ROOT), env.get("PYTHONPATH")]))
+    env["LAB_TEST_NETWORK_VIOLATIONS"] = str(violations_file)
+    env.pop("AWS_ENDPOINT_URL", None)
+    env.pop("LAB_STATE_DIR", None)
+    env.pop("LAB_PORT", None)
+    return env
+
+
+def run_lab(args: list[str], env: dict[str, str], check: bool = True, timeout: float = 120,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "lab", *args], env=env, capture_output=True, text=True,
+                            timeout=timeout, input=input)
+    if check and result.returncode != 0:
+        raise AssertionError(f"lab {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\n"
+                             f"stderr:\n{result.stderr}")
+    return result
+
+
+class SandboxHandle:
+    def __init__(self, state_dir: Path, port: int, env: dict[str, str]) -> None:
+        self.state_dir = state_dir
+        self.port = port
+        self.env = env
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def lab(self, *args: str, check: bool = True, timeout: float = 120, input: str | None = None):
+        return run_lab([*args, "--state-dir", str(self.state_dir)], self.env, check=check, timeout=timeout,
+                       input=input)
+
+    def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.lab("up", "--port", str(self.port), *extra)
+
+    def down(self) -> None:
+        self.lab("down", check=False)
+
+    def status(self) -> dict:
+        return json.loads(self.lab("status", "--json").stdout)
+
+    def pid(self) -> int:
+        return int((self.state_dir / "sandbox.pid").read_text())
+
+    def client(self, service: str, region: str = "us-east-1"):
+        from lab.awsclient import client
+
+        return client(service, region, self.endpoint)
+
+    def tool_env(self, region: str = "us-east-1") -> dict[str, str]:
+        """The test env plus what `lab env` prints, as a learner's shell would have after eval."""
+        env = dict(self.env)
+        out = self.lab("env", "--shell", "bash", "--region", region).stdout
+        for line in out.splitlines():
+            if line.startswith("export "):
+                name, value = line[len("export "):].split("=", 1)
+                env[name] = value.strip("'")
+        return env
+
+
+@pytest.fixture
+def fresh_sandbox(tmp_path: Path, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
+    handle = SandboxHandle(tmp_path / "state", free_port(), lab_env)
+    yield handle
+    handle.down()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
+    """One seeded sandbox shared by the tests that only read or create uniquely named things."""
+    handle = SandboxHandle(tmp_path_factory.mktemp("shared") / "state", free_port(), lab_env)
+    handle.up()
+    yield handle
+    handle.down()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws_in_test_process(monkeypatch: pytest.MonkeyPatch, user_home: Path) -> None:
+    """The test process itself: real-looking keys in the environment, and no connection off loopback."""
+    for key, value in REAL_LOOKING_KEYS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HOME", str(user_home))
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    import ipaddress
+
+    original = socket.socket.connect
+
+    def guarded(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            host = str(address[0])
+            try:
+                loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                pytest.fail(f"the test process tried to connect to non-loopback {host}:{address[1]}")
+        return original(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
