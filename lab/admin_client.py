@@ -57,3 +57,11 @@ class AdminClient:
 
     def doctor(self) -> dict[str, Any]:
         return self._call("GET", "/_lab/doctor", timeout=120)
+
+    def get(self, path: str, timeout: float = 60.0) -> Any:
+        """GET /_lab/<path> (query string allowed)."""
+        return self._call("GET", f"/_lab/{path}", timeout=timeout)
+
+    def post(self, path: str, body: Any = None, timeout: float = 600.0) -> Any:
+        """POST /_lab/<path> with a JSON body."""
+        return self._call("POST", f"/_lab/{path}", body=body if body is not None else {}, timeout=timeout)

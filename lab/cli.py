@@ -27,14 +27,8 @@ class LabGroup(click.Group):
             sys.exit(exc.exit_code)
 
 
-def _state_dir(value: str | None) -> Path:
-    return Path(value).expanduser().resolve() if value else config.default_state_dir().resolve()
-
-
-state_dir_option = click.option("--state-dir", envvar="LAB_STATE_DIR", default=None,
-                                help="where state, logs and the pid live [env LAB_STATE_DIR; default ~/.local/state/securecart-lab]")
-port_option = click.option("--port", type=int, default=None, envvar="LAB_PORT",
-                           help=f"the sandbox's port on 127.0.0.1 [env LAB_PORT; default {config.DEFAULT_PORT}]")
+from lab.commands._common import port_option, state_dir_option
+from lab.commands._common import state_dir_path as _state_dir
 
 
 def _console():
@@ -256,6 +250,10 @@ def tui() -> None:
         raise LabError(f"the terminal UI is not available: {exc}") from exc
     run_app()
 
+
+from lab.commands import register_all  # noqa: E402
+
+register_all(main)
 
 if __name__ == "__main__":
     main()

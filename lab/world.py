@@ -79,7 +79,7 @@ def _exists(call: Any, *not_found_codes: str) -> bool:
 def seed_world(sandbox: Any) -> None:
     """Create every world resource that is missing, and the initial orders in each store."""
     east, west = config.PRIMARY_REGION, config.DR_REGION
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.fromtimestamp(int(sandbox.clock.now()), tz=timezone.utc)
     if not sandbox.lab.orders:
         sandbox.lab.orders = initial_orders(sandbox.lab.seed, now)
     orders = sandbox.lab.orders

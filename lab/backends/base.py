@@ -11,6 +11,8 @@ class Backend(Protocol):
     #: shown in `lab status` and in error messages
     name: str
     #: True when the lab keeps this backend's state itself (snapshot + journal); False when it lives elsewhere
+    #: (then only the lab's own state is snapshotted, and nothing is journaled: replaying calls against a
+    #: backend that kept them would apply them twice)
     persistent: bool
 
     def start(self) -> None:
@@ -30,3 +32,12 @@ class Backend(Protocol):
 
     def stop(self) -> None:
         """Release what start() took."""
+
+    def reseed(self, seed: str) -> None:
+        """Make the ids of the next call a function of `seed` (no-op where ids come from elsewhere)."""
+
+    def export_state(self) -> dict:
+        """The backend's resources, for the lab's snapshot ({} where the backend keeps them itself)."""
+
+    def import_state(self, state: dict) -> None:
+        """Put back what export_state() returned."""

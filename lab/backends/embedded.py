@@ -135,6 +135,7 @@ class EmbeddedBackend:
     persistent = True
 
     def __init__(self) -> None:
+        self.data = MotoData()
         self._apps: dict[str, Any] = {}
         self._apps_lock = threading.Lock()
         self.touched: set[str] = set()
@@ -246,3 +247,24 @@ def _is_unrecognised(status: int, data: bytes, headers: list[tuple[str, str]]) -
 
 def _as_response(error: Any) -> Response:
     return Response(error.status, list(error.headers), error.body)
+
+
+class MotoData:
+    """Direct writes into moto's models for the engines' bulk work (the workload, replication): about ten
+    times cheaper than a call through the gateway, and identical in effect for the data they touch."""
+
+    account = config.ACCOUNT_ID
+
+    def put_object(self, region: str, bucket: str, key: str, body: bytes, content_type: str | None = None,
+                   storage_class: str | None = None) -> str | None:
+        from moto.s3.models import s3_backends
+
+        stored = s3_backends[self.account]["aws"].put_object(bucket, key, body, storage=storage_class)
+        if content_type:
+            stored.set_metadata({"Content-Type": content_type})
+        return stored.version_id if stored.version_id != "null" else None
+
+    def put_item(self, region: str, table: str, item: dict[str, Any]) -> None:
+        from moto.dynamodb.models import dynamodb_backends
+
+        dynamodb_backends[self.account][region].put_item(table, item)

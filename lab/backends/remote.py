@@ -75,6 +75,15 @@ class RemoteBackend:
     def supported_services(self) -> set[str] | None:
         return None
 
+    def reseed(self, seed: str) -> None:
+        return None  # the endpoint makes its own ids
+
+    def export_state(self) -> dict:
+        return {}  # the endpoint keeps its resources
+
+    def import_state(self, state: dict) -> None:
+        return None
+
     def reset(self) -> None:
         # Both moto's server and LocalStack offer a reset endpoint; an endpoint with neither keeps its state.
         for path in ("/_localstack/state/reset", "/moto-api/reset"):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from lab import __version__, config
 from lab.backends.base import Backend
@@ -16,6 +17,8 @@ from lab.gateway.app import GatewayApp, build_chain
 from lab.gateway.context import RequestContext
 from lab.sandbox import inprocess
 from lab.sandbox.persistence import StateStore
+from lab.sim.clock import ClockState, SimClock
+from lab.sim.events import EventLog
 
 log = logging.getLogger("lab.sandbox")
 
@@ -32,7 +35,9 @@ class LabState:
     seed: int = config.DEFAULT_SEED
     seq: int = 0  # state-changing requests applied so far; seeds moto's ids for the next one
     world_seeded: bool = False
-    orders: list[dict[str, Any]] = field(default_factory=list)  # the world's orders (RDS rows to be)
+    orders: list[dict[str, Any]] = field(default_factory=list)  # the world's initial orders
+    clock: ClockState = field(default_factory=lambda: ClockState(sim_time=time.time()))
+    events: EventLog = field(default_factory=EventLog)
     extensions: dict[str, Any] = field(default_factory=dict)  # engines keep their state here, by name
 
 
@@ -60,17 +65,40 @@ class Sandbox:
         self.boot_seconds: float | None = None
         self.lab = LabState(seed=seed)
         self.warnings: list[str] = []
-        self.store = StateStore(state_dir / "state", fsync=fsync) if backend.persistent else None
+        self.store = StateStore(state_dir / "state", fsync=fsync)
+        self.journaling = backend.persistent
+        self.clock = SimClock(self.lab.clock)
         self.app = GatewayApp(build_chain(self))
         self._clients: dict[tuple[str, str], Any] = {}
+        self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
+        self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
+        from lab.engines import EngineSet
+
+        self.engines = EngineSet(self)
+
+    @property
+    def events(self) -> EventLog:
+        return self.lab.events
+
+    def _adopt(self, lab: LabState) -> None:
+        """Make `lab` the current lab state (restore, reset) and the clock follow it."""
+        self.lab = lab
+        self.clock = SimClock(lab.clock)
+
+    @contextlib.contextmanager
+    def sim_time(self) -> Iterator[None]:
+        """Let everything in this block (moto included) see the sim clock's time."""
+        import time_machine
+
+        with time_machine.travel(self.clock.now(), tick=False):
+            yield
 
     # -- start-up ----------------------------------------------------------------------------------
 
     def boot(self) -> None:
         started = time.perf_counter()
         self.backend.start()
-        if self.store is not None:
-            self._restore()
+        self._restore()
         if self.seed_world_on_boot and not self.lab.world_seeded:
             from lab.world import seed_world
 
@@ -89,55 +117,87 @@ class Sandbox:
         self.warnings.extend(loaded.warnings)
         if loaded.snapshot is not None:
             try:
-                self.backend.import_state(loaded.snapshot["backend"])  # type: ignore[attr-defined]
-                self.lab = loaded.snapshot["lab"]
-            except (KeyError, ValueError, TypeError) as exc:
+                self.backend.import_state(loaded.snapshot["backend"])
+                self._adopt(loaded.snapshot["lab"])
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 moved = self.store._set_aside(self.store.snapshot_path)
                 message = (f"the saved sandbox state could not be used ({exc}); it was moved to {moved} and the "
                            "sandbox started from a fresh world")
                 log.warning(message)
                 self.warnings.append(message)
                 self.backend.reset()
-                self.lab = LabState(seed=self.lab.seed)
+                self._adopt(LabState(seed=self.lab.seed))
                 return
         if loaded.journal:
             self._replay(loaded.journal)
 
     def _replay(self, records: list[dict[str, Any]]) -> None:
-        import time_machine
-
         started = time.perf_counter()
         for record in records:
             environ = inprocess.environ_for(record["method"], self.endpoint + record["uri"], record["headers"],
                                             record["body"])
             environ["lab.replaying"] = True
-            # Each call runs at the moment it first ran, so timestamps come back as the user saw them.
-            with time_machine.travel(record["t"], tick=False):
-                inprocess.call_app(self.app, environ)
+            # Each call runs at the sim time it first ran, so ids, timestamps and engine work come back
+            # exactly as the user saw them.
+            self.clock.pin(record["t"])
+            inprocess.call_app(self.app, environ)
+        self.clock.pin(None)
         log.info("replayed %d journal records in %.2fs", len(records), time.perf_counter() - started)
 
     # -- the request path --------------------------------------------------------------------------
 
-    def apply(self, ctx: RequestContext, action: Callable[[RequestContext], None]) -> None:
-        """Run `action` for a request; if it changes state, do so in order, seeded and journaled."""
-        ctx.mutating = is_mutating(ctx)
-        if not ctx.mutating or self.store is None:
-            with self.lock:
-                action(ctx)
-            return
-        with self.lock:
-            self.lab.seq += 1
-            self.backend.reseed(f"{self.lab.seed}:{self.lab.seq}")  # type: ignore[attr-defined]
-            action(ctx)
-            if ctx.replaying or ctx.response is None or ctx.response.status >= 400:
-                return
-            self.store.append(self._record(ctx))
-            if self.store.journal_records >= SNAPSHOT_EVERY:
-                self.snapshot()
+    def apply(self, ctx: RequestContext, action: Callable[[RequestContext], None],
+              mutating: bool | None = None) -> None:
+        """Run `action` for a request, serialised with everything else that touches state.
 
-    def _record(self, ctx: RequestContext) -> dict[str, Any]:
+        A state-changing call first lets the engines catch up to now (so what was due happens before it),
+        runs with moto's ids seeded by its place in the sequence, and -- if it is an outermost call, not
+        one an engine or the replay made -- is journaled before its answer leaves.
+        """
+        ctx.mutating = is_mutating(ctx) if mutating is None else mutating
+        with self.lock:
+            depth = getattr(self._depth, "value", 0)
+            self._depth.value = depth + 1
+            outermost = depth == 0
+            try:
+                if outermost:
+                    # One instant per call: the journal can replay it at exactly this sim time.
+                    started = self.clock.now()
+                    self.clock.pin(started)
+                if ctx.mutating:
+                    if outermost and self.ready.is_set():
+                        self.engines.run_until(started)
+                    self.lab.seq += 1
+                    self.backend.reseed(f"{self.lab.seed}:{self.lab.seq}")
+                with self.sim_time():
+                    action(ctx)
+                if (outermost and ctx.mutating and not ctx.replaying
+                        and ctx.response is not None and ctx.response.status < 400):
+                    if self.journaling:
+                        self.store.append(self._record(ctx, started))
+                    else:
+                        self._unjournaled += 1
+                    if self.store.journal_records + self._unjournaled >= SNAPSHOT_EVERY:
+                        self.snapshot()
+            finally:
+                self._depth.value = depth
+                if outermost:
+                    self.clock.pin(None)
+
+    def serve_aws(self, ctx: RequestContext) -> None:
+        """An AWS call: a lab service answers it if one owns it, else the backend; then engines observe."""
+        if not self.engines.serve(ctx):
+            self.backend.dispatch(ctx)
+        if ctx.response is not None and ctx.response.status < 400:
+            self.engines.observe(ctx)
+
+    def tick(self) -> int:
+        """Play what is due up to now (the clock moves on its own between calls)."""
+        return self.engines.run_until(self.clock.now())
+
+    def _record(self, ctx: RequestContext, sim_time: float) -> dict[str, Any]:
         return {
-            "t": time.time(),
+            "t": sim_time,
             "method": ctx.method,
             "uri": ctx.path + (f"?{ctx.query_string}" if ctx.query_string else ""),
             "headers": [(k, v) for k, v in ctx.headers.items() if k.lower() != "content-length"],
@@ -158,11 +218,11 @@ class Sandbox:
         return found
 
     def snapshot(self) -> int:
-        if self.store is None:
-            return 0
         with self.lock:
+            self._unjournaled = 0
+            self.lab.clock = self.clock.state()
             state = {"format": 1, "lab_version": __version__, "saved_at": time.time(),
-                     "backend": self.backend.export_state(), "lab": self.lab}  # type: ignore[attr-defined]
+                     "backend": self.backend.export_state(), "lab": self.lab}
             size = self.store.write_snapshot(state)
         log.info("snapshot written: %d bytes", size)
         return size
@@ -170,9 +230,8 @@ class Sandbox:
     def reset(self) -> None:
         with self.lock:
             self.backend.reset()
-            self.lab = LabState(seed=self.lab.seed)
-            if self.store is not None:
-                self.store.clear()
+            self._adopt(LabState(seed=self.lab.seed))
+            self.store.clear()
             if self.seed_world_on_boot:
                 from lab.world import seed_world
 
@@ -187,8 +246,7 @@ class Sandbox:
         """Graceful stop: one last snapshot so the next start needs no replay."""
         if self.ready.is_set():
             self.snapshot()
-        if self.store is not None:
-            self.store.close()
+        self.store.close()
         self.backend.stop()
 
     def status(self, with_counts: bool = True) -> dict[str, Any]:
@@ -207,10 +265,12 @@ class Sandbox:
             "regions": list(config.REGIONS),
             "account_id": config.ACCOUNT_ID,
             "state_dir": str(self.state_dir),
-            "persistent": self.store is not None,
-            "journal_records": self.store.journal_records if self.store else 0,
+            "persistent": self.journaling,
+            "journal_records": self.store.journal_records,
             "world_seeded": self.lab.world_seeded,
             "warnings": list(self.warnings),
+            "clock": self.clock.describe(),
+            "engines": {engine.name: engine.describe() for engine in self.engines.engines},
         }
         if with_counts and self.ready.is_set():
             body["resources"] = resource_counts(self)

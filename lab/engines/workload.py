@@ -1,0 +1,117 @@
+"""The SecureCart workload: orders placed at a steady rate in sim time.
+
+Each order is an RDS row (through the RDS data plane engine, when present), a DynamoDB item in
+`securecart-order-history` and an S3 invoice in `securecart-invoices-use1`. The ledger of every order
+placed (`LabState.orders`) is what the shop believes it wrote: the RPO meter compares recovered data to it.
+A store that refuses a write (a deleted table, a region outage) is recorded on the order, not retried.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from lab import config, world
+from lab.backends.data import data_access
+from lab.engines import Engine
+from lab.gateway.context import RequestContext
+from lab.gateway.handlers.admin import json_body, route
+
+DEFAULT_ORDERS_PER_HOUR = 60.0
+
+
+@dataclass
+class WorkloadState:
+    enabled: bool = True
+    orders_per_hour: float = DEFAULT_ORDERS_PER_HOUR
+    next_at: float | None = None
+    placed: int = 0
+    failed_writes: int = 0
+
+
+class Workload(Engine):
+    name = "workload"
+    order = 10  # orders placed at an instant exist before replication or backups at that instant
+
+    def initial_state(self) -> WorkloadState:
+        return WorkloadState()
+
+    @property
+    def interval(self) -> float:
+        return 3600.0 / self.state.orders_per_hour
+
+    def next_due(self) -> float | None:
+        state = self.state
+        if not state.enabled or not self.sandbox.lab.world_seeded:
+            return None
+        if state.next_at is None:
+            state.next_at = self.now() + self.interval
+        return state.next_at
+
+    def run_due(self, now: float) -> None:
+        state = self.state
+        while state.enabled and state.next_at is not None and state.next_at <= now:
+            self.place_order(state.next_at)
+            state.next_at += self.interval
+
+    def place_order(self, at: float) -> dict[str, Any]:
+        ledger = self.sandbox.lab.orders
+        number = (ledger[-1]["id"] + 1) if ledger else 1
+        rng = random.Random(f"{self.sandbox.lab.seed}:order:{number}")
+        order = world.make_order(number, datetime.fromtimestamp(at, tz=timezone.utc), rng)
+        stored: dict[str, bool] = {}
+        data = data_access(self.sandbox)
+        region = config.PRIMARY_REGION
+        rds = self.sandbox.engines.get("rds-data")
+        if rds is not None:
+            stored["rds"] = bool(rds.insert_order(order))  # type: ignore[attr-defined]
+        stored["dynamodb"] = _attempt(lambda: data.put_item(region, world.ORDER_HISTORY_TABLE, world.order_item(order)))
+        stored["s3"] = _attempt(lambda: data.put_object(region, world.INVOICES_BUCKET, world.invoice_key(order),
+                                                        world.invoice_body(order), "application/json"))
+        order["stored"] = stored
+        ledger.append(order)
+        self.state.placed += 1
+        if not all(stored.values()):
+            self.state.failed_writes += 1
+            self.emit("OrderWriteFailed", kind="workload", region=region, resource=order["order_id"],
+                      stores=[name for name, ok in stored.items() if not ok])
+        return order
+
+    def describe(self) -> dict[str, Any]:
+        state = self.state
+        return {"enabled": state.enabled, "orders_per_hour": state.orders_per_hour, "placed": state.placed,
+                "failed_writes": state.failed_writes, "orders_total": len(self.sandbox.lab.orders)}
+
+
+def _attempt(write: Any) -> bool:
+    try:
+        write()
+        return True
+    except Exception:  # noqa: BLE001 -- a store that refuses the write is the failure being simulated
+        return False
+
+
+@route("GET", "workload")
+def workload_show(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+    return 200, sandbox.engines["workload"].describe()
+
+
+@route("POST", "workload", journal=True)
+def workload_change(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+    """{"enabled": false} | {"orders_per_hour": 120}"""
+    engine = sandbox.engines["workload"]
+    request = json_body(ctx)
+    state = engine.state
+    if "orders_per_hour" in request:
+        rate = float(request["orders_per_hour"])
+        if not 0 < rate <= 36000:
+            raise ValueError("orders_per_hour must be > 0 and <= 36000")
+        state.orders_per_hour = rate
+        state.next_at = None
+    if "enabled" in request:
+        state.enabled = bool(request["enabled"])
+        state.next_at = None
+    engine.emit("WorkloadChanged", kind="workload", **request)
+    return 200, engine.describe()

@@ -1,0 +1,1 @@
+"""Simulated time and what happens in it: the clock, the event log."""

@@ -1,0 +1,63 @@
+"""The event log: what the engines did (replication, backups, failovers, faults), in sim time.
+
+API calls are recorded by the audit layer in the same log under kind "api". Kept in the lab state, so it
+survives restarts; bounded, so a long-running lab does not grow without end.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+MAX_EVENTS = 50_000
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    time: float  # sim time, epoch seconds
+    kind: str  # "api" | "engine" | "fault" | "drill" | "workload" | "lab"
+    source: str  # e.g. "s3-replication", "backup", "workload"
+    name: str  # e.g. "ReplicationCompleted", "BackupJobCompleted"
+    region: str | None = None
+    resource: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EventLog:
+    def __init__(self) -> None:
+        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._seq = 0
+
+    def emit(self, time: float, kind: str, source: str, name: str, *, region: str | None = None,
+             resource: str | None = None, **detail: Any) -> Event:
+        self._seq += 1
+        event = Event(self._seq, time, kind, source, name, region, resource, detail)
+        self._events.append(event)
+        return event
+
+    def query(self, *, since_seq: int = 0, kinds: Iterable[str] | None = None, source: str | None = None,
+              region: str | None = None, start: float | None = None, end: float | None = None,
+              limit: int | None = None) -> list[Event]:
+        wanted = set(kinds) if kinds else None
+        found = [
+            event for event in self._events
+            if event.seq > since_seq
+            and (wanted is None or event.kind in wanted)
+            and (source is None or event.source == source)
+            and (region is None or event.region == region)
+            and (start is None or event.time >= start)
+            and (end is None or event.time <= end)
+        ]
+        return found[-limit:] if limit else found
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def __len__(self) -> int:
+        return len(self._events)
