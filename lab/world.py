@@ -151,6 +151,10 @@ def seed_world(sandbox: Any) -> None:
         ec2.attach_volume(VolumeId=volume["VolumeId"], InstanceId=instance["InstanceId"], Device="/dev/sdf")
 
 
+# moto gives every built-in AMI a snapshot owned by the account; a learner never made those.
+_AMI_SNAPSHOT = "Auto-created snapshot for AMI"
+
+
 def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
     """What the sandbox holds, per region: the figures `lab status` shows."""
     counts: dict[str, dict[str, int]] = {}
@@ -178,7 +182,8 @@ def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
             "rds_snapshots": len(rds.describe_db_snapshots()["DBSnapshots"]),
             "ec2_instances": instances,
             "ebs_volumes": len(ec2.describe_volumes()["Volumes"]),
-            "ebs_snapshots": len(ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]),
+            "ebs_snapshots": sum(1 for snap in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+                                 if not snap.get("Description", "").startswith(_AMI_SNAPSHOT)),
             "backup_vaults": len(backup.list_backup_vaults()["BackupVaultList"]),
             "backup_plans": len(backup.list_backup_plans()["BackupPlansList"]),
         }

@@ -41,3 +41,10 @@ class Backend(Protocol):
 
     def import_state(self, state: dict) -> None:
         """Put back what export_state() returned."""
+
+    def materialize_all(self) -> None:
+        """Finish loading what import_state() left for later (a no-op where nothing is deferred)."""
+
+    @property
+    def pending(self) -> list[str]:
+        """Services restored but not loaded yet."""

@@ -3,7 +3,31 @@ backend (fast), the AWS APIs through the sandbox for any other backend (works ev
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import base64
+import json
+from typing import Any, Callable, NamedTuple, Protocol
+from urllib.parse import urlencode
+
+from botocore.exceptions import ClientError
+
+
+class BucketState(NamedTuple):
+    region: str
+    versioning: str | None  # "Enabled" | "Suspended" | None (never enabled)
+
+
+class ObjectVersion(NamedTuple):
+    key: str
+    version_id: str  # "null" for an object written while versioning was off
+    is_latest: bool
+    is_delete_marker: bool
+    last_modified: float  # epoch seconds
+    size: int
+    tags: dict[str, str] | None  # None when not asked for
+
+
+#: listener(event, bucket, key, version_id), event "created" (a new object version) or "tagged" (its tags changed)
+ObjectEventListener = Callable[[str, str, str, str], None]
 
 
 class DataAccess(Protocol):
@@ -13,6 +37,71 @@ class DataAccess(Protocol):
 
     def put_item(self, region: str, table: str, item: dict[str, Any]) -> None:
         """Store a DynamoDB item given in DynamoDB JSON."""
+
+    # -- S3 versions, for replication and lifecycle ------------------------------------------------
+
+    def bucket_state(self, bucket: str) -> BucketState | None:
+        """The bucket's region and versioning status; None when there is no such bucket."""
+
+    def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
+                          target_bucket: str, storage_class: str | None) -> str:
+        """Copy one object version (body, metadata, tags) into `target_bucket` as a replica; return the
+        replica's version id. Raises LookupError when the source version is gone."""
+
+    def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
+                                target_bucket: str) -> str:
+        """Put a delete marker for `key` into `target_bucket` mirroring the source's; return its version id.
+        Raises LookupError when the source marker is gone."""
+
+    def object_tags(self, region: str, bucket: str, key: str, version_id: str) -> dict[str, str]:
+        """The tags of one object version. Raises LookupError when the version is gone."""
+
+    def put_object_tags(self, region: str, bucket: str, key: str, version_id: str, tags: dict[str, str]) -> None:
+        """Replace the tags of one object version. Raises LookupError when the version is gone."""
+
+    def list_object_versions(self, region: str, bucket: str, prefix: str = "",
+                             with_tags: bool = False) -> list[ObjectVersion]:
+        """Every version and delete marker under `prefix`, each key's newest first."""
+
+    def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
+        """Remove one version (or delete marker) for good."""
+
+    def delete_object(self, region: str, bucket: str, key: str) -> str | None:
+        """Delete `key` as a DELETE without a version does: a delete marker's version id in a versioned bucket,
+        None where the object itself is removed."""
+
+    def abort_multipart_upload(self, region: str, bucket: str, key: str, upload_id: str) -> None:
+        """Abort an incomplete multipart upload. Raises LookupError when there is no such upload."""
+
+    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
+        """The IAM role's trust (assume-role) policy document; None when the role does not exist."""
+
+    def subscribe_object_events(self, listener: ObjectEventListener) -> bool:
+        """Report object writes that bypass the gateway (engines' direct writes) to `listener`; False when
+        every write of this data layer is an AWS call through the gateway, which engines already observe."""
+
+    # -- DynamoDB items, for point-in-time recovery and global tables (items in DynamoDB JSON) -------
+
+    def subscribe_item_writes(self, listener: Callable[[str, str, dict[str, Any]], None]) -> bool:
+        """Report put_item writes that bypass the gateway to listener(region, table, item); False when every
+        write of this data layer is an AWS call through the gateway, which engines already observe."""
+
+    def get_item(self, region: str, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The item with this key (strongly consistent), None when there is none. LookupError: no table."""
+
+    def put_items(self, region: str, table: str, items: list[dict[str, Any]]) -> None:
+        """Store items in bulk (restores, replication). LookupError: no such table."""
+
+    def delete_items(self, region: str, table: str, keys: list[dict[str, Any]]) -> None:
+        """Delete the items with these keys (missing ones are fine). LookupError: no such table."""
+
+    def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
+        """Every item of the table. LookupError: no such table."""
+
+    # -- RDS ---------------------------------------------------------------------------------------
+
+    def create_automated_db_snapshot(self, region: str, instance_id: str, snapshot_id: str) -> bool:
+        """Take an automated (SnapshotType automated) DB snapshot; False where the backend takes its own."""
 
 
 class ApiData:
@@ -34,6 +123,196 @@ class ApiData:
 
     def put_item(self, region: str, table: str, item: dict[str, Any]) -> None:
         self.sandbox.client("dynamodb", region).put_item(TableName=table, Item=item)
+
+    # -- S3 versions, for replication and lifecycle ------------------------------------------------
+
+    def bucket_state(self, bucket: str) -> BucketState | None:
+        s3 = self.sandbox.client("s3")
+        try:
+            location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+            versioning = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchBucket", "404"):
+                return None
+            raise
+        return BucketState(location or "us-east-1", versioning)
+
+    def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
+                          target_bucket: str, storage_class: str | None) -> str:
+        source = self.sandbox.client("s3", region)
+        try:
+            found = source.get_object(Bucket=bucket, Key=key, VersionId=version_id)
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise LookupError(f"s3://{bucket}/{key} has no version {version_id}") from exc
+            raise
+        extra: dict[str, Any] = {name: found[name] for name in _REPLICATED_HEADERS if found.get(name)}
+        tags = self.object_tags(region, bucket, key, version_id)
+        if tags:
+            extra["Tagging"] = urlencode(tags)
+        answer = self.sandbox.client("s3", target_region).put_object(
+            Bucket=target_bucket, Key=key, Body=found["Body"].read(), Metadata=found.get("Metadata") or {},
+            StorageClass=storage_class or found.get("StorageClass") or "STANDARD", **extra)
+        return answer["VersionId"]
+
+    def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
+                                target_bucket: str) -> str:
+        source = self.sandbox.client("s3", region)
+        markers = source.list_object_versions(Bucket=bucket, Prefix=key).get("DeleteMarkers", [])
+        if not any(m["Key"] == key and m["VersionId"] == version_id for m in markers):
+            raise LookupError(f"s3://{bucket}/{key} has no delete marker {version_id}")
+        return self.sandbox.client("s3", target_region).delete_object(Bucket=target_bucket, Key=key)["VersionId"]
+
+    def object_tags(self, region: str, bucket: str, key: str, version_id: str) -> dict[str, str]:
+        s3 = self.sandbox.client("s3", region)
+        try:
+            tag_set = s3.get_object_tagging(Bucket=bucket, Key=key, VersionId=version_id)["TagSet"]
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise LookupError(f"s3://{bucket}/{key} has no version {version_id}") from exc
+            raise
+        return {tag["Key"]: tag["Value"] for tag in tag_set}
+
+    def put_object_tags(self, region: str, bucket: str, key: str, version_id: str, tags: dict[str, str]) -> None:
+        s3 = self.sandbox.client("s3", region)
+        try:
+            if tags:
+                s3.put_object_tagging(Bucket=bucket, Key=key, VersionId=version_id, Tagging={
+                    "TagSet": [{"Key": name, "Value": value} for name, value in tags.items()]})
+            else:
+                s3.delete_object_tagging(Bucket=bucket, Key=key, VersionId=version_id)
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise LookupError(f"s3://{bucket}/{key} has no version {version_id}") from exc
+            raise
+
+    def list_object_versions(self, region: str, bucket: str, prefix: str = "",
+                             with_tags: bool = False) -> list[ObjectVersion]:
+        s3 = self.sandbox.client("s3", region)
+        by_key: dict[str, list[ObjectVersion]] = {}
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            entries = [(entry, False) for entry in page.get("Versions", [])]
+            entries += [(entry, True) for entry in page.get("DeleteMarkers", [])]
+            for entry, marker in entries:
+                tags = (self.object_tags(region, bucket, entry["Key"], entry["VersionId"])
+                        if with_tags and not marker else None)
+                by_key.setdefault(entry["Key"], []).append(ObjectVersion(
+                    entry["Key"], entry["VersionId"], entry["IsLatest"], marker,
+                    entry["LastModified"].timestamp(), entry.get("Size", 0), tags))
+        # The API lists versions and delete markers apart: put each key's back in one newest-first line.
+        return [version for versions in by_key.values()
+                for version in sorted(versions, key=lambda v: (v.is_latest, v.last_modified), reverse=True)]
+
+    def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
+        self.sandbox.client("s3", region).delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+
+    def delete_object(self, region: str, bucket: str, key: str) -> str | None:
+        answer = self.sandbox.client("s3", region).delete_object(Bucket=bucket, Key=key)
+        return answer.get("VersionId") if answer.get("DeleteMarker") else None
+
+    def abort_multipart_upload(self, region: str, bucket: str, key: str, upload_id: str) -> None:
+        s3 = self.sandbox.client("s3", region)
+        try:
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchUpload":
+                raise LookupError(f"s3://{bucket}/{key} has no upload {upload_id}") from exc
+            raise
+
+    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
+        iam = self.sandbox.client("iam")
+        try:
+            document = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]["AssumeRolePolicyDocument"]
+        except iam.exceptions.NoSuchEntityException:
+            return None
+        return json.loads(document) if isinstance(document, str) else document
+
+    def subscribe_object_events(self, listener: ObjectEventListener) -> bool:
+        return False
+
+    # -- DynamoDB items ----------------------------------------------------------------------------
+
+    def subscribe_item_writes(self, listener: Callable[[str, str, dict[str, Any]], None]) -> bool:
+        return False
+
+    def get_item(self, region: str, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        dynamodb = self.sandbox.client("dynamodb", region)
+        try:
+            found = dynamodb.get_item(TableName=table, Key=_client_item(key), ConsistentRead=True).get("Item")
+        except dynamodb.exceptions.ResourceNotFoundException as exc:
+            raise LookupError(f"no DynamoDB table {table} in {region}") from exc
+        return _wire_item(found) if found is not None else None
+
+    def put_items(self, region: str, table: str, items: list[dict[str, Any]]) -> None:
+        self._batch_write(region, table, [{"PutRequest": {"Item": _client_item(item)}} for item in items])
+
+    def delete_items(self, region: str, table: str, keys: list[dict[str, Any]]) -> None:
+        self._batch_write(region, table, [{"DeleteRequest": {"Key": _client_item(key)}} for key in keys])
+
+    def _batch_write(self, region: str, table: str, requests: list[dict[str, Any]]) -> None:
+        dynamodb = self.sandbox.client("dynamodb", region)
+        for start in range(0, len(requests), 25):
+            pending = {table: requests[start:start + 25]}
+            for _ in range(10):  # bounded: a backend that keeps returning unprocessed items is an error
+                try:
+                    pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                except dynamodb.exceptions.ResourceNotFoundException as exc:
+                    raise LookupError(f"no DynamoDB table {table} in {region}") from exc
+                if not pending:
+                    break
+            else:
+                raise RuntimeError(f"DynamoDB kept {len(pending.get(table, []))} writes to {table} unprocessed")
+
+    def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
+        dynamodb = self.sandbox.client("dynamodb", region)
+        try:
+            return [_wire_item(item) for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+                    for item in page.get("Items", [])]
+        except dynamodb.exceptions.ResourceNotFoundException as exc:
+            raise LookupError(f"no DynamoDB table {table} in {region}") from exc
+
+    # -- RDS ---------------------------------------------------------------------------------------
+
+    def create_automated_db_snapshot(self, region: str, instance_id: str, snapshot_id: str) -> bool:
+        # The API has no call that makes an automated snapshot: a backend reached through it (a real
+        # RDS emulation) takes its own automated backups.
+        return False
+
+
+# What S3 replication carries over besides the body, the user metadata and the tags.
+_REPLICATED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage",
+                       "Expires", "WebsiteRedirectLocation")
+
+
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _is_missing(exc: Exception) -> bool:
+    """The version asked for is gone (or is a delete marker, which S3 answers with MethodNotAllowed)."""
+    return _error_code(exc) in ("NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "MethodNotAllowed")
+
+
+def _wire_item(value: Any) -> Any:
+    """A boto3 client's DynamoDB JSON (binary as bytes) -> the wire's (binary base64-encoded)."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {key: _wire_item(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire_item(item) for item in value]
+    return value
+
+
+def _client_item(value: Any, binary: bool = False) -> Any:
+    """The wire's DynamoDB JSON -> what a boto3 client takes (binary as bytes)."""
+    if isinstance(value, dict):
+        return {key: _client_item(item, key in ("B", "BS")) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_client_item(item, binary) for item in value]
+    if binary and isinstance(value, str):
+        return base64.b64decode(value)
+    return value
 
 
 def data_access(sandbox: Any) -> DataAccess:

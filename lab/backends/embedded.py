@@ -133,12 +133,16 @@ def moto_module_for(service: str) -> str | None:
 class EmbeddedBackend:
     name = "embedded"
     persistent = True
+    template_version = f"moto-{MOTO_VERSION}"  # a cached seeded world is valid for this moto only
 
     def __init__(self) -> None:
         self.data = MotoData()
         self._apps: dict[str, Any] = {}
         self._apps_lock = threading.Lock()
         self.touched: set[str] = set()
+        # Restored services still as pickled bytes: unpickling imports the service's moto modules (the
+        # bulk of a cold start), so each is loaded on its first use or by the warm-up after start.
+        self._pending: dict[str, bytes] = {}
 
     def start(self) -> None:
         # Loading a service's backend is lazy in moto (0.2-0.3 s the first time); nothing to do here.
@@ -163,6 +167,7 @@ class EmbeddedBackend:
         if module is None or not moto_implements(identity.service, identity.operation):
             ctx.response = _as_response(not_implemented(identity, detail="backend: embedded moto"))
             return
+        self.materialize(module)
         self.touched.add(module)
         body = ctx.body
         environ = dict(ctx.environ)
@@ -209,33 +214,47 @@ class EmbeddedBackend:
 
         moto_api_backend.reset()
         self.touched.clear()
+        self._pending.clear()
 
     # -- persistence: the journal-and-snapshot store calls these -----------------------------------
 
     def export_state(self) -> dict[str, Any]:
-        return {
-            "moto_version": MOTO_VERSION,
-            "backends": {module: moto_backends.get_backend(module) for module in sorted(self.touched)},  # type: ignore[call-overload]
-        }
+        backends = dict(self._pending)  # never loaded since the restore: saved as they came
+        for module in sorted(self.touched):
+            backends[module] = pickle.dumps(moto_backends.get_backend(module),  # type: ignore[call-overload]
+                                            protocol=pickle.HIGHEST_PROTOCOL)
+        return {"moto_version": MOTO_VERSION, "backends": backends}
 
     def import_state(self, state: dict[str, Any]) -> None:
         if state.get("moto_version") != MOTO_VERSION:
             raise ValueError(
                 f"the saved state was written by moto {state.get('moto_version')}, this sandbox runs moto {MOTO_VERSION}"
             )
-        for module, saved in state["backends"].items():
-            live = moto_backends.get_backend(module)  # type: ignore[call-overload]
-            live.clear()
-            live.update(saved)
-            self.touched.add(module)
+        self.touched.clear()
+        self._pending = {module: data for module, data in state["backends"].items()}
+
+    def materialize(self, module: str) -> None:
+        """Load a restored service into moto, if it is still waiting as bytes."""
+        data = self._pending.pop(module, None)
+        if data is None:
+            return
+        live = moto_backends.get_backend(module)  # type: ignore[call-overload]
+        live.clear()
+        live.update(pickle.loads(data))
+        self.touched.add(module)
+
+    def materialize_all(self) -> None:
+        for module in sorted(self._pending):
+            self.materialize(module)
+
+    @property
+    def pending(self) -> list[str]:
+        return sorted(self._pending)
 
     @staticmethod
     def reseed(seed: str) -> None:
         mock_random.seed(seed)
 
-    @staticmethod
-    def dumps(state: dict[str, Any]) -> bytes:
-        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _is_unrecognised(status: int, data: bytes, headers: list[tuple[str, str]]) -> bool:
@@ -268,3 +287,226 @@ class MotoData:
         from moto.dynamodb.models import dynamodb_backends
 
         dynamodb_backends[self.account][region].put_item(table, item)
+
+    # -- S3 versions, for replication and lifecycle (lab.engines.s3) -------------------------------
+
+    def _s3(self) -> Any:
+        from moto.s3.models import s3_backends
+
+        # BackendDict.__getitem__ scans all of moto's backend registries on every call (~30 us); once the
+        # account's backends exist, a plain dict lookup finds the same object.
+        accounts = dict.get(s3_backends, self.account)
+        return (accounts if accounts is not None else s3_backends[self.account])["aws"]
+
+    def _version(self, bucket: str, key: str, version_id: str) -> Any:
+        found = self._s3().buckets.get(bucket)
+        for version in (found.keys.getlist(key, []) if found is not None else []):
+            if version.version_id == version_id:
+                return version
+        raise LookupError(f"s3://{bucket}/{key} has no version {version_id}")
+
+    def bucket_state(self, bucket: str) -> Any:
+        from lab.backends.data import BucketState
+
+        found = self._s3().buckets.get(bucket)
+        return BucketState(found.region_name, found.versioning_status) if found is not None else None
+
+    def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
+                          target_bucket: str, storage_class: str | None) -> str:
+        from moto.s3.models import FakeKey
+
+        s3 = self._s3()
+        source = self._version(bucket, key, version_id)
+        if not isinstance(source, FakeKey):
+            raise LookupError(f"s3://{bucket}/{key} version {version_id} is a delete marker")
+        target = s3.buckets[target_bucket]
+        # A replica keeps the source's version id, last-modified time, metadata, tags and checksums.
+        replica = FakeKey(
+            name=key, value=source.value, account_id=self.account, region_name=target.region_name,
+            storage=storage_class or source.storage_class, etag=source.etag.strip('"'), is_versioned=True,
+            version_id=source.version_id, bucket_name=target_bucket, encryption=source.encryption,
+            kms_key_id=source.kms_key_id, bucket_key_enabled=source.bucket_key_enabled,
+            lock_mode=source.lock_mode, lock_legal_status=source.lock_legal_status, lock_until=source.lock_until,
+            checksum_value=source.checksum_value, checksum_type=source.checksum_type,
+            checksum_parts=source.checksum_parts)
+        replica.last_modified = source.last_modified
+        replica.checksum_algorithm = source.checksum_algorithm
+        replica.website_redirect_location = source.website_redirect_location
+        replica.metadata.update(source.metadata)
+        s3.tagger.copy_tags(source.arn, replica.arn)
+        target.keys[key] = replica  # the versioned key store appends a version
+        return replica.version_id
+
+    def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
+                                target_bucket: str) -> str:
+        from moto.s3.models import FakeDeleteMarker
+
+        source = self._version(bucket, key, version_id)
+        if not isinstance(source, FakeDeleteMarker):
+            raise LookupError(f"s3://{bucket}/{key} version {version_id} is not a delete marker")
+        target = self._s3().buckets[target_bucket]
+        marker = FakeDeleteMarker(key=target.keys.get(key) or source)
+        marker._version_id = source.version_id
+        marker.last_modified = source.last_modified
+        target.keys[key] = marker
+        return marker.version_id
+
+    def object_tags(self, region: str, bucket: str, key: str, version_id: str) -> dict[str, str]:
+        from moto.s3.models import FakeKey
+
+        version = self._version(bucket, key, version_id)
+        if not isinstance(version, FakeKey):
+            return {}
+        return dict(self._s3().tagger.get_tag_dict_for_resource(version.arn))
+
+    def put_object_tags(self, region: str, bucket: str, key: str, version_id: str, tags: dict[str, str]) -> None:
+        tagger = self._s3().tagger
+        arn = self._version(bucket, key, version_id).arn
+        tagger.delete_all_tags_for_resource(arn)
+        if tags:
+            tagger.tag_resource(arn, tagger.convert_dict_to_tags_input(tags))
+
+    def list_object_versions(self, region: str, bucket: str, prefix: str = "", with_tags: bool = False) -> list[Any]:
+        from datetime import timezone
+
+        from moto.s3.models import FakeDeleteMarker
+
+        from lab.backends.data import ObjectVersion
+
+        s3 = self._s3()
+        found = s3.buckets.get(bucket)
+        if found is None:
+            raise LookupError(f"no bucket {bucket}")
+        tags_of = s3.tagger.get_tag_dict_for_resource
+        listed: list[Any] = []
+        for key, versions in dict.items(found.keys):  # the store's own items() yields only each key's latest
+            if prefix and not key.startswith(prefix):
+                continue
+            latest = len(versions) - 1
+            for position in range(latest, -1, -1):
+                version = versions[position]
+                marker = isinstance(version, FakeDeleteMarker)
+                listed.append(ObjectVersion(
+                    key, version.version_id, position == latest, marker,
+                    version.last_modified.replace(tzinfo=timezone.utc).timestamp(),
+                    0 if marker else version.size,
+                    dict(tags_of(version.arn)) if with_tags and not marker else None))
+        return listed
+
+    def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
+        self._s3().delete_object(bucket, key, version_id=version_id)
+
+    def delete_object(self, region: str, bucket: str, key: str) -> str | None:
+        _, answer = self._s3().delete_object(bucket, key)
+        return answer.get("version-id")
+
+    def abort_multipart_upload(self, region: str, bucket: str, key: str, upload_id: str) -> None:
+        found = self._s3().buckets.get(bucket)
+        if found is None or upload_id not in found.multiparts:
+            raise LookupError(f"s3://{bucket}/{key} has no upload {upload_id}")
+        del found.multiparts[upload_id]
+
+    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
+        import json
+        from urllib.parse import unquote
+
+        from moto.iam.models import iam_backends
+
+        accounts = dict.get(iam_backends, self.account)
+        iam = (accounts if accounts is not None else iam_backends[self.account])["global"]
+        for role in iam.get_roles():
+            if role.arn == role_arn:
+                document = role.assume_role_policy_document or "{}"
+                return json.loads(document if document.lstrip().startswith("{") else unquote(document))
+        return None
+
+    def subscribe_object_events(self, listener: Any) -> bool:
+        """Every object version moto creates or retags, whoever writes it (the gateway or an engine writing
+        directly), passes through moto's S3 event notifications: forward those to `listener`."""
+        import weakref
+
+        from moto.s3 import notifications
+
+        listeners = self.__dict__.setdefault("_object_listeners", [])
+        listeners.append(weakref.WeakMethod(listener) if hasattr(listener, "__self__") else (lambda: listener))
+        if self.__dict__.get("_notifications_wrapped"):
+            return True
+        original = notifications.send_event
+
+        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+            original(account_id, event_name, bucket, key)
+            name = str(getattr(event_name, "value", event_name))
+            event = ("created" if name.startswith("s3:ObjectCreated") else
+                     "tagged" if name.startswith("s3:ObjectTagging") else None)
+            if event is None or key is None or bucket is None:
+                return
+            for reference in list(listeners):
+                live = reference()
+                if live is not None:
+                    live(event, bucket.name, key.name, key.version_id)
+
+        notifications.send_event = send_event
+        self._notifications_wrapped = True
+        return True
+
+    # -- DynamoDB items (lab.engines.dynamodb: point-in-time journal, global tables, restores) ---------
+
+    def _table(self, region: str, table: str) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        found = dynamodb_backends[self.account][region].tables.get(table)
+        if found is None:
+            raise LookupError(f"no DynamoDB table {table} in {region}")
+        return found
+
+    def subscribe_item_writes(self, listener: Any) -> bool:
+        """Report the items put_item writes directly (no engine observes those: they bypass the gateway)
+        to listener(region, table, item)."""
+        listeners = self.__dict__.setdefault("_item_listeners", [])
+        listeners.append(listener)
+        if "put_item" not in self.__dict__:  # wrap this instance's put_item once
+            direct = MotoData.put_item.__get__(self)
+
+            def put_item(region: str, table: str, item: dict[str, Any]) -> None:
+                direct(region, table, item)
+                for each in list(listeners):
+                    each(region, table, item)
+
+            self.put_item = put_item  # type: ignore[method-assign]
+        return True
+
+    def get_item(self, region: str, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        found = self._table(region, table)
+        hash_key, range_key = self._key_values(found, key)
+        item = found.get_item(hash_key, range_key)
+        return item.to_json()["Attributes"] if item is not None else None
+
+    def put_items(self, region: str, table: str, items: list[dict[str, Any]]) -> None:
+        found = self._table(region, table)
+        for item in items:
+            found.put_item(item)
+
+    def delete_items(self, region: str, table: str, keys: list[dict[str, Any]]) -> None:
+        found = self._table(region, table)
+        for key in keys:
+            hash_key, range_key = self._key_values(found, key)
+            if found.get_item(hash_key, range_key) is not None:
+                found.delete_item(hash_key, range_key)
+
+    def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
+        return [item.to_json()["Attributes"] for item in self._table(region, table).all_items()]
+
+    @staticmethod
+    def _key_values(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        range_attr = table.range_key_attr
+        return DynamoType(key[table.hash_key_attr]), (DynamoType(key[range_attr]) if range_attr else None)
+
+    # -- RDS (lab.engines.rds_data) -------------------------------------------------------------------
+
+    def create_automated_db_snapshot(self, region: str, instance_id: str, snapshot_id: str) -> bool:
+        from moto.rds.models import rds_backends
+
+        rds_backends[self.account][region].create_auto_snapshot(instance_id, snapshot_id)
+        return True

@@ -84,6 +84,13 @@ class RemoteBackend:
     def import_state(self, state: dict) -> None:
         return None
 
+    def materialize_all(self) -> None:
+        return None
+
+    @property
+    def pending(self) -> list[str]:
+        return []
+
     def reset(self) -> None:
         # Both moto's server and LocalStack offer a reset endpoint; an endpoint with neither keeps its state.
         for path in ("/_localstack/state/reset", "/moto-api/reset"):

@@ -150,6 +150,8 @@ class EngineSet:
             found = self.next_due()
             if found is None or found[0] > target:
                 break
+            if steps == 0:
+                self.sandbox.backend.materialize_all()  # engines may reach into any restored service
             due, engine = found
             clock.set_time(due)
             with self.sandbox.sim_time():

@@ -115,3 +115,19 @@ def workload_change(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
         state.next_at = None
     engine.emit("WorkloadChanged", kind="workload", **request)
     return 200, engine.describe()
+
+
+@route("GET", "orders")
+def orders(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+    """The ledger of every order the shop placed: ?after=EPOCH&before=EPOCH&limit=N (oldest first)."""
+    params = ctx.query_params()
+    after = float(params.get("after", ["-inf"])[0])
+    before = float(params.get("before", ["inf"])[0])
+    chosen = [order for order in sandbox.lab.orders
+              if after <= _epoch(order["created_at"]) < before]
+    limit = int(params.get("limit", ["0"])[0])
+    return 200, {"orders": chosen[-limit:] if limit else chosen, "total": len(sandbox.lab.orders)}
+
+
+def _epoch(created_at: str) -> float:
+    return datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()

@@ -63,6 +63,7 @@ class Sandbox:
         self.shutdown_requested = threading.Event()
         self.started_at = time.time()
         self.boot_seconds: float | None = None
+        self.world_source = "saved state"  # or "seeded" / "template" when this start created the world
         self.lab = LabState(seed=seed)
         self.warnings: list[str] = []
         self.store = StateStore(state_dir / "state", fsync=fsync)
@@ -100,14 +101,40 @@ class Sandbox:
         self.backend.start()
         self._restore()
         if self.seed_world_on_boot and not self.lab.world_seeded:
-            from lab.world import seed_world
-
-            seed_world(self)
-            self.lab.world_seeded = True
-            self.snapshot()
+            self._create_world()
         self.boot_seconds = time.perf_counter() - started
         self.ready.set()
         log.info("sandbox ready in %.2fs (backend %s)", self.boot_seconds, self.backend.name)
+
+    def _create_world(self) -> None:
+        """Seed the SecureCart world, from the template cache when it holds this exact world."""
+        from lab.sandbox import template
+        from lab.world import seed_world
+
+        version = getattr(self.backend, "template_version", None)
+        cached = template.load(self.lab.seed, version) if version else None
+        if cached is not None:
+            self.backend.import_state(cached["backend"])
+            self._adopt(cached["lab"])
+            self.snapshot()
+            self.world_source = "template"
+            log.info("world restored from the template cache")
+            return
+        self.world_source = "seeded"
+        seed_world(self)
+        self.lab.world_seeded = True
+        self.snapshot()
+        if version:
+            template.save(self.lab.seed, version, self._state_for_snapshot())
+
+    def warm_up(self) -> None:
+        """Load the services a restore left as bytes, one at a time, between requests."""
+        for _ in range(len(self.backend.pending)):
+            with self.lock:
+                pending = self.backend.pending
+                if not pending:
+                    return
+                self.backend.materialize(pending[0])  # type: ignore[attr-defined]
 
     def _restore(self) -> None:
         assert self.store is not None
@@ -220,12 +247,14 @@ class Sandbox:
     def snapshot(self) -> int:
         with self.lock:
             self._unjournaled = 0
-            self.lab.clock = self.clock.state()
-            state = {"format": 1, "lab_version": __version__, "saved_at": time.time(),
-                     "backend": self.backend.export_state(), "lab": self.lab}
-            size = self.store.write_snapshot(state)
+            size = self.store.write_snapshot(self._state_for_snapshot())
         log.info("snapshot written: %d bytes", size)
         return size
+
+    def _state_for_snapshot(self) -> dict[str, Any]:
+        self.lab.clock = self.clock.state()
+        return {"format": 1, "lab_version": __version__, "saved_at": time.time(),
+                "backend": self.backend.export_state(), "lab": self.lab}
 
     def reset(self) -> None:
         with self.lock:
@@ -233,11 +262,9 @@ class Sandbox:
             self._adopt(LabState(seed=self.lab.seed))
             self.store.clear()
             if self.seed_world_on_boot:
-                from lab.world import seed_world
-
-                seed_world(self)
-                self.lab.world_seeded = True
-            self.snapshot()
+                self._create_world()
+            else:
+                self.snapshot()
 
     def request_shutdown(self) -> None:
         self.shutdown_requested.set()
@@ -268,6 +295,8 @@ class Sandbox:
             "persistent": self.journaling,
             "journal_records": self.store.journal_records,
             "world_seeded": self.lab.world_seeded,
+            "world_source": self.world_source,
+            "services_loading": list(self.backend.pending),
             "warnings": list(self.warnings),
             "clock": self.clock.describe(),
             "engines": {engine.name: engine.describe() for engine in self.engines.engines},

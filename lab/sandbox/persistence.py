@@ -67,23 +67,7 @@ class StateStore:
         return result
 
     def _read_snapshot(self) -> dict[str, Any]:
-        with open(self.snapshot_path, "rb") as handle:
-            magic = handle.read(len(SNAPSHOT_MAGIC))
-            if magic != SNAPSHOT_MAGIC:
-                raise ValueError("not a sandbox snapshot (bad header)")
-            header = handle.read(_SNAPSHOT_HEADER.size)
-            if len(header) != _SNAPSHOT_HEADER.size:
-                raise ValueError("truncated header")
-            length, digest = _SNAPSHOT_HEADER.unpack(header)
-            payload = handle.read(length)
-        if len(payload) != length:
-            raise ValueError(f"truncated: {len(payload)} of {length} bytes")
-        if hashlib.sha256(payload).digest() != digest:
-            raise ValueError("checksum mismatch")
-        state = pickle.loads(payload)
-        if not isinstance(state, dict):
-            raise ValueError("unexpected content")
-        return state
+        return read_snapshot_file(self.snapshot_path)
 
     def _read_journal(self) -> tuple[list[dict[str, Any]], str | None]:
         data = self.journal_path.read_bytes()
@@ -134,18 +118,9 @@ class StateStore:
 
     def write_snapshot(self, state: dict[str, Any]) -> int:
         """Atomically replace the snapshot with `state`, then empty the journal it supersedes."""
-        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp = self.snapshot_path.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(SNAPSHOT_MAGIC)
-            handle.write(_SNAPSHOT_HEADER.pack(len(payload), hashlib.sha256(payload).digest()))
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.snapshot_path)
-        _fsync_dir(self.directory)
+        size = write_snapshot_file(self.snapshot_path, state)
         self._truncate_journal(0)
-        return len(payload)
+        return size
 
     def clear(self) -> None:
         """Forget everything (`lab reset`)."""
@@ -186,6 +161,42 @@ class StateStore:
             target = corrupt / f"{path.stem}-{stamp}-{counter}{path.suffix}"
             counter += 1
         return target
+
+
+def read_snapshot_file(path: Path) -> dict[str, Any]:
+    """Read and verify a snapshot file; ValueError (or an unpickling error) says what is wrong."""
+    with open(path, "rb") as handle:
+        magic = handle.read(len(SNAPSHOT_MAGIC))
+        if magic != SNAPSHOT_MAGIC:
+            raise ValueError("not a sandbox snapshot (bad header)")
+        header = handle.read(_SNAPSHOT_HEADER.size)
+        if len(header) != _SNAPSHOT_HEADER.size:
+            raise ValueError("truncated header")
+        length, digest = _SNAPSHOT_HEADER.unpack(header)
+        payload = handle.read(length)
+    if len(payload) != length:
+        raise ValueError(f"truncated: {len(payload)} of {length} bytes")
+    if hashlib.sha256(payload).digest() != digest:
+        raise ValueError("checksum mismatch")
+    state = pickle.loads(payload)
+    if not isinstance(state, dict):
+        raise ValueError("unexpected content")
+    return state
+
+
+def write_snapshot_file(path: Path, state: dict[str, Any]) -> int:
+    """Write `state` to `path` atomically (temp file, fsync, rename, fsync of the folder)."""
+    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(SNAPSHOT_MAGIC)
+        handle.write(_SNAPSHOT_HEADER.pack(len(payload), hashlib.sha256(payload).digest()))
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return len(payload)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sandbox.boot()
         threading.Thread(target=run_ticker, args=(sandbox,), name="clock-ticker", daemon=True).start()
+        threading.Thread(target=sandbox.warm_up, name="warm-up", daemon=True).start()
         if args.foreground:
             print(f"SecureCart DR Lab sandbox ready at {sandbox.endpoint} (Ctrl-C stops it)", flush=True)
         sandbox.shutdown_requested.wait()

@@ -94,3 +94,29 @@ def test_torn_journal_tail_is_the_request_in_flight(fresh_sandbox):
     assert "damaged" not in result.stderr
     names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert "answered-before-crash" in names
+
+
+def test_second_fresh_world_comes_from_the_template_and_is_the_same(tmp_path, lab_env):
+    from tests.conftest import SandboxHandle, free_port
+
+    first = SandboxHandle(tmp_path / "one", free_port(), lab_env)
+    second = SandboxHandle(tmp_path / "two", free_port(), lab_env)
+    try:
+        first.up()
+        assert first.status()["world_source"] in ("seeded", "template")
+        second.up()
+        assert second.status()["world_source"] == "template"
+
+        def world_ids(sb):
+            ec2 = sb.client("ec2")
+            volume = ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": ["securecart-backend-data"]}])
+            db = sb.client("rds").describe_db_instances(DBInstanceIdentifier="securecart-orders-db")["DBInstances"][0]
+            return volume["Volumes"][0]["VolumeId"], db["DbiResourceId"]
+
+        assert world_ids(first) == world_ids(second)
+        # The copy is the second sandbox's own: a change there does not reach the first or the template.
+        second.client("s3").create_bucket(Bucket="only-in-two")
+        assert "only-in-two" not in {b["Name"] for b in first.client("s3").list_buckets()["Buckets"]}
+    finally:
+        first.down()
+        second.down()
