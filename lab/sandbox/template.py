@@ -30,7 +30,8 @@ def cache_dir() -> Path:
 
 def template_key(seed: int, backend_version: str) -> str:
     digest = hashlib.sha256(f"{__version__}:{backend_version}:{seed}".encode())
-    for source in sorted([_LAB_DIR / "world.py", *(_LAB_DIR / "engines").glob("*.py")]):
+    for source in sorted([_LAB_DIR / "world.py", _LAB_DIR / "config.py", _LAB_DIR / "data" / "amis.json",
+                          *(_LAB_DIR / "engines").glob("*.py")]):
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:24]

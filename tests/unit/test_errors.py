@@ -161,8 +161,17 @@ class _Raw:
 def _session(service: str, protocol: str | None) -> boto3.session.Session:
     session = boto3.session.Session()  # own loader: the override stays in it
     if protocol is not None:  # force one of the service's protocols
-        data = session._session.get_component("data_loader").load_service_model(service, "service-2")
-        data["metadata"] = {**data["metadata"], "protocols": [protocol]}
+        loader = session._session.get_component("data_loader")
+        original = loader.load_service_model(service, "service-2")
+        # A changed copy, never the loaded dict itself: parsed models may be shared across the process.
+        forced = {**original, "metadata": {**original["metadata"], "protocols": [protocol]}}
+        load_service_model = loader.load_service_model
+
+        def load(name: str, type_name: str, api_version: str | None = None) -> Any:
+            return forced if (name, type_name) == (service, "service-2") else load_service_model(
+                name, type_name, api_version)
+
+        loader.load_service_model = load
     return session
 
 

@@ -513,10 +513,19 @@ def test_timestream_services_share_a_target_prefix() -> None:
 
 def _protocol_client(service: str, protocol: str, region: str) -> Any:
     """A client forced to one of the service's protocols (botocore picks json first)."""
-    session = boto3.session.Session()  # its own botocore loader and model cache
+    session = boto3.session.Session()  # its own botocore loader
     loader = session._session.get_component("data_loader")
-    service_data = loader.load_service_model(service, "service-2")  # the cached dict
-    service_data["metadata"] = {**service_data["metadata"], "protocols": [protocol]}
+    original = loader.load_service_model(service, "service-2")
+    # A changed copy, never the loaded dict itself: parsed models may be shared across the process.
+    service_data = {**original, "metadata": {**original["metadata"], "protocols": [protocol]}}
+    load_service_model = loader.load_service_model
+
+    def forced(name: str, type_name: str, api_version: str | None = None) -> Any:
+        if (name, type_name) == (service, "service-2"):
+            return service_data
+        return load_service_model(name, type_name, api_version)
+
+    loader.load_service_model = forced
     c = session.client(
         service, region_name=region, endpoint_url=ENDPOINT,
         aws_access_key_id="test", aws_secret_access_key="test",
