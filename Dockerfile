@@ -7,7 +7,8 @@ COPY lab ./lab
 COPY checks ./checks
 COPY tui ./tui
 COPY exercises ./exercises
-RUN pip install --no-cache-dir .
+# Editable: the lab reads exercises/ and their solutions from the source tree.
+RUN pip install --no-cache-dir -e .
 ENV LAB_STATE_DIR=/state
 EXPOSE 4566
 CMD ["python", "-m", "lab.sandbox.server", "--host", "0.0.0.0", "--allow-remote-bind", "--port", "4566", "--state-dir", "/state", "--foreground"]

@@ -12,6 +12,7 @@ so a problem found in pass 2 or 3 still knows where in the file its value was wr
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -59,6 +60,16 @@ class DrillSpec:
     briefing_md: str = ""
     after_seconds: int = 0  # for a follow-up scenario: how long after the previous one it starts
     then: tuple["DrillSpec", ...] = ()
+
+    def schedule(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """Every scenario of the incident as (seconds after the incident time, scenario, params), in order:
+        this one at 0, then each of `then` `after_seconds` after the one before it."""
+        offset = 0
+        timeline = [(0, self.scenario, dict(self.params))]
+        for follow_up in self.then:
+            offset += follow_up.after_seconds
+            timeline.append((offset, follow_up.scenario, dict(follow_up.params)))
+        return timeline
 
 
 @dataclass(frozen=True)
@@ -317,7 +328,7 @@ def _registry_problems(document: MarkedDocument, source: str) -> list[Problem]:
         params = check.get("params", {})
         for where, message in check_problems(check_id, params if isinstance(params, dict) else {}):
             full = (*path, *where)
-            problems.append(Problem(source, *document.position(full, key=bool(where) and where[-1] != "params"),
+            problems.append(Problem(source, *document.position(full, key=where[:1] == ("params",)),
                                     f"{describe_path(full)}: {message}"))
     if isinstance(data, dict) and isinstance(data.get("drill"), dict):
         drill = data["drill"]
@@ -364,8 +375,8 @@ def check_problems(check_id: str, params: Mapping[str, Any]) -> list[tuple[JsonP
         spec = registry.get(check_id)
     except KeyError:
         known = sorted(registry.CHECKS)
-        close = [name for name in known if _similar(name, check_id)]
-        suggestion = f"; did you mean {', '.join(close[:3])}?" if close else ""
+        close = difflib.get_close_matches(check_id, known, n=3, cutoff=0.75)
+        suggestion = f"; did you mean {', '.join(close)}?" if close else ""
         return [(("id",), f"unknown check id {check_id!r}{suggestion} (lab validate knows {len(known)} checks; "
                           "plugins register more in the entry-point group securecart_lab.checks)")]
     problems: list[tuple[JsonPath, str]] = []
@@ -391,12 +402,6 @@ def param_type_error(param: Any, value: Any) -> str | None:
         except (TypeError, ValueError) as exc:
             return str(exc)
     return None
-
-
-def _similar(a: str, b: str) -> bool:
-    import difflib
-
-    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
 
 
 def validate_text(text: str, source: str) -> tuple[MarkedDocument | None, list[Problem]]:
@@ -463,12 +468,26 @@ def default_dirs() -> list[Path]:
     return dirs
 
 
+_LOADED: dict[Path, tuple[tuple[int, int], Exercise]] = {}  # file -> (its mtime and size, the lab it holds)
+
+
 def load_file(file: Path) -> Exercise:
-    """One exercise file, or ExerciseError listing its problems."""
-    document, problems = _validate_file(file)
+    """One exercise file, or ExerciseError listing its problems (a file loads once until it changes)."""
+    path = Path(file).resolve()
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = (-1, -1)
+    cached = _LOADED.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    document, problems = _validate_file(path)
     if problems or document is None:
         raise ExerciseError(problems)
-    return _build(document.data, file.resolve())
+    exercise = _build(document.data, path)
+    _LOADED[path] = (version, exercise)
+    return exercise
 
 
 def load_all(dirs: list[Path] | None = None) -> dict[str, Exercise]:

@@ -1,0 +1,1 @@
+"""The SecureCart DR Lab terminal UI (Textual): `lab`, `lab tui`, and in a browser `lab serve`."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any, Callable, NamedTuple, Protocol
-from urllib.parse import urlencode
 
 from botocore.exceptions import ClientError
 
@@ -24,6 +23,7 @@ class ObjectVersion(NamedTuple):
     last_modified: float  # epoch seconds
     size: int
     tags: dict[str, str] | None  # None when not asked for
+    etag: str | None = None  # without quotes; None for a delete marker (and where the lister does not know it)
 
 
 #: listener(event, bucket, key, version_id), event "created" (a new object version) or "tagged" (its tags changed)
@@ -73,8 +73,8 @@ class DataAccess(Protocol):
     def abort_multipart_upload(self, region: str, bucket: str, key: str, upload_id: str) -> None:
         """Abort an incomplete multipart upload. Raises LookupError when there is no such upload."""
 
-    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
-        """The IAM role's trust (assume-role) policy document; None when the role does not exist."""
+    def role_trust_policy(self, role_arn: str) -> str | None:
+        """The IAM role's trust (assume-role) policy document, as JSON text; None when there is no such role."""
 
     def subscribe_object_events(self, listener: ObjectEventListener) -> bool:
         """Report object writes that bypass the gateway (engines' direct writes) to `listener`; False when
@@ -102,6 +102,39 @@ class DataAccess(Protocol):
 
     def create_automated_db_snapshot(self, region: str, instance_id: str, snapshot_id: str) -> bool:
         """Take an automated (SnapshotType automated) DB snapshot; False where the backend takes its own."""
+
+    # -- AWS Backup and DLM (lab.engines.backup, lab.engines.ebs) ----------------------------------
+
+    def read_object_version(self, region: str, bucket: str, key: str, version_id: str) -> tuple[bytes, str | None]:
+        """Body and Content-Type of one object version. LookupError when the version is gone."""
+
+    def object_history(self, region: str, bucket: str, key: str) -> list[ObjectVersion]:
+        """Every version and delete marker of one key, oldest first (no tags). LookupError: no bucket."""
+
+    def subscribe_version_deletes(self, listener: Callable[[str, str, str], None]) -> bool:
+        """Call listener(bucket, key, version_id) BEFORE a version is deleted for good, whoever deletes it;
+        False when every deletion of this data layer is an AWS call through the gateway (seen there)."""
+
+    def create_snapshot(self, region: str, volume_id: str, description: str,
+                        tags: dict[str, str]) -> dict[str, Any]:
+        """Snapshot an EBS volume: SnapshotId plus the volume's VolumeSize, VolumeType, AvailabilityZone,
+        Encrypted, KmsKeyId, Iops, Throughput. LookupError: no such volume."""
+
+    def copy_snapshot(self, region: str, source_region: str, snapshot_id: str, description: str,
+                      tags: dict[str, str]) -> str:
+        """Copy a snapshot from `source_region` into `region`; the copy's id. LookupError: no such snapshot."""
+
+    def delete_snapshot(self, region: str, snapshot_id: str) -> None:
+        """Delete a snapshot (one already gone is fine)."""
+
+    def create_image(self, region: str, instance_id: str, name: str, tags: dict[str, str]) -> str:
+        """An AMI of an EC2 instance; its id. LookupError: no such instance."""
+
+    def copy_image(self, region: str, source_region: str, image_id: str, name: str) -> str:
+        """Copy an AMI from `source_region` into `region`; the copy's id. LookupError: no such image."""
+
+    def deregister_image(self, region: str, image_id: str) -> None:
+        """Deregister an AMI (one already gone is fine)."""
 
 
 class ApiData:
@@ -141,18 +174,15 @@ class ApiData:
                           target_bucket: str, storage_class: str | None) -> str:
         source = self.sandbox.client("s3", region)
         try:
-            found = source.get_object(Bucket=bucket, Key=key, VersionId=version_id)
+            found = source.head_object(Bucket=bucket, Key=key, VersionId=version_id)
         except ClientError as exc:
             if _is_missing(exc):
                 raise LookupError(f"s3://{bucket}/{key} has no version {version_id}") from exc
             raise
-        extra: dict[str, Any] = {name: found[name] for name in _REPLICATED_HEADERS if found.get(name)}
-        tags = self.object_tags(region, bucket, key, version_id)
-        if tags:
-            extra["Tagging"] = urlencode(tags)
-        answer = self.sandbox.client("s3", target_region).put_object(
-            Bucket=target_bucket, Key=key, Body=found["Body"].read(), Metadata=found.get("Metadata") or {},
-            StorageClass=storage_class or found.get("StorageClass") or "STANDARD", **extra)
+        # A server-side copy carries the body, metadata and tags (S3's COPY directives) without reading it here.
+        answer = self.sandbox.client("s3", target_region).copy_object(
+            Bucket=target_bucket, Key=key, CopySource={"Bucket": bucket, "Key": key, "VersionId": version_id},
+            StorageClass=storage_class or found.get("StorageClass") or "STANDARD")
         return answer["VersionId"]
 
     def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
@@ -198,7 +228,8 @@ class ApiData:
                         if with_tags and not marker else None)
                 by_key.setdefault(entry["Key"], []).append(ObjectVersion(
                     entry["Key"], entry["VersionId"], entry["IsLatest"], marker,
-                    entry["LastModified"].timestamp(), entry.get("Size", 0), tags))
+                    entry["LastModified"].timestamp(), entry.get("Size", 0), tags,
+                    None if marker else entry.get("ETag", "").strip('"') or None))
         # The API lists versions and delete markers apart: put each key's back in one newest-first line.
         return [version for versions in by_key.values()
                 for version in sorted(versions, key=lambda v: (v.is_latest, v.last_modified), reverse=True)]
@@ -219,13 +250,16 @@ class ApiData:
                 raise LookupError(f"s3://{bucket}/{key} has no upload {upload_id}") from exc
             raise
 
-    def role_trust_policy(self, role_arn: str) -> dict[str, Any] | None:
+    def role_trust_policy(self, role_arn: str) -> str | None:
         iam = self.sandbox.client("iam")
         try:
-            document = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]["AssumeRolePolicyDocument"]
+            role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
         except iam.exceptions.NoSuchEntityException:
             return None
-        return json.loads(document) if isinstance(document, str) else document
+        if role["Arn"] != role_arn:
+            return None
+        document = role["AssumeRolePolicyDocument"]  # botocore decodes it into a dict
+        return document if isinstance(document, str) else json.dumps(document, sort_keys=True)
 
     def subscribe_object_events(self, listener: ObjectEventListener) -> bool:
         return False
@@ -278,10 +312,91 @@ class ApiData:
         # RDS emulation) takes its own automated backups.
         return False
 
+    # -- AWS Backup and DLM ------------------------------------------------------------------------
 
-# What S3 replication carries over besides the body, the user metadata and the tags.
-_REPLICATED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage",
-                       "Expires", "WebsiteRedirectLocation")
+    def read_object_version(self, region: str, bucket: str, key: str, version_id: str) -> tuple[bytes, str | None]:
+        try:
+            found = self.sandbox.client("s3", region).get_object(Bucket=bucket, Key=key, VersionId=version_id)
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise LookupError(f"s3://{bucket}/{key} has no version {version_id}") from exc
+            raise
+        return found["Body"].read(), found.get("ContentType")
+
+    def object_history(self, region: str, bucket: str, key: str) -> list[ObjectVersion]:
+        try:
+            listed = self.list_object_versions(region, bucket, prefix=key)
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchBucket":
+                raise LookupError(f"no bucket {bucket}") from exc
+            raise
+        return [version for version in reversed(listed) if version.key == key]
+
+    def subscribe_version_deletes(self, listener: Callable[[str, str, str], None]) -> bool:
+        return False
+
+    def create_snapshot(self, region: str, volume_id: str, description: str,
+                        tags: dict[str, str]) -> dict[str, Any]:
+        ec2 = self.sandbox.client("ec2", region)
+        try:
+            volume = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
+        except ClientError as exc:
+            if _error_code(exc) in ("InvalidVolume.NotFound", "InvalidVolume.Malformed"):
+                raise LookupError(f"no EBS volume {volume_id} in {region}") from exc
+            raise
+        spec = [{"ResourceType": "snapshot", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}] if tags else []
+        snapshot = ec2.create_snapshot(VolumeId=volume_id, Description=description, TagSpecifications=spec)
+        return {"SnapshotId": snapshot["SnapshotId"], "VolumeSize": volume["Size"],
+                "VolumeType": volume.get("VolumeType"), "AvailabilityZone": volume["AvailabilityZone"],
+                "Encrypted": bool(volume.get("Encrypted")), "KmsKeyId": volume.get("KmsKeyId"),
+                "Iops": volume.get("Iops"), "Throughput": volume.get("Throughput")}
+
+    def copy_snapshot(self, region: str, source_region: str, snapshot_id: str, description: str,
+                      tags: dict[str, str]) -> str:
+        ec2 = self.sandbox.client("ec2", region)
+        try:
+            copied = ec2.copy_snapshot(SourceSnapshotId=snapshot_id, SourceRegion=source_region,
+                                       Description=description)["SnapshotId"]
+        except ClientError as exc:
+            if _error_code(exc) in ("InvalidSnapshot.NotFound", "InvalidSnapshot.Malformed"):
+                raise LookupError(f"no EBS snapshot {snapshot_id} in {source_region}") from exc
+            raise
+        if tags:
+            ec2.create_tags(Resources=[copied], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        return copied
+
+    def delete_snapshot(self, region: str, snapshot_id: str) -> None:
+        try:
+            self.sandbox.client("ec2", region).delete_snapshot(SnapshotId=snapshot_id)
+        except ClientError as exc:
+            if _error_code(exc) != "InvalidSnapshot.NotFound":
+                raise
+
+    def create_image(self, region: str, instance_id: str, name: str, tags: dict[str, str]) -> str:
+        ec2 = self.sandbox.client("ec2", region)
+        spec = [{"ResourceType": "image", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}] if tags else []
+        try:
+            return ec2.create_image(InstanceId=instance_id, Name=name, TagSpecifications=spec)["ImageId"]
+        except ClientError as exc:
+            if _error_code(exc) in ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"):
+                raise LookupError(f"no EC2 instance {instance_id} in {region}") from exc
+            raise
+
+    def copy_image(self, region: str, source_region: str, image_id: str, name: str) -> str:
+        try:
+            return self.sandbox.client("ec2", region).copy_image(
+                SourceImageId=image_id, SourceRegion=source_region, Name=name)["ImageId"]
+        except ClientError as exc:
+            if _error_code(exc) in ("InvalidAMIID.NotFound", "InvalidAMIID.Malformed"):
+                raise LookupError(f"no AMI {image_id} in {source_region}") from exc
+            raise
+
+    def deregister_image(self, region: str, image_id: str) -> None:
+        try:
+            self.sandbox.client("ec2", region).deregister_image(ImageId=image_id)
+        except ClientError as exc:
+            if _error_code(exc) != "InvalidAMIID.NotFound":
+                raise
 
 
 def _error_code(exc: Exception) -> str:
@@ -290,7 +405,7 @@ def _error_code(exc: Exception) -> str:
 
 def _is_missing(exc: Exception) -> bool:
     """The version asked for is gone (or is a delete marker, which S3 answers with MethodNotAllowed)."""
-    return _error_code(exc) in ("NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "MethodNotAllowed")
+    return _error_code(exc) in ("NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "MethodNotAllowed", "405")
 
 
 def _wire_item(value: Any) -> Any:
@@ -315,5 +430,32 @@ def _client_item(value: Any, binary: bool = False) -> Any:
     return value
 
 
+#: Run before every data write as guard(sandbox, region, method name); a guard raises (botocore's ClientError,
+#: as the API would) to refuse the write. The fault layer registers one: a region outage refuses writes there.
+WRITE_GUARDS: list[Callable[[Any, str, str], None]] = []
+_GUARDED_WRITES = frozenset({"put_object", "put_item", "put_items", "delete_items", "delete_object",
+                             "delete_object_version"})
+
+
+class _GuardedWrites:
+    """The data layer, with its writes passed through WRITE_GUARDS first."""
+
+    def __init__(self, sandbox: Any, inner: Any) -> None:
+        self._sandbox, self._inner = sandbox, inner
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+        if name not in _GUARDED_WRITES:
+            return method
+
+        def guarded(region: str, *args: Any, **kwargs: Any) -> Any:
+            for guard in WRITE_GUARDS:
+                guard(self._sandbox, region, name)
+            return method(region, *args, **kwargs)
+
+        return guarded
+
+
 def data_access(sandbox: Any) -> DataAccess:
-    return getattr(sandbox.backend, "data", None) or ApiData(sandbox)
+    access = getattr(sandbox.backend, "data", None) or ApiData(sandbox)
+    return _GuardedWrites(sandbox, access) if WRITE_GUARDS else access  # type: ignore[return-value]

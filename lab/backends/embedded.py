@@ -95,6 +95,34 @@ def _reduce_versioned_store(store: _VersionedKeyStore) -> tuple[Any, ...]:
 
 copyreg.pickle(_VersionedKeyStore, _reduce_versioned_store)
 
+
+def _load_private_key(der: bytes) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_der_private_key(der, password=None)
+
+
+def _reduce_private_key(key: Any) -> tuple[Any, ...]:
+    # moto's KMS keeps a real private key per key (for Sign/Verify); cryptography's keys do not pickle,
+    # so they travel as PKCS#8 DER.
+    from cryptography.hazmat.primitives import serialization
+
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return _load_private_key, (der,)
+
+
+def _register_private_key_pickling() -> None:
+    from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+    for module, name in (("rsa", "RSAPrivateKey"), ("ec", "ECPrivateKey"), ("ed25519", "Ed25519PrivateKey")):
+        key_type = getattr(getattr(rust_openssl, module, None), name, None)
+        if key_type is not None:
+            copyreg.pickle(key_type, _reduce_private_key)
+
+
+_register_private_key_pickling()
+
 # botocore service name -> moto module, where they differ beyond dropping dashes.
 _MOTO_NAME_OVERRIDES = {
     "lambda": "awslambda",
@@ -335,12 +363,14 @@ class MotoData:
         # key ever made; the body buffer, lock and metadata are the replica's own.
         body = tempfile.SpooledTemporaryFile(source._max_buffer_size)
         body.write(source.value)
+        metadata = object.__new__(LowercaseDict)
+        metadata.store = {name.lower(): value for name, value in source.metadata.items()}
         replica = object.__new__(FakeKey)
         replica.__dict__.update(source.__dict__)
         replica.__dict__.update(
-            _value_buffer=body, lock=threading.Lock(), _metadata=LowercaseDict(source.metadata), _etag=source.etag[1:-1],
-            bucket_name=target_bucket, region_name=target.region_name, _is_versioned=True, multipart=None,
-            _expiry=None, disposed=False, _storage_class=storage_class or source.storage_class)
+            _value_buffer=body, lock=threading.Lock(), _metadata=metadata, bucket_name=target_bucket,
+            region_name=target.region_name, _is_versioned=True, multipart=None, _expiry=None, disposed=False,
+            _storage_class=storage_class or source.storage_class)
         s3.tagger.copy_tags(source.arn, replica.arn)
         target.keys[key] = replica  # the versioned key store appends a version
         return replica.version_id
@@ -490,9 +520,24 @@ class MotoData:
         return item.to_json()["Attributes"] if item is not None else None
 
     def put_items(self, region: str, table: str, items: list[dict[str, Any]]) -> None:
+        from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
         found = self._table(region, table)
-        for item in items:
-            found.put_item(item)
+        hash_attr, range_attr = found.hash_key_attr, found.range_key_attr
+        for attrs in items:
+            # These items were valid in a table already (a restore, a replica): skip moto's per-attribute
+            # size checks, which are most of the cost of its put_item, and build the same Item.
+            item = Item.__new__(Item)
+            item.hash_key = DynamoType(attrs[hash_attr])
+            item.range_key = DynamoType(attrs[range_attr]) if range_attr else None
+            item.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attrs.items()})
+            current = found.get_item(item.hash_key, item.range_key) if found.stream_shard is not None else None
+            if item.range_key is not None:
+                found.items[item.hash_key][item.range_key] = item
+            else:
+                found.items[item.hash_key] = item
+            if found.stream_shard is not None:
+                found.stream_shard.add(current, item)
 
     def delete_items(self, region: str, table: str, keys: list[dict[str, Any]]) -> None:
         found = self._table(region, table)

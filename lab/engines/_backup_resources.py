@@ -7,6 +7,7 @@ resources or their tags, so hourly schedules cost nothing while the world stands
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from lab import config
 
+log = logging.getLogger("lab.engines.backup")
 #: AWS Backup ResourceType values the lab's inventory knows, with the ARN shapes that name them
 RESOURCE_TYPES = ("RDS", "DynamoDB", "EBS", "EC2", "S3")
 _ARN_TYPES = (
@@ -69,15 +71,23 @@ class Inventory:
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
         self._by_region: dict[str, list[Resource]] = {}
+        self._by_arn: dict[str, dict[str, Resource]] = {}  # region -> ARN -> resource
         self._lab: Any = None
 
     def invalidate(self) -> None:
         self._by_region.clear()
+        self._by_arn.clear()
 
-    def observe(self, service: str | None, operation: str | None) -> None:
+    def observe(self, service: str | None, operation: str | None, form: dict[str, list[str]]) -> None:
+        """An answered state-changing call; `form` is its query-protocol parameters (EC2's)."""
         words = _INVENTORY_CHANGES.get(service or "")
-        if words and operation and any(word in operation for word in words):
-            self.invalidate()
+        if not (words and operation and any(word in operation for word in words)):
+            return
+        if operation in ("CreateTags", "DeleteTags"):
+            tagged = [v for key, values in form.items() if key.startswith("ResourceId") for v in values]
+            if tagged and not any(v.startswith(("vol-", "i-")) for v in tagged):
+                return  # snapshots or images retagged: nothing AWS Backup protects changed
+        self.invalidate()
 
     def resources(self, region: str) -> list[Resource]:
         if self._lab is not self.sandbox.lab:  # a reset or a restore: nothing cached is valid
@@ -85,20 +95,35 @@ class Inventory:
             self.invalidate()
         found = self._by_region.get(region)
         if found is None:
-            found = sorted(self._read(region), key=lambda r: r.arn)
-            self._by_region[region] = found
+            found, failures = [], 0
+            for read in (self._rds, self._dynamodb, self._ec2, self._s3):
+                try:
+                    found.extend(read(region))
+                except ClientError:  # one service failing to answer must not stop the others' backups
+                    log.warning("AWS Backup could not list %s resources in %s", read.__name__[1:], region,
+                                exc_info=True)
+                    failures += 1
+            found.sort(key=lambda r: r.arn)
+            if not failures:
+                self._by_region[region] = found
         return found
 
     def find(self, arn: str, region: str) -> Resource | None:
-        return next((r for r in self.resources(region) if r.arn == arn), None)
+        resources = self.resources(region)
+        index = self._by_arn.get(region)
+        if index is None or region not in self._by_region:
+            index = {resource.arn: resource for resource in resources}
+            if region in self._by_region:
+                self._by_arn[region] = index
+        return index.get(arn)
 
-    def _read(self, region: str) -> Iterable[Resource]:
-        account = config.ACCOUNT_ID
-        client = self.sandbox.client
-        for db in _all(client("rds", region), "describe_db_instances", "DBInstances"):
-            yield Resource(db["DBInstanceArn"], "RDS", region, db["DBInstanceIdentifier"], db["DBInstanceIdentifier"],
-                           _tags(db.get("TagList")), bool(db.get("StorageEncrypted")), db.get("KmsKeyId"))
-        dynamodb = client("dynamodb", region)
+    def _rds(self, region: str) -> list[Resource]:
+        return [Resource(db["DBInstanceArn"], "RDS", region, db["DBInstanceIdentifier"], db["DBInstanceIdentifier"],
+                         _tags(db.get("TagList")), bool(db.get("StorageEncrypted")), db.get("KmsKeyId"))
+                for db in _all(self.sandbox.client("rds", region), "describe_db_instances", "DBInstances")]
+
+    def _dynamodb(self, region: str) -> Iterable[Resource]:
+        dynamodb = self.sandbox.client("dynamodb", region)
         for name in _all(dynamodb, "list_tables", "TableNames"):
             try:
                 table = dynamodb.describe_table(TableName=name)["Table"]
@@ -109,7 +134,10 @@ class Inventory:
             sse = table.get("SSEDescription") or {}
             yield Resource(table["TableArn"], "DynamoDB", region, name, name, _tags(tags), True,
                            sse.get("KMSMasterKeyArn"))
-        ec2 = client("ec2", region)
+
+    def _ec2(self, region: str) -> Iterable[Resource]:
+        account = config.ACCOUNT_ID
+        ec2 = self.sandbox.client("ec2", region)
         for volume in _all(ec2, "describe_volumes", "Volumes"):
             tags = _tags(volume.get("Tags"))
             yield Resource(f"arn:aws:ec2:{region}:{account}:volume/{volume['VolumeId']}", "EBS", region,
@@ -122,7 +150,9 @@ class Inventory:
                 tags = _tags(instance.get("Tags"))
                 yield Resource(f"arn:aws:ec2:{region}:{account}:instance/{instance['InstanceId']}", "EC2", region,
                                instance["InstanceId"], tags.get("Name", instance["InstanceId"]), tags)
-        s3 = client("s3", region)
+
+    def _s3(self, region: str) -> Iterable[Resource]:
+        s3 = self.sandbox.client("s3", region)
         for bucket in s3.list_buckets(BucketRegion=region).get("Buckets", []):
             name = bucket["Name"]
             try:
@@ -157,7 +187,7 @@ def wildcard_match(pattern: str, value: str) -> bool:
 
 
 def tag_key(condition_key: str) -> str:
-    return condition_key[len(TAG_CONDITION_PREFIX):] if condition_key.startswith(TAG_CONDITION_PREFIX) else condition_key
+    return condition_key.removeprefix(TAG_CONDITION_PREFIX)
 
 
 def selects(selection: dict[str, Any], resource: Resource) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 _DOW_NUMBER = re.compile(r"\d+")
 _YEAR_PART = re.compile(r"^(\*|\d{4})(?:-(\d{4}))?(?:/(\d+))?$")
 _MAX_YEAR_SKIPS = 200  # bounded search for the next allowed year
+_ITERATORS: dict[tuple[str, str], tuple[float, croniter]] = {}
 
 
 class ScheduleError(ValueError):
@@ -43,12 +45,19 @@ class Schedule:
             return anchor + steps * parsed
         fields, years = parsed
         zone = _zone(self.timezone)
-        start = datetime.fromtimestamp(after, tz=timezone.utc).astimezone(zone)
-        iterator = croniter(fields, start)
+        # A schedule asks for its next run right after its last: keep the iterator (derived, not state).
+        cache_key = (fields, self.timezone)
+        cached = _ITERATORS.get(cache_key)
+        if cached is not None and cached[0] == after:
+            iterator = cached[1]
+        else:
+            iterator = croniter(fields, datetime.fromtimestamp(after, tz=timezone.utc).astimezone(zone))
         for _ in range(_MAX_YEAR_SKIPS):
             candidate: datetime = iterator.get_next(datetime)
             if years is None or candidate.year in years:
-                return candidate.timestamp()
+                found = candidate.timestamp()
+                _ITERATORS[cache_key] = (found, iterator)
+                return found
             later = [year for year in years if year > candidate.year]
             if not later:
                 return None
@@ -97,7 +106,9 @@ def _zone(name: str) -> timezone | ZoneInfo:
         raise ScheduleError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from exc
 
 
+@lru_cache(maxsize=256)
 def _parse(expression: str) -> float | tuple[str, frozenset[int] | None]:
+    """A rate's interval in seconds, or a cron's croniter fields and allowed years (None: every year)."""
     text = (expression or "").strip()
     rate = _RATE.match(text)
     if rate:

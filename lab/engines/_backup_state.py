@@ -124,6 +124,7 @@ class BackupJob:
     state: str = "CREATED"
     status_message: str | None = None
     started_at: float | None = None
+    expected_completion: float | None = None
     completion_date: float | None = None
     recovery_point_arn: str | None = None
     size_bytes: int | None = None
@@ -230,6 +231,8 @@ class BackupState:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # resource ARN -> tags
     timeline: list[tuple[float, int, str, str]] = field(default_factory=list)  # heap of (due, seq, kind, key)
     counter: int = 0  # for ids and timeline order
+    running: dict[str, str] = field(default_factory=dict)  # "resource ARN|vault" -> its unfinished backup job
+    tokens: dict[str, str] = field(default_factory=dict)  # StartBackupJob idempotency token -> job id
     s3: Any = None  # the S3 recovery data's bookkeeping (lab.engines._backup_s3.S3Books)
 
     def next_seq(self) -> int:

@@ -214,6 +214,8 @@ class RestJsonCodec:
             assert isinstance(shape, botocore.model.MapShape)
             return {k: self._to_json(shape.value, v) for k, v in value.items()}
         if kind == "timestamp":
+            if shape.serialization.get("timestampFormat") == "iso8601":
+                return as_datetime(float(value)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             return round(float(value), 3)
         if kind in ("integer", "long"):
             return int(value)

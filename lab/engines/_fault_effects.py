@@ -134,16 +134,30 @@ class Effects:
     def _pause(self, engine_name: str, resource: str | None) -> None:
         key = f"{engine_name}:{resource or '*'}"
         if _count_up(self.state.paused, key):
-            engine = self.sandbox.engines.get(engine_name)
-            if engine is not None:
-                engine.pause(resource)  # type: ignore[attr-defined]
+            self._engine_pause(engine_name, resource)
+
+    def _engine_pause(self, engine_name: str, resource: str | None) -> None:
+        engine = self.sandbox.engines.get(engine_name)
+        if engine is None:
+            return
+        if engine_name == "s3":
+            engine.pause(resource, None)  # type: ignore[attr-defined] -- held until resumed
+        else:
+            engine.pause(resource)  # type: ignore[attr-defined]
 
     def _resume(self, key: str) -> None:
-        if _count_down(self.state.paused, key):
-            engine_name, _, resource = key.partition(":")
-            engine = self.sandbox.engines.get(engine_name)
-            if engine is not None:
-                engine.resume(None if resource == "*" else resource)  # type: ignore[attr-defined]
+        if not _count_down(self.state.paused, key):
+            return
+        engine_name, _, resource = key.partition(":")
+        engine = self.sandbox.engines.get(engine_name)
+        if engine is None:
+            return
+        engine.resume(None if resource == "*" else resource)  # type: ignore[attr-defined]
+        if resource == "*":  # resuming everything lifts every pause: put back those other injections hold
+            for other in sorted(self.state.paused):
+                name, _, held = other.partition(":")
+                if name == engine_name:
+                    self._engine_pause(engine_name, None if held == "*" else held)
 
     # -- EC2 and EBS ---------------------------------------------------------------------------------
 
@@ -205,20 +219,16 @@ class Effects:
         """Undo this injection's effects, newest first; returns what could not be undone (and why)."""
         problems: list[str] = []
         for effect in reversed(self.injection.effects):
-            if effect.undone:
+            handler: Callable[[Effect], None] | None = getattr(self, "_undo_" + effect.kind.replace("-", "_"), None)
+            if effect.undone or handler is None:  # one-shot effects (destroyed data, a reboot) stay done
                 continue
             try:
-                self._undo(effect)
+                handler(effect)
             except Exception as exc:  # noqa: BLE001 -- one stuck effect must not keep the others in place
                 log.exception("undoing %s %s of %s failed", effect.kind, effect.target, self.injection.id)
                 problems.append(f"{effect.kind} {effect.target}: {type(exc).__name__}: {exc}")
             effect.undone = True
         return problems
-
-    def _undo(self, effect: Effect) -> None:
-        handler: Callable[[Effect], None] | None = getattr(self, "_undo_" + effect.kind.replace("-", "_"), None)
-        if handler is not None:
-            handler(effect)
 
     def _undo_rule(self, effect: Effect) -> None:
         self.state.rules = [rule for rule in self.state.rules if rule.id != effect.target]

@@ -48,10 +48,6 @@ class Injection:
     drill: str | None = None  # the drill this injection belongs to
     experiment: str | None = None  # the FIS experiment (and action name) this injection belongs to
 
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
-
 
 @dataclass
 class FisAction:

@@ -4,6 +4,7 @@ startAfter, each action acting for its duration through an injection that ending
 from __future__ import annotations
 
 import copy
+import logging
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -16,6 +17,7 @@ from lab.engines._fis_targets import resolve
 if TYPE_CHECKING:
     from lab.engines.faults import Faults
 
+log = logging.getLogger("lab.faults")
 INITIATING_SECONDS = 5.0  # FIS resolves targets and prepares for a few seconds before running
 ALARM_CHECK_SECONDS = 60.0  # how often a running experiment looks at its CloudWatch alarm stop conditions
 TERMINAL = ("completed", "stopped", "failed", "cancelled")
@@ -53,7 +55,7 @@ def step(engine: "Faults", experiment: FisExperiment, now: float) -> None:
     if experiment.status == "initiating":
         _run(engine, experiment, now)
     elif experiment.status == "stopping":
-        _finish(engine, experiment, now, "stopped", "Experiment stopped.")
+        _finish(engine, experiment, now, "stopped", experiment.reason)  # keeps why it was stopped
         return
     if experiment.status == "running":
         alarm = _alarm_in_alarm_state(engine, experiment)
@@ -135,7 +137,9 @@ def _start_action(engine: "Faults", experiment: FisExperiment, action: FisAction
     try:
         outcome = engine.run_injection(injection, lambda effects: spec.run(effects, targets, action.parameters,
                                                                             experiment.region))
-    except (EffectError, ClientError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 -- whatever stops an action fails it, as FIS reports it
+        if not isinstance(exc, (EffectError, ClientError, ValueError)):
+            log.exception("FIS action %s of %s failed", action.name, experiment.id)
         action.status, action.reason, action.end_time = "failed", f"Action failed: {exc}", now
         _fail(engine, experiment, now, f"Action {action.name} failed.", "ActionFailed", f"actions.{action.name}")
         return

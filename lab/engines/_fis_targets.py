@@ -213,8 +213,3 @@ def resource_id(arn: str) -> str:
         if separator in tail:
             return tail.split(separator, 1)[1]
     return tail
-
-
-def arn_region(arn: str) -> str | None:
-    parts = arn.split(":")
-    return parts[3] or None if len(parts) > 3 else None

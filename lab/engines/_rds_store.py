@@ -78,6 +78,19 @@ class History:
 
 
 @dataclass
+class _Live:
+    """A built database: which History object it was built from, and how much of its journal it holds."""
+
+    built_from: History
+    history: str
+    position: int
+    connection: sqlite3.Connection
+    # (largest id, largest order_id) while the orders table is exactly the shop's schema: an order above
+    # both inserts cleanly, so it is journaled at once and applied with the next read (see append).
+    insert_guard: tuple[int, str] | None = None
+
+
+@dataclass
 class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
@@ -90,8 +103,7 @@ class DataStore:
 
     def __init__(self, histories: dict[str, History]) -> None:
         self.histories = histories
-        # history id -> (the History object it was built from, what it holds, the database)
-        self._live: dict[str, tuple[History, DataRef, sqlite3.Connection]] = {}
+        self._live: dict[str, _Live] = {}  # by the key the caller gives (an instance's history id)
 
     # -- positions ---------------------------------------------------------------------------------
 
@@ -136,24 +148,23 @@ class DataStore:
 
     def connection(self, key: str, ref: DataRef) -> sqlite3.Connection:
         """The cached database for `key` moved to `ref` (forward by replaying, else rebuilt)."""
-        cached = self._live.get(key)
+        live = self._live.get(key)
         history = self.histories[ref.history]
-        if cached is not None:
-            built_from, held, connection = cached
-            if built_from is history and held.history == ref.history and held.position <= ref.position:
-                if held.position < ref.position:
-                    apply_changes(connection, history.journal[held.position:ref.position])
-                    self._live[key] = (history, ref, connection)
-                return connection
-            connection.close()
+        if live is not None:
+            if live.built_from is history and live.history == ref.history and live.position <= ref.position:
+                if live.position < ref.position:
+                    apply_changes(live.connection, history.journal[live.position:ref.position])
+                    live.position = ref.position
+                return live.connection
+            live.connection.close()
         connection = self.build(ref)
-        self._live[key] = (history, ref, connection)
+        self._live[key] = _Live(history, ref.history, ref.position, connection)
         return connection
 
     def forget(self, key: str) -> None:
-        cached = self._live.pop(key, None)
-        if cached is not None:
-            cached[2].close()
+        live = self._live.pop(key, None)
+        if live is not None:
+            live.connection.close()
 
     def clear_cache(self) -> None:
         for key in list(self._live):
@@ -167,8 +178,16 @@ class DataStore:
         Raises SqlError (nothing journaled) when the database refuses it.
         """
         history = self.histories[history_id]
-        connection = self.connection(history_id, self.latest(history_id))
         _, kind, payload = change
+        live = self._live.get(history_id)
+        guard = live.insert_guard if live is not None and live.built_from is history else None
+        if kind == ORDER and guard is not None and payload[0] > guard[0] and payload[1] > guard[1]:
+            # The workload's orders, one a minute for weeks: journal now, insert in bulk when read.
+            history.journal.append(change)
+            live.insert_guard = (payload[0], payload[1])  # type: ignore[union-attr]
+            return QueryResult([], [], 1)
+        connection = self.connection(history_id, self.latest(history_id))
+        live = self._live[history_id]
         if kind == ORDER:
             try:
                 connection.execute(INSERT_ORDER, payload)
@@ -180,7 +199,8 @@ class DataStore:
         else:
             raise ValueError(f"unknown change kind {kind!r}")
         history.journal.append(change)
-        self._live[history_id] = (history, DataRef(history_id, len(history.journal)), connection)
+        live.position += 1
+        live.insert_guard = _insert_guard(connection) if kind == ORDER else None
         return result
 
     # -- querying ----------------------------------------------------------------------------------
@@ -206,6 +226,21 @@ class DataStore:
         columns = [column[0] for column in cursor.description or ()]
         truncated = len(rows) > MAX_RESULT_ROWS
         return QueryResult(columns, [list(row) for row in rows[:MAX_RESULT_ROWS]], -1, truncated), False
+
+
+def rehearse(connection: sqlite3.Connection, statement: str) -> None:
+    """Run a write in a transaction that is rolled back: SqlError if it would fail, no change either way."""
+    connection.execute("BEGIN")
+    try:
+        connection.set_authorizer(_authorize)
+        try:
+            connection.execute(statement).fetchall()
+        except sqlite3.Error as exc:
+            raise SqlError(_message(exc)) from exc
+        finally:
+            connection.set_authorizer(None)
+    finally:
+        connection.execute("ROLLBACK")
 
 
 def check_replayable(sql: str) -> str:
@@ -266,6 +301,20 @@ def orders_digest(connection: sqlite3.Connection) -> dict[str, Any]:
         return {"orders": None, "error": _message(exc)}
     digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()
     return {"orders": count, "min_created_at": first, "max_created_at": last, "order_ids_sha256": digest}
+
+
+def _insert_guard(connection: sqlite3.Connection) -> tuple[int, str] | None:
+    """(largest id, largest order_id) when nothing but the shop's plain orders table could refuse an order
+    (no triggers, no extra indexes, the schema as created); None otherwise."""
+    for kind, name, text in connection.execute("SELECT type, name, sql FROM sqlite_master"):
+        if kind == "trigger" or (kind == "index" and text is not None and "orders" in text.lower()):
+            return None
+        if kind == "table" and name == "orders" and text != ORDERS_SCHEMA:
+            return None
+    # one aggregate per query: SQLite answers a lone max() from the index instead of scanning the table
+    largest_id = connection.execute("SELECT max(id) FROM orders").fetchone()[0]
+    largest_order_id = connection.execute("SELECT max(order_id) FROM orders").fetchone()[0]
+    return (largest_id or 0, largest_order_id or "")
 
 
 def _connect() -> sqlite3.Connection:

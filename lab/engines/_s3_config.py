@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import math
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -19,11 +21,12 @@ from lab.gateway.identify import service_model
 
 S3_SERVICE_PRINCIPAL = "s3.amazonaws.com"
 BUCKET_ARN_PREFIX = "arn:aws:s3:::"
-# Sim-time lag between a write and its replica: a few seconds to a couple of minutes, as S3 does for most
-# objects. Replication Time Control promises 15 minutes; the lag stays well inside it unless replication
-# is paused.
+# S3 ships a bucket's new versions in passes: every two minutes (sim time), each pass taking the versions
+# written at least a few seconds before it. A replica thus trails its source by a few seconds to a couple of
+# minutes, as S3 replicates most objects; Replication Time Control's 15 minutes hold unless replication is
+# paused. Passes also batch the work of busy buckets.
+REPLICATION_PASS_SECONDS = 120
 MIN_LAG_SECONDS = 5
-MAX_LAG_SECONDS = 120
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
@@ -86,12 +89,13 @@ def _output_shape(operation: str) -> Any:
     return service_model("s3").operation_model(operation).output_shape
 
 
-def parse_document(get_operation: str, body: bytes) -> dict[str, Any]:
-    """A Put... request body read as the matching Get... answer (e.g. PutBucketReplication's body with the shape
-    of GetBucketReplication's output). Raises ConfigError("MalformedXML") when it is not that document."""
+def parse_document(operation: str, body: bytes) -> dict[str, Any]:
+    """An S3 XML document read with the output shape of `operation`: an answer of that operation, or a Put...
+    request body read as the matching Get... answer (PutBucketReplication's body is GetBucketReplication's).
+    Raises ConfigError("MalformedXML") when it is not such a document."""
     try:
         parsed = botocore.parsers.create_parser("rest-xml").parse(
-            {"body": body, "headers": {}, "status_code": 200}, _output_shape(get_operation))
+            {"body": body, "headers": {}, "status_code": 200}, _output_shape(operation))
     except botocore.parsers.ResponseParserError as exc:
         raise ConfigError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
                                           "our published schema") from exc
@@ -100,10 +104,19 @@ def parse_document(get_operation: str, body: bytes) -> dict[str, Any]:
 
 
 def replication_response_body(document: dict[str, Any]) -> bytes:
-    """GetBucketReplication's body for `document`, serialised from the service model."""
+    """GetBucketReplication's body for `document`, serialised from the service model (the Put request's body)."""
+    return _document_body("PutBucketReplication", "ReplicationConfiguration", document)
+
+
+def lifecycle_response_body(document: dict[str, Any]) -> bytes:
+    """GetBucketLifecycleConfiguration's body for a document of Rules."""
+    return _document_body("PutBucketLifecycleConfiguration", "LifecycleConfiguration", document)
+
+
+def _document_body(put_operation: str, member: str, document: dict[str, Any]) -> bytes:
     serializer = botocore.serialize.create_serializer("rest-xml", include_validation=False)
-    request = serializer.serialize_to_request({"Bucket": "bucket", "ReplicationConfiguration": document},
-                                              service_model("s3").operation_model("PutBucketReplication"))
+    request = serializer.serialize_to_request({"Bucket": "bucket", member: document},
+                                              service_model("s3").operation_model(put_operation))
     return XML_DECLARATION + request["body"]
 
 
@@ -209,13 +222,24 @@ def choose_targets(rules: tuple[ReplicationRule, ...], key: str, tags: Mapping[s
                  for _, rule in sorted(best.items()))
 
 
-def replication_lag(seed: int, bucket: str, version_id: str) -> float:
-    """Deterministic lag for one version, from the seed (the same world replays the same lags)."""
-    spread = crc32(f"{seed}:{bucket}:{version_id}".encode())
-    return float(MIN_LAG_SECONDS + spread % (MAX_LAG_SECONDS - MIN_LAG_SECONDS + 1))
+def replication_pass(seed: int, bucket: str, after: float) -> float:
+    """The first replication pass of `bucket` at or after sim time `after`. Each bucket's passes keep their own
+    phase, drawn from the seed (the same world replays the same passes)."""
+    phase = crc32(f"{seed}:{bucket}".encode()) % REPLICATION_PASS_SECONDS
+    return phase + math.ceil((after - phase) / REPLICATION_PASS_SECONDS) * REPLICATION_PASS_SECONDS
 
 
 # -- the replication role ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def role_document_trusts_s3(document: str) -> bool:
+    """trusts_s3 for a policy document in JSON text (as IAM keeps it); cached, the role rarely changes."""
+    try:
+        policy = json.loads(document)
+    except ValueError:
+        return False
+    return isinstance(policy, Mapping) and trusts_s3(policy)
+
 
 def trusts_s3(policy: Mapping[str, Any] | None) -> bool:
     """True if the trust policy lets the S3 service assume the role (an Allow of sts:AssumeRole for the

@@ -26,11 +26,9 @@ class RegionOutage(Scenario):
 
     def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
         region = params["region"]
-        effects.region_down(region)
+        effects.region_down(region)  # the RDS data plane takes its databases there offline too
         paused = effects.pause_replication_touching(region)
         databases = _db_instances(effects, region)
-        for db in databases:
-            effects.db_unavailable(region, db["DBInstanceIdentifier"])
         return {"region": region, "replication_paused": paused.detail["keys"],
                 "databases_unavailable": [db["DBInstanceIdentifier"] for db in databases]}
 

@@ -1,12 +1,12 @@
 """S3 replication and lifecycle, acted out on the sim clock (moto only stores both configurations).
 
 Replication: every object version written after a rule exists and selected by it is copied to the rule's
-destination bucket a few seconds to a couple of minutes later (sim time), versions of one key in order.
-Source versions show ReplicationStatus PENDING, then COMPLETED or FAILED (destination bucket missing or not
-versioned, or a role S3 cannot assume); replicas show REPLICA (header x-amz-replication-status on HeadObject and
-GetObject). Delete markers follow where DeleteMarkerReplication is on; tag changes follow to the replicas, and
-from replicas back where ReplicaModifications is on. Replication can be paused per bucket or everywhere (fault
-injection): writes then stay PENDING and replicate after resume.
+destination bucket a few seconds to a couple of minutes later (sim time), in write order. Source versions show
+ReplicationStatus PENDING, then COMPLETED or FAILED (destination bucket missing or not versioned, or a role
+S3 cannot assume); replicas show REPLICA (header x-amz-replication-status on HeadObject and GetObject). Delete
+markers follow where DeleteMarkerReplication is on; tag changes follow to the replicas, and from replicas back
+where ReplicaModifications is on. Replication can be paused per bucket or everywhere (fault injection): writes
+then stay PENDING and replicate after resume.
 
 Writes are seen two ways: the gateway's calls through observe(), and writes engines make straight into the
 backend (the workload's invoices) through the data layer's object events. Both are noted once per version.
@@ -17,16 +17,17 @@ NewerNoncurrentVersions) and AbortIncompleteMultipartUpload, evaluated every day
 
 from __future__ import annotations
 
-import contextlib
-import heapq
 from dataclasses import dataclass, field
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
-from lab.backends.data import DataAccess, data_access
+from botocore.exceptions import ClientError
+
+from lab.backends.data import BucketState, DataAccess, data_access
 from lab.engines import Engine
 from lab.engines._s3_config import (
-    ConfigError, ReplicationConfig, Target, build_replication, check_replication, choose_targets, destination_name,
-    parse_document, replication_lag, replication_response_body, trusts_s3,
+    MIN_LAG_SECONDS, ConfigError, ReplicationConfig, Target, build_replication, check_replication, choose_targets,
+    destination_name, lifecycle_response_body, parse_document, replication_pass, replication_response_body,
+    role_document_trusts_s3,
 )
 from lab.engines._s3_lifecycle import (
     LifecycleAction, LifecycleRule, due_actions, needs_tags, next_midnight, parse_lifecycle, upload_due,
@@ -40,7 +41,9 @@ STATUS_HEADER = "x-amz-replication-status"
 PENDING, COMPLETED, FAILED, REPLICA = "PENDING", "COMPLETED", "FAILED", "REPLICA"
 _VERSION_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
 _TAG_WRITES = frozenset({"PutObjectTagging", "DeleteObjectTagging"})
-_SERVED = frozenset({"PutBucketReplication", "GetBucketReplication", "PutBucketVersioning"})
+_SERVED = frozenset({"PutBucketReplication", "GetBucketReplication", "PutBucketVersioning",
+                     "GetBucketLifecycleConfiguration"})
+TRANSITION_MINIMUM_HEADER = "x-amz-transition-default-minimum-object-size"
 _LIFECYCLE_PUTS = {"PutBucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
                    "PutBucketLifecycle": "GetBucketLifecycle"}
 _OBSERVED = frozenset({*_VERSION_WRITES, *_TAG_WRITES, *_LIFECYCLE_PUTS, "HeadObject", "GetObject",
@@ -60,12 +63,11 @@ class Task:
     """One piece of replication work: a version, a delete marker, or a tag change to pass on."""
 
     kind: str  # "version" | "delete-marker" | "tags"
-    bucket: str
+    bucket: str  # the bucket it replicates from
     key: str
     version_id: str
-    seq: int  # the engine's write sequence: orders writes against rule creation, and ties in the queue
+    seq: int  # the engine's write sequence: orders writes against rule creation, and the work itself
     written_at: float
-    due: float
     targets: tuple[Target, ...] | None = None  # decided destinations (None: not decided yet)
     peers: tuple[tuple[str, str], ...] = ()  # "tags": the versions that take the tags
 
@@ -75,12 +77,14 @@ class S3State:
     seq: int = 0
     replication: dict[str, ReplicationConfig] = field(default_factory=dict)  # source bucket -> configuration
     lifecycle: dict[str, tuple[LifecycleRule, ...]] = field(default_factory=dict)
+    # bucket -> (PutBucketLifecycleConfiguration's document, its transition minimum): what Get... answers
+    lifecycle_documents: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
     uploads: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)  # bucket -> id -> (key, started)
-    queue: list[tuple[float, int, Task]] = field(default_factory=list)  # heap by (due, seq)
+    waiting: dict[str, list[Task]] = field(default_factory=dict)  # source bucket -> its work, in write order
+    next_pass: dict[str, float] = field(default_factory=dict)  # source bucket -> its next pass (work waiting)
     queued: dict[tuple[str, str, str], Task] = field(default_factory=dict)  # (kind, bucket, version) -> task
-    held: list[Task] = field(default_factory=list)  # due while paused, in order
+    held: list[Task] = field(default_factory=list)  # passed over while paused, in write order
     pauses: dict[str | None, float | None] = field(default_factory=dict)  # bucket (None: all) -> until (None: resume)
-    key_due: dict[tuple[str, str], float] = field(default_factory=dict)  # (bucket, key) -> due of its last task
     versions: dict[str, dict[str, VersionStatus]] = field(default_factory=dict)  # bucket -> version id -> status
     lifecycle_next: float | None = None
     completed: int = 0
@@ -94,7 +98,12 @@ class S3(Engine):
 
     def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
-        self._acting = False  # set while the engine itself writes (its own writes are not new user writes)
+        # Set while the engine acts (run_due): its own writes are not users' writes to replicate.
+        self._acting = False
+        # Buckets as one run_due reads them (nothing but the engine changes buckets within a step), and roles'
+        # trust policies until an IAM call changes something (not part of the state: re-read after a restart).
+        self._buckets: dict[str, BucketState | None] = {}
+        self._roles: dict[str, str | None] = {}
         self.data.subscribe_object_events(self._on_object_event)
 
     def initial_state(self) -> S3State:
@@ -103,14 +112,6 @@ class S3(Engine):
     @property
     def data(self) -> DataAccess:
         return data_access(self.sandbox)
-
-    @contextlib.contextmanager
-    def _engine_writes(self) -> Iterator[None]:
-        self._acting = True
-        try:
-            yield
-        finally:
-            self._acting = False
 
     # -- the request path ----------------------------------------------------------------------------
 
@@ -125,6 +126,11 @@ class S3(Engine):
         if operation == "GetBucketReplication" and bucket in self.state.replication:
             body = replication_response_body(self.state.replication[bucket].document)
             ctx.response = Response(200, [("Content-Type", "application/xml")], body)
+            return
+        if operation == "GetBucketLifecycleConfiguration" and bucket in self.state.lifecycle_documents:
+            document, minimum = self.state.lifecycle_documents[bucket]
+            ctx.response = Response(200, [("Content-Type", "application/xml"), (TRANSITION_MINIMUM_HEADER, minimum)],
+                                    lifecycle_response_body(document))
             return
         refusal = None
         if operation == "PutBucketReplication":
@@ -158,8 +164,10 @@ class S3(Engine):
 
     def observe(self, ctx: RequestContext) -> None:
         identity = ctx.identity
-        if identity is None or identity.service != "s3" or identity.operation not in _OBSERVED:
-            return
+        if identity is not None and identity.service == "iam" and ctx.mutating:
+            self._roles.clear()  # a role may have changed
+        if self._acting or identity is None or identity.service != "s3" or identity.operation not in _OBSERVED:
+            return  # (the engine's own calls, on a backend reached through the API, are not users' writes)
         operation, bucket, key = identity.operation, identity.bucket or "", identity.key or ""
         response = ctx.response
         assert response is not None
@@ -184,7 +192,7 @@ class S3(Engine):
         elif operation in ("PutBucketReplication", "DeleteBucketReplication", "DeleteBucket"):
             self._observe_replication_config(operation, bucket, ctx.body)
         if operation in _LIFECYCLE_PUTS or operation in ("DeleteBucketLifecycle", "DeleteBucket"):
-            self._observe_lifecycle_config(operation, bucket, ctx.body)
+            self._observe_lifecycle_config(operation, bucket, ctx)
         elif operation in ("CreateMultipartUpload", "CompleteMultipartUpload", "AbortMultipartUpload"):
             self._observe_upload(operation, bucket, key, ctx, response)
 
@@ -206,6 +214,7 @@ class S3(Engine):
                 state.versions.pop(bucket, None)
             return
         document = parse_document("GetBucketReplication", body).get("ReplicationConfiguration") or {}
+        self._roles.clear()  # read the role afresh (a reset may have taken it without an IAM call)
         state.seq += 1
         config = build_replication(bucket, document, state.replication.get(bucket), state.seq, self.now())
         state.replication[bucket] = config
@@ -230,11 +239,16 @@ class S3(Engine):
             elif deleted.get("DeleteMarker") and deleted.get("DeleteMarkerVersionId"):
                 self._note_delete_marker(bucket, deleted["Key"], deleted["DeleteMarkerVersionId"])
 
-    def _observe_lifecycle_config(self, operation: str, bucket: str, body: bytes) -> None:
+    def _observe_lifecycle_config(self, operation: str, bucket: str, ctx: RequestContext) -> None:
         state = self.state
+        state.lifecycle_documents.pop(bucket, None)
         if operation in _LIFECYCLE_PUTS:
-            state.lifecycle[bucket] = parse_lifecycle(parse_document(_LIFECYCLE_PUTS[operation], body))
-            if state.lifecycle_next is None:
+            document = parse_document(_LIFECYCLE_PUTS[operation], ctx.body)
+            state.lifecycle[bucket] = parse_lifecycle(document)
+            if operation == "PutBucketLifecycleConfiguration":  # (moto answers Get... without some members)
+                minimum = ctx.headers.get(TRANSITION_MINIMUM_HEADER) or "all_storage_classes_128K"
+                state.lifecycle_documents[bucket] = ({"Rules": document.get("Rules") or []}, minimum)
+            if state.lifecycle_next is None or state.lifecycle_next <= self.now():
                 state.lifecycle_next = next_midnight(self.now())
         else:
             state.lifecycle.pop(bucket, None)
@@ -246,7 +260,7 @@ class S3(Engine):
         uploads = self.state.uploads
         if operation == "CreateMultipartUpload":
             upload_id = parse_document("CreateMultipartUpload", response.body_bytes()).get("UploadId")
-            if upload_id:
+            if upload_id:  # (AbortIncompleteMultipartUpload counts from here)
                 uploads.setdefault(bucket, {})[upload_id] = (key, self.now())
             return
         upload_id = ctx.query_params().get("uploadId", [""])[0]
@@ -263,11 +277,12 @@ class S3(Engine):
         found = state.queued.get(("version", bucket, version_id))
         if found is not None or version_id in state.versions.get(bucket, ()):
             return found  # already queued, or already replicated (or it is itself a replica)
-        return self._enqueue("version", bucket, key, version_id)
+        return self._enqueue(state, "version", bucket, key, version_id)
 
     def _note_delete_marker(self, bucket: str, key: str, version_id: str) -> None:
-        if bucket in self.state.replication and ("delete-marker", bucket, version_id) not in self.state.queued:
-            self._decide(self._enqueue("delete-marker", bucket, key, version_id))
+        state = self.state
+        if bucket in state.replication and ("delete-marker", bucket, version_id) not in state.queued:
+            self._decide(self._enqueue(state, "delete-marker", bucket, key, version_id))
 
     def _note_tags(self, bucket: str, key: str, version_id: str) -> None:
         """A version's tags changed: pass them to its replicas, or from a replica back to its source where the
@@ -284,18 +299,19 @@ class S3(Engine):
                                           and rule.destination_bucket == source_bucket for rule in config.rules):
                 peers = record.peers
         if peers:
-            self._enqueue("tags", bucket, key, version_id).peers = peers
+            self._enqueue(state, "tags", bucket, key, version_id).peers = peers
 
-    def _enqueue(self, kind: str, bucket: str, key: str, version_id: str) -> Task:
-        state = self.state
+    def _enqueue(self, state: S3State, kind: str, bucket: str, key: str, version_id: str) -> Task:
         state.seq += 1
         now = self.now()
-        # Versions of one key replicate in the order they were written.
-        due = max(now + replication_lag(self.sandbox.lab.seed, bucket, version_id), state.key_due.get((bucket, key), 0.0))
-        state.key_due[(bucket, key)] = due
-        task = Task(kind, bucket, key, version_id, state.seq, now, due)
+        task = Task(kind, bucket, key, version_id, state.seq, now)
         state.queued[(kind, bucket, version_id)] = task
-        heapq.heappush(state.queue, (due, task.seq, task))
+        line = state.waiting.get(bucket)
+        if line:
+            line.append(task)
+        else:
+            state.waiting[bucket] = [task]
+            state.next_pass[bucket] = replication_pass(self.sandbox.lab.seed, bucket, now + MIN_LAG_SECONDS)
         return task
 
     def _decide(self, task: Task) -> tuple[Target, ...]:
@@ -336,122 +352,152 @@ class S3(Engine):
     def next_due(self) -> float | None:
         state = self.state
         candidates = [until for until in state.pauses.values() if until is not None]
-        if state.queue:
-            candidates.append(state.queue[0][0])
+        if state.next_pass:
+            candidates.append(min(state.next_pass.values()))
         if state.lifecycle and state.lifecycle_next is not None:
             candidates.append(state.lifecycle_next)
         return min(candidates) if candidates else None
 
     def run_due(self, now: float) -> None:
-        state = self.state
+        self._acting = True
+        try:
+            self._run_due(self.state, now)
+        finally:
+            self._acting = False
+            self._buckets.clear()
+
+    def _run_due(self, state: S3State, now: float) -> None:
         expired = [bucket for bucket, until in state.pauses.items() if until is not None and until <= now]
+        for bucket in expired:
+            del state.pauses[bucket]
+            self.emit("ReplicationResumed", resource=f"s3://{bucket}" if bucket else None, reason="pause ended")
         if expired:
-            for bucket in expired:
-                del state.pauses[bucket]
-                self.emit("ReplicationResumed", resource=f"s3://{bucket}" if bucket else None, reason="pause ended")
             self._release_held(now)
-        while state.queue and state.queue[0][0] <= now:
-            _, _, task = heapq.heappop(state.queue)
-            self._run(task, now)
+        while state.next_pass:
+            at, bucket = min((at, bucket) for bucket, at in state.next_pass.items())
+            if at > now:
+                break
+            self._replication_pass(state, bucket, at)
         if state.lifecycle and state.lifecycle_next is not None and state.lifecycle_next <= now:
             midnight = state.lifecycle_next
             state.lifecycle_next = next_midnight(midnight)
             self._run_lifecycle(midnight)
 
-    def _run(self, task: Task, now: float) -> None:
-        state = self.state
-        targets = self._decide(task)
-        if targets and self._paused(task, targets, now):
+    def _replication_pass(self, state: S3State, bucket: str, at: float) -> None:
+        """Ship what `bucket` had written by `at` minus the minimum lag, in write order."""
+        line = state.waiting[bucket]
+        ready = 0
+        while ready < len(line) and line[ready].written_at + MIN_LAG_SECONDS <= at:
+            ready += 1
+        work, rest = line[:ready], line[ready:]
+        if rest:
+            state.waiting[bucket] = rest
+            state.next_pass[bucket] = replication_pass(self.sandbox.lab.seed, bucket,
+                                                       rest[0].written_at + MIN_LAG_SECONDS)
+        else:
+            del state.waiting[bucket], state.next_pass[bucket]
+        for task in work:
+            self._run(state, task, at)
+
+    def _run(self, state: S3State, task: Task, now: float) -> None:
+        targets = () if task.kind == "tags" else self._decide(task)
+        if (targets or task.peers) and self._paused(task, targets, now):
             state.held.append(task)
             return
         del state.queued[(task.kind, task.bucket, task.version_id)]
-        if state.key_due.get((task.bucket, task.key)) == task.due:
-            del state.key_due[(task.bucket, task.key)]
         if task.kind == "tags":
-            self._sync_tags(task, now)
+            self._sync_tags(task)
         elif targets:
-            self._replicate(task, targets, now)
+            self._replicate(state, task, targets, now)
 
-    def _replicate(self, task: Task, targets: tuple[Target, ...], now: float) -> None:
-        state = self.state
+    def _replicate(self, state: S3State, task: Task, targets: tuple[Target, ...], now: float) -> None:
         config = state.replication.get(task.bucket)
         source_region = self._region(task.bucket)
+        resource = f"s3://{task.bucket}/{task.key}"
+        lag = round(now - task.written_at, 3)
         replicas: list[tuple[str, str]] = []
-        failures = 0
         for target in targets:
-            reason = self._failure_reason(config, target)
+            destination = self._bucket(target.bucket)
+            reason = self._failure_reason(config, target, destination)
             replica_version = ""
             if reason is None:
-                region = self._region(target.bucket)
                 try:
-                    with self._engine_writes():
-                        if task.kind == "version":
-                            replica_version = self.data.replicate_version(
-                                source_region, task.bucket, task.key, task.version_id, region, target.bucket,
-                                target.storage_class)
-                        else:
-                            replica_version = self.data.replicate_delete_marker(
-                                source_region, task.bucket, task.key, task.version_id, region, target.bucket)
+                    if task.kind == "version":
+                        replica_version = self.data.replicate_version(
+                            source_region, task.bucket, task.key, task.version_id, destination.region,  # type: ignore[union-attr]
+                            target.bucket, target.storage_class)
+                    else:
+                        replica_version = self.data.replicate_delete_marker(
+                            source_region, task.bucket, task.key, task.version_id, destination.region,  # type: ignore[union-attr]
+                            target.bucket)
                 except LookupError as exc:
                     reason = f"the source version is gone: {exc}"
-            lag = now - task.written_at
+                except ClientError as exc:  # a backend reached through the API refused the copy
+                    reason = f"the copy was refused: {exc}"
             detail: dict[str, Any] = {"version_id": task.version_id, "destination": target.bucket,
                                       "rule": target.rule_id, "delete_marker": task.kind == "delete-marker"}
-            if reason is None:
-                replicas.append((target.bucket, replica_version))
-                if task.kind == "version":
-                    state.versions.setdefault(target.bucket, {})[replica_version] = VersionStatus(
-                        REPLICA, ((task.bucket, task.version_id),))
-                if target.rtc_minutes is not None and lag > target.rtc_minutes * 60:
-                    detail["replication_time_missed"] = True
-                state.completed += 1
-                self.emit("ReplicationCompleted", region=source_region, resource=f"s3://{task.bucket}/{task.key}",
-                          lag_seconds=round(lag, 3), replica_version_id=replica_version, **detail)
-            else:
-                failures += 1
+            if reason is not None:
                 state.failed += 1
-                self.emit("ReplicationFailed", region=source_region, resource=f"s3://{task.bucket}/{task.key}",
-                          reason=reason, **detail)
+                self.emit("ReplicationFailed", region=source_region, resource=resource, reason=reason, **detail)
+                continue
+            replicas.append((target.bucket, replica_version))
+            if task.kind == "version":
+                state.versions.setdefault(target.bucket, {})[replica_version] = VersionStatus(
+                    REPLICA, ((task.bucket, task.version_id),))
+            if target.rtc_minutes is not None and lag > target.rtc_minutes * 60:
+                detail["replication_time_missed"] = True
+            state.completed += 1
+            self.emit("ReplicationCompleted", region=source_region, resource=resource, lag_seconds=lag,
+                      replica_version_id=replica_version, **detail)
         if task.kind == "version":
             state.versions.setdefault(task.bucket, {})[task.version_id] = VersionStatus(
-                FAILED if failures else COMPLETED, tuple(replicas))
+                COMPLETED if len(replicas) == len(targets) else FAILED, tuple(replicas))
 
-    def _failure_reason(self, config: ReplicationConfig | None, target: Target) -> str | None:
-        """Why S3 could not replicate to `target` now, or None."""
+    def _failure_reason(self, config: ReplicationConfig | None, target: Target,
+                        destination: BucketState | None) -> str | None:
+        """Why S3 could not replicate to `target` (whose bucket is in state `destination`) now, or None."""
         if config is None or not any(rule.id == target.rule_id for rule in config.rules):
             return "the replication rule was removed before the version replicated"
-        destination = self.data.bucket_state(target.bucket)
         if destination is None:
             return f"destination bucket {target.bucket} does not exist"
         if destination.versioning != "Enabled":
             return f"destination bucket {target.bucket} does not have versioning enabled"
-        policy = self.data.role_trust_policy(config.role)
-        if policy is None:
+        if config.role not in self._roles:
+            self._roles[config.role] = self.data.role_trust_policy(config.role)
+        document = self._roles[config.role]
+        if document is None:
             return f"S3 cannot assume role {config.role}: the role does not exist"
-        if not trusts_s3(policy):
+        if not role_document_trusts_s3(document):
             return (f"S3 cannot assume role {config.role}: its trust policy does not allow sts:AssumeRole "
                     "for the service principal s3.amazonaws.com")
         return None
 
-    def _sync_tags(self, task: Task, now: float) -> None:
+    def _sync_tags(self, task: Task) -> None:
         region = self._region(task.bucket)
+        resource = f"s3://{task.bucket}/{task.key}"
         try:
             tags = self.data.object_tags(region, task.bucket, task.key, task.version_id)
         except LookupError:
             return
         for bucket, version_id in task.peers:
             try:
-                with self._engine_writes():
-                    self.data.put_object_tags(self._region(bucket), bucket, task.key, version_id, tags)
+                self.data.put_object_tags(self._region(bucket), bucket, task.key, version_id, tags)
             except LookupError as exc:
-                self.emit("ReplicationFailed", region=region, resource=f"s3://{task.bucket}/{task.key}",
-                          version_id=task.version_id, destination=bucket, reason=f"tags not passed on: {exc}")
+                self.emit("ReplicationFailed", region=region, resource=resource, version_id=task.version_id,
+                          destination=bucket, reason=f"tags not passed on: {exc}")
                 continue
-            self.emit("ReplicationTagsSynced", region=region, resource=f"s3://{task.bucket}/{task.key}",
-                      version_id=task.version_id, destination=bucket, tags=tags)
+            self.emit("ReplicationTagsSynced", region=region, resource=resource, version_id=task.version_id,
+                      destination=bucket, tags=tags)
+
+    def _bucket(self, bucket: str) -> BucketState | None:
+        if not self._acting:
+            return self.data.bucket_state(bucket)
+        if bucket not in self._buckets:
+            self._buckets[bucket] = self.data.bucket_state(bucket)
+        return self._buckets[bucket]
 
     def _region(self, bucket: str) -> str:
-        found = self.data.bucket_state(bucket)
+        found = self._bucket(bucket)
         return found.region if found is not None else "us-east-1"
 
     # -- pausing (fault injection) -------------------------------------------------------------------
@@ -471,7 +517,7 @@ class S3(Engine):
         self.emit("ReplicationPaused", resource=f"s3://{bucket}" if bucket else None, until=until)
 
     def resume(self, bucket: str | None) -> None:
-        """Lift the pause on `bucket`, or every pause when None; what waited replicates from now on."""
+        """Lift the pause on `bucket`, or every pause when None; what waited replicates from the next pass on."""
         state = self.state
         if bucket is None:
             state.pauses.clear()
@@ -481,21 +527,27 @@ class S3(Engine):
         self._release_held(self.now())
 
     def _release_held(self, now: float) -> None:
+        """Put the held work no pause holds any more back in its bucket's line, in write order."""
         state = self.state
-        held, state.held = state.held, []
-        for task in held:
+        released: dict[str, list[Task]] = {}
+        still_held = []
+        for task in state.held:
             if self._paused(task, task.targets or (), now):
-                state.held.append(task)
+                still_held.append(task)
             else:
-                task.due = max(task.due, now)
-                heapq.heappush(state.queue, (task.due, task.seq, task))
+                released.setdefault(task.bucket, []).append(task)
+        state.held = still_held
+        for bucket, tasks in released.items():
+            state.waiting[bucket] = sorted(tasks + state.waiting.get(bucket, []), key=lambda task: task.seq)
+            upcoming = replication_pass(self.sandbox.lab.seed, bucket, now)
+            state.next_pass[bucket] = min(state.next_pass.get(bucket, upcoming), upcoming)
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
     def _run_lifecycle(self, at: float) -> None:
         state = self.state
         for bucket, rules in sorted(state.lifecycle.items()):
-            found = self.data.bucket_state(bucket)
+            found = self._bucket(bucket)
             if found is None:
                 continue
             for upload_id, (key, started) in sorted(state.uploads.get(bucket, {}).items()):
@@ -513,14 +565,13 @@ class S3(Engine):
     def _apply_lifecycle(self, region: str, bucket: str, action: LifecycleAction) -> None:
         detail: dict[str, Any] = {"version_id": action.version_id, "rule": action.rule_id}
         try:
-            with self._engine_writes():
-                if action.kind == "expire":
-                    marker = self.data.delete_object(region, bucket, action.key)
-                    if marker:
-                        detail["delete_marker_version_id"] = marker
-                else:
-                    self.data.delete_object_version(region, bucket, action.key, action.version_id)
-                    self._forget(bucket, action.version_id)
+            if action.kind == "expire":
+                marker = self.data.delete_object(region, bucket, action.key)
+                if marker:
+                    detail["delete_marker_version_id"] = marker
+            else:
+                self.data.delete_object_version(region, bucket, action.key, action.version_id)
+                self._forget(bucket, action.version_id)
         except Exception as exc:  # noqa: BLE001 -- e.g. an Object Lock retention S3 lifecycle also respects
             self.emit("LifecycleActionSkipped", region=region, resource=f"s3://{bucket}/{action.key}",
                       action=action.kind, reason=str(exc), **detail)
@@ -531,8 +582,7 @@ class S3(Engine):
     def _abort_upload(self, region: str, bucket: str, key: str, upload_id: str, rule: LifecycleRule) -> None:
         del self.state.uploads[bucket][upload_id]
         try:
-            with self._engine_writes():
-                self.data.abort_multipart_upload(region, bucket, key, upload_id)
+            self.data.abort_multipart_upload(region, bucket, key, upload_id)
         except LookupError:
             return  # completed or aborted meanwhile by a path the engine does not see
         self.state.lifecycle_actions += 1
@@ -545,7 +595,7 @@ class S3(Engine):
         state = self.state
         return {
             "replication_buckets": sorted(state.replication),
-            "pending": len(state.queued),
+            "queued": len(state.queued),
             "held_by_pause": len(state.held),
             "paused": sorted("*" if bucket is None else bucket for bucket in state.pauses),
             "completed": state.completed,

@@ -1,7 +1,7 @@
 """The gateway: a WSGI app that runs every request through the handler chain, in this order.
 
-  request:   health -> admin -> wait-until-ready -> identify -> backend -> not-implemented
-  response:  request id -> access log
+  request:   health -> admin -> wait-until-ready -> identify -> faults -> backend -> not-implemented
+  response:  request id -> audit -> access log
   exception: InternalFailure in the request's protocol
 """
 
@@ -12,8 +12,10 @@ from typing import Any, Callable, Iterable
 from lab.gateway.chain import HandlerChain
 from lab.gateway.context import RequestContext
 from lab.gateway.handlers.admin import serve_admin
+from lab.gateway.handlers.audit import record_api_call
 from lab.gateway.handlers.backend import dispatch_to_backend
 from lab.gateway.handlers.fallback import answer_unhandled, internal_failure
+from lab.gateway.handlers.faults import inject_faults
 from lab.gateway.handlers.health import serve_health
 from lab.gateway.handlers.identify import identify_request
 from lab.gateway.handlers.logging import add_request_id, log_request
@@ -33,10 +35,11 @@ def build_chain(sandbox: Any) -> HandlerChain:
             serve_admin(sandbox),
             wait_until_ready(sandbox),
             identify_request,
+            inject_faults(sandbox),
             dispatch_to_backend(sandbox),
             answer_unhandled,
         ],
-        response_handlers=[add_request_id, log_request],
+        response_handlers=[add_request_id, record_api_call(sandbox), log_request],
         exception_handlers=[internal_failure],
     )
 

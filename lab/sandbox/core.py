@@ -199,12 +199,21 @@ class Sandbox:
                     started = self.clock.now()
                     self.clock.pin(started)
                 if ctx.mutating:
-                    if outermost and self.ready.is_set():
+                    if outermost and (self.ready.is_set() or ctx.replaying):
+                        # Replay too: what fell due before a call happened before it the first time.
                         self.engines.run_until(started)
+                seq_before = self.lab.seq
+                if ctx.mutating:
                     self.lab.seq += 1
                     self.backend.reseed(f"{self.lab.seed}:{self.lab.seq}")
-                with self.sim_time():
-                    action(ctx)
+                try:
+                    with self.sim_time():
+                        action(ctx)
+                finally:
+                    if outermost and (ctx.response is None or ctx.response.status >= 400):
+                        # A refused call is not journaled, so it must not move the id sequence either:
+                        # the replay would otherwise seed every later call differently.
+                        self.lab.seq = seq_before
                 if (outermost and ctx.mutating and not ctx.replaying
                         and ctx.response is not None and ctx.response.status < 400):
                     if self.journaling:

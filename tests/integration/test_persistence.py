@@ -21,7 +21,9 @@ def make_some_state(sb):
     snapshot = rds.create_db_snapshot(DBInstanceIdentifier="securecart-orders-db",
                                       DBSnapshotIdentifier="before-the-storm")["DBSnapshot"]
     volume = sb.client("ec2", "us-west-2").create_volume(AvailabilityZone="us-west-2a", Size=5)["VolumeId"]
-    return {"versions": (first, second), "snapshot_arn": snapshot["DBSnapshotArn"], "volume": volume}
+    key = sb.client("kms").create_key(Description="vault key")["KeyMetadata"]["Arn"]  # holds a private key
+    sb.client("backup").create_backup_vault(BackupVaultName="keep-vault", EncryptionKeyArn=key)
+    return {"versions": (first, second), "snapshot_arn": snapshot["DBSnapshotArn"], "volume": volume, "key": key}
 
 
 def assert_state_is_back(sb, made):
@@ -38,6 +40,9 @@ def assert_state_is_back(sb, made):
     assert snaps[0]["DBSnapshotArn"] == made["snapshot_arn"]
     volumes = sb.client("ec2", "us-west-2").describe_volumes(VolumeIds=[made["volume"]])["Volumes"]
     assert volumes[0]["Size"] == 5
+    assert sb.client("kms").describe_key(KeyId=made["key"])["KeyMetadata"]["Description"] == "vault key"
+    vault = sb.client("backup").describe_backup_vault(BackupVaultName="keep-vault")
+    assert vault["EncryptionKeyArn"] == made["key"]
 
 
 def test_down_up_keeps_everything(fresh_sandbox):

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.conftest import SandboxHandle, free_port
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory, lab_env):
+    """A world of its own: the session's shared sandbox is changed by other tests (labs enable versioning)."""
+    handle = SandboxHandle(tmp_path_factory.mktemp("world") / "state", free_port(), lab_env)
+    handle.up()
+    yield handle
+    handle.down()
+
 
 def tags(tag_list):
     return {t["Key"]: t["Value"] for t in tag_list or []}

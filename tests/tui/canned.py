@@ -121,7 +121,7 @@ class CannedSource(DataSource):
         self.drill_list: list[DrillView] = []
         self.event_list = list(_events())
         self.saved: dict[str, Any] = {}
-        self.check_delay = 0.0  # seconds a check run takes (to test that the UI stays live)
+        self.check_gate: threading.Event | None = None  # when set up, a check run waits until it is set
 
     def _log(self, *call: Any) -> None:
         with self.lock:
@@ -177,10 +177,8 @@ class CannedSource(DataSource):
     def run_checks(self, lab_id: str, phase: str = "configure", *, attempt: bool = True) -> LabReport:
         self._need_sandbox()
         self._log("run_checks", lab_id, phase, attempt)
-        if self.check_delay:
-            import time
-
-            time.sleep(self.check_delay)
+        if self.check_gate is not None and not self.check_gate.wait(timeout=10):
+            raise TimeoutError("the test never let the checks finish")
         lab = self.lab(lab_id).lab
         steps = []
         for step in lab.steps:
@@ -228,6 +226,7 @@ class CannedSource(DataSource):
         self._log("set_current_step", lab_id, step_id)
         with self.lock:
             self.progress[lab_id] = replace(self.progress[lab_id], current_step=step_id)
+            self.saved["last_lab"] = lab_id
             return self.progress[lab_id]
 
     def settings(self) -> Mapping[str, Any]:

@@ -37,6 +37,8 @@ def serve_admin(sandbox):  # noqa: ANN001
         if not ctx.path.startswith(PREFIX):
             return
         name = ctx.path[len(PREFIX):].strip("/")
+        if (ctx.method, name) not in ROUTES:  # "drills/*" serves drills/<id>...: the handler reads ctx.path
+            name = name.split("/", 1)[0] + "/*" if "/" in name else name
         handler = ROUTES.get((ctx.method, name))
         if handler is None:
             known = sorted({f"{m} /_lab/{p}" for m, p in ROUTES})
@@ -107,3 +109,4 @@ def doctor(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
 
 # Routes of the simulation's admin API live beside the clock; importing registers them.
 import lab.sim.api  # noqa: E402,F401
+import lab.inventory  # noqa: E402,F401  -- GET /_lab/inventory

@@ -20,11 +20,16 @@ def add_request_id(chain: HandlerChain, ctx: RequestContext) -> None:
 
 
 def log_request(chain: HandlerChain, ctx: RequestContext) -> None:
-    if ctx.replaying or not access_log.isEnabledFor(logging.INFO) or ctx.path.startswith("/_localstack/health"):
+    if ctx.replaying or ctx.path.startswith("/_localstack/health"):
         return  # health polls (lab up waits on them) would drown the log
+    # The lab's own in-process calls (engines, inventory) are many: only at debug level.
+    level = logging.DEBUG if ctx.environ.get("lab.internal") else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return
     identity = ctx.identity
     status = ctx.response.status if ctx.response else 0
-    access_log.info(
+    access_log.log(
+        level,
         "%s %s %s %s -> %d %.1fms",
         identity.region if identity else "-",
         identity.service if identity and identity.service else "-",

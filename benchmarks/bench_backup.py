@@ -1,0 +1,120 @@
+"""Issue 3 figure: `lab clock advance 35d` with hourly AWS Backup of the world's four resources (RDS
+securecart-orders-db, DynamoDB securecart-order-history, EBS securecart-backend-data, S3
+securecart-invoices-use1), S3 replication on and one order per minute.
+
+Run: .venv/bin/python benchmarks/bench_backup.py [--days 35] [--copy] [--no-workload]
+The sandbox runs in this process (the advance is exactly what `lab clock advance` runs, without HTTP), so
+the time spent inside the backup engine -- its own work and the recovery data it asks the RDS, DynamoDB
+and EBS engines for -- is measured apart from the whole advance. Timings are never pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lab.backends.embedded import EmbeddedBackend  # noqa: E402
+from lab.engines.backup import Backup  # noqa: E402
+from lab.sandbox.core import Sandbox  # noqa: E402
+
+EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"
+
+
+def role(sandbox: Sandbox, name: str, service: str) -> str:
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    return sandbox.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def replication_on(sandbox: Sandbox) -> None:
+    for bucket, region in (("securecart-invoices-use1", EAST), ("securecart-invoices-usw2", WEST)):
+        sandbox.client("s3", region).put_bucket_versioning(Bucket=bucket,
+                                                           VersioningConfiguration={"Status": "Enabled"})
+    sandbox.client("s3").put_bucket_replication(Bucket="securecart-invoices-use1", ReplicationConfiguration={
+        "Role": role(sandbox, "bench-s3-replication", "s3.amazonaws.com"),
+        "Rules": [{"ID": "invoices-to-dr", "Priority": 1, "Status": "Enabled", "Filter": {},
+                   "DeleteMarkerReplication": {"Status": "Enabled"},
+                   "Destination": {"Bucket": "arn:aws:s3:::securecart-invoices-usw2"}}]})
+
+
+def hourly_backups(sandbox: Sandbox, copy: bool) -> None:
+    backup = sandbox.client("backup")
+    backup.create_backup_vault(BackupVaultName="bench-vault")
+    rule: dict[str, Any] = {"RuleName": "hourly", "TargetBackupVaultName": "bench-vault",
+                            "ScheduleExpression": "cron(0 * ? * * *)", "Lifecycle": {"DeleteAfterDays": 35}}
+    if copy:
+        sandbox.client("backup", WEST).create_backup_vault(BackupVaultName="bench-dr")
+        rule["CopyActions"] = [{"DestinationBackupVaultArn": f"arn:aws:backup:{WEST}:{ACCOUNT}:backup-vault:bench-dr",
+                                "Lifecycle": {"DeleteAfterDays": 35}}]
+    plan = backup.create_backup_plan(BackupPlan={"BackupPlanName": "bench-hourly", "Rules": [rule]})
+    volume = sandbox.client("ec2").describe_volumes(
+        Filters=[{"Name": "tag:Name", "Values": ["securecart-backend-data"]}])["Volumes"][0]["VolumeId"]
+    backup.create_backup_selection(BackupPlanId=plan["BackupPlanId"], BackupSelection={
+        "SelectionName": "world", "IamRoleArn": role(sandbox, "bench-backup", "backup.amazonaws.com"),
+        "Resources": [f"arn:aws:rds:{EAST}:{ACCOUNT}:db:securecart-orders-db",
+                      f"arn:aws:dynamodb:{EAST}:{ACCOUNT}:table/securecart-order-history",
+                      f"arn:aws:ec2:{EAST}:{ACCOUNT}:volume/{volume}",
+                      "arn:aws:s3:::securecart-invoices-use1"]})
+
+
+class Stopwatch:
+    """Wall time spent inside one engine's run_due (its own work and what it asks other engines for)."""
+
+    def __init__(self, engine: Backup) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        inner = engine.run_due
+
+        def timed(now: float) -> None:
+            started = time.perf_counter()
+            try:
+                inner(now)
+            finally:
+                self.seconds += time.perf_counter() - started
+                self.calls += 1
+
+        engine.run_due = timed  # type: ignore[method-assign]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=float, default=35.0)
+    parser.add_argument("--copy", action="store_true", help="also copy every recovery point to us-west-2")
+    parser.add_argument("--no-workload", action="store_true", help="no orders: the backup machinery alone")
+    args = parser.parse_args()
+    sandbox = Sandbox(EmbeddedBackend(), Path(tempfile.mkdtemp(prefix="bench-backup-")) / "state")
+    sandbox.boot()
+    workload = sandbox.engines["workload"]
+    workload.state.enabled = not args.no_workload
+    workload.state.orders_per_hour = 60.0
+    workload.state.next_at = None
+    replication_on(sandbox)
+    hourly_backups(sandbox, args.copy)
+    backup = sandbox.engines["backup"]
+    assert isinstance(backup, Backup)
+    watch = Stopwatch(backup)
+    with sandbox.lock:
+        started = time.perf_counter()
+        steps = sandbox.engines.run_until(sandbox.clock.now() + args.days * 86400)
+        seconds = time.perf_counter() - started
+    summary = backup.describe()
+    print(f"lab clock advance {args.days:g}d: hourly AWS Backup of 4 resources"
+          f"{' + copies to us-west-2' if args.copy else ''}, S3 replication on, "
+          f"{'no orders' if args.no_workload else '1 order/min'}")
+    print(f"  whole advance:        {seconds:7.2f} s  ({steps} engine steps)")
+    print(f"  inside AWS Backup:    {watch.seconds:7.2f} s  ({watch.calls} steps)")
+    print(f"  recovery points: {summary['recovery_points']}, backup jobs: {summary['backup_jobs']}, "
+          f"copy jobs: {summary['copy_jobs']}, orders placed: {workload.state.placed}")
+    sandbox.store.close()  # no final snapshot: the figure is the advance, not saving its state
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Which AWS Backup plans protect a resource, and whether a plan's rule keeps what a check asks.
+
+Selection semantics follow AWS Backup: a resource is selected when it matches one of `Resources` (ARN
+patterns with '*') or one of `ListOfTags` (ORed), every `Conditions` entry holds (ANDed), and it matches
+none of `NotResources`. A plan only protects resources in its own region. An EC2 instance's backup
+includes its attached volumes, so selecting the instance covers them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from checks.schedule import max_interval_seconds
+from checks.view import InventoryView, arn_matches, arn_region, trusted_services
+
+BACKUP_PRINCIPAL = "backup.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Protectable:
+    """A resource AWS Backup can protect, as a selection sees it."""
+
+    arn: str
+    region: str
+    tags: Mapping[str, str]
+    via: tuple[tuple[str, Mapping[str, str]], ...] = ()  # (arn, tags) of what else backs it up (its instance)
+
+    def identities(self) -> Iterator[tuple[str, Mapping[str, str]]]:
+        yield self.arn, self.tags
+        yield from self.via
+
+
+def _tag_key(key: str) -> str:
+    return key.removeprefix("aws:ResourceTag/")
+
+
+def _condition_holds(kind: str, key: str, value: str, tags: Mapping[str, str]) -> bool:
+    actual = tags.get(_tag_key(key))
+    if kind == "StringEquals":
+        return actual == value
+    if kind == "StringNotEquals":
+        return actual != value
+    if kind == "StringLike":
+        return actual is not None and fnmatch.fnmatchcase(actual, value)
+    if kind == "StringNotLike":
+        return actual is None or not fnmatch.fnmatchcase(actual, value)
+    return False
+
+
+def selection_matches(selection: Mapping[str, Any], arn: str, tags: Mapping[str, str]) -> bool:
+    by_arn = any(arn_matches(pattern, arn) for pattern in selection.get("resources") or ())
+    by_tag = any(tags.get(_tag_key(tag.get("key", ""))) == tag.get("value")
+                 for tag in selection.get("list_of_tags") or ())
+    if not (by_arn or by_tag):
+        return False
+    for kind, entries in (selection.get("conditions") or {}).items():
+        if not all(_condition_holds(kind, entry.get("key", ""), entry.get("value", ""), tags) for entry in entries):
+            return False
+    return not any(arn_matches(pattern, arn) for pattern in selection.get("not_resources") or ())
+
+
+@dataclass
+class Coverage:
+    """The plans of the resource's region, and the (plan, selection) pairs that select it."""
+
+    plans_in_region: list[dict[str, Any]] = field(default_factory=list)
+    covering: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def plans_without_selection(self) -> list[str]:
+        return [plan.get("name") or plan.get("id") for plan in self.plans_in_region if not plan.get("selections")]
+
+
+def coverage(inv: InventoryView, resource: Protectable) -> Coverage:
+    found = Coverage(plans_in_region=list(inv.backup_plans(resource.region)))
+    for plan in found.plans_in_region:
+        for selection in plan.get("selections") or ():
+            if any(selection_matches(selection, arn, tags) for arn, tags in resource.identities()):
+                found.covering.append((plan, selection))
+    return found
+
+
+def rule_problems(inv: InventoryView, plan: Mapping[str, Any], rule: Mapping[str, Any], *,
+                  min_retention_days: int = 0, max_retention_days: int = 0, cross_regions: list[str] | None = None,
+                  vault_lock: bool = False, max_interval: float | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """What keeps one backup rule from doing what is asked, most basic first: (reason, evidence)."""
+    problems: list[tuple[str, dict[str, Any]]] = []
+    region = plan.get("region", "")
+    vault_name = rule.get("target_vault") or ""
+    vault = inv.vault(vault_name, region)
+    evidence = {"plan": plan.get("name"), "rule": rule.get("name"), "vault": vault_name}
+    if vault is None:
+        problems.append(("vault_missing", evidence))
+    if max_interval is not None:
+        try:
+            interval = max_interval_seconds(rule.get("schedule"))
+        except ValueError as exc:
+            problems.append(("schedule_invalid", {**evidence, "schedule": rule.get("schedule"), "error": str(exc)}))
+        else:
+            if interval > max_interval:
+                problems.append(("too_infrequent", {**evidence, "schedule": rule.get("schedule") or "(default daily)",
+                                                    "interval_seconds": interval}))
+    days = (rule.get("lifecycle") or {}).get("delete_after_days")
+    if min_retention_days and days is not None and days < min_retention_days:
+        problems.append(("retention_too_short", {**evidence, "retention_days": days}))
+    if max_retention_days and (days is None or days > max_retention_days):
+        problems.append(("retention_too_long", {**evidence, "retention_days": days}))
+    copy_regions = sorted({arn_region(copy.get("destination_vault_arn")) for copy in rule.get("copy_actions") or ()})
+    missing = [r for r in cross_regions or () if r not in copy_regions]
+    if missing:
+        problems.append(("no_cross_region_copy", {**evidence, "copy_regions": copy_regions, "missing_regions": missing}))
+    else:
+        for copy in rule.get("copy_actions") or ():
+            if copy.get("destination_vault_arn") and inv.vault_by_arn(copy["destination_vault_arn"]) is None \
+                    and arn_region(copy["destination_vault_arn"]) in (cross_regions or ()):
+                problems.append(("copy_vault_missing", {**evidence, "copy_vault": copy["destination_vault_arn"]}))
+                break
+    if vault_lock and vault is not None and not vault.get("locked"):
+        problems.append(("vault_not_locked", evidence))
+    return problems
+
+
+def selection_role_problem(inv: InventoryView, selection: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """A selection's IAM role must exist and trust AWS Backup, or its backup jobs fail."""
+    role_arn = selection.get("role") or ""
+    role = inv.role_by_arn(role_arn)
+    if role is None:
+        return "selection_role_missing", {"selection": selection.get("name"), "role": role_arn}
+    if BACKUP_PRINCIPAL not in trusted_services(role):
+        return "selection_role_not_trusted", {"selection": selection.get("name"), "role": role_arn,
+                                              "trusted": sorted(trusted_services(role))}
+    return None

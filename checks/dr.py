@@ -1,0 +1,109 @@
+"""The DR strategy check: which of AWS's four DR strategies the learner has built, and whether its typical
+RPO and RTO meet the targets.
+
+The strategies and their figures follow the AWS whitepaper "Disaster Recovery of Workloads on AWS"
+(backup and restore: hours; pilot light: tens of minutes; warm standby: minutes); the lab fixes one number
+for each so that a check can compare (NOMINAL below).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from checks.base import Finding, Param, check, failed, passed
+from checks.dynamodb import replica_regions
+from checks.rds import cross_region_copies, replica_source_id
+from checks.route53 import failover_groups, failover_problem
+from checks.schedule import describe_seconds
+from checks.view import InventoryView
+
+#: strategy -> (RPO seconds, RTO seconds) the lab credits it with
+NOMINAL = {
+    "none": (None, None),
+    "backup-and-restore": (86400, 14400),
+    "pilot-light": (300, 1800),
+    "warm-standby": (300, 300),
+}
+STRATEGY_TEXT = {
+    "none": "no DR copy of the orders database in the DR region",
+    "backup-and-restore": "backup and restore (the orders database's backups are copied to the DR region)",
+    "pilot-light": "pilot light (a live replica of the data in the DR region)",
+    "warm-standby": "warm standby (a live replica, servers running and DNS failover to the DR region)",
+}
+
+
+def built_strategy(inv: InventoryView, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The strongest strategy the inventory shows, and what shows it."""
+    db, dr = params["dbInstanceIdentifier"], params["drRegion"]
+    replicas = [x for x in inv.db_instances(dr) if replica_source_id(x) == db and x.get("status") == "available"]
+    copies = [c for c in cross_region_copies(inv, db, dr) if c["status"] == "available"]
+    tables = [t["name"] for t in inv.tables(params["primaryRegion"])
+              if replica_regions(inv, t).get(dr) == "ACTIVE"]
+    replicated_buckets = [b["name"] for b in inv.buckets(params["primaryRegion"])
+                          for rule in (b.get("replication") or {}).get("rules") or ()
+                          if rule.get("status") == "Enabled"
+                          and (inv.bucket(rule.get("destination_bucket") or "") or {}).get("region") == dr]
+    servers = [i["id"] for i in inv.ec2_instances(dr) if i.get("state") == "running"]
+    failover = [g["name"] for g in failover_groups(inv, params["recordName"]) if failover_problem(inv, g, {
+        "drRegion": dr, "drTargets": params["drTargets"]}) is None]
+    seen = {"db_replicas": [x["id"] for x in replicas], "db_backup_copies": [c["id"] for c in copies],
+            "table_replicas": tables, "replicated_buckets": sorted(set(replicated_buckets)),
+            "dr_servers": servers, "dns_failover": failover}
+    if replicas and servers and failover:
+        return "warm-standby", seen
+    if replicas:
+        return "pilot-light", seen
+    if copies:
+        return "backup-and-restore", seen
+    return "none", seen
+
+
+@check(
+    id="DR_STRATEGY_MEETS_TARGETS", severity="HIGH", resource_type="Lab::DisasterRecoveryStrategy",
+    title="The DR strategy built meets the RPO and RTO targets",
+    services=("rds", "backup", "dynamodb", "s3", "ec2", "route53"),
+    params=(Param("targetRtoSeconds", "duration", 3600, "The recovery time objective."),
+            Param("targetRpoSeconds", "duration", 900, "The recovery point objective."),
+            Param("dbInstanceIdentifier", "string", "securecart-orders-db", "The database the strategy protects."),
+            Param("primaryRegion", "string", "us-east-1", "The primary region."),
+            Param("drRegion", "string", "us-west-2", "The DR region."),
+            Param("recordName", "string", "", "The DNS name that fails over (empty: any failover record)."),
+            Param("drTargets", "string_list", [], "Extra values (IPs, names) that count as the DR endpoint.")),
+    messages={
+        "meets_targets": "You built {strategy_text}: RPO about {rpo} and RTO about {rto}, within the targets "
+                         "(RPO {target_rpo}, RTO {target_rto}).",
+        "no_strategy": "There is no copy of {dbInstanceIdentifier} in {drRegion}: losing the primary region loses "
+                       "the shop.",
+        "rpo_too_long": "You built {strategy_text}: it loses about {rpo} of orders, more than the RPO target of "
+                        "{target_rpo}.",
+        "rto_too_long": "You built {strategy_text}: recovery takes about {rto}, more than the RTO target of "
+                        "{target_rto}.",
+    },
+    hints={
+        "no_strategy": "Start with backups copied to {drRegion} (backup and restore), or a cross-region read replica "
+                       "(pilot light).",
+        "rpo_too_long": "Replicate the data continuously: a cross-region read replica of {dbInstanceIdentifier} in "
+                        "{drRegion} (aws rds create-db-instance-read-replica).",
+        "rto_too_long": "Keep a standby ready: a read replica in {drRegion}, a running server there and Route 53 "
+                        "failover records with a health check (warm standby).",
+    },
+)
+def dr_strategy_meets_targets(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Backup and restore, pilot light or warm standby -- judged from what exists in the DR region -- and its
+    nominal RPO/RTO against the targets."""
+    strategy, seen = built_strategy(inv, params)
+    rpo, rto = NOMINAL[strategy]
+    evidence = {"strategy": strategy, "strategy_text": STRATEGY_TEXT[strategy], **seen,
+                "rpo_seconds": rpo, "rto_seconds": rto,
+                "rpo": describe_seconds(rpo) if rpo else None, "rto": describe_seconds(rto) if rto else None,
+                "target_rpo": describe_seconds(params["targetRpoSeconds"]),
+                "target_rto": describe_seconds(params["targetRtoSeconds"])}
+    name = params["dbInstanceIdentifier"]
+    if rpo is None or rto is None:
+        yield failed(name, "no_strategy", params["primaryRegion"], **evidence)
+    elif rpo > params["targetRpoSeconds"]:
+        yield failed(name, "rpo_too_long", params["primaryRegion"], **evidence)
+    elif rto > params["targetRtoSeconds"]:
+        yield failed(name, "rto_too_long", params["primaryRegion"], **evidence)
+    else:
+        yield passed(name, "meets_targets", params["primaryRegion"], **evidence)

@@ -1,0 +1,622 @@
+"""Recovery checks: after a drill, is the data back, and was it fast enough?
+
+They compare the recovered state with the shop's ledger (every order the workload placed, with the stores
+that accepted it): an order created before the incident must be found again -- in any RDS instance, any
+DynamoDB table keyed by order_id, any bucket of the DR region -- whatever the learner named the restored
+copy and whichever tool restored it. Evidence lists the order ids still missing, which lab.grading turns
+into the drill's RPO. Orders created within `allowedLossSeconds` (or the lab's RPO target, with
+`withinRpoTarget`) before the incident may be missing without failing: that loss is what RPO measures.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.route53 import dr_endpoints, failover_groups, health_of, points_into, record_targets
+from checks.view import InventoryView, parse_time, tags_match
+
+READABLE_DB = frozenset({"available", "backing-up", "modifying", "storage-optimization", "configuring-log-exports",
+                         "upgrading", "maintenance"})
+READABLE_TABLE = frozenset({"ACTIVE", "UPDATING"})
+DR_REGION = "us-west-2"
+#: the stores of lab.grading's `lost` -> the ledger's flag of an order's write to that store
+STORE_FLAGS = {"orders": "rds", "items": "dynamodb", "invoices": "s3"}
+
+DRILL = (
+    Param("lab", "string", "", "Judge the latest drill of this lab (lab.grading fills it in); empty: the latest "
+          "drill."),
+    Param("drillId", "string", "", "Judge this drill (lab.grading fills it in for a drill being measured)."),
+)
+LOSS = (
+    Param("allowedLossSeconds", "duration", 0, "Orders created this long before the incident may be missing "
+          "(a backup taken earlier cannot hold them)."),
+    Param("withinRpoTarget", "boolean", False, "Orders within the lab's RPO target before the incident may be "
+          "missing."),
+)
+RESTORED_ONLY = Param("restoredOnly", "boolean", False, "Only copies created after the incident count (a restore), "
+                      "not the damaged original.")
+NO_DRILL_MESSAGES = {"no_drill": "No drill has run{lab_note}: there is nothing to recover yet."}
+NO_DRILL_HINTS = {"no_drill": "Start the lab's drill (lab drill LAB), then recover."}
+
+
+def find_drill(inv: InventoryView, params: dict[str, Any]) -> dict[str, Any] | None:
+    return inv.drill(drill_id=params["drillId"], lab=params["lab"])
+
+
+def _no_drill(params: dict[str, Any]) -> Finding:
+    note = f" for lab {params['lab']}" if params["lab"] else ""
+    return not_applicable(params["drillId"] or params["lab"] or "drill", "no_drill", lab_note=note)
+
+
+def allowed_loss(drill: dict[str, Any], params: dict[str, Any]) -> float:
+    allowance = float(params["allowedLossSeconds"])
+    if params["withinRpoTarget"]:
+        allowance = max(allowance, float((drill.get("targets") or {}).get("rpo_seconds") or 0))
+    return allowance
+
+
+def _shorten(ids: list[str], limit: int = 10) -> str:
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def judge_copies(inv: InventoryView, drill: dict[str, Any], params: dict[str, Any], store: str, what: str,
+                 candidates: list[tuple[str, str, list[str] | None]]) -> Finding:
+    """The common verdict: the orders written to `store` before the incident against each candidate's order
+    ids (None: unreadable); the candidate missing fewest wins."""
+    incident = parse_time(drill.get("incident_time")) or 0.0
+    expected = inv.orders_before(incident, STORE_FLAGS[store])
+    created = {order["order_id"]: parse_time(order["created_at"]) or 0.0 for order in expected}
+    allowance = allowed_loss(drill, params)
+    evidence: dict[str, Any] = {"drill": drill.get("id"), "incident_time": drill.get("incident_time"),
+                                "expected_count": len(expected), "allowed_loss_seconds": int(allowance), "what": what}
+    readable = [(name, region, ids) for name, region, ids in candidates if ids is not None]
+    evidence["candidates"] = {f"{name} ({region})": None if ids is None else len(set(created) - set(ids))
+                              for name, region, ids in candidates}
+    if not candidates:
+        return failed(what, "nothing_restored", **evidence, missing_order_ids=sorted(created))
+    if not readable:
+        return errored(what, "unreadable", **evidence, unreadable=[f"{n} ({r})" for n, r, _ in candidates])
+    ranked = [(sorted(set(created) - set(ids), key=lambda o: (created[o], o)), name, region)
+              for name, region, ids in readable]
+    missing, name, region = min(ranked, key=lambda item: (len(item[0]), item[1]))
+    unforgiven = [o for o in missing if created[o] < incident - allowance]
+    evidence.update(best=f"{name} ({region})", missing_count=len(missing), missing_order_ids=missing,
+                    missing_text=_shorten(missing), unforgiven_count=len(unforgiven))
+    if unforgiven:
+        return failed(name, "orders_missing", region, **evidence)
+    if missing:
+        return passed(name, "restored_within_allowance", region, **evidence)
+    return passed(name, "all_restored", region, **evidence)
+
+
+_DATA_MESSAGES = {
+    **NO_DRILL_MESSAGES,
+    "all_restored": "Every one of the {expected_count} orders written before the incident ({incident_time}) is "
+                    "back in {best}.",
+    "restored_within_allowance": "{best} holds the orders written before the incident except {missing_count} "
+                                 "created within the last {allowed_loss_seconds}s before it ({missing_text}): "
+                                 "accepted data loss.",
+    "orders_missing": "{best} is the closest copy, but {missing_count} of the {expected_count} orders written "
+                      "before the incident ({incident_time}) are missing: {missing_text}.",
+    "nothing_restored": "There is no {what} to judge yet: nothing has been restored.",
+    "unreadable": "The {what} could not be read: {unreadable}.",
+}
+
+
+@check(
+    id="RECOVERY_ORDERS_RESTORED", phase="recover", kind="data", store="orders", severity="CRITICAL",
+    resource_type="AWS::RDS::DBInstance", title="Every order from before the incident is back in an RDS database",
+    services=("rds", "orders", "drills"),
+    params=(*DRILL, *LOSS, RESTORED_ONLY,
+            Param("region", "string", "", "Only instances in this region; empty: any region."),
+            Param("dbInstanceIdentifiers", "string_list", [], "Only these instances; empty: any instance.")),
+    messages={**_DATA_MESSAGES,
+              "nothing_restored": "No {what} is available{restored_note}: nothing holds the orders yet."},
+    hints={**NO_DRILL_HINTS,
+           "orders_missing": "Restore to a moment just before the incident: aws rds restore-db-instance-to-point-in-"
+                             "time --source-db-instance-identifier securecart-orders-db --target-db-instance-"
+                             "identifier securecart-orders-restored --restore-time <just before {incident_time}>.",
+           "nothing_restored": "Restore the database (point in time, a snapshot, or an AWS Backup recovery point) "
+                               "as a new instance, and wait until it is available.",
+           "unreadable": "Wait until the instance is available (lab clock advance 5m) and check again."},
+)
+def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Every order created before the incident is present in some readable RDS instance (by default any
+    instance, the original included; with restoredOnly only one created after the incident)."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    incident = parse_time(drill.get("incident_time")) or 0.0
+    wanted = set(params["dbInstanceIdentifiers"])
+    candidates = []
+    for db in inv.db_instances(params["region"] or None):
+        if wanted and db["id"] not in wanted:
+            continue
+        if db.get("status") not in READABLE_DB:
+            continue
+        if params["restoredOnly"] and (parse_time(db.get("created")) or 0.0) < incident:
+            continue
+        orders = db.get("orders") or {}
+        candidates.append((db["id"], db.get("region", ""), orders.get("order_ids")))
+    finding = judge_copies(inv, drill, params, "orders", "DB instance", candidates)
+    if finding.reason == "nothing_restored":
+        note = " that was created after the incident" if params["restoredOnly"] else ""
+        finding = failed(finding.resource_id, finding.reason, **{**finding.evidence, "restored_note": note})
+    yield finding
+
+
+@check(
+    id="RECOVERY_ITEMS_RESTORED", phase="recover", kind="data", store="items", severity="CRITICAL",
+    resource_type="AWS::DynamoDB::Table", title="Every order-history item from before the incident is back",
+    services=("dynamodb", "orders", "drills"),
+    params=(*DRILL, *LOSS, RESTORED_ONLY,
+            Param("region", "string", "", "Only tables in this region (e.g. us-west-2: reads served there); "
+                  "empty: any region."),
+            Param("tableNames", "string_list", [], "Only these tables; empty: any table keyed by order_id.")),
+    messages=_DATA_MESSAGES,
+    hints={**NO_DRILL_HINTS,
+           "orders_missing": "Restore the table to a moment just before the incident: aws dynamodb restore-table-"
+                             "to-point-in-time --source-table-name securecart-order-history --target-table-name "
+                             "securecart-order-history-restored --restore-date-time <just before {incident_time}> "
+                             "(or restore an AWS Backup recovery point).",
+           "nothing_restored": "Restore the table (point in time, a backup, or an AWS Backup recovery point) and "
+                               "wait until it is ACTIVE.",
+           "unreadable": "Wait until the table is ACTIVE and check again."},
+)
+def recovery_items_restored(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Every order-history item written before the incident is in some ACTIVE table keyed by order_id."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    incident = parse_time(drill.get("incident_time")) or 0.0
+    wanted = set(params["tableNames"])
+    candidates = []
+    for table in inv.tables(params["region"] or None):
+        if wanted and table["name"] not in wanted:
+            continue
+        if not any(key.get("name") == "order_id" for key in table.get("key_schema") or ()):
+            continue
+        if table.get("status") not in READABLE_TABLE:
+            continue
+        if params["restoredOnly"] and (parse_time(table.get("created")) or 0.0) < incident:
+            continue
+        candidates.append((table["name"], table.get("region", ""), (table.get("items") or {}).get("order_ids")))
+    yield judge_copies(inv, drill, params, "items", "table", candidates)
+
+
+def _invoice_candidates(inv: InventoryView, buckets: list[dict[str, Any]], expected: list[dict[str, Any]],
+                        original_only: bool) -> list[tuple[str, str, list[str] | None]]:
+    """Per bucket: the order ids whose invoice's current version is readable (and the original content)."""
+    found = []
+    for bucket in buckets:
+        keys = (bucket.get("objects") or {}).get("keys")
+        if keys is None:
+            found.append((bucket["name"], bucket.get("region", ""), None))
+            continue
+        present = []
+        for order in expected:
+            versions = keys.get(order.get("invoice_key") or "")
+            if not versions or versions[0].get("delete_marker"):
+                continue
+            if original_only and versions[0].get("etag") != order.get("invoice_etag"):
+                continue
+            present.append(order["order_id"])
+        found.append((bucket["name"], bucket.get("region", ""), present))
+    return found
+
+
+def _truncated(buckets: list[dict[str, Any]]) -> list[str]:
+    return [b["name"] for b in buckets if (b.get("objects") or {}).get("truncated")]
+
+
+_INVOICE_MESSAGES = {
+    **_DATA_MESSAGES,
+    "all_restored": "Every one of the {expected_count} invoices written before the incident ({incident_time}) is "
+                    "readable, with its original content, in {best}.",
+    "restored_within_allowance": "{best} holds every invoice written before the incident except {missing_count} "
+                                 "from the last {allowed_loss_seconds}s before it ({missing_text}): accepted loss.",
+    "orders_missing": "In {best}, {missing_count} of the {expected_count} invoices written before the incident "
+                      "are missing, deleted or not their original content: {missing_text}.",
+    "nothing_restored": "There is no {what} to read invoices from.",
+    "listing_truncated": "The inventory lists only part of {truncated_buckets}; the missing invoices may be in the "
+                         "part not listed.",
+}
+
+
+@check(
+    id="RECOVERY_INVOICES_READABLE_IN_DR_REGION", phase="recover", kind="data", store="invoices",
+    severity="CRITICAL", resource_type="AWS::S3::Bucket",
+    title="The invoices from before the incident are readable in the DR region", services=("s3", "orders", "drills"),
+    params=(*DRILL, *LOSS,
+            Param("drRegion", "string", DR_REGION, "The region the invoices must be readable in."),
+            Param("bucketNames", "string_list", [], "Only these buckets; empty: any bucket in the DR region."),
+            Param("requireOriginalContent", "boolean", True, "An invoice only counts with its original content "
+                  "(not a ransomware-encrypted version).")),
+    messages=_INVOICE_MESSAGES,
+    hints={**NO_DRILL_HINTS,
+           "orders_missing": "Objects written before the replication rule existed are not replicated: copy them "
+                             "(aws s3 cp --recursive s3://securecart-invoices-use1 s3://securecart-invoices-usw2, "
+                             "S3 Batch Replication), and restore overwritten ones from their prior versions first.",
+           "nothing_restored": "Create the DR bucket in {drRegion} and replicate or copy the invoices there.",
+           "listing_truncated": "Export a full inventory from inside the sandbox (lab export) and grade that."},
+)
+def recovery_invoices_readable_in_dr_region(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Every invoice written before the incident can be read, with its original content, from a bucket in the
+    DR region -- what a region outage leaves the shop."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    wanted = set(params["bucketNames"])
+    buckets = [b for b in inv.buckets(params["drRegion"]) if not wanted or b["name"] in wanted]
+    incident = parse_time(drill.get("incident_time")) or 0.0
+    expected = inv.orders_before(incident, STORE_FLAGS["invoices"])
+    finding = judge_copies(inv, drill, params, "invoices", f"bucket in {params['drRegion']}",
+                           _invoice_candidates(inv, buckets, expected, params["requireOriginalContent"]))
+    truncated = _truncated(buckets)
+    if finding.reason == "orders_missing" and truncated:
+        finding = errored(finding.resource_id, "listing_truncated", finding.region,
+                          **{**finding.evidence, "truncated_buckets": truncated})
+    yield finding
+
+
+@check(
+    id="RECOVERY_PRIOR_VERSIONS_RESTORED", phase="recover", kind="data", store="invoices", severity="CRITICAL",
+    resource_type="AWS::S3::Bucket", title="Overwritten or deleted invoices are restored from their prior versions",
+    services=("s3", "orders", "drills"),
+    params=(*DRILL, *LOSS,
+            Param("bucketNames", "string_list", ["securecart-invoices-use1"], "The buckets the invoices must be "
+                  "restored in (one of them is enough); empty: any bucket.")),
+    messages=_INVOICE_MESSAGES,
+    hints={**NO_DRILL_HINTS,
+           "orders_missing": "List the versions (aws s3api list-object-versions --bucket <bucket> --prefix "
+                             "invoices/), then copy each last good version over the current one (aws s3api "
+                             "copy-object --copy-source '<bucket>/<key>?versionId=<id>'), or delete the bad "
+                             "versions and delete markers.",
+           "nothing_restored": "The bucket {bucketNames} does not exist any more; restore the invoices into a bucket.",
+           "listing_truncated": "Export a full inventory from inside the sandbox (lab export) and grade that."},
+)
+def recovery_prior_versions_restored(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """The current version of every invoice written before the incident is its original content again (the
+    bad versions rolled back, delete markers removed)."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    wanted = set(params["bucketNames"])
+    buckets = [b for b in inv.buckets() if not wanted or b["name"] in wanted]
+    incident = parse_time(drill.get("incident_time")) or 0.0
+    expected = inv.orders_before(incident, STORE_FLAGS["invoices"])
+    finding = judge_copies(inv, drill, params, "invoices", "bucket",
+                           _invoice_candidates(inv, buckets, expected, original_only=True))
+    truncated = _truncated(buckets)
+    if finding.reason == "orders_missing" and truncated:
+        finding = errored(finding.resource_id, "listing_truncated", finding.region,
+                          **{**finding.evidence, "truncated_buckets": truncated})
+    yield finding
+
+
+# -- EBS -------------------------------------------------------------------------------------------------
+
+def destroyed_volumes(inv: InventoryView, drill: dict[str, Any]) -> set[str]:
+    """Volume ids the drill's injections destroyed (their recorded effects)."""
+    found: set[str] = set()
+    mine = set(drill.get("injections") or ())
+    for injection in (inv.data.get("faults") or {}).get("injections") or ():
+        if injection.get("id") in mine or injection.get("drill") == drill.get("id"):
+            for effect in injection.get("effects") or ():
+                volume = (effect.get("detail") or {}).get("volume")
+                if effect.get("kind") == "data-destroyed" and isinstance(volume, str):
+                    found.add(volume)
+    return found
+
+
+@check(
+    id="RECOVERY_VOLUME_IN_DR_REGION", phase="recover", kind="data", severity="HIGH", resource_type="AWS::EC2::Volume",
+    title="The lost volume is recreated in the DR region from its snapshots", services=("ec2", "backup", "drills"),
+    params=(*DRILL,
+            Param("drRegion", "string", DR_REGION, "The region the volume must be recreated in."),
+            Param("volumeTags", "tags", {"Name": "securecart-backend-data"}, "Tags of the volume that was lost "
+                  "(its snapshots and copies descend from it)."),
+            Param("sourceVolumeIds", "string_list", [], "Ids of the lost volume, besides those the drill recorded."),
+            RESTORED_ONLY),
+    messages={**NO_DRILL_MESSAGES,
+              "volume_restored": "Volume {resource} in {drRegion} ({state}) was created from {snapshot}, which "
+                                 "descends from {source_volume}.",
+              "volume_not_ready": "Volume {resource} in {drRegion} from {snapshot} is {state}, not available yet.",
+              "unrelated_volumes": "Volumes exist in {drRegion} ({volumes}), but none was created from a snapshot "
+                                   "of the lost volume ({sources}).",
+              "no_volume": "There is no volume in {drRegion} created from a snapshot of the lost volume "
+                           "({sources})."},
+    hints={**NO_DRILL_HINTS,
+           "volume_not_ready": "Wait (lab clock advance 5m) and check again.",
+           "unrelated_volumes": "Create the volume from the copied snapshot: aws ec2 create-volume --region "
+                                "{drRegion} --snapshot-id <copy's snap-id> --availability-zone {drRegion}a.",
+           "no_volume": "Find the snapshot copy in {drRegion} (aws ec2 describe-snapshots --region {drRegion} "
+                        "--owner-ids self), then aws ec2 create-volume --region {drRegion} --snapshot-id <snap-id> "
+                        "--availability-zone {drRegion}a (or restore an AWS Backup recovery point there)."},
+)
+def recovery_volume_in_dr_region(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """A volume in the DR region was created from a snapshot (a copy, directly or through AWS Backup) that
+    descends from the lost volume."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    region = params["drRegion"]
+    sources = set(params["sourceVolumeIds"]) | destroyed_volumes(inv, drill)
+    sources |= {v["id"] for v in inv.volumes() if v.get("region") != region and params["volumeTags"]
+                and tags_match(v.get("tags"), params["volumeTags"])}
+    volume_arns = {f"volume/{volume_id}" for volume_id in sources}
+    restored_by_backup = {job.get("created_resource_arn", "").rsplit("/", 1)[-1]: job.get("recovery_point")
+                          for job in inv.backup_list("restore_jobs", region)
+                          if any(str(point.get("resource_arn", "")).endswith(tuple(volume_arns))
+                                 for point in inv.recovery_points()
+                                 if point.get("arn") == job.get("recovery_point"))}
+    incident = parse_time(drill.get("incident_time")) or 0.0
+    evidence = {"sources": sorted(sources), "drRegion": region}
+    volumes = [v for v in inv.volumes(region)
+               if not params["restoredOnly"] or (parse_time(v.get("created")) or 0.0) >= incident]
+    matches = []
+    for volume in volumes:
+        origin = inv.snapshot_origin(volume["snapshot_id"])[0] if volume.get("snapshot_id") else None
+        if origin in sources:
+            matches.append((volume, volume.get("snapshot_id"), origin))
+        elif volume["id"] in restored_by_backup:
+            matches.append((volume, restored_by_backup[volume["id"]], "an AWS Backup recovery point"))
+    ready = [m for m in matches if m[0].get("state") in ("available", "in-use")]
+    if ready:
+        volume, snapshot, origin = ready[0]
+        yield passed(volume["id"], "volume_restored", region, snapshot=snapshot, source_volume=origin,
+                     state=volume.get("state"), **evidence)
+    elif matches:
+        volume, snapshot, _origin = matches[0]
+        yield failed(volume["id"], "volume_not_ready", region, snapshot=snapshot, state=volume.get("state"), **evidence)
+    elif volumes:
+        yield failed(region, "unrelated_volumes", region, volumes=[v["id"] for v in volumes], **evidence)
+    else:
+        yield failed(region, "no_volume", region, **evidence)
+
+
+# -- RDS failover ----------------------------------------------------------------------------------------
+
+@check(
+    id="RECOVERY_DB_FAILED_OVER", phase="recover", kind="data", severity="HIGH", resource_type="AWS::RDS::DBInstance",
+    title="The database is available again, outside the failed zone", services=("rds", "drills"),
+    params=(*DRILL, Param("dbInstanceIdentifier", "string", "securecart-orders-db", "The DB instance.")),
+    messages={**NO_DRILL_MESSAGES,
+              "failed_over": "{resource} is available in {az}, out of the failed zone {failed_zone}.",
+              "available": "{resource} is available in {az}.",
+              "still_in_failed_zone": "{resource} is {status} in {az}, the zone that lost power: it did not fail "
+                                      "over.",
+              "unavailable": "{resource} is {status}, not available.",
+              "instance_missing": "There is no DB instance named {resource}."},
+    hints={**NO_DRILL_HINTS,
+           "still_in_failed_zone": "Only a Multi-AZ instance fails over by itself; turn Multi-AZ on before the "
+                                   "next drill (or reboot with --force-failover now if it is Multi-AZ).",
+           "unavailable": "Wait for the failover (lab clock advance 2m); a single-AZ instance waits for its zone.",
+           "instance_missing": "Check the identifier with aws rds describe-db-instances."},
+)
+def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """After an AZ failure the orders database answers again, from a zone that still has power."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    name = params["dbInstanceIdentifier"]
+    found = [db for db in inv.db_instances() if db["id"] == name]
+    if not found:
+        yield failed(name, "instance_missing")
+        return
+    db = found[0]
+    failed_zone = str((drill.get("params") or {}).get("az") or "")
+    evidence = {"status": db.get("status"), "az": db.get("az"), "secondary_az": db.get("secondary_az"),
+                "failed_zone": failed_zone or None, "multi_az": bool(db.get("multi_az"))}
+    if db.get("status") != "available":
+        yield failed(name, "unavailable", db.get("region", ""), **evidence)
+    elif failed_zone and db.get("az") == failed_zone:
+        yield failed(name, "still_in_failed_zone", db.get("region", ""), **evidence)
+    elif failed_zone:
+        yield passed(name, "failed_over", db.get("region", ""), **evidence)
+    else:
+        yield passed(name, "available", db.get("region", ""), **evidence)
+
+
+# -- DNS -------------------------------------------------------------------------------------------------
+
+@check(
+    id="RECOVERY_DNS_SERVES_DR", phase="recover", kind="data", severity="HIGH", resource_type="AWS::Route53::RecordSet",
+    title="DNS answers with the DR endpoint", services=("route53", "rds", "drills"),
+    params=(*DRILL,
+            Param("recordName", "string", "", "The name that must answer with the DR endpoint; empty: any failover "
+                  "record."),
+            Param("drRegion", "string", DR_REGION, "The DR region."),
+            Param("drTargets", "string_list", [], "Extra values (IPs, names) that count as the DR endpoint.")),
+    messages={**NO_DRILL_MESSAGES,
+              "serves_dr": "{resource} now answers {answer} (the {drRegion} endpoint): the PRIMARY's health check "
+                           "fails and Route 53 fails over.",
+              "primary_still_served": "{resource} still answers the PRIMARY ({answer}): its health check reports "
+                                      "{primary_health}.",
+              "secondary_not_dr": "{resource} fails over to {answer}, which is not an endpoint in {drRegion}.",
+              "no_failover_records": "There are no failover records{named}: DNS cannot move to the DR region."},
+    hints={**NO_DRILL_HINTS,
+           "primary_still_served": "Give the PRIMARY record a health check that probes the us-east-1 endpoint; it "
+                                   "fails during the outage (lab clock advance 2m to let it notice).",
+           "secondary_not_dr": "Point the SECONDARY record at the {drRegion} endpoint (the promoted replica).",
+           "no_failover_records": "Create PRIMARY and SECONDARY failover records with a health check (lab 7)."},
+)
+def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Failover routing as Route 53 answers it now: the SECONDARY once the PRIMARY's health check fails, and
+    the SECONDARY points at the DR region."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    groups = failover_groups(inv, params["recordName"])
+    if not groups:
+        named = f" for {params['recordName']}" if params["recordName"] else ""
+        yield failed(params["recordName"] or "account", "no_failover_records", named=named)
+        return
+    endpoints = dr_endpoints(inv, params["drRegion"])
+    findings = []
+    for group in groups:
+        resource = f"{group['name']} {group['type']}"
+        primary, secondary = group.get("PRIMARY"), group.get("SECONDARY")
+        primary_health = health_of(inv, primary) if primary else "unhealthy"
+        answering = primary if primary and primary_health != "unhealthy" else secondary
+        evidence = {"primary_health": primary_health, "answer": record_targets(answering or {})}
+        if answering is None or answering is primary:
+            findings.append(failed(resource, "primary_still_served", **evidence))
+        elif points_into(answering, params["drRegion"], endpoints, params["drTargets"]):
+            findings.append(passed(resource, "serves_dr", **evidence))
+        else:
+            findings.append(failed(resource, "secondary_not_dr", **evidence))
+    passing = [f for f in findings if f.status == "PASS"]
+    yield from (passing[:1] if passing else findings)
+
+
+# -- deletion refused, recorded, flagged -----------------------------------------------------------------
+
+DELETION_CONTROLS = ("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK")
+
+
+def _drill_outcomes(inv: InventoryView, drill: dict[str, Any]) -> list[dict[str, Any]]:
+    mine = set(drill.get("injections") or ())
+    return [injection.get("outcome") or {} for injection in (inv.data.get("faults") or {}).get("injections") or ()
+            if injection.get("id") in mine or injection.get("drill") == drill.get("id")]
+
+
+@check(
+    id="RECOVERY_DELETION_REFUSED_AND_RECORDED", phase="recover", kind="data", severity="CRITICAL",
+    resource_type="AWS::Backup::RecoveryPoint", title="The attempt to delete recovery points was refused, recorded "
+    "and flagged", services=("backup", "cloudtrail", "drills"),
+    params=(*DRILL,
+            Param("requireFramework", "boolean", True, "A deployed Backup Audit Manager framework with a deletion "
+                  "control must flag the attempt.")),
+    messages={**NO_DRILL_MESSAGES,
+              "refused_recorded_flagged": "The {attempts} attempt(s) to delete recovery points were refused "
+                                          "({refused}), recorded by CloudTrail ({events} event(s)) and are flagged "
+                                          "by framework {framework}.",
+              "points_deleted": "{deleted} recovery point(s) were deleted during the incident: nothing refused it.",
+              "not_recorded": "CloudTrail holds no record of the refused DeleteRecoveryPoint calls.",
+              "no_trail": "The refused deletions are in the event history, but no trail is logging them to S3 for "
+                          "keeps.",
+              "not_flagged": "No deployed Backup Audit Manager framework has a control that flags deletions "
+                             "({controls})."},
+    hints={**NO_DRILL_HINTS,
+           "points_deleted": "Lock the vaults (put-backup-vault-lock-configuration) or deny backup:DeleteRecoveryPoint "
+                             "in their access policy, then take new backups.",
+           "not_recorded": "Create a trail and start logging (aws cloudtrail create-trail / start-logging).",
+           "no_trail": "aws cloudtrail start-logging --name <trail>",
+           "not_flagged": "aws backup create-framework with the control BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED."},
+)
+def recovery_deletion_refused_and_recorded(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Whoever tried to delete the backups was refused (vault lock or access policy), CloudTrail recorded the
+    refused calls, and an audit framework watches for it."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    incident_iso = drill.get("incident_time") or ""
+    outcomes = _drill_outcomes(inv, drill)
+    deleted = sum(int(o.get("recovery_points_deleted") or 0) for o in outcomes)
+    refused: dict[str, int] = {}
+    for outcome in outcomes:
+        for code, count in (outcome.get("recovery_points_refused") or {}).items():
+            refused[code] = refused.get(code, 0) + int(count)
+    events = [e for e in inv.trail_events() if e.get("name") == "DeleteRecoveryPoint"
+              and (e.get("time") or "") >= incident_iso and e.get("error_code")]
+    logging = [t["name"] for t in inv.trails() if t.get("logging")]
+    frameworks = [f for f in inv.backup_list("frameworks") if f.get("deployment_status") in ("COMPLETED", None)
+                  and any(c.get("name") in DELETION_CONTROLS for c in f.get("controls") or ())]
+    evidence = {"deleted": deleted, "refused": refused or "none", "attempts": deleted + sum(refused.values()),
+                "events": len(events), "trails_logging": logging,
+                "framework": frameworks[0]["name"] if frameworks else None, "controls": list(DELETION_CONTROLS)}
+    if deleted:
+        yield failed("recovery points", "points_deleted", **evidence)
+    elif not events:
+        yield failed("recovery points", "not_recorded", **evidence)
+    elif not logging:
+        yield failed("recovery points", "no_trail", **evidence)
+    elif params["requireFramework"] and not frameworks:
+        yield failed("recovery points", "not_flagged", **evidence)
+    else:
+        yield passed("recovery points", "refused_recorded_flagged", **evidence)
+
+
+# -- RPO and RTO against the lab's targets -----------------------------------------------------------------
+
+def _target(drill: dict[str, Any], params: dict[str, Any], key: str) -> int:
+    return int(params["targetSeconds"] or (drill.get("targets") or {}).get(key) or 0)
+
+
+def _drill_check(key: str, measure: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]) -> Callable[..., Iterator[Finding]]:
+    def judge(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+        drill = find_drill(inv, params)
+        if drill is None:
+            yield _no_drill(params)
+            return
+        target = _target(drill, params, key)
+        reason, evidence = measure(drill)
+        evidence.update(target=target, drill=drill.get("id"), status=drill.get("status"))
+        value = evidence.get("value")
+        if reason == "measured" and value is not None and value <= target:
+            yield passed(drill["id"], "within_target", **evidence)
+        elif reason == "measured":
+            yield failed(drill["id"], "over_target", **evidence)
+        else:
+            yield failed(drill["id"], reason, **evidence)
+    return judge
+
+
+def _rto(drill: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if drill.get("rto_seconds") is not None:
+        return "measured", {"value": int(drill["rto_seconds"])}
+    if drill.get("status") == "running":
+        return "not_recovered", {"value": None}
+    return "never_recovered", {"value": None}
+
+
+def _rpo(drill: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    rpo = drill.get("rpo") or {}
+    if drill.get("status") == "running" and not drill.get("evaluations"):
+        return "not_measured", {"value": None}
+    return "measured", {"value": int(rpo.get("span_seconds") or 0), "lost_orders": rpo.get("count", 0),
+                        "per_store": {store: entry.get("count") for store, entry in (rpo.get("per_store") or {}).items()}}
+
+
+RECOVERY_RTO_WITHIN_TARGET = check(
+    id="RECOVERY_RTO_WITHIN_TARGET", phase="recover", kind="drill", severity="HIGH", resource_type="Lab::Drill",
+    title="The recovery took no longer than the RTO target", services=("drills",),
+    description="The drill's RTO (incident to the first moment its recovery checks passed) is within the target.",
+    params=(*DRILL, Param("targetSeconds", "duration", 0, "The RTO target; 0: the lab's.")),
+    messages={**NO_DRILL_MESSAGES,
+              "within_target": "Recovered {value}s after the incident; the RTO target is {target}s.",
+              "over_target": "Recovered {value}s after the incident, beyond the RTO target of {target}s.",
+              "not_recovered": "Drill {drill} is still running: the recovery checks do not pass yet.",
+              "never_recovered": "Drill {drill} ended ({status}) without the recovery checks passing."},
+    hints={**NO_DRILL_HINTS,
+           "over_target": "A faster strategy shortens the RTO: a standby that fails over by itself (Multi-AZ, a "
+                          "replica, DNS failover) instead of restoring from backups.",
+           "not_recovered": "Follow the recovery steps; lab check shows what is still missing.",
+           "never_recovered": "Run the drill again (lab drill LAB) and recover before ending it."},
+)(_drill_check("rto_seconds", _rto))
+
+RECOVERY_RPO_WITHIN_TARGET = check(
+    id="RECOVERY_RPO_WITHIN_TARGET", phase="recover", kind="drill", severity="HIGH", resource_type="Lab::Drill",
+    title="The data lost is within the RPO target", services=("drills",),
+    description="The drill's RPO (the incident minus the oldest lost order's creation) is within the target.",
+    params=(*DRILL, Param("targetSeconds", "duration", 0, "The RPO target; 0: the lab's.")),
+    messages={**NO_DRILL_MESSAGES,
+              "within_target": "Data loss window {value}s ({lost_orders} order(s) lost); the RPO target is {target}s.",
+              "over_target": "Data loss window {value}s ({lost_orders} order(s) lost: {per_store}), beyond the RPO "
+                             "target of {target}s.",
+              "not_measured": "Drill {drill} has not been evaluated yet: no RPO to report."},
+    hints={**NO_DRILL_HINTS,
+           "over_target": "Back up or replicate more often (continuous backups, PITR, replication) so that less "
+                          "recent data is lost.",
+           "not_measured": "Let the sandbox evaluate (lab clock advance 1m) and check again."},
+)(_drill_check("rpo_seconds", _rpo))

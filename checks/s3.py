@@ -1,0 +1,317 @@
+"""S3 checks: versioning, replication (cross- or same-region), Object Lock, lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.view import InventoryView, scoped, trusted_services
+
+BUCKET = "AWS::S3::Bucket"
+S3_PRINCIPAL = "s3.amazonaws.com"
+
+BUCKET_NAMES = Param("bucketNames", "string_list", [], "The buckets to check; empty: every bucket.")
+REGION = Param("region", "string", "", "Only buckets in this region; empty: every region.")
+
+_SCOPE_MESSAGES = {
+    "bucket_missing": "There is no bucket named {resource}.",
+    "no_resources": "There are no buckets to check.",
+}
+_SCOPE_HINTS = {
+    "bucket_missing": "Create the bucket (aws s3api create-bucket) or check the name for typos.",
+}
+
+
+def _buckets(inv: InventoryView, params: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    yield from scoped(inv.buckets(), params["bucketNames"], params["region"])
+
+
+def _scope_finding(inv: InventoryView, name: str, region: str) -> Finding:
+    error = inv.collection_error("s3", region or None)
+    if error:
+        return errored(name, "collection_failed", region, service="S3", error=error)
+    return failed(name, "bucket_missing", region)
+
+
+@check(
+    id="S3_BUCKET_VERSIONING_ENABLED", source="aws-config", severity="HIGH", resource_type=BUCKET,
+    title="S3 buckets have versioning enabled", services=("s3",), params=(BUCKET_NAMES, REGION),
+    messages={
+        **_SCOPE_MESSAGES,
+        "enabled": "Versioning is enabled on {resource}.",
+        "suspended": "Versioning on {resource} is suspended: new writes overwrite objects without keeping the "
+                     "previous version.",
+        "never_enabled": "Versioning was never enabled on {resource}: an overwrite or delete loses the object.",
+    },
+    hints={
+        **_SCOPE_HINTS,
+        "suspended": "Turn it back on: aws s3api put-bucket-versioning --bucket {resource} "
+                     "--versioning-configuration Status=Enabled",
+        "never_enabled": "aws s3api put-bucket-versioning --bucket {resource} "
+                         "--versioning-configuration Status=Enabled",
+    },
+)
+def s3_bucket_versioning_enabled(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Versioning keeps every version of every object, so an overwrite or a delete can be undone."""
+    chosen = list(_buckets(inv, params))
+    if not chosen:
+        yield not_applicable("account", "no_resources")
+    for name, region, bucket in chosen:
+        if bucket is None:
+            yield _scope_finding(inv, name, region)
+            continue
+        status = bucket.get("versioning") or "Off"
+        evidence = {"versioning": status, "mfa_delete": bucket.get("mfa_delete")}
+        if status == "Enabled":
+            yield passed(name, "enabled", region, **evidence)
+        elif status == "Suspended":
+            yield failed(name, "suspended", region, **evidence)
+        else:
+            yield failed(name, "never_enabled", region, **evidence)
+
+
+def rule_prefix(rule: dict[str, Any]) -> str:
+    return rule.get("prefix") or ""
+
+
+def rule_covers(rule: dict[str, Any], prefix: str) -> bool:
+    """A rule replicates every key under `prefix` when its own prefix is a prefix of it and it needs no tags."""
+    return not rule.get("tags") and prefix.startswith(rule_prefix(rule))
+
+
+def replication_problems(inv: InventoryView, source: dict[str, Any], rule: dict[str, Any], role_arn: str,
+                         params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """What keeps one replication rule from doing the job the parameters ask for, most basic first."""
+    problems: list[tuple[str, dict[str, Any]]] = []
+    destination_name = rule.get("destination_bucket") or ""
+    wanted = params["destinationBuckets"]
+    if wanted and destination_name not in wanted:
+        problems.append(("wrong_destination", {"destination": destination_name, "expected": wanted}))
+    destination = inv.bucket(destination_name)
+    if destination is None:
+        problems.append(("destination_missing", {"destination": destination_name}))
+    else:
+        kind = params["ReplicationType"]
+        same = destination.get("region") == source.get("region")
+        where = {"destination": destination_name, "destination_region": destination.get("region"),
+                 "source_region": source.get("region")}
+        if kind == "CROSS-REGION" and same:
+            problems.append(("same_region", where))
+        elif kind == "SAME-REGION" and not same:
+            problems.append(("cross_region", where))
+    if source.get("versioning") != "Enabled":
+        problems.append(("source_versioning_off", {"versioning": source.get("versioning") or "Off"}))
+    if destination is not None and destination.get("versioning") != "Enabled":
+        problems.append(("destination_versioning_off", {"destination": destination_name,
+                                                        "destination_versioning": destination.get("versioning") or "Off"}))
+    if not rule_covers(rule, params["coveredPrefix"]):
+        problems.append(("prefix_not_covered", {"rule_prefix": rule_prefix(rule), "rule_tags": rule.get("tags") or {},
+                                                "covered_prefix": params["coveredPrefix"] or "(every key)"}))
+    if params["deleteMarkerReplication"] and rule.get("delete_marker_replication") != "Enabled":
+        problems.append(("delete_markers_not_replicated", {"rule": rule.get("id")}))
+    role = inv.role_by_arn(role_arn)
+    if role is None:
+        problems.append(("role_missing", {"role": role_arn}))
+    elif S3_PRINCIPAL not in trusted_services(role):
+        problems.append(("role_not_trusted", {"role": role_arn, "trusted": sorted(trusted_services(role))}))
+    return problems
+
+
+@check(
+    id="S3_BUCKET_REPLICATION_ENABLED", source="aws-config", severity="HIGH", resource_type=BUCKET,
+    title="S3 buckets replicate their objects to another bucket", services=("s3", "iam"),
+    params=(
+        Param("ReplicationType", "choice", "CROSS-REGION", "CROSS-REGION or SAME-REGION (AWS Config's parameter); "
+              "ANY accepts both.", choices=("CROSS-REGION", "SAME-REGION", "ANY")),
+        BUCKET_NAMES, REGION,
+        Param("destinationBuckets", "string_list", [], "Accept only rules to these buckets; empty: any bucket."),
+        Param("coveredPrefix", "string", "", "Keys that must be replicated: a rule must cover this prefix "
+              "(empty: the rule must cover the whole bucket)."),
+        Param("deleteMarkerReplication", "boolean", False, "The rule must replicate delete markers too."),
+    ),
+    messages={
+        **_SCOPE_MESSAGES,
+        "replicating": "{resource} replicates to {destination} ({destination_region}) with rule {rule}.",
+        "no_replication": "{resource} has no replication configuration.",
+        "rules_disabled": "{resource} has a replication configuration, but none of its rules is Enabled.",
+        "wrong_destination": "{resource} replicates to {destination}, not to {expected}.",
+        "destination_missing": "{resource} replicates to {destination}, but there is no bucket with that name.",
+        "same_region": "{resource} replicates to {destination}, which is in the same region ({destination_region}); "
+                       "a regional outage would take both copies.",
+        "cross_region": "{resource} replicates to {destination} in {destination_region}, another region than "
+                        "its own ({source_region}).",
+        "source_versioning_off": "Versioning is {versioning} on {resource}; replication needs it on the source bucket.",
+        "destination_versioning_off": "Versioning is {destination_versioning} on the destination {destination}; "
+                                      "replication needs it on both buckets.",
+        "prefix_not_covered": "The replication rule only covers prefix '{rule_prefix}' (tags {rule_tags}), not "
+                              "{covered_prefix}.",
+        "delete_markers_not_replicated": "Rule {rule} does not replicate delete markers.",
+        "role_missing": "The replication role {role} does not exist.",
+        "role_not_trusted": "The replication role {role} cannot be assumed by S3 (it trusts {trusted}).",
+    },
+    hints={
+        **_SCOPE_HINTS,
+        "no_replication": "Create a role S3 can assume, then aws s3api put-bucket-replication --bucket {resource} "
+                          "--replication-configuration file://replication.json",
+        "rules_disabled": "Set Status to Enabled in the rule and put the configuration again.",
+        "wrong_destination": "Point the rule's Destination.Bucket at arn:aws:s3:::<one of {expected}>.",
+        "destination_missing": "Create the destination bucket first (in the other region), with versioning on.",
+        "same_region": "Replicate to a bucket in another region, e.g. securecart-invoices-usw2 in us-west-2.",
+        "cross_region": "For same-region replication, the destination must be in {source_region}.",
+        "source_versioning_off": "aws s3api put-bucket-versioning --bucket {resource} "
+                                 "--versioning-configuration Status=Enabled",
+        "destination_versioning_off": "aws s3api put-bucket-versioning --bucket {destination} "
+                                      "--versioning-configuration Status=Enabled",
+        "prefix_not_covered": "Use a rule with an empty filter ({{\"Filter\": {{}}}}) or a prefix that "
+                              "includes {covered_prefix}.",
+        "delete_markers_not_replicated": "Add \"DeleteMarkerReplication\": {{\"Status\": \"Enabled\"}} to the rule "
+                                         "(a rule with a Filter needs it).",
+        "role_missing": "Create the role (aws iam create-role) with a trust policy for s3.amazonaws.com, or fix "
+                        "the Role ARN in the configuration.",
+        "role_not_trusted": "Add s3.amazonaws.com as a trusted service in the role's trust policy "
+                            "(aws iam update-assume-role-policy).",
+    },
+)
+def s3_bucket_replication_enabled(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """An Enabled replication rule copies new objects to a versioned bucket in another region (or the
+    same one, for SAME-REGION), through a role that S3 can assume."""
+    chosen = list(_buckets(inv, params))
+    if not chosen:
+        yield not_applicable("account", "no_resources")
+    for name, region, bucket in chosen:
+        if bucket is None:
+            yield _scope_finding(inv, name, region)
+            continue
+        configuration = bucket.get("replication")
+        if not configuration or not configuration.get("rules"):
+            yield failed(name, "no_replication", region)
+            continue
+        rules = [rule for rule in configuration["rules"] if rule.get("status") == "Enabled"]
+        if not rules:
+            yield failed(name, "rules_disabled", region, rules=[rule.get("id") for rule in configuration["rules"]])
+            continue
+        role_arn = configuration.get("role") or ""
+        judged = [(rule, replication_problems(inv, bucket, rule, role_arn, params)) for rule in rules]
+        rule, problems = min(judged, key=lambda pair: len(pair[1]))
+        evidence: dict[str, Any] = {"rule": rule.get("id"), "destination": rule.get("destination_bucket"),
+                                    "role": role_arn, "rules_enabled": len(rules)}
+        destination = inv.bucket(rule.get("destination_bucket") or "")
+        evidence["destination_region"] = destination.get("region") if destination else None
+        if not problems:
+            yield passed(name, "replicating", region, **evidence)
+            continue
+        reason, detail = problems[0]
+        yield failed(name, reason, region, **{**evidence, **detail, "problems": [p for p, _ in problems]})
+
+
+@check(
+    id="S3_BUCKET_DEFAULT_LOCK_ENABLED", source="aws-config", severity="MEDIUM", resource_type=BUCKET,
+    title="S3 buckets have Object Lock enabled", services=("s3",),
+    params=(BUCKET_NAMES, REGION,
+            Param("mode", "choice", "ANY", "The default retention mode required: GOVERNANCE, COMPLIANCE, or ANY "
+                  "(Object Lock on, any default).", choices=("ANY", "GOVERNANCE", "COMPLIANCE"))),
+    messages={
+        **_SCOPE_MESSAGES,
+        "locked": "Object Lock is enabled on {resource} (default retention: {lock_mode}).",
+        "lock_off": "Object Lock is not enabled on {resource}.",
+        "wrong_mode": "Object Lock on {resource} has default mode {lock_mode}, not {mode}.",
+    },
+    hints={
+        **_SCOPE_HINTS,
+        "lock_off": "Object Lock is chosen when a bucket is created (--object-lock-enabled-for-bucket); for an "
+                    "existing versioned bucket use aws s3api put-object-lock-configuration.",
+        "wrong_mode": "aws s3api put-object-lock-configuration --bucket {resource} --object-lock-configuration "
+                      "'{{\"ObjectLockEnabled\":\"Enabled\",\"Rule\":{{\"DefaultRetention\":{{\"Mode\":\"{mode}\",\"Days\":7}}}}}}'",
+    },
+)
+def s3_bucket_default_lock_enabled(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Object Lock keeps object versions from being deleted or overwritten for a retention period."""
+    chosen = list(_buckets(inv, params))
+    if not chosen:
+        yield not_applicable("account", "no_resources")
+    for name, region, bucket in chosen:
+        if bucket is None:
+            yield _scope_finding(inv, name, region)
+            continue
+        lock = bucket.get("object_lock") or {}
+        evidence = {"lock_enabled": bool(lock.get("enabled")), "lock_mode": lock.get("mode"),
+                    "lock_days": lock.get("days"), "lock_years": lock.get("years")}
+        if not lock.get("enabled"):
+            yield failed(name, "lock_off", region, **evidence)
+        elif params["mode"] != "ANY" and lock.get("mode") != params["mode"]:
+            yield failed(name, "wrong_mode", region, **evidence)
+        else:
+            yield passed(name, "locked", region, **evidence)
+
+
+def _lifecycle_rule_problem(rule: dict[str, Any], params: dict[str, Any]) -> str | None:
+    if rule.get("Status") != "Enabled":
+        return "rule_disabled"
+    filter_ = rule.get("Filter") or {}
+    prefix = filter_.get("Prefix", (filter_.get("And") or {}).get("Prefix", rule.get("Prefix", ""))) or ""
+    if params["targetPrefix"] and not params["targetPrefix"].startswith(prefix):
+        return "prefix_not_covered"
+    storage_class = params["targetTransitionStorageClass"]
+    transition_days = params["targetTransitionDays"]
+    if storage_class or transition_days:
+        transitions = rule.get("Transitions") or ([rule["Transition"]] if rule.get("Transition") else [])
+        fitting = [t for t in transitions
+                   if (not storage_class or t.get("StorageClass") == storage_class)
+                   and (not transition_days or t.get("Days") == transition_days)]
+        if not fitting:
+            return "no_matching_transition"
+    expiration = params["targetExpirationDays"]
+    if expiration and (rule.get("Expiration") or {}).get("Days") != expiration:
+        return "no_matching_expiration"
+    return None
+
+
+@check(
+    id="S3_LIFECYCLE_POLICY_CHECK", source="aws-config", severity="LOW", resource_type=BUCKET,
+    title="S3 buckets have a lifecycle rule", services=("s3",),
+    params=(BUCKET_NAMES, REGION,
+            Param("targetTransitionDays", "integer", 0, "Days after creation of the transition (0: any).", minimum=0),
+            Param("targetExpirationDays", "integer", 0, "Days after creation of the expiration (0: any).", minimum=0),
+            Param("targetTransitionStorageClass", "string", "", "The storage class transitioned to (empty: any)."),
+            Param("targetPrefix", "string", "", "Keys the rule must apply to (empty: any prefix).")),
+    messages={
+        **_SCOPE_MESSAGES,
+        "has_rule": "{resource} has a lifecycle rule that fits ({rule}).",
+        "no_lifecycle": "{resource} has no lifecycle configuration.",
+        "rule_disabled": "{resource} has lifecycle rules, but none of them is Enabled.",
+        "prefix_not_covered": "No lifecycle rule of {resource} applies to {targetPrefix}.",
+        "no_matching_transition": "No lifecycle rule of {resource} transitions to {targetTransitionStorageClass} "
+                                  "after {targetTransitionDays} days.",
+        "no_matching_expiration": "No lifecycle rule of {resource} expires objects after {targetExpirationDays} days.",
+    },
+    hints={
+        **_SCOPE_HINTS,
+        "no_lifecycle": "aws s3api put-bucket-lifecycle-configuration --bucket {resource} "
+                        "--lifecycle-configuration file://lifecycle.json",
+        "rule_disabled": "Set the rule's Status to Enabled.",
+        "prefix_not_covered": "Use a rule whose Filter.Prefix covers {targetPrefix} (or an empty filter).",
+        "no_matching_transition": "Add a Transition with Days and StorageClass to the rule.",
+        "no_matching_expiration": "Add an Expiration with Days to the rule.",
+    },
+)
+def s3_lifecycle_policy_check(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """A lifecycle rule moves or expires objects (old versions, logs) so storage does not grow forever."""
+    chosen = list(_buckets(inv, params))
+    if not chosen:
+        yield not_applicable("account", "no_resources")
+    for name, region, bucket in chosen:
+        if bucket is None:
+            yield _scope_finding(inv, name, region)
+            continue
+        rules = bucket.get("lifecycle") or []
+        if not rules:
+            yield failed(name, "no_lifecycle", region)
+            continue
+        problems = [(_lifecycle_rule_problem(rule, params), rule) for rule in rules]
+        fitting = [rule for problem, rule in problems if problem is None]
+        if fitting:
+            yield passed(name, "has_rule", region, rule=fitting[0].get("ID"), rules=len(rules))
+        else:
+            order = ("no_matching_expiration", "no_matching_transition", "prefix_not_covered", "rule_disabled")
+            worst = min((problem for problem, _ in problems), key=lambda p: order.index(p))  # the closest miss
+            yield failed(name, worst, region, rules=[rule.get("ID") for rule in rules])

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Lab 01 documented recovery (boto3): restore the order history from the newest recovery point before the incident.
+
+Run it with `lab solve 01-aws-backup --recover --tool boto3`, or yourself after `eval "$(lab env)"`:
+    python recover.py [--before 2026-11-26T10:00:00Z]
+The incident time comes from --before or LAB_INCIDENT_TIME (`lab drills` shows it); without either, the newest
+recovery point is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+
+import boto3
+from botocore.exceptions import ClientError
+
+PRIMARY = "us-east-1"
+ACCOUNT = "000000000000"
+VAULT = "securecart-vault"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/AWSBackupDefaultServiceRole"
+TABLE = "securecart-order-history"
+TABLE_ARN = f"arn:aws:dynamodb:{PRIMARY}:{ACCOUNT}:table/{TABLE}"
+
+
+def aws(service: str, region: str = PRIMARY):
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        sys.exit('AWS_ENDPOINT_URL is not set: run  eval "$(lab env)"  first')
+    return boto3.client(service, region_name=region, endpoint_url=endpoint)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def table_exists(name: str) -> bool:
+    try:
+        aws("dynamodb").describe_table(TableName=name)
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return False
+        raise
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=os.environ.get("LAB_INCIDENT_TIME"),
+                        help="the incident time (ISO 8601); the recovery point must be older")
+    before = parse_time(parser.parse_args().before)
+    backup = aws("backup")
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName=VAULT, ByResourceArn=TABLE_ARN)["RecoveryPoints"]
+    usable = [p for p in points if p["Status"] == "COMPLETED" and (before is None or p["CreationDate"] < before)]
+    if not usable:
+        sys.exit(f"no completed recovery point of {TABLE} in {VAULT} before {before}: was a backup taken before the incident?")
+    point = max(usable, key=lambda p: p["CreationDate"])
+    print(f"restoring {point['RecoveryPointArn']} (taken {point['CreationDate']:%Y-%m-%dT%H:%M:%SZ})")
+    # A deleted table comes back under its own name; if it still exists, beside it under a new name.
+    target = TABLE if not table_exists(TABLE) else f"{TABLE}-restored"
+    metadata = backup.get_recovery_point_restore_metadata(
+        BackupVaultName=VAULT, RecoveryPointArn=point["RecoveryPointArn"])["RestoreMetadata"]
+    metadata["TargetTableName"] = target
+    job = backup.start_restore_job(RecoveryPointArn=point["RecoveryPointArn"], Metadata=metadata,
+                                   IamRoleArn=ROLE_ARN, ResourceType="DynamoDB")
+    state = backup.describe_restore_job(RestoreJobId=job["RestoreJobId"])["Status"]
+    print(f"restore job {job['RestoreJobId']} into table {target}: {state}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Lab 03 documented recovery (boto3): restore the orders database as it was at T, the bad deploy, as a new instance.
+
+Run it with `lab solve 03-rds-snapshot-restore --recover --tool boto3`, or yourself after `eval "$(lab env)"`:
+    python recover.py --before 2026-11-26T10:00:00Z
+The incident time T comes from --before or LAB_INCIDENT_TIME (`lab drills` shows it, to the second). A
+point-in-time restore gives the data as it was at that instant: every order committed before T, and none
+of the bad deploy's damage, which ran within that second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+
+import boto3
+
+PRIMARY = "us-east-1"
+DB = "securecart-orders-db"
+RESTORED = "securecart-orders-db-restored"
+NOT_READY = 75  # EX_TEMPFAIL: `lab solve --recover` moves sim time on and runs this again
+
+
+def aws(service: str, region: str = PRIMARY):
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        sys.exit('AWS_ENDPOINT_URL is not set: run  eval "$(lab env)"  first')
+    return boto3.client(service, region_name=region, endpoint_url=endpoint)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=os.environ.get("LAB_INCIDENT_TIME"), help="T, the bad deploy (ISO 8601)")
+    text = parser.parse_args().before
+    if not text:
+        sys.exit("give the time of the bad deploy: --before 2026-11-26T10:00:00Z (see `lab drills`)")
+    restore_time = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    rds = aws("rds")
+    source = rds.describe_db_instances(DBInstanceIdentifier=DB)["DBInstances"][0]
+    latest = source.get("LatestRestorableTime")
+    print(f"{DB} can be restored to any second until {latest}")
+    if latest is None or latest < restore_time:
+        # The latest restorable time trails now by about five minutes: T is not restorable yet.
+        print(f"{text} is not restorable yet; wait a few minutes (lab clock advance 5m) and run this again",
+              file=sys.stderr)
+        sys.exit(NOT_READY)
+    restored = rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier=DB, TargetDBInstanceIdentifier=RESTORED, RestoreTime=restore_time,
+        DBInstanceClass=source["DBInstanceClass"], Tags=[{"Key": "app", "Value": "securecart"}],
+    )["DBInstance"]
+    print(f"restoring {DB} as of {restore_time:%Y-%m-%dT%H:%M:%SZ} into {RESTORED}: {restored['DBInstanceStatus']}")
+
+
+if __name__ == "__main__":
+    main()

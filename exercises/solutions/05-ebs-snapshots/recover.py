@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Lab 05 documented recovery (boto3): a new backend data volume in us-west-2 from the newest copied snapshot.
+
+Run it with `lab solve 05-ebs-snapshots --recover --tool boto3`, or yourself after `eval "$(lab env)"`:
+    python recover.py [--before 2026-11-26T10:00:00Z]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+
+import boto3
+
+DR = "us-west-2"
+VOLUME_NAME = "securecart-backend-data"
+
+
+def aws(service: str, region: str = DR):
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        sys.exit('AWS_ENDPOINT_URL is not set: run  eval "$(lab env)"  first')
+    return boto3.client(service, region_name=region, endpoint_url=endpoint)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=os.environ.get("LAB_INCIDENT_TIME"),
+                        help="the incident time (ISO 8601); the snapshot must be older")
+    text = parser.parse_args().before
+    before = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc) if text else None
+    ec2 = aws("ec2")
+    snapshots = ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+        {"Name": "tag:Name", "Values": [VOLUME_NAME]}, {"Name": "status", "Values": ["completed"]}])["Snapshots"]
+    usable = [s for s in snapshots if before is None or s["StartTime"] < before]
+    if not usable:
+        sys.exit(f"no completed snapshot of {VOLUME_NAME} in {DR}: was one copied there before the incident?")
+    snapshot = max(usable, key=lambda s: s["StartTime"])
+    volume = ec2.create_volume(
+        AvailabilityZone=f"{DR}a", SnapshotId=snapshot["SnapshotId"], VolumeType="gp3",
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": VOLUME_NAME},
+                                                               {"Key": "app", "Value": "securecart"}]}])
+    print(f"volume {volume['VolumeId']} ({volume['State']}) created in {DR}a from {snapshot['SnapshotId']} "
+          f"(taken {snapshot['StartTime']:%Y-%m-%dT%H:%M:%SZ})")
+
+
+if __name__ == "__main__":
+    main()

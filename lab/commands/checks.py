@@ -1,0 +1,253 @@
+"""`lab check`, `lab grade`, `lab export`: the labs' checks on the running sandbox, reports for instructors,
+and grading a class from exported files.
+
+Exit codes of `lab check` and `lab grade`: 0 when everything passes, 1 when something fails, 2 on an error
+(a check that could not judge, a sandbox that is not running, a broken exercise file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lab.commands._common import admin, port_option, state_dir_option, state_dir_path
+from lab.errors import LabError
+
+PHASE_CHOICES = ("auto", "configure", "recover", "all")
+EVENTS_LIMIT = 20_000
+STATUS_STYLE = {"PASS": ("[green]PASS[/]", "green"), "FAIL": ("[red]FAIL[/]", "red"),
+                "ERROR": ("[magenta]ERROR[/]", "magenta"), "NOT_APPLICABLE": ("[dim]N/A[/]", "dim")}
+learner_option = click.option("--learner", envvar="LAB_LEARNER", default=None,
+                              help="the learner's name [env LAB_LEARNER; default $USER]")
+exercises_option = click.option(
+    "--exercises", "exercises_dir", envvar="LAB_EXERCISES_DIR", default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="an instructor's folder of exercise files, used beside the built-in labs [env LAB_EXERCISES_DIR]")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(check)
+    main.add_command(grade)
+    main.add_command(export)
+
+
+# -- shared ----------------------------------------------------------------------------------------------
+
+def load_exercises(lab_id: str | None, exercises_dir: Path | None) -> list[Any]:
+    """The lab (every lab without an id); a broken exercise file is an error (exit 2) listing its problems."""
+    from lab import exercises
+
+    dirs = [exercises.REPO_EXERCISES_DIR, exercises_dir] if exercises_dir else None
+    try:
+        if lab_id:
+            return [exercises.load(lab_id, dirs)]
+        return list(exercises.load_all(dirs).values())
+    except exercises.ExerciseError as exc:
+        raise LabError(str(exc)) from exc
+
+
+def services_for(labs: list[Any], phase: str) -> set[str]:
+    """The inventory parts the labs' checks read (unknown check ids are left to the report to flag)."""
+    from checks import registry
+
+    needed = {"drills"}  # `auto` needs to know whether a drill ran
+    for exercise in labs:
+        refs = list(exercise.checks("configure")) if phase == "configure" else list(exercise.checks("all"))
+        for ref in refs:
+            spec = registry.CHECKS.get(ref.id)
+            if spec is not None:
+                needed |= spec.services
+    return needed
+
+
+def phase_of(requested: str, exercise: Any, inventory: dict[str, Any]) -> str:
+    """auto: the configure phase, plus the recovery checks once the lab has had a drill."""
+    if requested != "auto":
+        return requested
+    drilled = any(drill.get("lab") == exercise.id for drill in inventory.get("drills") or ())
+    return "all" if drilled and exercise.recovery_checks else "configure"
+
+
+def exit_code(reports: list[Any], *, by_pass_mark: bool = False) -> int:
+    if any(report.status == "ERROR" for report in reports):
+        return 2
+    if by_pass_mark:
+        return 0 if reports and all(report.passed for report in reports) else 1
+    return 0 if reports and all(report.status == "PASS" for report in reports) else 1
+
+
+def collect(state_dir: str | None, port: int | None, services: set[str] | None) -> dict[str, Any]:
+    from lab import inventory
+
+    return inventory.collect_from_endpoint(admin(state_dir, port).endpoint, services)
+
+
+# -- lab check -------------------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("lab_id", required=False, metavar="[LAB]")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--phase", type=click.Choice(PHASE_CHOICES), default="auto", show_default=True,
+              help="configure, recover, all, or auto (recovery checks once the lab has had a drill)")
+@learner_option
+@exercises_option
+@state_dir_option
+@port_option
+def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, exercises_dir: Path | None,
+          state_dir: str | None, port: int | None) -> None:
+    """Check your progress in a lab (every lab without LAB): each step's checks, what they saw, what to do next.
+
+    Exit code 0 when every check passes, 1 when some fail, 2 on an error."""
+    from lab import grading, progress
+
+    labs = load_exercises(lab_id, exercises_dir)
+    collected = collect(state_dir, port, services_for(labs, phase))
+    reports = [grading.evaluate(exercise, collected, phase=phase_of(phase, exercise, collected)) for exercise in labs]
+    directory = state_dir_path(state_dir)
+    for exercise, report in zip(labs, reports):
+        try:
+            progress.record_report(directory, exercise, report, attempt=lab_id is not None, learner=learner)
+        except OSError as exc:
+            click.echo(f"warning: progress could not be saved in {directory}: {exc}", err=True)
+    if as_json:
+        body: Any = reports[0].to_dict() if lab_id else {"reports": [r.to_dict() for r in reports]}
+        click.echo(json.dumps(body, indent=2, sort_keys=True, default=str))
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+        for report in reports:
+            print_report(console, report, detailed=lab_id is not None)
+        if collected.get("errors"):
+            console.print(f"[dim]({len(collected['errors'])} part(s) of the sandbox could not be read; "
+                          "lab check --json shows the checks they affect)[/]")
+    sys.exit(exit_code(reports))
+
+
+def print_report(console: Any, report: Any, *, detailed: bool) -> None:
+    from rich.markup import escape
+
+    verdict = "[green]passed[/]" if report.passed else "[yellow]not passed yet[/]"
+    console.print(f"[bold]{report.lab_id}[/] {escape(report.lab_title)} -- {verdict}: score "
+                  f"{report.score:.1f}/{report.max_score:g} ({report.percent:.0f}%, pass mark "
+                  f"{report.pass_mark * 100:.0f}%)")
+    if report.drill:
+        print_drill(console, report.drill)
+    for number, step in enumerate(report.steps, start=1):
+        label = "Recover" if step.phase == "recover" else f"Step {number}"
+        mark = "[green]done[/]" if step.passed else "[yellow]to do[/]"
+        console.print(f"  {label}: {escape(step.title)} -- {mark} ({step.score:.1f}/{step.max_score:g})")
+        if not detailed and step.passed:
+            continue
+        for outcome in step.checks:
+            badge = STATUS_STYLE[outcome.status][0]
+            console.print(f"    {badge} {outcome.check_id} ({outcome.score:.1f}/{outcome.weight:g})")
+            shown = outcome.results if detailed else [r for r in outcome.results if r.status != "PASS"][:1]
+            for result in shown:
+                style = STATUS_STYLE[result.status][1]
+                console.print(f"      [{style}]-[/] {escape(result.message)}")
+                if result.hint and result.status in ("FAIL", "ERROR"):
+                    console.print(f"        [cyan]next:[/] {escape(result.hint)}")
+
+
+def print_drill(console: Any, drill: dict[str, Any]) -> None:
+    rpo = drill.get("rpo") or {}
+    targets = drill.get("targets") or {}
+    rto = drill.get("rto_seconds")
+    rto_text = f"{rto}s" if rto is not None else "not recovered yet"
+    console.print(f"  Drill {drill.get('id')} ({drill.get('scenario')}) {drill.get('status')}: incident "
+                  f"{drill.get('incident_time')}; RTO {rto_text} (target {targets.get('rto_seconds')}s); RPO "
+                  f"{rpo.get('span_seconds', 0)}s, {rpo.get('count', 0)} order(s) lost (target "
+                  f"{targets.get('rpo_seconds')}s){'; ' + drill['compliance'] if drill.get('compliance') else ''}")
+
+
+# -- lab grade -------------------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("lab_id", required=False, metavar="[LAB]")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("lab-report"),
+              show_default=True, help="where report.json, report.xml (JUnit) and report.md are written")
+@click.option("--phase", type=click.Choice(PHASE_CHOICES[1:]), default="all", show_default=True)
+@click.option("--class", "class_dir", type=click.Path(path_type=Path), default=None,
+              help="grade a class: a folder of exports (lab export), each regraded from its inventory")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="with --class: the grades file to write (one row per learner, a column per check)")
+@click.option("--pass-rule", type=click.Choice(["all", "average"]), default="all", show_default=True,
+              help="with --class: a learner passes when every lab passes (all) or on the total percent (average)")
+@exercises_option
+@state_dir_option
+@port_option
+def grade(lab_id: str | None, out_dir: Path, phase: str, class_dir: Path | None, csv_file: Path | None,
+          pass_rule: str, exercises_dir: Path | None, state_dir: str | None, port: int | None) -> None:
+    """Grade a lab (every lab without LAB) on the running sandbox into JSON, JUnit XML and Markdown; or a
+    class of exports into one CSV (--class DIR --csv FILE)."""
+    if class_dir is not None or csv_file is not None:
+        if class_dir is None or csv_file is None:
+            raise click.UsageError("class grading needs both --class DIR (the exports) and --csv FILE")
+        grade_class_command(lab_id, class_dir, csv_file, pass_rule, exercises_dir)
+        return
+    from lab import grading
+
+    labs = load_exercises(lab_id, exercises_dir)
+    collected = collect(state_dir, port, services_for(labs, phase))
+    reports = [grading.evaluate(exercise, collected, phase=phase) for exercise in labs]
+    written = grading.write_reports(reports, out_dir)
+    for report in reports:
+        click.echo(f"{report.lab_id}: {report.score:.2f}/{report.max_score:g} ({report.percent:.1f}%) "
+                   f"{'passed' if report.passed else 'not passed'}")
+    click.echo("wrote " + ", ".join(str(path) for path in written))
+    sys.exit(exit_code(reports, by_pass_mark=True))
+
+
+def grade_class_command(lab_id: str | None, class_dir: Path, csv_file: Path, pass_rule: str,
+                        exercises_dir: Path | None) -> None:
+    from lab import grading
+
+    labs = load_exercises(lab_id, exercises_dir)
+    try:
+        grades = grading.grade_class(class_dir, labs, pass_rule=pass_rule)
+    except grading.ExportError as exc:
+        raise LabError(str(exc)) from exc
+    csv_file.parent.mkdir(parents=True, exist_ok=True)
+    grading.write_text_atomically(csv_file, grades.to_csv())
+    for problem in grades.problems:
+        click.echo(f"skipped: {problem}", err=True)
+    passed = sum(1 for row in grades.rows if row["passed"])
+    click.echo(f"graded {len(grades.rows)} learner(s) on {len(labs)} lab(s): {passed} passed; "
+               f"{len(grades.problems)} file(s) skipped; wrote {csv_file}")
+
+
+# -- lab export ------------------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@learner_option
+@exercises_option
+@state_dir_option
+@port_option
+def export(file: Path, learner: str | None, exercises_dir: Path | None, state_dir: str | None,
+           port: int | None) -> None:
+    """Write one file for your instructor: the sandbox's inventory, its events, the drills and every lab's
+    report. (The instructor regrades it from the inventory: lab grade --class DIR --csv FILE.)"""
+    from lab import __version__, grading, inventory, progress
+
+    client = admin(state_dir, port)
+    labs = load_exercises(None, exercises_dir)
+    collected = inventory.collect_from_endpoint(client.endpoint)
+    events = client.get(f"events?limit={EVENTS_LIMIT}").get("events", [])
+    reports = [grading.evaluate(exercise, collected, phase="all") for exercise in labs]
+    name = (learner or progress.default_learner()).strip()
+    body = grading.make_export(inventory=collected, events=events, reports=reports, learner=name,
+                               lab_version=__version__,
+                               exported_wall=datetime.now(tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    file.parent.mkdir(parents=True, exist_ok=True)
+    grading.write_text_atomically(file, json.dumps(body, sort_keys=True, default=str))
+    size = os.path.getsize(file)
+    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r}: inventory at {collected.get('collected_at')}, "
+               f"{len(events)} events, {len(collected.get('drills') or [])} drill(s), {len(reports)} lab report(s)")

@@ -1,0 +1,40 @@
+"""`lab dns NAME`: what Route 53 in the sandbox answers for a name, which record answered, and why."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import click
+
+from lab.commands._common import admin, port_option, state_dir_option
+
+
+def register(main: click.Group) -> None:
+    main.add_command(dns)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--type", "record_type", default="A", show_default=True, help="record type: A, AAAA, CNAME, TXT, ...")
+@state_dir_option
+@port_option
+@click.option("--json", "as_json", is_flag=True)
+def dns(name: str, record_type: str, state_dir: str | None, port: int | None, as_json: bool) -> None:
+    """Resolve NAME against the sandbox's hosted zones, with health checks and routing policies applied."""
+    body = admin(state_dir, port).get("dns?" + urlencode({"name": name, "type": record_type.upper()}))
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+        return
+    answer = ", ".join(body["answer"]) or "(no data)"
+    click.echo(f"{body['name']} {body['type']} -> {answer}  [{body['response_code']}]")
+    if body.get("zone"):
+        click.echo(f"  zone: {body['zone']}")
+    record = body.get("record") or {}
+    for chosen in record.get("records", [record] if record else []):
+        details = ", ".join(f"{key}={value}" for key, value in chosen.items() if key not in ("Name", "Type"))
+        click.echo(f"  record: {chosen.get('Name')} {chosen.get('Type')} {details}".rstrip())
+    for reason in body.get("why", []):
+        click.echo(f"  why: {reason}")
+    for check, health in sorted(body.get("health", {}).items()):
+        click.echo(f"  health {check}: {'healthy' if health['healthy'] else 'UNHEALTHY'} -- {health['reason']}")

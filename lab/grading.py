@@ -1,0 +1,563 @@
+"""Grading: a lab's checks run over an inventory, scored by weight, and written for people and machines.
+
+- `evaluate(exercise, inventory, phase)` -> Report: per step, per check reference (its weight, its results,
+  partial credit = the share of its resources that pass), the score, percent and pass/fail against the
+  lab's pass mark. A pure function of its inputs.
+- `evaluate_recovery(exercise, inventory, drill)` -> RecoveryEvaluation: whether the data is back (the
+  lab's "data" recovery checks all pass) and, per store, the order ids still missing -- what the drills
+  engine turns into RPO and RTO.
+- Reports as versioned JSON, JUnit XML (one testcase per check) and Markdown.
+- Class grading: every learner's export (lab export) regraded from its inventory -- the verdicts inside an
+  export are never read -- into one CSV row per learner with a column per check.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from xml.etree import ElementTree
+
+from checks.base import ERROR, FAIL, NOT_APPLICABLE, PASS, CheckParamError, CheckResult, aggregate_status
+
+REPORT_VERSION = "1.0"
+EXPORT_VERSION = "1.0"
+PHASES = ("configure", "recover", "all")
+RECOVER_STEP_ID = "recover"
+_EPSILON = 1e-9
+
+
+# -- the report ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check reference of a step: its verdict over every resource it judged."""
+
+    check_id: str
+    title: str
+    weight: float
+    params: dict[str, Any]
+    status: str
+    score: float  # weight x the share of its resources that pass
+    max_score: float  # = weight
+    results: tuple[CheckResult, ...]
+    message: str  # the first result that needs attention (or the first pass), for one-line displays
+    hint: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check_id": self.check_id, "title": self.title, "weight": self.weight, "params": self.params,
+                "status": self.status, "score": round(self.score, 4), "max_score": self.max_score,
+                "message": self.message, "hint": self.hint, "results": [r.to_dict() for r in self.results]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CheckOutcome":
+        return cls(check_id=data["check_id"], title=data["title"], weight=data["weight"], params=data["params"],
+                   status=data["status"], score=data["score"], max_score=data["max_score"],
+                   results=tuple(CheckResult.from_dict(r) for r in data["results"]), message=data["message"],
+                   hint=data["hint"])
+
+
+@dataclass(frozen=True)
+class StepReport:
+    id: str
+    title: str
+    phase: str  # "configure" | "recover"
+    passed: bool
+    score: float
+    max_score: float
+    checks: tuple[CheckOutcome, ...]
+
+    @property
+    def results(self) -> list[CheckResult]:
+        """Every per-resource result of the step's checks, in order."""
+        return [result for check in self.checks for result in check.results]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "phase": self.phase, "passed": self.passed,
+                "score": round(self.score, 4), "max_score": self.max_score,
+                "checks": [check.to_dict() for check in self.checks]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "StepReport":
+        return cls(id=data["id"], title=data["title"], phase=data["phase"], passed=data["passed"],
+                   score=data["score"], max_score=data["max_score"],
+                   checks=tuple(CheckOutcome.from_dict(c) for c in data["checks"]))
+
+
+@dataclass(frozen=True)
+class Report:
+    lab_id: str
+    lab_title: str
+    phase: str
+    checked_at: str | None  # the sim time of the inventory
+    score: float
+    max_score: float
+    percent: float
+    pass_mark: float
+    passed: bool
+    steps: tuple[StepReport, ...]
+    drill: dict[str, Any] | None = None  # the lab's latest drill (RPO/RTO), when there is one
+    report_version: str = REPORT_VERSION
+
+    @property
+    def status(self) -> str:
+        """PASS when every check passes, ERROR when any could not be judged, else FAIL."""
+        statuses = [check.status for step in self.steps for check in step.checks]
+        if any(status == ERROR for status in statuses):
+            return ERROR
+        return PASS if statuses and all(status == PASS for status in statuses) else FAIL
+
+    def outcomes(self) -> list[CheckOutcome]:
+        return [check for step in self.steps for check in step.checks]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"report_version": self.report_version, "lab_id": self.lab_id, "lab_title": self.lab_title,
+                "phase": self.phase, "checked_at": self.checked_at, "status": self.status,
+                "score": round(self.score, 4), "max_score": self.max_score, "percent": round(self.percent, 2),
+                "pass_mark": self.pass_mark, "passed": self.passed, "drill": self.drill,
+                "steps": [step.to_dict() for step in self.steps]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Report":
+        if str(data.get("report_version", "")).split(".")[0] != REPORT_VERSION.split(".")[0]:
+            raise ValueError(f"report version {data.get('report_version')!r} is not {REPORT_VERSION}")
+        return cls(lab_id=data["lab_id"], lab_title=data["lab_title"], phase=data["phase"],
+                   checked_at=data["checked_at"], score=data["score"], max_score=data["max_score"],
+                   percent=data["percent"], pass_mark=data["pass_mark"], passed=data["passed"],
+                   steps=tuple(StepReport.from_dict(s) for s in data["steps"]), drill=data.get("drill"),
+                   report_version=data["report_version"])
+
+
+@dataclass(frozen=True)
+class RecoveryEvaluation:
+    passed: bool
+    results: list[CheckResult]
+    lost: dict[str, list[str]] = field(default_factory=dict)
+
+
+# -- running checks --------------------------------------------------------------------------------------
+
+def _params_for(spec: Any, ref: Any, exercise: Any, drill_id: str | None) -> dict[str, Any]:
+    """The reference's parameters, with the lab (and the drill being measured) filled in for recovery checks."""
+    params = dict(ref.params or {})
+    names = set(spec.param_names)
+    if "lab" in names and "lab" not in params:
+        params["lab"] = exercise.id
+    if drill_id and "drillId" in names and "drillId" not in params:
+        params["drillId"] = drill_id
+    return params
+
+
+def as_view(inventory: Any) -> Any:
+    """One InventoryView per inventory, so that every check of a grading shares its indexes."""
+    from checks.view import InventoryView
+
+    return inventory if isinstance(inventory, InventoryView) else InventoryView(inventory)
+
+
+def run_reference(ref: Any, exercise: Any, inventory: Any, drill_id: str | None = None, *,
+                  messages: bool = True) -> CheckOutcome:
+    """One check reference over the inventory (a dict or an InventoryView): never raises; a bad reference is
+    an ERROR outcome. messages=False skips writing messages and hints (scores only)."""
+    from checks import registry
+
+    weight = float(ref.weight)
+    try:
+        spec = registry.get(ref.id)
+    except KeyError as exc:
+        return _error_outcome(ref, weight, "unknown_check", str(exc.args[0]),
+                              "Fix the check id in the exercise file (lab validate shows it).")
+    params = _params_for(spec, ref, exercise, drill_id)
+    try:
+        results = tuple(spec.run(as_view(inventory), params, messages=messages))
+    except CheckParamError as exc:
+        return _error_outcome(ref, weight, "bad_params", str(exc), "Fix the check's parameters in the exercise "
+                              "file (lab validate shows every problem).", title=spec.title)
+    return outcome_of(spec.id, spec.title, weight, params, results)
+
+
+def outcome_of(check_id: str, title: str, weight: float, params: dict[str, Any],
+               results: tuple[CheckResult, ...]) -> CheckOutcome:
+    judged = [r for r in results if r.status != NOT_APPLICABLE]
+    status = aggregate_status(r.status for r in results) if results else NOT_APPLICABLE
+    total = sum(r.max_score for r in judged)
+    fraction = (sum(r.score for r in judged) / total) if total > 0 else 0.0
+    focus = next((r for r in results if r.status in (ERROR, FAIL)), None) or next(
+        (r for r in results if r.status == PASS), None) or (results[0] if results else None)
+    return CheckOutcome(check_id=check_id, title=title, weight=weight, params=params, status=status,
+                        score=weight * fraction, max_score=weight, results=results,
+                        message=focus.message if focus else "The check found nothing to judge.",
+                        hint=focus.hint if focus else "")
+
+
+def _error_outcome(ref: Any, weight: float, reason: str, message: str, hint: str, title: str = "") -> CheckOutcome:
+    result = CheckResult(check_id=ref.id, resource_id="exercise", resource_type="Lab::Exercise", region="",
+                         status=ERROR, score=0.0, max_score=1.0, evidence={}, reason=reason, message=message,
+                         hint=hint)
+    return CheckOutcome(check_id=ref.id, title=title or ref.id, weight=weight, params=dict(ref.params or {}),
+                        status=ERROR, score=0.0, max_score=weight, results=(result,), message=message, hint=hint)
+
+
+def _step_report(step_id: str, title: str, phase: str, checks: list[CheckOutcome]) -> StepReport:
+    return StepReport(id=step_id, title=title, phase=phase,
+                      passed=bool(checks) and all(c.status == PASS for c in checks),
+                      score=sum(c.score for c in checks), max_score=sum(c.max_score for c in checks),
+                      checks=tuple(checks))
+
+
+def evaluate(exercise: Any, inventory: Any, *, phase: str = "all", messages: bool = True) -> Report:
+    """The lab's checks over the inventory (a dict or an InventoryView). phase: configure (the steps),
+    recover (the recovery checks of the lab's latest drill), or all. messages=False: scores only."""
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
+    inventory = as_view(inventory)
+    steps: list[StepReport] = []
+    if phase in ("configure", "all"):
+        for step in exercise.steps:
+            steps.append(_step_report(step.id, step.title, "configure",
+                                      [run_reference(ref, exercise, inventory, messages=messages)
+                                       for ref in step.checks]))
+    if phase in ("recover", "all") and exercise.recovery_checks:
+        steps.append(_step_report(RECOVER_STEP_ID, "Recover from the drill", "recover",
+                                  [run_reference(ref, exercise, inventory, messages=messages)
+                                   for ref in exercise.recovery_checks]))
+    score = sum(step.score for step in steps)
+    max_score = sum(step.max_score for step in steps)
+    share = score / max_score if max_score > 0 else 0.0
+    return Report(lab_id=exercise.id, lab_title=exercise.title, phase=phase,
+                  checked_at=inventory.data.get("collected_at"), score=score, max_score=max_score,
+                  percent=100.0 * share, pass_mark=float(exercise.pass_mark),
+                  passed=max_score > 0 and share + _EPSILON >= float(exercise.pass_mark),
+                  steps=tuple(steps), drill=inventory.drill(lab=exercise.id))
+
+
+def evaluate_recovery(exercise: Any, inventory: Mapping[str, Any], drill: Mapping[str, Any]) -> RecoveryEvaluation:
+    """Is the data back after `drill`? Runs the lab's recovery checks against this drill; `passed` when every
+    check about the data passes (the RPO/RTO checks, which read the drill's own record, do not decide it).
+    `lost` maps each store (orders, items, invoices) to the order ids the checks found missing."""
+    from checks import registry
+
+    drill = dict(drill)
+    data = inventory.data if hasattr(inventory, "data") else inventory
+    others = [d for d in data.get("drills") or () if d.get("id") != drill.get("id")]
+    seen = as_view({**data, "drills": [*others, drill]})
+    results: list[CheckResult] = []
+    lost: dict[str, set[str]] = {}
+    data_statuses: list[str] = []
+    for ref in exercise.recovery_checks:
+        outcome = run_reference(ref, exercise, seen, drill_id=str(drill.get("id") or ""))
+        results.extend(outcome.results)
+        spec = registry.CHECKS.get(ref.id)
+        kind = spec.kind if spec is not None else "data"
+        if kind != "drill":
+            data_statuses.append(outcome.status)
+        if spec is not None and spec.store:
+            for result in outcome.results:
+                missing = result.evidence.get("missing_order_ids")
+                if isinstance(missing, list):
+                    lost.setdefault(spec.store, set()).update(str(order_id) for order_id in missing)
+                else:
+                    lost.setdefault(spec.store, set())
+    passed = bool(data_statuses) and all(status == PASS for status in data_statuses)
+    return RecoveryEvaluation(passed=passed, results=results,
+                              lost={store: sorted(ids) for store, ids in sorted(lost.items())})
+
+
+# -- writing reports -------------------------------------------------------------------------------------
+
+def report_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2, sort_keys=True, default=str)
+
+
+def junit_xml(reports: Iterable[Report], suite_name: str = "securecart-dr-lab") -> str:
+    """JUnit XML: a testsuite per lab, a testcase per check (FAIL -> failure, ERROR -> error,
+    NOT_APPLICABLE -> skipped), the score as properties."""
+    root = ElementTree.Element("testsuites", name=suite_name)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for report in reports:
+        suite = ElementTree.SubElement(root, "testsuite", name=report.lab_id, timestamp=report.checked_at or "")
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        properties = ElementTree.SubElement(suite, "properties")
+        for name, value in (("score", f"{report.score:.4g}"), ("max_score", f"{report.max_score:g}"),
+                            ("percent", f"{report.percent:.1f}"), ("pass_mark", f"{report.pass_mark:g}"),
+                            ("passed", str(report.passed).lower()), ("phase", report.phase)):
+            ElementTree.SubElement(properties, "property", name=name, value=value)
+        for step in report.steps:
+            for outcome in step.checks:
+                counts["tests"] += 1
+                case = ElementTree.SubElement(suite, "testcase", classname=f"{report.lab_id}.{step.id}",
+                                              name=outcome.check_id, time="0")
+                case_properties = ElementTree.SubElement(case, "properties")
+                ElementTree.SubElement(case_properties, "property", name="score", value=f"{outcome.score:.4g}")
+                ElementTree.SubElement(case_properties, "property", name="weight", value=f"{outcome.weight:g}")
+                detail = "\n".join(f"[{r.status}] {r.resource_id}: {r.message}" + (f"\n  hint: {r.hint}" if r.hint and r.status != PASS else "")
+                                   for r in outcome.results)
+                if outcome.status == FAIL:
+                    counts["failures"] += 1
+                    ElementTree.SubElement(case, "failure", message=outcome.message, type="CheckFailed").text = detail
+                elif outcome.status == ERROR:
+                    counts["errors"] += 1
+                    ElementTree.SubElement(case, "error", message=outcome.message, type="CheckError").text = detail
+                elif outcome.status == NOT_APPLICABLE:
+                    counts["skipped"] += 1
+                    ElementTree.SubElement(case, "skipped", message=outcome.message)
+                ElementTree.SubElement(case, "system-out").text = detail
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("time", "0")
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+
+
+_STATUS_MARK = {PASS: "PASS", FAIL: "FAIL", ERROR: "ERROR", NOT_APPLICABLE: "N/A"}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: Report) -> str:
+    lines = [f"# {report.lab_id}: {report.lab_title}", "",
+             f"**{'Passed' if report.passed else 'Not passed'}** -- score {report.score:.2f} / {report.max_score:g} "
+             f"({report.percent:.1f}%, pass mark {report.pass_mark * 100:.0f}%), phase {report.phase}, "
+             f"checked at {report.checked_at} (sim time).", ""]
+    if report.drill:
+        drill = report.drill
+        rpo = drill.get("rpo") or {}
+        rto = f"{drill['rto_seconds']} s" if drill.get("rto_seconds") is not None else "not recovered yet"
+        lines += [f"Drill {drill.get('id')} ({drill.get('scenario')}, {drill.get('status')}): incident at "
+                  f"{drill.get('incident_time')}, RTO {rto}, RPO {rpo.get('span_seconds', 0)} s "
+                  f"({rpo.get('count', 0)} orders lost), {drill.get('compliance') or 'being measured'}.", ""]
+    for step in report.steps:
+        lines += [f"## {step.title} ({'done' if step.passed else 'to do'}, {step.score:.2f} / {step.max_score:g})", "",
+                  "| check | status | score | what it saw | what to do next |", "|---|---|---|---|---|"]
+        for outcome in step.checks:
+            lines.append(f"| `{outcome.check_id}` | {_STATUS_MARK[outcome.status]} | {outcome.score:.2f} / "
+                         f"{outcome.weight:g} | {_cell(outcome.message)} | "
+                         f"{_cell(outcome.hint if outcome.status != PASS else '')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_reports(reports: list[Report], directory: Path) -> list[Path]:
+    """report.json, report.xml (JUnit) and report.md in `directory` (created if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    body = {"report_version": REPORT_VERSION, "reports": [r.to_dict() for r in reports]}
+    for name, text in (("report.json", json.dumps(body, indent=2, sort_keys=True, default=str)),
+                       ("report.xml", junit_xml(reports)),
+                       ("report.md", "\n".join(markdown(r) for r in reports))):
+        path = directory / name
+        write_text_atomically(path, text)
+        written.append(path)
+    return written
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# -- exports and class grading ---------------------------------------------------------------------------
+
+class ExportError(ValueError):
+    """An export file that cannot be graded; the message says which and why."""
+
+
+def make_export(*, inventory: Mapping[str, Any], events: list[dict[str, Any]], reports: list[Report],
+                learner: str, lab_version: str, exported_wall: str) -> dict[str, Any]:
+    return {"export_version": EXPORT_VERSION,
+            "metadata": {"learner": learner, "lab_version": lab_version, "exported_at": inventory.get("collected_at"),
+                         "exported_wall": exported_wall, "schema_version": inventory.get("schema_version")},
+            "inventory": inventory, "events": events, "drills": list(inventory.get("drills") or ()),
+            "reports": {report.lab_id: report.to_dict() for report in reports}}
+
+
+def read_export(path: Path) -> dict[str, Any]:
+    """An export file, checked for what grading needs (never its reports). ExportError names the problem."""
+    import orjson
+
+    from lab.inventory import SCHEMA_VERSION
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    except orjson.JSONDecodeError as exc:
+        raise ExportError(f"{path}: not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ExportError(f"{path}: not a lab export (a JSON object with export_version, metadata, inventory)")
+    if str(data.get("export_version", "")).split(".")[0] != EXPORT_VERSION.split(".")[0]:
+        raise ExportError(f"{path}: export_version {data.get('export_version')!r} is not {EXPORT_VERSION} "
+                          "(write it again with this lab's `lab export`)")
+    learner = (data.get("metadata") or {}).get("learner")
+    if not isinstance(learner, str) or not learner.strip():
+        raise ExportError(f"{path}: metadata.learner is missing; export with `lab export FILE --learner NAME`")
+    inventory = data.get("inventory")
+    if not isinstance(inventory, dict) or not isinstance(inventory.get("regions"), dict):
+        raise ExportError(f"{path}: it holds no inventory")
+    version = str(inventory.get("schema_version", ""))
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ExportError(f"{path}: inventory schema {version!r} is not {SCHEMA_VERSION}")
+    return data
+
+
+@dataclass
+class ClassGrades:
+    labs: list[str]
+    columns: list[tuple[str, str, str, float]]  # (lab, step, check id, weight), in lab/step order
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # files skipped (and duplicates), by name
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        header = ["learner", "file", "exported_at"]
+        header += [f"{lab}/{step}/{check}" for lab, step, check, _ in self.columns]
+        for lab in self.labs:
+            header += [f"{lab} score", f"{lab} max", f"{lab} percent", f"{lab} passed"]
+        header += ["total score", "total max", "total percent", "labs passed", "passed"]
+        writer.writerow(header)
+        for row in self.rows:
+            line = [row["learner"], row["file"], row["exported_at"]]
+            line += [_number(row["checks"].get(key)) for key in _column_keys(self.columns)]
+            for lab in self.labs:
+                entry = row["labs"][lab]
+                line += [_number(entry["score"]), _number(entry["max_score"]), _number(entry["percent"]),
+                         "yes" if entry["passed"] else "no"]
+            line += [_number(row["score"]), _number(row["max_score"]), _number(row["percent"]), row["labs_passed"],
+                     "yes" if row["passed"] else "no"]
+            writer.writerow(line)
+        return out.getvalue()
+
+
+def _column_keys(columns: list[tuple[str, str, str, float]]) -> list[str]:
+    return [f"{lab}/{step}/{check}" for lab, step, check, _ in columns]
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return ""
+    number = float(value)
+    return f"{number:.2f}".rstrip("0").rstrip(".") if math.isfinite(number) else ""
+
+
+def class_columns(exercises: list[Any]) -> list[tuple[str, str, str, float]]:
+    """A column per check reference: (lab, step id, check id, weight); a check twice in a step gets #2."""
+    columns: list[tuple[str, str, str, float]] = []
+    for exercise in exercises:
+        groups = [(step.id, step.checks) for step in exercise.steps]
+        if exercise.recovery_checks:
+            groups.append((RECOVER_STEP_ID, exercise.recovery_checks))
+        for step_id, refs in groups:
+            seen: dict[str, int] = {}
+            for ref in refs:
+                seen[ref.id] = seen.get(ref.id, 0) + 1
+                name = ref.id if seen[ref.id] == 1 else f"{ref.id}#{seen[ref.id]}"
+                columns.append((exercise.id, step_id, name, float(ref.weight)))
+    return columns
+
+
+def grade_inventory(exercises: list[Any], inventory: Mapping[str, Any], *, messages: bool = False) -> dict[str, Report]:
+    """Every lab's report (phase all) on one inventory; scores only unless messages are asked for."""
+    view = as_view(inventory)  # one view (and its indexes) for every lab
+    return {exercise.id: evaluate(exercise, view, phase="all", messages=messages) for exercise in exercises}
+
+
+PARALLEL_FROM = 40  # exports: below this, starting worker processes costs more than it saves
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(exercises: list[Any], pass_rule: str) -> None:
+    _worker.update(exercises=exercises, pass_rule=pass_rule)
+
+
+def _grade_file(path: Path) -> dict[str, Any] | str:
+    """One export's row, or the reason it was skipped."""
+    try:
+        export = read_export(path)
+        reports = grade_inventory(_worker["exercises"], export["inventory"])
+    except ExportError as exc:
+        return str(exc)
+    learner = export["metadata"]["learner"].strip()
+    return _row(learner, path, export, reports, _worker["exercises"], _worker["pass_rule"])
+
+
+def grade_class(directory: Path, exercises: list[Any], *, pass_rule: str = "all",
+                workers: int | None = None) -> ClassGrades:
+    """Regrade every export (*.json) in `directory`. Unreadable or foreign files are reported and skipped.
+    A learner with several exports keeps the newest (by the sim time of its inventory); the others are
+    reported. pass_rule: "all" (every lab passed) or "average" (the total percent reaches the mean pass mark).
+    A large class is graded by one process per CPU (`workers`, default: as many as there are CPUs)."""
+    if not directory.is_dir():
+        raise ExportError(f"{directory}: no such folder of exports")
+    grades = ClassGrades(labs=[e.id for e in exercises], columns=class_columns(exercises))
+    files = sorted(directory.glob("*.json"))
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1
+    if workers > 1:
+        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(exercises, pass_rule)) as pool:
+            graded = list(pool.map(_grade_file, files, chunksize=max(1, len(files) // (workers * 4))))
+    else:
+        _start_worker(exercises, pass_rule)
+        graded = [_grade_file(path) for path in files]
+    newest: dict[str, dict[str, Any]] = {}
+    for row in graded:
+        if isinstance(row, str):
+            grades.problems.append(row)
+            continue
+        learner = row["learner"]
+        previous = newest.get(learner)
+        if previous is not None:
+            keep, drop = (row, previous) if (row["exported_at"] or "") >= (previous["exported_at"] or "") else (previous, row)
+            grades.problems.append(f"{drop['file']}: an older export of learner {learner!r} than {keep['file']}; "
+                                   "graded the newer one")
+            row = keep
+        newest[learner] = row
+    grades.rows = [newest[name] for name in sorted(newest, key=str.lower)]
+    return grades
+
+
+def _row(learner: str, path: Path, export: Mapping[str, Any], reports: dict[str, Report], exercises: list[Any],
+         pass_rule: str) -> dict[str, Any]:
+    checks: dict[str, float] = {}
+    labs: dict[str, dict[str, Any]] = {}
+    for exercise in exercises:
+        report = reports[exercise.id]
+        for step in report.steps:
+            seen: dict[str, int] = {}
+            for outcome in step.checks:
+                seen[outcome.check_id] = seen.get(outcome.check_id, 0) + 1
+                name = outcome.check_id if seen[outcome.check_id] == 1 else f"{outcome.check_id}#{seen[outcome.check_id]}"
+                checks[f"{exercise.id}/{step.id}/{name}"] = outcome.score
+        labs[exercise.id] = {"score": report.score, "max_score": report.max_score, "percent": report.percent,
+                             "passed": report.passed}
+    score = sum(entry["score"] for entry in labs.values())
+    max_score = sum(entry["max_score"] for entry in labs.values())
+    percent = 100.0 * score / max_score if max_score > 0 else 0.0
+    passed_labs = sum(1 for entry in labs.values() if entry["passed"])
+    if pass_rule == "average":
+        mark = 100.0 * sum(float(e.pass_mark) for e in exercises) / len(exercises) if exercises else 100.0
+        passed = percent + _EPSILON >= mark
+    else:
+        passed = bool(labs) and passed_labs == len(labs)
+    return {"learner": learner, "file": path.name, "exported_at": (export.get("metadata") or {}).get("exported_at"),
+            "checks": checks, "labs": labs, "score": score, "max_score": max_score, "percent": percent,
+            "labs_passed": passed_labs, "passed": passed}

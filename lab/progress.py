@@ -1,0 +1,231 @@
+"""A learner's progress, kept in the state dir: per lab the steps done, the hints revealed per step, the
+attempts (each `lab check` or "Check my progress") and their scores, and where the learner was.
+
+One JSON file per learner (`<state dir>/progress/<learner>.json`), replaced atomically on every change
+and changed under a file lock, so the TUI and the `lab` command can both record without losing a write.
+A step, once passed, stays done (as on lab platforms); `steps_passing` says what passed last time. A
+damaged file is set aside (never deleted) and progress starts again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+log = logging.getLogger("lab.progress")
+
+PROGRESS_VERSION = 1
+PROGRESS_DIR = "progress"
+HISTORY_LIMIT = 50
+LEARNER_ENV = "LAB_LEARNER"
+
+
+def default_learner() -> str:
+    """$LAB_LEARNER, else $USER (or $USERNAME), else "learner"."""
+    for name in (LEARNER_ENV, "USER", "USERNAME"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return "learner"
+
+
+def _file_name(learner: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", learner).strip("._") or "learner"
+    return f"{safe}.json"
+
+
+@dataclass
+class Attempt:
+    at: str  # wall-clock time of the attempt (ISO)
+    checked_at: str | None  # sim time of the inventory
+    phase: str
+    score: float
+    max_score: float
+    percent: float
+    passed: bool
+
+
+@dataclass
+class LabProgress:
+    lab_id: str
+    steps_done: list[str] = field(default_factory=list)  # passed at least once
+    steps_passing: list[str] = field(default_factory=list)  # passed in the last check
+    hints_revealed: dict[str, int] = field(default_factory=dict)  # step id -> hints shown
+    attempts: int = 0
+    last_score: float | None = None
+    last_max_score: float | None = None
+    last_percent: float | None = None
+    best_percent: float | None = None
+    passed: bool = False  # passed the lab's pass mark at least once
+    current_step: str | None = None
+    started_at: str | None = None
+    history: list[Attempt] = field(default_factory=list)
+
+    def hints_for(self, step_id: str) -> int:
+        return int(self.hints_revealed.get(step_id, 0))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LabProgress":
+        history = [Attempt(**entry) for entry in data.get("history", [])]
+        known = {name for name in cls.__dataclass_fields__ if name != "history"}
+        return cls(**{k: v for k, v in data.items() if k in known}, history=history)
+
+
+@dataclass
+class Progress:
+    learner: str
+    labs: dict[str, LabProgress] = field(default_factory=dict)
+    last_lab: str | None = None
+    updated_at: str | None = None
+
+    def lab(self, lab_id: str) -> LabProgress:
+        """The lab's progress (a fresh one for a lab never opened; not saved until something is recorded)."""
+        return self.labs.get(lab_id) or LabProgress(lab_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": PROGRESS_VERSION, "learner": self.learner, "last_lab": self.last_lab,
+                "updated_at": self.updated_at, "labs": {k: asdict(v) for k, v in sorted(self.labs.items())}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], learner: str) -> "Progress":
+        if data.get("version") != PROGRESS_VERSION:
+            raise ValueError(f"progress version {data.get('version')!r} is not {PROGRESS_VERSION}")
+        labs = {lab_id: LabProgress.from_dict(entry) for lab_id, entry in (data.get("labs") or {}).items()}
+        return cls(learner=data.get("learner") or learner, labs=labs, last_lab=data.get("last_lab"),
+                   updated_at=data.get("updated_at"))
+
+
+def progress_path(state_dir: Path, learner: str | None = None) -> Path:
+    return Path(state_dir) / PROGRESS_DIR / _file_name(learner or default_learner())
+
+
+def _now() -> str:
+    return datetime.now(tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def load(state_dir: Path, learner: str | None = None) -> Progress:
+    """The learner's progress (empty when there is none yet). A damaged file is set aside with a warning."""
+    learner = learner or default_learner()
+    path = progress_path(state_dir, learner)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Progress(learner=learner)
+    try:
+        return Progress.from_dict(json.loads(text), learner)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+        with contextlib.suppress(OSError):
+            path.replace(aside)
+        log.warning("the progress file %s could not be read (%s); it was moved to %s and progress starts again",
+                    path, exc, aside)
+        return Progress(learner=learner)
+
+
+def save(state_dir: Path, progress: Progress) -> Path:
+    path = progress_path(state_dir, progress.learner)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    progress.updated_at = _now()
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(progress.to_dict(), stream, indent=2, sort_keys=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@contextlib.contextmanager
+def _locked(state_dir: Path, learner: str) -> Iterator[None]:
+    path = progress_path(state_dir, learner)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+") as lock:
+        try:
+            import fcntl
+        except ImportError:  # no POSIX locks (Windows): writes are still atomic, only concurrency is lost
+            yield
+            return
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def update(state_dir: Path, lab_id: str, change: Callable[[LabProgress], None],
+           learner: str | None = None) -> LabProgress:
+    """Read, change one lab's progress, write -- under the lock. Returns the lab's new progress."""
+    learner = learner or default_learner()
+    with _locked(state_dir, learner):
+        progress = load(state_dir, learner)
+        entry = progress.labs.get(lab_id) or LabProgress(lab_id, started_at=_now())
+        change(entry)
+        progress.labs[lab_id] = entry
+        progress.last_lab = lab_id
+        save(state_dir, progress)
+    return entry
+
+
+def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool = True,
+                  learner: str | None = None) -> LabProgress:
+    """A lab's report (lab.grading.Report of `exercise`): steps passed become done; an attempt counts and
+    keeps its score."""
+    if report.lab_id != exercise.id:
+        raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
+
+    def change(entry: LabProgress) -> None:
+        passing = [step.id for step in report.steps if step.passed]
+        entry.steps_passing = passing
+        entry.steps_done = sorted(set(entry.steps_done) | set(passing))
+        if attempt:
+            entry.attempts += 1
+            entry.last_score, entry.last_max_score = round(report.score, 4), report.max_score
+            entry.last_percent = round(report.percent, 2)
+            entry.best_percent = max(entry.best_percent or 0.0, entry.last_percent)
+            entry.passed = entry.passed or bool(report.passed)
+            entry.history.append(Attempt(at=_now(), checked_at=report.checked_at, phase=report.phase,
+                                         score=round(report.score, 4), max_score=report.max_score,
+                                         percent=round(report.percent, 2), passed=bool(report.passed)))
+            del entry.history[:-HISTORY_LIMIT]
+
+    return update(state_dir, report.lab_id, change, learner)
+
+
+def record_hint(state_dir: Path, lab_id: str, step_id: str, available: int, learner: str | None = None) -> LabProgress:
+    """One more hint shown for the step, never more than the `available` hints."""
+
+    def change(entry: LabProgress) -> None:
+        entry.hints_revealed[step_id] = min(entry.hints_for(step_id) + 1, max(available, 0))
+
+    return update(state_dir, lab_id, change, learner)
+
+
+def record_current_step(state_dir: Path, lab_id: str, step_id: str, learner: str | None = None) -> LabProgress:
+    def change(entry: LabProgress) -> None:
+        entry.current_step = step_id
+
+    return update(state_dir, lab_id, change, learner)
+
+
+def reset_lab(state_dir: Path, lab_id: str, learner: str | None = None) -> None:
+    """Forget one lab's progress (the others stay)."""
+    learner = learner or default_learner()
+    with _locked(state_dir, learner):
+        progress = load(state_dir, learner)
+        if progress.labs.pop(lab_id, None) is not None:
+            if progress.last_lab == lab_id:
+                progress.last_lab = None
+            save(state_dir, progress)

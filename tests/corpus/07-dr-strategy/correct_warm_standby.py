@@ -1,0 +1,42 @@
+"""Correct, and more than asked: a warm standby -- the replica under another name, a running server in
+us-west-2 -- and failover records of another zone and name, both records guarded by health checks."""
+
+import os
+import uuid
+
+import boto3
+
+EXPECT: dict[str, str] = {}
+
+
+def aws(service, region="us-east-1"):
+    return boto3.client(service, region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+
+
+def main():
+    aws("rds").modify_db_instance(DBInstanceIdentifier="securecart-orders-db", BackupRetentionPeriod=3,
+                                  ApplyImmediately=True)
+    key = aws("kms", "us-west-2").create_key()["KeyMetadata"]["Arn"]
+    replica = aws("rds", "us-west-2").create_db_instance_read_replica(
+        DBInstanceIdentifier="orders-dr", SourceDBInstanceIdentifier="arn:aws:rds:us-east-1:000000000000:db:securecart-orders-db",
+        SourceRegion="us-east-1", KmsKeyId=key, DBInstanceClass="db.t3.small")["DBInstance"]
+    ec2 = aws("ec2", "us-west-2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                      TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "backend-dr"}]}])
+    primary = aws("rds").describe_db_instances(DBInstanceIdentifier="securecart-orders-db")["DBInstances"][0]["Endpoint"]
+    route53 = aws("route53")
+    zone = route53.create_hosted_zone(Name="shop.example.org", CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
+    checks = {}
+    for role, address in (("PRIMARY", primary["Address"]), ("SECONDARY", replica["Endpoint"]["Address"])):
+        checks[role] = route53.create_health_check(CallerReference=str(uuid.uuid4()), HealthCheckConfig={
+            "Type": "TCP", "FullyQualifiedDomainName": address, "Port": 5432})["HealthCheck"]["Id"]
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": "db.shop.example.org", "Type": "CNAME", "SetIdentifier": role.lower(), "Failover": role, "TTL": 30,
+            "HealthCheckId": checks[role], "ResourceRecords": [{"Value": address}]}}
+        for role, address in (("PRIMARY", primary["Address"]), ("SECONDARY", replica["Endpoint"]["Address"]))]})
+
+
+if __name__ == "__main__":
+    main()

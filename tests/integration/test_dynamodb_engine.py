@@ -1,0 +1,249 @@
+"""DynamoDB point-in-time recovery and global tables against a running sandbox (tables of the tests' own,
+uniquely named); the world table's story with the workload, and AWS Backup's contract, in-process."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.integration._data_plane import (admin, advance, aws_cli, epoch_of, in_process, moment, sim_now,
+                                           unique)
+
+WORLD_TABLE = "securecart-order-history"
+
+
+def create_table(dynamodb: Any, name: str, **extra: Any) -> None:
+    params = {"TableName": name, "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                               {"AttributeName": "sk", "KeyType": "RANGE"}],
+              "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                       {"AttributeName": "sk", "AttributeType": "N"}],
+              "BillingMode": "PAY_PER_REQUEST", **extra}
+    dynamodb.create_table(**params)
+
+
+def item(pk: str, sk: int, value: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"N": str(sk)}, "value": {"S": value}}
+
+
+def contents(dynamodb: Any, table: str) -> dict[tuple[str, str], str]:
+    items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+    return {(i["pk"]["S"], i["sk"]["N"]): i.get("value", {}).get("S", "") for i in items}
+
+
+def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def enable_pitr(dynamodb: Any, table: str, **extra: Any) -> dict[str, Any]:
+    return dynamodb.update_continuous_backups(TableName=table, PointInTimeRecoverySpecification={
+        "PointInTimeRecoveryEnabled": True, **extra})["ContinuousBackupsDescription"]
+
+
+# -- point-in-time recovery --------------------------------------------------------------------------------
+
+def test_restore_is_refused_without_pitr_and_for_unknown_or_existing_tables(sandbox):
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("nopitr")
+    create_table(dynamodb, table)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=unique("never"),
+                                                UseLatestRestorableTime=True)
+    assert error_code(refused) == "PointInTimeRecoveryUnavailableException"
+    with pytest.raises(ClientError) as refused:
+        dynamodb.restore_table_to_point_in_time(SourceTableName=unique("missing"), TargetTableName=unique("never"),
+                                                UseLatestRestorableTime=True)
+    assert error_code(refused) == "TableNotFoundException"
+    enable_pitr(dynamodb, table)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=table,
+                                                UseLatestRestorableTime=True)
+    assert error_code(refused) == "TableAlreadyExistsException"
+    with pytest.raises(ClientError) as refused:
+        enable_pitr(dynamodb, table, RecoveryPeriodInDays=40)
+    assert error_code(refused) == "ValidationException"
+
+
+def test_restore_returns_exactly_the_items_of_that_moment(sandbox):
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("pitr")
+    create_table(dynamodb, table)
+    described = enable_pitr(dynamodb, table, RecoveryPeriodInDays=7)["PointInTimeRecoveryDescription"]
+    assert described["PointInTimeRecoveryStatus"] == "ENABLED" and described["RecoveryPeriodInDays"] == 7
+    enabled = sim_now(sandbox)
+    dynamodb.put_item(TableName=table, Item=item("a", 1, "one"))
+    dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item("a", 2, "two")}},
+                                                    {"PutRequest": {"Item": item("b", 1, "three")}}]})
+    advance(sandbox, "1m")
+    first = sim_now(sandbox)
+    advance(sandbox, "1m")
+    dynamodb.update_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"N": "1"}},
+                         UpdateExpression="SET #v = :v", ExpressionAttributeNames={"#v": "value"},
+                         ExpressionAttributeValues={":v": {"S": "one-updated"}})
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"N": "2"}})
+    dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": table, "Item": item("c", 1, "four")}},
+        {"Delete": {"TableName": table, "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}}}])
+    dynamodb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'd', 'sk': 1, 'value': 'five'}}")
+    advance(sandbox, "6m")
+
+    window = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"][
+        "PointInTimeRecoveryDescription"]
+    assert abs(window["EarliestRestorableDateTime"].timestamp() - enabled) < 5
+    assert 290 <= sim_now(sandbox) - window["LatestRestorableDateTime"].timestamp() <= 400
+
+    early = unique("early")
+    restored = dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=early,
+                                                       RestoreDateTime=moment(first))["TableDescription"]
+    assert restored["RestoreSummary"]["SourceTableArn"].endswith(f"table/{table}")
+    assert abs(restored["RestoreSummary"]["RestoreDateTime"].timestamp() - first) < 1
+    assert contents(dynamodb, early) == {("a", "1"): "one", ("a", "2"): "two", ("b", "1"): "three"}
+    latest = unique("latest")
+    dynamodb.restore_table_to_point_in_time(SourceTableArn=restored["RestoreSummary"]["SourceTableArn"],
+                                            TargetTableName=latest, UseLatestRestorableTime=True)
+    assert contents(dynamodb, latest) == {("a", "1"): "one-updated", ("c", "1"): "four", ("d", "1"): "five"}
+    assert dynamodb.describe_table(TableName=latest)["Table"]["KeySchema"][1]["AttributeName"] == "sk"
+
+    for when in (enabled - 60, sim_now(sandbox) - 30):
+        with pytest.raises(ClientError) as refused:
+            dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=unique("never"),
+                                                    RestoreDateTime=moment(when))
+        assert error_code(refused) == "InvalidRestoreTimeException"
+    dynamodb.update_continuous_backups(TableName=table,
+                                       PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False})
+    with pytest.raises(ClientError) as refused:
+        dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=unique("never"),
+                                                UseLatestRestorableTime=True)
+    assert error_code(refused) == "PointInTimeRecoveryUnavailableException"
+
+
+def test_the_aws_cli_restores_to_a_point_in_time(sandbox):
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("cli")
+    create_table(dynamodb, table)
+    enable_pitr(dynamodb, table)
+    dynamodb.put_item(TableName=table, Item=item("x", 1, "kept"))
+    advance(sandbox, "6m")
+    shown = aws_cli(sandbox, "us-east-1", "dynamodb", "describe-continuous-backups", "--table-name", table)
+    pitr = shown["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+    target = unique("cli-restored")
+    aws_cli(sandbox, "us-east-1", "dynamodb", "restore-table-to-point-in-time", "--source-table-name", table,
+            "--target-table-name", target, "--use-latest-restorable-time")
+    assert contents(dynamodb, target) == {("x", "1"): "kept"}
+
+
+# -- global tables -----------------------------------------------------------------------------------------
+
+def test_a_replica_is_created_shown_and_replicates_both_ways(sandbox):
+    east, west = sandbox.client("dynamodb"), sandbox.client("dynamodb", "us-west-2")
+    table = unique("global")
+    create_table(east, table)
+    east.put_item(TableName=table, Item=item("before", 1, "copied at creation"))
+    updated = east.update_table(TableName=table, ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    shown = updated["TableDescription"]
+    assert shown["GlobalTableVersion"] == "2019.11.21" and shown["TableStatus"] == "UPDATING"
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in shown["Replicas"]] == [("us-west-2", "CREATING")]
+    stream = west.describe_table(TableName=table)["Table"]["StreamSpecification"]
+    assert stream["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    advance(sandbox, "4m")
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in
+            east.describe_table(TableName=table)["Table"]["Replicas"]] == [("us-west-2", "ACTIVE")]
+    assert [r["RegionName"] for r in west.describe_table(TableName=table)["Table"]["Replicas"]] == ["us-east-1"]
+    assert contents(west, table) == {("before", "1"): "copied at creation"}
+
+    east.put_item(TableName=table, Item=item("e", 1, "from east"))
+    west.put_item(TableName=table, Item=item("w", 1, "from west"))
+    west.delete_item(TableName=table, Key={"pk": {"S": "before"}, "sk": {"N": "1"}})
+    advance(sandbox, "2s")
+    expected = {("e", "1"): "from east", ("w", "1"): "from west"}
+    assert contents(east, table) == expected and contents(west, table) == expected
+
+    with pytest.raises(ClientError) as refused:
+        east.update_table(TableName=table, ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    assert error_code(refused) == "ValidationException" and "already existed" in str(refused.value)
+    east.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": "us-west-2"}}])
+    advance(sandbox, "2m")
+    assert table not in west.list_tables()["TableNames"]
+    assert "Replicas" not in east.describe_table(TableName=table)["Table"]
+
+
+def test_last_writer_wins_and_replication_pauses(sandbox):
+    east, west = sandbox.client("dynamodb"), sandbox.client("dynamodb", "us-west-2")
+    table = unique("lww")
+    create_table(east, table)
+    east.update_table(TableName=table, ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    west.put_item(TableName=table, Item=item("k", 1, "older, from west"))
+    east.put_item(TableName=table, Item=item("k", 1, "newer, from east"))  # later in sim time: it wins
+    advance(sandbox, "2s")
+    assert contents(east, table) == contents(west, table) == {("k", "1"): "newer, from east"}
+
+    paused = admin(sandbox).post("dynamodb/replication", {"action": "pause", "table": table})
+    assert table in paused["paused"]
+    east.put_item(TableName=table, Item=item("p", 1, "while paused"))
+    advance(sandbox, "1m")
+    assert ("p", "1") not in contents(west, table)
+    admin(sandbox).post("dynamodb/replication", {"action": "resume", "table": table})
+    advance(sandbox, "2s")
+    assert contents(west, table)[("p", "1")] == "while paused"
+    with pytest.raises(Exception, match="unknown action"):
+        admin(sandbox).post("dynamodb/replication", {"action": "stop"})
+
+
+def test_replica_updates_are_refused_as_aws_refuses_them(sandbox):
+    east = sandbox.client("dynamodb")
+    provisioned = unique("provisioned")
+    create_table(east, provisioned, BillingMode="PROVISIONED",
+                 ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    with pytest.raises(ClientError) as refused:
+        east.update_table(TableName=provisioned, ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    assert "Pay-Per-Request or AutoScaled" in str(refused.value)
+    table = unique("refused")
+    create_table(east, table)
+    for update, expected in (({"Create": {"RegionName": "us-east-1"}}, "already existed"),
+                             ({"Create": {"RegionName": "eu-west-1"}}, "not available in this sandbox"),
+                             ({"Delete": {"RegionName": "us-west-2"}}, "does not exist")):
+        with pytest.raises(ClientError) as refused:
+            east.update_table(TableName=table, ReplicaUpdates=[update])
+        assert error_code(refused) == "ValidationException" and expected in str(refused.value)
+
+
+# -- the world table and AWS Backup's contract (in-process) -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, user_home: Any) -> Iterator[Any]:
+    yield from in_process(tmp_path_factory.mktemp("dynamodb-world") / "state", user_home / ".cache")
+
+
+def test_the_workloads_direct_writes_are_journaled_for_pitr(world):
+    dynamodb = world.client("dynamodb")
+    enable_pitr(dynamodb, WORLD_TABLE)
+    world.advance("2h")
+    orders = world.sandbox.lab.orders
+    halfway = epoch_of(orders[-60]["created_at"]) + 30  # between two orders
+    dynamodb.restore_table_to_point_in_time(SourceTableName=WORLD_TABLE, TargetTableName="orders-halfway",
+                                            RestoreDateTime=moment(halfway))
+    restored = {i["order_id"]["S"] for i in dynamodb.scan(TableName="orders-halfway")["Items"]}
+    assert restored == {o["order_id"] for o in orders if epoch_of(o["created_at"]) <= halfway}
+    assert len(restored) == len(orders) - 60 + 1 >= 48 + 60
+
+
+def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
+    engine = world.sandbox.engines["dynamodb"]
+    dynamodb = world.client("dynamodb")
+    arn = dynamodb.describe_table(TableName=WORLD_TABLE)["Table"]["TableArn"]
+    assert engine.backup_resource_types() == {"DynamoDB"}
+    with world.sandbox.lock:
+        point = engine.backup_resource(arn)
+        expected = {o["order_id"] for o in world.sandbox.lab.orders}
+    world.advance("10m")
+    with world.sandbox.lock:
+        new_arn = engine.restore_resource(point, {"TargetTableName": "history-from-backup"}, "us-west-2")
+    assert new_arn == "arn:aws:dynamodb:us-west-2:000000000000:table/history-from-backup"
+    west = world.client("dynamodb", "us-west-2")
+    assert {i["order_id"]["S"] for i in west.scan(TableName="history-from-backup")["Items"]} == expected
+    assert west.describe_table(TableName="history-from-backup")["Table"]["BillingModeSummary"][
+        "BillingMode"] == "PAY_PER_REQUEST"
+    with pytest.raises(ValueError, match="TargetTableName"):
+        engine.restore_resource(point, {}, "us-east-1")

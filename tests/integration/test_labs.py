@@ -1,0 +1,131 @@
+"""The eight labs end to end, as a learner lives them: before the reference solution every configure check
+fails with a message and a hint; after `lab solve` every one passes; after the drill and the documented
+recovery (`lab solve --recover`) every recovery check passes and the drill reports RPO and RTO.
+
+Labs share a round (one reset world) when they touch different resources; the region-loss labs are
+sequenced so that each one's damage reaches us-west-2 before us-east-1 goes down. The corpus's recovery
+near misses run here too, just before the documented recovery they fall short of.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import exercises, grading
+from tests.integration._lab_rounds import LabWorld, corpus, describe, failing, lab_shell, variant, world  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+ROUNDS = {
+    "backups_and_snapshots": ("01-aws-backup", "03-rds-snapshot-restore", "05-ebs-snapshots"),
+    "failover_and_lockdown": ("06-rds-multi-az", "08-backup-monitoring"),
+    "region_loss": ("02-s3-crr", "04-dynamodb-pitr-global", "07-dr-strategy"),
+}
+RECOVERY_NEAR_MISSES = ("03-rds-snapshot-restore/near_miss_restore_from_snapshot",)
+
+
+def evaluate(world: LabWorld, lab_ids: tuple[str, ...], phase: str) -> dict[str, grading.Report]:
+    found = world.inventory(lab_ids)
+    return {lab_id: grading.evaluate(exercises.load(lab_id), found, phase=phase) for lab_id in lab_ids}
+
+
+def assert_unsolved(world: LabWorld, lab_ids: tuple[str, ...]) -> None:
+    for lab_id, report in evaluate(world, lab_ids, "configure").items():
+        for outcome in report.outcomes():
+            assert outcome.status != "PASS", f"{lab_id}: {outcome.check_id} passes before the lab is solved"
+            assert outcome.message, f"{lab_id}: {outcome.check_id} says nothing"
+            # Nothing to judge yet (NOT_APPLICABLE: "there are no vaults") needs no hint; a failure does.
+            assert outcome.hint or outcome.status == "NOT_APPLICABLE", f"{lab_id}: {outcome.check_id} has no hint"
+        assert report.score == 0 and not report.passed
+
+
+def assert_solved(world: LabWorld, lab_ids: tuple[str, ...]) -> None:
+    for lab_id, report in evaluate(world, lab_ids, "configure").items():
+        assert failing(report) == {}, f"{lab_id} after its reference solution:\n{describe(report)}"
+        assert report.percent == 100 and report.passed
+
+
+def assert_recovered(world: LabWorld, drills: dict[str, dict]) -> None:
+    reports = evaluate(world, tuple(drills), "recover")
+    for lab_id, drill in drills.items():
+        assert failing(reports[lab_id]) == {}, f"{lab_id} after its recovery:\n{describe(reports[lab_id])}"
+        record = world.drill_record(drill["id"])
+        assert record["status"] == "recovered", record
+        assert 0 <= record["rto_seconds"] <= record["targets"]["rto_seconds"]
+        assert record["rpo"]["span_seconds"] <= record["targets"]["rpo_seconds"]
+        assert record["compliance"] == "PolicyMet"
+        assert record["result"], "the drill reports a Resilience Hub style result"
+
+
+def test_rounds_cover_every_lab() -> None:
+    played = [lab_id for labs in ROUNDS.values() for lab_id in labs]
+    assert sorted(played) == sorted(exercises.load_all([exercises.REPO_EXERCISES_DIR]))
+    assert {str(v) for v in corpus("recover")} == set(RECOVERY_NEAR_MISSES)
+
+
+def test_backups_and_snapshots(lab_shell: LabWorld) -> None:
+    labs = ROUNDS["backups_and_snapshots"]
+    world = lab_shell
+    world.reset()
+    assert_unsolved(world, labs)
+    for lab_id in labs:
+        world.solve(lab_id)
+    world.advance("1h")  # the on-demand backup job completes
+    assert_solved(world, labs)
+    drills = {lab_id: world.drill(lab_id) for lab_id in labs}
+    world.advance("2m")
+
+    near_miss = variant(RECOVERY_NEAR_MISSES[0])
+    world.apply(near_miss)
+    world.advance("1m")
+    report = evaluate(world, (near_miss.lab,), "recover")[near_miss.lab]
+    assert failing(report, kinds=("data",)) == {check: {reason} for check, reason in near_miss.expect.items()}, \
+        describe(report)
+
+    for lab_id, drill in drills.items():
+        world.solve(lab_id, recover=True, incident_time=drill["incident_time"])
+    world.advance("1h")  # restore jobs finish; the drills notice
+    assert_recovered(world, drills)
+
+
+def test_failover_and_lockdown(world: LabWorld) -> None:
+    """Played through the `lab` command itself: a step at a time, with the aws CLI for one of them, and the
+    recovery with the incident time `lab solve --recover` finds on its own."""
+    labs = ROUNDS["failover_and_lockdown"]
+    world.reset()
+    assert_unsolved(world, labs)
+    first = world.handle.lab("solve", "06-rds-multi-az", "--step", "multi-az", "--tool", "cli")
+    assert "step 1 (multi-az)" in first.stdout and "lab check 06-rds-multi-az" in first.stdout
+    partly = evaluate(world, ("06-rds-multi-az",), "configure")["06-rds-multi-az"]
+    assert [step.passed for step in partly.steps] == [True, False], describe(partly)
+    world.handle.lab("solve", "06-rds-multi-az", "--step", "2")
+    world.handle.lab("solve", "08-backup-monitoring")
+    world.advance("1h")
+    assert_solved(world, labs)
+    drills = {lab_id: world.drill(lab_id) for lab_id in labs}
+    world.advance("3m")  # the standby takes over; the refused deletions are on the trail
+    for lab_id in labs:
+        world.handle.lab("solve", lab_id, "--recover")
+    world.advance("2m")
+    assert_recovered(world, drills)
+
+
+def test_region_loss(world: LabWorld) -> None:
+    """02 and 04 first damage data (their outage follows 15 and 10 minutes later); they recover in
+    us-west-2 once the damage has replicated there. 07's own outage starts while us-east-1 is down."""
+    labs = ROUNDS["region_loss"]
+    world.reset()
+    assert_unsolved(world, labs)
+    for lab_id in labs:
+        world.solve(lab_id)
+    world.advance("10m")
+    assert_solved(world, labs)
+    drills = {lab_id: world.drill(lab_id) for lab_id in ("02-s3-crr", "04-dynamodb-pitr-global")}
+    world.advance("5m")  # the junk and the deletions replicate to us-west-2
+    for lab_id, drill in drills.items():
+        world.solve(lab_id, recover=True, incident_time=drill["incident_time"])
+    world.advance("6m")  # us-east-1 is down from here on
+    drills["07-dr-strategy"] = world.drill("07-dr-strategy")
+    world.solve("07-dr-strategy", recover=True, incident_time=drills["07-dr-strategy"]["incident_time"])
+    world.advance("10m")
+    assert_recovered(world, drills)

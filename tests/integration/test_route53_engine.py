@@ -1,0 +1,170 @@
+"""Route 53 in the sandbox: health checks that watch its state, and DNS answers that fail over."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+import urllib3
+from botocore.exceptions import ClientError
+
+_HTTP = urllib3.PoolManager(retries=False)
+TIMEOUT_TEXT = "Failure: Connection timed out. The endpoint or the internet connection is down"
+
+
+def admin(sandbox: Any, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+    answer = _HTTP.request(method, f"{sandbox.endpoint}/_lab/{path}",
+                           body=json.dumps(body).encode() if body is not None else None, timeout=120)
+    assert answer.status == expect, answer.data
+    return json.loads(answer.data)
+
+
+def advance(sandbox: Any, duration: str) -> None:
+    admin(sandbox, "POST", "clock", {"action": "advance", "duration": duration})
+
+
+def statuses(route53: Any, check_id: str) -> set[str]:
+    observations = route53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
+    return {observation["StatusReport"]["Status"] for observation in observations}
+
+
+def answer(route53: Any, zone: str, name: str, record_type: str = "A") -> list[str]:
+    found = route53.test_dns_answer(HostedZoneId=zone, RecordName=name, RecordType=record_type)
+    assert found["ResponseCode"] == "NOERROR" and found["Protocol"] == "UDP"
+    return found["RecordData"]
+
+
+def health_check(route53: Any, **config: Any) -> str:
+    return route53.create_health_check(CallerReference=uuid.uuid4().hex, HealthCheckConfig=config)["HealthCheck"]["Id"]
+
+
+def test_failover_follows_a_region_outage(fresh_sandbox):
+    sandbox = fresh_sandbox
+    sandbox.up()
+    route53 = sandbox.client("route53")
+    zone = route53.create_hosted_zone(Name="securecart.lab", CallerReference="zone")["HostedZone"]["Id"].split("/")[-1]
+    primary = health_check(route53, Type="HTTPS", FullyQualifiedDomainName="shop.us-east-1.securecart.lab", Port=443,
+                           RequestInterval=10, FailureThreshold=3)
+    secondary = health_check(route53, Type="HTTPS", FullyQualifiedDomainName="shop.us-west-2.securecart.lab",
+                             Port=443, RequestInterval=10, FailureThreshold=3)
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "www.securecart.lab", "Type": "A", "SetIdentifier": "east",
+                                                   "Failover": "PRIMARY", "TTL": 60, "HealthCheckId": primary,
+                                                   "ResourceRecords": [{"Value": "10.0.1.10"}]}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "www.securecart.lab", "Type": "A", "SetIdentifier": "west",
+                                                   "Failover": "SECONDARY", "TTL": 60, "HealthCheckId": secondary,
+                                                   "ResourceRecords": [{"Value": "10.1.1.10"}]}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "securecart.lab", "Type": "A", "AliasTarget": {
+            "HostedZoneId": zone, "DNSName": "www.securecart.lab", "EvaluateTargetHealth": True}}},
+    ]})
+    advance(sandbox, "15s")
+    assert statuses(route53, primary) == {"Success: HTTP Status Code 200, OK"}
+    assert len(route53.get_health_check_status(HealthCheckId=primary)["HealthCheckObservations"]) == 8
+    assert answer(route53, zone, "www.securecart.lab") == ["10.0.1.10"]
+
+    admin(sandbox, "POST", "route53/health", {"region": "us-east-1", "down": True})
+    advance(sandbox, "12s")
+    assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, primary))
+    assert answer(route53, zone, "www.securecart.lab") == ["10.0.1.10"]  # 3 x 10 s have not passed yet
+    advance(sandbox, "20s")
+    assert answer(route53, zone, "www.securecart.lab") == ["10.1.1.10"]
+    assert answer(route53, zone, "securecart.lab") == ["10.1.1.10"]  # the alias follows its target
+    failures = route53.get_health_check_last_failure_reason(HealthCheckId=primary)["HealthCheckObservations"]
+    assert len(failures) == 8 and all(f["StatusReport"]["Status"].startswith(TIMEOUT_TEXT) for f in failures)
+
+    explained = json.loads(sandbox.lab("dns", "www.securecart.lab", "--json").stdout)
+    assert explained["answer"] == ["10.1.1.10"] and explained["record"]["SetIdentifier"] == "west"
+    assert explained["health"][primary]["healthy"] is False and "unhealthy" in explained["why"][0]
+    text = sandbox.lab("dns", "www.securecart.lab").stdout
+    assert "10.1.1.10" in text and "UNHEALTHY" in text
+    changes = [event for event in admin(sandbox, "GET", "events?source=route53")["events"]
+               if event["name"] == "HealthCheckStatusChanged"]
+    assert [(event["resource"], event["detail"]["healthy"]) for event in changes] == [(primary, False)]
+
+    # Both regions out: Route 53 answers the primary.
+    admin(sandbox, "POST", "route53/health", {"endpoint": "shop.us-west-2.securecart.lab", "down": True})
+    advance(sandbox, "40s")
+    assert answer(route53, zone, "www.securecart.lab") == ["10.0.1.10"]
+    admin(sandbox, "POST", "route53/health", {"endpoint": "shop.us-west-2.securecart.lab", "down": False})
+    admin(sandbox, "POST", "route53/health", {"region": "us-east-1", "down": False})
+    advance(sandbox, "40s")
+    assert answer(route53, zone, "www.securecart.lab") == ["10.0.1.10"]
+    assert statuses(route53, primary) == {"Success: HTTP Status Code 200, OK"}
+    report = admin(sandbox, "GET", "route53/health")
+    assert report["regions_down"] == [] and report["checks"][primary]["healthy"] is True
+
+    # A DB endpoint is healthy while its instance is available: a reboot is a short outage.
+    rds = sandbox.client("rds")
+    address = rds.describe_db_instances(DBInstanceIdentifier="securecart-orders-db")["DBInstances"][0]["Endpoint"][
+        "Address"]
+    database = health_check(route53, Type="TCP", FullyQualifiedDomainName=address, Port=5432, RequestInterval=10,
+                            FailureThreshold=1)
+    advance(sandbox, "10s")
+    assert statuses(route53, database) == {"Success: TCP connection established"}
+    rds.reboot_db_instance(DBInstanceIdentifier="securecart-orders-db")
+    advance(sandbox, "12s")
+    assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, database))
+    assert json.loads(sandbox.lab("dns", "www.securecart.lab", "--json").stdout)["answer"] == ["10.0.1.10"]
+    advance(sandbox, "2m")
+    assert statuses(route53, database) == {"Success: TCP connection established"}
+    changes = [(event["resource"], event["detail"]["healthy"])
+               for event in admin(sandbox, "GET", "events?source=route53")["events"]
+               if event["name"] == "HealthCheckStatusChanged"]
+    assert changes[-2:] == [(database, False), (database, True)]
+
+    # An instance's address is healthy while the instance runs.
+    ec2 = sandbox.client("ec2")
+    backend = next(instance for reservation in ec2.describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": ["securecart-backend"]}])["Reservations"] for instance in reservation["Instances"])
+    server = health_check(route53, Type="HTTP", IPAddress=backend["PrivateIpAddress"], Port=80, RequestInterval=10,
+                          FailureThreshold=1)
+    advance(sandbox, "10s")
+    assert statuses(route53, server) == {"Success: HTTP Status Code 200, OK"}
+    ec2.stop_instances(InstanceIds=[backend["InstanceId"]])
+    advance(sandbox, "15s")
+    assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, server))
+    ec2.start_instances(InstanceIds=[backend["InstanceId"]])
+    advance(sandbox, "15s")
+    assert statuses(route53, server) == {"Success: HTTP Status Code 200, OK"}
+
+
+def test_weighted_records_and_refusals(sandbox):
+    route53 = sandbox.client("route53")
+    domain = f"{uuid.uuid4().hex[:8]}.example.lab"
+    zone = route53.create_hosted_zone(Name=domain, CallerReference=uuid.uuid4().hex)["HostedZone"]["Id"].split("/")[-1]
+    nowhere = health_check(route53, Type="HTTP", FullyQualifiedDomainName="www.example.com", Port=80,
+                           RequestInterval=10, FailureThreshold=1)
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": f"api.{domain}", "Type": "A", "SetIdentifier": "blue",
+                                                   "Weight": 100, "TTL": 60, "HealthCheckId": nowhere,
+                                                   "ResourceRecords": [{"Value": "10.0.0.1"}]}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": f"api.{domain}", "Type": "A", "SetIdentifier": "green",
+                                                   "Weight": 0, "TTL": 60, "ResourceRecords": [{"Value": "10.0.0.2"}]}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": f"db.{domain}", "Type": "CNAME", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": "orders.internal"}]}},
+    ]})
+    # A check of a name nothing resolves fails from its first check on; with threshold 1, within seconds.
+    statuses_now = route53.get_health_check_status(HealthCheckId=nowhere)["HealthCheckObservations"]
+    assert all(o["StatusReport"]["Status"] == "Failure: DNS resolution failed: Rcode NXDomain(3)"
+               for o in statuses_now)
+    explained = admin(sandbox, "GET", f"dns?name=api.{domain}&type=A")
+    assert explained["why"] and explained["zone"] == f"{domain}."
+    assert answer(route53, zone, f"db.{domain}", "CNAME") == ["orders.internal"]
+    missing = route53.test_dns_answer(HostedZoneId=zone, RecordName=f"nothing.{domain}", RecordType="A")
+    assert missing["ResponseCode"] == "NXDOMAIN" and missing["RecordData"] == []
+
+    def code(call: Any) -> str:
+        with pytest.raises(ClientError) as caught:
+            call()
+        return caught.value.response["Error"]["Code"]
+
+    assert code(lambda: route53.get_health_check_status(HealthCheckId="no-such-check")) == "NoSuchHealthCheck"
+    assert code(lambda: route53.test_dns_answer(HostedZoneId="ZNOSUCHZONE", RecordName="a.b",
+                                                RecordType="A")) == "NoSuchHostedZone"
+    calculated = health_check(route53, Type="CALCULATED", ChildHealthChecks=[nowhere], HealthThreshold=1)
+    assert code(lambda: route53.get_health_check_status(HealthCheckId=calculated)) == "InvalidInput"
+    assert "exactly one" in admin(sandbox, "POST", "route53/health", {"down": True}, expect=400)["error"]
+    assert "region" in admin(sandbox, "POST", "route53/health", {"region": "mars-1", "down": True}, expect=400)["error"]
+    assert admin(sandbox, "GET", "dns?type=A", expect=400)["error"].startswith("name the record")

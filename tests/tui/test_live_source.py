@@ -1,0 +1,88 @@
+"""The live data source against a real sandbox: what the app shows comes from the lab's own API."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from lab import progress
+from tui.live import LiveSource
+
+pytestmark = pytest.mark.integration
+
+LAB = "02-s3-crr"
+
+
+def source_for(handle) -> LiveSource:  # noqa: ANN001
+    return LiveSource(handle.state_dir, handle.port)
+
+
+def test_labs_checks_hints_and_steps_go_through_the_lab(sandbox) -> None:  # noqa: ANN001
+    source = source_for(sandbox)
+    labs = {summary.lab.id: summary for summary in source.labs()}
+    assert LAB in labs and labs[LAB].lab.steps and labs[LAB].lab.drill is not None
+    before = progress.load(sandbox.state_dir).lab(LAB).attempts
+
+    report = source.run_checks(LAB, "configure", attempt=True)
+    assert report.lab_id == LAB and report.steps and report.checked_at
+    assert all(outcome.status in ("PASS", "FAIL", "ERROR", "NOT_APPLICABLE") for outcome in report.outcomes())
+    assert progress.load(sandbox.state_dir).lab(LAB).attempts == before + 1
+
+    step = labs[LAB].lab.steps[0]
+    shown = source.reveal_hint(LAB, step.id)
+    assert shown.hints_for(step.id) == min(1 + labs[LAB].progress.hints_for(step.id), len(step.hints))
+    source.set_current_step(LAB, labs[LAB].lab.steps[-1].id)
+    assert source.lab(LAB).progress.current_step == labs[LAB].lab.steps[-1].id
+    assert source.settings()["last_lab"] == LAB
+    with pytest.raises(KeyError, match="no lab 'no-such-lab'"):
+        source.lab("no-such-lab")
+
+
+def test_sandbox_world_events_and_scenarios(sandbox) -> None:  # noqa: ANN001
+    source = source_for(sandbox)
+    view = source.sandbox()
+    assert view.running and view.clock is not None and view.workload is not None
+    assert [h.region for h in view.regions] == ["us-east-1", "us-west-2"]
+
+    world = source.world()
+    east = world.region("us-east-1")
+    assert east is not None
+    names = {(r.kind, r.name) for r in east.resources}
+    assert ("bucket", "securecart-invoices-use1") in names and ("db-instance", "securecart-orders-db") in names
+    database = next(r for r in east.resources if r.name == "securecart-orders-db")
+    assert database.zone in east.zones and "order rows" in database.details
+
+    batch = source.events(0, 50)
+    assert batch.events and batch.last_seq >= batch.events[-1].seq
+    assert source.events(batch.last_seq).events == () or all(e.seq > batch.last_seq
+                                                               for e in source.events(batch.last_seq).events)
+    scenarios = {s.name: s for s in source.scenarios()}
+    assert "region-outage" in scenarios
+    assert {p.name for p in scenarios["region-outage"].params} >= {"region"}
+
+
+def test_failures_and_the_clock(fresh_sandbox) -> None:  # noqa: ANN001
+    fresh_sandbox.up()
+    source = source_for(fresh_sandbox)
+    fault = source.inject("region-outage", {"region": "us-west-2", "duration": "1m"})
+    assert fault.scenario == "region-outage" and fault.regions == ("us-west-2",)
+    west = next(h for h in source.sandbox().regions if h.region == "us-west-2")
+    assert west.state == "outage"
+    before = source.sandbox().clock.epoch
+    after = source.clock("advance", "2m")
+    assert after.epoch >= before + 120
+    assert not source.sandbox().faults  # its minute ran out while the clock advanced
+    source.clock("pause")
+    assert source.sandbox().clock.paused
+    source.inject("region-outage", {"region": "us-east-1"})
+    source.recover()
+    assert all(h.state == "healthy" for h in source.sandbox().regions)
+
+    # The sandbox dies: the source says so (it never raises for that) and starts it again, state intact.
+    os.kill(fresh_sandbox.pid(), signal.SIGKILL)
+    down = source.sandbox()
+    assert down.state == "down" and down.message
+    again = source.restart()
+    assert again.running and again.clock is not None and again.clock.paused

@@ -1,0 +1,289 @@
+"""Pilot tests: drive the app at 80x24 over the canned source and check what it shows and asks for."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+
+import pytest
+from rich.console import Console
+from textual.widgets import Input, OptionList, Static
+
+from tests.tui.helpers import SIZE, settle
+from tui.screens.clock import ClockScreen
+from tui.screens.events import EventLogScreen
+from tui.screens.help import HelpScreen, help_renderable
+from tui.screens.home import HomeScreen
+from tui.screens.lab import LabScreen
+from tui.screens.sandbox_down import SandboxDownScreen
+from tui.widgets.checks_panel import ChecksTable
+from tui.widgets.event_table import EventTable
+from tui.widgets.instructions import CommandFence, StepMarkdown
+from tui.widgets.lab_table import LabTable
+from tui.widgets.region_panel import RegionPanel
+from tui.widgets.scenario_form import ScenarioForm
+
+pytestmark = pytest.mark.asyncio
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def open_first_lab(pilot) -> LabScreen:  # noqa: ANN001
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, LabScreen)
+    return screen
+
+
+async def test_home_lists_the_labs_and_the_sandbox(make_app) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        table = app.screen.query_one(LabTable)
+        assert [s.lab.id for s in table.summaries] == ["02-s3-crr", "06-rds-multi-az"]
+        panel = text_of(app.screen.query_one("#home-sandbox", Static))
+        assert "embedded" in panel and "us-east-1 healthy" in panel and "01-03 10:00:00" in panel
+
+
+async def test_opening_a_lab_shows_its_step_and_a_command_to_copy(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        assert screen.current == "versioning"
+        markdown = screen.query_one(StepMarkdown)
+        assert "Turn on versioning" in markdown.source
+        fence = screen.query_one(CommandFence)
+        fence.focus()
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.clipboard.startswith("aws s3api put-bucket-versioning --bucket securecart-invoices-use1")
+        assert source.saved["last_lab"] == "02-s3-crr"
+
+
+async def test_running_checks_records_the_attempt_and_moves_on(make_app, source) -> None:  # noqa: ANN001
+    source.passing = {"S3_BUCKET_VERSIONING_ENABLED"}
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        assert source.called("run_checks")[-1] == ("run_checks", "02-s3-crr", "configure", True)
+        progress = source.progress["02-s3-crr"]
+        assert progress.attempts == 1 and "versioning" in progress.steps_done
+        assert progress.last_percent == pytest.approx(50.0)
+        assert screen.current == "replication"  # the step passed: on to the next one
+        table = screen.query_one(ChecksTable)
+        assert [o.status for o in table.outcomes] == ["PASS", "FAIL"]
+        assert "50%" in text_of(screen.query_one("#checks-summary", Static))
+        evidence = text_of(screen.query_one("#checks-evidence-text", Static))
+        assert "S3_BUCKET_VERSIONING_ENABLED" in evidence and "versioning is Enabled" in evidence
+
+
+async def test_the_ui_stays_live_while_checks_run(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        source.check_gate = threading.Event()  # the next check run blocks until the test lets it go
+        await pilot.press("k")
+        assert screen.checking
+        await pilot.press("right_square_bracket")  # the UI answers while the checks are still running
+        await pilot.press("n")
+        assert screen.checking and screen.current == "replication"
+        assert "Hints for Add a replication rule" in text_of(screen.query_one("#hints-text", Static))
+        source.check_gate.set()
+        await settle(pilot)
+        assert not screen.checking and screen.report is not None
+
+
+async def test_hints_are_revealed_one_at_a_time_and_counted(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        hints = screen.query_one("#hints-text", Static)
+        for expected in (1, 2, 2):
+            await pilot.press("n")
+            await settle(pilot)
+            assert source.progress["02-s3-crr"].hints_for("versioning") == expected
+        assert "2 of 2 revealed" in text_of(hints)
+        assert "Do the destination bucket too." in text_of(hints)
+        assert len(source.called("reveal_hint")) == 2  # the third press asked for nothing
+
+
+async def test_a_drill_starts_and_shows_rpo_and_rto_against_the_targets(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert source.called("start_drill") == [("start_drill", "02-s3-crr")]
+        assert screen.drill is not None and screen.drill.status == "running"
+        assert screen.phase() == "all"
+        source.finish_drill(rto=240.0, rpo=120.0, lost=2)
+        screen.poll_drill()
+        await settle(pilot)
+        text = text_of(screen.query_one("#drill-text", Static))
+        assert "RTO 4m (target 15m) ✔ within target" in text
+        assert "RPO 2m, 2 order(s) lost (target 5m) ✔ within target" in text
+        assert "PolicyMet" in text
+
+
+async def test_the_clock_advances_and_pauses(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        assert isinstance(app.screen, ClockScreen)
+        advance = app.screen.query_one("#clock-advance", Input)
+        advance.value = "2h"
+        await pilot.click("#clock-do-advance")
+        await settle(pilot)
+        assert source.called("clock") == [("clock", "advance", "2h")]
+        assert app.sandbox is not None and app.sandbox.clock.now == "2026-01-03T12:00:00Z"
+        await pilot.press("p")
+        await settle(pilot)
+        assert app.sandbox.clock.paused
+        assert "paused" in text_of(app.screen.query_one("#clock-now", Static))
+
+
+async def test_a_scenario_is_checked_injected_with_its_parameters_and_ended(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        screen = app.screen
+        form = screen.query_one(ScenarioForm)
+        assert form.scenario is not None and form.scenario.name == "region-outage"
+        region = screen.query_one("#param-region", Input)
+        region.value = "eu-west-1"  # not a region of the sandbox: refused before anything is injected
+        await pilot.click("#inject")
+        await settle(pilot)
+        assert not source.called("inject")
+        assert any("region must be one of" in n.message for n in app._notifications)
+        app.clear_notifications()  # the toast can sit over the button at 80x24, as it would for a person
+        await settle(pilot)
+        region.value = "us-west-2"
+        await pilot.click("#inject")
+        await settle(pilot)
+        assert source.called("inject") == [("inject", "region-outage", {"region": "us-west-2", "duration": "30m"})]
+        west = next(h for h in app.sandbox.regions if h.region == "us-west-2")
+        assert west.state == "outage"
+        assert "region-outage" in text_of(screen.query_one("#fault-lines", Static))
+        await pilot.press("2")
+        await settle(pilot)
+        panel = app.screen.query_one("#region-us-west-2", RegionPanel)
+        assert panel.has_class("-outage") and "OUTAGE" in text_of(panel)
+        await pilot.press("5")
+        await pilot.press("x")
+        await settle(pilot)
+        assert source.called("recover") and not app.sandbox.faults
+
+
+async def test_a_dead_sandbox_is_reported_and_restarted(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        source.alive = False
+        app.poll_sandbox()
+        await settle(pilot)
+        assert isinstance(app.screen, SandboxDownScreen)
+        assert app.sandbox.state == "down"
+        await pilot.press("r")
+        await settle(pilot)
+        assert source.called("restart")
+        assert app.sandbox.running and not isinstance(app.screen, SandboxDownScreen)
+
+
+async def test_reopening_resumes_the_last_lab_at_its_step(make_app, source) -> None:  # noqa: ANN001
+    source.saved["last_lab"] = "02-s3-crr"
+    source.set_current_step("02-s3-crr", "replication")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LabScreen)
+        assert app.screen.current == "replication"
+        assert "Add a replication rule" in app.screen.query_one(StepMarkdown).source
+
+
+async def test_the_palette_opens_a_lab(make_app) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"multi")
+        await asyncio.sleep(0.3)  # the palette searches in the background
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LabScreen) and app.screen.lab_id == "06-rds-multi-az"
+
+
+async def test_help_lists_the_keys_of_the_screen(make_app) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_lab(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(help_renderable(app, app.screen.under))
+        text = console.export_text()
+        for expected in ("k", "Check", "Hint", "Drill", "ctrl+p", "1 … 5"):
+            assert expected in text
+        assert "Cursor up" not in text  # a table's stock keys are not the lab's
+        await pilot.press("escape")
+        assert isinstance(app.screen, LabScreen)
+
+
+async def test_the_theme_toggles_and_is_remembered(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert app.theme == "textual-light" and source.saved["theme"] == "light"
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert again.theme == "textual-light"
+
+
+async def test_the_event_log_filters(make_app) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, EventLogScreen)
+        table = app.screen.query_one(EventTable)
+        assert len(table.shown) == 5
+        await pilot.press("slash")
+        assert app.focused is app.screen.query_one("#event-text", Input)
+        app.focused.value = "replication"
+        await pilot.pause()
+        assert [e.name for e in table.shown] == ["ReplicationCompleted"]
+        app.screen.query_one("#event-text", Input).value = ""
+        app.screen.query_one("#event-kind").value = "fault"
+        await pilot.pause()
+        assert [e.kind for e in table.shown] == ["fault"]
+
+
+async def test_the_step_list_moves_between_steps(make_app, source) -> None:  # noqa: ANN001
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        steps = screen.query_one(OptionList)
+        steps.focus()
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert screen.current == "replication"
+        assert source.progress["02-s3-crr"].current_step == "replication"

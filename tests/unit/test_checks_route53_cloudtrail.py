@@ -1,0 +1,89 @@
+"""Route 53 and CloudTrail checks on hand-built inventories."""
+
+from __future__ import annotations
+
+from checks import registry
+from tests.unit.inventory_builder import WEST, Inv
+
+NAME = "orders.securecart.internal."
+PRIMARY = "securecart-orders-db.abc.us-east-1.rds.amazonaws.com"
+SECONDARY = "securecart-orders-replica.abc.us-west-2.rds.amazonaws.com"
+
+
+def verdicts(check_id, inventory, **params):
+    return [(r.resource_id, r.status, r.reason) for r in registry.run(check_id, inventory, params)]
+
+
+def dns(primary_check: str | None = "hc-1", secondary: str = SECONDARY, status: str = "Healthy") -> Inv:
+    inv = Inv().health_check("hc-1", status)
+    inv.zone("Z1", "securecart.internal.", [
+        Inv.record(NAME, PRIMARY, failover="PRIMARY", health_check=primary_check),
+        Inv.record(NAME, secondary, failover="SECONDARY")])
+    return inv
+
+
+def test_failover_configured():
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", dns().build(), recordName="orders.securecart.internal") == [
+        (f"{NAME} CNAME", "PASS", "failover_configured")]
+
+
+def test_failover_near_misses():
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", dns(primary_check=None).build()) == [
+        (f"{NAME} CNAME", "FAIL", "primary_without_health_check")]
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", dns(primary_check="hc-ghost").build()) == [
+        (f"{NAME} CNAME", "FAIL", "health_check_missing")]
+    same_region = dns(secondary="other.abc.us-east-1.rds.amazonaws.com").build()
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", same_region) == [(f"{NAME} CNAME", "FAIL", "secondary_not_in_dr")]
+    only_primary = Inv().health_check("hc-1").zone("Z1", "z.", [Inv.record(NAME, PRIMARY, failover="PRIMARY",
+                                                                          health_check="hc-1")])
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", only_primary.build()) == [(f"{NAME} CNAME", "FAIL", "no_secondary")]
+    plain = Inv().zone("Z1", "z.", [Inv.record(NAME, PRIMARY)]).build()
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", plain) == [("account", "FAIL", "no_failover_records")]
+
+
+def test_failover_secondary_by_ip_of_a_dr_target():
+    inv = dns(secondary="10.1.2.3").build()
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", inv, drTargets=["10.1.2.3"])[0][1] == "PASS"
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", inv)[0][2] == "secondary_not_in_dr"
+
+
+def test_failover_secondary_at_a_dr_database_endpoint():
+    inv = dns(secondary="replica.internal.example").db("replica", WEST, address="replica.internal.example").build()
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", inv)[0][1] == "PASS"
+
+
+def test_dns_serves_dr_during_outage():
+    unhealthy = dns(status="Unhealthy").drill(lab="07-dr-strategy").build()
+    assert verdicts("RECOVERY_DNS_SERVES_DR", unhealthy, lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "PASS", "serves_dr")]
+    healthy = dns(status="Healthy").drill(lab="07-dr-strategy").build()
+    assert verdicts("RECOVERY_DNS_SERVES_DR", healthy, lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "FAIL", "primary_still_served")]
+    wrong = dns(status="Unhealthy", secondary="x.us-east-1.example").drill(lab="07-dr-strategy").build()
+    assert verdicts("RECOVERY_DNS_SERVES_DR", wrong, lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "FAIL", "secondary_not_dr")]
+    assert verdicts("RECOVERY_DNS_SERVES_DR", dns().build(), lab="07-dr-strategy") == [
+        ("07-dr-strategy", "NOT_APPLICABLE", "no_drill")]
+
+
+def test_cloudtrail_enabled():
+    assert verdicts("CLOUDTRAIL_ENABLED", Inv().trail("audit").build()) == [("audit", "PASS", "logging")]
+    assert verdicts("CLOUDTRAIL_ENABLED", Inv().trail("audit", logging=False).build()) == [
+        ("audit", "FAIL", "not_logging")]
+    assert verdicts("CLOUDTRAIL_ENABLED", Inv().build()) == [("account", "FAIL", "no_trail")]
+    two = Inv().trail("old", logging=False).trail("audit", WEST).build()
+    assert sorted(verdicts("CLOUDTRAIL_ENABLED", two)) == [("audit", "PASS", "logging"),
+                                                          ("old", "NOT_APPLICABLE", "another_passes")]
+    assert verdicts("CLOUDTRAIL_ENABLED", Inv().trail("audit").build(), s3BucketName="elsewhere") == [
+        ("audit", "FAIL", "wrong_bucket")]
+
+
+def test_multi_region_trail():
+    assert verdicts("MULTI_REGION_CLOUD_TRAIL_ENABLED", Inv().trail("audit").build()) == [("audit", "PASS", "logging")]
+    assert verdicts("MULTI_REGION_CLOUD_TRAIL_ENABLED", Inv().trail("audit", multi_region=False).build()) == [
+        ("audit", "FAIL", "single_region")]
+    data_only = Inv().trail("audit", selectors=[{"ReadWriteType": "All", "IncludeManagementEvents": False}]).build()
+    assert verdicts("MULTI_REGION_CLOUD_TRAIL_ENABLED", data_only) == [("audit", "FAIL", "no_management_events")]
+    writes = Inv().trail("audit", selectors=[{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}]).build()
+    assert verdicts("MULTI_REGION_CLOUD_TRAIL_ENABLED", writes, readWriteType="WriteOnly")[0][1] == "PASS"
+    assert verdicts("MULTI_REGION_CLOUD_TRAIL_ENABLED", writes)[0][2] == "no_management_events"

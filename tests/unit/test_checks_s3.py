@@ -1,0 +1,143 @@
+"""S3 checks on hand-built inventories: pass, fail for the right reason, not applicable."""
+
+from __future__ import annotations
+
+from checks import registry
+from tests.unit.inventory_builder import EAST, WEST, Inv
+
+SRC, DST = "securecart-invoices-use1", "securecart-invoices-usw2"
+
+
+def verdicts(check_id, inventory, **params):
+    return [(r.resource_id, r.status, r.reason) for r in registry.run(check_id, inventory, params)]
+
+
+def crr_world(**overrides) -> Inv:
+    """A correct cross-region setup; overrides change one thing."""
+    inv = Inv().role("crr", "s3.amazonaws.com")
+    inv.bucket(SRC, EAST, versioning=overrides.get("src_versioning", "Enabled"),
+               replication=overrides.get("replication", Inv.replication(DST)))
+    inv.bucket(DST, overrides.get("dst_region", WEST), versioning=overrides.get("dst_versioning", "Enabled"))
+    return inv
+
+
+def test_versioning_pass_fail_and_suspended():
+    inv = Inv().bucket("a", versioning="Enabled").bucket("b", versioning="Suspended").bucket("c").build()
+    assert verdicts("S3_BUCKET_VERSIONING_ENABLED", inv) == [
+        ("a", "PASS", "enabled"), ("b", "FAIL", "suspended"), ("c", "FAIL", "never_enabled")]
+
+
+def test_versioning_named_buckets_only_on_source_fails_for_destination():
+    inv = crr_world(dst_versioning="Off").build()
+    found = verdicts("S3_BUCKET_VERSIONING_ENABLED", inv, bucketNames=[SRC, DST])
+    assert found == [(SRC, "PASS", "enabled"), (DST, "FAIL", "never_enabled")]
+
+
+def test_versioning_missing_bucket_and_no_buckets():
+    assert verdicts("S3_BUCKET_VERSIONING_ENABLED", Inv().build(), bucketNames=["ghost"]) == [
+        ("ghost", "FAIL", "bucket_missing")]
+    assert verdicts("S3_BUCKET_VERSIONING_ENABLED", Inv().build()) == [("account", "NOT_APPLICABLE", "no_resources")]
+
+
+def test_versioning_message_and_hint_name_the_bucket():
+    result = registry.run("S3_BUCKET_VERSIONING_ENABLED", Inv().bucket("b1").build())[0]
+    assert "b1" in result.message and "put-bucket-versioning --bucket b1" in result.hint
+
+
+def test_versioning_collection_error_is_an_error_not_a_fail():
+    inv = Inv().build()
+    inv["errors"] = [{"service": "s3", "region": EAST, "part": "all", "error": "region unreachable"}]
+    assert verdicts("S3_BUCKET_VERSIONING_ENABLED", inv, bucketNames=["x"], region=EAST) == [
+        ("x", "ERROR", "collection_failed")]
+
+
+def test_replication_correct_setup_passes():
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", crr_world().build(),
+                          {"bucketNames": [SRC], "deleteMarkerReplication": True, "coveredPrefix": "invoices/"})
+    assert [(r.status, r.reason) for r in result] == [("PASS", "replicating")]
+    assert result[0].evidence["destination_region"] == WEST
+
+
+def test_replication_any_names_and_extra_rules_pass():
+    configuration = Inv.replication("my-own-dr-copy", role="arn:aws:iam::000000000000:role/other-name")
+    configuration["rules"].insert(0, {**configuration["rules"][0], "id": "disabled-extra", "status": "Disabled"})
+    inv = Inv().role("other-name", "s3.amazonaws.com").bucket("my-own-src", versioning="Enabled",
+                                                               replication=configuration)
+    inv.bucket("my-own-dr-copy", WEST, versioning="Enabled")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", inv.build(), bucketNames=["my-own-src"]) == [
+        ("my-own-src", "PASS", "replicating")]
+
+
+def test_replication_to_same_region_fails_for_that_reason():
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", crr_world(dst_region=EAST).build(), {"bucketNames": [SRC]})
+    assert (result[0].status, result[0].reason) == ("FAIL", "same_region")
+    assert "same region" in result[0].message
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(dst_region=EAST).build(), bucketNames=[SRC],
+                    ReplicationType="SAME-REGION") == [(SRC, "PASS", "replicating")]
+
+
+def test_replication_destination_versioning_off_fails():
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(dst_versioning="Off").build(), bucketNames=[SRC]) == [
+        (SRC, "FAIL", "destination_versioning_off")]
+
+
+def test_replication_reasons_for_missing_pieces():
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=None).build(), bucketNames=[SRC]) == [
+        (SRC, "FAIL", "no_replication")]
+    disabled = Inv.replication(DST, status="Disabled")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=disabled).build(), bucketNames=[SRC]) == [
+        (SRC, "FAIL", "rules_disabled")]
+    to_nowhere = Inv.replication("no-such-bucket")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=to_nowhere).build(), bucketNames=[SRC]) == [
+        (SRC, "FAIL", "destination_missing")]
+    no_role = Inv.replication(DST, role="arn:aws:iam::000000000000:role/ghost")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=no_role).build(), bucketNames=[SRC]) == [
+        (SRC, "FAIL", "role_missing")]
+
+
+def test_replication_role_must_trust_s3():
+    inv = crr_world()
+    inv.role("crr", "ec2.amazonaws.com")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", inv.build(), bucketNames=[SRC]) == [
+        (SRC, "FAIL", "role_not_trusted")]
+
+
+def test_replication_prefix_and_delete_markers():
+    narrow = Inv.replication(DST, prefix="logs/")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=narrow).build(), bucketNames=[SRC],
+                    coveredPrefix="invoices/") == [(SRC, "FAIL", "prefix_not_covered")]
+    wide = Inv.replication(DST, prefix="inv")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=wide).build(), bucketNames=[SRC],
+                    coveredPrefix="invoices/") == [(SRC, "PASS", "replicating")]
+    no_markers = Inv.replication(DST, delete_markers="Disabled")
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=no_markers).build(), bucketNames=[SRC],
+                    deleteMarkerReplication=True) == [(SRC, "FAIL", "delete_markers_not_replicated")]
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=no_markers).build(),
+                    bucketNames=[SRC]) == [(SRC, "PASS", "replicating")]
+
+
+def test_replication_wrong_destination():
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", crr_world().build(), bucketNames=[SRC],
+                    destinationBuckets=["another"]) == [(SRC, "FAIL", "wrong_destination")]
+
+
+def test_object_lock():
+    inv = Inv().bucket("locked", lock={"enabled": True, "mode": "GOVERNANCE", "days": 7, "years": None})
+    inv.bucket("open")
+    assert verdicts("S3_BUCKET_DEFAULT_LOCK_ENABLED", inv.build()) == [
+        ("locked", "PASS", "locked"), ("open", "FAIL", "lock_off")]
+    assert verdicts("S3_BUCKET_DEFAULT_LOCK_ENABLED", inv.build(), bucketNames=["locked"], mode="COMPLIANCE") == [
+        ("locked", "FAIL", "wrong_mode")]
+
+
+def test_lifecycle():
+    rule = {"ID": "expire-logs", "Status": "Enabled", "Filter": {"Prefix": "app/"}, "Expiration": {"Days": 30},
+            "Transitions": [{"Days": 7, "StorageClass": "GLACIER"}]}
+    inv = Inv().bucket("logs", lifecycle=[rule]).bucket("none").build()
+    assert verdicts("S3_LIFECYCLE_POLICY_CHECK", inv) == [("logs", "PASS", "has_rule"), ("none", "FAIL", "no_lifecycle")]
+    assert verdicts("S3_LIFECYCLE_POLICY_CHECK", inv, bucketNames=["logs"], targetExpirationDays=90) == [
+        ("logs", "FAIL", "no_matching_expiration")]
+    assert verdicts("S3_LIFECYCLE_POLICY_CHECK", inv, bucketNames=["logs"], targetPrefix="invoices/") == [
+        ("logs", "FAIL", "prefix_not_covered")]
+    disabled = Inv().bucket("logs", lifecycle=[{**rule, "Status": "Disabled"}]).build()
+    assert verdicts("S3_LIFECYCLE_POLICY_CHECK", disabled) == [("logs", "FAIL", "rule_disabled")]

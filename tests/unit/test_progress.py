@@ -1,0 +1,106 @@
+"""Learner progress: recorded per lab, atomic, locked, and robust against a damaged file."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from lab import grading, progress
+from tests.unit.test_grading import s3_lab, world
+
+
+def test_empty_progress_for_a_new_learner(tmp_path):
+    found = progress.load(tmp_path, "ana")
+    assert found.learner == "ana" and found.labs == {} and found.last_lab is None
+    assert found.lab("02-s3-crr").attempts == 0
+
+
+def test_record_report_marks_steps_done_and_counts_attempts(tmp_path):
+    lab = s3_lab()
+    failing = grading.evaluate(lab, world(replicate=False).build(), phase="configure")
+    entry = progress.record_report(tmp_path, lab, failing, learner="ana")
+    assert (entry.steps_done, entry.attempts, entry.last_percent, entry.passed) == (["versioning"], 1, 40.0, False)
+    passing = grading.evaluate(lab, world().build(), phase="configure")
+    progress.record_report(tmp_path, lab, passing, learner="ana")
+    broken_again = grading.evaluate(lab, world(src_versioning="Off", replicate=False).build(), phase="configure")
+    entry = progress.record_report(tmp_path, lab, broken_again, learner="ana")
+    # done stays done; what passes now is separate
+    assert entry.steps_done == ["replication", "versioning"] and entry.steps_passing == []
+    # (the destination bucket is still versioned: 1 of the versioning check's 2 buckets, 20%)
+    assert (entry.attempts, entry.passed, entry.best_percent, entry.last_percent) == (3, True, 100.0, 20.0)
+    assert [a.percent for a in entry.history] == [40.0, 100.0, 20.0]
+    reloaded = progress.load(tmp_path, "ana")
+    assert reloaded.last_lab == "02-s3-crr" and reloaded.lab("02-s3-crr").attempts == 3
+
+
+def test_a_look_is_not_an_attempt(tmp_path):
+    lab = s3_lab()
+    report = grading.evaluate(lab, world().build(), phase="configure")
+    entry = progress.record_report(tmp_path, lab, report, attempt=False, learner="ana")
+    assert (entry.attempts, entry.steps_done, entry.last_percent) == (0, ["replication", "versioning"], None)
+
+
+def test_record_report_refuses_another_lab(tmp_path):
+    lab = s3_lab()
+    report = grading.evaluate(lab, world().build(), phase="configure")
+    other = lab.__class__(**{**lab.__dict__, "id": "03-other"})
+    with pytest.raises(ValueError, match="02-s3-crr"):
+        progress.record_report(tmp_path, other, report, learner="ana")
+
+
+def test_hints_are_counted_up_to_what_the_step_has(tmp_path):
+    for _ in range(5):
+        entry = progress.record_hint(tmp_path, "02-s3-crr", "versioning", available=2, learner="ana")
+    assert entry.hints_for("versioning") == 2 and entry.hints_for("replication") == 0
+
+
+def test_current_step_and_reset(tmp_path):
+    progress.record_current_step(tmp_path, "02-s3-crr", "replication", learner="ana")
+    progress.record_current_step(tmp_path, "01-aws-backup", "vaults", learner="ana")
+    assert progress.load(tmp_path, "ana").lab("02-s3-crr").current_step == "replication"
+    progress.reset_lab(tmp_path, "01-aws-backup", learner="ana")
+    found = progress.load(tmp_path, "ana")
+    assert set(found.labs) == {"02-s3-crr"} and found.last_lab is None
+
+
+def test_learners_are_kept_apart_and_names_are_made_safe(tmp_path):
+    progress.record_hint(tmp_path, "02-s3-crr", "versioning", 3, learner="ana")
+    progress.record_hint(tmp_path, "02-s3-crr", "versioning", 3, learner="../bo b")
+    assert progress.load(tmp_path, "../bo b").lab("02-s3-crr").hints_for("versioning") == 1
+    assert sorted(p.name for p in (tmp_path / "progress").glob("*.json")) == ["ana.json", "bo_b.json"]
+
+
+def test_default_learner_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LAB_LEARNER", "zoe")
+    assert progress.default_learner() == "zoe"
+    monkeypatch.delenv("LAB_LEARNER")
+    monkeypatch.setenv("USER", "sam")
+    assert progress.default_learner() == "sam"
+
+
+def test_a_damaged_file_is_set_aside_not_lost(tmp_path):
+    path = progress.progress_path(tmp_path, "ana")
+    path.parent.mkdir(parents=True)
+    path.write_text("{broken")
+    found = progress.load(tmp_path, "ana")
+    assert found.labs == {}
+    assert not path.exists() and len(list(path.parent.glob("ana.json.damaged-*"))) == 1
+    path.write_text(json.dumps({"version": 99}))
+    assert progress.load(tmp_path, "ana").labs == {}
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    def reveal(step: str) -> None:
+        for _ in range(10):
+            progress.record_hint(tmp_path, "02-s3-crr", step, available=100, learner="ana")
+
+    threads = [threading.Thread(target=reveal, args=(f"step-{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entry = progress.load(tmp_path, "ana").lab("02-s3-crr")
+    assert [entry.hints_for(f"step-{n}") for n in range(4)] == [10, 10, 10, 10]
+    assert not list((tmp_path / "progress").glob(".*.tmp"))

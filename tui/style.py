@@ -1,0 +1,64 @@
+"""How states look: one icon and one theme colour per status, shared by every widget.
+
+Colours come from the active theme (dark or light), so widgets that bake them into Rich text re-render
+when the theme changes (see `ThemedMixin`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rich.text import Text
+from textual.app import App
+
+from lab.sim.clock import format_duration
+
+STATUS_ICON = {"PASS": "✔", "FAIL": "✘", "ERROR": "!", "NOT_APPLICABLE": "–"}
+STATUS_TONE = {"PASS": "success", "FAIL": "error", "ERROR": "warning", "NOT_APPLICABLE": "text-muted"}
+HEALTH_TONE = {"healthy": "success", "degraded": "warning", "outage": "error"}
+LINK_TONE = {"replicating": "success", "idle": "text-muted", "paused": "warning", "failing": "error"}
+KIND_ICON = {"bucket": "◫", "table": "▦", "db-instance": "⛁", "db-snapshot": "◔", "instance": "▣", "volume": "▤",
+             "snapshot": "◔", "backup": "◔", "vault": "◆", "plan": "☰", "trail": "≡"}
+STEP_ICON = {"done": "✔", "current": "▶", "failing": "✘", "todo": "·"}
+STEP_TONE = {"done": "success", "current": "accent", "failing": "error", "todo": "text-muted"}
+
+
+def colour(app: App[Any], tone: str) -> str:
+    """The active theme's colour for a tone such as "success" or "text-muted"."""
+    variables = app.theme_variables
+    return variables.get(tone) or variables.get("foreground", "")
+
+
+def toned(app: App[Any], text: str, tone: str, bold: bool = False) -> Text:
+    style = colour(app, tone) + (" bold" if bold else "")
+    return Text(text, style=style.strip())
+
+
+def fitted(text: str, width: int, style: str = "") -> Text:
+    """`text` cut to `width` cells with an ellipsis (DataTable columns have no fractional widths)."""
+    fitted_text = Text(text, style=style, no_wrap=True, overflow="ellipsis")
+    fitted_text.truncate(max(width, 1), overflow="ellipsis")
+    return fitted_text
+
+
+def status_text(app: App[Any], status: str) -> Text:
+    return toned(app, f"{STATUS_ICON.get(status, '?')} {status.replace('_', ' ')}", STATUS_TONE.get(status, "text"))
+
+
+def duration(seconds: float | None) -> str:
+    return "–" if seconds is None else format_duration(seconds)
+
+
+def short_time(iso_time: str | None) -> str:
+    """'2026-01-03T10:32:05Z' -> '01-03 10:32:05' (the year rarely matters in a lab)."""
+    if not iso_time:
+        return "–"
+    return iso_time[5:19].replace("T", " ")
+
+
+class ThemedMixin:
+    """For widgets that bake theme colours into their content: render again when the theme changes."""
+
+    def watch_theme_changes(self, render: Callable[[], None]) -> None:
+        app: App[Any] = self.app  # type: ignore[attr-defined]
+        app.theme_changed_signal.subscribe(self, lambda _theme: render())  # type: ignore[arg-type]
