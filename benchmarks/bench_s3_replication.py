@@ -18,6 +18,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -81,6 +82,7 @@ def through_lab_up(days: float, replication: bool) -> dict[str, float]:
         return {"wall": wall, "cpu": cpu, "steps": answer["steps"], "replicated": replicated}
     finally:
         lab("down", "--state-dir", str(state))
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def in_process(days: float, replication: bool, frozen_heap: bool) -> dict[str, float]:
@@ -88,7 +90,8 @@ def in_process(days: float, replication: bool, frozen_heap: bool) -> dict[str, f
     from lab.backends.embedded import EmbeddedBackend
     from lab.sandbox.core import Sandbox
 
-    sandbox = Sandbox(EmbeddedBackend(), Path(tempfile.mkdtemp(prefix="bench-s3-")))
+    state = Path(tempfile.mkdtemp(prefix="bench-s3-"))
+    sandbox = Sandbox(EmbeddedBackend(), state)
     sandbox.boot()
     prepare(sandbox.client("s3", "us-east-1"), sandbox.client("s3", "us-west-2"), sandbox.client("iam"), replication)
     if frozen_heap:
@@ -99,7 +102,9 @@ def in_process(days: float, replication: bool, frozen_heap: bool) -> dict[str, f
     with sandbox.lock:
         steps = sandbox.engines.run_until(sandbox.clock.now() + days * 86400)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
-    return {"wall": wall, "cpu": cpu, "steps": steps, "replicated": sandbox.engines["s3"].describe()["completed"]}
+    replicated = sandbox.engines["s3"].describe()["completed"]
+    shutil.rmtree(state, ignore_errors=True)
+    return {"wall": wall, "cpu": cpu, "steps": steps, "replicated": replicated}
 
 
 def child(days: float, replication: bool, frozen_heap: bool) -> dict[str, float]:

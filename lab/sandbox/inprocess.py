@@ -72,12 +72,12 @@ def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str
     return captured["status"], captured["headers"], body
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
+class _Raw(io.BytesIO):
+    """The body of an in-process answer, readable both ways botocore reads one: `stream()` for parsed
+    answers, `read()` for streaming ones (GetObject's Body)."""
 
     def stream(self, **_: Any) -> Iterable[bytes]:
-        yield self._body
+        yield self.getvalue()
 
 
 def attach(client: Any, app: WSGIApp) -> Any:
