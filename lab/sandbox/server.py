@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 from lab import config
@@ -72,28 +73,39 @@ def run(args: argparse.Namespace) -> int:
         raise LabError(f"refusing to listen on {args.host}: the sandbox binds to loopback only "
                        "(pass --allow-remote-bind inside a container)")
 
-    from lab.backends import create_backend
-    from lab.sandbox.core import Sandbox
-
-    backend = create_backend(args.backend, allow_remote=args.allow_remote)
-    sandbox = Sandbox(backend, state_dir, host=args.host, port=args.port, seed=args.seed,
-                      seed_world=not args.no_world, fsync=args.fsync)
-    server = make_server(args.host, args.port, sandbox.app)
+    # Listen first, with nothing heavy imported yet: the port is taken (or reported busy) at once and
+    # health answers while moto and the engines load; AWS calls wait at the gate until they have.
+    gate = StartingGate()
+    server = make_server(args.host, args.port, gate)
+    endpoint = config.endpoint_url(args.port, args.host if is_loopback_host(args.host) else config.DEFAULT_HOST)
     (state_dir / PID_FILE).write_text(str(os.getpid()))
     (state_dir / RUNTIME_FILE).write_text(json.dumps({
-        "pid": os.getpid(), "host": args.host, "port": args.port, "endpoint": sandbox.endpoint,
-        "backend": backend.name, "started_at": sandbox.started_at,
+        "pid": os.getpid(), "host": args.host, "port": args.port, "endpoint": endpoint,
+        "backend": args.backend, "started_at": time.time(),
     }))
     serving = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
     serving.start()
+    stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
-        sandbox.request_shutdown()
+        stopping.set()
+        if gate.sandbox is not None:
+            gate.sandbox.request_shutdown()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("listening on %s (backend %s, state %s)", sandbox.endpoint, backend.name, state_dir)
+    log.info("listening on %s (backend %s, state %s)", endpoint, args.backend, state_dir)
+    sandbox = None
     try:
+        from lab.backends import create_backend
+        from lab.sandbox.core import Sandbox
+
+        backend = create_backend(args.backend, allow_remote=args.allow_remote)
+        sandbox = Sandbox(backend, state_dir, host=args.host, port=args.port, seed=args.seed,
+                          seed_world=not args.no_world, fsync=args.fsync)
+        gate.open(sandbox)
+        if stopping.is_set():
+            sandbox.request_shutdown()
         sandbox.boot()
         # Most objects alive now (modules, models, the restored world) live as long as the process: keep
         # them out of the collector's scans, and collect less often; long clock advances allocate a lot.
@@ -109,14 +121,51 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
     finally:
+        gate.close()
         server.shutdown()
         try:
-            sandbox.close()
+            if sandbox is not None:
+                sandbox.close()
         finally:
             for name in (PID_FILE, RUNTIME_FILE):
                 (state_dir / name).unlink(missing_ok=True)
         log.info("stopped")
     return 0
+
+
+class StartingGate:
+    """The WSGI app the server starts with: health answers "starting" until the sandbox exists, other
+    requests wait for it (up to two minutes), then everything goes to the sandbox's gateway."""
+
+    WAIT_S = 120.0
+
+    def __init__(self) -> None:
+        self.sandbox = None
+        self._opened = threading.Event()
+
+    def open(self, sandbox) -> None:  # noqa: ANN001
+        self.sandbox = sandbox
+        self._opened.set()
+
+    def close(self) -> None:
+        self._opened.set()  # release waiting requests: they get 503 if no sandbox came
+
+    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+        if self.sandbox is None:
+            if environ.get("PATH_INFO", "").rstrip("/") in ("/_localstack/health", "/health"):
+                return _json_answer(start_response, "200 OK", {"services": {}, "edition": "securecart-lab",
+                                                               "ready": False, "starting": True})
+            self._opened.wait(self.WAIT_S)
+        if self.sandbox is None:
+            return _json_answer(start_response, "503 Service Unavailable",
+                                {"__type": "ServiceUnavailable", "message": "the sandbox failed to start; see sandbox.log"})
+        return self.sandbox.app(environ, start_response)
+
+
+def _json_answer(start_response, status: str, body: dict) -> list[bytes]:  # noqa: ANN001
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
 
 
 TICK_SECONDS = 0.5
