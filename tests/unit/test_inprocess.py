@@ -13,5 +13,5 @@ def test_in_process_client_reads_streamed_bodies(tmp_path):
     s3.create_bucket(Bucket="in-process")
     s3.put_object(Bucket="in-process", Key="a/b", Body=b"hello" * 1000)
     assert s3.get_object(Bucket="in-process", Key="a/b")["Body"].read() == b"hello" * 1000
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["in-process"]
+    assert "in-process" in [b["Name"] for b in s3.list_buckets()["Buckets"]]  # moto state is per process
     sandbox.close()
