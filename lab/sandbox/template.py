@@ -30,7 +30,10 @@ def cache_dir() -> Path:
 
 def template_key(seed: int, backend_version: str) -> str:
     digest = hashlib.sha256(f"{__version__}:{backend_version}:{seed}".encode())
+    # Everything that seeds the world or whose classes are pickled into it (the lab state, the clock, the
+    # event log, every engine's state): a change to any of them makes a new template.
     for source in sorted([_LAB_DIR / "world.py", _LAB_DIR / "config.py", _LAB_DIR / "data" / "amis.json",
+                          _LAB_DIR / "sandbox" / "core.py", *(_LAB_DIR / "sim").glob("*.py"),
                           *(_LAB_DIR / "engines").glob("*.py")]):
         digest.update(source.name.encode())
         digest.update(source.read_bytes())

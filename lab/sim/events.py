@@ -1,16 +1,18 @@
 """The event log: what the engines did (replication, backups, failovers, faults), in sim time.
 
 API calls are recorded by the audit layer in the same log under kind "api". Kept in the lab state, so it
-survives restarts; bounded, so a long-running lab does not grow without end.
+survives restarts; bounded per kind, so a long-running lab does not grow without end and a flood of one kind
+(a replication event per object) never pushes out the others (the API calls, the faults).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-MAX_EVENTS = 50_000
+MAX_EVENTS_PER_KIND = 50_000
 
 
 @dataclass(frozen=True)
@@ -30,24 +32,24 @@ class Event:
 
 class EventLog:
     def __init__(self) -> None:
-        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._by_kind: dict[str, deque[Event]] = {}
         self._seq = 0
 
     def emit(self, time: float, kind: str, source: str, name: str, *, region: str | None = None,
              resource: str | None = None, **detail: Any) -> Event:
         self._seq += 1
         event = Event(self._seq, time, kind, source, name, region, resource, detail)
-        self._events.append(event)
+        self._by_kind.setdefault(kind, deque(maxlen=MAX_EVENTS_PER_KIND)).append(event)
         return event
 
     def query(self, *, since_seq: int = 0, kinds: Iterable[str] | None = None, source: str | None = None,
               region: str | None = None, start: float | None = None, end: float | None = None,
               limit: int | None = None) -> list[Event]:
         wanted = set(kinds) if kinds else None
+        streams = [events for kind, events in self._by_kind.items() if wanted is None or kind in wanted]
         found = [
-            event for event in self._events
+            event for event in heapq.merge(*streams, key=lambda e: e.seq)  # each kind's events are in seq order
             if event.seq > since_seq
-            and (wanted is None or event.kind in wanted)
             and (source is None or event.source == source)
             and (region is None or event.region == region)
             and (start is None or event.time >= start)
@@ -60,4 +62,4 @@ class EventLog:
         return self._seq
 
     def __len__(self) -> int:
-        return len(self._events)
+        return sum(len(events) for events in self._by_kind.values())
