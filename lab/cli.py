@@ -27,7 +27,7 @@ class LabGroup(click.Group):
             sys.exit(exc.exit_code)
 
 
-from lab.commands._common import port_option, state_dir_option
+from lab.commands._common import admin, port_option, state_dir_option
 from lab.commands._common import state_dir_path as _state_dir
 
 
@@ -35,15 +35,6 @@ def _console():
     from rich.console import Console
 
     return Console()
-
-
-def _running_or_fail(state_dir: Path, port: int | None):
-    from lab import process
-
-    running = process.find_running(state_dir, port)
-    if running is None:
-        raise LabError(f"no sandbox is running for state dir {state_dir}; start it with: lab up")
-    return running
 
 
 @click.group(cls=LabGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,11 +113,7 @@ def down(state_dir: str | None, port: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def status(state_dir: str | None, port: int | None, as_json: bool) -> None:
     """Backend, uptime, regions, resource counts and the state dir."""
-    from lab.admin_client import AdminClient
-
-    directory = _state_dir(state_dir)
-    running = _running_or_fail(directory, port)
-    body = AdminClient(running.endpoint).status(counts=True)
+    body = admin(state_dir, port).status(counts=True)
     if as_json:
         click.echo(json.dumps(body, indent=2, sort_keys=True))
         return
@@ -193,13 +180,11 @@ def _comment(shell: str, text: str) -> str:
 @port_option
 def reset(yes: bool, state_dir: str | None, port: int | None) -> None:
     """Bring the world back to its start (everything you created is removed)."""
-    from lab.admin_client import AdminClient
-
-    running = _running_or_fail(_state_dir(state_dir), port)
+    client = admin(state_dir, port)
     if not yes and not click.confirm("Reset the sandbox? Every resource you created will be removed", default=False):
         click.echo("Nothing was changed.")
         return
-    AdminClient(running.endpoint).reset()
+    client.reset()
     click.echo("The SecureCart world is back to its start.")
 
 
