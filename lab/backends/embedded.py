@@ -10,9 +10,12 @@ import io
 import os
 import pickle
 import threading
+import time
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable
+
+import orjson
 
 from lab import config
 from lab.gateway.context import RequestContext, Response
@@ -29,7 +32,6 @@ def _parse_json_faster() -> None:
     import gzip
 
     import botocore.loaders
-    import orjson
     from moto.utilities import utils as moto_utils
 
     parsed: dict[str, object] = {}
@@ -302,6 +304,118 @@ def _as_response(error: Any) -> Response:
     return Response(error.status, list(error.headers), error.body)
 
 
+# -- moto objects made directly (the engines' bulk writes) ---------------------------------------------
+
+class _KeyFactory:
+    """Makes S3 objects as moto's FakeKey() does, for the engines' bulk writes, without its per-key costs:
+    a fresh canned ACL, a spooled temporary file, moto's registry of every key ever made (which would keep
+    every invoice alive). The attributes come from one real FakeKey, so a key made here is the object moto
+    would make, whatever attributes this moto version has (tests/unit/test_moto_direct_writes.py)."""
+
+    PER_KEY = ("_value_buffer", "lock", "_metadata", "acl", "last_modified", "_time_progressed")
+
+    def __init__(self) -> None:
+        from moto.moto_api._internal import mock_random
+        from moto.s3 import notifications
+        from moto.s3.models import STORAGE_CLASS, FakeKey, get_canned_acl
+        from moto.utilities.utils import LowercaseDict
+
+        made = FakeKey(name="", value=b"", account_id=config.ACCOUNT_ID, region_name=config.PRIMARY_REGION)
+        type(made).instances_tracked.remove(made)
+        self.defaults = {name: value for name, value in vars(made).items() if name not in self.PER_KEY}
+        self.max_buffer_size: int = made._max_buffer_size
+        self.fake_key, self.lowercase_dict = FakeKey, LowercaseDict
+        self.random, self.notifications, self.storage_classes = mock_random, notifications, STORAGE_CLASS
+        # moto replaces a key's ACL object on PutObjectAcl and never edits one in place: new keys can share
+        # the canned "private" ACL instead of building one each (a third of FakeKey()'s time).
+        self.private_acl = get_canned_acl("private")
+
+    def make(self, body: bytes, content_type: str, **attributes: Any) -> Any:
+        from datetime import datetime, timezone
+
+        # moto's utcnow() and datetime.now(), from one reading of the (sim-pinned) clock: a third the cost
+        now = time.time()
+        key = object.__new__(self.fake_key)
+        metadata = object.__new__(self.lowercase_dict)
+        metadata.store = {"content-type": content_type}
+        state = key.__dict__
+        state.update(self.defaults)
+        state.update(attributes)
+        state.update(last_modified=datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None),
+                     _time_progressed=datetime.fromtimestamp(now), acl=self.private_acl,
+                     lock=threading.Lock(), _metadata=metadata, contentsize=len(body),
+                     _value_buffer=_body_buffer(body, self.max_buffer_size))
+        return key
+
+
+@lru_cache(maxsize=1)
+def _key_factory() -> _KeyFactory:
+    return _KeyFactory()
+
+
+def _body_buffer(body: bytes, max_buffer_size: int) -> Any:
+    """A key's body as moto keeps it: a SpooledTemporaryFile stays in memory below max_buffer_size, and a
+    key's body is written once, so below that size a BytesIO is the same thing at a twentieth of the cost."""
+    import tempfile
+
+    if len(body) < max_buffer_size:
+        return io.BytesIO(body)
+    buffer = tempfile.SpooledTemporaryFile(max_buffer_size)
+    buffer.write(body)
+    return buffer
+
+
+def _is_plainly_valid(table: Any, item: dict[str, Any]) -> bool:
+    """True when moto's put_item checks would pass for certain: every key attribute present with its
+    declared type, and far below DynamoDB's 400 KB item limit. Anything else goes through moto's checks."""
+    for name, kind in ((table.hash_key_attr, table.hash_key_type), (table.range_key_attr, table.range_key_type)):
+        if name is None:
+            continue
+        value = item.get(name)
+        if not isinstance(value, dict) or list(value) != [kind] or not isinstance(value[kind], str):
+            return False
+    try:
+        return len(orjson.dumps(item)) < 100_000
+    except TypeError:
+        return False
+
+
+def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
+    """What moto's Table.put_item stores, without its per-attribute size checks (most of its cost) or its
+    registry of every item ever made: the items are known valid (see _is_plainly_valid)."""
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    hash_attr, range_attr, stream = table.hash_key_attr, table.range_key_attr, table.stream_shard
+    for attrs in items:
+        item = object.__new__(Item)
+        item.hash_key = _dynamo_type(attrs[hash_attr])
+        item.range_key = _dynamo_type(attrs[range_attr]) if range_attr else None
+        item.attrs = LimitedSizeDict({name: _dynamo_type(value) for name, value in attrs.items()})
+        current = table.get_item(item.hash_key, item.range_key) if stream is not None else None
+        if item.range_key is not None:
+            table.items[item.hash_key][item.range_key] = item
+        else:
+            table.items[item.hash_key] = item
+        if stream is not None:
+            stream.add(current, item)
+
+
+_NESTING_TYPES = frozenset({"L", "M"})
+
+
+def _dynamo_type(value: dict[str, Any]) -> Any:
+    """moto's DynamoType(value): for every type but lists and maps its __init__ only sets these two."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if len(value) == 1:
+        for kind, inner in value.items():
+            if kind not in _NESTING_TYPES:
+                made = object.__new__(DynamoType)
+                made.type, made.value = kind, inner
+                return made
+    return DynamoType(value)
+
+
 class MotoData:
     """Direct writes into moto's models for the engines' bulk work (the workload, replication): about ten
     times cheaper than a call through the gateway, and identical in effect for the data they touch."""
@@ -310,17 +424,40 @@ class MotoData:
 
     def put_object(self, region: str, bucket: str, key: str, body: bytes, content_type: str | None = None,
                    storage_class: str | None = None) -> str | None:
-        from moto.s3.models import s3_backends
-
-        stored = s3_backends[self.account]["aws"].put_object(bucket, key, body, storage=storage_class)
-        if content_type:
-            stored.set_metadata({"Content-Type": content_type})
+        factory = _key_factory()
+        s3 = self._s3()
+        target = s3.buckets.get(bucket)
+        if target is None or (storage_class is not None and storage_class not in factory.storage_classes):
+            s3.put_object(bucket, key, body, storage=storage_class)  # raises moto's own error for these
+            raise LookupError(f"s3://{bucket}/{key}: moto accepted a write this layer cannot make")
+        # What moto's S3Backend.put_object does (bucket-default encryption, versions, notifications).
+        encryption = kms_key_id = bucket_key_enabled = None
+        if target.encryption:
+            rule = target.encryption["Rule"]
+            kms_key_id = rule["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID")
+            encryption = rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+            bucket_key_enabled = rule.get("BucketKeyEnabled", False)
+        stored = factory.make(
+            body, content_type or "binary/octet-stream", name=key, bucket_name=bucket,
+            region_name=s3.region_name, partition=s3.partition,  # (moto's, not the bucket's)
+            _storage_class=storage_class or "STANDARD", _is_versioned=target.is_versioned,
+            _version_id=str(factory.random.uuid4()) if target.is_versioned else "null",
+            encryption=encryption, kms_key_id=kms_key_id, bucket_key_enabled=bucket_key_enabled)
+        if target.is_versioned:
+            target.keys[key] = stored  # the versioned key store appends a version
+        else:
+            target.keys.setlist(key, [stored])
+        notifications = factory.notifications
+        notifications.send_event(self.account, notifications.S3NotificationEvent.OBJECT_CREATED_PUT_EVENT,
+                                 target, stored)
         return stored.version_id if stored.version_id != "null" else None
 
     def put_item(self, region: str, table: str, item: dict[str, Any]) -> None:
-        from moto.dynamodb.models import dynamodb_backends
-
-        dynamodb_backends[self.account][region].put_item(table, item)
+        found = self._table(region, table)
+        if not _is_plainly_valid(found, item):
+            self._dynamodb(region).put_item(table, item)  # moto validates it and answers AWS's errors
+            return
+        _store_items(found, (item,))
 
     # -- S3 versions, for replication and lifecycle (lab.engines.s3) -------------------------------
 
@@ -347,31 +484,30 @@ class MotoData:
 
     def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
                           target_bucket: str, storage_class: str | None) -> str:
-        import tempfile
-        import threading
-
-        from moto.s3.models import FakeKey
-        from moto.utilities.utils import LowercaseDict
-
+        factory = _key_factory()
         s3 = self._s3()
         source = self._version(bucket, key, version_id)
-        if not isinstance(source, FakeKey):
+        if not isinstance(source, factory.fake_key):
             raise LookupError(f"s3://{bucket}/{key} version {version_id} is a delete marker")
         target = s3.buckets[target_bucket]
         # A replica is the source version (same version id, last-modified time, metadata, checksums, lock) in
         # another bucket. Cloning its attributes costs a third of FakeKey() and skips moto's registry of every
         # key ever made; the body buffer, lock and metadata are the replica's own.
-        body = tempfile.SpooledTemporaryFile(source._max_buffer_size)
-        body.write(source.value)
-        metadata = object.__new__(LowercaseDict)
-        metadata.store = {name.lower(): value for name, value in source.metadata.items()}
-        replica = object.__new__(FakeKey)
+        body = _body_buffer(source.value, source._max_buffer_size)
+        metadata = object.__new__(factory.lowercase_dict)
+        store = getattr(source._metadata, "store", None)
+        # (moto's set_metadata(replace=True) leaves a plain dict there: lower-case it as LowercaseDict would)
+        metadata.store = dict(store) if store is not None else {
+            name.lower(): value for name, value in source._metadata.items()}
+        replica = object.__new__(factory.fake_key)
         replica.__dict__.update(source.__dict__)
         replica.__dict__.update(
             _value_buffer=body, lock=threading.Lock(), _metadata=metadata, bucket_name=target_bucket,
             region_name=target.region_name, _is_versioned=True, multipart=None, _expiry=None, disposed=False,
             _storage_class=storage_class or source.storage_class)
-        s3.tagger.copy_tags(source.arn, replica.arn)
+        source_arn = source.arn
+        if s3.tagger.has_tags(source_arn):
+            s3.tagger.copy_tags(source_arn, replica.arn)
         target.keys[key] = replica  # the versioned key store appends a version
         return replica.version_id
 
@@ -470,12 +606,18 @@ class MotoData:
         if self.__dict__.get("_notifications_wrapped"):
             return True
         original = notifications.send_event
+        kinds: dict[Any, str | None] = {}
+
+        def kind_of(event_name: Any) -> str | None:
+            name = str(getattr(event_name, "value", event_name))
+            return ("created" if name.startswith("s3:ObjectCreated") else
+                    "tagged" if name.startswith("s3:ObjectTagging") else None)
 
         def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
             original(account_id, event_name, bucket, key)
-            name = str(getattr(event_name, "value", event_name))
-            event = ("created" if name.startswith("s3:ObjectCreated") else
-                     "tagged" if name.startswith("s3:ObjectTagging") else None)
+            event = kinds.get(event_name, "")
+            if event == "":
+                event = kinds[event_name] = kind_of(event_name)
             if event is None or key is None or bucket is None:
                 return
             for reference in list(listeners):
@@ -489,10 +631,14 @@ class MotoData:
 
     # -- DynamoDB items (lab.engines.dynamodb: point-in-time journal, global tables, restores) ---------
 
-    def _table(self, region: str, table: str) -> Any:
+    def _dynamodb(self, region: str) -> Any:
         from moto.dynamodb.models import dynamodb_backends
 
-        found = dynamodb_backends[self.account][region].tables.get(table)
+        accounts = dict.get(dynamodb_backends, self.account)  # (see _s3: a dict lookup once they exist)
+        return (accounts if accounts is not None else dynamodb_backends[self.account])[region]
+
+    def _table(self, region: str, table: str) -> Any:
+        found = self._dynamodb(region).tables.get(table)
         if found is None:
             raise LookupError(f"no DynamoDB table {table} in {region}")
         return found
@@ -520,24 +666,8 @@ class MotoData:
         return item.to_json()["Attributes"] if item is not None else None
 
     def put_items(self, region: str, table: str, items: list[dict[str, Any]]) -> None:
-        from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-
-        found = self._table(region, table)
-        hash_attr, range_attr = found.hash_key_attr, found.range_key_attr
-        for attrs in items:
-            # These items were valid in a table already (a restore, a replica): skip moto's per-attribute
-            # size checks, which are most of the cost of its put_item, and build the same Item.
-            item = Item.__new__(Item)
-            item.hash_key = DynamoType(attrs[hash_attr])
-            item.range_key = DynamoType(attrs[range_attr]) if range_attr else None
-            item.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attrs.items()})
-            current = found.get_item(item.hash_key, item.range_key) if found.stream_shard is not None else None
-            if item.range_key is not None:
-                found.items[item.hash_key][item.range_key] = item
-            else:
-                found.items[item.hash_key] = item
-            if found.stream_shard is not None:
-                found.stream_shard.add(current, item)
+        """Items that were valid in a table already (a restore, a replica)."""
+        _store_items(self._table(region, table), items)
 
     def delete_items(self, region: str, table: str, keys: list[dict[str, Any]]) -> None:
         found = self._table(region, table)

@@ -671,7 +671,9 @@ class DynamoDB(Engine):
             timed = state.timers[0][0] if state.timers else None
         except IndexError:  # the ticker asks from another thread; a heap emptied meanwhile has nothing due
             return None
-        return min((due for due in (queued, timed) if due is not None), default=None)
+        if queued is None or timed is None:
+            return timed if queued is None else queued
+        return min(queued, timed)
 
     def run_due(self, now: float) -> None:
         state = self.state

@@ -85,6 +85,8 @@ class Faults(Engine):
 
     def next_due(self) -> float | None:
         state = self.state
+        if not (state.injections or state.rules or state.fis.experiments):
+            return None  # (asked before every step of an advance: the usual answer, quickly)
         times = [inj.starts_at for inj in state.injections.values() if inj.status == "scheduled"]
         times += [inj.ends_at for inj in state.injections.values()
                   if inj.status == "active" and inj.ends_at is not None and inj.experiment is None]

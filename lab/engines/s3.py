@@ -351,7 +351,7 @@ class S3(Engine):
 
     def next_due(self) -> float | None:
         state = self.state
-        candidates = [until for until in state.pauses.values() if until is not None]
+        candidates = [until for until in state.pauses.values() if until is not None] if state.pauses else []
         if state.next_pass:
             candidates.append(min(state.next_pass.values()))
         if state.lifecycle and state.lifecycle_next is not None:

@@ -1,0 +1,138 @@
+"""The engines' direct writes into moto (lab.backends.embedded.MotoData) make the same objects moto's own
+put_object / put_item make, and leave every refusal to moto. Pinned to the moto version in pyproject.toml:
+an upgrade that changes FakeKey or Item fails here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
+
+from lab import config
+from lab.backends.embedded import MotoData
+
+from moto.dynamodb.models import dynamodb_backends  # noqa: E402  (after lab.backends.embedded: moto's setup)
+from moto.dynamodb.models.dynamo_type import Item  # noqa: E402
+from moto.s3.models import FakeKey, s3_backends  # noqa: E402
+
+ACCOUNT, REGION = config.ACCOUNT_ID, config.PRIMARY_REGION
+PINNED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+PER_OBJECT = {"_value_buffer", "lock", "_metadata", "acl", "_version_id", "_time_progressed"}
+
+
+def _s3():
+    return s3_backends[ACCOUNT]["aws"]
+
+
+@pytest.fixture()
+def bucket():
+    name = f"direct-{uuid.uuid4().hex[:12]}"
+    _s3().create_bucket(name, REGION)
+    yield name
+    _s3().buckets.pop(name, None)
+
+
+@pytest.fixture()
+def table():
+    name = f"direct-{uuid.uuid4().hex[:12]}"
+    backend = dynamodb_backends[ACCOUNT][REGION]
+    backend.create_table(name, schema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         throughput=None, attr=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                {"AttributeName": "sk", "AttributeType": "N"}],
+                         global_indexes=None, indexes=None, streams=None, billing_mode="PAY_PER_REQUEST",
+                         sse_specification=None, tags=[], deletion_protection_enabled=False, warm_throughput=None)
+    yield name
+    backend.tables.pop(name, None)
+
+
+def test_a_direct_object_is_the_object_moto_makes(bucket):
+    body = b'{"invoice_for": "ORD-000001"}'
+    with time_machine.travel(PINNED, tick=False):
+        moto_key = _s3().put_object(bucket, "by-moto.json", body)
+        moto_key.set_metadata({"Content-Type": "application/json"})
+        MotoData().put_object(REGION, bucket, "direct.json", body, "application/json")
+    direct = _s3().buckets[bucket].keys["direct.json"]
+    assert type(direct) is FakeKey
+    assert set(vars(direct)) == set(vars(moto_key))
+    for name in set(vars(direct)) - PER_OBJECT - {"name"}:
+        assert getattr(direct, name) == getattr(moto_key, name), name
+    assert direct.name == "direct.json" and direct.value == body and direct.etag == moto_key.etag
+    assert dict(direct.metadata) == dict(moto_key.metadata) == {"content-type": "application/json"}
+    assert direct.last_modified == PINNED.replace(tzinfo=None)
+    assert [g.permissions for g in direct.acl.grants] == [g.permissions for g in moto_key.acl.grants]
+    assert direct not in FakeKey.instances_tracked
+
+
+def test_direct_objects_follow_the_bucket(bucket):
+    data, store = MotoData(), _s3().buckets[bucket]
+    assert data.put_object(REGION, bucket, "k", b"one") is None  # versioning off: replaced, no version id
+    data.put_object(REGION, bucket, "k", b"two")
+    assert [v.value for v in store.keys.getlist("k")] == [b"two"]
+
+    _s3().put_bucket_versioning(bucket, "Enabled")
+    _s3().put_bucket_encryption(bucket, {"Rule": {"ApplyServerSideEncryptionByDefault": {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/lab"}, "BucketKeyEnabled": True}})
+    first = data.put_object(REGION, bucket, "k", b"three", storage_class="STANDARD_IA")
+    second = data.put_object(REGION, bucket, "k", b"four")
+    assert first and second and first != second
+    versions = store.keys.getlist("k")
+    assert [v.value for v in versions] == [b"two", b"three", b"four"]
+    assert versions[1].storage_class == "STANDARD_IA" and versions[2].storage_class == "STANDARD"
+    assert (versions[2].encryption, versions[2].kms_key_id, versions[2].bucket_key_enabled) == (
+        "aws:kms", "alias/lab", True)
+
+
+def test_direct_object_refusals_are_moto_s(bucket):
+    from moto.s3.exceptions import InvalidStorageClass, MissingBucket
+
+    with pytest.raises(MissingBucket):
+        MotoData().put_object(REGION, "no-such-bucket-direct", "k", b"x")
+    with pytest.raises(InvalidStorageClass):
+        MotoData().put_object(REGION, bucket, "k", b"x", storage_class="FAST")
+    assert "k" not in _s3().buckets[bucket].keys
+
+
+def test_a_large_direct_object_spools_like_moto_s(bucket, monkeypatch):
+    body = b"x" * (FakeKey(name="", value=b"", account_id=ACCOUNT, region_name=REGION)._max_buffer_size + 1)
+    MotoData().put_object(REGION, bucket, "big", body)
+    stored = _s3().buckets[bucket].keys["big"]
+    assert stored.value == body and stored.size == len(body)
+
+
+def test_a_direct_item_is_the_item_moto_makes(table):
+    backend = dynamodb_backends[ACCOUNT][REGION]
+    attrs = {"pk": {"S": "ORD-1"}, "sk": {"N": "1"}, "lines": {"L": [{"M": {"sku": {"S": "mug"}}}]},
+             "tags": {"SS": ["a", "b"]}}
+    moto_item = backend.put_item(table, attrs)
+    MotoData().put_item(REGION, table, {**attrs, "sk": {"N": "2"}})
+    found = backend.tables[table]
+    direct = found.get_item(moto_item.hash_key, type(moto_item.range_key)({"N": "2"}))
+    assert type(direct) is Item and type(direct.attrs) is type(moto_item.attrs)
+    assert direct.to_json()["Attributes"] == {**moto_item.to_json()["Attributes"], "sk": {"N": "2"}}
+    assert direct not in Item.instances_tracked
+
+
+@pytest.mark.parametrize("item, error", [
+    ({"sk": {"N": "1"}}, "Missing the key pk"),
+    ({"pk": {"N": "1"}, "sk": {"N": "1"}}, "Type mismatch"),
+    ({"pk": {"S": "x"}, "sk": {"N": "1"}, "big": {"S": "x" * 410_000}}, "Item size has exceeded"),
+])
+def test_items_that_are_not_plainly_valid_get_moto_s_checks(table, item, error):
+    with pytest.raises(Exception, match=error):
+        MotoData().put_item(REGION, table, item)
+
+
+@pytest.mark.parametrize("value", [{"S": "x"}, {"N": "1.5"}, {"B": "AAEC"}, {"BOOL": True}, {"NULL": True},
+                                   {"SS": ["a", "b"]}, {"NS": ["1"]}, {"BS": ["AA=="]},
+                                   {"L": [{"S": "a"}, {"M": {"n": {"N": "2"}}}]}, {"M": {"k": {"L": []}}}])
+def test_direct_attribute_values_are_moto_s(value):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from lab.backends.embedded import _dynamo_type
+
+    made, expected = _dynamo_type(value), DynamoType(value)
+    assert type(made) is DynamoType and vars(made).keys() == vars(expected).keys()
+    assert made == expected and made.type == expected.type and made.to_json() == expected.to_json()
