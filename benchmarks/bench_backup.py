@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from lab.backends.embedded import EmbeddedBackend  # noqa: E402
 from lab.engines.backup import Backup  # noqa: E402
 from lab.sandbox.core import Sandbox  # noqa: E402
+from lab.sandbox.server import settle_heap  # noqa: E402
 
 EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"
 
@@ -65,6 +67,11 @@ def hourly_backups(sandbox: Sandbox, copy: bool) -> None:
                       "arn:aws:s3:::securecart-invoices-use1"]})
 
 
+def resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 class Stopwatch:
     """Wall time spent inside one engine's run_due (its own work and what it asks other engines for)."""
 
@@ -101,6 +108,9 @@ def main() -> None:
     backup = sandbox.engines["backup"]
     assert isinstance(backup, Backup)
     watch = Stopwatch(backup)
+    sandbox.warm_up()
+    settle_heap()  # as the sandbox server does after boot
+    memory_before = resident_mb()
     with sandbox.lock:
         started = time.perf_counter()
         steps = sandbox.engines.run_until(sandbox.clock.now() + args.days * 86400)
@@ -113,6 +123,7 @@ def main() -> None:
     print(f"  inside AWS Backup:    {watch.seconds:7.2f} s  ({watch.calls} steps)")
     print(f"  recovery points: {summary['recovery_points']}, backup jobs: {summary['backup_jobs']}, "
           f"copy jobs: {summary['copy_jobs']}, orders placed: {workload.state.placed}")
+    print(f"  resident memory:      {memory_before:7.0f} MB before, {resident_mb():.0f} MB after")
     sandbox.store.close()  # no final snapshot: the figure is the advance, not saving its state
 
 

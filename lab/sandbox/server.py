@@ -107,10 +107,7 @@ def run(args: argparse.Namespace) -> int:
         if stopping.is_set():
             sandbox.request_shutdown()
         sandbox.boot()
-        # Most objects alive now (modules, models, the restored world) live as long as the process: keep
-        # them out of the collector's scans, and collect less often; long clock advances allocate a lot.
-        gc.freeze()
-        gc.set_threshold(20_000, 20, 20)
+        settle_heap()
         threading.Thread(target=run_ticker, args=(sandbox,), name="clock-ticker", daemon=True).start()
         threading.Thread(target=sandbox.warm_up, name="warm-up", daemon=True).start()
         if args.foreground:
@@ -169,6 +166,13 @@ def _json_answer(start_response, status: str, body: dict) -> list[bytes]:  # noq
 
 
 TICK_SECONDS = 0.5
+
+
+def settle_heap() -> None:
+    """After boot: most objects alive now (modules, models, the restored world) live as long as the process.
+    Keep them out of the collector's scans, and collect less often: long clock advances allocate a lot."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def run_ticker(sandbox) -> None:  # noqa: ANN001
