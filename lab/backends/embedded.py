@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import orjson
 
 from lab import config
+from lab.backends.data import BucketState
 from lab.gateway.context import RequestContext, Response
 from lab.gateway.errors import not_implemented
 from lab.gateway.identify import service_model
@@ -380,6 +381,14 @@ def _is_plainly_valid(table: Any, item: dict[str, Any]) -> bool:
         return False
 
 
+def _backend(backends: Any, account: str, region: str) -> Any:
+    """backends[account][region]: moto's BackendDict scans all its registries on every lookup (~30 us) and
+    its per-account dict checks its regions; once both exist, plain dict lookups find the same object."""
+    accounts = dict.get(backends, account)
+    found = dict.get(accounts, region) if accounts is not None else None
+    return found if found is not None else backends[account][region]
+
+
 def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
     """What moto's Table.put_item stores, without its per-attribute size checks (most of its cost) or its
     registry of every item ever made: the items are known valid (see _is_plainly_valid)."""
@@ -464,10 +473,7 @@ class MotoData:
     def _s3(self) -> Any:
         from moto.s3.models import s3_backends
 
-        # BackendDict.__getitem__ scans all of moto's backend registries on every call (~30 us); once the
-        # account's backends exist, a plain dict lookup finds the same object.
-        accounts = dict.get(s3_backends, self.account)
-        return (accounts if accounts is not None else s3_backends[self.account])["aws"]
+        return _backend(s3_backends, self.account, "aws")
 
     def _version(self, bucket: str, key: str, version_id: str) -> Any:
         found = self._s3().buckets.get(bucket)
@@ -477,8 +483,6 @@ class MotoData:
         raise LookupError(f"s3://{bucket}/{key} has no version {version_id}")
 
     def bucket_state(self, bucket: str) -> Any:
-        from lab.backends.data import BucketState
-
         found = self._s3().buckets.get(bucket)
         return BucketState(found.region_name, found.versioning_status) if found is not None else None
 
@@ -586,8 +590,7 @@ class MotoData:
 
         from moto.iam.models import iam_backends
 
-        accounts = dict.get(iam_backends, self.account)
-        iam = (accounts if accounts is not None else iam_backends[self.account])["global"]
+        iam = _backend(iam_backends, self.account, "aws")  # (moto files its "global" IAM under "aws")
         for role in iam.get_roles():
             if role.arn == role_arn:
                 document = role.assume_role_policy_document or "{}"
@@ -634,8 +637,7 @@ class MotoData:
     def _dynamodb(self, region: str) -> Any:
         from moto.dynamodb.models import dynamodb_backends
 
-        accounts = dict.get(dynamodb_backends, self.account)  # (see _s3: a dict lookup once they exist)
-        return (accounts if accounts is not None else dynamodb_backends[self.account])[region]
+        return _backend(dynamodb_backends, self.account, region)
 
     def _table(self, region: str, table: str) -> Any:
         found = self._dynamodb(region).tables.get(table)
@@ -750,8 +752,7 @@ class MotoData:
     def _ec2(self, region: str) -> Any:
         from moto.ec2.models import ec2_backends
 
-        accounts = dict.get(ec2_backends, self.account)
-        return (accounts if accounts is not None else ec2_backends[self.account])[region]
+        return _backend(ec2_backends, self.account, region)
 
     def create_snapshot(self, region: str, volume_id: str, description: str,
                         tags: dict[str, str]) -> dict[str, Any]:

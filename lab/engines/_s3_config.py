@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Mapping, NamedTuple
 from zlib import crc32
 
@@ -71,6 +71,15 @@ class ReplicationConfig:
     @property
     def uses_tags(self) -> bool:
         return any(rule.tags for rule in self.rules)
+
+    @cached_property  # (derived: kept in the instance's dict, which a frozen dataclass still has)
+    def filters_nothing(self) -> bool:
+        """No rule selects by prefix or tag: where a version goes does not depend on its key."""
+        return not any(rule.prefix or rule.tags for rule in self.rules)
+
+    @cached_property
+    def newest_rule_seq(self) -> int:
+        return max((rule.created_seq for rule in self.rules), default=0)
 
 
 class Target(NamedTuple):

@@ -104,6 +104,7 @@ class S3(Engine):
         # trust policies until an IAM call changes something (not part of the state: re-read after a restart).
         self._buckets: dict[str, BucketState | None] = {}
         self._roles: dict[str, str | None] = {}
+        self._uniform_targets: dict[tuple[str, str], tuple[ReplicationConfig, tuple[Target, ...]]] = {}
         self.data.subscribe_object_events(self._on_object_event)
 
     def initial_state(self) -> S3State:
@@ -325,6 +326,13 @@ class S3(Engine):
         config = self.state.replication.get(task.bucket)
         if config is None:
             return ()
+        if config.filters_nothing and task.seq > config.newest_rule_seq:
+            # Every write after the newest rule goes the same way, whatever its key: decide once per kind.
+            memo = self._uniform_targets.get((task.bucket, task.kind))
+            if memo is None or memo[0] is not config:
+                memo = self._uniform_targets[(task.bucket, task.kind)] = (config, choose_targets(
+                    config.rules, task.key, {}, task.seq, delete_marker=task.kind == "delete-marker"))
+            return memo[1]
         tags: dict[str, str] = {}
         if task.kind == "version" and config.uses_tags:
             try:
@@ -396,11 +404,17 @@ class S3(Engine):
                                                        rest[0].written_at + MIN_LAG_SECONDS)
         else:
             del state.waiting[bucket], state.next_pass[bucket]
+        reasons: dict[Target, str | None] = {}  # (nothing this pass does changes a destination or the role)
         for task in work:
-            self._run(state, task, at)
+            self._run(state, task, at, reasons)
 
-    def _run(self, state: S3State, task: Task, now: float) -> None:
-        targets = () if task.kind == "tags" else self._decide(task)
+    def _run(self, state: S3State, task: Task, now: float, reasons: dict[Target, str | None] | None = None) -> None:
+        if task.kind == "tags":
+            targets: tuple[Target, ...] = ()
+        elif task.targets is None and not state.pauses:
+            targets = task.targets = self._targets(task)  # (decided and done now: no PENDING record between)
+        else:
+            targets = self._decide(task)
         if (targets or task.peers) and self._paused(task, targets, now):
             state.held.append(task)
             return
@@ -408,9 +422,12 @@ class S3(Engine):
         if task.kind == "tags":
             self._sync_tags(task)
         elif targets:
-            self._replicate(state, task, targets, now)
+            self._replicate(state, task, targets, now, {} if reasons is None else reasons)
 
-    def _replicate(self, state: S3State, task: Task, targets: tuple[Target, ...], now: float) -> None:
+    def _replicate(self, state: S3State, task: Task, targets: tuple[Target, ...], now: float,
+                   reasons: dict[Target, str | None]) -> None:
+        """Copy the task's version (or delete marker) to each target; `reasons` memoizes why a target
+        cannot take copies, for the rest of one pass."""
         config = state.replication.get(task.bucket)
         source_region = self._region(task.bucket)
         resource = f"s3://{task.bucket}/{task.key}"
@@ -418,7 +435,10 @@ class S3(Engine):
         replicas: list[tuple[str, str]] = []
         for target in targets:
             destination = self._bucket(target.bucket)
-            reason = self._failure_reason(config, target, destination)
+            if target in reasons:
+                reason = reasons[target]
+            else:
+                reason = reasons[target] = self._failure_reason(config, target, destination)
             replica_version = ""
             if reason is None:
                 try:

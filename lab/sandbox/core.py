@@ -129,13 +129,16 @@ class Sandbox:
 
     def warm_up(self) -> None:
         """Load the services a restore left as bytes, one at a time, between requests; and build the
-        request matchers of the services learners use first, so no first call pays for them."""
+        request matchers of the services learners use first and the clients the engines use, so no first
+        call or first scheduled backup pays for them."""
         from lab.gateway.identify import identify
 
         for service in ("s3", "dynamodb", "rds", "ec2", "backup", "sts", "iam"):
             scope = f"Credential=test/20260101/{config.PRIMARY_REGION}/{service}/aws4_request"
             identify("GET", "/", "", {"Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0"},
                      b"")
+        for service in ("rds", "dynamodb", "ec2", "s3"):  # what AWS Backup's first scheduled run lists
+            self.client(service)
         for _ in range(len(self.backend.pending)):
             with self.lock:
                 pending = self.backend.pending

@@ -27,3 +27,16 @@ def test_a_flood_of_one_kind_keeps_the_others(monkeypatch):
     kinds = [e.kind for e in log.query()]
     assert kinds.count("engine") == 5 and kinds.count("fault") == 1 and len(log) == 6
     assert log.last_seq == 101
+
+
+def test_events_saved_before_they_had_slots_still_load():
+    import pickle
+
+    from lab.sim.events import Event
+
+    event = Event(3, 4.0, "engine", "s3", "ReplicationCompleted", "us-west-2", "s3://b/k", {"lag_seconds": 61.0})
+    assert pickle.loads(pickle.dumps(event)) == event
+    older = Event.__new__(Event)
+    older.__setstate__({"seq": 3, "time": 4.0, "kind": "engine", "source": "s3", "name": "ReplicationCompleted",
+                        "region": "us-west-2", "resource": "s3://b/k", "detail": {"lag_seconds": 61.0}})
+    assert older == event
