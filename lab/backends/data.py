@@ -435,6 +435,7 @@ def _client_item(value: Any, binary: bool = False) -> Any:
 WRITE_GUARDS: list[Callable[[Any, str, str], None]] = []
 _GUARDED_WRITES = frozenset({"put_object", "put_item", "put_items", "delete_items", "delete_object",
                              "delete_object_version"})
+_WRAPPABLE = frozenset({"put_item"})  # an engine may wrap these on the layer later (subscribe_item_writes)
 
 
 class _GuardedWrites:
@@ -446,6 +447,8 @@ class _GuardedWrites:
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._inner, name)
         if name not in _GUARDED_WRITES:
+            if name not in _WRAPPABLE:
+                setattr(self, name, method)  # (found once: the engines' bulk work calls these per object)
             return method
 
         def guarded(region: str, *args: Any, **kwargs: Any) -> Any:

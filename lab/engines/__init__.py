@@ -81,7 +81,7 @@ class Engine:
 
     def emit(self, name: str, *, kind: str = "engine", region: str | None = None, resource: str | None = None,
              **detail: Any) -> None:
-        self.sandbox.events.emit(self.now(), kind, self.name, name, region=region, resource=resource, **detail)
+        self.sandbox.events.add(self.now(), kind, self.name, name, region, resource, detail)
 
     def describe(self) -> dict[str, Any]:
         """A summary for `lab status` and the TUI."""

@@ -100,9 +100,11 @@ class S3(Engine):
         super().__init__(sandbox)
         # Set while the engine acts (run_due): its own writes are not users' writes to replicate.
         self._acting = False
-        # Buckets as one run_due reads them (nothing but the engine changes buckets within a step), and roles'
-        # trust policies until an IAM call changes something (not part of the state: re-read after a restart).
+        # Buckets as the engine's steps read them, until a state-changing call (the lab's sequence number moves;
+        # nothing else creates, deletes or versions a bucket), and roles' trust policies until an IAM call
+        # changes something (neither is part of the state: re-read after a restart).
         self._buckets: dict[str, BucketState | None] = {}
+        self._buckets_as_of: tuple[Any, int] | None = None
         self._roles: dict[str, str | None] = {}
         self._uniform_targets: dict[tuple[str, str], tuple[ReplicationConfig, tuple[Target, ...]]] = {}
         self.data.subscribe_object_events(self._on_object_event)
@@ -367,12 +369,15 @@ class S3(Engine):
         return min(candidates) if candidates else None
 
     def run_due(self, now: float) -> None:
+        lab = self.sandbox.lab
+        if (lab, lab.seq) != self._buckets_as_of:  # a call changed something since: buckets may have changed
+            self._buckets.clear()
+            self._buckets_as_of = (lab, lab.seq)
         self._acting = True
         try:
             self._run_due(self.state, now)
         finally:
             self._acting = False
-            self._buckets.clear()
 
     def _run_due(self, state: S3State, now: float) -> None:
         expired = [bucket for bucket, until in state.pauses.items() if until is not None and until <= now]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import time_machine  # (loaded with the sandbox: not by the first call or the first clock advance, 0.1 s)
+
 from lab import __version__, config
 from lab.backends.base import Backend
 from lab.gateway.app import GatewayApp, build_chain
@@ -89,8 +91,6 @@ class Sandbox:
     @contextlib.contextmanager
     def sim_time(self) -> Iterator[None]:
         """Let everything in this block (moto included) see the sim clock's time."""
-        import time_machine
-
         with time_machine.travel(self.clock.now(), tick=False):
             yield
 
