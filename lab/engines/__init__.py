@@ -137,12 +137,13 @@ class EngineSet:
                               ctx.identity.operation if ctx.identity else ctx.path)
 
     def next_due(self) -> tuple[float, Engine] | None:
-        best: tuple[float, Engine] | None = None
+        best: float | None = None
+        chosen: Engine | None = None
         for engine in self.engines:
             due = engine.next_due()
-            if due is not None and (best is None or due < best[0]):
-                best = (due, engine)
-        return best
+            if due is not None and (best is None or due < best):
+                best, chosen = due, engine
+        return None if chosen is None else (best, chosen)  # type: ignore[return-value]
 
     def run_until(self, target: float, max_steps: int = 5_000_000) -> int:
         """Play every due event up to sim time `target`, in time order. Returns how many steps ran."""
@@ -159,8 +160,7 @@ class EngineSet:
                 if found is None or found[0] > target:
                     break
                 due, engine = found
-                clock.set_time(due)
-                now = clock.now()
+                now = clock.set_time(due)
                 if traveller is None:
                     self.sandbox.backend.materialize_all()  # engines may reach into any restored service
                     traveller = time_machine.travel(now, tick=False)

@@ -189,7 +189,10 @@ class Drills(Engine):
             drill.next_evaluation = now
 
     def next_due(self) -> float | None:
-        due = [d.next_evaluation for d in self.state.drills.values()
+        drills = self.state.drills
+        if not drills:
+            return None
+        due = [d.next_evaluation for d in drills.values()
                if d.status == "running" and d.next_evaluation is not None]
         return min(due) if due else None
 

@@ -833,8 +833,11 @@ class RdsData(Engine):
     # -- time --------------------------------------------------------------------------------------------
 
     def next_due(self) -> float | None:
+        timers = self.state.timers
+        if not timers:
+            return None  # (asked before every step of an advance: no exception for the usual answer)
         try:
-            return self.state.timers[0][0]
+            return timers[0][0]
         except IndexError:  # the ticker asks from another thread; an emptied heap just means nothing is due
             return None
 

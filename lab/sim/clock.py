@@ -77,12 +77,14 @@ class SimClock:
         self._anchor_sim = sim_time
         self._anchor_wall = self._wall()
 
-    def set_time(self, sim_time: float) -> None:
-        """Jump to `sim_time` (only forwards: time never runs back); a pinned clock stays pinned there."""
+    def set_time(self, sim_time: float) -> float:
+        """Jump to `sim_time` (only forwards: time never runs back); a pinned clock stays pinned there.
+        Returns the sim time now."""
         target = max(sim_time, self.now())
         if self._pinned is not None:
             self._pinned = target
         self._reanchor(target)
+        return target
 
     def set_speed(self, factor: float) -> None:
         if not factor > 0 or factor > 1_000_000:
