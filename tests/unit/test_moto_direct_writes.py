@@ -14,7 +14,7 @@ from lab import config
 from lab.backends.embedded import MotoData
 
 from moto.dynamodb.models import dynamodb_backends  # noqa: E402  (after lab.backends.embedded: moto's setup)
-from moto.dynamodb.models.dynamo_type import Item  # noqa: E402
+from moto.dynamodb.models.dynamo_type import DynamoType, Item  # noqa: E402
 from moto.s3.models import FakeKey, s3_backends  # noqa: E402
 
 ACCOUNT, REGION = config.ACCOUNT_ID, config.PRIMARY_REGION
@@ -107,9 +107,13 @@ def test_a_direct_item_is_the_item_moto_makes(table):
     attrs = {"pk": {"S": "ORD-1"}, "sk": {"N": "1"}, "lines": {"L": [{"M": {"sku": {"S": "mug"}}}]},
              "tags": {"SS": ["a", "b"]}}
     moto_item = backend.put_item(table, attrs)
-    MotoData().put_item(REGION, table, {**attrs, "sk": {"N": "2"}})
+    data = MotoData()
+    data.put_item(REGION, table, {**attrs, "sk": {"N": "2"}})
     found = backend.tables[table]
-    direct = found.get_item(moto_item.hash_key, type(moto_item.range_key)({"N": "2"}))
+    second = type(moto_item.range_key)({"N": "2"})
+    assert found.get_item(moto_item.hash_key, second) is None  # queued: no one has read the table yet
+    assert data.get_item(REGION, table, {"pk": {"S": "ORD-1"}, "sk": {"N": "2"}}) is not None  # a read stores it
+    direct = found.get_item(moto_item.hash_key, second)
     assert type(direct) is Item and type(direct.attrs) is type(moto_item.attrs)
     assert direct.to_json()["Attributes"] == {**moto_item.to_json()["Attributes"], "sk": {"N": "2"}}
     assert not any(tracked is direct for tracked in Item.instances_tracked)
@@ -136,3 +140,26 @@ def test_direct_attribute_values_are_moto_s(value):
     made, expected = _dynamo_type(value), DynamoType(value)
     assert type(made) is DynamoType and vars(made).keys() == vars(expected).keys()
     assert made == expected and made.type == expected.type and made.to_json() == expected.to_json()
+
+
+def test_queued_items_reach_moto_in_order_before_any_other_access(table):
+    backend = dynamodb_backends[ACCOUNT][REGION]
+    data = MotoData()
+    key = {"pk": {"S": "k"}, "sk": {"N": "1"}}
+    for version in range(3):
+        data.put_item(REGION, table, {**key, "v": {"N": str(version)}})
+    data.put_item(REGION, table, {**key, "v": {"N": "3"}, "big": {"S": "x" * 120_000}})  # moto's own path
+    assert backend.tables[table].get_item(DynamoType(key["pk"]), DynamoType(key["sk"])).attrs["v"].value == "3"
+    data.put_item(REGION, table, {**key, "v": {"N": "4"}})
+    assert [item["v"]["N"] for item in data.scan_items(REGION, table)] == ["4"]
+    data.put_item(REGION, table, {**key, "v": {"N": "5"}})
+    data.drop_pending_items()  # moto's state replaced: what was queued for the old one goes with it
+    assert [item["v"]["N"] for item in data.scan_items(REGION, table)] == ["4"]
+
+
+def test_the_queue_is_bounded(table):
+    data = MotoData()
+    for number in range(MotoData.PENDING_ITEMS_MAX + 1):
+        data.put_item(REGION, table, {"pk": {"S": f"k{number}"}, "sk": {"N": "1"}})
+    assert len(data._pending_items) == 1
+    assert len(dynamodb_backends[ACCOUNT][REGION].tables[table].items) == MotoData.PENDING_ITEMS_MAX
