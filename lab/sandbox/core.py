@@ -137,8 +137,12 @@ class Sandbox:
             scope = f"Credential=test/20260101/{config.PRIMARY_REGION}/{service}/aws4_request"
             identify("GET", "/", "", {"Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0"},
                      b"")
-        for service in ("rds", "dynamodb", "ec2", "s3"):  # what AWS Backup's first scheduled run lists
-            self.client(service)
+        # What AWS Backup's first scheduled run lists resources with (botocore reads paginators from disk).
+        for service, operations in (("rds", ("describe_db_instances",)), ("dynamodb", ("list_tables",)),
+                                    ("ec2", ("describe_volumes", "describe_instances")), ("s3", ())):
+            client = self.client(service)
+            for operation in operations:
+                client.get_paginator(operation)
         for _ in range(len(self.backend.pending)):
             with self.lock:
                 pending = self.backend.pending

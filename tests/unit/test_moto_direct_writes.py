@@ -163,3 +163,14 @@ def test_the_queue_is_bounded(table):
         data.put_item(REGION, table, {"pk": {"S": f"k{number}"}, "sk": {"N": "1"}})
     assert len(data._pending_items) == 1
     assert len(dynamodb_backends[ACCOUNT][REGION].tables[table].items) == MotoData.PENDING_ITEMS_MAX
+
+
+def test_version_ids_are_moto_s_draws():
+    from moto.moto_api._internal import mock_random
+
+    from lab.backends.embedded import _key_factory
+
+    mock_random.seed("direct-writes")
+    expected = [str(mock_random.uuid4()) for _ in range(200)]
+    mock_random.seed("direct-writes")
+    assert [_key_factory().version_id() for _ in range(200)] == expected
