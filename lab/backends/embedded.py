@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import copyreg
 import io
+import itertools
 import os
 import pickle
 import threading
 import time
 import uuid
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Iterable
 
 import orjson
@@ -367,6 +369,16 @@ def _key_factory() -> _KeyFactory:
     return _KeyFactory()
 
 
+def _append_version(store: Any, key: str, version: Any) -> None:
+    """store[key] = version on moto's versioned key store (which appends it), without the KeyError that
+    store raises and catches inside for every new key."""
+    versions = dict.get(store, key)
+    if versions is None:
+        dict.__setitem__(store, key, [version])
+    else:
+        versions.append(version)
+
+
 def _body_buffer(body: bytes, max_buffer_size: int) -> Any:
     """A key's body as moto keeps it: a SpooledTemporaryFile stays in memory below max_buffer_size, and a
     key's body is written once, so below that size a BytesIO is the same thing at a twentieth of the cost."""
@@ -407,12 +419,13 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
     registry of every item ever made: the items are known valid (see _is_plainly_valid)."""
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 
+    value_of = _dynamo_type
     hash_attr, range_attr, stream = table.hash_key_attr, table.range_key_attr, table.stream_shard
     for attrs in items:
         item = object.__new__(Item)
-        item.hash_key = _dynamo_type(attrs[hash_attr])
-        item.range_key = _dynamo_type(attrs[range_attr]) if range_attr else None
-        item.attrs = LimitedSizeDict({name: _dynamo_type(value) for name, value in attrs.items()})
+        item.hash_key = value_of(attrs[hash_attr])
+        item.range_key = value_of(attrs[range_attr]) if range_attr else None
+        item.attrs = LimitedSizeDict({name: value_of(value) for name, value in attrs.items()})
         current = table.get_item(item.hash_key, item.range_key) if stream is not None else None
         if item.range_key is not None:
             table.items[item.hash_key][item.range_key] = item
@@ -423,19 +436,23 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
 
 
 _NESTING_TYPES = frozenset({"L", "M"})
+_DYNAMO_TYPE: Any = None
 
 
 def _dynamo_type(value: dict[str, Any]) -> Any:
     """moto's DynamoType(value): for every type but lists and maps its __init__ only sets these two."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
+    global _DYNAMO_TYPE
+    if _DYNAMO_TYPE is None:  # (moto's DynamoDB models load on first use, not with this module)
+        from moto.dynamodb.models.dynamo_type import DynamoType
 
+        _DYNAMO_TYPE = DynamoType
     if len(value) == 1:
         for kind, inner in value.items():
             if kind not in _NESTING_TYPES:
-                made = object.__new__(DynamoType)
+                made = object.__new__(_DYNAMO_TYPE)
                 made.type, made.value = kind, inner
                 return made
-    return DynamoType(value)
+    return _DYNAMO_TYPE(value)
 
 
 class MotoData:
@@ -459,8 +476,8 @@ class MotoData:
         pending = self._pending_items
         if pending:
             self._pending_items = []
-            for table, item in pending:
-                _store_items(table, (item,))
+            for table, queued in itertools.groupby(pending, key=itemgetter(0)):  # (in order, per run of a table)
+                _store_items(table, [item for _, item in queued])
 
     def drop_pending_items(self) -> None:
         """moto's state was replaced (a reset, a restore): the queued items belonged to the old one."""
@@ -488,7 +505,7 @@ class MotoData:
             _version_id=factory.version_id() if target.is_versioned else "null",
             encryption=encryption, kms_key_id=kms_key_id, bucket_key_enabled=bucket_key_enabled)
         if target.is_versioned:
-            target.keys[key] = stored  # the versioned key store appends a version
+            _append_version(target.keys, key, stored)
         else:
             target.keys.setlist(key, [stored])
         notifications = factory.notifications
@@ -551,7 +568,7 @@ class MotoData:
         source_arn = source.arn
         if s3.tagger.has_tags(source_arn):
             s3.tagger.copy_tags(source_arn, replica.arn)
-        target.keys[key] = replica  # the versioned key store appends a version
+        _append_version(target.keys, key, replica)
         return replica.version_id
 
     def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
