@@ -22,6 +22,10 @@ class AdminClient:
         try:
             answer = _POOL.request(method, self.endpoint + path, body=data, timeout=timeout,
                                    headers={"Content-Type": "application/json"} if data else None)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise LabError(f"the sandbox at {self.endpoint} took longer than {timeout:g} s to answer {method} "
+                           f"{path}; it is running, but busy (a long clock advance or a large world): try again "
+                           "in a moment") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise SandboxNotRunning(self.endpoint) from exc
         try:

@@ -159,19 +159,26 @@ def seed_world(sandbox: Any) -> None:
 _AMI_SNAPSHOT = "Auto-created snapshot for AMI"
 
 
+def _count(count: Any, region: str, name: str) -> int:
+    try:
+        return int(count(region, name))
+    except LookupError:  # deleted between listing and counting
+        return 0
+
+
 def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
     """What the sandbox holds, per region: the figures `lab status` shows."""
+    from lab.backends.data import data_access
+
+    data = data_access(sandbox)  # (objects and items counted in the backend's models where it can)
     counts: dict[str, dict[str, int]] = {}
     for region in config.REGIONS:
         s3 = sandbox.client("s3", region)
         buckets = [b["Name"] for b in s3.list_buckets(BucketRegion=region)["Buckets"]]
-        objects = 0
-        for bucket in buckets:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                objects += page.get("KeyCount", 0)
+        objects = sum(_count(data.count_objects, region, bucket) for bucket in buckets)
         dynamodb = sandbox.client("dynamodb", region)
         tables = dynamodb.list_tables()["TableNames"]
-        items = sum(dynamodb.scan(TableName=t, Select="COUNT")["Count"] for t in tables)
+        items = sum(_count(data.count_items, region, table) for table in tables)
         rds = sandbox.client("rds", region)
         ec2 = sandbox.client("ec2", region)
         instances = sum(len(r["Instances"]) for r in ec2.describe_instances(

@@ -98,6 +98,14 @@ class DataAccess(Protocol):
     def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
         """Every item of the table. LookupError: no such table."""
 
+    # -- counts, for `lab status` (a month of orders is 100,000 objects: counting must not list them) -----
+
+    def count_objects(self, region: str, bucket: str) -> int:
+        """How many objects the bucket holds (current versions, not delete markers). LookupError: no bucket."""
+
+    def count_items(self, region: str, table: str) -> int:
+        """How many items the table holds. LookupError: no such table."""
+
     # -- RDS ---------------------------------------------------------------------------------------
 
     def create_automated_db_snapshot(self, region: str, instance_id: str, snapshot_id: str) -> bool:
@@ -302,6 +310,24 @@ class ApiData:
         try:
             return [_wire_item(item) for page in dynamodb.get_paginator("scan").paginate(TableName=table)
                     for item in page.get("Items", [])]
+        except dynamodb.exceptions.ResourceNotFoundException as exc:
+            raise LookupError(f"no DynamoDB table {table} in {region}") from exc
+
+    def count_objects(self, region: str, bucket: str) -> int:
+        s3 = self.sandbox.client("s3", region)
+        try:
+            return sum(page.get("KeyCount", 0)
+                       for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket))
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchBucket", "404"):
+                raise LookupError(f"no bucket {bucket}") from exc
+            raise
+
+    def count_items(self, region: str, table: str) -> int:
+        dynamodb = self.sandbox.client("dynamodb", region)
+        try:
+            return sum(page.get("Count", 0)
+                       for page in dynamodb.get_paginator("scan").paginate(TableName=table, Select="COUNT"))
         except dynamodb.exceptions.ResourceNotFoundException as exc:
             raise LookupError(f"no DynamoDB table {table} in {region}") from exc
 

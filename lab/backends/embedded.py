@@ -738,6 +738,21 @@ class MotoData:
     def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
         return [item.to_json()["Attributes"] for item in self._table(region, table).all_items()]
 
+    def count_items(self, region: str, table: str) -> int:
+        found = self._table(region, table)
+        return (sum(len(by_range) for by_range in found.items.values()) if found.range_key_attr
+                else len(found.items))
+
+    def count_objects(self, region: str, bucket: str) -> int:
+        from moto.s3.models import FakeDeleteMarker
+
+        found = self._s3().buckets.get(bucket)
+        if found is None:
+            raise LookupError(f"no bucket {bucket}")
+        # (the store's own values() yields each key's latest version; a delete marker hides the object)
+        return sum(1 for versions in dict.values(found.keys)
+                   if versions and not isinstance(versions[-1], FakeDeleteMarker))
+
     @staticmethod
     def _key_values(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
         from moto.dynamodb.models.dynamo_type import DynamoType

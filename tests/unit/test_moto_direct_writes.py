@@ -174,3 +174,22 @@ def test_version_ids_are_moto_s_draws():
     expected = [str(mock_random.uuid4()) for _ in range(200)]
     mock_random.seed("direct-writes")
     assert [_key_factory().version_id() for _ in range(200)] == expected
+
+
+def test_counts_read_the_models_as_listing_would(bucket, table):
+    data = MotoData()
+    _s3().put_bucket_versioning(bucket, "Enabled")
+    for key in ("a", "b", "c"):
+        data.put_object(REGION, bucket, key, b"1")
+    data.put_object(REGION, bucket, "a", b"2")  # a second version: still one object
+    data.delete_object(REGION, bucket, "b")  # a delete marker hides b
+    assert data.count_objects(REGION, bucket) == 2
+    listed = _s3().list_objects(_s3().buckets[bucket], prefix="", delimiter=None, marker=None, max_keys=None)
+    assert len(listed[0]) == 2
+    for number in range(3):
+        data.put_item(REGION, table, {"pk": {"S": f"k{number % 2}"}, "sk": {"N": str(number)}})
+    assert data.count_items(REGION, table) == 3  # (two hash keys, three items: queued ones counted too)
+    with pytest.raises(LookupError):
+        data.count_objects(REGION, "no-such-bucket-direct")
+    with pytest.raises(LookupError):
+        data.count_items(REGION, "no-such-table-direct")
