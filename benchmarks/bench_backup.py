@@ -8,6 +8,8 @@ the time spent inside the backup engine -- its own work and the recovery data it
 and EBS engines for -- is measured apart from the whole advance. Timings are never pass/fail.
 With --rounds N, N fresh processes (moto's state is per process) each run the advance: the shared
 machine's speed drifts by a quarter from minute to minute, so the median and the best say more than one run.
+Each run also times a fixed pure-Python loop (`sum(range(1000))`, best of 5) just before the advance: the
+machine's speed at that moment, to read the figure against (it took 14.8 us here at the quietest).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,11 @@ def hourly_backups(sandbox: Sandbox, copy: bool) -> None:
                       "arn:aws:s3:::securecart-invoices-use1"]})
 
 
+def reference_us() -> float:
+    """The machine's speed now: microseconds per sum(range(1000)), best of 5 timings."""
+    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
+
+
 def resident_mb() -> float:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -105,8 +113,9 @@ def rounds(args: argparse.Namespace) -> None:
         if number == 1:
             print(output.splitlines()[0])
         whole = next(line for line in output.splitlines() if "whole advance" in line)
+        speed = next(line for line in output.splitlines() if "machine speed" in line)
         seconds.append(float(whole.split(":")[1].split()[0]))
-        print(f"  round {number}: {seconds[-1]:.2f} s")
+        print(f"  round {number}: {seconds[-1]:.2f} s  (machine speed {speed.split(':')[1].split()[0]} us)")
     print(f"  median {statistics.median(seconds):.2f} s, best {min(seconds):.2f} s, worst {max(seconds):.2f} s")
 
 
@@ -135,6 +144,7 @@ def main() -> None:
     sandbox.warm_up()
     settle_heap()  # as the sandbox server does after boot
     memory_before = resident_mb()
+    reference = reference_us()
     with sandbox.lock:
         started = time.perf_counter()
         steps = sandbox.engines.run_until(sandbox.clock.now() + args.days * 86400)
@@ -144,6 +154,7 @@ def main() -> None:
           f"{' + copies to us-west-2' if args.copy else ''}, S3 replication on, "
           f"{'no orders' if args.no_workload else '1 order/min'}")
     print(f"  whole advance:        {seconds:7.2f} s  ({steps} engine steps)")
+    print(f"  machine speed:        {reference:7.1f} us per sum(range(1000)) just before")
     print(f"  inside AWS Backup:    {watch.seconds:7.2f} s  ({watch.calls} steps)")
     print(f"  recovery points: {summary['recovery_points']}, backup jobs: {summary['backup_jobs']}, "
           f"copy jobs: {summary['copy_jobs']}, orders placed: {workload.state.placed}")
