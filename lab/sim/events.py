@@ -1,8 +1,9 @@
 """The event log: what the engines did (replication, backups, failovers, faults), in sim time.
 
 API calls are recorded by the audit layer in the same log under kind "api". Kept in the lab state, so it
-survives restarts; bounded per kind, so a long-running lab does not grow without end and a flood of one kind
-(a replication event per object) never pushes out the others (the API calls, the faults).
+survives restarts; bounded per kind and source, so a long-running lab does not grow without end and a flood
+from one source (S3 replication's event per object) never pushes out the others (the API calls, the faults,
+AWS Backup's jobs).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from operator import attrgetter
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Iterable
 
-MAX_EVENTS_PER_KIND = 50_000
+MAX_EVENTS_PER_STREAM = 50_000  # per kind and source
 
 
 @dataclass(slots=True)  # (slots: a long advance keeps 50,000 of a kind, at a quarter the memory and cost)
@@ -48,8 +49,18 @@ _field_values = attrgetter(*_FIELD_NAMES)  # (snapshots pickle every event kept)
 
 class EventLog:
     def __init__(self) -> None:
-        self._by_kind: dict[str, deque[Event]] = {}
+        self._streams: dict[tuple[str, str], deque[Event]] = {}  # (kind, source) -> its events in seq order
         self._seq = 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A log saved before it was bounded per source kept one stream per kind.
+        if "_by_kind" in state:
+            streams: dict[tuple[str, str], deque[Event]] = {}
+            for events in state.pop("_by_kind").values():
+                for event in events:
+                    streams.setdefault((event.kind, event.source), deque(maxlen=MAX_EVENTS_PER_STREAM)).append(event)
+            state["_streams"] = streams
+        self.__dict__.update(state)
 
     def emit(self, time: float, kind: str, source: str, name: str, *, region: str | None = None,
              resource: str | None = None, **detail: Any) -> Event:
@@ -60,9 +71,9 @@ class EventLog:
         """emit, with the detail as a dict (the engines' bulk work: one dict less per event)."""
         self._seq += 1
         event = Event(self._seq, time, kind, source, name, region, resource, detail)
-        events = self._by_kind.get(kind)
+        events = self._streams.get((kind, source))
         if events is None:
-            events = self._by_kind[kind] = deque(maxlen=MAX_EVENTS_PER_KIND)
+            events = self._streams[(kind, source)] = deque(maxlen=MAX_EVENTS_PER_STREAM)
         events.append(event)
         return event
 
@@ -70,9 +81,10 @@ class EventLog:
               region: str | None = None, start: float | None = None, end: float | None = None,
               limit: int | None = None) -> list[Event]:
         wanted = set(kinds) if kinds else None
-        streams = [events for kind, events in self._by_kind.items() if wanted is None or kind in wanted]
+        streams = [events for (kind, of), events in self._streams.items()
+                   if (wanted is None or kind in wanted) and (source is None or of == source)]
         found = [
-            event for event in heapq.merge(*streams, key=lambda e: e.seq)  # each kind's events are in seq order
+            event for event in heapq.merge(*streams, key=lambda e: e.seq)  # each stream is in seq order
             if event.seq > since_seq
             and (source is None or event.source == source)
             and (region is None or event.region == region)
@@ -86,4 +98,4 @@ class EventLog:
         return self._seq
 
     def __len__(self) -> int:
-        return sum(len(events) for events in self._by_kind.values())
+        return sum(len(events) for events in self._streams.values())
