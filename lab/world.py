@@ -31,7 +31,8 @@ PRIMARY_BUCKETS = (INVOICES_BUCKET, IMAGES_BUCKET, LOGS_BUCKET)
 CUSTOMERS = ("alice", "bruno", "chen", "dara", "emeka", "farah", "goran", "hana", "ivan", "jun")
 
 
-def make_order(number: int, created_at: datetime, rng: random.Random) -> dict[str, Any]:
+def make_order(number: int, created_at: datetime, rng: Any) -> dict[str, Any]:
+    """One order; `rng` draws its customer and amount (random.Random, or anything with choice and randint)."""
     return {
         "id": number,
         "order_id": f"ORD-{number:06d}",

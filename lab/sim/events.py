@@ -17,7 +17,7 @@ from typing import Any, Iterable
 MAX_EVENTS_PER_STREAM = 50_000  # per kind and source
 
 
-@dataclass(slots=True)  # (slots: a long advance keeps 50,000 of a kind, at a quarter the memory and cost)
+@dataclass(slots=True)  # (slots: a long advance keeps 50,000 per stream, at a quarter the memory)
 class Event:
     """One thing that happened. Treated as immutable: nothing changes an event once emitted."""
 
