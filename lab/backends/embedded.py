@@ -13,6 +13,7 @@ import pickle
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Iterable
@@ -20,7 +21,7 @@ from typing import Any, Iterable
 import orjson
 
 from lab import config
-from lab.backends.data import BucketState
+from lab.backends.data import BucketState, ObjectVersion
 from lab.gateway.context import RequestContext, Response
 from lab.gateway.errors import not_implemented
 from lab.gateway.identify import service_model
@@ -347,8 +348,6 @@ class _KeyFactory:
                 f"{hex_digits[20:]}")
 
     def make(self, body: bytes, content_type: str, **attributes: Any) -> Any:
-        from datetime import datetime, timezone
-
         # moto's utcnow() and datetime.now(), from one reading of the (sim-pinned) clock: a third the cost
         now = time.time()
         key = object.__new__(self.fake_key)
@@ -404,6 +403,12 @@ def _is_plainly_valid(table: Any, item: dict[str, Any]) -> bool:
         return len(orjson.dumps(item)) < 100_000
     except TypeError:
         return False
+
+
+@lru_cache(maxsize=None)
+def _moto_backends(service: str) -> Any:
+    """moto's BackendDict of a service, imported once (the bulk writes ask for it per object)."""
+    return moto_backends.get_backend(service)  # type: ignore[call-overload]
 
 
 def _backend(backends: Any, account: str, region: str) -> Any:
@@ -517,9 +522,7 @@ class MotoData:
         return stored.version_id if stored.version_id != "null" else None
 
     def put_item(self, region: str, table: str, item: dict[str, Any]) -> None:
-        from moto.dynamodb.models import dynamodb_backends
-
-        found = _backend(dynamodb_backends, self.account, region).tables.get(table)  # (not _table: no flush)
+        found = _backend(_moto_backends("dynamodb"), self.account, region).tables.get(table)  # (no flush here)
         if found is None or not _is_plainly_valid(found, item):
             self._dynamodb(region).put_item(table, item)  # moto validates it and answers AWS's errors
             return
@@ -530,9 +533,7 @@ class MotoData:
     # -- S3 versions, for replication and lifecycle (lab.engines.s3) -------------------------------
 
     def _s3(self) -> Any:
-        from moto.s3.models import s3_backends
-
-        return _backend(s3_backends, self.account, "aws")
+        return _backend(_moto_backends("s3"), self.account, "aws")
 
     def _version(self, bucket: str, key: str, version_id: str) -> Any:
         found = self._s3().buckets.get(bucket)
@@ -604,11 +605,8 @@ class MotoData:
             tagger.tag_resource(arn, tagger.convert_dict_to_tags_input(tags))
 
     def list_object_versions(self, region: str, bucket: str, prefix: str = "", with_tags: bool = False) -> list[Any]:
-        from datetime import timezone
-
         from moto.s3.models import FakeDeleteMarker
 
-        from lab.backends.data import ObjectVersion
 
         s3 = self._s3()
         found = s3.buckets.get(bucket)
@@ -694,10 +692,8 @@ class MotoData:
     # -- DynamoDB items (lab.engines.dynamodb: point-in-time journal, global tables, restores) ---------
 
     def _dynamodb(self, region: str) -> Any:
-        from moto.dynamodb.models import dynamodb_backends
-
         self.flush_items()  # every item access but put_item's own comes through here
-        return _backend(dynamodb_backends, self.account, region)
+        return _backend(_moto_backends("dynamodb"), self.account, region)
 
     def _table(self, region: str, table: str) -> Any:
         found = self._dynamodb(region).tables.get(table)
@@ -782,11 +778,8 @@ class MotoData:
         return version.value, version.metadata.get("Content-Type")
 
     def object_history(self, region: str, bucket: str, key: str) -> list[Any]:
-        from datetime import timezone
-
         from moto.s3.models import FakeDeleteMarker
 
-        from lab.backends.data import ObjectVersion
 
         found = self._s3().buckets.get(bucket)
         if found is None:
