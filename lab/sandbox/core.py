@@ -73,6 +73,9 @@ class Sandbox:
         self.clock = SimClock(self.lab.clock)
         self.app = GatewayApp(build_chain(self))
         self._clients: dict[tuple[str, str], Any] = {}
+        # Set by the server: keep what is alive now out of the garbage collector's scans (see settle_heap
+        # in lab/sandbox/server.py). Called when the world's objects change wholesale: warm-up, reset.
+        self.settle_heap: Callable[[bool], None] | None = None
         self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
         from lab.engines import EngineSet
@@ -147,8 +150,10 @@ class Sandbox:
             with self.lock:
                 pending = self.backend.pending
                 if not pending:
-                    return
+                    break
                 self.backend.materialize(pending[0])  # type: ignore[attr-defined]
+        if self.settle_heap is not None:
+            self.settle_heap(False)  # the restored world just loaded lives as long as the process
 
     def _restore(self) -> None:
         assert self.store is not None
@@ -288,6 +293,8 @@ class Sandbox:
                 self._create_world()
             else:
                 self.snapshot()
+            if self.settle_heap is not None:
+                self.settle_heap(True)  # the old world is garbage now, the new one lives on
 
     def request_shutdown(self) -> None:
         self.shutdown_requested.set()

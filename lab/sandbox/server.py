@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             sandbox.request_shutdown()
         sandbox.boot()
         settle_heap()
+        sandbox.settle_heap = settle_heap
         threading.Thread(target=run_ticker, args=(sandbox,), name="clock-ticker", daemon=True).start()
         threading.Thread(target=sandbox.warm_up, name="warm-up", daemon=True).start()
         if args.foreground:
@@ -168,9 +169,14 @@ def _json_answer(start_response, status: str, body: dict) -> list[bytes]:  # noq
 TICK_SECONDS = 0.5
 
 
-def settle_heap() -> None:
-    """After boot: most objects alive now (modules, models, the restored world) live as long as the process.
-    Keep them out of the collector's scans, and collect less often: long clock advances allocate a lot."""
+def settle_heap(replaced: bool = False) -> None:
+    """After boot, and again when warm-up has loaded the restored world: most objects alive then (modules,
+    models, the world) live as long as the process. Keep them out of the collector's scans (a month of sim
+    time walked them again and again), and collect less often: long clock advances allocate a lot.
+    `replaced`: the world was replaced (a reset), so what was kept out may be garbage now: collect it first."""
+    if replaced:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
 
