@@ -6,10 +6,9 @@ left as it is.
 
 from __future__ import annotations
 
-import json
 import random
-from json.encoder import encode_basestring_ascii as _json_string
 from datetime import datetime, timedelta, timezone
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 from botocore.exceptions import ClientError

@@ -347,12 +347,18 @@ class _KeyFactory:
         return (f"{hex_digits[:8]}-{hex_digits[8:12]}-{hex_digits[12:16]}-{hex_digits[16:20]}-"
                 f"{hex_digits[20:]}")
 
+    def metadata(self, lower_cased: dict[str, Any]) -> Any:
+        """moto's LowercaseDict holding `lower_cased` (its keys lower-case already), without its per-key
+        update."""
+        made = object.__new__(self.lowercase_dict)
+        made.store = lower_cased
+        return made
+
     def make(self, body: bytes, content_type: str, **attributes: Any) -> Any:
         # moto's utcnow() and datetime.now(), from one reading of the (sim-pinned) clock: a third the cost
         now = time.time()
         key = object.__new__(self.fake_key)
-        metadata = object.__new__(self.lowercase_dict)
-        metadata.store = {"content-type": content_type}
+        metadata = self.metadata({"content-type": content_type})
         state = key.__dict__
         state.update(self.defaults)
         state.update(attributes)
@@ -558,11 +564,10 @@ class MotoData:
         # another bucket. Cloning its attributes costs a third of FakeKey() and skips moto's registry of every
         # key ever made; the body buffer, lock and metadata are the replica's own.
         body = _body_buffer(source.value, source._max_buffer_size)
-        metadata = object.__new__(factory.lowercase_dict)
         store = getattr(source._metadata, "store", None)
         # (moto's set_metadata(replace=True) leaves a plain dict there: lower-case it as LowercaseDict would)
-        metadata.store = dict(store) if store is not None else {
-            name.lower(): value for name, value in source._metadata.items()}
+        metadata = factory.metadata(dict(store) if store is not None else {
+            name.lower(): value for name, value in source._metadata.items()})
         replica = object.__new__(factory.fake_key)
         replica.__dict__.update(source.__dict__)
         replica.__dict__.update(

@@ -317,10 +317,12 @@ class S3(Engine):
             state.next_pass[bucket] = replication_pass(self.sandbox.lab.seed, bucket, now + MIN_LAG_SECONDS)
         return task
 
-    def _decide(self, task: Task) -> tuple[Target, ...]:
+    def _decide(self, task: Task, record_pending: bool = True) -> tuple[Target, ...]:
+        """The task's targets, decided once; a version that will replicate later shows PENDING meanwhile
+        (`record_pending` False: it replicates right now, nothing can read the status in between)."""
         if task.targets is None:
             task.targets = self._targets(task)
-            if task.targets and task.kind == "version":
+            if task.targets and task.kind == "version" and record_pending:
                 self.state.versions.setdefault(task.bucket, {})[task.version_id] = VersionStatus(PENDING, ())
         return task.targets
 
@@ -414,12 +416,7 @@ class S3(Engine):
             self._run(state, task, at, reasons)
 
     def _run(self, state: S3State, task: Task, now: float, reasons: dict[Target, str | None] | None = None) -> None:
-        if task.kind == "tags":
-            targets: tuple[Target, ...] = ()
-        elif task.targets is None and not state.pauses:
-            targets = task.targets = self._targets(task)  # (decided and done now: no PENDING record between)
-        else:
-            targets = self._decide(task)
+        targets = () if task.kind == "tags" else self._decide(task, record_pending=bool(state.pauses))
         if (targets or task.peers) and self._paused(task, targets, now):
             state.held.append(task)
             return
