@@ -12,17 +12,18 @@ import gc
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab import config  # noqa: E402
-from lab.backends.embedded import MotoData  # noqa: E402
-
 from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 from moto.s3.models import s3_backends  # noqa: E402
+
+from lab import config  # noqa: E402
+from lab.backends.embedded import MotoData  # noqa: E402
 
 ACCOUNT, REGION = config.ACCOUNT_ID, config.PRIMARY_REGION
 

@@ -12,7 +12,7 @@ import argparse
 import json
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def timed(label: str, figures: dict[str, float], action: Any) -> Any:
 
 
 def _epoch(created_at: str) -> float:
-    return datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def _measure_engine_share(rds_engine: Any, ddb_engine: Any) -> dict[str, float]:
@@ -111,7 +111,7 @@ def main() -> None:
     # Halfway through, between two orders: a ledger time has whole seconds, the sim time of the write does not.
     placed = [_epoch(order["created_at"]) for order in sandbox.lab.orders]
     middle = next(when for when in placed if when > started_at + args.days * 86400 / 2) - 30
-    moment = datetime.fromtimestamp(middle, tz=timezone.utc)
+    moment = datetime.fromtimestamp(middle, tz=UTC)
     timed("rds_point_in_time_restore_seconds", figures, lambda: rds.restore_db_instance_to_point_in_time(
         SourceDBInstanceIdentifier=world.ORDERS_DB, TargetDBInstanceIdentifier="bench-pitr", RestoreTime=moment))
     rows = timed("rds_first_query_of_restored_seconds", figures, lambda: admin(

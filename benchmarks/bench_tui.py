@@ -95,7 +95,7 @@ def stalls_and_memory(state_dir: Path, port: int, checks: int, lab_id: str) -> d
     runs: list[tuple[float, float]] = []  # when each run_checks call worked, in its thread
     measured_checks = source.run_checks
 
-    def timed_checks(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def timed_checks(*args, **kwargs):
         started = time.perf_counter()
         try:
             return measured_checks(*args, **kwargs)
@@ -146,7 +146,7 @@ def _longest_gap(ticks: list[float], windows: list[tuple[float, float]]) -> floa
     return longest
 
 
-async def _until(condition, timeout: float = 60.0) -> None:  # noqa: ANN001
+async def _until(condition, timeout: float = 60.0) -> None:
     deadline = time.perf_counter() + timeout
     while not condition():
         if time.perf_counter() > deadline:

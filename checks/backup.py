@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from checks.base import MATCH, CheckSpec, Finding, Param, apply_match, check, failed, not_applicable, passed
 from checks.coverage import Protectable, coverage, rule_problems, selection_role_problem

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import math
 import string
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 PASS = "PASS"
 FAIL = "FAIL"
@@ -200,7 +201,7 @@ class CheckResult:
                 "evidence": self.evidence, "reason": self.reason, "message": self.message, "hint": self.hint}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CheckResult":
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 

@@ -9,8 +9,9 @@ includes its attached volumes, so selecting the instance covers them.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from checks.schedule import max_interval_seconds
 from checks.view import InventoryView, arn_matches, arn_region, trusted_services

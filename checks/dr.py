@@ -8,7 +8,8 @@ for each so that a check can compare (NOMINAL below).
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from checks.base import Finding, Param, check, failed, passed
 from checks.dynamodb import replica_regions

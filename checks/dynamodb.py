@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
 from checks.view import InventoryView, scoped

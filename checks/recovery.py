@@ -10,7 +10,8 @@ into the drill's RPO. Orders created within `allowedLossSeconds` (or the lab's R
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
 from checks.route53 import dr_endpoints, failover_groups, health_of, points_into, record_targets

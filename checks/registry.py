@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib
 import logging
 import types
+from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from checks.base import CheckParamError, CheckResult, CheckSpec
 
@@ -97,8 +98,18 @@ def services_for(check_ids: Iterable[str]) -> set[str]:
     return needed
 
 
-__all__ = ["CHECKS", "PLUGIN_ERRORS", "ENTRY_POINT_GROUP", "CheckParamError", "get", "run", "register",
-           "load_plugins", "services_for", "specs_in"]
+__all__ = [
+    "CHECKS",
+    "ENTRY_POINT_GROUP",
+    "PLUGIN_ERRORS",
+    "CheckParamError",
+    "get",
+    "load_plugins",
+    "register",
+    "run",
+    "services_for",
+    "specs_in",
+]
 
 _load_builtins()
 load_plugins()

@@ -4,7 +4,7 @@ intervals, reduced to the longest gap between two runs -- what a minimum-frequen
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from croniter import croniter
@@ -13,7 +13,7 @@ DEFAULT_BACKUP_SCHEDULE = "cron(0 5 ? * * *)"  # AWS Backup's default: daily at 
 _UNIT_SECONDS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$", re.IGNORECASE)
 _CRON = re.compile(r"^cron\((.*)\)$", re.IGNORECASE)
-_START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday: a fixed start keeps the answer deterministic
+_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: a fixed start keeps the answer deterministic
 _HORIZON_SECONDS = 63 * 86400  # two months and a bit: long enough to see a monthly schedule's worst gap
 
 

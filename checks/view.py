@@ -6,9 +6,10 @@ Every method only reads the inventory dict; nothing here calls AWS or the sandbo
 from __future__ import annotations
 
 import fnmatch
-from datetime import datetime, timezone
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 REGION_SERVICES = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")
 GLOBAL_SERVICES = ("iam", "route53")
@@ -26,7 +27,7 @@ def parse_time(value: Any) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import difflib
 import json
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import yaml
 
@@ -59,7 +60,7 @@ class DrillSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     briefing_md: str = ""
     after_seconds: int = 0  # for a follow-up scenario: how long after the previous one it starts
-    then: tuple["DrillSpec", ...] = ()
+    then: tuple[DrillSpec, ...] = ()
 
     def schedule(self) -> list[tuple[int, str, dict[str, Any]]]:
         """Every scenario of the incident as (seconds after the incident time, scenario, params), in order:

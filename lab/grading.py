@@ -19,10 +19,11 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 from xml.etree import ElementTree
 
 from checks.base import ERROR, FAIL, NOT_APPLICABLE, PASS, CheckParamError, CheckResult, aggregate_status
@@ -57,7 +58,7 @@ class CheckOutcome:
                 "message": self.message, "hint": self.hint, "results": [r.to_dict() for r in self.results]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CheckOutcome":
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:
         return cls(check_id=data["check_id"], title=data["title"], weight=data["weight"], params=data["params"],
                    status=data["status"], score=data["score"], max_score=data["max_score"],
                    results=tuple(CheckResult.from_dict(r) for r in data["results"]), message=data["message"],
@@ -85,7 +86,7 @@ class StepReport:
                 "checks": [check.to_dict() for check in self.checks]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "StepReport":
+    def from_dict(cls, data: Mapping[str, Any]) -> StepReport:
         return cls(id=data["id"], title=data["title"], phase=data["phase"], passed=data["passed"],
                    score=data["score"], max_score=data["max_score"],
                    checks=tuple(CheckOutcome.from_dict(c) for c in data["checks"]))
@@ -125,7 +126,7 @@ class Report:
                 "steps": [step.to_dict() for step in self.steps]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Report":
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
         if str(data.get("report_version", "")).split(".")[0] != REPORT_VERSION.split(".")[0]:
             raise ValueError(f"report version {data.get('report_version')!r} is not {REPORT_VERSION}")
         return cls(lab_id=data["lab_id"], lab_title=data["lab_title"], phase=data["phase"],

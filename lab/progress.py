@@ -16,10 +16,11 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 log = logging.getLogger("lab.progress")
 
@@ -74,7 +75,7 @@ class LabProgress:
         return int(self.hints_revealed.get(step_id, 0))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LabProgress":
+    def from_dict(cls, data: dict[str, Any]) -> LabProgress:
         history = [Attempt(**entry) for entry in data.get("history", [])]
         known = {name for name in cls.__dataclass_fields__ if name != "history"}
         return cls(**{k: v for k, v in data.items() if k in known}, history=history)
@@ -96,7 +97,7 @@ class Progress:
                 "updated_at": self.updated_at, "labs": {k: asdict(v) for k, v in sorted(self.labs.items())}}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], learner: str) -> "Progress":
+    def from_dict(cls, data: dict[str, Any], learner: str) -> Progress:
         if data.get("version") != PROGRESS_VERSION:
             raise ValueError(f"progress version {data.get('version')!r} is not {PROGRESS_VERSION}")
         labs = {lab_id: LabProgress.from_dict(entry) for lab_id, entry in (data.get("labs") or {}).items()}
@@ -109,7 +110,7 @@ def progress_path(state_dir: Path, learner: str | None = None) -> Path:
 
 
 def _now() -> str:
-    return datetime.now(tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load(state_dir: Path, learner: str | None = None) -> Progress:

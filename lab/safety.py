@@ -50,7 +50,7 @@ def dummy_aws_environment(endpoint: str, region: str = config.PRIMARY_REGION) ->
     }
 
 
-def isolate_from_user_aws_files(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> None:
+def isolate_from_user_aws_files(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
     """Make botocore in this process read no credential or config file and no profile of the user's."""
     environ["AWS_CONFIG_FILE"] = os.devnull
     environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull

@@ -7,7 +7,7 @@ left as it is.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
@@ -38,7 +38,7 @@ def make_order(number: int, created_at: datetime, rng: Any) -> dict[str, Any]:
         "customer": rng.choice(CUSTOMERS),
         "amount": f"{rng.randint(500, 25000) / 100:.2f}",
         # (isoformat: strftime's "%Y-%m-%dT%H:%M:%SZ" at a sixth of the cost, one call per order placed)
-        "created_at": created_at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z",
+        "created_at": created_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z",
     }
 
 
@@ -83,7 +83,7 @@ def _exists(call: Any, *not_found_codes: str) -> bool:
 def seed_world(sandbox: Any) -> None:
     """Create every world resource that is missing, and the initial orders in each store."""
     east, west = config.PRIMARY_REGION, config.DR_REGION
-    now = datetime.fromtimestamp(int(sandbox.clock.now()), tz=timezone.utc)
+    now = datetime.fromtimestamp(int(sandbox.clock.now()), tz=UTC)
     if not sandbox.lab.orders:
         sandbox.lab.orders = initial_orders(sandbox.lab.seed, now)
     orders = sandbox.lab.orders

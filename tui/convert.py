@@ -5,13 +5,31 @@ Pure functions: no I/O, so each is tested on its own with bodies shaped as the a
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from lab import config
-from tui.data import (CheckOutcome, CheckRefView, ClockView, DrillSpecView, DrillView, EventBatch, EventView,
-                      FaultView, LabProgressView, LabReport, LabView, ParamSpec, RegionHealth, SandboxView,
-                      ScenarioView, StepResult, StepView, WorkloadView, frozen_mapping)
-
+from tui.data import (
+    CheckOutcome,
+    CheckRefView,
+    ClockView,
+    DrillSpecView,
+    DrillView,
+    EventBatch,
+    EventView,
+    FaultView,
+    LabProgressView,
+    LabReport,
+    LabView,
+    ParamSpec,
+    RegionHealth,
+    SandboxView,
+    ScenarioView,
+    StepResult,
+    StepView,
+    WorkloadView,
+    frozen_mapping,
+)
 
 # -- the sandbox -------------------------------------------------------------------------------------------
 

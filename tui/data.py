@@ -13,9 +13,10 @@ for any other failure a person can act on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 
 def frozen_mapping(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:

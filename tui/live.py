@@ -11,16 +11,28 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from lab import config
 from lab.admin_client import AdminClient
 from lab.errors import LabError, SandboxNotRunning
 from tui import convert
-from tui.data import (ClockView, DataSource, DrillView, EventBatch, FaultView, LabProgressView, LabReport,
-                      LabSummary, SandboxView, ScenarioView, WorldView)
+from tui.data import (
+    ClockView,
+    DataSource,
+    DrillView,
+    EventBatch,
+    FaultView,
+    LabProgressView,
+    LabReport,
+    LabSummary,
+    SandboxView,
+    ScenarioView,
+    WorldView,
+)
 
 SETTINGS_FILE = "tui.json"
 WORLD_PARTS = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")  # what the map and the explorer show
@@ -37,7 +49,7 @@ class LiveSource(DataSource):
         # locks its own file)
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> "LiveSource":
+    def from_environment(cls, environ: Mapping[str, str]) -> LiveSource:
         """The sandbox the `lab` command would use: LAB_STATE_DIR, LAB_PORT, LAB_BACKEND (for a start)."""
         state_dir = config.default_state_dir().expanduser().resolve()
         port = int(environ["LAB_PORT"]) if environ.get("LAB_PORT") else None

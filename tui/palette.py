@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -26,7 +27,7 @@ class LabCommands(Provider):
     scenarios: tuple[ScenarioView, ...] = ()
 
     @property
-    def lab_app(self) -> "LabApp":
+    def lab_app(self) -> LabApp:
         return cast("LabApp", self.app)
 
     async def startup(self) -> None:

@@ -6,7 +6,8 @@ when the theme changes (see `ThemedMixin`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.app import App

@@ -5,7 +5,8 @@ between the regions with its state. Pure functions.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from checks.view import InventoryView, arn_name, arn_region
 from tui.data import RegionView, ReplicationLink, ResourceView, WorldView, frozen_mapping

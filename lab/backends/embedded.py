@@ -13,10 +13,11 @@ import pickle
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from functools import lru_cache
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from operator import itemgetter
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 
@@ -80,7 +81,6 @@ uuid.uuid4 = mock_random.uuid4  # type: ignore[assignment]
 import moto  # noqa: E402
 import moto.backends as moto_backends  # noqa: E402
 from moto.moto_server.werkzeug_app import create_backend_app  # noqa: E402
-
 from moto.s3.utils import _VersionedKeyStore  # noqa: E402
 
 MOTO_VERSION = moto.__version__
@@ -146,13 +146,13 @@ _MOTO_MODULES = frozenset(moto_backends.list_of_moto_modules())
 # them with the plain bucket listing, which a client would misread as success. tests/unit pins this set
 # against moto's source.
 MOTO_S3_UNHANDLED_SUBRESOURCES = frozenset({
-    "abac", "analytics", "annotation", "intelligent-tiering", "metadataAnnotationTable", "metadataConfiguration",
-    "metadataInventoryTable", "metadataJournalTable", "metadataTable", "metrics", "renameObject",
+    "abac", "analytics", "annotation", "default-storage-class", "intelligent-tiering", "metadataAnnotationTable", "metadataConfiguration",
+    "metadataInventoryTable", "metadataJournalTable", "metadataTable", "metrics", "part", "renameObject",
     "requestPayment", "session", "torrent",
 })
 
 
-@lru_cache(maxsize=None)
+@cache
 def s3_subresources(operation: str) -> frozenset[str]:
     uri = service_model("s3").operation_model(operation).http["requestUri"]
     query = uri.split("?", 1)[1] if "?" in uri else ""
@@ -362,7 +362,7 @@ class _KeyFactory:
         state = key.__dict__
         state.update(self.defaults)
         state.update(attributes)
-        state.update(last_modified=datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None),
+        state.update(last_modified=datetime.fromtimestamp(now, UTC).replace(tzinfo=None),
                      _time_progressed=datetime.fromtimestamp(now), acl=self.private_acl,
                      lock=threading.Lock(), _metadata=metadata, contentsize=len(body),
                      _value_buffer=_body_buffer(body, self.max_buffer_size))
@@ -411,7 +411,7 @@ def _is_plainly_valid(table: Any, item: dict[str, Any]) -> bool:
         return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def _moto_backends(service: str) -> Any:
     """moto's BackendDict of a service, imported once (the bulk writes ask for it per object)."""
     return moto_backends.get_backend(service)  # type: ignore[call-overload]
@@ -628,7 +628,7 @@ class MotoData:
                 marker = isinstance(version, FakeDeleteMarker)
                 listed.append(ObjectVersion(
                     key, version.version_id, position == latest, marker,
-                    version.last_modified.replace(tzinfo=timezone.utc).timestamp(),
+                    version.last_modified.replace(tzinfo=UTC).timestamp(),
                     0 if marker else version.size,
                     dict(tags_of(version.arn)) if with_tags and not marker else None,
                     None if marker else version.etag.strip('"')))
@@ -792,7 +792,7 @@ class MotoData:
         versions = found.keys.getlist(key, [])
         return [ObjectVersion(key, version.version_id, position == len(versions) - 1,
                               isinstance(version, FakeDeleteMarker),
-                              version.last_modified.replace(tzinfo=timezone.utc).timestamp(),
+                              version.last_modified.replace(tzinfo=UTC).timestamp(),
                               0 if isinstance(version, FakeDeleteMarker) else version.size, None)
                 for position, version in enumerate(versions)]
 

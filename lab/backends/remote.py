@@ -4,7 +4,8 @@ headers (Host and Authorization included, so signatures stay valid) and body, st
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +245,7 @@ def export(file: Path, learner: str | None, exercises_dir: Path | None, state_di
     name = (learner or progress.default_learner()).strip()
     body = grading.make_export(inventory=collected, events=events, reports=reports, learner=name,
                                lab_version=__version__,
-                               exported_wall=datetime.now(tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                               exported_wall=datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     file.parent.mkdir(parents=True, exist_ok=True)
     grading.write_text_atomically(file, json.dumps(body, sort_keys=True, default=str))
     size = os.path.getsize(file)

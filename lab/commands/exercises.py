@@ -8,9 +8,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -104,7 +105,8 @@ def validate(path: Path, as_json: bool) -> None:
 
     Each problem is printed as file:line:column: what is wrong. Exit 1 when there is any.
     """
-    from lab.exercises import exercise_files, validate as validate_path
+    from lab.exercises import exercise_files
+    from lab.exercises import validate as validate_path
 
     problems = validate_path(path)
     if as_json:

@@ -31,7 +31,7 @@ class Engine:
     #: tie-break when two engines are due at the same sim time (lower runs first)
     order: ClassVar[int] = 100
 
-    def __init__(self, sandbox: "Sandbox") -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
     # -- state -------------------------------------------------------------------------------------
@@ -55,14 +55,14 @@ class Engine:
 
     # -- request path ------------------------------------------------------------------------------
 
-    def handles(self, ctx: "RequestContext") -> bool:
+    def handles(self, ctx: RequestContext) -> bool:
         """True if this engine answers the call itself instead of the backend."""
         return False
 
-    def serve(self, ctx: "RequestContext") -> None:
+    def serve(self, ctx: RequestContext) -> None:
         """Answer the call (set ctx.response). Called only when handles() said so."""
 
-    def observe(self, ctx: "RequestContext") -> None:
+    def observe(self, ctx: RequestContext) -> None:
         """See every answered AWS call (ctx.response is set); react to what changed."""
 
     # -- time --------------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def discover() -> list[type[Engine]]:
 class EngineSet:
     """All engines of one sandbox, and the time loop that plays them."""
 
-    def __init__(self, sandbox: "Sandbox") -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.engines: list[Engine] = [cls(sandbox) for cls in discover()]
         self.by_name = {engine.name: engine for engine in self.engines}
@@ -121,14 +121,14 @@ class EngineSet:
     def get(self, name: str) -> Engine | None:
         return self.by_name.get(name)
 
-    def serve(self, ctx: "RequestContext") -> bool:
+    def serve(self, ctx: RequestContext) -> bool:
         for engine in self.engines:
             if engine.handles(ctx):
                 engine.serve(ctx)
                 return True
         return False
 
-    def observe(self, ctx: "RequestContext") -> None:
+    def observe(self, ctx: RequestContext) -> None:
         for engine in self.engines:
             try:
                 engine.observe(ctx)

@@ -4,8 +4,9 @@ jobs and the resources the sandbox holds), as AWS evaluates them through AWS Con
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from lab.engines._backup_resources import Resource, selects, wildcard_match
 from lab.engines._backup_schedule import Schedule, ScheduleError

@@ -23,8 +23,16 @@ from lab.engines._backup_config import INVALID, NOT_FOUND, REQUEST, check_lifecy
 from lab.engines._backup_resources import parse_arn, selects
 from lab.engines._backup_schedule import Schedule
 from lab.engines._backup_state import (
-    DAY, JOB_HISTORY_SECONDS, TERMINAL_BACKUP_STATES, BackupJob, CopyJob, Plan, RecoveryPoint, RestoreJob,
-    Vault, vault_arn,
+    DAY,
+    JOB_HISTORY_SECONDS,
+    TERMINAL_BACKUP_STATES,
+    BackupJob,
+    CopyJob,
+    Plan,
+    RecoveryPoint,
+    RestoreJob,
+    Vault,
+    vault_arn,
 )
 from lab.engines._backup_wire import ApiError, paginate
 from lab.sim.clock import iso

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
-from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -51,7 +51,7 @@ class Schedule:
         if cached is not None and cached[0] == after:
             iterator = cached[1]
         else:
-            iterator = croniter(fields, datetime.fromtimestamp(after, tz=timezone.utc).astimezone(zone))
+            iterator = croniter(fields, datetime.fromtimestamp(after, tz=UTC).astimezone(zone))
         for _ in range(_MAX_YEAR_SKIPS):
             candidate: datetime = iterator.get_next(datetime)
             if years is None or candidate.year in years:
@@ -99,7 +99,7 @@ def validate(expression: str, zone_name: str | None = None, *, minimum: float = 
 
 def _zone(name: str) -> timezone | ZoneInfo:
     if name.upper() in ("UTC", "ETC/UTC", "GMT"):
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -132,7 +132,7 @@ def _parse(expression: str) -> float | tuple[str, frozenset[int] | None]:
     if not croniter.is_valid(fields):
         raise ScheduleError(f"cron expression {expression!r} is not valid")
     try:
-        croniter(fields, datetime(2000, 1, 1, tzinfo=timezone.utc)).get_next(datetime)
+        croniter(fields, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
     except (CroniterError, ValueError, KeyError) as exc:
         raise ScheduleError(f"cron expression {expression!r} is not valid: {exc}") from exc
     return fields, _years(year, expression)

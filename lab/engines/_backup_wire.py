@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import botocore.model
@@ -233,12 +234,12 @@ def _epoch(value: Any) -> float:
         return float(value)
     parsed = parse_timestamp(str(value))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
 def as_datetime(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def paginate(items: Sequence[Any], params: dict[str, Any], *, default_size: int = 1000,

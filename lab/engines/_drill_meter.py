@@ -11,8 +11,9 @@ recovery checks found missing. No sandbox, no clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 #: the stores of the contract (lab.grading's `lost`) -> the key of an order's `stored` flags in the ledger
 STORES = {"orders": "rds", "items": "dynamodb", "invoices": "s3"}
@@ -20,7 +21,7 @@ DISRUPTION_TYPES = ("Software", "Hardware", "AZ", "Region")
 
 
 def created_epoch(order: Mapping[str, Any]) -> float:
-    return datetime.strptime(order["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(order["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def written_before(orders: Iterable[Mapping[str, Any]], incident_time: float, store: str) -> dict[str, float]:

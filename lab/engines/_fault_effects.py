@@ -9,7 +9,8 @@ keep it down until both have ended.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -46,7 +47,7 @@ def _count_down(counts: dict[str, int], key: str) -> bool:
 class Effects:
     """Applies effects on behalf of one injection and records them on it, so that `undo_all` can end them."""
 
-    def __init__(self, engine: "Faults", injection: Injection) -> None:
+    def __init__(self, engine: Faults, injection: Injection) -> None:
         self.engine = engine
         self.sandbox = engine.sandbox
         self.injection = injection
@@ -224,7 +225,7 @@ class Effects:
                 continue
             try:
                 handler(effect)
-            except Exception as exc:  # noqa: BLE001 -- one stuck effect must not keep the others in place
+            except Exception as exc:
                 log.exception("undoing %s %s of %s failed", effect.kind, effect.target, self.injection.id)
                 problems.append(f"{effect.kind} {effect.target}: {type(exc).__name__}: {exc}")
             effect.undone = True

@@ -4,8 +4,9 @@ does to the sandbox (through `Effects`, so stopping the experiment undoes it).""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from lab import config
 from lab.engines._fault_rules import FaultRule, fis_api_error
@@ -70,7 +71,7 @@ def _ids(targets: dict[str, list[str]], key: str) -> list[str]:
     return [resource_id(arn) for arn in targets.get(key, [])]
 
 
-def _stop_instances(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str],
+def _stop_instances(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
                     region: str) -> dict[str, Any]:
     instances = _ids(targets, "Instances")
     restart = bool(params.get("startInstancesAfterDuration"))
@@ -78,14 +79,14 @@ def _stop_instances(effects: "Effects", targets: dict[str, list[str]], params: d
     return {"instances_stopped": effect.detail["stopped"], "restart_after": params.get("startInstancesAfterDuration")}
 
 
-def _pause_volume_io(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str],
+def _pause_volume_io(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
                      region: str) -> dict[str, Any]:
     volumes = _ids(targets, "Volumes")
     effects.pause_volume_io(region, volumes)
     return {"volumes_io_paused": volumes}
 
 
-def _reboot_db_instances(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str],
+def _reboot_db_instances(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
                          region: str) -> dict[str, Any]:
     force = str(params.get("forceFailover", "false")).lower() == "true"
     databases = _ids(targets, "DBInstances")
@@ -94,7 +95,7 @@ def _reboot_db_instances(effects: "Effects", targets: dict[str, list[str]], para
     return {"databases_rebooted": databases, "force_failover": force}
 
 
-def _pause_bucket_replication(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str],
+def _pause_bucket_replication(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
                               region: str) -> dict[str, Any]:
     buckets = _ids(targets, "Buckets")
     for bucket in buckets:
@@ -102,7 +103,7 @@ def _pause_bucket_replication(effects: "Effects", targets: dict[str, list[str]],
     return {"buckets_paused": buckets}
 
 
-def _pause_global_table_replication(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str],
+def _pause_global_table_replication(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
                                     region: str) -> dict[str, Any]:
     tables = _ids(targets, "Tables")
     for table in tables:
@@ -110,7 +111,7 @@ def _pause_global_table_replication(effects: "Effects", targets: dict[str, list[
     return {"tables_paused": tables}
 
 
-def _disrupt_connectivity(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str],
+def _disrupt_connectivity(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
                           region: str) -> dict[str, Any]:
     """No traffic in or out of the subnets (scope all), or none across their AZ boundary (availability-zone):
     the endpoints of instances in the subnets stop answering Route 53 health checks with scope all."""
@@ -128,7 +129,7 @@ def _disrupt_connectivity(effects: "Effects", targets: dict[str, list[str]], par
     return {"subnets": subnets, "scope": scope, "endpoints_unreachable": sorted(set(endpoints)) if scope == "all" else []}
 
 
-def _disrupt_cross_region(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str],
+def _disrupt_cross_region(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
                           region: str) -> dict[str, Any]:
     """The subnets' region cannot reach `region`: replication between the two regions pauses."""
     other = params["region"]
@@ -137,7 +138,7 @@ def _disrupt_cross_region(effects: "Effects", targets: dict[str, list[str]], par
 
 
 def _api_error(kind: str) -> Runner:
-    def run(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str], region: str) -> dict[str, Any]:
+    def run(effects: Effects, targets: dict[str, list[str]], params: dict[str, str], region: str) -> dict[str, Any]:
         service = params["service"]
         protocol = service_model(service).metadata.get("protocol")
         error = fis_api_error(kind, service, protocol)
@@ -155,7 +156,7 @@ def _api_error(kind: str) -> Runner:
     return run
 
 
-def _wait(effects: "Effects", targets: dict[str, list[str]], params: dict[str, str], region: str) -> dict[str, Any]:
+def _wait(effects: Effects, targets: dict[str, list[str]], params: dict[str, str], region: str) -> dict[str, Any]:
     return {}
 
 
@@ -165,7 +166,7 @@ def _validate_api_error_params(params: dict[str, str]) -> None:
     service = params.get("service", "")
     try:
         operations = set(model(service).operation_names)
-    except Exception as exc:  # noqa: BLE001 -- botocore's UnknownServiceError
+    except Exception as exc:
         raise ValueError(f"service {service!r} is not an AWS service name") from exc
     for operation in (op.strip() for op in params.get("operations", "").split(",") if op.strip()):
         if operation not in operations:

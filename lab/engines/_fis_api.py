@@ -11,7 +11,8 @@ import json
 import random
 import re
 import string
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lab import config
@@ -48,11 +49,11 @@ def _not_found(message: str) -> FisError:
 
 
 class FisApi:
-    def __init__(self, engine: "Faults") -> None:
+    def __init__(self, engine: Faults) -> None:
         self.engine = engine
 
     @property
-    def fis(self):  # noqa: ANN201 -- FisState
+    def fis(self):
         return self.engine.state.fis
 
     def serve(self, ctx: RequestContext) -> None:

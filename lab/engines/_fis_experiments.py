@@ -24,7 +24,7 @@ TERMINAL = ("completed", "stopped", "failed", "cancelled")
 ACTION_TERMINAL = ("completed", "cancelled", "stopped", "failed", "skipped")
 
 
-def start(engine: "Faults", template: dict[str, Any], experiment_id: str, region: str, tags: dict[str, str],
+def start(engine: Faults, template: dict[str, Any], experiment_id: str, region: str, tags: dict[str, str],
           actions_mode: str) -> FisExperiment:
     now = engine.now()
     actions = {
@@ -49,7 +49,7 @@ def start(engine: "Faults", template: dict[str, Any], experiment_id: str, region
     return experiment
 
 
-def step(engine: "Faults", experiment: FisExperiment, now: float) -> None:
+def step(engine: Faults, experiment: FisExperiment, now: float) -> None:
     """Advance one experiment to `now`."""
     experiment.next_check = None
     if experiment.status == "initiating":
@@ -65,7 +65,7 @@ def step(engine: "Faults", experiment: FisExperiment, now: float) -> None:
         _progress(engine, experiment, now)
 
 
-def _alarm_in_alarm_state(engine: "Faults", experiment: FisExperiment) -> str | None:
+def _alarm_in_alarm_state(engine: Faults, experiment: FisExperiment) -> str | None:
     names = [c["value"].split(":alarm:", 1)[-1] for c in experiment.stop_conditions
              if c.get("source") == "aws:cloudwatch:alarm"]
     if not names:
@@ -77,7 +77,7 @@ def _alarm_in_alarm_state(engine: "Faults", experiment: FisExperiment) -> str | 
     return None
 
 
-def _run(engine: "Faults", experiment: FisExperiment, now: float) -> None:
+def _run(engine: Faults, experiment: FisExperiment, now: float) -> None:
     seed = f"{engine.sandbox.lab.seed}:{experiment.id}"
     for name, target in experiment.targets.items():
         try:
@@ -98,7 +98,7 @@ def _run(engine: "Faults", experiment: FisExperiment, now: float) -> None:
                 resolved={name: len(arns) for name, arns in experiment.resolved.items()})
 
 
-def _progress(engine: "Faults", experiment: FisExperiment, now: float) -> None:
+def _progress(engine: Faults, experiment: FisExperiment, now: float) -> None:
     for action in experiment.actions.values():
         if action.status == "running" and action.ends_at is not None and action.ends_at <= now:
             _end_action(engine, experiment, action, now, "completed", "Action completed.")
@@ -122,7 +122,7 @@ def _progress(engine: "Faults", experiment: FisExperiment, now: float) -> None:
     experiment.next_check = min(due) if due else None
 
 
-def _start_action(engine: "Faults", experiment: FisExperiment, action: FisAction, now: float) -> None:
+def _start_action(engine: Faults, experiment: FisExperiment, action: FisAction, now: float) -> None:
     spec = ACTIONS[action.action_id]
     targets = {key: experiment.resolved.get(target_name, []) for key, target_name in action.targets.items()}
     action.start_time = now
@@ -137,7 +137,7 @@ def _start_action(engine: "Faults", experiment: FisExperiment, action: FisAction
     try:
         outcome = engine.run_injection(injection, lambda effects: spec.run(effects, targets, action.parameters,
                                                                             experiment.region))
-    except Exception as exc:  # noqa: BLE001 -- whatever stops an action fails it, as FIS reports it
+    except Exception as exc:
         if not isinstance(exc, (EffectError, ClientError, ValueError)):
             log.exception("FIS action %s of %s failed", action.name, experiment.id)
         action.status, action.reason, action.end_time = "failed", f"Action failed: {exc}", now
@@ -152,7 +152,7 @@ def _start_action(engine: "Faults", experiment: FisExperiment, action: FisAction
         action.ends_at = now + duration
 
 
-def _end_action(engine: "Faults", experiment: FisExperiment, action: FisAction, now: float, status: str,
+def _end_action(engine: Faults, experiment: FisExperiment, action: FisAction, now: float, status: str,
                 reason: str) -> None:
     if action.injection is not None:
         injection = engine.state.injections[action.injection]
@@ -163,7 +163,7 @@ def _end_action(engine: "Faults", experiment: FisExperiment, action: FisAction, 
                 action=action.name, status=status)
 
 
-def stop(engine: "Faults", experiment: FisExperiment, reason: str = "Experiment stopped by user.") -> None:
+def stop(engine: Faults, experiment: FisExperiment, reason: str = "Experiment stopped by user.") -> None:
     """StopExperiment: undo what runs now, cancel what has not started; the experiment reports stopping
     until the engine's next step marks it stopped."""
     if experiment.status in TERMINAL or experiment.status == "stopping":
@@ -174,7 +174,7 @@ def stop(engine: "Faults", experiment: FisExperiment, reason: str = "Experiment 
     experiment.next_check = now
 
 
-def _halt_actions(engine: "Faults", experiment: FisExperiment, now: float) -> None:
+def _halt_actions(engine: Faults, experiment: FisExperiment, now: float) -> None:
     for action in experiment.actions.values():
         if action.status == "running":
             _end_action(engine, experiment, action, now, "stopped", "Action was stopped.")
@@ -182,13 +182,13 @@ def _halt_actions(engine: "Faults", experiment: FisExperiment, now: float) -> No
             action.status, action.reason = "cancelled", "Action was cancelled."
 
 
-def _fail(engine: "Faults", experiment: FisExperiment, now: float, reason: str, code: str, location: str) -> None:
+def _fail(engine: Faults, experiment: FisExperiment, now: float, reason: str, code: str, location: str) -> None:
     _halt_actions(engine, experiment, now)
     experiment.error = {"accountId": engine.account_id, "code": code, "location": location}
     _finish(engine, experiment, now, "failed", reason)
 
 
-def _finish(engine: "Faults", experiment: FisExperiment, now: float, status: str, reason: str) -> None:
+def _finish(engine: Faults, experiment: FisExperiment, now: float, status: str, reason: str) -> None:
     experiment.status, experiment.reason, experiment.end_time = status, reason, now
     experiment.next_check = None
     engine.emit(f"Experiment{status.capitalize()}", kind="fault", region=experiment.region,

@@ -19,8 +19,9 @@ from __future__ import annotations
 import bisect
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 ORDER = "order"  # payload: (id, order_id, customer, amount, created_at)
 SQL = "sql"  # payload: the statement's text

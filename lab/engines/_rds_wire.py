@@ -5,8 +5,8 @@ service model, exactly in the shapes botocore's own parser reads back.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -21,7 +21,7 @@ from lab.gateway.identify import service_model
 SERVICE = "rds"
 
 
-@lru_cache(maxsize=None)
+@cache
 def operation(name: str) -> botocore.model.OperationModel:
     return service_model(SERVICE).operation_model(name)
 
@@ -144,19 +144,19 @@ def _scalar(value: Any, kind: str) -> str:
     if kind == "boolean":
         return "true" if value else "false"
     if kind == "timestamp":
-        moment = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), tz=timezone.utc)
+        moment = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), tz=UTC)
         return iso_millis(moment)
     return str(value)
 
 
 def iso_millis(moment: datetime) -> str:
-    return _aware(moment).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
+    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
         f"{moment.microsecond // 1000:03d}Z"
 
 
 def epoch_dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

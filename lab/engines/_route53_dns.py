@@ -13,8 +13,9 @@ since the sandbox has no addresses for AWS endpoints.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lab import config
 

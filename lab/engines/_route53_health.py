@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 LAB_DOMAIN = "securecart.lab"
 DEFAULT_REQUEST_INTERVAL = 30

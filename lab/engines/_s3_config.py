@@ -8,10 +8,11 @@ import base64
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
-from functools import cached_property, lru_cache
-from typing import Any, Mapping, NamedTuple
+from functools import cache, cached_property, lru_cache
+from typing import Any, NamedTuple
 from zlib import crc32
 
 import botocore.parsers
@@ -57,7 +58,7 @@ class ReplicationRule:
     def matches(self, key: str, tags: Mapping[str, str]) -> bool:
         return key.startswith(self.prefix) and all(tags.get(name) == value for name, value in self.tags)
 
-    def same_rule(self, other: "ReplicationRule") -> bool:
+    def same_rule(self, other: ReplicationRule) -> bool:
         """Unchanged but for when it was created (a configuration re-put with this rule as it was)."""
         return replace(other, created_seq=self.created_seq, created_at=self.created_at) == self
 
@@ -93,7 +94,7 @@ class Target(NamedTuple):
 
 # -- the request documents ---------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _output_shape(operation: str) -> Any:
     return service_model("s3").operation_model(operation).output_shape
 

@@ -7,10 +7,11 @@ a noncurrent version's age from the moment it became noncurrent (its successor's
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import groupby
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from lab.backends.data import ObjectVersion
 
@@ -85,7 +86,7 @@ def _first(conjunction: Mapping[str, Any], rule_filter: Mapping[str, Any], name:
 
 def _epoch(value: Any) -> float:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     return float(value)
 
 

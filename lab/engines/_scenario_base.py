@@ -5,8 +5,9 @@ class registers it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lab.sim.clock import format_duration, parse_duration
 
@@ -102,7 +103,7 @@ class Scenario:
                 raise RuntimeError(f"two scenarios are named {cls.name!r}")
             SCENARIOS[cls.name] = cls
 
-    def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
+    def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         raise TypeError(f"scenario {self.name} does not define inject()")
 
     @classmethod

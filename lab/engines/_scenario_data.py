@@ -6,7 +6,8 @@ until the learner recovers it."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -33,7 +34,7 @@ class AccidentalDeletion(Scenario):
         _WHICH,
     )
 
-    def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
+    def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         target, region = params["target"], params["region"]
         if target == "items":
             deleted = _delete_items(effects, region, params["resource"] or world.ORDER_HISTORY_TABLE,
@@ -63,7 +64,7 @@ class Ransomware(Scenario):
         _REGION,
     )
 
-    def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
+    def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         region, bucket = params["region"], params["bucket"]
         s3 = effects.client("s3", region)
         keys = [obj["Key"] for obj in _objects(s3, bucket, "oldest")]
@@ -99,7 +100,7 @@ class BadDeploy(Scenario):
     )
     delay_param = "at"
 
-    def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
+    def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         changed = _change_orders(effects, params["region"], params["db"], params["mode"], params["count"],
                                  params["which"])
         return {"mode": params["mode"], **changed}
@@ -107,7 +108,7 @@ class BadDeploy(Scenario):
 
 # -- the acts ------------------------------------------------------------------------------------------------
 
-def _delete_items(effects: "Effects", region: str, table: str, count: int, which: str) -> dict[str, Any]:
+def _delete_items(effects: Effects, region: str, table: str, count: int, which: str) -> dict[str, Any]:
     dynamodb = effects.client("dynamodb", region)
     try:
         schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
@@ -125,7 +126,7 @@ def _delete_items(effects: "Effects", region: str, table: str, count: int, which
     return {"resource": table, "region": region, "deleted": deleted, "count": len(deleted)}
 
 
-def _delete_objects(effects: "Effects", region: str, bucket: str, count: int, which: str) -> dict[str, Any]:
+def _delete_objects(effects: Effects, region: str, bucket: str, count: int, which: str) -> dict[str, Any]:
     s3 = effects.client("s3", region)
     keys = [obj["Key"] for obj in _objects(s3, bucket, which)][:count]
     for start in range(0, len(keys), 1000):
@@ -135,7 +136,7 @@ def _delete_objects(effects: "Effects", region: str, bucket: str, count: int, wh
     return {"resource": bucket, "region": region, "deleted": keys, "count": len(keys)}
 
 
-def _change_orders(effects: "Effects", region: str, db: str, mode: str, count: int, which: str) -> dict[str, Any]:
+def _change_orders(effects: Effects, region: str, db: str, mode: str, count: int, which: str) -> dict[str, Any]:
     engine = effects.sandbox.engines.get("rds-data")
     if engine is None:
         raise ValueError("this sandbox has no RDS data plane (engine rds-data) to run SQL on")
@@ -155,7 +156,7 @@ def _change_orders(effects: "Effects", region: str, db: str, mode: str, count: i
     return {"resource": db, "region": region, "orders": orders, "count": len(orders)}
 
 
-def _delete_volume(effects: "Effects", region: str, volume_id: str) -> dict[str, Any]:
+def _delete_volume(effects: Effects, region: str, volume_id: str) -> dict[str, Any]:
     ec2 = effects.client("ec2", region)
     if volume_id:
         filters: dict[str, Any] = {"VolumeIds": [volume_id]}
@@ -203,7 +204,7 @@ def _delete_old_versions(s3: Any, bucket: str, keys: set[str]) -> dict[str, Any]
     return {"versions_deleted": deleted, "versions_refused": refused}
 
 
-def _delete_recovery_points(effects: "Effects") -> dict[str, Any]:
+def _delete_recovery_points(effects: Effects) -> dict[str, Any]:
     deleted, refused = 0, {}
     for region in config.REGIONS:
         backup = effects.client("backup", region)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from lab import config
 from lab.engines._scenario_base import Param, Scenario
@@ -24,7 +25,7 @@ class RegionOutage(Scenario):
     )
     duration_param = "duration"
 
-    def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
+    def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         region = params["region"]
         effects.region_down(region)  # the RDS data plane takes its databases there offline too
         paused = effects.pause_replication_touching(region)
@@ -47,7 +48,7 @@ class AzPowerInterruption(Scenario):
     )
     duration_param = "duration"
 
-    def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
+    def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         az = params["az"]
         region = az[:-1]
         if region not in config.REGIONS or not az[-1].isalpha():
@@ -95,7 +96,7 @@ class ReplicationPause(Scenario):
     )
     duration_param = "duration"
 
-    def inject(self, effects: "Effects", params: Mapping[str, Any]) -> dict[str, Any]:
+    def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         services = params["services"].split(",")
         paused = []
         if "s3" in services:
@@ -107,6 +108,6 @@ class ReplicationPause(Scenario):
         return {"paused": paused}
 
 
-def _db_instances(effects: "Effects", region: str) -> list[dict[str, Any]]:
+def _db_instances(effects: Effects, region: str) -> list[dict[str, Any]]:
     rds = effects.client("rds", region)
     return [db for page in rds.get_paginator("describe_db_instances").paginate() for db in page["DBInstances"]]

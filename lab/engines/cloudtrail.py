@@ -24,9 +24,10 @@ import json
 import re
 import string
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from lab import config
 from lab.backends.data import data_access
@@ -631,7 +632,7 @@ class CloudTrail(Engine):
         return any(_basic_matches(selector, call, self.params(call)) for selector in trail.event_selectors or [])
 
     def _write_log_file(self, trail: Trail, region: str, calls: list[ApiCall], boundary: float) -> None:
-        moment = datetime.fromtimestamp(boundary, tz=timezone.utc)
+        moment = datetime.fromtimestamp(boundary, tz=UTC)
         unique = _unique_id(f"{self.sandbox.lab.seed}|{trail.arn}|{region}|{boundary!r}")
         key = (f"{trail.prefix + '/' if trail.prefix else ''}AWSLogs/{ACCOUNT_ID}/CloudTrail/{region}/"
                f"{moment:%Y/%m/%d}/{ACCOUNT_ID}_CloudTrail_{region}_{moment:%Y%m%dT%H%MZ}_{unique}.json.gz")
@@ -699,7 +700,7 @@ def _delivery_error(exc: Exception) -> str:
 
 def _epoch(value: Any) -> float:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     return float(value)
 
 

@@ -209,7 +209,7 @@ class Drills(Engine):
             exercise = self._exercise(drill.lab)
             collected = inventory.collect_in_sandbox(self.sandbox, _services(exercise))
             evaluation = grading.evaluate_recovery(exercise, collected, drill_dict(self, drill))
-        except Exception as exc:  # noqa: BLE001 -- a broken evaluation must not stop the clock; it is reported
+        except Exception as exc:
             log.exception("evaluating %s failed", drill.id)
             drill.error = f"recovery could not be evaluated: {type(exc).__name__}: {exc}"
             self._schedule(drill, now)

@@ -21,17 +21,17 @@ import heapq
 import json
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lab import config
 from lab.backends.data import data_access
 from lab.engines import Engine
-from lab.engines._dynamodb_journal import (ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of,
-                                           materialize)
+from lab.engines._dynamodb_journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
 from lab.gateway.context import RequestContext, Response
 from lab.gateway.errors import aws_error, not_implemented
 from lab.gateway.handlers.admin import json_body, route
@@ -478,7 +478,7 @@ class DynamoDB(Engine):
                                 f"RecoveryPeriodInDays must be between 1 and {DEFAULT_RECOVERY_DAYS}, not {days}")
         answer = self._forward(ctx)
         if answer is None:
-            return
+            return None
         record = self._ensure_table(region, _table_name(request["TableName"]))
         if record is not None:
             if spec.get("PointInTimeRecoveryEnabled"):
@@ -557,7 +557,7 @@ class DynamoDB(Engine):
                 if code == "NotImplemented":
                     error = not_implemented(ctx.identity, detail=message)  # type: ignore[arg-type]
                     ctx.response = Response(error.status, list(error.headers), error.body)
-                    return
+                    return None
                 return self._refuse(ctx, code, message)
         for update in request.get("ReplicaUpdates") or []:
             action = next(iter(update))

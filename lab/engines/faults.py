@@ -11,7 +11,8 @@ Admin API: GET/POST/DELETE /_lab/faults, GET /_lab/scenarios, POST /_lab/fail, P
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -194,7 +195,7 @@ class Faults(Engine):
                 self.emit("FaultFailed", kind="fault", resource=injection.id, fault=injection.name, error=str(exc),
                           drill=injection.drill)
             return
-        except Exception:  # noqa: BLE001 -- recorded on the injection (status failed) and in the event log
+        except Exception:
             log.exception("scenario %s (%s) failed", injection.name, injection.id)
             return
         if scenario.duration_param is None:

@@ -19,16 +19,30 @@ from __future__ import annotations
 import heapq
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lab import config, world
 from lab.backends.data import data_access
 from lab.engines import Engine
-from lab.engines._rds_store import (ORDER, ORDERS_SCHEMA, SQL, DataRef, DataStore, Follow, History, QueryResult,
-                                    SqlError, check_replayable, order_row, orders_digest, rehearse)
+from lab.engines._rds_store import (
+    ORDER,
+    ORDERS_SCHEMA,
+    SQL,
+    DataRef,
+    DataStore,
+    Follow,
+    History,
+    QueryResult,
+    SqlError,
+    check_replayable,
+    order_row,
+    orders_digest,
+    rehearse,
+)
 from lab.engines._rds_wire import epoch_dt, parse_response, request_params, serialize_response
 from lab.gateway.context import RequestContext, Response
 from lab.gateway.errors import aws_error
@@ -413,7 +427,7 @@ class RdsData(Engine):
             return self._not_available(ctx, record, "modify")
         result = self._forward(ctx)
         if result is None or record is None:
-            return
+            return None
         shown = result["DBInstance"]
         if shown["DBInstanceIdentifier"] != record.name:  # NewDBInstanceIdentifier
             old_key = record.key
@@ -452,7 +466,7 @@ class RdsData(Engine):
                                     f"Cannot perform a forced failover of DB instance {record.name}: it is not a "
                                     "Multi-AZ deployment")
         if self._forward(ctx) is None or record is None:
-            return
+            return None
         self._begin_outage(record, "failover" if failover else "reboot")
         self._present(ctx)
 
@@ -487,7 +501,7 @@ class RdsData(Engine):
             return self._not_available(ctx, record, "stop")
         ref = self._ref_now(record) if record is not None else None
         if self._forward(ctx) is None or record is None:
-            return
+            return None
         if params.get("DBSnapshotIdentifier") and ref is not None:
             self._record_snapshot(region, params["DBSnapshotIdentifier"], ref, record, "manual")
         record.stopped = True
@@ -515,7 +529,7 @@ class RdsData(Engine):
         ref = self._ref_now(record) if record is not None else None
         result = self._forward(ctx)
         if result is None or record is None or ref is None:
-            return
+            return None
         self._record_snapshot(region, result["DBSnapshot"]["DBSnapshotIdentifier"], ref, record, "manual",
                               arn=result["DBSnapshot"].get("DBSnapshotArn"))
 
@@ -624,7 +638,7 @@ class RdsData(Engine):
         ref = self.store.ref_at(source.history, when)
         result = self._forward(ctx)
         if result is None:
-            return
+            return None
         record = self._new_instance(result["DBInstance"], region, params, origin=ref)
         self._event(record, f"Restored from DB instance {source.name} to {iso(when)}", "restoration")
         if record.retention_days > 0:
@@ -646,7 +660,7 @@ class RdsData(Engine):
                                 "backups, use ModifyDBInstance to set the backup retention period to a non-zero value.")
         result = self._forward(ctx)
         if result is None or source is None:
-            return
+            return None
         now = self.now()
         lag = REPLICA_LAG_SECONDS[source.region == region]
         record = self._new_instance(result["DBInstance"], region, params, origin=None,
@@ -665,7 +679,7 @@ class RdsData(Engine):
                                 f"DB instance {record.name} is not a read replica.")
         result = self._forward(ctx)
         if result is None or record is None:
-            return
+            return None
         self._promote(record, "Promoted Read Replica to a stand-alone database instance")
         retention = int(result["DBInstance"].get("BackupRetentionPeriod") or 0)
         if "BackupRetentionPeriod" in params:

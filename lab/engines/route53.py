@@ -22,6 +22,7 @@ import logging
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,9 +30,25 @@ from botocore.exceptions import ClientError
 from lab import config
 from lab.engines import Engine
 from lab.engines._route53_dns import Answer, Resolver, dns_name
-from lab.engines._route53_health import (ENDPOINT_TYPES, NOT_FOUND, NXDOMAIN, OK, TIMEOUT, Point, Target,
-                                         last_failures, merge, next_flip, normalise, observations,
-                                         request_interval, status_at, status_text, target_of, window)
+from lab.engines._route53_health import (
+    ENDPOINT_TYPES,
+    NOT_FOUND,
+    NXDOMAIN,
+    OK,
+    TIMEOUT,
+    Point,
+    Target,
+    last_failures,
+    merge,
+    next_flip,
+    normalise,
+    observations,
+    request_interval,
+    status_at,
+    status_text,
+    target_of,
+    window,
+)
 from lab.gateway import wire
 from lab.gateway.context import RequestContext, Response
 from lab.gateway.errors import aws_error
@@ -401,10 +418,10 @@ class Route53(Engine):
 
     def _rds_availability(self, target: Target, since: float, moment: float) -> list[Point]:
         """An RDS instance's outages with their exact times, from its DescribeEvents history."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        start = datetime.fromtimestamp(max(since, moment - 14 * 86400), tz=timezone.utc)
-        end = datetime.fromtimestamp(moment, tz=timezone.utc)
+        start = datetime.fromtimestamp(max(since, moment - 14 * 86400), tz=UTC)
+        end = datetime.fromtimestamp(moment, tz=UTC)
         points: list[Point] = []
         try:
             with audit.unrecorded():

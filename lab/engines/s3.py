@@ -25,12 +25,28 @@ from botocore.exceptions import ClientError
 from lab.backends.data import BucketState, DataAccess, data_access
 from lab.engines import Engine
 from lab.engines._s3_config import (
-    MIN_LAG_SECONDS, ConfigError, ReplicationConfig, Target, build_replication, check_replication, choose_targets,
-    destination_name, lifecycle_response_body, parse_document, replication_pass, replication_response_body,
+    MIN_LAG_SECONDS,
+    ConfigError,
+    ReplicationConfig,
+    Target,
+    build_replication,
+    check_replication,
+    choose_targets,
+    destination_name,
+    lifecycle_response_body,
+    parse_document,
+    replication_pass,
+    replication_response_body,
     role_document_trusts_s3,
 )
 from lab.engines._s3_lifecycle import (
-    LifecycleAction, LifecycleRule, due_actions, needs_tags, next_midnight, parse_lifecycle, upload_due,
+    LifecycleAction,
+    LifecycleRule,
+    due_actions,
+    needs_tags,
+    next_midnight,
+    parse_lifecycle,
+    upload_due,
 )
 from lab.gateway.context import RequestContext, Response
 from lab.gateway.errors import aws_error

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from lab import config, world
@@ -60,7 +60,7 @@ class Workload(Engine):
         lab = self.sandbox.lab
         ledger = lab.orders
         number = (ledger[-1]["id"] + 1) if ledger else 1
-        order = world.make_order(number, datetime.fromtimestamp(at, tz=timezone.utc), OrderDraw(lab.seed, number))
+        order = world.make_order(number, datetime.fromtimestamp(at, tz=UTC), OrderDraw(lab.seed, number))
         data = data_access(self.sandbox)
         region = config.PRIMARY_REGION
         rds = self.sandbox.engines.get("rds-data")
@@ -151,4 +151,4 @@ def orders(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
 
 
 def _epoch(created_at: str) -> float:
-    return datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()

@@ -8,8 +8,8 @@ Exception handlers turn an exception into a response; the first that sets one wi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from lab.gateway.context import RequestContext
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.datastructures import EnvironHeaders
@@ -46,7 +47,7 @@ class RequestContext:
     _body: bytes | None = None
 
     @classmethod
-    def from_environ(cls, environ: dict[str, Any]) -> "RequestContext":
+    def from_environ(cls, environ: dict[str, Any]) -> RequestContext:
         return cls(
             environ=environ,
             method=environ["REQUEST_METHOD"].upper(),

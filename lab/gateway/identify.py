@@ -142,7 +142,7 @@ class _Catalog:
             if metadata is None:
                 try:
                     metadata = service_model(name).metadata
-                except Exception:  # noqa: BLE001
+                except Exception:
                     LOG.debug("skipping unloadable service model %s", name, exc_info=True)
                     continue
             sname = metadata.get("signingName") or metadata.get("endpointPrefix")
@@ -189,7 +189,7 @@ class _Catalog:
             try:
                 for op in service_model(name).operation_names:
                     index.setdefault(op, []).append(name)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 LOG.debug("skipping %s in action index", name, exc_info=True)
         return {k: tuple(v) for k, v in index.items()}
 
@@ -206,7 +206,7 @@ def _rule_set_signing_names() -> dict[str, tuple[str, ...]]:
             path = _data_file(loader, name, "endpoint-rule-set-1")
             for signing_name in _SIGNING_NAME_IN_RULES.findall(_read_text(path) if path else ""):
                 found.setdefault(signing_name, set()).add(name)
-        except Exception:  # noqa: BLE001
+        except Exception:
             LOG.debug("skipping endpoint rule set of %s", name, exc_info=True)
     return {k: _ordered(v, k) for k, v in found.items()}
 
@@ -231,7 +231,7 @@ _ACTION_IN_BODY = re.compile(rb"(?:^|&)Action=([^&]*)")
 
 
 class _Request:
-    __slots__ = ("method", "path", "query_string", "headers", "body", "_query", "_action")
+    __slots__ = ("_action", "_query", "body", "headers", "method", "path", "query_string")
 
     def __init__(
         self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes
@@ -242,7 +242,7 @@ class _Request:
         self.headers = headers
         self.body = body
         self._query: dict[str, str] | None = None
-        self._action: str | None | bool = False  # False = not computed yet
+        self._action: str | bool | None = False  # False = not computed yet
 
     @property
     def query(self) -> dict[str, str]:
@@ -396,7 +396,7 @@ def _first_segment(path: str) -> str:
 class _RestRoutes:
     """Routes of one HTTP method, indexed by their first literal path segment."""
 
-    __slots__ = ("by_first", "wildcard", "host_prefixed")
+    __slots__ = ("by_first", "host_prefixed", "wildcard")
 
     def __init__(self, routes: list[_Route]) -> None:
         routes.sort(key=lambda r: r.sort_key)
@@ -529,7 +529,7 @@ def _matcher(name: str) -> _ServiceMatcher | None:
         if name not in _MATCHERS:
             try:
                 _MATCHERS[name] = _ServiceMatcher(name)
-            except Exception:  # noqa: BLE001 - an unloadable model identifies nothing
+            except Exception:
                 LOG.debug("cannot build matcher for %s", name, exc_info=True)
                 _MATCHERS[name] = None
     return _MATCHERS[name]
@@ -715,6 +715,6 @@ def identify(
     """
     try:
         return _identify(method, path, query_string, headers, body, default_region)
-    except Exception:  # noqa: BLE001 - on the hot path, a bad request must not crash it
+    except Exception:
         LOG.debug("cannot identify %s %s", method, path, exc_info=True)
         return Identity(None, default_region, None, None, None)

@@ -18,9 +18,10 @@ import base64
 import gzip
 import json
 import re
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache, lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 from xml.sax.saxutils import escape
 
@@ -30,7 +31,7 @@ from botocore.parsers import create_parser
 
 from lab.gateway.identify import service_model
 
-__all__ = ["request_params", "response_params", "serialize_response", "operation_model"]
+__all__ = ["operation_model", "request_params", "response_params", "serialize_response"]
 
 _REST = ("rest-json", "rest-xml")
 
@@ -74,7 +75,7 @@ def request_params(service: str, operation: str, protocol: str | None, path: str
     parser = _parser(protocol)
     try:
         parsed = parser.parse({"status_code": 200, "headers": headers, "body": body or b""}, shape)
-    except Exception as exc:  # noqa: BLE001 -- botocore raises several types for a body that does not parse
+    except Exception as exc:
         raise ValueError(f"the {service} {operation} request body does not match its model: {exc}") from exc
     parsed.pop("ResponseMetadata", None)
     if protocol in _REST:
@@ -83,7 +84,7 @@ def request_params(service: str, operation: str, protocol: str | None, path: str
     return parsed
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser(protocol: str | None) -> Any:
     return create_parser(protocol or "json")
 
@@ -307,12 +308,12 @@ def _xml_namespace(shape: botocore.model.Shape | None) -> str | None:
 
 def _timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), tz=UTC)
 
 
 def _iso(value: Any) -> str:
-    moment = _timestamp(value).astimezone(timezone.utc)
+    moment = _timestamp(value).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -7,9 +7,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import time_machine  # (loaded with the sandbox: not by the first call or the first clock advance, 0.1 s)
 

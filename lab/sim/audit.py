@@ -12,10 +12,11 @@ import contextlib
 import hashlib
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote
 
 import botocore.model
@@ -239,7 +240,7 @@ def access_key_of(authorization: str | None, query_string: str) -> str | None:
 
 
 def iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- rendering -----------------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ def cloudtrail_view(shape: botocore.model.Shape, value: Any) -> Any:
     if kind == "map" and isinstance(value, dict):
         return {str(key): cloudtrail_view(shape.value, item) for key, item in value.items()}
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 
 

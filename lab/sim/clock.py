@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s|ms)?", re.IGNORECASE)
 _UNIT_SECONDS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
@@ -42,7 +42,7 @@ def format_duration(seconds: float) -> str:
 
 
 def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -55,7 +55,7 @@ class ClockState:
 
 
 class SimClock:
-    def __init__(self, state: ClockState, wall: "callable" = time.monotonic) -> None:  # type: ignore[valid-type]
+    def __init__(self, state: ClockState, wall: callable = time.monotonic) -> None:  # type: ignore[valid-type]
         self._wall = wall
         self.speed = state.speed
         self.paused = state.paused
@@ -71,7 +71,7 @@ class SimClock:
         return self._anchor_sim + (self._wall() - self._anchor_wall) * self.speed
 
     def now_dt(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=timezone.utc)
+        return datetime.fromtimestamp(self.now(), tz=UTC)
 
     def _reanchor(self, sim_time: float) -> None:
         self._anchor_sim = sim_time

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from operator import attrgetter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable
+from operator import attrgetter
+from typing import Any
 
 MAX_EVENTS_PER_STREAM = 50_000  # per kind and source
 

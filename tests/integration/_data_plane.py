@@ -8,9 +8,10 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from lab.admin_client import AdminClient
 
@@ -38,11 +39,11 @@ def sql(handle: Any, instance: str, statement: str, region: str = "us-east-1") -
 
 
 def moment(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def epoch_of(created_at: str) -> float:
-    return datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def ids_digest(order_ids: list[str]) -> str:

@@ -4,8 +4,9 @@ and drills move the clock by hours), with a test lab whose drill the meter is ch
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest

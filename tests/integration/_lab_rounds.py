@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import runpy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pytest
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import yaml
@@ -65,7 +64,7 @@ def test_forward_to_standalone_moto(moto_server, tmp_path, lab_env):
 class CaptureHandler(BaseHTTPRequestHandler):
     captured: list[dict] = []
 
-    def do_PUT(self):  # noqa: N802
+    def do_PUT(self):
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
         CaptureHandler.captured.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
@@ -74,7 +73,7 @@ class CaptureHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         payload = b"<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>"
         self.send_response(200)
         self.send_header("Content-Length", str(len(payload)))

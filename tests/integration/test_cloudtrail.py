@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ def advance(sandbox: Any, duration: str) -> None:
 
 
 def sim_now(sandbox: Any) -> datetime:
-    return datetime.fromtimestamp(admin(sandbox, "GET", "clock")["epoch"], tz=timezone.utc)
+    return datetime.fromtimestamp(admin(sandbox, "GET", "clock")["epoch"], tz=UTC)
 
 
 def unique(prefix: str) -> str:
@@ -70,7 +70,7 @@ def test_failed_call_is_recorded_with_its_error(sandbox):
     assert record["userIdentity"]["accessKeyId"] == "test" and record["userIdentity"]["accountId"] == ACCOUNT
     assert record["requestParameters"] == {"bucketName": bucket} and record["responseElements"] is None
     assert record["eventType"] == "AwsApiCall" and record["recipientAccountId"] == ACCOUNT
-    sim_time = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    sim_time = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert abs((sim_time - sim_now(sandbox)).total_seconds()) < 120
     assert event["EventTime"] == sim_time
 
@@ -146,7 +146,7 @@ def test_lookup_refusals(sandbox):
         LookupAttributes=[{"AttributeKey": "Colour", "AttributeValue": "red"}])) == "InvalidLookupAttributesException"
     assert error_code(lambda: trail.lookup_events(MaxResults=51)) == "InvalidMaxResultsException"
     assert error_code(lambda: trail.lookup_events(NextToken="not-a-token")) == "InvalidNextTokenException"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert error_code(lambda: trail.lookup_events(StartTime=now, EndTime=now - timedelta(hours=1))) == \
         "InvalidTimeRangeException"
     assert error_code(lambda: trail.get_trail_status(Name="no-such-trail")) == "TrailNotFoundException"

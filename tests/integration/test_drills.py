@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ def paused(damage_lab: SandboxHandle) -> Iterator[SandboxHandle]:
 
 
 def epoch(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def drill_of(sandbox: Any, drill_id: str) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def test_the_meter_matches_a_hand_count(paused: SandboxHandle) -> None:
     recovered = drill_of(paused, drill["id"])
     assert recovered["status"] == "recovered", recovered["last_checks"]
     assert recovered["rto_seconds"] == 7 * 60
-    assert recovered["recovered_time"] == datetime.fromtimestamp(incident + 420, tz=timezone.utc).strftime(
+    assert recovered["recovered_time"] == datetime.fromtimestamp(incident + 420, tz=UTC).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     lost = oldest_first[3:]
     assert recovered["rpo"] == {"count": 2, "span_seconds": incident - created[lost[0]], "per_store": {"items": {

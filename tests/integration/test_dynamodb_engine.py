@@ -3,13 +3,13 @@ uniquely named); the world table's story with the workload, and AWS Backup's con
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration._data_plane import (admin, advance, aws_cli, epoch_of, in_process, moment, sim_now,
-                                           unique)
+from tests.integration._data_plane import admin, advance, aws_cli, epoch_of, in_process, moment, sim_now, unique
 
 WORLD_TABLE = "securecart-order-history"
 

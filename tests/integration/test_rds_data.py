@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import SandboxHandle, free_port, wait_for
-from tests.integration._data_plane import (admin, advance, aws_cli, epoch_of, ids_digest, in_process, moment,
-                                           sim_now, sql, unique)
+from tests.integration._data_plane import (
+    admin,
+    advance,
+    aws_cli,
+    epoch_of,
+    ids_digest,
+    in_process,
+    moment,
+    sim_now,
+    sql,
+    unique,
+)
 
 WORLD_DB = "securecart-orders-db"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -342,7 +342,7 @@ def test_lifecycle_rules_run_at_midnight(fresh_sandbox):
     names = {e["name"] for e in events}
     assert {"LifecycleExpiration", "LifecycleNoncurrentVersionExpiration", "LifecycleExpiredDeleteMarkerRemoved",
             "LifecycleMultipartUploadAborted"} <= names
-    midnight_runs = {datetime.fromtimestamp(e["time"], tz=timezone.utc).strftime("%H:%M:%S")
+    midnight_runs = {datetime.fromtimestamp(e["time"], tz=UTC).strftime("%H:%M:%S")
                      for e in events if e["name"].startswith("Lifecycle")}
     assert midnight_runs == {"00:00:00"}
     assert upload not in {u["UploadId"] for u in east.list_multipart_uploads(Bucket=versioned).get("Uploads", [])}

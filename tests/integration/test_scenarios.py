@@ -4,7 +4,8 @@ lost that it did not destroy (fingerprints of the world before and after)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

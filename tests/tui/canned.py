@@ -7,18 +7,41 @@ come and go, drills finish when told), so pilot tests can drive the app and asse
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from lab.errors import SandboxNotRunning
 from lab.sim.clock import iso, parse_duration
-from tui.data import (CheckOutcome, CheckRefView, ClockView, DataSource, DrillSpecView, DrillView, EventBatch,
-                      EventView, FaultView, LabProgressView, LabReport, LabSummary, LabView, ParamSpec,
-                      RegionHealth, RegionView, ReplicationLink, ResourceView, SandboxView, ScenarioView,
-                      StepResult, StepView, WorldView, frozen_mapping)
+from tui.data import (
+    CheckOutcome,
+    CheckRefView,
+    ClockView,
+    DataSource,
+    DrillSpecView,
+    DrillView,
+    EventBatch,
+    EventView,
+    FaultView,
+    LabProgressView,
+    LabReport,
+    LabSummary,
+    LabView,
+    ParamSpec,
+    RegionHealth,
+    RegionView,
+    ReplicationLink,
+    ResourceView,
+    SandboxView,
+    ScenarioView,
+    StepResult,
+    StepView,
+    WorldView,
+    frozen_mapping,
+)
 
-FROZEN_EPOCH = datetime(2026, 1, 3, 10, 0, 0, tzinfo=timezone.utc).timestamp()
+FROZEN_EPOCH = datetime(2026, 1, 3, 10, 0, 0, tzinfo=UTC).timestamp()
 ENDPOINT = "http://127.0.0.1:4566"
 REGIONS = ("us-east-1", "us-west-2")
 
@@ -151,7 +174,7 @@ class CannedSource(DataSource):
                            clock=self.clock_view, workload=self._workload(), regions=tuple(health),
                            faults=tuple(self.faults))
 
-    def _workload(self):  # noqa: ANN202
+    def _workload(self):
         from tui.data import WorkloadView
 
         return WorkloadView(True, 60.0, 50, 0)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tui import convert
-from tui.world import world_view
 from tui.widgets.event_table import EventFilter
 from tui.widgets.scenario_form import convert as convert_param
+from tui.world import world_view
 
 FAULTS = {
     "injections": [

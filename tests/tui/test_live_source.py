@@ -15,11 +15,11 @@ pytestmark = pytest.mark.integration
 LAB = "02-s3-crr"
 
 
-def source_for(handle) -> LiveSource:  # noqa: ANN001
+def source_for(handle) -> LiveSource:
     return LiveSource(handle.state_dir, handle.port)
 
 
-def test_labs_checks_hints_and_steps_go_through_the_lab(sandbox) -> None:  # noqa: ANN001
+def test_labs_checks_hints_and_steps_go_through_the_lab(sandbox) -> None:
     source = source_for(sandbox)
     labs = {summary.lab.id: summary for summary in source.labs()}
     assert LAB in labs and labs[LAB].lab.steps and labs[LAB].lab.drill is not None
@@ -40,7 +40,7 @@ def test_labs_checks_hints_and_steps_go_through_the_lab(sandbox) -> None:  # noq
         source.lab("no-such-lab")
 
 
-def test_sandbox_world_events_and_scenarios(sandbox) -> None:  # noqa: ANN001
+def test_sandbox_world_events_and_scenarios(sandbox) -> None:
     source = source_for(sandbox)
     view = source.sandbox()
     assert view.running and view.clock is not None and view.workload is not None
@@ -63,7 +63,7 @@ def test_sandbox_world_events_and_scenarios(sandbox) -> None:  # noqa: ANN001
     assert {p.name for p in scenarios["region-outage"].params} >= {"region"}
 
 
-def test_failures_and_the_clock(fresh_sandbox) -> None:  # noqa: ANN001
+def test_failures_and_the_clock(fresh_sandbox) -> None:
     fresh_sandbox.up()
     source = source_for(fresh_sandbox)
     fault = source.inject("region-outage", {"region": "us-west-2", "duration": "1m"})

@@ -31,7 +31,7 @@ def text_of(widget: Static) -> str:
     return str(widget.render())
 
 
-async def open_first_lab(pilot) -> LabScreen:  # noqa: ANN001
+async def open_first_lab(pilot) -> LabScreen:
     await settle(pilot)
     await pilot.press("enter")
     await settle(pilot)
@@ -40,7 +40,7 @@ async def open_first_lab(pilot) -> LabScreen:  # noqa: ANN001
     return screen
 
 
-async def test_home_lists_the_labs_and_the_sandbox(make_app) -> None:  # noqa: ANN001
+async def test_home_lists_the_labs_and_the_sandbox(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -51,7 +51,7 @@ async def test_home_lists_the_labs_and_the_sandbox(make_app) -> None:  # noqa: A
         assert "embedded" in panel and "us-east-1 healthy" in panel and "01-03 10:00:00" in panel
 
 
-async def test_opening_a_lab_shows_its_step_and_a_command_to_copy(make_app, source) -> None:  # noqa: ANN001
+async def test_opening_a_lab_shows_its_step_and_a_command_to_copy(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_lab(pilot)
@@ -66,7 +66,7 @@ async def test_opening_a_lab_shows_its_step_and_a_command_to_copy(make_app, sour
         assert source.saved["last_lab"] == "02-s3-crr"
 
 
-async def test_running_checks_records_the_attempt_and_moves_on(make_app, source) -> None:  # noqa: ANN001
+async def test_running_checks_records_the_attempt_and_moves_on(make_app, source) -> None:
     source.passing = {"S3_BUCKET_VERSIONING_ENABLED"}
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -85,7 +85,7 @@ async def test_running_checks_records_the_attempt_and_moves_on(make_app, source)
         assert "S3_BUCKET_VERSIONING_ENABLED" in evidence and "versioning is Enabled" in evidence
 
 
-async def test_the_ui_stays_live_while_checks_run(make_app, source) -> None:  # noqa: ANN001
+async def test_the_ui_stays_live_while_checks_run(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_lab(pilot)
@@ -101,7 +101,7 @@ async def test_the_ui_stays_live_while_checks_run(make_app, source) -> None:  # 
         assert not screen.checking and screen.report is not None
 
 
-async def test_hints_are_revealed_one_at_a_time_and_counted(make_app, source) -> None:  # noqa: ANN001
+async def test_hints_are_revealed_one_at_a_time_and_counted(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_lab(pilot)
@@ -115,7 +115,7 @@ async def test_hints_are_revealed_one_at_a_time_and_counted(make_app, source) ->
         assert len(source.called("reveal_hint")) == 2  # the third press asked for nothing
 
 
-async def test_a_drill_starts_and_shows_rpo_and_rto_against_the_targets(make_app, source) -> None:  # noqa: ANN001
+async def test_a_drill_starts_and_shows_rpo_and_rto_against_the_targets(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_lab(pilot)
@@ -135,7 +135,7 @@ async def test_a_drill_starts_and_shows_rpo_and_rto_against_the_targets(make_app
         assert "PolicyMet" in text
 
 
-async def test_the_clock_advances_and_pauses(make_app, source) -> None:  # noqa: ANN001
+async def test_the_clock_advances_and_pauses(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -154,7 +154,7 @@ async def test_the_clock_advances_and_pauses(make_app, source) -> None:  # noqa:
         assert "paused" in text_of(app.screen.query_one("#clock-now", Static))
 
 
-async def test_a_scenario_is_checked_injected_with_its_parameters_and_ended(make_app, source) -> None:  # noqa: ANN001
+async def test_a_scenario_is_checked_injected_with_its_parameters_and_ended(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -188,7 +188,7 @@ async def test_a_scenario_is_checked_injected_with_its_parameters_and_ended(make
         assert source.called("recover") and not app.sandbox.faults
 
 
-async def test_a_dead_sandbox_is_reported_and_restarted(make_app, source) -> None:  # noqa: ANN001
+async def test_a_dead_sandbox_is_reported_and_restarted(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -203,7 +203,7 @@ async def test_a_dead_sandbox_is_reported_and_restarted(make_app, source) -> Non
         assert app.sandbox.running and not isinstance(app.screen, SandboxDownScreen)
 
 
-async def test_reopening_resumes_the_last_lab_at_its_step(make_app, source) -> None:  # noqa: ANN001
+async def test_reopening_resumes_the_last_lab_at_its_step(make_app, source) -> None:
     source.saved["last_lab"] = "02-s3-crr"
     source.set_current_step("02-s3-crr", "replication")
     app = make_app()
@@ -214,7 +214,7 @@ async def test_reopening_resumes_the_last_lab_at_its_step(make_app, source) -> N
         assert "Add a replication rule" in app.screen.query_one(StepMarkdown).source
 
 
-async def test_the_palette_opens_a_lab(make_app) -> None:  # noqa: ANN001
+async def test_the_palette_opens_a_lab(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -227,7 +227,7 @@ async def test_the_palette_opens_a_lab(make_app) -> None:  # noqa: ANN001
         assert isinstance(app.screen, LabScreen) and app.screen.lab_id == "06-rds-multi-az"
 
 
-async def test_help_lists_the_keys_of_the_screen(make_app) -> None:  # noqa: ANN001
+async def test_help_lists_the_keys_of_the_screen(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_first_lab(pilot)
@@ -244,7 +244,7 @@ async def test_help_lists_the_keys_of_the_screen(make_app) -> None:  # noqa: ANN
         assert isinstance(app.screen, LabScreen)
 
 
-async def test_the_theme_toggles_and_is_remembered(make_app, source) -> None:  # noqa: ANN001
+async def test_the_theme_toggles_and_is_remembered(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -257,7 +257,7 @@ async def test_the_theme_toggles_and_is_remembered(make_app, source) -> None:  #
         assert again.theme == "textual-light"
 
 
-async def test_the_event_log_filters(make_app) -> None:  # noqa: ANN001
+async def test_the_event_log_filters(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -277,7 +277,7 @@ async def test_the_event_log_filters(make_app) -> None:  # noqa: ANN001
         assert [e.kind for e in table.shown] == ["fault"]
 
 
-async def test_the_step_list_moves_between_steps(make_app, source) -> None:  # noqa: ANN001
+async def test_the_step_list_moves_between_steps(make_app, source) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_first_lab(pilot)

@@ -17,8 +17,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -88,7 +89,7 @@ async def screen_text(page: Page) -> str:
     return await page.evaluate("window.__tuiText ? window.__tuiText() : ''") or ""
 
 
-async def test_lab_serve_opens_a_lab_and_runs_a_check_in_chromium(fresh_sandbox, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_lab_serve_opens_a_lab_and_runs_a_check_in_chromium(fresh_sandbox, tmp_path: Path) -> None:
     fresh_sandbox.up()
     state_dir = fresh_sandbox.state_dir
     web_port = free_port()

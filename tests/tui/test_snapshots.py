@@ -18,16 +18,16 @@ def app_over(source: CannedSource, theme: str | None = None) -> LabApp:
     return LabApp(source, poll_seconds=0.0, live_check_seconds=0.0)
 
 
-def test_home(snap_compare) -> None:  # noqa: ANN001
+def test_home(snap_compare) -> None:
     assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=settle)
 
 
-def test_home_light_theme(snap_compare) -> None:  # noqa: ANN001
+def test_home_light_theme(snap_compare) -> None:
     assert snap_compare(app_over(CannedSource(), theme="light"), terminal_size=SIZE, run_before=settle)
 
 
-def test_lab_instructions(snap_compare) -> None:  # noqa: ANN001
-    async def open_lab(pilot) -> None:  # noqa: ANN001
+def test_lab_instructions(snap_compare) -> None:
+    async def open_lab(pilot) -> None:
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -35,11 +35,11 @@ def test_lab_instructions(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=open_lab)
 
 
-def test_lab_checks(snap_compare) -> None:  # noqa: ANN001
+def test_lab_checks(snap_compare) -> None:
     source = CannedSource()
     source.passing = {"S3_BUCKET_VERSIONING_ENABLED"}
 
-    async def check(pilot) -> None:  # noqa: ANN001
+    async def check(pilot) -> None:
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -50,12 +50,12 @@ def test_lab_checks(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(app_over(source), terminal_size=SIZE, run_before=check)
 
 
-def test_region_map_during_an_outage(snap_compare) -> None:  # noqa: ANN001
+def test_region_map_during_an_outage(snap_compare) -> None:
     source = CannedSource()
     source.inject("region-outage", {"region": "us-east-1"})
     source.inject("az-power-interruption", {"zone": "us-west-2a"})
 
-    async def show_map(pilot) -> None:  # noqa: ANN001
+    async def show_map(pilot) -> None:
         await settle(pilot)
         await pilot.press("2")
         await settle(pilot)
@@ -63,8 +63,8 @@ def test_region_map_during_an_outage(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(app_over(source), terminal_size=SIZE, run_before=show_map)
 
 
-def test_resource_explorer(snap_compare) -> None:  # noqa: ANN001
-    async def show_bucket(pilot) -> None:  # noqa: ANN001
+def test_resource_explorer(snap_compare) -> None:
+    async def show_bucket(pilot) -> None:
         await settle(pilot)
         await pilot.press("3")
         await settle(pilot)
@@ -74,8 +74,8 @@ def test_resource_explorer(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=show_bucket)
 
 
-def test_event_log(snap_compare) -> None:  # noqa: ANN001
-    async def show_events(pilot) -> None:  # noqa: ANN001
+def test_event_log(snap_compare) -> None:
+    async def show_events(pilot) -> None:
         await settle(pilot)
         await pilot.press("4")
         await settle(pilot)
@@ -83,11 +83,11 @@ def test_event_log(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=show_events)
 
 
-def test_clock_and_failures(snap_compare) -> None:  # noqa: ANN001
+def test_clock_and_failures(snap_compare) -> None:
     source = CannedSource()
     source.inject("region-outage", {"region": "us-east-1"})
 
-    async def show_clock(pilot) -> None:  # noqa: ANN001
+    async def show_clock(pilot) -> None:
         await settle(pilot)
         await pilot.press("5")
         await settle(pilot)
@@ -95,8 +95,8 @@ def test_clock_and_failures(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(app_over(source), terminal_size=SIZE, run_before=show_clock)
 
 
-def test_help(snap_compare) -> None:  # noqa: ANN001
-    async def show_help(pilot) -> None:  # noqa: ANN001
+def test_help(snap_compare) -> None:
+    async def show_help(pilot) -> None:
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)

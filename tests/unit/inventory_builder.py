@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lab.inventory import EMPTY, SCHEMA_VERSION, SERVICES
 
 ACCOUNT = "000000000000"
 EAST, WEST = "us-east-1", "us-west-2"
-NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -46,7 +46,7 @@ class Inv:
 
     def bucket(self, name: str, region: str = EAST, *, versioning: str = "Off", replication: dict | None = None,
                lock: dict | None = None, lifecycle: list | None = None, tags: dict | None = None,
-               keys: dict[str, list[dict[str, Any]]] | None = None, truncated: bool = False) -> "Inv":
+               keys: dict[str, list[dict[str, Any]]] | None = None, truncated: bool = False) -> Inv:
         keys = keys or {}
         self.section(region, "s3")["buckets"][name] = {
             "name": name, "region": region, "arn": f"arn:aws:s3:::{name}", "created": ago(days=10),
@@ -69,7 +69,7 @@ class Inv:
 
     # -- IAM ---------------------------------------------------------------------------------------
 
-    def role(self, name: str, *services: str) -> "Inv":
+    def role(self, name: str, *services: str) -> Inv:
         self.data["global"]["iam"]["roles"][name] = {
             "name": name, "arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "created": ago(days=1),
             "trust_policy": {"Version": "2012-10-17", "Statement": [
@@ -81,7 +81,7 @@ class Inv:
 
     def table(self, name: str, region: str = EAST, *, pitr: str = "DISABLED", replicas: list[dict] | None = None,
               order_ids: list[str] | None = None, status: str = "ACTIVE", created: str | None = None,
-              tags: dict | None = None, key: str = "order_id", deletion_protection: bool = False) -> "Inv":
+              tags: dict | None = None, key: str = "order_id", deletion_protection: bool = False) -> Inv:
         items: dict[str, Any] = {"count": len(order_ids or []), "sha256": "x"}
         if key == "order_id":
             items["order_ids"] = sorted(order_ids or [])
@@ -99,7 +99,7 @@ class Inv:
     def db(self, identifier: str, region: str = EAST, *, retention: int = 0, multi_az: bool = False,
            status: str = "available", replica_of: str | None = None, order_ids: list[str] | None = None,
            created: str | None = None, tags: dict | None = None, az: str | None = None,
-           address: str | None = None) -> "Inv":
+           address: str | None = None) -> Inv:
         self.section(region, "rds")["instances"][identifier] = {
             "id": identifier, "region": region, "arn": f"arn:aws:rds:{region}:{ACCOUNT}:db:{identifier}",
             "status": status, "engine": "postgres", "engine_version": "16.3", "instance_class": "db.t3.micro",
@@ -115,7 +115,7 @@ class Inv:
         return self
 
     def db_snapshot(self, snapshot_id: str, instance: str, region: str = EAST, *, kind: str = "manual",
-                    status: str = "available", source_region: str | None = None, encrypted: bool = True) -> "Inv":
+                    status: str = "available", source_region: str | None = None, encrypted: bool = True) -> Inv:
         self.section(region, "rds")["snapshots"][snapshot_id] = {
             "id": snapshot_id, "region": region, "arn": f"arn:aws:rds:{region}:{ACCOUNT}:snapshot:{snapshot_id}",
             "instance": instance, "type": kind, "status": status, "created": ago(hours=2), "encrypted": encrypted,
@@ -125,7 +125,7 @@ class Inv:
     # -- EC2 / EBS / DLM ---------------------------------------------------------------------------
 
     def instance(self, instance_id: str, region: str = EAST, *, tags: dict | None = None,
-                 state: str = "running") -> "Inv":
+                 state: str = "running") -> Inv:
         self.section(region, "ec2")["instances"][instance_id] = {
             "id": instance_id, "region": region, "arn": f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{instance_id}",
             "state": state, "az": f"{region}a", "type": "t3.micro", "tags": tags or {}, "volumes": []}
@@ -133,7 +133,7 @@ class Inv:
 
     def volume(self, volume_id: str, region: str = EAST, *, tags: dict | None = None, snapshot_id: str | None = None,
                state: str = "in-use", attached_to: str | None = None, created: str | None = None,
-               encrypted: bool = True) -> "Inv":
+               encrypted: bool = True) -> Inv:
         self.section(region, "ec2")["volumes"][volume_id] = {
             "id": volume_id, "region": region, "arn": f"arn:aws:ec2:{region}:{ACCOUNT}:volume/{volume_id}",
             "az": f"{region}a", "state": state, "size": 20, "type": "gp3", "encrypted": encrypted,
@@ -142,7 +142,7 @@ class Inv:
         return self
 
     def snapshot(self, snapshot_id: str, volume: str, region: str = EAST, *, state: str = "completed",
-                 source_snapshot: str | None = None, tags: dict | None = None) -> "Inv":
+                 source_snapshot: str | None = None, tags: dict | None = None) -> Inv:
         self.section(region, "ec2")["snapshots"][snapshot_id] = {
             "id": snapshot_id, "region": region, "volume": volume, "state": state, "progress": "100%",
             "created": ago(hours=3), "encrypted": True, "description": "", "tags": tags or {}, "size": 20,
@@ -151,7 +151,7 @@ class Inv:
 
     def dlm(self, policy_id: str, region: str = EAST, *, target_tags: dict, state: str = "ENABLED",
             interval: int | None = 24, cron: str | None = None, copy_to: str | None = None,
-            resource_types: list[str] | None = None) -> "Inv":
+            resource_types: list[str] | None = None) -> Inv:
         self.section(region, "ec2")["dlm_policies"][policy_id] = {
             "id": policy_id, "region": region, "arn": None, "description": "daily", "state": state,
             "execution_role": None, "policy_type": "EBS_SNAPSHOT_MANAGEMENT",
@@ -168,7 +168,7 @@ class Inv:
 
     def vault(self, name: str, region: str = EAST, *, key: str | None = "arn:aws:kms:x:key/1", locked: bool = False,
               min_retention: int | None = None, lock_date: str | None = None, policy: dict | None = None,
-              points: int = 0) -> "Inv":
+              points: int = 0) -> Inv:
         self.section(region, "backup")["vaults"][name] = {
             "name": name, "region": region, "arn": f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:{name}",
             "created": ago(days=2), "encryption_key": key, "recovery_points": points, "locked": locked,
@@ -194,14 +194,14 @@ class Inv:
                 "conditions": conditions or {}}
 
     def plan(self, plan_id: str, region: str = EAST, *, rules: list[dict], selections: list[dict] | None = None,
-             name: str | None = None) -> "Inv":
+             name: str | None = None) -> Inv:
         self.section(region, "backup")["plans"][plan_id] = {
             "id": plan_id, "region": region, "arn": f"arn:aws:backup:{region}:{ACCOUNT}:backup-plan:{plan_id}",
             "name": name or plan_id, "version": "v1", "rules": rules, "selections": selections or []}
         return self
 
     def recovery_point(self, resource_arn: str, region: str = EAST, *, vault: str = "main", created: str | None = None,
-                       status: str = "COMPLETED", encrypted: bool = True, delete_after: int | None = 7) -> "Inv":
+                       status: str = "COMPLETED", encrypted: bool = True, delete_after: int | None = 7) -> Inv:
         points = self.section(region, "backup")["recovery_points"]
         points.append({"arn": f"arn:aws:backup:{region}:{ACCOUNT}:recovery-point:rp-{len(points)}", "region": region,
                        "vault": vault, "resource_arn": resource_arn, "resource_type": "DynamoDB", "status": status,
@@ -211,7 +211,7 @@ class Inv:
                        "delete_at": None, "source_vault_arn": None, "plan_id": None})
         return self
 
-    def framework(self, name: str, controls: list[str], region: str = EAST, status: str = "COMPLETED") -> "Inv":
+    def framework(self, name: str, controls: list[str], region: str = EAST, status: str = "COMPLETED") -> Inv:
         self.section(region, "backup")["frameworks"].append({
             "name": name, "arn": f"arn:aws:backup:{region}:{ACCOUNT}:framework:{name}", "region": region,
             "deployment_status": status, "status": "ACTIVE", "created": ago(days=1),
@@ -221,21 +221,21 @@ class Inv:
     # -- CloudTrail, Route 53 ----------------------------------------------------------------------
 
     def trail(self, name: str, region: str = EAST, *, logging: bool = True, multi_region: bool = True,
-              bucket: str = "trail-bucket", selectors: list | None = None) -> "Inv":
+              bucket: str = "trail-bucket", selectors: list | None = None) -> Inv:
         self.section(region, "cloudtrail")["trails"][name] = {
             "name": name, "arn": f"arn:aws:cloudtrail:{region}:{ACCOUNT}:trail/{name}", "region": region,
             "home_region": region, "multi_region": multi_region, "bucket": bucket, "logging": logging,
             "log_file_validation": True, "event_selectors": selectors or [], "advanced_event_selectors": []}
         return self
 
-    def trail_event(self, name: str, time: str, region: str = EAST, error_code: str | None = None) -> "Inv":
+    def trail_event(self, name: str, time: str, region: str = EAST, error_code: str | None = None) -> Inv:
         self.section(region, "cloudtrail")["events"].append({
             "id": f"e{len(self.section(region, 'cloudtrail')['events'])}", "name": name, "time": time,
             "source": "backup.amazonaws.com", "user": "intruder", "error_code": error_code,
             "error_message": None, "resources": []})
         return self
 
-    def zone(self, zone_id: str, name: str, records: list[dict]) -> "Inv":
+    def zone(self, zone_id: str, name: str, records: list[dict]) -> Inv:
         self.data["global"]["route53"]["zones"][zone_id] = {"id": zone_id, "name": name, "private": False,
                                                            "records": records}
         return self
@@ -247,7 +247,7 @@ class Inv:
                 "set_identifier": failover.lower() if failover else None, "failover": failover,
                 "health_check_id": health_check, "weight": None, "region": None}
 
-    def health_check(self, check_id: str, status: str | None = "Healthy") -> "Inv":
+    def health_check(self, check_id: str, status: str | None = "Healthy") -> Inv:
         self.data["global"]["route53"]["health_checks"][check_id] = {
             "id": check_id, "type": "HTTP", "ip": None, "port": 80, "fqdn": "orders.example", "resource_path": "/",
             "failure_threshold": 3, "inverted": False, "disabled": False, "status": status}
@@ -256,7 +256,7 @@ class Inv:
     # -- ledger and drills -------------------------------------------------------------------------
 
     def orders(self, count: int, *, every_minutes: int = 60, last_at: datetime | None = None,
-               refused: dict[str, set[str]] | None = None) -> "Inv":
+               refused: dict[str, set[str]] | None = None) -> Inv:
         """`count` orders ORD-000001.., the last at `last_at` (default 1h before NOW), `every_minutes` apart."""
         last_at = last_at or NOW - timedelta(hours=1)
         ledger = []
@@ -302,7 +302,7 @@ class Inv:
     def drill(self, drill_id: str = "drill-0001", lab: str = "03-rds-snapshot-restore", *, incident: datetime | None = None,
               status: str = "running", rto: int | None = None, rpo_span: int = 0, rpo_count: int = 0,
               targets: tuple[int, int] = (3600, 300), params: dict | None = None, evaluations: int = 1,
-              injections: list[str] | None = None) -> "Inv":
+              injections: list[str] | None = None) -> Inv:
         incident = incident or NOW - timedelta(minutes=30)
         self.data["drills"].append({
             "id": drill_id, "lab": lab, "scenario": "bad-deploy", "params": params or {},
@@ -313,7 +313,7 @@ class Inv:
         return self
 
     def injection(self, injection_id: str, drill_id: str, *, effects: list[dict] | None = None,
-                  outcome: dict | None = None) -> "Inv":
+                  outcome: dict | None = None) -> Inv:
         self.data["faults"]["injections"].append({"id": injection_id, "drill": drill_id, "status": "ended",
                                                   "effects": effects or [], "outcome": outcome or {}})
         return self

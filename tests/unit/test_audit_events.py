@@ -6,7 +6,8 @@ import uuid
 
 from lab.sim import audit
 from lab.sim.audit import Principal
-from tests.unit.botocore_wire import AT, api_call as call_of
+from tests.unit.botocore_wire import AT
+from tests.unit.botocore_wire import api_call as call_of
 
 
 def test_management_event_has_every_cloudtrail_field():

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from lab.engines.cloudtrail import (CloudTrailError, _advanced_matches, _basic_matches, _check_advanced_selectors,
-                                    _check_basic_selectors, _check_trail_name, _next_boundary, _policy_allows,
-                                    default_event_selectors)
+from lab.engines.cloudtrail import (
+    CloudTrailError,
+    _advanced_matches,
+    _basic_matches,
+    _check_advanced_selectors,
+    _check_basic_selectors,
+    _check_trail_name,
+    _next_boundary,
+    _policy_allows,
+    default_event_selectors,
+)
 from lab.sim import audit
 from tests.unit.botocore_wire import api_call
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from lab.engines._drill_meter import compliance, measure_rpo, measure_rto, resilience_hub_result, written_before
 
-START = datetime(2026, 3, 1, 0, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 
 
 def ledger() -> list[dict]:

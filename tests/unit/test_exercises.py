@@ -268,7 +268,7 @@ def test_a_plugin_check_is_known_to_the_validator_with_its_typed_parameters(tmp_
     @check(id="ACME_INVOICES_SIGNED", title="Invoices are signed", severity="LOW", resource_type="AWS::S3::Bucket",
            services=("s3",), messages={"signed": "signed"}, hints={}, source="acme-plugin",
            params=(Param("minimumSignatures", "integer", 1, "How many signatures."),))
-    def acme(inventory, params):  # noqa: ANN001, ANN202
+    def acme(inventory, params):
         yield passed("invoices", "signed")
 
     monkeypatch.setitem(registry.CHECKS, acme.id, acme)

@@ -149,7 +149,7 @@ def placeholder(shape: botocore.model.Shape, name: str = "", depth: int = 0) -> 
     if kind == "boolean":
         return True
     if kind == "timestamp":
-        return datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+        return datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     if kind == "blob":
         return io.BytesIO(b"data") if shape.serialization.get("streaming") else b"data"
     raise AssertionError(f"unhandled shape type {kind}")

@@ -5,20 +5,19 @@ an upgrade that changes FakeKey or Item fails here."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.s3.models import FakeKey, s3_backends
 
 from lab import config
 from lab.backends.embedded import MotoData
 
-from moto.dynamodb.models import dynamodb_backends  # noqa: E402  (after lab.backends.embedded: moto's setup)
-from moto.dynamodb.models.dynamo_type import DynamoType, Item  # noqa: E402
-from moto.s3.models import FakeKey, s3_backends  # noqa: E402
-
 ACCOUNT, REGION = config.ACCOUNT_ID, config.PRIMARY_REGION
-PINNED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+PINNED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 PER_OBJECT = {"_value_buffer", "lock", "_metadata", "acl", "_version_id", "_time_progressed"}
 
 

@@ -6,8 +6,19 @@ import pickle
 
 import pytest
 
-from lab.engines._rds_store import (ORDER, ORDERS_SCHEMA, SQL, DataRef, DataStore, Follow, History, SqlError,
-                                    check_replayable, orders_digest, rehearse)
+from lab.engines._rds_store import (
+    ORDER,
+    ORDERS_SCHEMA,
+    SQL,
+    DataRef,
+    DataStore,
+    Follow,
+    History,
+    SqlError,
+    check_replayable,
+    orders_digest,
+    rehearse,
+)
 
 
 def order(number: int) -> tuple:

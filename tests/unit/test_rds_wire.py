@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import botocore.session
@@ -25,7 +25,7 @@ def botocore_request(operation: str, params: dict) -> RequestContext:
 
 
 def test_request_parameters_come_back_typed_and_nested() -> None:
-    moment = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     ctx = botocore_request("DescribeEvents", {"SourceType": "db-instance", "SourceIdentifier": "db1",
                                               "StartTime": moment, "Duration": 90, "MaxRecords": 20,
                                               "EventCategories": ["failover", "backup"]})
@@ -37,7 +37,7 @@ def test_request_parameters_come_back_typed_and_nested() -> None:
 
 
 def test_an_answer_written_here_reads_back_the_same_through_botocore() -> None:
-    moment = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 4, 5, 6, 7, 123000, tzinfo=UTC)
     answer = {"DBInstances": [{
         "DBInstanceIdentifier": "db1", "MultiAZ": True, "AllocatedStorage": 20, "InstanceCreateTime": moment,
         "AvailabilityZone": "us-east-1b", "SecondaryAvailabilityZone": "us-east-1a",

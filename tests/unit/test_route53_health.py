@@ -7,8 +7,21 @@ import random
 import pytest
 
 from lab.engines._route53_dns import Resolver
-from lab.engines._route53_health import (NOT_FOUND, NXDOMAIN, OK, TIMEOUT, Point, last_failures, merge, next_flip,
-                                         observations, status_at, status_text, target_of, window)
+from lab.engines._route53_health import (
+    NOT_FOUND,
+    NXDOMAIN,
+    OK,
+    TIMEOUT,
+    Point,
+    last_failures,
+    merge,
+    next_flip,
+    observations,
+    status_at,
+    status_text,
+    target_of,
+    window,
+)
 
 T0 = 1_800_000_000.0
 CONFIG = {"Type": "HTTPS", "FullyQualifiedDomainName": "shop.us-east-1.securecart.lab", "RequestInterval": 10,

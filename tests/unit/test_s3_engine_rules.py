@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import botocore.serialize
 import pytest
 
 from lab.backends.data import ObjectVersion
 from lab.engines._s3_config import (
-    MIN_LAG_SECONDS, REPLICATION_PASS_SECONDS, ConfigError, build_replication, check_replication, choose_targets,
-    lifecycle_response_body, parse_document, replication_pass, replication_response_body, role_document_trusts_s3,
+    MIN_LAG_SECONDS,
+    REPLICATION_PASS_SECONDS,
+    ConfigError,
+    build_replication,
+    check_replication,
+    choose_targets,
+    lifecycle_response_body,
+    parse_document,
+    replication_pass,
+    replication_response_body,
+    role_document_trusts_s3,
     trusts_s3,
 )
 from lab.engines._s3_lifecycle import DAY, due_actions, due_at, next_midnight, parse_lifecycle, upload_due
 from lab.gateway.identify import service_model
 
 ROLE = "arn:aws:iam::000000000000:role/replication"
-T0 = datetime(2025, 3, 10, 15, 30, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2025, 3, 10, 15, 30, tzinfo=UTC).timestamp()
 
 
 def request_body(operation: str, member: str, document: dict) -> bytes:
@@ -178,7 +187,7 @@ def version(key, vid, modified, latest=False, marker=False, size=100, tags=None)
 
 
 def test_midnights():
-    midnight = datetime(2025, 3, 11, tzinfo=timezone.utc).timestamp()
+    midnight = datetime(2025, 3, 11, tzinfo=UTC).timestamp()
     assert next_midnight(T0) == midnight and next_midnight(midnight) == midnight + DAY
     assert due_at(T0, 1) == midnight + DAY  # created 10 March 15:30 + 1 day -> 12 March 00:00
     assert due_at(midnight, 1) == midnight + DAY
@@ -187,7 +196,7 @@ def test_midnights():
 def test_expiration_by_days_and_by_date():
     rules = lifecycle({"ID": "days", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}},
                       {"ID": "date", "Status": "Enabled", "Filter": {"Prefix": "old/"},
-                       "Expiration": {"Date": datetime(2025, 3, 12, tzinfo=timezone.utc)}})
+                       "Expiration": {"Date": datetime(2025, 3, 12, tzinfo=UTC)}})
     versions = [version("keep/a", "1", T0, latest=True), version("old/b", "2", T0, latest=True),
                 version("tmp/c", "3", T0, latest=True)]
     assert due_actions(rules, versions, next_midnight(T0)) == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from lab.gateway import wire
 from lab.gateway.identify import identify
 from tests.unit.botocore_wire import boto3_parse, wire_request
+
 
 def parsed(service: str, method: str, **params):
     http_method, path, query, headers, body = wire_request(service, method, **params)
@@ -74,7 +75,7 @@ def test_body_that_does_not_match_the_model_is_a_value_error():
 
 
 def test_json_answer_round_trips_through_botocore():
-    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     output = {"Events": [{"EventId": "e1", "EventName": "CreateBucket", "ReadOnly": "false",
                           "EventTime": moment.timestamp(), "Resources": [{"ResourceType": "AWS::S3::Bucket",
                                                                           "ResourceName": "b"}],
@@ -88,7 +89,7 @@ def test_json_answer_round_trips_through_botocore():
 
 
 def test_rest_xml_answer_round_trips_through_botocore():
-    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     output = {"HealthCheckObservations": [
         {"Region": "us-east-1", "IPAddress": "15.177.2.21",
          "StatusReport": {"Status": "Success: HTTP Status Code 200, OK", "CheckedTime": moment.timestamp()}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from lab import world
 
@@ -16,11 +16,11 @@ def test_order_times_are_utc_seconds_with_z():
         at = datetime(2019, 1, 1, tzinfo=timezone(timedelta(hours=rng.randint(-11, 12)))) + timedelta(
             seconds=rng.randint(0, 10**9), microseconds=rng.randint(0, 999_999))
         order = world.make_order(number, at, random.Random(number))
-        assert order["created_at"] == at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert order["created_at"] == at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_invoice_is_the_sorted_json_document():
-    order = world.make_order(12, datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc), random.Random(1))
+    order = world.make_order(12, datetime(2026, 11, 26, 8, 0, tzinfo=UTC), random.Random(1))
     for customer in (order["customer"], 'quo"te', "back\\slash", "émile", "tab\there"):
         order["customer"] = customer
         expected = json.dumps({"invoice_for": order["order_id"], "customer": customer, "amount": order["amount"],

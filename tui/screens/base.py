@@ -18,7 +18,7 @@ class SectionScreen(Screen[None]):
     SECTION = "home"  # the nav bar tab this screen belongs to
 
     @property
-    def lab_app(self) -> "LabApp":
+    def lab_app(self) -> LabApp:
         return cast("LabApp", self.app)
 
     def compose(self) -> ComposeResult:

@@ -50,7 +50,7 @@ def drill_markup(lab: LabView, drill: DrillView | None) -> Content:
         return Content("\n").join(lines)
     rto_target = drill.rto_target_seconds if drill.rto_target_seconds is not None else lab.rto_target_seconds
     rpo_target = drill.rpo_target_seconds if drill.rpo_target_seconds is not None else lab.rpo_target_seconds
-    lines.append(Content.from_markup(f"status $status · recovered at sim $recovered",
+    lines.append(Content.from_markup("status $status · recovered at sim $recovered",
                                      status=drill.status, recovered=short_time(drill.recovered_time)))
     lines.append(Content.from_markup(f"[b]RTO[/b] $rto (target $target) {verdict(drill.rto_seconds, rto_target)}",
                                      rto=duration(drill.rto_seconds), target=duration(rto_target)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -36,7 +36,7 @@ def main() -> None:
     text = parser.parse_args().before
     if not text:
         sys.exit("give the incident time: --before 2026-11-26T10:00:00Z (see `lab drills`)")
-    incident = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    incident = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     s3 = aws("s3")
     versions: dict[str, list[dict]] = {}
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET, Prefix=PREFIX):

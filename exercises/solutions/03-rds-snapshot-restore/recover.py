@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -36,7 +36,7 @@ def main() -> None:
     text = parser.parse_args().before
     if not text:
         sys.exit("give the time of the bad deploy: --before 2026-11-26T10:00:00Z (see `lab drills`)")
-    restore_time = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    restore_time = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     rds = aws("rds")
     source = rds.describe_db_instances(DBInstanceIdentifier=DB)["DBInstances"][0]
     latest = source.get("LatestRestorableTime")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -36,7 +36,7 @@ def main() -> None:
     if not text:
         sys.exit("give the time of the deletion: --before 2026-11-26T10:00:00Z (see `lab drills`)")
     # T is given to the second: the table as it was then holds every item, and none of the deletes run since.
-    restore_time = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    restore_time = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     dynamodb = aws("dynamodb")
     window = dynamodb.describe_continuous_backups(TableName=TABLE)["ContinuousBackupsDescription"]
     pitr = window["PointInTimeRecoveryDescription"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--before", default=os.environ.get("LAB_INCIDENT_TIME"),
                         help="the incident time (ISO 8601); the snapshot must be older")
     text = parser.parse_args().before
-    before = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc) if text else None
+    before = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC) if text else None
     ec2 = aws("ec2")
     snapshots = ec2.describe_snapshots(OwnerIds=["self"], Filters=[
         {"Name": "tag:Name", "Values": [VOLUME_NAME]}, {"Name": "status", "Values": ["completed"]}])["Snapshots"]

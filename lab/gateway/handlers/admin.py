@@ -6,7 +6,8 @@ Later concerns (clock, faults, drills) add routes to `ROUTES` from their own mod
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lab.gateway.chain import HandlerChain
 from lab.gateway.context import RequestContext
@@ -108,5 +109,5 @@ def doctor(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
 
 
 # Routes of the simulation's admin API live beside the clock; importing registers them.
+import lab.inventory  # noqa: E402  -- GET /_lab/inventory
 import lab.sim.api  # noqa: E402,F401
-import lab.inventory  # noqa: E402,F401  -- GET /_lab/inventory
