@@ -50,13 +50,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def first_frame_seconds(env: dict[str, str], timeout: float = 30.0) -> tuple[float, float]:
+def first_frame_seconds(env: dict[str, str], timeout: float = 30.0,
+                        python: str = sys.executable) -> tuple[float, float]:
     """Spawn `lab tui` on a pty and time it until its first frame (the nav bar) reaches the terminal:
     (wall seconds, CPU seconds of the process by then -- what the wall time would be on an idle machine)."""
     master, slave = pty.openpty()
     os.set_blocking(master, False)
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "lab", "tui"], stdin=slave, stdout=slave, stderr=slave,
+    process = subprocess.Popen([python, "-m", "lab", "tui"], stdin=slave, stdout=slave, stderr=slave,
                                env={**env, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"},
                                start_new_session=True)
     os.close(slave)

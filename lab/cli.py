@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,9 +142,17 @@ def env(shell: str | None, region: str, state_dir: str | None, port: int | None)
     for name, value in variables.items():
         click.echo(_export_line(shell, name, value))
     # aws CLI v1 ignores AWS_ENDPOINT_URL for a few services (RDS in us-east-1 goes to rds.amazonaws.com,
-    # SQS, EMR): passing --endpoint-url on every call, as awslocal does, keeps it on the sandbox.
-    click.echo(_aws_wrapper(shell))
-    click.echo(_comment(shell, 'run: eval "$(lab env)"  (fish: lab env | source)'))
+    # SQS): the aws function passes --endpoint-url on every call, as awslocal does, and both functions run
+    # the lab's own tools (installed beside it), whatever else is on PATH.
+    from lab.tools import own_tool
+
+    click.echo(_aws_wrapper(shell, own_tool("aws")))
+    awslocal = own_tool("awslocal")
+    if awslocal:
+        click.echo(_function(shell, "awslocal", awslocal, ""))
+    usage = {"fish": "lab env --shell fish | source",
+             "powershell": "lab env --shell powershell | Invoke-Expression"}.get(shell, 'eval "$(lab env)"')
+    click.echo(_comment(shell, f"run: {usage}"))
 
 
 def _guess_shell() -> str:
@@ -161,13 +170,30 @@ def _export_line(shell: str, name: str, value: str) -> str:
     return f"export {name}='{value}'"
 
 
-def _aws_wrapper(shell: str) -> str:
+def _aws_wrapper(shell: str, executable: str | None) -> str:
     if shell == "fish":
-        return "function aws; command aws --endpoint-url $AWS_ENDPOINT_URL $argv; end;"
+        return _function(shell, "aws", executable, "--endpoint-url $AWS_ENDPOINT_URL")
     if shell == "powershell":
-        return ("function aws { & (Get-Command aws -CommandType Application | Select-Object -First 1) "
-                "--endpoint-url $Env:AWS_ENDPOINT_URL @args }")
-    return 'aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }'
+        return _function(shell, "aws", executable, "--endpoint-url $Env:AWS_ENDPOINT_URL")
+    return _function(shell, "aws", executable, '--endpoint-url "$AWS_ENDPOINT_URL"')
+
+
+def _function(shell: str, name: str, executable: str | None, arguments: str) -> str:
+    """A shell function `name` running `executable` (or the command of that name on PATH) with `arguments`."""
+    extra = f" {arguments}" if arguments else ""
+    if shell == "fish":
+        target = _fish_quote(executable) if executable else f"command {name}"
+        return f"function {name}; {target}{extra} $argv; end;"
+    if shell == "powershell":
+        target = ("& '" + executable.replace("'", "''") + "'" if executable else
+                  f"& (Get-Command {name} -CommandType Application | Select-Object -First 1)")
+        return f"function {name} {{ {target}{extra} @args }}"
+    target = shlex.quote(executable) if executable else f"command {name}"
+    return f"{name}() {{ {target}{extra} \"$@\"; }}"
+
+
+def _fish_quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _comment(shell: str, text: str) -> str:
@@ -218,12 +244,17 @@ def doctor(backend: str | None, state_dir: str | None, port: int | None, as_json
                 report["prerequisites"] = "Docker engine and LOCALSTACK_AUTH_TOKEN present"
             except LabError as exc:
                 report["prerequisites"] = str(exc)
+    from lab.tools import find_tools
+
+    report["tools"] = [tool.to_dict() for tool in find_tools()]
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
         return
     from lab.render import doctor_tables
 
-    _console().print(*doctor_tables(report))
+    console = _console()
+    for part in doctor_tables(report):
+        console.print(part)
 
 
 @main.command()

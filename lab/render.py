@@ -54,6 +54,16 @@ def doctor_tables(report: dict[str, Any]) -> list[Any]:
     for lab_id, info in report["labs"].items():
         labs.add_row(lab_id, "[green]yes[/]" if info["runnable"] else "[red]no[/]", ", ".join(info["missing"]) or "-")
     out: list[Any] = [services, labs]
+    if report.get("tools"):
+        tools = Table(title="your tools", title_justify="left")
+        tools.add_column("tool")
+        tools.add_column("version", overflow="fold")
+        tools.add_column("path", overflow="fold")
+        for tool in report["tools"]:
+            tools.add_row(tool["name"], tool["version"] or "-", tool["path"] or "-")
+        out.append(tools)
+        out.extend(f"[yellow]warning:[/] {tool['name']}: {warning}"
+                   for tool in report["tools"] for warning in tool["warnings"])
     if report.get("prerequisites"):
         out.append(f"prerequisites: {report['prerequisites']}")
     return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +14,10 @@ BIN = Path(sys.executable).parent
 
 
 def tool(name: str) -> str:
+    """The lab installs the learner's tools beside itself (./scripts/setup, from the lock)."""
     found = BIN / name
-    if found.exists():
-        return str(found)
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed; `pip install -e '.[test]'` installs it")
-    return path
+    assert found.exists(), f"{name} is not installed in {BIN}; ./scripts/setup installs it"
+    return str(found)
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
@@ -43,7 +39,8 @@ def test_plain_boto3_with_lab_env(sandbox, region, monkeypatch):
 def in_lab_shell(sandbox, command: str, region: str = "us-east-1") -> subprocess.CompletedProcess[str]:
     """Run `command` in bash after `eval "$(lab env)"`, exactly as a learner's terminal would."""
     env = dict(sandbox.env)
-    env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    # No aws on PATH, as on a new learner's machine: the functions `lab env` defines bring the lab's own.
+    env["PATH"] = "/usr/bin:/bin"
     script = (f'eval "$("{sys.executable}" -m lab env --shell bash --region {region} '
               f'--state-dir "{sandbox.state_dir}")"\n{command}')
     return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=90)
@@ -94,3 +91,10 @@ def test_awslocal(sandbox, region):
     assert ec2.returncode == 0, ec2.stderr
     volumes = json.loads(ec2.stdout)["Volumes"]
     assert any(v["AvailabilityZone"].startswith(region) for v in volumes) or region == "us-west-2"
+
+
+def test_awslocal_after_lab_env_with_nothing_on_path(sandbox):
+    """`eval "$(lab env)"` alone gives a new learner awslocal, as the README says."""
+    result = in_lab_shell(sandbox, "awslocal s3api list-buckets --query 'Buckets[].Name'")
+    assert result.returncode == 0, result.stderr
+    assert "securecart-invoices-use1" in json.loads(result.stdout)

@@ -11,7 +11,9 @@ import asyncio
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -94,7 +96,7 @@ class Browser:
              "--disable-sync", "--disable-component-update", f"--host-resolver-rules={LOOPBACK_ONLY}",
              "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", f"--user-data-dir={profile}",
              f"--window-size={self.size[0]},{self.size[1]}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         port = await self._devtools_port(profile / "DevToolsActivePort")
         self.session = aiohttp.ClientSession()
         async with self.session.get(f"http://127.0.0.1:{port}/json/list") as answer:
@@ -121,10 +123,48 @@ class Browser:
         if self.session is not None:
             await self.session.close()
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.profile.cleanup()
+            await asyncio.to_thread(stop_process_group, self.process)
+        await asyncio.to_thread(remove_tree, Path(self.profile.name))
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a process started in a session of its own and every process of its group.
+
+    Chromium's helpers (renderer, crash handler) outlive the browser process for a moment and keep writing into
+    the profile; removing the profile before they are gone failed on a fresh machine's first run."""
+    group = process.pid
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _group_alive(group):
+            time.sleep(0.05)
+        if not _group_alive(group):
+            return
+    process.wait(timeout=timeout)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_tree(path: Path, attempts: int = 20) -> None:
+    """Remove a folder whose last writers may still be finishing (retried; what cannot go is reported)."""
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.1)
+    shutil.rmtree(path)  # the error says what is still there
