@@ -32,6 +32,7 @@ from lab.awsclient import client  # noqa: E402
 from lab.backends.embedded import EmbeddedBackend  # noqa: E402
 from lab.sandbox.core import Sandbox  # noqa: E402
 from lab.sandbox.server import make_server  # noqa: E402
+from lab.services.cloudtrail.engine import CloudTrail
 
 
 def free_port() -> int:
@@ -59,8 +60,7 @@ def start(bare: bool) -> tuple[Sandbox, Any]:
     if bare:
         chain.response_handlers = [handler for handler in chain.response_handlers
                                    if getattr(handler, "__name__", "") != "record_api_call"]
-        sandbox.engines.engines = []
-        sandbox.engines.by_name = {}
+        sandbox.engines.engines = []  # no engine observes, serves or runs: the bare gateway
     else:
         chain.response_handlers = [timed_audit(handler) if getattr(handler, "__name__", "") == "record_api_call"
                                    else handler for handler in chain.response_handlers]
@@ -125,7 +125,7 @@ def main() -> int:
     audit_us = statistics.median(AUDIT_SECONDS) * 1e6
     print(f"audit handler alone: median {audit_us:.1f} us per call = "
           f"{audit_us / 1e3 / (total_bare * 1000 / len(names)) * 100:.2f}% of a bare call; "
-          f"{full.engines['cloudtrail'].state.recorded} calls recorded")
+          f"{full.engines.find(CloudTrail).state.recorded} calls recorded")
     for server in (full_server, bare_server):
         server.shutdown()
     return 0

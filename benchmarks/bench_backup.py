@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lab.backends.embedded import EmbeddedBackend  # noqa: E402
-from lab.engines.backup import Backup  # noqa: E402
 from lab.sandbox.core import Sandbox  # noqa: E402
 from lab.sandbox.server import settle_heap  # noqa: E402
+from lab.services.backup.engine import Backup  # noqa: E402
+from lab.services.workload.engine import Workload
 
 EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"
 
@@ -132,13 +133,13 @@ def main() -> None:
         return
     sandbox = Sandbox(EmbeddedBackend(), Path(tempfile.mkdtemp(prefix="bench-backup-")) / "state")
     sandbox.boot()
-    workload = sandbox.engines["workload"]
+    workload = sandbox.engines.find(Workload)
     workload.state.enabled = not args.no_workload
     workload.state.orders_per_hour = 60.0
     workload.state.next_at = None
     replication_on(sandbox)
     hourly_backups(sandbox, args.copy)
-    backup = sandbox.engines["backup"]
+    backup = sandbox.engines.find(Backup)
     assert isinstance(backup, Backup)
     watch = Stopwatch(backup)
     sandbox.warm_up()

@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 from lab.admin_client import AdminClient  # noqa: E402
 from lab.awsclient import client  # noqa: E402
 from lab.backends.embedded import EmbeddedBackend  # noqa: E402
-from lab.engines._fault_rules import FaultRule, decide  # noqa: E402
-from lab.gateway.identify import Identity  # noqa: E402
+from lab.gateway.codec.identify import Identity  # noqa: E402
 from lab.sandbox.core import Sandbox  # noqa: E402
 from lab.sandbox.server import make_server  # noqa: E402
+from lab.services.faults.rules import FaultRule, decide  # noqa: E402
 
 
 def free_port() -> int:

@@ -20,6 +20,8 @@ from lab import world
 from lab.backends.embedded import EmbeddedBackend
 from lab.sandbox import inprocess
 from lab.sandbox.core import Sandbox
+from lab.services.dynamodb.engine import DynamoDB
+from lab.services.rds.engine import RdsData
 
 
 def admin(sandbox: Sandbox, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -79,7 +81,7 @@ def main() -> None:
     dynamodb.update_continuous_backups(TableName=world.ORDER_HISTORY_TABLE,
                                        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     admin(sandbox, "POST", "workload", {"orders_per_hour": 60})
-    rds_engine, ddb_engine = sandbox.engines["rds-data"], sandbox.engines["dynamodb"]
+    rds_engine, ddb_engine = sandbox.engines.find(RdsData), sandbox.engines.find(DynamoDB)
     db_arn = rds.describe_db_instances(DBInstanceIdentifier=world.ORDERS_DB)["DBInstances"][0]["DBInstanceArn"]
     table_arn = dynamodb.describe_table(TableName=world.ORDER_HISTORY_TABLE)["Table"]["TableArn"]
     started_at = sandbox.clock.now()

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from lab.admin_client import AdminClient  # noqa: E402
 from lab.awsclient import client  # noqa: E402
+from lab.services.s3.engine import S3
 
 SOURCE, DESTINATION = "securecart-invoices-use1", "securecart-invoices-usw2"
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
@@ -102,7 +103,7 @@ def in_process(days: float, replication: bool, frozen_heap: bool) -> dict[str, f
     with sandbox.lock:
         steps = sandbox.engines.run_until(sandbox.clock.now() + days * 86400)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
-    replicated = sandbox.engines["s3"].describe()["completed"]
+    replicated = sandbox.engines.find(S3).describe()["completed"]
     shutil.rmtree(state, ignore_errors=True)
     return {"wall": wall, "cpu": cpu, "steps": steps, "replicated": replicated}
 

@@ -318,7 +318,7 @@ def _check_entries(data: Any) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
 
 
 def _registry_problems(document: MarkedDocument, source: str) -> list[Problem]:
-    from lab.engines._scenario_base import scenario_problems
+    from lab.services.faults.catalog import scenario_problems
 
     problems: list[Problem] = []
     data = document.data

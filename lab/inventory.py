@@ -84,6 +84,9 @@ from urllib.parse import unquote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lab import config
+from lab.kernel.context import RequestContext
+from lab.kernel.port import Sandbox
+from lab.kernel.routes import AdminRouter
 
 SCHEMA_VERSION = "1.0"
 REGION_SERVICES = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")
@@ -922,12 +925,11 @@ def collect(client_for: ClientFor, admin_get: AdminGet | None, regions: Iterable
                      parallel=parallel).run()
 
 
-def collect_in_sandbox(sandbox: Any, services: set[str] | None = None) -> dict[str, Any]:
+def collect_in_sandbox(sandbox: Sandbox, services: set[str] | None = None) -> dict[str, Any]:
     """The inventory from inside the sandbox process: one instant (the sandbox lock held throughout), the
     data layer's direct reads, admin routes called in-process; faults and the audit do not see it."""
-    from lab.backends.data import data_access
+    from lab.gateway import audit
     from lab.sandbox import inprocess
-    from lab.sim import audit
 
     def admin_call(method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         payload = json.dumps(body).encode() if body is not None else b""
@@ -939,11 +941,13 @@ def collect_in_sandbox(sandbox: Any, services: set[str] | None = None) -> dict[s
             raise CollectionError(f"{method} /_lab/{path}: {parsed.get('error', status)}")
         return parsed
 
-    s3_engine = sandbox.engines.get("s3")
-    status_of = getattr(s3_engine, "replication_status", None)
+    from lab.services.s3.engine import S3
+
+    s3_engine = sandbox.engines.find(S3)
+    status_of = s3_engine.replication_status if s3_engine is not None else None
     with sandbox.lock, audit.unrecorded():
         return collect(sandbox.client, lambda path: admin_call("GET", path), config.REGIONS, services,
-                       admin_post=lambda path, body: admin_call("POST", path, body), data=data_access(sandbox),
+                       admin_post=lambda path, body: admin_call("POST", path, body), data=sandbox.data,
                        replication_status=status_of, ledger=lambda: sandbox.lab.orders)
 
 
@@ -996,15 +1000,12 @@ def dumps(inventory: Mapping[str, Any], indent: int | None = None) -> str:
     return json.dumps(inventory, sort_keys=True, indent=indent, default=str)
 
 
-def _register_route() -> None:
-    from lab.gateway.handlers.admin import route
-
-    @route("GET", "inventory")
-    def inventory_route(sandbox: Any, ctx: Any) -> tuple[int, Any]:
-        """?services=s3,rds (default: everything) -> the inventory, collected inside the sandbox."""
-        wanted = ctx.query_params().get("services", [""])[0]
-        chosen = {part for part in wanted.split(",") if part} or None
-        return 200, collect_in_sandbox(sandbox, chosen)
+def inventory_route(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    """?services=s3,rds (default: everything) -> the inventory, collected inside the sandbox."""
+    wanted = ctx.query_params().get("services", [""])[0]
+    chosen = {part for part in wanted.split(",") if part} or None
+    return 200, collect_in_sandbox(sandbox, chosen)
 
 
-_register_route()
+def register(router: AdminRouter) -> None:
+    router.add("GET", "inventory", inventory_route)

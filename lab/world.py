@@ -168,9 +168,8 @@ def _count(count: Any, region: str, name: str) -> int:
 
 def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
     """What the sandbox holds, per region: the figures `lab status` shows."""
-    from lab.backends.data import data_access
-
-    data = data_access(sandbox)  # (objects and items counted in the backend's models where it can)
+    
+    data = sandbox.data  # (objects and items counted in the backend's models where it can)
     counts: dict[str, dict[str, int]] = {}
     for region in config.REGIONS:
         s3 = sandbox.client("s3", region)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from lab.gateway.context import RequestContext
+from lab.kernel.context import RequestContext
 
 
 class Backend(Protocol):

@@ -6,144 +6,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-
-class BucketState(NamedTuple):
-    region: str
-    versioning: str | None  # "Enabled" | "Suspended" | None (never enabled)
-
-
-class ObjectVersion(NamedTuple):
-    key: str
-    version_id: str  # "null" for an object written while versioning was off
-    is_latest: bool
-    is_delete_marker: bool
-    last_modified: float  # epoch seconds
-    size: int
-    tags: dict[str, str] | None  # None when not asked for
-    etag: str | None = None  # without quotes; None for a delete marker (and where the lister does not know it)
-
-
-#: listener(event, bucket, key, version_id), event "created" (a new object version) or "tagged" (its tags changed)
-ObjectEventListener = Callable[[str, str, str, str], None]
-
-
-class DataAccess(Protocol):
-    def put_object(self, region: str, bucket: str, key: str, body: bytes, content_type: str | None = None,
-                   storage_class: str | None = None) -> str | None:
-        """Store an object; return its version id (None when the bucket is not versioned)."""
-
-    def put_item(self, region: str, table: str, item: dict[str, Any]) -> None:
-        """Store a DynamoDB item given in DynamoDB JSON."""
-
-    # -- S3 versions, for replication and lifecycle ------------------------------------------------
-
-    def bucket_state(self, bucket: str) -> BucketState | None:
-        """The bucket's region and versioning status; None when there is no such bucket."""
-
-    def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
-                          target_bucket: str, storage_class: str | None) -> str:
-        """Copy one object version (body, metadata, tags) into `target_bucket` as a replica; return the
-        replica's version id. Raises LookupError when the source version is gone."""
-
-    def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
-                                target_bucket: str) -> str:
-        """Put a delete marker for `key` into `target_bucket` mirroring the source's; return its version id.
-        Raises LookupError when the source marker is gone."""
-
-    def object_tags(self, region: str, bucket: str, key: str, version_id: str) -> dict[str, str]:
-        """The tags of one object version. Raises LookupError when the version is gone."""
-
-    def put_object_tags(self, region: str, bucket: str, key: str, version_id: str, tags: dict[str, str]) -> None:
-        """Replace the tags of one object version. Raises LookupError when the version is gone."""
-
-    def list_object_versions(self, region: str, bucket: str, prefix: str = "",
-                             with_tags: bool = False) -> list[ObjectVersion]:
-        """Every version and delete marker under `prefix`, each key's newest first."""
-
-    def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
-        """Remove one version (or delete marker) for good."""
-
-    def delete_object(self, region: str, bucket: str, key: str) -> str | None:
-        """Delete `key` as a DELETE without a version does: a delete marker's version id in a versioned bucket,
-        None where the object itself is removed."""
-
-    def abort_multipart_upload(self, region: str, bucket: str, key: str, upload_id: str) -> None:
-        """Abort an incomplete multipart upload. Raises LookupError when there is no such upload."""
-
-    def role_trust_policy(self, role_arn: str) -> str | None:
-        """The IAM role's trust (assume-role) policy document, as JSON text; None when there is no such role."""
-
-    def subscribe_object_events(self, listener: ObjectEventListener) -> bool:
-        """Report object writes that bypass the gateway (engines' direct writes) to `listener`; False when
-        every write of this data layer is an AWS call through the gateway, which engines already observe."""
-
-    # -- DynamoDB items, for point-in-time recovery and global tables (items in DynamoDB JSON) -------
-
-    def subscribe_item_writes(self, listener: Callable[[str, str, dict[str, Any]], None]) -> bool:
-        """Report put_item writes that bypass the gateway to listener(region, table, item); False when every
-        write of this data layer is an AWS call through the gateway, which engines already observe."""
-
-    def get_item(self, region: str, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        """The item with this key (strongly consistent), None when there is none. LookupError: no table."""
-
-    def put_items(self, region: str, table: str, items: list[dict[str, Any]]) -> None:
-        """Store items in bulk (restores, replication). LookupError: no such table."""
-
-    def delete_items(self, region: str, table: str, keys: list[dict[str, Any]]) -> None:
-        """Delete the items with these keys (missing ones are fine). LookupError: no such table."""
-
-    def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
-        """Every item of the table. LookupError: no such table."""
-
-    # -- counts, for `lab status` (a month of orders is 100,000 objects: counting must not list them) -----
-
-    def count_objects(self, region: str, bucket: str) -> int:
-        """How many objects the bucket holds (current versions, not delete markers). LookupError: no bucket."""
-
-    def count_items(self, region: str, table: str) -> int:
-        """How many items the table holds. LookupError: no such table."""
-
-    # -- RDS ---------------------------------------------------------------------------------------
-
-    def create_automated_db_snapshot(self, region: str, instance_id: str, snapshot_id: str) -> bool:
-        """Take an automated (SnapshotType automated) DB snapshot; False where the backend takes its own."""
-
-    # -- AWS Backup and DLM (lab.engines.backup, lab.engines.ebs) ----------------------------------
-
-    def read_object_version(self, region: str, bucket: str, key: str, version_id: str) -> tuple[bytes, str | None]:
-        """Body and Content-Type of one object version. LookupError when the version is gone."""
-
-    def object_history(self, region: str, bucket: str, key: str) -> list[ObjectVersion]:
-        """Every version and delete marker of one key, oldest first (no tags). LookupError: no bucket."""
-
-    def subscribe_version_deletes(self, listener: Callable[[str, str, str], None]) -> bool:
-        """Call listener(bucket, key, version_id) BEFORE a version is deleted for good, whoever deletes it;
-        False when every deletion of this data layer is an AWS call through the gateway (seen there)."""
-
-    def create_snapshot(self, region: str, volume_id: str, description: str,
-                        tags: dict[str, str]) -> dict[str, Any]:
-        """Snapshot an EBS volume: SnapshotId plus the volume's VolumeSize, VolumeType, AvailabilityZone,
-        Encrypted, KmsKeyId, Iops, Throughput. LookupError: no such volume."""
-
-    def copy_snapshot(self, region: str, source_region: str, snapshot_id: str, description: str,
-                      tags: dict[str, str]) -> str:
-        """Copy a snapshot from `source_region` into `region`; the copy's id. LookupError: no such snapshot."""
-
-    def delete_snapshot(self, region: str, snapshot_id: str) -> None:
-        """Delete a snapshot (one already gone is fine)."""
-
-    def create_image(self, region: str, instance_id: str, name: str, tags: dict[str, str]) -> str:
-        """An AMI of an EC2 instance; its id. LookupError: no such instance."""
-
-    def copy_image(self, region: str, source_region: str, image_id: str, name: str) -> str:
-        """Copy an AMI from `source_region` into `region`; the copy's id. LookupError: no such image."""
-
-    def deregister_image(self, region: str, image_id: str) -> None:
-        """Deregister an AMI (one already gone is fine)."""
+from lab.kernel.data import BucketState, DataAccess, ObjectEventListener, ObjectVersion, WriteGuard
+from lab.kernel.port import Sandbox
 
 
 class ApiData:
@@ -459,17 +327,16 @@ def _client_item(value: Any, binary: bool = False) -> Any:
 
 #: Run before every data write as guard(sandbox, region, method name); a guard raises (botocore's ClientError,
 #: as the API would) to refuse the write. The fault layer registers one: a region outage refuses writes there.
-WRITE_GUARDS: list[Callable[[Any, str, str], None]] = []
 _GUARDED_WRITES = frozenset({"put_object", "put_item", "put_items", "delete_items", "delete_object",
                              "delete_object_version"})
 _WRAPPABLE = frozenset({"put_item"})  # an engine may wrap these on the layer later (subscribe_item_writes)
 
 
-class _GuardedWrites:
-    """The data layer, with its writes passed through WRITE_GUARDS first."""
+class GuardedData:
+    """A data layer whose writes pass the fault layer's guard first (a region that is down refuses them)."""
 
-    def __init__(self, sandbox: Any, inner: Any) -> None:
-        self._sandbox, self._inner = sandbox, inner
+    def __init__(self, inner: Any, guard: WriteGuard) -> None:
+        self._inner, self._guard = inner, guard
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._inner, name)
@@ -479,8 +346,7 @@ class _GuardedWrites:
             return method
 
         def guarded(region: str, *args: Any, **kwargs: Any) -> Any:
-            for guard in WRITE_GUARDS:
-                guard(self._sandbox, region, name)
+            self._guard(region, name)
             # looked up per call: an engine may wrap the layer's method later (subscribe_item_writes)
             return getattr(self._inner, name)(region, *args, **kwargs)
 
@@ -488,11 +354,8 @@ class _GuardedWrites:
         return guarded
 
 
-def data_access(sandbox: Any) -> DataAccess:
-    """The sandbox's data layer (one per sandbox and backend), every write passed through WRITE_GUARDS."""
-    backend = sandbox.backend
-    cached = sandbox.__dict__.get("_data_access")
-    if cached is None or cached[0] is not backend:
-        access = getattr(backend, "data", None) or ApiData(sandbox)
-        cached = sandbox.__dict__["_data_access"] = (backend, _GuardedWrites(sandbox, access))
-    return cached[1]  # type: ignore[no-any-return]
+def data_layer(sandbox: Sandbox, backend: Any, guard: WriteGuard) -> DataAccess:
+    """The sandbox's data layer: the backend's own (moto's models) where it has one, else AWS API calls through
+    the sandbox; every write passed through `guard` first."""
+    inner = getattr(backend, "data", None) or ApiData(sandbox)
+    return GuardedData(inner, guard)  # type: ignore[return-value] -- every DataAccess member, by delegation

@@ -22,10 +22,10 @@ from typing import Any
 import orjson
 
 from lab import config
-from lab.backends.data import BucketState, ObjectVersion
-from lab.gateway.context import RequestContext, Response
-from lab.gateway.errors import not_implemented
-from lab.gateway.identify import service_model
+from lab.gateway.codec.errors import not_implemented
+from lab.gateway.codec.identify import service_model
+from lab.kernel.context import RequestContext, Response
+from lab.kernel.data import BucketState, ObjectVersion
 
 for _key, _value in config.MOTO_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
@@ -536,7 +536,7 @@ class MotoData:
         if len(self._pending_items) >= self.PENDING_ITEMS_MAX:
             self.flush_items()
 
-    # -- S3 versions, for replication and lifecycle (lab.engines.s3) -------------------------------
+    # -- S3 versions, for replication and lifecycle (lab.services.s3.engine) -------------------------------
 
     def _s3(self) -> Any:
         return _backend(_moto_backends("s3"), self.account, "aws")
@@ -694,7 +694,7 @@ class MotoData:
         self._notifications_wrapped = True
         return True
 
-    # -- DynamoDB items (lab.engines.dynamodb: point-in-time journal, global tables, restores) ---------
+    # -- DynamoDB items (lab.services.dynamodb.engine: point-in-time journal, global tables, restores) ---------
 
     def _dynamodb(self, region: str) -> Any:
         self.flush_items()  # every item access but put_item's own comes through here
@@ -764,7 +764,7 @@ class MotoData:
         range_attr = table.range_key_attr
         return DynamoType(key[table.hash_key_attr]), (DynamoType(key[range_attr]) if range_attr else None)
 
-    # -- RDS (lab.engines.rds_data) -------------------------------------------------------------------
+    # -- RDS (lab.services.rds.engine) -------------------------------------------------------------------
 
     def create_automated_db_snapshot(self, region: str, instance_id: str, snapshot_id: str) -> bool:
         from moto.rds.models import rds_backends
@@ -772,7 +772,7 @@ class MotoData:
         rds_backends[self.account][region].create_auto_snapshot(instance_id, snapshot_id)
         return True
 
-    # -- AWS Backup and DLM (lab.engines.backup, lab.engines.ebs) ----------------------------------
+    # -- AWS Backup and DLM (lab.services.backup.engine, lab.services.ebs.engine) ----------------------------------
 
     def read_object_version(self, region: str, bucket: str, key: str, version_id: str) -> tuple[bytes, str | None]:
         from moto.s3.models import FakeKey

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import urllib3
 
 from lab.errors import LabError
-from lab.gateway.context import RequestContext, Response
-from lab.gateway.errors import aws_error
+from lab.gateway.codec.errors import aws_error
+from lab.kernel.context import RequestContext, Response
 from lab.safety import check_endpoint
 
 # Hop-by-hop headers (RFC 9110 7.6.1) are the only ones not passed on.

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext
 from lab.gateway.handlers.admin import serve_admin
 from lab.gateway.handlers.audit import record_api_call
 from lab.gateway.handlers.backend import dispatch_to_backend
@@ -21,6 +20,7 @@ from lab.gateway.handlers.health import serve_health
 from lab.gateway.handlers.identify import identify_request
 from lab.gateway.handlers.logging import add_request_id, log_request
 from lab.gateway.handlers.ready import wait_until_ready
+from lab.kernel.context import RequestContext
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
             301: "Moved Permanently", 304: "Not Modified", 307: "Temporary Redirect", 400: "Bad Request",

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lab.gateway.context import RequestContext
+from lab.kernel.context import RequestContext
 
 log = logging.getLogger("lab.gateway")
 

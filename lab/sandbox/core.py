@@ -8,7 +8,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,39 +15,22 @@ import time_machine  # (loaded with the sandbox: not by the first call or the fi
 
 from lab import __version__, config
 from lab.backends.base import Backend
+from lab.backends.data import data_layer
 from lab.gateway.app import GatewayApp, build_chain
-from lab.gateway.context import RequestContext
-from lab.sandbox import inprocess
+from lab.kernel.bus import CallAnswered, EventBus
+from lab.kernel.context import RequestContext
+from lab.kernel.data import DataAccess
+from lab.kernel.engine import DataWriteGuard
+from lab.kernel.state import LabState
+from lab.sandbox import assembly, inprocess
+from lab.sandbox.engines import EngineSet
 from lab.sandbox.persistence import StateStore
-from lab.sim.clock import ClockState, SimClock
+from lab.sim.clock import SimClock
 from lab.sim.events import EventLog
 
 log = logging.getLogger("lab.sandbox")
 
-# Operations that only read, by botocore naming convention; everything else may change state.
-_READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Test", "Search", "Scan", "Query", "BatchGet",
-                  "Select", "Estimate", "Validate", "Check", "Preview")
 SNAPSHOT_EVERY = 1000  # journal records between automatic snapshots
-
-
-@dataclass
-class LabState:
-    """What the lab itself owns, saved in the snapshot beside the backend's resources."""
-
-    seed: int = config.DEFAULT_SEED
-    seq: int = 0  # state-changing requests applied so far; seeds moto's ids for the next one
-    world_seeded: bool = False
-    orders: list[dict[str, Any]] = field(default_factory=list)  # the world's initial orders
-    clock: ClockState = field(default_factory=lambda: ClockState(sim_time=time.time()))
-    events: EventLog = field(default_factory=EventLog)
-    extensions: dict[str, Any] = field(default_factory=dict)  # engines keep their state here, by name
-
-
-def is_mutating(ctx: RequestContext) -> bool:
-    identity = ctx.identity
-    if identity is not None and identity.operation:
-        return not identity.operation.startswith(_READ_PREFIXES)
-    return ctx.method not in ("GET", "HEAD", "OPTIONS")
 
 
 class Sandbox:
@@ -72,16 +54,17 @@ class Sandbox:
         self.store = StateStore(state_dir / "state", fsync=fsync)
         self.journaling = backend.persistent
         self.clock = SimClock(self.lab.clock)
+        self.bus = EventBus()
+        self.router = assembly.admin_router()
         self.app = GatewayApp(build_chain(self))
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
         # Set by the server: keep what is alive now out of the garbage collector's scans (see settle_heap
         # in lab/sandbox/server.py). Called when the world's objects change wholesale: warm-up, reset.
         self.settle_heap: Callable[[bool], None] | None = None
         self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
-        from lab.engines import EngineSet
-
-        self.engines = EngineSet(self)
+        self.data: DataAccess = data_layer(self, backend, self._check_data_write)
+        self.engines = EngineSet(self, assembly.ENGINE_CLASSES)
 
     @property
     def events(self) -> EventLog:
@@ -135,7 +118,7 @@ class Sandbox:
         """Load the services a restore left as bytes, one at a time, between requests; and build the
         request matchers of the services learners use first and the clients the engines use, so no first
         call or first scheduled backup pays for them."""
-        from lab.gateway.identify import identify
+        from lab.gateway.codec.identify import identify
 
         for service in ("s3", "dynamodb", "rds", "ec2", "backup", "sts", "iam"):
             scope = f"Credential=test/20260101/{config.PRIMARY_REGION}/{service}/aws4_request"
@@ -201,7 +184,7 @@ class Sandbox:
         runs with moto's ids seeded by its place in the sequence, and -- if it is an outermost call, not
         one an engine or the replay made -- is journaled before its answer leaves.
         """
-        ctx.mutating = is_mutating(ctx) if mutating is None else mutating
+        ctx.mutating = ctx.is_mutating() if mutating is None else mutating
         with self.lock:
             depth = getattr(self._depth, "value", 0)
             self._depth.value = depth + 1
@@ -214,7 +197,7 @@ class Sandbox:
                 if ctx.mutating:
                     if outermost and (self.ready.is_set() or ctx.replaying):
                         # Replay too: what fell due before a call happened before it the first time.
-                        self.engines.run_until(started)
+                        self.run_until(started)
                 seq_before = self.lab.seq
                 if ctx.mutating:
                     self.lab.seq += 1
@@ -241,15 +224,26 @@ class Sandbox:
                     self.clock.pin(None)
 
     def serve_aws(self, ctx: RequestContext) -> None:
-        """An AWS call: a lab service answers it if one owns it, else the backend; then engines observe."""
+        """An AWS call: a lab service answers it if one owns it, else the backend; then the bus tells engines."""
+        if ctx.mutating:
+            self.engines.prepare(ctx)
         if not self.engines.serve(ctx):
             self.backend.dispatch(ctx)
         if ctx.response is not None and ctx.response.status < 400:
-            self.engines.observe(ctx)
+            self.bus.publish(CallAnswered(ctx))
 
-    def tick(self) -> int:
-        """Play what is due up to now (the clock moves on its own between calls)."""
-        return self.engines.run_until(self.clock.now())
+    def _check_data_write(self, region: str, operation: str) -> None:
+        for guard in self.engines.all(DataWriteGuard):
+            guard.check_data_write(region, operation)
+
+    def forward(self, ctx: RequestContext) -> None:
+        self.backend.dispatch(ctx)
+
+    def materialize_all(self) -> None:
+        self.backend.materialize_all()
+
+    def run_until(self, target: float) -> int:
+        return self.engines.run_until(target)
 
     def _record(self, ctx: RequestContext, sim_time: float) -> dict[str, Any]:
         return {
@@ -262,14 +256,15 @@ class Sandbox:
 
     # -- lab operations ----------------------------------------------------------------------------
 
-    def client(self, service: str, region: str = config.PRIMARY_REGION) -> Any:
-        """A boto3 client served by this sandbox in-process (no socket)."""
-        key = (service, region)
+    def client(self, service: str, region: str | None = None, *, acting_as: str | None = None) -> Any:
+        """A boto3 client served by this sandbox in-process (no socket); its calls are made as `acting_as`
+        (an AWS service principal, for CloudTrail), else as the engine the clock is playing, else the lab."""
+        key = (service, region or config.PRIMARY_REGION, acting_as)
         found = self._clients.get(key)
         if found is None:
             from lab.awsclient import client as make_client
 
-            found = inprocess.attach(make_client(service, region, self.endpoint), self.app)
+            found = inprocess.attach(make_client(service, key[1], self.endpoint), self.app, acting_as=acting_as)
             self._clients[key] = found
         return found
 
@@ -330,7 +325,7 @@ class Sandbox:
             "services_loading": list(self.backend.pending),
             "warnings": list(self.warnings),
             "clock": self.clock.describe(),
-            "engines": {engine.name: engine.describe() for engine in self.engines.engines},
+            "engines": self.engines.describe(),
         }
         if with_counts and self.ready.is_set():
             body["resources"] = resource_counts(self)

@@ -15,8 +15,9 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
+from lab.kernel.context import ACTING_AS, ACTING_AS_KEY, INTERNAL_KEY
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-INTERNAL_KEY = "lab.internal"
 
 
 def environ_for(method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes,
@@ -81,8 +82,9 @@ class _Raw(io.BytesIO):
         yield self.getvalue()
 
 
-def attach(client: Any, app: WSGIApp) -> Any:
-    """Make `client` send its requests to `app` in this process instead of over HTTP."""
+def attach(client: Any, app: WSGIApp, acting_as: str | None = None) -> Any:
+    """Make `client` send its requests to `app` in this process instead of over HTTP, made as `acting_as`
+    (an AWS service principal, for CloudTrail), else as the engine the clock is playing (ACTING_AS)."""
 
     def send_in_process(request: Any, **_: Any) -> AWSResponse:
         body = request.body
@@ -94,7 +96,11 @@ def attach(client: Any, app: WSGIApp) -> Any:
             data = body.encode()
         else:
             data = body.read()
-        status, headers, payload = call_app(app, environ_for(request.method, request.url, request.headers.items(), data))
+        environ = environ_for(request.method, request.url, request.headers.items(), data)
+        principal = acting_as or ACTING_AS.get()
+        if principal:
+            environ[ACTING_AS_KEY] = principal
+        status, headers, payload = call_app(app, environ)
         http_headers = HTTPHeaders()
         for name, value in headers:
             http_headers[name] = value

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from lab.sandbox import renames
+
 log = logging.getLogger("lab.persistence")
 
 SNAPSHOT_MAGIC = b"SECURECART-LAB-SNAPSHOT\x001\n"
@@ -178,7 +180,7 @@ def read_snapshot_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"truncated: {len(payload)} of {length} bytes")
     if hashlib.sha256(payload).digest() != digest:
         raise ValueError("checksum mismatch")
-    state = pickle.loads(payload)
+    state = renames.loads(payload)
     if not isinstance(state, dict):
         raise ValueError("unexpected content")
     return state

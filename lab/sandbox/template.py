@@ -34,8 +34,8 @@ def template_key(seed: int, backend_version: str) -> str:
     # event log, every engine's state): a change to any of them makes a new template.
     for source in sorted([_LAB_DIR / "world.py", _LAB_DIR / "config.py", _LAB_DIR / "data" / "amis.json",
                           _LAB_DIR / "sandbox" / "core.py", *(_LAB_DIR / "sim").glob("*.py"),
-                          *(_LAB_DIR / "engines").glob("*.py")]):
-        digest.update(source.name.encode())
+                          *(_LAB_DIR / "kernel").glob("*.py"), *(_LAB_DIR / "services").rglob("*.py")]):
+        digest.update(str(source.relative_to(_LAB_DIR)).encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:24]
 

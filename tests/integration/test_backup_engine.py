@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lab.admin_client import AdminClient
-from lab.engines._backup_resources import Resource, selects
-from lab.engines._backup_schedule import ScheduleError, validate
+from lab.services.backup.resources import Resource, selects
+from lab.services.backup.schedule import ScheduleError, validate
 from tests.conftest import SandboxHandle, free_port
 
 EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"

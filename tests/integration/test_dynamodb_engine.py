@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from lab.services.dynamodb.engine import DynamoDB
 from tests.integration._data_plane import admin, advance, aws_cli, epoch_of, in_process, moment, sim_now, unique
 
 WORLD_TABLE = "securecart-order-history"
@@ -230,7 +231,7 @@ def test_the_workloads_direct_writes_are_journaled_for_pitr(world):
 
 
 def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
-    engine = world.sandbox.engines["dynamodb"]
+    engine = world.sandbox.engines.find(DynamoDB)
     dynamodb = world.client("dynamodb")
     arn = dynamodb.describe_table(TableName=WORLD_TABLE)["Table"]["TableArn"]
     assert engine.backup_resource_types() == {"DynamoDB"}

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from lab.services.rds.engine import RdsData
 from tests.conftest import SandboxHandle, free_port, wait_for
 from tests.integration._data_plane import (
     admin,
@@ -289,7 +290,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, user_home: Any) -> Iterator[
 
 
 def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
-    engine = world.sandbox.engines["rds-data"]
+    engine = world.sandbox.engines.find(RdsData)
     rds = world.client("rds")
     arn = rds.describe_db_instances(DBInstanceIdentifier=WORLD_DB)["DBInstances"][0]["DBInstanceArn"]
     assert engine.backup_resource_types() == {"RDS"}
@@ -310,7 +311,7 @@ def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
 
 
 def test_an_unreachable_instance_refuses_the_shops_orders(world):
-    engine = world.sandbox.engines["rds-data"]
+    engine = world.sandbox.engines.find(RdsData)
     with world.sandbox.lock:
         engine.set_instance_available(WORLD_DB, False)
     world.advance("2m")

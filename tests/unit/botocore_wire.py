@@ -10,9 +10,9 @@ import pytest
 from botocore.compat import HTTPHeaders
 from botocore.parsers import create_parser
 
-from lab.gateway.identify import identify
-from lab.sim import audit
-from lab.sim.audit import ApiCall
+from lab.gateway import audit
+from lab.gateway.audit import ApiCall
+from lab.gateway.codec.identify import identify
 
 AT = 1_790_000_000.0  # 2026-09-21T14:13:20Z, the sim time of calls built here
 

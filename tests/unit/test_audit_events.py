@@ -1,11 +1,11 @@
-"""lab.sim.audit: a compact call record renders as the CloudTrail event AWS would log."""
+"""lab.gateway.audit: a compact call record renders as the CloudTrail event AWS would log."""
 
 from __future__ import annotations
 
 import uuid
 
-from lab.sim import audit
-from lab.sim.audit import Principal
+from lab.gateway import audit
+from lab.gateway.audit import Principal
 from tests.unit.botocore_wire import AT
 from tests.unit.botocore_wire import api_call as call_of
 
@@ -109,21 +109,31 @@ def test_user_identity_of_an_assumed_role_and_an_aws_service():
     assert service == {"type": "AWSService", "invokedBy": "backup.amazonaws.com"}
 
 
-def test_calls_the_lab_makes_are_attributed_to_the_acting_service():
-    from lab.engines.cloudtrail import CloudTrail
-    from lab.engines.workload import Workload
-    from lab.gateway.handlers.audit import _acting_principal, _engine_service
+def test_calls_the_lab_makes_are_attributed_to_the_acting_service(tmp_path):
+    """An engine's calls show the AWS service it simulates: named explicitly (acting_as), or the engine the
+    clock or the bus is running; the lab's own calls show AWS Internal."""
+    from lab.backends.embedded import EmbeddedBackend
+    from lab.kernel.context import ACTING_AS
+    from lab.sandbox.core import Sandbox
+    from lab.services.cloudtrail.engine import CloudTrail
 
-    def run_due(self):  # stands for an engine's method: the audit finds `self` on the call stack
-        return (lambda: _acting_principal())()
+    sandbox = Sandbox(EmbeddedBackend(), tmp_path, port=4598, seed_world=False)
+    sandbox.boot()
+    trail = sandbox.engines.find(CloudTrail)
+    assert trail is not None
 
-    def acting(engine_class):
-        return run_due(engine_class.__new__(engine_class))
+    def last_caller() -> str:
+        return trail.state.calls[-1].principal.invoked_by
 
-    assert _engine_service("backup", None) == "backup.amazonaws.com"
-    assert _engine_service("s3-replication", None) == "s3.amazonaws.com"
-    assert _engine_service("rds-data", None) == "rds.amazonaws.com"
-    assert _engine_service("workload", None) == audit.INTERNAL_SOURCE
-    assert _acting_principal().invoked_by == audit.INTERNAL_SOURCE  # no engine on the stack: the lab itself
-    assert acting(CloudTrail).invoked_by == "cloudtrail.amazonaws.com"
-    assert acting(Workload).invoked_by == audit.INTERNAL_SOURCE
+    sandbox.client("s3", acting_as="backup.amazonaws.com").list_buckets()
+    assert last_caller() == "backup.amazonaws.com"
+    sandbox.client("s3").list_buckets()
+    assert last_caller() == audit.INTERNAL_SOURCE  # no engine at work: the lab itself
+    token = ACTING_AS.set("rds.amazonaws.com")  # as the clock's loop sets it around an engine's step
+    try:
+        sandbox.client("s3").list_buckets()
+    finally:
+        ACTING_AS.reset(token)
+    assert last_caller() == "rds.amazonaws.com"
+    sandbox.close()
+

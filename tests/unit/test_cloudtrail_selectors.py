@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.engines.cloudtrail import (
+from lab.gateway import audit
+from lab.services.cloudtrail.engine import (
     CloudTrailError,
     _advanced_matches,
     _basic_matches,
@@ -15,7 +16,6 @@ from lab.engines.cloudtrail import (
     _policy_allows,
     default_event_selectors,
 )
-from lab.sim import audit
 from tests.unit.botocore_wire import api_call
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lab.engines._drill_meter import compliance, measure_rpo, measure_rto, resilience_hub_result, written_before
+from lab.services.drills.meter import compliance, measure_rpo, measure_rto, resilience_hub_result, written_before
 
 START = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.engines._dynamodb_journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
+from lab.services.dynamodb.journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
 
 KEYS = ("pk", "sk")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import moto
 
 from lab.backends.embedded import MOTO_S3_UNHANDLED_SUBRESOURCES, moto_implements, moto_module_for, s3_subresources
-from lab.gateway.identify import service_model
+from lab.gateway.codec.identify import service_model
 
 MOTO_S3_SOURCE = (Path(moto.__file__).parent / "s3" / "responses.py").read_text()
 

@@ -1,4 +1,4 @@
-"""Tests for lab.gateway.errors: botocore itself must read our error responses.
+"""Tests for lab.gateway.codec.errors: botocore itself must read our error responses.
 
 Two levels: botocore's protocol parsers directly, and real boto3 clients whose
 ``before-send`` hook answers with our response, checking the raised ClientError
@@ -21,8 +21,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 
-from lab.gateway.errors import ErrorResponse, aws_error, not_implemented
-from lab.gateway.identify import Identity, identify, service_model
+from lab.gateway.codec.errors import ErrorResponse, aws_error, not_implemented
+from lab.gateway.codec.identify import identify, service_model
+from lab.kernel.context import Identity
 
 ENDPOINT = "http://127.0.0.1:4566"
 MESSAGE = "Bad <input> & 'quotes' \"here\" — ünïcödé ✓"

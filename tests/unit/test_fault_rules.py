@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.retries import standard
 
-from lab.engines._fault_rules import (
+from lab.kernel.context import Identity
+from lab.services.faults.rules import (
     GLOBAL_SERVICES,
     ChaosSchemaError,
     FaultRule,
@@ -17,7 +18,6 @@ from lab.engines._fault_rules import (
     rule_from_lab,
     validate_chaos,
 )
-from lab.gateway.identify import Identity
 
 
 def call(service: str, region: str = "us-east-1", operation: str = "ListBuckets", protocol: str = "rest-xml") -> Identity:

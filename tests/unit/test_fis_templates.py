@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lab.engines._fis_actions import ACTIONS, parse_iso_duration, validate_action
-from lab.engines._fis_api import _check_start_after
-from lab.engines._fis_targets import _select, resource_id, validate_target
-from lab.engines._scenario_base import get_scenario, load_scenarios, scenario_problems
+from lab.services.faults.fis_actions import ACTIONS, parse_iso_duration, validate_action
+from lab.services.faults.fis_api import _check_start_after
+from lab.services.faults.fis_targets import _select, resource_id, validate_target
+from lab.services.faults.catalog import get_scenario, load_scenarios, scenario_problems
 
 REQUIRED_ACTIONS = {
     "aws:network:route-table-disrupt-cross-region-connectivity", "aws:network:disrupt-connectivity",

@@ -1,4 +1,4 @@
-"""Tests for lab.gateway.identify, driven by requests that botocore really builds.
+"""Tests for lab.gateway.codec.identify, driven by requests that botocore really builds.
 
 Every request is produced by a boto3 client (endpoint http://127.0.0.1:4566 or
 http://localhost:4566, dummy credentials) and intercepted in ``before-send``,
@@ -22,7 +22,8 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from lab.gateway.identify import Identity, identify, service_model
+from lab.gateway.codec.identify import identify, service_model
+from lab.kernel.context import Identity
 
 ENDPOINT = "http://127.0.0.1:4566"
 VHOST_ENDPOINT = "http://localhost:4566"  # virtual-host S3 -> Host: bucket.localhost:4566

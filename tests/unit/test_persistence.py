@@ -60,3 +60,20 @@ def test_not_a_snapshot_at_all(tmp_path):
     (tmp_path / "snapshot.bin").write_text("hello")
     loaded = StateStore(tmp_path).load()
     assert loaded.snapshot is None and "bad header" in loaded.warnings[0]
+
+
+def test_a_snapshot_written_before_the_services_moved_still_loads():
+    """Worlds saved while engines lived in lab/engines/ keep loading after the move to lab/services/."""
+    import pickle
+
+    from lab.kernel.state import LabState
+    from lab.sandbox import renames
+    from lab.services.backup.model import BackupState
+
+    state = LabState(extensions={"backup": BackupState()})
+    old = (pickle.dumps(state, protocol=0)
+           .replace(b"lab.kernel.state", b"lab.sandbox.core")
+           .replace(b"lab.services.backup.model", b"lab.engines._backup_state"))
+    assert b"lab.engines._backup_state" in old
+    loaded = renames.loads(old)
+    assert isinstance(loaded, LabState) and isinstance(loaded.extensions["backup"], BackupState)

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from lab.engines._rds_store import (
+from lab.services.rds.store import (
     ORDER,
     ORDERS_SCHEMA,
     SQL,

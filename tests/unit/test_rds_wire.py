@@ -10,8 +10,8 @@ import botocore.session
 from botocore.serialize import create_serializer
 from werkzeug.test import EnvironBuilder
 
-from lab.engines._rds_wire import parse_response, request_params, serialize_response
-from lab.gateway.context import RequestContext
+from lab.gateway.codec.query import parse_response, request_params, serialize_response
+from lab.kernel.context import RequestContext
 
 
 def botocore_request(operation: str, params: dict) -> RequestContext:

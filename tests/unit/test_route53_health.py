@@ -1,4 +1,4 @@
-"""Route 53 health checks and DNS answers as pure functions of time (lab.engines._route53_health, _route53_dns)."""
+"""Route 53 health checks and DNS answers as pure functions of time (lab.services.route53.health, _route53_dns)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from lab.engines._route53_dns import Resolver
-from lab.engines._route53_health import (
+from lab.services.route53.dns import Resolver
+from lab.services.route53.health import (
     NOT_FOUND,
     NXDOMAIN,
     OK,

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import botocore.serialize
 import pytest
 
-from lab.backends.data import ObjectVersion
-from lab.engines._s3_config import (
+from lab.gateway.codec.identify import service_model
+from lab.kernel.data import ObjectVersion
+from lab.services.s3.lifecycle import DAY, due_actions, due_at, next_midnight, parse_lifecycle, upload_due
+from lab.services.s3.replication import (
     MIN_LAG_SECONDS,
     REPLICATION_PASS_SECONDS,
     ConfigError,
@@ -23,8 +25,6 @@ from lab.engines._s3_config import (
     role_document_trusts_s3,
     trusts_s3,
 )
-from lab.engines._s3_lifecycle import DAY, due_actions, due_at, next_midnight, parse_lifecycle, upload_due
-from lab.gateway.identify import service_model
 
 ROLE = "arn:aws:iam::000000000000:role/replication"
 T0 = datetime(2025, 3, 10, 15, 30, tzinfo=UTC).timestamp()

@@ -1,4 +1,4 @@
-"""lab.gateway.wire: requests read back into what boto3 was given, answers written as boto3 parses them."""
+"""lab.gateway.codec.wire: requests read back into what boto3 was given, answers written as boto3 parses them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lab.gateway import wire
-from lab.gateway.identify import identify
+from lab.gateway.codec import wire
+from lab.gateway.codec.identify import identify
 from tests.unit.botocore_wire import boto3_parse, wire_request
 
 

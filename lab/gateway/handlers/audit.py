@@ -1,7 +1,7 @@
 """The audit: every AWS call through the gateway becomes a record that the CloudTrail engine keeps.
 
 Runs as a response handler, after the answer is made, so it sees failures too (refusals, faults, calls
-nobody implements). It keeps a compact record (lab.sim.audit.ApiCall) and renders nothing: CloudTrail JSON
+nobody implements). It keeps a compact record (lab.gateway.audit.ApiCall) and renders nothing: CloudTrail JSON
 is built only when LookupEvents or a trail delivery asks for it.
 
 Consistency with the journal: recording changes the lab state, so it happens under the sandbox lock, in
@@ -14,40 +14,34 @@ refused calls are not journaled; like them, their records since the last snapsho
 
 from __future__ import annotations
 
-import sys
-from functools import lru_cache
 from typing import Any
 
-from botocore.exceptions import UnknownServiceError
-
-from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext
-from lab.gateway.identify import service_model
-from lab.sandbox.inprocess import INTERNAL_KEY
-from lab.sim import audit
-from lab.sim.audit import ApiCall, Principal
+from lab.gateway import audit
+from lab.gateway.audit import ApiCall, Principal
+from lab.gateway.chain import Handler, HandlerChain
+from lab.kernel.context import RequestContext
+from lab.kernel.engine import ApiCallRecorder
+from lab.kernel.port import Sandbox
 
 
-def record_api_call(sandbox):  # noqa: ANN001 -- the Sandbox; typed loosely to keep imports one-way
-    from lab.sandbox.core import is_mutating  # the sandbox module builds this chain: import it once it exists
-
+def record_api_call(sandbox: Sandbox) -> Handler:
     def record_api_call(chain: HandlerChain, ctx: RequestContext) -> None:
         identity = ctx.identity
         response = ctx.response
         if identity is None or identity.operation is None or response is None or audit.is_unrecorded():
             return
-        trail = sandbox.engines.get("cloudtrail")
+        trail = sandbox.engines.find(ApiCallRecorder)
         if trail is None:
             return
         service, operation = identity.service, identity.operation
         traits = audit.operation_traits(service, operation)
         environ = ctx.environ
         status = response.status
-        read_only = not is_mutating(ctx)
+        read_only = not ctx.is_mutating()
         principal: Principal | None = None
         access_key: str | None = None
-        if environ.get(INTERNAL_KEY) and not ctx.replaying:
-            principal = _acting_principal()
+        if ctx.internal and not ctx.replaying:
+            principal = audit.service_principal(ctx.acting_as or audit.INTERNAL_SOURCE)
             source = user_agent = principal.invoked_by or audit.INTERNAL_SOURCE
         else:
             source = environ.get("REMOTE_ADDR") or "127.0.0.1"
@@ -78,7 +72,7 @@ def record_api_call(sandbox):  # noqa: ANN001 -- the Sandbox; typed loosely to k
             bucket=identity.bucket, key=identity.key,
         )
         with sandbox.lock:
-            trail.record(call, resolve_principal=principal is None)  # type: ignore[attr-defined]
+            trail.record(call, resolve_principal=principal is None)
 
     return record_api_call
 
@@ -91,7 +85,7 @@ def _request_id(headers: list[tuple[str, str]]) -> str | None:
 
 
 def _error(service: str, operation: str, protocol: str | None, response: Any) -> tuple[str, str]:
-    from lab.gateway import wire
+    from lab.gateway.codec import wire
 
     try:
         parsed = wire.response_params(service, operation, protocol, response.status, response.headers,
@@ -108,34 +102,3 @@ def _input_headers(environ: dict[str, Any], traits: audit.OperationTraits) -> tu
         found.extend((header_prefix + key[len(key_prefix):].lower().replace("_", "-"), value)
                      for key, value in environ.items() if key.startswith(key_prefix))
     return tuple(found)
-
-
-def _acting_principal() -> Principal:
-    """The AWS service behind a call the lab made itself: the engine on the call stack, if any."""
-    from lab.engines import Engine
-
-    frame = sys._getframe(1)
-    for _ in range(300):
-        if frame is None:
-            break
-        code = frame.f_code
-        if code.co_argcount and code.co_varnames[0] == "self":
-            owner = frame.f_locals.get("self")
-            if isinstance(owner, Engine):
-                return audit.service_principal(_engine_service(type(owner).name,
-                                                               getattr(owner, "service_principal", None)))
-        frame = frame.f_back
-    return audit.service_principal(audit.INTERNAL_SOURCE)
-
-
-@lru_cache(maxsize=64)
-def _engine_service(name: str, declared: str | None) -> str:
-    """An engine named after an AWS service ("backup", "s3-replication", "rds-data") acts as that service."""
-    if declared:
-        return declared
-    service = name.split("-", 1)[0]
-    try:
-        prefix = service_model(service).metadata.get("endpointPrefix") or service
-    except UnknownServiceError:
-        return audit.INTERNAL_SOURCE
-    return f"{prefix}.amazonaws.com"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext
+from lab.kernel.context import RequestContext
 
 
 def dispatch_to_backend(sandbox):  # noqa: ANN001

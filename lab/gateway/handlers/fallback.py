@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext, Response
-from lab.gateway.errors import aws_error, not_implemented
+from lab.gateway.codec.errors import aws_error, not_implemented
+from lab.kernel.context import RequestContext, Response
 
 
 def answer_unhandled(chain: HandlerChain, ctx: RequestContext) -> None:

@@ -6,7 +6,7 @@ import json
 
 from lab import __version__
 from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext
+from lab.kernel.context import RequestContext
 
 HEALTH_PATHS = ("/_localstack/health", "/health")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lab import config
 from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext
-from lab.gateway.identify import identify
+from lab.gateway.codec.identify import identify
+from lab.kernel.context import RequestContext
 
 
 def identify_request(chain: HandlerChain, ctx: RequestContext) -> None:

@@ -6,7 +6,7 @@ import logging
 import time
 
 from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext
+from lab.kernel.context import RequestContext
 
 access_log = logging.getLogger("lab.access")
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from lab.gateway.chain import HandlerChain
-from lab.gateway.context import RequestContext, Response
-from lab.gateway.errors import aws_error
-from lab.sandbox.inprocess import INTERNAL_KEY
+from lab.gateway.codec.errors import aws_error
+from lab.kernel.context import RequestContext, Response
 
 READY_TIMEOUT_S = 120.0
 
 
 def wait_until_ready(sandbox):  # noqa: ANN001
     def wait_until_ready(chain: HandlerChain, ctx: RequestContext) -> None:
-        if ctx.environ.get(INTERNAL_KEY) or sandbox.ready.is_set():
+        if ctx.internal or sandbox.ready.is_set():
             return
         if not sandbox.ready.wait(READY_TIMEOUT_S):
             error = aws_error(ctx.identity, 503, "ServiceUnavailable",

@@ -1,0 +1,180 @@
+"""AWS-style error responses in the protocol of the identified request.
+
+The shapes follow what botocore's parsers read (botocore/parsers.py), so boto3
+and the aws CLI surface the intended ``Error.Code``/``Error.Message``.
+
+Retries: botocore retries HTTP 500/502/503/504 (and 509 in legacy mode), 429,
+and throttling/transient codes (botocore/retries/standard.py,
+botocore/data/_retry.json).  ``not_implemented`` therefore uses 501 or 400
+with codes outside those lists, so a client fails after one attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from lab.gateway.codec.identify import service_model
+from lab.kernel.context import Identity
+
+__all__ = ["ErrorResponse", "aws_error", "not_implemented"]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    status: int
+    headers: list[tuple[str, str]]  # no Content-Length: the server sets it
+    body: bytes
+
+
+_XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def _metadata(service: str | None) -> Mapping[str, object]:
+    if not service:
+        return {}
+    try:
+        return service_model(service).metadata
+    except Exception:  # noqa: BLE001 - an unknown service just gets no extras
+        return {}
+
+
+def _namespace(metadata: Mapping[str, object]) -> str | None:
+    namespace = metadata.get("xmlNamespace")
+    if isinstance(namespace, Mapping):  # rest-xml style {"uri": ...}
+        namespace = namespace.get("uri")
+    return namespace if isinstance(namespace, str) and namespace else None
+
+
+# Characters XML 1.0 cannot carry even escaped; one would make the whole
+# document unparseable for the client.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return escape(_XML_INVALID.sub("\ufffd", value))
+
+
+def _cbor_text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return _cbor_head(3, len(data)) + data
+
+
+def _cbor_head(major: int, length: int) -> bytes:
+    # RFC 8949 §3: lengths < 24 live in the initial byte, else in 1/2/4/8 bytes.
+    if length < 24:
+        return bytes([major << 5 | length])
+    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if length < 1 << (8 * size):
+            return bytes([major << 5 | info]) + length.to_bytes(size, "big")
+    raise ValueError("CBOR length too large")
+
+
+def _cbor_string_map(items: Mapping[str, str]) -> bytes:
+    """CBOR encoding of a map of text strings.
+
+    botocore can encode CBOR only through its private, shape-driven
+    serializer, and no CBOR library is a dependency: this is all we need.
+    """
+    out = bytearray(_cbor_head(5, len(items)))
+    for key, value in items.items():
+        out += _cbor_text(key)
+        out += _cbor_text(value)
+    return bytes(out)
+
+
+def aws_error(
+    identity: Identity | None,
+    status: int,
+    code: str,
+    message: str,
+    request_id: str | None = None,
+    sender_fault: bool = True,
+) -> ErrorResponse:
+    """An error response for ``identity``'s protocol (JSON when unknown).
+
+    ``status`` is sent as given: 500/502/503/504 (and 429, and throttling
+    codes) make clients retry.  S3 HEAD responses carry no body, so clients
+    only see the status there.
+    """
+    request_id = request_id or str(uuid.uuid4())
+    service = identity.service if identity else None
+    protocol = identity.protocol if identity and service else None
+    metadata = _metadata(service)
+    fault = "Sender" if sender_fault else "Receiver"
+
+    if protocol in _XML_PROTOCOLS:
+        msg, err_code, rid = (_xml_text(v) for v in (message, code, request_id))
+        if protocol == "ec2":
+            xml = (
+                f"<Response><Errors><Error><Code>{err_code}</Code><Message>{msg}</Message>"
+                f"</Error></Errors><RequestID>{rid}</RequestID></Response>"
+            )
+            headers = [("Content-Type", "text/xml;charset=UTF-8")]
+        elif protocol == "rest-xml" and service == "s3":
+            xml = (
+                f"<Error><Code>{err_code}</Code><Message>{msg}</Message>"
+                f"<RequestId>{rid}</RequestId></Error>"
+            )
+            host_id = base64.b64encode(os.urandom(24)).decode("ascii")
+            headers = [
+                ("Content-Type", "application/xml"),
+                ("x-amz-request-id", request_id),
+                ("x-amz-id-2", host_id),
+            ]
+        else:  # query, and rest-xml services other than S3 (route53, cloudfront)
+            namespace = _namespace(metadata) if protocol == "query" else None
+            xmlns = f" xmlns={quoteattr(namespace)}" if namespace else ""
+            xml = (
+                f"<ErrorResponse{xmlns}><Error><Type>{fault}</Type><Code>{err_code}</Code>"
+                f"<Message>{msg}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+            )
+            content_type = "text/xml" if protocol == "query" else "application/xml"
+            headers = [("Content-Type", content_type), ("x-amzn-RequestId", request_id)]
+        return ErrorResponse(status, headers, (_XML_DECLARATION + xml).encode("utf-8"))
+
+    document = {"__type": code, "message": message}
+    headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)]
+    if protocol in ("json", "smithy-rpc-v2-cbor") and "awsQueryCompatible" in metadata:
+        # Services migrated from the query protocol (cloudwatch, sqs): clients
+        # take the query-era code and fault type from this header.
+        headers.append(("x-amzn-query-error", f"{code};{fault}"))
+    if protocol == "smithy-rpc-v2-cbor":
+        headers += [("smithy-protocol", "rpc-v2-cbor"), ("Content-Type", "application/cbor")]
+        return ErrorResponse(status, headers, _cbor_string_map(document))
+    if protocol == "json":
+        content_type = f"application/x-amz-json-{metadata.get('jsonVersion') or '1.1'}"
+    else:  # rest-json, or a request we could not attribute to a service
+        content_type = "application/json"
+    headers.append(("Content-Type", content_type))
+    return ErrorResponse(status, headers, json.dumps(document).encode("utf-8"))
+
+
+def not_implemented(
+    identity: Identity, detail: str | None = None, request_id: str | None = None
+) -> ErrorResponse:
+    """The operation is not implemented by any layer of the sandbox.
+
+    XML protocols get 501 ``NotImplemented`` (as S3/EC2 do themselves), JSON
+    ones 400 ``UnknownOperationException``; neither is retried by botocore.
+    ``detail`` (e.g. "backend: embedded moto") is appended to the message.
+    """
+    service, operation = identity.service, identity.operation
+    if service and operation:
+        message = f"The sandbox does not implement {service} operation {operation}"
+    elif service:
+        message = f"The sandbox does not recognise this {service} operation"
+    else:
+        message = "The sandbox does not recognise this request as an AWS API call"
+    if detail:
+        message = f"{message} ({detail})"
+    if identity.service and identity.protocol in _XML_PROTOCOLS:
+        return aws_error(identity, 501, "NotImplemented", message, request_id, sender_fault=False)
+    return aws_error(identity, 400, "UnknownOperationException", message, request_id)

@@ -1,0 +1,72 @@
+"""The sandbox's event bus: what happened, told to whoever subscribed, in the order it was published.
+
+Publishers: the sandbox (every AWS call answered through the gateway) and the data layer (writes and deletions
+engines make straight into the backend, which no gateway call shows). Subscribers: engines, at assembly. A
+subscriber's failure is logged and does not reach the publisher: the call or write it observes already happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from lab.kernel.context import RequestContext
+
+log = logging.getLogger("lab.bus")
+E = TypeVar("E")
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    """An AWS call the gateway answered with success (ctx.response is set, status < 400)."""
+
+    ctx: RequestContext
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectWritten:
+    """An S3 object version written behind the gateway's back: "created" (a new version) or "tagged"."""
+
+    change: str
+    bucket: str
+    key: str
+    version_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWritten:
+    """A DynamoDB item (DynamoDB JSON) put behind the gateway's back."""
+
+    region: str
+    table: str
+    item: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDeleting:
+    """An S3 object version about to be deleted for good, by whoever deletes it (published BEFORE it goes)."""
+
+    bucket: str
+    key: str
+    version_id: str
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._listeners: dict[type, list[Callable[[Any], None]]] = {}
+
+    def subscribe(self, topic: type[E], listener: Callable[[E], None]) -> None:
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def has_subscribers(self, topic: type) -> bool:
+        return bool(self._listeners.get(topic))
+
+    def publish(self, event: object) -> None:
+        for listener in self._listeners.get(type(event), ()):
+            try:
+                listener(event)
+            except Exception:  # one subscriber's bug must not fail what already happened
+                log.exception("%s failed on %s", getattr(listener, "__qualname__", listener), type(event).__name__)

@@ -1,0 +1,61 @@
+"""The Sandbox port: the typed face of the sandbox that the gateway, the services and the inventory see.
+
+`lab.sandbox.core.Sandbox` implements it; everything below the sandbox depends on this Protocol only, so
+imports point one way (down) and a service can be tested against any object with these members.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from lab.kernel.bus import EventBus
+    from lab.kernel.context import RequestContext
+    from lab.kernel.data import DataAccess
+    from lab.kernel.engine import Engines
+    from lab.kernel.routes import AdminRouter
+    from lab.kernel.state import LabState
+    from lab.sim.clock import SimClock
+    from lab.sim.events import EventLog
+
+
+class Sandbox(Protocol):
+    lock: threading.RLock  # every state change happens under it
+    ready: threading.Event  # set once the saved world is loaded and calls are served
+    endpoint: str  # http://127.0.0.1:PORT
+    clock: SimClock
+    lab: LabState  # the lab's own state (saved with every snapshot)
+    engines: Engines
+    data: DataAccess  # bulk reads and writes into the backend, guarded by the faults
+    bus: EventBus
+    router: AdminRouter
+
+    @property
+    def events(self) -> EventLog: ...
+
+    def client(self, service: str, region: str | None = None, *, acting_as: str | None = None) -> Any:
+        """A boto3 client served by this sandbox in-process. `acting_as` names the AWS service principal
+        (e.g. "backup.amazonaws.com") the calls are made as, for CloudTrail; None: the learner's own calls."""
+
+    def apply(self, ctx: RequestContext, action: Callable[[RequestContext], None],
+              mutating: bool | None = None) -> None:
+        """Run `action` for a request serialised with every other state change, journaled when it changes state."""
+
+    def forward(self, ctx: RequestContext) -> None:
+        """Let the backend answer `ctx` (sets ctx.response): for services that add to what the backend does."""
+
+    def materialize_all(self) -> None:
+        """Finish loading every service a restore left for later (engines may reach into any of them)."""
+
+    def run_until(self, target: float) -> int:
+        """Play every engine's due work up to sim time `target`; the number of steps."""
+
+    def status(self, with_counts: bool = True) -> dict[str, Any]: ...
+
+    def snapshot(self) -> int: ...
+
+    def reset(self) -> None: ...
+
+    def request_shutdown(self) -> None: ...

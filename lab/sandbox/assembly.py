@@ -1,0 +1,50 @@
+"""The sandbox's assembly: which engines run, and which packages add admin routes. One explicit list each.
+
+A new service package adds its engine class to ENGINE_CLASSES and its `register` to ROUTE_PACKAGES; nothing is
+found by scanning folders and nothing registers itself by being imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lab import inventory
+from lab.kernel.engine import Engine
+from lab.kernel.routes import AdminRouter
+from lab.sandbox import routes as sandbox_routes
+from lab.services.backup import routes as backup_routes
+from lab.services.backup.engine import Backup
+from lab.services.cloudtrail import routes as cloudtrail_routes
+from lab.services.cloudtrail.engine import CloudTrail
+from lab.services.drills import routes as drills_routes
+from lab.services.drills.engine import Drills
+from lab.services.dynamodb import routes as dynamodb_routes
+from lab.services.dynamodb.engine import DynamoDB
+from lab.services.ebs.engine import Ebs
+from lab.services.faults import routes as faults_routes
+from lab.services.faults.engine import Faults
+from lab.services.rds import routes as rds_routes
+from lab.services.rds.engine import RdsData
+from lab.services.route53 import routes as route53_routes
+from lab.services.route53.engine import Route53
+from lab.services.s3 import routes as s3_routes
+from lab.services.s3.engine import S3
+from lab.services.workload import routes as workload_routes
+from lab.services.workload.engine import Workload
+
+ENGINE_CLASSES: tuple[type[Engine], ...] = (
+    Faults, Workload, S3, Backup, Ebs, RdsData, DynamoDB, Route53, CloudTrail, Drills,
+)
+
+ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (
+    sandbox_routes.register, inventory.register, workload_routes.register, s3_routes.register,
+    backup_routes.register, rds_routes.register, dynamodb_routes.register, route53_routes.register,
+    cloudtrail_routes.register, faults_routes.register, drills_routes.register,
+)
+
+
+def admin_router() -> AdminRouter:
+    router = AdminRouter()
+    for register in ROUTE_PACKAGES:
+        register(router)
+    return router

@@ -1,0 +1,115 @@
+"""All engines of one sandbox, found by capability, and the time loop that plays them in sim-time order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import time_machine
+
+from lab.kernel.bus import CallAnswered
+from lab.kernel.context import ACTING_AS
+from lab.kernel.engine import Engine
+
+if TYPE_CHECKING:
+    from lab.kernel.context import RequestContext
+    from lab.kernel.port import Sandbox
+
+log = logging.getLogger("lab.engines")
+T = TypeVar("T")
+
+
+class EngineSet:
+    def __init__(self, sandbox: Sandbox, classes: Sequence[type[Engine]]) -> None:
+        self.sandbox = sandbox
+        names = [cls.name for cls in classes]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates or not all(names):
+            raise ValueError(f"every engine needs a unique name: {duplicates or names}")
+        self.engines: list[Engine] = [cls(sandbox) for cls in sorted(classes, key=lambda c: (c.order, c.name))]
+        sandbox.bus.subscribe(CallAnswered, self.observe)
+        # (only the engines that act before calls are asked on every call)
+        self._preparing = [engine for engine in self.engines if type(engine).prepare is not Engine.prepare]
+
+    def __iter__(self) -> Iterator[Engine]:
+        return iter(self.engines)
+
+    def find(self, kind: type[T]) -> T | None:
+        """The first engine that is a `kind` (a class or a runtime-checkable Protocol), or None."""
+        return next((engine for engine in self.engines if isinstance(engine, kind)), None)
+
+    def all(self, kind: type[T]) -> list[T]:
+        return [engine for engine in self.engines if isinstance(engine, kind)]
+
+    def prepare(self, ctx: RequestContext) -> None:
+        for engine in self._preparing:
+            engine.prepare(ctx)
+
+    def serve(self, ctx: RequestContext) -> bool:
+        for engine in self.engines:
+            if engine.handles(ctx):
+                token = ACTING_AS.set(engine.service_principal)
+                try:
+                    engine.serve(ctx)
+                finally:
+                    ACTING_AS.reset(token)
+                return True
+        return False
+
+    def observe(self, event: CallAnswered) -> None:
+        """Every engine sees an answered call, in engine order, as the service it simulates."""
+        ctx = event.ctx
+        for engine in self.engines:
+            token = ACTING_AS.set(engine.service_principal)
+            try:
+                engine.observe(ctx)
+            except Exception:  # one engine's bug must not fail the learner's call that already succeeded
+                log.exception("engine %s failed observing %s", engine.name,
+                              ctx.identity.operation if ctx.identity else ctx.path)
+            finally:
+                ACTING_AS.reset(token)
+
+    def next_due(self) -> tuple[float, Engine] | None:
+        best: float | None = None
+        chosen: Engine | None = None
+        for engine in self.engines:
+            due = engine.next_due()
+            if due is not None and (best is None or due < best):
+                best, chosen = due, engine
+        return None if best is None or chosen is None else (best, chosen)
+
+    def run_until(self, target: float, max_steps: int = 5_000_000) -> int:
+        """Play every due event up to sim time `target`, in time order. Returns how many steps ran."""
+        clock = self.sandbox.clock
+        steps = 0
+        # Everything an engine does (moto included) sees the step's sim time. One traveller moved from step
+        # to step costs a quarter of entering and leaving one per step, and a long advance has millions.
+        traveller: Any = None
+        try:
+            while steps < max_steps:
+                found = self.next_due()
+                if found is None or found[0] > target:
+                    break
+                due, engine = found
+                now = clock.set_time(due)
+                if traveller is None:
+                    self.sandbox.materialize_all()  # engines may reach into any restored service
+                    traveller = time_machine.travel(now, tick=False)
+                    coordinates = traveller.start()
+                else:
+                    coordinates.move_to(now)
+                token = ACTING_AS.set(engine.service_principal)
+                try:
+                    engine.run_due(max(due, now))
+                finally:
+                    ACTING_AS.reset(token)
+                steps += 1
+        finally:
+            if traveller is not None:
+                traveller.stop()
+        clock.set_time(target)
+        return steps
+
+    def describe(self) -> dict[str, Any]:
+        return {engine.name: engine.describe() for engine in self.engines}

@@ -1,0 +1,792 @@
+"""DynamoDB as AWS runs it where moto only stores configuration: point-in-time recovery that honours the
+time asked for, and global tables (version 2019.11.21) that replicate.
+
+Point-in-time recovery: every item change -- PutItem, UpdateItem, DeleteItem, BatchWriteItem,
+TransactWriteItems and PartiQL writes through the gateway, and the workload's direct writes, which the
+data layer reports (`subscribe_item_writes`) because they bypass the gateway -- is journaled with its sim
+time (lab.services.dynamodb.journal). RestoreTableToPointInTime builds a new table with exactly the items
+of the moment asked for, refusing as AWS does when PITR is off or the time is outside
+[EarliestRestorableDateTime, LatestRestorableDateTime]; DescribeContinuousBackups shows that window
+(LatestRestorableDateTime about five minutes behind now, the earliest at most the recovery period back).
+
+Global tables: UpdateTable ReplicaUpdates Create/Delete adds or removes the replica table in the other
+region; DescribeTable shows Replicas (CREATING, then ACTIVE) and GlobalTableVersion. Writes in any replica
+reach the others about a second later, last writer wins; replication pauses per table (`pause`/`resume`,
+POST /_lab/dynamodb/replication) and while a region is down.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lab import config
+from lab.gateway.codec.errors import aws_error, not_implemented
+from lab.kernel.context import RequestContext, Response
+from lab.kernel.engine import Engine
+from lab.services.dynamodb.journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
+from lab.sim.clock import iso
+
+GLOBAL_TABLE_VERSION = "2019.11.21"
+REPLICATION_DELAY_SECONDS = 1.0  # global tables replicate in about a second
+REPLICATION_RETRY_SECONDS = 60.0  # a refused replicated write is tried again this much later
+REPLICA_CREATE_SECONDS = 180.0
+REPLICA_DELETE_SECONDS = 60.0
+RESTORE_LAG_SECONDS = 300.0  # LatestRestorableDateTime is typically five minutes before now
+DEFAULT_RECOVERY_DAYS = 35
+_PARTIQL_TABLE = re.compile(r'^\s*(?:insert\s+into|update|delete\s+from)\s+"?([A-Za-z0-9_.-]+)"?', re.IGNORECASE)
+_JSON = "application/x-amz-json-1.0"
+
+# One replication in flight: (due, seq, table, source region, target region, key, item or None, written at)
+Pending = tuple[float, int, str, str, str, bytes, "bytes | None", float]
+
+
+@dataclass
+class TableRecord:
+    region: str
+    name: str
+    arn: str
+    history: str
+    key_attributes: tuple[str, ...]
+    created_at: float
+    definition: str  # the table's description (JSON), kept so that a backup needs no call
+    pitr_since: float | None = None
+    recovery_days: int = DEFAULT_RECOVERY_DAYS
+    restored_from: tuple[str, float] | None = None  # (source table ARN, restore time) for RestoreSummary
+
+    @property
+    def key(self) -> str:
+        return f"{self.region}/{self.name}"
+
+
+@dataclass
+class Replica:
+    status: str  # CREATING | ACTIVE | DELETING
+    until: float | None = None  # when CREATING/DELETING ends
+
+
+@dataclass
+class GlobalTable:
+    name: str
+    members: dict[str, Replica]  # region -> replica
+    last_write: dict[bytes, tuple[float, str]] = field(default_factory=dict)  # key -> (written at, region)
+
+
+@dataclass(frozen=True)
+class DynamoRecovery:
+    """What an AWS Backup recovery point of a table holds: where its items are, and the table's shape."""
+
+    ref: ItemRef
+    definition: str  # the table's description (JSON) when backed up
+    source_arn: str
+    taken_at: float
+
+
+@dataclass
+class DynamoState:
+    histories: dict[str, ItemHistory] = field(default_factory=dict)
+    tables: dict[str, TableRecord] = field(default_factory=dict)
+    global_tables: dict[str, GlobalTable] = field(default_factory=dict)
+    queue: list[Pending] = field(default_factory=list)  # heap
+    held: list[Pending] = field(default_factory=list)  # paused, or touching a region that is down
+    paused: set[str] = field(default_factory=set)
+    paused_all: bool = False
+    regions_down: set[str] = field(default_factory=set)
+    timers: list[tuple[float, int, str, str]] = field(default_factory=list)  # heap: due, seq, table, region
+    counter: int = 0
+
+
+class DynamoDB(Engine):
+    name = "dynamodb"
+    service_principal = "dynamodb.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
+    replication_service = "dynamodb"  # global-table replication a fault can pause (kernel.engine.Pausable)
+    order = 30
+
+    SERVED = frozenset({"DescribeTable", "DescribeContinuousBackups", "UpdateContinuousBackups",
+                        "RestoreTableToPointInTime"})
+    WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+                        "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
+
+    def __init__(self, sandbox: Any) -> None:
+        super().__init__(sandbox)
+        self._own_writes = 0  # > 0 while this engine writes items itself: those are journaled here directly
+        sandbox.data.subscribe_item_writes(self._written_directly)
+
+    def initial_state(self) -> DynamoState:
+        return DynamoState()
+
+    # -- failure injection -----------------------------------------------------------------------------
+
+    def pause(self, table: str | None = None) -> None:
+        """Stop global-table replication of `table` (None: of every table) until resume()."""
+        state = self.state
+        if table is None:
+            state.paused_all = True
+        else:
+            state.paused.add(table)
+        self._hold_queued()
+        self.emit("ReplicationPaused", resource=table or "*")
+
+    def resume(self, table: str | None = None) -> None:
+        """End pause(table); resume(None) ends pause(None) (tables paused by name stay paused)."""
+        state = self.state
+        if table is None:
+            state.paused_all = False
+        else:
+            state.paused.discard(table)
+        self._release_held()
+        self.emit("ReplicationResumed", resource=table or "*")
+
+    def set_region_down(self, region: str, down: bool) -> None:
+        """Replication into or out of a region that is down waits until it is back."""
+        if down:
+            self.state.regions_down.add(region)
+            self._hold_queued()
+        else:
+            self.state.regions_down.discard(region)
+            self._release_held()
+
+    def _hold_queued(self) -> None:
+        """Move what may not replicate now (paused, or a region down) from the queue to the held list."""
+        state = self.state
+        keep = []
+        for pending in state.queue:
+            (state.held if self._is_held(pending[2], pending[3], pending[4]) else keep).append(pending)
+        state.queue = keep
+        heapq.heapify(state.queue)
+
+    def _is_held(self, table: str, source: str, target: str) -> bool:
+        state = self.state
+        return (state.paused_all or table in state.paused or source in state.regions_down
+                or target in state.regions_down)
+
+    def _release_held(self) -> None:
+        state = self.state
+        now = self.now()
+        still = []
+        for pending in sorted(state.held, key=lambda p: p[1]):
+            if self._is_held(pending[2], pending[3], pending[4]):
+                still.append(pending)
+            else:
+                heapq.heappush(state.queue, (now + REPLICATION_DELAY_SECONDS, *pending[1:]))
+        state.held = still
+
+    # -- the journal -----------------------------------------------------------------------------------
+
+    def _written_directly(self, region: str, table: str, item: dict[str, Any]) -> None:
+        if not self._own_writes:
+            self._record(region, table, item=item)
+
+    def _record(self, region: str, table: str, *, item: dict[str, Any] | None = None,
+                key: dict[str, Any] | None = None) -> None:
+        """Journal one item change (a put when `item` is given, else the delete of `key`) and queue its
+        replication to the table's other replicas."""
+        record = self._ensure_table(region, table)
+        if record is None:
+            return
+        source = item if item is not None else key
+        try:
+            key_bytes = item_key(source, record.key_attributes)  # type: ignore[arg-type]
+        except KeyError:
+            return  # not a whole key: the backend refused the write already
+        value = encode_item(item) if item is not None else None
+        now = self.now()
+        self.state.histories[record.history].journal.append((now, key_bytes, value))
+        group = self.state.global_tables.get(record.name)
+        if group is None or region not in group.members:
+            return
+        group.last_write[key_bytes] = (now, region)
+        for target, replica in sorted(group.members.items()):
+            if target != region and replica.status != "DELETING":
+                self._queue((now + REPLICATION_DELAY_SECONDS, self._next(), record.name, region, target,
+                             key_bytes, value, now))
+
+    def _queue(self, pending: Pending) -> None:
+        if self._is_held(pending[2], pending[3], pending[4]):
+            self.state.held.append(pending)
+        else:
+            heapq.heappush(self.state.queue, pending)
+
+    def _ensure_table(self, region: str, name: str) -> TableRecord | None:
+        """The table's record; a table this engine has not seen yet (made by a path it does not observe)
+        is adopted with its current items as its first changes."""
+        found = self.state.tables.get(f"{region}/{name}")
+        if found is not None:
+            return found
+        try:
+            description = self.sandbox.client("dynamodb", region).describe_table(TableName=name)["Table"]
+        except Exception:  # noqa: BLE001 -- no such table (the backend answered the write with an error)
+            return None
+        record = self._new_table(region, description)
+        self._adopt_items(record)
+        return record
+
+    def _new_table(self, region: str, description: dict[str, Any], origin: ItemRef | None = None) -> TableRecord:
+        now = self.now()
+        history = ItemHistory(self._id("t"), origin, now)
+        self.state.histories[history.id] = history
+        schema = {entry["KeyType"]: entry["AttributeName"] for entry in description["KeySchema"]}
+        keys = tuple(schema[kind] for kind in ("HASH", "RANGE") if kind in schema)
+        name = description["TableName"]
+        record = TableRecord(region, name, description.get("TableArn") or _arn(region, name), history.id, keys, now,
+                             _definition(description))
+        self.state.tables[record.key] = record
+        return record
+
+    def _adopt_items(self, record: TableRecord) -> None:
+        now = self.now()
+        journal = self.state.histories[record.history].journal
+        for item in self.sandbox.data.scan_items(record.region, record.name):
+            journal.append((now, item_key(item, record.key_attributes), encode_item(item)))
+
+    # -- AWS Backup's contract ---------------------------------------------------------------------------
+
+    def backup_resource_types(self) -> set[str]:
+        return {"DynamoDB"}
+
+    def backup_resource(self, arn: str) -> DynamoRecovery:
+        region, name = _region_and_name(arn, config.PRIMARY_REGION)
+        record = self.state.tables.get(f"{region}/{name}")
+        if record is None:
+            raise ValueError(f"no DynamoDB table {arn} in this sandbox")
+        ref = self.state.histories[record.history].latest()
+        return DynamoRecovery(ref, record.definition, record.arn, self.now())
+
+    def restore_resource(self, data: DynamoRecovery, metadata: dict[str, str], region: str) -> str:
+        """Create a new table holding exactly `data`'s items; returns its ARN."""
+        name = metadata.get("TargetTableName") or metadata.get("targetTableName")
+        if not name:
+            raise ValueError("restoring a DynamoDB recovery point needs TargetTableName in its metadata")
+        record = self._create_copy(region, name, json.loads(data.definition), data.ref, {})
+        return record.arn
+
+    def _create_copy(self, region: str, name: str, description: dict[str, Any], ref: ItemRef,
+                     overrides: dict[str, Any]) -> TableRecord:
+        """A new table shaped like `description` (with restore overrides) holding the items at `ref`."""
+        self.sandbox.client("dynamodb", region).create_table(**_create_request(description, name, overrides))
+        record = self.state.tables[f"{region}/{name}"]
+        self.state.histories[record.history].origin = ref
+        items = [decode_item(value) for value in materialize(self.state.histories, ref).values()]
+        self._write_items(region, name, items)
+        return record
+
+    def _write_items(self, region: str, table: str, items: list[dict[str, Any]],
+                     deletes: list[dict[str, Any]] | None = None) -> None:
+        """Write into the backend without journaling (the caller journals, or the items are an origin)."""
+        data = self.sandbox.data
+        self._own_writes += 1
+        try:
+            if items:
+                data.put_items(region, table, items)
+            if deletes:
+                data.delete_items(region, table, deletes)
+        finally:
+            self._own_writes -= 1
+
+    # -- the request path --------------------------------------------------------------------------------
+
+    def handles(self, ctx: RequestContext) -> bool:
+        identity = ctx.identity
+        if identity is None or identity.service != "dynamodb":
+            return False
+        if identity.operation in self.SERVED:
+            return True
+        return identity.operation == "UpdateTable" and b"ReplicaUpdates" in ctx.body
+
+    def serve(self, ctx: RequestContext) -> None:
+        operation = ctx.identity.operation  # type: ignore[union-attr]
+        request = _request(ctx)
+        region = ctx.identity.region  # type: ignore[union-attr]
+        handler: Callable[[RequestContext, dict[str, Any], str], None] = {
+            "DescribeTable": self._describe_table,
+            "DescribeContinuousBackups": self._describe_continuous_backups,
+            "UpdateContinuousBackups": self._update_continuous_backups,
+            "RestoreTableToPointInTime": self._restore_table_to_point_in_time,
+            "UpdateTable": self._update_table_replicas,
+        }[operation]
+        handler(ctx, request, region)
+
+    def observe(self, ctx: RequestContext) -> None:
+        identity = ctx.identity
+        if identity is None or identity.service != "dynamodb" or self._own_writes:
+            return
+        operation, region = identity.operation, identity.region
+        if operation == "CreateTable":
+            self._new_table(region, _answer(ctx)["TableDescription"])
+        elif operation == "UpdateTable":
+            shown = _answer(ctx)["TableDescription"]
+            record = self.state.tables.get(f"{region}/{shown.get('TableName')}")
+            if record is not None:
+                record.definition = _definition(shown)
+        elif operation == "DeleteTable":
+            self._table_deleted(region, _table_name(_request(ctx)["TableName"]))
+        elif operation == "RestoreTableFromBackup":
+            self._ensure_table(region, _answer(ctx)["TableDescription"]["TableName"])
+        elif operation in self.WRITES:
+            self._observe_write(operation, _request(ctx), region, _answer(ctx))
+
+    def _observe_write(self, operation: str, request: dict[str, Any], region: str, answer: dict[str, Any]) -> None:
+        if operation == "PutItem":
+            self._record(region, _table_name(request["TableName"]), item=request["Item"])
+        elif operation == "UpdateItem":
+            self._record_current(region, _table_name(request["TableName"]), request["Key"])
+        elif operation == "DeleteItem":
+            self._record(region, _table_name(request["TableName"]), key=request["Key"])
+        elif operation == "BatchWriteItem":
+            unprocessed = {encode_item(each) for requests in (answer.get("UnprocessedItems") or {}).values()
+                           for each in requests}
+            for table, requests in request.get("RequestItems", {}).items():
+                for each in requests:
+                    if encode_item(each) in unprocessed:
+                        continue
+                    if "PutRequest" in each:
+                        self._record(region, _table_name(table), item=each["PutRequest"]["Item"])
+                    elif "DeleteRequest" in each:
+                        self._record(region, _table_name(table), key=each["DeleteRequest"]["Key"])
+        elif operation == "TransactWriteItems":
+            for each in request.get("TransactItems", []):
+                if "Put" in each:
+                    self._record(region, _table_name(each["Put"]["TableName"]), item=each["Put"]["Item"])
+                elif "Delete" in each:
+                    self._record(region, _table_name(each["Delete"]["TableName"]), key=each["Delete"]["Key"])
+                elif "Update" in each:
+                    self._record_current(region, _table_name(each["Update"]["TableName"]), each["Update"]["Key"])
+        else:  # PartiQL: which items changed is known only by looking
+            statements = ([request.get("Statement", "")] if operation == "ExecuteStatement" else
+                          [each.get("Statement", "") for each in request.get("Statements") or
+                           request.get("TransactStatements") or []])
+            for table in sorted({m[1] for s in statements if (m := _PARTIQL_TABLE.match(s))}):
+                self._record_differences(region, table)
+
+    def _record_current(self, region: str, table: str, key: dict[str, Any]) -> None:
+        """After an update: journal the item as it now is."""
+        try:
+            item = self.sandbox.data.get_item(region, table, key)
+        except LookupError:
+            return
+        if item is None:
+            self._record(region, table, key=key)
+        else:
+            self._record(region, table, item=item)
+
+    def _record_differences(self, region: str, table: str) -> None:
+        record = self._ensure_table(region, table)
+        if record is None:
+            return
+        journaled = materialize(self.state.histories, self.state.histories[record.history].latest())
+        now_items = {item_key(item, record.key_attributes): item
+                     for item in self.sandbox.data.scan_items(region, table)}
+        for key_bytes, item in sorted(now_items.items()):
+            if journaled.get(key_bytes) != encode_item(item):
+                self._record(region, table, item=item)
+        for key_bytes in sorted(set(journaled) - set(now_items)):
+            self._record(region, table, key=key_of(decode_item(journaled[key_bytes]), record.key_attributes))
+
+    def _table_deleted(self, region: str, name: str) -> None:
+        self.state.tables.pop(f"{region}/{name}", None)  # the history stays: backups may point into it
+        group = self.state.global_tables.get(name)
+        if group is not None and region in group.members:
+            del group.members[region]
+            if len(group.members) <= 1:
+                del self.state.global_tables[name]
+
+    # -- answers -----------------------------------------------------------------------------------------
+
+    def _forward(self, ctx: RequestContext) -> dict[str, Any] | None:
+        self.sandbox.backend.dispatch(ctx)
+        return _answer(ctx) if ctx.response is not None and ctx.response.status < 400 else None
+
+    def _answer_json(self, ctx: RequestContext, body: dict[str, Any]) -> None:
+        data = json.dumps(_jsonable(body)).encode()
+        ctx.respond(200, data, _JSON, headers=[("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))])
+
+    def _replace_answer(self, ctx: RequestContext, body: dict[str, Any]) -> None:
+        response = ctx.response
+        assert response is not None
+        data = json.dumps(_jsonable(body)).encode()
+        headers = [(k, v) for k, v in response.headers if k.lower() != "x-amz-crc32"]
+        response.headers = headers + [("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))]
+        response.body = data
+
+    def _refuse(self, ctx: RequestContext, code: str, message: str, status: int = 400) -> None:
+        error = aws_error(ctx.identity, status, code, message)
+        ctx.response = Response(error.status, list(error.headers), error.body)
+
+    def _describe_table(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
+        answer = self._forward(ctx)
+        if answer is not None:
+            self._present_table(answer["Table"], region)
+            self._replace_answer(ctx, answer)
+
+    def _present_table(self, shown: dict[str, Any], region: str) -> None:
+        name = shown.get("TableName", "")
+        record = self.state.tables.get(f"{region}/{name}")
+        if record is not None and record.restored_from is not None:
+            shown["RestoreSummary"] = {"SourceTableArn": record.restored_from[0],
+                                       "RestoreDateTime": record.restored_from[1], "RestoreInProgress": False}
+        group = self.state.global_tables.get(name)
+        if group is None or region not in group.members:
+            return
+        now = self.now()
+        statuses = {member: _status(replica, now) for member, replica in group.members.items()}
+        shown["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
+        shown["Replicas"] = [{"RegionName": member, "ReplicaStatus": status,
+                              "ReplicaArn": _arn(member, name)}
+                             for member, status in sorted(statuses.items()) if member != region]
+        own = statuses[region]
+        if own in ("CREATING", "DELETING"):
+            shown["TableStatus"] = own
+        elif any(status in ("CREATING", "DELETING") for status in statuses.values()):
+            shown["TableStatus"] = "UPDATING"
+
+    # -- point-in-time recovery --------------------------------------------------------------------------
+
+    def _window(self, record: TableRecord, now: float) -> tuple[float, float]:
+        since = record.pitr_since if record.pitr_since is not None else now
+        earliest = max(since, now - record.recovery_days * 86400)
+        return earliest, max(since, now - RESTORE_LAG_SECONDS)
+
+    def _present_backups(self, description: dict[str, Any], record: TableRecord) -> None:
+        pitr = description.setdefault("PointInTimeRecoveryDescription", {})
+        if record.pitr_since is None:
+            description["PointInTimeRecoveryDescription"] = {"PointInTimeRecoveryStatus": "DISABLED"}
+            return
+        earliest, latest = self._window(record, self.now())
+        pitr.update(PointInTimeRecoveryStatus="ENABLED", RecoveryPeriodInDays=record.recovery_days,
+                    EarliestRestorableDateTime=earliest, LatestRestorableDateTime=latest)
+
+    def _describe_continuous_backups(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
+        answer = self._forward(ctx)
+        record = self.state.tables.get(f"{region}/{_table_name(request.get('TableName', ''))}")
+        if answer is not None and record is not None:
+            self._present_backups(answer["ContinuousBackupsDescription"], record)
+            self._replace_answer(ctx, answer)
+
+    def _update_continuous_backups(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
+        spec = request.get("PointInTimeRecoverySpecification") or {}
+        days = spec.get("RecoveryPeriodInDays")
+        if days is not None and not (isinstance(days, int) and 1 <= days <= DEFAULT_RECOVERY_DAYS):
+            return self._refuse(ctx, "ValidationException",
+                                f"RecoveryPeriodInDays must be between 1 and {DEFAULT_RECOVERY_DAYS}, not {days}")
+        answer = self._forward(ctx)
+        if answer is None:
+            return None
+        record = self._ensure_table(region, _table_name(request["TableName"]))
+        if record is not None:
+            if spec.get("PointInTimeRecoveryEnabled"):
+                if record.pitr_since is None:
+                    record.pitr_since = self.now()
+                    self.emit("PointInTimeRecoveryEnabled", region=region, resource=record.name)
+                if days is not None:
+                    record.recovery_days = days
+            elif record.pitr_since is not None:
+                record.pitr_since = None  # AWS drops the continuous backups with it
+                record.recovery_days = DEFAULT_RECOVERY_DAYS
+                self.emit("PointInTimeRecoveryDisabled", region=region, resource=record.name)
+            self._present_backups(answer["ContinuousBackupsDescription"], record)
+            self._replace_answer(ctx, answer)
+
+    def _restore_table_to_point_in_time(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
+        source_arn, source_name = request.get("SourceTableArn"), request.get("SourceTableName")
+        if not source_arn and not source_name:
+            return self._refuse(ctx, "ValidationException", "Either SourceTableArn or SourceTableName must be given")
+        source_region, name = _region_and_name(source_arn or source_name, region)
+        target = request["TargetTableName"]
+        record = self.state.tables.get(f"{source_region}/{name}")
+        if record is None:
+            return self._refuse(ctx, "TableNotFoundException", f"Table not found: {source_arn or name}")
+        if f"{region}/{target}" in self.state.tables:
+            return self._refuse(ctx, "TableAlreadyExistsException", f"Table already exists: {target}")
+        if record.pitr_since is None:
+            return self._refuse(ctx, "PointInTimeRecoveryUnavailableException",
+                                f"Point in time recovery is not enabled for table '{name}'")
+        use_latest, restore_time = request.get("UseLatestRestorableTime"), request.get("RestoreDateTime")
+        if use_latest and restore_time is not None:
+            return self._refuse(ctx, "ValidationException",
+                                "Only one of RestoreDateTime and UseLatestRestorableTime can be specified")
+        if not use_latest and restore_time is None:
+            return self._refuse(ctx, "ValidationException",
+                                "Either RestoreDateTime or UseLatestRestorableTime must be specified")
+        now = self.now()
+        earliest, latest = self._window(record, now)
+        when = latest if use_latest else float(restore_time)
+        if not earliest <= when <= latest:
+            return self._refuse(ctx, "InvalidRestoreTimeException",
+                                f"RestoreDateTime must be between EarliestRestorableDateTime ({iso(earliest)}) and "
+                                f"LatestRestorableDateTime ({iso(latest)}); it was {iso(when)}")
+        ref = self.state.histories[record.history].ref_at(when)
+        try:
+            restored = self._create_copy(region, target, json.loads(record.definition), ref, request)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            return self._refuse(ctx, error.get("Code", "ValidationException"), error.get("Message", str(exc)))
+        restored.restored_from = (record.arn, when)
+        self.emit("TableRestoredToPointInTime", region=region, resource=target, source_table=record.arn, at=iso(when))
+        shown = self.sandbox.client("dynamodb", region).describe_table(TableName=target)["Table"]
+        self._answer_json(ctx, {"TableDescription": shown})
+
+    # -- global tables -----------------------------------------------------------------------------------
+
+    def _update_table_replicas(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
+        name = _table_name(request.get("TableName", ""))
+        others = sorted(key for key in request if key not in ("TableName", "ReplicaUpdates"))
+        if others:
+            return self._refuse(ctx, "ValidationException",
+                                f"ReplicaUpdates cannot be combined with other changes in one UpdateTable call "
+                                f"(also given: {', '.join(others)})")
+        record = self._ensure_table(region, name)
+        if record is None:
+            return self._refuse(ctx, "ResourceNotFoundException",
+                                f"Requested resource not found: Table: {name} not found")
+        dynamodb = self.sandbox.client("dynamodb", region)
+        description = dynamodb.describe_table(TableName=name)["Table"]
+        for update in request.get("ReplicaUpdates") or []:
+            action = next(iter(update), "")
+            target = (update.get(action) or {}).get("RegionName", "")
+            problem = self._replica_problem(action, name, region, target, description)
+            if problem:
+                code, message = problem
+                if code == "NotImplemented":
+                    error = not_implemented(ctx.identity, detail=message)  # type: ignore[arg-type]
+                    ctx.response = Response(error.status, list(error.headers), error.body)
+                    return None
+                return self._refuse(ctx, code, message)
+        for update in request.get("ReplicaUpdates") or []:
+            action = next(iter(update))
+            target = update[action]["RegionName"]
+            if action == "Create":
+                self._add_replica(record, target, description)
+            else:
+                self._remove_replica(record, target)
+        shown = dynamodb.describe_table(TableName=name)["Table"]
+        self._answer_json(ctx, {"TableDescription": shown})
+
+    def _replica_problem(self, action: str, name: str, region: str, target: str,
+                         description: dict[str, Any]) -> tuple[str, str] | None:
+        group = self.state.global_tables.get(name)
+        members = group.members if group is not None else {}
+        if action not in ("Create", "Delete"):
+            return "NotImplemented", f"UpdateTable ReplicaUpdates {action} (Create and Delete are supported)"
+        if target not in config.REGIONS:
+            return "ValidationException", (f"The region {target!r} is not available in this sandbox "
+                                           f"(regions: {', '.join(config.REGIONS)})")
+        if action == "Delete":
+            if target not in members:
+                return "ValidationException", (f"Replica specified in the Replica Update for table {name} does not "
+                                               f"exist: {target}")
+            return None
+        if target == region or target in members:
+            return "ValidationException", (f"Failed to create a the new replica of table with name: '{name}' because "
+                                           "one or more replicas already existed as tables.")
+        if f"{target}/{name}" in self.state.tables:
+            return "ValidationException", (f"Failed to create a the new replica of table with name: '{name}' because "
+                                           "one or more replicas already existed as tables.")
+        billing = (description.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
+        if billing != "PAY_PER_REQUEST" and not self._write_capacity_autoscaled(region, name):
+            return "ValidationException", "Table write capacity should either be Pay-Per-Request or AutoScaled."
+        stream = description.get("StreamSpecification") or {}
+        if stream.get("StreamEnabled") and stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+            return "ValidationException", ("Table must have DynamoDB Streams enabled with StreamViewType "
+                                           "NEW_AND_OLD_IMAGES to add a replica")
+        return None
+
+    def _write_capacity_autoscaled(self, region: str, name: str) -> bool:
+        autoscaling = self.sandbox.client("application-autoscaling", region)
+        targets = autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb",
+                                                        ResourceIds=[f"table/{name}"])["ScalableTargets"]
+        return any(t["ScalableDimension"] == "dynamodb:table:WriteCapacityUnits" for t in targets)
+
+    def _add_replica(self, record: TableRecord, target: str, description: dict[str, Any]) -> None:
+        now = self.now()
+        name = record.name
+        if not (description.get("StreamSpecification") or {}).get("StreamEnabled"):
+            self.sandbox.client("dynamodb", record.region).update_table(
+                TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        request = _create_request(description, name, {})
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        self.sandbox.client("dynamodb", target).create_table(**request)
+        replica = self.state.tables[f"{target}/{name}"]
+        # The replica starts as a copy of the table as it is now; changes after that arrive by replication.
+        items = materialize(self.state.histories, self.state.histories[record.history].latest())
+        self.state.histories[replica.history].journal.extend((now, key, value) for key, value in items.items())
+        self._write_items(target, name, [decode_item(value) for value in items.values()])
+        group = self.state.global_tables.setdefault(name, GlobalTable(name, {record.region: Replica("ACTIVE")}))
+        group.members[target] = Replica("CREATING", now + REPLICA_CREATE_SECONDS)
+        self._timer(now + REPLICA_CREATE_SECONDS, name, target)
+        self.emit("ReplicaCreating", region=target, resource=name, source_region=record.region)
+
+    def _remove_replica(self, record: TableRecord, target: str) -> None:
+        now = self.now()
+        group = self.state.global_tables[record.name]
+        group.members[target] = Replica("DELETING", now + REPLICA_DELETE_SECONDS)
+        self._timer(now + REPLICA_DELETE_SECONDS, record.name, target)
+        self.emit("ReplicaDeleting", region=target, resource=record.name)
+
+    def _replica_due(self, name: str, region: str) -> None:
+        group = self.state.global_tables.get(name)
+        replica = group.members.get(region) if group is not None else None
+        if replica is None or replica.until is None or replica.until > self.now():
+            return
+        if replica.status == "CREATING":
+            group.members[region] = Replica("ACTIVE")  # type: ignore[union-attr]
+            self.emit("ReplicaActive", region=region, resource=name)
+        elif replica.status == "DELETING":
+            self.sandbox.client("dynamodb", region).delete_table(TableName=name)  # observed: leaves the group
+            self.emit("ReplicaDeleted", region=region, resource=name)
+
+    def _replicate(self, pending: Pending) -> None:
+        _, _, name, source, target, key_bytes, value, written_at = pending
+        group = self.state.global_tables.get(name)
+        record = self.state.tables.get(f"{target}/{name}")
+        if group is None or record is None or target not in group.members:
+            return  # the replica is gone
+        last = group.last_write.get(key_bytes)
+        if last is not None and last > (written_at, source):
+            return  # a later write to the same item won (last writer wins)
+        try:
+            if value is None:
+                self._write_items(target, name, [], [dict(zip(record.key_attributes, json.loads(key_bytes)))])
+            else:
+                self._write_items(target, name, [decode_item(value)])
+        except Exception:  # noqa: BLE001 -- the target refused (e.g. its region is down): try again later
+            heapq.heappush(self.state.queue, (self.now() + REPLICATION_RETRY_SECONDS, *pending[1:]))
+            return
+        group.last_write[key_bytes] = (written_at, source)
+        self.state.histories[record.history].journal.append((self.now(), key_bytes, value))
+
+    # -- time --------------------------------------------------------------------------------------------
+
+    def next_due(self) -> float | None:
+        state = self.state
+        try:
+            queued = state.queue[0][0] if state.queue else None
+            timed = state.timers[0][0] if state.timers else None
+        except IndexError:  # the ticker asks from another thread; a heap emptied meanwhile has nothing due
+            return None
+        if queued is None or timed is None:
+            return timed if queued is None else queued
+        return min(queued, timed)
+
+    def run_due(self, now: float) -> None:
+        state = self.state
+        while state.timers and state.timers[0][0] <= now:
+            _, _, name, region = heapq.heappop(state.timers)
+            self._replica_due(name, region)
+        while state.queue and state.queue[0][0] <= now:
+            self._replicate(heapq.heappop(state.queue))
+
+    def _timer(self, due: float, table: str, region: str) -> None:
+        heapq.heappush(self.state.timers, (due, self._next(), table, region))
+
+    def _next(self) -> int:
+        self.state.counter += 1
+        return self.state.counter
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}{self._next()}"
+
+    def describe(self) -> dict[str, Any]:
+        state = self.state
+        return {"tables": len(state.tables), "global_tables": sorted(state.global_tables),
+                "replication_pending": len(state.queue), "replication_held": len(state.held),
+                "paused": sorted(state.paused) + (["*"] if state.paused_all else []),
+                "journaled_changes": sum(len(h.journal) for h in state.histories.values())}
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+def _request(ctx: RequestContext) -> dict[str, Any]:
+    try:
+        body = json.loads(ctx.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _answer(ctx: RequestContext) -> dict[str, Any]:
+    assert ctx.response is not None
+    return json.loads(ctx.response.body_bytes() or b"{}")
+
+
+def _table_name(value: str) -> str:
+    """A TableName parameter may be the table's ARN."""
+    return value.split(":table/", 1)[1].split("/", 1)[0] if value.startswith("arn:") else value
+
+
+def _region_and_name(value: str, default_region: str) -> tuple[str, str]:
+    if value.startswith("arn:"):
+        return value.split(":")[3], _table_name(value)
+    return default_region, value
+
+
+def _arn(region: str, name: str) -> str:
+    return f"arn:aws:dynamodb:{region}:{config.ACCOUNT_ID}:table/{name}"
+
+
+def _status(replica: Replica, now: float) -> str:
+    if replica.status == "CREATING" and replica.until is not None and replica.until <= now:
+        return "ACTIVE"  # done, even if the clock has not played the step yet
+    return replica.status
+
+
+def _jsonable(value: Any) -> Any:
+    """A botocore-parsed answer back to the wire's JSON (timestamps as epoch seconds)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items() if key != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def _definition(description: dict[str, Any]) -> str:
+    return json.dumps(_jsonable({key: value for key, value in description.items() if key in _DEFINITION_KEYS}),
+                      sort_keys=True)
+
+
+_DEFINITION_KEYS = ("TableName", "AttributeDefinitions", "KeySchema", "BillingModeSummary", "ProvisionedThroughput",
+                    "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSEDescription", "StreamSpecification")
+
+
+def _create_request(description: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """CreateTable parameters for a table shaped like `description` (restore overrides applied)."""
+    billing = (overrides.get("BillingModeOverride")
+               or (description.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED")
+    provisioned = billing == "PROVISIONED"
+
+    def throughput(shown: dict[str, Any] | None) -> dict[str, int]:
+        shown = shown or {}
+        return {"ReadCapacityUnits": max(1, int(shown.get("ReadCapacityUnits") or 1)),
+                "WriteCapacityUnits": max(1, int(shown.get("WriteCapacityUnits") or 1))}
+
+    request: dict[str, Any] = {"TableName": name, "AttributeDefinitions": description["AttributeDefinitions"],
+                               "KeySchema": description["KeySchema"], "BillingMode": billing}
+    if provisioned:
+        request["ProvisionedThroughput"] = (overrides.get("ProvisionedThroughputOverride")
+                                            or throughput(description.get("ProvisionedThroughput")))
+    indexes = overrides.get("GlobalSecondaryIndexOverride") or [
+        {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"],
+         **({"ProvisionedThroughput": throughput(index.get("ProvisionedThroughput"))} if provisioned else {})}
+        for index in description.get("GlobalSecondaryIndexes") or []]
+    if indexes:
+        request["GlobalSecondaryIndexes"] = indexes
+    local = overrides.get("LocalSecondaryIndexOverride") or [
+        {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
+        for index in description.get("LocalSecondaryIndexes") or []]
+    if local:
+        request["LocalSecondaryIndexes"] = local
+    sse = overrides.get("SSESpecificationOverride")
+    if sse is None and (description.get("SSEDescription") or {}).get("Status") == "ENABLED":
+        sse = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": description["SSEDescription"]["KMSMasterKeyArn"]}
+    if sse:
+        request["SSESpecification"] = sse
+    return request

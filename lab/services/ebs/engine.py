@@ -1,0 +1,601 @@
+"""EBS: scheduled snapshots through AWS Backup and through Data Lifecycle Manager policies.
+
+For AWS Backup this engine holds the recovery data of EBS volumes (an EBS snapshot, as on AWS) and EC2
+instances (an AMI): it takes them, copies them to another region, restores a new volume or instance from
+them, and deletes them when the recovery point goes.
+
+moto has no DLM backend, so the lab owns the `dlm` service: lifecycle policies (PolicyDetails with
+TargetTags and up to four Schedules: CreateRule by Interval/Times or CronExpression, RetainRule by Count or
+Interval, CrossRegionCopyRules with their own RetainRule) run on the sim clock, snapshotting the targeted
+volumes through the EC2 API, tagging the snapshots as DLM does, copying them to the target region and
+deleting the ones the retention rule no longer keeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lab import config
+from lab.gateway.codec.errors import not_implemented
+from lab.gateway.codec.restjson import ApiError, RestJsonCodec
+from lab.kernel.context import RequestContext, Response
+from lab.kernel.data import DataAccess
+from lab.kernel.engine import Engine
+from lab.services.backup.resources import parse_arn
+from lab.services.backup.schedule import Schedule, ScheduleError, validate
+from lab.sim.clock import iso
+
+POLICY_TAG = "aws:dlm:lifecycle-policy-id"
+SCHEDULE_TAG = "aws:dlm:lifecycle-schedule-name"
+BACKUP_DESCRIPTION = "This snapshot is created by the AWS Backup service."
+INTERVAL_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
+RETAIN_UNIT_SECONDS = {"DAYS": 86400.0, "WEEKS": 7 * 86400.0, "MONTHS": 30 * 86400.0, "YEARS": 365 * 86400.0}
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_INVALID = "InvalidRequestException"
+_NOT_FOUND = "ResourceNotFoundException"
+MAX_STEPS_PER_RUN = 10_000
+
+
+# -- AWS Backup recovery data ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeBackup:
+    """An EBS recovery point: the snapshot, and the volume it was taken from."""
+
+    snapshot_id: str
+    region: str
+    volume_id: str
+    size_gib: int
+    volume_type: str | None
+    availability_zone: str
+    encrypted: bool
+    kms_key_id: str | None
+    iops: int | None = None
+    throughput: int | None = None
+
+
+@dataclass(frozen=True)
+class InstanceBackup:
+    """An EC2 recovery point: the AMI, and the instance it was made from."""
+
+    image_id: str
+    region: str
+    instance_id: str
+    instance_type: str
+    availability_zone: str
+
+
+# -- DLM state -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Policy:
+    policy_id: str
+    region: str
+    description: str
+    state: str  # ENABLED | DISABLED
+    execution_role_arn: str
+    details: dict[str, Any]  # PolicyDetails, defaults filled in
+    created: float
+    modified: float
+    version: int = 1  # bumped by every update: stale timeline entries are skipped
+    status_message: str | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:dlm:{self.region}:{config.ACCOUNT_ID}:policy/{self.policy_id}"
+
+
+@dataclass
+class MadeSnapshot:
+    snapshot_id: str
+    created: float
+
+
+@dataclass
+class EbsState:
+    policies: dict[str, Policy] = field(default_factory=dict)
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # policy ARN -> tags
+    # "policy|schedule|volume|region" -> the snapshots a schedule made (or copied there), oldest first
+    made: dict[str, list[MadeSnapshot]] = field(default_factory=dict)
+    timeline: list[tuple[float, int, str]] = field(default_factory=list)  # heap of (due, seq, "policy|index|version")
+    counter: int = 0
+    snapshots_created: int = 0
+    snapshots_copied: int = 0
+    snapshots_deleted: int = 0
+
+
+class Ebs(Engine):
+    name = "ebs"
+    service_principal = "ebs.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
+    order = 55
+
+    def __init__(self, sandbox: Any) -> None:
+        super().__init__(sandbox)
+        self.codec = RestJsonCodec("dlm", missing_parameter_code=_INVALID, invalid_parameter_code=_INVALID)
+
+    def initial_state(self) -> EbsState:
+        return EbsState()
+
+    @property
+    def data(self) -> DataAccess:
+        return self.sandbox.data
+
+    # -- AWS Backup's contract --------------------------------------------------------------------
+
+    def backup_resource_types(self) -> set[str]:
+        return {"EBS", "EC2"}
+
+    def backup_resource(self, arn: str) -> VolumeBackup | InstanceBackup:
+        parsed = parse_arn(arn)
+        if parsed is None or parsed.resource_type not in ("EBS", "EC2") or parsed.region is None:
+            raise ValueError(f"{arn} is not an EBS volume or EC2 instance ARN")
+        region = parsed.region
+        if parsed.resource_type == "EBS":
+            try:
+                taken = self.data.create_snapshot(region, parsed.resource_id, BACKUP_DESCRIPTION,
+                                                  {"aws:backup:source-resource": parsed.resource_id})
+            except LookupError as exc:
+                raise ValueError(f"EBS volume {parsed.resource_id} does not exist in {region}") from exc
+            return VolumeBackup(taken["SnapshotId"], region, parsed.resource_id, int(taken["VolumeSize"]),
+                                taken.get("VolumeType"), taken["AvailabilityZone"], bool(taken["Encrypted"]),
+                                taken.get("KmsKeyId"), taken.get("Iops"), taken.get("Throughput"))
+        instance = self._instance(region, parsed.resource_id)
+        stamp = iso(self.now()).replace(":", "-")
+        try:
+            image = self.data.create_image(region, parsed.resource_id, f"AwsBackup_{parsed.resource_id}_{stamp}",
+                                           {"aws:backup:source-resource": parsed.resource_id})
+        except LookupError as exc:
+            raise ValueError(f"EC2 instance {parsed.resource_id} does not exist in {region}") from exc
+        return InstanceBackup(image, region, parsed.resource_id, instance["InstanceType"],
+                              instance["Placement"]["AvailabilityZone"])
+
+    def _instance(self, region: str, instance_id: str) -> dict[str, Any]:
+        try:
+            reservations = self.sandbox.client("ec2", region).describe_instances(InstanceIds=[instance_id])
+        except ClientError as exc:
+            raise ValueError(f"EC2 instance {instance_id} does not exist in {region}") from exc
+        instances = [i for r in reservations["Reservations"] for i in r["Instances"]]
+        if not instances or instances[0]["State"]["Name"] == "terminated":
+            raise ValueError(f"EC2 instance {instance_id} does not exist in {region}")
+        return instances[0]
+
+    def copy_backup(self, data: VolumeBackup | InstanceBackup, region: str) -> VolumeBackup | InstanceBackup:
+        if isinstance(data, VolumeBackup):
+            copied = self.data.copy_snapshot(region, data.region, data.snapshot_id,
+                                             f"Copy of {data.snapshot_id} from {data.region} by AWS Backup",
+                                             {"aws:backup:source-resource": data.volume_id})
+            return replace(data, snapshot_id=copied, region=region, availability_zone=f"{region}a")
+        image = self.data.copy_image(region, data.region, data.image_id, f"Copy of {data.image_id}")
+        return replace(data, image_id=image, region=region, availability_zone=f"{region}a")
+
+    def delete_backup(self, data: VolumeBackup | InstanceBackup) -> None:
+        if isinstance(data, VolumeBackup):
+            self.data.delete_snapshot(data.region, data.snapshot_id)
+        else:
+            self.data.deregister_image(data.region, data.image_id)
+
+    def backup_recovery_point_arn(self, data: VolumeBackup | InstanceBackup) -> str:
+        if isinstance(data, VolumeBackup):
+            return f"arn:aws:ec2:{data.region}::snapshot/{data.snapshot_id}"
+        return f"arn:aws:ec2:{data.region}::image/{data.image_id}"
+
+    def backup_size(self, data: VolumeBackup | InstanceBackup) -> int | None:
+        return data.size_gib * 2**30 if isinstance(data, VolumeBackup) else None
+
+    def backup_restore_metadata(self, data: VolumeBackup | InstanceBackup) -> dict[str, str]:
+        if isinstance(data, VolumeBackup):
+            metadata = {"availabilityZone": data.availability_zone, "volumeSize": str(data.size_gib),
+                        "volumeType": data.volume_type or "gp2", "encrypted": str(data.encrypted).lower()}
+            if data.kms_key_id:
+                metadata["kmsKeyId"] = data.kms_key_id
+            if data.iops:
+                metadata["iops"] = str(data.iops)
+            return metadata
+        return {"InstanceType": data.instance_type,
+                "Placement": json.dumps({"AvailabilityZone": data.availability_zone})}
+
+    def restore_resource(self, data: VolumeBackup | InstanceBackup, metadata: dict[str, str], region: str) -> str:
+        if data.region != region:
+            raise ValueError(f"the recovery data is in {data.region}, not {region}; copy it there first")
+        ec2 = self.sandbox.client("ec2", region)
+        if isinstance(data, VolumeBackup):
+            zone = metadata.get("availabilityZone") or data.availability_zone
+            if not zone.startswith(region):
+                raise ValueError(f"availabilityZone {zone} is not in {region}")
+            request: dict[str, Any] = {"AvailabilityZone": zone, "SnapshotId": data.snapshot_id,
+                                       "VolumeType": metadata.get("volumeType") or data.volume_type or "gp2",
+                                       "Size": int(metadata.get("volumeSize") or data.size_gib)}
+            if request["Size"] < data.size_gib:
+                raise ValueError(f"volumeSize {request['Size']} is smaller than the snapshot's {data.size_gib} GiB")
+            if metadata.get("iops"):
+                request["Iops"] = int(metadata["iops"])
+            if str(metadata.get("encrypted", "")).lower() == "true" or data.encrypted:
+                request["Encrypted"] = True
+                if metadata.get("kmsKeyId"):
+                    request["KmsKeyId"] = metadata["kmsKeyId"]
+            try:
+                volume = ec2.create_volume(**request)
+            except ClientError as exc:
+                raise ValueError(f"creating the volume failed: {exc.response['Error']['Message']}") from exc
+            return f"arn:aws:ec2:{region}:{config.ACCOUNT_ID}:volume/{volume['VolumeId']}"
+        placement = json.loads(metadata["Placement"]) if metadata.get("Placement") else {
+            "AvailabilityZone": data.availability_zone}
+        request = {"ImageId": data.image_id, "InstanceType": metadata.get("InstanceType") or data.instance_type,
+                   "MinCount": 1, "MaxCount": 1, "Placement": placement}
+        if metadata.get("SubnetId"):
+            request["SubnetId"] = metadata["SubnetId"]
+        try:
+            instance = ec2.run_instances(**request)["Instances"][0]
+        except ClientError as exc:
+            raise ValueError(f"launching the instance failed: {exc.response['Error']['Message']}") from exc
+        return f"arn:aws:ec2:{region}:{config.ACCOUNT_ID}:instance/{instance['InstanceId']}"
+
+    # -- the dlm service --------------------------------------------------------------------------
+
+    def handles(self, ctx: RequestContext) -> bool:
+        return ctx.identity is not None and ctx.identity.service == "dlm"
+
+    def serve(self, ctx: RequestContext) -> None:
+        identity = ctx.identity
+        assert identity is not None
+        operation = identity.operation
+        handler = getattr(self, f"op_{operation}", None) if operation else None
+        if handler is None:
+            error = not_implemented(identity, detail="the lab's Data Lifecycle Manager")
+            ctx.response = Response(error.status, list(error.headers), error.body)
+            return
+        try:
+            params = self.codec.parse(ctx, operation)
+            self.codec.respond(ctx, operation, handler(identity.region, params))
+        except ApiError as error:
+            self.codec.error(ctx, identity, error)
+
+    def _policy(self, region: str, policy_id: str) -> Policy:
+        policy = self.state.policies.get(policy_id)
+        if policy is None or policy.region != region:
+            raise ApiError(_NOT_FOUND, f"Lifecycle policy {policy_id} does not exist in {region}", 404)
+        return policy
+
+    def _check_role(self, arn: str) -> None:
+        if not re.match(r"^arn:aws:iam::\d{12}:role/.+$", arn or ""):
+            raise ApiError(_INVALID, f"{arn!r} is not an IAM role ARN")
+        if self.data.role_trust_policy(arn) is None:
+            raise ApiError(_INVALID, f"IAM role {arn} does not exist; create it (trusting dlm.amazonaws.com) first")
+
+    def _details(self, region: str, details: dict[str, Any] | None) -> dict[str, Any]:
+        """PolicyDetails checked as DLM checks them, with defaults filled in."""
+        if not details:
+            raise ApiError(_INVALID, "PolicyDetails is required (default policies are not simulated by the lab)")
+        policy_type = details.get("PolicyType", "EBS_SNAPSHOT_MANAGEMENT")
+        if policy_type != "EBS_SNAPSHOT_MANAGEMENT":
+            raise ApiError(_INVALID, f"PolicyType {policy_type} is not simulated by the lab; "
+                                     "use EBS_SNAPSHOT_MANAGEMENT")
+        resource_types = details.get("ResourceTypes") or ["VOLUME"]
+        if len(resource_types) != 1 or resource_types[0] not in ("VOLUME", "INSTANCE"):
+            raise ApiError(_INVALID, "ResourceTypes must be [\"VOLUME\"] or [\"INSTANCE\"]")
+        if any(location != "CLOUD" for location in details.get("ResourceLocations") or ["CLOUD"]):
+            raise ApiError(_INVALID, "ResourceLocations other than CLOUD (Outposts, Local Zones) are not simulated")
+        targets = details.get("TargetTags") or []
+        if not targets:
+            raise ApiError(_INVALID, "TargetTags needs at least one Key/Value tag identifying the volumes to snapshot")
+        schedules = details.get("Schedules") or []
+        if not 1 <= len(schedules) <= 4:
+            raise ApiError(_INVALID, f"a policy needs one to four Schedules, not {len(schedules)}")
+        checked = []
+        for index, schedule in enumerate(schedules):
+            name = schedule.get("Name") or f"Schedule {index + 1}"
+            checked.append({**schedule, "Name": name, "CreateRule": self._create_rule(name, schedule.get("CreateRule")),
+                            "RetainRule": _retain_rule(name, schedule.get("RetainRule"), counts=True)})
+            for rule in schedule.get("CrossRegionCopyRules") or []:
+                target = rule.get("TargetRegion") or rule.get("Target")
+                if target not in config.REGIONS or target == region:
+                    raise ApiError(_INVALID, f"schedule {name}: cross-region copy target {target!r} must be another "
+                                             f"lab region ({', '.join(r for r in config.REGIONS if r != region)})")
+                if rule.get("RetainRule"):
+                    _retain_rule(name, rule["RetainRule"], counts=False)
+            if len(schedule.get("CrossRegionCopyRules") or []) > 3:
+                raise ApiError(_INVALID, f"schedule {name}: at most three CrossRegionCopyRules")
+            for unsupported in ("FastRestoreRule", "ShareRules", "ArchiveRule", "DeprecateRule"):
+                if schedule.get(unsupported):
+                    raise ApiError(_INVALID, f"schedule {name}: {unsupported} is not simulated by the lab")
+        return {**details, "PolicyType": policy_type, "ResourceTypes": resource_types, "Schedules": checked}
+
+    def _create_rule(self, name: str, rule: dict[str, Any] | None) -> dict[str, Any]:
+        if not rule:
+            raise ApiError(_INVALID, f"schedule {name} needs a CreateRule")
+        if rule.get("CronExpression"):
+            if rule.get("Interval") or rule.get("Times"):
+                raise ApiError(_INVALID, f"schedule {name}: CronExpression and Interval/Times are mutually exclusive")
+            try:
+                validate(rule["CronExpression"], now=self.now())
+            except ScheduleError as exc:
+                raise ApiError(_INVALID, f"schedule {name}: {exc}") from exc
+            return dict(rule)
+        interval = rule.get("Interval")
+        if interval not in INTERVAL_HOURS or rule.get("IntervalUnit", "HOURS") != "HOURS":
+            raise ApiError(_INVALID, f"schedule {name}: Interval must be one of {INTERVAL_HOURS} with IntervalUnit "
+                                     f"HOURS, or give a CronExpression")
+        times = rule.get("Times") or [iso(self.now())[11:16]]  # DLM picks a start time when none is given
+        if len(times) != 1 or not _TIME.match(times[0]):
+            raise ApiError(_INVALID, f"schedule {name}: Times must hold one hh:mm start time (UTC), not {times}")
+        return {**rule, "IntervalUnit": "HOURS", "Times": times}
+
+    def op_CreateLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_role(params["ExecutionRoleArn"])
+        if params.get("DefaultPolicy"):
+            raise ApiError(_INVALID, "default policies are not simulated by the lab; give PolicyDetails")
+        details = self._details(region, params.get("PolicyDetails"))
+        state = self.state
+        state.counter += 1
+        policy_id = "policy-" + hashlib.sha256(f"{self.sandbox.lab.seed}:dlm:{state.counter}".encode()).hexdigest()[:17]
+        now = self.now()
+        policy = Policy(policy_id, region, params["Description"], params["State"], params["ExecutionRoleArn"],
+                        details, now, now)
+        state.policies[policy_id] = policy
+        if params.get("Tags"):
+            state.tags[policy.arn] = dict(params["Tags"])
+        self._schedule_all(policy)
+        self.emit("LifecyclePolicyCreated", region=region, resource=policy.arn, state=policy.state)
+        return {"PolicyId": policy_id}
+
+    def op_UpdateLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        policy = self._policy(region, params["PolicyId"])
+        if params.get("ExecutionRoleArn"):
+            self._check_role(params["ExecutionRoleArn"])
+            policy.execution_role_arn = params["ExecutionRoleArn"]
+        if params.get("PolicyDetails"):
+            policy.details = self._details(region, params["PolicyDetails"])
+        if params.get("State"):
+            policy.state = params["State"]
+        if params.get("Description"):
+            policy.description = params["Description"]
+        policy.modified = self.now()
+        policy.version += 1
+        self._schedule_all(policy)
+        self.emit("LifecyclePolicyUpdated", region=region, resource=policy.arn, state=policy.state)
+        return {}
+
+    def op_DeleteLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        policy = self._policy(region, params["PolicyId"])
+        del self.state.policies[policy.policy_id]
+        self.state.tags.pop(policy.arn, None)
+        self.emit("LifecyclePolicyDeleted", region=region, resource=policy.arn)
+        return {}  # its snapshots stay, as on AWS
+
+    def _view(self, policy: Policy) -> dict[str, Any]:
+        return {"PolicyId": policy.policy_id, "Description": policy.description, "State": policy.state,
+                "StatusMessage": policy.status_message or "ENABLED", "ExecutionRoleArn": policy.execution_role_arn,
+                "DateCreated": policy.created, "DateModified": policy.modified, "PolicyDetails": policy.details,
+                "Tags": dict(self.state.tags.get(policy.arn, {})), "PolicyArn": policy.arn, "DefaultPolicy": False}
+
+    def op_GetLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Policy": self._view(self._policy(region, params["PolicyId"]))}
+
+    def op_GetLifecyclePolicies(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        def tag_pairs(values: list[str] | None) -> set[tuple[str, str]]:
+            return {tuple(value.split("=", 1)) for value in values or [] if "=" in value}  # type: ignore[misc]
+
+        wanted_targets, wanted_added = tag_pairs(params.get("TargetTags")), tag_pairs(params.get("TagsToAdd"))
+        found = []
+        for policy in sorted(self.state.policies.values(), key=lambda p: p.policy_id):
+            details = policy.details
+            targets = {(t["Key"], t["Value"]) for t in details.get("TargetTags", [])}
+            added = {(t["Key"], t["Value"]) for s in details["Schedules"] for t in s.get("TagsToAdd") or []}
+            if (policy.region == region
+                    and (not params.get("PolicyIds") or policy.policy_id in params["PolicyIds"])
+                    and params.get("State", policy.state) == policy.state
+                    and (not params.get("ResourceTypes")
+                         or set(params["ResourceTypes"]) & set(details["ResourceTypes"]))
+                    and (not wanted_targets or wanted_targets & targets)
+                    and (not wanted_added or wanted_added & added)
+                    and params.get("DefaultPolicyType") in (None, "ALL")):
+                found.append({"PolicyId": policy.policy_id, "Description": policy.description, "State": policy.state,
+                              "Tags": dict(self.state.tags.get(policy.arn, {})),
+                              "PolicyType": details["PolicyType"], "DefaultPolicy": False})
+        return {"Policies": found}
+
+    def _policy_by_arn(self, arn: str) -> Policy:
+        policy = next((p for p in self.state.policies.values() if p.arn == arn), None)
+        if policy is None:
+            raise ApiError(_NOT_FOUND, f"no lifecycle policy {arn}", 404)
+        return policy
+
+    def op_TagResource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        policy = self._policy_by_arn(params["ResourceArn"])
+        self.state.tags.setdefault(policy.arn, {}).update(params["Tags"])
+        return {}
+
+    def op_UntagResource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        policy = self._policy_by_arn(params["ResourceArn"])
+        for key in params["TagKeys"]:
+            self.state.tags.get(policy.arn, {}).pop(key, None)
+        return {}
+
+    def op_ListTagsForResource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Tags": dict(self.state.tags.get(self._policy_by_arn(params["ResourceArn"]).arn, {}))}
+
+    # -- DLM on the clock -------------------------------------------------------------------------
+
+    @staticmethod
+    def _schedule_of(policy: Policy, index: int) -> Schedule:
+        rule = policy.details["Schedules"][index]["CreateRule"]
+        if rule.get("CronExpression"):
+            return Schedule(rule["CronExpression"])
+        hour, minute = (int(part) for part in rule["Times"][0].split(":"))
+        hours = sorted({(hour + step) % 24 for step in range(0, 24, rule["Interval"])})
+        return Schedule(f"cron({minute} {','.join(map(str, hours))} * * ? *)")
+
+    def _schedule_all(self, policy: Policy) -> None:
+        for index in range(len(policy.details["Schedules"])):
+            self._schedule_next(policy, index, self.now())
+
+    def _schedule_next(self, policy: Policy, index: int, after: float) -> None:
+        due = self._schedule_of(policy, index).next_after(after, policy.created)
+        if due is not None:
+            state = self.state
+            state.counter += 1
+            heapq.heappush(state.timeline, (due, state.counter, f"{policy.policy_id}|{index}|{policy.version}"))
+
+    def next_due(self) -> float | None:
+        timeline = self.state.timeline
+        return timeline[0][0] if timeline else None
+
+    def run_due(self, now: float) -> None:
+        timeline = self.state.timeline
+        for _ in range(MAX_STEPS_PER_RUN):
+            if not timeline or timeline[0][0] > now:
+                break
+            due, _, key = heapq.heappop(timeline)
+            policy_id, index, version = key.split("|")
+            policy = self.state.policies.get(policy_id)
+            if policy is None or policy.version != int(version):
+                continue  # deleted or updated: the new version keeps its own schedule
+            self._schedule_next(policy, int(index), due)
+            if policy.state == "ENABLED":
+                self._run_schedule(policy, int(index), due)
+
+    def _targets(self, policy: Policy) -> list[tuple[str, dict[str, str]]]:
+        """(volume id, volume tags) of every volume the policy targets: one with any of its TargetTags (for an
+        INSTANCE policy, every volume attached to an instance with one)."""
+        ec2 = self.sandbox.client("ec2", policy.region)
+        found: dict[str, dict[str, str]] = {}
+        for tag in policy.details["TargetTags"]:
+            filters = [{"Name": f"tag:{tag['Key']}", "Values": [tag["Value"]]}]
+            if policy.details["ResourceTypes"] == ["VOLUME"]:
+                for page in ec2.get_paginator("describe_volumes").paginate(Filters=filters):
+                    for volume in page["Volumes"]:
+                        found[volume["VolumeId"]] = {t["Key"]: t["Value"] for t in volume.get("Tags", [])}
+                continue
+            filters.append({"Name": "instance-state-name", "Values": ["running", "stopped"]})
+            for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
+                for instance in (i for r in page["Reservations"] for i in r["Instances"]):
+                    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+                    for mapping in instance.get("BlockDeviceMappings", []):
+                        if "Ebs" in mapping:
+                            found[mapping["Ebs"]["VolumeId"]] = {**tags, "instance-id": instance["InstanceId"]}
+        return sorted(found.items())
+
+    def _run_schedule(self, policy: Policy, index: int, at: float) -> None:
+        schedule = policy.details["Schedules"][index]
+        name = schedule["Name"]
+        ec2 = self.sandbox.client("ec2", policy.region)
+        for volume_id, volume_tags in self._targets(policy):
+            tags = self._snapshot_tags(policy, schedule, volume_tags, at)
+            try:
+                snapshot = ec2.create_snapshot(
+                    VolumeId=volume_id, Description=f"Created for policy: {policy.policy_id} schedule: {name}",
+                    TagSpecifications=[{"ResourceType": "snapshot",
+                                        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
+            except ClientError as exc:
+                self.emit("DlmSnapshotFailed", region=policy.region, resource=volume_id, policy=policy.policy_id,
+                          reason=exc.response["Error"]["Message"])
+                continue
+            self.state.snapshots_created += 1
+            self._remember(policy, name, volume_id, policy.region, snapshot["SnapshotId"], at)
+            self.emit("DlmSnapshotCreated", region=policy.region, resource=snapshot["SnapshotId"],
+                      policy=policy.policy_id, schedule=name, volume=volume_id)
+            self._retain(policy, name, volume_id, policy.region, schedule["RetainRule"], at)
+            for rule in schedule.get("CrossRegionCopyRules") or []:
+                self._copy(policy, schedule, rule, volume_id, snapshot["SnapshotId"], tags, at)
+
+    def _snapshot_tags(self, policy: Policy, schedule: dict[str, Any], volume_tags: dict[str, str],
+                       at: float) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        if schedule.get("CopyTags"):
+            tags.update({k: v for k, v in volume_tags.items() if not k.startswith("aws:") and k != "instance-id"})
+        variables = {"$(instance-id)": volume_tags.get("instance-id", ""),
+                     "$(timestamp)": iso(at).replace(":", "-")}
+        for tag in schedule.get("VariableTags") or []:
+            value = tag["Value"]
+            for variable, replacement in variables.items():
+                value = value.replace(variable, replacement)
+            tags[tag["Key"]] = value
+        tags.update({t["Key"]: t["Value"] for t in schedule.get("TagsToAdd") or []})
+        tags[POLICY_TAG] = policy.policy_id
+        tags[SCHEDULE_TAG] = schedule["Name"]
+        return tags
+
+    def _copy(self, policy: Policy, schedule: dict[str, Any], rule: dict[str, Any], volume_id: str,
+              snapshot_id: str, tags: dict[str, str], at: float) -> None:
+        target = rule.get("TargetRegion") or rule.get("Target")
+        ec2 = self.sandbox.client("ec2", target)
+        request: dict[str, Any] = {"SourceSnapshotId": snapshot_id, "SourceRegion": policy.region,
+                                   "Description": f"Copied for DLM policy {policy.policy_id} from {policy.region}"}
+        if rule.get("Encrypted"):
+            request["Encrypted"] = True
+            if rule.get("CmkArn"):
+                request["KmsKeyId"] = rule["CmkArn"]
+        try:
+            copied = ec2.copy_snapshot(**request)["SnapshotId"]
+            copy_tags = tags if rule.get("CopyTags", True) else {
+                POLICY_TAG: policy.policy_id, SCHEDULE_TAG: schedule["Name"]}
+            ec2.create_tags(Resources=[copied], Tags=[{"Key": k, "Value": v} for k, v in copy_tags.items()])
+        except ClientError as exc:
+            self.emit("DlmSnapshotCopyFailed", region=target, resource=snapshot_id, policy=policy.policy_id,
+                      reason=exc.response["Error"]["Message"])
+            return
+        self.state.snapshots_copied += 1
+        self._remember(policy, schedule["Name"], volume_id, target, copied, at)
+        self.emit("DlmSnapshotCopied", region=target, resource=copied, policy=policy.policy_id,
+                  source_snapshot=snapshot_id, source_region=policy.region)
+        if rule.get("RetainRule"):
+            self._retain(policy, schedule["Name"], volume_id, target, rule["RetainRule"], at)
+
+    def _remember(self, policy: Policy, schedule: str, volume_id: str, region: str, snapshot_id: str,
+                  at: float) -> None:
+        key = f"{policy.policy_id}|{schedule}|{volume_id}|{region}"
+        self.state.made.setdefault(key, []).append(MadeSnapshot(snapshot_id, at))
+
+    def _retain(self, policy: Policy, schedule: str, volume_id: str, region: str, rule: dict[str, Any],
+                at: float) -> None:
+        """Delete what the retain rule no longer keeps: beyond Count, or older than Interval."""
+        made = self.state.made.get(f"{policy.policy_id}|{schedule}|{volume_id}|{region}", [])
+        if rule.get("Count"):
+            doomed = made[:-rule["Count"]] if len(made) > rule["Count"] else []
+        else:
+            horizon = at - rule["Interval"] * RETAIN_UNIT_SECONDS[rule["IntervalUnit"]]
+            doomed = [snapshot for snapshot in made if snapshot.created <= horizon]
+        ec2 = self.sandbox.client("ec2", region)
+        for snapshot in doomed:
+            made.remove(snapshot)
+            try:
+                ec2.delete_snapshot(SnapshotId=snapshot.snapshot_id)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "InvalidSnapshot.NotFound":
+                    self.emit("DlmSnapshotDeleteFailed", region=region, resource=snapshot.snapshot_id,
+                              policy=policy.policy_id, reason=exc.response["Error"]["Message"])
+                continue
+            self.state.snapshots_deleted += 1
+            self.emit("DlmSnapshotDeleted", region=region, resource=snapshot.snapshot_id, policy=policy.policy_id,
+                      schedule=schedule, volume=volume_id)
+
+    def describe(self) -> dict[str, Any]:
+        state = self.state
+        return {"lifecycle_policies": len(state.policies),
+                "enabled": sum(p.state == "ENABLED" for p in state.policies.values()),
+                "snapshots_created": state.snapshots_created, "snapshots_copied": state.snapshots_copied,
+                "snapshots_deleted": state.snapshots_deleted}
+
+
+def _retain_rule(schedule: str, rule: dict[str, Any] | None, *, counts: bool) -> dict[str, Any]:
+    if not rule:
+        raise ApiError(_INVALID, f"schedule {schedule} needs a RetainRule")
+    count, interval, unit = rule.get("Count"), rule.get("Interval"), rule.get("IntervalUnit")
+    if counts and count is not None:
+        if interval is not None or not 1 <= count <= 1000:
+            raise ApiError(_INVALID, f"schedule {schedule}: RetainRule Count must be 1-1000, without Interval")
+        return dict(rule)
+    if interval is None or unit not in RETAIN_UNIT_SECONDS or interval < 1:
+        raise ApiError(_INVALID, f"schedule {schedule}: RetainRule needs "
+                                 f"{'Count, or ' if counts else ''}Interval with IntervalUnit "
+                                 f"({', '.join(RETAIN_UNIT_SECONDS)})")
+    return dict(rule)

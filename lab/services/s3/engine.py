@@ -1,0 +1,655 @@
+"""S3 replication and lifecycle, acted out on the sim clock (moto only stores both configurations).
+
+Replication: every object version written after a rule exists and selected by it is copied to the rule's
+destination bucket a few seconds to a couple of minutes later (sim time), in write order. Source versions show
+ReplicationStatus PENDING, then COMPLETED or FAILED (destination bucket missing or not versioned, or a role
+S3 cannot assume); replicas show REPLICA (header x-amz-replication-status on HeadObject and GetObject). Delete
+markers follow where DeleteMarkerReplication is on; tag changes follow to the replicas, and from replicas back
+where ReplicaModifications is on. Replication can be paused per bucket or everywhere (fault injection): writes
+then stay PENDING and replicate after resume.
+
+Writes are seen two ways: the gateway's calls through observe(), and writes engines make straight into the
+backend (the workload's invoices) through the data layer's object events. Both are noted once per version.
+
+Lifecycle: Expiration (Days, Date, ExpiredObjectDeleteMarker), NoncurrentVersionExpiration (NoncurrentDays,
+NewerNoncurrentVersions) and AbortIncompleteMultipartUpload, evaluated every day at 00:00 UTC sim time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from botocore.exceptions import ClientError
+
+from lab.gateway.codec.errors import aws_error
+from lab.kernel.context import RequestContext, Response
+from lab.kernel.data import BucketState, DataAccess
+from lab.kernel.engine import Engine
+from lab.services.s3.lifecycle import (
+    LifecycleAction,
+    LifecycleRule,
+    due_actions,
+    needs_tags,
+    next_midnight,
+    parse_lifecycle,
+    upload_due,
+)
+from lab.services.s3.replication import (
+    MIN_LAG_SECONDS,
+    ConfigError,
+    ReplicationConfig,
+    Target,
+    build_replication,
+    check_replication,
+    choose_targets,
+    destination_name,
+    lifecycle_response_body,
+    parse_document,
+    replication_pass,
+    replication_response_body,
+    role_document_trusts_s3,
+)
+
+STATUS_HEADER = "x-amz-replication-status"
+PENDING, COMPLETED, FAILED, REPLICA = "PENDING", "COMPLETED", "FAILED", "REPLICA"
+_VERSION_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
+_TAG_WRITES = frozenset({"PutObjectTagging", "DeleteObjectTagging"})
+_SERVED = frozenset({"PutBucketReplication", "GetBucketReplication", "PutBucketVersioning",
+                     "GetBucketLifecycleConfiguration"})
+TRANSITION_MINIMUM_HEADER = "x-amz-transition-default-minimum-object-size"
+_LIFECYCLE_PUTS = {"PutBucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
+                   "PutBucketLifecycle": "GetBucketLifecycle"}
+_OBSERVED = frozenset({*_VERSION_WRITES, *_TAG_WRITES, *_LIFECYCLE_PUTS, "HeadObject", "GetObject",
+                       "DeleteObject", "DeleteObjects", "PutBucketReplication", "DeleteBucketReplication",
+                       "DeleteBucketLifecycle", "DeleteBucket", "CreateMultipartUpload", "AbortMultipartUpload"})
+_LIFECYCLE_EVENTS = {"expire": "LifecycleExpiration", "delete-noncurrent": "LifecycleNoncurrentVersionExpiration",
+                     "remove-delete-marker": "LifecycleExpiredDeleteMarkerRemoved"}
+
+
+class VersionStatus(NamedTuple):
+    status: str  # PENDING | COMPLETED | FAILED | REPLICA
+    peers: tuple[tuple[str, str], ...]  # replicas (bucket, version id) of a source; the source of a replica
+
+
+@dataclass(slots=True)
+class Task:
+    """One piece of replication work: a version, a delete marker, or a tag change to pass on."""
+
+    kind: str  # "version" | "delete-marker" | "tags"
+    bucket: str  # the bucket it replicates from
+    key: str
+    version_id: str
+    seq: int  # the engine's write sequence: orders writes against rule creation, and the work itself
+    written_at: float
+    targets: tuple[Target, ...] | None = None  # decided destinations (None: not decided yet)
+    peers: tuple[tuple[str, str], ...] = ()  # "tags": the versions that take the tags
+
+
+@dataclass
+class S3State:
+    seq: int = 0
+    replication: dict[str, ReplicationConfig] = field(default_factory=dict)  # source bucket -> configuration
+    lifecycle: dict[str, tuple[LifecycleRule, ...]] = field(default_factory=dict)
+    # bucket -> (PutBucketLifecycleConfiguration's document, its transition minimum): what Get... answers
+    lifecycle_documents: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    uploads: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)  # bucket -> id -> (key, started)
+    waiting: dict[str, list[Task]] = field(default_factory=dict)  # source bucket -> its work, in write order
+    next_pass: dict[str, float] = field(default_factory=dict)  # source bucket -> its next pass (work waiting)
+    queued: dict[tuple[str, str, str], Task] = field(default_factory=dict)  # (kind, bucket, version) -> task
+    held: list[Task] = field(default_factory=list)  # passed over while paused, in write order
+    pauses: dict[str | None, float | None] = field(default_factory=dict)  # bucket (None: all) -> until (None: resume)
+    versions: dict[str, dict[str, VersionStatus]] = field(default_factory=dict)  # bucket -> version id -> status
+    lifecycle_next: float | None = None
+    completed: int = 0
+    failed: int = 0
+    lifecycle_actions: int = 0
+
+
+class S3(Engine):
+    name = "s3"
+    service_principal = "s3.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
+    replication_service = "s3"  # the replication a fault can pause (kernel.engine.Pausable)
+    order = 50  # after the workload: an order placed at an instant is written before replication looks
+
+    def __init__(self, sandbox: Any) -> None:
+        super().__init__(sandbox)
+        # Set while the engine acts (run_due): its own writes are not users' writes to replicate.
+        self._acting = False
+        # Buckets as the engine's steps read them, until a state-changing call (the lab's sequence number moves;
+        # nothing else creates, deletes or versions a bucket), and roles' trust policies until an IAM call
+        # changes something (neither is part of the state: re-read after a restart).
+        self._buckets: dict[str, BucketState | None] = {}
+        self._buckets_as_of: tuple[Any, int] | None = None
+        self._roles: dict[str, str | None] = {}
+        self._uniform_targets: dict[tuple[str, str], tuple[ReplicationConfig, tuple[Target, ...]]] = {}
+        self.data.subscribe_object_events(self._on_object_event)
+
+    def initial_state(self) -> S3State:
+        return S3State()
+
+    @property
+    def data(self) -> DataAccess:
+        return self.sandbox.data
+
+    # -- the request path ----------------------------------------------------------------------------
+
+    def handles(self, ctx: RequestContext) -> bool:
+        identity = ctx.identity
+        return identity is not None and identity.service == "s3" and identity.operation in _SERVED
+
+    def serve(self, ctx: RequestContext) -> None:
+        operation = ctx.identity.operation  # type: ignore[union-attr]
+        bucket = ctx.identity.bucket or ""  # type: ignore[union-attr]
+        self.sandbox.backend.materialize_all()  # a restored S3 may still wait as bytes; the checks read it
+        if operation == "GetBucketReplication" and bucket in self.state.replication:
+            body = replication_response_body(self.state.replication[bucket].document)
+            ctx.response = Response(200, [("Content-Type", "application/xml")], body)
+            return
+        if operation == "GetBucketLifecycleConfiguration" and bucket in self.state.lifecycle_documents:
+            document, minimum = self.state.lifecycle_documents[bucket]
+            ctx.response = Response(200, [("Content-Type", "application/xml"), (TRANSITION_MINIMUM_HEADER, minimum)],
+                                    lifecycle_response_body(document))
+            return
+        refusal = None
+        if operation == "PutBucketReplication":
+            refusal = self._replication_refusal(bucket, ctx.body)
+        elif operation == "PutBucketVersioning" and bucket in self.state.replication:
+            refusal = _versioning_refusal(ctx.body)
+        if refusal is not None:
+            error = aws_error(ctx.identity, 409 if refusal.code == "InvalidBucketState" else 400,
+                              refusal.code, refusal.message)
+            ctx.response = Response(error.status, list(error.headers), error.body)
+            return
+        self.sandbox.backend.dispatch(ctx)
+
+    def _replication_refusal(self, bucket: str, body: bytes) -> ConfigError | None:
+        """What S3 says to this PutBucketReplication beyond what the backend checks (None: let it through)."""
+        source = self.data.bucket_state(bucket)
+        if source is None or source.versioning != "Enabled":
+            return None  # the backend answers NoSuchBucket or the versioning refusal, as S3 does
+        try:
+            document = parse_document("GetBucketReplication", body).get("ReplicationConfiguration") or {}
+            check_replication(document)
+            for rule in document["Rules"]:
+                destination = self.data.bucket_state(destination_name(rule["Destination"]["Bucket"]))
+                if destination is None:
+                    raise ConfigError("InvalidRequest", "Destination bucket must exist.")
+                if destination.versioning != "Enabled":
+                    raise ConfigError("InvalidRequest", "Destination bucket must have versioning enabled.")
+        except ConfigError as refusal:
+            return refusal
+        return None
+
+    def observe(self, ctx: RequestContext) -> None:
+        identity = ctx.identity
+        if identity is not None and identity.service == "iam" and ctx.mutating:
+            self._roles.clear()  # a role may have changed
+        if self._acting or identity is None or identity.service != "s3" or identity.operation not in _OBSERVED:
+            return  # (the engine's own calls, on a backend reached through the API, are not users' writes)
+        operation, bucket, key = identity.operation, identity.bucket or "", identity.key or ""
+        response = ctx.response
+        assert response is not None
+        headers = {name.lower(): value for name, value in response.headers}
+        version_id = headers.get("x-amz-version-id", "")
+        if operation in ("HeadObject", "GetObject"):
+            status = self.replication_status(bucket, version_id)
+            if status is not None:
+                response.headers.append((STATUS_HEADER, status))
+        elif operation in _VERSION_WRITES:
+            if version_id and version_id != "null":
+                task = self._note_version(bucket, key, version_id)
+                if task is not None:
+                    self._decide(task)  # at the write, with the tags the request set
+        elif operation in _TAG_WRITES:
+            if version_id and version_id != "null":
+                self._note_tags(bucket, key, version_id)
+        elif operation == "DeleteObject":
+            self._observe_delete(bucket, key, ctx.query_params().get("versionId", [None])[0], headers)
+        elif operation == "DeleteObjects":
+            self._observe_deletes(bucket, response.body_bytes())
+        elif operation in ("PutBucketReplication", "DeleteBucketReplication", "DeleteBucket"):
+            self._observe_replication_config(operation, bucket, ctx.body)
+        if operation in _LIFECYCLE_PUTS or operation in ("DeleteBucketLifecycle", "DeleteBucket"):
+            self._observe_lifecycle_config(operation, bucket, ctx)
+        elif operation in ("CreateMultipartUpload", "CompleteMultipartUpload", "AbortMultipartUpload"):
+            self._observe_upload(operation, bucket, key, ctx, response)
+
+    def _on_object_event(self, event: str, bucket: str, key: str, version_id: str) -> None:
+        """The data layer's report of a write, from the gateway or straight from an engine."""
+        if self._acting or version_id == "null":
+            return
+        if event == "created":
+            self._note_version(bucket, key, version_id)
+        elif event == "tagged":
+            self._note_tags(bucket, key, version_id)
+
+    def _observe_replication_config(self, operation: str, bucket: str, body: bytes) -> None:
+        state = self.state
+        if operation != "PutBucketReplication":
+            if state.replication.pop(bucket, None) is not None:
+                self.emit("ReplicationConfigurationDeleted", resource=f"s3://{bucket}")
+            if operation == "DeleteBucket":
+                state.versions.pop(bucket, None)
+            return
+        document = parse_document("GetBucketReplication", body).get("ReplicationConfiguration") or {}
+        self._roles.clear()  # read the role afresh (a reset may have taken it without an IAM call)
+        state.seq += 1
+        config = build_replication(bucket, document, state.replication.get(bucket), state.seq, self.now())
+        state.replication[bucket] = config
+        self.emit("ReplicationConfigured", resource=f"s3://{bucket}",
+                  rules=[{"id": rule.id, "enabled": rule.enabled, "destination": rule.destination_bucket}
+                         for rule in config.rules])
+
+    def _observe_delete(self, bucket: str, key: str, requested_version: str | None, headers: dict[str, str]) -> None:
+        if requested_version:  # a version removed for good: S3 never replicates that
+            self._forget(bucket, requested_version)
+        elif headers.get("x-amz-delete-marker") == "true" and headers.get("x-amz-version-id"):
+            self._note_delete_marker(bucket, key, headers["x-amz-version-id"])
+
+    def _observe_deletes(self, bucket: str, body: bytes) -> None:
+        try:
+            answer = parse_document("DeleteObjects", body)
+        except ConfigError:
+            return
+        for deleted in answer.get("Deleted") or []:
+            if deleted.get("VersionId"):
+                self._forget(bucket, deleted["VersionId"])
+            elif deleted.get("DeleteMarker") and deleted.get("DeleteMarkerVersionId"):
+                self._note_delete_marker(bucket, deleted["Key"], deleted["DeleteMarkerVersionId"])
+
+    def _observe_lifecycle_config(self, operation: str, bucket: str, ctx: RequestContext) -> None:
+        state = self.state
+        state.lifecycle_documents.pop(bucket, None)
+        if operation in _LIFECYCLE_PUTS:
+            document = parse_document(_LIFECYCLE_PUTS[operation], ctx.body)
+            state.lifecycle[bucket] = parse_lifecycle(document)
+            if operation == "PutBucketLifecycleConfiguration":  # (moto answers Get... without some members)
+                minimum = ctx.headers.get(TRANSITION_MINIMUM_HEADER) or "all_storage_classes_128K"
+                state.lifecycle_documents[bucket] = ({"Rules": document.get("Rules") or []}, minimum)
+            if state.lifecycle_next is None or state.lifecycle_next <= self.now():
+                state.lifecycle_next = next_midnight(self.now())
+        else:
+            state.lifecycle.pop(bucket, None)
+            if operation == "DeleteBucket":
+                state.uploads.pop(bucket, None)
+
+    def _observe_upload(self, operation: str, bucket: str, key: str, ctx: RequestContext,
+                        response: Response) -> None:
+        uploads = self.state.uploads
+        if operation == "CreateMultipartUpload":
+            upload_id = parse_document("CreateMultipartUpload", response.body_bytes()).get("UploadId")
+            if upload_id:  # (AbortIncompleteMultipartUpload counts from here)
+                uploads.setdefault(bucket, {})[upload_id] = (key, self.now())
+            return
+        upload_id = ctx.query_params().get("uploadId", [""])[0]
+        if upload_id in uploads.get(bucket, {}):
+            del uploads[bucket][upload_id]
+
+    # -- noting writes -------------------------------------------------------------------------------
+
+    def _note_version(self, bucket: str, key: str, version_id: str) -> Task | None:
+        """Queue a new version of a bucket that replicates (once, however many ways it was seen)."""
+        state = self.state
+        if bucket not in state.replication:
+            return None
+        found = state.queued.get(("version", bucket, version_id))
+        if found is not None or version_id in state.versions.get(bucket, ()):
+            return found  # already queued, or already replicated (or it is itself a replica)
+        return self._enqueue(state, "version", bucket, key, version_id)
+
+    def _note_delete_marker(self, bucket: str, key: str, version_id: str) -> None:
+        state = self.state
+        if bucket in state.replication and ("delete-marker", bucket, version_id) not in state.queued:
+            self._decide(self._enqueue(state, "delete-marker", bucket, key, version_id))
+
+    def _note_tags(self, bucket: str, key: str, version_id: str) -> None:
+        """A version's tags changed: pass them to its replicas, or from a replica back to its source where the
+        replica's bucket has a rule with ReplicaModifications for that source."""
+        state = self.state
+        record = state.versions.get(bucket, {}).get(version_id)
+        if record is None or ("tags", bucket, version_id) in state.queued:
+            return
+        peers = record.peers if record.status == COMPLETED else ()
+        if record.status == REPLICA:
+            config = state.replication.get(bucket)
+            source_bucket = record.peers[0][0]
+            if config is not None and any(rule.enabled and rule.replica_modifications and rule.matches(key, {})
+                                          and rule.destination_bucket == source_bucket for rule in config.rules):
+                peers = record.peers
+        if peers:
+            self._enqueue(state, "tags", bucket, key, version_id).peers = peers
+
+    def _enqueue(self, state: S3State, kind: str, bucket: str, key: str, version_id: str) -> Task:
+        state.seq += 1
+        now = self.now()
+        task = Task(kind, bucket, key, version_id, state.seq, now)
+        state.queued[(kind, bucket, version_id)] = task
+        line = state.waiting.get(bucket)
+        if line:
+            line.append(task)
+        else:
+            state.waiting[bucket] = [task]
+            state.next_pass[bucket] = replication_pass(self.sandbox.lab.seed, bucket, now + MIN_LAG_SECONDS)
+        return task
+
+    def _decide(self, task: Task, record_pending: bool = True) -> tuple[Target, ...]:
+        """The task's targets, decided once; a version that will replicate later shows PENDING meanwhile
+        (`record_pending` False: it replicates right now, nothing can read the status in between)."""
+        if task.targets is None:
+            task.targets = self._targets(task)
+            if task.targets and task.kind == "version" and record_pending:
+                self.state.versions.setdefault(task.bucket, {})[task.version_id] = VersionStatus(PENDING, ())
+        return task.targets
+
+    def _targets(self, task: Task) -> tuple[Target, ...]:
+        config = self.state.replication.get(task.bucket)
+        if config is None:
+            return ()
+        if config.filters_nothing and task.seq > config.newest_rule_seq:
+            # Every write after the newest rule goes the same way, whatever its key: decide once per kind.
+            memo = self._uniform_targets.get((task.bucket, task.kind))
+            if memo is None or memo[0] is not config:
+                memo = self._uniform_targets[(task.bucket, task.kind)] = (config, choose_targets(
+                    config.rules, task.key, {}, task.seq, delete_marker=task.kind == "delete-marker"))
+            return memo[1]
+        tags: dict[str, str] = {}
+        if task.kind == "version" and config.uses_tags:
+            try:
+                tags = self.data.object_tags(self._region(task.bucket), task.bucket, task.key, task.version_id)
+            except LookupError:
+                return ()
+        return choose_targets(config.rules, task.key, tags, task.seq, delete_marker=task.kind == "delete-marker")
+
+    def replication_status(self, bucket: str, version_id: str) -> str | None:
+        """What HeadObject/GetObject show as ReplicationStatus for a version (None: no header)."""
+        record = self.state.versions.get(bucket, {}).get(version_id)
+        if record is not None:
+            return record.status
+        task = self.state.queued.get(("version", bucket, version_id))
+        # Not decided yet (a direct write not reached yet): decide without keeping it, a read changes nothing.
+        if task is not None and task.targets is None and self._targets(task):
+            return PENDING
+        return None
+
+    def _forget(self, bucket: str, version_id: str) -> None:
+        self.state.versions.get(bucket, {}).pop(version_id, None)
+
+    # -- time ----------------------------------------------------------------------------------------
+
+    def next_due(self) -> float | None:
+        state = self.state
+        candidates = [until for until in state.pauses.values() if until is not None] if state.pauses else []
+        if state.next_pass:
+            candidates.append(min(state.next_pass.values()))
+        if state.lifecycle and state.lifecycle_next is not None:
+            candidates.append(state.lifecycle_next)
+        return min(candidates) if candidates else None
+
+    def run_due(self, now: float) -> None:
+        lab = self.sandbox.lab
+        if (lab, lab.seq) != self._buckets_as_of:  # a call changed something since: buckets may have changed
+            self._buckets.clear()
+            self._buckets_as_of = (lab, lab.seq)
+        self._acting = True
+        try:
+            self._run_due(self.state, now)
+        finally:
+            self._acting = False
+
+    def _run_due(self, state: S3State, now: float) -> None:
+        expired = [bucket for bucket, until in state.pauses.items() if until is not None and until <= now]
+        for bucket in expired:
+            del state.pauses[bucket]
+            self.emit("ReplicationResumed", resource=f"s3://{bucket}" if bucket else None, reason="pause ended")
+        if expired:
+            self._release_held(now)
+        while state.next_pass:
+            at, bucket = min((at, bucket) for bucket, at in state.next_pass.items())
+            if at > now:
+                break
+            self._replication_pass(state, bucket, at)
+        if state.lifecycle and state.lifecycle_next is not None and state.lifecycle_next <= now:
+            midnight = state.lifecycle_next
+            state.lifecycle_next = next_midnight(midnight)
+            self._run_lifecycle(midnight)
+
+    def _replication_pass(self, state: S3State, bucket: str, at: float) -> None:
+        """Ship what `bucket` had written by `at` minus the minimum lag, in write order."""
+        line = state.waiting[bucket]
+        ready = 0
+        while ready < len(line) and line[ready].written_at + MIN_LAG_SECONDS <= at:
+            ready += 1
+        work, rest = line[:ready], line[ready:]
+        if rest:
+            state.waiting[bucket] = rest
+            state.next_pass[bucket] = replication_pass(self.sandbox.lab.seed, bucket,
+                                                       rest[0].written_at + MIN_LAG_SECONDS)
+        else:
+            del state.waiting[bucket], state.next_pass[bucket]
+        reasons: dict[Target, str | None] = {}  # (nothing this pass does changes a destination or the role)
+        for task in work:
+            self._run(state, task, at, reasons)
+
+    def _run(self, state: S3State, task: Task, now: float, reasons: dict[Target, str | None] | None = None) -> None:
+        targets = () if task.kind == "tags" else self._decide(task, record_pending=bool(state.pauses))
+        if (targets or task.peers) and self._paused(task, targets, now):
+            state.held.append(task)
+            return
+        del state.queued[(task.kind, task.bucket, task.version_id)]
+        if task.kind == "tags":
+            self._sync_tags(task)
+        elif targets:
+            self._replicate(state, task, targets, now, {} if reasons is None else reasons)
+
+    def _replicate(self, state: S3State, task: Task, targets: tuple[Target, ...], now: float,
+                   reasons: dict[Target, str | None]) -> None:
+        """Copy the task's version (or delete marker) to each target; `reasons` memoizes why a target
+        cannot take copies, for the rest of one pass."""
+        config = state.replication.get(task.bucket)
+        source_region = self._region(task.bucket)
+        resource = f"s3://{task.bucket}/{task.key}"
+        lag = round(now - task.written_at, 3)
+        replicas: list[tuple[str, str]] = []
+        for target in targets:
+            destination = self._bucket(target.bucket)
+            if target in reasons:
+                reason = reasons[target]
+            else:
+                reason = reasons[target] = self._failure_reason(config, target, destination)
+            replica_version = ""
+            if reason is None:
+                try:
+                    if task.kind == "version":
+                        replica_version = self.data.replicate_version(
+                            source_region, task.bucket, task.key, task.version_id, destination.region,  # type: ignore[union-attr]
+                            target.bucket, target.storage_class)
+                    else:
+                        replica_version = self.data.replicate_delete_marker(
+                            source_region, task.bucket, task.key, task.version_id, destination.region,  # type: ignore[union-attr]
+                            target.bucket)
+                except LookupError as exc:
+                    reason = f"the source version is gone: {exc}"
+                except ClientError as exc:  # a backend reached through the API refused the copy
+                    reason = f"the copy was refused: {exc}"
+            detail: dict[str, Any] = {"version_id": task.version_id, "destination": target.bucket,
+                                      "rule": target.rule_id, "delete_marker": task.kind == "delete-marker"}
+            if reason is not None:
+                state.failed += 1
+                self.emit("ReplicationFailed", region=source_region, resource=resource, reason=reason, **detail)
+                continue
+            replicas.append((target.bucket, replica_version))
+            if task.kind == "version":
+                state.versions.setdefault(target.bucket, {})[replica_version] = VersionStatus(
+                    REPLICA, ((task.bucket, task.version_id),))
+            if target.rtc_minutes is not None and lag > target.rtc_minutes * 60:
+                detail["replication_time_missed"] = True
+            state.completed += 1
+            self.emit("ReplicationCompleted", region=source_region, resource=resource, lag_seconds=lag,
+                      replica_version_id=replica_version, **detail)
+        if task.kind == "version":
+            state.versions.setdefault(task.bucket, {})[task.version_id] = VersionStatus(
+                COMPLETED if len(replicas) == len(targets) else FAILED, tuple(replicas))
+
+    def _failure_reason(self, config: ReplicationConfig | None, target: Target,
+                        destination: BucketState | None) -> str | None:
+        """Why S3 could not replicate to `target` (whose bucket is in state `destination`) now, or None."""
+        if config is None or not any(rule.id == target.rule_id for rule in config.rules):
+            return "the replication rule was removed before the version replicated"
+        if destination is None:
+            return f"destination bucket {target.bucket} does not exist"
+        if destination.versioning != "Enabled":
+            return f"destination bucket {target.bucket} does not have versioning enabled"
+        if config.role not in self._roles:
+            self._roles[config.role] = self.data.role_trust_policy(config.role)
+        document = self._roles[config.role]
+        if document is None:
+            return f"S3 cannot assume role {config.role}: the role does not exist"
+        if not role_document_trusts_s3(document):
+            return (f"S3 cannot assume role {config.role}: its trust policy does not allow sts:AssumeRole "
+                    "for the service principal s3.amazonaws.com")
+        return None
+
+    def _sync_tags(self, task: Task) -> None:
+        region = self._region(task.bucket)
+        resource = f"s3://{task.bucket}/{task.key}"
+        try:
+            tags = self.data.object_tags(region, task.bucket, task.key, task.version_id)
+        except LookupError:
+            return
+        for bucket, version_id in task.peers:
+            try:
+                self.data.put_object_tags(self._region(bucket), bucket, task.key, version_id, tags)
+            except LookupError as exc:
+                self.emit("ReplicationFailed", region=region, resource=resource, version_id=task.version_id,
+                          destination=bucket, reason=f"tags not passed on: {exc}")
+                continue
+            self.emit("ReplicationTagsSynced", region=region, resource=resource, version_id=task.version_id,
+                      destination=bucket, tags=tags)
+
+    def _bucket(self, bucket: str) -> BucketState | None:
+        if not self._acting:
+            return self.data.bucket_state(bucket)
+        if bucket not in self._buckets:
+            self._buckets[bucket] = self.data.bucket_state(bucket)
+        return self._buckets[bucket]
+
+    def _region(self, bucket: str) -> str:
+        found = self._bucket(bucket)
+        return found.region if found is not None else "us-east-1"
+
+    # -- pausing (fault injection) -------------------------------------------------------------------
+
+    def _paused(self, task: Task, targets: tuple[Target, ...], now: float) -> bool:
+        pauses = self.state.pauses
+        if not pauses:
+            return False
+        buckets = [None, task.bucket, *(target.bucket for target in targets), *(bucket for bucket, _ in task.peers)]
+        return any(bucket in pauses and (pauses[bucket] is None or pauses[bucket] > now)  # type: ignore[operator]
+                   for bucket in buckets)
+
+    def pause(self, bucket: str | None, until: float | None = None) -> None:
+        """Hold replication from or to `bucket` (every bucket when None) until sim time `until` (None: until
+        resume). Writes meanwhile stay PENDING."""
+        self.state.pauses[bucket] = until
+        self.emit("ReplicationPaused", resource=f"s3://{bucket}" if bucket else None, until=until)
+
+    def resume(self, bucket: str | None) -> None:
+        """Lift the pause on `bucket`, or every pause when None; what waited replicates from the next pass on."""
+        state = self.state
+        if bucket is None:
+            state.pauses.clear()
+        else:
+            state.pauses.pop(bucket, None)
+        self.emit("ReplicationResumed", resource=f"s3://{bucket}" if bucket else None)
+        self._release_held(self.now())
+
+    def _release_held(self, now: float) -> None:
+        """Put the held work no pause holds any more back in its bucket's line, in write order."""
+        state = self.state
+        released: dict[str, list[Task]] = {}
+        still_held = []
+        for task in state.held:
+            if self._paused(task, task.targets or (), now):
+                still_held.append(task)
+            else:
+                released.setdefault(task.bucket, []).append(task)
+        state.held = still_held
+        for bucket, tasks in released.items():
+            state.waiting[bucket] = sorted(tasks + state.waiting.get(bucket, []), key=lambda task: task.seq)
+            upcoming = replication_pass(self.sandbox.lab.seed, bucket, now)
+            state.next_pass[bucket] = min(state.next_pass.get(bucket, upcoming), upcoming)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def _run_lifecycle(self, at: float) -> None:
+        state = self.state
+        for bucket, rules in sorted(state.lifecycle.items()):
+            found = self._bucket(bucket)
+            if found is None:
+                continue
+            for upload_id, (key, started) in sorted(state.uploads.get(bucket, {}).items()):
+                rule = next((rule for rule in rules if upload_due(rule, key, started, at)), None)
+                if rule is not None:
+                    self._abort_upload(found.region, bucket, key, upload_id, rule)
+            if not any(rule.enabled and (rule.expiration_days is not None or rule.expiration_date is not None
+                                         or rule.expired_object_delete_marker or rule.noncurrent_days is not None)
+                       for rule in rules):
+                continue
+            versions = self.data.list_object_versions(found.region, bucket, with_tags=needs_tags(rules))
+            for action in due_actions(rules, versions, at):
+                self._apply_lifecycle(found.region, bucket, action)
+
+    def _apply_lifecycle(self, region: str, bucket: str, action: LifecycleAction) -> None:
+        detail: dict[str, Any] = {"version_id": action.version_id, "rule": action.rule_id}
+        try:
+            if action.kind == "expire":
+                marker = self.data.delete_object(region, bucket, action.key)
+                if marker:
+                    detail["delete_marker_version_id"] = marker
+            else:
+                self.data.delete_object_version(region, bucket, action.key, action.version_id)
+                self._forget(bucket, action.version_id)
+        except Exception as exc:  # noqa: BLE001 -- e.g. an Object Lock retention S3 lifecycle also respects
+            self.emit("LifecycleActionSkipped", region=region, resource=f"s3://{bucket}/{action.key}",
+                      action=action.kind, reason=str(exc), **detail)
+            return
+        self.state.lifecycle_actions += 1
+        self.emit(_LIFECYCLE_EVENTS[action.kind], region=region, resource=f"s3://{bucket}/{action.key}", **detail)
+
+    def _abort_upload(self, region: str, bucket: str, key: str, upload_id: str, rule: LifecycleRule) -> None:
+        del self.state.uploads[bucket][upload_id]
+        try:
+            self.data.abort_multipart_upload(region, bucket, key, upload_id)
+        except LookupError:
+            return  # completed or aborted meanwhile by a path the engine does not see
+        self.state.lifecycle_actions += 1
+        self.emit("LifecycleMultipartUploadAborted", region=region, resource=f"s3://{bucket}/{key}",
+                  upload_id=upload_id, rule=rule.id)
+
+    # -- summary ---------------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "replication_buckets": sorted(state.replication),
+            "queued": len(state.queued),
+            "held_by_pause": len(state.held),
+            "paused": sorted("*" if bucket is None else bucket for bucket in state.pauses),
+            "completed": state.completed,
+            "failed": state.failed,
+            "lifecycle_buckets": sorted(state.lifecycle),
+            "lifecycle_actions": state.lifecycle_actions,
+        }
+
+
+def _versioning_refusal(body: bytes) -> ConfigError | None:
+    try:
+        status = parse_document("GetBucketVersioning", body).get("Status")
+    except ConfigError:
+        return None  # the backend answers malformed XML itself
+    if status == "Suspended":
+        return ConfigError("InvalidBucketState", "A replication configuration is present on this bucket, so you "
+                                                 "cannot change the versioning state. To change the versioning "
+                                                 "state, first delete the replication configuration.")
+    return None
