@@ -96,6 +96,7 @@ MAX_JOBS = 1_000  # newest backup/copy/restore jobs kept per region
 MAX_TRAIL_EVENTS = 200
 AUDITED_EVENT_SOURCES = ("backup.amazonaws.com",)
 ORDER_ID_PAGE = 10_000  # rows per SELECT through POST /_lab/sql (its result cap)
+ORDER_ID_PAGE_SQL = "SELECT order_id FROM orders WHERE order_id > ? ORDER BY order_id LIMIT ?"
 # "[Copied snap-1 from us-east-1]" (AWS), "Copy of snap-1 (...)": where a copy came from, if its description says
 _COPIED_FROM = re.compile(r"cop(?:y|ied)\b\D*?(snap-[0-9a-f]+)(?:.*?\bfrom\s+([a-z]{2}(?:-[a-z]+)+-\d))?",
                           re.IGNORECASE)
@@ -486,10 +487,10 @@ class Collector:
         ids: list[str] = []
         after = ""
         for _ in range(1000):  # bounded: 10 million orders
-            statement = (f"SELECT order_id FROM orders WHERE order_id > '{after}' ORDER BY order_id "
-                         f"LIMIT {ORDER_ID_PAGE}")
+            request = {"instance": instance, "region": region, "sql": ORDER_ID_PAGE_SQL,
+                       "parameters": [after, ORDER_ID_PAGE]}
             try:
-                answer = self.admin_post("sql", {"instance": instance, "region": region, "sql": statement})
+                answer = self.admin_post("sql", request)
             except Exception as exc:  # noqa: BLE001 -- an instance that cannot answer keeps its digest only
                 summary["error"] = f"order ids could not be read: {exc}"
                 return summary

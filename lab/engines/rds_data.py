@@ -36,6 +36,7 @@ from lab.engines._rds_store import (
     DataStore,
     Follow,
     History,
+    Parameters,
     QueryResult,
     SqlError,
     check_replayable,
@@ -206,18 +207,22 @@ class RdsData(Engine):
 
     # -- SQL ---------------------------------------------------------------------------------------------
 
-    def run_sql(self, region: str, name: str, sql: str, write: bool) -> QueryResult | None:
+    def run_sql(self, region: str, name: str, sql: str, write: bool,
+                parameters: Parameters = ()) -> QueryResult | None:
         """Run a statement on an instance. With `write` False: a read answers; a write is checked (SqlError
-        when it would fail) and answers None, and the caller runs it again with `write` True, journaled."""
+        when it would fail) and answers None, and the caller runs it again with `write` True, journaled.
+        `parameters` are bound to the statement's `?` placeholders (and journaled with it)."""
         record = self._existing(region, name)
         now = self.now()
         if self._unavailable(record, now):
             raise SqlError(f'could not connect to server: DB instance "{record.name}" in {region} is '
                            f"{self._status_word(record, now)}")
         if write:
-            return self.store.append(record.history, (now, SQL, check_replayable(sql)))
+            statement = check_replayable(sql)
+            payload = (statement, tuple(parameters)) if parameters else statement
+            return self.store.append(record.history, (now, SQL, payload))
         connection = self.store.connection(record.history, self._ref_now(record))
-        result, needs_write = self.store.query(connection, sql)
+        result, needs_write = self.store.query(connection, sql, parameters)
         if not needs_write:
             return result
         # Refuse here what the write would refuse: a failed write must not reach the journaled call.
@@ -225,7 +230,7 @@ class RdsData(Engine):
         if record.source is not None:
             verb = statement.split(None, 1)[0].upper()
             raise SqlError(f"cannot execute {verb} in a read-only transaction ({record.name} is a read replica)")
-        rehearse(connection, statement)
+        rehearse(connection, statement, parameters)
         return None
 
     def digests(self) -> dict[str, dict[str, Any]]:
@@ -974,14 +979,22 @@ def _engine(sandbox: Any) -> RdsData:
 
 @route("POST", "sql")
 def sql_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
-    """{"instance": NAME, "region"?: REGION, "sql": TEXT} -> {"columns", "rows", "changed", "truncated"}.
+    """{"instance": NAME, "region"?: REGION, "sql": TEXT, "parameters"?: [VALUE, ...]}
+    -> {"columns", "rows", "changed", "truncated"}.
 
-    A read runs unjournaled; a write runs again as a journaled call so that a crash replays it."""
+    `parameters` are bound to the statement's `?` placeholders. A read runs unjournaled; a write runs again
+    as a journaled call so that a crash replays it."""
     request = json_body(ctx)
     name, sql = request.get("instance"), request.get("sql")
     region = request.get("region") or config.PRIMARY_REGION
+    parameters = request.get("parameters", [])
     if not isinstance(name, str) or not name or not isinstance(sql, str):
-        raise ValueError('POST /_lab/sql needs {"instance": NAME, "sql": STATEMENT} (and optionally "region")')
+        raise ValueError('POST /_lab/sql needs {"instance": NAME, "sql": STATEMENT} (and optionally "region", '
+                         '"parameters")')
+    if not isinstance(parameters, list) or not all(
+            value is None or isinstance(value, str | int | float) for value in parameters):
+        raise ValueError('POST /_lab/sql: "parameters" must be a list of strings, numbers or nulls, one per "?" '
+                         "in the statement")
     if region not in config.REGIONS:
         raise ValueError(f"unknown region {region!r}; the sandbox has {', '.join(config.REGIONS)}")
     engine = _engine(sandbox)
@@ -989,7 +1002,7 @@ def sql_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
 
     def run(write: bool) -> Callable[[RequestContext], None]:
         def action(inner: RequestContext) -> None:
-            outcome["result"] = engine.run_sql(region, name, sql, write)
+            outcome["result"] = engine.run_sql(region, name, sql, write, parameters)
             inner.respond(200, "{}")
         return action
 
