@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lab.gateway.chain import HandlerChain
+from lab.gateway.chain import Handler, HandlerChain
 from lab.gateway.context import RequestContext
+
+if TYPE_CHECKING:
+    from lab.sandbox.core import Sandbox
 
 PREFIX = "/_lab/"
 
@@ -33,7 +36,7 @@ def route(method: str, path: str, journal: bool = False) -> Callable[[Route], Ro
     return register
 
 
-def serve_admin(sandbox):  # noqa: ANN001
+def serve_admin(sandbox: Sandbox) -> Handler:
     def serve_admin(chain: HandlerChain, ctx: RequestContext) -> None:
         if not ctx.path.startswith(PREFIX):
             return
@@ -78,36 +81,37 @@ def json_body(ctx: RequestContext) -> dict[str, Any]:
 
 
 @route("GET", "status")
-def status(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
+def status(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     counts = ctx.query_params().get("counts", ["1"])[0] not in ("0", "false")
     return 200, sandbox.status(with_counts=counts)
 
 
 @route("POST", "reset")
-def reset(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
+def reset(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     sandbox.reset()
     return 200, sandbox.status(with_counts=True)
 
 
 @route("POST", "snapshot")
-def snapshot(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
+def snapshot(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     size = sandbox.snapshot()
     return 200, {"snapshot_bytes": size}
 
 
 @route("POST", "shutdown")
-def shutdown(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
+def shutdown(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     sandbox.request_shutdown()
     return 202, {"stopping": True}
 
 
 @route("GET", "doctor")
-def doctor(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
+def doctor(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     from lab.doctor import probe_services
 
     return 200, probe_services(sandbox.client)
 
 
-# Routes of the simulation's admin API live beside the clock; importing registers them.
+# Routes of the simulation's admin API live beside the clock; importing registers them (last: they import
+# `route` from this module).
 import lab.inventory  # noqa: E402  -- GET /_lab/inventory
-import lab.sim.api  # noqa: E402,F401
+import lab.sim.api  # noqa: E402,F401 -- imported for the routes it registers

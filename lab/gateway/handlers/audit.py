@@ -16,19 +16,22 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import UnknownServiceError
 
-from lab.gateway.chain import HandlerChain
+from lab.gateway.chain import Handler, HandlerChain
 from lab.gateway.context import RequestContext
 from lab.gateway.identify import service_model
 from lab.sandbox.inprocess import INTERNAL_KEY
 from lab.sim import audit
 from lab.sim.audit import ApiCall, Principal
 
+if TYPE_CHECKING:
+    from lab.sandbox.core import Sandbox
 
-def record_api_call(sandbox):  # noqa: ANN001 -- the Sandbox; typed loosely to keep imports one-way
+
+def record_api_call(sandbox: Sandbox) -> Handler:
     from lab.sandbox.core import is_mutating  # the sandbox module builds this chain: import it once it exists
 
     def record_api_call(chain: HandlerChain, ctx: RequestContext) -> None:

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab.engines._fault_rules import ChaosSchemaError
-from lab.gateway.chain import HandlerChain
+from lab.gateway.chain import Handler, HandlerChain
 from lab.gateway.context import RequestContext, Response
 from lab.gateway.errors import aws_error
 from lab.sandbox.inprocess import INTERNAL_KEY
+
+if TYPE_CHECKING:
+    from lab.sandbox.core import Sandbox
 
 CHAOS_FAULTS = "/_localstack/chaos/faults"
 CHAOS_EFFECTS = "/_localstack/chaos/effects"
 
 
-def inject_faults(sandbox):  # noqa: ANN001, ANN201 -- the Sandbox; typed loosely to keep imports one-way
+def inject_faults(sandbox: Sandbox) -> Handler:
     def inject_faults(chain: HandlerChain, ctx: RequestContext) -> None:
         path = ctx.path.rstrip("/")
         if path in (CHAOS_FAULTS, CHAOS_EFFECTS):
