@@ -11,7 +11,7 @@ import socket
 from urllib.parse import urlsplit
 
 from lab import config
-from lab.errors import RemoteEndpointRefused
+from lab.errors import RemoteEndpointRefusedError
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "localhost.localstack.cloud"}
 
@@ -35,7 +35,7 @@ def check_endpoint(url: str, allow_remote: bool = False) -> str:
     """Return `url` if it is on loopback (or the user explicitly allowed remote), else refuse it."""
     host = urlsplit(url).hostname or ""
     if not allow_remote and not is_loopback_host(host):
-        raise RemoteEndpointRefused(url)
+        raise RemoteEndpointRefusedError(url)
     return url
 
 
@@ -60,7 +60,7 @@ def isolate_from_user_aws_files(environ: os._Environ[str] | dict[str, str] = os.
     environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
-class NonLoopbackConnection(ConnectionRefusedError):
+class NonLoopbackConnectionError(ConnectionRefusedError):
     pass
 
 
@@ -83,7 +83,7 @@ def install_network_guard() -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
             host = str(address[0])
             if not is_loopback_host(host):
-                raise NonLoopbackConnection(
+                raise NonLoopbackConnectionError(
                     f"the lab refused a connection to {host}:{address[1]}: only loopback addresses are allowed"
                 )
 

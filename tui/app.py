@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.message_pump import MessagePump
 from textual.reactive import reactive
 
-from lab.errors import SandboxNotRunning
+from lab.errors import SandboxNotRunningError
 from tui.data import DataSource, LabSummary, SandboxView
 from tui.messages import ClockAction, CopyText, InjectScenario, OpenLab
 from tui.screens.home import HomeScreen
@@ -110,7 +110,7 @@ class LabApp(App[None]):
         def run() -> None:
             try:
                 result = call(*args)
-            except SandboxNotRunning as exc:
+            except SandboxNotRunningError as exc:
                 self.call_from_thread(self.sandbox_lost, str(exc))
                 if failed:
                     self.call_from_thread(still_there, failed)
