@@ -73,8 +73,9 @@ def main() -> None:
             def check_lab(exercise=exercise, parts=parts):
                 return grading.evaluate(exercise, inventory.collect_from_endpoint(endpoint, parts), phase="all")
 
-            median, best, report = timed(check_lab, args.rounds)
-            evaluation, _, _ = timed(lambda: grading.evaluate(exercise, collected, phase="all"), args.rounds)
+            median, best, _report = timed(check_lab, args.rounds)
+            evaluation, _, _ = timed(lambda exercise=exercise: grading.evaluate(exercise, collected, phase="all"),
+                                     args.rounds)
             print(f"  {exercise.id:26} median {median:4.0f} ms, best {best:4.0f} ms  (checks alone "
                   f"{evaluation:.1f} ms; parts: {', '.join(sorted(parts))})")
         cli = timed(lambda: subprocess.run([sys.executable, "-m", "lab", "check", "02-s3-crr", "--json", "--state-dir",

@@ -255,7 +255,7 @@ class Collector:
             "faults": {"injections": [], "regions_down": []},
             "clock": clock,
         }
-        for (service, region, _), result in zip(tasks, results):
+        for (service, region, _), result in zip(tasks, results, strict=True):
             if region is not None:
                 inventory["regions"][region][service] = result if result is not None else EMPTY[service]()
             elif service in GLOBAL_SERVICES:
@@ -345,7 +345,7 @@ class Collector:
         for key, versions in keys.items():
             # newest first: the listing's own order, except that the API lists delete markers apart
             ranks = order[key]
-            keys[key] = [version for _, version in sorted(zip(ranks, versions), key=lambda pair: pair[0])]
+            keys[key] = [version for _, version in sorted(zip(ranks, versions, strict=True), key=lambda pair: pair[0])]
         return {
             "count": sum(1 for versions in keys.values() if not versions[0]["delete_marker"]),
             "version_count": sum(1 for _, _, _, _, _, _, marker in listed if not marker),
@@ -364,7 +364,8 @@ class Collector:
             names.extend(page.get("TableNames", []))
         tables = {}
         for name in names:
-            found = self.attempt("dynamodb", region, f"table {name}", lambda: self._table(dynamodb, region, name), None)
+            found = self.attempt("dynamodb", region, f"table {name}",
+                                 lambda name=name: self._table(dynamodb, region, name), None)
             if found is not None:
                 tables[name] = found
         backups = self.attempt("dynamodb", region, "backups", lambda: [
@@ -584,7 +585,7 @@ class Collector:
         for page in backup.get_paginator("list_backup_vaults").paginate():
             for vault in page.get("BackupVaultList", []):
                 name = vault["BackupVaultName"]
-                policy = self.attempt("backup", region, f"vault {name}", lambda: self._optional(
+                policy = self.attempt("backup", region, f"vault {name}", lambda name=name: self._optional(
                     lambda: backup.get_backup_vault_access_policy(BackupVaultName=name).get("Policy"),
                     "ResourceNotFoundException"), None)
                 vaults[name] = {
@@ -595,7 +596,7 @@ class Collector:
                              "max_retention_days": vault.get("MaxRetentionDays"), "lock_date": iso(vault.get("LockDate"))},
                     "access_policy": policy_document(policy)}
                 points.extend(self.attempt("backup", region, f"recovery points of {name}",
-                                           lambda: self._recovery_points(backup, region, name), []))
+                                           lambda name=name: self._recovery_points(backup, region, name), []))
         plans = self.attempt("backup", region, "plans", lambda: self._plans(backup, region), {})
         return {
             "vaults": sorted_map(vaults.items()), "plans": plans,
@@ -672,9 +673,9 @@ class Collector:
         for trail in cloudtrail.describe_trails(includeShadowTrails=False).get("trailList", []):
             arn = trail.get("TrailARN") or trail["Name"]
             status = self.attempt("cloudtrail", region, f"trail {trail['Name']}",
-                                  lambda: cloudtrail.get_trail_status(Name=arn), {})
+                                  lambda arn=arn: cloudtrail.get_trail_status(Name=arn), {})
             selectors = self.attempt("cloudtrail", region, f"trail {trail['Name']}",
-                                     lambda: cloudtrail.get_event_selectors(TrailName=arn), {})
+                                     lambda arn=arn: cloudtrail.get_event_selectors(TrailName=arn), {})
             trails[trail["Name"]] = {
                 "name": trail["Name"], "arn": trail.get("TrailARN"), "region": region,
                 "home_region": trail.get("HomeRegion") or region, "multi_region": bool(trail.get("IsMultiRegionTrail")),
@@ -710,9 +711,10 @@ class Collector:
         for page in iam.get_paginator("list_roles").paginate():
             for role in page.get("Roles", []):
                 name = role["RoleName"]
-                attached = self.attempt("iam", None, f"role {name}", lambda: [
-                    p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])], [])
-                inline = self.attempt("iam", None, f"role {name}", lambda: iam.list_role_policies(
+                attached = self.attempt("iam", None, f"role {name}", lambda name=name: [
+                    p["PolicyArn"]
+                    for p in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])], [])
+                inline = self.attempt("iam", None, f"role {name}", lambda name=name: iam.list_role_policies(
                     RoleName=name).get("PolicyNames", []), [])
                 roles[name] = {"name": name, "arn": role.get("Arn"), "created": iso(role.get("CreateDate")),
                                "trust_policy": policy_document(role.get("AssumeRolePolicyDocument")),
@@ -736,8 +738,10 @@ class Collector:
             for check in page.get("HealthChecks", []):
                 check_id = check["Id"]
                 settings = check.get("HealthCheckConfig") or {}
-                observations = self.attempt("route53", None, f"health check {check_id}", lambda: route53.get_health_check_status(
-                    HealthCheckId=check_id).get("HealthCheckObservations", []), [])
+                observations = self.attempt(
+                    "route53", None, f"health check {check_id}",
+                    lambda check_id=check_id: route53.get_health_check_status(
+                        HealthCheckId=check_id).get("HealthCheckObservations", []), [])
                 checks[check_id] = {
                     "id": check_id, "type": settings.get("Type"), "ip": settings.get("IPAddress"),
                     "port": settings.get("Port"), "fqdn": settings.get("FullyQualifiedDomainName"),

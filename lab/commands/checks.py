@@ -110,7 +110,7 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
     collected = collect(state_dir, port, services_for(labs, phase))
     reports = [grading.evaluate(exercise, collected, phase=phase_of(phase, exercise, collected)) for exercise in labs]
     directory = state_dir_path(state_dir)
-    for exercise, report in zip(labs, reports):
+    for exercise, report in zip(labs, reports, strict=True):
         try:
             progress.record_report(directory, exercise, report, attempt=lab_id is not None, learner=learner)
         except OSError as exc:

@@ -110,7 +110,7 @@ class RestJsonCodec:
         found = regex.fullmatch(path)
         if found is None:
             return {}
-        return {name: unquote(value) for name, value in zip(names, found.groups())}
+        return {name: unquote(value) for name, value in zip(names, found.groups(), strict=True)}
 
     def _json_body(self, raw: bytes) -> dict[str, Any]:
         if not raw.strip():

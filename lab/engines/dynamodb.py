@@ -653,7 +653,8 @@ class DynamoDB(Engine):
             return  # a later write to the same item won (last writer wins)
         try:
             if value is None:
-                self._write_items(target, name, [], [dict(zip(record.key_attributes, json.loads(key_bytes)))])
+                key = dict(zip(record.key_attributes, json.loads(key_bytes), strict=True))
+                self._write_items(target, name, [], [key])
             else:
                 self._write_items(target, name, [decode_item(value)])
         except Exception:  # noqa: BLE001 -- the target refused (e.g. its region is down): try again later

@@ -323,7 +323,7 @@ class _Route:
         found = self.regex.fullmatch(path)
         if found is None:
             return None
-        return dict(zip(self.labels, found.groups()))
+        return dict(zip(self.labels, found.groups(), strict=True))
 
 
 _LABEL = re.compile(r"\{([^}]+)\}")

@@ -111,7 +111,8 @@ def _uri_labels(model: botocore.model.OperationModel, path: str) -> dict[str, st
     members = model.input_shape.members
     by_label = {member.serialization.get("name", name): name for name, member in members.items()
                 if member.serialization.get("location") == "uri"}
-    return {by_label.get(label, label): unquote(value) for label, value in zip(labels, found.groups())}
+    return {by_label.get(label, label): unquote(value)
+            for label, value in zip(labels, found.groups(), strict=True)}
 
 
 def _query_members(shape: botocore.model.StructureShape, query_string: str) -> dict[str, Any]:
