@@ -64,18 +64,14 @@ class NonLoopbackConnectionError(ConnectionRefusedError):
     pass
 
 
-_guard_installed = False
-
-
 def install_network_guard() -> None:
     """Refuse, in this process, every TCP/UDP connection to an address that is not loopback.
 
     Unix sockets (the Docker engine's) stay allowed. Installed by the sandbox unless the user passed
     --allow-remote, so that no code path in it -- ours or moto's -- can reach the Internet.
     """
-    global _guard_installed
-    if _guard_installed:
-        return
+    if getattr(socket.socket.connect, "lab_network_guard", False):
+        return  # installed once per process
     original_connect = socket.socket.connect
     original_connect_ex = socket.socket.connect_ex
 
@@ -95,6 +91,6 @@ def install_network_guard() -> None:
         refuse_remote(sock, address)
         return original_connect_ex(sock, address)
 
+    guarded_connect.lab_network_guard = True  # type: ignore[attr-defined]
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
-    _guard_installed = True

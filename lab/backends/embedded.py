@@ -447,23 +447,26 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
 
 
 _NESTING_TYPES = frozenset({"L", "M"})
-_DYNAMO_TYPE: Any = None
+
+
+@cache
+def _dynamo_type_class() -> type:
+    # moto's DynamoDB models load on first use, not with this module
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return DynamoType
 
 
 def _dynamo_type(value: dict[str, Any]) -> Any:
     """moto's DynamoType(value): for every type but lists and maps its __init__ only sets these two."""
-    global _DYNAMO_TYPE
-    if _DYNAMO_TYPE is None:  # (moto's DynamoDB models load on first use, not with this module)
-        from moto.dynamodb.models.dynamo_type import DynamoType
-
-        _DYNAMO_TYPE = DynamoType
+    dynamo_type = _dynamo_type_class()
     if len(value) == 1:
         for kind, inner in value.items():
             if kind not in _NESTING_TYPES:
-                made = object.__new__(_DYNAMO_TYPE)
+                made = object.__new__(dynamo_type)
                 made.type, made.value = kind, inner
                 return made
-    return _DYNAMO_TYPE(value)
+    return dynamo_type(value)
 
 
 class MotoData:

@@ -45,18 +45,23 @@ class Identity:
 
 _SESSION_LOCK = threading.Lock()
 _CATALOG_LOCK = threading.RLock()
-_session: botocore.session.Session | None = None
+
+
+class _Made:
+    """What this module makes once, on first use, under its lock: botocore's session and the catalog."""
+
+    session: botocore.session.Session | None = None
+    catalog: _Catalog | None = None
 
 
 def _botocore_session() -> botocore.session.Session:
     # A private session: same loader/search path (AWS_DATA_PATH, ~/.aws/models)
     # as the clients use, without touching anybody's default session.
-    global _session
-    if _session is None:
+    if _Made.session is None:
         with _SESSION_LOCK:
-            if _session is None:
-                _session = botocore.session.Session()
-    return _session
+            if _Made.session is None:
+                _Made.session = botocore.session.Session()
+    return _Made.session
 
 
 @cache
@@ -211,16 +216,12 @@ def _rule_set_signing_names() -> dict[str, tuple[str, ...]]:
     return {k: _ordered(v, k) for k, v in found.items()}
 
 
-_catalog_instance: _Catalog | None = None
-
-
 def _catalog() -> _Catalog:
-    global _catalog_instance
-    if _catalog_instance is None:
+    if _Made.catalog is None:
         with _CATALOG_LOCK:
-            if _catalog_instance is None:
-                _catalog_instance = _Catalog()
-    return _catalog_instance
+            if _Made.catalog is None:
+                _Made.catalog = _Catalog()
+    return _Made.catalog
 
 
 # --------------------------------------------------------------------------
