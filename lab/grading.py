@@ -501,7 +501,8 @@ def _grade_file(path: Path) -> dict[str, Any] | str:
     return _row(learner, path, export, reports, _worker["exercises"], _worker["pass_rule"])
 
 
-def grade_class(directory: Path, exercises: list[Any], *, pass_rule: str = "all",
+def grade_class(directory: Path, exercises: list[Any], *,
+                pass_rule: str = "all",  # noqa: S107 -- pass as in pass/fail, not a password
                 workers: int | None = None) -> ClassGrades:
     """Regrade every export (*.json) in `directory`. Unreadable or foreign files are reported and skipped.
     A learner with several exports keeps the newest (by the sim time of its inventory); the others are
@@ -554,7 +555,7 @@ def _row(learner: str, path: Path, export: Mapping[str, Any], reports: dict[str,
     max_score = sum(entry["max_score"] for entry in labs.values())
     percent = 100.0 * score / max_score if max_score > 0 else 0.0
     passed_labs = sum(1 for entry in labs.values() if entry["passed"])
-    if pass_rule == "average":
+    if pass_rule == "average":  # noqa: S105 -- pass as in pass/fail, not a password
         mark = 100.0 * sum(float(e.pass_mark) for e in exercises) / len(exercises) if exercises else 100.0
         passed = percent + _EPSILON >= mark
     else:

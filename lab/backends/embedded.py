@@ -284,7 +284,7 @@ class EmbeddedBackend:
             return
         live = moto_backends.get_backend(module)  # type: ignore[call-overload]
         live.clear()
-        live.update(pickle.loads(data))
+        live.update(pickle.loads(data))  # noqa: S301 -- moto's state from our own checksummed snapshot
         self.touched.add(module)
 
     def materialize_all(self) -> None:
@@ -391,7 +391,7 @@ def _body_buffer(body: bytes, max_buffer_size: int) -> Any:
 
     if len(body) < max_buffer_size:
         return io.BytesIO(body)
-    buffer = tempfile.SpooledTemporaryFile(max_buffer_size)
+    buffer = tempfile.SpooledTemporaryFile(max_buffer_size)  # noqa: SIM115 -- it is the key's body: moto keeps it
     buffer.write(body)
     return buffer
 

@@ -59,7 +59,9 @@ class Sandbox:
         self.state_dir = state_dir
         self.host = host
         self.port = port
-        self.endpoint = config.endpoint_url(port, host if host not in ("0.0.0.0", "::") else config.DEFAULT_HOST)
+        # listening on every interface: clients reach it on the default (loopback) host
+        wildcard = host in ("0.0.0.0", "::")  # noqa: S104 -- compares, binds nothing
+        self.endpoint = config.endpoint_url(port, config.DEFAULT_HOST if wildcard else host)
         self.seed_world_on_boot = seed_world
         self.lock = threading.RLock()
         self.ready = threading.Event()
