@@ -101,7 +101,8 @@ def test_malformed_request_gets_an_aws_error_not_a_crash(sandbox):
     answer = http.request("POST", sandbox.endpoint + "/", body=b"{not json",
                           headers={"X-Amz-Target": "DynamoDB_20120810.PutItem",
                                    "Content-Type": "application/x-amz-json-1.0",
-                                   "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"})
+                                   "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/"
+                                                    "aws4_request, SignedHeaders=host, Signature=0"})
     assert 400 <= answer.status < 600
     assert b"__type" in answer.data or b"<Code>" in answer.data
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -342,7 +343,7 @@ def test_sql_writes_survive_a_crash(db):
     before = admin(db).get("rds/digests")["regions"]
     pid = db.pid()
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z")
     db.up()
     after = admin(db).get("rds/digests")["regions"]
     for region, instances in before.items():
