@@ -125,7 +125,8 @@ def main() -> None:
     parser.add_argument("--copy", action="store_true", help="also copy every recovery point to us-west-2")
     parser.add_argument("--no-workload", action="store_true", help="no orders: the backup machinery alone")
     parser.add_argument("--snapshot", action="store_true", help="also time saving the state reached (lab down)")
-    parser.add_argument("--rounds", type=int, default=1, help="advances in fresh processes; prints each, then the median")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="advances in fresh processes; prints each, then the median")
     args = parser.parse_args()
     if args.rounds > 1:
         rounds(args)

@@ -370,10 +370,12 @@ class Collector:
                 tables[name] = found
         backups = self.attempt("dynamodb", region, "backups", lambda: [
             {"arn": b.get("BackupArn"), "name": b.get("BackupName"), "table": b.get("TableName"),
-             "status": b.get("BackupStatus"), "type": b.get("BackupType"), "created": iso(b.get("BackupCreationDateTime"))}
+             "status": b.get("BackupStatus"), "type": b.get("BackupType"),
+             "created": iso(b.get("BackupCreationDateTime"))}
             for b in dynamodb.list_backups().get("BackupSummaries", [])], [])
         global_tables = self.attempt("dynamodb", region, "global tables", lambda: self._optional(lambda: [
-            {"name": g.get("GlobalTableName"), "replicas": sorted(r.get("RegionName") for r in g.get("ReplicationGroup", [])),
+            {"name": g.get("GlobalTableName"),
+             "replicas": sorted(r.get("RegionName") for r in g.get("ReplicationGroup", [])),
              "status": "ACTIVE"} for g in dynamodb.list_global_tables(RegionName=region).get("GlobalTables", [])],
             "UnknownOperationException"), None) or []
         return {"tables": sorted_map(tables.items()), "backups": backups, "global_tables": global_tables}
@@ -397,7 +399,8 @@ class Collector:
             "replicas": sorted(({"region": r.get("RegionName"), "status": r.get("ReplicaStatus")}
                                 for r in table.get("Replicas", [])), key=lambda r: r["region"] or ""),
             "global_table_version": table.get("GlobalTableVersion"),
-            "restore": {"source_table_arn": restore.get("SourceTableArn"), "source_backup_arn": restore.get("SourceBackupArn"),
+            "restore": {"source_table_arn": restore.get("SourceTableArn"),
+                        "source_backup_arn": restore.get("SourceBackupArn"),
                         "restore_time": iso(restore.get("RestoreDateTime")),
                         "in_progress": restore.get("RestoreInProgress")} if restore else None,
             "pitr": {"status": point.get("PointInTimeRecoveryStatus", "DISABLED"),
@@ -440,11 +443,13 @@ class Collector:
         for db in shown:
             identifier = db["DBInstanceIdentifier"]
             instances[identifier] = {
-                "id": identifier, "region": region, "arn": db.get("DBInstanceArn"), "status": db.get("DBInstanceStatus"),
+                "id": identifier, "region": region, "arn": db.get("DBInstanceArn"),
+                "status": db.get("DBInstanceStatus"),
                 "engine": db.get("Engine"), "engine_version": db.get("EngineVersion"),
                 "instance_class": db.get("DBInstanceClass"), "az": db.get("AvailabilityZone"),
                 "secondary_az": db.get("SecondaryAvailabilityZone"), "multi_az": bool(db.get("MultiAZ")),
-                "backup_retention": db.get("BackupRetentionPeriod", 0), "backup_window": db.get("PreferredBackupWindow"),
+                "backup_retention": db.get("BackupRetentionPeriod", 0),
+                "backup_window": db.get("PreferredBackupWindow"),
                 "latest_restorable": iso(db.get("LatestRestorableTime")),
                 "deletion_protection": bool(db.get("DeletionProtection")),
                 "storage_encrypted": bool(db.get("StorageEncrypted")), "kms_key": db.get("KmsKeyId"),
@@ -515,11 +520,13 @@ class Collector:
                 for instance in reservation.get("Instances", []):
                     instance_id = instance["InstanceId"]
                     instances[instance_id] = {
-                        "id": instance_id, "region": region, "arn": f"arn:aws:ec2:{region}:{account}:instance/{instance_id}",
+                        "id": instance_id, "region": region,
+                        "arn": f"arn:aws:ec2:{region}:{account}:instance/{instance_id}",
                         "state": (instance.get("State") or {}).get("Name"),
                         "az": (instance.get("Placement") or {}).get("AvailabilityZone"),
                         "type": instance.get("InstanceType"), "tags": tag_dict(instance.get("Tags")),
-                        "volumes": sorted((m.get("Ebs") or {}).get("VolumeId", "") for m in instance.get("BlockDeviceMappings", []))}
+                        "volumes": sorted((m.get("Ebs") or {}).get("VolumeId", "")
+                                          for m in instance.get("BlockDeviceMappings", []))}
         volumes = {}
         for page in ec2.get_paginator("describe_volumes").paginate():
             for volume in page.get("Volumes", []):
@@ -530,7 +537,8 @@ class Collector:
                     "type": volume.get("VolumeType"), "encrypted": bool(volume.get("Encrypted")),
                     "snapshot_id": volume.get("SnapshotId") or None, "created": iso(volume.get("CreateTime")),
                     "tags": tag_dict(volume.get("Tags")),
-                    "attachments": [{"instance": a.get("InstanceId"), "device": a.get("Device"), "state": a.get("State")}
+                    "attachments": [{"instance": a.get("InstanceId"), "device": a.get("Device"),
+                                     "state": a.get("State")}
                                     for a in volume.get("Attachments", [])]}
         snapshots = {}
         # moto lists ~1300 public snapshots for OwnerIds=["self"]; the owner filter is what keeps this fast.
@@ -593,7 +601,8 @@ class Collector:
                     "created": iso(vault.get("CreationDate")), "encryption_key": vault.get("EncryptionKeyArn"),
                     "recovery_points": vault.get("NumberOfRecoveryPoints", 0), "locked": bool(vault.get("Locked")),
                     "lock": {"min_retention_days": vault.get("MinRetentionDays"),
-                             "max_retention_days": vault.get("MaxRetentionDays"), "lock_date": iso(vault.get("LockDate"))},
+                             "max_retention_days": vault.get("MaxRetentionDays"),
+                             "lock_date": iso(vault.get("LockDate"))},
                     "access_policy": policy_document(policy)}
                 points.extend(self.attempt("backup", region, f"recovery points of {name}",
                                            lambda name=name: self._recovery_points(backup, region, name), []))
@@ -601,9 +610,12 @@ class Collector:
         return {
             "vaults": sorted_map(vaults.items()), "plans": plans,
             "recovery_points": sorted(points, key=lambda p: (p["created"] or "", p["arn"] or "")),
-            "jobs": self.attempt("backup", region, "backup jobs", lambda: self._jobs(backup, "list_backup_jobs", "BackupJobs", _backup_job), []),
-            "copy_jobs": self.attempt("backup", region, "copy jobs", lambda: self._jobs(backup, "list_copy_jobs", "CopyJobs", _copy_job), []),
-            "restore_jobs": self.attempt("backup", region, "restore jobs", lambda: self._jobs(backup, "list_restore_jobs", "RestoreJobs", _restore_job), []),
+            "jobs": self.attempt("backup", region, "backup jobs", lambda: self._jobs(
+                backup, "list_backup_jobs", "BackupJobs", _backup_job), []),
+            "copy_jobs": self.attempt("backup", region, "copy jobs", lambda: self._jobs(
+                backup, "list_copy_jobs", "CopyJobs", _copy_job), []),
+            "restore_jobs": self.attempt("backup", region, "restore jobs", lambda: self._jobs(
+                backup, "list_restore_jobs", "RestoreJobs", _restore_job), []),
             "frameworks": self.attempt("backup", region, "frameworks", lambda: self._frameworks(backup, region), []),
         }
 
@@ -745,7 +757,8 @@ class Collector:
                 checks[check_id] = {
                     "id": check_id, "type": settings.get("Type"), "ip": settings.get("IPAddress"),
                     "port": settings.get("Port"), "fqdn": settings.get("FullyQualifiedDomainName"),
-                    "resource_path": settings.get("ResourcePath"), "failure_threshold": settings.get("FailureThreshold"),
+                    "resource_path": settings.get("ResourcePath"),
+                    "failure_threshold": settings.get("FailureThreshold"),
                     "inverted": bool(settings.get("Inverted")), "disabled": bool(settings.get("Disabled")),
                     "status": _health(observations)}
         return {"zones": sorted_map(zones.items()), "health_checks": sorted_map(checks.items())}
@@ -853,7 +866,8 @@ def _selection(selection_id: str, selection: Mapping[str, Any]) -> dict[str, Any
     return {"id": selection_id, "name": selection.get("SelectionName"), "role": selection.get("IamRoleArn"),
             "resources": list(selection.get("Resources") or []),
             "not_resources": list(selection.get("NotResources") or []),
-            "list_of_tags": [{"type": t.get("ConditionType"), "key": t.get("ConditionKey"), "value": t.get("ConditionValue")}
+            "list_of_tags": [{"type": t.get("ConditionType"), "key": t.get("ConditionKey"),
+                              "value": t.get("ConditionValue")}
                              for t in selection.get("ListOfTags") or []],
             "conditions": conditions}
 
@@ -952,7 +966,8 @@ def collect_in_sandbox(sandbox: Any, services: set[str] | None = None) -> dict[s
                        replication_status=status_of, ledger=lambda: sandbox.lab.orders)
 
 
-def collect_from_endpoint(endpoint: str, services: set[str] | None = None, *, allow_remote: bool = False) -> dict[str, Any]:
+def collect_from_endpoint(endpoint: str, services: set[str] | None = None, *,
+                          allow_remote: bool = False) -> dict[str, Any]:
     """The inventory of the sandbox at `endpoint`: its own GET /_lab/inventory when it has one (fast and
     complete), else read through the AWS APIs from here (any AWS-compatible endpoint)."""
     from lab.admin_client import AdminClient
@@ -968,7 +983,8 @@ def collect_from_endpoint(endpoint: str, services: set[str] | None = None, *, al
     return collect_through_apis(endpoint, chosen, allow_remote=allow_remote)
 
 
-def collect_through_apis(endpoint: str, services: set[str] | None = None, *, allow_remote: bool = False) -> dict[str, Any]:
+def collect_through_apis(endpoint: str, services: set[str] | None = None, *,
+                         allow_remote: bool = False) -> dict[str, Any]:
     """The inventory read from outside through the AWS APIs (and the admin API, where there is one): slower,
     listings capped (API_MAX_VERSIONS), no per-version replication status, and the reads are API calls
     that CloudTrail records."""

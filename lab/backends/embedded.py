@@ -146,8 +146,9 @@ _MOTO_MODULES = frozenset(moto_backends.list_of_moto_modules())
 # them with the plain bucket listing, which a client would misread as success. tests/unit pins this set
 # against moto's source.
 MOTO_S3_UNHANDLED_SUBRESOURCES = frozenset({
-    "abac", "analytics", "annotation", "default-storage-class", "intelligent-tiering", "metadataAnnotationTable", "metadataConfiguration",
-    "metadataInventoryTable", "metadataJournalTable", "metadataTable", "metrics", "part", "renameObject",
+    "abac", "analytics", "annotation", "default-storage-class", "intelligent-tiering", "metadataAnnotationTable",
+    "metadataConfiguration", "metadataInventoryTable", "metadataJournalTable", "metadataTable", "metrics", "part",
+    "renameObject",
     "requestPayment", "session", "torrent",
 })
 
@@ -271,11 +272,12 @@ class EmbeddedBackend:
     def import_state(self, state: dict[str, Any]) -> None:
         if state.get("moto_version") != MOTO_VERSION:
             raise ValueError(
-                f"the saved state was written by moto {state.get('moto_version')}, this sandbox runs moto {MOTO_VERSION}"
+                f"the saved state was written by moto {state.get('moto_version')}, "
+                f"this sandbox runs moto {MOTO_VERSION}"
             )
         self.touched.clear()
         self.data.drop_pending_items()
-        self._pending = {module: data for module, data in state["backends"].items()}
+        self._pending = dict(state["backends"])
 
     def materialize(self, module: str) -> None:
         """Load a restored service into moto, if it is still waiting as bytes."""
@@ -305,7 +307,7 @@ def _is_unrecognised(status: int, data: bytes, headers: list[tuple[str, str]]) -
     if status not in (404, 405, 500, 501):
         return False
     head = data[:200].lstrip().lower()
-    return head.startswith(b"<!doctype html") or head.startswith(b"<html")
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 def _as_response(error: Any) -> Response:
@@ -343,7 +345,7 @@ class _KeyFactory:
         bits = self.random.getrandbits(128)
         bits = (bits & ~(0xC000 << 48)) | 0x8000 << 48  # the RFC 4122 variant
         bits = (bits & ~(0xF000 << 64)) | 4 << 76  # version 4
-        hex_digits = "%032x" % bits
+        hex_digits = f"{bits:032x}"
         return (f"{hex_digits[:8]}-{hex_digits[8:12]}-{hex_digits[12:16]}-{hex_digits[16:20]}-"
                 f"{hex_digits[20:]}")
 

@@ -249,5 +249,6 @@ def export(file: Path, learner: str | None, exercises_dir: Path | None, state_di
     file.parent.mkdir(parents=True, exist_ok=True)
     grading.write_text_atomically(file, json.dumps(body, sort_keys=True, default=str))
     size = os.path.getsize(file)
-    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r}: inventory at {collected.get('collected_at')}, "
+    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r}: "
+               f"inventory at {collected.get('collected_at')}, "
                f"{len(events)} events, {len(collected.get('drills') or [])} drill(s), {len(reports)} lab report(s)")

@@ -73,7 +73,8 @@ class Ransomware(Scenario):
             keys = keys[:params["count"]]
         seed = effects.sandbox.lab.seed
         for key in keys:
-            junk = b"ENCRYPTED BY RANSOMWARE -- PAY TO RECOVER\n" + hashlib.sha256(f"{seed}:{key}".encode()).digest() * 16
+            junk = (b"ENCRYPTED BY RANSOMWARE -- PAY TO RECOVER\n"
+                    + hashlib.sha256(f"{seed}:{key}".encode()).digest() * 16)
             s3.put_object(Bucket=bucket, Key=key, Body=junk, ContentType="application/octet-stream")
         outcome: dict[str, Any] = {"bucket": bucket, "overwritten": len(keys), "keys": keys}
         if params["delete_versions"]:

@@ -21,7 +21,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -145,7 +145,7 @@ class RdsData(Engine):
     order = 20
 
     #: the RDS operations this engine answers (passing each to the backend first where it keeps metadata)
-    HANDLERS = {
+    HANDLERS: ClassVar[dict[str, str]] = {
         "CreateDBInstance": "_create_db_instance", "DeleteDBInstance": "_delete_db_instance",
         "ModifyDBInstance": "_modify_db_instance", "RebootDBInstance": "_reboot_db_instance",
         "StopDBInstance": "_stop_db_instance", "StartDBInstance": "_start_db_instance",
@@ -458,6 +458,7 @@ class RdsData(Engine):
                         if record.multi_az else "Finished applying modification to convert to a Single-AZ DB Instance",
                         "configuration change")
         self._present(ctx)
+        return None
 
     def _reboot_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         record = self._known(region, params.get("DBInstanceIdentifier"))
@@ -474,6 +475,7 @@ class RdsData(Engine):
             return None
         self._begin_outage(record, "failover" if failover else "reboot")
         self._present(ctx)
+        return None
 
     def _begin_outage(self, record: InstanceRecord, kind: str) -> None:
         """A reboot (kind "reboot") or a Multi-AZ failover ("failover"): down now, up again 20-120 s later."""
@@ -512,6 +514,7 @@ class RdsData(Engine):
         record.stopped = True
         self._event(record, "DB instance stopped", "notification")
         self._present(ctx)
+        return None
 
     def _start_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         record = self._known(region, params.get("DBInstanceIdentifier"))
@@ -537,6 +540,7 @@ class RdsData(Engine):
             return None
         self._record_snapshot(region, result["DBSnapshot"]["DBSnapshotIdentifier"], ref, record, "manual",
                               arn=result["DBSnapshot"].get("DBSnapshotArn"))
+        return None
 
     def _copy_db_snapshot(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         source_id = str(params.get("SourceDBSnapshotIdentifier", ""))
@@ -651,6 +655,7 @@ class RdsData(Engine):
         else:
             self._drop_backend_automated_snapshots(region, record.name)
         self._present(ctx)
+        return None
 
     # -- read replicas -----------------------------------------------------------------------------------
 
@@ -676,6 +681,7 @@ class RdsData(Engine):
         self._event(record, f"Replication for the read replica of {source.arn} started", "read replica")
         self._drop_backend_automated_snapshots(region, record.name)
         self._present(ctx)
+        return None
 
     def _promote_read_replica(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         record = self._known(region, params.get("DBInstanceIdentifier"))
@@ -693,6 +699,7 @@ class RdsData(Engine):
         if retention > 0:
             self._start_backups(record, snapshot_taken_by_backend=False)
         self._present(ctx)
+        return None
 
     def _promote(self, record: InstanceRecord, message: str) -> None:
         history = self.state.histories[record.history]
@@ -803,6 +810,7 @@ class RdsData(Engine):
                                 f"No automated backup for DB instance {wanted} was found.")
         ctx.respond(200, serialize_response("DescribeDBInstanceAutomatedBackups",
                                             {"DBInstanceAutomatedBackups": backups}, ctx.request_id), "text/xml")
+        return None
 
     # -- events ------------------------------------------------------------------------------------------
 
@@ -833,6 +841,7 @@ class RdsData(Engine):
         if offset + size < len(found):
             answer["Marker"] = str(offset + size)
         ctx.respond(200, serialize_response("DescribeEvents", answer, ctx.request_id), "text/xml")
+        return None
 
     def _event(self, record: InstanceRecord, message: str, category: str) -> None:
         self._append_event(record.region, RdsEvent(self.now(), record.name, "db-instance", message, [category],

@@ -663,10 +663,7 @@ def _identify(
     req = _Request(method.upper(), path, query_string or "", lowered, body or b"")
     signed, signing_name, region = _signature_scope(lowered, req.query_string)
     region = region or default_region
-    if signed:
-        candidates = _catalog().services_for_signing_name(signing_name or "")
-    else:
-        candidates = _unsigned_candidates(req)
+    candidates = _catalog().services_for_signing_name(signing_name or "") if signed else _unsigned_candidates(req)
     if not candidates:
         return Identity(None, region, None, None, signing_name)
 

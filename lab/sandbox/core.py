@@ -213,10 +213,9 @@ class Sandbox:
                     # One instant per call: the journal can replay it at exactly this sim time.
                     started = self.clock.now()
                     self.clock.pin(started)
-                if ctx.mutating:
-                    if outermost and (self.ready.is_set() or ctx.replaying):
-                        # Replay too: what fell due before a call happened before it the first time.
-                        self.engines.run_until(started)
+                if ctx.mutating and outermost and (self.ready.is_set() or ctx.replaying):
+                    # Replay too: what fell due before a call happened before it the first time.
+                    self.engines.run_until(started)
                 seq_before = self.lab.seq
                 if ctx.mutating:
                     self.lab.seq += 1

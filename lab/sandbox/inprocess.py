@@ -94,7 +94,8 @@ def attach(client: Any, app: WSGIApp) -> Any:
             data = body.encode()
         else:
             data = body.read()
-        status, headers, payload = call_app(app, environ_for(request.method, request.url, request.headers.items(), data))
+        environ = environ_for(request.method, request.url, request.headers.items(), data)
+        status, headers, payload = call_app(app, environ)
         http_headers = HTTPHeaders()
         for name, value in headers:
             http_headers[name] = value
