@@ -28,10 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab.awsclient import client  # noqa: E402
-from lab.backends.embedded import EmbeddedBackend  # noqa: E402
-from lab.sandbox.core import Sandbox  # noqa: E402
-from lab.sandbox.server import make_server  # noqa: E402
+from lab.awsclient import client
+from lab.backends.embedded import EmbeddedBackend
+from lab.sandbox.core import Sandbox
+from lab.sandbox.server import make_server
 from lab.services.cloudtrail.engine import CloudTrail
 
 

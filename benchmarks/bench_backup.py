@@ -29,10 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab.backends.embedded import EmbeddedBackend  # noqa: E402
-from lab.sandbox.core import Sandbox  # noqa: E402
-from lab.sandbox.server import settle_heap  # noqa: E402
-from lab.services.backup.engine import Backup  # noqa: E402
+from lab.backends.embedded import EmbeddedBackend
+from lab.sandbox.core import Sandbox
+from lab.sandbox.server import settle_heap
+from lab.services.backup.engine import Backup
 from lab.services.workload.engine import Workload
 
 EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"
@@ -126,7 +126,8 @@ def main() -> None:
     parser.add_argument("--copy", action="store_true", help="also copy every recovery point to us-west-2")
     parser.add_argument("--no-workload", action="store_true", help="no orders: the backup machinery alone")
     parser.add_argument("--snapshot", action="store_true", help="also time saving the state reached (lab down)")
-    parser.add_argument("--rounds", type=int, default=1, help="advances in fresh processes; prints each, then the median")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="advances in fresh processes; prints each, then the median")
     args = parser.parse_args()
     if args.rounds > 1:
         rounds(args)

@@ -19,11 +19,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from moto.dynamodb.models import dynamodb_backends  # noqa: E402
-from moto.s3.models import s3_backends  # noqa: E402
+from moto.dynamodb.models import dynamodb_backends
+from moto.s3.models import s3_backends
 
-from lab import config  # noqa: E402
-from lab.backends.embedded import MotoData  # noqa: E402
+from lab import config
+from lab.backends.embedded import MotoData
 
 ACCOUNT, REGION = config.ACCOUNT_ID, config.PRIMARY_REGION
 

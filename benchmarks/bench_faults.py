@@ -25,13 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab.admin_client import AdminClient  # noqa: E402
-from lab.awsclient import client  # noqa: E402
-from lab.backends.embedded import EmbeddedBackend  # noqa: E402
-from lab.gateway.codec.identify import Identity  # noqa: E402
-from lab.sandbox.core import Sandbox  # noqa: E402
-from lab.sandbox.server import make_server  # noqa: E402
-from lab.services.faults.rules import FaultRule, decide  # noqa: E402
+from lab.admin_client import AdminClient
+from lab.awsclient import client
+from lab.backends.embedded import EmbeddedBackend
+from lab.gateway.codec.identify import Identity
+from lab.sandbox.core import Sandbox
+from lab.sandbox.server import make_server
+from lab.services.faults.rules import FaultRule, decide
 
 
 def free_port() -> int:

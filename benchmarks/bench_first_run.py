@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_tui import first_frame_seconds, free_port  # noqa: E402 -- the sibling benchmark's pty driver
+from bench_tui import first_frame_seconds, free_port
 
 _STEP = re.compile(r"^setup: (.*)$")
 

@@ -24,8 +24,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab import exercises, grading  # noqa: E402
-from lab.admin_client import AdminClient  # noqa: E402
+from lab import exercises, grading
+from lab.admin_client import AdminClient
 
 
 def free_port() -> int:
@@ -53,7 +53,8 @@ def vary(base: dict, number: int) -> dict:
         source["replication"] = {"role": "arn:aws:iam::000000000000:role/crr", "rules": [{
             "id": "r", "status": "Enabled", "priority": 1, "prefix": rng.choice([None, "invoices/", "logs/"]),
             "tags": {}, "destination_bucket": rng.choice(["securecart-invoices-usw2", "securecart-logs"]),
-            "destination_arn": "", "storage_class": None, "delete_marker_replication": rng.choice(["Enabled", "Disabled"]),
+            "destination_arn": "", "storage_class": None,
+            "delete_marker_replication": rng.choice(["Enabled", "Disabled"]),
             "replication_time": False, "existing_objects": False}]}
     for db in east["rds"]["instances"].values():
         db["backup_retention"] = rng.choice([0, 1, 6, 7, 14])

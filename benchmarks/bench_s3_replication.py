@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab.admin_client import AdminClient  # noqa: E402
-from lab.awsclient import client  # noqa: E402
+from lab.admin_client import AdminClient
+from lab.awsclient import client
 from lab.services.s3.engine import S3
 
 SOURCE, DESTINATION = "securecart-invoices-use1", "securecart-invoices-usw2"

@@ -21,7 +21,7 @@ import urllib3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab.awsclient import client  # noqa: E402
+from lab.awsclient import client
 
 
 def free_port() -> int:
@@ -165,7 +165,8 @@ def main() -> None:
         print(f"  {label:30} healthy {statistics.median(healthy):.2f} s   ready (lab up returns) "
               f"{statistics.median(ready):.2f} s  (min {min(ready):.2f}, max {max(ready):.2f})")
     raw, gateway, _ = overhead(args.ops)
-    print(f"gateway vs raw moto server, ms per call, median of 3 interleaved rounds of {args.ops} (target ratio <= 1.15):")
+    print(f"gateway vs raw moto server, ms per call, median of 3 interleaved rounds of {args.ops} "
+          "(target ratio <= 1.15):")
     for name in raw:
         print(f"  {name:14} raw moto {raw[name]:.3f}  lab {gateway[name]:.3f}  ratio {gateway[name] / raw[name]:.2f}")
     print(f"resident memory with the world seeded (target <= 250 MB): {memory_with_world():.0f} MB")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import pty
@@ -141,7 +142,7 @@ def stalls_and_memory(state_dir: Path, port: int, checks: int, lab_id: str) -> d
 def _longest_gap(ticks: list[float], windows: list[tuple[float, float]]) -> float:
     """The longest time between consecutive ticks whose gap overlaps one of the windows."""
     longest = 0.0
-    for before, after in zip(ticks, ticks[1:]):
+    for before, after in itertools.pairwise(ticks):
         if any(before < end and after > begin for begin, end in windows):
             longest = max(longest, after - before)
     return longest

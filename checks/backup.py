@@ -113,8 +113,8 @@ def backup_plan_min_frequency_and_min_retention_check(inv: InventoryView, params
         if problems:
             reason, detail = problems[0]
             interval = detail.get("interval_seconds")
-            findings.append(failed(name, reason, region, **{**evidence, **detail, "plan": name,
-                                                            "interval": describe_seconds(interval) if interval else None}))
+            shown = describe_seconds(interval) if interval else None
+            findings.append(failed(name, reason, region, **{**evidence, **detail, "plan": name, "interval": shown}))
         else:
             findings.append(passed(name, "meets", region, **evidence,
                                    interval=describe_seconds(max_interval_seconds(rule.get("schedule"))),

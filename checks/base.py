@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-PASS = "PASS"
+PASS = "PASS"  # noqa: S105 -- a check's status, not a password
 FAIL = "FAIL"
 ERROR = "ERROR"
 NOT_APPLICABLE = "NOT_APPLICABLE"

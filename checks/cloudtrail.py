@@ -18,7 +18,8 @@ def records_management_events(trail: dict[str, Any], read_write: str) -> bool:
     if not basic and not advanced:
         return True
     for selector in basic:
-        if selector.get("IncludeManagementEvents", True) and selector.get("ReadWriteType", "All") in ("All", read_write):
+        if (selector.get("IncludeManagementEvents", True)
+                and selector.get("ReadWriteType", "All") in ("All", read_write)):
             return True
     for selector in advanced:
         fields = {f.get("Field"): f.get("Equals") or [] for f in selector.get("FieldSelectors") or ()}

@@ -111,7 +111,8 @@ def rule_problems(inv: InventoryView, plan: Mapping[str, Any], rule: Mapping[str
     copy_regions = sorted({arn_region(copy.get("destination_vault_arn")) for copy in rule.get("copy_actions") or ()})
     missing = [r for r in cross_regions or () if r not in copy_regions]
     if missing:
-        problems.append(("no_cross_region_copy", {**evidence, "copy_regions": copy_regions, "missing_regions": missing}))
+        problems.append(("no_cross_region_copy",
+                         {**evidence, "copy_regions": copy_regions, "missing_regions": missing}))
     else:
         for copy in rule.get("copy_actions") or ():
             if copy.get("destination_vault_arn") and inv.vault_by_arn(copy["destination_vault_arn"]) is None \

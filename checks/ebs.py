@@ -141,7 +141,8 @@ def ebs_snapshot_schedule_enabled(inv: InventoryView, params: dict[str, Any]) ->
                 done = True
                 break
             if intervals:
-                best_miss = ("interval_too_long", {"policy": policy["id"], "interval": describe_seconds(min(intervals))})
+                best_miss = ("interval_too_long",
+                             {"policy": policy["id"], "interval": describe_seconds(min(intervals))})
         if done:
             continue
         plan_found = _backup_schedule(inv, volume, limit)
@@ -152,7 +153,8 @@ def ebs_snapshot_schedule_enabled(inv: InventoryView, params: dict[str, Any]) ->
         else:
             others = list(inv.dlm_policies(region))
             if others:
-                yield failed(name, "not_targeted", region, policy_tags=[p.get("target_tags") for p in others], **evidence)
+                yield failed(name, "not_targeted", region, policy_tags=[p.get("target_tags") for p in others],
+                             **evidence)
             else:
                 yield failed(name, "no_schedule", region, **evidence)
 

@@ -259,7 +259,9 @@ def cross_region_copies(inv: InventoryView, identifier: str, destination: str) -
                            "created": point.get("created")})
     for backup in inv.db_automated_backups(destination):
         if backup.get("instance") == identifier and backup.get("source_region") not in (None, "", destination):
-            status = "available" if backup.get("status") in ("replicating", "active", "available") else backup.get("status")
+            status = backup.get("status")
+            if status in ("replicating", "active", "available"):
+                status = "available"
             copies.append({"kind": "replicated-automated-backup", "id": backup.get("arn"), "status": status,
                            "created": backup.get("earliest")})
     return copies

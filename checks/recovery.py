@@ -481,7 +481,8 @@ def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterat
 
 # -- deletion refused, recorded, flagged -----------------------------------------------------------------
 
-DELETION_CONTROLS = ("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK")
+DELETION_CONTROLS = ("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
+                     "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK")
 
 
 def _drill_outcomes(inv: InventoryView, drill: dict[str, Any]) -> list[dict[str, Any]]:
@@ -512,7 +513,8 @@ def _drill_outcomes(inv: InventoryView, drill: dict[str, Any]) -> list[dict[str,
                              "in their access policy, then take new backups.",
            "not_recorded": "Create a trail and start logging (aws cloudtrail create-trail / start-logging).",
            "no_trail": "aws cloudtrail start-logging --name <trail>",
-           "not_flagged": "aws backup create-framework with the control BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED."},
+           "not_flagged": "aws backup create-framework with the control "
+                          "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED."},
 )
 def recovery_deletion_refused_and_recorded(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """Whoever tried to delete the backups was refused (vault lock or access policy), CloudTrail recorded the
@@ -554,7 +556,8 @@ def _target(drill: dict[str, Any], params: dict[str, Any], key: str) -> int:
     return int(params["targetSeconds"] or (drill.get("targets") or {}).get(key) or 0)
 
 
-def _drill_check(key: str, measure: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]) -> Callable[..., Iterator[Finding]]:
+def _drill_check(key: str,
+                 measure: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]) -> Callable[..., Iterator[Finding]]:
     def judge(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
         drill = find_drill(inv, params)
         if drill is None:
@@ -586,7 +589,8 @@ def _rpo(drill: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if drill.get("status") == "running" and not drill.get("evaluations"):
         return "not_measured", {"value": None}
     return "measured", {"value": int(rpo.get("span_seconds") or 0), "lost_orders": rpo.get("count", 0),
-                        "per_store": {store: entry.get("count") for store, entry in (rpo.get("per_store") or {}).items()}}
+                        "per_store": {store: entry.get("count")
+                                      for store, entry in (rpo.get("per_store") or {}).items()}}
 
 
 RECOVERY_RTO_WITHIN_TARGET = check(

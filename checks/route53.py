@@ -85,7 +85,8 @@ def health_of(inv: InventoryView, record: dict[str, Any]) -> str:
     return status
 
 
-def failover_problem(inv: InventoryView, group: dict[str, Any], params: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+def failover_problem(inv: InventoryView, group: dict[str, Any],
+                     params: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     primary, secondary = group.get("PRIMARY"), group.get("SECONDARY")
     if primary is None:
         return "no_primary", {}

@@ -103,8 +103,9 @@ def replication_problems(inv: InventoryView, source: dict[str, Any], rule: dict[
     if source.get("versioning") != "Enabled":
         problems.append(("source_versioning_off", {"versioning": source.get("versioning") or "Off"}))
     if destination is not None and destination.get("versioning") != "Enabled":
-        problems.append(("destination_versioning_off", {"destination": destination_name,
-                                                        "destination_versioning": destination.get("versioning") or "Off"}))
+        problems.append(("destination_versioning_off",
+                         {"destination": destination_name,
+                          "destination_versioning": destination.get("versioning") or "Off"}))
     if not rule_covers(rule, params["coveredPrefix"]):
         problems.append(("prefix_not_covered", {"rule_prefix": rule_prefix(rule), "rule_tags": rule.get("tags") or {},
                                                 "covered_prefix": params["coveredPrefix"] or "(every key)"}))
@@ -314,5 +315,5 @@ def s3_lifecycle_policy_check(inv: InventoryView, params: dict[str, Any]) -> Ite
             yield passed(name, "has_rule", region, rule=fitting[0].get("ID"), rules=len(rules))
         else:
             order = ("no_matching_expiration", "no_matching_transition", "prefix_not_covered", "rule_disabled")
-            worst = min((problem for problem, _ in problems), key=lambda p: order.index(p))  # the closest miss
+            worst = min((problem for problem, _ in problems), key=order.index)  # the closest miss
             yield failed(name, worst, region, rules=[rule.get("ID") for rule in rules])

@@ -7,7 +7,7 @@ from typing import Any
 
 import urllib3
 
-from lab.errors import LabError, SandboxNotRunning
+from lab.errors import LabError, SandboxNotRunningError
 from lab.safety import check_endpoint
 
 _POOL = urllib3.PoolManager(retries=False)
@@ -27,7 +27,7 @@ class AdminClient:
                            f"{path}; it is running, but busy (a long clock advance or a large world): try again "
                            "in a moment") from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise SandboxNotRunning(self.endpoint) from exc
+            raise SandboxNotRunningError(self.endpoint) from exc
         try:
             payload = json.loads(answer.data) if answer.data else {}
         except json.JSONDecodeError as exc:

@@ -7,12 +7,18 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lab import __version__, config
+from lab.commands import register_all
+from lab.commands._common import admin, port_option, state_dir_option
+from lab.commands._common import state_dir_path as _state_dir
 from lab.errors import LabError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SHELLS = ("bash", "zsh", "fish", "powershell")
 
@@ -28,11 +34,7 @@ class LabGroup(click.Group):
             sys.exit(exc.exit_code)
 
 
-from lab.commands._common import admin, port_option, state_dir_option
-from lab.commands._common import state_dir_path as _state_dir
-
-
-def _console():
+def _console() -> Console:
     from rich.console import Console
 
     return Console()
@@ -76,12 +78,13 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
     try:
         running = process.start(directory, port=port, backend=backend, foreground=foreground,
                                  allow_remote=allow_remote, seed=seed, no_world=no_world)
-    except PortBusyError:
+    except PortBusyError as exc:
         other = AdminClient(config.endpoint_url(port))
         if other.alive():
             status = other.status(counts=False)
-            raise LabError(f"port {port} is taken by another SecureCart sandbox (state dir {status.get('state_dir')}); "
-                           f"use it with --state-dir {status.get('state_dir')}, or start this one with --port {port + 1}")
+            taken_by = status.get("state_dir")
+            raise LabError(f"port {port} is taken by another SecureCart sandbox (state dir {taken_by}); "
+                           f"use it with --state-dir {taken_by}, or start this one with --port {port + 1}") from exc
         raise
     status = AdminClient(running.endpoint).status(counts=False)
     click.echo(f"SecureCart DR Lab sandbox ready at {running.endpoint} "
@@ -266,8 +269,6 @@ def tui() -> None:
         raise LabError(f"the terminal UI is not available: {exc}") from exc
     run_app()
 
-
-from lab.commands import register_all  # noqa: E402
 
 register_all(main)
 

@@ -12,7 +12,7 @@ DR_REGION = "us-west-2"
 REGIONS = (PRIMARY_REGION, DR_REGION)
 ACCOUNT_ID = "000000000000"
 DUMMY_ACCESS_KEY = "test"
-DUMMY_SECRET_KEY = "test"
+DUMMY_SECRET_KEY = "test"  # noqa: S105 -- the sandbox's well-known dummy credential, as LocalStack's
 DEFAULT_SEED = 20260101
 
 # Environment variables the sandbox process sets before moto is imported.

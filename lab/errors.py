@@ -17,7 +17,7 @@ class PortBusyError(LabError):
         self.port = port
 
 
-class RemoteEndpointRefused(LabError):
+class RemoteEndpointRefusedError(LabError):
     def __init__(self, url: str) -> None:
         super().__init__(
             f"refusing endpoint {url}: it is not on this machine's loopback interface, and the lab never talks to "
@@ -25,6 +25,6 @@ class RemoteEndpointRefused(LabError):
         )
 
 
-class SandboxNotRunning(LabError):
+class SandboxNotRunningError(LabError):
     def __init__(self, url: str) -> None:
         super().__init__(f"no sandbox answers at {url}; start it with: lab up")

@@ -183,7 +183,8 @@ def load_marked(text: str, source: str) -> tuple[MarkedDocument | None, list[Pro
         except yaml.YAMLError as exc:
             return None, [Problem(source, 1, 1, f"bad YAML: {exc}")]
         if root is None:
-            return None, [Problem(source, 1, 1, "the file is empty; an exercise is a YAML mapping (id, title, steps, ...)")]
+            return None, [Problem(source, 1, 1,
+                                  "the file is empty; an exercise is a YAML mapping (id, title, steps, ...)")]
         document = MarkedDocument(data=None)
 
         def build(node: yaml.Node, path: JsonPath) -> Any:
@@ -195,7 +196,8 @@ def load_marked(text: str, source: str) -> tuple[MarkedDocument | None, list[Pro
                     key = loader.construct_object(key_node, deep=True)
                     line, column = _one_based(key_node.start_mark)
                     if not isinstance(key, (str, int, float, bool)) or key is None:
-                        problems.append(Problem(source, line, column, f"a mapping key must be a plain name, not {key!r}"))
+                        problems.append(Problem(source, line, column,
+                                                f"a mapping key must be a plain name, not {key!r}"))
                         continue
                     if key in mapping:
                         first = document.key_marks[(*path, key)]
@@ -410,8 +412,9 @@ def validate_text(text: str, source: str) -> tuple[MarkedDocument | None, list[P
     if document is None:
         return None, problems
     if not isinstance(document.data, dict):
-        return None, [*problems, Problem(source, *document.position(()),
-                                         f"an exercise is a YAML mapping (id, title, steps, ...), not {_show(document.data)}")]
+        return None, [*problems, Problem(
+            source, *document.position(()),
+            f"an exercise is a YAML mapping (id, title, steps, ...), not {_show(document.data)}")]
     problems += _schema_problems(document, source)
     problems += _registry_problems(document, source)
     return document, sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.message))
@@ -442,7 +445,8 @@ def validate(path: Path | str) -> list[Problem]:
             where = document.position(("id",))
             if lab_id in first_by_id:
                 other, other_where = first_by_id[lab_id]
-                problems.append(Problem(str(file), *where, f"id: lab id {lab_id!r} is also used by {other}:{other_where[0]}"))
+                problems.append(Problem(str(file), *where,
+                                        f"id: lab id {lab_id!r} is also used by {other}:{other_where[0]}"))
             else:
                 first_by_id[lab_id] = (file, where)
     return problems

@@ -298,7 +298,8 @@ def junit_xml(reports: Iterable[Report], suite_name: str = "securecart-dr-lab") 
                 case_properties = ElementTree.SubElement(case, "properties")
                 ElementTree.SubElement(case_properties, "property", name="score", value=f"{outcome.score:.4g}")
                 ElementTree.SubElement(case_properties, "property", name="weight", value=f"{outcome.weight:g}")
-                detail = "\n".join(f"[{r.status}] {r.resource_id}: {r.message}" + (f"\n  hint: {r.hint}" if r.hint and r.status != PASS else "")
+                detail = "\n".join(f"[{r.status}] {r.resource_id}: {r.message}"
+                                   + (f"\n  hint: {r.hint}" if r.hint and r.status != PASS else "")
                                    for r in outcome.results)
                 if outcome.status == FAIL:
                     counts["failures"] += 1
@@ -501,7 +502,8 @@ def _grade_file(path: Path) -> dict[str, Any] | str:
     return _row(learner, path, export, reports, _worker["exercises"], _worker["pass_rule"])
 
 
-def grade_class(directory: Path, exercises: list[Any], *, pass_rule: str = "all",
+def grade_class(directory: Path, exercises: list[Any], *,
+                pass_rule: str = "all",  # noqa: S107 -- pass as in pass/fail, not a password
                 workers: int | None = None) -> ClassGrades:
     """Regrade every export (*.json) in `directory`. Unreadable or foreign files are reported and skipped.
     A learner with several exports keeps the newest (by the sim time of its inventory); the others are
@@ -527,7 +529,8 @@ def grade_class(directory: Path, exercises: list[Any], *, pass_rule: str = "all"
         learner = row["learner"]
         previous = newest.get(learner)
         if previous is not None:
-            keep, drop = (row, previous) if (row["exported_at"] or "") >= (previous["exported_at"] or "") else (previous, row)
+            newer = (row["exported_at"] or "") >= (previous["exported_at"] or "")
+            keep, drop = (row, previous) if newer else (previous, row)
             grades.problems.append(f"{drop['file']}: an older export of learner {learner!r} than {keep['file']}; "
                                    "graded the newer one")
             row = keep
@@ -546,7 +549,8 @@ def _row(learner: str, path: Path, export: Mapping[str, Any], reports: dict[str,
             seen: dict[str, int] = {}
             for outcome in step.checks:
                 seen[outcome.check_id] = seen.get(outcome.check_id, 0) + 1
-                name = outcome.check_id if seen[outcome.check_id] == 1 else f"{outcome.check_id}#{seen[outcome.check_id]}"
+                count = seen[outcome.check_id]
+                name = outcome.check_id if count == 1 else f"{outcome.check_id}#{count}"
                 checks[f"{exercise.id}/{step.id}/{name}"] = outcome.score
         labs[exercise.id] = {"score": report.score, "max_score": report.max_score, "percent": report.percent,
                              "passed": report.passed}
@@ -554,7 +558,7 @@ def _row(learner: str, path: Path, export: Mapping[str, Any], reports: dict[str,
     max_score = sum(entry["max_score"] for entry in labs.values())
     percent = 100.0 * score / max_score if max_score > 0 else 0.0
     passed_labs = sum(1 for entry in labs.values() if entry["passed"])
-    if pass_rule == "average":
+    if pass_rule == "average":  # noqa: S105 -- pass as in pass/fail, not a password
         mark = 100.0 * sum(float(e.pass_mark) for e in exercises) / len(exercises) if exercises else 100.0
         passed = percent + _EPSILON >= mark
     else:

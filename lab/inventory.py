@@ -99,6 +99,7 @@ MAX_JOBS = 1_000  # newest backup/copy/restore jobs kept per region
 MAX_TRAIL_EVENTS = 200
 AUDITED_EVENT_SOURCES = ("backup.amazonaws.com",)
 ORDER_ID_PAGE = 10_000  # rows per SELECT through POST /_lab/sql (its result cap)
+ORDER_ID_PAGE_SQL = "SELECT order_id FROM orders WHERE order_id > ? ORDER BY order_id LIMIT ?"
 # "[Copied snap-1 from us-east-1]" (AWS), "Copy of snap-1 (...)": where a copy came from, if its description says
 _COPIED_FROM = re.compile(r"cop(?:y|ied)\b\D*?(snap-[0-9a-f]+)(?:.*?\bfrom\s+([a-z]{2}(?:-[a-z]+)+-\d))?",
                           re.IGNORECASE)
@@ -257,7 +258,7 @@ class Collector:
             "faults": {"injections": [], "regions_down": []},
             "clock": clock,
         }
-        for (service, region, _), result in zip(tasks, results):
+        for (service, region, _), result in zip(tasks, results, strict=True):
             if region is not None:
                 inventory["regions"][region][service] = result if result is not None else EMPTY[service]()
             elif service in GLOBAL_SERVICES:
@@ -347,7 +348,7 @@ class Collector:
         for key, versions in keys.items():
             # newest first: the listing's own order, except that the API lists delete markers apart
             ranks = order[key]
-            keys[key] = [version for _, version in sorted(zip(ranks, versions), key=lambda pair: pair[0])]
+            keys[key] = [version for _, version in sorted(zip(ranks, versions, strict=True), key=lambda pair: pair[0])]
         return {
             "count": sum(1 for versions in keys.values() if not versions[0]["delete_marker"]),
             "version_count": sum(1 for _, _, _, _, _, _, marker in listed if not marker),
@@ -366,15 +367,18 @@ class Collector:
             names.extend(page.get("TableNames", []))
         tables = {}
         for name in names:
-            found = self.attempt("dynamodb", region, f"table {name}", lambda: self._table(dynamodb, region, name), None)
+            found = self.attempt("dynamodb", region, f"table {name}",
+                                 lambda name=name: self._table(dynamodb, region, name), None)
             if found is not None:
                 tables[name] = found
         backups = self.attempt("dynamodb", region, "backups", lambda: [
             {"arn": b.get("BackupArn"), "name": b.get("BackupName"), "table": b.get("TableName"),
-             "status": b.get("BackupStatus"), "type": b.get("BackupType"), "created": iso(b.get("BackupCreationDateTime"))}
+             "status": b.get("BackupStatus"), "type": b.get("BackupType"),
+             "created": iso(b.get("BackupCreationDateTime"))}
             for b in dynamodb.list_backups().get("BackupSummaries", [])], [])
         global_tables = self.attempt("dynamodb", region, "global tables", lambda: self._optional(lambda: [
-            {"name": g.get("GlobalTableName"), "replicas": sorted(r.get("RegionName") for r in g.get("ReplicationGroup", [])),
+            {"name": g.get("GlobalTableName"),
+             "replicas": sorted(r.get("RegionName") for r in g.get("ReplicationGroup", [])),
              "status": "ACTIVE"} for g in dynamodb.list_global_tables(RegionName=region).get("GlobalTables", [])],
             "UnknownOperationException"), None) or []
         return {"tables": sorted_map(tables.items()), "backups": backups, "global_tables": global_tables}
@@ -398,7 +402,8 @@ class Collector:
             "replicas": sorted(({"region": r.get("RegionName"), "status": r.get("ReplicaStatus")}
                                 for r in table.get("Replicas", [])), key=lambda r: r["region"] or ""),
             "global_table_version": table.get("GlobalTableVersion"),
-            "restore": {"source_table_arn": restore.get("SourceTableArn"), "source_backup_arn": restore.get("SourceBackupArn"),
+            "restore": {"source_table_arn": restore.get("SourceTableArn"),
+                        "source_backup_arn": restore.get("SourceBackupArn"),
                         "restore_time": iso(restore.get("RestoreDateTime")),
                         "in_progress": restore.get("RestoreInProgress")} if restore else None,
             "pitr": {"status": point.get("PointInTimeRecoveryStatus", "DISABLED"),
@@ -441,11 +446,13 @@ class Collector:
         for db in shown:
             identifier = db["DBInstanceIdentifier"]
             instances[identifier] = {
-                "id": identifier, "region": region, "arn": db.get("DBInstanceArn"), "status": db.get("DBInstanceStatus"),
+                "id": identifier, "region": region, "arn": db.get("DBInstanceArn"),
+                "status": db.get("DBInstanceStatus"),
                 "engine": db.get("Engine"), "engine_version": db.get("EngineVersion"),
                 "instance_class": db.get("DBInstanceClass"), "az": db.get("AvailabilityZone"),
                 "secondary_az": db.get("SecondaryAvailabilityZone"), "multi_az": bool(db.get("MultiAZ")),
-                "backup_retention": db.get("BackupRetentionPeriod", 0), "backup_window": db.get("PreferredBackupWindow"),
+                "backup_retention": db.get("BackupRetentionPeriod", 0),
+                "backup_window": db.get("PreferredBackupWindow"),
                 "latest_restorable": iso(db.get("LatestRestorableTime")),
                 "deletion_protection": bool(db.get("DeletionProtection")),
                 "storage_encrypted": bool(db.get("StorageEncrypted")), "kms_key": db.get("KmsKeyId"),
@@ -489,10 +496,10 @@ class Collector:
         ids: list[str] = []
         after = ""
         for _ in range(1000):  # bounded: 10 million orders
-            statement = (f"SELECT order_id FROM orders WHERE order_id > '{after}' ORDER BY order_id "
-                         f"LIMIT {ORDER_ID_PAGE}")
+            request = {"instance": instance, "region": region, "sql": ORDER_ID_PAGE_SQL,
+                       "parameters": [after, ORDER_ID_PAGE]}
             try:
-                answer = self.admin_post("sql", {"instance": instance, "region": region, "sql": statement})
+                answer = self.admin_post("sql", request)
             except Exception as exc:  # noqa: BLE001 -- an instance that cannot answer keeps its digest only
                 summary["error"] = f"order ids could not be read: {exc}"
                 return summary
@@ -516,11 +523,13 @@ class Collector:
                 for instance in reservation.get("Instances", []):
                     instance_id = instance["InstanceId"]
                     instances[instance_id] = {
-                        "id": instance_id, "region": region, "arn": f"arn:aws:ec2:{region}:{account}:instance/{instance_id}",
+                        "id": instance_id, "region": region,
+                        "arn": f"arn:aws:ec2:{region}:{account}:instance/{instance_id}",
                         "state": (instance.get("State") or {}).get("Name"),
                         "az": (instance.get("Placement") or {}).get("AvailabilityZone"),
                         "type": instance.get("InstanceType"), "tags": tag_dict(instance.get("Tags")),
-                        "volumes": sorted((m.get("Ebs") or {}).get("VolumeId", "") for m in instance.get("BlockDeviceMappings", []))}
+                        "volumes": sorted((m.get("Ebs") or {}).get("VolumeId", "")
+                                          for m in instance.get("BlockDeviceMappings", []))}
         volumes = {}
         for page in ec2.get_paginator("describe_volumes").paginate():
             for volume in page.get("Volumes", []):
@@ -531,7 +540,8 @@ class Collector:
                     "type": volume.get("VolumeType"), "encrypted": bool(volume.get("Encrypted")),
                     "snapshot_id": volume.get("SnapshotId") or None, "created": iso(volume.get("CreateTime")),
                     "tags": tag_dict(volume.get("Tags")),
-                    "attachments": [{"instance": a.get("InstanceId"), "device": a.get("Device"), "state": a.get("State")}
+                    "attachments": [{"instance": a.get("InstanceId"), "device": a.get("Device"),
+                                     "state": a.get("State")}
                                     for a in volume.get("Attachments", [])]}
         snapshots = {}
         # moto lists ~1300 public snapshots for OwnerIds=["self"]; the owner filter is what keeps this fast.
@@ -586,7 +596,7 @@ class Collector:
         for page in backup.get_paginator("list_backup_vaults").paginate():
             for vault in page.get("BackupVaultList", []):
                 name = vault["BackupVaultName"]
-                policy = self.attempt("backup", region, f"vault {name}", lambda: self._optional(
+                policy = self.attempt("backup", region, f"vault {name}", lambda name=name: self._optional(
                     lambda: backup.get_backup_vault_access_policy(BackupVaultName=name).get("Policy"),
                     "ResourceNotFoundException"), None)
                 vaults[name] = {
@@ -594,17 +604,21 @@ class Collector:
                     "created": iso(vault.get("CreationDate")), "encryption_key": vault.get("EncryptionKeyArn"),
                     "recovery_points": vault.get("NumberOfRecoveryPoints", 0), "locked": bool(vault.get("Locked")),
                     "lock": {"min_retention_days": vault.get("MinRetentionDays"),
-                             "max_retention_days": vault.get("MaxRetentionDays"), "lock_date": iso(vault.get("LockDate"))},
+                             "max_retention_days": vault.get("MaxRetentionDays"),
+                             "lock_date": iso(vault.get("LockDate"))},
                     "access_policy": policy_document(policy)}
                 points.extend(self.attempt("backup", region, f"recovery points of {name}",
-                                           lambda: self._recovery_points(backup, region, name), []))
+                                           lambda name=name: self._recovery_points(backup, region, name), []))
         plans = self.attempt("backup", region, "plans", lambda: self._plans(backup, region), {})
         return {
             "vaults": sorted_map(vaults.items()), "plans": plans,
             "recovery_points": sorted(points, key=lambda p: (p["created"] or "", p["arn"] or "")),
-            "jobs": self.attempt("backup", region, "backup jobs", lambda: self._jobs(backup, "list_backup_jobs", "BackupJobs", _backup_job), []),
-            "copy_jobs": self.attempt("backup", region, "copy jobs", lambda: self._jobs(backup, "list_copy_jobs", "CopyJobs", _copy_job), []),
-            "restore_jobs": self.attempt("backup", region, "restore jobs", lambda: self._jobs(backup, "list_restore_jobs", "RestoreJobs", _restore_job), []),
+            "jobs": self.attempt("backup", region, "backup jobs", lambda: self._jobs(
+                backup, "list_backup_jobs", "BackupJobs", _backup_job), []),
+            "copy_jobs": self.attempt("backup", region, "copy jobs", lambda: self._jobs(
+                backup, "list_copy_jobs", "CopyJobs", _copy_job), []),
+            "restore_jobs": self.attempt("backup", region, "restore jobs", lambda: self._jobs(
+                backup, "list_restore_jobs", "RestoreJobs", _restore_job), []),
             "frameworks": self.attempt("backup", region, "frameworks", lambda: self._frameworks(backup, region), []),
         }
 
@@ -674,9 +688,9 @@ class Collector:
         for trail in cloudtrail.describe_trails(includeShadowTrails=False).get("trailList", []):
             arn = trail.get("TrailARN") or trail["Name"]
             status = self.attempt("cloudtrail", region, f"trail {trail['Name']}",
-                                  lambda: cloudtrail.get_trail_status(Name=arn), {})
+                                  lambda arn=arn: cloudtrail.get_trail_status(Name=arn), {})
             selectors = self.attempt("cloudtrail", region, f"trail {trail['Name']}",
-                                     lambda: cloudtrail.get_event_selectors(TrailName=arn), {})
+                                     lambda arn=arn: cloudtrail.get_event_selectors(TrailName=arn), {})
             trails[trail["Name"]] = {
                 "name": trail["Name"], "arn": trail.get("TrailARN"), "region": region,
                 "home_region": trail.get("HomeRegion") or region, "multi_region": bool(trail.get("IsMultiRegionTrail")),
@@ -712,9 +726,10 @@ class Collector:
         for page in iam.get_paginator("list_roles").paginate():
             for role in page.get("Roles", []):
                 name = role["RoleName"]
-                attached = self.attempt("iam", None, f"role {name}", lambda: [
-                    p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])], [])
-                inline = self.attempt("iam", None, f"role {name}", lambda: iam.list_role_policies(
+                attached = self.attempt("iam", None, f"role {name}", lambda name=name: [
+                    p["PolicyArn"]
+                    for p in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])], [])
+                inline = self.attempt("iam", None, f"role {name}", lambda name=name: iam.list_role_policies(
                     RoleName=name).get("PolicyNames", []), [])
                 roles[name] = {"name": name, "arn": role.get("Arn"), "created": iso(role.get("CreateDate")),
                                "trust_policy": policy_document(role.get("AssumeRolePolicyDocument")),
@@ -738,12 +753,15 @@ class Collector:
             for check in page.get("HealthChecks", []):
                 check_id = check["Id"]
                 settings = check.get("HealthCheckConfig") or {}
-                observations = self.attempt("route53", None, f"health check {check_id}", lambda: route53.get_health_check_status(
-                    HealthCheckId=check_id).get("HealthCheckObservations", []), [])
+                observations = self.attempt(
+                    "route53", None, f"health check {check_id}",
+                    lambda check_id=check_id: route53.get_health_check_status(
+                        HealthCheckId=check_id).get("HealthCheckObservations", []), [])
                 checks[check_id] = {
                     "id": check_id, "type": settings.get("Type"), "ip": settings.get("IPAddress"),
                     "port": settings.get("Port"), "fqdn": settings.get("FullyQualifiedDomainName"),
-                    "resource_path": settings.get("ResourcePath"), "failure_threshold": settings.get("FailureThreshold"),
+                    "resource_path": settings.get("ResourcePath"),
+                    "failure_threshold": settings.get("FailureThreshold"),
                     "inverted": bool(settings.get("Inverted")), "disabled": bool(settings.get("Disabled")),
                     "status": _health(observations)}
         return {"zones": sorted_map(zones.items()), "health_checks": sorted_map(checks.items())}
@@ -851,7 +869,8 @@ def _selection(selection_id: str, selection: Mapping[str, Any]) -> dict[str, Any
     return {"id": selection_id, "name": selection.get("SelectionName"), "role": selection.get("IamRoleArn"),
             "resources": list(selection.get("Resources") or []),
             "not_resources": list(selection.get("NotResources") or []),
-            "list_of_tags": [{"type": t.get("ConditionType"), "key": t.get("ConditionKey"), "value": t.get("ConditionValue")}
+            "list_of_tags": [{"type": t.get("ConditionType"), "key": t.get("ConditionKey"),
+                              "value": t.get("ConditionValue")}
                              for t in selection.get("ListOfTags") or []],
             "conditions": conditions}
 
@@ -951,7 +970,8 @@ def collect_in_sandbox(sandbox: Sandbox, services: set[str] | None = None) -> di
                        replication_status=status_of, ledger=lambda: sandbox.lab.orders)
 
 
-def collect_from_endpoint(endpoint: str, services: set[str] | None = None, *, allow_remote: bool = False) -> dict[str, Any]:
+def collect_from_endpoint(endpoint: str, services: set[str] | None = None, *,
+                          allow_remote: bool = False) -> dict[str, Any]:
     """The inventory of the sandbox at `endpoint`: its own GET /_lab/inventory when it has one (fast and
     complete), else read through the AWS APIs from here (any AWS-compatible endpoint)."""
     from lab.admin_client import AdminClient
@@ -967,7 +987,8 @@ def collect_from_endpoint(endpoint: str, services: set[str] | None = None, *, al
     return collect_through_apis(endpoint, chosen, allow_remote=allow_remote)
 
 
-def collect_through_apis(endpoint: str, services: set[str] | None = None, *, allow_remote: bool = False) -> dict[str, Any]:
+def collect_through_apis(endpoint: str, services: set[str] | None = None, *,
+                         allow_remote: bool = False) -> dict[str, Any]:
     """The inventory read from outside through the AWS APIs (and the admin API, where there is one): slower,
     listings capped (API_MAX_VERSIONS), no per-version replication status, and the reads are API calls
     that CloudTrail records."""

@@ -87,7 +87,7 @@ def start(state_dir: Path, *, port: int, backend: str, foreground: bool, allow_r
     if no_world:
         command.append("--no-world")
     if foreground:
-        os.execv(sys.executable, command + ["--foreground"])
+        os.execv(sys.executable, [*command, "--foreground"])  # noqa: S606 -- this Python, our own argument list
     log_path = state_dir / LOG_FILE
     with open(log_path, "ab") as log_handle:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle, stderr=log_handle,

@@ -11,7 +11,7 @@ import socket
 from urllib.parse import urlsplit
 
 from lab import config
-from lab.errors import RemoteEndpointRefused
+from lab.errors import RemoteEndpointRefusedError
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "localhost.localstack.cloud"}
 
@@ -35,7 +35,7 @@ def check_endpoint(url: str, allow_remote: bool = False) -> str:
     """Return `url` if it is on loopback (or the user explicitly allowed remote), else refuse it."""
     host = urlsplit(url).hostname or ""
     if not allow_remote and not is_loopback_host(host):
-        raise RemoteEndpointRefused(url)
+        raise RemoteEndpointRefusedError(url)
     return url
 
 
@@ -60,11 +60,8 @@ def isolate_from_user_aws_files(environ: os._Environ[str] | dict[str, str] = os.
     environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
-class NonLoopbackConnection(ConnectionRefusedError):
+class NonLoopbackConnectionError(ConnectionRefusedError):
     pass
-
-
-_guard_installed = False
 
 
 def install_network_guard() -> None:
@@ -73,9 +70,8 @@ def install_network_guard() -> None:
     Unix sockets (the Docker engine's) stay allowed. Installed by the sandbox unless the user passed
     --allow-remote, so that no code path in it -- ours or moto's -- can reach the Internet.
     """
-    global _guard_installed
-    if _guard_installed:
-        return
+    if getattr(socket.socket.connect, "lab_network_guard", False):
+        return  # installed once per process
     original_connect = socket.socket.connect
     original_connect_ex = socket.socket.connect_ex
 
@@ -83,7 +79,7 @@ def install_network_guard() -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
             host = str(address[0])
             if not is_loopback_host(host):
-                raise NonLoopbackConnection(
+                raise NonLoopbackConnectionError(
                     f"the lab refused a connection to {host}:{address[1]}: only loopback addresses are allowed"
                 )
 
@@ -95,6 +91,6 @@ def install_network_guard() -> None:
         refuse_remote(sock, address)
         return original_connect_ex(sock, address)
 
+    guarded_connect.lab_network_guard = True  # type: ignore[attr-defined]
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
-    _guard_installed = True

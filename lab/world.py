@@ -104,7 +104,7 @@ def seed_world(sandbox: Any) -> None:
     for order in orders:
         s3.put_object(Bucket=INVOICES_BUCKET, Key=invoice_key(order), Body=invoice_body(order),
                       ContentType="application/json")
-    for index, product in enumerate(("mug", "tshirt", "sticker", "hoodie", "cap"), start=1):
+    for product in ("mug", "tshirt", "sticker", "hoodie", "cap"):
         s3.put_object(Bucket=IMAGES_BUCKET, Key=f"products/{product}.png",
                       Body=bytes([137, 80, 78, 71]) + product.encode() * 64, ContentType="image/png")
     s3.put_object(Bucket=LOGS_BUCKET, Key="app/securecart-backend.log",
@@ -137,8 +137,9 @@ def seed_world(sandbox: Any) -> None:
 
     # EC2: the backend instance and its data volume.
     ec2 = sandbox.client("ec2", east)
-    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [BACKEND_INSTANCE]},
-                                            {"Name": "instance-state-name", "Values": ["pending", "running", "stopped"]}])
+    found = ec2.describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": [BACKEND_INSTANCE]},
+        {"Name": "instance-state-name", "Values": ["pending", "running", "stopped"]}])
     if not any(r["Instances"] for r in found["Reservations"]):
         images = ec2.describe_images(Owners=["amazon"], Filters=[
             {"Name": "name", "Values": ["al2023-ami-2023.*-x86_64"]}])["Images"]
@@ -146,7 +147,8 @@ def seed_world(sandbox: Any) -> None:
         instance = ec2.run_instances(
             ImageId=image_id, InstanceType="t3.micro", MinCount=1, MaxCount=1,
             Placement={"AvailabilityZone": f"{east}a"},
-            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": BACKEND_INSTANCE}, APP_TAG]}],
+            TagSpecifications=[{"ResourceType": "instance",
+                                "Tags": [{"Key": "Name", "Value": BACKEND_INSTANCE}, APP_TAG]}],
         )["Instances"][0]
         volume = ec2.create_volume(
             AvailabilityZone=f"{east}a", Size=20, VolumeType="gp3", Encrypted=True,
@@ -168,7 +170,7 @@ def _count(count: Any, region: str, name: str) -> int:
 
 def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
     """What the sandbox holds, per region: the figures `lab status` shows."""
-    
+
     data = sandbox.data  # (objects and items counted in the backend's models where it can)
     counts: dict[str, dict[str, int]] = {}
     for region in config.REGIONS:
@@ -180,8 +182,8 @@ def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
         items = sum(_count(data.count_items, region, table) for table in tables)
         rds = sandbox.client("rds", region)
         ec2 = sandbox.client("ec2", region)
-        instances = sum(len(r["Instances"]) for r in ec2.describe_instances(
-            Filters=[{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"])
+        live = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+        instances = sum(len(r["Instances"]) for r in ec2.describe_instances(Filters=live)["Reservations"])
         backup = sandbox.client("backup", region)
         counts[region] = {
             "s3_buckets": len(buckets),

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message_pump import MessagePump
 from textual.reactive import reactive
 
-from lab.errors import SandboxNotRunning
+from lab.errors import SandboxNotRunningError
 from tui.data import DataSource, LabSummary, SandboxView
 from tui.messages import ClockAction, CopyText, InjectScenario, OpenLab
 from tui.screens.home import HomeScreen
@@ -32,11 +32,18 @@ SANDBOX_POLL_SECONDS = 1.0
 LIVE_CHECK_SECONDS = 10.0
 
 
+def _lab_commands() -> type[Provider]:
+    # the command palette's provider, imported when the palette first opens
+    from tui.palette import LabCommands
+
+    return LabCommands
+
+
 class LabApp(App[None]):
     TITLE = "SecureCart DR Lab"
     CSS_PATH = "app.tcss"
     # Screens other than Home are imported when first shown: the first frame waits for nothing else.
-    MODES = {
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
         "home": HomeScreen,
         "map": lambda: _screen("region_map", "RegionMapScreen"),
         "resources": lambda: _screen("resources", "ResourceExplorerScreen"),
@@ -44,8 +51,8 @@ class LabApp(App[None]):
         "clock": lambda: _screen("clock", "ClockScreen"),
     }
     DEFAULT_MODE = "home"
-    COMMANDS = App.COMMANDS | {lambda: _lab_commands()}
-    BINDINGS = [
+    COMMANDS = App.COMMANDS | {_lab_commands}
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('home')", "Home", show=False),
         Binding("2", "switch_mode('map')", "Map", show=False),
         Binding("3", "switch_mode('resources')", "Resources", show=False),
@@ -110,7 +117,7 @@ class LabApp(App[None]):
         def run() -> None:
             try:
                 result = call(*args)
-            except SandboxNotRunning as exc:
+            except SandboxNotRunningError as exc:
                 self.call_from_thread(self.sandbox_lost, str(exc))
                 if failed:
                     self.call_from_thread(still_there, failed)
@@ -266,12 +273,6 @@ def _screen(module: str, name: str) -> Screen[None]:
     from importlib import import_module
 
     return getattr(import_module(f"tui.screens.{module}"), name)()
-
-
-def _lab_commands() -> type[Provider]:
-    from tui.palette import LabCommands
-
-    return LabCommands
 
 
 def run_app() -> None:

@@ -6,7 +6,7 @@ tests inject a canned one). Answers are immutable snapshots that the app pushes 
 so a widget only ever renders a value it was given, and a test can freeze every one of them.
 
 Every `DataSource` method may block (network, disk): the app calls them from thread workers, never from
-the event loop. They raise `lab.errors.SandboxNotRunning` when the sandbox is gone and `lab.errors.LabError`
+the event loop. They raise `lab.errors.SandboxNotRunningError` when the sandbox is gone and `lab.errors.LabError`
 for any other failure a person can act on.
 """
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from lab import config
 from lab.admin_client import AdminClient
-from lab.errors import LabError, SandboxNotRunning
+from lab.errors import LabError, SandboxNotRunningError
 from tui import convert
 from tui.data import (
     ClockView,
@@ -70,7 +70,7 @@ class LiveSource(DataSource):
         try:
             status = client.get("status?counts=0", timeout=POLL_TIMEOUT)
             faults = client.get("faults", timeout=POLL_TIMEOUT) if "faults" in status.get("engines", {}) else {}
-        except SandboxNotRunning as exc:
+        except SandboxNotRunningError as exc:
             return SandboxView("down", client.endpoint, message=str(exc))
         except LabError as exc:
             return SandboxView("down", client.endpoint, message=str(exc))
@@ -213,7 +213,7 @@ class LiveSource(DataSource):
         """GET /_lab/<path>, or {} when this sandbox has no such route (an older sandbox still running)."""
         try:
             return self.admin().get(path, timeout=30)
-        except SandboxNotRunning:
+        except SandboxNotRunningError:
             raise
         except LabError as exc:
             if "no admin route" in str(exc):

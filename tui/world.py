@@ -125,7 +125,8 @@ def _databases(view: InventoryView, region: str) -> Iterable[ResourceView]:
                            db.get("az"), summary, frozen_mapping(details))
     for snapshot in snapshots:
         yield ResourceView(region, "rds", "db-snapshot", snapshot["id"], snapshot["id"],
-                           str(snapshot.get("status") or ""), None, f"{snapshot.get('type')} of {snapshot.get('instance')}",
+                           str(snapshot.get("status") or ""), None,
+                           f"{snapshot.get('type')} of {snapshot.get('instance')}",
                            frozen_mapping({"instance": snapshot.get("instance"), "type": snapshot.get("type"),
                                            "created": snapshot.get("created"), "encrypted": snapshot.get("encrypted"),
                                            "copied from region": snapshot.get("source_region")}))
@@ -173,7 +174,8 @@ def _backup(view: InventoryView, region: str) -> Iterable[ResourceView]:
                         "copied from": arn_region(p.get("source_vault_arn")) or None}
                        for p in _newest(own, "created")],
         }
-        yield ResourceView(region, "backup", "vault", vault["name"], vault["name"], "locked" if vault.get("locked") else "",
+        yield ResourceView(region, "backup", "vault", vault["name"], vault["name"],
+                           "locked" if vault.get("locked") else "",
                            None, f"{vault.get('recovery_points', 0)} recovery points", frozen_mapping(details))
     for plan in view.backup_plans(region):
         rules = [{"rule": r.get("name"), "schedule": r.get("schedule"), "vault": r.get("target_vault"),
@@ -183,7 +185,8 @@ def _backup(view: InventoryView, region: str) -> Iterable[ResourceView]:
                                          for c in r.get("copy_actions") or ()) or None}
                  for r in plan.get("rules") or ()]
         selections = [{"selection": s.get("name"), "resources": ", ".join(s.get("resources") or ()) or None,
-                       "tags": ", ".join(f"{t.get('key')}={t.get('value')}" for t in s.get("list_of_tags") or ()) or None}
+                       "tags": ", ".join(f"{t.get('key')}={t.get('value')}"
+                                         for t in s.get("list_of_tags") or ()) or None}
                       for s in plan.get("selections") or ()]
         yield ResourceView(region, "backup", "plan", plan["id"], str(plan.get("name") or plan["id"]), "", None,
                            f"{len(rules)} rule(s), {len(selections)} selection(s)",
@@ -261,6 +264,7 @@ def _dlm_links(view: InventoryView) -> Iterable[ReplicationLink]:
             continue
         for schedule in policy.get("schedules") or ():
             for copy in schedule.get("cross_region_copy") or ():
-                yield ReplicationLink("EBS snapshot copy", policy["region"], str(policy.get("description") or policy["id"]),
+                yield ReplicationLink("EBS snapshot copy", policy["region"],
+                                      str(policy.get("description") or policy["id"]),
                                       str(copy.get("target_region")), "snapshots", "replicating",
                                       f"schedule {schedule.get('name')}")

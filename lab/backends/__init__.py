@@ -5,7 +5,7 @@ from __future__ import annotations
 from lab.backends.base import Backend
 
 
-def create_backend(spec: str, *, allow_remote: bool = False, state_dir=None) -> Backend:
+def create_backend(spec: str, *, allow_remote: bool = False) -> Backend:
     """`embedded` (moto in this process), `localstack` (Docker container), or an endpoint URL."""
     if spec == "embedded":
         from lab.backends.embedded import EmbeddedBackend

@@ -146,8 +146,9 @@ _MOTO_MODULES = frozenset(moto_backends.list_of_moto_modules())
 # them with the plain bucket listing, which a client would misread as success. tests/unit pins this set
 # against moto's source.
 MOTO_S3_UNHANDLED_SUBRESOURCES = frozenset({
-    "abac", "analytics", "annotation", "default-storage-class", "intelligent-tiering", "metadataAnnotationTable", "metadataConfiguration",
-    "metadataInventoryTable", "metadataJournalTable", "metadataTable", "metrics", "part", "renameObject",
+    "abac", "analytics", "annotation", "default-storage-class", "intelligent-tiering", "metadataAnnotationTable",
+    "metadataConfiguration", "metadataInventoryTable", "metadataJournalTable", "metadataTable", "metrics", "part",
+    "renameObject",
     "requestPayment", "session", "torrent",
 })
 
@@ -271,11 +272,12 @@ class EmbeddedBackend:
     def import_state(self, state: dict[str, Any]) -> None:
         if state.get("moto_version") != MOTO_VERSION:
             raise ValueError(
-                f"the saved state was written by moto {state.get('moto_version')}, this sandbox runs moto {MOTO_VERSION}"
+                f"the saved state was written by moto {state.get('moto_version')}, "
+                f"this sandbox runs moto {MOTO_VERSION}"
             )
         self.touched.clear()
         self.data.drop_pending_items()
-        self._pending = {module: data for module, data in state["backends"].items()}
+        self._pending = dict(state["backends"])
 
     def materialize(self, module: str) -> None:
         """Load a restored service into moto, if it is still waiting as bytes."""
@@ -284,7 +286,7 @@ class EmbeddedBackend:
             return
         live = moto_backends.get_backend(module)  # type: ignore[call-overload]
         live.clear()
-        live.update(pickle.loads(data))
+        live.update(pickle.loads(data))  # noqa: S301 -- moto's state from our own checksummed snapshot
         self.touched.add(module)
 
     def materialize_all(self) -> None:
@@ -305,7 +307,7 @@ def _is_unrecognised(status: int, data: bytes, headers: list[tuple[str, str]]) -
     if status not in (404, 405, 500, 501):
         return False
     head = data[:200].lstrip().lower()
-    return head.startswith(b"<!doctype html") or head.startswith(b"<html")
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 def _as_response(error: Any) -> Response:
@@ -343,7 +345,7 @@ class _KeyFactory:
         bits = self.random.getrandbits(128)
         bits = (bits & ~(0xC000 << 48)) | 0x8000 << 48  # the RFC 4122 variant
         bits = (bits & ~(0xF000 << 64)) | 4 << 76  # version 4
-        hex_digits = "%032x" % bits
+        hex_digits = f"{bits:032x}"
         return (f"{hex_digits[:8]}-{hex_digits[8:12]}-{hex_digits[12:16]}-{hex_digits[16:20]}-"
                 f"{hex_digits[20:]}")
 
@@ -391,7 +393,7 @@ def _body_buffer(body: bytes, max_buffer_size: int) -> Any:
 
     if len(body) < max_buffer_size:
         return io.BytesIO(body)
-    buffer = tempfile.SpooledTemporaryFile(max_buffer_size)
+    buffer = tempfile.SpooledTemporaryFile(max_buffer_size)  # noqa: SIM115 -- it is the key's body: moto keeps it
     buffer.write(body)
     return buffer
 
@@ -447,23 +449,26 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
 
 
 _NESTING_TYPES = frozenset({"L", "M"})
-_DYNAMO_TYPE: Any = None
+
+
+@cache
+def _dynamo_type_class() -> type:
+    # moto's DynamoDB models load on first use, not with this module
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return DynamoType
 
 
 def _dynamo_type(value: dict[str, Any]) -> Any:
     """moto's DynamoType(value): for every type but lists and maps its __init__ only sets these two."""
-    global _DYNAMO_TYPE
-    if _DYNAMO_TYPE is None:  # (moto's DynamoDB models load on first use, not with this module)
-        from moto.dynamodb.models.dynamo_type import DynamoType
-
-        _DYNAMO_TYPE = DynamoType
+    dynamo_type = _dynamo_type_class()
     if len(value) == 1:
         for kind, inner in value.items():
             if kind not in _NESTING_TYPES:
-                made = object.__new__(_DYNAMO_TYPE)
+                made = object.__new__(dynamo_type)
                 made.type, made.value = kind, inner
                 return made
-    return _DYNAMO_TYPE(value)
+    return dynamo_type(value)
 
 
 class MotoData:

@@ -21,7 +21,7 @@ HOST_PORT = int(os.environ.get("LAB_LOCALSTACK_PORT", "4567"))
 HEALTH_TIMEOUT_S = float(os.environ.get("LAB_LOCALSTACK_TIMEOUT", "90"))
 
 
-class LocalStackUnavailable(LabError):
+class LocalStackUnavailableError(LabError):
     pass
 
 
@@ -29,7 +29,7 @@ def check_prerequisites(environ: dict[str, str] | None = None) -> Any:
     """Return a docker client, or raise naming what is missing: the token, the SDK, or the engine."""
     environ = dict(os.environ) if environ is None else environ
     if not environ.get("LOCALSTACK_AUTH_TOKEN"):
-        raise LocalStackUnavailable(
+        raise LocalStackUnavailableError(
             "the localstack backend needs LOCALSTACK_AUTH_TOKEN: since March 2026 the LocalStack image starts only "
             "with an auth token (a free Hobby plan exists). Set it, or use the default backend: lab up"
         )
@@ -37,12 +37,12 @@ def check_prerequisites(environ: dict[str, str] | None = None) -> Any:
         import docker
         from docker.errors import DockerException
     except ImportError as exc:  # pragma: no cover -- docker is a dependency
-        raise LocalStackUnavailable("the localstack backend needs the 'docker' Python package") from exc
+        raise LocalStackUnavailableError("the localstack backend needs the 'docker' Python package") from exc
     try:
         client = docker.from_env(timeout=10)
         client.ping()
     except DockerException as exc:
-        raise LocalStackUnavailable(
+        raise LocalStackUnavailableError(
             f"the localstack backend needs a running Docker engine, and none answers ({_short(exc)}). "
             "Start Docker, or use the default backend: lab up"
         ) from exc
@@ -92,7 +92,7 @@ class LocalStackBackend(RemoteBackend):
             except urllib3.exceptions.HTTPError as exc:
                 last = _short(exc)
             time.sleep(0.5)
-        raise LocalStackUnavailable(
+        raise LocalStackUnavailableError(
             f"LocalStack did not become healthy at {self.url} within {HEALTH_TIMEOUT_S:.0f} s ({last}); "
             f"see: docker logs {CONTAINER_NAME}"
         )

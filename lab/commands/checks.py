@@ -110,7 +110,7 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
     collected = collect(state_dir, port, services_for(labs, phase))
     reports = [grading.evaluate(exercise, collected, phase=phase_of(phase, exercise, collected)) for exercise in labs]
     directory = state_dir_path(state_dir)
-    for exercise, report in zip(labs, reports):
+    for exercise, report in zip(labs, reports, strict=True):
         try:
             progress.record_report(directory, exercise, report, attempt=lab_id is not None, learner=learner)
         except OSError as exc:
@@ -249,5 +249,6 @@ def export(file: Path, learner: str | None, exercises_dir: Path | None, state_di
     file.parent.mkdir(parents=True, exist_ok=True)
     grading.write_text_atomically(file, json.dumps(body, sort_keys=True, default=str))
     size = os.path.getsize(file)
-    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r}: inventory at {collected.get('collected_at')}, "
+    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r}: "
+               f"inventory at {collected.get('collected_at')}, "
                f"{len(events)} events, {len(collected.get('drills') or [])} drill(s), {len(reports)} lab report(s)")

@@ -72,7 +72,8 @@ def exercises(exercises_dir: Path | None, state_dir: str | None, learner: str | 
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("drill", no_wrap=True)
     for row in rows:
-        score = "-" if row["last_percent"] is None else f"{row['last_percent']:.0f}%" + (" passed" if row["passed"] else "")
+        passed = " passed" if row["passed"] else ""
+        score = "-" if row["last_percent"] is None else f"{row['last_percent']:.0f}%{passed}"
         table.add_row(row["id"], row["title"], str(row["estimated_minutes"]), f"{row['steps_done']}/{row['steps']}",
                       str(row["hints_used"]), score, row["drill"] or "-")
     Console().print(table)

@@ -99,7 +99,8 @@ def faults(include_ended: bool, state_dir: str | None, port: int | None, as_json
         _echo_json(body)
         return
     lines = [_injection_line(injection) for injection in body["injections"]]
-    lines += [f"FIS experiment {e['id']} ({e['experimentTemplateId']}): {e['state']['status']} -- {e['state']['reason']}"
+    lines += [f"FIS experiment {e['id']} ({e['experimentTemplateId']}): "
+              f"{e['state']['status']} -- {e['state']['reason']}"
               for e in body["experiments"]]
     lines += [f"rule {rule['id']} ({rule['source']}): {_rule_text(rule)}" for rule in body["rules"]
               if rule["source"] == "lab"]
@@ -153,7 +154,8 @@ def drills(drill_id: str | None, state_dir: str | None, port: int | None, as_jso
             return
         click.echo(_drill_line(body))
         for check in body["last_checks"]:
-            click.echo(f"    {check['status']:14} {check['check_id']} {check['resource_id'] or ''} {check['message'] or ''}")
+            click.echo(f"    {check['status']:14} {check['check_id']} {check['resource_id'] or ''} "
+                       f"{check['message'] or ''}")
         if body["error"]:
             click.echo(f"    {body['error']}")
         return

@@ -1,6 +1,7 @@
 """The gateway: a WSGI app that runs every request through the handler chain, in this order.
 
-  request:   health -> admin -> wait-until-ready -> identify -> faults -> backend -> not-implemented
+  request:   health -> admin -> wait-until-ready -> identify -> XML bodies with a DOCTYPE refused -> faults
+             -> backend -> not-implemented
   response:  request id -> audit -> access log
   exception: InternalFailure in the request's protocol
 """
@@ -20,6 +21,7 @@ from lab.gateway.handlers.health import serve_health
 from lab.gateway.handlers.identify import identify_request
 from lab.gateway.handlers.logging import add_request_id, log_request
 from lab.gateway.handlers.ready import wait_until_ready
+from lab.gateway.handlers.xml_body import refuse_xml_declarations
 from lab.kernel.context import RequestContext
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
@@ -36,6 +38,7 @@ def build_chain(sandbox: Any) -> HandlerChain:
             serve_admin(sandbox),
             wait_until_ready(sandbox),
             identify_request,
+            refuse_xml_declarations,
             inject_faults(sandbox),
             dispatch_to_backend(sandbox),
             answer_unhandled,

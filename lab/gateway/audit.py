@@ -360,7 +360,7 @@ def data_resources(call: ApiCall, params: dict[str, Any] | None) -> list[tuple[s
         resources = []
         if call.key:
             resources.append(("AWS::S3::Object", f"arn:aws:s3:::{bucket}/{call.key}"))
-        return resources + [("AWS::S3::Bucket", f"arn:aws:s3:::{bucket}")]
+        return [*resources, ("AWS::S3::Bucket", f"arn:aws:s3:::{bucket}")]
     if call.service == "dynamodb":
         tables: list[str] = []
         if params:

@@ -41,7 +41,9 @@ class Sandbox:
         self.state_dir = state_dir
         self.host = host
         self.port = port
-        self.endpoint = config.endpoint_url(port, host if host not in ("0.0.0.0", "::") else config.DEFAULT_HOST)
+        # listening on every interface: clients reach it on the default (loopback) host
+        wildcard = host in ("0.0.0.0", "::")  # noqa: S104 -- compares, binds nothing
+        self.endpoint = config.endpoint_url(port, config.DEFAULT_HOST if wildcard else host)
         self.seed_world_on_boot = seed_world
         self.lock = threading.RLock()
         self.ready = threading.Event()
@@ -194,10 +196,9 @@ class Sandbox:
                     # One instant per call: the journal can replay it at exactly this sim time.
                     started = self.clock.now()
                     self.clock.pin(started)
-                if ctx.mutating:
-                    if outermost and (self.ready.is_set() or ctx.replaying):
-                        # Replay too: what fell due before a call happened before it the first time.
-                        self.run_until(started)
+                if ctx.mutating and outermost and (self.ready.is_set() or ctx.replaying):
+                    # Replay too: what fell due before a call happened before it the first time.
+                    self.run_until(started)
                 seq_before = self.lab.seq
                 if ctx.mutating:
                     self.lab.seq += 1

@@ -13,11 +13,20 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lab import config
 from lab.errors import LabError, PortBusyError
 from lab.safety import install_network_guard, is_loopback_host, isolate_from_user_aws_files
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from werkzeug.serving import BaseWSGIServer
+
+    from lab.sandbox.core import Sandbox
 
 log = logging.getLogger("lab.sandbox")
 
@@ -39,7 +48,7 @@ def check_port_free(host: str, port: int) -> None:
         probe.close()
 
 
-def make_server(host: str, port: int, app):  # noqa: ANN001, ANN201
+def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as werkzeug_server
 
@@ -139,17 +148,17 @@ class StartingGate:
     WAIT_S = 120.0
 
     def __init__(self) -> None:
-        self.sandbox = None
+        self.sandbox: Sandbox | None = None
         self._opened = threading.Event()
 
-    def open(self, sandbox) -> None:  # noqa: ANN001
+    def open(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._opened.set()
 
     def close(self) -> None:
         self._opened.set()  # release waiting requests: they get 503 if no sandbox came
 
-    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.sandbox is None:
             if environ.get("PATH_INFO", "").rstrip("/") in ("/_localstack/health", "/health"):
                 return _json_answer(start_response, "200 OK", {"services": {}, "edition": "securecart-lab",
@@ -157,11 +166,12 @@ class StartingGate:
             self._opened.wait(self.WAIT_S)
         if self.sandbox is None:
             return _json_answer(start_response, "503 Service Unavailable",
-                                {"__type": "ServiceUnavailable", "message": "the sandbox failed to start; see sandbox.log"})
+                                {"__type": "ServiceUnavailable",
+                                 "message": "the sandbox failed to start; see sandbox.log"})
         return self.sandbox.app(environ, start_response)
 
 
-def _json_answer(start_response, status: str, body: dict) -> list[bytes]:  # noqa: ANN001
+def _json_answer(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
     data = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
@@ -182,7 +192,7 @@ def settle_heap(replaced: bool = False) -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def run_ticker(sandbox) -> None:  # noqa: ANN001
+def run_ticker(sandbox: Sandbox) -> None:
     """While sim time runs, let the engines do what falls due, through a journaled internal call."""
     from lab.sandbox import inprocess
 

@@ -40,7 +40,7 @@ class Event:
     def __setstate__(self, state: Any) -> None:
         # A state saved before events had slots is their __dict__; since, the fields' values in order.
         values = [state.get(name) for name in _FIELD_NAMES] if isinstance(state, dict) else state
-        for name, value in zip(_FIELD_NAMES, values):
+        for name, value in zip(_FIELD_NAMES, values, strict=True):
             object.__setattr__(self, name, value)
 
 

@@ -58,7 +58,7 @@ def aws_cli(handle: Any, region: str, *args: str) -> Any:
         handle.__dict__.setdefault("_cli_env", {})[region] = env
     # `lab env` defines aws() as `aws --endpoint-url "$AWS_ENDPOINT_URL"`: the same, without a shell
     command = [str(BIN / "aws"), "--endpoint-url", env["AWS_ENDPOINT_URL"], *args, "--output", "json"]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         raise AssertionError(f"aws {' '.join(args)} exited {result.returncode}: {result.stderr}")
     return json.loads(result.stdout) if result.stdout.strip() else None

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -62,7 +63,7 @@ def test_forward_to_standalone_moto(moto_server, tmp_path, lab_env):
 
 
 class CaptureHandler(BaseHTTPRequestHandler):
-    captured: list[dict] = []
+    captured: ClassVar[list[dict]] = []
 
     def do_PUT(self):
         length = int(self.headers.get("Content-Length", 0))

@@ -71,8 +71,8 @@ def test_check_fails_with_helpful_messages_then_passes_once_configured(own_sandb
 
     # a near miss first (judged in-process, as the TUI does): versioning only on the source
     own_sandbox.client("s3").put_bucket_versioning(Bucket=SRC, VersioningConfiguration={"Status": "Enabled"})
-    near_miss = grading.evaluate(exercises.load(LAB), inventory.collect_from_endpoint(own_sandbox.endpoint, {"s3", "iam"}),
-                                 phase="configure").to_dict()
+    collected = inventory.collect_from_endpoint(own_sandbox.endpoint, {"s3", "iam"})
+    near_miss = grading.evaluate(exercises.load(LAB), collected, phase="configure").to_dict()
     results = {r["resource_id"]: r for r in outcomes(near_miss)["S3_BUCKET_VERSIONING_ENABLED"]["results"]}
     assert results[SRC]["status"] == "PASS" and results[DST]["reason"] == "never_enabled"
     assert outcomes(near_miss)["S3_BUCKET_VERSIONING_ENABLED"]["score"] == pytest.approx(1.0)  # half of weight 2

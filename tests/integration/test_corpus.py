@@ -12,9 +12,10 @@ import itertools
 import pytest
 
 from lab import exercises, grading
-from tests.integration._lab_rounds import LabWorld, Variant, corpus, describe, failing, lab_shell, variant, world  # noqa: F401
+from tests.integration._lab_rounds import LabWorld, Variant, corpus, describe, failing, lab_shell, variant, world
 
 pytestmark = pytest.mark.integration
+__all__ = ["lab_shell", "world"]  # the fixtures, imported for pytest
 
 ROUNDS: list[list[str]] = [
     ["01-aws-backup/correct_arn_selection_extra_rule", "02-s3-crr/correct_new_dr_bucket_prefix_rules",
@@ -80,5 +81,6 @@ def test_round(lab_shell: LabWorld, number: int) -> None:
             ok = seen == {}
         else:
             ok = set(seen) == set(each.expect) and all(each.expect[c] in seen[c] for c in each.expect)
-        verdicts.append((ok, f"{each}: expected {each.expect or 'every check to pass'}, got {seen}\n{describe(report)}"))
+        expected = each.expect or "every check to pass"
+        verdicts.append((ok, f"{each}: expected {expected}, got {seen}\n{describe(report)}"))
     assert all(ok for ok, _ in verdicts), "\n".join(text for ok, text in verdicts if not ok)

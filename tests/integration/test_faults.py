@@ -39,7 +39,8 @@ def test_the_chaos_api_keeps_localstacks_json(clean: Any) -> None:
     invalid = [{"service": "kms", "invalid-key": "x"}]
     for method in ("POST", "PATCH", "DELETE"):
         assert http(clean, method, faults, invalid) == (400, {
-            "message": "Error validating JSON schema: Additional properties are not allowed ('invalid-key' was unexpected)"})
+            "message": "Error validating JSON schema: Additional properties are not allowed "
+                       "('invalid-key' was unexpected)"})
     assert http(clean, "GET", faults) == (200, replaced)
     assert http(clean, "POST", faults, []) == (200, [])
     assert http(clean, "POST", "/_localstack/chaos/effects", {"latency": 0}) == (200, {"latency": 0})
@@ -70,8 +71,9 @@ def test_a_fault_touches_only_what_it_names(clean: Any) -> None:
     east.create_bucket(Bucket=f"{name}-e")
     west.create_bucket(Bucket=f"{name}-w", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     east.put_object(Bucket=f"{name}-e", Key="before", Body=b"x")
-    status, rule = http(clean, "POST", "/_lab/faults", {"service": "s3", "region": "us-east-1", "operation": "PutObject",
-                                                       "error": {"statusCode": 500, "code": "InternalError"}})
+    status, rule = http(clean, "POST", "/_lab/faults", {
+        "service": "s3", "region": "us-east-1", "operation": "PutObject",
+        "error": {"statusCode": 500, "code": "InternalError"}})
     assert status == 200 and rule["operations"] == ["PutObject"]
     assert error_of(lambda: east.put_object(Bucket=f"{name}-e", Key="k", Body=b"x"))["code"] == "InternalError"
     assert east.get_object(Bucket=f"{name}-e", Key="before")["Body"].read() == b"x"
@@ -93,7 +95,8 @@ def test_throttling_is_retried_by_boto3_as_on_aws(clean: Any) -> None:
     assert error_of(retrying.list_tables) == {"code": "ThrottlingException", "status": 400, "retries": 1,
                                               "message": "Operation failed due to a simulated fault"}
     assert error_of(retrying.describe_limits)["retries"] == 0  # not a throttling or transient code
-    seen = {r["operations"][0]: r["seen"] for r in http(clean, "GET", "/_lab/faults")[1]["rules"] if r["source"] == "lab"}
+    rules = http(clean, "GET", "/_lab/faults")[1]["rules"]
+    seen = {r["operations"][0]: r["seen"] for r in rules if r["source"] == "lab"}
     assert seen == {"ListTables": 2, "DescribeLimits": 1}
 
 

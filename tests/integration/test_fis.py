@@ -154,8 +154,8 @@ def test_injected_api_errors_reach_boto3_and_throttling_is_retried(sandbox: Any,
     advance(sandbox, "10s")
     ec2 = aws(sandbox, "ec2", "us-west-2", Config(retries={"mode": "standard", "total_max_attempts": 2}))
     try:
-        assert error_of(ec2.describe_instances) == {"code": "RequestLimitExceeded", "message": "Request limit exceeded.",
-                                                    "status": 503, "retries": 1}
+        assert error_of(ec2.describe_instances) == {"code": "RequestLimitExceeded",
+                                                    "message": "Request limit exceeded.", "status": 503, "retries": 1}
         assert error_of(ec2.describe_volumes)["code"] == "InternalError"
         ec2.describe_subnets()  # not named: untouched
         aws(sandbox, "ec2").describe_instances()  # another region: untouched
@@ -174,10 +174,11 @@ def test_every_other_action_acts_and_ends_with_the_experiment(sandbox: Any, worl
                                 AvailabilityZone="us-east-1a", MultiAZ=True)["DBInstance"]
     s3.create_bucket(Bucket=f"fis-{tag}")
     s3.put_bucket_tagging(Bucket=f"fis-{tag}", Tagging={"TagSet": [{"Key": "fis-test", "Value": tag}]})
-    table = dynamodb.create_table(TableName=f"fis-{tag}", BillingMode="PAY_PER_REQUEST",
-                                  KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                                  AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])["TableDescription"]
-    address = ec2.describe_instances(InstanceIds=[world["instance"]])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
+    table = dynamodb.create_table(
+        TableName=f"fis-{tag}", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])["TableDescription"]
+    reservation = ec2.describe_instances(InstanceIds=[world["instance"]])["Reservations"][0]
+    address = reservation["Instances"][0]["PrivateIpAddress"]
     advance(sandbox, "1m")
     fis = aws(sandbox, "fis")
     by_arn = {"selectionMode": "ALL"}
@@ -185,7 +186,8 @@ def test_every_other_action_acts_and_ends_with_the_experiment(sandbox: Any, worl
         "db": {"resourceType": "aws:rds:db", "resourceArns": [db["DBInstanceArn"]], **by_arn},
         "bucket": {"resourceType": "aws:s3:bucket", "resourceTags": {"fis-test": tag}, **by_arn},
         "table": {"resourceType": "aws:dynamodb:global-table", "resourceArns": [table["TableArn"]], **by_arn},
-        "zone": {"resourceType": "aws:ec2:subnet", "parameters": {"availabilityZoneIdentifier": "us-east-1b"}, **by_arn},
+        "zone": {"resourceType": "aws:ec2:subnet", "parameters": {"availabilityZoneIdentifier": "us-east-1b"},
+                 **by_arn},
         "roles": {"resourceType": "aws:iam:role", "resourceArns": [world["role"]], **by_arn},
     }, actions={
         "failover": {"actionId": "aws:rds:reboot-db-instances", "parameters": {"forceFailover": "true"},
@@ -214,7 +216,8 @@ def test_every_other_action_acts_and_ends_with_the_experiment(sandbox: Any, worl
     assert error_of(aws(sandbox, "kms").list_aliases)["code"] == "ServiceUnavailable"
     aws(sandbox, "kms").list_keys()  # only the named operation
     advance(sandbox, "3m")
-    assert rds.describe_db_instances(DBInstanceIdentifier=f"fis-{tag}")["DBInstances"][0]["AvailabilityZone"] != "us-east-1a"
+    [db] = rds.describe_db_instances(DBInstanceIdentifier=f"fis-{tag}")["DBInstances"]
+    assert db["AvailabilityZone"] != "us-east-1a"
     advance(sandbox, "8m")
     assert fis.get_experiment(id=experiment_id)["experiment"]["state"]["status"] == "completed"
     faults = http(sandbox, "GET", "/_lab/faults")[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 import urllib3
@@ -100,6 +101,48 @@ def test_malformed_request_gets_an_aws_error_not_a_crash(sandbox):
     answer = http.request("POST", sandbox.endpoint + "/", body=b"{not json",
                           headers={"X-Amz-Target": "DynamoDB_20120810.PutItem",
                                    "Content-Type": "application/x-amz-json-1.0",
-                                   "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"})
+                                   "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/"
+                                                    "aws4_request, SignedHeaders=host, Signature=0"})
     assert 400 <= answer.status < 600
     assert b"__type" in answer.data or b"<Code>" in answer.data
+
+
+def replacing_body(made, body: bytes):
+    """`made` sends `body` instead of the request body botocore serialized (as a hand-written client would)."""
+    def replace(request, **_):
+        request.body = body
+        request.headers["Content-Length"] = str(len(body))
+        for name in ("Content-MD5", "x-amz-checksum-crc32", "x-amz-sdk-checksum-algorithm"):
+            request.headers.pop(name, None)
+
+    made.meta.events.register("before-send", replace)
+    return made
+
+
+def test_xml_bodies_with_a_doctype_are_refused_not_expanded(sandbox):
+    s3 = sandbox.client("s3")
+    bucket = f"doctype-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="keep", Body=b"kept")
+    entity = (b'<?xml version="1.0"?><!DOCTYPE Delete [<!ENTITY k "keep">]>'
+              b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>&k;</Key></Object></Delete>')
+    with pytest.raises(ClientError) as refused:
+        replacing_body(sandbox.client("s3"), entity).delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": "other"}]})
+    error = refused.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400 and error["Error"]["Code"] == "MalformedXML"
+    assert "DOCTYPE" in error["Error"]["Message"]
+    assert s3.get_object(Bucket=bucket, Key="keep")["Body"].read() == b"kept"  # "&k;" was not expanded
+
+    route53 = sandbox.client("route53")
+    reference = f"doctype-{uuid.uuid4().hex[:8]}"
+    declared = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY ref "' + reference.encode() + b'">]>'
+                b'<CreateHealthCheckRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+                b"<CallerReference>&ref;</CallerReference><HealthCheckConfig><IPAddress>192.0.2.1</IPAddress>"
+                b"<Port>80</Port><Type>TCP</Type></HealthCheckConfig></CreateHealthCheckRequest>")
+    with pytest.raises(ClientError) as refused:
+        replacing_body(sandbox.client("route53"), declared).create_health_check(
+            CallerReference="plain", HealthCheckConfig={"IPAddress": "192.0.2.1", "Port": 80, "Type": "TCP"})
+    assert refused.value.response["Error"]["Code"] == "InvalidInput"
+    checks = route53.list_health_checks()["HealthChecks"]
+    assert not [c for c in checks if c["CallerReference"] in (reference, "plain")]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import pytest
 
 from lab import exercises, grading
-from tests.integration._lab_rounds import LabWorld, corpus, describe, failing, lab_shell, variant, world  # noqa: F401
+from tests.integration._lab_rounds import LabWorld, corpus, describe, failing, lab_shell, variant, world
 
 pytestmark = pytest.mark.integration
+__all__ = ["lab_shell", "world"]  # the fixtures, imported for pytest
 
 ROUNDS = {
     "backups_and_snapshots": ("01-aws-backup", "03-rds-snapshot-restore", "05-ebs-snapshots"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 from tests.conftest import wait_for
 
@@ -59,7 +60,7 @@ def test_kill_9_loses_nothing_answered(fresh_sandbox):
     made = make_some_state(fresh_sandbox)
     pid = fresh_sandbox.pid()
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z")
     fresh_sandbox.up()
     assert_state_is_back(fresh_sandbox, made)
     # The ids a learner saw before the crash are the ids after it (the journal replays deterministically).
@@ -91,7 +92,7 @@ def test_torn_journal_tail_is_the_request_in_flight(fresh_sandbox):
     s3 = fresh_sandbox.client("s3")
     s3.create_bucket(Bucket="answered-before-crash")
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z")
     journal = fresh_sandbox.state_dir / "state" / "journal.bin"
     with open(journal, "ab") as handle:
         handle.write(b"\x00\x00\x10\x00\x12\x34")  # half a record header, as a crash mid-write leaves it

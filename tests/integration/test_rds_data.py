@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from lab.errors import LabError
 from lab.services.rds.engine import RdsData
 from tests.conftest import SandboxHandle, free_port, wait_for
 from tests.integration._data_plane import (
@@ -80,6 +82,16 @@ def test_lab_sql_command(db):
     assert failed.returncode != 0 and "no DB instance 'no-such-db' in us-east-1" in failed.stderr
     bad = db.lab("sql", WORLD_DB, "SELEC nothing", check=False)
     assert bad.returncode != 0 and "syntax error" in bad.stderr
+
+
+def test_the_sql_route_binds_parameters_to_placeholders(db):
+    request = {"instance": WORLD_DB, "sql": "SELECT order_id FROM orders WHERE order_id = ? OR customer = ?",
+               "parameters": ["ORD-000001", "x' OR '1'='1"]}
+    assert admin(db).post("sql", request)["rows"] == [["ORD-000001"]]
+    for parameters, said in (("ORD-000001", '"parameters" must be a list'), ([{"a": 1}], '"parameters" must be'),
+                             (["ORD-000001"], "Incorrect number of bindings")):
+        with pytest.raises(LabError, match=said):
+            admin(db).post("sql", {**request, "parameters": parameters})
 
 
 def test_backups_exist_only_with_retention_and_pitr_is_refused_without(db):
@@ -327,13 +339,16 @@ def test_an_unreachable_instance_refuses_the_shops_orders(world):
 def test_sql_writes_survive_a_crash(db):
     sql(db, WORLD_DB, "DELETE FROM orders WHERE id <= 5")
     sql(db, WORLD_DB, "UPDATE orders SET customer = 'zed' WHERE id = 6")
+    admin(db).post("sql", {"instance": WORLD_DB, "sql": "UPDATE orders SET customer = ? WHERE id = ?",
+                           "parameters": ["o'hara", 7]})
     before = admin(db).get("rds/digests")["regions"]
     pid = db.pid()
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z")
     db.up()
     after = admin(db).get("rds/digests")["regions"]
     for region, instances in before.items():
         for name, digest in instances.items():
             assert after[region][name]["order_ids_sha256"] == digest["order_ids_sha256"], name
     assert sql(db, WORLD_DB, "SELECT customer FROM orders WHERE id = 6")["rows"] == [["zed"]]
+    assert sql(db, WORLD_DB, "SELECT customer FROM orders WHERE id = 7")["rows"] == [["o'hara"]]

@@ -116,8 +116,8 @@ def test_failover_follows_a_region_outage(fresh_sandbox):
 
     # An instance's address is healthy while the instance runs.
     ec2 = sandbox.client("ec2")
-    backend = next(instance for reservation in ec2.describe_instances(Filters=[
-        {"Name": "tag:Name", "Values": ["securecart-backend"]}])["Reservations"] for instance in reservation["Instances"])
+    reservations = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["securecart-backend"]}])
+    backend = next(instance for reservation in reservations["Reservations"] for instance in reservation["Instances"])
     server = health_check(route53, Type="HTTP", IPAddress=backend["PrivateIpAddress"], Port=80, RequestInterval=10,
                           FailureThreshold=1)
     advance(sandbox, "10s")

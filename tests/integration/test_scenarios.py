@@ -47,10 +47,6 @@ def orders_between(sandbox: Any, after: float, before: float) -> list[dict[str, 
     return http(sandbox, "GET", f"/_lab/orders?after={after}&before={before}")[1]["orders"]
 
 
-def now(sandbox: Any) -> float:
-    return http(sandbox, "GET", "/_lab/clock")[1]["epoch"]
-
-
 def fault_events(sandbox: Any, injection: str) -> list[str]:
     events = http(sandbox, "GET", "/_lab/events?kind=fault&limit=500")[1]["events"]
     return [e["name"] for e in events if e["resource"] == injection]

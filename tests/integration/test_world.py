@@ -47,7 +47,8 @@ def test_order_history_table(sandbox):
     dynamodb = sandbox.client("dynamodb")
     table = dynamodb.describe_table(TableName="securecart-order-history")["Table"]
     pitr = dynamodb.describe_continuous_backups(TableName="securecart-order-history")
-    assert pitr["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"
+    described = pitr["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert described["PointInTimeRecoveryStatus"] == "DISABLED"
     assert tags(dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"])["app"] == "securecart"
     item = dynamodb.get_item(TableName="securecart-order-history", Key={"order_id": {"S": "ORD-000001"}})["Item"]
     assert set(item) >= {"order_id", "customer", "amount", "created_at"}

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from lab.errors import SandboxNotRunning
+from lab.errors import SandboxNotRunningError
 from lab.sim.clock import iso, parse_duration
 from tui.data import (
     CheckOutcome,
@@ -155,7 +155,7 @@ class CannedSource(DataSource):
 
     def _need_sandbox(self) -> None:
         if not self.alive:
-            raise SandboxNotRunning(ENDPOINT)
+            raise SandboxNotRunningError(ENDPOINT)
 
     @property
     def endpoint(self) -> str:

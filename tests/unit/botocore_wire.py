@@ -19,7 +19,7 @@ AT = 1_790_000_000.0  # 2026-09-21T14:13:20Z, the sim time of calls built here
 _SESSION = botocore.session.Session()
 
 
-class _Captured(Exception):
+class _CapturedError(Exception):
     pass
 
 
@@ -31,10 +31,10 @@ def wire_request(service: str, method: str, **params: Any) -> tuple[str, str, st
 
     def before_send(request, **_):
         captured["request"] = request
-        raise _Captured
+        raise _CapturedError
 
     client.meta.events.register("before-send", before_send)
-    with pytest.raises(_Captured):
+    with pytest.raises(_CapturedError):
         getattr(client, method)(**params)
     request = captured["request"]
     body = request.body

@@ -138,7 +138,8 @@ class Inv:
             "id": volume_id, "region": region, "arn": f"arn:aws:ec2:{region}:{ACCOUNT}:volume/{volume_id}",
             "az": f"{region}a", "state": state, "size": 20, "type": "gp3", "encrypted": encrypted,
             "snapshot_id": snapshot_id, "created": created or ago(days=10), "tags": tags or {},
-            "attachments": [{"instance": attached_to, "device": "/dev/sdf", "state": "attached"}] if attached_to else []}
+            "attachments": ([{"instance": attached_to, "device": "/dev/sdf", "state": "attached"}]
+                            if attached_to else [])}
         return self
 
     def snapshot(self, snapshot_id: str, volume: str, region: str = EAST, *, state: str = "completed",
@@ -186,8 +187,9 @@ class Inv:
                                  for arn in copy_to or []], "continuous": False}
 
     @staticmethod
-    def selection(name: str = "sel", *, role: str = f"arn:aws:iam::{ACCOUNT}:role/backup", resources: list | None = None,
-                  tags: dict | None = None, conditions: dict | None = None, not_resources: list | None = None) -> dict:
+    def selection(name: str = "sel", *, role: str = f"arn:aws:iam::{ACCOUNT}:role/backup",
+                  resources: list | None = None, tags: dict | None = None, conditions: dict | None = None,
+                  not_resources: list | None = None) -> dict:
         return {"id": name, "name": name, "role": role, "resources": resources or [],
                 "not_resources": not_resources or [],
                 "list_of_tags": [{"type": "STRINGEQUALS", "key": k, "value": v} for k, v in (tags or {}).items()],
@@ -299,8 +301,9 @@ class Inv:
                 keys[order["invoice_key"]] = [good]
         return keys
 
-    def drill(self, drill_id: str = "drill-0001", lab: str = "03-rds-snapshot-restore", *, incident: datetime | None = None,
-              status: str = "running", rto: int | None = None, rpo_span: int = 0, rpo_count: int = 0,
+    def drill(self, drill_id: str = "drill-0001", lab: str = "03-rds-snapshot-restore", *,
+              incident: datetime | None = None, status: str = "running", rto: int | None = None,
+              rpo_span: int = 0, rpo_count: int = 0,
               targets: tuple[int, int] = (3600, 300), params: dict | None = None, evaluations: int = 1,
               injections: list[str] | None = None) -> Inv:
         incident = incident or NOW - timedelta(minutes=30)

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from lab.admin_client import AdminClient
-from lab.errors import LabError, SandboxNotRunning
+from lab.errors import LabError, SandboxNotRunningError
 
 
 def test_a_busy_sandbox_is_not_called_stopped():
@@ -21,7 +21,7 @@ def test_a_busy_sandbox_is_not_called_stopped():
     try:
         with pytest.raises(LabError, match=r"took longer than 0.3 s to answer GET /_lab/status.*busy") as caught:
             AdminClient(f"http://127.0.0.1:{port}")._call("GET", "/_lab/status", timeout=0.3)
-        assert not isinstance(caught.value, SandboxNotRunning)
+        assert not isinstance(caught.value, SandboxNotRunningError)
     finally:
         for connection in accepted:
             connection.close()
@@ -33,5 +33,5 @@ def test_a_stopped_sandbox_says_so():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nothing listens there now
-    with pytest.raises(SandboxNotRunning):
+    with pytest.raises(SandboxNotRunningError):
         AdminClient(f"http://127.0.0.1:{port}")._call("GET", "/_lab/status", timeout=1)

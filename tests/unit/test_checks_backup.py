@@ -139,7 +139,8 @@ def test_recovery_point_encryption_and_retention():
 
 
 def test_manual_deletion_disabled():
-    deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "backup:DeleteRecoveryPoint", "Resource": "*"}]}
+    deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "backup:DeleteRecoveryPoint",
+                           "Resource": "*"}]}
     inv = Inv().vault("guarded", policy=deny, points=3).vault("locked", locked=True, min_retention=7, points=2)
     inv.vault("open", points=4).vault("empty")
     assert verdicts("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", inv.build()) == [

@@ -7,7 +7,8 @@ from datetime import timedelta
 from checks import registry
 from tests.unit.inventory_builder import ACCOUNT, EAST, NOW, WEST, Inv, ago, iso
 
-DB, TABLE, SRC, DST = "securecart-orders-db", "securecart-order-history", "securecart-invoices-use1", "securecart-invoices-usw2"
+DB, TABLE = "securecart-orders-db", "securecart-order-history"
+SRC, DST = "securecart-invoices-use1", "securecart-invoices-usw2"
 LAB = "03-rds-snapshot-restore"
 
 
@@ -18,6 +19,13 @@ def run(check_id, inventory, **params):
 
 def verdicts(check_id, inventory, **params):
     return [(r.resource_id, r.status, r.reason) for r in run(check_id, inventory, **params)]
+
+
+def copy_of(base: Inv) -> Inv:
+    """A builder that starts from what `base` has built so far."""
+    made = Inv()
+    made.data = base.build()
+    return made
 
 
 def drilled(count: int = 20) -> Inv:
@@ -169,15 +177,13 @@ def test_volume_recreated_in_dr_from_a_copy_of_the_lost_volume():
 def test_volume_near_misses():
     base = Inv().drill(lab="05-ebs-snapshots").volume("vol-old", tags={"Name": "securecart-backend-data"})
     base.snapshot("snap-a", "vol-old").snapshot("snap-b", "vol-old", WEST, source_snapshot="snap-a")
-    blank = Inv(); blank.data = base.build(); blank.volume("vol-blank", WEST, state="available")
+    blank = copy_of(base).volume("vol-blank", WEST, state="available")
     assert verdicts("RECOVERY_VOLUME_IN_DR_REGION", blank.build(), lab="05-ebs-snapshots") == [
         (WEST, "FAIL", "unrelated_volumes")]
-    same_region = Inv(); same_region.data = base.build()
-    same_region.volume("vol-east", EAST, snapshot_id="snap-a", state="available")
+    same_region = copy_of(base).volume("vol-east", EAST, snapshot_id="snap-a", state="available")
     assert verdicts("RECOVERY_VOLUME_IN_DR_REGION", same_region.build(), lab="05-ebs-snapshots") == [
         (WEST, "FAIL", "no_volume")]
-    creating = Inv(); creating.data = base.build(); creating.volume("vol-new", WEST, snapshot_id="snap-b",
-                                                                   state="creating")
+    creating = copy_of(base).volume("vol-new", WEST, snapshot_id="snap-b", state="creating")
     assert verdicts("RECOVERY_VOLUME_IN_DR_REGION", creating.build(), lab="05-ebs-snapshots") == [
         ("vol-new", "FAIL", "volume_not_ready")]
 
@@ -186,9 +192,10 @@ def test_volume_restored_by_aws_backup():
     inv = Inv().drill(lab="05-ebs-snapshots").volume("vol-old", tags={"Name": "securecart-backend-data"})
     inv.recovery_point(f"arn:aws:ec2:{EAST}:{ACCOUNT}:volume/vol-old", WEST, vault="dr")
     point = inv.data["regions"][WEST]["backup"]["recovery_points"][0]["arn"]
-    inv.section(WEST, "backup")["restore_jobs"].append({"id": "r1", "state": "COMPLETED", "recovery_point": point,
-                                                        "created_resource_arn": f"arn:aws:ec2:{WEST}:{ACCOUNT}:volume/vol-r",
-                                                        "resource_type": "EBS", "created": ago(minutes=1)})
+    inv.section(WEST, "backup")["restore_jobs"].append({
+        "id": "r1", "state": "COMPLETED", "recovery_point": point,
+        "created_resource_arn": f"arn:aws:ec2:{WEST}:{ACCOUNT}:volume/vol-r", "resource_type": "EBS",
+        "created": ago(minutes=1)})
     inv.volume("vol-r", WEST, snapshot_id="snap-unknown", state="available")
     assert verdicts("RECOVERY_VOLUME_IN_DR_REGION", inv.build(), lab="05-ebs-snapshots")[0][1:] == (
         "PASS", "volume_restored")
@@ -199,11 +206,11 @@ def test_volume_restored_by_aws_backup():
 def test_db_failed_over():
     params = {"lab": "06-rds-multi-az"}
     inv = Inv().drill(lab="06-rds-multi-az", params={"az": "us-east-1a"})
-    moved = Inv(); moved.data = inv.build(); moved.db(DB, multi_az=True, az="us-east-1b")
+    moved = copy_of(inv).db(DB, multi_az=True, az="us-east-1b")
     assert verdicts("RECOVERY_DB_FAILED_OVER", moved.build(), **params) == [(DB, "PASS", "failed_over")]
-    stuck = Inv(); stuck.data = inv.build(); stuck.db(DB, az="us-east-1a", status="available")
+    stuck = copy_of(inv).db(DB, az="us-east-1a", status="available")
     assert verdicts("RECOVERY_DB_FAILED_OVER", stuck.build(), **params) == [(DB, "FAIL", "still_in_failed_zone")]
-    down = Inv(); down.data = inv.build(); down.db(DB, status="rebooting")
+    down = copy_of(inv).db(DB, status="rebooting")
     assert verdicts("RECOVERY_DB_FAILED_OVER", down.build(), **params) == [(DB, "FAIL", "unavailable")]
 
 
@@ -212,22 +219,23 @@ def test_deletion_refused_recorded_and_flagged():
     base = Inv().drill(lab=lab, injections=["inj-1"])
     incident = base.data["drills"][0]["incident_time"]
     later = iso(NOW - timedelta(minutes=20))
-    good = Inv(); good.data = base.build()
+    good = copy_of(base)
     good.injection("inj-1", "drill-0001", outcome={"recovery_points_deleted": 0,
                                                    "recovery_points_refused": {"AccessDeniedException": 3}})
     good.trail("audit").trail_event("DeleteRecoveryPoint", later, error_code="AccessDeniedException")
     good.framework("fw", ["BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED"])
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", good.build(), lab=lab) == [
         ("recovery points", "PASS", "refused_recorded_flagged")]
-    deleted = Inv(); deleted.data = good.build()
+    deleted = copy_of(good)
     deleted.data["faults"]["injections"][0]["outcome"]["recovery_points_deleted"] = 2
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", deleted.build(), lab=lab)[0][2] == "points_deleted"
-    no_trail = Inv(); no_trail.data = good.build()
+    no_trail = copy_of(good)
     no_trail.data["regions"][EAST]["cloudtrail"]["trails"]["audit"]["logging"] = False
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", no_trail.build(), lab=lab)[0][2] == "no_trail"
-    unflagged = Inv(); unflagged.data = good.build(); unflagged.data["regions"][EAST]["backup"]["frameworks"] = []
+    unflagged = copy_of(good)
+    unflagged.data["regions"][EAST]["backup"]["frameworks"] = []
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", unflagged.build(), lab=lab)[0][2] == "not_flagged"
-    before = Inv(); before.data = good.build()
+    before = copy_of(good)
     before.data["regions"][EAST]["cloudtrail"]["events"][0]["time"] = ago(days=1)
     assert incident > before.data["regions"][EAST]["cloudtrail"]["events"][0]["time"]
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", before.build(), lab=lab)[0][2] == "not_recorded"

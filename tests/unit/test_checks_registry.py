@@ -28,7 +28,8 @@ def test_every_check_declares_what_it_needs():
 
 def test_aws_config_ids_are_there():
     for check_id in ("S3_BUCKET_VERSIONING_ENABLED", "S3_BUCKET_REPLICATION_ENABLED", "DB_INSTANCE_BACKUP_ENABLED",
-                     "RDS_MULTI_AZ_SUPPORT", "DYNAMODB_PITR_ENABLED", "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+                     "RDS_MULTI_AZ_SUPPORT", "DYNAMODB_PITR_ENABLED",
+                     "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
                      "BACKUP_RECOVERY_POINT_ENCRYPTED", "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
                      "RDS_RESOURCES_PROTECTED_BY_BACKUP_PLAN", "DYNAMODB_RESOURCES_PROTECTED_BY_BACKUP_PLAN",
                      "EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN", "CLOUDTRAIL_ENABLED"):
@@ -71,7 +72,7 @@ def test_a_crashing_check_is_an_error_result_not_an_exception():
     @check(id="TEST_CRASH", title="crash", severity="LOW", resource_type="X", services=("s3",), messages={}, hints={})
     def crash(inv, params):
         raise ZeroDivisionError("boom")
-        yield  # noqa: unreachable -- a generator
+        yield  # never reached: it makes `crash` a generator, as checks are
 
     [result] = crash.run(Inv().build(), {})
     assert (result.status, result.reason) == ("ERROR", "check_failed")
@@ -106,7 +107,8 @@ def test_plugins_register_from_entry_points_and_bad_ones_are_reported():
         yield passed("x", "ok")
 
     good = SimpleNamespace(name="good", value="example:plugin", load=lambda: [plugin])
-    broken = SimpleNamespace(name="broken", value="broken:module", load=lambda: (_ for _ in ()).throw(ImportError("no")))
+    broken = SimpleNamespace(name="broken", value="broken:module",
+                             load=lambda: (_ for _ in ()).throw(ImportError("no")))
     clash = SimpleNamespace(name="clash", value="clash:spec", load=lambda: registry.get("CLOUDTRAIL_ENABLED").__class__(
         **{**registry.get("CLOUDTRAIL_ENABLED").__dict__, "source": "clash"}))
     try:

@@ -134,7 +134,8 @@ def test_lifecycle():
     rule = {"ID": "expire-logs", "Status": "Enabled", "Filter": {"Prefix": "app/"}, "Expiration": {"Days": 30},
             "Transitions": [{"Days": 7, "StorageClass": "GLACIER"}]}
     inv = Inv().bucket("logs", lifecycle=[rule]).bucket("none").build()
-    assert verdicts("S3_LIFECYCLE_POLICY_CHECK", inv) == [("logs", "PASS", "has_rule"), ("none", "FAIL", "no_lifecycle")]
+    assert verdicts("S3_LIFECYCLE_POLICY_CHECK", inv) == [("logs", "PASS", "has_rule"),
+                                                          ("none", "FAIL", "no_lifecycle")]
     assert verdicts("S3_LIFECYCLE_POLICY_CHECK", inv, bucketNames=["logs"], targetExpirationDays=90) == [
         ("logs", "FAIL", "no_matching_expiration")]
     assert verdicts("S3_LIFECYCLE_POLICY_CHECK", inv, bucketNames=["logs"], targetPrefix="invoices/") == [

@@ -77,8 +77,10 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path):
 
 
 def test_the_newest_export_of_a_learner_counts(tmp_path):
-    (tmp_path / "alice-1.json").write_text(json.dumps(export("alice", inventory(0), exported_at="2026-03-01T10:00:00Z")))
-    (tmp_path / "alice-2.json").write_text(json.dumps(export("alice", inventory(2), exported_at="2026-03-02T10:00:00Z")))
+    for name, versioned, exported_at in (("alice-1", 0, "2026-03-01T10:00:00Z"),
+                                         ("alice-2", 2, "2026-03-02T10:00:00Z")):
+        exported = export("alice", inventory(versioned), exported_at=exported_at)
+        (tmp_path / f"{name}.json").write_text(json.dumps(exported))
     grades = grading.grade_class(tmp_path, [s3_lab()])
     [row] = rows(grades.to_csv())
     assert (row["file"], row["02-s3-crr score"]) == ("alice-2.json", "5")

@@ -76,7 +76,7 @@ def test_selector_refusals():
         _check_basic_selectors([{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["invoices"]}]}])
     with pytest.raises(CloudTrailError, match="needs an eventCategory"):
         _check_advanced_selectors([{"FieldSelectors": [{"Field": "eventName", "Equals": ["X"]}]}])
-    with pytest.raises(CloudTrailError, match="resources.type"):
+    with pytest.raises(CloudTrailError, match=r"resources\.type"):
         _check_advanced_selectors([{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}]}])
 
 

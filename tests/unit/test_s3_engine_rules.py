@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime
 
@@ -140,7 +141,7 @@ def test_replication_time_control_threshold():
 
 def test_replication_passes_are_deterministic_and_keep_the_lag_within_two_minutes():
     passes = {replication_pass(42, "bucket", T0 + second) for second in range(600)}
-    assert all(later - earlier == REPLICATION_PASS_SECONDS for earlier, later in zip(sorted(passes), sorted(passes)[1:]))
+    assert all(later - earlier == REPLICATION_PASS_SECONDS for earlier, later in itertools.pairwise(sorted(passes)))
     for written in (T0, T0 + 7.5, T0 + 61, T0 + 119.9):
         at = replication_pass(42, "bucket", written + MIN_LAG_SECONDS)
         assert MIN_LAG_SECONDS <= at - written < MIN_LAG_SECONDS + REPLICATION_PASS_SECONDS

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, OptionList
 from textual.widgets.option_list import Option
@@ -17,7 +19,7 @@ from tui.widgets.scenario_form import ScenarioForm
 
 class ClockScreen(SectionScreen):
     SECTION = "clock"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "app.clock('pause')", "Pause"),
         Binding("r", "app.clock('resume')", "Resume"),
         Binding("plus", "app.clock('advance', '1h')", "+1h"),

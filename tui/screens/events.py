@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Input, Select, Static
@@ -19,7 +21,7 @@ FIRST_LOAD = 500
 
 class EventLogScreen(SectionScreen):
     SECTION = "events"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("slash", "focus_filter", "Filter"),
     ]

@@ -7,8 +7,10 @@ pressing k is an attempt, which lab.progress counts with its score.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.timer import Timer
@@ -48,7 +50,7 @@ def next_open_step(summary: LabSummary, after: str) -> str:
 
 class LabScreen(SectionScreen):
     SECTION = "home"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Labs"),
         Binding("k", "check", "Check"),
         Binding("n", "reveal_hint", "Hint"),
@@ -86,7 +88,8 @@ class LabScreen(SectionScreen):
                     yield DrillPanel(id="drill-panel")
 
     def on_mount(self) -> None:
-        self.lab_app.call_source(self.lab_app.source.lab, self.lab_id, done=self.loaded, label=f"open lab {self.lab_id}")
+        self.lab_app.call_source(self.lab_app.source.lab, self.lab_id, done=self.loaded,
+                                 label=f"open lab {self.lab_id}")
 
     # -- loading and showing -------------------------------------------------------------------------------
     def loaded(self, summary: LabSummary) -> None:

@@ -6,8 +6,10 @@ from the inventory every ten seconds while the map is showing (r reads it at onc
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 
 from lab import config
@@ -21,7 +23,7 @@ WORLD_REFRESH_SECONDS = 10.0  # the inventory holds the sandbox's lock a moment:
 
 class RegionMapScreen(SectionScreen):
     SECTION = "map"
-    BINDINGS = [Binding("r", "refresh_world", "Refresh")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "refresh_world", "Refresh")]
 
     def __init__(self) -> None:
         super().__init__()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Tree
 
@@ -15,7 +17,7 @@ from tui.widgets.resource_tree import ResourceTree, resource_key
 
 class ResourceExplorerScreen(SectionScreen):
     SECTION = "resources"
-    BINDINGS = [Binding("r", "refresh_world", "Refresh")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "refresh_world", "Refresh")]
 
     def __init__(self) -> None:
         super().__init__()

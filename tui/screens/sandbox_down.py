@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -11,7 +13,8 @@ from textual.widgets import Button, Static
 
 
 class SandboxDownScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("r", "answer(True)", "Restart"), Binding("escape", "answer(False)", "Dismiss")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "answer(True)", "Restart"),
+                                             Binding("escape", "answer(False)", "Dismiss")]
 
     def __init__(self, endpoint: str, reason: str) -> None:
         super().__init__(classes="dialog")

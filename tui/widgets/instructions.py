@@ -6,12 +6,14 @@ A code block takes focus (tab, or a click); Enter, `y` or a click puts its text 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.events import Click
 from textual.widgets import Markdown
-from textual.widgets.markdown import MarkdownFence
+from textual.widgets.markdown import MarkdownBlock, MarkdownFence
 
 from tui.data import StepView
 from tui.messages import CopyText
@@ -27,7 +29,7 @@ class CommandFence(MarkdownFence):
     """A code block you can copy."""
 
     can_focus = True
-    BINDINGS = [Binding("enter,y", "copy", "Copy command")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,y", "copy", "Copy command")]
 
     def on_mount(self) -> None:
         self.tooltip = "Enter, y or click: copy"
@@ -42,7 +44,8 @@ class CommandFence(MarkdownFence):
 
 
 class StepMarkdown(Markdown):
-    BLOCKS = {**Markdown.BLOCKS, "fence": CommandFence, "code_block": CommandFence}
+    BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {**Markdown.BLOCKS, "fence": CommandFence,
+                                                        "code_block": CommandFence}
 
 
 def step_markdown(step: StepView, number: int, total: int) -> str:

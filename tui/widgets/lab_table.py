@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from tui.data import LabSummary
@@ -12,7 +14,7 @@ from tui.style import ThemedMixin, toned
 
 
 class LabTable(ThemedMixin, DataTable[Text | str]):
-    BINDINGS = [Binding("enter", "select_cursor", "Open lab")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open lab")]
 
     def __init__(self) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id="lab-table")

@@ -37,7 +37,7 @@ class StepList(OptionList):
         self.shown = (lab.id, current, states)
         self.lab = lab
         options = []
-        for number, (step, state) in enumerate(zip(lab.steps, states), start=1):
+        for number, (step, state) in enumerate(zip(lab.steps, states, strict=True), start=1):
             tone = STEP_TONE[state]
             prompt = Content.from_markup(f"[${tone}]$icon[/] $number $title", icon=STEP_ICON[state],
                                          number=str(number), title=step.title)

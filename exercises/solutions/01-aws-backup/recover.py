@@ -54,10 +54,12 @@ def main() -> None:
                         help="the incident time (ISO 8601); the recovery point must be older")
     before = parse_time(parser.parse_args().before)
     backup = aws("backup")
-    points = backup.list_recovery_points_by_backup_vault(BackupVaultName=VAULT, ByResourceArn=TABLE_ARN)["RecoveryPoints"]
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName=VAULT,
+                                                         ByResourceArn=TABLE_ARN)["RecoveryPoints"]
     usable = [p for p in points if p["Status"] == "COMPLETED" and (before is None or p["CreationDate"] < before)]
     if not usable:
-        sys.exit(f"no completed recovery point of {TABLE} in {VAULT} before {before}: was a backup taken before the incident?")
+        sys.exit(f"no completed recovery point of {TABLE} in {VAULT} before {before}: "
+                 "was a backup taken before the incident?")
     point = max(usable, key=lambda p: p["CreationDate"])
     print(f"restoring {point['RecoveryPointArn']} (taken {point['CreationDate']:%Y-%m-%dT%H:%M:%SZ})")
     # A deleted table comes back under its own name; if it still exists, beside it under a new name.

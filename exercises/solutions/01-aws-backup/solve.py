@@ -63,8 +63,9 @@ def step_1() -> None:
 def backup_role() -> str:
     """The IAM role AWS Backup assumes to back up and restore (created once)."""
     iam = aws("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
-                                                     "Action": "sts:AssumeRole"}]}
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}]}
     try:
         iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust),
                         Description="Lets AWS Backup back up and restore SecureCart's resources")

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Lab 02 documented recovery (boto3): serve the invoices from us-west-2, each back at its version from before the attack.
+"""Lab 02 documented recovery (boto3): serve the invoices from us-west-2, each back at its version from before
+the attack.
 
 Run it with `lab solve 02-s3-crr --recover --tool boto3`, or yourself after `eval "$(lab env)"`:
     python recover.py --before 2026-11-26T10:00:00Z
@@ -55,7 +56,8 @@ def main() -> None:
         if good is None:
             lost += 1  # written after the incident, or never replicated before it: nothing older to go back to
             continue
-        s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": key, "VersionId": good["VersionId"]})
+        s3.copy_object(Bucket=BUCKET, Key=key,
+                       CopySource={"Bucket": BUCKET, "Key": key, "VersionId": good["VersionId"]})
         restored += 1
     print(f"{BUCKET}: {restored} invoices restored to their version from before {text}, "
           f"{untouched} were untouched, {lost} have no version from before the incident")

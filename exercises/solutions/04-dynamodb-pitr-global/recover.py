@@ -31,7 +31,8 @@ def aws(service: str, region: str = DR):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default=os.environ.get("LAB_INCIDENT_TIME"), help="when the items were deleted (ISO 8601)")
+    parser.add_argument("--before", default=os.environ.get("LAB_INCIDENT_TIME"),
+                        help="when the items were deleted (ISO 8601)")
     text = parser.parse_args().before
     if not text:
         sys.exit("give the time of the deletion: --before 2026-11-26T10:00:00Z (see `lab drills`)")
@@ -49,7 +50,8 @@ def main() -> None:
         sys.exit(NOT_READY)
     restored = dynamodb.restore_table_to_point_in_time(SourceTableName=TABLE, TargetTableName=RESTORED,
                                                        RestoreDateTime=restore_time)["TableDescription"]
-    print(f"restoring {TABLE} as of {restore_time:%Y-%m-%dT%H:%M:%SZ} into {RESTORED} ({DR}): {restored['TableStatus']}")
+    print(f"restoring {TABLE} as of {restore_time:%Y-%m-%dT%H:%M:%SZ} into {RESTORED} ({DR}): "
+          f"{restored['TableStatus']}")
 
 
 if __name__ == "__main__":

@@ -108,10 +108,11 @@ def step_2() -> None:
     ec2 = aws("ec2")
     volume_id = ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": [VOLUME_NAME]}])["Volumes"][0]["VolumeId"]
     # A first snapshot now (reused when this step runs again), copied to us-west-2 once it is completed.
-    earlier = ec2.describe_snapshots(OwnerIds=["self"], Filters=[{"Name": "volume-id", "Values": [volume_id]},
-                                                                {"Name": "description", "Values": [FIRST]}])["Snapshots"]
+    earlier = ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+        {"Name": "volume-id", "Values": [volume_id]}, {"Name": "description", "Values": [FIRST]}])["Snapshots"]
     snapshot_id = earlier[0]["SnapshotId"] if earlier else ec2.create_snapshot(
-        VolumeId=volume_id, Description=FIRST, TagSpecifications=[{"ResourceType": "snapshot", "Tags": TAGS}])["SnapshotId"]
+        VolumeId=volume_id, Description=FIRST,
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": TAGS}])["SnapshotId"]
 
     def snapshot_state():
         state = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"]

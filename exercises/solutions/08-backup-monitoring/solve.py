@@ -83,8 +83,9 @@ def step_2() -> None:
     if exists_ok(lambda: backup.create_backup_vault(BackupVaultName=VAULT, EncryptionKeyArn=backup_key()),
                  "AlreadyExistsException"):
         print(f"created vault {VAULT}")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
-                                                     "Action": "sts:AssumeRole"}]}
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}]}
     exists_ok(lambda: iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust)), "EntityAlreadyExists")
     iam.attach_role_policy(RoleName=ROLE,
                            PolicyArn="arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup")

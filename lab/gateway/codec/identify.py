@@ -36,18 +36,23 @@ LOG = logging.getLogger(__name__)
 
 _SESSION_LOCK = threading.Lock()
 _CATALOG_LOCK = threading.RLock()
-_session: botocore.session.Session | None = None
+
+
+class _Made:
+    """What this module makes once, on first use, under its lock: botocore's session and the catalog."""
+
+    session: botocore.session.Session | None = None
+    catalog: _Catalog | None = None
 
 
 def _botocore_session() -> botocore.session.Session:
     # A private session: same loader/search path (AWS_DATA_PATH, ~/.aws/models)
     # as the clients use, without touching anybody's default session.
-    global _session
-    if _session is None:
+    if _Made.session is None:
         with _SESSION_LOCK:
-            if _session is None:
-                _session = botocore.session.Session()
-    return _session
+            if _Made.session is None:
+                _Made.session = botocore.session.Session()
+    return _Made.session
 
 
 @cache
@@ -202,16 +207,12 @@ def _rule_set_signing_names() -> dict[str, tuple[str, ...]]:
     return {k: _ordered(v, k) for k, v in found.items()}
 
 
-_catalog_instance: _Catalog | None = None
-
-
 def _catalog() -> _Catalog:
-    global _catalog_instance
-    if _catalog_instance is None:
+    if _Made.catalog is None:
         with _CATALOG_LOCK:
-            if _catalog_instance is None:
-                _catalog_instance = _Catalog()
-    return _catalog_instance
+            if _Made.catalog is None:
+                _Made.catalog = _Catalog()
+    return _Made.catalog
 
 
 # --------------------------------------------------------------------------
@@ -314,7 +315,7 @@ class _Route:
         found = self.regex.fullmatch(path)
         if found is None:
             return None
-        return dict(zip(self.labels, found.groups()))
+        return dict(zip(self.labels, found.groups(), strict=True))
 
 
 _LABEL = re.compile(r"\{([^}]+)\}")
@@ -653,10 +654,7 @@ def _identify(
     req = _Request(method.upper(), path, query_string or "", lowered, body or b"")
     signed, signing_name, region = _signature_scope(lowered, req.query_string)
     region = region or default_region
-    if signed:
-        candidates = _catalog().services_for_signing_name(signing_name or "")
-    else:
-        candidates = _unsigned_candidates(req)
+    candidates = _catalog().services_for_signing_name(signing_name or "") if signed else _unsigned_candidates(req)
     if not candidates:
         return Identity(None, region, None, None, signing_name)
 

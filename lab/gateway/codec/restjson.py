@@ -110,7 +110,7 @@ class RestJsonCodec:
         found = regex.fullmatch(path)
         if found is None:
             return {}
-        return {name: unquote(value) for name, value in zip(names, found.groups())}
+        return {name: unquote(value) for name, value in zip(names, found.groups(), strict=True)}
 
     def _json_body(self, raw: bytes) -> dict[str, Any]:
         if not raw.strip():
@@ -243,19 +243,19 @@ def as_datetime(epoch: float) -> datetime:
 
 
 def paginate(items: Sequence[Any], params: dict[str, Any], *, default_size: int = 1000,
-             token: str = "NextToken", size: str = "MaxResults",
+             next_member: str = "NextToken", size_member: str = "MaxResults",
              invalid_code: str = "InvalidParameterValueException") -> tuple[list[Any], str | None]:
     """One page of `items` (already in a stable order) and the token of the next page, if any."""
     start = 0
-    given = params.get(token)
+    given = params.get(next_member)
     if given:
         try:
             start = int(base64.urlsafe_b64decode(given.encode()).decode().removeprefix("page:"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(invalid_code, f"{token} {given!r} was not issued by this service") from exc
-    count = params.get(size) or default_size
+            raise ApiError(invalid_code, f"{next_member} {given!r} was not issued by this service") from exc
+    count = params.get(size_member) or default_size
     if count < 1:
-        raise ApiError(invalid_code, f"{size} must be at least 1, not {count}")
+        raise ApiError(invalid_code, f"{size_member} must be at least 1, not {count}")
     end = start + count
     next_token = base64.urlsafe_b64encode(f"page:{end}".encode()).decode() if end < len(items) else None
     return list(items[start:end]), next_token

@@ -111,7 +111,8 @@ def _uri_labels(model: botocore.model.OperationModel, path: str) -> dict[str, st
     members = model.input_shape.members
     by_label = {member.serialization.get("name", name): name for name, member in members.items()
                 if member.serialization.get("location") == "uri"}
-    return {by_label.get(label, label): unquote(value) for label, value in zip(labels, found.groups())}
+    return {by_label.get(label, label): unquote(value)
+            for label, value in zip(labels, found.groups(), strict=True)}
 
 
 def _query_members(shape: botocore.model.StructureShape, query_string: str) -> dict[str, Any]:
@@ -277,13 +278,13 @@ def serialize_response(service: str, operation: str, protocol: str | None,
             value = body_members.get(payload_name)
             if payload.type_name in ("blob", "string"):
                 data = value if isinstance(value, bytes) else str(value or "").encode()
-                return status, headers + [("Content-Type", "application/octet-stream")], data
+                return status, [*headers, ("Content-Type", "application/octet-stream")], data
             document = _json_value(payload, value) if value is not None else {}
         else:
             document = _json_value(shape, body_members) if shape is not None else {}
-        return status, headers + [("Content-Type", "application/json")], json.dumps(document).encode()
+        return status, [*headers, ("Content-Type", "application/json")], json.dumps(document).encode()
     if shape is None or not body_members:
-        return status, headers + [("Content-Type", "application/xml")], b""
+        return status, [*headers, ("Content-Type", "application/xml")], b""
     namespace = _xml_namespace(shape) or _xml_namespace(model.input_shape)
     if payload_name is not None:
         member = shape.members[payload_name]
@@ -294,7 +295,7 @@ def serialize_response(service: str, operation: str, protocol: str | None,
         inner = _xml_children(shape, body_members)
     xmlns = f' xmlns="{escape(namespace)}"' if namespace else ""
     document = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root_name}{xmlns}>{inner}</{root_name}>'
-    return status, headers + [("Content-Type", "application/xml")], document.encode()
+    return status, [*headers, ("Content-Type", "application/xml")], document.encode()
 
 
 def _xml_namespace(shape: botocore.model.Shape | None) -> str | None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from lab.gateway.chain import HandlerChain
+from typing import TYPE_CHECKING
+
+from lab.gateway.chain import Handler, HandlerChain
 from lab.kernel.context import RequestContext
 
+if TYPE_CHECKING:
+    from lab.kernel.port import Sandbox
 
-def dispatch_to_backend(sandbox):  # noqa: ANN001
+
+def dispatch_to_backend(sandbox: Sandbox) -> Handler:
     def dispatch_to_backend(chain: HandlerChain, ctx: RequestContext) -> None:
         sandbox.apply(ctx, sandbox.serve_aws)
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from lab import __version__
-from lab.gateway.chain import HandlerChain
+from lab.gateway.chain import Handler, HandlerChain
 from lab.kernel.context import RequestContext
+
+if TYPE_CHECKING:
+    from lab.kernel.port import Sandbox
 
 HEALTH_PATHS = ("/_localstack/health", "/health")
 
 
-def serve_health(sandbox):  # noqa: ANN001 -- the Sandbox; typed loosely to keep imports one-way
+def serve_health(sandbox: Sandbox) -> Handler:
     def serve_health(chain: HandlerChain, ctx: RequestContext) -> None:
         if ctx.path.rstrip("/") not in HEALTH_PATHS or ctx.method not in ("GET", "HEAD"):
             return

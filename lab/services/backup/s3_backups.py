@@ -10,11 +10,12 @@ copied into the lab state), so the recovery point keeps a real copy of its data.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import Any
 
+import defusedxml.ElementTree as DefusedElementTree
 from botocore.exceptions import ClientError
+from defusedxml import DefusedXmlException
 
 # A version belongs to a moment when written at or before it; sim times are exact to the microsecond.
 _SAME_INSTANT = 1e-6
@@ -176,9 +177,9 @@ def versions_to_delete(operation: str, key: str | None, query: dict[str, list[st
         return [(key, version)] if key and version else []
     if operation == "DeleteObjects" and body:
         try:
-            root = ElementTree.fromstring(body)
-        except ElementTree.ParseError:
-            return []
+            root = DefusedElementTree.fromstring(body, forbid_dtd=True)
+        except (DefusedElementTree.ParseError, DefusedXmlException):
+            return []  # the call itself is refused (the gateway refuses a DOCTYPE; the service, bad XML)
         named = []
         for element in root.iter():
             if element.tag.rsplit("}", 1)[-1] != "Object":

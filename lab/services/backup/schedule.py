@@ -7,6 +7,7 @@ AWS cron has six fields (minutes hours day-of-month month day-of-week year), num
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -74,7 +75,7 @@ class Schedule:
                 break
             times.append(found)
             cursor = found
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         return min(gaps) if gaps else None
 
 

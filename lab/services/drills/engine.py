@@ -260,7 +260,7 @@ def drill_dict(engine: Drills, drill: Drill) -> dict[str, Any]:
     now = engine.now()
     rto = measure_rto(drill.incident_time, drill.recovered_time)
     end = drill.recovered_time if drill.recovered_time is not None else drill.ended_time
-    elapsed = int(round((end if end is not None else now) - drill.incident_time))
+    elapsed = round((end if end is not None else now) - drill.incident_time)
     result = resilience_hub_result(
         drill_id=drill.id, lab=drill.lab, disruption_type=drill.disruption_type, incident_time=drill.incident_time,
         end_time=end, status=drill.status, rto_seconds=rto, elapsed_seconds=max(elapsed, 0), rpo=drill.rpo,

@@ -43,7 +43,7 @@ def measure_rpo(orders: list[Mapping[str, Any]], incident_time: float,
             raise ValueError(f"unknown store {store!r}; the stores are {', '.join(STORES)}")
         written = written_before(orders, incident_time, store)
         missing = sorted({order_id for order_id in order_ids if order_id in written}, key=lambda o: (written[o], o))
-        span = int(round(incident_time - written[missing[0]])) if missing else 0
+        span = round(incident_time - written[missing[0]]) if missing else 0
         per_store[store] = {"count": len(missing), "span_seconds": span,
                             "oldest": missing[0] if missing else None, "newest": missing[-1] if missing else None}
         everything.update(missing)
@@ -53,7 +53,7 @@ def measure_rpo(orders: list[Mapping[str, Any]], incident_time: float,
 
 
 def measure_rto(incident_time: float, recovered_time: float | None) -> int | None:
-    return None if recovered_time is None else int(round(recovered_time - incident_time))
+    return None if recovered_time is None else round(recovered_time - incident_time)
 
 
 def compliance(rto_seconds: int | None, rpo_seconds: int, targets: Mapping[str, int]) -> str:

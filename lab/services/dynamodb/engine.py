@@ -413,7 +413,7 @@ class DynamoDB(Engine):
         assert response is not None
         data = json.dumps(_jsonable(body)).encode()
         headers = [(k, v) for k, v in response.headers if k.lower() != "x-amz-crc32"]
-        response.headers = headers + [("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))]
+        response.headers = [*headers, ("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))]
         response.body = data
 
     def _refuse(self, ctx: RequestContext, code: str, message: str, status: int = 400) -> None:
@@ -493,6 +493,7 @@ class DynamoDB(Engine):
                 self.emit("PointInTimeRecoveryDisabled", region=region, resource=record.name)
             self._present_backups(answer["ContinuousBackupsDescription"], record)
             self._replace_answer(ctx, answer)
+        return None
 
     def _restore_table_to_point_in_time(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
         source_arn, source_name = request.get("SourceTableArn"), request.get("SourceTableName")
@@ -532,6 +533,7 @@ class DynamoDB(Engine):
         self.emit("TableRestoredToPointInTime", region=region, resource=target, source_table=record.arn, at=iso(when))
         shown = self.sandbox.client("dynamodb", region).describe_table(TableName=target)["Table"]
         self._answer_json(ctx, {"TableDescription": shown})
+        return None
 
     # -- global tables -----------------------------------------------------------------------------------
 
@@ -568,6 +570,7 @@ class DynamoDB(Engine):
                 self._remove_replica(record, target)
         shown = dynamodb.describe_table(TableName=name)["Table"]
         self._answer_json(ctx, {"TableDescription": shown})
+        return None
 
     def _replica_problem(self, action: str, name: str, region: str, target: str,
                          description: dict[str, Any]) -> tuple[str, str] | None:
@@ -653,7 +656,8 @@ class DynamoDB(Engine):
             return  # a later write to the same item won (last writer wins)
         try:
             if value is None:
-                self._write_items(target, name, [], [dict(zip(record.key_attributes, json.loads(key_bytes)))])
+                key = dict(zip(record.key_attributes, json.loads(key_bytes), strict=True))
+                self._write_items(target, name, [], [key])
             else:
                 self._write_items(target, name, [decode_item(value)])
         except Exception:  # noqa: BLE001 -- the target refused (e.g. its region is down): try again later

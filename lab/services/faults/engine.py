@@ -328,7 +328,7 @@ def injection_dict(injection: Injection) -> dict[str, Any]:
 def _compact(outcome: dict[str, Any], keep: int = 20) -> dict[str, Any]:
     """The outcome for the event log: long lists (every invoice a ransomware run overwrote) cut short; the
     injection record keeps them whole."""
-    return {key: (value[:keep] + [f"... {len(value) - keep} more"] if isinstance(value, list) and len(value) > keep
+    return {key: ([*value[:keep], f"... {len(value) - keep} more"] if isinstance(value, list) and len(value) > keep
                   else value) for key, value in outcome.items()}
 
 

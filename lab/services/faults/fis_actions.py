@@ -126,7 +126,8 @@ def _disrupt_connectivity(effects: Effects, targets: dict[str, list[str]], param
                                               instance.get("PublicDnsName")) if value]
     if scope == "all" and endpoints:
         effects.endpoints_down(sorted(set(endpoints)))
-    return {"subnets": subnets, "scope": scope, "endpoints_unreachable": sorted(set(endpoints)) if scope == "all" else []}
+    return {"subnets": subnets, "scope": scope,
+            "endpoints_unreachable": sorted(set(endpoints)) if scope == "all" else []}
 
 
 def _disrupt_cross_region(effects: Effects, targets: dict[str, list[str]], params: dict[str, str],
@@ -258,9 +259,11 @@ def validate_action(name: str, action: dict[str, Any], targets: dict[str, dict[s
     if spec.id == "aws:network:disrupt-connectivity" and params.get("scope", "all") not in _SCOPES:
         raise ValueError(f"Action {name}: scope {params['scope']!r} is not supported by the sandbox; "
                          f"supported: {', '.join(_SCOPES)}")
-    if spec.id == "aws:network:route-table-disrupt-cross-region-connectivity" and params["region"] not in config.REGIONS:
+    if (spec.id == "aws:network:route-table-disrupt-cross-region-connectivity"
+            and params["region"] not in config.REGIONS):
         raise ValueError(f"Action {name}: region must be one of the sandbox's regions {', '.join(config.REGIONS)}")
-    if spec.id == "aws:rds:reboot-db-instances" and str(params.get("forceFailover", "false")).lower() not in ("true", "false"):
+    if (spec.id == "aws:rds:reboot-db-instances"
+            and str(params.get("forceFailover", "false")).lower() not in ("true", "false")):
         raise ValueError(f"Action {name}: forceFailover must be true or false")
     if spec.id.startswith("aws:fis:inject-api-"):
         try:

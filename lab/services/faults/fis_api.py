@@ -24,6 +24,7 @@ from lab.services.faults.fis_targets import RESOURCE_TYPES, validate_target
 
 if TYPE_CHECKING:
     from lab.services.faults.engine import Faults
+    from lab.services.faults.model import FisExperiment, FisState
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _TEMPLATE_PATH = re.compile(r"^/experimentTemplates/([^/]+)$")
@@ -53,7 +54,7 @@ class FisApi:
         self.engine = engine
 
     @property
-    def fis(self):
+    def fis(self) -> FisState:
         return self.engine.state.fis
 
     def serve(self, ctx: RequestContext) -> None:
@@ -107,7 +108,7 @@ class FisApi:
             raise _not_found(f"Experiment template {template_id} not found.")
         return template
 
-    def _experiment(self, experiment_id: str, region: str):  # noqa: ANN202 -- FisExperiment
+    def _experiment(self, experiment_id: str, region: str) -> FisExperiment:
         experiment = self.fis.experiments.get(experiment_id)
         if experiment is None or experiment.region != region:
             raise _not_found(f"Experiment {experiment_id} not found.")
@@ -154,7 +155,7 @@ class FisApi:
             "id": template_id,
             "arn": f"arn:aws:fis:{region}:{config.ACCOUNT_ID}:experiment-template/{template_id}",
             "description": request["description"],
-            "targets": {name: {k: v for k, v in target.items()} for name, target in targets.items()},
+            "targets": {name: dict(target) for name, target in targets.items()},
             "actions": {name: {**action, "parameters": action.get("parameters") or {},
                                "targets": action.get("targets") or {}, "startAfter": action.get("startAfter") or []}
                         for name, action in actions.items()},

@@ -178,10 +178,8 @@ def _select(arns: list[str], mode: str, seed: str) -> list[str]:
     assert match is not None  # validated when the template was created
     if mode == "ALL":
         return arns
-    if match.group(2) is not None:
-        count = int(match.group(2))
-    else:
-        count = -(-len(arns) * int(match.group(3)) // 100)  # ceiling, as FIS rounds up
+    # COUNT(n), or PERCENT(p) rounded up, as FIS rounds
+    count = int(match.group(2)) if match.group(2) is not None else -(-len(arns) * int(match.group(3)) // 100)
     count = min(count, len(arns))
     return sorted(random.Random(seed).sample(arns, count))
 

@@ -6,6 +6,7 @@ until the learner recovers it."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,8 @@ class Ransomware(Scenario):
             keys = keys[:params["count"]]
         seed = effects.sandbox.lab.seed
         for key in keys:
-            junk = b"ENCRYPTED BY RANSOMWARE -- PAY TO RECOVER\n" + hashlib.sha256(f"{seed}:{key}".encode()).digest() * 16
+            junk = (b"ENCRYPTED BY RANSOMWARE -- PAY TO RECOVER\n"
+                    + hashlib.sha256(f"{seed}:{key}".encode()).digest() * 16)
             s3.put_object(Bucket=bucket, Key=key, Body=junk, ContentType="application/octet-stream")
         outcome: dict[str, Any] = {"bucket": bucket, "overwritten": len(keys), "keys": keys}
         if params["delete_versions"]:
@@ -137,21 +139,26 @@ def _delete_objects(effects: Effects, region: str, bucket: str, count: int, whic
     return {"resource": bucket, "region": region, "deleted": keys, "count": len(keys)}
 
 
+# The rows a scenario changes, chosen first (to report them) and then changed by id; the ids are bound as one
+# JSON array so the journaled statement stays one statement with one parameter.
+_NEWEST_ORDERS = "SELECT id, order_id FROM orders ORDER BY id DESC LIMIT ?"
+_OLDEST_ORDERS = "SELECT id, order_id FROM orders ORDER BY id ASC LIMIT ?"
+_DELETE_ORDERS = "DELETE FROM orders WHERE id IN (SELECT value FROM json_each(?))"
+_CORRUPT_ORDERS = ("UPDATE orders SET amount = 0, customer = 'corrupted-by-deploy' "
+                   "WHERE id IN (SELECT value FROM json_each(?))")
+
+
 def _change_orders(effects: Effects, region: str, db: str, mode: str, count: int, which: str) -> dict[str, Any]:
     engine = effects.sandbox.engines.find(RdsData)
     if engine is None:
         raise ValueError("this sandbox has no RDS data plane (engine rds-data) to run SQL on")
-    order = "DESC" if which == "newest" else "ASC"
-    found = engine.run_sql(region, db, f"SELECT id, order_id FROM orders ORDER BY id {order} LIMIT {int(count)}",
-                           write=False)
+    select = _NEWEST_ORDERS if which == "newest" else _OLDEST_ORDERS
+    found = engine.run_sql(region, db, select, write=False, parameters=[int(count)])
     rows = found.rows if found is not None else []
-    ids = ", ".join(str(int(row[0])) for row in rows)
+    ids = json.dumps([int(row[0]) for row in rows])
     if rows:
-        if mode == "delete":
-            engine.run_sql(region, db, f"DELETE FROM orders WHERE id IN ({ids})", write=True)
-        else:
-            engine.run_sql(region, db, "UPDATE orders SET amount = 0, customer = 'corrupted-by-deploy' "
-                                       f"WHERE id IN ({ids})", write=True)
+        change = _DELETE_ORDERS if mode == "delete" else _CORRUPT_ORDERS
+        engine.run_sql(region, db, change, write=True, parameters=[ids])
     orders = sorted(str(row[1]) for row in rows)
     effects.destroyed("rds", {"db": db, "region": region, "mode": mode, "orders": orders})
     return {"resource": db, "region": region, "orders": orders, "count": len(orders)}

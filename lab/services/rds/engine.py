@@ -21,7 +21,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -38,6 +38,7 @@ from lab.services.rds.store import (
     DataStore,
     Follow,
     History,
+    Parameters,
     QueryResult,
     SqlError,
     check_replayable,
@@ -143,7 +144,7 @@ class RdsData(Engine):
     order = 20
 
     #: the RDS operations this engine answers (passing each to the backend first where it keeps metadata)
-    HANDLERS = {
+    HANDLERS: ClassVar[dict[str, str]] = {
         "CreateDBInstance": "_create_db_instance", "DeleteDBInstance": "_delete_db_instance",
         "ModifyDBInstance": "_modify_db_instance", "RebootDBInstance": "_reboot_db_instance",
         "StopDBInstance": "_stop_db_instance", "StartDBInstance": "_start_db_instance",
@@ -205,18 +206,22 @@ class RdsData(Engine):
 
     # -- SQL ---------------------------------------------------------------------------------------------
 
-    def run_sql(self, region: str, name: str, sql: str, write: bool) -> QueryResult | None:
+    def run_sql(self, region: str, name: str, sql: str, write: bool,
+                parameters: Parameters = ()) -> QueryResult | None:
         """Run a statement on an instance. With `write` False: a read answers; a write is checked (SqlError
-        when it would fail) and answers None, and the caller runs it again with `write` True, journaled."""
+        when it would fail) and answers None, and the caller runs it again with `write` True, journaled.
+        `parameters` are bound to the statement's `?` placeholders (and journaled with it)."""
         record = self._existing(region, name)
         now = self.now()
         if self._unavailable(record, now):
             raise SqlError(f'could not connect to server: DB instance "{record.name}" in {region} is '
                            f"{self._status_word(record, now)}")
         if write:
-            return self.store.append(record.history, (now, SQL, check_replayable(sql)))
+            statement = check_replayable(sql)
+            payload = (statement, tuple(parameters)) if parameters else statement
+            return self.store.append(record.history, (now, SQL, payload))
         connection = self.store.connection(record.history, self._ref_now(record))
-        result, needs_write = self.store.query(connection, sql)
+        result, needs_write = self.store.query(connection, sql, parameters)
         if not needs_write:
             return result
         # Refuse here what the write would refuse: a failed write must not reach the journaled call.
@@ -224,7 +229,7 @@ class RdsData(Engine):
         if record.source is not None:
             verb = statement.split(None, 1)[0].upper()
             raise SqlError(f"cannot execute {verb} in a read-only transaction ({record.name} is a read replica)")
-        rehearse(connection, statement)
+        rehearse(connection, statement, parameters)
         return None
 
     def digests(self) -> dict[str, dict[str, Any]]:
@@ -452,6 +457,7 @@ class RdsData(Engine):
                         if record.multi_az else "Finished applying modification to convert to a Single-AZ DB Instance",
                         "configuration change")
         self._present(ctx)
+        return None
 
     def _reboot_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         record = self._known(region, params.get("DBInstanceIdentifier"))
@@ -468,6 +474,7 @@ class RdsData(Engine):
             return None
         self._begin_outage(record, "failover" if failover else "reboot")
         self._present(ctx)
+        return None
 
     def _begin_outage(self, record: InstanceRecord, kind: str) -> None:
         """A reboot (kind "reboot") or a Multi-AZ failover ("failover"): down now, up again 20-120 s later."""
@@ -506,6 +513,7 @@ class RdsData(Engine):
         record.stopped = True
         self._event(record, "DB instance stopped", "notification")
         self._present(ctx)
+        return None
 
     def _start_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         record = self._known(region, params.get("DBInstanceIdentifier"))
@@ -531,6 +539,7 @@ class RdsData(Engine):
             return None
         self._record_snapshot(region, result["DBSnapshot"]["DBSnapshotIdentifier"], ref, record, "manual",
                               arn=result["DBSnapshot"].get("DBSnapshotArn"))
+        return None
 
     def _copy_db_snapshot(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         source_id = str(params.get("SourceDBSnapshotIdentifier", ""))
@@ -645,6 +654,7 @@ class RdsData(Engine):
         else:
             self._drop_backend_automated_snapshots(region, record.name)
         self._present(ctx)
+        return None
 
     # -- read replicas -----------------------------------------------------------------------------------
 
@@ -670,6 +680,7 @@ class RdsData(Engine):
         self._event(record, f"Replication for the read replica of {source.arn} started", "read replica")
         self._drop_backend_automated_snapshots(region, record.name)
         self._present(ctx)
+        return None
 
     def _promote_read_replica(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
         record = self._known(region, params.get("DBInstanceIdentifier"))
@@ -687,6 +698,7 @@ class RdsData(Engine):
         if retention > 0:
             self._start_backups(record, snapshot_taken_by_backend=False)
         self._present(ctx)
+        return None
 
     def _promote(self, record: InstanceRecord, message: str) -> None:
         history = self.state.histories[record.history]
@@ -797,6 +809,7 @@ class RdsData(Engine):
                                 f"No automated backup for DB instance {wanted} was found.")
         ctx.respond(200, serialize_response("DescribeDBInstanceAutomatedBackups",
                                             {"DBInstanceAutomatedBackups": backups}, ctx.request_id), "text/xml")
+        return None
 
     # -- events ------------------------------------------------------------------------------------------
 
@@ -827,6 +840,7 @@ class RdsData(Engine):
         if offset + size < len(found):
             answer["Marker"] = str(offset + size)
         ctx.respond(200, serialize_response("DescribeEvents", answer, ctx.request_id), "text/xml")
+        return None
 
     def _event(self, record: InstanceRecord, message: str, category: str) -> None:
         self._append_event(record.region, RdsEvent(self.now(), record.name, "db-instance", message, [category],

@@ -24,15 +24,23 @@ def _engine(sandbox: Sandbox) -> RdsData:
     return engine
 
 
-def sql_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
-    """{"instance": NAME, "region"?: REGION, "sql": TEXT} -> {"columns", "rows", "changed", "truncated"}.
+def sql_route(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    """{"instance": NAME, "region"?: REGION, "sql": TEXT, "parameters"?: [VALUE, ...]}
+    -> {"columns", "rows", "changed", "truncated"}.
 
-    A read runs unjournaled; a write runs again as a journaled call so that a crash replays it."""
+    `parameters` are bound to the statement's `?` placeholders. A read runs unjournaled; a write runs again
+    as a journaled call so that a crash replays it."""
     request = json_body(ctx)
     name, sql = request.get("instance"), request.get("sql")
     region = request.get("region") or config.PRIMARY_REGION
+    parameters = request.get("parameters", [])
     if not isinstance(name, str) or not name or not isinstance(sql, str):
-        raise ValueError('POST /_lab/sql needs {"instance": NAME, "sql": STATEMENT} (and optionally "region")')
+        raise ValueError('POST /_lab/sql needs {"instance": NAME, "sql": STATEMENT} (and optionally "region", '
+                         '"parameters")')
+    if not isinstance(parameters, list) or not all(
+            value is None or isinstance(value, str | int | float) for value in parameters):
+        raise ValueError('POST /_lab/sql: "parameters" must be a list of strings, numbers or nulls, one per "?" '
+                         "in the statement")
     if region not in config.REGIONS:
         raise ValueError(f"unknown region {region!r}; the sandbox has {', '.join(config.REGIONS)}")
     engine = _engine(sandbox)
@@ -40,7 +48,7 @@ def sql_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
 
     def run(write: bool) -> Callable[[RequestContext], None]:
         def action(inner: RequestContext) -> None:
-            outcome["result"] = engine.run_sql(region, name, sql, write)
+            outcome["result"] = engine.run_sql(region, name, sql, write, parameters)
             inner.respond(200, "{}")
         return action
 
@@ -51,7 +59,6 @@ def sql_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
     assert result is not None
     return 200, {"instance": name.lower(), "region": region, "columns": result.columns, "rows": result.rows,
                  "changed": result.changed, "truncated": result.truncated}
-
 
 def digests_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
     """Per region, per DB instance: the orders it holds (count, time range, sha256 of the sorted order ids)."""

@@ -10,8 +10,9 @@ Everything the labs need falls out of that shape cheaply:
   - the state pickles as plain lists of tuples; SQLite connections live only in a cache beside it and
     are rebuilt from the journal after a restart.
 
-Changes are either a workload order (`ORDER`: the row's values) or a SQL statement a learner ran
-(`SQL`: its text). Both replay deterministically, which is what makes the journal the truth.
+Changes are either a workload order (`ORDER`: the row's values) or a SQL statement a learner (or a
+scenario) ran (`SQL`: its text, or its text and the values bound to its `?` placeholders). Both replay
+deterministically, which is what makes the journal the truth.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from __future__ import annotations
 import bisect
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 ORDER = "order"  # payload: (id, order_id, customer, amount, created_at)
-SQL = "sql"  # payload: the statement's text
+SQL = "sql"  # payload: the statement's text, or (text, parameters) when it has placeholders
 
 Change = tuple[float, str, Any]  # (sim time, kind, payload)
+Parameters = Sequence[str | int | float | None]  # values bound to a statement's `?` placeholders
 
 ORDERS_SCHEMA = ("CREATE TABLE orders (id INTEGER PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, "
                  "customer TEXT NOT NULL, amount NUMERIC(10,2) NOT NULL, created_at TEXT NOT NULL)")
@@ -196,7 +198,7 @@ class DataStore:
                 raise SqlError(_message(exc)) from exc
             result = QueryResult([], [], 1)
         elif kind == SQL:
-            result = run_write(connection, payload)
+            result = run_write(connection, *sql_payload(payload))
         else:
             raise ValueError(f"unknown change kind {kind!r}")
         history.journal.append(change)
@@ -206,14 +208,15 @@ class DataStore:
 
     # -- querying ----------------------------------------------------------------------------------
 
-    def query(self, connection: sqlite3.Connection, sql: str) -> tuple[QueryResult | None, bool]:
+    def query(self, connection: sqlite3.Connection, sql: str,
+              parameters: Parameters = ()) -> tuple[QueryResult | None, bool]:
         """Run `sql` read-only. Returns (result, False) for a read; (None, True) if it needs to write
         (nothing was changed: the caller decides whether and where to journal it)."""
         statement = _single_statement(sql)
         _set_query_only(connection, True)
         connection.set_authorizer(_authorize)
         try:
-            cursor = connection.execute(statement)
+            cursor = connection.execute(statement, parameters)
             rows = cursor.fetchmany(MAX_RESULT_ROWS + 1)
         except sqlite3.OperationalError as exc:
             if str(exc) == _READONLY_ERROR:
@@ -229,19 +232,24 @@ class DataStore:
         return QueryResult(columns, [list(row) for row in rows[:MAX_RESULT_ROWS]], -1, truncated), False
 
 
-def rehearse(connection: sqlite3.Connection, statement: str) -> None:
+def rehearse(connection: sqlite3.Connection, statement: str, parameters: Parameters = ()) -> None:
     """Run a write in a transaction that is rolled back: SqlError if it would fail, no change either way."""
     connection.execute("BEGIN")
     try:
         connection.set_authorizer(_authorize)
         try:
-            connection.execute(statement).fetchall()
+            connection.execute(statement, parameters).fetchall()
         except sqlite3.Error as exc:
             raise SqlError(_message(exc)) from exc
         finally:
             connection.set_authorizer(None)
     finally:
         connection.execute("ROLLBACK")
+
+
+def sql_payload(payload: str | tuple[str, Parameters]) -> tuple[str, Parameters]:
+    """A journaled SQL change as (statement, parameters): plain text is a statement without placeholders."""
+    return (payload, ()) if isinstance(payload, str) else payload
 
 
 def check_replayable(sql: str) -> str:
@@ -265,18 +273,18 @@ def apply_changes(connection: sqlite3.Connection, changes: Iterable[Change]) -> 
             batch = []
         if kind == SQL:
             # It succeeded when journaled, on this same content: SQLite gives the same result again.
-            connection.execute(payload)
+            connection.execute(*sql_payload(payload))
         else:
             raise ValueError(f"unknown change kind {kind!r}")
     if batch:
         connection.executemany(INSERT_ORDER, batch)
 
 
-def run_write(connection: sqlite3.Connection, statement: str) -> QueryResult:
+def run_write(connection: sqlite3.Connection, statement: str, parameters: Parameters = ()) -> QueryResult:
     """Execute a write statement on a live database (the caller journals it after it succeeded)."""
     connection.set_authorizer(_authorize)
     try:
-        cursor = connection.execute(statement)
+        cursor = connection.execute(statement, parameters)
         rows = cursor.fetchmany(MAX_RESULT_ROWS)  # INSERT ... RETURNING
     except sqlite3.Error as exc:
         raise SqlError(_message(exc)) from exc

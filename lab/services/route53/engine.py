@@ -234,7 +234,7 @@ class Route53(Engine):
         """Announce status changes up to now and plan the next moment one may happen."""
         state: Route53State = self.state
         now = self.now()
-        upcoming: list[float] = [when for when in state.reprobe.values()]
+        upcoming: list[float] = list(state.reprobe.values())
         for check_id in sorted(state.checks):
             health = self.health(check_id, now)
             if state.statuses.get(check_id, True) != health.healthy:
@@ -499,7 +499,7 @@ class Route53(Engine):
 
     def _test_dns_answer(self, params: dict[str, Any]) -> dict[str, Any]:
         zone_id = str(params.get("HostedZoneId", "")).rsplit("/", 1)[-1]
-        records, by_id = self.zones()
+        _records, by_id = self.zones()
         zone = by_id.get(zone_id)
         if zone is None:
             raise Route53Error("NoSuchHostedZone", f"No hosted zone found with ID: {zone_id}", 404)
