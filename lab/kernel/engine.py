@@ -12,7 +12,7 @@ Engines find each other by the Protocols below (`sandbox.engines.find(Pausable)`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -211,3 +211,32 @@ class DataWriteGuard(Protocol):
 
     def check_data_write(self, region: str, operation: str) -> None:
         """Raise botocore's ClientError (as the API would answer) to refuse a write in `region`."""
+
+
+@dataclass(frozen=True, slots=True)
+class DrillPlan:
+    """A lab's drill as the drills engine runs it: the incident's timeline and the lab's targets."""
+
+    lab: str  # the lab's full id ("03-rds-snapshot-restore")
+    timeline: tuple[tuple[int, str, dict[str, Any]], ...]  # (seconds after the incident, scenario, params)
+    rto_seconds: int
+    rpo_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class DrillVerdict:
+    """One evaluation of a drill's recovery: the lab's recovery checks against the sandbox now."""
+
+    passed: bool  # every check about the data passes
+    checks: tuple[dict[str, Any], ...]  # {check_id, resource_id, status, message}
+    lost: Mapping[str, list[str]]  # store (orders, items, invoices) -> order ids the checks found missing
+
+
+class DrillJudge(Protocol):
+    """What the drills engine asks of the labs (the application layer answers; the assembly wires it in)."""
+
+    def plan(self, lab_id: str) -> DrillPlan:
+        """The drill of lab `lab_id` (a short id like "03" is fine); ValueError for none."""
+
+    def judge(self, sandbox: Sandbox, lab_id: str, drill: Mapping[str, Any]) -> DrillVerdict:
+        """Run the lab's recovery checks for `drill` (its record as GET /_lab/drills/ID shows it)."""

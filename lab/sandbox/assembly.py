@@ -1,4 +1,5 @@
-"""The sandbox's assembly: which engines run, and which packages add admin routes. One explicit list each.
+"""The sandbox's assembly: which engines run, which packages add admin routes (one explicit list each), and
+what engines are given from the layers above them.
 
 A new service package adds its engine class to ENGINE_CLASSES and its `register` to ROUTE_PACKAGES; nothing is
 found by scanning folders and nothing registers itself by being imported.
@@ -9,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lab import inventory
+from lab.app.drills import ExerciseDrillJudge
 from lab.kernel.engine import Engine
+from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter
 from lab.sandbox import routes as sandbox_routes
 from lab.services.backup import routes as backup_routes
@@ -41,6 +44,13 @@ ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (
     backup_routes.register, rds_routes.register, dynamodb_routes.register, route53_routes.register,
     cloudtrail_routes.register, faults_routes.register, drills_routes.register,
 )
+
+
+def wire(sandbox: Sandbox) -> None:
+    """Connect what engines need from the layers above them: the drills' judge of the labs."""
+    drills = sandbox.engines.find(Drills)
+    if drills is not None:
+        drills.judge = ExerciseDrillJudge()
 
 
 def admin_router() -> AdminRouter:

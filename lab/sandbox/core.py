@@ -67,6 +67,7 @@ class Sandbox:
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
         self.data: DataAccess = data_layer(self, backend, self._check_data_write)
         self.engines = EngineSet(self, assembly.ENGINE_CLASSES)
+        assembly.wire(self)
 
     @property
     def events(self) -> EventLog:

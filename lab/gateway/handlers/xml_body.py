@@ -19,7 +19,6 @@ from lab.gateway.chain import HandlerChain
 from lab.gateway.codec.errors import aws_error
 from lab.gateway.codec.identify import service_model
 from lab.kernel.context import RequestContext, Response
-from lab.sandbox.inprocess import INTERNAL_KEY
 
 REFUSED = ("the request body declares a DOCTYPE, entities or external references; AWS APIs take plain XML "
            "without them")
@@ -28,7 +27,7 @@ REFUSED = ("the request body declares a DOCTYPE, entities or external references
 def refuse_xml_declarations(chain: HandlerChain, ctx: RequestContext) -> None:
     identity = ctx.identity
     if (identity is None or identity.service is None or identity.operation is None
-            or identity.protocol != "rest-xml" or ctx.replaying or ctx.environ.get(INTERNAL_KEY)
+            or identity.protocol != "rest-xml" or ctx.replaying or ctx.internal
             or not takes_xml_body(identity.service, identity.operation)):
         return
     body = ctx.body

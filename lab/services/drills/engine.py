@@ -22,7 +22,8 @@ from typing import Any
 
 from lab import config, world
 from lab.kernel.context import RequestContext
-from lab.kernel.engine import Engine, OrderStore
+from lab.kernel.engine import DrillJudge, Engine, OrderStore
+from lab.kernel.port import Sandbox
 from lab.services.drills.meter import measure_rpo, measure_rto, resilience_hub_result
 from lab.services.faults.catalog import get_scenario
 from lab.services.faults.engine import Faults
@@ -68,65 +69,50 @@ class Drills(Engine):
     name = "drills"
     order = 200  # evaluates after every other engine has acted at the same instant
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
-        self._exercises: dict[str, Any] = {}  # lab id -> Exercise: loading the exercise files costs ~0.1 s
+        self.judge: DrillJudge | None = None  # the labs' side, wired in by the sandbox's assembly
 
     def initial_state(self) -> DrillsState:
         return DrillsState()
 
-    def _exercise(self, lab_id: str) -> Any:
-        """The lab's exercise (lab.exercises.load), kept for the evaluations of its drills."""
-        from lab import exercises
-
-        found = self._exercises.get(lab_id)
-        if found is None:
-            found = self._exercises[lab_id] = exercises.load(lab_id)
-        return found
+    def _judge(self) -> DrillJudge:
+        if self.judge is None:
+            raise ValueError("this sandbox's drills engine has no judge of the labs wired in")
+        return self.judge
 
     # -- starting and ending -------------------------------------------------------------------------
 
     def start(self, lab_id: str) -> Drill:
         """Run lab `lab_id`'s drill now. ValueError (nothing changed) for an unknown lab, one without a
         drill, or a scenario that refuses its parameters."""
-        from lab.errors import LabError
-
-        try:
-            self._exercises.pop(lab_id, None)  # a new drill reads the lab afresh (its file may have changed)
-            exercise = self._exercise(lab_id)
-        except (KeyError, LabError) as exc:
-            raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from exc
-        lab_id = exercise.id  # "03" and "03-rds-snapshot-restore" name the same lab: keep the full id
-        if exercise.drill is None:
-            raise ValueError(f"lab {lab_id} has no drill")
+        plan = self._judge().plan(lab_id)  # (a new drill reads the lab afresh: its file may have changed)
+        lab_id = plan.lab  # "03" and "03-rds-snapshot-restore" name the same lab: keep the full id
         faults = self.sandbox.engines.find(Faults)
         if faults is None:
             raise ValueError("this sandbox runs no faults engine to inject the drill's failure")
 
-        spec = exercise.drill
+        (_, scenario, params), *follow_ups = plan.timeline
         state = self.state
         drill_id = f"drill-{state.issued + 1:04d}"
         before = self._before()
-        first = faults.start_scenario(spec.scenario, dict(spec.params), drill=drill_id)
+        first = faults.start_scenario(scenario, dict(params), drill=drill_id)
         state.issued += 1
         injections = [first.id]
-        delay = 0.0
-        for follow_up in spec.then:
-            delay += follow_up.after_seconds
-            injections.append(faults.start_scenario(follow_up.scenario, dict(follow_up.params), drill=drill_id,
-                                                    delay_seconds=delay).id)
+        for delay, follow_up, follow_params in follow_ups:
+            injections.append(faults.start_scenario(follow_up, dict(follow_params), drill=drill_id,
+                                                    delay_seconds=float(delay)).id)
         for other in state.drills.values():
             if other.lab == lab_id and other.status == "running":
                 self._end(other, f"superseded by {drill_id}")
-        drill = Drill(id=drill_id, lab=lab_id, scenario=spec.scenario, params=dict(first.params),
-                      disruption_type=get_scenario(spec.scenario).disruption_type,
+        drill = Drill(id=drill_id, lab=lab_id, scenario=scenario, params=dict(first.params),
+                      disruption_type=get_scenario(scenario).disruption_type,
                       incident_time=float(math.floor(first.starts_at)),
-                      targets={"rto_seconds": int(exercise.targets.rto_seconds),
-                               "rpo_seconds": int(exercise.targets.rpo_seconds)},
+                      targets={"rto_seconds": plan.rto_seconds, "rpo_seconds": plan.rpo_seconds},
                       before=before, injections=injections)
         drill.next_evaluation = drill.incident_time + MIN_EVERY_SECONDS
         state.drills[drill_id] = drill
-        self.emit("DrillStarted", kind="drill", resource=drill_id, lab=lab_id, scenario=spec.scenario,
+        self.emit("DrillStarted", kind="drill", resource=drill_id, lab=lab_id, scenario=scenario,
                   injections=injections, incident_time=iso(drill.incident_time))
         if first.status == "failed":  # e.g. a bad deploy against a database that is down: nothing to measure
             self._end(drill, f"its failure could not be injected: {first.error}")
@@ -205,11 +191,7 @@ class Drills(Engine):
     def evaluate(self, drill: Drill, now: float) -> None:
         drill.next_evaluation = None
         try:
-            from lab import grading, inventory
-
-            exercise = self._exercise(drill.lab)
-            collected = inventory.collect_in_sandbox(self.sandbox, _services(exercise))
-            evaluation = grading.evaluate_recovery(exercise, collected, drill_dict(self, drill))
+            verdict = self._judge().judge(self.sandbox, drill.lab, drill_dict(self, drill))
         except Exception as exc:
             log.exception("evaluating %s failed", drill.id)
             drill.error = f"recovery could not be evaluated: {type(exc).__name__}: {exc}"
@@ -218,10 +200,9 @@ class Drills(Engine):
         drill.error = None
         drill.evaluations += 1
         drill.last_evaluated = now
-        drill.last_checks = [{"check_id": r.check_id, "resource_id": r.resource_id, "status": r.status,
-                              "message": r.message} for r in evaluation.results]
-        drill.rpo = measure_rpo(self.sandbox.lab.orders, drill.incident_time, evaluation.lost)
-        if evaluation.passed:
+        drill.last_checks = [dict(check) for check in verdict.checks]
+        drill.rpo = measure_rpo(self.sandbox.lab.orders, drill.incident_time, verdict.lost)
+        if verdict.passed:
             drill.status, drill.recovered_time = "recovered", now
             self.emit("DrillRecovered", kind="drill", resource=drill.id, lab=drill.lab,
                       rto_seconds=measure_rto(drill.incident_time, now), rpo=drill.rpo)
@@ -240,20 +221,6 @@ class Drills(Engine):
     def describe(self) -> dict[str, Any]:
         drills = self.state.drills.values()
         return {"drills": len(self.state.drills), "running": sum(1 for d in drills if d.status == "running")}
-
-
-def _services(exercise: Any) -> set[str] | None:
-    """The inventory parts the lab's recovery checks read (None: everything)."""
-    from checks import registry
-
-    services: set[str] = set()
-    for ref in exercise.recovery_checks:
-        try:
-            spec = registry.get(ref.id)
-        except KeyError:
-            return None
-        services |= set(spec.services)
-    return services or None
 
 
 def drill_dict(engine: Drills, drill: Drill) -> dict[str, Any]:
