@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from lab.kernel.routes import AdminRouter
     from lab.kernel.state import LabState
     from lab.sim.clock import SimClock
+    from lab.sim.durations import Durations
     from lab.sim.events import EventLog
 
 
@@ -34,6 +35,13 @@ class Sandbox(Protocol):
 
     @property
     def events(self) -> EventLog: ...
+
+    @property
+    def durations(self) -> Durations:
+        """How long long-running AWS operations take in this sandbox (lab.sim.durations)."""
+
+    def set_durations(self, overrides: dict[str, float]) -> None:
+        """Replace this sandbox's duration overrides (ValueError/KeyError, nothing changed, for a bad one)."""
 
     def client(self, service: str, region: str | None = None, *, acting_as: str | None = None) -> Any:
         """A boto3 client served by this sandbox in-process. `acting_as` names the AWS service principal

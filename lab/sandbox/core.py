@@ -26,9 +26,11 @@ from lab.sandbox import assembly, inprocess
 from lab.sandbox.engines import EngineSet
 from lab.sandbox.persistence import StateStore
 from lab.sim.clock import SimClock
+from lab.sim.durations import Durations
 from lab.sim.events import EventLog
 
 log = logging.getLogger("lab.sandbox")
+DURATIONS_KEY = "durations"  # the sandbox's duration overrides, in the lab state's extensions
 
 SNAPSHOT_EVERY = 1000  # journal records between automatic snapshots
 
@@ -65,6 +67,7 @@ class Sandbox:
         self.settle_heap: Callable[[bool], None] | None = None
         self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
+        self._durations: Durations | None = None
         self.data: DataAccess = data_layer(self, backend, self._check_data_write)
         self.engines = EngineSet(self, assembly.ENGINE_CLASSES)
         assembly.wire(self)
@@ -72,6 +75,19 @@ class Sandbox:
     @property
     def events(self) -> EventLog:
         return self.lab.events
+
+    @property
+    def durations(self) -> Durations:
+        """How long long-running operations take here: the defaults with this sandbox's overrides (saved)."""
+        overrides = self.lab.extensions.get(DURATIONS_KEY) or {}
+        cached = self._durations
+        if cached is None or cached.overrides != overrides:
+            cached = self._durations = Durations(overrides)
+        return cached
+
+    def set_durations(self, overrides: dict[str, float]) -> None:
+        Durations(overrides)  # ValueError/KeyError naming a value the model cannot use; nothing changed
+        self.lab.extensions[DURATIONS_KEY] = dict(overrides)
 
     def _adopt(self, lab: LabState) -> None:
         """Make `lab` the current lab state (restore, reset) and the clock follow it."""

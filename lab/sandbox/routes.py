@@ -8,6 +8,7 @@ from lab.kernel.context import RequestContext
 from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter, json_body, query_flag
 from lab.sim.clock import parse_duration
+from lab.sim.durations import parameter
 
 CLOCK_ACTIONS = ("advance", "speed", "pause", "resume")
 
@@ -92,12 +93,49 @@ def doctor(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, probe_services(sandbox.client)
 
 
+def durations_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    return 200, _durations_body(sandbox)
+
+
+def durations_change(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    """{"set": {NAME: VALUE, ...}} and/or {"reset": [NAME, ...] | true}: this sandbox's duration model."""
+    request = json_body(ctx)
+    overrides = dict(sandbox.durations.overrides)
+    reset = request.get("reset")
+    if reset is True:
+        overrides.clear()
+    elif isinstance(reset, list):
+        for name in reset:
+            parameter(str(name))  # KeyError for a name the model does not have
+            overrides.pop(str(name), None)
+    elif reset is not None:
+        raise ValueError('"reset" is true (every parameter) or a list of parameter names')
+    changes = request.get("set") or {}
+    if not isinstance(changes, dict):
+        raise ValueError('"set" is an object of parameter names and numbers')
+    overrides.update(changes)
+    try:
+        sandbox.set_durations(overrides)
+    except KeyError as exc:
+        raise ValueError(str(exc.args[0])) from exc
+    sandbox.events.emit(sandbox.clock.now(), "lab", "clock", "DurationsChanged", set=changes, reset=reset)
+    return 200, _durations_body(sandbox)
+
+
+def _durations_body(sandbox: Sandbox) -> dict[str, Any]:
+    model = sandbox.durations
+    return {"parameters": [{"name": item.name, "value": value, "default": item.default, "unit": item.unit,
+                            "meaning": item.meaning, "source": item.source} for item, value in model.items()]}
+
+
 def register(router: AdminRouter) -> None:
     router.add("GET", "status", status)
     router.add("POST", "reset", reset)
     router.add("POST", "snapshot", snapshot)
     router.add("POST", "shutdown", shutdown)
     router.add("GET", "doctor", doctor)
+    router.add("GET", "durations", durations_show)
+    router.add("POST", "durations", durations_change, journal=True)
     router.add("GET", "clock", clock_show)
     router.add("POST", "clock", clock_change, journal=True)
     router.add("POST", "clock/tick", clock_tick, journal=True)
