@@ -103,3 +103,24 @@ def test_malformed_request_gets_an_aws_error_not_a_crash(sandbox):
                                    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"})
     assert 400 <= answer.status < 600
     assert b"__type" in answer.data or b"<Code>" in answer.data
+
+
+def test_cloudtrail_answers_the_target_smithy_sdks_send(sandbox):
+    """The JavaScript SDK v3 (and every SDK generated from the Smithy models) sends CloudTrail's target as
+    CloudTrail_20131101.LookupEvents; botocore sends com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.*.
+    AWS answers both."""
+    trail = sandbox.client("cloudtrail")
+    sent = []
+
+    def short_target(request, **_):
+        long_form = request.headers["X-Amz-Target"]
+        request.headers.replace_header("X-Amz-Target", "CloudTrail_20131101." + long_form.rpartition(".")[2])
+        sent.append(request.headers["X-Amz-Target"])
+
+    trail.meta.events.register("before-sign.cloudtrail.*", short_target)
+    sandbox.client("s3").list_buckets()  # one call on the trail at least
+    events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListBuckets"}],
+                                 MaxResults=5)["Events"]
+    assert sent == ["CloudTrail_20131101.LookupEvents"]
+    assert events and all(event["EventName"] == "ListBuckets" for event in events)
+    assert trail.describe_trails()["trailList"] is not None
