@@ -186,11 +186,11 @@ def _flexible_operations() -> frozenset[str]:
                      if model.operation_model(name).http_checksum.get("requestAlgorithmMember"))
 
 
-def _body_checksum(headers: Mapping[str, str], trailers: Mapping[str, str], declared: list[str]) -> \
+def _body_checksum(sent: Mapping[str, str], trailers: Mapping[str, str], declared: list[str]) -> \
         tuple[str, str, str] | None:
-    """(algorithm, base64 value, where) of the one flexible checksum the request carries."""
-    found = [(_ALGORITHM_OF_HEADER[name], value, "header") for name, value in headers.items()
-             if name in _ALGORITHM_OF_HEADER]
+    """(algorithm, base64 value, where) of the one flexible checksum the request carries: ``sent`` holds its
+    x-amz-checksum-* headers."""
+    found = [(_ALGORITHM_OF_HEADER[name], value, "header") for name, value in sent.items()]
     for name in declared:
         if name not in _ALGORITHM_OF_HEADER:
             raise _malformed_trailer(f"x-amz-trailer names {name!r}, which is no S3 checksum")
@@ -208,16 +208,17 @@ def _body_checksum(headers: Mapping[str, str], trailers: Mapping[str, str], decl
 
 def _verify(ctx: RequestContext, identity: Identity) -> None:
     """Raise ChecksumError unless the request's integrity headers hold; hand verified checksums on."""
-    headers = {name.lower(): value for name, value in ctx.headers.items()}
+    headers = ctx.headers  # case-insensitive; looked up by name (cheaper than listing them all)
     content_sha256 = headers.get("x-amz-content-sha256", "")
     streaming = content_sha256.upper().startswith("STREAMING-")
     content_md5 = headers.get("content-md5")
     flexible = identity.operation in _flexible_operations()
     declared = [name.strip().lower() for name in headers.get("x-amz-trailer", "").split(",") if name.strip()]
     sdk_algorithm = headers.get("x-amz-sdk-checksum-algorithm") if flexible else None
-    checked_headers = flexible and any(name in _ALGORITHM_OF_HEADER for name in headers)
+    sent = {name: value for name in _ALGORITHM_OF_HEADER if (value := headers.get(name)) is not None} \
+        if flexible else {}
     signed_payload = bool(_HEX_SHA256.fullmatch(content_sha256))
-    if not (streaming or content_md5 is not None or checked_headers or declared or sdk_algorithm or signed_payload):
+    if not (streaming or content_md5 is not None or sent or declared or sdk_algorithm or signed_payload):
         return  # nothing to verify: the body is not even read
 
     body = ctx.body
@@ -247,7 +248,7 @@ def _verify(ctx: RequestContext, identity: Identity) -> None:
             raise ChecksumError("BadDigest", "The Content-MD5 you specified did not match what we received.")
     if not flexible:
         return
-    found = _body_checksum(headers, trailers, declared)
+    found = _body_checksum(sent, trailers, declared)
     if found is None and content_md5 is not None and (sdk_algorithm or "").strip().upper() == "MD5":
         # The JavaScript SDK sends an MD5 checksum as Content-MD5 (verified above), naming MD5 as the algorithm.
         found = ("MD5", content_md5, "header")
