@@ -77,10 +77,11 @@ const passed = [];
 const summary = {};
 
 async function step(name, action) {
+  const started = Date.now();
   try {
     const detail = await action();
     passed.push(name);
-    console.log(`ok ${name}${detail ? ` (${detail})` : ""}`);
+    console.log(`ok ${name}${detail ? ` (${detail})` : ""} [${Date.now() - started} ms]`);
   } catch (error) {
     console.log(`FAILED ${name}: ${error.name}: ${error.message}`);
     console.log(JSON.stringify({ passed: passed.length, failed: name, summary }));
