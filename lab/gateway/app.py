@@ -1,8 +1,8 @@
 """The gateway: a WSGI app that runs every request through the handler chain, in this order.
 
   request:   health -> admin -> wait-until-ready -> identify -> XML bodies with a DOCTYPE refused -> faults
-             -> backend -> not-implemented
-  response:  request id -> audit -> access log
+             -> checksums -> backend -> not-implemented
+  response:  checksum type -> request id -> audit -> access log
   exception: InternalFailure in the request's protocol
 """
 
@@ -15,6 +15,7 @@ from lab.gateway.chain import HandlerChain
 from lab.gateway.handlers.admin import serve_admin
 from lab.gateway.handlers.audit import record_api_call
 from lab.gateway.handlers.backend import dispatch_to_backend
+from lab.gateway.handlers.checksums import answer_checksum_type, verify_checksums
 from lab.gateway.handlers.fallback import answer_unhandled, internal_failure
 from lab.gateway.handlers.faults import inject_faults
 from lab.gateway.handlers.health import serve_health
@@ -27,8 +28,8 @@ from lab.kernel.context import RequestContext
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
             301: "Moved Permanently", 304: "Not Modified", 307: "Temporary Redirect", 400: "Bad Request",
             403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-            412: "Precondition Failed", 416: "Range Not Satisfiable", 500: "Internal Server Error",
-            501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable"}
+            411: "Length Required", 412: "Precondition Failed", 416: "Range Not Satisfiable",
+            500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 def build_chain(sandbox: Any) -> HandlerChain:
@@ -40,10 +41,11 @@ def build_chain(sandbox: Any) -> HandlerChain:
             identify_request,
             refuse_xml_declarations,
             inject_faults(sandbox),
+            verify_checksums(sandbox),
             dispatch_to_backend(sandbox),
             answer_unhandled,
         ],
-        response_handlers=[add_request_id, record_api_call(sandbox), log_request],
+        response_handlers=[answer_checksum_type(sandbox), add_request_id, record_api_call(sandbox), log_request],
         exception_handlers=[internal_failure],
     )
 

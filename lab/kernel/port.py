@@ -26,6 +26,7 @@ class Sandbox(Protocol):
     lock: threading.RLock  # every state change happens under it
     ready: threading.Event  # set once the saved world is loaded and calls are served
     endpoint: str  # http://127.0.0.1:PORT
+    backend_name: str  # "embedded" (moto in this process), "localstack", or "remote"
     clock: SimClock
     lab: LabState  # the lab's own state (saved with every snapshot)
     engines: Engines

@@ -77,6 +77,10 @@ class Sandbox:
         return self.lab.events
 
     @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
     def durations(self) -> Durations:
         """How long long-running operations take here: the defaults with this sandbox's overrides (saved)."""
         overrides = self.lab.extensions.get(DURATIONS_KEY) or {}

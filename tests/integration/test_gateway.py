@@ -146,3 +146,24 @@ def test_xml_bodies_with_a_doctype_are_refused_not_expanded(sandbox):
     assert refused.value.response["Error"]["Code"] == "InvalidInput"
     checks = route53.list_health_checks()["HealthChecks"]
     assert not [c for c in checks if c["CallerReference"] in (reference, "plain")]
+
+
+def test_cloudtrail_answers_the_target_smithy_sdks_send(sandbox):
+    """The JavaScript SDK v3 (and every SDK generated from the Smithy models) sends CloudTrail's target as
+    CloudTrail_20131101.LookupEvents; botocore sends com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.*.
+    AWS answers both."""
+    trail = sandbox.client("cloudtrail")
+    sent = []
+
+    def short_target(request, **_):
+        long_form = request.headers["X-Amz-Target"]
+        request.headers.replace_header("X-Amz-Target", "CloudTrail_20131101." + long_form.rpartition(".")[2])
+        sent.append(request.headers["X-Amz-Target"])
+
+    trail.meta.events.register("before-sign.cloudtrail.*", short_target)
+    sandbox.client("s3").list_buckets()  # one call on the trail at least
+    events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListBuckets"}],
+                                 MaxResults=5)["Events"]
+    assert sent == ["CloudTrail_20131101.LookupEvents"]
+    assert events and all(event["EventName"] == "ListBuckets" for event in events)
+    assert trail.describe_trails()["trailList"] is not None

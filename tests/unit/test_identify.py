@@ -669,3 +669,68 @@ def test_never_raises(method: str, path: str, query: str, headers: dict[str, str
     ident = identify(method, path, query, headers, body)
     assert isinstance(ident, Identity)
     assert ident.region
+
+
+def _long_target_prefix_services() -> list[str]:
+    """JSON services whose botocore targetPrefix is a dotted legacy name (CloudTrail's
+    com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101) rather than the Smithy service shape name."""
+    found = []
+    for name in _session.get_available_services():
+        prefix = service_model(name).metadata.get("targetPrefix") or ""
+        if "." in prefix:
+            found.append(name)
+    return sorted(found)
+
+
+def test_the_long_target_prefixes_are_known() -> None:
+    # If botocore adds one, the parametrised tests below cover it too; this only keeps the list honest.
+    assert "cloudtrail" in _long_target_prefix_services()
+
+
+@pytest.mark.parametrize("service", _long_target_prefix_services())
+@pytest.mark.parametrize("form", ["long", "short"])
+def test_json_target_in_both_forms(service: str, form: str) -> None:
+    """SDKs generated from the Smithy models (JS v3, Go v2, ...) send X-Amz-Target as
+    "{service shape name}.{operation}": CloudTrail_20131101.LookupEvents where botocore sends the long
+    com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents. AWS answers both."""
+    model = service_model(service)
+    if "json" not in model.metadata.get("protocols", [model.protocol]):
+        pytest.skip(f"{service} speaks no JSON protocol")
+    c = _protocol_client(service, "json", "us-west-2")
+    operation = sorted(model.operation_names)[0]
+    wire = capture(c, operation, minimal_params(service, operation))
+    prefix = model.metadata["targetPrefix"]
+    target = f"{prefix}.{operation}" if form == "long" else f"{prefix.rpartition('.')[2]}.{operation}"
+    headers = {**wire.headers, "X-Amz-Target": target}
+    ident = identify(wire.method, wire.path, wire.query, headers, wire.body)
+    assert (ident.service, ident.operation, ident.protocol, ident.region) == (
+        service, operation, "json", "us-west-2")
+    # Unsigned, the target alone names the service.
+    unsigned = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    ident = identify(wire.method, wire.path, wire.query, unsigned, wire.body)
+    assert (ident.service, ident.operation) == (service, operation)
+
+
+@pytest.mark.parametrize("service", [s for s in _long_target_prefix_services()
+                                     if "smithy-rpc-v2-cbor" in service_model(s).metadata.get("protocols", [])])
+def test_rpc_v2_cbor_path_in_both_forms(service: str) -> None:
+    """The RPCv2 CBOR path names the service as /service/{service shape name}/operation/{operation};
+    botocore puts its targetPrefix there."""
+    model = service_model(service)
+    operation = sorted(model.operation_names)[0]
+    short = model.metadata["targetPrefix"].rpartition(".")[2]
+    auth = (f"AWS4-HMAC-SHA256 Credential=test/20240101/us-west-2/{model.signing_name}/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+    headers = {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Authorization": auth}
+    for prefix in (model.metadata["targetPrefix"], short):
+        ident = identify("POST", f"/service/{prefix}/operation/{operation}", "", headers, b"\xa0")
+        assert (ident.service, ident.operation, ident.protocol) == (service, operation, "smithy-rpc-v2-cbor")
+
+
+def test_a_target_prefix_is_matched_whole() -> None:
+    # Only the last dotted label of a long prefix is its short form; any other fragment names nothing.
+    wire = capture(_protocol_client("cloudtrail", "json", "us-west-2"), "LookupEvents", {})
+    for target in ("v20131101.CloudTrail_20131101.LookupEvents", "CloudTrail.LookupEvents",
+                   "Nonsense.CloudTrail_20131101.LookupEvents"):
+        ident = identify(wire.method, wire.path, wire.query, {**wire.headers, "X-Amz-Target": target}, wire.body)
+        assert (ident.service, ident.operation) == ("cloudtrail", None), target

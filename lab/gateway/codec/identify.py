@@ -115,6 +115,20 @@ def _read_head_metadata(path: str) -> dict | None:
     return metadata
 
 
+def _target_prefixes(prefix: str) -> tuple[str, ...]:
+    """Every X-Amz-Target prefix (and RPCv2 ``/service/{prefix}`` name) that names a service.
+
+    botocore's ``targetPrefix`` is the service's legacy wire name; for a few services it is a dotted,
+    namespaced form (CloudTrail's ``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101``). The SDKs
+    generated from the Smithy models (JavaScript v3, Go v2, ...) send the Smithy service shape name
+    instead, which is the last label (``CloudTrail_20131101``): the awsJson protocols define the target
+    as "{service shape name}.{operation name}"
+    (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html). AWS answers both forms.
+    """
+    short = prefix.rpartition(".")[2]
+    return (prefix, short) if short and short != prefix else (prefix,)
+
+
 def _ordered(services: Iterable[str], preferred: str) -> tuple[str, ...]:
     # The service named like the signing name / prefix first, then alphabetical:
     # ties between candidates go to the earlier one.
@@ -148,7 +162,8 @@ class _Catalog:
             self.protocols[name] = _protocols(metadata)
             signing.setdefault(sname, []).append(name)
             if metadata.get("targetPrefix"):
-                targets.setdefault(metadata["targetPrefix"], []).append(name)
+                for prefix in _target_prefixes(metadata["targetPrefix"]):
+                    targets.setdefault(prefix, []).append(name)
         self.by_signing_name = {k: _ordered(v, k) for k, v in signing.items()}
         self.by_target_prefix = {k: _ordered(v, "") for k, v in targets.items()}
         self.query_services = tuple(
@@ -425,7 +440,8 @@ class _ServiceMatcher:
         self.is_s3 = name == "s3"
         self.protocols = _protocols(model.metadata) or (model.resolved_protocol,)
         self.resolved_protocol: str = model.resolved_protocol
-        self.target_prefix: str | None = model.metadata.get("targetPrefix")
+        prefix: str | None = model.metadata.get("targetPrefix")
+        self.target_prefixes = _target_prefixes(prefix) if prefix else ()
         self.operations = frozenset(model.operation_names)
         self.rest_protocol = next((p for p in self.protocols if p in _REST_PROTOCOLS), None)
         self.query_protocol = next((p for p in self.protocols if p in ("query", "ec2")), None)
@@ -443,7 +459,7 @@ class _ServiceMatcher:
             parts = req.path.split("/")
             if (
                 len(parts) == 5
-                and parts[2] == self.target_prefix
+                and parts[2] in self.target_prefixes
                 and parts[3] == "operation"
                 and parts[4] in self.operations
             ):
@@ -452,7 +468,7 @@ class _ServiceMatcher:
             target = req.headers.get("x-amz-target")
             if target:
                 prefix, _, op = target.rpartition(".")
-                if prefix == self.target_prefix and op in self.operations:
+                if prefix in self.target_prefixes and op in self.operations:
                     return _Match(_EXACT, op, "json")
         if self.query_protocol:
             action = req.action()
