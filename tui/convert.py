@@ -121,6 +121,12 @@ def _refs(refs: Iterable[Any]) -> tuple[CheckRefView, ...]:
     return tuple(CheckRefView(ref.id, float(ref.weight), frozen_mapping(dict(ref.params))) for ref in refs)
 
 
+def drill_spec_view(drill: Any) -> DrillSpecView:
+    """A lab.exercises.DrillSpec with its briefing and follow-up scenarios."""
+    return DrillSpecView(drill.scenario, frozen_mapping(dict(drill.params)), str(drill.briefing_md or ""),
+                         int(drill.after_seconds or 0), tuple(drill_spec_view(then) for then in drill.then))
+
+
 def lab_view(exercise: Any) -> LabView:
     drill = exercise.drill
     return LabView(
@@ -128,10 +134,12 @@ def lab_view(exercise: Any) -> LabView:
         estimated_minutes=int(exercise.estimated_minutes),
         steps=tuple(StepView(step.id, step.title, step.instructions_md, tuple(step.hints), _refs(step.checks))
                     for step in exercise.steps),
-        drill=DrillSpecView(drill.scenario, frozen_mapping(dict(drill.params))) if drill else None,
+        drill=drill_spec_view(drill) if drill else None,
         recovery_checks=_refs(exercise.recovery_checks),
         rto_target_seconds=int(exercise.targets.rto_seconds), rpo_target_seconds=int(exercise.targets.rpo_seconds),
-        pass_mark=float(exercise.pass_mark))
+        pass_mark=float(exercise.pass_mark),
+        recovery_instructions_md=str(exercise.recovery_instructions_md or ""),
+        recovery_hints=tuple(exercise.recovery_hints))
 
 
 def progress_view(progress: Any, exercise: Any) -> LabProgressView:

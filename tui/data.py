@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+RECOVERY_HINTS = "recover"  # the progress key of the drill's recovery hints (lab.grading's recovery step id)
+
 
 def frozen_mapping(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """A read-only view, so a snapshot cannot be changed behind a widget's back."""
@@ -95,8 +97,14 @@ class StepView:
 
 @dataclass(frozen=True)
 class DrillSpecView:
+    """A lab's drill: the scenario injected at the incident, what the learner is told of it (Markdown), and
+    the scenarios that follow it (`after_seconds` after the one before)."""
+
     scenario: str
     params: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    briefing_md: str = ""
+    after_seconds: int = 0
+    then: tuple[DrillSpecView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,8 @@ class LabView:
     rto_target_seconds: int
     rpo_target_seconds: int
     pass_mark: float
+    recovery_instructions_md: str = ""  # how to recover from the drill (Markdown), shown once it has started
+    recovery_hints: tuple[str, ...] = ()  # revealed one at a time, counted under RECOVERY_HINTS
 
     def step(self, step_id: str) -> StepView:
         for step in self.steps:
@@ -311,7 +321,8 @@ class DataSource(ABC):
 
     @abstractmethod
     def reveal_hint(self, lab_id: str, step_id: str) -> LabProgressView:
-        """Count one more hint shown for the step (never beyond the step's hints)."""
+        """Count one more hint shown for the step (never beyond the step's hints); step_id RECOVERY_HINTS
+        counts one of the drill's recovery hints."""
 
     @abstractmethod
     def set_current_step(self, lab_id: str, step_id: str) -> LabProgressView:

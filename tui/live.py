@@ -21,6 +21,7 @@ from lab.admin_client import AdminClient
 from lab.errors import LabError, SandboxNotRunning
 from tui import convert
 from tui.data import (
+    RECOVERY_HINTS,
     ClockView,
     DataSource,
     DrillView,
@@ -136,8 +137,11 @@ class LiveSource(DataSource):
         from lab import progress
 
         exercise = self.exercise(lab_id)
-        step = exercise.step(step_id)
-        progress.record_hint(self.state_dir, lab_id, step.id, available=len(step.hints))
+        if step_id == RECOVERY_HINTS:
+            progress.record_hint(self.state_dir, lab_id, RECOVERY_HINTS, available=len(exercise.recovery_hints))
+        else:
+            step = exercise.step(step_id)
+            progress.record_hint(self.state_dir, lab_id, step.id, available=len(step.hints))
         return convert.progress_view(self._progress(), exercise)
 
     def set_current_step(self, lab_id: str, step_id: str) -> LabProgressView:

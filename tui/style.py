@@ -12,8 +12,6 @@ from typing import Any
 from rich.text import Text
 from textual.app import App
 
-from lab.sim.clock import format_duration
-
 STATUS_ICON = {"PASS": "✔", "FAIL": "✘", "ERROR": "!", "NOT_APPLICABLE": "–"}
 STATUS_TONE = {"PASS": "success", "FAIL": "error", "ERROR": "warning", "NOT_APPLICABLE": "text-muted"}
 HEALTH_TONE = {"healthy": "success", "degraded": "warning", "outage": "error"}
@@ -47,7 +45,26 @@ def status_text(app: App[Any], status: str) -> Text:
 
 
 def duration(seconds: float | None) -> str:
-    return "–" if seconds is None else format_duration(seconds)
+    """A length of time as people write it: 45 s, 15 min, 1 h 32 s, 2 d 3 h ("–" when unknown)."""
+    if seconds is None:
+        return "–"
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{value} {unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s"))
+             if value]
+    return " ".join(parts) or "0 s"
+
+
+COMPLIANCE_WORDS = {"PolicyMet": "policy met", "PolicyBreached": "policy breached"}
+
+
+def compliance_text(compliance: str | None) -> str:
+    """A drill's verdict in words (the sandbox answers PolicyMet / PolicyBreached, as AWS Resilience Hub)."""
+    if not compliance:
+        return ""
+    return COMPLIANCE_WORDS.get(compliance, compliance)
 
 
 def short_time(iso_time: str | None) -> str:

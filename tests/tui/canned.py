@@ -15,6 +15,7 @@ from typing import Any
 from lab.errors import SandboxNotRunning
 from lab.sim.clock import iso, parse_duration
 from tui.data import (
+    RECOVERY_HINTS,
     CheckOutcome,
     CheckRefView,
     ClockView,
@@ -54,9 +55,22 @@ def _lab(lab_id: str, title: str, steps: list[tuple[str, str, str, list[str], li
         estimated_minutes=30,
         steps=tuple(StepView(step_id, step_title, body, tuple(hints), tuple(CheckRefView(c) for c in checks))
                     for step_id, step_title, body, hints, checks in steps),
-        drill=DrillSpecView(drill, frozen_mapping({"bucket": "securecart-invoices-use1"})) if drill else None,
+        drill=DrillSpecView(drill, frozen_mapping({"bucket": "securecart-invoices-use1"}), DRILL_BRIEFING, 0,
+                            (DrillSpecView("region-outage", frozen_mapping({"region": "us-east-1"}), "", 900),))
+        if drill else None,
         recovery_checks=(CheckRefView("RECOVERY_INVOICES_READABLE"),) if drill else (),
-        rto_target_seconds=900, rpo_target_seconds=300, pass_mark=0.8)
+        rto_target_seconds=900, rpo_target_seconds=300, pass_mark=0.8,
+        recovery_instructions_md=RECOVERY_INSTRUCTIONS if drill else "",
+        recovery_hints=RECOVERY_HINT_TEXTS if drill else ())
+
+
+DRILL_BRIEFING = ("Someone overwrote 25 invoices in `securecart-invoices-use1` with junk. Fifteen minutes later "
+                  "us-east-1 goes down.\n")
+RECOVERY_INSTRUCTIONS = ("Work in us-west-2: the replica still holds each invoice's good version.\n\n"
+                         "```bash\naws s3api list-object-versions --region us-west-2 --bucket "
+                         "securecart-invoices-usw2 --prefix invoices/\n```\n\nCopy each good version back.\n")
+RECOVERY_HINT_TEXTS = ("Nothing in us-east-1 answers until the outage ends.",
+                       "LastModified tells a good version from a junk one.")
 
 
 LABS = (
@@ -239,7 +253,8 @@ class CannedSource(DataSource):
         with self.lock:
             progress = self.progress[lab_id]
             hints = dict(progress.hints_revealed)
-            available = len(self.lab(lab_id).lab.step(step_id).hints)
+            lab = self.lab(lab_id).lab
+            available = len(lab.recovery_hints if step_id == RECOVERY_HINTS else lab.step(step_id).hints)
             hints[step_id] = min(hints.get(step_id, 0) + 1, available)
             progress = replace(progress, hints_revealed=frozen_mapping(hints))
             self.progress[lab_id] = progress

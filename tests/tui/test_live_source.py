@@ -8,6 +8,8 @@ import signal
 import pytest
 
 from lab import progress
+from lab.grading import RECOVER_STEP_ID
+from tui.data import RECOVERY_HINTS
 from tui.live import LiveSource
 
 pytestmark = pytest.mark.integration
@@ -86,3 +88,16 @@ def test_failures_and_the_clock(fresh_sandbox) -> None:
     assert down.state == "down" and down.message
     again = source.restart()
     assert again.running and again.clock is not None and again.clock.paused
+
+
+def test_the_drill_text_and_its_hints_come_from_the_exercise(sandbox) -> None:
+    """The drill's briefing, recovery instructions and hints reach the app; its hints count in progress."""
+    source = source_for(sandbox)
+    lab = source.lab(LAB).lab
+    assert lab.drill is not None and "overwritten 25 invoices" in lab.drill.briefing_md
+    assert [(then.scenario, then.after_seconds) for then in lab.drill.then] == [("region-outage", 900)]
+    assert "list-object-versions" in lab.recovery_instructions_md and len(lab.recovery_hints) == 3
+    before = source.lab(LAB).progress.hints_for(RECOVERY_HINTS)
+    shown = source.reveal_hint(LAB, RECOVERY_HINTS)
+    assert shown.hints_for(RECOVERY_HINTS) == min(before + 1, 3)
+    assert progress.load(sandbox.state_dir).lab(LAB).hints_for(RECOVER_STEP_ID) == min(before + 1, 3)

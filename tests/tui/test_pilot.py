@@ -8,9 +8,10 @@ import threading
 
 import pytest
 from rich.console import Console
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
 
 from tests.tui.helpers import SIZE, settle
+from tui.data import RECOVERY_HINTS
 from tui.screens.clock import ClockScreen
 from tui.screens.events import EventLogScreen
 from tui.screens.help import HelpScreen, help_renderable
@@ -130,9 +131,9 @@ async def test_a_drill_starts_and_shows_rpo_and_rto_against_the_targets(make_app
         screen.poll_drill()
         await settle(pilot)
         text = text_of(screen.query_one("#drill-text", Static))
-        assert "RTO 4m (target 15m) ✔ within target" in text
-        assert "RPO 2m, 2 order(s) lost (target 5m) ✔ within target" in text
-        assert "PolicyMet" in text
+        assert "RTO 4 min (target 15 min) ✔ within target" in text
+        assert "RPO 2 min, 2 order(s) lost (target 5 min) ✔ within target" in text
+        assert "policy met" in text and "PolicyMet" not in text
 
 
 async def test_the_clock_advances_and_pauses(make_app, source) -> None:
@@ -287,3 +288,74 @@ async def test_the_step_list_moves_between_steps(make_app, source) -> None:
         await settle(pilot)
         assert screen.current == "replication"
         assert source.progress["02-s3-crr"].current_step == "replication"
+
+
+# -- the walk of issue 15 -------------------------------------------------------------------------------------
+
+async def test_the_drill_tab_briefs_before_the_incident_and_tells_how_to_recover_after(make_app, source) -> None:
+    """The drill's briefing shows before it starts; its recovery instructions and hints once it has."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        await pilot.press("d", "escape")  # the Drill tab, without starting
+        await settle(pilot)
+        briefing = screen.query_one("#drill-briefing", Markdown)
+        recovery = screen.query_one("#drill-recovery", StepMarkdown)
+        assert briefing.display and "overwrote 25 invoices" in briefing.source
+        assert "15 min later region-outage region=us-east-1" in text_of(screen.query_one("#drill-text"))
+        assert not recovery.display and not screen.query_one("#drill-hints").display
+        await pilot.press("d", "y")
+        await settle(pilot)
+        assert recovery.display and "Work in us-west-2" in recovery.source
+        fences = list(recovery.query(CommandFence))
+        assert fences and fences[0].code.startswith("aws s3api list-object-versions --region us-west-2")
+        hints = screen.query_one("#drill-hints", Static)
+        assert "0 of 2 revealed" in text_of(hints) and "Nothing in us-east-1" not in text_of(hints)
+        await pilot.press("n")  # on the Drill tab of a started drill: the next recovery hint
+        await settle(pilot)
+        assert source.progress["02-s3-crr"].hints_for(RECOVERY_HINTS) == 1
+        assert source.progress["02-s3-crr"].hints_for("versioning") == 0
+        assert "1. Nothing in us-east-1 answers" in text_of(hints) and "LastModified" not in text_of(hints)
+        assert screen.query_one(TabbedContent).active == "drill"
+
+
+async def test_tab_keys_work_with_the_focus_in_the_checks_table_or_a_code_block(make_app, source) -> None:
+    """i, n and k switch tabs wherever the focus is, and k both runs the checks and shows them."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        tabs = screen.query_one(TabbedContent)
+        await pilot.press("k")
+        await settle(pilot)
+        screen.query_one(ChecksTable).focus()
+        await pilot.pause()
+        await pilot.press("i")
+        await settle(pilot)
+        assert tabs.active == "instructions"
+        screen.query_one(CommandFence).focus()
+        await pilot.pause()
+        await pilot.press("k")
+        await settle(pilot)
+        assert tabs.active == "checks" and len(source.called("run_checks")) >= 2
+        screen.query_one(ChecksTable).focus()
+        await pilot.pause()
+        await pilot.press("n")
+        await settle(pilot)
+        assert tabs.active == "hints"
+        assert "1. Versioning is a bucket setting" in text_of(screen.query_one("#hints-text", Static))
+
+
+async def test_a_hint_is_counted_only_when_it_is_on_screen(make_app, source) -> None:
+    """A hint asked for while its tab cannot be seen (a dialog is over the lab) is not counted."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        await app.push_screen(HelpScreen(screen))
+        screen.action_reveal_hint()
+        await settle(pilot)
+        assert not source.called("reveal_hint")
+        await pilot.press("escape")
+        await pilot.press("n")
+        await settle(pilot)
+        assert source.progress["02-s3-crr"].hints_for("versioning") == 1
+        assert screen.query_one(TabbedContent).active == "hints"

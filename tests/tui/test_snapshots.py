@@ -102,3 +102,17 @@ def test_help(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=show_help)
+
+
+def test_lab_drill_started(snap_compare) -> None:
+    """The Drill tab once the incident has happened: the briefing, then how to recover."""
+    async def start_drill(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("d", "y")
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await settle(pilot)
+
+    assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=start_drill)
