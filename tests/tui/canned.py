@@ -159,6 +159,7 @@ class CannedSource(DataSource):
         self.event_list = list(_events())
         self.saved: dict[str, Any] = {}
         self.check_gate: threading.Event | None = None  # when set up, a check run waits until it is set
+        self.resources: dict[str, tuple[str, ...]] = {}  # check id -> the resources it judges (one row each)
 
     def _log(self, *call: Any) -> None:
         with self.lock:
@@ -219,7 +220,8 @@ class CannedSource(DataSource):
         lab = self.lab(lab_id).lab
         steps = []
         for step in lab.steps:
-            outcomes = tuple(self._outcome(ref.id) for ref in step.checks)
+            outcomes = tuple(self._outcome(ref.id, resource) for ref in step.checks
+                             for resource in self.resources.get(ref.id, ("securecart-invoices-use1",)))
             steps.append(StepResult(step.id, step.title, all(o.status == "PASS" for o in outcomes),
                                     sum(o.score for o in outcomes), float(len(outcomes)), outcomes))
         if phase != "configure" and lab.recovery_checks:
@@ -240,9 +242,9 @@ class CannedSource(DataSource):
             self.progress[lab_id] = progress
         return report
 
-    def _outcome(self, check_id: str) -> CheckOutcome:
+    def _outcome(self, check_id: str, resource: str = "securecart-invoices-use1") -> CheckOutcome:
         ok = check_id in self.passing
-        return CheckOutcome(check_id, "securecart-invoices-use1", "AWS::S3::Bucket", "us-east-1",
+        return CheckOutcome(check_id, resource, "AWS::S3::Bucket", "us-east-1",
                             "PASS" if ok else "FAIL", 1.0 if ok else 0.0, 1.0,
                             frozen_mapping({"versioning": "Enabled" if ok else "Suspended"}),
                             "versioning is Enabled" if ok else "versioning is off on securecart-invoices-use1",

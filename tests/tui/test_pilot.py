@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
@@ -359,3 +360,46 @@ async def test_a_hint_is_counted_only_when_it_is_on_screen(make_app, source) -> 
         await settle(pilot)
         assert source.progress["02-s3-crr"].hints_for("versioning") == 1
         assert screen.query_one(TabbedContent).active == "hints"
+
+
+def table_fits(table) -> bool:
+    widths = sum(column.get_render_width(table) for column in table.columns.values())
+    return widths <= table.scrollable_content_region.width
+
+
+async def test_home_keeps_steps_and_score_in_view_at_80_columns(make_app, monkeypatch) -> None:
+    """Long lab titles are shortened at a word, so Steps and Score stay in view, also after a resize."""
+    from tests.tui import canned
+
+    long_title = "DynamoDB point-in-time recovery and global tables"
+    monkeypatch.setattr(canned, "LABS", (replace(canned.LABS[0], title=long_title), canned.LABS[1]))
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(LabTable)
+        assert table_fits(table) and long_title in str(table.get_row_at(0)[0])
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert table_fits(table)
+        assert [c.label.plain for c in table.columns.values()] == ["Lab", "Steps", "Score"]
+        title = str(table.get_row_at(0)[0])
+        assert title.startswith("02 DynamoDB point-in-time") and title.endswith("…") and long_title not in title
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+async def test_checks_keep_names_that_differ_at_their_end_apart(make_app, source, columns) -> None:
+    """Names too long for the checks table lose their middle, so -use1 and -usw2 stay told apart."""
+    names = ("securecart-invoices-use1", "securecart-invoices-usw2", "securecart-orders-manual",
+             "securecart-orders-manual-usw2", "securecart-vault", "securecart-vault-dr")
+    source.resources = {"S3_BUCKET_VERSIONING_ENABLED": names}
+    app = make_app()
+    async with app.run_test(size=(columns, 24)) as pilot:
+        screen = await open_first_lab(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        table = screen.query_one(ChecksTable)
+        assert table_fits(table)
+        shown = [str(table.get_row_at(row)[3]) for row in range(len(names))]
+        assert len(set(shown)) == len(names), shown
+        for name, cell in zip(names, shown, strict=True):
+            assert cell == name or ("…" in cell and name.endswith(cell.split("…")[1]))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from rich.cells import cell_len
 
 from tui import style
+from tui.widgets.checks_panel import name_widths
 from tui.widgets.drill_panel import param_text
 
 
@@ -24,6 +26,47 @@ def test_verdicts_are_words() -> None:
     assert style.compliance_text(None) == ""
 
 
+@pytest.mark.parametrize(("names", "width"), [
+    (("securecart-invoices-use1", "securecart-invoices-usw2"), 12),
+    (("securecart-orders-manual", "securecart-orders-manual-usw2"), 14),
+    (("securecart-vault", "securecart-vault-dr"), 10),
+])
+def test_elided_names_keep_their_ends_apart(names, width) -> None:
+    """Cut to a column, names that differ only at their end stay different and keep their ending."""
+    cut = [style.elided(name, width) for name in names]
+    assert cut[0] != cut[1]
+    for name, text in zip(names, cut, strict=True):
+        assert cell_len(text) <= width and "…" in text and name.endswith(text.split("…")[1])
+    assert style.elided("short", 10) == "short"
+
+
+def test_titles_are_shortened_at_a_word() -> None:
+    """A lab title too long for its column ends at a whole word with an ellipsis."""
+    title = "Enable cross-region replication for S3"
+    assert style.shortened(title, 28) == "Enable cross-region…"
+    assert style.shortened(title, 60) == title
+    assert cell_len(style.shortened("Supercalifragilisticexpialidocious", 10)) <= 10
+
+
+def test_check_and_resource_columns_share_the_room() -> None:
+    """Both names whole when they fit; else the resource gets the larger share, and nothing overflows."""
+    assert name_widths(60, 22, 24) == (22, 24)
+    check, resource = name_widths(36, 43, 28)
+    assert check + resource <= 36 and resource > check
+    check, resource = name_widths(36, 20, 40)
+    assert check == 16 and resource == 20
+
+
 def test_scenario_parameters_read_as_name_value() -> None:
     assert param_text({"count": 25, "delete_versions": True, "bucket": "b"}) == \
         "bucket=b, count=25, delete_versions=true"
+
+
+def test_a_column_is_cut_the_way_that_keeps_its_names_apart() -> None:
+    """Check ids are cut at their end unless that merges two of them; then in the middle."""
+    ids = ("S3_BUCKET_VERSIONING_ENABLED", "S3_BUCKET_REPLICATION_ENABLED")
+    cut = style.cut_apart(ids, 18, prefer=("end", "middle", "start"))
+    assert cut == {ids[0]: "S3_BUCKET_VERSION…", ids[1]: "S3_BUCKET_REPLICA…"}
+    ids = ("BACKUP_RECOVERY_POINT_ENCRYPTED", "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED")
+    cut = style.cut_apart(ids, 16, prefer=("end", "middle", "start"))
+    assert len(set(cut.values())) == 2 and all(cell_len(text) <= 16 for text in cut.values())
