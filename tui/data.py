@@ -63,7 +63,10 @@ class RegionHealth:
 
 @dataclass(frozen=True)
 class SandboxView:
-    state: str  # "starting" | "running" | "down"
+    """The sandbox as last read. "busy": it runs but has not answered for `waiting_seconds` (the other
+    fields are what it said last); "down": it refused the connection or its process exited."""
+
+    state: str  # "starting" | "running" | "busy" | "down"
     endpoint: str
     message: str = ""
     backend: str = ""
@@ -73,10 +76,16 @@ class SandboxView:
     workload: WorkloadView | None = None
     regions: tuple[RegionHealth, ...] = ()
     faults: tuple[FaultView, ...] = ()
+    waiting_seconds: int = 0
 
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def answering(self) -> bool:
+        """Running, or busy with its last answer still the best we know."""
+        return self.state in ("running", "busy")
 
 
 @dataclass(frozen=True)
@@ -296,7 +305,8 @@ class DataSource(ABC):
 
     @abstractmethod
     def sandbox(self) -> SandboxView:
-        """The sandbox now (a view with state "down" when it does not answer; never raises for that)."""
+        """The sandbox now: state "down" when it refuses connections or its process exited, "busy" when
+        it runs but did not answer in time; never raises for either."""
 
     @abstractmethod
     def ensure_running(self) -> SandboxView:

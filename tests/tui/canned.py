@@ -159,6 +159,7 @@ class CannedSource(DataSource):
         self.event_list = list(_events())
         self.saved: dict[str, Any] = {}
         self.check_gate: threading.Event | None = None  # when set up, a check run waits until it is set
+        self.sandbox_gate: threading.Event | None = None  # when set up, the status waits until it is set (busy)
         self.resources: dict[str, tuple[str, ...]] = {}  # check id -> the resources it judges (one row each)
 
     def _log(self, *call: Any) -> None:
@@ -177,6 +178,8 @@ class CannedSource(DataSource):
         return ENDPOINT
 
     def sandbox(self) -> SandboxView:
+        if self.sandbox_gate is not None and not self.sandbox_gate.wait(timeout=10):
+            raise TimeoutError("the test never let the status answer")
         if not self.alive:
             return SandboxView("down", ENDPOINT, message="connection refused")
         health = []

@@ -12,6 +12,7 @@ from rich.console import Console
 from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
 
 from tests.tui.helpers import SIZE, settle
+from tui.app import LabApp
 from tui.data import RECOVERY_HINTS
 from tui.screens.clock import ClockScreen
 from tui.screens.events import EventLogScreen
@@ -293,6 +294,15 @@ async def test_the_step_list_moves_between_steps(make_app, source) -> None:
 
 # -- the walk of issue 15 -------------------------------------------------------------------------------------
 
+async def until(pilot, condition, seconds: float = 10.0) -> None:
+    """Let the app run until `condition()` holds (a bound, never a measured time)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never got there")
+
+
 async def test_the_drill_tab_briefs_before_the_incident_and_tells_how_to_recover_after(make_app, source) -> None:
     """The drill's briefing shows before it starts; its recovery instructions and hints once it has."""
     app = make_app()
@@ -403,3 +413,23 @@ async def test_checks_keep_names_that_differ_at_their_end_apart(make_app, source
         assert len(set(shown)) == len(names), shown
         for name, cell in zip(names, shown, strict=True):
             assert cell == name or ("…" in cell and name.endswith(cell.split("…")[1]))
+
+
+async def test_a_busy_sandbox_looks_busy_not_dead(source) -> None:
+    """A status that takes long shows "busy, waiting N s"; only a refused connection would be "down"."""
+    app = LabApp(source, poll_seconds=0.05, live_check_seconds=0, busy_after_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        source.sandbox_gate = threading.Event()
+        await until(pilot, lambda: app.sandbox is not None and app.sandbox.state == "busy")
+        assert not isinstance(app.screen, SandboxDownScreen)
+        await until(pilot, lambda: app.sandbox.waiting_seconds >= 1)
+        status = text_of(app.screen.query_one("#nav-status", Static))
+        assert "busy, waiting" in status and " s" in status
+        panel = text_of(app.screen.query_one("#home-sandbox", Static))
+        assert "sandbox busy, waiting for an answer" in panel and "embedded" in panel  # the last known state
+        source.sandbox_gate.set()
+        await until(pilot, lambda: app.sandbox.state == "running")
+        source.sandbox_gate = None
+        source.alive = False  # now it refuses: that one is down
+        await until(pilot, lambda: isinstance(app.screen, SandboxDownScreen))

@@ -135,3 +135,13 @@ def test_lab_checks_with_similar_names(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(app_over(source), terminal_size=SIZE, run_before=check)
+
+
+def test_home_while_the_sandbox_is_busy(snap_compare) -> None:
+    """A sandbox slow to answer is shown busy, with what it said last."""
+    async def busy(pilot) -> None:
+        await settle(pilot)
+        pilot.app.show_busy(9.0)
+        await settle(pilot)
+
+    assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=busy)
