@@ -5,6 +5,7 @@ Pure functions: no I/O, so each is tested on its own with bodies shaped as the a
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -188,9 +189,26 @@ def report_view(exercise: Any, report: Any) -> LabReport:
 
 # -- events, scenarios, drills -------------------------------------------------------------------------------
 
+def made_by_lab(event: Mapping[str, Any]) -> bool:
+    """Is this API call one the lab made in-process? The audit gives those the source "AWS Internal", or
+    the service principal of the engine acting (backup.amazonaws.com...), as CloudTrail does for AWS's
+    own calls; a call over the network, the learner's, has the caller's IP address."""
+    if event.get("kind") != "api":
+        return False
+    source = (event.get("detail") or {}).get("sourceIPAddress")
+    if not isinstance(source, str) or not source:
+        return False
+    try:
+        ipaddress.ip_address(source)
+    except ValueError:
+        return True
+    return False
+
+
 def event_batch(body: Mapping[str, Any]) -> EventBatch:
     events = tuple(EventView(int(e["seq"]), float(e["time"]), str(e["kind"]), str(e["source"]), str(e["name"]),
-                             e.get("region"), e.get("resource"), frozen_mapping(e.get("detail") or {}))
+                             e.get("region"), e.get("resource"), frozen_mapping(e.get("detail") or {}),
+                             made_by_lab(e))
                    for e in body.get("events") or ())
     return EventBatch(events, int(body.get("last_seq", events[-1].seq if events else 0)))
 

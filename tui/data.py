@@ -270,6 +270,7 @@ class EventView:
     region: str | None = None
     resource: str | None = None
     detail: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    by_lab: bool = False  # an API call the lab made itself (seeding the world, an engine acting as AWS)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ STATUS_TONE = {"PASS": "success", "FAIL": "error", "ERROR": "warning", "NOT_APPL
 HEALTH_TONE = {"healthy": "success", "degraded": "warning", "outage": "error"}
 LINK_TONE = {"replicating": "success", "idle": "text-muted", "paused": "warning", "failing": "error"}
 KIND_ICON = {"bucket": "◫", "table": "▦", "db-instance": "⛁", "db-snapshot": "◔", "instance": "▣", "volume": "▤",
-             "snapshot": "◔", "backup": "◔", "vault": "◆", "plan": "☰", "trail": "≡"}
+             "snapshot": "◔", "backup": "◔", "vault": "◆", "plan": "≣", "trail": "≡"}
 STEP_ICON = {"done": "✔", "current": "▶", "failing": "✘", "todo": "·"}
 STEP_TONE = {"done": "success", "current": "accent", "failing": "error", "todo": "text-muted"}
 
@@ -122,6 +122,14 @@ def compliance_text(compliance: str | None) -> str:
     if not compliance:
         return ""
     return COMPLIANCE_WORDS.get(compliance, compliance)
+
+
+def short_region(region: str) -> str:
+    """us-east-1 -> use1, us-west-2 -> usw2: the short form SecureCart's own names use."""
+    parts = region.split("-")
+    if len(parts) == 3 and parts[1] and parts[2].isdigit():
+        return f"{parts[0]}{parts[1][0]}{parts[2]}"
+    return region
 
 
 def short_time(iso_time: str | None) -> str:

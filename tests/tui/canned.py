@@ -101,6 +101,10 @@ SCENARIOS = (
     ScenarioView("az-power-interruption", "An availability zone loses power for a while.",
                  (ParamSpec("zone", "str", "us-east-1a", "the zone"),
                   ParamSpec("recover_instances", "bool", True, "restart instances after"))),
+    ScenarioView("accidental-deletion", "Accidental deletion: items, objects or rows are deleted.",
+                 (ParamSpec("count", "integer", 10, "how many items, objects or rows"),
+                  ParamSpec("resource", "string", "",
+                            "the table, bucket, DB instance or volume id (empty: SecureCart's own)"))),
 )
 
 
@@ -137,13 +141,16 @@ def _world() -> WorldView:
 
 
 def _events() -> tuple[EventView, ...]:
-    names = [("api", "s3", "PutBucketVersioning", "us-east-1", "securecart-invoices-use1"),
-             ("workload", "workload", "OrderPlaced", "us-east-1", "ORD-000050"),
-             ("engine", "s3-replication", "ReplicationCompleted", "us-west-2", "securecart-invoices-usw2"),
-             ("fault", "faults", "ScenarioInjected", "us-east-1", "region-outage"),
-             ("lab", "clock", "ClockAdvance", None, None)]
-    return tuple(EventView(seq, FROZEN_EPOCH - 60 * (len(names) - seq), kind, source, name, region, resource)
-                 for seq, (kind, source, name, region, resource) in enumerate(names, start=1))
+    names = [("api", "dynamodb.amazonaws.com", "BatchWriteItem", "us-east-1", None, "AWS Internal"),
+             ("api", "s3", "PutBucketVersioning", "us-east-1", "securecart-invoices-use1", "127.0.0.1"),
+             ("workload", "workload", "OrderPlaced", "us-east-1", "ORD-000050", None),
+             ("engine", "s3-replication", "ReplicationCompleted", "us-west-2", "securecart-invoices-usw2", None),
+             ("fault", "faults", "ScenarioInjected", "us-east-1", "region-outage", None),
+             ("lab", "clock", "ClockAdvance", None, None, None)]
+    return tuple(EventView(seq, FROZEN_EPOCH - 60 * (len(names) - seq), kind, source, name, region, resource,
+                           frozen_mapping({"sourceIPAddress": caller} if caller else {}),
+                           by_lab=caller == "AWS Internal")
+                 for seq, (kind, source, name, region, resource, caller) in enumerate(names, start=1))
 
 
 class CannedSource(DataSource):
@@ -160,6 +167,7 @@ class CannedSource(DataSource):
         self.saved: dict[str, Any] = {}
         self.check_gate: threading.Event | None = None  # when set up, a check run waits until it is set
         self.sandbox_gate: threading.Event | None = None  # when set up, the status waits until it is set (busy)
+        self.world_gate: threading.Event | None = None  # when set up, reading the world waits until it is set
         self.resources: dict[str, tuple[str, ...]] = {}  # check id -> the resources it judges (one row each)
 
     def _log(self, *call: Any) -> None:
@@ -280,6 +288,8 @@ class CannedSource(DataSource):
 
     def world(self) -> WorldView:
         self._need_sandbox()
+        if self.world_gate is not None and not self.world_gate.wait(timeout=10):
+            raise TimeoutError("the test never let the world be read")
         return _world()
 
     def events(self, since: int = 0, limit: int = 500) -> EventBatch:

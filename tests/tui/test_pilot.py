@@ -25,6 +25,8 @@ from tui.widgets.event_table import EventTable
 from tui.widgets.instructions import CommandFence, StepMarkdown
 from tui.widgets.lab_table import LabTable
 from tui.widgets.region_panel import RegionPanel
+from tui.widgets.resource_details import ResourceDetails
+from tui.widgets.resource_tree import ResourceTree
 from tui.widgets.scenario_form import ScenarioForm
 
 pytestmark = pytest.mark.asyncio
@@ -433,3 +435,53 @@ async def test_a_busy_sandbox_looks_busy_not_dead(source) -> None:
         source.sandbox_gate = None
         source.alive = False  # now it refuses: that one is down
         await until(pilot, lambda: isinstance(app.screen, SandboxDownScreen))
+
+
+async def test_resources_show_that_they_are_being_read(make_app, source) -> None:
+    """The explorer says it is reading the resources until the first read of them comes back."""
+    source.world_gate = threading.Event()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        tree = app.screen.query_one(ResourceTree)
+        assert tree.show_root and "reading the resources" in str(tree.root.label)
+        assert "Reading the resources" in text_of(app.screen.query_one(ResourceDetails))
+        source.world_gate.set()
+        await settle(pilot)
+        assert not tree.show_root and app.focused is tree
+        assert "Choose a resource" in text_of(app.screen.query_one(ResourceDetails))
+
+
+async def test_an_empty_parameter_says_what_to_type(make_app) -> None:
+    """A parameter with no default shows what leaving it empty means, not its type as if it were a value."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        app.screen.choose("accidental-deletion")
+        await settle(pilot)
+        field = app.screen.query_one("#param-resource", Input)
+        assert field.value == "" and field.placeholder == "empty: SecureCart's own"
+        assert app.screen.query_one("#param-count", Input).value == "10"
+
+
+async def test_the_event_log_shows_your_calls_and_the_labs_on_request(make_app) -> None:
+    """The lab's own API calls are left out of the event log until a asks for them."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one(EventTable)
+        assert "BatchWriteItem" not in [e.name for e in table.shown]
+        assert "PutBucketVersioning" in [e.name for e in table.shown]
+        await pilot.press("a")
+        await pilot.pause()
+        assert table.shown[0].name == "BatchWriteItem"
+        assert "all calls" in text_of(app.screen.query_one("#event-scope", Static))
+        await pilot.press("a")
+        await pilot.pause()
+        assert "BatchWriteItem" not in [e.name for e in table.shown]

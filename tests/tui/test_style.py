@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from rich.cells import cell_len
 
 from tui import style
 from tui.widgets.checks_panel import name_widths
 from tui.widgets.drill_panel import param_text
+from tui.widgets.replication_links import ARROW
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
@@ -57,6 +60,16 @@ def test_check_and_resource_columns_share_the_room() -> None:
     assert check == 16 and resource == 20
 
 
+def test_every_glyph_is_one_cell_wide() -> None:
+    """The icons drawn in bordered panels take one cell everywhere (☰ is two in newer Unicode: it broke the
+    Map's border)."""
+    glyphs = {*style.KIND_ICON.values(), *style.STATUS_ICON.values(), *style.STEP_ICON.values(),
+              *"".join(ARROW.values())}
+    for glyph in glyphs:
+        assert cell_len(glyph) == 1, glyph
+        assert unicodedata.east_asian_width(glyph) not in ("W", "F"), glyph
+
+
 def test_scenario_parameters_read_as_name_value() -> None:
     assert param_text({"count": 25, "delete_versions": True, "bucket": "b"}) == \
         "bucket=b, count=25, delete_versions=true"
@@ -70,3 +83,8 @@ def test_a_column_is_cut_the_way_that_keeps_its_names_apart() -> None:
     ids = ("BACKUP_RECOVERY_POINT_ENCRYPTED", "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED")
     cut = style.cut_apart(ids, 16, prefer=("end", "middle", "start"))
     assert len(set(cut.values())) == 2 and all(cell_len(text) <= 16 for text in cut.values())
+
+
+def test_regions_have_a_short_form() -> None:
+    assert [style.short_region(r) for r in ("us-east-1", "us-west-2", "eu-central-1", "local")] == [
+        "use1", "usw2", "euc1", "local"]
