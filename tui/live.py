@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from lab import config
 from lab.admin_client import AdminClient
 from lab.errors import LabError, SandboxNotRunningError
 from tui import convert
 from tui.data import (
+    RECOVERY_HINTS,
     ClockView,
     DataSource,
     DrillView,
@@ -36,7 +38,7 @@ from tui.data import (
 
 SETTINGS_FILE = "tui.json"
 WORLD_PARTS = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")  # what the map and the explorer show
-POLL_TIMEOUT = 3.0  # seconds: a status poll that takes longer means the sandbox is in trouble
+POLL_TIMEOUT = 30.0  # seconds a status poll may wait; the app shows "busy" long before, while it waits
 
 
 class LiveSource(DataSource):
@@ -66,6 +68,8 @@ class LiveSource(DataSource):
         return AdminClient(self.endpoint)
 
     def sandbox(self) -> SandboxView:
+        """The sandbox now. Only a refused connection or an exited process is "down": a sandbox that takes
+        long to answer (a long clock advance, a large world) is "busy", and the app keeps waiting."""
         client = self.admin()
         try:
             status = client.get("status?counts=0", timeout=POLL_TIMEOUT)
@@ -73,18 +77,41 @@ class LiveSource(DataSource):
         except SandboxNotRunningError as exc:
             return SandboxView("down", client.endpoint, message=str(exc))
         except LabError as exc:
+            if timed_out(exc) and self.process_alive() is not False:
+                return SandboxView("busy", client.endpoint, message=f"no answer within {POLL_TIMEOUT:g} s")
             return SandboxView("down", client.endpoint, message=str(exc))
         if not status.get("ready", True):
             return SandboxView("starting", client.endpoint, message="restoring its saved state…",
                                backend=str(status.get("backend", "")), pid=status.get("pid"))
         return convert.sandbox_view(status, faults, client.endpoint)
 
+    def port_open(self) -> bool:
+        """Does something take connections at the sandbox's endpoint?"""
+        address = urlsplit(self.endpoint)
+        try:
+            with socket.create_connection((address.hostname or "127.0.0.1", address.port or 80), timeout=1.0):
+                return True
+        except OSError:
+            return False
+
+    def process_alive(self) -> bool | None:
+        """Does the sandbox process of this state dir still run? None: not known (no pid file: a sandbox
+        started some other way, such as in a container)."""
+        from lab import process
+
+        info = process.runtime_info(self.state_dir)
+        if not info or not info.get("pid"):
+            return None
+        return process.pid_alive(int(info["pid"]))
+
     def ensure_running(self) -> SandboxView:
         from lab import process
 
         try:
             running = process.find_running(self.state_dir, self.port)
-            if running is None:
+            # A live process whose port takes connections but did not answer find_running's short probe
+            # is busy, not gone: wait for it rather than start a second one.
+            if running is None and not (self.process_alive() and self.port_open()):
                 process.start(self.state_dir, port=self.port or config.DEFAULT_PORT, backend=self.backend,
                               foreground=False)
         except LabError as exc:
@@ -136,8 +163,11 @@ class LiveSource(DataSource):
         from lab import progress
 
         exercise = self.exercise(lab_id)
-        step = exercise.step(step_id)
-        progress.record_hint(self.state_dir, lab_id, step.id, available=len(step.hints))
+        if step_id == RECOVERY_HINTS:
+            progress.record_hint(self.state_dir, lab_id, RECOVERY_HINTS, available=len(exercise.recovery_hints))
+        else:
+            step = exercise.step(step_id)
+            progress.record_hint(self.state_dir, lab_id, step.id, available=len(step.hints))
         return convert.progress_view(self._progress(), exercise)
 
     def set_current_step(self, lab_id: str, step_id: str) -> LabProgressView:
@@ -220,6 +250,13 @@ class LiveSource(DataSource):
                 return {}
             raise
 
+
+
+def timed_out(error: LabError) -> bool:
+    """Did the sandbox accept the request and not answer in time (as against refusing it)?"""
+    import urllib3
+
+    return isinstance(error.__cause__, urllib3.exceptions.ReadTimeoutError)
 
 
 def services_for(exercise: Any, phase: str) -> set[str] | None:

@@ -119,7 +119,10 @@ def test_a_drill_given_up_breaches_its_policy(paused: SandboxHandle) -> None:
 
 def test_the_lab_command_runs_and_lists_drills(damage_lab: SandboxHandle) -> None:
     out = damage_lab.lab("drill", METER_LAB).stdout
-    assert "accidental-deletion injected" in out and "RTO 1800s, RPO 600s" in out
+    assert "accidental-deletion injected" in out and "RTO 30 min, RPO 10 min" in out
+    # The drill's own words: what happened, then how to recover.
+    assert "== Briefing\nThe five newest order-history items are deleted by mistake." in out
+    assert "== Recover\nPut the items back." in out
     listing = damage_lab.lab("drills").stdout
     assert METER_LAB in listing and "measuring" in listing
     drill_id = out.split(":", 1)[0]

@@ -220,3 +220,11 @@ def test_the_lab_command_injects_lists_and_recovers(lab: SandboxHandle) -> None:
     assert "ended 1 injection(s)" in lab.lab("recover").stdout
     bad = lab.lab("fail", "region-outage", "--param", "region", check=False)
     assert bad.returncode != 0 and "NAME=VALUE" in bad.stderr
+    # --region is the region parameter, as a learner first writes it
+    out = lab.lab("fail", "region-outage", "--region", "us-west-2", "-p", "duration=1h").stdout
+    assert "region-outage: active" in out and "region: us-west-2" in out
+    assert "regions down: us-west-2" in lab.lab("faults").stdout
+    lab.lab("recover")
+    clash = lab.lab("fail", "region-outage", "--region", "us-west-2", "-p", "region=us-east-1", check=False)
+    assert clash.returncode != 0 and "disagree" in clash.stderr
+    assert "ended" not in lab.lab("faults").stdout and "regions down" not in lab.lab("faults").stdout

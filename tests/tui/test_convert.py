@@ -129,3 +129,31 @@ def test_event_filter_and_parameter_conversion() -> None:
         assert "'twelve' is not an integer" in str(exc)
     else:
         raise AssertionError("a bad integer was accepted")
+
+
+def test_the_labs_own_api_calls_are_told_from_the_learners() -> None:
+    """In-process calls carry AWS Internal or a service principal as their source; the learner's an IP."""
+    def api(source: str | None, kind: str = "api") -> dict:
+        return {"seq": 1, "time": 0.0, "kind": kind, "source": "s3.amazonaws.com", "name": "PutObject",
+                "detail": {"sourceIPAddress": source} if source else {}}
+
+    batch = convert.event_batch({"events": [api("AWS Internal"), api("backup.amazonaws.com"), api("127.0.0.1"),
+                                            api("::1"), api(None), api("AWS Internal", kind="engine")]})
+    assert [event.by_lab for event in batch.events] == [True, True, False, False, False, False]
+    mine = EventFilter()
+    assert [mine.matches(event) for event in batch.events] == [False, False, True, True, True, True]
+    assert all(EventFilter(lab_calls=True).matches(event) for event in batch.events)
+
+
+def test_a_lab_view_carries_its_drill_text() -> None:
+    """The drill's briefing, follow-up scenarios, recovery instructions and hints reach the LabView."""
+    from lab import exercises
+    from lab.grading import RECOVER_STEP_ID
+    from tui.data import RECOVERY_HINTS
+
+    view = convert.lab_view(exercises.load("02-s3-crr"))
+    assert view.drill is not None and view.drill.briefing_md.startswith("03:12 UTC")
+    assert [(then.scenario, then.after_seconds, dict(then.params)) for then in view.drill.then] == [
+        ("region-outage", 900, {"region": "us-east-1"})]
+    assert "copy-object" in view.recovery_instructions_md and len(view.recovery_hints) == 3
+    assert RECOVERY_HINTS == RECOVER_STEP_ID  # progress counts the recovery hints where grading looks

@@ -278,3 +278,28 @@ def test_a_plugin_check_is_known_to_the_validator_with_its_typed_parameters(tmp_
     assert "ACME_INVOICES_SIGNED" in text and problems_of(tmp_path, text) == []
     [problem] = problems_of(tmp_path, text.replace("minimumSignatures: 2", "minimumSignatures: two"))
     assert "ACME_INVOICES_SIGNED" in problem.message and "a whole number" in problem.message
+
+
+def test_lab_drill_shows_the_drill_text_and_reveals_recovery_hints_one_at_a_time(tmp_path: Path) -> None:
+    """`lab drill LAB --show` prints the briefing and how to recover; --hint reveals and counts one hint."""
+    from lab import progress
+    from lab.cli import main
+    from lab.grading import RECOVER_STEP_ID
+
+    shown = CliRunner().invoke(main, ["drill", "02", "--show", "--state-dir", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert "then region-outage (region=us-east-1) at incident + 15 min" in shown.output
+    assert "== Briefing\n03:12 UTC. The on-call phone rings" in shown.output
+    assert "== Recover\nus-east-1 is unreachable" in shown.output and "aws s3api copy-object" in shown.output
+    assert "3 recovery hints: `lab drill 02-s3-crr --hint` reveals the next one" in shown.output
+    hints = ["--hint", "--state-dir", str(tmp_path), "--learner", "ada"]
+    first = CliRunner().invoke(main, ["drill", "02-s3-crr", *hints])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("1. Work in us-west-2") and "(1 of 3 revealed)" in first.output
+    assert "A version's LastModified" not in first.output
+    for _ in range(3):
+        last = CliRunner().invoke(main, ["drill", "02-s3-crr", *hints])
+    assert "3. Copying an old version" in last.output and "that is all of them" in last.output
+    assert progress.load(tmp_path, "ada").lab("02-s3-crr").hints_for(RECOVER_STEP_ID) == 3
+    both = CliRunner().invoke(main, ["drill", "02", "--show", "--hint", "--state-dir", str(tmp_path)])
+    assert both.exit_code != 0 and "give one of them" in both.output

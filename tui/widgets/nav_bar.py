@@ -33,6 +33,8 @@ def status_markup(view: SandboxView | None) -> Content:
         return Content.from_markup("[$warning]◌ starting[/]")
     if view.state == "down":
         return Content.from_markup("[$error bold]✘ sandbox down[/]")
+    if view.state == "busy":
+        return Content.from_markup("[$warning]◌ busy, waiting $seconds s[/]", seconds=str(view.waiting_seconds))
     regions = Content(" ").join(
         Content.from_markup(f"[${HEALTH_TONE.get(h.state, 'text')}]●[/]$letter",
                             letter=REGION_LETTER.get(h.region, h.region))
