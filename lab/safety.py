@@ -1,6 +1,9 @@
-"""The lab never reaches real AWS: loopback checks, dummy credentials, and a connect guard.
+"""The lab never reaches real AWS, and never trusts a file it is handed.
 
-The sandbox process and every client the lab builds go through here, so one module holds the rule.
+- Loopback checks, dummy credentials, and a network guard (connections and name lookups) for the sandbox
+  process and every client the lab builds, so one module holds the rule.
+- `read_regular_file`: files written by someone else (exercise files, a class's exports) are read only when
+  they are regular files, and only up to a limit.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import stat
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from lab import config
@@ -98,3 +103,51 @@ def install_network_guard() -> None:
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
     _guard_installed = True
+
+
+# -- files written by someone else -----------------------------------------------------------------------
+
+class RefusedFileError(ValueError):
+    """A file the lab will not read; the message says why (what kind of file it is, or how large)."""
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def file_kind(mode: int) -> str:
+    """What a stat mode is, in words: "a FIFO", "a character device", ..."""
+    return next((name for test, name in _FILE_KINDS if test(mode)), "not a plain file")
+
+
+def describe_size(size: int) -> str:
+    """A byte count for people: 512 bytes, 12 KiB, 1.5 MiB, 2 GiB."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{size} bytes"
+
+
+def read_regular_file(path: Path | str, limit: int) -> bytes:
+    """The bytes of the regular file at `path` (a symlink is followed to what it names).
+
+    RefusedFileError for anything else -- a FIFO would block the reader until some writer came, a device such as
+    /dev/zero never ends, a directory holds no text -- and for a file larger than `limit` bytes, which is
+    neither opened nor read. The file is opened without blocking and checked again once open, so that a
+    path swapped for a FIFO between the check and the open cannot hang the reader either. OSError (e.g. no
+    such file, permission denied) is passed on for the caller to word.
+    """
+    before = os.stat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise RefusedFileError(f"not a regular file ({file_kind(before.st_mode)})")
+    if before.st_size > limit:
+        raise RefusedFileError(f"larger than {describe_size(limit)} ({describe_size(before.st_size)})")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    with os.fdopen(os.open(path, flags), "rb") as stream:
+        opened = os.fstat(stream.fileno())
+        if not stat.S_ISREG(opened.st_mode):
+            raise RefusedFileError(f"not a regular file ({file_kind(opened.st_mode)})")
+        data = stream.read(limit + 1)  # the file may have grown since it was measured
+    if len(data) > limit:
+        raise RefusedFileError(f"larger than {describe_size(limit)}")
+    return data
