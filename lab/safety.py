@@ -13,27 +13,40 @@ import os
 import socket
 import stat
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from lab import config
 from lab.errors import RemoteEndpointRefused
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "localhost.localstack.cloud"}
+# *.localhost (RFC 6761), and the names LocalStack's clients use for the sandbox (S3's virtual hosts among
+# them), which its public DNS answers with 127.0.0.1.
+_LOOPBACK_SUFFIXES = (".localhost", ".localhost.localstack.cloud")
+LOOPBACK_V4 = "127.0.0.1"
+LOOPBACK_V6 = "::1"
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761 keeps those on the machine).
+    """True for 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761 keeps those on the machine), and
+    `localhost.localstack.cloud` with its subdomains.
 
     Names are not resolved: resolving would itself be a network lookup, and a name that points at a
     remote address today could point elsewhere tomorrow.
     """
     host = host.strip("[]").lower().rstrip(".")
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+    if host in _LOOPBACK_NAMES or host.endswith(_LOOPBACK_SUFFIXES):
         return True
+    address = ip_literal(host)
+    return address is not None and address.is_loopback
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `host` spells (an IPv6 scope such as %eth0 aside), or None for a name."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
 
 
 def check_endpoint(url: str, allow_remote: bool = False) -> str:
@@ -69,39 +82,165 @@ class NonLoopbackConnection(ConnectionRefusedError):
     pass
 
 
+class NonLoopbackLookupError(socket.gaierror):
+    """A name lookup the network guard refused: the name is not a loopback name."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(socket.EAI_NONAME, f"the lab refused to look up {host!r}: only loopback names "
+                                            "(localhost, 127.0.0.0/8, ::1) are resolved here, and nothing "
+                                            "leaves this machine")
+        self.host = host
+
+
 _guard_installed = False
 
 
+def _host_text(host: object) -> str:
+    return host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
+
+
+def _loopback_address(sock: socket.socket, address: object, *, bind: bool = False) -> object:
+    """`address` with a loopback name replaced by its number (so that socket's own C code, which resolves
+    a name given to connect, bind or sendto, never asks a resolver); NonLoopbackConnection for an address
+    off loopback, NonLoopbackLookupError for a name off loopback. `bind` allows any IP literal (a server
+    may listen on all interfaces)."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple) or not address:
+        return address
+    host = _host_text(address[0])
+    literal = ip_literal(host) if host else None
+    if literal is not None or not host:  # "" is INADDR_ANY
+        if not bind and (literal is None or not literal.is_loopback):
+            raise NonLoopbackConnection(
+                f"the lab refused a connection to {host}:{address[1]}: only loopback addresses are allowed")
+        return address
+    if not is_loopback_host(host):
+        raise NonLoopbackLookupError(host)
+    return (LOOPBACK_V6 if sock.family == socket.AF_INET6 else LOOPBACK_V4, *address[1:])
+
+
+def _guard_socket_methods() -> None:
+    """connect, connect_ex, sendto, sendmsg and bind of socket.socket, guarded."""
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+    original_sendto = socket.socket.sendto
+    original_sendmsg = socket.socket.sendmsg
+    original_bind = socket.socket.bind
+
+    def guarded_connect(sock: socket.socket, address: object) -> None:
+        return original_connect(sock, _loopback_address(sock, address))
+
+    def guarded_connect_ex(sock: socket.socket, address: object) -> int:
+        return original_connect_ex(sock, _loopback_address(sock, address))
+
+    def guarded_sendto(sock: socket.socket, data: Any, *rest: Any) -> int:
+        # sendto(data, address) or sendto(data, flags, address): a datagram (a DNS query among them)
+        if rest:
+            rest = (*rest[:-1], _loopback_address(sock, rest[-1]))
+        return original_sendto(sock, data, *rest)
+
+    def guarded_sendmsg(sock: socket.socket, buffers: Any, *rest: Any) -> int:
+        # sendmsg(buffers[, ancdata[, flags[, address]]])
+        if len(rest) > 2:
+            rest = (*rest[:2], _loopback_address(sock, rest[2]), *rest[3:])
+        return original_sendmsg(sock, buffers, *rest)
+
+    def guarded_bind(sock: socket.socket, address: object) -> None:
+        return original_bind(sock, _loopback_address(sock, address, bind=True))
+
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+    socket.socket.sendto = guarded_sendto  # type: ignore[method-assign]
+    socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
+    socket.socket.bind = guarded_bind  # type: ignore[method-assign]
+
+
+def _guard_lookups() -> None:
+    """The socket module's lookup functions answer loopback names themselves and refuse every other name.
+
+    An IP literal is passed on with AI_NUMERICHOST (the resolver then only parses the number); a loopback
+    name is answered with 127.0.0.1 (and ::1 where IPv6 is asked for) the same way; any other name raises
+    NonLoopbackLookupError before a resolver is asked -- a DNS query would itself leave the machine.
+    """
+    original_getaddrinfo = socket.getaddrinfo
+    original_gethostbyname = socket.gethostbyname
+    original_gethostbyname_ex = socket.gethostbyname_ex
+    original_getnameinfo = socket.getnameinfo
+
+    def loopback_name(host: object) -> str:
+        name = _host_text(host)
+        if not is_loopback_host(name):
+            raise NonLoopbackLookupError(name)
+        return name
+
+    def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
+                    flags: int = 0) -> list[Any]:
+        if host is None:  # the wildcard or loopback address (AI_PASSIVE): nothing to look up
+            return original_getaddrinfo(host, port, family, type, proto, flags)
+        if ip_literal(_host_text(host)) is not None:
+            return original_getaddrinfo(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        loopback_name(host)
+        answers: list[Any] = []
+        for number, number_family in ((LOOPBACK_V4, socket.AF_INET), (LOOPBACK_V6, socket.AF_INET6)):
+            if family not in (socket.AF_UNSPEC, number_family):
+                continue
+            if number_family == socket.AF_INET6 and family == socket.AF_UNSPEC and not socket.has_ipv6:
+                continue
+            try:
+                answers += original_getaddrinfo(number, port, number_family, type, proto, flags | socket.AI_NUMERICHOST)
+            except socket.gaierror:
+                if family != socket.AF_UNSPEC or number_family == socket.AF_INET:
+                    raise
+        return answers
+
+    def gethostbyname(host: Any) -> str:
+        if ip_literal(_host_text(host)) is not None:
+            return original_gethostbyname(host)
+        loopback_name(host)
+        return LOOPBACK_V4
+
+    def gethostbyname_ex(host: Any) -> tuple[str, list[str], list[str]]:
+        if ip_literal(_host_text(host)) is not None:
+            return original_gethostbyname_ex(host)
+        return loopback_name(host), [], [LOOPBACK_V4]
+
+    def gethostbyaddr(address: Any) -> tuple[str, list[str], list[str]]:
+        literal = ip_literal(_host_text(address))
+        if literal is None:
+            loopback_name(address)
+            return "localhost", [], [LOOPBACK_V4]
+        if not literal.is_loopback:  # a reverse lookup asks the DNS too
+            raise NonLoopbackLookupError(str(literal))
+        return "localhost", [], [str(literal)]
+
+    def getnameinfo(sockaddr: Any, flags: int) -> tuple[str, str]:
+        host = _host_text(sockaddr[0]) if isinstance(sockaddr, tuple) and sockaddr else ""
+        literal = ip_literal(host)
+        if literal is not None and flags & socket.NI_NUMERICHOST:
+            return original_getnameinfo(sockaddr, flags)
+        if literal is None or not literal.is_loopback:
+            raise NonLoopbackLookupError(host)
+        return "localhost", original_getnameinfo(sockaddr, flags | socket.NI_NUMERICHOST)[1]
+
+    socket.getaddrinfo = getaddrinfo
+    socket.gethostbyname = gethostbyname
+    socket.gethostbyname_ex = gethostbyname_ex
+    socket.gethostbyaddr = gethostbyaddr
+    socket.getnameinfo = getnameinfo
+
+
 def install_network_guard() -> None:
-    """Refuse, in this process, every TCP/UDP connection to an address that is not loopback.
+    """Refuse, in this process, every connection and datagram to an address that is not loopback, and every
+    lookup of a name that is not a loopback name (before any resolver is asked).
 
     Unix sockets (the Docker engine's) stay allowed. Installed by the sandbox unless the user passed
-    --allow-remote, so that no code path in it -- ours or moto's -- can reach the Internet.
+    --allow-remote, so that no code path in it -- ours or moto's -- can reach the Internet, not even with
+    a DNS query. Code that calls the C resolver itself (not through Python's socket module) is not covered.
     """
     global _guard_installed
     if _guard_installed:
         return
-    original_connect = socket.socket.connect
-    original_connect_ex = socket.socket.connect_ex
-
-    def refuse_remote(sock: socket.socket, address: object) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            host = str(address[0])
-            if not is_loopback_host(host):
-                raise NonLoopbackConnection(
-                    f"the lab refused a connection to {host}:{address[1]}: only loopback addresses are allowed"
-                )
-
-    def guarded_connect(sock: socket.socket, address: object) -> None:
-        refuse_remote(sock, address)
-        return original_connect(sock, address)
-
-    def guarded_connect_ex(sock: socket.socket, address: object) -> int:
-        refuse_remote(sock, address)
-        return original_connect_ex(sock, address)
-
-    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+    _guard_socket_methods()
+    _guard_lookups()
     _guard_installed = True
 
 
