@@ -543,7 +543,8 @@ def _validate_file(file: Path) -> tuple[MarkedDocument | None, list[Problem]]:
     try:
         text = read_regular_file(file, MAX_EXERCISE_FILE_BYTES).decode("utf-8")
     except RefusedFileError as exc:
-        return None, [Problem(str(file), 1, 1, f"{exc}; exercise files are plain files")]
+        why = "the limit of an exercise file" if exc.too_large else "exercise files are plain files"
+        return None, [Problem(str(file), 1, 1, f"{exc}; {why}")]
     except UnicodeDecodeError as exc:
         return None, [Problem(str(file), 1, 1, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
     except OSError as exc:

@@ -247,7 +247,11 @@ def install_network_guard() -> None:
 # -- files written by someone else -----------------------------------------------------------------------
 
 class RefusedFileError(ValueError):
-    """A file the lab will not read; the message says why (what kind of file it is, or how large)."""
+    """A file the lab will not read; the message says why. `too_large`: refused for its size (not its kind)."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
 
 
 _FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
@@ -280,7 +284,7 @@ def read_regular_file(path: Path | str, limit: int) -> bytes:
     if not stat.S_ISREG(before.st_mode):
         raise RefusedFileError(f"not a regular file ({file_kind(before.st_mode)})")
     if before.st_size > limit:
-        raise RefusedFileError(f"larger than {describe_size(limit)} ({describe_size(before.st_size)})")
+        raise RefusedFileError(f"larger than {describe_size(limit)} ({describe_size(before.st_size)})", too_large=True)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     with os.fdopen(os.open(path, flags), "rb") as stream:
         opened = os.fstat(stream.fileno())
@@ -288,5 +292,5 @@ def read_regular_file(path: Path | str, limit: int) -> bytes:
             raise RefusedFileError(f"not a regular file ({file_kind(opened.st_mode)})")
         data = stream.read(limit + 1)  # the file may have grown since it was measured
     if len(data) > limit:
-        raise RefusedFileError(f"larger than {describe_size(limit)}")
+        raise RefusedFileError(f"larger than {describe_size(limit)}", too_large=True)
     return data
