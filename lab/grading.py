@@ -644,7 +644,7 @@ def _settle_identities(rows: list[dict[str, Any]], notes: list[str]) -> list[dic
     for (_, learner_id), claims in by_identity.items():
         distinct: dict[tuple[str, str], dict[str, Any]] = {}
         for row in claims:
-            first = distinct.setdefault((row["evidence"], row["learner"]), row)
+            first = distinct.setdefault((row["evidence"], _same_name(row["learner"])), row)
             if first is not row:
                 notes.append(f"{row['file']}: an identical copy of {first['file']} (learner {row['learner']!r}, "
                              "the same evidence); graded once")

@@ -123,7 +123,7 @@ def _guard_socket_methods() -> None:
     original_connect = socket.socket.connect
     original_connect_ex = socket.socket.connect_ex
     original_sendto = socket.socket.sendto
-    original_sendmsg = socket.socket.sendmsg
+    original_sendmsg = getattr(socket.socket, "sendmsg", None)  # POSIX only
     original_bind = socket.socket.bind
 
     def guarded_connect(sock: socket.socket, address: object) -> None:
@@ -142,6 +142,7 @@ def _guard_socket_methods() -> None:
         # sendmsg(buffers[, ancdata[, flags[, address]]])
         if len(rest) > 2:
             rest = (*rest[:2], _loopback_address(sock, rest[2]), *rest[3:])
+        assert original_sendmsg is not None
         return original_sendmsg(sock, buffers, *rest)
 
     def guarded_bind(sock: socket.socket, address: object) -> None:
@@ -150,7 +151,8 @@ def _guard_socket_methods() -> None:
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
     socket.socket.sendto = guarded_sendto  # type: ignore[method-assign]
-    socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
+    if original_sendmsg is not None:
+        socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
     socket.socket.bind = guarded_bind  # type: ignore[method-assign]
 
 

@@ -56,7 +56,7 @@ def _host_text(host: object) -> str:
 
 def guarded_socket_methods(violation: Violation) -> dict[str, Callable[..., Any]]:
     """Replacements for socket.socket's connect, connect_ex, sendto and sendmsg."""
-    originals = {name: getattr(socket.socket, name) for name in ("connect", "connect_ex", "sendto", "sendmsg")}
+    originals = {name: getattr(socket.socket, name, None) for name in ("connect", "connect_ex", "sendto", "sendmsg")}
 
     def check(sock: socket.socket, address: object) -> None:
         if (sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple)
@@ -79,7 +79,8 @@ def guarded_socket_methods(violation: Violation) -> dict[str, Callable[..., Any]
         check(sock, rest[2] if len(rest) > 2 else None)
         return originals["sendmsg"](sock, buffers, *rest)
 
-    return {"connect": connect, "connect_ex": connect_ex, "sendto": sendto, "sendmsg": sendmsg}
+    guarded = {"connect": connect, "connect_ex": connect_ex, "sendto": sendto, "sendmsg": sendmsg}
+    return {name: method for name, method in guarded.items() if originals[name] is not None}  # sendmsg: POSIX only
 
 
 def guarded_lookups(violation: Violation) -> dict[str, Callable[..., Any]]:

@@ -96,6 +96,14 @@ def test_an_identical_copy_of_one_learners_export_counts_once(tmp_path: Path) ->
                             "graded once"]
 
 
+def test_a_copy_that_only_spells_the_name_otherwise_counts_once(tmp_path: Path) -> None:
+    write(tmp_path, "a.json", export("alice", inventory(2), learner_id=ALICE_ID))
+    write(tmp_path, "b.json", export(" Alice ", inventory(2), learner_id=ALICE_ID))
+    grades = grading.grade_class(tmp_path, [s3_lab()])
+    assert [(row["file"], row["flags"]) for row in grades.rows] == [("a.json", [])]
+    assert grades.notes == ["b.json: an identical copy of a.json (learner 'Alice', the same evidence); graded once"]
+
+
 def test_names_that_read_the_same_are_the_same_name(tmp_path: Path) -> None:
     write(tmp_path, "a.json", export("Alice  Smith", inventory(2), learner_id=ALICE_ID))
     write(tmp_path, "b.json", export("ａｌｉｃｅ smith", inventory(1), learner_id=BOB_ID))  # full-width letters
