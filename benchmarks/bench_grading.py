@@ -43,6 +43,7 @@ def vary(base: dict, number: int) -> dict:
     rng = random.Random(number)
     body = copy.deepcopy(base)
     body["metadata"]["learner"] = f"learner-{number:03d}"
+    body["metadata"]["learner_id"] = f"{number:032x}"  # each learner's own, as each learner's lab export gives
     regions = body["inventory"]["regions"]
     east, west = regions["us-east-1"], regions["us-west-2"]
     for region in (east, west):

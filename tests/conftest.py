@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -130,27 +131,21 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -
 
 @pytest.fixture(autouse=True)
 def _no_real_aws_in_test_process(monkeypatch: pytest.MonkeyPatch, user_home: Path) -> None:
-    """The test process itself: real-looking keys in the environment, and no connection off loopback."""
+    """The test process itself: real-looking keys in the environment, and no connection, datagram or name
+    lookup off loopback (the guard of tests/guard/network_guard.py, undone after the test)."""
     for key, value in REAL_LOOKING_KEYS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("HOME", str(user_home))
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    import ipaddress
+    from tests.guard import network_guard
 
-    original = socket.socket.connect
+    def violation(kind: str, what: str) -> NoReturn:
+        pytest.fail(f"the test process tried a {what}")
 
-    def guarded(sock: socket.socket, address: object) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            host = str(address[0])
-            try:
-                loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
-            except ValueError:
-                loopback = host == "localhost"
-            if not loopback:
-                pytest.fail(f"the test process tried to connect to non-loopback {host}:{address[1]}")
-        return original(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+    for name, method in network_guard.guarded_socket_methods(violation).items():
+        monkeypatch.setattr(socket.socket, name, method)
+    for name, function in network_guard.guarded_lookups(violation).items():
+        monkeypatch.setattr(socket, name, function)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):

@@ -21,6 +21,7 @@ from lab.errors import LabError
 
 PHASE_CHOICES = ("auto", "configure", "recover", "all")
 EVENTS_LIMIT = 20_000
+MAX_EXPORT_MB = 256  # lab.grading.MAX_EXPORT_BYTES, in the unit of --max-export-mb
 STATUS_STYLE = {"PASS": ("[green]PASS[/]", "green"), "FAIL": ("[red]FAIL[/]", "red"),
                 "ERROR": ("[magenta]ERROR[/]", "magenta"), "NOT_APPLICABLE": ("[dim]N/A[/]", "dim")}
 learner_option = click.option("--learner", envvar="LAB_LEARNER", default=None,
@@ -180,17 +181,25 @@ def print_drill(console: Any, drill: dict[str, Any]) -> None:
               help="with --class: the grades file to write (one row per learner, a column per check)")
 @click.option("--pass-rule", type=click.Choice(["all", "average"]), default="all", show_default=True,
               help="with --class: a learner passes when every lab passes (all) or on the total percent (average)")
+@click.option("--max-export-mb", type=click.IntRange(min=1), default=MAX_EXPORT_MB, show_default=True,
+              help="with --class: exports larger than this are skipped unread")
 @exercises_option
 @state_dir_option
 @port_option
 def grade(lab_id: str | None, out_dir: Path, phase: str, class_dir: Path | None, csv_file: Path | None,
-          pass_rule: str, exercises_dir: Path | None, state_dir: str | None, port: int | None) -> None:
+          pass_rule: str, max_export_mb: int, exercises_dir: Path | None, state_dir: str | None,
+          port: int | None) -> None:
     """Grade a lab (every lab without LAB) on the running sandbox into JSON, JUnit XML and Markdown; or a
-    class of exports into one CSV (--class DIR --csv FILE)."""
+    class of exports into one CSV (--class DIR --csv FILE).
+
+    Class grading identifies each learner by the learner id inside the export and names the file of every
+    row; it flags, in the CSV's flags column and here, one id claimed by files that differ, one id under
+    two names, one name used by two learners and the same evidence under two learners -- it never picks one
+    file over another. Files that are not plain exports are skipped with the reason."""
     if class_dir is not None or csv_file is not None:
         if class_dir is None or csv_file is None:
             raise click.UsageError("class grading needs both --class DIR (the exports) and --csv FILE")
-        grade_class_command(lab_id, class_dir, csv_file, pass_rule, exercises_dir)
+        grade_class_command(lab_id, class_dir, csv_file, pass_rule, exercises_dir, max_export_mb << 20)
         return
     from lab import grading
 
@@ -206,21 +215,28 @@ def grade(lab_id: str | None, out_dir: Path, phase: str, class_dir: Path | None,
 
 
 def grade_class_command(lab_id: str | None, class_dir: Path, csv_file: Path, pass_rule: str,
-                        exercises_dir: Path | None) -> None:
+                        exercises_dir: Path | None, max_bytes: int = MAX_EXPORT_MB << 20) -> None:
     from lab import grading
 
     labs = load_exercises(lab_id, exercises_dir)
     try:
-        grades = grading.grade_class(class_dir, labs, pass_rule=pass_rule)
+        grades = grading.grade_class(class_dir, labs, pass_rule=pass_rule, max_bytes=max_bytes)
     except grading.ExportError as exc:
         raise LabError(str(exc)) from exc
     csv_file.parent.mkdir(parents=True, exist_ok=True)
     grading.write_text_atomically(csv_file, grades.to_csv())
     for problem in grades.problems:
         click.echo(f"skipped: {problem}", err=True)
+    for note in grades.notes:
+        click.echo(f"note: {note}", err=True)
+    for row in grades.flagged:
+        for flag in row["flags"]:
+            click.echo(f"flagged: {row['file']} (learner {row['learner']!r}): {flag}", err=True)
     passed = sum(1 for row in grades.rows if row["passed"])
-    click.echo(f"graded {len(grades.rows)} learner(s) on {len(labs)} lab(s): {passed} passed; "
-               f"{len(grades.problems)} file(s) skipped; wrote {csv_file}")
+    flagged = len(grades.flagged)
+    click.echo(f"graded {len(grades.rows)} export(s) of {grades.learners} learner(s) on {len(labs)} lab(s): "
+               f"{passed} passed; {len(grades.problems)} file(s) skipped; "
+               f"{flagged} row(s) flagged{' (see the flags column)' if flagged else ''}; wrote {csv_file}")
 
 
 # -- lab export ------------------------------------------------------------------------------------------
@@ -243,12 +259,19 @@ def export(file: Path, learner: str | None, exercises_dir: Path | None, state_di
     events = client.get(f"events?limit={EVENTS_LIMIT}").get("events", [])
     reports = [grading.evaluate(exercise, collected, phase="all") for exercise in labs]
     name = (learner or progress.default_learner()).strip()
+    directory = state_dir_path(state_dir)
+    try:
+        learner_id: str | None = progress.learner_id(directory, name)
+    except OSError as exc:
+        learner_id = None
+        click.echo(f"warning: the learner id could not be kept in {directory} ({exc.strerror or exc}); this "
+                   "export carries none, so class grading will identify it by its file name", err=True)
     body = grading.make_export(inventory=collected, events=events, reports=reports, learner=name,
-                               lab_version=__version__,
+                               lab_version=__version__, learner_id=learner_id,
                                exported_wall=datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     file.parent.mkdir(parents=True, exist_ok=True)
     grading.write_text_atomically(file, json.dumps(body, sort_keys=True, default=str))
     size = os.path.getsize(file)
-    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r}: "
-               f"inventory at {collected.get('collected_at')}, "
-               f"{len(events)} events, {len(collected.get('drills') or [])} drill(s), {len(reports)} lab report(s)")
+    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r} (id {learner_id or 'none'}): "
+               f"inventory at {collected.get('collected_at')}, {len(events)} events, "
+               f"{len(collected.get('drills') or [])} drill(s), {len(reports)} lab report(s)")

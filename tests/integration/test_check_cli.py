@@ -153,11 +153,14 @@ def test_grade_writes_json_junit_and_markdown(own_sandbox: SandboxHandle, tmp_pa
 def test_export_and_class_grading_round_trip(own_sandbox: SandboxHandle, tmp_path: Path) -> None:
     exports = tmp_path / "class"
     exports.mkdir()
-    own_sandbox.lab("export", str(exports / "alice.json"), "--learner", "alice")
+    exported = own_sandbox.lab("export", str(exports / "alice.json"), "--learner", "alice")
     body = json.loads((exports / "alice.json").read_text())
+    learner_id = body["metadata"]["learner_id"]
     assert body["metadata"]["learner"] == "alice" and body["inventory"]["schema_version"] == "1.0"
-    assert body["events"] and LAB in body["reports"]
-    body["metadata"]["learner"] = "bob"
+    assert body["events"] and LAB in body["reports"] and f"(id {learner_id})" in exported.stdout
+    own_sandbox.lab("export", str(tmp_path / "again.json"), "--learner", "alice")
+    assert json.loads((tmp_path / "again.json").read_text())["metadata"]["learner_id"] == learner_id  # kept
+    body["metadata"]["learner"] = "bob"  # alice's export, edited: her id under another name
     body["reports"][LAB]["score"] = 99  # a learner's own verdicts are never trusted
     bucket = body["inventory"]["regions"]["us-west-2"]["s3"]["buckets"][DST]
     bucket["versioning"] = "Off"
@@ -172,6 +175,10 @@ def test_export_and_class_grading_round_trip(own_sandbox: SandboxHandle, tmp_pat
     assert rows["bob"][f"{LAB}/versioning/S3_BUCKET_VERSIONING_ENABLED"] == "1"
     assert rows["bob"][f"{LAB}/replication/S3_BUCKET_REPLICATION_ENABLED"] == "0"  # destination unversioned
     assert rows["alice"][f"{LAB} score"] == "5" and rows["bob"][f"{LAB} score"] == "1"
+    assert rows["alice"]["learner_id"] == rows["bob"]["learner_id"] == learner_id
+    for row in rows.values():
+        assert f"conflict: learner id {learner_id} is also claimed under another name" in row["flags"]
+    assert "flagged: bob.json (learner 'bob'): conflict" in result.stderr
 
 
 def test_errors_exit_2(own_sandbox: SandboxHandle, tmp_path: Path) -> None:
