@@ -19,7 +19,6 @@ from textual.binding import Binding, BindingType
 from textual.message_pump import MessagePump
 from textual.reactive import reactive
 
-from lab.errors import SandboxNotRunningError
 from tui.data import DataSource, LabSummary, SandboxView
 from tui.messages import ClockAction, CopyText, InjectScenario, OpenLab
 from tui.screens.home import HomeScreen
@@ -125,7 +124,7 @@ class LabApp(App[None]):
         def run() -> None:
             try:
                 result = call(*args)
-            except SandboxNotRunningError as exc:
+            except self.source.sandbox_gone as exc:
                 self.call_from_thread(self.sandbox_lost, str(exc))
                 if failed:
                     self.call_from_thread(still_there, failed)

@@ -6,8 +6,8 @@ tests inject a canned one). Answers are immutable snapshots that the app pushes 
 so a widget only ever renders a value it was given, and a test can freeze every one of them.
 
 Every `DataSource` method may block (network, disk): the app calls them from thread workers, never from
-the event loop. They raise `lab.errors.SandboxNotRunningError` when the sandbox is gone and `lab.errors.LabError`
-for any other failure a person can act on.
+the event loop. They raise the source's `sandbox_gone` exception when the sandbox is gone, and any other
+exception, whose message a person can act on, for other failures.
 """
 
 from __future__ import annotations
@@ -298,6 +298,11 @@ class ScenarioView:
 
 class DataSource(ABC):
     """Everything the app reads or asks the lab to do. Blocking: call from a thread worker."""
+
+    #: what the source raises when the sandbox is gone (the app then offers to restart it)
+    sandbox_gone: type[Exception] = ConnectionError
+    #: the sandbox's regions, the primary first and the disaster-recovery region second
+    regions: tuple[str, ...] = ()
 
     @property
     @abstractmethod

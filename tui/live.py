@@ -42,6 +42,9 @@ POLL_TIMEOUT = 30.0  # seconds a status poll may wait; the app shows "busy" long
 
 
 class LiveSource(DataSource):
+    sandbox_gone = SandboxNotRunningError
+    regions = tuple(config.REGIONS)
+
     def __init__(self, state_dir: Path, port: int | None = None, backend: str = "embedded") -> None:
         self.state_dir = state_dir
         self.port = port

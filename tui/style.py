@@ -7,6 +7,7 @@ when the theme changes (see `ThemedMixin`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.cells import cell_len
@@ -145,3 +146,8 @@ class ThemedMixin:
     def watch_theme_changes(self, render: Callable[[], None]) -> None:
         app: App[Any] = self.app  # type: ignore[attr-defined]
         app.theme_changed_signal.subscribe(self, lambda _theme: render())  # type: ignore[arg-type]
+
+
+def utc_text(epoch: float) -> str:
+    """A sim-time instant as the lab writes one (2026-11-26T10:00:00Z)."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -154,6 +154,9 @@ def _events() -> tuple[EventView, ...]:
 
 
 class CannedSource(DataSource):
+    sandbox_gone = SandboxNotRunningError
+    regions = ("us-east-1", "us-west-2")
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls: list[tuple[Any, ...]] = []

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-from lab.sim.clock import iso
 from tui.data import EventView
-from tui.style import ThemedMixin, elided, fitted, short_region, short_time, toned
+from tui.style import ThemedMixin, elided, fitted, short_region, short_time, toned, utc_text
 
 KEPT_EVENTS = 5000
 SOURCE_WIDTH = 14
@@ -50,7 +49,7 @@ def event_detail(event: EventView | None) -> str:
     if event is None:
         return ""
     detail = json.dumps(dict(event.detail), sort_keys=True, default=str) if event.detail else ""
-    return f"#{event.seq} {iso(event.time)} {event.kind}/{event.source} {event.name} {detail}".strip()
+    return f"#{event.seq} {utc_text(event.time)} {event.kind}/{event.source} {event.name} {detail}".strip()
 
 
 class EventTable(ThemedMixin, DataTable[Text | str]):
@@ -115,7 +114,7 @@ class EventTable(ThemedMixin, DataTable[Text | str]):
         resource = resource_text(event.resource or "", width - len(region) - 1 if region else width)
         where = " ".join(filter(None, [region, resource])) or "–"
         source = event.source.removesuffix(".amazonaws.com")
-        self.add_row(short_time(iso(event.time)), toned(self.app, event.kind, KIND_TONE.get(event.kind, "text")),
+        self.add_row(short_time(utc_text(event.time)), toned(self.app, event.kind, KIND_TONE.get(event.kind, "text")),
                      fitted(source, SOURCE_WIDTH), fitted(event.name, EVENT_WIDTH), elided(where, width))
 
     def follow_newest(self) -> None:
