@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +22,7 @@ from lab.backends.base import Backend
 from lab.gateway.app import GatewayApp, build_chain
 from lab.gateway.context import RequestContext
 from lab.sandbox import inprocess
-from lab.sandbox.persistence import StateStore
+from lab.sandbox.persistence import DEFAULT_FSYNC, StateStore, StorageFullError, encode_record, is_disk_full
 from lab.sim.clock import ClockState, SimClock
 from lab.sim.events import EventLog
 
@@ -28,7 +31,15 @@ log = logging.getLogger("lab.sandbox")
 # Operations that only read, by botocore naming convention; everything else may change state.
 _READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Test", "Search", "Scan", "Query", "BatchGet",
                   "Select", "Estimate", "Validate", "Check", "Preview")
-SNAPSHOT_EVERY = 1000  # journal records between automatic snapshots
+# An automatic snapshot starts (in the background) when the journal since the last one holds this many
+# records, this many bytes, or this much work (seconds spent applying its calls: what a replay after a crash
+# would redo). They bound how long the next start replays.
+SNAPSHOT_EVERY = int(os.environ.get("LAB_SNAPSHOT_EVERY", "1000"))
+SNAPSHOT_BYTES = 64 << 20
+SNAPSHOT_WORK_S = 2.0
+# `lab down` keeps a journal this cheap to replay rather than write a final snapshot (seconds of a big world).
+SHUTDOWN_KEEPS_JOURNAL_S = 0.5
+SNAPSHOT_RETRY_S = 30.0  # after a failed automatic snapshot (a full disk), wait this long before the next
 
 
 @dataclass
@@ -44,6 +55,19 @@ class LabState:
     extensions: dict[str, Any] = field(default_factory=dict)  # engines keep their state here, by name
 
 
+def _die_with_parent(parent: int) -> None:
+    """In a snapshot writer: end with the sandbox, so that no orphan renames a snapshot after a kill -9 and
+    a new sandbox's start (Linux: PR_SET_PDEATHSIG; elsewhere the check below is all)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
 def is_mutating(ctx: RequestContext) -> bool:
     identity = ctx.identity
     if identity is not None and identity.operation:
@@ -54,7 +78,7 @@ def is_mutating(ctx: RequestContext) -> bool:
 class Sandbox:
     def __init__(self, backend: Backend, state_dir: Path, *, host: str = config.DEFAULT_HOST,
                  port: int = config.DEFAULT_PORT, seed: int = config.DEFAULT_SEED, seed_world: bool = True,
-                 fsync: bool = False) -> None:
+                 fsync: str = DEFAULT_FSYNC) -> None:
         self.backend = backend
         self.state_dir = state_dir
         self.host = host
@@ -79,6 +103,14 @@ class Sandbox:
         self.settle_heap: Callable[[bool], None] | None = None
         self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
+        self._journal_suspended = False  # while a world is created or reset: the snapshot after it holds it
+        self._work_since_snapshot = 0.0  # seconds spent applying the calls journaled since the last snapshot
+        self._snapshot_lock = threading.Lock()  # one snapshot at a time
+        self._snapshot_wanted = threading.Event()
+        self._snapshot_retry_at = 0.0
+        self.fork_snapshots = False  # the server writes snapshots from a forked child, off the request path
+        self.snapshot_info: dict[str, Any] = {"running": False, "last": None, "error": None}
+        self.replay_progress: dict[str, Any] | None = None  # while the journal replays at start
         from lab.engines import EngineSet
 
         self.engines = EngineSet(self)
@@ -118,16 +150,27 @@ class Sandbox:
         version = getattr(self.backend, "template_version", None)
         cached = template.load(self.lab.seed, version) if version else None
         if cached is not None:
-            self.backend.import_state(cached["backend"])
-            self._adopt(cached["lab"])
-            self.snapshot()
-            self.world_source = "template"
-            log.info("world restored from the template cache")
-            return
+            try:
+                self.backend.import_state(cached["backend"])
+                self._adopt(cached["lab"])
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                self.warnings.append(template.set_aside(self.lab.seed, version, f"it could not be used ({exc})"))
+                self.backend.reset()
+                self._adopt(LabState(seed=self.lab.seed))
+            else:
+                self._snapshot_now("new world")
+                self.world_source = "template"
+                log.info("world restored from the template cache")
+                return
         self.world_source = "seeded"
-        seed_world(self)
+        # The world's calls are not journaled one by one: the snapshot right after holds them all.
+        self._journal_suspended = True
+        try:
+            seed_world(self)
+        finally:
+            self._journal_suspended = False
         self.lab.world_seeded = True
-        self.snapshot()
+        self._snapshot_now("new world")
         if version:
             template.save(self.lab.seed, version, self._state_for_snapshot())
 
@@ -165,31 +208,48 @@ class Sandbox:
         if loaded.snapshot is not None:
             try:
                 self.backend.import_state(loaded.snapshot["backend"])
-                self._adopt(loaded.snapshot["lab"])
+                lab = loaded.snapshot["lab"]
+                if not isinstance(lab, LabState):
+                    raise TypeError(f"its lab state is a {type(lab).__name__}")
+                self._adopt(lab)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                moved = self.store._set_aside(self.store.snapshot_path)
-                message = (f"the saved sandbox state could not be used ({exc}); it was moved to {moved} and the "
-                           "sandbox started from a fresh world")
-                log.warning(message)
+                # Without its snapshot the journals cannot be replayed either: both are set aside, not lost.
+                message = self.store.set_aside_all(f"the saved sandbox state could not be used ({exc})")
                 self.warnings.append(message)
                 self.backend.reset()
                 self._adopt(LabState(seed=self.lab.seed))
-                return
+                loaded.journal = []
+                loaded.needs_snapshot = False
         if loaded.journal:
             self._replay(loaded.journal)
+        self.store.open_journal()
+        if loaded.needs_snapshot and self.lab.world_seeded:
+            self.snapshot()  # supersede what was set aside or read in an older format
 
     def _replay(self, records: list[dict[str, Any]]) -> None:
         started = time.perf_counter()
-        for record in records:
+        self.replay_progress = {"total": len(records), "done": 0, "started": time.time()}
+        failed = 0
+        for done, record in enumerate(records):
             environ = inprocess.environ_for(record["method"], self.endpoint + record["uri"], record["headers"],
                                             record["body"])
             environ["lab.replaying"] = True
+            if "seq" in record:
+                # The id sequence the call first ran with, even when a damaged record before it was skipped.
+                self.lab.seq = record["seq"]
             # Each call runs at the sim time it first ran, so ids, timestamps and engine work come back
             # exactly as the user saw them.
             self.clock.pin(record["t"])
-            inprocess.call_app(self.app, environ)
+            status, _, _ = inprocess.call_app(self.app, environ)
+            if status >= 400:
+                failed += 1
+            self.replay_progress["done"] = done + 1
         self.clock.pin(None)
-        log.info("replayed %d journal records in %.2fs", len(records), time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.replay_progress = None
+        self._work_since_snapshot = elapsed
+        log.info("replayed %d journal records in %.2fs%s", len(records), elapsed,
+                 f" ({failed} answered an error, as a record after a skipped one can)" if failed else "")
 
     # -- the request path --------------------------------------------------------------------------
 
@@ -199,9 +259,11 @@ class Sandbox:
 
         A state-changing call first lets the engines catch up to now (so what was due happens before it),
         runs with moto's ids seeded by its place in the sequence, and -- if it is an outermost call, not
-        one an engine or the replay made -- is journaled before its answer leaves.
+        one an engine or the replay made -- is journaled before its answer leaves. The journal's space for
+        it is reserved before it runs: a full disk refuses the call before it changes anything.
         """
         ctx.mutating = is_mutating(ctx) if mutating is None else mutating
+        durable_at: tuple[int, int] | None = None
         with self.lock:
             depth = getattr(self._depth, "value", 0)
             self._depth.value = depth + 1
@@ -211,10 +273,22 @@ class Sandbox:
                     # One instant per call: the journal can replay it at exactly this sim time.
                     started = self.clock.now()
                     self.clock.pin(started)
-                if ctx.mutating:
-                    if outermost and (self.ready.is_set() or ctx.replaying):
-                        # Replay too: what fell due before a call happened before it the first time.
-                        self.engines.run_until(started)
+                journal_this = (outermost and ctx.mutating and not ctx.replaying and self.journaling
+                                and not self._journal_suspended)
+                record = b""
+                if journal_this:
+                    record = encode_record(self._record(ctx, started, self.lab.seq))
+                    try:
+                        self.store.reserve(len(record))
+                    except StorageFullError as exc:
+                        self._refuse(ctx, str(exc))
+                        return
+                work_started = time.perf_counter()
+                if ctx.mutating and outermost and (self.ready.is_set() or ctx.replaying):
+                    # Replay too: what fell due before a call happened before it the first time, with the
+                    # same ids (engines draw them too).
+                    self.backend.reseed(f"{self.lab.seed}:{self.lab.seq}:due")
+                    self.engines.run_until(started)
                 seq_before = self.lab.seq
                 if ctx.mutating:
                     self.lab.seq += 1
@@ -227,18 +301,56 @@ class Sandbox:
                         # A refused call is not journaled, so it must not move the id sequence either:
                         # the replay would otherwise seed every later call differently.
                         self.lab.seq = seq_before
+                    if outermost:
+                        self.backend.reseed(None)  # ids drawn outside a call come from elsewhere
                 if (outermost and ctx.mutating and not ctx.replaying
                         and ctx.response is not None and ctx.response.status < 400):
-                    if self.journaling:
-                        self.store.append(self._record(ctx, started))
-                    else:
+                    if journal_this:
+                        durable_at = self._journal(ctx, record, time.perf_counter() - work_started)
+                    elif not self.journaling:
                         self._unjournaled += 1
-                    if self.store.journal_records + self._unjournaled >= SNAPSHOT_EVERY:
-                        self.snapshot()
+                        if self._unjournaled >= SNAPSHOT_EVERY:
+                            self._snapshot_wanted.set()
             finally:
                 self._depth.value = depth
                 if outermost:
                     self.clock.pin(None)
+        if self._snapshot_wanted.is_set() and not self.fork_snapshots and outermost and not ctx.replaying:
+            self._snapshot_wanted.clear()
+            self.snapshot()  # no background writer (in-process use): take it here, after the call
+        if durable_at is not None:
+            self.store.wait_durable(durable_at)
+
+    def _journal(self, ctx: RequestContext, record: bytes, work_s: float) -> tuple[int, int] | None:
+        """Append the answered call's record (its space is reserved); ask for a snapshot when one is due."""
+        try:
+            position = self.store.append(record)
+        except OSError as exc:
+            # The space was reserved, so this is a failing disk. The change is made in memory: answer an
+            # error (the client must not take it as saved) and try to save the whole state right away.
+            message = f"the sandbox could not journal this change ({exc.strerror or exc}): it may not be saved"
+            log.error("%s %s: %s", ctx.method, ctx.path, message)
+            self._refuse(ctx, message)
+            self._snapshot_wanted.set()
+            return None
+        self._work_since_snapshot += work_s
+        store = self.store
+        if (store.journal_records >= SNAPSHOT_EVERY or store.journal_bytes >= SNAPSHOT_BYTES
+                or self._work_since_snapshot >= SNAPSHOT_WORK_S):
+            self._snapshot_wanted.set()
+        return position
+
+    def _refuse(self, ctx: RequestContext, message: str) -> None:
+        """Answer 503 in the request's protocol (SDKs retry it); nothing was changed."""
+        from lab.gateway.context import Response
+        from lab.gateway.errors import aws_error
+
+        if ctx.identity is None:  # the lab's admin API
+            ctx.respond(503, json.dumps({"error": message, "__type": "ServiceUnavailable", "message": message}))
+            return
+        error = aws_error(ctx.identity, 503, "ServiceUnavailable", message, request_id=ctx.request_id,
+                          sender_fault=False)
+        ctx.response = Response(error.status, list(error.headers), error.body)
 
     def serve_aws(self, ctx: RequestContext) -> None:
         """An AWS call: a lab service answers it if one owns it, else the backend; then engines observe."""
@@ -251,9 +363,10 @@ class Sandbox:
         """Play what is due up to now (the clock moves on its own between calls)."""
         return self.engines.run_until(self.clock.now())
 
-    def _record(self, ctx: RequestContext, sim_time: float) -> dict[str, Any]:
+    def _record(self, ctx: RequestContext, sim_time: float, seq: int) -> dict[str, Any]:
         return {
             "t": sim_time,
+            "seq": seq,
             "method": ctx.method,
             "uri": ctx.path + (f"?{ctx.query_string}" if ctx.query_string else ""),
             "headers": [(k, v) for k, v in ctx.headers.items() if k.lower() != "content-length"],
@@ -273,39 +386,216 @@ class Sandbox:
             self._clients[key] = found
         return found
 
-    def snapshot(self) -> int:
-        with self.lock:
-            self._unjournaled = 0
-            size = self.store.write_snapshot(self._state_for_snapshot())
-        log.info("snapshot written: %d bytes", size)
-        return size
+    # -- snapshots ---------------------------------------------------------------------------------
+
+    def snapshot(self, reason: str = "requested") -> dict[str, Any]:
+        """Save the whole state as a new generation and drop the journals it contains.
+
+        The lock is held only to start a new journal and capture the state: with `fork_snapshots` a child
+        process (a copy-on-write image of this one at that instant) pickles and writes it while this
+        process goes on serving. Returns what happened: {"written": bool, "bytes", "seconds", "error"}.
+        A failure (a full disk) keeps the previous snapshot and every journal: nothing is lost.
+        """
+        with self._snapshot_lock:
+            began = time.perf_counter()
+            self.snapshot_info["running"] = True
+            try:
+                with self.lock:
+                    self.lab.clock = self.clock.state()
+                    try:
+                        generation = self.store.rotate()
+                    except OSError as exc:
+                        return self._snapshot_failed(reason, exc, began)
+                    work_before = self._work_since_snapshot
+                    self._work_since_snapshot = 0.0
+                    self._unjournaled = 0
+                    if not self.fork_snapshots:
+                        try:
+                            size = self.store.write_snapshot(self._state_for_snapshot(), generation)
+                        except OSError as exc:
+                            self._work_since_snapshot += work_before
+                            return self._snapshot_failed(reason, exc, began)
+                        child = None
+                    else:
+                        child = self._fork_writer(generation)
+                if child is not None:
+                    size, error = self._wait_writer(*child)
+                    if error is not None:
+                        with self.lock:
+                            self._work_since_snapshot += work_before
+                        return self._snapshot_failed(reason, OSError(error), began)
+                self.store.commit(generation)
+            finally:
+                self.snapshot_info["running"] = False
+            seconds = time.perf_counter() - began
+            result = {"written": True, "bytes": size, "seconds": round(seconds, 3), "generation": generation,
+                      "error": None}
+            self.snapshot_info["last"] = {**result, "at": time.time(), "reason": reason}
+            self.snapshot_info["error"] = None
+            log.info("snapshot %d written (%s): %d bytes in %.2fs", generation, reason, size, seconds)
+            return result
+
+    def _snapshot_failed(self, reason: str, exc: BaseException, began: float) -> dict[str, Any]:
+        self.store.snapshot_tmp_path().unlink(missing_ok=True)
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if is_disk_full(exc) or "No space" in detail:
+            detail = f"the disk is full ({detail})"
+        message = (f"the {reason} snapshot could not be written: {detail}; the previous snapshot and the "
+                   "journal since it still hold every acknowledged change")
+        log.error("%s", message)
+        self.snapshot_info["error"] = message
+        self._snapshot_retry_at = time.monotonic() + SNAPSHOT_RETRY_S
+        return {"written": False, "bytes": 0, "seconds": round(time.perf_counter() - began, 3), "error": message}
 
     def _state_for_snapshot(self) -> dict[str, Any]:
         self.lab.clock = self.clock.state()
         return {"format": 1, "lab_version": __version__, "saved_at": time.time(),
                 "backend": self.backend.export_state(), "lab": self.lab}
 
+    def _fork_writer(self, generation: int) -> tuple[int, int]:
+        """Fork a child that writes the state of this instant as snapshot `generation` (caller holds the lock)."""
+        read_end, write_end = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child: pickle, write, report, exit -- never return into the server's code
+            code = 1
+            try:
+                os.close(read_end)
+                _die_with_parent(parent)
+                gc.disable()  # everything here is garbage soon; the collector would only touch pages
+                size = self.store.write_snapshot(self._state_for_snapshot(), generation)
+                os.write(write_end, f"ok {size}".encode())
+                code = 0
+            except BaseException as exc:  # noqa: BLE001 -- reported to the parent, whatever it is
+                try:
+                    os.write(write_end, f"error {exc}".encode(errors="replace")[:4000])
+                except OSError:
+                    pass
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        return pid, read_end
+
+    def _wait_writer(self, pid: int, read_end: int) -> tuple[int, str | None]:
+        chunks = []
+        while True:
+            chunk = os.read(read_end, 4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+        report = b"".join(chunks).decode(errors="replace")
+        if report.startswith("ok "):
+            return int(report[3:]), None
+        if not report:
+            report = f"error the snapshot writer ended with status {status}"
+        return 0, report.removeprefix("error ")
+
+    def start_background_snapshots(self) -> None:
+        """Server mode: automatic snapshots are taken by a thread, written by a forked child."""
+        self.fork_snapshots = hasattr(os, "fork")
+        threading.Thread(target=self._snapshotter, name="snapshotter", daemon=True).start()
+
+    def _snapshotter(self) -> None:
+        while not self.shutdown_requested.is_set():
+            if not self._snapshot_wanted.wait(1.0):
+                continue
+            if time.monotonic() < self._snapshot_retry_at:
+                time.sleep(0.5)
+                continue
+            self._snapshot_wanted.clear()
+            try:
+                self.snapshot(reason="automatic")
+            except Exception:
+                log.exception("automatic snapshot failed")
+                self._snapshot_retry_at = time.monotonic() + SNAPSHOT_RETRY_S
+
+    def save_for_shutdown(self) -> dict[str, Any]:
+        """Before stopping: wait for a snapshot under way; write a final one unless the journal since the
+        last one is cheap to replay (then keeping it is as safe and `lab down` is quick)."""
+        with self._snapshot_lock:
+            pass  # a snapshot under way finishes first
+        records = self.store.journal_records
+        if self.journaling and records == 0 and self.snapshot_info["error"] is None:
+            return {"saved": True, "how": "snapshot", "snapshot": self.snapshot_info["last"], "journal_records": 0}
+        if (self.journaling and self._work_since_snapshot < SHUTDOWN_KEEPS_JOURNAL_S
+                and records < SNAPSHOT_EVERY and self.store.journal_bytes < SNAPSHOT_BYTES):
+            return {"saved": True, "how": "journal", "journal_records": records,
+                    "detail": f"the last snapshot and the {records} changes journaled since it"}
+        result = self.snapshot(reason="final")
+        if result["written"]:
+            return {"saved": True, "how": "snapshot", "snapshot": result, "journal_records": 0}
+        if self.journaling:
+            return {"saved": True, "how": "journal", "journal_records": self.store.journal_records,
+                    "error": result["error"],
+                    "detail": "the final snapshot failed; the journal holds every acknowledged change and is "
+                              "replayed at the next start"}
+        return {"saved": False, "error": result["error"]}
+
+    # -- lab operations ----------------------------------------------------------------------------
+
     def reset(self) -> None:
-        with self.lock:
+        with self._snapshot_lock, self.lock:
             self.backend.reset()
             self._adopt(LabState(seed=self.lab.seed))
-            self.store.clear()
             if self.seed_world_on_boot:
                 self._create_world()
             else:
-                self.snapshot()
+                self._snapshot_now("reset")
             if self.settle_heap is not None:
                 self.settle_heap(True)  # the old world is garbage now, the new one lives on
+
+    def _snapshot_now(self, reason: str) -> None:
+        """A snapshot written in this thread, under the lock (boot, reset: small worlds; nothing else runs).
+        Raises on failure: the caller's change must not be taken as saved."""
+        generation = self.store.rotate()
+        self._work_since_snapshot = 0.0
+        self._unjournaled = 0
+        size = self.store.write_snapshot(self._state_for_snapshot(), generation)
+        self.store.commit(generation)
+        self.snapshot_info["last"] = {"written": True, "bytes": size, "generation": generation,
+                                      "at": time.time(), "reason": reason}
+        log.info("snapshot %d written (%s): %d bytes", generation, reason, size)
 
     def request_shutdown(self) -> None:
         self.shutdown_requested.set()
 
-    def close(self) -> None:
-        """Graceful stop: one last snapshot so the next start needs no replay."""
+    def close(self) -> dict[str, Any] | None:
+        """Graceful stop: make sure everything acknowledged is saved (see save_for_shutdown)."""
+        result = None
         if self.ready.is_set():
-            self.snapshot()
+            try:
+                result = self.save_for_shutdown()
+            except Exception:
+                log.exception("saving at shutdown failed; the journal holds every acknowledged change")
         self.store.close()
         self.backend.stop()
+        return result
+
+    def storage_status(self) -> dict[str, Any]:
+        """How the state is kept: `lab status` shows it, and warns while the disk is full."""
+        store = self.store
+        return {
+            "fsync": store.fsync,
+            "disk_full": store.full is not None,
+            "disk_full_message": store.full,
+            "generation": store.generation,
+            "journal_records": store.journal_records,
+            "journal_bytes": store.journal_bytes,
+            "snapshot_running": self.snapshot_info["running"],
+            "last_snapshot": self.snapshot_info["last"],
+            "snapshot_error": self.snapshot_info["error"],
+            "replay": dict(self.replay_progress) if self.replay_progress else None,
+        }
+
+    def current_warnings(self) -> list[str]:
+        found = list(self.warnings)
+        if self.store.full:
+            found.insert(0, self.store.full)
+        if self.snapshot_info["error"]:
+            found.append(self.snapshot_info["error"])
+        return found
 
     def status(self, with_counts: bool = True) -> dict[str, Any]:
         from lab.world import resource_counts
@@ -325,10 +615,11 @@ class Sandbox:
             "state_dir": str(self.state_dir),
             "persistent": self.journaling,
             "journal_records": self.store.journal_records,
+            "storage": self.storage_status(),
             "world_seeded": self.lab.world_seeded,
             "world_source": self.world_source,
             "services_loading": list(self.backend.pending),
-            "warnings": list(self.warnings),
+            "warnings": self.current_warnings(),
             "clock": self.clock.describe(),
             "engines": {engine.name: engine.describe() for engine in self.engines.engines},
         }

@@ -91,14 +91,19 @@ def reset(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
 
 @route("POST", "snapshot")
 def snapshot(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
-    size = sandbox.snapshot()
-    return 200, {"snapshot_bytes": size}
+    result = sandbox.snapshot()
+    if not result["written"]:
+        return 503, {"error": result["error"], **result}
+    return 200, {"snapshot_bytes": result["bytes"], **result}
 
 
 @route("POST", "shutdown")
 def shutdown(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
+    # Saved before the answer, so `lab down` can say how (or that the final snapshot failed); calls that
+    # still arrive until the process ends are journaled as usual.
+    saved = sandbox.save_for_shutdown() if sandbox.ready.is_set() else None
     sandbox.request_shutdown()
-    return 202, {"stopping": True}
+    return 202, {"stopping": True, "saved": saved}
 
 
 @route("GET", "doctor")
