@@ -71,6 +71,7 @@ class SandboxView:
     workload: WorkloadView | None = None
     regions: tuple[RegionHealth, ...] = ()
     faults: tuple[FaultView, ...] = ()
+    storage_warning: str = ""  # set while the sandbox's disk is full (changes are refused)
 
     @property
     def running(self) -> bool:

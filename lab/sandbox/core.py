@@ -36,7 +36,7 @@ _READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Test", "Search",
 # would redo). They bound how long the next start replays.
 SNAPSHOT_EVERY = int(os.environ.get("LAB_SNAPSHOT_EVERY", "1000"))
 SNAPSHOT_BYTES = 64 << 20
-SNAPSHOT_WORK_S = 2.0
+SNAPSHOT_WORK_S = float(os.environ.get("LAB_SNAPSHOT_WORK_S", "2"))
 # `lab down` keeps a journal this cheap to replay rather than write a final snapshot (seconds of a big world).
 SHUTDOWN_KEEPS_JOURNAL_S = 0.5
 SNAPSHOT_RETRY_S = 30.0  # after a failed automatic snapshot (a full disk), wait this long before the next
@@ -111,9 +111,21 @@ class Sandbox:
         self.fork_snapshots = False  # the server writes snapshots from a forked child, off the request path
         self.snapshot_info: dict[str, Any] = {"running": False, "last": None, "error": None}
         self.replay_progress: dict[str, Any] | None = None  # while the journal replays at start
+        self.last_replay: dict[str, Any] | None = None  # what the start replayed
         from lab.engines import EngineSet
 
         self.engines = EngineSet(self)
+        if hasattr(backend, "on_load_failure"):
+            backend.on_load_failure = self._service_unloadable
+
+    def _service_unloadable(self, service: str, message: str) -> None:
+        """A restored service's saved bytes would not load: keep a copy of the snapshot they came from before
+        any later snapshot replaces it, and say so wherever status is shown."""
+        try:
+            kept = f"; the snapshot it came from was copied to {self.store.copy_snapshot_aside()}"
+        except OSError as exc:
+            kept = f"; the snapshot could not be copied aside ({exc.strerror})"
+        self.warnings.append(f"{message}: {service} started empty{kept}")
 
     @property
     def events(self) -> EventLog:
@@ -148,7 +160,7 @@ class Sandbox:
         from lab.world import seed_world
 
         version = getattr(self.backend, "template_version", None)
-        cached = template.load(self.lab.seed, version) if version else None
+        cached = template.load(self.lab.seed, version, self.warnings) if version else None
         if cached is not None:
             try:
                 self.backend.import_state(cached["backend"])
@@ -230,7 +242,11 @@ class Sandbox:
         started = time.perf_counter()
         self.replay_progress = {"total": len(records), "done": 0, "started": time.time()}
         failed = 0
+        told = started
         for done, record in enumerate(records):
+            if time.perf_counter() - told >= 5.0:
+                told = time.perf_counter()
+                log.info("replaying the journal: %d of %d calls after %.0fs", done, len(records), told - started)
             environ = inprocess.environ_for(record["method"], self.endpoint + record["uri"], record["headers"],
                                             record["body"])
             environ["lab.replaying"] = True
@@ -247,6 +263,7 @@ class Sandbox:
         self.clock.pin(None)
         elapsed = time.perf_counter() - started
         self.replay_progress = None
+        self.last_replay = {"records": len(records), "seconds": round(elapsed, 2), "failed": failed}
         self._work_since_snapshot = elapsed
         log.info("replayed %d journal records in %.2fs%s", len(records), elapsed,
                  f" ({failed} answered an error, as a record after a skipped one can)" if failed else "")
@@ -587,6 +604,7 @@ class Sandbox:
             "last_snapshot": self.snapshot_info["last"],
             "snapshot_error": self.snapshot_info["error"],
             "replay": dict(self.replay_progress) if self.replay_progress else None,
+            "last_replay": self.last_replay,
         }
 
     def current_warnings(self) -> list[str]:

@@ -377,6 +377,9 @@ class StateStore:
         log.warning("%s", message)
         return message
 
+    def copy_snapshot_aside(self) -> Path | None:
+        return self._copy_aside(self.snapshot_path) if self.snapshot_path.exists() else None
+
     def close(self) -> None:
         with self._sync_lock:
             if self._fd is not None:

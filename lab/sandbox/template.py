@@ -44,7 +44,8 @@ def template_path(seed: int, backend_version: str) -> Path:
     return cache_dir() / f"world-{template_key(seed, backend_version)}.bin"
 
 
-def load(seed: int, backend_version: str) -> dict[str, Any] | None:
+def load(seed: int, backend_version: str, warnings: list[str] | None = None) -> dict[str, Any] | None:
+    """The cached world, or None (none, too old, or unusable: then set aside, with a message in `warnings`)."""
     path = template_path(seed, backend_version)
     try:
         if time.time() - path.stat().st_mtime > MAX_AGE_S:
@@ -56,7 +57,9 @@ def load(seed: int, backend_version: str) -> dict[str, Any] | None:
     except Exception as exc:  # noqa: BLE001 -- a bad cache entry is rebuilt, never trusted
         problem = str(exc)
     if problem is not None:
-        set_aside(seed, backend_version, problem)
+        message = set_aside(seed, backend_version, problem)
+        if warnings is not None:
+            warnings.append(message)
         return None
     return state
 

@@ -219,3 +219,21 @@ def test_read_only_state_dir_is_a_clear_error(tmp_path):
     with (mounted_tmpfs(tmp_path / "state", size="1m", read_only=True) as folder,
           pytest.raises(LabError, match=r"cannot keep its state in .*Read-only file system")):
         StateStore(folder)
+
+
+def test_template_with_a_valid_checksum_but_not_a_world_is_set_aside(tmp_path, monkeypatch):
+    """Such a template once broke every new state dir; now it is moved to corrupt/ and the world seeded."""
+    from lab.sandbox import template
+    from lab.sandbox.persistence import write_snapshot_file
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    version = "moto-5.2.5"
+    path = template.template_path(20260101, version)
+    path.parent.mkdir(parents=True)
+    for bad in ({"backend": {"moto_version": "5.2.5"}, "lab": "not a lab"},  # what a hand-made file holds
+                {"unrelated": True}):
+        write_snapshot_file(path, bad)
+        warnings: list[str] = []
+        assert template.load(20260101, version, warnings) is None
+        assert "unusable" in warnings[0] and "seeded anew" in warnings[0] and not path.exists()
+    assert len(list((path.parent / "corrupt").glob("world-*.bin"))) == 2

@@ -19,6 +19,8 @@ def describe(view: SandboxView | None) -> Content:
                                    endpoint=view.endpoint, message=view.message)
     lines = [Content.from_markup("[b]backend[/b] $backend", backend=view.backend or "?"),
              Content.from_markup("[dim]$endpoint[/dim]", endpoint=view.endpoint)]
+    if view.storage_warning:
+        lines.append(Content.from_markup("[$error b]✘ disk full[/] [$error]$warning[/]", warning=view.storage_warning))
     for health in view.regions:
         tone = HEALTH_TONE.get(health.state, "text")
         lines.append(Content.from_markup(f"[${tone}]●[/] $region [${tone}]$state[/]",
