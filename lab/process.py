@@ -117,7 +117,9 @@ def start(state_dir: Path, *, port: int, backend: str, foreground: bool, allow_r
         try:
             health = client.health(timeout=1.0)
             answered_at = time.monotonic()
-            if health.get("ready"):
+            # Ready, and the saved S3 and DynamoDB state loaded (a month-old world's takes a second or two):
+            # the first call after `lab up` returns is answered at once.
+            if health.get("ready") and not _loading_first(client):
                 return Running(client.endpoint, process.pid, runtime_info(state_dir) or {})
         except LabError:
             pass
@@ -131,6 +133,10 @@ def start(state_dir: Path, *, port: int, backend: str, foreground: bool, allow_r
                    f"{_tail(log_path)}")
 
 
+def _loading_first(client: AdminClient) -> bool:
+    return bool(client.status(counts=False).get("loading_first"))
+
+
 def _starting_progress(client: AdminClient) -> str | None:
     """What a starting sandbox is doing, as `lab up` shows it (the journal replay after a crash)."""
     try:
@@ -140,6 +146,8 @@ def _starting_progress(client: AdminClient) -> str | None:
     replay = (status.get("storage") or {}).get("replay")
     if replay:
         return f"replaying the journal, {replay['done']} of {replay['total']} calls"
+    if status.get("ready"):
+        return "loading the saved S3 and DynamoDB state"
     return "restoring the saved state" if status.get("world_seeded") else "seeding the world"
 
 

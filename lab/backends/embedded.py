@@ -6,6 +6,7 @@ This is the one module that knows moto's internals; it is pinned to the moto ver
 from __future__ import annotations
 
 import copyreg
+import gc
 import io
 import itertools
 import logging
@@ -195,6 +196,59 @@ def _reduce_versioned_store(store: _VersionedKeyStore) -> tuple[Any, ...]:
 copyreg.pickle(_VersionedKeyStore, _reduce_versioned_store)
 
 
+def _rebuild_key(changed: dict[str, Any], value: bytes) -> Any:
+    """A FakeKey as its __setstate__ makes it, at a fraction of the cost: from the attributes that differ
+    from a new key's (_KeyFactory.defaults: this moto's), and its body in a BytesIO below the buffer size
+    instead of a spooled temporary file written through the body's setter. A month-old world restores
+    100,000 of them before the first S3 call after a restart."""
+    factory = _key_factory()
+    key = object.__new__(factory.fake_key)
+    attributes = key.__dict__
+    attributes.update(factory.defaults)
+    attributes.update(changed)
+    attributes["_value_buffer"] = _body_buffer(value, attributes["_max_buffer_size"])
+    attributes["contentsize"] = len(value)
+    attributes["lock"] = threading.Lock()
+    return key
+
+
+_ABSENT = object()
+
+
+def _reduce_key(key: Any) -> tuple[Any, ...]:
+    state = key.__getstate__()
+    value = state.pop("value")
+    if isinstance(value, str):
+        value = value.encode()
+    defaults = _key_factory().defaults
+    changed = {name: item for name, item in state.items() if defaults.get(name, _ABSENT) is not item
+               and (type(item) is not type(defaults.get(name, _ABSENT)) or defaults[name] != item)}
+    return _rebuild_key, (changed, value)
+
+
+def _rebuild_item_attributes(items: dict[str, Any]) -> Any:
+    """moto's LimitedSizeDict of an item's attributes, without re-checking the item's size per attribute
+    (quadratic; the item passed it when it was written): pickle would call its __setitem__ for each."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    made = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(made, items)
+    return made
+
+
+def _reduce_item_attributes(attributes: dict[str, Any]) -> tuple[Any, ...]:
+    return _rebuild_item_attributes, (dict(attributes),)
+
+
+def _register_fast_reducers() -> None:
+    """Once moto's S3 and DynamoDB models are loaded: save their objects in the forms above."""
+    s3_models, dynamo_types = sys.modules.get("moto.s3.models"), sys.modules.get("moto.dynamodb.models.dynamo_type")
+    if s3_models is not None and s3_models.FakeKey not in copyreg.dispatch_table:
+        copyreg.pickle(s3_models.FakeKey, _reduce_key)
+    if dynamo_types is not None and dynamo_types.LimitedSizeDict not in copyreg.dispatch_table:
+        copyreg.pickle(dynamo_types.LimitedSizeDict, _reduce_item_attributes)
+
+
 def _load_private_key(der: bytes) -> Any:
     from cryptography.hazmat.primitives import serialization
 
@@ -358,6 +412,7 @@ class EmbeddedBackend:
     # -- persistence: the journal-and-snapshot store calls these -----------------------------------
 
     def export_state(self) -> dict[str, Any]:
+        _register_fast_reducers()
         self.data.flush_items()
         backends = dict(self._pending)  # never loaded since the restore: saved as they came
         for module in sorted(self.touched):
@@ -404,6 +459,8 @@ class EmbeddedBackend:
             if data is None:
                 return
             live = moto_backends.get_backend(module)  # type: ignore[call-overload]
+            collecting = gc.isenabled()
+            gc.disable()  # a collection amid a load of 100,000 objects would walk them all, for nothing
             try:
                 loaded = pickle.loads(data)  # noqa: S301 -- the sandbox's own saved state
             except Exception as exc:  # noqa: BLE001 -- reported once and set aside, not raised on every call
@@ -413,10 +470,14 @@ class EmbeddedBackend:
                 if self.on_load_failure is not None:
                     self.on_load_failure(module, message)
                 loaded = None
+            finally:
+                if collecting:
+                    gc.enable()
             dict.clear(live)
             if loaded is not None:
                 dict.update(live, loaded)
             self.touched.add(module)
+            _register_fast_reducers()
 
     def materialize_all(self) -> None:
         for module in sorted(self._pending):

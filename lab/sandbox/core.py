@@ -37,9 +37,11 @@ _READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Test", "Search",
 SNAPSHOT_EVERY = int(os.environ.get("LAB_SNAPSHOT_EVERY", "1000"))
 SNAPSHOT_BYTES = 64 << 20
 SNAPSHOT_WORK_S = float(os.environ.get("LAB_SNAPSHOT_WORK_S", "2"))
-# `lab down` keeps a journal this cheap to replay rather than write a final snapshot (seconds of a big world).
-SHUTDOWN_KEEPS_JOURNAL_S = 0.5
+# `lab down` keeps the journals rather than write a final snapshot (seconds, for a big world) when replaying
+# them at the next start would take less than this; the automatic snapshots keep them about that short.
+SHUTDOWN_KEEPS_JOURNAL_S = 3.0
 SNAPSHOT_RETRY_S = 30.0  # after a failed automatic snapshot (a full disk), wait this long before the next
+FIRST_LOADED = ("s3", "dynamodb")  # restored services the warm-up loads first; `lab up` waits for them
 
 
 @dataclass
@@ -104,7 +106,10 @@ class Sandbox:
         self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
         self._journal_suspended = False  # while a world is created or reset: the snapshot after it holds it
-        self._work_since_snapshot = 0.0  # seconds spent applying the calls journaled since the last snapshot
+        self._work_since_snapshot = 0.0  # seconds spent applying the calls in the current journal
+        self._work_in_flight = 0.0  # ... in the journals a snapshot being written will supersede
+        self._writer_pid: int | None = None  # the child writing a snapshot
+        self._abandoning = False
         self._snapshot_lock = threading.Lock()  # one snapshot at a time
         self._snapshot_wanted = threading.Event()
         self._snapshot_retry_at = 0.0
@@ -187,10 +192,15 @@ class Sandbox:
             template.save(self.lab.seed, version, self._state_for_snapshot())
 
     def warm_up(self) -> None:
-        """Load the services a restore left as bytes, one at a time, between requests; and build the
-        request matchers of the services learners use first and the clients the engines use, so no first
-        call or first scheduled backup pays for them."""
+        """Load the services a restore left as bytes, one at a time, between requests (S3 and DynamoDB
+        first); and build the request matchers of the services learners use first and the clients the
+        engines use, so no first call or first scheduled backup pays for them."""
         from lab.gateway.identify import identify
+
+        for name in FIRST_LOADED:
+            if name in self.backend.pending:
+                with self.lock:
+                    self.backend.materialize(name)  # type: ignore[attr-defined]
 
         for service in ("s3", "dynamodb", "rds", "ec2", "backup", "sts", "iam"):
             scope = f"Credential=test/20260101/{config.PRIMARY_REGION}/{service}/aws4_request"
@@ -352,8 +362,10 @@ class Sandbox:
             return None
         self._work_since_snapshot += work_s
         store = self.store
+        # By work, not more often than snapshots take: a big world's snapshot costs seconds (in the child).
+        last = self.snapshot_info["last"] or {}
         if (store.journal_records >= SNAPSHOT_EVERY or store.journal_bytes >= SNAPSHOT_BYTES
-                or self._work_since_snapshot >= SNAPSHOT_WORK_S):
+                or self._work_since_snapshot >= max(SNAPSHOT_WORK_S, last.get("seconds") or 0.0)):
             self._snapshot_wanted.set()
         return position
 
@@ -418,42 +430,51 @@ class Sandbox:
             self.snapshot_info["running"] = True
             try:
                 with self.lock:
+                    locked = time.perf_counter()
                     self.lab.clock = self.clock.state()
                     try:
                         generation = self.store.rotate()
                     except OSError as exc:
                         return self._snapshot_failed(reason, exc, began)
-                    work_before = self._work_since_snapshot
-                    self._work_since_snapshot = 0.0
+                    self._work_in_flight, self._work_since_snapshot = self._work_since_snapshot, 0.0
                     self._unjournaled = 0
                     if not self.fork_snapshots:
                         try:
                             size = self.store.write_snapshot(self._state_for_snapshot(), generation)
                         except OSError as exc:
-                            self._work_since_snapshot += work_before
                             return self._snapshot_failed(reason, exc, began)
                         child = None
                     else:
                         child = self._fork_writer(generation)
+                        self._writer_pid = child[0]
+                    held_ms = (time.perf_counter() - locked) * 1000
                 if child is not None:
                     size, error = self._wait_writer(*child)
+                    self._writer_pid = None
                     if error is not None:
-                        with self.lock:
-                            self._work_since_snapshot += work_before
                         return self._snapshot_failed(reason, OSError(error), began)
                 self.store.commit(generation)
+                self._work_in_flight = 0.0
             finally:
                 self.snapshot_info["running"] = False
             seconds = time.perf_counter() - began
             result = {"written": True, "bytes": size, "seconds": round(seconds, 3), "generation": generation,
-                      "error": None}
+                      "lock_held_ms": round(held_ms, 1), "error": None}
             self.snapshot_info["last"] = {**result, "at": time.time(), "reason": reason}
             self.snapshot_info["error"] = None
-            log.info("snapshot %d written (%s): %d bytes in %.2fs", generation, reason, size, seconds)
+            log.info("snapshot %d written (%s): %d bytes in %.2fs, the lock held %.0f ms", generation, reason, size,
+                     seconds, held_ms)
             return result
 
     def _snapshot_failed(self, reason: str, exc: BaseException, began: float) -> dict[str, Any]:
         self.store.snapshot_tmp_path().unlink(missing_ok=True)
+        with self.lock:  # the journals it would have superseded stay, and so does their work
+            self._work_since_snapshot += self._work_in_flight
+            self._work_in_flight = 0.0
+        if self._abandoning:
+            log.info("the %s snapshot under way was abandoned at shutdown; the journals hold its changes", reason)
+            return {"written": False, "bytes": 0, "seconds": round(time.perf_counter() - began, 3),
+                    "error": None, "abandoned": True}
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         if is_disk_full(exc) or "No space" in detail:
             detail = f"the disk is full ({detail})"
@@ -529,17 +550,36 @@ class Sandbox:
                 self._snapshot_retry_at = time.monotonic() + SNAPSHOT_RETRY_S
 
     def save_for_shutdown(self) -> dict[str, Any]:
-        """Before stopping: wait for a snapshot under way; write a final one unless the journal since the
-        last one is cheap to replay (then keeping it is as safe and `lab down` is quick)."""
+        """Before stopping. When replaying the journals at the next start would be quick, keep them (a
+        snapshot under way is abandoned: `lab down` is quick whatever the world's size); otherwise let the
+        snapshot under way finish, and write a final one if the journal still needs it."""
+        replay_s = self._work_in_flight + self._work_since_snapshot
+        if self.journaling and replay_s < SHUTDOWN_KEEPS_JOURNAL_S:
+            writer = self._writer_pid
+            if writer is not None:
+                self._abandoning = True
+                try:
+                    os.kill(writer, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            with self._snapshot_lock:
+                pass  # the snapshot thread has cleaned up after its writer
+            self._abandoning = False
+            records = self.store.journal_records
+            if records == 0 and self.store.generation == self.store.snapshot_generation:
+                return {"saved": True, "how": "snapshot", "snapshot": self.snapshot_info["last"],
+                        "journal_records": 0}
+            saved = {"saved": True, "how": "journal", "journal_records": records,
+                     "detail": f"the last snapshot and the changes journaled since it ({replay_s:.1f} s to replay)"}
+            if self.snapshot_info["error"]:  # (a full disk): not a snapshot, but nothing acknowledged is lost
+                saved["error"] = self.snapshot_info["error"]
+            return saved
         with self._snapshot_lock:
             pass  # a snapshot under way finishes first
-        records = self.store.journal_records
-        if self.journaling and records == 0 and self.snapshot_info["error"] is None:
-            return {"saved": True, "how": "snapshot", "snapshot": self.snapshot_info["last"], "journal_records": 0}
         if (self.journaling and self._work_since_snapshot < SHUTDOWN_KEEPS_JOURNAL_S
-                and records < SNAPSHOT_EVERY and self.store.journal_bytes < SNAPSHOT_BYTES):
-            return {"saved": True, "how": "journal", "journal_records": records,
-                    "detail": f"the last snapshot and the {records} changes journaled since it"}
+                and self.store.generation == self.store.snapshot_generation):
+            return {"saved": True, "how": "snapshot" if self.store.journal_records == 0 else "journal",
+                    "snapshot": self.snapshot_info["last"], "journal_records": self.store.journal_records}
         result = self.snapshot(reason="final")
         if result["written"]:
             return {"saved": True, "how": "snapshot", "snapshot": result, "journal_records": 0}
@@ -550,7 +590,7 @@ class Sandbox:
                               "replayed at the next start"}
         return {"saved": False, "error": result["error"]}
 
-    # -- lab operations ----------------------------------------------------------------------------
+    # -- reset and stop -----------------------------------------------------------------------------
 
     def reset(self) -> None:
         with self._snapshot_lock, self.lock:
@@ -637,6 +677,7 @@ class Sandbox:
             "world_seeded": self.lab.world_seeded,
             "world_source": self.world_source,
             "services_loading": list(self.backend.pending),
+            "loading_first": [name for name in FIRST_LOADED if name in self.backend.pending],
             "warnings": self.current_warnings(),
             "clock": self.clock.describe(),
             "engines": {engine.name: engine.describe() for engine in self.engines.engines},

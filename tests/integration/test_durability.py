@@ -48,7 +48,8 @@ def test_full_disk_refuses_changes_says_so_and_loses_nothing_acknowledged(tmp_pa
     with mounted_tmpfs(tmp_path / "disk", size="6m") as disk:
         sandbox = SandboxHandle(disk / "lab", free_port(), dict(lab_env, LAB_SNAPSHOT_EVERY="6"))
         try:
-            sandbox.up()
+            sandbox.up("--fsync", "batch")
+            assert sandbox.status()["storage"]["fsync"] == "batch"
             s3 = no_retry_s3(sandbox)
             s3.create_bucket(Bucket="full-disk")
             s3.put_object(Bucket="full-disk", Key="keep", Body=b"before the disk filled")

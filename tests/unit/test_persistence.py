@@ -237,3 +237,30 @@ def test_template_with_a_valid_checksum_but_not_a_world_is_set_aside(tmp_path, m
         assert template.load(20260101, version, warnings) is None
         assert "unusable" in warnings[0] and "seeded anew" in warnings[0] and not path.exists()
     assert len(list((path.parent / "corrupt").glob("world-*.bin"))) == 2
+
+
+@pytest.mark.parametrize("policy", ["always", "batch"])
+def test_fsync_policies_make_each_record_durable_before_it_is_acknowledged(tmp_path, policy):
+    import threading
+
+    store, _ = open_store(tmp_path, fsync=policy)
+    lock = threading.Lock()  # the sandbox lock: records are written under it, waited for outside it
+    positions = []
+
+    def writer(n: int) -> None:
+        payload = encode_record({"n": n})
+        with lock:
+            store.reserve(len(payload))
+            position = store.append(payload)
+        store.wait_durable(position)
+        assert store._durable >= position
+        positions.append(position)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(positions) == 8
+    store.close()
+    assert sorted(r["n"] for r in StateStore(tmp_path).load().journal) == list(range(8))
