@@ -145,12 +145,15 @@ def main() -> None:
         print(f"  (an automatic snapshot after the advance, if any, done {time.perf_counter() - began:.1f} s later)")
 
         with Prober(lab, "bench-probe", "small") as probe:
+            time.sleep(3)
+            quiet = probe.longest()  # the same calls with no snapshot: the noise floor of this machine now
             started = time.perf_counter()
             answer = admin.snapshot()
             took = time.perf_counter() - started
+            held = f", the lock held {answer['lock_held_ms']:.0f} ms" if "lock_held_ms" in answer else ""
             figures["snapshot"] = (f"{probe.longest(started) * 1000:.0f} ms longest GetObject while a "
                                    f"{answer.get('snapshot_bytes', 0) / 2**20:.0f} MB snapshot was taken "
-                                   f"({took:.2f} s)")
+                                   f"({took:.2f} s{held}); {quiet * 1000:.0f} ms longest in 3 s without")
         print("snapshot:", figures["snapshot"])
 
         with Prober(lab, "bench-probe", "small") as probe:
