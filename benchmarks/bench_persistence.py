@@ -125,7 +125,9 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="bench-persistence-")) / "lab"
     lab = Lab(root, state, free_port())
     figures: dict[str, str] = {}
-    print(f"checkout {root} ({subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=root, text=True, capture_output=True).stdout.strip()})")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True, capture_output=True,
+                            check=False).stdout.strip()
+    print(f"checkout {root} ({commit or 'not a git checkout'})")
     print(f"machine speed: {reference_us():.1f} us per sum(range(1000)), load {os.getloadavg()[0]:.1f}")
     lab.up()
     try:
