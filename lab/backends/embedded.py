@@ -479,6 +479,11 @@ class EmbeddedBackend:
             self.touched.add(module)
             _register_fast_reducers()
 
+    @staticmethod
+    def import_service(module: str) -> None:
+        """Import a service's moto code (what loading its state needs), without touching any state."""
+        moto_backends.get_backend(module)  # type: ignore[call-overload]
+
     def materialize_all(self) -> None:
         for module in sorted(self._pending):
             self.materialize(module)

@@ -199,8 +199,7 @@ class Sandbox:
 
         for name in FIRST_LOADED:
             if name in self.backend.pending:
-                with self.lock:
-                    self.backend.materialize(name)  # type: ignore[attr-defined]
+                self._load_between_calls(name)
 
         for service in ("s3", "dynamodb", "rds", "ec2", "backup", "sts", "iam"):
             scope = f"Credential=test/20260101/{config.PRIMARY_REGION}/{service}/aws4_request"
@@ -213,13 +212,21 @@ class Sandbox:
             for operation in operations:
                 client.get_paginator(operation)
         for _ in range(len(self.backend.pending)):
-            with self.lock:
-                pending = self.backend.pending
-                if not pending:
-                    break
-                self.backend.materialize(pending[0])  # type: ignore[attr-defined]
+            pending = self.backend.pending
+            if not pending:
+                break
+            self._load_between_calls(pending[0])
         if self.settle_heap is not None:
             self.settle_heap(False)  # the restored world just loaded lives as long as the process
+
+    def _load_between_calls(self, service: str) -> None:
+        """Load one restored service: its code imported first, outside the lock (EC2's takes seconds on a
+        busy machine), then its state under the lock, so calls wait at most for the unpickling."""
+        prepare = getattr(self.backend, "import_service", None)
+        if prepare is not None:
+            prepare(service)
+        with self.lock:
+            self.backend.materialize(service)  # type: ignore[attr-defined]
 
     def _restore(self) -> None:
         assert self.store is not None
