@@ -154,14 +154,14 @@ class StateStore:
             if problem:
                 result.warnings.append(problem)
         chain = sorted(journals)
-        expected = base
+        expected, last = base, base
         for generation in chain:
             path = journals[generation]
             if generation != expected:
                 moved = self._set_aside(path)
                 result.warnings.append(
-                    f"the journal {path.name} does not follow the saved state (generation {expected} is missing); "
-                    f"it was not replayed and was moved to {moved}")
+                    f"the journal {path.name} does not follow the saved state (generation {expected} is missing "
+                    f"or unreadable); it was not replayed and was moved to {moved}")
                 result.needs_snapshot = True
                 continue
             records, problem = self._read_journal(path, generation)
@@ -169,8 +169,11 @@ class StateStore:
             if problem:
                 result.warnings.append(problem)
                 result.needs_snapshot = True
-            expected = generation + 1
-        self.generation = max(base, expected - 1)
+            if generation in self._valid_end:
+                expected, last = generation + 1, generation
+            else:
+                expected = -1  # set aside as unreadable: the journals after it cannot follow
+        self.generation = last
         self.journal_records = 0
         return result
 

@@ -264,3 +264,17 @@ def test_fsync_policies_make_each_record_durable_before_it_is_acknowledged(tmp_p
     assert len(positions) == 8
     store.close()
     assert sorted(r["n"] for r in StateStore(tmp_path).load().journal) == list(range(8))
+
+
+def test_a_journal_with_a_bad_header_stops_the_chain_and_is_kept(tmp_path):
+    store, _ = open_store(tmp_path)
+    snapshot(store, {"world": "v1"})
+    append(store, {"n": 1})
+    store.rotate()  # a snapshot started and never finished: generations 1 and 2 both follow snapshot 1
+    append(store, {"n": 2})
+    store.close()
+    (tmp_path / "journal-000001.bin").write_bytes(b"not a journal at all, but some bytes of state")
+    loaded = StateStore(tmp_path).load()
+    assert loaded.snapshot == {"world": "v1"} and loaded.journal == []
+    assert len(loaded.warnings) == 2 and "bad header" in loaded.warnings[0] and "not follow" in loaded.warnings[1]
+    assert len(list((tmp_path / "corrupt").glob("journal-*.bin"))) == 2
