@@ -479,10 +479,12 @@ class EmbeddedBackend:
             self.touched.add(module)
             _register_fast_reducers()
 
-    @staticmethod
-    def import_service(module: str) -> None:
-        """Import a service's moto code (what loading its state needs), without touching any state."""
+    def import_service(self, service: str) -> None:
+        """What a service's first call or first load needs besides its state: its moto code imported and
+        its request app made (seconds for EC2's on a busy machine). Safe outside the sandbox lock."""
+        module = moto_module_for(service) or service
         moto_backends.get_backend(module)  # type: ignore[call-overload]
+        self._app(module)
 
     def materialize_all(self) -> None:
         for module in sorted(self._pending):

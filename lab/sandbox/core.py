@@ -89,6 +89,7 @@ class Sandbox:
         self.seed_world_on_boot = seed_world
         self.lock = threading.RLock()
         self.ready = threading.Event()
+        self.first_warm = threading.Event()  # set by warm_up once S3 and DynamoDB are loaded and ready
         self.shutdown_requested = threading.Event()
         self.started_at = time.time()
         self.boot_seconds: float | None = None
@@ -197,11 +198,16 @@ class Sandbox:
         engines use, so no first call or first scheduled backup pays for them."""
         from lab.gateway.identify import identify
 
-        for name in FIRST_LOADED:
-            if name in self.backend.pending:
+        try:
+            for name in FIRST_LOADED:
                 self._load_between_calls(name)
+                scope = f"Credential=test/20260101/{config.PRIMARY_REGION}/{name}/aws4_request"
+                identify("GET", "/", "", {"Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, "
+                                                           "Signature=0"}, b"")
+        finally:
+            self.first_warm.set()  # `lab up` returns now: S3 and DynamoDB answer at once
 
-        for service in ("s3", "dynamodb", "rds", "ec2", "backup", "sts", "iam"):
+        for service in ("rds", "ec2", "backup", "sts", "iam"):
             scope = f"Credential=test/20260101/{config.PRIMARY_REGION}/{service}/aws4_request"
             identify("GET", "/", "", {"Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0"},
                      b"")
@@ -225,8 +231,9 @@ class Sandbox:
         prepare = getattr(self.backend, "import_service", None)
         if prepare is not None:
             prepare(service)
-        with self.lock:
-            self.backend.materialize(service)  # type: ignore[attr-defined]
+        if service in self.backend.pending:
+            with self.lock:
+                self.backend.materialize(service)  # type: ignore[attr-defined]
 
     def _restore(self) -> None:
         assert self.store is not None
@@ -684,7 +691,8 @@ class Sandbox:
             "world_seeded": self.lab.world_seeded,
             "world_source": self.world_source,
             "services_loading": list(self.backend.pending),
-            "loading_first": [name for name in FIRST_LOADED if name in self.backend.pending],
+            "loading_first": [] if self.first_warm.is_set() or not hasattr(self.backend, "import_service")
+                             else list(FIRST_LOADED),
             "warnings": self.current_warnings(),
             "clock": self.clock.describe(),
             "engines": {engine.name: engine.describe() for engine in self.engines.engines},
