@@ -51,7 +51,8 @@ def main() -> None:
         prepare(sandbox)
         for number in range(args.rounds):
             before = len(acked.objects) + len(acked.items)
-            result = crash_round(sandbox, acked, rng, number, kill_window=(0.2, 2.5), writes_per_thread=3000)
+            result = crash_round(sandbox, acked, rng, number, kill_window=(0.0, 1.0), writes_per_thread=3000,
+                                 writes_before_kill=(10, 300))
             lost_total += len(result.lost)
             restarts.append(result.restart_s)
             print(f"  round {number + 1}: killed after {result.kill_after_s:.2f} s, "

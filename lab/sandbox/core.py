@@ -70,6 +70,23 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _close_sockets() -> None:
+    """In a snapshot writer: let go of the sandbox's listening socket and its clients' connections, so a
+    writer still finishing never holds the port or a connection open (files stay: bodies may live in them)."""
+    import stat
+
+    try:
+        descriptors = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for descriptor in descriptors:
+        try:
+            if stat.S_ISSOCK(os.fstat(descriptor).st_mode):
+                os.close(descriptor)
+        except OSError:
+            pass
+
+
 def is_mutating(ctx: RequestContext) -> bool:
     identity = ctx.identity
     if identity is not None and identity.operation:
@@ -514,6 +531,7 @@ class Sandbox:
             try:
                 os.close(read_end)
                 _die_with_parent(parent)
+                _close_sockets()
                 gc.disable()  # everything here is garbage soon; the collector would only touch pages
                 size = self.store.write_snapshot(self._state_for_snapshot(), generation)
                 os.write(write_end, f"ok {size}".encode())

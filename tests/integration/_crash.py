@@ -111,8 +111,11 @@ def _noise(sandbox: Any, stop: threading.Event, limit: int) -> None:
 
 
 def crash_round(sandbox: Any, acked: Acknowledged, rng: random.Random, round_no: int,
-                kill_window: tuple[float, float] = (0.4, 1.6), writes_per_thread: int = 2000) -> RoundResult:
-    """Write concurrently, kill -9 at a random moment, restart, and check every acknowledged write."""
+                kill_window: tuple[float, float] = (0.0, 0.3), writes_per_thread: int = 2000,
+                writes_before_kill: tuple[int, int] = (10, 60)) -> RoundResult:
+    """Write concurrently, kill -9 at a random moment, restart, and check every acknowledged write. The
+    moment: once a random number of writes were acknowledged this round (so a busy machine still has
+    something to lose), then a random delay more."""
     stop = threading.Event()
     threads = [
         threading.Thread(target=_s3_writer, args=(sandbox, f"r{round_no}a", acked, stop, writes_per_thread)),
@@ -122,8 +125,13 @@ def crash_round(sandbox: Any, acked: Acknowledged, rng: random.Random, round_no:
     ]
     for thread in threads:
         thread.start()
-    kill_after = rng.uniform(*kill_window)
-    time.sleep(kill_after)
+    began = time.perf_counter()
+    wanted = len(acked.objects) + len(acked.items) + rng.randint(*writes_before_kill)
+    deadline = time.monotonic() + 60
+    while len(acked.objects) + len(acked.items) < wanted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(rng.uniform(*kill_window))
+    kill_after = time.perf_counter() - began
     pid = sandbox.pid()
     os.kill(pid, signal.SIGKILL)
     stop.set()
