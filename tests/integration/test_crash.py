@@ -22,7 +22,7 @@ def test_kill_9_under_concurrent_writers_loses_no_acknowledged_write(tmp_path, l
         prepare(sandbox)
         for round_no in range(ROUNDS):
             result = crash_round(sandbox, acked, rng, round_no, writes_per_thread=400)
-            assert result.lost == [], f"round {round_no}: {len(result.lost)} acknowledged writes lost: {result.lost[:5]}"
+            assert result.lost == [], f"round {round_no}: {len(result.lost)} acknowledged lost: {result.lost[:5]}"
         assert len(acked.objects) + len(acked.items) >= 3 * 10  # (by construction: each round waits for 10+)
         log = (sandbox.state_dir / "sandbox.log").read_text()
         assert "(automatic)" in log  # automatic snapshots ran between the kills
