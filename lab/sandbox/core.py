@@ -306,6 +306,8 @@ class Sandbox:
         self.replay_progress = None
         self.last_replay = {"records": len(records), "seconds": round(elapsed, 2), "failed": failed}
         self._work_since_snapshot = elapsed
+        if elapsed >= SNAPSHOT_WORK_S:
+            self._snapshot_wanted.set()  # in the background once serving: the next start need not replay it
         log.info("replayed %d journal records in %.2fs%s", len(records), elapsed,
                  f" ({failed} answered an error, as a record after a skipped one can)" if failed else "")
 
