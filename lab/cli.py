@@ -16,6 +16,7 @@ from lab.commands import register_all
 from lab.commands._common import admin, port_option, state_dir_option
 from lab.commands._common import state_dir_path as _state_dir
 from lab.errors import LabError
+from lab.sandbox.persistence import FSYNC_POLICIES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,8 +62,12 @@ def main(ctx: click.Context) -> None:
 @click.option("--allow-remote", is_flag=True, help="accept a backend URL that is not on loopback")
 @click.option("--seed", type=int, default=None, help="seed for deterministic ids and data (new state only)")
 @click.option("--no-world", is_flag=True, help="start empty, without the SecureCart world")
+@click.option("--fsync", type=click.Choice(sorted(FSYNC_POLICIES)), default=None,
+              help="when an acknowledged change is on disk: always (fsync each, survives a power cut), batch "
+                   "(the same, concurrent changes share an fsync), never (written to the OS: survives kill -9 "
+                   "and crashes of the sandbox, not a power cut)  [default: never]")
 def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, allow_remote: bool,
-       seed: int | None, no_world: bool) -> None:
+       seed: int | None, no_world: bool, fsync: str | None) -> None:
     """Start the sandbox (detached), or find the one already running."""
     from lab import process
     from lab.admin_client import AdminClient
@@ -77,7 +82,8 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
         return
     try:
         running = process.start(directory, port=port, backend=backend, foreground=foreground,
-                                 allow_remote=allow_remote, seed=seed, no_world=no_world)
+                                 allow_remote=allow_remote, seed=seed, no_world=no_world, fsync=fsync,
+                                 progress=lambda line: click.echo(line, err=True))
     except PortBusyError as exc:
         other = AdminClient(config.endpoint_url(port))
         if other.alive():
@@ -90,6 +96,10 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
     click.echo(f"SecureCart DR Lab sandbox ready at {running.endpoint} "
                f"(backend {status['backend']}, pid {running.pid}, boot {status.get('boot_seconds') or 0:.2f}s)")
     click.echo(f"state: {directory}")
+    replayed = (status.get("storage") or {}).get("last_replay")
+    if replayed and replayed.get("records"):
+        click.echo(f"replayed {replayed['records']} journaled changes in {replayed['seconds']:.1f}s "
+                   "(the sandbox had stopped without a final snapshot)")
     for warning in status.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)
     click.echo('Point your tools at it:  eval "$(lab env)"')
@@ -107,8 +117,20 @@ def down(state_dir: str | None, port: int | None) -> None:
     if running is None:
         click.echo("The sandbox is not running.")
         return
-    process.stop(directory, running)
-    click.echo(f"The sandbox stopped; its state is saved in {directory}.")
+    saved = process.stop(directory, running)
+    if saved is None:
+        click.echo(f"The sandbox stopped; its state is in {directory}.")
+    elif not saved.get("saved"):
+        click.echo(f"The sandbox stopped, but its state could not be saved: {saved.get('error')}", err=True)
+        sys.exit(1)
+    elif saved.get("error"):
+        click.echo(f"The sandbox stopped. warning: {saved['error']}", err=True)
+        click.echo(f"Every acknowledged change is in its journal in {directory}, replayed at the next `lab up`.")
+    elif saved.get("how") == "journal":
+        click.echo(f"The sandbox stopped; its state is saved in {directory} (the last snapshot and the "
+                   f"{saved.get('journal_records', 0)} changes journaled since).")
+    else:
+        click.echo(f"The sandbox stopped; its state is saved in {directory}.")
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -156,3 +157,23 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(path: Path, size: str = "8m", read_only: bool = False) -> Iterator[Path]:
+    """A small tmpfs at `path` (a real full disk, or a read-only one), unmounted afterwards; the test is
+    skipped, saying why, where this machine refuses the mount (it needs root with CAP_SYS_ADMIN)."""
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size},mode=0755" + (",ro" if read_only else "")
+    try:
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], check=False,
+                                capture_output=True,
+                                text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("needs the mount command to make a small tmpfs")
+    if result.returncode != 0:
+        pytest.skip(f"needs a tmpfs mount (root with CAP_SYS_ADMIN): {result.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True, timeout=30)

@@ -113,7 +113,8 @@ def sandbox_view(status: Mapping[str, Any], faults: Mapping[str, Any], endpoint:
         pid=status.get("pid"), state_dir=str(status.get("state_dir", "")),
         clock=clock_view(status["clock"]) if status.get("clock") else None,
         workload=workload_view(engines.get("workload")),
-        regions=region_health(faults, active, status.get("regions") or config.REGIONS), faults=active)
+        regions=region_health(faults, active, status.get("regions") or config.REGIONS), faults=active,
+        storage_warning=str((status.get("storage") or {}).get("disk_full_message") or ""))
 
 
 # -- labs ----------------------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ class SandboxView:
     regions: tuple[RegionHealth, ...] = ()
     faults: tuple[FaultView, ...] = ()
     waiting_seconds: int = 0
+    storage_warning: str = ""  # set while the sandbox's disk is full (changes are refused)
 
     @property
     def running(self) -> bool:

@@ -63,7 +63,11 @@ class Sandbox(Protocol):
 
     def status(self, with_counts: bool = True) -> dict[str, Any]: ...
 
-    def snapshot(self) -> int: ...
+    def snapshot(self) -> dict[str, Any]:
+        """Save the whole state now: {"written", "bytes", "error", ...}."""
+
+    def save_for_shutdown(self) -> dict[str, Any]:
+        """Save for `lab down`: a final snapshot, or the journal kept when it replays quickly; how it went."""
 
     def reset(self) -> None: ...
 

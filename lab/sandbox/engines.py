@@ -94,7 +94,8 @@ class EngineSet:
                 due, engine = found
                 now = clock.set_time(due)
                 if traveller is None:
-                    self.sandbox.materialize_all()  # engines may reach into any restored service
+                    # (a restored service an engine reaches into loads on that first touch: see
+                    # _loads_first in lab/backends/embedded.py)
                     traveller = time_machine.travel(now, tick=False)
                     coordinates = traveller.start()
                 else:

@@ -79,12 +79,18 @@ def reset(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
 
 
 def snapshot(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
-    return 200, {"snapshot_bytes": sandbox.snapshot()}
+    result = sandbox.snapshot()
+    if not result["written"]:
+        return 503, {"error": result["error"], **result}
+    return 200, {"snapshot_bytes": result["bytes"], **result}
 
 
 def shutdown(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    # Saved before the answer, so `lab down` can say how (or that the final snapshot failed); calls that
+    # still arrive until the process ends are journaled as usual.
+    saved = sandbox.save_for_shutdown() if sandbox.ready.is_set() else None
     sandbox.request_shutdown()
-    return 202, {"stopping": True}
+    return 202, {"stopping": True, "saved": saved}
 
 
 def doctor(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:

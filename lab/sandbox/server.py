@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lab import config
 from lab.errors import LabError, PortBusyError
 from lab.safety import install_network_guard, is_loopback_host, isolate_from_user_aws_files
+from lab.sandbox.persistence import DEFAULT_FSYNC, FSYNC_POLICIES
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -68,8 +69,12 @@ def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lab.sandbox.persistence import check_writable
+
     state_dir = Path(args.state_dir).expanduser().resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(state_dir)
+    if (state_dir / "state").exists():
+        check_writable(state_dir / "state")
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox.boot()
         settle_heap()
         sandbox.settle_heap = settle_heap
+        sandbox.start_background_snapshots()
         threading.Thread(target=run_ticker, args=(sandbox,), name="clock-ticker", daemon=True).start()
         threading.Thread(target=sandbox.warm_up, name="warm-up", daemon=True).start()
         if args.foreground:
@@ -218,7 +224,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--foreground", action="store_true")
     parser.add_argument("--allow-remote", action="store_true", help="allow a backend endpoint off this machine")
     parser.add_argument("--allow-remote-bind", action="store_true", help="allow listening on a non-loopback address")
-    parser.add_argument("--fsync", action="store_true", help="fsync the journal after every change (power-loss safe)")
+    parser.add_argument("--fsync", choices=sorted(FSYNC_POLICIES), default=DEFAULT_FSYNC,
+                        help="when an acknowledged change is on disk: " + "; ".join(
+                            f"{name}: {meaning}" for name, meaning in FSYNC_POLICIES.items()))
     return parser.parse_args(argv)
 
 

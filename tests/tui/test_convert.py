@@ -43,6 +43,20 @@ def test_the_sandbox_view_names_each_failure_and_each_region_state() -> None:
     assert any("fault rule: s3 PutObject: SlowDown" in reason for reason in west.reasons)
 
 
+def test_a_full_disk_shows_on_the_sandbox_panel_and_the_nav_bar() -> None:
+    from tui.widgets.nav_bar import status_markup
+    from tui.widgets.sandbox_panel import describe
+
+    message = "the sandbox's disk is full: no room for its journal in /s/state (No space left on device)"
+    view = convert.sandbox_view({**STATUS, "storage": {"disk_full": True, "disk_full_message": message}}, {},
+                                "http://127.0.0.1:4566")
+    assert view.storage_warning == message
+    assert "disk full" in describe(view).plain and "No space left" in describe(view).plain
+    assert status_markup(view).plain.startswith("disk full")
+    healthy = convert.sandbox_view({**STATUS, "storage": {"disk_full": False}}, {}, "http://127.0.0.1:4566")
+    assert healthy.storage_warning == "" and "disk full" not in describe(healthy).plain
+
+
 def test_scenarios_events_and_drills_from_their_bodies() -> None:
     scenarios = convert.scenario_views({"scenarios": [
         {"name": "region-outage", "title": "Region outage", "description": "Everything fails.",

@@ -40,6 +40,8 @@ def status_markup(view: SandboxView | None) -> Content:
                             letter=REGION_LETTER.get(h.region, h.region))
         for h in view.regions
     )
+    if view.storage_warning:
+        regions = Content.assemble(Content.from_markup("[$error b]disk full[/] "), regions)
     clock = view.clock
     if clock is None:
         return regions

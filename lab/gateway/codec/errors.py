@@ -104,7 +104,9 @@ def aws_error(
     codes) make clients retry.  S3 HEAD responses carry no body, so clients
     only see the status there.
     """
-    request_id = request_id or str(uuid.uuid4())
+    # os.urandom, not uuid4: the sandbox routes uuid4 through moto's seeded generator, and an error's id
+    # must neither come out the same in two sandboxes nor take an id from a call in progress.
+    request_id = request_id or str(uuid.UUID(bytes=os.urandom(16), version=4))
     service = identity.service if identity else None
     protocol = identity.protocol if identity and service else None
     metadata = _metadata(service)
