@@ -1,7 +1,7 @@
 """The gateway: a WSGI app that runs every request through the handler chain, in this order.
 
-  request:   health -> admin -> wait-until-ready -> identify -> XML bodies with a DOCTYPE refused -> faults
-             -> backend -> not-implemented
+  request:   health -> admin -> wait-until-ready -> identify -> decode (refuse what the service would) -> faults
+             -> lab service API or backend -> not-implemented
   response:  request id -> audit -> access log
   exception: InternalFailure in the request's protocol
 """
@@ -15,13 +15,13 @@ from lab.gateway.chain import HandlerChain
 from lab.gateway.handlers.admin import serve_admin
 from lab.gateway.handlers.audit import record_api_call
 from lab.gateway.handlers.backend import dispatch_to_backend
+from lab.gateway.handlers.decode import decode_request
 from lab.gateway.handlers.fallback import answer_unhandled, internal_failure
 from lab.gateway.handlers.faults import inject_faults
 from lab.gateway.handlers.health import serve_health
 from lab.gateway.handlers.identify import identify_request
 from lab.gateway.handlers.logging import add_request_id, log_request
 from lab.gateway.handlers.ready import wait_until_ready
-from lab.gateway.handlers.xml_body import refuse_xml_declarations
 from lab.kernel.context import RequestContext
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
@@ -38,7 +38,7 @@ def build_chain(sandbox: Any) -> HandlerChain:
             serve_admin(sandbox),
             wait_until_ready(sandbox),
             identify_request,
-            refuse_xml_declarations,
+            decode_request,
             inject_faults(sandbox),
             dispatch_to_backend(sandbox),
             answer_unhandled,
