@@ -24,7 +24,8 @@ from lab.kernel.api import BackendRefusedError
 from lab.kernel.context import Identity, Response
 from lab.kernel.errors import AwsError, NotSimulatedError
 
-__all__ = ["aws_error", "encode_error", "not_implemented", "unknown_operation"]
+__all__ = ["aws_error", "encode_error", "invalid_region", "not_implemented", "transport_error",
+           "unknown_operation"]
 
 _XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -207,3 +208,21 @@ def invalid_region(identity: Identity, region: str, request_id: str | None = Non
     if identity.protocol in ("query", "ec2"):
         return aws_error(identity, 403, "SignatureDoesNotMatch", message, request_id)
     return aws_error(identity, 403, "InvalidSignatureException", message, request_id)
+
+
+# The HTTP server's own refusals, by status: S3's codes where it has one
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+_TRANSPORT_CODES = {400: "BadRequest", 408: "RequestTimeout", 411: "MissingContentLength", 413: "EntityTooLarge",
+                    414: "RequestURITooLong", 431: "RequestHeaderSectionTooLarge"}
+
+
+def transport_error(status: int, reason: str, request_id: str | None = None) -> Response:
+    """A refusal by the HTTP server itself (a request line or header section too long, a malformed request), made
+    before any protocol is known, in a shape every SDK reads: an <ErrorResponse> document, which the query,
+    EC2 and rest-xml parsers read the code of; JSON parsers take its status as the code."""
+    code = _TRANSPORT_CODES.get(status, "BadRequest")
+    request_id = request_id or str(uuid.UUID(bytes=os.urandom(16), version=4))
+    xml = (f"{_XML_DECLARATION}<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+           f"<Message>{_xml_text(reason)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+    return Response(status, [("Content-Type", "application/xml"), ("x-amzn-RequestId", request_id),
+                             ("x-amzn-ErrorType", code)], xml.encode("utf-8"))

@@ -6,6 +6,9 @@ refused with the service's code for a request it cannot read (400), never read a
 
 from __future__ import annotations
 
+import gzip
+import zlib
+
 from lab import config
 from lab.gateway.chain import HandlerChain
 from lab.gateway.codec.decode import refusals
@@ -17,10 +20,14 @@ from lab.kernel.context import RequestContext
 def identify_request(chain: HandlerChain, ctx: RequestContext) -> None:
     length = ctx.environ.get("CONTENT_LENGTH") or ""
     framed = not length or length.isdigit()
-    ctx.identity = identify(
-        ctx.method, ctx.path, ctx.query_string, ctx.headers, ctx.form_body_if_small() if framed else b"",
-        default_region=config.PRIMARY_REGION,
-    )
+    form = ctx.form_body_if_small() if framed else b""
+    if form and "gzip" in ctx.headers.get("Content-Encoding", "").lower():
+        try:  # botocore compresses large query requests (CloudWatch PutMetricData): the Action is inside
+            form = gzip.decompress(form)
+        except (OSError, EOFError, zlib.error):
+            pass  # not gzip after all: the decode handler refuses the body
+    ctx.identity = identify(ctx.method, ctx.path, ctx.query_string, ctx.headers, form,
+                            default_region=config.PRIMARY_REGION)
     if not framed:
         identity = ctx.identity
         codes = refusals(identity.service, identity.protocol)

@@ -31,6 +31,12 @@ from lab.sim.clock import iso
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
 
+# "The maximum length of any expression string is 4 KB"
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-expression-parameters)
+MAX_EXPRESSION_BYTES = 4096
+_EXPRESSIONS = frozenset({"ConditionExpression", "FilterExpression", "KeyConditionExpression", "ProjectionExpression",
+                          "UpdateExpression"})
+
 
 class DynamoDBApi(ServiceApi):
     service = "dynamodb"
@@ -41,6 +47,14 @@ class DynamoDBApi(ServiceApi):
         engine = sandbox.engines.find(DynamoDB)
         assert engine is not None, "the DynamoDB API needs the DynamoDB engine"
         self.engine = engine
+
+    def check(self, call: Call) -> None:
+        """DynamoDB's limits on expressions, wherever a request carries them (transactions, batch reads)."""
+        for name, expression in _expressions(call.params):
+            size = len(expression.encode("utf-8", "replace"))
+            if size > MAX_EXPRESSION_BYTES:
+                raise AwsError("ValidationException", f"Invalid {name}: Expression size has exceeded the maximum "
+                                                      f"allowed size; expression size: {size}")
 
     # -- tables ------------------------------------------------------------------------------------------
 
@@ -217,3 +231,18 @@ class DynamoDBApi(ServiceApi):
         targets = autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb",
                                                         ResourceIds=[f"table/{name}"])["ScalableTargets"]
         return any(t["ScalableDimension"] == "dynamodb:table:WriteCapacityUnits" for t in targets)
+
+
+def _expressions(value: Any) -> list[tuple[str, str]]:
+    """(member name, expression) of every expression in a request's parameters."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name in _EXPRESSIONS and isinstance(item, str):
+                found.append((name, item))
+            elif isinstance(item, (dict, list)) and name not in ("Item", "Key", "ExpressionAttributeValues"):
+                found.extend(_expressions(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_expressions(item))
+    return found

@@ -4,14 +4,25 @@ Every other S3 operation goes to the backend."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from lab.gateway import audit
 from lab.kernel.api import BackendAnswer, Call, ServiceApi
 from lab.kernel.errors import AwsError
 from lab.services.s3.engine import S3
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
+
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose buckets)
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
 
 class S3Api(ServiceApi):
     service = "s3"
@@ -22,6 +33,14 @@ class S3Api(ServiceApi):
         engine = sandbox.engines.find(S3)
         assert engine is not None, "the S3 API needs the S3 engine"
         self.engine = engine
+
+    # -- buckets -----------------------------------------------------------------------------------------
+
+    def op_CreateBucket(self, call: Call) -> BackendAnswer:
+        problem = bucket_name_problem(call.params.get("Bucket", ""))
+        if problem:
+            raise AwsError("InvalidBucketName", f"The specified bucket is not valid: {problem}.")
+        return call.backend_answer()
 
     # -- replication -------------------------------------------------------------------------------------
 
@@ -60,6 +79,53 @@ class S3Api(ServiceApi):
         document, minimum = found
         return {"Rules": document.get("Rules") or [], "TransitionDefaultMinimumObjectSize": minimum}
 
+    # -- listings ----------------------------------------------------------------------------------------
+
+    def op_ListObjectsV2(self, call: Call) -> BackendAnswer:
+        if not call.params.get("ContinuationToken"):
+            return call.backend_answer()
+        try:
+            call.forward()
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            # The backend fails on a token it never issued instead of refusing it, as S3 does
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+            raise AwsError("InvalidArgument", "The continuation token provided is incorrect") from exc
+        return call.backend_answer()
+
+    # -- multipart uploads -------------------------------------------------------------------------------
+
+    def op_UploadPart(self, call: Call) -> BackendAnswer:
+        self._require_upload(call)
+        return call.backend_answer()
+
+    def op_UploadPartCopy(self, call: Call) -> BackendAnswer:
+        self._require_upload(call)
+        return call.backend_answer()
+
+    def op_CompleteMultipartUpload(self, call: Call) -> BackendAnswer:
+        self._require_upload(call)
+        return call.backend_answer()
+
+    def _require_upload(self, call: Call) -> None:
+        """NoSuchUpload, 404, for an upload id that is not an upload in progress of this key
+        (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html): the backend fails on one."""
+        bucket, key, upload_id = (call.params.get(name, "") for name in ("Bucket", "Key", "UploadId"))
+        known = self.engine.state.uploads.get(bucket, {}).get(upload_id)
+        if known is not None and known[0] == key:
+            return
+        found = self.sandbox.data.bucket_state(bucket)
+        if found is None:
+            return  # the backend answers NoSuchBucket
+        try:  # an upload the engine did not see begin: ask the backend
+            with audit.unrecorded():
+                self.sandbox.client("s3", found.region).list_parts(Bucket=bucket, Key=key, UploadId=upload_id,
+                                                                   MaxParts=1)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchUpload":
+                raise
+            raise AwsError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
+                                           "upload may have been aborted or completed.", 404) from exc
+
     # -- objects: the replication status of the version read ----------------------------------------------
 
     def op_GetObject(self, call: Call) -> BackendAnswer:
@@ -76,3 +142,18 @@ class S3Api(ServiceApi):
         version_id = call.forward().get("VersionId") or ""
         return call.backend_answer(ReplicationStatus=self.engine.replication_status(bucket, version_id))
 
+
+def bucket_name_problem(name: str) -> str | None:
+    """What breaks S3's naming rules for general purpose buckets in `name`, or None."""
+    if not 3 <= len(name) <= 63:
+        return "a bucket name must be 3 to 63 characters long"
+    if not _BUCKET_NAME.match(name):
+        return ("a bucket name may hold only lowercase letters, digits, dots and hyphens, and must begin and end "
+                "with a letter or digit")
+    if ".." in name:
+        return "a bucket name must not contain two adjacent periods"
+    if _IP_ADDRESS.match(name):
+        return "a bucket name must not be formatted as an IP address"
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return "the bucket name uses a prefix or suffix reserved by S3"
+    return None
