@@ -2,7 +2,7 @@
 
   request:   health -> admin -> wait-until-ready -> identify -> decode (refuse what the service would) -> faults
              -> lab service API or backend -> not-implemented
-  response:  request id -> audit -> access log
+  response:  errors completed (a body, readable XML) -> request id -> audit -> access log
   exception: InternalFailure in the request's protocol
 """
 
@@ -16,6 +16,7 @@ from lab.gateway.handlers.admin import serve_admin
 from lab.gateway.handlers.audit import record_api_call
 from lab.gateway.handlers.backend import dispatch_to_backend
 from lab.gateway.handlers.decode import decode_request
+from lab.gateway.handlers.errors import complete_errors
 from lab.gateway.handlers.fallback import answer_unhandled, internal_failure
 from lab.gateway.handlers.faults import inject_faults
 from lab.gateway.handlers.health import serve_health
@@ -43,7 +44,7 @@ def build_chain(sandbox: Any) -> HandlerChain:
             dispatch_to_backend(sandbox),
             answer_unhandled,
         ],
-        response_handlers=[add_request_id, record_api_call(sandbox), log_request],
+        response_handlers=[complete_errors, add_request_id, record_api_call(sandbox), log_request],
         exception_handlers=[internal_failure],
     )
 

@@ -19,7 +19,8 @@ from lab.backends.data import data_layer
 from lab.gateway import audit
 from lab.gateway.app import GatewayApp, build_chain
 from lab.gateway.codec import calls
-from lab.gateway.codec.errors import encode_error, not_implemented
+from lab.gateway.codec.decode import refusals
+from lab.gateway.codec.errors import aws_error, encode_error, not_implemented
 from lab.kernel.api import Call
 from lab.kernel.bus import CallAnswered, EventBus
 from lab.kernel.context import ACTING_AS, RequestContext
@@ -244,17 +245,36 @@ class Sandbox:
             self.engines.prepare(ctx)
         route = self.apis.route(identity.service, identity.operation)
         if route is None:
-            self.backend.dispatch(ctx)
+            self._dispatch(ctx)
         elif route.operation is None:
             ctx.response = not_implemented(identity, detail=route.api.implemented_by, request_id=ctx.request_id)
         else:
             token = ACTING_AS.set(route.api.service_principal)
             try:
+                # (the API's operation sees the backend's own failures: it may know what they mean)
                 calls.answer(ctx, route.operation, self.backend.dispatch)
             finally:
                 ACTING_AS.reset(token)
         if ctx.response is not None and ctx.response.status < 400:
             self.bus.publish(CallAnswered(ctx))
+
+    def _dispatch(self, ctx: RequestContext) -> None:
+        """The backend answers. Where it fails on a client's request instead of refusing it (moto raising on input
+        it did not expect), the client gets a 400 in its protocol, not a 500 its SDK would retry; the failure is
+        logged with its trace, as it may be the backend's bug rather than the request's."""
+        try:
+            self.backend.dispatch(ctx)
+        except Exception as exc:
+            identity = ctx.identity
+            if ctx.internal or ctx.replaying or identity is None or not identity.service:
+                raise
+            log.warning("the backend failed on a client's %s %s; answered 400", identity.service,
+                        identity.operation or ctx.path, exc_info=True)
+            ctx.response = aws_error(
+                identity, 400, refusals(identity.service, identity.protocol).invalid,
+                f"The sandbox's backend ({self.backend.name}) could not process this {identity.service} "
+                f"{identity.operation or 'request'}: {type(exc).__name__}: {str(exc)[:200]}. Check its "
+                "parameters; the sandbox.log has the details.", ctx.request_id)
 
     def _passes_checks(self, ctx: RequestContext) -> bool:
         """The checks a service makes before anyone answers (lab.kernel.api.ServiceApi.check); False when one

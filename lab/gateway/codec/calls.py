@@ -53,6 +53,18 @@ def reads_body(service: str, operation: str, protocol: str | None) -> bool:
     return any("location" not in member.serialization for member in shape.members.values())
 
 
+@lru_cache(maxsize=4096)
+def takes_no_body(service: str, operation: str, protocol: str | None) -> bool:
+    """Whether a REST operation's input has nothing in the body at all (S3 ListObjectsV2, Route 53
+    ListHostedZones); RPC protocols always carry a body."""
+    model = operation_model(service, operation)
+    if (protocol or model.metadata.get("protocol")) not in ("rest-json", "rest-xml"):
+        return False
+    shape = model.input_shape
+    return shape is None or (not shape.serialization.get("payload")
+                             and all("location" in member.serialization for member in shape.members.values()))
+
+
 def answer(ctx: RequestContext, operation: Operation, forward: Callable[[RequestContext], None]) -> None:
     """Answer `ctx` with the lab's `operation` (sets ctx.response); `forward` lets the backend answer."""
     identity = ctx.identity

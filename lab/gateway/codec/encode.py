@@ -25,12 +25,12 @@ from botocore.serialize import RpcV2CBORSerializer
 from lab.gateway.codec.model import operation_model, service_model
 from lab.kernel.context import Response
 
-__all__ = ["add_output_headers", "encode_output", "xml_text"]
+__all__ = ["XML_INVALID", "add_output_headers", "encode_output", "xml_text"]
 
 _REST = ("rest-json", "rest-xml")
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 # Characters XML 1.0 cannot carry even escaped; one would make the whole document unparseable for the client.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Root elements of rest-xml answers without a payload member, where the model does not name them.
 _ROOTS = {("s3", "GetBucketLifecycleConfigurationOutput"): "LifecycleConfiguration"}
 _CRC32_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})  # their answers carry x-amz-crc32, which SDKs check
@@ -38,7 +38,7 @@ _CRC32_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})  # their answers ca
 
 def xml_text(value: str) -> str:
     """Text escaped for XML, with the characters XML cannot carry replaced."""
-    return escape(_XML_INVALID.sub("\ufffd", value))
+    return escape(XML_INVALID.sub("\ufffd", value))
 
 
 def encode_output(service: str, operation: str, protocol: str | None, output: Mapping[str, Any] | None,

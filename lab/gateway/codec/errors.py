@@ -18,13 +18,14 @@ import uuid
 from collections.abc import Mapping
 from xml.sax.saxutils import quoteattr
 
+from lab.gateway.codec.encode import XML_INVALID as _XML_INVALID
 from lab.gateway.codec.encode import xml_text as _xml_text
 from lab.gateway.codec.identify import service_model
 from lab.kernel.api import BackendRefusedError
 from lab.kernel.context import Identity, Response
 from lab.kernel.errors import AwsError, NotSimulatedError
 
-__all__ = ["aws_error", "encode_error", "invalid_region", "not_implemented", "transport_error",
+__all__ = ["aws_error", "encode_error", "invalid_region", "not_implemented", "readable_xml", "transport_error",
            "unknown_operation"]
 
 _XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
@@ -226,3 +227,10 @@ def transport_error(status: int, reason: str, request_id: str | None = None) -> 
            f"<Message>{_xml_text(reason)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
     return Response(status, [("Content-Type", "application/xml"), ("x-amzn-RequestId", request_id),
                              ("x-amzn-ErrorType", code)], xml.encode("utf-8"))
+
+
+def readable_xml(body: bytes) -> bytes:
+    """An XML document with the characters XML 1.0 cannot carry (even escaped) replaced, so parsers read it."""
+    text = body.decode("utf-8", "replace")
+    cleaned = _XML_INVALID.sub("\ufffd", text)
+    return body if cleaned == text else cleaned.encode("utf-8")

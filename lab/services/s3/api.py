@@ -69,6 +69,30 @@ class S3Api(ServiceApi):
                                                  "state, first delete the replication configuration.", 409)
         return call.backend_answer()
 
+    # -- documents S3 requires though the model does not -------------------------------------------------
+
+    def op_PutBucketLifecycleConfiguration(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "LifecycleConfiguration")
+
+    def op_PutBucketLifecycle(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "LifecycleConfiguration")
+
+    def op_PutObjectLockConfiguration(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "ObjectLockConfiguration")
+
+    def op_PutObjectLegalHold(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "LegalHold")
+
+    def op_PutObjectRetention(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "Retention")
+
+    @staticmethod
+    def _with_document(call: Call, member: str) -> BackendAnswer:
+        if member not in call.params:
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+            raise AwsError("MissingRequestBodyError", "Request Body is empty.")
+        return call.backend_answer()
+
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def op_GetBucketLifecycleConfiguration(self, call: Call) -> dict[str, Any] | BackendAnswer:
@@ -103,6 +127,9 @@ class S3Api(ServiceApi):
         return call.backend_answer()
 
     def op_CompleteMultipartUpload(self, call: Call) -> BackendAnswer:
+        if not (call.params.get("MultipartUpload") or {}).get("Parts"):
+            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                           "published schema: CompleteMultipartUpload needs at least one Part")
         self._require_upload(call)
         return call.backend_answer()
 
