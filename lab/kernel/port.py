@@ -43,9 +43,6 @@ class Sandbox(Protocol):
               mutating: bool | None = None) -> None:
         """Run `action` for a request serialised with every other state change, journaled when it changes state."""
 
-    def forward(self, ctx: RequestContext) -> None:
-        """Let the backend answer `ctx` (sets ctx.response): for services that add to what the backend does."""
-
     def call_params(self, ctx: RequestContext) -> dict[str, Any]:
         """The input members of an AWS call, decoded by the gateway's codec (what boto3 was given); {} when the
         request cannot be read. For engines observing calls: they never read a wire format."""

@@ -312,9 +312,6 @@ class Sandbox:
         for guard in self.engines.all(DataWriteGuard):
             guard.check_data_write(region, operation)
 
-    def forward(self, ctx: RequestContext) -> None:
-        self.backend.dispatch(ctx)
-
     def materialize_all(self) -> None:
         self.backend.materialize_all()
 

@@ -20,6 +20,7 @@ from lab.gateway.codec.identify import scope_region, valid_region
 from lab.kernel.context import RequestContext
 from lab.kernel.errors import AwsError
 
+_LOCALSTACK = "/_localstack/"
 _S3_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"})
 _AT_ROOT = frozenset({"query", "ec2", "json"})
 _PATHS_TOO = frozenset({"sqs"})  # SQS's query protocol addresses a queue by its URL's path
@@ -27,7 +28,8 @@ _PATHS_TOO = frozenset({"sqs"})  # SQS's query protocol addresses a queue by its
 
 def decode_request(chain: HandlerChain, ctx: RequestContext) -> None:
     identity = ctx.identity
-    if identity is None or identity.service is None or ctx.replaying or ctx.internal:
+    if (identity is None or identity.service is None or ctx.replaying or ctx.internal
+            or ctx.path.startswith(_LOCALSTACK)):  # (LocalStack's own API, e.g. Chaos: not an AWS call)
         return
     region = scope_region(ctx.headers, ctx.query_string)
     if region is not None and not valid_region(region):

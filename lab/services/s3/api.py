@@ -140,6 +140,7 @@ class S3Api(ServiceApi):
         known = self.engine.state.uploads.get(bucket, {}).get(upload_id)
         if known is not None and known[0] == key:
             return
+        self.sandbox.materialize_all()  # a restored S3 may still wait as bytes
         found = self.sandbox.data.bucket_state(bucket)
         if found is None:
             return  # the backend answers NoSuchBucket
@@ -148,10 +149,10 @@ class S3Api(ServiceApi):
                 self.sandbox.client("s3", found.region).list_parts(Bucket=bucket, Key=key, UploadId=upload_id,
                                                                    MaxParts=1)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "NoSuchUpload":
-                raise
-            raise AwsError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
-                                           "upload may have been aborted or completed.", 404) from exc
+            if exc.response["Error"]["Code"] == "NoSuchUpload":
+                raise AwsError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, "
+                                               "or the upload may have been aborted or completed.", 404) from exc
+            # (any other refusal: the backend gives its own answer to the call itself)
 
     # -- objects: the replication status of the version read ----------------------------------------------
 
