@@ -129,6 +129,8 @@ def paginate(items: Sequence[Any], params: Mapping[str, Any], *, default_size: i
             start = int(base64.urlsafe_b64decode(given.encode()).decode().removeprefix("page:"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise AwsError(invalid_code, f"{next_member} {given!r} was not issued by this service") from exc
+        if start < 0:
+            raise AwsError(invalid_code, f"{next_member} {given!r} was not issued by this service")
     count = params.get(size_member) or default_size
     if count < 1:
         raise AwsError(invalid_code, f"{size_member} must be at least 1, not {count}")
