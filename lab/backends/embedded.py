@@ -357,7 +357,7 @@ class EmbeddedBackend:
         identity = ctx.identity
         module = moto_module_for(identity.service) if identity and identity.service else None
         if module is None or not moto_implements(identity.service, identity.operation):
-            ctx.response = _as_response(not_implemented(identity, detail="backend: embedded moto"))
+            ctx.response = not_implemented(identity, detail="backend: embedded moto", request_id=ctx.request_id)
             return
         self.materialize(module)
         self.touched.add(module)
@@ -379,7 +379,7 @@ class EmbeddedBackend:
             if hasattr(chunks, "close"):
                 chunks.close()
         except NotImplementedError:
-            ctx.response = _as_response(not_implemented(identity, detail="backend: embedded moto"))
+            ctx.response = not_implemented(identity, detail="backend: embedded moto", request_id=ctx.request_id)
             return
         status = captured["status"]
         # The gateway sets Content-Length from the body it sends; a HEAD answer keeps moto's (the object's size).
@@ -387,7 +387,7 @@ class EmbeddedBackend:
         headers = [(k, v) for k, v in captured["headers"] if k.lower() not in dropped]
         if _is_unrecognised(status, data, headers):
             # moto answers routes it has no handler for with an HTML page that botocore retries and misreads.
-            ctx.response = _as_response(not_implemented(identity, detail="backend: embedded moto"))
+            ctx.response = not_implemented(identity, detail="backend: embedded moto", request_id=ctx.request_id)
             return
         ctx.response = Response(status, headers, data)
 
@@ -513,9 +513,6 @@ def _is_unrecognised(status: int, data: bytes, headers: list[tuple[str, str]]) -
     head = data[:200].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html"))
 
-
-def _as_response(error: Any) -> Response:
-    return Response(error.status, list(error.headers), error.body)
 
 
 # -- moto objects made directly (the engines' bulk writes) ---------------------------------------------

@@ -57,9 +57,9 @@ class RemoteBackend:
                 preload_content=False, decode_content=False, assert_same_host=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            error = aws_error(ctx.identity, 502, "BackendUnavailable",
-                              f"the sandbox's backend at {self.url} did not answer: {exc}", sender_fault=False)
-            ctx.response = Response(error.status, list(error.headers), error.body)
+            ctx.response = aws_error(ctx.identity, 502, "BackendUnavailable",
+                                     f"the sandbox's backend at {self.url} did not answer: {exc}", ctx.request_id,
+                                     sender_fault=False)
             return
         out_headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP]
         ctx.response = Response(upstream.status, out_headers, _stream(upstream))

@@ -60,13 +60,6 @@ class Engine:
     def prepare(self, ctx: RequestContext) -> None:
         """Act before a state-changing call is answered (by whoever answers it), e.g. keep what it will delete."""
 
-    def handles(self, ctx: RequestContext) -> bool:
-        """True if this engine answers the call itself instead of the backend."""
-        return False
-
-    def serve(self, ctx: RequestContext) -> None:
-        """Answer the call (set ctx.response). Called only when handles() said so."""
-
     def observe(self, ctx: RequestContext) -> None:
         """See every answered AWS call (ctx.response is set); react to what changed."""
 

@@ -52,8 +52,12 @@ class Sandbox(Protocol):
               mutating: bool | None = None) -> None:
         """Run `action` for a request serialised with every other state change, journaled when it changes state."""
 
-    def forward(self, ctx: RequestContext) -> None:
-        """Let the backend answer `ctx` (sets ctx.response): for services that add to what the backend does."""
+    def call_params(self, ctx: RequestContext) -> dict[str, Any]:
+        """The input members of an AWS call, decoded by the gateway's codec (what boto3 was given); {} when the
+        request cannot be read. For engines observing calls: they never read a wire format."""
+
+    def call_output(self, ctx: RequestContext) -> dict[str, Any]:
+        """The output members of the answer to an AWS call (what boto3 returns), decoded by the codec."""
 
     def materialize_all(self) -> None:
         """Finish loading every service a restore left for later (engines may reach into any of them)."""

@@ -19,13 +19,20 @@ import time_machine  # (loaded with the sandbox: not by the first call or the fi
 from lab import __version__, config
 from lab.backends.base import Backend
 from lab.backends.data import data_layer
+from lab.gateway import audit
 from lab.gateway.app import GatewayApp, build_chain
+from lab.gateway.codec import calls
+from lab.gateway.codec.decode import refusals
+from lab.gateway.codec.errors import aws_error, encode_error, not_implemented
+from lab.kernel.api import Call
 from lab.kernel.bus import CallAnswered, EventBus
-from lab.kernel.context import RequestContext
+from lab.kernel.context import ACTING_AS, RequestContext
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import DataWriteGuard
+from lab.kernel.errors import AwsError
 from lab.kernel.state import LabState
 from lab.sandbox import assembly, inprocess
+from lab.sandbox.apis import ServiceApis
 from lab.sandbox.engines import EngineSet
 from lab.sandbox.persistence import DEFAULT_FSYNC, StateStore, StorageFullError, encode_record, is_disk_full
 from lab.sim.clock import SimClock
@@ -131,6 +138,7 @@ class Sandbox:
         self.data: DataAccess = data_layer(self, backend, self._check_data_write)
         self.engines = EngineSet(self, assembly.ENGINE_CLASSES)
         assembly.wire(self)
+        self.apis = ServiceApis(self, assembly.SERVICE_APIS)
         if hasattr(backend, "on_load_failure"):
             backend.on_load_failure = self._service_unloadable
 
@@ -415,30 +423,92 @@ class Sandbox:
     def _refuse(self, ctx: RequestContext, message: str) -> None:
         """Answer 503 in the request's protocol (SDKs retry it); nothing was changed."""
         from lab.gateway.codec.errors import aws_error
-        from lab.kernel.context import Response
 
         if ctx.identity is None:  # the lab's admin API
             ctx.respond(503, json.dumps({"error": message, "__type": "ServiceUnavailable", "message": message}))
             return
-        error = aws_error(ctx.identity, 503, "ServiceUnavailable", message, request_id=ctx.request_id,
-                          sender_fault=False)
-        ctx.response = Response(error.status, list(error.headers), error.body)
+        ctx.response = aws_error(ctx.identity, 503, "ServiceUnavailable", message, request_id=ctx.request_id,
+                                 sender_fault=False)
 
     def serve_aws(self, ctx: RequestContext) -> None:
-        """An AWS call: a lab service answers it if one owns it, else the backend; then the bus tells engines."""
+        """An AWS call: the lab's API for the service answers it where it has the operation (the codec decoding
+        the request and encoding the result around it), else the backend; then the bus tells the engines."""
+        identity = ctx.identity
+        assert identity is not None
+        # The instant the call was applied: its CloudTrail eventTime, exactly as the journal replays it.
+        ctx.environ.setdefault(audit.APPLIED_AT_KEY, self.clock.now())
+        if not (ctx.internal or ctx.replaying) and not self._passes_checks(ctx):
+            return
         if ctx.mutating:
             self.engines.prepare(ctx)
-        if not self.engines.serve(ctx):
-            self.backend.dispatch(ctx)
+        route = self.apis.route(identity.service, identity.operation)
+        if route is None:
+            self._dispatch(ctx)
+        elif route.operation is None:
+            ctx.response = not_implemented(identity, detail=route.api.implemented_by, request_id=ctx.request_id)
+        else:
+            token = ACTING_AS.set(route.api.service_principal)
+            try:
+                # (the API's operation sees the backend's own failures: it may know what they mean)
+                calls.answer(ctx, route.operation, self.backend.dispatch)
+            finally:
+                ACTING_AS.reset(token)
         if ctx.response is not None and ctx.response.status < 400:
             self.bus.publish(CallAnswered(ctx))
+
+    def _dispatch(self, ctx: RequestContext) -> None:
+        """The backend answers. Where it fails on a client's request instead of refusing it (moto raising on input
+        it did not expect), the client gets a 400 in its protocol, not a 500 its SDK would retry; the failure is
+        logged with its trace, as it may be the backend's bug rather than the request's."""
+        try:
+            self.backend.dispatch(ctx)
+        except Exception as exc:
+            identity = ctx.identity
+            if ctx.internal or ctx.replaying or identity is None or not identity.service:
+                raise
+            log.warning("the backend failed on a client's %s %s; answered 400", identity.service,
+                        identity.operation or ctx.path, exc_info=True)
+            ctx.response = aws_error(
+                identity, 400, refusals(identity.service, identity.protocol).invalid,
+                f"The sandbox's backend ({self.backend.name}) could not process this {identity.service} "
+                f"{identity.operation or 'request'}: {type(exc).__name__}: {str(exc)[:200]}. Check its "
+                "parameters; the sandbox.log has the details.", ctx.request_id)
+
+    def _passes_checks(self, ctx: RequestContext) -> bool:
+        """The checks a service makes before anyone answers (lab.kernel.api.ServiceApi.check); False when one
+        refused the call (ctx.response holds the refusal)."""
+        identity = ctx.identity
+        assert identity is not None
+        checks = self.apis.of_service(identity.service)
+        if not checks or ctx.params is None:
+            return True
+        call = Call(ctx, identity, ctx.params, lambda: calls.forwarded_output(ctx, self.backend.dispatch))
+        try:
+            for api in checks:
+                api.check(call)
+        except AwsError as error:
+            ctx.response = encode_error(identity, error, ctx.request_id)
+            return False
+        return True
+
+    def call_params(self, ctx: RequestContext) -> dict[str, Any]:
+        identity = ctx.identity
+        if identity is None or not identity.service or not identity.operation:
+            return {}
+        try:
+            return calls.request_params(ctx, strict=False)
+        except ValueError:
+            return {}
+
+    def call_output(self, ctx: RequestContext) -> dict[str, Any]:
+        identity, response = ctx.identity, ctx.response
+        if identity is None or not identity.service or not identity.operation or response is None:
+            return {}
+        return calls.answer_output(ctx)
 
     def _check_data_write(self, region: str, operation: str) -> None:
         for guard in self.engines.all(DataWriteGuard):
             guard.check_data_write(region, operation)
-
-    def forward(self, ctx: RequestContext) -> None:
-        self.backend.dispatch(ctx)
 
     def materialize_all(self) -> None:
         self.backend.materialize_all()

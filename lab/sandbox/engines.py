@@ -46,17 +46,6 @@ class EngineSet:
         for engine in self._preparing:
             engine.prepare(ctx)
 
-    def serve(self, ctx: RequestContext) -> bool:
-        for engine in self.engines:
-            if engine.handles(ctx):
-                token = ACTING_AS.set(engine.service_principal)
-                try:
-                    engine.serve(ctx)
-                finally:
-                    ACTING_AS.reset(token)
-                return True
-        return False
-
     def observe(self, event: CallAnswered) -> None:
         """Every engine sees an answered call, in engine order, as the service it simulates."""
         ctx = event.ctx

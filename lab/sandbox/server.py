@@ -58,6 +58,10 @@ def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
         def log_request(self, *args: object, **kwargs: object) -> None:
             return None
 
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # The server's own refusals (414, 431, a malformed request line) as AWS errors, not HTML pages.
+            send_transport_error(self, code, message or explain or self.responses.get(code, ("",))[0])
+
     try:
         return werkzeug_server(host, port, app, threaded=True, request_handler=QuietHandler)
     except OSError as exc:
@@ -66,6 +70,24 @@ def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
         raise
     except SystemExit as exc:  # werkzeug exits on a busy port after printing to stderr
         raise PortBusyError(host, port) from exc
+
+
+def send_transport_error(handler: Any, status: int, reason: str) -> None:
+    """Write the HTTP server's own refusal of a request as an AWS error and close the connection."""
+    from lab.gateway.codec.errors import transport_error
+
+    answer = transport_error(status, reason)
+    handler.close_connection = True
+    if handler.request_version in ("", "HTTP/0.9"):
+        handler.request_version = "HTTP/1.1"  # (no request line to go by: answer with a status line and headers)
+    handler.send_response(status)
+    for name, value in answer.headers:
+        handler.send_header(name, value)
+    handler.send_header("Connection", "close")
+    handler.send_header("Content-Length", str(len(answer.body_bytes())))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(answer.body_bytes())
 
 
 def run(args: argparse.Namespace) -> int:

@@ -67,7 +67,7 @@ def load(seed: int, backend_version: str, warnings: list[str] | None = None) -> 
 def _content_problem(state: dict[str, Any], backend_version: str) -> str | None:
     """What makes a template that passed its checksum unusable as a world, or None. A template is written
     by this code for this backend version, so anything else is damage (or a file put there by hand)."""
-    from lab.sandbox.core import LabState
+    from lab.kernel.state import LabState
 
     backend, lab = state.get("backend"), state.get("lab")
     if not isinstance(lab, LabState) or not lab.world_seeded:

@@ -24,7 +24,6 @@ from lab.services.faults import fis_experiments as fis_experiments
 from lab.services.faults.catalog import get_scenario
 from lab.services.faults.chaos import serve_chaos
 from lab.services.faults.effects import Effects
-from lab.services.faults.fis_api import FisApi
 from lab.services.faults.model import FaultsState, Injection
 from lab.services.faults.rules import (
     ChaosConfig,
@@ -34,7 +33,6 @@ from lab.services.faults.rules import (
     validate_chaos,
     validate_chaos_effects,
 )
-from lab.services.faults.volume_status import describe_volume_status
 from lab.sim.clock import iso, parse_duration
 
 log = logging.getLogger("lab.faults")
@@ -76,22 +74,6 @@ class Faults(Engine):
                                          "Message": f"{region} is unavailable: the sandbox is simulating a region "
                                                     "outage"},
                                "ResponseMetadata": {"HTTPStatusCode": 503}}, operation)
-
-    # -- lab services: FIS, and EC2 volume status -------------------------------------------------------
-
-    def handles(self, ctx: RequestContext) -> bool:
-        identity = ctx.identity
-        if identity is None or identity.service is None:
-            return False
-        return identity.service == "fis" or (identity.service == "ec2"
-                                              and identity.operation == "DescribeVolumeStatus")
-
-    def serve(self, ctx: RequestContext) -> None:
-        assert ctx.identity is not None
-        if ctx.identity.service == "fis":
-            FisApi(self).serve(ctx)
-        else:
-            describe_volume_status(self.sandbox, self.state.volumes_paused, ctx)
 
     # -- time ------------------------------------------------------------------------------------------
 

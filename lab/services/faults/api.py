@@ -1,106 +1,63 @@
-"""The `fis` API (rest-json), owned by the faults engine: request and response shapes of botocore's fis model.
-
-moto's FIS only stores templates and moves experiments through states by itself; here experiments act on
-the sandbox in sim time (see _fis_experiments).
-"""
+"""The service APIs of the faults package: AWS FIS (owned by the lab: moto's FIS only stores templates and
+moves experiments through states by itself; here experiments act on the sandbox in sim time, see
+fis_experiments), and EC2 DescribeVolumeStatus (moto lacks it), answered from the volumes the backend holds and
+the faults engine's paused volumes."""
 
 from __future__ import annotations
 
 import copy
-import json
 import random
-import re
 import string
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
 
 from lab import config
-from lab.gateway.codec.errors import aws_error, not_implemented
-from lab.kernel.context import RequestContext, Response
+from lab.kernel.api import Call, ServiceApi
+from lab.kernel.errors import AwsError
 from lab.services.faults import fis_experiments as experiments
+from lab.services.faults.engine import Faults
 from lab.services.faults.fis_actions import ACTIONS, validate_action
 from lab.services.faults.fis_targets import RESOURCE_TYPES, validate_target
 
 if TYPE_CHECKING:
-    from lab.services.faults.engine import Faults
+    from lab.kernel.port import Sandbox
     from lab.services.faults.model import FisExperiment, FisState
 
 _ID_ALPHABET = string.ascii_letters + string.digits
-_TEMPLATE_PATH = re.compile(r"^/experimentTemplates/([^/]+)$")
-_EXPERIMENT_PATH = re.compile(r"^/experiments/([^/]+)(/resolvedTargets)?$")
-_ACTION_PATH = re.compile(r"^/actions/(.+)$")
-_RESOURCE_TYPE_PATH = re.compile(r"^/targetResourceTypes/(.+)$")
-_TAGS_PATH = re.compile(r"^/tags/(.+)$")
 _STOP_SOURCES = ("none", "aws:cloudwatch:alarm")
 
 
-class FisError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+def _validation(message: str) -> AwsError:
+    return AwsError("ValidationException", message, 400)
 
 
-def _validation(message: str) -> FisError:
-    return FisError(400, "ValidationException", message)
+def _not_found(message: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", message, 404)
 
 
-def _not_found(message: str) -> FisError:
-    return FisError(404, "ResourceNotFoundException", message)
+class FisApi(ServiceApi):
+    service = "fis"
+    owns_service = True
+    implemented_by = "the sandbox's FIS runs templates and experiments only"
+    service_principal = Faults.service_principal
 
-
-class FisApi:
-    def __init__(self, engine: Faults) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        engine = sandbox.engines.find(Faults)
+        assert engine is not None, "the FIS API needs the faults engine"
         self.engine = engine
 
     @property
     def fis(self) -> FisState:
         return self.engine.state.fis
 
-    def serve(self, ctx: RequestContext) -> None:
-        identity = ctx.identity
-        assert identity is not None and identity.operation is not None
-        handler: Callable[[RequestContext], Any] | None = getattr(self, "op_" + identity.operation, None)
-        if handler is None:
-            error = not_implemented(identity, detail="the sandbox's FIS runs templates and experiments only",
-                                    request_id=ctx.request_id)
-            ctx.response = Response(error.status, list(error.headers), error.body)
-            return
-        try:
-            body = handler(ctx)
-        except FisError as exc:
-            error = aws_error(identity, exc.status, exc.code, exc.message, ctx.request_id)
-            ctx.response = Response(error.status, list(error.headers), error.body)
-            return
-        ctx.respond(200, json.dumps(body), content_type="application/json")
-
     # -- helpers --------------------------------------------------------------------------------------
-
-    def _json(self, ctx: RequestContext) -> dict[str, Any]:
-        if not ctx.body:
-            return {}
-        try:
-            value = json.loads(ctx.body)
-        except json.JSONDecodeError as exc:
-            raise _validation(f"the request body is not JSON: {exc}") from exc
-        if not isinstance(value, dict):
-            raise _validation("the request body must be a JSON object")
-        return value
-
-    def _path_id(self, ctx: RequestContext, pattern: re.Pattern[str]) -> str:
-        match = pattern.match(ctx.path)
-        if not match:
-            raise _validation(f"no resource id in {ctx.path}")
-        return unquote(match.group(1))
 
     def _new_id(self, prefix: str) -> str:
         self.fis.created += 1
         rng = random.Random(f"{self.engine.sandbox.lab.seed}:fis:{self.fis.created}")
         return prefix + "".join(rng.choice(_ID_ALPHABET) for _ in range(14))
-
-    def _region(self, ctx: RequestContext) -> str:
-        assert ctx.identity is not None
-        return ctx.identity.region
 
     def _template(self, template_id: str, region: str) -> dict[str, Any]:
         template = self.fis.templates.get(template_id)
@@ -121,9 +78,9 @@ class FisApi:
 
     # -- templates ------------------------------------------------------------------------------------
 
-    def op_CreateExperimentTemplate(self, ctx: RequestContext) -> dict[str, Any]:
-        request = self._json(ctx)
-        region = self._region(ctx)
+    def op_CreateExperimentTemplate(self, call: Call) -> dict[str, Any]:
+        request = call.params
+        region = call.region
         token = request.get("clientToken")
         if token and f"template:{token}" in self.fis.client_tokens:
             existing = self.fis.templates.get(self.fis.client_tokens[f"template:{token}"])
@@ -177,30 +134,30 @@ class FisApi:
         self.engine.emit("ExperimentTemplateCreated", kind="fault", region=region, resource=template_id)
         return {"experimentTemplate": self._template_out(template)}
 
-    def op_GetExperimentTemplate(self, ctx: RequestContext) -> dict[str, Any]:
-        template = self._template(self._path_id(ctx, _TEMPLATE_PATH), self._region(ctx))
+    def op_GetExperimentTemplate(self, call: Call) -> dict[str, Any]:
+        template = self._template(call.params["id"], call.region)
         return {"experimentTemplate": self._template_out(template)}
 
-    def op_DeleteExperimentTemplate(self, ctx: RequestContext) -> dict[str, Any]:
-        template = self._template(self._path_id(ctx, _TEMPLATE_PATH), self._region(ctx))
+    def op_DeleteExperimentTemplate(self, call: Call) -> dict[str, Any]:
+        template = self._template(call.params["id"], call.region)
         body = self._template_out(template)
         del self.fis.templates[template["id"]]
         self.fis.tags.pop(template["arn"], None)
         return {"experimentTemplate": body}
 
-    def op_ListExperimentTemplates(self, ctx: RequestContext) -> dict[str, Any]:
-        region = self._region(ctx)
+    def op_ListExperimentTemplates(self, call: Call) -> dict[str, Any]:
+        region = call.region
         summaries = [{key: self._template_out(t)[key] for key in
                       ("id", "arn", "description", "creationTime", "lastUpdateTime", "tags")}
                      for t in self.fis.templates.values() if t["region"] == region]
-        page, token = _page(ctx, summaries)
+        page, token = _page(call.params, summaries)
         return {"experimentTemplates": page, **({"nextToken": token} if token else {})}
 
     # -- experiments ----------------------------------------------------------------------------------
 
-    def op_StartExperiment(self, ctx: RequestContext) -> dict[str, Any]:
-        request = self._json(ctx)
-        region = self._region(ctx)
+    def op_StartExperiment(self, call: Call) -> dict[str, Any]:
+        request = call.params
+        region = call.region
         token = request.get("clientToken")
         if token and f"experiment:{token}" in self.fis.client_tokens:
             existing = self.fis.experiments.get(self.fis.client_tokens[f"experiment:{token}"])
@@ -219,51 +176,51 @@ class FisApi:
             self.fis.client_tokens[f"experiment:{token}"] = experiment.id
         return {"experiment": experiments.to_dict(experiment)}
 
-    def op_GetExperiment(self, ctx: RequestContext) -> dict[str, Any]:
-        experiment = self._experiment(self._path_id(ctx, _EXPERIMENT_PATH), self._region(ctx))
+    def op_GetExperiment(self, call: Call) -> dict[str, Any]:
+        experiment = self._experiment(call.params.get("id") or call.params["experimentId"], call.region)
         return {"experiment": experiments.to_dict(experiment)}
 
-    def op_StopExperiment(self, ctx: RequestContext) -> dict[str, Any]:
-        experiment = self._experiment(self._path_id(ctx, _EXPERIMENT_PATH), self._region(ctx))
+    def op_StopExperiment(self, call: Call) -> dict[str, Any]:
+        experiment = self._experiment(call.params.get("id") or call.params["experimentId"], call.region)
         experiments.stop(self.engine, experiment)
         return {"experiment": experiments.to_dict(experiment)}
 
-    def op_ListExperiments(self, ctx: RequestContext) -> dict[str, Any]:
-        region = self._region(ctx)
-        wanted = ctx.query_params().get("experimentTemplateId", [None])[0]
+    def op_ListExperiments(self, call: Call) -> dict[str, Any]:
+        region = call.region
+        wanted = call.params.get("experimentTemplateId")
         found = [experiments.to_dict(e, summary=True) for e in self.fis.experiments.values()
                  if e.region == region and (wanted is None or e.template_id == wanted)]
-        page, token = _page(ctx, found)
+        page, token = _page(call.params, found)
         return {"experiments": page, **({"nextToken": token} if token else {})}
 
-    def op_ListExperimentResolvedTargets(self, ctx: RequestContext) -> dict[str, Any]:
-        experiment = self._experiment(self._path_id(ctx, _EXPERIMENT_PATH), self._region(ctx))
-        wanted = ctx.query_params().get("targetName", [None])[0]
+    def op_ListExperimentResolvedTargets(self, call: Call) -> dict[str, Any]:
+        experiment = self._experiment(call.params.get("id") or call.params["experimentId"], call.region)
+        wanted = call.params.get("targetName")
         resolved = [{"resourceType": experiment.targets[name]["resourceType"], "targetName": name,
                      "targetInformation": {"arn": arn}}
                     for name, arns in sorted(experiment.resolved.items()) if wanted in (None, name) for arn in arns]
-        page, token = _page(ctx, resolved)
+        page, token = _page(call.params, resolved)
         return {"resolvedTargets": page, **({"nextToken": token} if token else {})}
 
     # -- the catalog ----------------------------------------------------------------------------------
 
-    def op_ListActions(self, ctx: RequestContext) -> dict[str, Any]:
-        page, token = _page(ctx, [spec.to_summary(self._region(ctx)) for _, spec in sorted(ACTIONS.items())])
+    def op_ListActions(self, call: Call) -> dict[str, Any]:
+        page, token = _page(call.params, [spec.to_summary(call.region) for _, spec in sorted(ACTIONS.items())])
         return {"actions": page, **({"nextToken": token} if token else {})}
 
-    def op_GetAction(self, ctx: RequestContext) -> dict[str, Any]:
-        action_id = self._path_id(ctx, _ACTION_PATH)
+    def op_GetAction(self, call: Call) -> dict[str, Any]:
+        action_id = call.params["id"]
         if action_id not in ACTIONS:
             raise _not_found(f"Action {action_id} not found.")
-        return {"action": ACTIONS[action_id].to_dict(self._region(ctx))}
+        return {"action": ACTIONS[action_id].to_dict(call.region)}
 
-    def op_ListTargetResourceTypes(self, ctx: RequestContext) -> dict[str, Any]:
-        page, token = _page(ctx, [{"resourceType": rt.id, "description": rt.description}
+    def op_ListTargetResourceTypes(self, call: Call) -> dict[str, Any]:
+        page, token = _page(call.params, [{"resourceType": rt.id, "description": rt.description}
                                   for _, rt in sorted(RESOURCE_TYPES.items())])
         return {"targetResourceTypes": page, **({"nextToken": token} if token else {})}
 
-    def op_GetTargetResourceType(self, ctx: RequestContext) -> dict[str, Any]:
-        type_id = self._path_id(ctx, _RESOURCE_TYPE_PATH)
+    def op_GetTargetResourceType(self, call: Call) -> dict[str, Any]:
+        type_id = call.params["resourceType"]
         if type_id not in RESOURCE_TYPES:
             raise _not_found(f"Target resource type {type_id} not found.")
         spec = RESOURCE_TYPES[type_id]
@@ -273,29 +230,29 @@ class FisApi:
 
     # -- tags -----------------------------------------------------------------------------------------
 
-    def _tagged(self, ctx: RequestContext) -> str:
-        arn = self._path_id(ctx, _TAGS_PATH)
+    def _tagged(self, call: Call) -> str:
+        arn = call.params["resourceArn"]
         known = {t["arn"] for t in self.fis.templates.values()} | {
             experiments.to_dict(e, summary=True)["arn"] for e in self.fis.experiments.values()}
         if arn not in known:
             raise _not_found(f"Resource {arn} not found.")
         return arn
 
-    def op_TagResource(self, ctx: RequestContext) -> dict[str, Any]:
-        arn = self._tagged(ctx)
-        self.fis.tags.setdefault(arn, {}).update(self._json(ctx).get("tags") or {})
+    def op_TagResource(self, call: Call) -> dict[str, Any]:
+        arn = self._tagged(call)
+        self.fis.tags.setdefault(arn, {}).update(call.params.get("tags") or {})
         self._sync_experiment_tags(arn)
         return {}
 
-    def op_UntagResource(self, ctx: RequestContext) -> dict[str, Any]:
-        arn = self._tagged(ctx)
-        for key in ctx.query_params().get("tagKeys", []):
+    def op_UntagResource(self, call: Call) -> dict[str, Any]:
+        arn = self._tagged(call)
+        for key in call.params.get("tagKeys") or []:
             self.fis.tags.get(arn, {}).pop(key, None)
         self._sync_experiment_tags(arn)
         return {}
 
-    def op_ListTagsForResource(self, ctx: RequestContext) -> dict[str, Any]:
-        arn = self._tagged(ctx)
+    def op_ListTagsForResource(self, call: Call) -> dict[str, Any]:
+        arn = self._tagged(call)
         return {"tags": dict(self._tags_of(arn))}
 
     def _tags_of(self, arn: str) -> dict[str, str]:
@@ -344,14 +301,62 @@ def _check_stop_conditions(conditions: list[dict[str, Any]]) -> None:
             raise ValueError("an aws:cloudwatch:alarm stop condition needs the alarm's ARN as its value")
 
 
-def _page(ctx: RequestContext, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
-    params = ctx.query_params()
+def _page(params: dict[str, Any], items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    limit = params.get("maxResults", 100)
     try:
-        limit = int(params.get("maxResults", ["100"])[0])
-        start = int(params.get("nextToken", ["0"])[0] or 0)
+        start = int(params.get("nextToken") or 0)
     except ValueError as exc:
-        raise _validation(f"bad maxResults or nextToken: {exc}") from exc
+        raise _validation(f"bad nextToken: {exc}") from exc
+    if start < 0:
+        raise _validation(f"bad nextToken: {start}")
     if not 1 <= limit <= 100:
         raise _validation(f"maxResults must be from 1 to 100, not {limit}")
     end = start + limit
     return items[start:end], (str(end) if end < len(items) else None)
+
+
+class VolumeStatusApi(ServiceApi):
+    """EC2 DescribeVolumeStatus (moto lacks it): a volume whose I/O is paused (aws:ebs:pause-volume-io, an AZ
+    power interruption) reports "impaired" with its io-enabled check failed, as AWS does."""
+
+    service = "ec2"
+    service_principal = Faults.service_principal
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        engine = sandbox.engines.find(Faults)
+        assert engine is not None, "DescribeVolumeStatus needs the faults engine"
+        self.engine = engine
+
+    def op_DescribeVolumeStatus(self, call: Call) -> dict[str, Any]:
+        params = call.params
+        volume_ids = list(params.get("VolumeIds") or [])
+        filters = {f.get("Name", ""): set(f.get("Values") or []) for f in params.get("Filters") or []}
+        ec2 = self.sandbox.client("ec2", call.region)
+        kwargs: dict[str, Any] = {"VolumeIds": volume_ids} if volume_ids else {}
+        try:
+            volumes = [v for page in ec2.get_paginator("describe_volumes").paginate(**kwargs) for v in page["Volumes"]]
+        except ClientError as exc:  # an unknown volume id: EC2's own error, as DescribeVolumeStatus answers it
+            raise AwsError(exc.response["Error"]["Code"], exc.response["Error"].get("Message", ""),
+                           exc.response["ResponseMetadata"]["HTTPStatusCode"]) from exc
+        paused = self.engine.state.volumes_paused
+        statuses = []
+        for volume in sorted(volumes, key=lambda v: v["VolumeId"]):
+            impaired = volume["VolumeId"] in paused
+            status = "impaired" if impaired else "ok"
+            io_enabled = "failed" if impaired else "passed"
+            if not _passes(filters, volume, status, io_enabled):
+                continue
+            statuses.append({
+                "VolumeId": volume["VolumeId"], "AvailabilityZone": volume["AvailabilityZone"],
+                "VolumeStatus": {"Status": status, "Details": [{"Name": "io-enabled", "Status": io_enabled},
+                                                               {"Name": "io-performance", "Status": "not-applicable"}]},
+                "Events": [], "Actions": []})
+        return {"VolumeStatuses": statuses}
+
+
+def _passes(filters: dict[str, set[str]], volume: dict[str, Any], status: str, io_enabled: str) -> bool:
+    fields = {"volume-id": volume["VolumeId"], "availability-zone": volume["AvailabilityZone"],
+              "volume-status.status": status, "volume-status.details-name": "io-enabled",
+              "volume-status.details-status": io_enabled}
+    return all(fields.get(name) in values for name, values in filters.items())
