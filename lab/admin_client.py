@@ -17,7 +17,7 @@ class AdminClient:
     def __init__(self, endpoint: str, allow_remote: bool = False) -> None:
         self.endpoint = check_endpoint(endpoint.rstrip("/"), allow_remote=allow_remote)
 
-    def _call(self, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+    def _call(self, method: str, path: str, body: Any = None, timeout: float = 30.0, *, raw: bool = False) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         try:
             answer = _POOL.request(method, self.endpoint + path, body=data, timeout=timeout,
@@ -28,6 +28,8 @@ class AdminClient:
                            "in a moment") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise SandboxNotRunningError(self.endpoint) from exc
+        if raw and answer.status < 400:
+            return answer.data
         try:
             payload = json.loads(answer.data) if answer.data else {}
         except json.JSONDecodeError as exc:
@@ -65,6 +67,10 @@ class AdminClient:
     def get(self, path: str, timeout: float = 60.0) -> Any:
         """GET /_lab/<path> (query string allowed)."""
         return self._call("GET", f"/_lab/{path}", timeout=timeout)
+
+    def get_bytes(self, path: str, timeout: float = 60.0) -> bytes:
+        """GET /_lab/<path>: the answer's JSON as it came (for a reader that decodes it into its own types)."""
+        return self._call("GET", f"/_lab/{path}", timeout=timeout, raw=True)
 
     def post(self, path: str, body: Any = None, timeout: float = 600.0) -> Any:
         """POST /_lab/<path> with a JSON body."""

@@ -157,7 +157,8 @@ def _params_for(spec: Any, ref: Any, exercise: Any, drill_id: str | None) -> dic
 
 
 def as_view(inventory: Any) -> Any:
-    """One InventoryView per inventory, so that every check of a grading shares its indexes."""
+    """One InventoryView per inventory (the typed models, or a decoded export of any readable schema), so that
+    every check of a grading shares its indexes."""
     from checks.view import InventoryView
 
     return inventory if isinstance(inventory, InventoryView) else InventoryView(inventory)
@@ -206,6 +207,13 @@ def _error_outcome(ref: Any, weight: float, reason: str, message: str, hint: str
                         status=ERROR, score=0.0, max_score=weight, results=(result,), message=message, hint=hint)
 
 
+def _plain(model: Any) -> Any:
+    """A model of the inventory as JSON-shaped values (what a report carries)."""
+    from checks.inventory import to_builtins
+
+    return to_builtins(model) if model is not None else None
+
+
 def _step_report(step_id: str, title: str, phase: str, checks: list[CheckOutcome]) -> StepReport:
     return StepReport(id=step_id, title=title, phase=phase,
                       passed=bool(checks) and all(c.status == PASS for c in checks),
@@ -233,22 +241,25 @@ def evaluate(exercise: Any, inventory: Any, *, phase: str = "all", messages: boo
     max_score = sum(step.max_score for step in steps)
     share = score / max_score if max_score > 0 else 0.0
     return Report(lab_id=exercise.id, lab_title=exercise.title, phase=phase,
-                  checked_at=inventory.data.get("collected_at"), score=score, max_score=max_score,
+                  checked_at=inventory.collected_at, score=score, max_score=max_score,
                   percent=100.0 * share, pass_mark=float(exercise.pass_mark),
                   passed=max_score > 0 and share + _EPSILON >= float(exercise.pass_mark),
-                  steps=tuple(steps), drill=inventory.drill(lab=exercise.id))
+                  steps=tuple(steps), drill=_plain(inventory.drill(lab=exercise.id)))
 
 
-def evaluate_recovery(exercise: Any, inventory: Mapping[str, Any], drill: Mapping[str, Any]) -> RecoveryEvaluation:
+def evaluate_recovery(exercise: Any, inventory: Any, drill: Mapping[str, Any]) -> RecoveryEvaluation:
     """Is the data back after `drill`? Runs the lab's recovery checks against this drill; `passed` when every
     check about the data passes (the RPO/RTO checks, which read the drill's own record, do not decide it).
     `lost` maps each store (orders, items, invoices) to the order ids the checks found missing."""
+    import msgspec
+
     from checks import registry
+    from checks.inventory.lab import Drill
 
     drill = dict(drill)
-    data = inventory.data if hasattr(inventory, "data") else inventory
-    others = [d for d in data.get("drills") or () if d.get("id") != drill.get("id")]
-    seen = as_view({**data, "drills": [*others, drill]})
+    judged = as_view(inventory).inventory
+    others = [d for d in judged.drills if d.id != drill.get("id")]
+    seen = as_view(msgspec.structs.replace(judged, drills=[*others, msgspec.convert(drill, Drill)]))
     results: list[CheckResult] = []
     lost: dict[str, set[str]] = {}
     data_statuses: list[str] = []
@@ -382,12 +393,14 @@ class ExportError(ValueError):
     """An export file that cannot be graded; the message says which and why."""
 
 
-def make_export(*, inventory: Mapping[str, Any], events: list[dict[str, Any]], reports: list[Report],
+def make_export(*, inventory: Any, events: list[dict[str, Any]], reports: list[Report],
                 learner: str, lab_version: str, exported_wall: str) -> dict[str, Any]:
+    """An export of `inventory` (checks.inventory's models) with its events and reports, as JSON-shaped values."""
+    document = _plain(inventory)
     return {"export_version": EXPORT_VERSION,
-            "metadata": {"learner": learner, "lab_version": lab_version, "exported_at": inventory.get("collected_at"),
-                         "exported_wall": exported_wall, "schema_version": inventory.get("schema_version")},
-            "inventory": inventory, "events": events, "drills": list(inventory.get("drills") or ()),
+            "metadata": {"learner": learner, "lab_version": lab_version, "exported_at": document.get("collected_at"),
+                         "exported_wall": exported_wall, "schema_version": document.get("schema_version")},
+            "inventory": document, "events": events, "drills": list(document.get("drills") or ()),
             "reports": {report.lab_id: report.to_dict() for report in reports}}
 
 
@@ -395,7 +408,7 @@ def read_export(path: Path) -> dict[str, Any]:
     """An export file, checked for what grading needs (never its reports). ExportError names the problem."""
     import orjson
 
-    from lab.inventory import SCHEMA_VERSION
+    from checks.inventory import READABLE_VERSIONS, SchemaError, load
 
     try:
         data = orjson.loads(path.read_bytes())
@@ -415,8 +428,12 @@ def read_export(path: Path) -> dict[str, Any]:
     if not isinstance(inventory, dict) or not isinstance(inventory.get("regions"), dict):
         raise ExportError(f"{path}: it holds no inventory")
     version = str(inventory.get("schema_version", ""))
-    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise ExportError(f"{path}: inventory schema {version!r} is not {SCHEMA_VERSION}")
+    if version.split(".")[0] not in {known.split(".")[0] for known in READABLE_VERSIONS}:
+        raise ExportError(f"{path}: inventory schema {version!r} is not one of {', '.join(READABLE_VERSIONS)}")
+    try:
+        data["inventory"] = load(inventory)  # (schema 1.0 migrated: an old export is graded as it was)
+    except SchemaError as exc:
+        raise ExportError(f"{path}: {exc}") from exc
     return data
 
 
