@@ -20,11 +20,9 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from checks.base import ERROR, FAIL, NOT_APPLICABLE, PASS, CheckParamError, CheckResult, aggregate_status
 
@@ -291,6 +289,8 @@ def report_json(report: Report) -> str:
 def junit_xml(reports: Iterable[Report], suite_name: str = "securecart-dr-lab") -> str:
     """JUnit XML: a testsuite per lab, a testcase per check (FAIL -> failure, ERROR -> error,
     NOT_APPLICABLE -> skipped), the score as properties."""
+    from xml.etree import ElementTree  # (what `lab check` does not need is loaded when it is used)
+
     root = ElementTree.Element("testsuites", name=suite_name)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
@@ -533,6 +533,8 @@ def grade_class(directory: Path, exercises: list[Any], *,
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1
     if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(exercises, pass_rule)) as pool:
             graded = list(pool.map(_grade_file, files, chunksize=max(1, len(files) // (workers * 4))))
     else:

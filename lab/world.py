@@ -194,8 +194,10 @@ def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
             "rds_snapshots": len(rds.describe_db_snapshots()["DBSnapshots"]),
             "ec2_instances": instances,
             "ebs_volumes": len(ec2.describe_volumes()["Volumes"]),
-            "ebs_snapshots": sum(1 for snap in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
-                                 if not snap.get("Description", "").startswith(_AMI_SNAPSHOT)),
+            # (through the data layer: DescribeSnapshots looks each snapshot's tags up among all tags, and a
+            # month of hourly AWS Backup is 840 snapshots)
+            "ebs_snapshots": sum(1 for snap in data.ebs_snapshots(region)
+                                 if not (snap.description or "").startswith(_AMI_SNAPSHOT)),
             "backup_vaults": len(backup.list_backup_vaults()["BackupVaultList"]),
             "backup_plans": len(backup.list_backup_plans()["BackupPlansList"]),
         }

@@ -16,35 +16,32 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from checks.inventory import PARTS, SCHEMA_VERSION, Inventory, dumps, loads, normalise_parts
-from lab.inventory import backup, cloudtrail, dynamodb, ec2, iam, rds, route53, s3
-from lab.inventory import lab as lab_parts
-from lab.inventory.collector import Collector, SourceError
-from lab.inventory.sources import API_MAX_VERSIONS, Digests, EndpointSource, SandboxSource
 
 if TYPE_CHECKING:
     from lab.kernel.context import RequestContext
     from lab.kernel.port import Sandbox
     from lab.kernel.routes import AdminRouter
 
-#: the collector of each service section, by the section's name
-SERVICE_MODULES: dict[str, ModuleType] = {"s3": s3, "dynamodb": dynamodb, "rds": rds, "ec2": ec2, "backup": backup,
-                                          "cloudtrail": cloudtrail, "iam": iam, "route53": route53}
+# (the collector, the sources and boto3 are imported where they are used: `lab check` only asks the sandbox)
 
 
 class InventoryReader:
     """The sandbox's inventory reader: what it keeps between collections (sources.Digests)."""
 
     def __init__(self, sandbox: Sandbox) -> None:
+        from lab.inventory.sources import Digests
+
         self.sandbox = sandbox
         self.digests = Digests()
 
     def collect(self, parts: Iterable[str] | None = None) -> Inventory:
         """One instant (the sandbox lock held throughout), unseen by faults and the audit."""
         from lab.gateway import audit
+        from lab.inventory.collector import Collector
+        from lab.inventory.sources import SandboxSource
 
         chosen = normalise_parts(parts)
         with self.sandbox.lock, audit.unrecorded():
@@ -91,6 +88,9 @@ def collect_through_apis(endpoint: str, parts: Iterable[str] | None = None, *,
     """The inventory read from outside through the AWS APIs (and the admin API, where there is one): slower,
     listings capped (API_MAX_VERSIONS), no per-version replication status, and the reads are API calls that
     CloudTrail records."""
+    from lab.inventory.collector import Collector
+    from lab.inventory.sources import EndpointSource
+
     return Collector(EndpointSource(endpoint, allow_remote=allow_remote), normalise_parts(parts),
                      parallel=True).run()
 
@@ -106,6 +106,5 @@ def register(router: AdminRouter) -> None:
     router.add("GET", "inventory", inventory_route)
 
 
-__all__ = ["API_MAX_VERSIONS", "PARTS", "SCHEMA_VERSION", "SERVICE_MODULES", "Collector", "InventoryReader",
-           "SourceError", "collect_from_endpoint", "collect_in_sandbox", "collect_through_apis", "dumps",
-           "inventory_route", "lab_parts", "loads", "register"]
+__all__ = ["PARTS", "SCHEMA_VERSION", "InventoryReader", "collect_from_endpoint", "collect_in_sandbox",
+           "collect_through_apis", "dumps", "inventory_route", "loads", "register"]

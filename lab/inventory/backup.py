@@ -49,8 +49,9 @@ def collect(c: Collector, region: str) -> Backup:
                 lock=VaultLock(min_retention_days=vault.get("MinRetentionDays"),
                                max_retention_days=vault.get("MaxRetentionDays"), lock_date=iso(vault.get("LockDate"))),
                 access_policy=policy_document(policy))
-            points.extend(c.attempt("backup", region, f"recovery points of {name}",
-                                    lambda name=name: recovery_points(backup, region, name), []))
+            # (a month of hourly backups is thousands of points; they change only with the world, not with time)
+            points.extend(c.attempt("backup", region, f"recovery points of {name}", lambda name=name: c.source.stable(
+                ("backup.points", region, name), lambda: recovery_points(backup, region, name)), []))
     return Backup(
         vaults=by_key(vaults.items()),
         plans=c.attempt("backup", region, "plans", lambda: plans(backup, region), {}),
@@ -154,7 +155,8 @@ def restore_job(job: Mapping[str, Any]) -> RestoreJob:
 
 def jobs(backup: Any, operation: str, key: str, shape: Callable[[Mapping[str, Any]], J]) -> list[J]:
     found: list[J] = []
-    for page in backup.get_paginator(operation).paginate():
+    # (the API lists the newest first: one page of MAX_JOBS is what is kept)
+    for page in backup.get_paginator(operation).paginate(PaginationConfig={"PageSize": MAX_JOBS}):
         found.extend(shape(job) for job in page.get(key, []))
         if len(found) >= MAX_JOBS:
             break

@@ -84,7 +84,12 @@ class Collector:
     # -- the whole ---------------------------------------------------------------------------------
 
     def run(self) -> Inventory:
-        from lab.inventory import SERVICE_MODULES, lab_parts
+        from lab.inventory import backup, cloudtrail, dynamodb, ec2, iam, rds, route53, s3
+        from lab.inventory import lab as lab_parts
+
+        # the collector of each service section, by the section's name
+        modules = {"s3": s3, "dynamodb": dynamodb, "rds": rds, "ec2": ec2, "backup": backup,
+                   "cloudtrail": cloudtrail, "iam": iam, "route53": route53}
 
         clock = self.attempt("clock", None, "clock", self.source.clock, None) or Clock()
         epoch = clock.epoch if clock.epoch is not None else datetime.now(tz=UTC).timestamp()
@@ -93,10 +98,10 @@ class Collector:
         for region in regions:
             for service in REGION_SERVICES:
                 if service in self.parts:
-                    tasks.append((service, region, lambda s=service, r=region: SERVICE_MODULES[s].collect(self, r)))
+                    tasks.append((service, region, lambda s=service, r=region: modules[s].collect(self, r)))
         for service in GLOBAL_SERVICES:
             if service in self.parts:
-                tasks.append((service, None, lambda s=service: SERVICE_MODULES[s].collect(self, regions[0])))
+                tasks.append((service, None, lambda s=service: modules[s].collect(self, regions[0])))
 
         def one(task: tuple[str, str | None, Callable[[], Any]]) -> Any:
             service, region, read = task

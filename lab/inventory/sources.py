@@ -16,7 +16,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +34,8 @@ from lab.kernel.data import EbsSnapshot, KeyHead
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
 
+T = TypeVar("T")
+
 API_MAX_VERSIONS = 2_000  # per bucket, through ListObjectVersions (from outside): moto lists ~1000/s
 NEWEST_VERSIONS = 50  # the newest object versions a bucket's summary shows (the TUI's explorer lists them)
 ORDER_ID_PAGE = 10_000  # rows per SELECT (POST /_lab/sql's result cap)
@@ -43,6 +45,10 @@ ORDER_ID_PAGE_SQL = "SELECT order_id FROM orders WHERE order_id > ? ORDER BY ord
 class Source(Protocol):
     regions: Sequence[str]
     account_id: str
+
+    def stable(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
+        """`read()`, for a value that changes only when the world does (a state-changing call or an engine's
+        step), never with time alone: a source that can tell may keep it until then."""
 
     def client(self, service: str, region: str) -> Any:
         """A boto3-style client for the service's configuration reads."""
@@ -237,6 +243,11 @@ class SandboxSource:
         self._ledger_read = False
         self._world = digests.for_world(sandbox)
 
+    def stable(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
+        if key not in self._world:
+            self._world[key] = read()
+        return self._world[key]
+
     def client(self, service: str, region: str) -> Any:
         if service == "backup":
             from lab.services.backup.engine import Backup
@@ -282,27 +293,24 @@ class SandboxSource:
     def objects(self, region: str, bucket: str) -> Objects:
         from lab.services.s3.engine import S3
 
-        found = self._world.get(("s3", region, bucket))
-        if found is None:
-            heads = self.sandbox.data.key_heads(region, bucket)
+        def read() -> Objects:
             engine = self.sandbox.engines.find(S3)
-            replication = engine.replication_counts(bucket) if engine is not None else None
-            found = self._world[("s3", region, bucket)] = summarise_objects(
-                heads, self.invoices(), truncated=False, limit=0, replication=replication)
-        return found
+            return summarise_objects(self.sandbox.data.key_heads(region, bucket), self.invoices(), truncated=False,
+                                     limit=0, replication=engine.replication_counts(bucket) if engine else None)
+
+        return self.stable(("s3.objects", region, bucket), read)
 
     def ebs_snapshots(self, region: str) -> list[EbsSnapshot]:
         return self.sandbox.data.ebs_snapshots(region)
 
     def table_items(self, region: str, table: str, key_names: list[str]) -> Items:
-        found = self._world.get(("dynamodb", region, table, *key_names))
-        if found is None:
+        def read() -> Items:
             data = self.sandbox.data
-            count = data.count_items(region, table)
-            found = self._world[("dynamodb", region, table, *key_names)] = Items(
-                count=count, order_ids=order_ids_of(data.key_values(region, table, "order_id"))
-                if "order_id" in key_names else None)
-        return found
+            return Items(count=data.count_items(region, table),
+                         order_ids=order_ids_of(data.key_values(region, table, "order_id"))
+                         if "order_id" in key_names else None)
+
+        return self.stable(("dynamodb.items", region, table, *key_names), read)
 
     def instance_orders(self, region: str) -> dict[str, Orders] | None:
         from lab.services.rds.engine import RdsData
@@ -371,6 +379,9 @@ class OperationsClient:
         class Paginator:
             def paginate(self, **params: Any) -> Iterable[dict[str, Any]]:
                 operation = "".join(part.capitalize() for part in name.split("_"))
+                # (in-process there is no wire to spare: one page, instead of one pass over every item per page)
+                size = (params.pop("PaginationConfig", None) or {}).get("PageSize")
+                params.setdefault("MaxResults", size or 1_000_000)
                 token = None
                 while True:
                     answer = client.call(operation, {**params, **({"NextToken": token} if token else {})})
@@ -399,6 +410,9 @@ class EndpointSource:
         self._lock = threading.Lock()
         self._orders: list[dict[str, Any]] | None = None
         self._digest = LedgerDigest()
+
+    def stable(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
+        return read()  # (from outside, the world's changes cannot be seen)
 
     def client(self, service: str, region: str) -> Any:
         from lab.awsclient import client
