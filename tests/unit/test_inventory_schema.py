@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from pathlib import Path
 
 import msgspec
@@ -67,7 +68,7 @@ def test_json_round_trip_and_a_clear_error_for_what_is_not_an_inventory() -> Non
     assert loads(dumps(inventory)) == inventory
     assert load(json.loads(dumps(inventory))) == inventory
     assert dumps(inventory) == dumps(loads(dumps(inventory)))  # sorted keys: the same world, the same bytes
-    with pytest.raises(SchemaError, match="schema '0.1' is not one of 1.0, 2.0"):
+    with pytest.raises(SchemaError, match=re.escape("schema '0.1' is not one of 1.0, 2.0")):
         load({"schema_version": "0.1", "regions": {}})
     with pytest.raises(SchemaError, match=r"regions"):
         load({"schema_version": "2.0", "regions": []})
@@ -77,7 +78,7 @@ def test_json_round_trip_and_a_clear_error_for_what_is_not_an_inventory() -> Non
 
 def test_parts_bring_their_service_and_unknown_parts_are_named() -> None:
     assert normalise_parts(["s3.objects", "orders"]) == {"s3", "s3.objects", "orders"}
-    with pytest.raises(ValueError, match="unknown inventory part.*s4"):
+    with pytest.raises(ValueError, match=r"unknown inventory part.*s4"):
         normalise_parts(["s4"])
 
 
