@@ -763,8 +763,7 @@ class MotoData:
         if found is None:
             raise LookupError(f"no bucket {bucket}")
         # (the store's own values() yields each key's latest version; a delete marker hides the object)
-        return sum(1 for versions in dict.values(found.keys)
-                   if versions and not isinstance(versions[-1], FakeDeleteMarker))
+        return sum(1 for versions in dict.values(found.keys) if versions and type(versions[-1]) is not FakeDeleteMarker)
 
     def key_heads(self, region: str, bucket: str) -> list[KeyHead]:
         from moto.s3.models import FakeDeleteMarker
