@@ -218,6 +218,10 @@ class Digests:
         """The digests of the world as it is now (an empty map once anything changed it)."""
         lab = sandbox.lab
         world = (lab, lab.seq, sandbox.engines.steps_run)
+        if self._world is None or self._world[0] is not lab:
+            # Another world (a reset, a restore): its DB instances may have the same names, histories and
+            # positions as the old world's, with other rows.
+            self._by_rows = {}
         if self._world is None or self._world[0] is not lab or self._world[1:] != world[1:]:
             self._world, self._by_world = world, {}
         return self._by_world

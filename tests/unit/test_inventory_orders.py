@@ -50,3 +50,28 @@ def test_order_id_sets_keep_every_id_and_compare_run_by_run() -> None:
     expected = IdSet.of(f"ORD-{n:06d}" for n in range(1, 50_004))
     assert expected.difference(found).ids() == ["ORD-050001", "ORD-050002"]
     assert found.difference(expected).ids() == ["B'2", "ORD-7"]
+
+
+def test_order_ids_are_read_again_in_another_world() -> None:
+    """A reset makes a new world whose orders database may have the same name, history id and position as the
+    old one's, with other rows: what was read in the old world is not reused."""
+    from types import SimpleNamespace
+
+    digests = sources.Digests()
+    reads: list[int] = []
+
+    def read() -> IdSet:
+        reads.append(1)
+        return IdSet.of(["ORD-000001"])
+
+    first = SimpleNamespace(lab=SimpleNamespace(seq=3), engines=SimpleNamespace(steps_run=10))
+    rows = ("us-east-1", "securecart-orders-db", "h1", 107)
+    digests.for_world(first)
+    digests.order_ids(rows, read)
+    digests.for_world(first)
+    digests.order_ids(rows, read)
+    assert len(reads) == 1  # the same rows of the same world: read once
+    reset = SimpleNamespace(lab=SimpleNamespace(seq=3), engines=SimpleNamespace(steps_run=10))
+    digests.for_world(reset)
+    digests.order_ids(rows, read)
+    assert len(reads) == 2
