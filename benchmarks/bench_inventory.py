@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=35.0)
     parser.add_argument("--keep", type=Path, default=None, help="keep (or reuse) the month-old state dir here")
     parser.add_argument("--month-only", action="store_true", help="skip the fresh world's figures")
+    parser.add_argument("--fresh-only", action="store_true", help="only the fresh world's figures")
     args = parser.parse_args()
     reused = args.keep is not None and (args.keep / MARKER).exists()
     state = args.keep if args.keep is not None else Path(tempfile.mkdtemp(prefix="bench-inventory-"))
@@ -193,6 +194,8 @@ def main() -> None:
                  timed(lambda: cli_check(state, "01-aws-backup"), args.rounds), "<= 250 ms")
             figure = timed(lambda: full_inventory(endpoint), args.rounds)
             show(f"full inventory (GET /_lab/inventory, {figure[4][0] / 1024:.0f} KiB JSON)", figure)
+        if args.fresh_only:
+            return
         if not reused:
             print(f"building the month-old world ({args.days:g} sim days)...")
             build_month(endpoint, args.days)
