@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -61,6 +60,8 @@ def known(key: str) -> bool:
 
 def remember(key: str) -> None:
     entries = [*[entry for entry in _read() if entry != key][-(MAX_ENTRIES - 1):], key]
+    import tempfile  # (only a command that validated a file writes)
+
     path = cache_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
