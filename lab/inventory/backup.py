@@ -24,13 +24,14 @@ from checks.inventory.backup import (
     Vault,
     VaultLock,
 )
-from lab.inventory.collector import MAX_JOBS
 from lab.inventory.convert import by_key, iso, policy_document
 
 if TYPE_CHECKING:
     from lab.inventory.collector import Collector
 
 J = TypeVar("J", BackupJob, CopyJob, RestoreJob)
+
+MAX_JOBS = 1_000  # newest backup/copy/restore jobs kept per region
 
 
 def collect(c: Collector, region: str) -> Backup:

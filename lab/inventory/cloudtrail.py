@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from checks.inventory.cloudtrail import CloudTrail, Trail, TrailEvent
-from lab.inventory.collector import AUDITED_EVENT_SOURCES, MAX_TRAIL_EVENTS
 from lab.inventory.convert import by_key, iso, policy_document
 
 if TYPE_CHECKING:
     from lab.inventory.collector import Collector
+
+MAX_TRAIL_EVENTS = 200
+AUDITED_EVENT_SOURCES = ("backup.amazonaws.com",)  # whose write events (refused ones too) the checks read
 
 
 def collect(c: Collector, region: str) -> CloudTrail:

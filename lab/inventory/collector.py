@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-MAX_JOBS = 1_000  # newest backup/copy/restore jobs kept per region
-MAX_TRAIL_EVENTS = 200
-AUDITED_EVENT_SOURCES = ("backup.amazonaws.com",)
-
 
 class SourceError(Exception):
     """A source could not answer (the admin API, a data read); the message says which and why."""
