@@ -9,8 +9,9 @@ from typing import Any
 from checks.base import MATCH, CheckSpec, Finding, Param, apply_match, check, failed, not_applicable, passed
 from checks.coverage import Protectable, coverage, rule_problems, selection_role_problem
 from checks.ebs import protectable
+from checks.inventory.backup import Plan, RecoveryPoint, Rule, Selection, Vault
 from checks.schedule import describe_seconds, max_interval_seconds
-from checks.view import InventoryView, arn_name, parse_time, scoped, tags_match
+from checks.view import InventoryView, parse_time, scoped, tags_match
 
 PLAN = "AWS::Backup::BackupPlan"
 VAULT = "AWS::Backup::BackupVault"
@@ -99,17 +100,17 @@ def backup_plan_min_frequency_and_min_retention_check(inv: InventoryView, params
         if plan is None:
             findings.append(failed(name, "plan_missing", region))
             continue
-        rules = plan.get("rules") or []
+        rules = plan.rules or []
         if not rules:
             findings.append(failed(name, "no_rules", region, plan=name))
             continue
         judged = [(rule, rule_problems(inv, plan, rule, min_retention_days=params["requiredRetentionDays"],
                                        max_interval=required_interval)) for rule in rules]
         rule, problems = min(judged, key=lambda pair: len(pair[1]))
-        days = (rule.get("lifecycle") or {}).get("delete_after_days")
-        evidence = {"rule": rule.get("name"), "schedule": rule.get("schedule"), "retention_days": days,
+        days = rule.lifecycle.delete_after_days
+        evidence = {"rule": rule.name, "schedule": rule.schedule, "retention_days": days,
                     "required_interval": describe_seconds(required_interval),
-                    "required_days": params["requiredRetentionDays"], "rules": [r.get("name") for r in rules]}
+                    "required_days": params["requiredRetentionDays"], "rules": [r.name for r in rules]}
         if problems:
             reason, detail = problems[0]
             interval = detail.get("interval_seconds")
@@ -117,7 +118,7 @@ def backup_plan_min_frequency_and_min_retention_check(inv: InventoryView, params
             findings.append(failed(name, reason, region, **{**evidence, **detail, "plan": name, "interval": shown}))
         else:
             findings.append(passed(name, "meets", region, **evidence,
-                                   interval=describe_seconds(max_interval_seconds(rule.get("schedule"))),
+                                   interval=describe_seconds(max_interval_seconds(rule.schedule)),
                                    retention=f"{days} days" if days is not None else "until deleted by hand"))
     yield from apply_match(findings, params["match"])
 
@@ -126,17 +127,17 @@ def backup_plan_min_frequency_and_min_retention_check(inv: InventoryView, params
 
 def _rds_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
     for db in inv.db_instances():
-        yield db["id"], Protectable(db.get("arn", ""), db.get("region", ""), db.get("tags") or {})
+        yield db.id, Protectable(db.arn, db.region, db.tags or {})
 
 
 def _dynamodb_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
     for table in inv.tables():
-        yield table["name"], Protectable(table.get("arn", ""), table.get("region", ""), table.get("tags") or {})
+        yield table.name, Protectable(table.arn, table.region, table.tags or {})
 
 
 def _ebs_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
     for volume in inv.volumes():
-        yield volume["id"], protectable(inv, volume)
+        yield volume.id, protectable(inv, volume)
 
 
 FAMILIES: dict[str, tuple[str, str, Callable[[InventoryView], Iterator[tuple[str, Protectable]]], tuple[str, ...]]] = {
@@ -188,13 +189,13 @@ def _protected_by_plan(family: str) -> CheckSpec:
                     yield failed(name, "plan_without_selection", region, plans=found.plans_without_selection)
                 else:
                     yield failed(name, "not_selected", region, tags=dict(resource.tags),
-                                 plans=[plan.get("name") for plan in found.plans_in_region])
+                                 plans=[plan.name for plan in found.plans_in_region])
                 continue
-            judged: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None, list]] = []
+            judged: list[tuple[Plan, Selection, Rule | None, list]] = []
             for plan, selection in found.covering:
                 role_problem = selection_role_problem(inv, selection)
-                for rule in plan.get("rules") or [None]:
-                    problems = ([("no_rules", {"plan": plan.get("name")})] if rule is None else rule_problems(
+                for rule in plan.rules or [None]:
+                    problems = ([("no_rules", {"plan": plan.name})] if rule is None else rule_problems(
                         inv, plan, rule, min_retention_days=params["minRetentionDays"],
                         max_retention_days=params["maxRetentionDays"], cross_regions=params["crossRegionList"],
                         vault_lock=params["backupVaultLockCheck"]))
@@ -202,9 +203,9 @@ def _protected_by_plan(family: str) -> CheckSpec:
                         problems = [*problems, role_problem]
                     judged.append((plan, selection, rule, problems))
             plan, selection, rule, problems = min(judged, key=lambda item: len(item[3]))
-            evidence = {"plan": plan.get("name"), "selection": selection.get("name"),
-                        "rule": (rule or {}).get("name"), "required_days": params["minRetentionDays"],
-                        "covering": sorted({f"{p.get('name')}/{s.get('name')}" for p, s in found.covering})}
+            evidence = {"plan": plan.name, "selection": selection.name,
+                        "rule": rule.name if rule is not None else None, "required_days": params["minRetentionDays"],
+                        "covering": sorted({f"{p.name}/{s.name}" for p, s in found.covering})}
             if problems:
                 reason, detail = problems[0]
                 yield failed(name, reason, region, **{**evidence, **detail})
@@ -263,16 +264,16 @@ def _last_recovery_point(family: str) -> CheckSpec:
         age_text = describe_seconds(max_age)
         for name, resource in chosen:
             arns = {arn for arn, _ in resource.identities()}
-            points = [p for p in inv.recovery_points() if p.get("resource_arn") in arns
-                      and p.get("status") == "COMPLETED"]
+            points = [p for p in inv.recovery_points() if p.resource_arn in arns
+                      and p.status == "COMPLETED"]
             if not points:
                 yield failed(name, "no_recovery_point", resource.region, max_age=age_text)
                 continue
-            newest = max(points, key=lambda p: parse_time(p.get("created")) or 0.0)
-            age = inv.now - (parse_time(newest.get("created")) or 0.0)
-            evidence = {"recovery_point": newest.get("arn"), "created": newest.get("created"),
+            newest = max(points, key=lambda p: parse_time(p.created) or 0.0)
+            age = inv.now - (parse_time(newest.created) or 0.0)
+            evidence = {"recovery_point": newest.arn, "created": newest.created,
                         "age": describe_seconds(max(0, round(age))), "max_age": age_text,
-                        "vault": newest.get("vault")}
+                        "vault": newest.vault}
             if age <= max_age:
                 yield passed(name, "recent", resource.region, **evidence)
             else:
@@ -317,10 +318,10 @@ EBS_LAST_BACKUP_RECOVERY_POINT_CREATED = _last_recovery_point("EBS")
 POINT_SCOPE = (Param("vaultNames", "string_list", [], "Only recovery points in these vaults; empty: all."), REGION)
 
 
-def _points(inv: InventoryView, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _points(inv: InventoryView, params: dict[str, Any]) -> list[RecoveryPoint]:
     vaults = set(params["vaultNames"])
     return [p for p in inv.recovery_points(params["region"] or None)
-            if p.get("status") == "COMPLETED" and (not vaults or p.get("vault") in vaults)]
+            if p.status == "COMPLETED" and (not vaults or p.vault in vaults)]
 
 
 @check(
@@ -337,12 +338,12 @@ def backup_recovery_point_encrypted(inv: InventoryView, params: dict[str, Any]) 
     if not points:
         yield not_applicable("account", "no_resources", params["region"], what="no completed recovery points")
     for point in points:
-        evidence = {"vault": point.get("vault"), "resource_arn": point.get("resource_arn"),
-                    "encryption_key": point.get("encryption_key")}
-        if point.get("encrypted"):
-            yield passed(point["arn"], "encrypted", point.get("region", ""), **evidence)
+        evidence = {"vault": point.vault, "resource_arn": point.resource_arn,
+                    "encryption_key": point.encryption_key}
+        if point.encrypted:
+            yield passed(point.arn, "encrypted", point.region, **evidence)
         else:
-            yield failed(point["arn"], "not_encrypted", point.get("region", ""), **evidence)
+            yield failed(point.arn, "not_encrypted", point.region, **evidence)
 
 
 @check(
@@ -362,13 +363,13 @@ def backup_recovery_point_minimum_retention_check(inv: InventoryView, params: di
     if not points:
         yield not_applicable("account", "no_resources", params["region"], what="no completed recovery points")
     for point in points:
-        days = (point.get("lifecycle") or {}).get("delete_after_days")
-        evidence = {"vault": point.get("vault"), "resource_arn": point.get("resource_arn"), "retention_days": days,
+        days = point.lifecycle.delete_after_days
+        evidence = {"vault": point.vault, "resource_arn": point.resource_arn, "retention_days": days,
                     "retention": f"{days} days" if days is not None else "until deleted by hand"}
         if days is not None and days < params["requiredRetentionDays"]:
-            yield failed(point["arn"], "retention_too_short", point.get("region", ""), **evidence)
+            yield failed(point.arn, "retention_too_short", point.region, **evidence)
         else:
-            yield passed(point["arn"], "retained", point.get("region", ""), **evidence)
+            yield passed(point.arn, "retained", point.region, **evidence)
 
 
 def _denies_deletion(policy: Any) -> bool:
@@ -391,17 +392,17 @@ def _denies_deletion(policy: Any) -> bool:
 VAULT_SCOPE = (Param("vaultNames", "string_list", [], "The vaults to check; empty: every vault."), REGION)
 
 
-def _vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:
+def _vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, Vault | None]]:
     return scoped(inv.vaults(), params["vaultNames"], params["region"])
 
 
-def _guarded_vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:
+def _guarded_vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, Vault | None]]:
     """The vaults whose recovery points need guarding: the named ones, else those holding recovery points,
     else (none holds any yet) every vault."""
     chosen = _vaults(inv, params)
     if params["vaultNames"]:
         return chosen
-    holding = [entry for entry in chosen if (entry[2] or {}).get("recovery_points")]
+    holding = [entry for entry in chosen if entry[2] is not None and entry[2].recovery_points]
     return holding or chosen
 
 
@@ -437,12 +438,12 @@ def backup_recovery_point_manual_deletion_disabled(inv: InventoryView, params: d
         if vault is None:
             yield failed(name, "vault_missing", region)
             continue
-        lock = vault.get("lock") or {}
-        evidence = {"recovery_points": vault.get("recovery_points", 0), "locked": bool(vault.get("locked")),
-                    "min_retention_days": lock.get("min_retention_days")}
-        if _denies_deletion(vault.get("access_policy")):
+        lock = vault.lock
+        evidence = {"recovery_points": vault.recovery_points, "locked": bool(vault.locked),
+                    "min_retention_days": lock.min_retention_days}
+        if _denies_deletion(vault.access_policy):
             yield passed(name, "policy_denies", region, **evidence)
-        elif params["acceptVaultLock"] and (vault.get("locked") or lock.get("min_retention_days")):
+        elif params["acceptVaultLock"] and (vault.locked or lock.min_retention_days):
             yield passed(name, "vault_locked", region, **evidence)
         else:
             note = "" if params["acceptVaultLock"] else " (vault locks are not accepted here)"
@@ -477,21 +478,21 @@ def backup_vault_encrypted(inv: InventoryView, params: dict[str, Any]) -> Iterat
     vault in the DR region is where cross-region copies go."""
     wanted = set(params["vaultNames"])
     for region in params["requiredRegions"]:
-        vaults = [v for v in inv.vaults(region) if not wanted or v["name"] in wanted]
+        vaults = [v for v in inv.vaults(region) if not wanted or v.name in wanted]
         if not vaults:
             named = f" named {', '.join(sorted(wanted))}" if wanted else ""
             yield failed(region, "no_vault", region, named=named)
             continue
         findings = []
         for vault in vaults:
-            key = vault.get("encryption_key") or ""
-            aws_managed = key.endswith("alias/aws/backup") or vault.get("key_manager") == "AWS"
+            key = vault.encryption_key or ""
+            aws_managed = key.endswith("alias/aws/backup")
             if not key:
-                findings.append(failed(vault["name"], "not_encrypted", region))
+                findings.append(failed(vault.name, "not_encrypted", region))
             elif params["requireCustomerManagedKey"] and aws_managed:
-                findings.append(failed(vault["name"], "aws_managed_key", region, key=key))
+                findings.append(failed(vault.name, "aws_managed_key", region, key=key))
             else:
-                findings.append(passed(vault["name"], "encrypted", region, key=key))
+                findings.append(passed(vault.name, "encrypted", region, key=key))
         yield from apply_match(findings, params["match"])
 
 
@@ -534,12 +535,12 @@ def backup_vault_lock_enabled(inv: InventoryView, params: dict[str, Any]) -> Ite
         if vault is None:
             findings.append(failed(name, "vault_missing", region))
             continue
-        lock = vault.get("lock") or {}
-        minimum = lock.get("min_retention_days")
-        compliance = bool(lock.get("lock_date"))
-        evidence = {"min_retention_days": minimum, "max_retention_days": lock.get("max_retention_days"),
-                    "lock_date": lock.get("lock_date"), "mode_note": " (compliance mode)" if compliance else ""}
-        if not (vault.get("locked") or minimum):
+        lock = vault.lock
+        minimum = lock.min_retention_days
+        compliance = bool(lock.lock_date)
+        evidence = {"min_retention_days": minimum, "max_retention_days": lock.max_retention_days,
+                    "lock_date": lock.lock_date, "mode_note": " (compliance mode)" if compliance else ""}
+        if not (vault.locked or minimum):
             findings.append(failed(name, "not_locked", region, **evidence))
         elif params["minRetentionDays"] and (minimum or 0) < params["minRetentionDays"]:
             findings.append(failed(name, "retention_too_short", region, **evidence))
@@ -578,19 +579,19 @@ def backup_vault_lock_enabled(inv: InventoryView, params: dict[str, Any]) -> Ite
 def backup_audit_framework_deployed(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """A framework evaluates backup controls continuously and flags what breaks them (a deletion, a plan
     that stops covering a resource)."""
-    frameworks = list(inv.backup_list("frameworks", params["region"] or None))
+    frameworks = list(inv.frameworks(params["region"] or None))
     if not frameworks:
         where = f" in {params['region']}" if params["region"] else ""
         yield failed("account", "no_framework", params["region"], where=where)
         return
     findings = []
     for framework in frameworks:
-        controls = [control.get("name") for control in framework.get("controls") or ()]
+        controls = [control.name for control in framework.controls or ()]
         missing = [name for name in params["requiredControls"] if name not in controls]
         evidence = {"controls": controls, "control_count": len(controls),
-                    "deployment_status": framework.get("deployment_status"), "missing": missing}
-        name, region = framework.get("name", arn_name(framework.get("arn"))), framework.get("region", "")
-        if framework.get("deployment_status") not in ("COMPLETED", None):
+                    "deployment_status": framework.deployment_status, "missing": missing}
+        name, region = framework.name, framework.region
+        if framework.deployment_status not in ("COMPLETED", None):
             findings.append(failed(name, "not_deployed", region, **evidence))
         elif missing:
             findings.append(failed(name, "missing_controls", region, **evidence))

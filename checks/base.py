@@ -3,7 +3,7 @@
 A check is a pure function of (inventory, parameters). It yields `Finding`s -- one per resource it
 judged -- naming a *reason*; the spec turns each reason into the message a learner reads and the hint
 that says what to do next. `CheckSpec.run` validates the parameters, guards the function and builds the
-`CheckResult`s. Checks never call AWS: the inventory (lab.inventory) is all they see.
+`CheckResult`s. Checks never call AWS: the inventory (checks.inventory's models) is all they see.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ import math
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from checks.durations import parse_duration
+
+if TYPE_CHECKING:
+    from checks.inventory import Inventory
+    from checks.view import InventoryView
 
 PASS = "PASS"  # noqa: S105 -- a check's status, not a password
 FAIL = "FAIL"
@@ -126,8 +132,6 @@ class Param:
         if isinstance(value, (int, float)) and math.isfinite(value) and value >= 0:
             return int(value)
         if isinstance(value, str):
-            from lab.sim.clock import parse_duration
-
             try:
                 return int(parse_duration(value))
             except ValueError as exc:
@@ -267,7 +271,7 @@ class CheckSpec:
     messages: Mapping[str, str]
     hints: Mapping[str, str]
     func: CheckFunction
-    services: frozenset[str]  # inventory parts the check reads (lab.inventory services)
+    services: frozenset[str]  # inventory parts the check reads (checks.inventory.PARTS)
     phase: str = "configure"
     kind: str = "config"
     store: str | None = None  # for data checks: which store's lost order ids the evidence lists
@@ -312,9 +316,10 @@ class CheckSpec:
         hint = self.hints.get(reason, COMMON_HINTS.get(reason, ""))
         return render(template, values), render(hint, values)
 
-    def run(self, inventory: Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
-            messages: bool = True) -> list[CheckResult]:
-        """Every result of this check on `inventory` (raises CheckParamError for bad parameters).
+    def run(self, inventory: Inventory | InventoryView | Mapping[str, Any], params: Mapping[str, Any] | None = None,
+            *, messages: bool = True) -> list[CheckResult]:
+        """Every result of this check on `inventory` (raises CheckParamError for bad parameters): the typed
+        models, a view of them, or a decoded JSON document of any readable schema version.
         messages=False leaves message and hint empty: for grading that only needs the scores."""
         from checks.view import InventoryView
 

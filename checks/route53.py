@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from checks.base import Finding, Param, apply_match, check, failed, passed
+from checks.inventory.route53 import Record
 from checks.view import InventoryView
 
 RECORD_SET = "AWS::Route53::RecordSet"
@@ -23,11 +25,12 @@ def fqdn(name: str) -> str:
     return name if not name or name.endswith(".") else name + "."
 
 
-def record_targets(record: dict[str, Any]) -> list[str]:
-    targets = list(record.get("values") or ())
-    alias = record.get("alias") or {}
-    if alias.get("dns_name"):
-        targets.append(alias["dns_name"])
+def record_targets(record: Record | None) -> list[str]:
+    if record is None:
+        return []
+    targets = list(record.values or ())
+    if record.alias is not None and record.alias.dns_name:
+        targets.append(record.alias.dns_name)
     return targets
 
 
@@ -35,13 +38,13 @@ def dr_endpoints(inv: InventoryView, region: str) -> set[str]:
     """Addresses of the DR region's resources that a record may point at (DB endpoints, bucket hosts)."""
     found: set[str] = set()
     for db in inv.db_instances(region):
-        address = (db.get("endpoint") or {}).get("address")
+        address = db.endpoint.address
         if address:
             found.add(fqdn(address))
     return found
 
 
-def points_into(record: dict[str, Any], region: str, endpoints: set[str], extra: list[str]) -> bool:
+def points_into(record: Record, region: str, endpoints: set[str], extra: list[str]) -> bool:
     for target in record_targets(record):
         lowered = target.lower()
         if region in lowered or fqdn(lowered) in endpoints or target in extra:
@@ -49,54 +52,68 @@ def points_into(record: dict[str, Any], region: str, endpoints: set[str], extra:
     return False
 
 
-def failover_groups(inv: InventoryView, record_name: str) -> list[dict[str, Any]]:
-    """Failover record pairs by (zone, name, type): {zone, name, type, PRIMARY, SECONDARY}."""
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+@dataclass
+class FailoverGroup:
+    """The failover records of one (zone, name, type)."""
+
+    zone: str | None
+    name: str
+    type: str | None
+    primary: Record | None = None
+    secondary: Record | None = None
+
+
+def failover_groups(inv: InventoryView, record_name: str) -> list[FailoverGroup]:
+    """Failover record pairs by (zone, name, type)."""
+    groups: dict[tuple[str, str, str], FailoverGroup] = {}
     wanted = fqdn(record_name) if record_name else ""
     for zone in inv.hosted_zones():
-        for record in zone.get("records") or ():
-            role = record.get("failover")
+        for record in zone.records:
+            role = record.failover
             if role not in ("PRIMARY", "SECONDARY"):
                 continue
-            name = fqdn(record.get("name") or "")
+            name = fqdn(record.name or "")
             if wanted and name != wanted:
                 continue
-            key = (zone.get("id", ""), name, record.get("type", ""))
-            group = groups.setdefault(key, {"zone": zone.get("name"), "name": name, "type": record.get("type")})
-            group[role] = record
+            key = (zone.id, name, record.type or "")
+            group = groups.setdefault(key, FailoverGroup(zone.name, name, record.type))
+            if role == "PRIMARY":
+                group.primary = record
+            else:
+                group.secondary = record
     return list(groups.values())
 
 
-def health_of(inv: InventoryView, record: dict[str, Any]) -> str:
+def health_of(inv: InventoryView, record: Record) -> str:
     """'healthy', 'unhealthy' or 'unknown' for the record's health check (no check: healthy, as Route 53 does)."""
-    check_id = record.get("health_check_id")
+    check_id = record.health_check_id
     if not check_id:
         return "healthy"
     found = inv.health_check(check_id)
     if found is None:
         return "unknown"
-    if found.get("disabled"):
+    if found.disabled:
         return "healthy"
-    status = (found.get("status") or "").lower()
+    status = (found.status or "").lower()
     if status not in ("healthy", "unhealthy"):
         return "unknown"
-    if found.get("inverted"):
+    if found.inverted:
         return "unhealthy" if status == "healthy" else "healthy"
     return status
 
 
-def failover_problem(inv: InventoryView, group: dict[str, Any],
+def failover_problem(inv: InventoryView, group: FailoverGroup,
                      params: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    primary, secondary = group.get("PRIMARY"), group.get("SECONDARY")
+    primary, secondary = group.primary, group.secondary
     if primary is None:
         return "no_primary", {}
     if secondary is None:
         return "no_secondary", {}
-    alias = primary.get("alias") or {}
-    if not primary.get("health_check_id") and not alias.get("evaluate_health"):
+    evaluates_target = primary.alias is not None and primary.alias.evaluate_health
+    if not primary.health_check_id and not evaluates_target:
         return "primary_without_health_check", {}
-    if primary.get("health_check_id") and inv.health_check(primary["health_check_id"]) is None:
-        return "health_check_missing", {"health_check": primary["health_check_id"]}
+    if primary.health_check_id and inv.health_check(primary.health_check_id) is None:
+        return "health_check_missing", {"health_check": primary.health_check_id}
     if not points_into(secondary, params["drRegion"], dr_endpoints(inv, params["drRegion"]), params["drTargets"]):
         return "secondary_not_in_dr", {"secondary_targets": record_targets(secondary)}
     return None
@@ -140,10 +157,11 @@ def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> I
         return
     findings = []
     for group in groups:
-        resource = f"{group['name']} {group['type']}"
-        primary, secondary = group.get("PRIMARY") or {}, group.get("SECONDARY") or {}
-        evidence = {"zone": group.get("zone"), "primary_targets": record_targets(primary),
-                    "secondary_targets": record_targets(secondary), "health_check": primary.get("health_check_id")}
+        resource = f"{group.name} {group.type}"
+        primary, secondary = group.primary, group.secondary
+        evidence = {"zone": group.zone, "primary_targets": record_targets(primary),
+                    "secondary_targets": record_targets(secondary),
+                    "health_check": primary.health_check_id if primary is not None else None}
         problem = failover_problem(inv, group, params)
         if problem:
             findings.append(failed(resource, problem[0], **{**evidence, **problem[1]}))

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.inventory.s3 import Bucket, ReplicationRule
 from checks.view import InventoryView, scoped, trusted_services
 
 BUCKET = "AWS::S3::Bucket"
@@ -23,7 +24,7 @@ _SCOPE_HINTS = {
 }
 
 
-def _buckets(inv: InventoryView, params: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+def _buckets(inv: InventoryView, params: dict[str, Any]) -> Iterator[tuple[str, str, Bucket | None]]:
     yield from scoped(inv.buckets(), params["bucketNames"], params["region"])
 
 
@@ -61,8 +62,8 @@ def s3_bucket_versioning_enabled(inv: InventoryView, params: dict[str, Any]) -> 
         if bucket is None:
             yield _scope_finding(inv, name, region)
             continue
-        status = bucket.get("versioning") or "Off"
-        evidence = {"versioning": status, "mfa_delete": bucket.get("mfa_delete")}
+        status = bucket.versioning or "Off"
+        evidence = {"versioning": status, "mfa_delete": bucket.mfa_delete}
         if status == "Enabled":
             yield passed(name, "enabled", region, **evidence)
         elif status == "Suspended":
@@ -71,20 +72,20 @@ def s3_bucket_versioning_enabled(inv: InventoryView, params: dict[str, Any]) -> 
             yield failed(name, "never_enabled", region, **evidence)
 
 
-def rule_prefix(rule: dict[str, Any]) -> str:
-    return rule.get("prefix") or ""
+def rule_prefix(rule: ReplicationRule) -> str:
+    return rule.prefix or ""
 
 
-def rule_covers(rule: dict[str, Any], prefix: str) -> bool:
+def rule_covers(rule: ReplicationRule, prefix: str) -> bool:
     """A rule replicates every key under `prefix` when its own prefix is a prefix of it and it needs no tags."""
-    return not rule.get("tags") and prefix.startswith(rule_prefix(rule))
+    return not rule.tags and prefix.startswith(rule_prefix(rule))
 
 
-def replication_problems(inv: InventoryView, source: dict[str, Any], rule: dict[str, Any], role_arn: str,
+def replication_problems(inv: InventoryView, source: Bucket, rule: ReplicationRule, role_arn: str,
                          params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """What keeps one replication rule from doing the job the parameters ask for, most basic first."""
     problems: list[tuple[str, dict[str, Any]]] = []
-    destination_name = rule.get("destination_bucket") or ""
+    destination_name = rule.destination_bucket or ""
     wanted = params["destinationBuckets"]
     if wanted and destination_name not in wanted:
         problems.append(("wrong_destination", {"destination": destination_name, "expected": wanted}))
@@ -93,24 +94,24 @@ def replication_problems(inv: InventoryView, source: dict[str, Any], rule: dict[
         problems.append(("destination_missing", {"destination": destination_name}))
     else:
         kind = params["ReplicationType"]
-        same = destination.get("region") == source.get("region")
-        where = {"destination": destination_name, "destination_region": destination.get("region"),
-                 "source_region": source.get("region")}
+        same = destination.region == source.region
+        where = {"destination": destination_name, "destination_region": destination.region,
+                 "source_region": source.region}
         if kind == "CROSS-REGION" and same:
             problems.append(("same_region", where))
         elif kind == "SAME-REGION" and not same:
             problems.append(("cross_region", where))
-    if source.get("versioning") != "Enabled":
-        problems.append(("source_versioning_off", {"versioning": source.get("versioning") or "Off"}))
-    if destination is not None and destination.get("versioning") != "Enabled":
+    if source.versioning != "Enabled":
+        problems.append(("source_versioning_off", {"versioning": source.versioning or "Off"}))
+    if destination is not None and destination.versioning != "Enabled":
         problems.append(("destination_versioning_off",
                          {"destination": destination_name,
-                          "destination_versioning": destination.get("versioning") or "Off"}))
+                          "destination_versioning": destination.versioning or "Off"}))
     if not rule_covers(rule, params["coveredPrefix"]):
-        problems.append(("prefix_not_covered", {"rule_prefix": rule_prefix(rule), "rule_tags": rule.get("tags") or {},
+        problems.append(("prefix_not_covered", {"rule_prefix": rule_prefix(rule), "rule_tags": rule.tags or {},
                                                 "covered_prefix": params["coveredPrefix"] or "(every key)"}))
-    if params["deleteMarkerReplication"] and rule.get("delete_marker_replication") != "Enabled":
-        problems.append(("delete_markers_not_replicated", {"rule": rule.get("id")}))
+    if params["deleteMarkerReplication"] and rule.delete_marker_replication != "Enabled":
+        problems.append(("delete_markers_not_replicated", {"rule": rule.id}))
     role = inv.role_by_arn(role_arn)
     if role is None:
         problems.append(("role_missing", {"role": role_arn}))
@@ -184,21 +185,21 @@ def s3_bucket_replication_enabled(inv: InventoryView, params: dict[str, Any]) ->
         if bucket is None:
             yield _scope_finding(inv, name, region)
             continue
-        configuration = bucket.get("replication")
-        if not configuration or not configuration.get("rules"):
+        configuration = bucket.replication
+        if not configuration or not configuration.rules:
             yield failed(name, "no_replication", region)
             continue
-        rules = [rule for rule in configuration["rules"] if rule.get("status") == "Enabled"]
+        rules = [rule for rule in configuration.rules if rule.status == "Enabled"]
         if not rules:
-            yield failed(name, "rules_disabled", region, rules=[rule.get("id") for rule in configuration["rules"]])
+            yield failed(name, "rules_disabled", region, rules=[rule.id for rule in configuration.rules])
             continue
-        role_arn = configuration.get("role") or ""
+        role_arn = configuration.role or ""
         judged = [(rule, replication_problems(inv, bucket, rule, role_arn, params)) for rule in rules]
         rule, problems = min(judged, key=lambda pair: len(pair[1]))
-        evidence: dict[str, Any] = {"rule": rule.get("id"), "destination": rule.get("destination_bucket"),
+        evidence: dict[str, Any] = {"rule": rule.id, "destination": rule.destination_bucket,
                                     "role": role_arn, "rules_enabled": len(rules)}
-        destination = inv.bucket(rule.get("destination_bucket") or "")
-        evidence["destination_region"] = destination.get("region") if destination else None
+        destination = inv.bucket(rule.destination_bucket or "")
+        evidence["destination_region"] = destination.region if destination else None
         if not problems:
             yield passed(name, "replicating", region, **evidence)
             continue
@@ -235,12 +236,12 @@ def s3_bucket_default_lock_enabled(inv: InventoryView, params: dict[str, Any]) -
         if bucket is None:
             yield _scope_finding(inv, name, region)
             continue
-        lock = bucket.get("object_lock") or {}
-        evidence = {"lock_enabled": bool(lock.get("enabled")), "lock_mode": lock.get("mode"),
-                    "lock_days": lock.get("days"), "lock_years": lock.get("years")}
-        if not lock.get("enabled"):
+        lock = bucket.object_lock
+        evidence = {"lock_enabled": bool(lock.enabled), "lock_mode": lock.mode,
+                    "lock_days": lock.days, "lock_years": lock.years}
+        if not lock.enabled:
             yield failed(name, "lock_off", region, **evidence)
-        elif params["mode"] != "ANY" and lock.get("mode") != params["mode"]:
+        elif params["mode"] != "ANY" and lock.mode != params["mode"]:
             yield failed(name, "wrong_mode", region, **evidence)
         else:
             yield passed(name, "locked", region, **evidence)
@@ -305,7 +306,7 @@ def s3_lifecycle_policy_check(inv: InventoryView, params: dict[str, Any]) -> Ite
         if bucket is None:
             yield _scope_finding(inv, name, region)
             continue
-        rules = bucket.get("lifecycle") or []
+        rules = bucket.lifecycle or []
         if not rules:
             yield failed(name, "no_lifecycle", region)
             continue

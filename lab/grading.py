@@ -24,11 +24,9 @@ import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from checks.base import ERROR, FAIL, NOT_APPLICABLE, PASS, CheckParamError, CheckResult, aggregate_status
 
@@ -161,7 +159,8 @@ def _params_for(spec: Any, ref: Any, exercise: Any, drill_id: str | None) -> dic
 
 
 def as_view(inventory: Any) -> Any:
-    """One InventoryView per inventory, so that every check of a grading shares its indexes."""
+    """One InventoryView per inventory (the typed models, or a decoded export of any readable schema), so that
+    every check of a grading shares its indexes."""
     from checks.view import InventoryView
 
     return inventory if isinstance(inventory, InventoryView) else InventoryView(inventory)
@@ -210,6 +209,13 @@ def _error_outcome(ref: Any, weight: float, reason: str, message: str, hint: str
                         status=ERROR, score=0.0, max_score=weight, results=(result,), message=message, hint=hint)
 
 
+def _plain(model: Any) -> Any:
+    """A model of the inventory as JSON-shaped values (what a report carries)."""
+    from checks.inventory import to_builtins
+
+    return to_builtins(model) if model is not None else None
+
+
 def _step_report(step_id: str, title: str, phase: str, checks: list[CheckOutcome]) -> StepReport:
     return StepReport(id=step_id, title=title, phase=phase,
                       passed=bool(checks) and all(c.status == PASS for c in checks),
@@ -237,22 +243,25 @@ def evaluate(exercise: Any, inventory: Any, *, phase: str = "all", messages: boo
     max_score = sum(step.max_score for step in steps)
     share = score / max_score if max_score > 0 else 0.0
     return Report(lab_id=exercise.id, lab_title=exercise.title, phase=phase,
-                  checked_at=inventory.data.get("collected_at"), score=score, max_score=max_score,
+                  checked_at=inventory.collected_at, score=score, max_score=max_score,
                   percent=100.0 * share, pass_mark=float(exercise.pass_mark),
                   passed=max_score > 0 and share + _EPSILON >= float(exercise.pass_mark),
-                  steps=tuple(steps), drill=inventory.drill(lab=exercise.id))
+                  steps=tuple(steps), drill=_plain(inventory.drill(lab=exercise.id)))
 
 
-def evaluate_recovery(exercise: Any, inventory: Mapping[str, Any], drill: Mapping[str, Any]) -> RecoveryEvaluation:
+def evaluate_recovery(exercise: Any, inventory: Any, drill: Mapping[str, Any]) -> RecoveryEvaluation:
     """Is the data back after `drill`? Runs the lab's recovery checks against this drill; `passed` when every
     check about the data passes (the RPO/RTO checks, which read the drill's own record, do not decide it).
     `lost` maps each store (orders, items, invoices) to the order ids the checks found missing."""
+    import msgspec
+
     from checks import registry
+    from checks.inventory.lab import Drill
 
     drill = dict(drill)
-    data = inventory.data if hasattr(inventory, "data") else inventory
-    others = [d for d in data.get("drills") or () if d.get("id") != drill.get("id")]
-    seen = as_view({**data, "drills": [*others, drill]})
+    judged = as_view(inventory).inventory
+    others = [d for d in judged.drills if d.id != drill.get("id")]
+    seen = as_view(msgspec.structs.replace(judged, drills=[*others, msgspec.convert(drill, Drill)]))
     results: list[CheckResult] = []
     lost: dict[str, set[str]] = {}
     data_statuses: list[str] = []
@@ -284,6 +293,8 @@ def report_json(report: Report) -> str:
 def junit_xml(reports: Iterable[Report], suite_name: str = "securecart-dr-lab") -> str:
     """JUnit XML: a testsuite per lab, a testcase per check (FAIL -> failure, ERROR -> error,
     NOT_APPLICABLE -> skipped), the score as properties."""
+    from xml.etree import ElementTree  # (what `lab check` does not need is loaded when it is used)
+
     root = ElementTree.Element("testsuites", name=suite_name)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
@@ -392,16 +403,18 @@ class ExportError(ValueError):
     """An export file that cannot be graded; the message says which and why."""
 
 
-def make_export(*, inventory: Mapping[str, Any], events: list[dict[str, Any]], reports: list[Report],
+def make_export(*, inventory: Any, events: list[dict[str, Any]], reports: list[Report],
                 learner: str, lab_version: str, exported_wall: str, learner_id: str | None = None) -> dict[str, Any]:
-    """An export's body. `learner_id` (lab.progress.learner_id) identifies the learner in class grading;
-    without one the export is identified by its file name, as the exports of older labs are."""
-    metadata = {"learner": learner, "lab_version": lab_version, "exported_at": inventory.get("collected_at"),
-                "exported_wall": exported_wall, "schema_version": inventory.get("schema_version")}
+    """An export of `inventory` (checks.inventory's models) with its events and reports, as JSON-shaped values.
+    `learner_id` (lab.progress.learner_id) identifies the learner in class grading; without one the export is
+    identified by its file name, as the exports of older labs are."""
+    document = _plain(inventory)
+    metadata = {"learner": learner, "lab_version": lab_version, "exported_at": document.get("collected_at"),
+                "exported_wall": exported_wall, "schema_version": document.get("schema_version")}
     if learner_id is not None:
         metadata["learner_id"] = learner_id
     return {"export_version": EXPORT_VERSION, "metadata": metadata,
-            "inventory": inventory, "events": events, "drills": list(inventory.get("drills") or ()),
+            "inventory": document, "events": events, "drills": list(document.get("drills") or ()),
             "reports": {report.lab_id: report.to_dict() for report in reports}}
 
 
@@ -411,7 +424,7 @@ def read_export(path: Path, max_bytes: int = MAX_EXPORT_BYTES) -> dict[str, Any]
     a file larger than `max_bytes`, which is not read at all."""
     import orjson
 
-    from lab.inventory import SCHEMA_VERSION
+    from checks.inventory import READABLE_VERSIONS, SchemaError, load
     from lab.progress import LEARNER_ID_PATTERN
     from lab.safety import RefusedFileError, read_regular_file
 
@@ -447,17 +460,24 @@ def read_export(path: Path, max_bytes: int = MAX_EXPORT_BYTES) -> dict[str, Any]
     if not isinstance(inventory, dict) or not isinstance(inventory.get("regions"), dict):
         raise ExportError(f"{path}: it holds no inventory")
     version = str(inventory.get("schema_version", ""))
-    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise ExportError(f"{path}: inventory schema {_shorten(repr(version))} is not {SCHEMA_VERSION}")
+    if version.split(".")[0] not in {known.split(".")[0] for known in READABLE_VERSIONS}:
+        raise ExportError(f"{path}: inventory schema {_shorten(repr(version))} is not one of "
+                          f"{', '.join(READABLE_VERSIONS)}")
+    try:
+        data["inventory"] = load(inventory)  # (schema 1.0 migrated: an old export is graded as it was)
+    except SchemaError as exc:
+        raise ExportError(f"{path}: {exc}") from exc
     return data
 
 
-def evidence_digest(inventory: Mapping[str, Any]) -> str:
-    """SHA-256 of the inventory -- the evidence a row is graded on -- in a canonical form (sorted keys, no
-    spaces), so that a copy re-saved with other spacing or key order has the same digest."""
+def evidence_digest(inventory: Any) -> str:
+    """SHA-256 of the inventory -- the evidence a row is graded on -- in a canonical form (its typed model as
+    plain values, sorted keys, no spaces), so that a copy re-saved with other spacing or key order, or in the
+    older schema, has the same digest."""
     import orjson
 
-    return hashlib.sha256(orjson.dumps(inventory, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    document = inventory if isinstance(inventory, Mapping) else _plain(inventory)
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _shorten(text: str, limit: int = 80) -> str:
@@ -600,6 +620,8 @@ def grade_class(directory: Path, exercises: list[Any], *,
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1
     if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(workers, initializer=_start_worker,
                                  initargs=(exercises, pass_rule, max_bytes)) as pool:
             graded = list(pool.map(_grade_file, files, chunksize=max(1, len(files) // (workers * 4))))

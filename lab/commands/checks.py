@@ -53,40 +53,12 @@ def load_exercises(lab_id: str | None, exercises_dir: Path | None) -> list[Any]:
         raise LabError(str(exc)) from exc
 
 
-def services_for(labs: list[Any], phase: str) -> set[str]:
-    """The inventory parts the labs' checks read (unknown check ids are left to the report to flag)."""
-    from checks import registry
-
-    needed = {"drills"}  # `auto` needs to know whether a drill ran
-    for exercise in labs:
-        refs = list(exercise.checks("configure")) if phase == "configure" else list(exercise.checks("all"))
-        for ref in refs:
-            spec = registry.CHECKS.get(ref.id)
-            if spec is not None:
-                needed |= spec.services
-    return needed
-
-
-def phase_of(requested: str, exercise: Any, inventory: dict[str, Any]) -> str:
-    """auto: the configure phase, plus the recovery checks once the lab has had a drill."""
-    if requested != "auto":
-        return requested
-    drilled = any(drill.get("lab") == exercise.id for drill in inventory.get("drills") or ())
-    return "all" if drilled and exercise.recovery_checks else "configure"
-
-
 def exit_code(reports: list[Any], *, by_pass_mark: bool = False) -> int:
     if any(report.status == "ERROR" for report in reports):
         return 2
     if by_pass_mark:
         return 0 if reports and all(report.passed for report in reports) else 1
     return 0 if reports and all(report.status == "PASS" for report in reports) else 1
-
-
-def collect(state_dir: str | None, port: int | None, services: set[str] | None) -> dict[str, Any]:
-    from lab import inventory
-
-    return inventory.collect_from_endpoint(admin(state_dir, port).endpoint, services)
 
 
 # -- lab check -------------------------------------------------------------------------------------------
@@ -105,17 +77,15 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
     """Check your progress in a lab (every lab without LAB): each step's checks, what they saw, what to do next.
 
     Exit code 0 when every check passes, 1 when some fail, 2 on an error."""
-    from lab import grading, progress
+    from lab.app.checking import check_labs
 
     labs = load_exercises(lab_id, exercises_dir)
-    collected = collect(state_dir, port, services_for(labs, phase))
-    reports = [grading.evaluate(exercise, collected, phase=phase_of(phase, exercise, collected)) for exercise in labs]
     directory = state_dir_path(state_dir)
-    for exercise, report in zip(labs, reports, strict=True):
-        try:
-            progress.record_report(directory, exercise, report, attempt=lab_id is not None, learner=learner)
-        except OSError as exc:
-            click.echo(f"warning: progress could not be saved in {directory}: {exc}", err=True)
+    run = check_labs(admin(state_dir, port).endpoint, labs, phase, state_dir=directory, attempt=lab_id is not None,
+                     learner=learner)
+    reports, collected = run.reports, run.inventory
+    for exc in run.progress_errors:
+        click.echo(f"warning: progress could not be saved in {directory}: {exc}", err=True)
     if as_json:
         body: Any = reports[0].to_dict() if lab_id else {"reports": [r.to_dict() for r in reports]}
         click.echo(json.dumps(body, indent=2, sort_keys=True, default=str))
@@ -125,8 +95,8 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
         console = Console(highlight=False)
         for report in reports:
             print_report(console, report, detailed=lab_id is not None)
-        if collected.get("errors"):
-            console.print(f"[dim]({len(collected['errors'])} part(s) of the sandbox could not be read; "
+        if collected.errors:
+            console.print(f"[dim]({len(collected.errors)} part(s) of the sandbox could not be read; "
                           "lab check --json shows the checks they affect)[/]")
     sys.exit(exit_code(reports))
 
@@ -201,10 +171,11 @@ def grade(lab_id: str | None, out_dir: Path, phase: str, class_dir: Path | None,
             raise click.UsageError("class grading needs both --class DIR (the exports) and --csv FILE")
         grade_class_command(lab_id, class_dir, csv_file, pass_rule, exercises_dir, max_export_mb << 20)
         return
-    from lab import grading
+    from lab import grading, inventory
+    from lab.app.checking import parts_for
 
     labs = load_exercises(lab_id, exercises_dir)
-    collected = collect(state_dir, port, services_for(labs, phase))
+    collected = inventory.collect_from_endpoint(admin(state_dir, port).endpoint, parts_for(labs, phase))
     reports = [grading.evaluate(exercise, collected, phase=phase) for exercise in labs]
     written = grading.write_reports(reports, out_dir)
     for report in reports:
@@ -273,5 +244,5 @@ def export(file: Path, learner: str | None, exercises_dir: Path | None, state_di
     grading.write_text_atomically(file, json.dumps(body, sort_keys=True, default=str))
     size = os.path.getsize(file)
     click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r} (id {learner_id or 'none'}): "
-               f"inventory at {collected.get('collected_at')}, {len(events)} events, "
-               f"{len(collected.get('drills') or [])} drill(s), {len(reports)} lab report(s)")
+               f"inventory at {collected.collected_at}, {len(events)} events, "
+               f"{len(collected.drills)} drill(s), {len(reports)} lab report(s)")

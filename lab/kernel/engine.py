@@ -94,6 +94,7 @@ class Engines(Protocol):
     """The sandbox's engines, found by the capability they offer."""
 
     engines: list[Engine]
+    steps_run: int  # every step played so far (a world changes by a state-changing call or an engine's step)
 
     def find(self, kind: type[T]) -> T | None: ...
 

@@ -40,7 +40,7 @@ def test_plan_frequency_and_retention_pass_and_near_misses():
 def test_plan_extra_rules_and_default_schedule_and_forever_retention_pass():
     params = {"requiredRetentionDays": 7}
     inv = shop(Inv.rule(schedule=None, delete_after=None))
-    inv.data["regions"][EAST]["backup"]["plans"]["plan-1"]["rules"].append(Inv.rule("weekly", delete_after=1,
+    inv.data.regions[EAST].backup.plans["plan-1"].rules.append(Inv.rule("weekly", delete_after=1,
                                                                                      schedule="rate(7 days)"))
     assert verdicts("BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK", inv.build(), **params) == [
         ("plan-1", "PASS", "meets")]

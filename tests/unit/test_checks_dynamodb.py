@@ -27,9 +27,9 @@ def test_pitr_is_judged_per_region_for_a_global_table():
 
 
 def test_global_table_replica():
-    good = Inv().table(TABLE, replicas=[{"region": WEST, "status": "ACTIVE"}]).table(TABLE, WEST).build()
+    good = Inv().table(TABLE, replicas=[Inv.replica(WEST)]).table(TABLE, WEST).build()
     assert verdicts("DYNAMODB_GLOBAL_TABLE_REPLICA", good) == [(TABLE, "PASS", "replica_active")]
-    creating = Inv().table(TABLE, replicas=[{"region": WEST, "status": "CREATING"}]).build()
+    creating = Inv().table(TABLE, replicas=[Inv.replica(WEST, "CREATING")]).build()
     assert verdicts("DYNAMODB_GLOBAL_TABLE_REPLICA", creating) == [(TABLE, "FAIL", "replica_not_active")]
 
 
@@ -42,7 +42,7 @@ def test_global_table_separate_copy_is_not_a_replica():
 
 def test_global_table_2017_version_counts():
     inv = Inv().table(TABLE).table(TABLE, WEST)
-    inv.section(EAST, "dynamodb")["global_tables"] = [{"name": TABLE, "replicas": [EAST, WEST], "status": "ACTIVE"}]
+    inv.global_table(TABLE, [EAST, WEST])
     assert verdicts("DYNAMODB_GLOBAL_TABLE_REPLICA", inv.build()) == [(TABLE, "PASS", "replica_active")]
 
 

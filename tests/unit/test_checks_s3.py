@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from checks import registry
+from checks.inventory import CollectionError
 from tests.unit.inventory_builder import EAST, WEST, Inv
 
 SRC, DST = "securecart-invoices-use1", "securecart-invoices-usw2"
@@ -46,7 +49,7 @@ def test_versioning_message_and_hint_name_the_bucket():
 
 def test_versioning_collection_error_is_an_error_not_a_fail():
     inv = Inv().build()
-    inv["errors"] = [{"service": "s3", "region": EAST, "part": "all", "error": "region unreachable"}]
+    inv.errors = [CollectionError(service="s3", region=EAST, part="all", error="region unreachable")]
     assert verdicts("S3_BUCKET_VERSIONING_ENABLED", inv, bucketNames=["x"], region=EAST) == [
         ("x", "ERROR", "collection_failed")]
 
@@ -60,7 +63,8 @@ def test_replication_correct_setup_passes():
 
 def test_replication_any_names_and_extra_rules_pass():
     configuration = Inv.replication("my-own-dr-copy", role="arn:aws:iam::000000000000:role/other-name")
-    configuration["rules"].insert(0, {**configuration["rules"][0], "id": "disabled-extra", "status": "Disabled"})
+    extra = msgspec.structs.replace(configuration.rules[0], id="disabled-extra", status="Disabled")
+    configuration.rules.insert(0, extra)
     inv = Inv().role("other-name", "s3.amazonaws.com").bucket("my-own-src", versioning="Enabled",
                                                                replication=configuration)
     inv.bucket("my-own-dr-copy", WEST, versioning="Enabled")
@@ -122,7 +126,7 @@ def test_replication_wrong_destination():
 
 
 def test_object_lock():
-    inv = Inv().bucket("locked", lock={"enabled": True, "mode": "GOVERNANCE", "days": 7, "years": None})
+    inv = Inv().bucket("locked", lock=Inv.lock(mode="GOVERNANCE", days=7))
     inv.bucket("open")
     assert verdicts("S3_BUCKET_DEFAULT_LOCK_ENABLED", inv.build()) == [
         ("locked", "PASS", "locked"), ("open", "FAIL", "lock_off")]
