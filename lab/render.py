@@ -20,6 +20,10 @@ def status_table(body: dict[str, Any]) -> Group:
     head.add_row("account", body.get("account_id", ""))
     head.add_row("state dir", body["state_dir"])
     head.add_row("pid", str(body.get("pid")))
+    detail = body.get("backend_detail") or {}
+    if detail.get("mode") == "host":
+        head.add_row("localstack", f"{detail.get('endpoint')} (pid {detail.get('pid')}, Python {detail.get('python')})")
+        head.add_row("localstack log", str(detail.get("log")))
     parts: list[Any] = [head]
     resources = body.get("resources") or {}
     regions = [r for r in body["regions"] if r in resources]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from lab import config
@@ -98,3 +99,38 @@ def install_network_guard() -> None:
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
     _guard_installed = True
+
+
+def answer_name_lookups_locally() -> None:
+    """Make name lookups in this process need no network: loopback names (`localhost.localstack.cloud`,
+    `*.localhost`) resolve to 127.0.0.1 without asking DNS, addresses and `localhost` resolve as usual, and
+    every other name is refused at once.
+
+    For programs the lab runs beside the sandbox that look names up on their own (LocalStack in host mode
+    tries to download optional packages): with the connect guard, they cannot reach, or even ask a DNS
+    server about, anything off this machine, and fail at once instead of waiting for a time-out.
+    """
+    original_getaddrinfo: Any = socket.getaddrinfo
+
+    def local_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if not isinstance(name, str) or name == "localhost" or _is_address(name):
+            return original_getaddrinfo(host, port, *args, **kwargs)
+        if is_loopback_host(name):
+            return original_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, f"the lab refused to look up {name}: only loopback names are "
+                                                 "resolved here, nothing off this machine is reached")
+
+    def local_gethostbyname(name: str) -> str:
+        return str(local_getaddrinfo(name, None, socket.AF_INET)[0][4][0])
+
+    socket.getaddrinfo = local_getaddrinfo
+    socket.gethostbyname = local_gethostbyname
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    return True

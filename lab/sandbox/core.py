@@ -37,6 +37,7 @@ class LabState:
     seed: int = config.DEFAULT_SEED
     seq: int = 0  # state-changing requests applied so far; seeds moto's ids for the next one
     world_seeded: bool = False
+    world_missing: list[str] = field(default_factory=list)  # parts the backend could not hold ("rds", ...)
     orders: list[dict[str, Any]] = field(default_factory=list)  # the world's initial orders
     clock: ClockState = field(default_factory=lambda: ClockState(sim_time=time.time()))
     events: EventLog = field(default_factory=EventLog)
@@ -68,7 +69,10 @@ class Sandbox:
         self.world_source = "saved state"  # or "seeded" / "template" when this start created the world
         self.lab = LabState(seed=seed)
         self.warnings: list[str] = []
-        self.store = StateStore(state_dir / "state", fsync=fsync)
+        # A backend that keeps nothing across restarts (LocalStack in host mode) gets a lab state of its own,
+        # begun anew at every start: the saved state of another backend in this state dir stays untouched.
+        self.ephemeral = bool(getattr(backend, "ephemeral", False))
+        self.store = StateStore(state_dir / getattr(backend, "lab_state_subdir", "state"), fsync=fsync)
         self.journaling = backend.persistent
         self.clock = SimClock(self.lab.clock)
         self.app = GatewayApp(build_chain(self))
@@ -102,6 +106,10 @@ class Sandbox:
     def boot(self) -> None:
         started = time.perf_counter()
         self.backend.start()
+        limitations = getattr(self.backend, "limitations", None)
+        self.warnings.extend(limitations() if limitations else [])
+        if self.ephemeral:
+            self.store.clear()  # the backend starts empty: what the last run saved describes nothing now
         self._restore()
         if self.seed_world_on_boot and not self.lab.world_seeded:
             self._create_world()
@@ -327,10 +335,18 @@ class Sandbox:
             "world_seeded": self.lab.world_seeded,
             "world_source": self.world_source,
             "services_loading": list(self.backend.pending),
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings) + self._backend_problems(),
             "clock": self.clock.describe(),
             "engines": {engine.name: engine.describe() for engine in self.engines.engines},
         }
-        if with_counts and self.ready.is_set():
+        describe = getattr(self.backend, "describe", None)
+        if describe is not None:
+            body["backend_detail"] = describe()
+        if with_counts and self.ready.is_set() and not self._backend_problems():
             body["resources"] = resource_counts(self)
         return body
+
+    def _backend_problems(self) -> list[str]:
+        problem = getattr(self.backend, "problem", None)
+        found = problem() if problem else None
+        return [found] if found else []

@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         from lab.backends import create_backend
         from lab.sandbox.core import Sandbox
 
-        backend = create_backend(args.backend, allow_remote=args.allow_remote)
+        backend = create_backend(args.backend, allow_remote=args.allow_remote, state_dir=state_dir,
+                                 public_port=args.port)
         sandbox = Sandbox(backend, state_dir, host=args.host, port=args.port, seed=args.seed,
                           seed_world=not args.no_world, fsync=args.fsync)
         gate.open(sandbox)

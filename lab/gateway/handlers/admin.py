@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from lab import config
 from lab.gateway.chain import HandlerChain
 from lab.gateway.context import RequestContext
 
@@ -102,9 +103,14 @@ def shutdown(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
 
 @route("GET", "doctor")
 def doctor(sandbox, ctx: RequestContext) -> tuple[int, Any]:  # noqa: ANN001
+    from lab.awsclient import client
     from lab.doctor import probe_services
 
-    return 200, probe_services(sandbox.client)
+    # A backend with an endpoint of its own (LocalStack, another emulator) is also asked directly; its URL
+    # passed the loopback check (or --allow-remote) when the backend was made.
+    url = getattr(sandbox.backend, "url", None)
+    backend_client = (lambda service: client(service, config.PRIMARY_REGION, url, allow_remote=True)) if url else None
+    return 200, probe_services(sandbox.client, backend_client)
 
 
 # Routes of the simulation's admin API live beside the clock; importing registers them.

@@ -1,0 +1,54 @@
+"""Run by the LocalStack venv's Python (not imported by the lab): LocalStack's runtime behind the lab's guards.
+
+    <venv>/bin/python lab/backends/localstack_boot.py
+
+Before LocalStack loads, this process refuses every connection and name lookup off loopback (the lab's own
+guards, from lab/safety.py), and on Linux it asks to be killed when the sandbox that started it dies, so a
+sandbox killed with -9 leaves no LocalStack behind (it keeps nothing on disk that a kill could damage).
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import signal
+import sys
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    expected_parent = os.environ.get("LAB_SANDBOX_PID")
+    if not sys.platform.startswith("linux") or not expected_parent:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if str(os.getppid()) != expected_parent:  # the sandbox died before the request took effect
+        sys.exit("the sandbox that started LocalStack is gone")
+
+
+def _install_guards(repo_root: Path) -> None:
+    sys.path.insert(0, str(repo_root))
+    try:
+        from lab.safety import answer_name_lookups_locally, install_network_guard
+    finally:
+        sys.path.remove(str(repo_root))
+    install_network_guard()
+    answer_name_lookups_locally()
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent
+    # This file's folder is the lab's backends package: not a place LocalStack should import from.
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
+    _die_with_parent()
+    _install_guards(here.parent.parent)
+    sys.argv = ["localstack.runtime.main"]
+    runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
