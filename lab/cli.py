@@ -123,15 +123,11 @@ def down(state_dir: str | None, port: int | None) -> None:
     if running is None:
         click.echo("The sandbox is not running.")
         return
-    detail: dict[str, Any] = {}
-    try:
-        from lab.admin_client import AdminClient
+    from lab.backends.localstack_host import PID_FILE as LOCALSTACK_PID_FILE
 
-        detail = AdminClient(running.endpoint).status(counts=False).get("backend_detail") or {}
-    except LabError:
-        pass  # it may be stopping already; the message below is then the usual one
+    host_mode = (directory / LOCALSTACK_PID_FILE).exists()  # the sandbox runs LocalStack in host mode
     process.stop(directory, running)
-    if detail.get("mode") == "host":
+    if host_mode:
         click.echo("The sandbox and LocalStack (host mode) stopped. LocalStack keeps no resources: the next "
                    f"lab up --backend localstack starts a fresh SecureCart world (state dir {directory}).")
     else:

@@ -309,6 +309,12 @@ class Sandbox:
 
     def close(self) -> None:
         """Graceful stop: one last snapshot so the next start needs no replay."""
+        if self.ephemeral:
+            # Nothing of this run is restored (the next start begins anew): stop the backend first, so a call
+            # still waiting on it ends now instead of holding the lock a snapshot would wait for.
+            self.backend.stop()
+            self.store.close()
+            return
         if self.ready.is_set():
             self.snapshot()
         self.store.close()
