@@ -7,7 +7,7 @@ Run: .venv/bin/python benchmarks/bench_localstack.py [--rounds 3] [--skip-instal
   them filled (what a reinstall after a lock change costs);
 - start to ready: LocalStack's own (from its process start to its health answer, as the lab measures it),
   `lab up --backend localstack --no-world` and `lab up --backend localstack` (the world seeded) to return;
-- LocalStack's resident memory (with DynamoDB Local's JVM) after the world is seeded.
+- resident memory after the world is seeded: LocalStack's process, and its children (DynamoDB Local's JVM).
 
 Everything runs on 127.0.0.1 and stops by itself; the installs reach only the package registries.
 Prints a CPU reference (microseconds per sum(range(1000)), best of 5) beside each figure; timings are never
@@ -76,7 +76,8 @@ def time_up(world: bool, env: dict[str, str]) -> dict[str, float]:
         detail = status["backend_detail"]
         figures = {"localstack ready": float(detail["start_seconds"]), "lab up returns": returned}
         if world:
-            figures["resident MB"] = _resident_mb([detail["pid"], *localstack_host._descendants(detail["pid"])])
+            figures["LocalStack MB"] = _resident_mb([detail["pid"]])
+            figures["its children MB"] = _resident_mb(localstack_host._descendants(detail["pid"]))  # the JVM
         return figures
     finally:
         lab("down", "--state-dir", str(state), env=env)

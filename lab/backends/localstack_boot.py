@@ -3,8 +3,8 @@
     <venv>/bin/python lab/backends/localstack_boot.py
 
 Before LocalStack loads, this process refuses every connection and name lookup off loopback (the lab's own
-guards, from lab/safety.py), and on Linux it asks to be killed when the sandbox that started it dies, so a
-sandbox killed with -9 leaves no LocalStack behind (it keeps nothing on disk that a kill could damage).
+guards, from lab/safety.py), and it kills itself when the sandbox that started it is gone, so a sandbox
+killed with -9 leaves no LocalStack behind (it keeps nothing on disk that a kill could damage).
 """
 
 from __future__ import annotations
@@ -13,21 +13,30 @@ import os
 import runpy
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
+PARENT_CHECK_S = 1.0
 
 
 def _die_with_parent() -> None:
+    """Kill this process (and so DynamoDB Local's JVM, which dies with it) once the sandbox that started it
+    is gone. A watch on the parent pid rather than prctl(PR_SET_PDEATHSIG): that one fires when the *thread*
+    that started the process ends, and the sandbox restarts LocalStack from request threads (lab reset)."""
     expected_parent = os.environ.get("LAB_SANDBOX_PID")
-    if not sys.platform.startswith("linux") or not expected_parent:
+    if not expected_parent:
         return
-    import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if str(os.getppid()) != expected_parent:  # the sandbox died before the request took effect
+    def watch() -> None:
+        while True:
+            if str(os.getppid()) != expected_parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(PARENT_CHECK_S)
+
+    if str(os.getppid()) != expected_parent:
         sys.exit("the sandbox that started LocalStack is gone")
+    threading.Thread(target=watch, name="lab-parent-watch", daemon=True).start()
 
 
 def _install_guards(repo_root: Path) -> None:

@@ -222,6 +222,10 @@ class LocalStackHostBackend(RemoteBackend):
     def start(self) -> None:
         self.installation = ensure_installed(log.info)
         stop_leftover(self.state_dir)
+        self._launch()
+
+    def _launch(self) -> None:
+        assert self.installation is not None
         files = self.state_dir / "localstack" / "fs"
         shutil.rmtree(files, ignore_errors=True)  # what the last run left is not LocalStack's state any more
         (files / "usr" / "lib").mkdir(parents=True)
@@ -237,12 +241,22 @@ class LocalStackHostBackend(RemoteBackend):
             self._process = subprocess.Popen(
                 [str(self.installation.interpreter), str(BOOT_SCRIPT)], env=env, cwd=files.parent,
                 stdin=subprocess.DEVNULL, stdout=log_handle, stderr=subprocess.STDOUT, start_new_session=True)
+        self._stopping = False
+        self._exit = None
         (self.state_dir / PID_FILE).write_text(f"{self._process.pid} {self.port}\n")
         log.info("LocalStack host mode starting: pid %d, %s, log %s", self._process.pid, self.url, self.log_path)
         self._wait_ready()
         self.start_seconds = time.perf_counter() - started
         log.info("LocalStack ready in %.2fs", self.start_seconds)
-        threading.Thread(target=self._watch, name="localstack-watch", daemon=True).start()
+        threading.Thread(target=self._watch, args=(self._process,), name="localstack-watch", daemon=True).start()
+
+    def reset(self) -> None:
+        """Forget every resource. LocalStack's free build has no reset endpoint, but keeps everything in memory:
+        a new LocalStack process is an empty one (on the same port)."""
+        self._stopping = True
+        self._pool.clear()
+        self._terminate()
+        self._launch()
 
     def _wait_ready(self) -> None:
         assert self._process is not None
@@ -266,12 +280,9 @@ class LocalStackHostBackend(RemoteBackend):
         raise LocalStackHostError(f"LocalStack did not answer at {self.url} within {START_TIMEOUT_S:.0f} s ({last}); "
                                   f"its log {self.log_path} ends:\n{_tail(self.log_path)}")
 
-    def _watch(self) -> None:
-        process = self._process
-        if process is None:
-            return
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
         code = process.wait()
-        if not self._stopping:
+        if process is self._process and not self._stopping:
             self._exit = (f"LocalStack (host mode, pid {process.pid}) exited unexpectedly with code {code}; "
                           f"see its log {self.log_path}. Restart the sandbox: lab down, then lab up --backend "
                           "localstack")

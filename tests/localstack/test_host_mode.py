@@ -141,21 +141,47 @@ def test_a_crash_of_localstack_is_reported(ls_sandbox: LocalStackSandbox):
     assert "exited unexpectedly" in sandbox_log
 
 
-def test_down_stops_localstack_and_up_starts_a_fresh_one(tmp_path: Path, localstack_env, installation):
+def test_reset_down_and_up_each_start_a_fresh_localstack(tmp_path: Path, localstack_env, installation):
     handle = LocalStackSandbox(tmp_path / "state", free_port(), localstack_env)
     try:
         handle.lab("up", "--backend", "localstack", "--port", str(handle.port), "--no-world", timeout=300)
         first = handle.detail()
-        processes = [first["pid"], *localstack_host._descendants(first["pid"])]
+        handle.client("s3").create_bucket(Bucket="made-before-reset")
+        # LocalStack's free build has no reset endpoint: lab reset starts a new, empty LocalStack.
+        handle.lab("reset", "--yes", timeout=300)
+        second = handle.detail()
+        assert second["pid"] != first["pid"] and second["problem"] is None
+        assert not _alive(first["pid"])
+        assert "made-before-reset" not in _buckets(handle)
         handle.client("s3").create_bucket(Bucket="made-before-down")
+        processes = [second["pid"], *localstack_host._descendants(second["pid"])]
         down = handle.lab("down")
         assert "LocalStack keeps no resources" in down.stdout
         wait_for(lambda: not any(_alive(each) for each in processes), timeout=15)
+        assert not (handle.state_dir / localstack_host.PID_FILE).exists()
         handle.lab("up", "--backend", "localstack", "--port", str(handle.port), "--no-world", timeout=300)
-        assert handle.detail()["pid"] != first["pid"]
-        assert "made-before-down" not in {b["Name"] for b in handle.client("s3").list_buckets()["Buckets"]}
+        assert handle.detail()["pid"] != second["pid"]
+        assert "made-before-down" not in _buckets(handle)
     finally:
         handle.down()
+
+
+def test_a_killed_sandbox_leaves_no_localstack_behind(tmp_path: Path, localstack_env, installation):
+    handle = LocalStackSandbox(tmp_path / "state", free_port(), localstack_env)
+    try:
+        handle.lab("up", "--backend", "localstack", "--port", str(handle.port), "--no-world", timeout=300)
+        localstack = handle.detail()["pid"]
+        processes = [localstack, *localstack_host._descendants(localstack)]
+        os.kill(handle.pid(), signal.SIGKILL)
+        wait_for(lambda: not any(_alive(each) for each in processes), timeout=30)
+        handle.lab("up", "--backend", "localstack", "--port", str(handle.port), "--no-world", timeout=300)
+        assert handle.detail()["problem"] is None
+    finally:
+        handle.down()
+
+
+def _buckets(handle: LocalStackSandbox) -> set[str]:
+    return {bucket["Name"] for bucket in handle.client("s3").list_buckets()["Buckets"]}
 
 
 def _alive(pid: int) -> bool:
