@@ -46,7 +46,7 @@ STAMP_FILES = (LOCK_FILE, SETUP_SCRIPT, REPO_ROOT / "scripts" / "localstack" / "
                REPO_ROOT / "scripts" / "localstack" / "java-launcher.sh")
 MARKER = ".lab-installed"
 NO_PYTHON_EXIT = 3  # scripts/setup-localstack: no Python 3.12 or 3.13 found
-INSTALL_MINUTES = 1  # on this project's 2-core machines, downloads included (benchmarks/README.md)
+INSTALL_MINUTES = 1  # 55 s on this project's 2-core machines, downloads included (benchmarks/README.md)
 
 LOG_FILE = "localstack.log"
 PID_FILE = "localstack.pid"
