@@ -6,7 +6,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lab.backends.support import LAB_SERVICES, LOCALSTACK_FREE_MISSING, PROBES, services_needed, unsupported_error
+from lab.backends.support import (LAB_ENGINE_SERVICES, LAB_SERVICES, LOCALSTACK_FREE_MISSING, PROBES,
+                                 services_needed, unsupported_error)
 
 # Besides what unsupported_error() recognises: how emulators answer for a service they do not offer at all.
 _UNSUPPORTED_CODES = {"InternalFailure", "UnrecognizedClientException"}
@@ -57,15 +58,22 @@ def labs_from(services: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
 def static_report(backend: str) -> dict[str, Any]:
     """What is known without a running sandbox."""
     if backend == "localstack":
-        services = {s: {"status": "unsupported" if s in LOCALSTACK_FREE_MISSING else "supported",
-                        "detail": "LocalStack's free plan answers 501 for this" if s in LOCALSTACK_FREE_MISSING
-                        else "in LocalStack's free plan"} for s in services_needed()}
+        services = {s: _localstack_service(s) for s in services_needed()}
     elif backend == "embedded":
         services = {s: {"status": "supported", "detail": "embedded moto (and the lab's engines)"}
                     for s in services_needed()}
     else:
         services = {s: {"status": "unknown", "detail": "start the sandbox for a live probe"} for s in services_needed()}
     return {"services": services, "labs": labs_from(services)}
+
+
+def _localstack_service(service: str) -> dict[str, str]:
+    if service in LOCALSTACK_FREE_MISSING and service in LAB_ENGINE_SERVICES:
+        return {"status": "supported", "detail": "LocalStack's free plan answers 501 for this; the lab's own "
+                                                 f"{service} engine serves it"}
+    if service in LOCALSTACK_FREE_MISSING:
+        return {"status": "unsupported", "detail": "LocalStack's free plan answers 501 for this"}
+    return {"status": "supported", "detail": "in LocalStack's free plan"}
 
 
 def localstack_prerequisites() -> str:

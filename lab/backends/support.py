@@ -26,6 +26,9 @@ EMBEDDED_SERVICES = frozenset(
 # LocalStack without a paid plan answers 501 "not included in your license plan" for these.
 LOCALSTACK_FREE_MISSING = frozenset({"rds", "backup", "cloudtrail", "dlm", "fis"})
 
+# Services the lab's own engines answer whole, on any backend (lab/engines: backup, cloudtrail, ebs, faults).
+LAB_ENGINE_SERVICES = frozenset({"backup", "cloudtrail", "dlm", "fis"})
+
 
 @dataclass(frozen=True)
 class Probe:

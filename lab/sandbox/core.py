@@ -341,18 +341,19 @@ class Sandbox:
             "world_seeded": self.lab.world_seeded,
             "world_source": self.world_source,
             "services_loading": list(self.backend.pending),
-            "warnings": list(self.warnings) + self._backend_problems(),
+            "warnings": list(self.warnings) + self.backend_problems(),
             "clock": self.clock.describe(),
             "engines": {engine.name: engine.describe() for engine in self.engines.engines},
         }
         describe = getattr(self.backend, "describe", None)
         if describe is not None:
             body["backend_detail"] = describe()
-        if with_counts and self.ready.is_set() and not self._backend_problems():
+        if with_counts and self.ready.is_set() and not self.backend_problems():
             body["resources"] = resource_counts(self)
         return body
 
-    def _backend_problems(self) -> list[str]:
+    def backend_problems(self) -> list[str]:
+        """Why the backend cannot answer now (LocalStack exited), for a backend that can tell; else []."""
         problem = getattr(self.backend, "problem", None)
         found = problem() if problem else None
         return [found] if found else []

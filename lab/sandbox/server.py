@@ -190,6 +190,8 @@ def run_ticker(sandbox) -> None:  # noqa: ANN001
         due = sandbox.engines.next_due()
         if sandbox.clock.paused or due is None or due[0] > sandbox.clock.now():
             continue
+        if sandbox.backend_problems():
+            continue  # the backend is gone (LocalStack exited): lab status says so, the engines wait
         try:
             environ = inprocess.environ_for("POST", sandbox.endpoint + "/_lab/clock/tick", [], b"")
             inprocess.call_app(sandbox.app, environ)

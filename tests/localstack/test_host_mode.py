@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from lab.backends import localstack_host
 from tests.conftest import free_port, wait_for
 from tests.localstack.conftest import LocalStackSandbox, listening_addresses
+from tests.unit.test_localstack_host import RUNNABLE_ON_LOCALSTACK
 
 REPLICATED_AFTER = "10m"
 
@@ -121,6 +122,8 @@ def test_doctor_probes_the_running_localstack(ls_sandbox: LocalStackSandbox, ins
     assert services["dynamodb"]["status"] == ("supported" if installation.dynamodb_ready else "unsupported")
     labs = report["labs"]
     assert labs["02-s3-crr"]["runnable"] is True
+    if installation.dynamodb_ready:
+        assert {lab for lab, info in labs.items() if info["runnable"]} == RUNNABLE_ON_LOCALSTACK
     for lab_id in ("03-rds-snapshot-restore", "06-rds-multi-az", "01-aws-backup"):
         assert labs[lab_id]["runnable"] is False and "rds" in labs[lab_id]["missing"]
 

@@ -140,3 +140,17 @@ def test_unsupported_means_the_service_is_not_there():
     assert unsupported_error(_client_error("UnknownOperationException", 400))
     assert not unsupported_error(_client_error("InternalFailure", 500))  # a failure, not an absence
     assert not unsupported_error(_client_error("ResourceNotFoundException", 400))
+
+
+RUNNABLE_ON_LOCALSTACK = {"02-s3-crr", "04-dynamodb-pitr-global", "05-ebs-snapshots", "08-backup-monitoring"}
+
+
+def test_the_static_doctor_report_for_localstack_counts_the_labs_engines():
+    from lab.doctor import static_report
+
+    report = static_report("localstack")
+    assert report["services"]["rds"]["status"] == "unsupported"
+    backup = report["services"]["backup"]
+    assert backup["status"] == "supported" and "the lab's own backup engine" in backup["detail"]
+    # the same labs tests/localstack runs with their reference solutions
+    assert {lab for lab, info in report["labs"].items() if info["runnable"]} == RUNNABLE_ON_LOCALSTACK
