@@ -284,8 +284,8 @@ class LocalStackHostBackend(RemoteBackend):
         code = process.wait()
         if process is self._process and not self._stopping:
             self._exit = (f"LocalStack (host mode, pid {process.pid}) exited unexpectedly with code {code}; "
-                          f"see its log {self.log_path}. Restart the sandbox: lab down, then lab up --backend "
-                          "localstack")
+                          f"see its log {self.log_path}. Start it again with a fresh world: lab reset --yes (or "
+                          "lab down, then lab up --backend localstack)")
             log.error("%s; the log ends:\n%s", self._exit, _tail(self.log_path))
 
     def stop(self) -> None:
