@@ -1,7 +1,7 @@
 """SimClock: the one clock of the sandbox. Every timestamp the sandbox shows, moto's included, is sim time.
 
 Sim time runs at `speed` times wall time while not paused, and stands still while the sandbox is down.
-`advance` jumps ahead, letting the engines play every due event in time order (see lab.engines).
+`advance` jumps ahead, letting the engines play every due event in time order (see lab/sandbox/engines.py).
 """
 
 from __future__ import annotations
