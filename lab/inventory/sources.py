@@ -30,6 +30,7 @@ from lab import config
 from lab.inventory.collector import SourceError
 from lab.inventory.convert import iso
 from lab.kernel.data import EbsSnapshot, KeyHead
+from lab.kernel.errors import AwsError
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -361,14 +362,12 @@ class OperationsClient:
         self.region = region
 
     def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        from lab.gateway.codec.restjson import ApiError
-
         handler = getattr(self.engine, f"op_{operation}", None)
         if handler is None:
             raise SourceError(f"{type(self.engine).__name__} has no operation {operation}")
         try:
             answer = handler(self.region, dict(params))
-        except ApiError as exc:
+        except AwsError as exc:
             raise ClientError({"Error": {"Code": exc.code, "Message": exc.message},
                                "ResponseMetadata": {"HTTPStatusCode": exc.status}}, operation) from exc
         return {key: value for key, value in (answer or {}).items() if value is not None}
