@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from checks import iam_policy
 from checks.base import MATCH, CheckSpec, Finding, Param, apply_match, check, failed, not_applicable, passed
-from checks.coverage import Protectable, coverage, rule_problems, selection_role_problem
+from checks.coverage import Coverage, Protectable, coverage, rule_problems, selection_role_problem
 from checks.ebs import protectable
 from checks.inventory.backup import Plan, RecoveryPoint, Rule, Selection, Vault
 from checks.schedule import describe_seconds, max_interval_seconds
@@ -33,7 +34,7 @@ RULE_MESSAGES = {
                            "{required_days} are asked.",
     "retention_too_long": "Rule {rule} of plan {plan} keeps recovery points {retention_days} days; at most "
                           "{maxRetentionDays} are allowed.",
-    "no_cross_region_copy": "Rule {rule} of plan {plan} copies to {copy_regions}, not to {missing_regions}.",
+    "no_cross_region_copy": "Rule {rule} of plan {plan} {copies}, not to {missing_regions}.",
     "copy_vault_missing": "Rule {rule} of plan {plan} copies to vault {copy_vault}, which does not exist.",
     "vault_not_locked": "Vault {vault} of rule {rule} (plan {plan}) has no vault lock.",
     "selection_role_missing": "Selection {selection} uses role {role}, which does not exist: its backup jobs fail.",
@@ -49,8 +50,7 @@ RULE_HINTS = {
     "retention_too_short": "Set Lifecycle.DeleteAfterDays to at least {required_days} in the rule "
                            "(aws backup update-backup-plan).",
     "retention_too_long": "Set Lifecycle.DeleteAfterDays to at most {maxRetentionDays}.",
-    "no_cross_region_copy": "Add a CopyActions entry to the rule with DestinationBackupVaultArn of a vault in "
-                            "{missing_regions}.",
+    "no_cross_region_copy": "{copy_fix}",
     "copy_vault_missing": "Create the destination vault in its region first, or fix the ARN.",
     "vault_not_locked": "aws backup put-backup-vault-lock-configuration --backup-vault-name {vault} "
                         "--min-retention-days 7",
@@ -170,6 +170,24 @@ def _in_scope(inv: InventoryView, family: str, params: dict[str, Any]) -> list[t
     return chosen
 
 
+def _not_selected(found: Coverage, resource: Protectable) -> dict[str, str]:
+    """Why no selection selects a resource, and what to change: a selection that chose it and then dropped it
+    (NotResources, a condition) is named, since a new tag or ARN would not help."""
+    for plan, selection, kind, what in found.dropped:
+        where = f"selection {selection.name} of plan {plan.name}"
+        if kind == "excluded":
+            return {"why": f"{where} chooses it, but its NotResources pattern {what} excludes it",
+                    "fix": f"Remove {what} from the NotResources of {where} (or narrow the pattern so that it "
+                           "no longer matches this resource): update the selection (delete-backup-selection, then "
+                           "create-backup-selection)."}
+        return {"why": f"{where} chooses it, but its condition {what} does not hold for it",
+                "fix": f"Change the Conditions of {where}, or tag the resource so that {what} holds."}
+    plans = ", ".join(plan.name or plan.id for plan in found.plans_in_region)
+    return {"why": f"no selection of plan(s) {plans} chooses it (its tags: "
+                   + (", ".join(f"{k}={v}" for k, v in resource.tags.items()) or "none") + ")",
+            "fix": "Select it by tag (ListOfTags app=securecart) or by ARN in a backup selection."}
+
+
 def _protected_by_plan(family: str) -> CheckSpec:
     resource_type, plural, _, services = FAMILIES[family]
 
@@ -191,7 +209,7 @@ def _protected_by_plan(family: str) -> CheckSpec:
                     yield failed(name, "plan_without_selection", region, plans=found.plans_without_selection)
                 else:
                     yield failed(name, "not_selected", region, tags=dict(resource.tags),
-                                 plans=[plan.name for plan in found.plans_in_region])
+                                 plans=[plan.name for plan in found.plans_in_region], **_not_selected(found, resource))
                 continue
             judged: list[tuple[Plan, Selection, Rule | None, list]] = []
             for plan, selection in found.covering:
@@ -234,8 +252,7 @@ def _protected_by_plan(family: str) -> CheckSpec:
             "no_plan": "{resource} is not backed up: there is no backup plan in {region}.",
             "plan_without_selection": "{resource} is not backed up: plan(s) {plans} have no resource selection, "
                                       "so they back up nothing.",
-            "not_selected": "{resource} is not backed up: no selection of plan(s) {plans} selects it "
-                            "(its tags: {tags}).",
+            "not_selected": "{resource} is not backed up: {why}.",
             "resource_missing": "There is no resource {resource}.",
         },
         hints={
@@ -245,7 +262,7 @@ def _protected_by_plan(family: str) -> CheckSpec:
                                       "'{{\"SelectionName\": \"securecart\", \"IamRoleArn\": \"<role ARN>\", "
                                       "\"ListOfTags\": [{{\"ConditionType\": \"STRINGEQUALS\", \"ConditionKey\": "
                                       "\"app\", \"ConditionValue\": \"securecart\"}}]}}'",
-            "not_selected": "Select it by tag (ListOfTags app=securecart) or by ARN in a backup selection.",
+            "not_selected": "{fix}",
             "resource_missing": "Check the name, id or ARN given to the check.",
         },
     )(judge)
@@ -477,6 +494,12 @@ def _guarded_vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[st
     return holding or chosen
 
 
+POLICY_FIX = ("Make one Deny statement cover it: Principal \"*\", Action {actions} (or a wildcard such as "
+              "backup:Delete*), Resource \"*\", and no condition that lets an ordinary caller through (to exempt a "
+              "break-glass role, use ArnNotEquals on aws:PrincipalArn). Then put the policy again: aws backup "
+              "put-backup-vault-access-policy --backup-vault-name {vault} --policy file://policy.json")
+
+
 @check(
     id="BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", source="aws-config", severity="HIGH", resource_type=VAULT,
     title="Recovery points cannot be deleted by hand", services=("backup",),
@@ -494,28 +517,13 @@ def _guarded_vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[st
                          "{exempt_note}.",
         "vault_locked": "Vault {resource} is locked (minimum retention {min_retention_days} days): its recovery "
                         "points cannot be deleted early.",
-        "deletion_allowed": "Vault {resource} has no access policy, so anyone with backup permissions can delete "
-                            "its {recovery_points} recovery point(s).",
-        "lock_only": "Vault {resource} has no access policy that denies deletion: its vault lock refuses to delete "
-                     "recovery points only during their {min_retention_days}-day minimum retention, and this step "
-                     "asks for an access policy.",
-        "policy_not_denying": "The access policy of vault {resource} does not deny {gap}: {why}.",
+        "deletion_allowed": "Recovery points in vault {resource} can be deleted by hand{when}: {why}.",
         "policy_invalid": "The access policy of vault {resource} is not a policy IAM accepts: {error}.",
         "vault_missing": "There is no backup vault named {resource}.",
         "no_resources": "There are no backup vaults to check.",
     },
     hints={
-        "deletion_allowed": "aws backup put-backup-vault-access-policy --backup-vault-name {resource} --policy "
-                            "'{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Deny\",\"Principal\":\"*\","
-                            "\"Action\":\"{first_action}\",\"Resource\":\"*\"}}]}}'{lock_hint}",
-        "lock_only": "aws backup put-backup-vault-access-policy --backup-vault-name {resource} --policy "
-                     "'{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Deny\",\"Principal\":\"*\","
-                     "\"Action\":\"{first_action}\",\"Resource\":\"*\"}}]}}'",
-        "policy_not_denying": "Make one Deny statement cover it: Principal \"*\", Action {denied_wanted} (or a "
-                              "wildcard such as backup:Delete*), Resource \"*\", and no condition that lets an "
-                              "ordinary caller through (to exempt a break-glass role, use ArnNotEquals on "
-                              "aws:PrincipalArn). Then put the policy again: aws backup "
-                              "put-backup-vault-access-policy --backup-vault-name {resource} --policy file://policy.json",
+        "deletion_allowed": "{fix}",
         "policy_invalid": "Fix the policy document and put it again (aws backup put-backup-vault-access-policy).",
         "vault_missing": "Check the name with aws backup list-backup-vaults.",
     },
@@ -541,11 +549,12 @@ def backup_recovery_point_manual_deletion_disabled(inv: InventoryView, params: d
         accept_lock = params["acceptVaultLock"]
         evidence: dict[str, Any] = {
             "recovery_points": vault.recovery_points, "locked": bool(vault.locked),
-            "min_retention_days": lock.min_retention_days, "denied_wanted": " and ".join(actions),
-            "first_action": actions[0], "exempt": exempt,
-            "exempt_note": f" except {', '.join(exempt)}" if exempt else ""}
-        evidence["lock_hint"] = (" -- or lock the vault (aws backup put-backup-vault-lock-configuration)."
-                                 if accept_lock else "")
+            "min_retention_days": lock.min_retention_days, "exempt": exempt,
+            "exempt_note": f" except {', '.join(exempt)}" if exempt else "", "when": ""}
+        put_policy = ("aws backup put-backup-vault-access-policy --backup-vault-name " + name + " --policy '" +
+                      json.dumps({"Version": "2012-10-17", "Statement": [{
+                          "Effect": "Deny", "Principal": "*", "Action": actions[0], "Resource": "*"}]},
+                                 separators=(",", ":")) + "'")
         policy = None
         if vault.access_policy is not None:
             try:
@@ -557,11 +566,20 @@ def backup_recovery_point_manual_deletion_disabled(inv: InventoryView, params: d
                     yield failed(name, "policy_invalid", region, error=str(exc), **evidence)
                 continue
         if policy is None:
-            if locked:
-                yield (passed(name, "vault_locked", region, **evidence) if accept_lock else
-                       failed(name, "lock_only", region, **evidence))
+            if locked and accept_lock:
+                yield passed(name, "vault_locked", region, **evidence)
+            elif locked:
+                yield failed(name, "deletion_allowed", region, **{
+                                 **evidence, "when": f" once their {lock.min_retention_days}-day minimum retention "
+                                                     "has passed"}, fix=put_policy,
+                             why="its vault lock refuses deletion only until then, and no access policy denies it "
+                                 "(this step asks for an access policy)")
             else:
-                yield failed(name, "deletion_allowed", region, **evidence)
+                lock_hint = " -- or lock the vault (aws backup put-backup-vault-lock-configuration)."
+                yield failed(name, "deletion_allowed", region, **evidence,
+                             fix=put_policy + (lock_hint if accept_lock else ""),
+                             why=f"it has no access policy, so anyone with backup permissions can delete its "
+                                 f"{vault.recovery_points} recovery point(s)")
             continue
         requests = deletion_requests(inv.account_id, region, vault_point_arns(inv, vault), inv.now, actions, exempt)
         gaps = deletion_gaps(policy, requests)
@@ -571,8 +589,9 @@ def backup_recovery_point_manual_deletion_disabled(inv: InventoryView, params: d
             yield passed(name, "vault_locked", region, **evidence)
         else:
             first = gaps[0]
-            yield failed(name, "policy_not_denying", region, gap=first.describe(), why=first.why(),
-                         not_denied=[gap.describe() for gap in gaps], **evidence)
+            yield failed(name, "deletion_allowed", region, **evidence, not_denied=[gap.describe() for gap in gaps],
+                         why=f"its access policy does not deny {first.describe()} ({first.why()})",
+                         fix=POLICY_FIX.format(actions=" and ".join(actions), vault=name))
 
 
 # -- vaults --------------------------------------------------------------------------------------------
@@ -663,8 +682,16 @@ def backup_vault_lock_enabled(inv: InventoryView, params: dict[str, Any]) -> Ite
         lock = vault.lock
         minimum = lock.min_retention_days
         compliance = bool(lock.lock_date)
+        lock_at = parse_time(lock.lock_date)
+        if not compliance:
+            mode_note = " (governance mode: no lock date)"
+        elif lock_at is not None and lock_at > inv.now:
+            mode_note = (f"; it enters compliance mode on {lock.lock_date} (ChangeableForDays): until then it can "
+                         "still be changed or removed")
+        else:
+            mode_note = f" (compliance mode since {lock.lock_date}: nobody can remove it)"
         evidence = {"min_retention_days": minimum, "max_retention_days": lock.max_retention_days,
-                    "lock_date": lock.lock_date, "mode_note": " (compliance mode)" if compliance else ""}
+                    "lock_date": lock.lock_date, "mode_note": mode_note}
         if not (vault.locked or minimum):
             findings.append(failed(name, "not_locked", region, **evidence))
         elif params["minRetentionDays"] and (minimum or 0) < params["minRetentionDays"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.base import Finding, Param, check, errored, failed, not_applicable, passed, render
 from checks.inventory.s3 import Bucket, ReplicationRule
 from checks.view import InventoryView, scoped, trusted_services
 
@@ -107,9 +107,23 @@ def replication_problems(inv: InventoryView, source: Bucket, rule: ReplicationRu
         problems.append(("destination_versioning_off",
                          {"destination": destination_name,
                           "destination_versioning": destination.versioning or "Off"}))
-    if not rule_covers(rule, params["coveredPrefix"]):
-        problems.append(("prefix_not_covered", {"rule_prefix": rule_prefix(rule), "rule_tags": rule.tags or {},
-                                                "covered_prefix": params["coveredPrefix"] or "(every key)"}))
+    covered = params["coveredPrefix"]
+    scope = {"rule_prefix": rule_prefix(rule), "rule_tags": rule.tags or {},
+             "covered_prefix": f"'{covered}'" if covered else "the whole bucket"}
+    shown = scope["covered_prefix"]
+    if not covered.startswith(rule_prefix(rule)):
+        problems.append(("prefix_not_covered", {
+            **scope, "coverage_gap": f"replicates only keys that start with '{rule_prefix(rule)}', which leaves "
+                                     f"out part of {shown}",
+            "coverage_fix": f"Use a rule with an empty filter ({{\"Filter\": {{}}}}) or a Filter.Prefix that {shown} "
+                            "starts with."}))
+    elif rule.tags:
+        tags = ", ".join(f"{key}={value}" for key, value in rule.tags.items())
+        problems.append(("prefix_not_covered", {
+            **scope, "coverage_gap": f"replicates only objects tagged {tags}: the keys of {shown} written without "
+                                     "that tag (the shop tags none) are not replicated",
+            "coverage_fix": "Drop the Tag from the rule's Filter and keep the Prefix alone: "
+                            f"{{\"Filter\": {{\"Prefix\": \"{rule_prefix(rule)}\"}}}}."}))
     if params["deleteMarkerReplication"] and rule.delete_marker_replication != "Enabled":
         problems.append(("delete_markers_not_replicated", {"rule": rule.id}))
     role = inv.role_by_arn(role_arn)
@@ -118,6 +132,25 @@ def replication_problems(inv: InventoryView, source: Bucket, rule: ReplicationRu
     elif S3_PRINCIPAL not in trusted_services(role):
         problems.append(("role_not_trusted", {"role": role_arn, "trusted": sorted(trusted_services(role))}))
     return problems
+
+
+#: What keeps a replication rule from doing its job (replication_problems), in words.
+REPLICATION_MESSAGES = {
+    "wrong_destination": "{resource} replicates to {destination}, not to {expected}.",
+    "destination_missing": "{resource} replicates to {destination}, but there is no bucket with that name.",
+    "same_region": "{resource} replicates to {destination}, which is in the same region ({destination_region}); "
+                   "a regional outage would take both copies.",
+    "cross_region": "{resource} replicates to {destination} in {destination_region}, another region than "
+                    "its own ({source_region}).",
+    "source_versioning_off": "Versioning is {versioning} on {resource}; replication needs it on the source bucket.",
+    "destination_versioning_off": "Versioning is {destination_versioning} on the destination {destination}; "
+                                  "replication needs it on both buckets.",
+    "prefix_not_covered": "Rule {rule} {coverage_gap}.",
+    "delete_markers_not_replicated": "Rule {rule} does not replicate delete markers: a deletion in {resource} "
+                                     "would not show in {destination}.",
+    "role_missing": "The replication role {role} does not exist.",
+    "role_not_trusted": "The replication role {role} cannot be assumed by S3 (it trusts {trusted}).",
+}
 
 
 @check(
@@ -137,20 +170,7 @@ def replication_problems(inv: InventoryView, source: Bucket, rule: ReplicationRu
         "replicating": "{resource} replicates to {destination} ({destination_region}) with rule {rule}.",
         "no_replication": "{resource} has no replication configuration.",
         "rules_disabled": "{resource} has a replication configuration, but none of its rules is Enabled.",
-        "wrong_destination": "{resource} replicates to {destination}, not to {expected}.",
-        "destination_missing": "{resource} replicates to {destination}, but there is no bucket with that name.",
-        "same_region": "{resource} replicates to {destination}, which is in the same region ({destination_region}); "
-                       "a regional outage would take both copies.",
-        "cross_region": "{resource} replicates to {destination} in {destination_region}, another region than "
-                        "its own ({source_region}).",
-        "source_versioning_off": "Versioning is {versioning} on {resource}; replication needs it on the source bucket.",
-        "destination_versioning_off": "Versioning is {destination_versioning} on the destination {destination}; "
-                                      "replication needs it on both buckets.",
-        "prefix_not_covered": "The replication rule only covers prefix '{rule_prefix}' (tags {rule_tags}), not "
-                              "{covered_prefix}.",
-        "delete_markers_not_replicated": "Rule {rule} does not replicate delete markers.",
-        "role_missing": "The replication role {role} does not exist.",
-        "role_not_trusted": "The replication role {role} cannot be assumed by S3 (it trusts {trusted}).",
+        **{reason: text + "{also}" for reason, text in REPLICATION_MESSAGES.items()},
     },
     hints={
         **_SCOPE_HINTS,
@@ -165,8 +185,7 @@ def replication_problems(inv: InventoryView, source: Bucket, rule: ReplicationRu
                                  "--versioning-configuration Status=Enabled",
         "destination_versioning_off": "aws s3api put-bucket-versioning --bucket {destination} "
                                       "--versioning-configuration Status=Enabled",
-        "prefix_not_covered": "Use a rule with an empty filter ({{\"Filter\": {{}}}}) or a prefix that "
-                              "includes {covered_prefix}.",
+        "prefix_not_covered": "{coverage_fix}",
         "delete_markers_not_replicated": "Add \"DeleteMarkerReplication\": {{\"Status\": \"Enabled\"}} to the rule "
                                          "(a rule with a Filter needs it).",
         "role_missing": "Create the role (aws iam create-role) with a trust policy for s3.amazonaws.com, or fix "
@@ -204,7 +223,12 @@ def s3_bucket_replication_enabled(inv: InventoryView, params: dict[str, Any]) ->
             yield passed(name, "replicating", region, **evidence)
             continue
         reason, detail = problems[0]
-        yield failed(name, reason, region, **{**evidence, **detail, "problems": [p for p, _ in problems]})
+        # Every problem is said, not just the first: fixing one should not reveal the next as a surprise.
+        others = [render(REPLICATION_MESSAGES[other], {**evidence, **more, "resource": name})
+                  for other, more in problems[1:]]
+        also = (" Also: " + " ".join(others)) if others else ""
+        yield failed(name, reason, region, **{**evidence, **detail, "problems": [p for p, _ in problems],
+                                              "also": also})
 
 
 @check(

@@ -389,7 +389,7 @@ def test_vault_access_policies_are_enforced_as_the_judge_reads_them(lab, role, v
                                {"vaultNames": [vault], "acceptVaultLock": False, "actions": [update]})[0]
         assert not found.errors, found.errors
         if not denied:
-            assert (verdict.status, verdict.reason) == ("FAIL", "policy_not_denying"), (what, verdict.message)
+            assert (verdict.status, verdict.reason) == ("FAIL", "deletion_allowed"), (what, verdict.message)
 
     # A break-glass role exempted by aws:PrincipalArn: the lab's user is refused, a session of the role is not,
     # and the judge passes the policy (it denies every ordinary caller).

@@ -29,8 +29,9 @@ ROUNDS: list[list[str]] = [
     ["08-backup-monitoring/near_miss_trail_not_logging", "05-ebs-snapshots/near_miss_weekly",
      "07-dr-strategy/correct_warm_standby"],
     ["05-ebs-snapshots/correct_backup_plan", "07-dr-strategy/near_miss_no_health_check"],
-    ["08-backup-monitoring/correct_wildcard_deny_break_glass"],
+    ["08-backup-monitoring/correct_wildcard_deny_break_glass", "02-s3-crr/near_miss_tagged_rule"],
     ["08-backup-monitoring/near_miss_deny_only_from_office"],
+    ["01-aws-backup/near_miss_not_resources_excludes_db"],
     ["08-backup-monitoring/near_miss_deny_unless_mfa_by_bool"],
 ]
 

@@ -146,3 +146,22 @@ def test_lifecycle():
         ("logs", "FAIL", "prefix_not_covered")]
     disabled = Inv().bucket("logs", lifecycle=[{**rule, "Status": "Disabled"}]).build()
     assert verdicts("S3_LIFECYCLE_POLICY_CHECK", disabled) == [("logs", "FAIL", "rule_disabled")]
+
+
+def test_replication_messages_say_what_is_missing_and_everything_that_is():
+    """Issue 15: "The replication rule only covers prefix 'invoices/' (tags replicate=yes), not invoices/."
+    contradicted itself, and left out the delete markers its own evidence listed."""
+    tagged = Inv.replication(DST, prefix="invoices/", tags={"replicate": "yes"}, delete_markers="Disabled")
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=tagged).build(),
+                          {"bucketNames": [SRC], "coveredPrefix": "invoices/", "deleteMarkerReplication": True})[0]
+    assert (result.status, result.reason) == ("FAIL", "prefix_not_covered")
+    assert result.message == (
+        "Rule rule-1 replicates only objects tagged replicate=yes: the keys of 'invoices/' written without that "
+        "tag (the shop tags none) are not replicated. Also: Rule rule-1 does not replicate delete markers: a "
+        f"deletion in {SRC} would not show in {DST}.")
+    assert '{"Filter": {"Prefix": "invoices/"}}' in result.hint
+    narrow = Inv.replication(DST, prefix="logs/")
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=narrow).build(),
+                          {"bucketNames": [SRC], "coveredPrefix": "invoices/"})[0]
+    assert result.message == ("Rule rule-1 replicates only keys that start with 'logs/', which leaves out part of "
+                              "'invoices/'.")

@@ -8,7 +8,7 @@ import os
 
 import boto3
 
-EXPECT = {"BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED": "policy_not_denying"}
+EXPECT = {"BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED": "deletion_allowed"}
 
 
 def aws(service, region="us-east-1"):
