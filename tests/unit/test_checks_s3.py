@@ -6,6 +6,7 @@ import msgspec
 
 from checks import registry
 from checks.inventory import CollectionError
+from checks.inventory.lab import Faults, Injection
 from tests.unit.inventory_builder import EAST, WEST, Inv
 
 SRC, DST = "securecart-invoices-use1", "securecart-invoices-usw2"
@@ -165,3 +166,20 @@ def test_replication_messages_say_what_is_missing_and_everything_that_is():
                           {"bucketNames": [SRC], "coveredPrefix": "invoices/"})[0]
     assert result.message == ("Rule rule-1 replicates only keys that start with 'logs/', which leaves out part of "
                               "'invoices/'.")
+
+
+def test_a_region_a_fault_holds_down_is_named_with_the_way_out():
+    """Issue 15: after a drill's outage outlived it, a finished lab read "ERROR ... could not be read" and nothing
+    pointed to `lab recover`."""
+    inv = Inv().build()
+    inv.errors = [CollectionError(service="s3", region=EAST, part="all", error="Could not connect to the endpoint")]
+    inv.faults = Faults(regions_down=[EAST], injections=[Injection(
+        id="inj-0002", name="region-outage", params={"region": EAST}, status="active", drill="drill-0001")])
+    result = registry.run("S3_BUCKET_VERSIONING_ENABLED", inv, {"bucketNames": [SRC]})[0]
+    assert (result.status, result.reason) == ("ERROR", "region_down")
+    assert result.message == (f"{EAST} is down (fault inj-0002, region-outage from drill drill-0001), so the lab "
+                              f"could not read it: The lab could not read S3 in {EAST}: Could not connect to the "
+                              "endpoint")
+    assert result.hint.startswith("Run lab recover")
+    inv.faults = Faults()
+    assert registry.run("S3_BUCKET_VERSIONING_ENABLED", inv, {"bucketNames": [SRC]})[0].reason == "collection_failed"
