@@ -35,7 +35,9 @@ def old_export(tmp_path: Path) -> Path:
 def verdicts(report: dict) -> dict:
     """A lab's report without the words: its scores, and each result's check, resource, status and score."""
     words = ("message", "hint", "evidence")
-    return {**{key: value for key, value in report.items() if key != "steps"},
+    # (a lab's status now follows its pass, as `passed` does, and `complete` is new: issue 15's one definition)
+    derived = ("steps", "status", "complete")
+    return {**{key: value for key, value in report.items() if key not in derived},
             "steps": [{**{key: value for key, value in step.items() if key != "checks"},
                        "checks": [{**{key: value for key, value in check.items()
                                       if key != "results" and key not in words},
