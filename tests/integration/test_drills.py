@@ -134,6 +134,10 @@ def test_a_drill_s_failures_end_with_it(paused: SandboxHandle) -> None:
     drill had ended, took us-east-1 down and un-passed another lab. A drill's scheduled failures are cancelled,
     and its active ones ended, when it ends or is recovered."""
     drill = http(paused, "POST", "/_lab/drills", {"lab": "02-s3-crr"})[1]
+    # the incident time T a lab's recovery commands start from (T=$(lab drills --incident 02-s3-crr))
+    assert paused.lab("drills", "--incident", "02").stdout.strip() == drill["incident_time"]
+    refused = paused.lab("drills", "--incident", "06-rds-multi-az", check=False)
+    assert refused.returncode == 2 and "lab drill 06-rds-multi-az" in refused.stderr
     faults = {i["id"]: i for i in http(paused, "GET", "/_lab/faults?all=1")[1]["injections"]}
     outage = next(faults[i] for i in drill["injections"] if faults[i]["name"] == "region-outage")
     assert outage["status"] == "scheduled"
