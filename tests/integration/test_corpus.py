@@ -30,7 +30,7 @@ ROUNDS: list[list[str]] = [
      "07-dr-strategy/correct_warm_standby"],
     ["05-ebs-snapshots/correct_backup_plan", "07-dr-strategy/near_miss_no_health_check"],
     ["08-backup-monitoring/correct_wildcard_deny_break_glass", "02-s3-crr/near_miss_tagged_rule"],
-    ["08-backup-monitoring/near_miss_deny_only_from_office"],
+    ["08-backup-monitoring/near_miss_deny_only_from_office", "05-ebs-snapshots/near_miss_daily"],
     ["01-aws-backup/near_miss_not_resources_excludes_db", "07-dr-strategy/near_miss_health_check_watches_dr"],
     ["06-rds-multi-az/near_miss_multi_az_pending"],
     ["08-backup-monitoring/near_miss_deny_unless_mfa_by_bool"],

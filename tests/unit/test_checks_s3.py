@@ -183,3 +183,33 @@ def test_a_region_a_fault_holds_down_is_named_with_the_way_out():
     assert result.hint.startswith("Run lab recover")
     inv.faults = Faults()
     assert registry.run("S3_BUCKET_VERSIONING_ENABLED", inv, {"bucketNames": [SRC]})[0].reason == "collection_failed"
+
+
+def backfill_world(copied: bool) -> Inv:
+    inv = Inv().role("crr", "s3.amazonaws.com").orders(6, every_minutes=60)
+    inv.bucket(SRC, EAST, versioning="Enabled", replication=Inv.replication(DST), invoices=inv.invoices())
+    # the rule came after the first four orders: only the last two replicated, unless the old ones were copied
+    inv.bucket(DST, WEST, versioning="Enabled", invoices=inv.invoices(missing=set() if copied else {
+        "ORD-000001", "ORD-000002", "ORD-000003", "ORD-000004"}))
+    return inv
+
+
+def test_the_invoices_from_before_the_rule_are_named_until_copied():
+    """Issue 15: lab 02's `aws s3 sync` step was never checked. The replication check says what the DR copy
+    still lacks (the rule itself being right), and S3_REPLICA_HOLDS_EVERY_INVOICE judges it."""
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", backfill_world(copied=False).build(),
+                          {"bucketNames": [SRC]})[0]
+    assert (result.status, result.reason) == ("PASS", "replicating")
+    assert (f"4 invoices written before the rule are not in {DST} yet: copy them once (aws s3 sync s3://{SRC} "
+            f"s3://{DST} --source-region {EAST} --region {WEST})") in result.message
+    done = registry.run("S3_BUCKET_REPLICATION_ENABLED", backfill_world(copied=True).build(), {"bucketNames": [SRC]})[0]
+    assert done.status == "PASS" and "not in" not in done.message
+    missing = registry.run("S3_REPLICA_HOLDS_EVERY_INVOICE", backfill_world(copied=False).build(), {})[0]
+    assert (missing.status, missing.reason) == ("FAIL", "invoices_missing")
+    assert missing.message.startswith(f"{DST} lacks 4 of the 6 invoices of {SRC}, the oldest from ")
+    assert missing.hint == (f"Copy the existing objects once: aws s3 sync s3://{SRC} s3://{DST} --source-region {EAST} "
+                            f"--region {WEST}")
+    complete = registry.run("S3_REPLICA_HOLDS_EVERY_INVOICE", backfill_world(copied=True).build(), {})[0]
+    assert (complete.status, complete.reason) == ("PASS", "complete")
+    nowhere = registry.run("S3_REPLICA_HOLDS_EVERY_INVOICE", crr_world(replication=None).build(), {})[0]
+    assert (nowhere.status, nowhere.reason) == ("FAIL", "no_destination")
