@@ -51,16 +51,27 @@ def _condition_holds(kind: str, key: str, value: str, tags: Mapping[str, str]) -
     return False
 
 
-def selection_matches(selection: Selection, arn: str, tags: Mapping[str, str]) -> bool:
-    by_arn = any(arn_matches(pattern, arn) for pattern in selection.resources or ())
-    by_tag = any(tags.get(_tag_key(tag.key or "")) == tag.value
-                 for tag in selection.list_of_tags or ())
-    if not (by_arn or by_tag):
-        return False
+def selection_verdict(selection: Selection, arn: str, tags: Mapping[str, str]) -> tuple[str, str]:
+    """("selected" | "not_chosen" | "condition" | "excluded", what decided it): whether the selection selects
+    the resource, and if not, at which step it fell out -- never chosen by Resources or ListOfTags, chosen
+    but failing a Conditions entry, or chosen and then excluded by a NotResources pattern."""
+    by_arn = next((pattern for pattern in selection.resources or () if arn_matches(pattern, arn)), None)
+    by_tag = next((f"tag {tag.key}={tag.value}" for tag in selection.list_of_tags or ()
+                   if tags.get(_tag_key(tag.key or "")) == tag.value), None)
+    if by_arn is None and by_tag is None:
+        return "not_chosen", ""
     for kind, entries in (selection.conditions or {}).items():
-        if not all(_condition_holds(kind, entry.key or "", entry.value or "", tags) for entry in entries):
-            return False
-    return not any(arn_matches(pattern, arn) for pattern in selection.not_resources or ())
+        for entry in entries:
+            if not _condition_holds(kind, entry.key or "", entry.value or "", tags):
+                return "condition", f"{kind} {entry.key}={entry.value}"
+    excluded = next((pattern for pattern in selection.not_resources or () if arn_matches(pattern, arn)), None)
+    if excluded is not None:
+        return "excluded", excluded
+    return "selected", f"Resources {by_arn}" if by_arn is not None else str(by_tag)
+
+
+def selection_matches(selection: Selection, arn: str, tags: Mapping[str, str]) -> bool:
+    return selection_verdict(selection, arn, tags)[0] == "selected"
 
 
 @dataclass
@@ -69,6 +80,8 @@ class Coverage:
 
     plans_in_region: list[Plan] = field(default_factory=list)
     covering: list[tuple[Plan, Selection]] = field(default_factory=list)
+    # selections that chose the resource and then dropped it: (plan, selection, "excluded" | "condition", what)
+    dropped: list[tuple[Plan, Selection, str, str]] = field(default_factory=list)
 
     @property
     def plans_without_selection(self) -> list[str]:
@@ -79,8 +92,13 @@ def coverage(inv: InventoryView, resource: Protectable) -> Coverage:
     found = Coverage(plans_in_region=list(inv.backup_plans(resource.region)))
     for plan in found.plans_in_region:
         for selection in plan.selections or ():
-            if any(selection_matches(selection, arn, tags) for arn, tags in resource.identities()):
+            verdicts = [selection_verdict(selection, arn, tags) for arn, tags in resource.identities()]
+            if any(kind == "selected" for kind, _ in verdicts):
                 found.covering.append((plan, selection))
+                continue
+            dropped = next(((kind, what) for kind, what in verdicts if kind in ("excluded", "condition")), None)
+            if dropped is not None:
+                found.dropped.append((plan, selection, *dropped))
     return found
 
 
@@ -112,8 +130,18 @@ def rule_problems(inv: InventoryView, plan: Plan, rule: Rule, *,
     copy_regions = sorted({arn_region(copy.destination_vault_arn) for copy in rule.copy_actions or ()})
     missing = [r for r in cross_regions or () if r not in copy_regions]
     if missing:
-        problems.append(("no_cross_region_copy",
-                         {**evidence, "copy_regions": copy_regions, "missing_regions": missing}))
+        wanted = " or ".join(missing)
+        if copy_regions:
+            copies = f"copies only to {', '.join(copy_regions)}"
+            fix = (f"Point the rule's CopyActions entry at a vault in {wanted}: DestinationBackupVaultArn "
+                   f"arn:aws:backup:{missing[0]}:<account>:backup-vault:<name> (it now names a vault in "
+                   f"{', '.join(copy_regions)}).")
+        else:
+            copies = "makes no copies"
+            fix = (f"Add a CopyActions entry to the rule with DestinationBackupVaultArn of a vault in {wanted} "
+                   "(aws backup update-backup-plan).")
+        problems.append(("no_cross_region_copy", {**evidence, "copy_regions": copy_regions, "missing_regions": missing,
+                                                  "copies": copies, "copy_fix": fix}))
     else:
         for copy in rule.copy_actions or ():
             if copy.destination_vault_arn and inv.vault_by_arn(copy.destination_vault_arn) is None \

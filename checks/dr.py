@@ -49,7 +49,7 @@ def built_strategy(inv: InventoryView, params: dict[str, Any]) -> tuple[str, dic
                           if rule.status == "Enabled" and _region_of(inv, rule.destination_bucket) == dr]
     servers = [i.id for i in inv.ec2_instances(dr) if i.state == "running"]
     failover = [g.name for g in failover_groups(inv, params["recordName"]) if failover_problem(inv, g, {
-        "drRegion": dr, "drTargets": params["drTargets"]}) is None]
+        "drRegion": dr, "drTargets": params["drTargets"], "primaryRegion": params["primaryRegion"]}) is None]
     seen = {"db_replicas": [x.id for x in replicas], "db_backup_copies": [c["id"] for c in copies],
             "table_replicas": tables, "replicated_buckets": sorted(set(replicated_buckets)),
             "dr_servers": servers, "dns_failover": failover}

@@ -34,9 +34,10 @@ def _missing(inv: InventoryView, name: str, region: str) -> Finding:
     title="DynamoDB tables have point-in-time recovery", services=("dynamodb",), params=(TABLES, REGION),
     messages={
         **_SCOPE_MESSAGES,
-        "pitr_on": "Point-in-time recovery is on for {resource} (restorable from {earliest} to {latest}).",
-        "pitr_off": "Point-in-time recovery is off for {resource}: deleted or overwritten items cannot be "
-                    "brought back to an earlier second.",
+        "pitr_on": "Point-in-time recovery is on for {resource} in {region} (restorable from {earliest} to "
+                   "{latest}).",
+        "pitr_off": "Point-in-time recovery is off for {resource} in {region}: deleted or overwritten items "
+                    "cannot be brought back to an earlier second.",
     },
     hints={
         **_SCOPE_HINTS,

@@ -40,6 +40,27 @@ def _missing(inv: InventoryView, name: str, region: str) -> Finding:
     return failed(name, "instance_missing", region)
 
 
+_DAYS = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+
+
+def maintenance_window(window: str | None) -> str:
+    """"sun:05:00-sun:05:30" -> "Sun 05:00 UTC" (AWS gives the window in UTC)."""
+    start = (window or "").split("-", 1)[0]
+    day, _, time = start.partition(":")
+    if day.lower() in _DAYS and time:
+        return f"the maintenance window {_DAYS[day.lower()]} {time} UTC"
+    return "the next maintenance window"
+
+
+def pending_note(db: DBInstance, field: str, change: str) -> str:
+    """What a ModifyDBInstance without --apply-immediately left waiting: said after a failing verdict, which
+    judges the values the instance runs with ("" when nothing relevant is pending)."""
+    if getattr(db.pending, field) is None:
+        return ""
+    return (f" {change} is only pending until {maintenance_window(db.maintenance_window)}; apply it now with "
+            "--apply-immediately.")
+
+
 def _source_instance(inv: InventoryView, identifier: str) -> DBInstance | None:
     """The instance by identifier, preferring one that is not itself a read replica."""
     found = [db for db in inv.db_instances() if db.id == identifier]
@@ -59,9 +80,9 @@ def _source_instance(inv: InventoryView, identifier: str) -> DBInstance | None:
         "backups_on": "{resource} keeps automated backups for {retention} days (at least {backupRetentionMinimum} "
                       "asked).",
         "backups_off": "Automated backups are off on {resource} (retention 0 days): it cannot be restored to a "
-                       "point in time.",
+                       "point in time.{pending_note}",
         "retention_too_short": "{resource} keeps automated backups for {retention} days; at least "
-                               "{backupRetentionMinimum} are asked.",
+                               "{backupRetentionMinimum} are asked.{pending_note}",
         "read_replica": "{resource} is a read replica; its source's backups count.",
     },
     hints={
@@ -82,8 +103,10 @@ def db_instance_backup_enabled(inv: InventoryView, params: dict[str, Any]) -> It
             yield _missing(inv, name, region)
             continue
         retention = int(db.backup_retention or 0)
+        pending = db.pending.backup_retention
         evidence = {"retention": retention, "backup_window": db.backup_window,
-                    "latest_restorable": db.latest_restorable, "status": db.status}
+                    "latest_restorable": db.latest_restorable, "status": db.status, "pending_retention": pending,
+                    "pending_note": pending_note(db, "backup_retention", f"The change to {pending} days")}
         if db.read_replica_source and not params["checkReadReplicas"]:
             yield not_applicable(name, "read_replica", region, source=db.read_replica_source, **evidence)
         elif retention <= 0:
@@ -100,7 +123,8 @@ def db_instance_backup_enabled(inv: InventoryView, params: dict[str, Any]) -> It
     messages={
         **_SCOPE_MESSAGES,
         "multi_az": "{resource} is Multi-AZ: primary in {az}, standby in {secondary_az}.",
-        "single_az": "{resource} runs in one availability zone ({az}); losing that zone takes the database down.",
+        "single_az": "{resource} runs in one availability zone ({az}); losing that zone takes the database down."
+                     "{pending_note}",
         "read_replica": "{resource} is a read replica; Multi-AZ is judged on its source.",
     },
     hints={
@@ -118,7 +142,8 @@ def rds_multi_az_support(inv: InventoryView, params: dict[str, Any]) -> Iterator
             yield _missing(inv, name, region)
             continue
         evidence = {"multi_az": bool(db.multi_az), "az": db.az, "secondary_az": db.secondary_az,
-                    "status": db.status}
+                    "status": db.status, "pending_multi_az": db.pending.multi_az,
+                    "pending_note": pending_note(db, "multi_az", "The change to Multi-AZ")}
         if db.read_replica_source and not params["dbInstanceIdentifiers"]:
             yield not_applicable(name, "read_replica", region, **evidence)
         elif db.multi_az:

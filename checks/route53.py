@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.base import Finding, Param, apply_match, check, failed, passed
-from checks.inventory.route53 import Record
+from checks.inventory.route53 import OutageAnswer, Record
 from checks.view import InventoryView
 
 RECORD_SET = "AWS::Route53::RecordSet"
@@ -17,6 +17,7 @@ FAILOVER_PARAMS = (
           "empty: any failover record."),
     Param("drRegion", "string", "us-west-2", "The region the SECONDARY record must point at."),
     Param("drTargets", "string_list", [], "Extra values (IPs, names) that count as the DR endpoint."),
+    Param("primaryRegion", "string", "us-east-1", "The region whose outage the records must fail over from."),
 )
 
 
@@ -116,7 +117,37 @@ def failover_problem(inv: InventoryView, group: FailoverGroup,
         return "health_check_missing", {"health_check": primary.health_check_id}
     if not points_into(secondary, params["drRegion"], dr_endpoints(inv, params["drRegion"]), params["drTargets"]):
         return "secondary_not_in_dr", {"secondary_targets": record_targets(secondary)}
+    return behaviour_problem(inv, group, params["primaryRegion"])
+
+
+def outage_answer(inv: InventoryView, group: FailoverGroup, region: str) -> OutageAnswer | None:
+    """The sandbox's own answer for the group's name while `region` is down, when the inventory has it."""
+    for zone in inv.hosted_zones():
+        if zone.name != group.zone:
+            continue
+        for answer in zone.outage_answers:
+            if fqdn(answer.name) == group.name and answer.type == group.type and answer.region_down == region:
+                return answer
     return None
+
+
+def behaviour_problem(inv: InventoryView, group: FailoverGroup, region: str) -> tuple[str, dict[str, Any]] | None:
+    """Judged by what DNS answers when the primary's region is down (not by the records' shape): Route 53
+    must then answer the SECONDARY. None as well when the inventory holds no such answer (an older export)."""
+    answer = outage_answer(inv, group, region)
+    if answer is None or answer.failover == "SECONDARY":
+        return None
+    primary_check = group.primary.health_check_id if group.primary is not None else None
+    secondary_check = group.secondary.health_check_id if group.secondary is not None else None
+    reasons = []
+    for role, check_id in (("PRIMARY", primary_check), ("SECONDARY", secondary_check)):
+        if check_id and check_id in answer.health:
+            reasons.append(f"the {role}'s health check {check_id}: {answer.health[check_id]}")
+    if not primary_check and group.primary is not None and group.primary.alias is not None:
+        reasons.extend(f"{name}: {why}" for name, why in answer.health.items() if name.startswith("alias:"))
+    why = "; ".join(reasons) or "; ".join(answer.why)
+    return "primary_answers_when_down", {"region_down": region, "answered": answer.answer,
+                                         "answered_role": answer.failover or "none", "why_answered": why}
 
 
 @check(
@@ -134,6 +165,8 @@ def failover_problem(inv: InventoryView, group: FailoverGroup,
                                 "not exist.",
         "secondary_not_in_dr": "The SECONDARY record of {resource} points at {secondary_targets}, not at an "
                                "endpoint in {drRegion}.",
+        "primary_answers_when_down": "With {region_down} down, Route 53 would still answer {resource} with the "
+                                     "{answered_role} record ({answered}), not the SECONDARY: {why_answered}.",
     },
     hints={
         "no_failover_records": "Create a health check (aws route53 create-health-check), then two records of the "
@@ -145,11 +178,17 @@ def failover_problem(inv: InventoryView, group: FailoverGroup,
         "health_check_missing": "Create the health check and UPSERT the record with its id.",
         "secondary_not_in_dr": "Point the SECONDARY record at the {drRegion} endpoint (e.g. the DR database's "
                                "address).",
+        "primary_answers_when_down": "The PRIMARY's health check must watch the PRIMARY's own endpoint in "
+                                     "{region_down} (e.g. its address on port 5432, or <name>.{region_down}."
+                                     "securecart.lab), and the SECONDARY's none in {region_down}: create the right "
+                                     "health check and UPSERT the record with its HealthCheckId. Try it: lab fail "
+                                     "region-outage --region {region_down}, then lab dns NAME.",
     },
 )
 def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """Failover routing answers with the PRIMARY record while its health check passes and with the
-    SECONDARY (the DR region) when it fails."""
+    SECONDARY (the DR region) when it fails. Judged by behaviour: what the sandbox's own Route 53 would answer
+    with the primary region down (the inventory carries that answer) must be the SECONDARY."""
     groups = failover_groups(inv, params["recordName"])
     if not groups:
         named = f" for {fqdn(params['recordName'])}" if params["recordName"] else ""

@@ -23,7 +23,7 @@ import os
 import tempfile
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,18 +111,25 @@ class Report:
 
     @property
     def status(self) -> str:
-        """PASS when every check passes, ERROR when any could not be judged, else FAIL."""
+        """ERROR when a check could not judge, else PASS when the lab passes its pass mark, else FAIL: the same
+        verdict as `passed` (lab.app.scoring)."""
         statuses = [check.status for step in self.steps for check in step.checks]
         if any(status == ERROR for status in statuses):
             return ERROR
-        return PASS if statuses and all(status == PASS for status in statuses) else FAIL
+        return PASS if self.passed else FAIL
+
+    @property
+    def complete(self) -> bool:
+        """Every check passes (more than the pass mark asks)."""
+        statuses = [check.status for step in self.steps for check in step.checks]
+        return bool(statuses) and all(status == PASS for status in statuses)
 
     def outcomes(self) -> list[CheckOutcome]:
         return [check for step in self.steps for check in step.checks]
 
     def to_dict(self) -> dict[str, Any]:
         return {"report_version": self.report_version, "lab_id": self.lab_id, "lab_title": self.lab_title,
-                "phase": self.phase, "checked_at": self.checked_at, "status": self.status,
+                "phase": self.phase, "checked_at": self.checked_at, "status": self.status, "complete": self.complete,
                 "score": round(self.score, 4), "max_score": self.max_score, "percent": round(self.percent, 2),
                 "pass_mark": self.pass_mark, "passed": self.passed, "drill": self.drill,
                 "steps": [step.to_dict() for step in self.steps]}
@@ -201,6 +208,27 @@ def outcome_of(check_id: str, title: str, weight: float, params: dict[str, Any],
                         hint=focus.hint if focus else "")
 
 
+def _not_drilled(ref: Any, exercise: Any, messages: bool) -> CheckOutcome:
+    """A recovery check of a lab that has had no drill: nothing to recover yet, so it scores nothing -- what
+    the check itself answers, without reading the data its verdict on a drill would need."""
+    from checks import registry
+
+    try:
+        spec = registry.get(ref.id)
+    except KeyError:
+        return run_reference(ref, exercise, {})
+    params = _params_for(spec, ref, exercise, None)
+    message = hint = ""
+    if messages:
+        message, hint = spec.message_for("no_drill", {**params, "resource": exercise.id, "region": "",
+                                                      "lab_note": f" for lab {exercise.id}"})
+    result = CheckResult(check_id=spec.id, resource_id=exercise.id, resource_type=spec.resource_type, region="",
+                         status=NOT_APPLICABLE, score=0.0, max_score=1.0, evidence={"lab_note": f" for lab "
+                                                                                   f"{exercise.id}"},
+                         reason="no_drill", message=message, hint=hint)
+    return outcome_of(spec.id, spec.title, float(ref.weight), params, (result,))
+
+
 def _error_outcome(ref: Any, weight: float, reason: str, message: str, hint: str, title: str = "") -> CheckOutcome:
     result = CheckResult(check_id=ref.id, resource_id="exercise", resource_type="Lab::Exercise", region="",
                          status=ERROR, score=0.0, max_score=1.0, evidence={}, reason=reason, message=message,
@@ -236,9 +264,10 @@ def evaluate(exercise: Any, inventory: Any, *, phase: str = "all", messages: boo
                                       [run_reference(ref, exercise, inventory, messages=messages)
                                        for ref in step.checks]))
     if phase in ("recover", "all") and exercise.recovery_checks:
+        drilled = inventory.drill(lab=exercise.id) is not None
         steps.append(_step_report(RECOVER_STEP_ID, "Recover from the drill", "recover",
-                                  [run_reference(ref, exercise, inventory, messages=messages)
-                                   for ref in exercise.recovery_checks]))
+                                  [run_reference(ref, exercise, inventory, messages=messages) if drilled
+                                   else _not_drilled(ref, exercise, messages) for ref in exercise.recovery_checks]))
     score = sum(step.score for step in steps)
     max_score = sum(step.max_score for step in steps)
     share = score / max_score if max_score > 0 else 0.0
@@ -565,10 +594,19 @@ def class_columns(exercises: list[Any]) -> list[tuple[str, str, str, float]]:
     return columns
 
 
-def grade_inventory(exercises: list[Any], inventory: Mapping[str, Any], *, messages: bool = False) -> dict[str, Report]:
-    """Every lab's report (phase all) on one inventory; scores only unless messages are asked for."""
+Scorer = Callable[..., Report]  # (exercise, inventory, *, messages) -> the lab's report (lab.app.scoring)
+
+
+def _score_all(exercise: Any, inventory: Any, *, messages: bool = True) -> Report:
+    return evaluate(exercise, inventory, phase="all", messages=messages)
+
+
+def grade_inventory(exercises: list[Any], inventory: Mapping[str, Any], *, messages: bool = False,
+                    score: Scorer = _score_all) -> dict[str, Report]:
+    """Every lab's report on one inventory, scored by `score` (the application's definition of a lab's score,
+    lab.app.scoring.lab_report; by default the same: phase all); scores only unless messages are asked for."""
     view = as_view(inventory)  # one view (and its indexes) for every lab
-    return {exercise.id: evaluate(exercise, view, phase="all", messages=messages) for exercise in exercises}
+    return {exercise.id: score(exercise, view, messages=messages) for exercise in exercises}
 
 
 PARALLEL_FROM = 40  # exports: below this, starting worker processes costs more than it saves
@@ -576,8 +614,9 @@ PARALLEL_FROM = 40  # exports: below this, starting worker processes costs more 
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(exercises: list[Any], pass_rule: str, max_bytes: int = MAX_EXPORT_BYTES) -> None:
-    _worker.update(exercises=exercises, pass_rule=pass_rule, max_bytes=max_bytes)
+def _start_worker(exercises: list[Any], pass_rule: str, max_bytes: int = MAX_EXPORT_BYTES,
+                  score: Scorer = _score_all) -> None:
+    _worker.update(exercises=exercises, pass_rule=pass_rule, max_bytes=max_bytes, score=score)
 
 
 def _grade_file(path: Path) -> dict[str, Any] | str:
@@ -587,7 +626,7 @@ def _grade_file(path: Path) -> dict[str, Any] | str:
     except ExportError as exc:
         return str(exc)
     try:
-        reports = grade_inventory(_worker["exercises"], export["inventory"])
+        reports = grade_inventory(_worker["exercises"], export["inventory"], score=_worker["score"])
     except Exception as exc:  # noqa: BLE001 -- a malformed inventory skips its own file, never the class
         return f"{path}: its inventory could not be graded ({type(exc).__name__}: {_shorten(str(exc))})"
     metadata = export["metadata"]
@@ -598,7 +637,8 @@ def _grade_file(path: Path) -> dict[str, Any] | str:
 
 def grade_class(directory: Path, exercises: list[Any], *,
                 pass_rule: str = "all",  # noqa: S107 -- pass as in pass/fail, not a password
-                workers: int | None = None, max_bytes: int = MAX_EXPORT_BYTES) -> ClassGrades:
+                workers: int | None = None, max_bytes: int = MAX_EXPORT_BYTES,
+                score: Scorer = _score_all) -> ClassGrades:
     """Regrade every export (*.json) in `directory` into rows. pass_rule: "all" (every lab passed) or
     "average" (the total percent reaches the mean pass mark). A large class is graded by one process per
     CPU (`workers`, default: as many as there are CPUs).
@@ -623,10 +663,10 @@ def grade_class(directory: Path, exercises: list[Any], *,
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers, initializer=_start_worker,
-                                 initargs=(exercises, pass_rule, max_bytes)) as pool:
+                                 initargs=(exercises, pass_rule, max_bytes, score)) as pool:
             graded = list(pool.map(_grade_file, files, chunksize=max(1, len(files) // (workers * 4))))
     else:
-        _start_worker(exercises, pass_rule, max_bytes)
+        _start_worker(exercises, pass_rule, max_bytes, score)
         graded = [_grade_file(path) for path in files]
     rows: list[dict[str, Any]] = []
     for row in graded:

@@ -24,6 +24,22 @@ class Orders(Model):
     order_ids: IdSet | None = None  # None: could not be read
 
 
+class PendingChanges(Model):
+    """PendingModifiedValues: what a ModifyDBInstance without ApplyImmediately changed, applied at the next
+    maintenance window (until then the instance runs with its current values)."""
+
+    multi_az: bool | None = None
+    backup_retention: int | None = None
+    instance_class: str | None = None
+    engine_version: str | None = None
+    allocated_storage: int | None = None
+    storage_type: str | None = None
+
+    def items(self) -> dict[str, object]:
+        """The pending values that are set, by field name."""
+        return {name: getattr(self, name) for name in self.__struct_fields__ if getattr(self, name) is not None}
+
+
 class DBInstance(Model):
     id: str
     region: str
@@ -47,6 +63,8 @@ class DBInstance(Model):
     read_replicas: list[str] = msgspec.field(default_factory=list)
     tags: dict[str, str] = msgspec.field(default_factory=dict)
     orders: Orders | None = None  # None: no data plane serves it, or not collected (part "rds.orders")
+    pending: PendingChanges = msgspec.field(default_factory=PendingChanges)
+    maintenance_window: str | None = None  # PreferredMaintenanceWindow, e.g. "sun:05:00-sun:05:30" (UTC)
 
 
 class DBSnapshot(Model):

@@ -26,11 +26,26 @@ class Record(Model):
     region: str | None = None
 
 
+class OutageAnswer(Model):
+    """What Route 53 would answer for a failover record's name while one region is down, as the sandbox's own
+    resolution computes it (lab/services/route53/outage.py): the judge's view of what a failover does."""
+
+    name: str
+    type: str
+    region_down: str
+    answer: list[str] = msgspec.field(default_factory=list)
+    failover: str | None = None  # the role of the record answered: PRIMARY | SECONDARY
+    set_identifier: str | None = None
+    why: list[str] = msgspec.field(default_factory=list)
+    health: dict[str, str] = msgspec.field(default_factory=dict)  # health check -> why it is (un)healthy
+
+
 class Zone(Model):
     id: str
     name: str | None = None
     private: bool = False
     records: list[Record] = msgspec.field(default_factory=list)
+    outage_answers: list[OutageAnswer] = msgspec.field(default_factory=list)  # per failover name and region
 
 
 class HealthCheck(Model):

@@ -33,12 +33,28 @@ def parts_for(labs: Iterable[Exercise], phase: str) -> set[str]:
     return needed
 
 
+def drilled(exercise: Exercise, inventory: Inventory) -> bool:
+    """The lab has recovery checks and has had a drill: its recovery checks then score, and read the data."""
+    return bool(exercise.recovery_checks) and any(drill.lab == exercise.id for drill in inventory.drills)
+
+
 def phase_of(requested: str, exercise: Exercise, inventory: Inventory) -> str:
-    """auto: the configure phase, plus the recovery checks once the lab has had a drill."""
-    if requested != "auto":
-        return requested
-    drilled = any(drill.lab == exercise.id for drill in inventory.drills)
-    return "all" if drilled and exercise.recovery_checks else "configure"
+    """The steps shown for `requested`: auto shows the whole lab, its recovery (still to do until the lab has
+    had a drill) too, since it counts in the score (lab.app.scoring)."""
+    return "all" if requested == "auto" else requested
+
+
+def collect_for(endpoint: str, labs: list[Exercise]) -> Inventory:
+    """What the labs' scores read, in one instant: every step's parts and the drills, and for the labs that
+    have had a drill the parts their recovery checks read too (the data: only those pay for reading it)."""
+    from lab import inventory
+
+    collected = inventory.collect_from_endpoint(endpoint, parts_for(labs, "configure"))
+    done = [exercise for exercise in labs if drilled(exercise, collected)]
+    if done and not parts_for(done, "all") <= set(collected.services):
+        # One collection again, so that every check sees the same instant.
+        collected = inventory.collect_from_endpoint(endpoint, parts_for(labs, "configure") | parts_for(done, "all"))
+    return collected
 
 
 @dataclass(frozen=True)
@@ -53,29 +69,25 @@ class CheckRun:
 
 def check_labs(endpoint: str, labs: list[Exercise], phase: str = "auto", *, state_dir: Path | None,
                attempt: bool = True, learner: str | None = None) -> CheckRun:
-    """Check `labs` on the sandbox at `endpoint`: collect only the parts their checks read (for `auto`, the
-    recovery checks' parts too once a lab has had a drill), grade each lab, and record the reports in the
-    learner's progress under `state_dir` (None: not recorded)."""
-    from lab import grading, inventory, progress
+    """Check `labs` on the sandbox at `endpoint`: collect what their scores read, score each lab (the whole lab:
+    lab.app.scoring), record the scores in the learner's progress under `state_dir` (None: not recorded), and
+    give each report showing the steps of `phase` (auto: the recovery too once the lab has had a drill)."""
+    from lab import progress
+    from lab.app import scoring
 
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
-    collected = inventory.collect_from_endpoint(endpoint, parts_for(labs, "configure" if phase == "auto" else phase))
-    phases = {exercise.id: phase_of(phase, exercise, collected) for exercise in labs}
-    drilled = [exercise for exercise in labs if phases[exercise.id] == "all" and phase == "auto"]
-    if drilled and not parts_for(drilled, "all") <= set(collected.services):
-        # A lab has had a drill: its recovery checks read more (the data). One collection again, so that every
-        # check sees the same instant.
-        collected = inventory.collect_from_endpoint(
-            endpoint, parts_for(labs, "configure") | parts_for(drilled, "all"))
-    reports = [grading.evaluate(exercise, collected, phase=phases[exercise.id]) for exercise in labs]
+    collected = collect_for(endpoint, labs)
+    full = [scoring.lab_report(exercise, collected) for exercise in labs]
     errors: list[OSError] = []
     if state_dir is not None:
-        for exercise, report in zip(labs, reports, strict=True):
+        for exercise, report in zip(labs, full, strict=True):
             try:
                 progress.record_report(state_dir, exercise, report, attempt=attempt, learner=learner)
             except OSError as exc:
                 errors.append(exc)
+    reports = [scoring.showing(report, phase_of(phase, exercise, collected))
+               for exercise, report in zip(labs, full, strict=True)]
     return CheckRun(reports, collected, errors)
 
 
@@ -88,4 +100,4 @@ def check_lab(endpoint: str, exercise: Exercise, phase: str, *, state_dir: Path 
     return run.reports[0]
 
 
-__all__ = ["PHASES", "CheckRun", "check_lab", "check_labs", "parts_for", "phase_of"]
+__all__ = ["PHASES", "CheckRun", "check_lab", "check_labs", "collect_for", "drilled", "parts_for", "phase_of"]

@@ -171,6 +171,16 @@ for _name in ("__getitem__", "__iter__", "__len__", "__contains__", "get", "item
     setattr(BackendDict, _name, _loads_first(getattr(BackendDict, _name)))
 
 
+def _forget_stand_in(loaded: Any, live: Any) -> None:
+    """moto lists the services in use (BackendDict._instances: what the tagging API's GetResources and a reset
+    walk); a restored BackendDict that registered itself while it was unpickled holds the same accounts as
+    the live one it was copied into, and would list every resource a second time."""
+    instances = BackendDict._instances  # type: ignore[misc]
+    instances[:] = [each for each in instances if each is not loaded]
+    if dict.__len__(live) and not any(each is live for each in instances):
+        instances.append(live)
+
+
 class _Restoring:
     backend: EmbeddedBackend | None = None  # the backend with services still waiting as bytes
 
@@ -478,6 +488,7 @@ class EmbeddedBackend:
             dict.clear(live)
             if loaded is not None:
                 dict.update(live, loaded)
+                _forget_stand_in(loaded, live)
             self.touched.add(module)
             _register_fast_reducers()
 

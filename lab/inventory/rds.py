@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from checks.inventory.rds import RDS, AutomatedBackup, DBInstance, DBSnapshot, Endpoint, Orders
+from checks.inventory.rds import RDS, AutomatedBackup, DBInstance, DBSnapshot, Endpoint, Orders, PendingChanges
 from lab.inventory.convert import by_key, iso, tag_dict
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ def collect(c: Collector, region: str) -> RDS:
             endpoint=Endpoint(address=endpoint.get("Address"), port=endpoint.get("Port")),
             read_replica_source=db.get("ReadReplicaSourceDBInstanceIdentifier"),
             read_replicas=sorted(db.get("ReadReplicaDBInstanceIdentifiers", [])), tags=tag_dict(db.get("TagList")),
-            orders=orders.get(identifier))
+            orders=orders.get(identifier), pending=pending_changes(db.get("PendingModifiedValues")),
+            maintenance_window=db.get("PreferredMaintenanceWindow"))
     snapshots = {}
     for page in rds.get_paginator("describe_db_snapshots").paginate():
         for snap in page.get("DBSnapshots", []):
@@ -53,3 +54,11 @@ def collect(c: Collector, region: str) -> RDS:
                         latest=iso((b.get("RestoreWindow") or {}).get("LatestTime")))
         for b in rds.describe_db_instance_automated_backups().get("DBInstanceAutomatedBackups", [])], [])
     return RDS(instances=by_key(instances.items()), snapshots=by_key(snapshots.items()), automated_backups=automated)
+
+
+def pending_changes(values: dict[str, Any] | None) -> PendingChanges:
+    """DescribeDBInstances' PendingModifiedValues (the members the lab's checks judge)."""
+    values = values or {}
+    return PendingChanges(multi_az=values.get("MultiAZ"), backup_retention=values.get("BackupRetentionPeriod"),
+                          instance_class=values.get("DBInstanceClass"), engine_version=values.get("EngineVersion"),
+                          allocated_storage=values.get("AllocatedStorage"), storage_type=values.get("StorageType"))

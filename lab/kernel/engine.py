@@ -198,6 +198,9 @@ class ApiCallRecorder(Protocol):
 
     def record(self, call: Any, resolve_principal: bool = True) -> None: ...
 
+    def principal_for(self, access_key: str | None) -> Any:
+        """Who calls with `access_key`, as the record shows it (lab.gateway.audit.Principal)."""
+
 
 @runtime_checkable
 class DataWriteGuard(Protocol):

@@ -28,7 +28,7 @@ from checks.inventory.dynamodb import GlobalTable, Items, KeyAttribute, Pitr, Re
 from checks.inventory.ec2 import Attachment, CrossRegionCopy, DlmPolicy, DlmSchedule, Instance, Snapshot, Volume
 from checks.inventory.iam import Role
 from checks.inventory.lab import Clock, Drill, Effect, Injection, LedgerBuilder, Rpo, Targets
-from checks.inventory.rds import DBInstance, DBSnapshot, Endpoint, Orders
+from checks.inventory.rds import DBInstance, DBSnapshot, Endpoint, Orders, PendingChanges
 from checks.inventory.route53 import HealthCheck, Record, Zone
 from checks.inventory.s3 import Bucket, Invoices, ObjectLock, Objects, Replication, ReplicationRule
 
@@ -123,14 +123,16 @@ class Inv:
     def db(self, identifier: str, region: str = EAST, *, retention: int = 0, multi_az: bool = False,
            status: str = "available", replica_of: str | None = None, order_ids: list[str] | None = None,
            created: str | None = None, tags: dict | None = None, az: str | None = None,
-           address: str | None = None) -> Inv:
+           address: str | None = None, pending: PendingChanges | None = None,
+           maintenance_window: str | None = "sun:05:00-sun:05:30") -> Inv:
         self.region(region).rds.instances[identifier] = DBInstance(
             id=identifier, region=region, arn=f"arn:aws:rds:{region}:{ACCOUNT}:db:{identifier}", status=status,
             engine="postgres", engine_version="16.3", instance_class="db.t3.micro", az=az or f"{region}a",
             secondary_az=f"{region}b" if multi_az else None, multi_az=multi_az, backup_retention=retention,
             backup_window="03:00-03:30", storage_encrypted=True, created=created or ago(days=10),
             endpoint=Endpoint(address=address or f"{identifier}.abc.{region}.rds.amazonaws.com", port=5432),
-            read_replica_source=replica_of, tags=tags or {},
+            read_replica_source=replica_of, tags=tags or {}, pending=pending or PendingChanges(),
+            maintenance_window=maintenance_window,
             orders=None if order_ids is None else Orders(count=len(order_ids), order_ids=IdSet.of(order_ids),
                                                          sha256="x", status=status))
         return self

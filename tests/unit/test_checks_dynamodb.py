@@ -50,3 +50,14 @@ def test_deletion_protection():
     inv = Inv().table(TABLE, deletion_protection=True).table("t2").build()
     assert verdicts("DYNAMODB_TABLE_DELETION_PROTECTION_ENABLED", inv) == [
         (TABLE, "PASS", "protected"), ("t2", "FAIL", "unprotected")]
+
+
+def test_pitr_messages_name_the_region():
+    """Issue 15: "Point-in-time recovery is off for securecart-order-history" did not say where; the table
+    exists in both regions (a global table's replica)."""
+    inventory = Inv().table("securecart-order-history", pitr="ENABLED").table("securecart-order-history", WEST).build()
+    results = registry.run("DYNAMODB_PITR_ENABLED", inventory, {"region": ""})
+    off = [r for r in results if r.status == "FAIL"]
+    assert [r.region for r in off] == [WEST]
+    assert off[0].message.startswith(f"Point-in-time recovery is off for securecart-order-history in {WEST}:")
+    assert f"--region {WEST}" in off[0].hint

@@ -32,6 +32,21 @@ def old_export(tmp_path: Path) -> Path:
     return path
 
 
+def verdicts(report: dict) -> dict:
+    """A lab's report without the words: its scores, and each result's check, resource, status and score."""
+    words = ("message", "hint", "evidence")
+    # (a lab's status now follows its pass, as `passed` does, and `complete` is new: issue 15's one definition)
+    derived = ("steps", "status", "complete")
+    return {**{key: value for key, value in report.items() if key not in derived},
+            "steps": [{**{key: value for key, value in step.items() if key != "checks"},
+                       "checks": [{**{key: value for key, value in check.items()
+                                      if key != "results" and key not in words},
+                                   "results": [{key: value for key, value in result.items() if key not in words}
+                                               for result in check["results"]]}
+                                  for check in step["checks"]]}
+                      for step in report["steps"]]}
+
+
 def test_an_export_of_schema_1_0_is_graded_exactly_as_the_lab_that_wrote_it(tmp_path: Path) -> None:
     path = old_export(tmp_path)
     written = json.loads(path.read_text())
@@ -42,9 +57,9 @@ def test_an_export_of_schema_1_0_is_graded_exactly_as_the_lab_that_wrote_it(tmp_
     reports = grading.grade_inventory(labs, export["inventory"], messages=True)
     assert {lab.id for lab in labs} == set(written["reports"])
     for lab in labs:
-        # every verdict, score, message, hint and piece of evidence, as the old lab wrote it
+        # every verdict and score as the old lab wrote it (the words of a message may have improved since)
         regraded = json.loads(json.dumps(reports[lab.id].to_dict(), default=str))
-        assert regraded == written["reports"][lab.id], lab.id
+        assert verdicts(regraded) == verdicts(written["reports"][lab.id]), lab.id
     lost = [r for r in written["reports"]["03-rds-snapshot-restore"]["steps"][-1]["checks"][0]["results"]
             if r["evidence"].get("missing_order_ids")]
     assert lost, "the fixture holds a drill with orders lost (what the migration of listings must keep)"
