@@ -812,14 +812,9 @@ class RdsData(Engine):
         """Backups switched on (or a new instance with them on): the first automated backup now, `backing-up`
         (after whatever the instance is doing), then one a day in the backup window."""
         record.backups_pending = True
-        seconds = self._backup_seconds(record)
-        self.start_phases(record, [Phase("backing-up", seconds, begin="automated-backup", then="backup")])
+        # (its length is the snapshot's, known when it begins: the data is measured then)
+        self.start_phases(record, [Phase("backing-up", 0.0, begin="automated-backup", then="backup")])
         self.schedule_backup(record)
-
-    def _backup_seconds(self, record: InstanceRecord) -> float:
-        ref = self.ref_now(record)
-        changed = self.store.changed_bytes(record.last_snapshot, ref) if record.last_snapshot else None
-        return self.durations.rds_snapshot((self.data_bytes(record, ref) if changed is None else changed) / GIB)
 
     def _take_automated_backup(self, record: InstanceRecord, phase: Phase) -> None:
         now = self.now()
@@ -852,8 +847,7 @@ class RdsData(Engine):
         self.schedule_backup(record)
         if record.stopped or not record.created or record.view is not None:
             return  # RDS takes no automated backup of a stopped (or unfinished, or deleting) instance
-        self.start_phases(record, [Phase("backing-up", self._backup_seconds(record), begin="automated-backup",
-                                         then="backup")])
+        self.start_phases(record, [Phase("backing-up", 0.0, begin="automated-backup", then="backup")])
         self._drop_automated_snapshots(record, older_than=now - record.retention_days * 86400)
 
     def _drop_automated_snapshots(self, record: InstanceRecord, older_than: float | None = None) -> None:
