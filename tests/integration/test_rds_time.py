@@ -85,6 +85,8 @@ def test_a_new_instance_is_creating_without_an_endpoint_then_backs_up_then_is_av
     assert "Endpoint" not in seen_by_cli["DBInstances"][0]
     with pytest.raises(LabError, match=f'"{name}" in us-east-1 is creating'):
         sql(db, name, "SELECT count(*) FROM orders")
+    refused = db.lab("sql", name, "SELECT count(*) FROM orders", check=False)
+    assert refused.returncode != 0 and "is creating" in refused.stderr and "endpoint" in refused.stderr
     # API Reference, DBInstanceAutomatedBackup.Status: "creating" until the first automated snapshot
     backups = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=name)["DBInstanceAutomatedBackups"]
     assert backups[0]["Status"] == "creating"
@@ -234,6 +236,56 @@ def test_a_change_applied_immediately_takes_the_pending_ones_along(db):
     assert abs(durations_of(seen)["modifying"] - MODEL.rds_modify(outage=True)) <= 30
     shown = described(rds, name)
     assert shown["DBInstanceClass"] == "db.t3.small" and "PendingModifiedValues" not in shown
+
+
+def test_storage_engine_and_password_changes_show_their_own_statuses(db):
+    rds = db.client("rds")
+    name = unique("storage")
+    available_db(db, rds, name, BackupRetentionPeriod=0)
+    rds.modify_db_instance(DBInstanceIdentifier=name, AllocatedStorage=40, ApplyImmediately=True)
+    seen = walk(db, lambda: status(rds, name), step="1m")
+    # RDS UG, DB instance status: storage-optimization after a storage change, fully operational meanwhile
+    assert [state for state, _ in seen] == ["modifying", "storage-optimization", "available"]
+    assert abs(durations_of(seen)["storage-optimization"] - MODEL.rds_storage_optimization(40)) <= 60
+    assert described(rds, name)["AllocatedStorage"] == 40
+    with pytest.raises(ClientError) as refused:  # RDS UG, Modifying: no further storage change for six hours
+        rds.modify_db_instance(DBInstanceIdentifier=name, AllocatedStorage=60, ApplyImmediately=True)
+    assert error_code(refused) == "InvalidParameterCombination"
+    # API Reference, ModifyDBInstance MasterUserPassword: "Between the time of the request and the completion of
+    # the request, the MasterUserPassword element exists in the PendingModifiedValues element"
+    answered = aws_cli(db, "us-east-1", "rds", "modify-db-instance", "--db-instance-identifier", name,
+                       "--master-user-password", "another-password-2")["DBInstance"]
+    assert answered["DBInstanceStatus"] == "resetting-master-credentials"
+    assert answered["PendingModifiedValues"] == {"MasterUserPassword": "****"}
+    wait_available(db, rds, name)
+    assert "PendingModifiedValues" not in described(rds, name)
+    rds.modify_db_instance(DBInstanceIdentifier=name, EngineVersion="16.4", ApplyImmediately=True)
+    assert status(rds, name) == "upgrading"
+    wait_available(db, rds, name)
+    assert described(rds, name)["EngineVersion"] == "16.4"
+
+
+def test_automated_backups_are_taken_daily_in_the_backup_window_and_expire(db):
+    rds = db.client("rds")
+    name = unique("daily")
+    opens = datetime.fromtimestamp(sim_now(db) + 2 * 3600, tz=UTC).replace(minute=0, second=0, microsecond=0)
+    window = f"{opens:%H}:00-{opens:%H}:30"
+    maintenance, _ = window_in(12, sim_now(db))
+    available_db(db, rds, name, BackupRetentionPeriod=1, PreferredBackupWindow=window,
+                 PreferredMaintenanceWindow=maintenance)
+    advance(db, f"{int(opens.timestamp() - sim_now(db)) + 30}s")
+    # RDS UG, Working with backups: "Automated backups occur daily during the preferred backup window"
+    assert status(rds, name) == "backing-up"
+    taken = rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")["DBSnapshots"]
+    assert f"rds:{name}-{opens:%Y-%m-%d-%H-%M}" in [s["DBSnapshotIdentifier"] for s in taken]
+    wait_available(db, rds, name)
+    advance(db, "2d")  # two more daily backups; retention 1 day keeps the recent ones only
+    automated = rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")["DBSnapshots"]
+    assert 1 <= len(automated) <= 2
+    assert min(s["SnapshotCreateTime"].timestamp() for s in automated) >= sim_now(db) - 2 * 86400
+    events = [e["Message"] for e in rds.describe_events(SourceType="db-instance", SourceIdentifier=name,
+                                                        EventCategories=["backup"], Duration=60 * 24 * 3)["Events"]]
+    assert events.count("Backing up DB instance") >= 3
 
 
 # -- snapshots and copies ---------------------------------------------------------------------------------
