@@ -154,7 +154,9 @@ class BackupProvider(Protocol):
     """An engine that holds the data of resource types AWS Backup protects (RDS, DynamoDB, EBS, ...).
 
     Optional extras it may define: copy_backup(data, region) -> object, delete_backup(data),
-    backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) -> dict, backup_size(data)."""
+    backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) -> dict, backup_size(data),
+    backup_job_data(data, job_id) -> object (the data of backup or copy job `job_id`, named after it: RDS's
+    recovery point is the DB snapshot awsbackup:job-<id>)."""
 
     def backup_resource_types(self) -> set[str]:
         """AWS Backup ResourceType values it protects ("RDS", "EBS", ...)."""

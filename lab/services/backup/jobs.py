@@ -145,6 +145,9 @@ class BackupJobsApi:
             return
         try:
             job.data = provider.backup_resource(job.resource_arn)
+            named = getattr(provider, "backup_job_data", None)
+            if named is not None:  # the provider names its recovery data after the job (RDS: awsbackup:job-<id>)
+                job.data = named(job.data, job.job_id)
         except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
             self._end_backup(job, "FAILED", f"{exc}", at)
             return
@@ -336,6 +339,9 @@ class BackupJobsApi:
             copier = getattr(provider, "copy_backup", None)
             try:
                 data = copier(source.data, region) if copier else source.data
+                named = getattr(provider, "backup_job_data", None)
+                if named is not None:
+                    data = named(data, job.job_id)
             except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
                 refusal = f"{exc}"
         if refusal is not None:
