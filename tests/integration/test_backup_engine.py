@@ -164,11 +164,13 @@ def test_a_backup_of_a_resource_without_its_engine_or_versioning_fails_with_a_re
     bucket = unique("unversioned")
     lab.client("s3").create_bucket(Bucket=bucket)
     job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=f"arn:aws:s3:::{bucket}", IamRoleArn=role)
+    efs = f"arn:aws:elasticfilesystem:{EAST}:{ACCOUNT}:file-system/fs-0123456789abcdef0"
+    efs_job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=efs, IamRoleArn=role)
+    assert backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"] == "CREATED"
+    advance(lab, "6m")  # AWS Backup gets to the jobs: they fail as they start
     described = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
     assert described["State"] == "FAILED" and "versioning" in described["StatusMessage"]
-    efs = f"arn:aws:elasticfilesystem:{EAST}:{ACCOUNT}:file-system/fs-0123456789abcdef0"
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=efs, IamRoleArn=role)
-    described = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
+    described = backup.describe_backup_job(BackupJobId=efs_job["BackupJobId"])
     assert described["State"] == "FAILED" and "EFS" in described["StatusMessage"]
 
 
@@ -227,7 +229,7 @@ def test_a_plan_runs_on_the_clock_copies_to_us_west_2_and_expires(lab, role, vol
     metadata["availabilityZone"] = f"{WEST}b"
     restore = west.start_restore_job(RecoveryPointArn=west_ebs["RecoveryPointArn"], Metadata=metadata,
                                      IamRoleArn=role)
-    assert west.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["Status"] == "RUNNING"
+    assert west.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["Status"] == "PENDING"
     advance(lab, "10m")
     restored = west.describe_restore_job(RestoreJobId=restore["RestoreJobId"])
     assert restored["Status"] == "COMPLETED", restored.get("StatusMessage")
@@ -260,8 +262,9 @@ def test_an_s3_restore_holds_exactly_the_objects_of_the_backup_moment(lab, role)
     vault = unique("s3vault")
     backup.create_backup_vault(BackupVaultName=vault)
     bucket = versioned_bucket(lab, {"keep.txt": b"v1", "gone.txt": b"deleted later", "doomed.txt": b"only version"})
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=f"arn:aws:s3:::{bucket}", IamRoleArn=role)
-    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
+    job = finished_job(lab, backup.start_backup_job(
+        BackupVaultName=vault, ResourceArn=f"arn:aws:s3:::{bucket}", IamRoleArn=role)["BackupJobId"])
+    assert job["State"] == "COMPLETED"
     # After the backup: an overwrite, a delete, a new key, and one version deleted for good.
     s3.put_object(Bucket=bucket, Key="keep.txt", Body=b"v2 (ransomware)")
     s3.delete_object(Bucket=bucket, Key="gone.txt")
@@ -304,11 +307,11 @@ def test_vault_lock_refuses_early_deletion_and_locks_after_its_grace_time(lab, r
 
     short = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
                                     Lifecycle={"DeleteAfterDays": 1})
-    failed = backup.describe_backup_job(BackupJobId=short["BackupJobId"])
+    failed = finished_job(lab, short["BackupJobId"])
     assert failed["State"] == "FAILED" and "minimum retention" in failed["StatusMessage"]
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
-                                  Lifecycle={"DeleteAfterDays": 10})
-    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
+    job = finished_job(lab, backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                                    Lifecycle={"DeleteAfterDays": 10})["BackupJobId"])
+    assert job["State"] == "COMPLETED"
     point = job["RecoveryPointArn"]
 
     code, message = error_code(lambda: backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=point))
@@ -338,9 +341,9 @@ def test_frameworks_are_evaluated_against_the_lab(lab, role, volume_arn):
     backup = lab.client("backup")
     vault = unique("audited")
     backup.create_backup_vault(BackupVaultName=vault)
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
-                                  Lifecycle={"DeleteAfterDays": 40})
-    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
+    job = finished_job(lab, backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                                    Lifecycle={"DeleteAfterDays": 40})["BackupJobId"])
+    assert job["State"] == "COMPLETED"
     name = f"audit_{uuid.uuid4().hex[:8]}"
     ebs_only = {"ComplianceResourceTypes": ["EBS"]}
     backup.create_framework(FrameworkName=name, FrameworkControls=[

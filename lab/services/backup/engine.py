@@ -15,7 +15,9 @@ type defines
     restore_resource(self, data, metadata, region) -> str   a NEW resource holding that data; its ARN
 and may define copy_backup(data, region) -> object (a copy in another region), delete_backup(data) (the
 recovery point is gone), backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) ->
-dict and backup_size(data) -> int | None. This engine protects S3 itself (lab.services.backup.s3_backups).
+dict, backup_size(data) -> int | None, and the timing of its jobs: backup_duration(data),
+copy_duration(data, region), restore_duration(data, metadata) (lab.kernel.engine.BackupProvider,
+lab.services.backup.timing). This engine protects S3 itself (lab.services.backup.s3_backups).
 """
 
 from __future__ import annotations
@@ -180,8 +182,9 @@ class Backup(Engine, BackupConfigApi, BackupJobsApi):
     def run_due(self, now: float) -> None:
         state = self.state
         runners = {"rule": self.run_rule, "backup-start": self.start_backup, "backup-finish": self.finish_backup,
-                   "copy-finish": self.finish_copy, "restore-finish": self.finish_restore,
-                   "lifecycle": self.run_lifecycle, "lock": self._lock_engaged}
+                   "copy-start": self.start_copy, "copy-finish": self.finish_copy,
+                   "restore-start": self.start_restore, "restore-create": self.create_restored,
+                   "restore-finish": self.finish_restore, "lifecycle": self.run_lifecycle, "lock": self._lock_engaged}
         self.role_memo = {}
         try:
             for _ in range(MAX_STEPS_PER_RUN):

@@ -1,17 +1,24 @@
 """AWS Backup's moving parts: backup, copy and restore jobs on the sim clock, recovery points and their
 lifecycle (cold storage, expiry), and the refusals vault lock and vault access policies impose.
 
-A backup job goes CREATED -> RUNNING (the owning engine captures the resource's data) -> COMPLETED (the
-recovery point exists) within its windows; a completed job runs its rule's copy actions as copy jobs; a
-restore job hands the recovery data back to the owning engine, which creates a new resource.
-Durations are fixed per resource type (a run's start delay varies by a hash), so a seed replays exactly.
+A backup job waits in CREATED (`backup.job.queue`), goes RUNNING (the owning engine captures the resource's
+data; PercentDone grows) for as long as the service's own snapshot or backup takes, then COMPLETED (the recovery
+point exists). Its windows are AWS's: "During the start window, the backup job status remains in CREATED status
+until it has successfully begun or until the start window time has run out"; a retryable refusal (the Region is
+down) is retried every 10 minutes, and a job that has not started by StartBy is EXPIRED; the completion window
+"begins counting down from when the backup was scheduled" and a job still running at its end is EXPIRED
+(API Reference: StartBackupJob, BackupRule). A completed job runs its rule's copy actions as copy jobs (RUNNING
+for the service's copy, cross-Region or not; a refusal is retried in CREATED for 2 hours, AWS Backup Developer
+Guide: Creating backup copies). A restore job is PENDING (`backup.restore.pending`), then RUNNING: after the
+cold-storage retrieval when the recovery point is COLD, the owning engine starts the new resource (in its own
+creating state) and the job completes when the service's restore does (lab.services.backup.timing).
+Everything is a function of the seed, the calls and sim time, so a restart replays exactly.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import zlib
 from datetime import datetime
 from typing import Any
 
@@ -38,19 +45,18 @@ from lab.services.backup.model import (
 )
 from lab.services.backup.resources import parse_arn, selects
 from lab.services.backup.schedule import Schedule
+from lab.services.backup.timing import backup_seconds, copy_seconds, restore_seconds
 from lab.sim.clock import iso
+from lab.sim.durations import progress
 
-BACKUP_MINUTES = {"EBS": 6, "EC2": 9, "RDS": 12, "DynamoDB": 4, "S3": 5}
-RESTORE_MINUTES = {"EBS": 4, "EC2": 8, "RDS": 15, "DynamoDB": 8, "S3": 5}
-COPY_MINUTES = {True: 12, False: 3}  # cross-region or not
+RETRY_SECONDS = 600.0  # "Backup will automatically retry to begin the job at least every 10 minutes"
+COPY_RETRY_HOURS = 2  # a copy job that cannot start retries in CREATED "for 2 hours"
+EXPIRED_RUNNING = "Backup job expired before completion."  # AWS's status message (completion window)
+EXPIRED_CREATED = "The backup job did not start within its start window"
 COLD_STORAGE_TYPES = frozenset({"DynamoDB", "EFS"})  # others move to cold storage only when they opt in
 ARCHIVE_OPT_IN_TYPES = frozenset({"EBS", "EC2"})
 DEFAULT_START_WINDOW = 480
 DEFAULT_COMPLETE_WINDOW = 10080
-
-
-def _jitter(key: str, spread: int) -> int:
-    return zlib.crc32(key.encode()) % spread
 
 
 def _after_the_hour(moment: float) -> float:
@@ -80,7 +86,7 @@ class BackupJobsApi:
             "BackupPlanVersion": version_id, "BackupRuleId": rule_id, "BackupRuleName": rule["RuleName"],
             "BackupRuleCron": rule["ScheduleExpression"], "BackupRuleTimezone": rule["ScheduleExpressionTimezone"],
         }
-        delay = 60.0 * (1 + _jitter(f"{key}|{at}", 5))  # jobs of one run start together, minutes later
+        delay = self.sandbox.durations.backup_job_queue()  # jobs of one run start together, in CREATED till then
         started = skipped = 0
         for resource in self.inventory.resources(plan.region) if selections else []:
             chosen = next((s for s in selections if selects(s.document, resource)), None)
@@ -121,14 +127,21 @@ class BackupJobsApi:
         job = self.state.backup_jobs.get(job_id)
         if job is None or job.state != "CREATED":
             return
-        if at > job.start_by:
-            self._end_backup(job, "EXPIRED", "The backup job did not start within its start window", at)
+        if at >= job.start_by:
+            self._end_backup(job, "EXPIRED", EXPIRED_CREATED, at)
+            return
+        job.attempts += 1
+        retry = region_refusal(self.sandbox, job.region, "StartBackupJob")
+        if retry is not None:  # retryable: try again within the start window, in CREATED meanwhile
+            job.status_message = f"Retrying: {retry}"
+            self.state.schedule(min(at + RETRY_SECONDS, job.start_by), "backup-start", job.job_id)
+            self.emit("BackupJobRetrying", region=job.region, resource=job.resource_arn, job_id=job.job_id,
+                      reason=retry)
             return
         vault = self.state.vaults.get((job.region, job.vault_name))
         parsed = parse_arn(job.resource_arn)
-        refusal = (region_refusal(self.sandbox, job.region, "StartBackupJob")
-                   or (f"Backup vault {job.vault_name} does not exist in {job.region}" if vault is None
-                       else lock_refusal(vault, job.lifecycle)))
+        refusal = (f"Backup vault {job.vault_name} does not exist in {job.region}" if vault is None
+                   else lock_refusal(vault, job.lifecycle))
         if refusal is None and parsed is not None and parsed.region not in (None, job.region):
             refusal = (f"{job.resource_arn} is in {parsed.region}; AWS Backup in {job.region} backs up resources "
                        f"of {job.region} only")
@@ -143,19 +156,35 @@ class BackupJobsApi:
         if refusal is not None:
             self._end_backup(job, "FAILED", refusal, at)
             return
+        metadata = None if hasattr(provider, "backup_restore_metadata") else self.captured_metadata(job)
         try:
             job.data = provider.backup_resource(job.resource_arn)
         except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
             self._end_backup(job, "FAILED", f"{exc}", at)
             return
-        job.state, job.started_at = "RUNNING", at
+        job.state, job.started_at, job.status_message, job.restore_metadata = "RUNNING", at, None, metadata
         job.recovery_point_arn = self.point_arn(provider, job.data, job.region)
         job.encrypted, job.encryption_key_arn = self._encryption(job.resource_type, job.resource_arn, vault)
         job.size_bytes = _size(provider, job.data)
-        job.expected_completion = at + BACKUP_MINUTES.get(job.resource_type, 10) * 60.0
-        self.state.schedule(job.expected_completion, "backup-finish", job.job_id)
+        seconds = backup_seconds(self.sandbox.durations, provider, job.resource_type, job.data, job.size_bytes)
+        job.expected_completion = at + seconds
+        # Past the completion window (counted from when the job was scheduled) the job expires unfinished.
+        self.state.schedule(min(job.expected_completion, job.complete_by), "backup-finish", job.job_id)
         self.emit("BackupJobRunning", region=job.region, resource=job.resource_arn, job_id=job.job_id,
-                  recovery_point=job.recovery_point_arn)
+                  recovery_point=job.recovery_point_arn, completes=iso(job.expected_completion))
+
+    def captured_metadata(self, job: BackupJob) -> dict[str, str] | None:
+        """Restore metadata read through the service's API when the job runs, for resource types whose engine
+        does not describe its recovery data (RDS: the instance's settings)."""
+        parsed = parse_arn(job.resource_arn)
+        if job.resource_type != "RDS" or parsed is None:
+            return None
+        try:
+            instances = self.sandbox.client("rds", job.region).describe_db_instances(
+                DBInstanceIdentifier=parsed.resource_id)["DBInstances"]
+        except ClientError:
+            return None
+        return rds_restore_metadata(instances[0]) if instances else None
 
     def _role_refusal(self, role_arn: str, at: float) -> str | None:
         """role_refusal, read once per role and instant within one clock step (`role_memo` is set only
@@ -184,8 +213,8 @@ class BackupJobsApi:
         job = self.state.backup_jobs.get(job_id)
         if job is None or job.state != "RUNNING":
             return
-        if at > job.complete_by:
-            self._end_backup(job, "ABORTED", "The backup job did not complete within its completion window", at)
+        if job.expected_completion is not None and at < job.expected_completion:
+            self._end_backup(job, "EXPIRED", EXPIRED_RUNNING, at)  # the completion window ended first
             return
         if (job.region, job.vault_name) not in self.state.vaults:
             self._end_backup(job, "FAILED", f"Backup vault {job.vault_name} was deleted while the job ran", at)
@@ -193,7 +222,8 @@ class BackupJobsApi:
         point = RecoveryPoint(
             job.recovery_point_arn or "", job.vault_name, job.region, job.resource_arn, job.resource_type,
             job.resource_name, job.iam_role_arn, job.started_at or at, at, dict(job.lifecycle), job.encrypted,
-            job.encryption_key_arn, job.data, job.created_by, None, job.size_bytes, initiation_date=job.creation_date)
+            job.encryption_key_arn, job.data, job.created_by, None, job.size_bytes, initiation_date=job.creation_date,
+            restore_metadata=job.restore_metadata)
         self.state.recovery_points[point.arn] = point
         if job.recovery_point_tags:
             self.state.tags[point.arn] = dict(job.recovery_point_tags)
@@ -245,7 +275,8 @@ class BackupJobsApi:
                                      complete_window=complete_window)
         if token:
             state.tokens[token] = job.job_id
-        self.start_backup(job.job_id, now)  # an on-demand job starts at once
+        # An on-demand job is CREATED, then starts when AWS Backup gets to it (its RecoveryPointArn is known then).
+        state.schedule(now + self.sandbox.durations.backup_job_queue(), "backup-start", job.job_id)
         return {"BackupJobId": job.job_id, "RecoveryPointArn": job.recovery_point_arn,
                 "CreationDate": job.creation_date, "IsParent": False}
 
@@ -263,9 +294,11 @@ class BackupJobsApi:
 
     def backup_job_view(self, job: BackupJob) -> dict[str, Any]:
         now = self.now()
-        percent = {"CREATED": 0.0, "COMPLETED": 100.0}.get(job.state)
+        percent: float | None = {"CREATED": 0.0, "COMPLETED": 100.0}.get(job.state)
         if percent is None and job.state == "RUNNING" and job.started_at is not None and job.expected_completion:
-            percent = min(99.0, 100.0 * (now - job.started_at) / (job.expected_completion - job.started_at))
+            percent = float(min(99, progress(job.started_at, job.expected_completion, now)))
+        transferred = job.size_bytes if job.state == "COMPLETED" else (
+            int((job.size_bytes or 0) * percent / 100) if job.state == "RUNNING" and percent is not None else None)
         return {
             "AccountId": config.ACCOUNT_ID, "BackupJobId": job.job_id, "BackupVaultName": job.vault_name,
             "BackupVaultArn": vault_arn(job.region, job.vault_name), "VaultType": "BACKUP_VAULT",
@@ -275,7 +308,7 @@ class BackupJobsApi:
             "State": job.state, "StatusMessage": job.status_message,
             "PercentDone": f"{percent:.1f}" if percent is not None else None,
             "BackupSizeInBytes": job.size_bytes,
-            "BytesTransferred": job.size_bytes if job.state == "COMPLETED" else None,
+            "BytesTransferred": transferred,
             "IamRoleArn": job.iam_role_arn, "CreatedBy": job.created_by,
             "ExpectedCompletionDate": job.expected_completion, "StartBy": job.start_by,
             "ResourceType": job.resource_type, "IsParent": False, "ResourceName": job.resource_name,
@@ -306,15 +339,42 @@ class BackupJobsApi:
     def create_copy_job(self, point: RecoveryPoint, destination_arn: str, lifecycle: dict[str, Any], role: str,
                         at: float, *, created_by: dict[str, str] | None = None,
                         backup_job_id: str | None = None) -> CopyJob:
-        destination_region, _ = parse_vault_arn(destination_arn)
         job = CopyJob(self.state.new_uuid(self.seed).upper(), point.region, point.vault_name, point.arn,
                       destination_arn, point.resource_arn, point.resource_type, point.resource_name, role, at,
-                      dict(lifecycle or {}), created_by, backup_job_id, state="RUNNING", size_bytes=point.size_bytes)
+                      dict(lifecycle or {}), created_by, backup_job_id, size_bytes=point.size_bytes)
         self.state.copy_jobs[job.job_id] = job
-        self.state.schedule(at + COPY_MINUTES[destination_region != point.region] * 60.0, "copy-finish", job.job_id)
-        self.emit("CopyJobRunning", region=point.region, resource=point.arn, job_id=job.job_id,
+        self.emit("CopyJobCreated", region=point.region, resource=point.arn, job_id=job.job_id,
                   destination=destination_arn)
+        self.start_copy(job.job_id, at)
         return job
+
+    def start_copy(self, job_id: str, at: float) -> None:
+        """CREATED -> RUNNING for the service's copy time; while a Region is down the job retries in CREATED,
+        failing after two hours."""
+        job = self.state.copy_jobs.get(job_id)
+        if job is None or job.state != "CREATED":
+            return
+        source = self.state.recovery_points.get(job.source_recovery_point_arn)
+        region, _ = parse_vault_arn(job.destination_vault_arn)
+        retry = region_refusal(self.sandbox, job.region, "StartCopyJob") or region_refusal(
+            self.sandbox, region, "StartCopyJob")
+        if retry is not None:
+            if at - job.creation_date >= COPY_RETRY_HOURS * 3600.0:
+                job.state, job.status_message, job.completion_date = "FAILED", retry, at
+                self.emit("CopyJobFailed", region=job.region, resource=job.source_recovery_point_arn,
+                          job_id=job.job_id, reason=retry)
+                return
+            job.status_message = f"Retrying: {retry}"
+            self.state.schedule(at + RETRY_SECONDS, "copy-start", job.job_id)
+            return
+        provider = self.provider(job.resource_type)
+        seconds = copy_seconds(self.sandbox.durations, provider, job.resource_type, source.data if source else None,
+                               job.size_bytes, job.region, region) if source is not None else 0.0
+        job.state, job.started_at, job.status_message = "RUNNING", at, None
+        job.expected_completion = at + seconds
+        self.state.schedule(job.expected_completion, "copy-finish", job.job_id)
+        self.emit("CopyJobRunning", region=job.region, resource=job.source_recovery_point_arn, job_id=job.job_id,
+                  destination=job.destination_vault_arn, completes=iso(job.expected_completion))
 
     def finish_copy(self, job_id: str, at: float) -> None:
         job = self.state.copy_jobs.get(job_id)
@@ -349,7 +409,8 @@ class BackupJobsApi:
             self.point_arn(provider, data, region), name, region, source.resource_arn, source.resource_type,
             source.resource_name, job.iam_role_arn, source.creation_date, at, dict(job.lifecycle), encrypted,
             vault.encryption_key_arn if encrypted else None, data, source.created_by,
-            vault_arn(source.region, source.vault_name), source.size_bytes, initiation_date=job.creation_date)
+            vault_arn(source.region, source.vault_name), source.size_bytes, initiation_date=job.creation_date,
+            restore_metadata=source.restore_metadata)
         self.state.recovery_points[point.arn] = point
         job.state, job.completion_date, job.destination_recovery_point_arn = "COMPLETED", at, point.arn
         self.schedule_lifecycle(point)
@@ -427,51 +488,92 @@ class BackupJobsApi:
             raise AwsError(INVALID, "CopySourceTagsToRestoredResource is not simulated by the lab; tag the restored "
                                     "resource after the restore")
         now = self.now()
-        minutes = RESTORE_MINUTES.get(point.resource_type, 10)
+        durations = self.sandbox.durations
+        metadata = dict(params["Metadata"])
+        provider = self.provider(point.resource_type)
+        pending = durations.backup_restore_pending()
+        cold = durations.backup_cold_extra() if point.storage_class == "COLD" else 0.0
+        running = restore_seconds(durations, provider, point.resource_type, point.data, metadata, point.size_bytes)
         job = RestoreJob(self.state.new_uuid(self.seed).upper(), region, point.arn,
                          vault_arn(point.region, point.vault_name), point.resource_arn, point.resource_type,
-                         dict(params["Metadata"]), params.get("IamRoleArn"), now, point.creation_date,
-                         status="RUNNING", size_bytes=point.size_bytes, expected_minutes=minutes)
+                         metadata, params.get("IamRoleArn"), now, point.creation_date,
+                         status="PENDING", size_bytes=point.size_bytes,
+                         expected_minutes=math.ceil((pending + cold + running) / 60.0))
         self.state.restore_jobs[job.job_id] = job
-        self.state.schedule(now + minutes * 60.0, "restore-finish", job.job_id)
-        self.emit("RestoreJobRunning", region=region, resource=point.arn, job_id=job.job_id,
-                  source_resource=point.resource_arn)
+        self.state.schedule(now + pending, "restore-start", job.job_id)
+        self.emit("RestoreJobPending", region=region, resource=point.arn, job_id=job.job_id,
+                  source_resource=point.resource_arn, expected_minutes=job.expected_minutes)
         return {"RestoreJobId": job.job_id}
 
-    def finish_restore(self, job_id: str, at: float) -> None:
+    def start_restore(self, job_id: str, at: float) -> None:
+        """PENDING -> RUNNING; from cold storage the data is first retrieved, then the resource is made."""
         job = self.state.restore_jobs.get(job_id)
-        if job is None or job.status != "RUNNING":
+        if job is None or job.status != "PENDING":
+            return
+        point = self.state.recovery_points.get(job.recovery_point_arn)
+        job.status, job.started_at = "RUNNING", at
+        cold = self.sandbox.durations.backup_cold_extra() if point is not None and point.storage_class == "COLD" else 0
+        self.emit("RestoreJobRunning", region=job.region, resource=job.recovery_point_arn, job_id=job.job_id,
+                  source_resource=job.source_resource_arn, from_cold_storage=bool(cold))
+        if cold:
+            self.state.schedule(at + cold, "restore-create", job.job_id)
+        else:
+            self.create_restored(job.job_id, at)
+
+    def create_restored(self, job_id: str, at: float) -> None:
+        """The owning engine starts the new resource (in its own creating state); the job completes when the
+        service's restore does."""
+        job = self.state.restore_jobs.get(job_id)
+        if job is None or job.status != "RUNNING" or job.created_resource_arn is not None:
             return
         point = self.state.recovery_points.get(job.recovery_point_arn)
         provider = self.provider(job.resource_type)
         failure = ("The recovery point was deleted before the restore finished" if point is None else
                    f"The sandbox cannot restore {job.resource_type} resources: no engine holds their data"
                    if provider is None else region_refusal(self.sandbox, job.region, "StartRestoreJob"))
-        created = None
         if failure is None:
             assert point is not None and provider is not None
+            seconds = restore_seconds(self.sandbox.durations, provider, job.resource_type, point.data,
+                                      job.metadata, point.size_bytes)
             try:
-                created = provider.restore_resource(point.data, dict(job.metadata), point.region)
+                job.created_resource_arn = provider.restore_resource(point.data, dict(job.metadata), point.region)
             except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
                 failure = f"{exc}"
         self.inventory.invalidate()  # a restore creates a resource, possibly without an AWS call
-        job.completion_date = at
         if failure is not None:
-            job.status, job.status_message = "FAILED", failure
+            job.status, job.status_message, job.completion_date = "FAILED", failure, at
             self.emit("RestoreJobFailed", region=job.region, resource=job.recovery_point_arn, job_id=job.job_id,
                       reason=failure)
             return
-        assert point is not None
-        job.status, job.created_resource_arn = "COMPLETED", created
-        point.last_restore_time = at
+        job.expected_completion = at + seconds
+        self.state.schedule(job.expected_completion, "restore-finish", job.job_id)
+
+    def finish_restore(self, job_id: str, at: float) -> None:
+        job = self.state.restore_jobs.get(job_id)
+        if job is None or job.status != "RUNNING":
+            return
+        if job.created_resource_arn is None and job.expected_completion is None:
+            self.create_restored(job_id, at)  # a job saved by an older lab, which made the resource at the end
+            if job.status != "RUNNING":
+                return
+        if job.created_resource_arn is None:
+            return
+        point = self.state.recovery_points.get(job.recovery_point_arn)
+        self.inventory.invalidate()
+        job.status, job.completion_date = "COMPLETED", at
+        if point is not None:
+            point.last_restore_time = at
         self.emit("RestoreJobCompleted", region=job.region, resource=job.recovery_point_arn, job_id=job.job_id,
-                  created_resource=created)
+                  created_resource=job.created_resource_arn)
 
     def restore_job_view(self, job: RestoreJob) -> dict[str, Any]:
         now = self.now()
-        percent = 100.0 if job.status == "COMPLETED" else (
-            min(99.0, 100.0 * (now - job.creation_date) / (job.expected_minutes * 60.0))
-            if job.status == "RUNNING" and job.expected_minutes else None)
+        percent: float | None = 100.0 if job.status == "COMPLETED" else None
+        if job.status == "RUNNING" and job.started_at is not None:
+            ends = job.expected_completion or job.creation_date + job.expected_minutes * 60.0
+            percent = float(min(99, progress(job.started_at, max(ends, job.started_at + 1.0), now)))
+        elif job.status == "PENDING":
+            percent = 0.0
         return {
             "AccountId": config.ACCOUNT_ID, "RestoreJobId": job.job_id, "RecoveryPointArn": job.recovery_point_arn,
             "SourceResourceArn": job.source_resource_arn, "BackupVaultArn": job.vault_arn,
@@ -640,7 +742,7 @@ class BackupJobsApi:
         vault = self.vault(region, params["BackupVaultName"])
         point = self.point_in_vault(vault, params["RecoveryPointArn"])
         described = getattr(self.provider(point.resource_type), "backup_restore_metadata", None)
-        metadata = described(point.data) if described else {}
+        metadata = described(point.data) if described else dict(point.restore_metadata or {})
         return {"BackupVaultArn": vault.arn, "RecoveryPointArn": point.arn, "RestoreMetadata": metadata,
                 "ResourceType": point.resource_type}
 
@@ -818,3 +920,30 @@ def _within(moment: float | None, after: datetime | None, before: datetime | Non
 def _size(provider: Any, data: Any) -> int | None:
     sized = getattr(provider, "backup_size", None)
     return sized(data) if sized else None
+
+
+def rds_restore_metadata(instance: dict[str, Any]) -> dict[str, str]:
+    """An RDS instance's settings as AWS Backup's restore metadata names them (strings; lists as JSON): the keys
+    seen in GetRecoveryPointRestoreMetadata for RDS, which StartRestoreJob takes back (give DBInstanceIdentifier
+    a new name)."""
+    found: dict[str, str] = {}
+    for name in ("DBInstanceIdentifier", "DBInstanceClass", "Engine", "EngineVersion", "AvailabilityZone",
+                 "StorageType", "KmsKeyId", "DBName", "LicenseModel"):
+        if instance.get(name):
+            found[name] = str(instance[name])
+    for name in ("MultiAZ", "PubliclyAccessible", "StorageEncrypted", "DeletionProtection", "CopyTagsToSnapshot",
+                 "AutoMinorVersionUpgrade"):
+        if name in instance:
+            found[name] = str(bool(instance[name])).lower()
+    for name in ("AllocatedStorage", "Iops"):
+        if instance.get(name) is not None:
+            found[name] = str(instance[name])
+    endpoint = instance.get("Endpoint") or {}
+    if endpoint.get("Port") or instance.get("DbInstancePort"):
+        found["Port"] = str(endpoint.get("Port") or instance.get("DbInstancePort"))
+    group = (instance.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
+    if group:
+        found["DBSubnetGroupName"] = group
+    found["VpcSecurityGroupIds"] = json.dumps([g["VpcSecurityGroupId"] for g in instance.get("VpcSecurityGroups") or []
+                                               if g.get("VpcSecurityGroupId")])
+    return found

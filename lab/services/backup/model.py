@@ -131,6 +131,8 @@ class BackupJob:
     encrypted: bool = False
     encryption_key_arn: str | None = None
     data: Any = None  # recovery data captured when the job ran, until the recovery point holds it
+    restore_metadata: dict[str, str] | None = None  # captured when it ran, for types whose engine gives none
+    attempts: int = 0  # tries to start (AWS Backup retries a retryable refusal within the start window)
 
 
 @dataclass
@@ -153,6 +155,8 @@ class CopyJob:
     completion_date: float | None = None
     destination_recovery_point_arn: str | None = None
     size_bytes: int | None = None
+    started_at: float | None = None
+    expected_completion: float | None = None
 
 
 @dataclass
@@ -173,6 +177,8 @@ class RestoreJob:
     created_resource_arn: str | None = None
     size_bytes: int | None = None
     expected_minutes: int = 0
+    started_at: float | None = None  # RUNNING from (the pending queue and a cold-storage retrieval before it)
+    expected_completion: float | None = None
 
 
 @dataclass
@@ -197,6 +203,7 @@ class RecoveryPoint:
     storage_class: str = "WARM"
     last_restore_time: float | None = None
     initiation_date: float | None = None
+    restore_metadata: dict[str, str] | None = None  # what GetRecoveryPointRestoreMetadata gives, when captured
 
     def delete_at(self) -> float | None:
         days = self.lifecycle.get("DeleteAfterDays")
