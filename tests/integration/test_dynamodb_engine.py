@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from lab.services.dynamodb.engine import DynamoDB
 from tests.integration._data_plane import admin, advance, aws_cli, epoch_of, in_process, moment, sim_now, unique
@@ -138,6 +138,129 @@ def test_the_aws_cli_restores_to_a_point_in_time(sandbox):
     assert contents(dynamodb, target) == {("x", "1"): "kept"}
 
 
+# -- restores and backups take time ------------------------------------------------------------------------
+
+def test_a_backup_is_creating_then_available_and_a_restore_is_creating_until_its_items_arrive(sandbox):
+    """API Reference, CreateBackup: "become available for restore within minutes" (BackupStatus CREATING, then
+    AVAILABLE; BackupInUseException while it is made). DynamoDB Developer Guide, Restoring a table: the table is
+    CREATING with RestoreInProgress true, "You can write to the restored table only after it becomes active";
+    API Reference: ResourceNotFoundException ("its status might not be ACTIVE"), ResourceInUseException ("You
+    tried to delete a table currently in the CREATING state")."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("backed")
+    create_table(dynamodb, table)
+    dynamodb.put_item(TableName=table, Item=item("a", 1, "kept"))
+    backup = dynamodb.create_backup(TableName=table, BackupName=unique("bk"))["BackupDetails"]
+    assert backup["BackupStatus"] == "CREATING" and backup["BackupSizeBytes"] > 0
+    target = unique("from-backup")
+    for refused_call in (lambda: dynamodb.restore_table_from_backup(TargetTableName=target,
+                                                                    BackupArn=backup["BackupArn"]),
+                         lambda: dynamodb.delete_backup(BackupArn=backup["BackupArn"]),
+                         lambda: dynamodb.create_backup(TableName=table, BackupName=unique("bk"))):
+        with pytest.raises(ClientError) as refused:
+            refused_call()
+        assert error_code(refused) == "BackupInUseException"
+    advance(sandbox, "1m")
+    assert dynamodb.describe_backup(BackupArn=backup["BackupArn"])["BackupDescription"]["BackupDetails"][
+        "BackupStatus"] == "AVAILABLE"
+    listed = dynamodb.list_backups(TableName=table)["BackupSummaries"]
+    assert [b["BackupStatus"] for b in listed] == ["AVAILABLE"]
+
+    shown = dynamodb.restore_table_from_backup(TargetTableName=target, BackupArn=backup["BackupArn"])[
+        "TableDescription"]
+    assert shown["TableStatus"] == "CREATING"
+    assert shown["RestoreSummary"]["RestoreInProgress"] is True
+    assert shown["RestoreSummary"]["SourceBackupArn"] == backup["BackupArn"]
+    for item_call in (lambda: dynamodb.put_item(TableName=target, Item=item("b", 1, "too early")),
+                      lambda: dynamodb.get_item(TableName=target, Key={"pk": {"S": "a"}, "sk": {"N": "1"}}),
+                      lambda: dynamodb.scan(TableName=target)):
+        with pytest.raises(ClientError) as refused:
+            item_call()
+        assert error_code(refused) == "ResourceNotFoundException"
+        assert refused.value.response["Error"]["Message"] == "Requested resource not found"
+    with pytest.raises(ClientError) as refused:
+        dynamodb.delete_table(TableName=target)
+    assert error_code(refused) == "ResourceInUseException"
+    assert refused.value.response["Error"]["Message"] == (
+        f"Attempt to change a resource which is still in use: Table is being created: {target}")
+    waiter = dynamodb.get_waiter("table_exists")
+    with pytest.raises(WaiterError):
+        waiter.wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    advance(sandbox, "11m")
+    waiter.wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    done = dynamodb.describe_table(TableName=target)["Table"]
+    assert done["TableStatus"] == "ACTIVE" and done["RestoreSummary"]["RestoreInProgress"] is False
+    assert contents(dynamodb, target) == {("a", "1"): "kept"}
+    dynamodb.put_item(TableName=target, Item=item("b", 1, "after"))
+
+
+def test_restores_take_longer_for_more_indexes(sandbox):
+    """DynamoDB Developer Guide, Backup and restore: "restore times are directly related to the configuration of
+    your tables (such as the size of your tables and the number of underlying partitions)"; excluding secondary
+    indexes makes restores faster."""
+    dynamodb = sandbox.client("dynamodb")
+    indexes = [{"IndexName": f"by-value-{n}", "KeySchema": [{"AttributeName": "sk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"}} for n in (1, 2)]
+    plain, indexed = unique("plain"), unique("indexed")
+    create_table(dynamodb, plain)
+    create_table(dynamodb, indexed, GlobalSecondaryIndexes=indexes)
+    for table in (plain, indexed):
+        dynamodb.put_item(TableName=table, Item=item("a", 1, "x"))
+    advance(sandbox, "1m")
+    backups = {t: dynamodb.create_backup(TableName=t, BackupName=unique("bk"))["BackupDetails"]["BackupArn"]
+               for t in (plain, indexed)}
+    advance(sandbox, "1m")
+    restored = {t: unique(f"{t}-r") for t in (plain, indexed)}
+    for table, arn in backups.items():
+        dynamodb.restore_table_from_backup(TargetTableName=restored[table], BackupArn=arn)
+    advance(sandbox, "11m")  # a small table's restore: about ten minutes; three more per index
+    assert dynamodb.describe_table(TableName=restored[plain])["Table"]["TableStatus"] == "ACTIVE"
+    assert dynamodb.describe_table(TableName=restored[indexed])["Table"]["TableStatus"] == "CREATING"
+    advance(sandbox, "6m")
+    assert dynamodb.describe_table(TableName=restored[indexed])["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_a_boto3_waiter_sees_a_restored_table_active_while_the_clock_runs_fast(sandbox):
+    """botocore's TableExists waiter polls on wall-clock time (20 s x 25): run fast, a ten-minute restore
+    finishes within a one-second waiter's attempts."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("fast")
+    create_table(dynamodb, table)
+    enable_pitr(dynamodb, table)
+    advance(sandbox, "6m")
+    target = unique("fast-restored")
+    dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=target,
+                                            UseLatestRestorableTime=True)
+    clock = admin(sandbox).get("clock")
+    admin(sandbox).post("clock", {"action": "speed", "factor": 600})
+    admin(sandbox).post("clock", {"action": "resume"})
+    try:
+        dynamodb.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    finally:
+        admin(sandbox).post("clock", {"action": "speed", "factor": clock["speed"]})
+        if clock["paused"]:
+            admin(sandbox).post("clock", {"action": "pause"})
+    assert dynamodb.describe_table(TableName=target)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_the_aws_cli_restores_from_a_backup_and_waits_for_the_table(sandbox):
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("cli-backed")
+    create_table(dynamodb, table)
+    dynamodb.put_item(TableName=table, Item=item("c", 1, "from the cli"))
+    created = aws_cli(sandbox, "us-east-1", "dynamodb", "create-backup", "--table-name", table, "--backup-name",
+                      unique("cli"))["BackupDetails"]
+    assert created["BackupStatus"] == "CREATING"
+    advance(sandbox, "1m")
+    target = unique("cli-from-backup")
+    shown = aws_cli(sandbox, "us-east-1", "dynamodb", "restore-table-from-backup", "--target-table-name", target,
+                    "--backup-arn", created["BackupArn"])["TableDescription"]
+    assert shown["TableStatus"] == "CREATING" and shown["RestoreSummary"]["RestoreInProgress"] is True
+    advance(sandbox, "11m")
+    aws_cli(sandbox, "us-east-1", "dynamodb", "wait", "table-exists", "--table-name", target)
+    assert contents(dynamodb, target) == {("c", "1"): "from the cli"}
+
+
 # -- global tables -----------------------------------------------------------------------------------------
 
 def test_a_replica_is_created_shown_and_replicates_both_ways(sandbox):
@@ -149,9 +272,19 @@ def test_a_replica_is_created_shown_and_replicates_both_ways(sandbox):
     shown = updated["TableDescription"]
     assert shown["GlobalTableVersion"] == "2019.11.21" and shown["TableStatus"] == "UPDATING"
     assert [(r["RegionName"], r["ReplicaStatus"]) for r in shown["Replicas"]] == [("us-west-2", "CREATING")]
+    assert shown["Replicas"][0]["ReplicaStatusPercentProgress"] == "0"
     stream = west.describe_table(TableName=table)["Table"]["StreamSpecification"]
     assert stream["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-    advance(sandbox, "6m")
+    # API Reference, ReplicaDescription: CREATING with ReplicaStatusPercentProgress; the replica is CREATING
+    # in its Region and takes no reads or writes until ACTIVE
+    advance(sandbox, "2m")
+    replica = east.describe_table(TableName=table)["Table"]["Replicas"][0]
+    assert replica["ReplicaStatus"] == "CREATING" and 0 < int(replica["ReplicaStatusPercentProgress"]) < 100
+    assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"
+    with pytest.raises(ClientError) as refused:
+        west.put_item(TableName=table, Item=item("early", 1, "refused"))
+    assert error_code(refused) == "ResourceNotFoundException"
+    advance(sandbox, "4m")
     assert [(r["RegionName"], r["ReplicaStatus"]) for r in
             east.describe_table(TableName=table)["Table"]["Replicas"]] == [("us-west-2", "ACTIVE")]
     assert [r["RegionName"] for r in west.describe_table(TableName=table)["Table"]["Replicas"]] == ["us-east-1"]
