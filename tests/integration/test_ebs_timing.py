@@ -371,3 +371,30 @@ def test_the_aws_cli_sees_pending_snapshots_refusals_and_changed_blocks(lab, att
     unrelated = aws(lab, EAST, "ebs", "list-changed-blocks", "--second-snapshot-id", "snap-0123456789abcdef0",
                     check=False)
     assert unrelated.returncode != 0 and "ResourceNotFoundException" in unrelated.stderr
+
+
+def test_a_restart_keeps_what_is_in_progress_where_it_was(lab, attached):
+    """The timing is the EBS engine's state, saved with the sandbox: after `lab down` and `lab up` a pending
+    snapshot and a CREATING table are as far along as before, and finish when they would have."""
+    ec2, dynamodb = lab.client("ec2"), lab.client("dynamodb")
+    table = "restart-source"
+    dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "kept"}})
+    backup = dynamodb.create_backup(TableName=table, BackupName="before-restart")["BackupDetails"]["BackupArn"]
+    advance(lab, "1m")
+    dynamodb.restore_table_from_backup(TargetTableName="restart-restored", BackupArn=backup)
+    snapshot_id = ec2.create_snapshot(VolumeId=attached)["SnapshotId"]
+    advance(lab, "10s")
+    before = snapshot(lab, snapshot_id)
+    assert before["State"] == "pending"
+    lab.down()
+    lab.up()
+    after = snapshot(lab, snapshot_id)
+    assert (after["State"], after["Progress"]) == (before["State"], before["Progress"])
+    assert lab.client("dynamodb").describe_table(TableName="restart-restored")["Table"]["TableStatus"] == "CREATING"
+    advance(lab, "15m")
+    assert snapshot(lab, snapshot_id)["State"] == "completed"
+    restored = lab.client("dynamodb").scan(TableName="restart-restored")["Items"]
+    assert restored == [{"pk": {"S": "kept"}}]
