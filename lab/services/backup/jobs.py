@@ -156,7 +156,6 @@ class BackupJobsApi:
         if refusal is not None:
             self._end_backup(job, "FAILED", refusal, at)
             return
-        metadata = None if hasattr(provider, "backup_restore_metadata") else self.captured_metadata(job)
         try:
             job.data = provider.backup_resource(job.resource_arn)
             named = getattr(provider, "backup_job_data", None)
@@ -165,7 +164,7 @@ class BackupJobsApi:
         except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
             self._end_backup(job, "FAILED", f"{exc}", at)
             return
-        job.state, job.started_at, job.status_message, job.restore_metadata = "RUNNING", at, None, metadata
+        job.state, job.started_at, job.status_message = "RUNNING", at, None
         job.recovery_point_arn = self.point_arn(provider, job.data, job.region)
         job.encrypted, job.encryption_key_arn = self._encryption(job.resource_type, job.resource_arn, vault)
         job.size_bytes = _size(provider, job.data)
@@ -175,19 +174,6 @@ class BackupJobsApi:
         self.state.schedule(min(job.expected_completion, job.complete_by), "backup-finish", job.job_id)
         self.emit("BackupJobRunning", region=job.region, resource=job.resource_arn, job_id=job.job_id,
                   recovery_point=job.recovery_point_arn, completes=iso(job.expected_completion))
-
-    def captured_metadata(self, job: BackupJob) -> dict[str, str] | None:
-        """Restore metadata read through the service's API when the job runs, for resource types whose engine
-        does not describe its recovery data (RDS: the instance's settings)."""
-        parsed = parse_arn(job.resource_arn)
-        if job.resource_type != "RDS" or parsed is None:
-            return None
-        try:
-            instances = self.sandbox.client("rds", job.region).describe_db_instances(
-                DBInstanceIdentifier=parsed.resource_id)["DBInstances"]
-        except ClientError:
-            return None
-        return rds_restore_metadata(instances[0]) if instances else None
 
     def _role_refusal(self, role_arn: str, at: float) -> str | None:
         """role_refusal, read once per role and instant within one clock step (`role_memo` is set only
@@ -225,8 +211,7 @@ class BackupJobsApi:
         point = RecoveryPoint(
             job.recovery_point_arn or "", job.vault_name, job.region, job.resource_arn, job.resource_type,
             job.resource_name, job.iam_role_arn, job.started_at or at, at, dict(job.lifecycle), job.encrypted,
-            job.encryption_key_arn, job.data, job.created_by, None, job.size_bytes, initiation_date=job.creation_date,
-            restore_metadata=job.restore_metadata)
+            job.encryption_key_arn, job.data, job.created_by, None, job.size_bytes, initiation_date=job.creation_date)
         self.state.recovery_points[point.arn] = point
         if job.recovery_point_tags:
             self.state.tags[point.arn] = dict(job.recovery_point_tags)
@@ -415,8 +400,7 @@ class BackupJobsApi:
             self.point_arn(provider, data, region), name, region, source.resource_arn, source.resource_type,
             source.resource_name, job.iam_role_arn, source.creation_date, at, dict(job.lifecycle), encrypted,
             vault.encryption_key_arn if encrypted else None, data, source.created_by,
-            vault_arn(source.region, source.vault_name), source.size_bytes, initiation_date=job.creation_date,
-            restore_metadata=source.restore_metadata)
+            vault_arn(source.region, source.vault_name), source.size_bytes, initiation_date=job.creation_date)
         self.state.recovery_points[point.arn] = point
         job.state, job.completion_date, job.destination_recovery_point_arn = "COMPLETED", at, point.arn
         self.schedule_lifecycle(point)
@@ -749,7 +733,7 @@ class BackupJobsApi:
         vault = self.vault(region, params["BackupVaultName"])
         point = self.point_in_vault(vault, params["RecoveryPointArn"])
         described = getattr(self.provider(point.resource_type), "backup_restore_metadata", None)
-        metadata = described(point.data) if described else dict(point.restore_metadata or {})
+        metadata = described(point.data) if described else {}
         return {"BackupVaultArn": vault.arn, "RecoveryPointArn": point.arn, "RestoreMetadata": metadata,
                 "ResourceType": point.resource_type}
 
@@ -927,30 +911,3 @@ def _within(moment: float | None, after: datetime | None, before: datetime | Non
 def _size(provider: Any, data: Any) -> int | None:
     sized = getattr(provider, "backup_size", None)
     return sized(data) if sized else None
-
-
-def rds_restore_metadata(instance: dict[str, Any]) -> dict[str, str]:
-    """An RDS instance's settings as AWS Backup's restore metadata names them (strings; lists as JSON): the keys
-    seen in GetRecoveryPointRestoreMetadata for RDS, which StartRestoreJob takes back (give DBInstanceIdentifier
-    a new name)."""
-    found: dict[str, str] = {}
-    for name in ("DBInstanceIdentifier", "DBInstanceClass", "Engine", "EngineVersion", "AvailabilityZone",
-                 "StorageType", "KmsKeyId", "DBName", "LicenseModel"):
-        if instance.get(name):
-            found[name] = str(instance[name])
-    for name in ("MultiAZ", "PubliclyAccessible", "StorageEncrypted", "DeletionProtection", "CopyTagsToSnapshot",
-                 "AutoMinorVersionUpgrade"):
-        if name in instance:
-            found[name] = str(bool(instance[name])).lower()
-    for name in ("AllocatedStorage", "Iops"):
-        if instance.get(name) is not None:
-            found[name] = str(instance[name])
-    endpoint = instance.get("Endpoint") or {}
-    if endpoint.get("Port") or instance.get("DbInstancePort"):
-        found["Port"] = str(endpoint.get("Port") or instance.get("DbInstancePort"))
-    group = (instance.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
-    if group:
-        found["DBSubnetGroupName"] = group
-    found["VpcSecurityGroupIds"] = json.dumps([g["VpcSecurityGroupId"] for g in instance.get("VpcSecurityGroups") or []
-                                               if g.get("VpcSecurityGroupId")])
-    return found

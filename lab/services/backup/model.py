@@ -131,7 +131,6 @@ class BackupJob:
     encrypted: bool = False
     encryption_key_arn: str | None = None
     data: Any = None  # recovery data captured when the job ran, until the recovery point holds it
-    restore_metadata: dict[str, str] | None = None  # captured when it ran, for types whose engine gives none
     attempts: int = 0  # tries to start (AWS Backup retries a retryable refusal within the start window)
 
 
@@ -203,7 +202,6 @@ class RecoveryPoint:
     storage_class: str = "WARM"
     last_restore_time: float | None = None
     initiation_date: float | None = None
-    restore_metadata: dict[str, str] | None = None  # what GetRecoveryPointRestoreMetadata gives, when captured
 
     def delete_at(self) -> float | None:
         days = self.lifecycle.get("DeleteAfterDays")
