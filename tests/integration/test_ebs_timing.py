@@ -193,6 +193,9 @@ def test_volumes_are_created_then_initialized_lazily_and_fast_snapshot_restore_s
     advance(lab, "31s")
     described = ec2.describe_fast_snapshot_restores(Filters=[{"Name": "snapshot-id", "Values": [source]}])
     assert [r["State"] for r in described["FastSnapshotRestores"]] == ["optimizing"]
+    listed = json.loads(aws(lab, EAST, "ec2", "describe-fast-snapshot-restores", "--filters",
+                            f"Name=snapshot-id,Values={source}").stdout)["FastSnapshotRestores"]
+    assert [(r["AvailabilityZone"], r["State"]) for r in listed] == [(f"{EAST}a", "optimizing")]
     advance(lab, "10m")  # a 4 GiB snapshot optimizes in a minute; its credit bucket fills in 24 s
     restore = ec2.describe_fast_snapshot_restores(Filters=[{"Name": "state", "Values": ["enabled"]}])[
         "FastSnapshotRestores"]
@@ -235,6 +238,8 @@ def test_an_ami_is_pending_until_its_snapshots_complete_and_keeps_them_from_dele
     waiter.wait(ImageIds=[image_id], WaiterConfig={"Delay": 1, "MaxAttempts": 2})
     assert error_of(lambda: ec2.delete_snapshot(SnapshotId=used[0])) == (
         "InvalidSnapshot.InUse", f"The snapshot {used[0]} is currently in use by {image_id}", 400)
+    refused = aws(lab, EAST, "ec2", "delete-snapshot", "--snapshot-id", used[0], check=False)
+    assert refused.returncode != 0 and "(InvalidSnapshot.InUse)" in refused.stderr and image_id in refused.stderr
 
     registered = ec2.register_image(Name="from-snapshot", RootDeviceName="/dev/xvda", BlockDeviceMappings=[
         {"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": used[-1]}}])["ImageId"]
@@ -348,6 +353,23 @@ def test_a_boto3_waiter_completes_while_the_clock_runs_fast(lab, attached):
     assert snapshot(lab, snapshot_id)["State"] == "completed"
 
 
+def test_the_aws_cli_waiter_completes_while_the_clock_runs_fast(lab, attached):
+    """`aws ec2 wait snapshot-completed` polls every 15 s of wall time (its Delay cannot be set on the command
+    line); with the clock at 10x a two-minute snapshot completes between its first polls, as the labs' text
+    tells learners (`lab clock speed N`, then the CLI's waiter)."""
+    snapshot_id = lab.client("ec2").create_snapshot(VolumeId=attached)["SnapshotId"]
+    assert snapshot(lab, snapshot_id)["State"] == "pending"
+    admin = AdminClient(lab.endpoint)
+    admin.post("clock", {"action": "speed", "factor": 10})
+    admin.post("clock", {"action": "resume"})
+    try:
+        aws(lab, EAST, "ec2", "wait", "snapshot-completed", "--snapshot-ids", snapshot_id)
+    finally:
+        admin.post("clock", {"action": "pause"})
+        admin.post("clock", {"action": "speed", "factor": 1})
+    assert snapshot(lab, snapshot_id)["State"] == "completed"
+
+
 def test_the_aws_cli_sees_pending_snapshots_refusals_and_changed_blocks(lab, attached):
     ec2 = lab.client("ec2")
     created = json.loads(aws(lab, EAST, "ec2", "create-snapshot", "--volume-id", attached).stdout)
@@ -398,3 +420,34 @@ def test_a_restart_keeps_what_is_in_progress_where_it_was(lab, attached):
     assert snapshot(lab, snapshot_id)["State"] == "completed"
     restored = lab.client("dynamodb").scan(TableName="restart-restored")["Items"]
     assert restored == [{"pk": {"S": "kept"}}]
+
+
+def test_dlm_snapshots_take_the_same_time_and_their_copies_wait_for_them(lab, attached):
+    """A lifecycle policy's snapshots are EC2 snapshots like any other (`pending`, then `completed`); its
+    cross-Region copies start once the snapshot is completed (CopySnapshot refuses a pending source)."""
+    ec2, west = lab.client("ec2"), lab.client("ec2", WEST)
+    ec2.create_tags(Resources=[attached], Tags=[{"Key": "dlm-timed", "Value": "yes"}])
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "dlm.amazonaws.com"}}]}
+    role = lab.client("iam").create_role(RoleName="dlm-timed", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"]["Arn"]
+    now = float(AdminClient(lab.endpoint).get("clock")["epoch"])
+    due = int(now // 3600 + 1) % 24  # the next full hour
+    policy_id = lab.client("dlm").create_lifecycle_policy(
+        ExecutionRoleArn=role, Description="timed", State="ENABLED", PolicyDetails={
+            "ResourceTypes": ["VOLUME"], "TargetTags": [{"Key": "dlm-timed", "Value": "yes"}],
+            "Schedules": [{"Name": "hourly", "CreateRule": {"CronExpression": f"cron(0 {due} * * ? *)"},
+                           "RetainRule": {"Count": 3},
+                           "CrossRegionCopyRules": [{"TargetRegion": WEST, "Encrypted": False,
+                                                     "RetainRule": {"Interval": 1, "IntervalUnit": "DAYS"}}]}]})[
+        "PolicyId"]
+    advance(lab, f"{3600 - now % 3600 + 5:.0f}s")  # five seconds after the run
+    tag = [{"Name": "tag:aws:dlm:lifecycle-policy-id", "Values": [policy_id]}]
+    taken = ec2.describe_snapshots(OwnerIds=["self"], Filters=tag)["Snapshots"]
+    assert [s["State"] for s in taken] == ["pending"]
+    assert west.describe_snapshots(OwnerIds=["self"], Filters=tag)["Snapshots"] == []
+    advance(lab, "10m")
+    assert ec2.describe_snapshots(SnapshotIds=[taken[0]["SnapshotId"]])["Snapshots"][0]["State"] == "completed"
+    copies = west.describe_snapshots(OwnerIds=["self"], Filters=tag)["Snapshots"]
+    assert len(copies) == 1
+    lab.client("dlm").delete_lifecycle_policy(PolicyId=policy_id)
