@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from lab import config
+from lab.backends.data import wire_item
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
 from lab.services.dynamodb.journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
@@ -142,6 +143,7 @@ class DynamoDB(Engine):
     replication_service = "dynamodb"  # global-table replication a fault can pause (kernel.engine.Pausable)
     order = 30
 
+    OBSERVED = frozenset({"CreateTable", "UpdateTable", "DeleteTable", "RestoreTableFromBackup"})
     WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
                         "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
 
@@ -400,19 +402,25 @@ class DynamoDB(Engine):
         if identity is None or identity.service != "dynamodb" or self._own_writes:
             return
         operation, region = identity.operation, identity.region
+        if operation not in self.OBSERVED and operation not in self.WRITES:
+            return
+        # The codec's decoded input and output (binary attribute values as bytes), in the wire's DynamoDB JSON
+        # the journal keeps (binary base64-encoded, as the data layer gives items).
+        request = wire_item(self.sandbox.call_params(ctx))
+        answer = wire_item(self.sandbox.call_output(ctx))
         if operation == "CreateTable":
-            self._new_table(region, _answer(ctx)["TableDescription"])
+            self._new_table(region, answer["TableDescription"])
         elif operation == "UpdateTable":
-            shown = _answer(ctx)["TableDescription"]
+            shown = answer["TableDescription"]
             record = self.state.tables.get(f"{region}/{shown.get('TableName')}")
             if record is not None:
                 record.definition = _definition(shown)
         elif operation == "DeleteTable":
-            self._table_deleted(region, table_name(_request(ctx)["TableName"]))
+            self._table_deleted(region, table_name(request["TableName"]))
         elif operation == "RestoreTableFromBackup":
-            self.ensure_table(region, _answer(ctx)["TableDescription"]["TableName"])
-        elif operation in self.WRITES:
-            self._observe_write(operation, _request(ctx), region, _answer(ctx))
+            self.ensure_table(region, answer["TableDescription"]["TableName"])
+        else:
+            self._observe_write(operation, request, region, answer)
 
     def _observe_write(self, operation: str, request: dict[str, Any], region: str, answer: dict[str, Any]) -> None:
         if operation == "PutItem":
@@ -590,19 +598,6 @@ class DynamoDB(Engine):
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-
-def _request(ctx: RequestContext) -> dict[str, Any]:
-    try:
-        body = json.loads(ctx.body or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _answer(ctx: RequestContext) -> dict[str, Any]:
-    assert ctx.response is not None
-    return json.loads(ctx.response.body_bytes() or b"{}")
-
 
 def table_name(value: str) -> str:
     """A TableName parameter may be the table's ARN."""
