@@ -95,7 +95,7 @@ class Backup(Engine, BackupJobs):
         except Exception:  # a bug here must not break the learner's delete; the pin is lost, and logged
             log.exception("could not pin s3://%s/%s version %s for its recovery points", bucket, key, version_id)
 
-    # -- helpers the operations share -------------------------------------------------------------
+    # -- what the jobs and the API share ----------------------------------------------------------
 
     def provider(self, resource_type: str) -> Any | None:
         """The engine that holds the data of `resource_type` resources (None: no engine does)."""

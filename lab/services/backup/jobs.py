@@ -441,8 +441,6 @@ class BackupJobs:
             return
         self.schedule_lifecycle(point)
 
-    # -- protected resources ----------------------------------------------------------------------
-
     # -- housekeeping -----------------------------------------------------------------------------
 
     def prune_history(self, now: float) -> None:
