@@ -136,6 +136,7 @@ def test_region_loss(world: LabWorld) -> None:
     drills["07-dr-strategy"] = world.drill("07-dr-strategy")
     world.solve("07-dr-strategy", recover=True, incident_time=drills["07-dr-strategy"]["incident_time"])
     world.advance("10m")
-    assert_recovered(world, drills)
     # The RTO follows the duration model: the point-in-time restore in us-west-2 takes its time.
-    assert world.drill_record(drills["04-dynamodb-pitr-global"]["id"])["rto_seconds"] >= Durations().dynamodb_restore(0)
+    restored = world.drill_record(drills["04-dynamodb-pitr-global"]["id"])
+    assert restored["status"] == "recovered" and restored["rto_seconds"] >= Durations().dynamodb_restore(0), restored
+    assert_recovered(world, drills)
