@@ -299,6 +299,18 @@ class Durations:
             seconds += 3600.0 + (slowest - 3600.0) * slow_draw / share
         return self._scaled(seconds)
 
+    # -- Route 53 ----------------------------------------------------------------------------------
+
+    def route53_propagation(self) -> float:
+        """A record change from PENDING to INSYNC (GetChange)."""
+        return self._scaled(self["route53.propagation"])
+
+    @staticmethod
+    def route53_detection(request_interval: float, failure_threshold: float) -> float:
+        """A health check's status follows its endpoint after FailureThreshold consecutive checks, one every
+        RequestInterval (Route 53 API Reference: HealthCheckConfig); AWS's own figures, not scaled."""
+        return float(request_interval) * float(failure_threshold)
+
     # -- Elastic Disaster Recovery -----------------------------------------------------------------
 
     def drs_initial_sync(self, written_gib: float) -> float:
