@@ -22,20 +22,20 @@ def advance_clock(duration):
     urllib.request.urlopen(request, timeout=60).read()
 
 
-def wait_for(look, wanted="available"):
-    """Look, and let sim time pass until RDS says `wanted` (an hour at most)."""
+def wait_until_available():
+    """RDS takes a modification only from an available instance: let sim time pass (an hour at most)."""
     for _ in range(60):
-        if look() == wanted:
+        if rds().describe_db_instances(DBInstanceIdentifier="securecart-orders-db")["DBInstances"][0][
+                "DBInstanceStatus"] == "available":
             return
         advance_clock("1m")
-    raise RuntimeError(f"still {look()} after an hour")
+    raise RuntimeError("securecart-orders-db is still not available after an hour")
 
 
 def main():
     rds().modify_db_instance(DBInstanceIdentifier="securecart-orders-db", BackupRetentionPeriod=7,
                              ApplyImmediately=True)
-    wait_for(lambda: rds().describe_db_instances(DBInstanceIdentifier="securecart-orders-db")["DBInstances"][0][
-        "DBInstanceStatus"])  # RDS refuses another modification while one runs
+    wait_until_available()
     rds().modify_db_instance(DBInstanceIdentifier="securecart-orders-db", MultiAZ=True, ApplyImmediately=False)
 
 

@@ -34,15 +34,14 @@ def wait_for(look, wanted="available"):
 
 
 def main():
-    aws("rds").modify_db_instance(DBInstanceIdentifier="securecart-orders-db", BackupRetentionPeriod=3,
-                                  ApplyImmediately=True)
-    wait_for(lambda: aws("rds").describe_db_instances(DBInstanceIdentifier="securecart-orders-db")["DBInstances"][0][
-        "DBInstanceStatus"])  # a replica's source must be available, with its automated backups on
+    rds, west = aws("rds"), aws("rds", "us-west-2")
+    rds.modify_db_instance(DBInstanceIdentifier="securecart-orders-db", BackupRetentionPeriod=3, ApplyImmediately=True)
+    wait_for(lambda: rds.describe_db_instances(DBInstanceIdentifier="securecart-orders-db")["DBInstances"][0][
+        "DBInstanceStatus"])  # a replica's source must be available
     key = aws("kms", "us-west-2").create_key()["KeyMetadata"]["Arn"]
-    replica = aws("rds", "us-west-2").create_db_instance_read_replica(
+    west.create_db_instance_read_replica(
         DBInstanceIdentifier="orders-dr", SourceDBInstanceIdentifier="arn:aws:rds:us-east-1:000000000000:db:securecart-orders-db",
-        SourceRegion="us-east-1", KmsKeyId=key, DBInstanceClass="db.t3.small")["DBInstance"]
-    west = aws("rds", "us-west-2")
+        SourceRegion="us-east-1", KmsKeyId=key, DBInstanceClass="db.t3.small")
     wait_for(lambda: west.describe_db_instances(DBInstanceIdentifier="orders-dr")["DBInstances"][0]["DBInstanceStatus"])
     replica = west.describe_db_instances(DBInstanceIdentifier="orders-dr")["DBInstances"][0]  # now it has an endpoint
     ec2 = aws("ec2", "us-west-2")
