@@ -25,6 +25,7 @@ from checks.inventory.base import order_number
 from checks.inventory.dynamodb import Items
 from checks.inventory.lab import Clock, Drill, Faults, Injection, Ledger, LedgerBuilder, epoch_of
 from checks.inventory.rds import Orders
+from checks.inventory.route53 import ClientAnswer
 from checks.inventory.s3 import Invoices, Objects, ObjectVersion
 from lab import config
 from lab.inventory.collector import SourceError
@@ -66,6 +67,9 @@ class Source(Protocol):
     def drills(self) -> list[Drill] | None: ...
 
     def faults(self) -> Faults | None: ...
+
+    def client_answer(self, name: str, record_type: str) -> ClientAnswer | None:
+        """What a client resolving `name` uses now, its resolver's cache included (None: no lab resolver here)."""
 
     def objects(self, region: str, bucket: str) -> Objects:
         """A summary of the bucket's objects (its invoices judged against `invoices()`)."""
@@ -191,6 +195,15 @@ def drills_from(listed: Iterable[Mapping[str, Any]]) -> list[Drill]:
     return [msgspec.convert(dict(drill), Drill) for drill in listed]
 
 
+def client_answer_from(body: Mapping[str, Any]) -> ClientAnswer:
+    """A ClientAnswer from the admin API's /_lab/dns answer (view=client)."""
+    newer = body.get("nameserver")
+    return ClientAnswer(name=str(body.get("name") or ""), type=str(body.get("type") or ""),
+                        answer=[str(value) for value in body.get("answer") or []], ttl=body.get("ttl"),
+                        nameserver_answer=[str(value) for value in newer.get("answer") or []] if newer else None,
+                        kept_until=body.get("kept_until"))
+
+
 def faults_from(listing: Mapping[str, Any]) -> Faults:
     import msgspec
 
@@ -298,6 +311,18 @@ class SandboxSource:
 
         engine = self.sandbox.engines.find(FaultsEngine)
         return faults_from(engine.listing(include_ended=True)) if engine is not None else None
+
+    def client_answer(self, name: str, record_type: str) -> ClientAnswer | None:
+        from lab.services.route53.engine import Route53
+
+        engine = self.sandbox.engines.find(Route53)
+        if engine is None:
+            return None
+        seen = engine.client_view(name, record_type)
+        body: dict[str, Any] = seen.answer.to_dict()
+        if seen.kept_until is not None:
+            body.update(nameserver=seen.current.to_dict(), kept_until=seen.kept_until)
+        return client_answer_from(body)
 
     def objects(self, region: str, bucket: str) -> Objects:
         from lab.services.s3.engine import S3
@@ -474,6 +499,11 @@ class EndpointSource:
 
     def faults(self) -> Faults | None:
         return faults_from(self.get("faults?all=1"))
+
+    def client_answer(self, name: str, record_type: str) -> ClientAnswer | None:
+        from urllib.parse import urlencode
+
+        return client_answer_from(self.get("dns?" + urlencode({"name": name, "type": record_type, "view": "client"})))
 
     def objects(self, region: str, bucket: str) -> Objects:
         s3 = self.client("s3", region)

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 GIB_IN_MIB = 1024.0
+GIB_IN_BYTES = 1024.0 ** 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Parameter:
 
 
 _RDS_UG = "RDS User Guide"
+_S3_UG = "S3 User Guide"
 _EST = "estimate"
 
 PARAMETERS: tuple[Parameter, ...] = (
@@ -128,6 +130,27 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ami.create.base", 120, "s", "CreateImage: `pending` besides the volumes' snapshots",
               "'it can take several minutes for the AMI-creation process to complete' (EC2 User Guide: Create "
               "an EBS-backed AMI); estimate"),
+    # -- S3 replication -----------------------------------------------------------------------------------
+    Parameter("s3.replication.base", 5, "s", "replication: a version's replica appears at least this long after "
+              "the write", f"'S3 RTC replicates most objects ... in seconds' ({_S3_UG}: S3 Replication Time "
+              "Control); estimate"),
+    Parameter("s3.replication.rate", 50, "MiB/s", "replication: copy rate of an object's bytes",
+              f"{_EST}: 'For large objects, replication can take up to several hours' ({_S3_UG}: Troubleshooting "
+              "replication)"),
+    Parameter("s3.replication.rtc_wait", 10, "s", "with Replication Time Control: mean of the random wait before "
+              "the copy (exponential)", f"'99.99 percent of those objects within 15 minutes' ({_S3_UG}: S3 "
+              "Replication Time Control); estimate"),
+    Parameter("s3.replication.wait", 120, "s", "without Replication Time Control: mean of the random wait before "
+              "the copy (exponential)", f"'The majority of objects replicate within 15 minutes' ({_S3_UG}: "
+              "Troubleshooting replication); estimate"),
+    Parameter("s3.replication.slow_share", 0.001, "fraction", "without Replication Time Control: the share of "
+              "objects that wait hours", f"{_EST}: 'can take up to several hours' ({_S3_UG}: Troubleshooting "
+              "replication); RTC's SLA exists for the rest"),
+    Parameter("s3.replication.slow_max", 14400, "s", "without Replication Time Control: the longest such wait (the "
+              "slow ones wait between 1 hour and this)", f"{_EST}: 'several hours' (same page)"),
+    Parameter("s3.rtc.metrics_delay", 900, "s", "replication metrics of a rule with Replication Time Control reach "
+              "CloudWatch this long after RTC is enabled", f"'CloudWatch begins reporting replication metrics 15 "
+              f"minutes after you enable S3 RTC' ({_S3_UG}: Using S3 Replication metrics)"),
     # -- AWS Backup, Route 53, Elastic Disaster Recovery ---------------------------------------------------
     Parameter("backup.job.queue", 300, "s", "a backup job's wait in `CREATED` before `RUNNING` (at most the "
               "start window)", "'remains in CREATED status until it has successfully begun' (AWS Backup API "
@@ -317,6 +340,33 @@ class Durations:
     def ec2_launch(self) -> float:
         return self._scaled(self["ec2.launch"])
 
+    # -- S3 replication ----------------------------------------------------------------------------
+
+    def s3_replication(self, size_bytes: float, rtc: bool, draws: tuple[float, float]) -> float:
+        """Seconds from a write to its replica: a floor, the copy of `size_bytes`, and a random wait whose mean
+        depends on Replication Time Control; without it a small share of objects waits hours. `draws` are two
+        uniform numbers in [0, 1) (the caller draws them from the sandbox's seed, so a replay waits the same)."""
+        wait_draw, slow_draw = (min(max(draw, 0.0), 1.0 - 1e-12) for draw in draws)
+        seconds = self["s3.replication.base"] + _transfer(size_bytes / GIB_IN_BYTES, self["s3.replication.rate"])
+        seconds -= self["s3.replication.rtc_wait" if rtc else "s3.replication.wait"] * math.log1p(-wait_draw)
+        share = self["s3.replication.slow_share"]
+        if not rtc and slow_draw < share:
+            slowest = max(self["s3.replication.slow_max"], 3600.0)
+            seconds += 3600.0 + (slowest - 3600.0) * slow_draw / share
+        return self._scaled(seconds)
+
+    # -- Route 53 ----------------------------------------------------------------------------------
+
+    def route53_propagation(self) -> float:
+        """A record change from PENDING to INSYNC (GetChange)."""
+        return self._scaled(self["route53.propagation"])
+
+    @staticmethod
+    def route53_detection(request_interval: float, failure_threshold: float) -> float:
+        """A health check's status follows its endpoint after FailureThreshold consecutive checks, one every
+        RequestInterval (Route 53 API Reference: HealthCheckConfig); AWS's own figures, not scaled."""
+        return float(request_interval) * float(failure_threshold)
+
     # -- Elastic Disaster Recovery -----------------------------------------------------------------
 
     def drs_initial_sync(self, written_gib: float) -> float:
@@ -329,6 +379,8 @@ def validate(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
         raise ValueError(f"duration parameter {name} needs a number, not {value!r}")
     positive = found.unit in ("MiB/s", "factor")
+    if found.unit == "fraction" and not 0 <= value <= 1:
+        raise ValueError(f"duration parameter {name} is a fraction: 0 to 1, not {value}")
     if value < 0 or (positive and value == 0):
         wanted = "positive" if positive else "zero or more"
         raise ValueError(f"duration parameter {name} must be {wanted} ({found.unit}), not {value}")

@@ -153,8 +153,10 @@ def encode_error(identity: Identity | None, error: AwsError, request_id: str | N
         return error.response
     if isinstance(error, NotSimulatedError) and identity is not None:
         return not_implemented(identity, detail=error.detail, request_id=request_id)
-    return aws_error(identity, error.status, error.code, error.message, request_id, sender_fault=error.sender_fault,
-                     fields=error.fields)
+    response = aws_error(identity, error.status, error.code, error.message, request_id,
+                         sender_fault=error.sender_fault, fields=error.fields)
+    response.headers.extend(error.headers)
+    return response
 
 
 def not_implemented(
