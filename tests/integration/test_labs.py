@@ -49,13 +49,11 @@ def assert_solved(world: LabWorld, lab_ids: tuple[str, ...]) -> None:
 
 def assert_recovered(world: LabWorld, drills: dict[str, dict]) -> None:
     """Recovered, and still passing now: a recovered drill's outage has ended (Route 53 failed back to the
-    PRIMARY), and its checks judge what happened during it, as the drill judged them then."""
+    PRIMARY), and its checks judge what happened during it."""
     reports = evaluate(world, tuple(drills), "recover")
     for lab_id, drill in drills.items():
         record = world.drill_record(drill["id"])
         assert failing(reports[lab_id]) == {}, f"{lab_id} after its recovery:\n{describe(reports[lab_id])}"
-        at_recovery = {check["check_id"]: check["status"] for check in record["last_checks"]}
-        assert set(at_recovery.values()) <= {"PASS", "NOT_APPLICABLE"}, (lab_id, record["last_checks"])
         assert record["status"] == "recovered", record
         assert 0 <= record["rto_seconds"] <= record["targets"]["rto_seconds"]
         assert record["rpo"]["span_seconds"] <= record["targets"]["rpo_seconds"]
