@@ -41,6 +41,7 @@ from botocore.exceptions import ClientError
 from lab import config, world
 from lab.gateway import audit
 from lab.kernel.engine import Engine
+from lab.kernel.port import Sandbox
 from lab.services.rds import windows
 from lab.services.rds.modifications import RESTARTING, STORAGE_MEMBERS, outage_of
 from lab.services.rds.store import (
@@ -257,7 +258,7 @@ class RdsData(Engine):
     service_principal = "rds.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 20
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         self._store: DataStore | None = None
         self._pending_create: PendingCreate | None = None  # set while the engine makes an instance itself
