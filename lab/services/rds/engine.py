@@ -1,7 +1,7 @@
 """The RDS data plane and RDS's time: every DB instance holds real rows, and its long operations take the time
 AWS's do, on the sim clock.
 
-moto keeps RDS metadata only (research/emulators.md) and does everything at once. This engine keeps, per DB
+moto keeps RDS metadata only (docs/research/emulators.md) and does everything at once. This engine keeps, per DB
 instance, the rows (lab.services.rds.store) and what RDS is doing with it, as a queue of *phases*: each phase is a
 DBInstanceStatus (`creating`, `backing-up`, `modifying`, `upgrading`, `rebooting`, `storage-optimization`,
 `deleting`, `resetting-master-credentials`) held for a time from the sandbox's duration model (lab.sim.durations),
