@@ -29,6 +29,7 @@ from checks.inventory.s3 import Invoices, Objects, ObjectVersion
 from lab import config
 from lab.inventory.collector import SourceError
 from lab.inventory.convert import iso
+from lab.kernel.api import BackendAnswer, Call, ServiceApi
 from lab.kernel.data import EbsSnapshot, KeyHead
 from lab.kernel.errors import AwsError
 
@@ -247,6 +248,7 @@ class SandboxSource:
         self._ledger = digests.ledger
         self._ledger_read = False
         self._world = digests.for_world(sandbox)
+        self._backup_api: ServiceApi | None = None  # the lab's AWS Backup, read in-process
 
     def stable(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
         if key not in self._world:
@@ -255,11 +257,13 @@ class SandboxSource:
 
     def client(self, service: str, region: str) -> Any:
         if service == "backup":
+            from lab.services.backup.api import BackupApi
             from lab.services.backup.engine import Backup
 
-            engine = self.sandbox.engines.find(Backup)
-            if engine is not None:
-                return OperationsClient(engine, region)
+            if self.sandbox.engines.find(Backup) is not None:
+                if self._backup_api is None:
+                    self._backup_api = BackupApi(self.sandbox)
+                return OperationsClient(self._backup_api, region)
         return self.sandbox.client(service, region)
 
     def clock(self) -> Clock:
@@ -353,23 +357,26 @@ def _rows(result: Any) -> list[list[Any]]:
 
 
 class OperationsClient:
-    """A lab service's operations called in-process as a boto3 client would call them over the wire, without
-    encoding and parsing every answer (a month of hourly backups is thousands of recovery points and jobs).
-    Errors come back as botocore's ClientError, as from a client."""
+    """A lab service's operations (its ServiceApi) called in-process as a boto3 client would call them over the
+    wire, without encoding and parsing every answer (a month of hourly backups is thousands of recovery points
+    and jobs). Errors come back as botocore's ClientError, as from a client."""
 
-    def __init__(self, engine: Any, region: str) -> None:
-        self.engine = engine
+    def __init__(self, api: ServiceApi, region: str) -> None:
+        self.api = api
         self.region = region
+        self._operations = api.operations()
 
     def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        handler = getattr(self.engine, f"op_{operation}", None)
+        handler = self._operations.get(operation)
         if handler is None:
-            raise SourceError(f"{type(self.engine).__name__} has no operation {operation}")
+            raise SourceError(f"{type(self.api).__name__} has no operation {operation}")
         try:
-            answer = handler(self.region, dict(params))
+            answer = handler(Call.in_process(self.api.service, operation, self.region, dict(params)))
         except AwsError as exc:
             raise ClientError({"Error": {"Code": exc.code, "Message": exc.message},
                                "ResponseMetadata": {"HTTPStatusCode": exc.status}}, operation) from exc
+        if isinstance(answer, BackendAnswer):
+            raise SourceError(f"{type(self.api).__name__}.{operation} forwards to the backend: read it with a client")
         return {key: value for key, value in (answer or {}).items() if value is not None}
 
     def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:

@@ -7,15 +7,19 @@ class AwsError(Exception):
     """An AWS error answer: `code` and `message` as AWS documents them for the operation.
 
     `status` is the HTTP status (4xx for the caller's mistakes; 5xx only for the service's own failures, which
-    clients retry); `sender_fault` marks the caller's mistakes in protocols that carry the fault's side.
+    clients retry); `sender_fault` marks the caller's mistakes in protocols that carry the fault's side;
+    `fields` are the error shape's other members (EBS direct APIs' `Reason`), written where the protocol carries
+    them (JSON bodies).
     """
 
-    def __init__(self, code: str, message: str, status: int = 400, *, sender_fault: bool | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, *, sender_fault: bool | None = None,
+                 fields: dict[str, str] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.sender_fault = status < 500 if sender_fault is None else sender_fault
+        self.fields = dict(fields or {})
 
 
 class NotSimulatedError(AwsError):

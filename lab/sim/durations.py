@@ -112,6 +112,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ebs.copy.cross_region.rate", 30, "MiB/s", "CopySnapshot to another Region: rate (first copy full)",
               "'a complete (non-incremental) copy is created' (EC2 User Guide: Copy an Amazon EBS snapshot); "
               "estimate"),
+    Parameter("ebs.volume.write_rate", 200, "MiB/h", "what the backend writes to an attached (in-use) volume: the "
+              "data a first snapshot copies (U) and a later one (C) grows with it",
+              "estimate: a shop backend's logs and uploads; 'The first snapshot ... is always a full snapshot' and "
+              "later ones hold the blocks changed since (EC2 User Guide: How Amazon EBS snapshots work)"),
+    Parameter("ebs.volume.seeded_fill", 0.4, "fraction", "how full the world's volumes are when the lab starts "
+              "(the backend's data volume holds its uploads and logs)", _EST),
     Parameter("ebs.volume.create", 10, "s", "CreateVolume: `creating` before `available`", _EST),
     Parameter("ebs.volume.init_rate", 40, "MiB/s", "lazy loading of a volume restored from a snapshot",
               "'the storage blocks must be pulled down from Amazon S3' (EC2 User Guide: Initialize Amazon EBS "
@@ -126,6 +132,18 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("backup.job.queue", 300, "s", "a backup job's wait in `CREATED` before `RUNNING` (at most the "
               "start window)", "'remains in CREATED status until it has successfully begun' (AWS Backup API "
               "Reference: StartBackupJob); the time is an estimate"),
+    Parameter("backup.restore.pending", 60, "s", "a restore job's wait in `PENDING` before `RUNNING`",
+              "'PENDING' is a RestoreJobStatus (AWS Backup API Reference: DescribeRestoreJob); the time is an "
+              "estimate"),
+    Parameter("backup.copy.base", 120, "s", "a copy job of a recovery point AWS Backup stores itself (DynamoDB, "
+              "S3): floor", "'AWS Backup does not provide any service-level agreements' (AWS Backup Developer "
+              "Guide: Restoring a backup); estimate"),
+    Parameter("backup.copy.rate", 30, "MiB/s", "such a copy job's rate (the cross-Region EBS copy rate)", _EST),
+    Parameter("backup.s3.rate", 100, "MiB/s", "an S3 backup or restore job: rate of the bucket's data, over "
+              "`backup.copy.base`", _EST),
+    Parameter("ec2.launch", 120, "s", "an EC2 instance launched from an AMI (an EC2 restore job): `pending` "
+              "before `running`", "estimate: 'pending' is the first InstanceState (EC2 User Guide: Instance "
+              "lifecycle)"),
     Parameter("backup.restore.cold_extra", 14400, "s", "a restore from cold storage takes this much longer",
               "'typically takes 4 hours more than restoring from warm storage' (AWS Backup Developer Guide: "
               "Restoring a backup)"),
@@ -253,6 +271,22 @@ class Durations:
         prefix = "ebs.copy.cross_region" if cross_region else "ebs.copy"
         return self._scaled(self[f"{prefix}.base"] + _transfer(data_gib, self[f"{prefix}.rate"]))
 
+    def ebs_time_based_copy(self, minutes: int) -> float:
+        """CopySnapshot with CompletionDurationMinutes: the copy completes within the minutes asked for."""
+        return self._scaled(minutes * 60.0)
+
+    def ebs_volume_create(self) -> float:
+        return self._scaled(self["ebs.volume.create"])
+
+    def ebs_volume_initialization(self, data_gib: float, rate_mib_s: float | None = None) -> float:
+        """Lazy loading of a volume restored from a snapshot holding `data_gib`, at the default rate or a
+        provisioned one (VolumeInitializationRate, MiB/s)."""
+        return self._scaled(_transfer(data_gib, rate_mib_s or self["ebs.volume.init_rate"]))
+
+    def ebs_written_gib(self, hours: float) -> float:
+        """GiB the backend writes to an in-use volume in `hours` (not scaled: it is data, not a duration)."""
+        return max(hours, 0.0) * self["ebs.volume.write_rate"] / GIB_IN_MIB
+
     def ebs_fast_snapshot_restore(self, snapshot_gib: float) -> tuple[float, float]:
         """(seconds `enabling`, seconds `optimizing`)."""
         optimizing = max(60.0, self["ebs.fsr.per_tib"] * snapshot_gib / 1024.0)
@@ -260,6 +294,28 @@ class Durations:
 
     def ami_create(self, volume_snapshot_seconds: float) -> float:
         return self._scaled(self["ami.create.base"]) + volume_snapshot_seconds
+
+    # -- AWS Backup --------------------------------------------------------------------------------
+
+    def backup_job_queue(self) -> float:
+        return self._scaled(self["backup.job.queue"])
+
+    def backup_restore_pending(self) -> float:
+        return self._scaled(self["backup.restore.pending"])
+
+    def backup_cold_extra(self) -> float:
+        return self._scaled(self["backup.restore.cold_extra"])
+
+    def backup_copy(self, data_gib: float) -> float:
+        """A copy job of a recovery point AWS Backup stores itself (DynamoDB, S3)."""
+        return self._scaled(self["backup.copy.base"] + _transfer(data_gib, self["backup.copy.rate"]))
+
+    def backup_s3(self, data_gib: float) -> float:
+        """An S3 backup or restore job."""
+        return self._scaled(self["backup.copy.base"] + _transfer(data_gib, self["backup.s3.rate"]))
+
+    def ec2_launch(self) -> float:
+        return self._scaled(self["ec2.launch"])
 
     # -- Elastic Disaster Recovery -----------------------------------------------------------------
 

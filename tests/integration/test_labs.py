@@ -91,6 +91,9 @@ def test_backups_and_snapshots(lab_shell: LabWorld) -> None:
     # the point-in-time restore is creating (inaccessible) for its own time: the RTO holds it
     restore = Durations().rds_restore(20)
     assert world.drill_record(drills["03-rds-snapshot-restore"]["id"])["rto_seconds"] >= restore
+    # The RTO follows the duration model: lab 01's table is back only when its AWS Backup restore is done.
+    backup_restore = Durations().backup_restore_pending() + Durations().dynamodb_restore(0)
+    assert world.drill_record(drills["01-aws-backup"]["id"])["rto_seconds"] >= backup_restore
 
 
 def test_failover_and_lockdown(world: LabWorld) -> None:
@@ -133,4 +136,7 @@ def test_region_loss(world: LabWorld) -> None:
     drills["07-dr-strategy"] = world.drill("07-dr-strategy")
     world.solve("07-dr-strategy", recover=True, incident_time=drills["07-dr-strategy"]["incident_time"])
     world.advance("10m")
+    # The RTO follows the duration model: the point-in-time restore in us-west-2 takes its time.
+    restored = world.drill_record(drills["04-dynamodb-pitr-global"]["id"])
+    assert restored["status"] == "recovered" and restored["rto_seconds"] >= Durations().dynamodb_restore(0), restored
     assert_recovered(world, drills)

@@ -90,6 +90,27 @@ def test_dns_serves_dr_during_outage():
         ("07-dr-strategy", "NOT_APPLICABLE", "no_drill")]
 
 
+def test_dns_served_dr_is_judged_by_the_outage_once_the_drill_is_recovered():
+    """A recovered drill ends its outage and Route 53 fails back: what DNS answered with the region down counts."""
+    def recovered(failover_role: str, answered: str) -> Inv:
+        inv = dns(status="Healthy").drill(lab="07-dr-strategy", status="recovered", params={"region": "us-east-1"})
+        inv.data.global_.route53.zones["Z1"].outage_answers = [OutageAnswer(
+            name=NAME, type="CNAME", region_down="us-east-1", answer=[answered], failover=failover_role,
+            set_identifier=failover_role.lower(), why=[], health={})]
+        return inv
+
+    result = registry.run("RECOVERY_DNS_SERVES_DR", recovered("SECONDARY", SECONDARY).build(),
+                          {"lab": "07-dr-strategy"})[0]
+    assert (result.status, result.reason) == ("PASS", "served_dr")
+    assert "during the outage" in result.message and "unhealthy while us-east-1 was down" in result.message
+    assert verdicts("RECOVERY_DNS_SERVES_DR", recovered("PRIMARY", PRIMARY).build(), lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "FAIL", "primary_still_served")]
+    running = dns(status="Healthy").drill(lab="07-dr-strategy", params={"region": "us-east-1"})
+    running.data.faults.regions_down = ["us-east-1"]
+    assert verdicts("RECOVERY_DNS_SERVES_DR", running.build(), lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "FAIL", "primary_still_served")]
+
+
 def test_cloudtrail_enabled():
     assert verdicts("CLOUDTRAIL_ENABLED", Inv().trail("audit").build()) == [("audit", "PASS", "logging")]
     assert verdicts("CLOUDTRAIL_ENABLED", Inv().trail("audit", logging=False).build()) == [
