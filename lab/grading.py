@@ -315,10 +315,6 @@ def evaluate_recovery(exercise: Any, inventory: Any, drill: Mapping[str, Any]) -
 
 # -- writing reports -------------------------------------------------------------------------------------
 
-def report_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2, sort_keys=True, default=str)
-
-
 def junit_xml(reports: Iterable[Report], suite_name: str = "securecart-dr-lab") -> str:
     """JUnit XML: a testsuite per lab, a testcase per check (FAIL -> failure, ERROR -> error,
     NOT_APPLICABLE -> skipped), the score as properties."""

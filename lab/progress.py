@@ -1,9 +1,10 @@
 """A learner's progress, kept in the state dir: per lab the steps done, the hints revealed per step, the
-attempts (each `lab check` or "Check my progress") and their scores, and where the learner was.
+number of attempts (each `lab check` or "Check my progress"), the latest score, and where the learner was.
 
 One JSON file per learner (`<state dir>/progress/<learner>.json`), replaced atomically on every change
 and changed under a file lock, so the TUI and the `lab` command can both record without losing a write.
-A step, once passed, stays done (as on lab platforms); `steps_passing` says what passed last time. A
+A step, once passed, stays done (as on lab platforms). Keys that an earlier version wrote and nothing reads
+any more (a history of attempts, best and raw scores, timestamps) are dropped when the file is next saved. A
 damaged file is set aside (never deleted) and progress starts again.
 
 Each learner's progress holds a learner id, made once (the first time the file is saved, or asked for by
@@ -23,7 +24,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ log = logging.getLogger("lab.progress")
 
 PROGRESS_VERSION = 1
 PROGRESS_DIR = "progress"
-HISTORY_LIMIT = 50
 LEARNER_ENV = "LAB_LEARNER"
 LEARNER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,63}")  # what an export's learner id may be
 
@@ -57,41 +56,23 @@ def _file_name(learner: str) -> str:
 
 
 @dataclass
-class Attempt:
-    at: str  # wall-clock time of the attempt (ISO)
-    checked_at: str | None  # sim time of the inventory
-    phase: str
-    score: float
-    max_score: float
-    percent: float
-    passed: bool
-
-
-@dataclass
 class LabProgress:
     lab_id: str
     steps_done: list[str] = field(default_factory=list)  # passed at least once
-    steps_passing: list[str] = field(default_factory=list)  # passed in the last check
     hints_revealed: dict[str, int] = field(default_factory=dict)  # step id -> hints shown
     attempts: int = 0
-    last_score: float | None = None
-    last_max_score: float | None = None
     last_percent: float | None = None
-    best_percent: float | None = None
     passed: bool = False  # passed the lab's pass mark at least once
     last_passed: bool | None = None  # the latest check passed it (None: progress of an older lab)
     current_step: str | None = None
-    started_at: str | None = None
-    history: list[Attempt] = field(default_factory=list)
 
     def hints_for(self, step_id: str) -> int:
         return int(self.hints_revealed.get(step_id, 0))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabProgress:
-        history = [Attempt(**entry) for entry in data.get("history", [])]
-        known = {name for name in cls.__dataclass_fields__ if name != "history"}
-        return cls(**{k: v for k, v in data.items() if k in known}, history=history)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -99,7 +80,6 @@ class Progress:
     learner: str
     labs: dict[str, LabProgress] = field(default_factory=dict)
     last_lab: str | None = None
-    updated_at: str | None = None
     learner_id: str | None = None  # given on the first save, then kept
 
     def lab(self, lab_id: str) -> LabProgress:
@@ -108,7 +88,7 @@ class Progress:
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": PROGRESS_VERSION, "learner": self.learner, "learner_id": self.learner_id,
-                "last_lab": self.last_lab, "updated_at": self.updated_at,
+                "last_lab": self.last_lab,
                 "labs": {k: asdict(v) for k, v in sorted(self.labs.items())}}
 
     @classmethod
@@ -122,15 +102,11 @@ class Progress:
                         learner_id)
             learner_id = None
         return cls(learner=data.get("learner") or learner, labs=labs, last_lab=data.get("last_lab"),
-                   updated_at=data.get("updated_at"), learner_id=learner_id)
+                   learner_id=learner_id)
 
 
 def progress_path(state_dir: Path, learner: str | None = None) -> Path:
     return Path(state_dir) / PROGRESS_DIR / _file_name(learner or default_learner())
-
-
-def _now() -> str:
-    return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load(state_dir: Path, learner: str | None = None) -> Progress:
@@ -156,7 +132,6 @@ def save(state_dir: Path, progress: Progress) -> Path:
     """Write the progress atomically; a progress saved for the first time is given its learner id."""
     path = progress_path(state_dir, progress.learner)
     path.parent.mkdir(parents=True, exist_ok=True)
-    progress.updated_at = _now()
     if progress.learner_id is None:
         progress.learner_id = new_learner_id()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -207,7 +182,7 @@ def update(state_dir: Path, lab_id: str, change: Callable[[LabProgress], None],
     learner = learner or default_learner()
     with _locked(state_dir, learner):
         progress = load(state_dir, learner)
-        entry = progress.labs.get(lab_id) or LabProgress(lab_id, started_at=_now())
+        entry = progress.labs.get(lab_id) or LabProgress(lab_id)
         change(entry)
         progress.labs[lab_id] = entry
         progress.last_lab = lab_id
@@ -218,26 +193,19 @@ def update(state_dir: Path, lab_id: str, change: Callable[[LabProgress], None],
 def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool = True,
                   learner: str | None = None) -> LabProgress:
     """A lab's report (lab.grading.Report of `exercise`, the whole lab's: lab.app.scoring): steps passed become
-    done, its score is the lab's latest; an attempt also counts and goes into the history."""
+    done, its score is the lab's latest; an attempt also counts."""
     if report.lab_id != exercise.id:
         raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
 
     def change(entry: LabProgress) -> None:
         passing = [step.id for step in report.steps if step.passed]
-        entry.steps_passing = passing
         entry.steps_done = sorted(set(entry.steps_done) | set(passing))
         # Every check is the lab's latest standing (lab.app.scoring): the steps it shows and its score agree.
-        entry.last_score, entry.last_max_score = round(report.score, 4), report.max_score
         entry.last_percent = round(report.percent, 2)
         entry.last_passed = bool(report.passed)
-        entry.best_percent = max(entry.best_percent or 0.0, entry.last_percent)
         entry.passed = entry.passed or bool(report.passed)
         if attempt:
             entry.attempts += 1
-            entry.history.append(Attempt(at=_now(), checked_at=report.checked_at, phase=report.phase,
-                                         score=round(report.score, 4), max_score=report.max_score,
-                                         percent=round(report.percent, 2), passed=bool(report.passed)))
-            del entry.history[:-HISTORY_LIMIT]
 
     return update(state_dir, report.lab_id, change, learner)
 
@@ -258,12 +226,3 @@ def record_current_step(state_dir: Path, lab_id: str, step_id: str, learner: str
     return update(state_dir, lab_id, change, learner)
 
 
-def reset_lab(state_dir: Path, lab_id: str, learner: str | None = None) -> None:
-    """Forget one lab's progress (the others stay)."""
-    learner = learner or default_learner()
-    with _locked(state_dir, learner):
-        progress = load(state_dir, learner)
-        if progress.labs.pop(lab_id, None) is not None:
-            if progress.last_lab == lab_id:
-                progress.last_lab = None
-            save(state_dir, progress)

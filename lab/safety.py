@@ -147,12 +147,12 @@ def _guard_socket_methods() -> None:
     def guarded_bind(sock: socket.socket, address: object) -> None:
         return original_bind(sock, _loopback_address(sock, address, bind=True))
 
-    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
-    socket.socket.sendto = guarded_sendto  # type: ignore[method-assign]
+    socket.socket.connect = guarded_connect
+    socket.socket.connect_ex = guarded_connect_ex
+    socket.socket.sendto = guarded_sendto
     if original_sendmsg is not None:
-        socket.socket.sendmsg = guarded_sendmsg  # type: ignore[method-assign]
-    socket.socket.bind = guarded_bind  # type: ignore[method-assign]
+        socket.socket.sendmsg = guarded_sendmsg
+    socket.socket.bind = guarded_bind
 
 
 def _guard_lookups() -> None:
@@ -241,7 +241,7 @@ def install_network_guard() -> None:
         return  # installed once per process
     _guard_socket_methods()
     _guard_lookups()
-    socket.socket.connect.lab_network_guard = True  # type: ignore[attr-defined]
+    socket.socket.connect.lab_network_guard = True
 
 
 # -- files written by someone else -----------------------------------------------------------------------

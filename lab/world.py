@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from lab import config
 from lab.backends.support import unsupported_error
+from lab.kernel.port import Sandbox
 
 log = logging.getLogger("lab.world")
 
@@ -86,7 +87,7 @@ def _exists(call: Any, *not_found_codes: str) -> bool:
         raise
 
 
-def seed_world(sandbox: Any) -> None:
+def seed_world(sandbox: Sandbox) -> None:
     """Create every world resource that is missing, and the initial orders in each store.
 
     A part whose service the backend does not offer (LocalStack's free build answers 501 for RDS) is left out
@@ -107,7 +108,7 @@ def seed_world(sandbox: Any) -> None:
             if not unsupported_error(exc):
                 raise
             error = exc.response.get("Error", {})
-            message = (f"the SecureCart world has no {what}: the backend ({sandbox.backend.name}) does not offer "
+            message = (f"the SecureCart world has no {what}: the backend ({sandbox.backend_name}) does not offer "
                        f"{part} ({error.get('Code', '?')}: {error.get('Message', '')})"[:400])
             log.warning(message)
             sandbox.warnings.append(message)
@@ -120,7 +121,7 @@ def world_missing(lab: Any) -> list[str]:
     return list(getattr(lab, "world_missing", None) or [])
 
 
-def _seed_s3(sandbox: Any, orders: list[dict[str, Any]]) -> None:
+def _seed_s3(sandbox: Sandbox, orders: list[dict[str, Any]]) -> None:
     """The shop's buckets in us-east-1, the invoices' DR bucket in us-west-2 (all versioning off)."""
     east, west = config.PRIMARY_REGION, config.DR_REGION
     for region, names in ((east, PRIMARY_BUCKETS), (west, (INVOICES_DR_BUCKET,))):
@@ -145,7 +146,7 @@ def _seed_s3(sandbox: Any, orders: list[dict[str, Any]]) -> None:
                   Body="".join(f"{o['created_at']} order {o['order_id']} placed\n" for o in orders).encode())
 
 
-def _seed_dynamodb(sandbox: Any, orders: list[dict[str, Any]]) -> None:
+def _seed_dynamodb(sandbox: Sandbox, orders: list[dict[str, Any]]) -> None:
     """The order history table, PITR off."""
     dynamodb = sandbox.client("dynamodb", config.PRIMARY_REGION)
     if not _exists(lambda: dynamodb.describe_table(TableName=ORDER_HISTORY_TABLE), "ResourceNotFoundException"):
@@ -161,7 +162,7 @@ def _seed_dynamodb(sandbox: Any, orders: list[dict[str, Any]]) -> None:
             {"PutRequest": {"Item": order_item(order)}} for order in orders[start:start + 25]]})
 
 
-def _seed_rds(sandbox: Any, orders: list[dict[str, Any]]) -> None:
+def _seed_rds(sandbox: Sandbox, orders: list[dict[str, Any]]) -> None:
     """The orders database, automated backups off, single-AZ (its rows: the rds-data engine)."""
     east = config.PRIMARY_REGION
     rds = sandbox.client("rds", east)
@@ -175,7 +176,7 @@ def _seed_rds(sandbox: Any, orders: list[dict[str, Any]]) -> None:
         )
 
 
-def _seed_ec2(sandbox: Any, orders: list[dict[str, Any]]) -> None:
+def _seed_ec2(sandbox: Sandbox, orders: list[dict[str, Any]]) -> None:
     """The backend instance and its data volume."""
     east = config.PRIMARY_REGION
     ec2 = sandbox.client("ec2", east)
@@ -216,7 +217,7 @@ _COUNTED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, int, int], dict[str, d
     weakref.WeakKeyDictionary())
 
 
-def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
+def resource_counts(sandbox: Sandbox) -> dict[str, dict[str, int]]:
     """What the sandbox holds, per region: the figures `lab status` shows (a kind whose service the backend
     does not offer is left out)."""
     lab = sandbox.lab
@@ -229,14 +230,14 @@ def resource_counts(sandbox: Any) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _count_everything(sandbox: Any) -> dict[str, dict[str, int]]:
+def _count_everything(sandbox: Sandbox) -> dict[str, dict[str, int]]:
     data = sandbox.data  # (objects and items counted in the backend's models where it can)
     counts: dict[str, dict[str, int]] = {region: _region_counts(sandbox, data, region) for region in config.REGIONS}
     counts["orders"] = {"rds_rows": len(sandbox.lab.orders)}
     return counts
 
 
-def _region_counts(sandbox: Any, data: Any, region: str) -> dict[str, int]:
+def _region_counts(sandbox: Sandbox, data: Any, region: str) -> dict[str, int]:
     s3 = sandbox.client("s3", region)
     dynamodb = sandbox.client("dynamodb", region)
     rds = sandbox.client("rds", region)

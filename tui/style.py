@@ -144,8 +144,8 @@ class ThemedMixin:
     """For widgets that bake theme colours into their content: render again when the theme changes."""
 
     def watch_theme_changes(self, render: Callable[[], None]) -> None:
-        app: App[Any] = self.app  # type: ignore[attr-defined]
-        app.theme_changed_signal.subscribe(self, lambda _theme: render())  # type: ignore[arg-type]
+        app: App[Any] = self.app
+        app.theme_changed_signal.subscribe(self, lambda _theme: render())
 
 
 def utc_text(epoch: float) -> str:

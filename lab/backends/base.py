@@ -24,9 +24,6 @@ class Backend(Protocol):
     def health(self) -> dict[str, str]:
         """Service name -> "available" | "running" | "disabled", as LocalStack's health endpoint shows it."""
 
-    def supported_services(self) -> set[str] | None:
-        """botocore service names this backend implements; None when it cannot tell."""
-
     def reset(self) -> None:
         """Forget every resource."""
 

@@ -27,7 +27,7 @@ from lab.kernel.port import Sandbox
 class ApiData:
     """The same operations as AWS API calls through the sandbox's own gateway (in-process)."""
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
     def put_object(self, region: str, bucket: str, key: str, body: bytes, content_type: str | None = None,
@@ -401,4 +401,4 @@ def data_layer(sandbox: Sandbox, backend: Any, guard: WriteGuard) -> DataAccess:
     """The sandbox's data layer: the backend's own (moto's models) where it has one, else AWS API calls through
     the sandbox; every write passed through `guard` first."""
     inner = getattr(backend, "data", None) or ApiData(sandbox)
-    return GuardedData(inner, guard)  # type: ignore[return-value] -- every DataAccess member, by delegation
+    return GuardedData(inner, guard)  # every DataAccess member, by delegation

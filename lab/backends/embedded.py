@@ -58,7 +58,7 @@ def _parse_json_faster() -> None:
             return cached
         if not os.path.isfile(full_path):
             return None
-        with open_method(full_path, "rb") as handle:  # type: ignore[operator]
+        with open_method(full_path, "rb") as handle:
             data = orjson.loads(handle.read())
         if not any(part in full_path for part in edited_in_place):
             parsed[full_path] = data
@@ -71,8 +71,8 @@ def _parse_json_faster() -> None:
         except FileNotFoundError:
             return orjson.loads(moto_utils.load_resource_as_str(resource))
 
-    botocore.loaders.JSONFileLoader._load_file = load_file  # type: ignore[method-assign]
-    moto_utils.load_resource = load_resource  # type: ignore[assignment]
+    botocore.loaders.JSONFileLoader._load_file = load_file
+    moto_utils.load_resource = load_resource
 
 
 _parse_json_faster()
@@ -120,7 +120,7 @@ class _PerThreadRandom(MotoRandom):
 
 
 mock_random.__class__ = _PerThreadRandom
-uuid.uuid4 = mock_random.uuid4  # type: ignore[assignment]
+uuid.uuid4 = mock_random.uuid4
 
 import moto  # noqa: E402
 import moto.backends as moto_backends  # noqa: E402
@@ -149,7 +149,7 @@ def _seeded_by_name(create: Any) -> Any:
     return getitem
 
 
-AccountSpecificBackend.__getitem__ = _seeded_by_name(AccountSpecificBackend.__getitem__)  # type: ignore[method-assign]
+AccountSpecificBackend.__getitem__ = _seeded_by_name(AccountSpecificBackend.__getitem__)
 
 
 def _loads_first(method: Any) -> Any:
@@ -175,7 +175,7 @@ def _forget_stand_in(loaded: Any, live: Any) -> None:
     """moto lists the services in use (BackendDict._instances: what the tagging API's GetResources and a reset
     walk); a restored BackendDict that registered itself while it was unpickled holds the same accounts as
     the live one it was copied into, and would list every resource a second time."""
-    instances = BackendDict._instances  # type: ignore[misc]
+    instances = BackendDict._instances
     instances[:] = [each for each in instances if each is not loaded]
     if dict.__len__(live) and not any(each is live for each in instances):
         instances.append(live)
@@ -359,7 +359,7 @@ class EmbeddedBackend:
             with self._apps_lock:
                 app = self._apps.get(module)
                 if app is None:
-                    app = create_backend_app(module)  # type: ignore[arg-type]
+                    app = create_backend_app(module)
                     self._apps[module] = app
         return app
 
@@ -407,11 +407,6 @@ class EmbeddedBackend:
         return {service: "running" if moto_module_for(service) in self.touched else "available"
                 for service in sorted(EMBEDDED_SERVICES)}
 
-    def supported_services(self) -> set[str] | None:
-        from lab.backends.support import EMBEDDED_SERVICES
-
-        return set(EMBEDDED_SERVICES)
-
     def reset(self) -> None:
         from moto.moto_api._internal.models import moto_api_backend
 
@@ -427,7 +422,7 @@ class EmbeddedBackend:
         self.data.flush_items()
         backends = dict(self._pending)  # never loaded since the restore: saved as they came
         for module in sorted(self.touched):
-            backends[module] = pickle.dumps(moto_backends.get_backend(module),  # type: ignore[call-overload]
+            backends[module] = pickle.dumps(moto_backends.get_backend(module),
                                             protocol=pickle.HIGHEST_PROTOCOL)
         return {"moto_version": MOTO_VERSION, "backends": backends}
 
@@ -455,7 +450,7 @@ class EmbeddedBackend:
             module = None
             for name in list(self._pending):
                 # Only services whose moto module is imported can be the one asked for (no import here).
-                if f"moto.{name}" in sys.modules and moto_backends.get_backend(name) is backend_dict:  # type: ignore[call-overload]
+                if f"moto.{name}" in sys.modules and moto_backends.get_backend(name) is backend_dict:
                     module = name
                     break
             self._pending_dicts[key] = module
@@ -470,7 +465,7 @@ class EmbeddedBackend:
             data = self._pending.pop(module, None)
             if data is None:
                 return
-            live = moto_backends.get_backend(module)  # type: ignore[call-overload]
+            live = moto_backends.get_backend(module)
             collecting = gc.isenabled()
             gc.disable()  # a collection amid a load of 100,000 objects would walk them all, for nothing
             try:
@@ -496,7 +491,7 @@ class EmbeddedBackend:
         """What a service's first call or first load needs besides its state: its moto code imported and
         its request app made (seconds for EC2's on a busy machine). Safe outside the sandbox lock."""
         module = moto_module_for(service) or service
-        moto_backends.get_backend(module)  # type: ignore[call-overload]
+        moto_backends.get_backend(module)
         self._app(module)
 
     def materialize_all(self) -> None:
@@ -628,7 +623,7 @@ def _is_plainly_valid(table: Any, item: dict[str, Any]) -> bool:
 @cache
 def _moto_backends(service: str) -> Any:
     """moto's BackendDict of a service, imported once (the bulk writes ask for it per object)."""
-    return moto_backends.get_backend(service)  # type: ignore[call-overload]
+    return moto_backends.get_backend(service)
 
 
 def _backend(backends: Any, account: str, region: str) -> Any:
@@ -940,7 +935,7 @@ class MotoData:
                 for each in list(listeners):
                     each(region, table, item)
 
-            self.put_item = put_item  # type: ignore[method-assign]
+            self.put_item = put_item
         return True
 
     def get_item(self, region: str, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -1071,7 +1066,7 @@ class MotoData:
                         live(bucket_name, key_name, str(version_id))
             return original(backend, bucket_name, key_name, version_id=version_id, bypass=bypass)
 
-        S3Backend.delete_object = delete_object  # type: ignore[method-assign]
+        S3Backend.delete_object = delete_object
         self._version_deletes_wrapped = True
         return True
 

@@ -75,9 +75,6 @@ class RemoteBackend:
             pass
         return {}
 
-    def supported_services(self) -> set[str] | None:
-        return None
-
     def reseed(self, seed: str) -> None:
         return None  # the endpoint makes its own ids
 

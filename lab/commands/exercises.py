@@ -17,7 +17,6 @@ import click
 
 from lab.commands._common import exercises_option, port_option, state_dir_option, state_dir_path
 from lab.errors import LabError
-from lab.sim.clock import parse_duration
 
 TOOLS = ("boto3", "cli")
 NOT_READY = 75  # a step's exit code while it waits for AWS (EX_TEMPFAIL); see run_solution
@@ -204,12 +203,10 @@ def solution_environment(endpoint: str, incident_time: str | None = None) -> dic
 
 @dataclass
 class SolutionRun:
-    """What running a reference script did: its exit code, its output (stdout and stderr together), and
-    the sim time moved on while a step waited for AWS."""
+    """What running a reference script did: its exit code and its output (stdout and stderr together)."""
 
     returncode: int
     output: str = ""
-    waited_seconds: float = 0.0
 
 
 def run_solution(exercise: Any, endpoint: str, *, tool: str = "boto3", step: int | None = None,
@@ -244,7 +241,6 @@ def run_solution(exercise: Any, endpoint: str, *, tool: str = "boto3", step: int
         if code == NOT_READY and advance is not None and waits < MAX_WAITS:
             advance(WAIT_STEP)
             waits += 1
-            result.waited_seconds += parse_duration(WAIT_STEP)
             started = [int(n) for n in STEP_MARK.findall(output)]
             if "--step" not in argv and started and not recover:
                 runs = [[*command, "--step", str(n)] for n in range(started[-1], last + 1)]

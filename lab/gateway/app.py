@@ -25,6 +25,7 @@ from lab.gateway.handlers.identify import identify_request
 from lab.gateway.handlers.logging import add_request_id, log_request
 from lab.gateway.handlers.ready import wait_until_ready
 from lab.kernel.context import RequestContext
+from lab.kernel.port import Sandbox
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
             301: "Moved Permanently", 304: "Not Modified", 307: "Temporary Redirect", 400: "Bad Request",
@@ -33,7 +34,7 @@ _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: 
             500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
-def build_chain(sandbox: Any) -> HandlerChain:
+def build_chain(sandbox: Sandbox) -> HandlerChain:
     return HandlerChain(
         request_handlers=[
             serve_health(sandbox),

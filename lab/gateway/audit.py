@@ -25,6 +25,7 @@ from lab import config
 from lab.gateway.codec.decode import decode_answer, decode_request
 from lab.gateway.codec.identify import service_model
 from lab.gateway.codec.model import operation_model
+from lab.sim.clock import iso
 
 ACCOUNT_ID = config.ACCOUNT_ID
 APPLIED_AT_KEY = "lab.audit.applied_at"  # WSGI environ: the sim instant Sandbox.apply ran the call at
@@ -118,7 +119,7 @@ class Principal:
             identity["sessionContext"] = {
                 "sessionIssuer": {"type": "Role", "principalId": self.issuer_id, "arn": self.issuer_arn,
                                   "accountId": ACCOUNT_ID, "userName": role_name},
-                "attributes": {"creationDate": iso_time(self.issued_at or 0), "mfaAuthenticated": "false"},
+                "attributes": {"creationDate": iso(self.issued_at or 0), "mfaAuthenticated": "false"},
             }
         return identity
 
@@ -243,10 +244,6 @@ def access_key_of(authorization: str | None, query_string: str) -> str | None:
     return None
 
 
-def iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # -- rendering -----------------------------------------------------------------------------------------
 
 
@@ -273,7 +270,7 @@ def render(call: ApiCall, params: dict[str, Any] | None = None) -> dict[str, Any
     event: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": call.principal.user_identity(call.access_key),
-        "eventTime": iso_time(call.at),
+        "eventTime": iso(call.at),
         "eventSource": call.event_source,
         "eventName": call.operation,
         "awsRegion": call.region,

@@ -281,8 +281,8 @@ class SandboxSource:
 
     def clock(self) -> Clock:
         described = self.sandbox.clock.describe()
-        return Clock(now=str(described["now"]), epoch=float(described["epoch"]),  # type: ignore[arg-type]
-                     speed=float(described["speed"]), paused=bool(described["paused"]))  # type: ignore[arg-type]
+        return Clock(now=str(described["now"]), epoch=float(described["epoch"]),
+                     speed=float(described["speed"]), paused=bool(described["paused"]))
 
     def _read_ledger(self) -> None:
         if not self._ledger_read:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from lab.backends.base import Backend
     from lab.kernel.bus import EventBus
     from lab.kernel.context import RequestContext
     from lab.kernel.data import DataAccess
@@ -28,6 +29,8 @@ class Sandbox(Protocol):
     endpoint: str  # http://127.0.0.1:PORT
     backend_name: str  # "embedded" (moto in this process), "localstack", or "remote"
     backend_url: str | None  # the backend's own endpoint where it has one (LocalStack, another emulator)
+    backend: Backend  # what answers the AWS calls no service of the lab answers (health: GET /_localstack/health)
+    warnings: list[str]  # what the sandbox could not do as asked (a service started empty, a world part missing)
     clock: SimClock
     lab: LabState  # the lab's own state (saved with every snapshot)
     engines: Engines
@@ -52,6 +55,10 @@ class Sandbox(Protocol):
     def apply(self, ctx: RequestContext, action: Callable[[RequestContext], None],
               mutating: bool | None = None) -> None:
         """Run `action` for a request serialised with every other state change, journaled when it changes state."""
+
+    def serve_aws(self, ctx: RequestContext) -> None:
+        """Answer an AWS call: the lab's API for the service where it has the operation, else the backend; then
+        the bus tells the engines. Runs inside `apply` (the gateway's dispatch handler passes it there)."""
 
     def call_params(self, ctx: RequestContext) -> dict[str, Any]:
         """The input members of an AWS call, decoded by the gateway's codec (what boto3 was given); {} when the

@@ -279,7 +279,7 @@ class Sandbox:
             prepare(service)
         if service in self.backend.pending:
             with self.lock:
-                self.backend.materialize(service)  # type: ignore[attr-defined]
+                self.backend.materialize(service)
 
     def _restore(self) -> None:
         assert self.store is not None

@@ -32,16 +32,29 @@ class EngineSet:
         sandbox.bus.subscribe(CallAnswered, self.observe)
         # (only the engines that act before calls are asked on every call)
         self._preparing = [engine for engine in self.engines if type(engine).prepare is not Engine.prepare]
+        self._kinds: dict[type, tuple[Any, ...]] = {}
 
     def __iter__(self) -> Iterator[Engine]:
         return iter(self.engines)
 
     def find(self, kind: type[T]) -> T | None:
         """The first engine that is a `kind` (a class or a runtime-checkable Protocol), or None."""
-        return next((engine for engine in self.engines if isinstance(engine, kind)), None)
+        found = self._of_kind(kind)
+        return found[0] if found else None
 
     def all(self, kind: type[T]) -> list[T]:
-        return [engine for engine in self.engines if isinstance(engine, kind)]
+        """Every engine that is a `kind`, in engine order."""
+        return list(self._of_kind(kind))
+
+    def _of_kind(self, kind: type[T]) -> tuple[T, ...]:
+        """Answered once per kind: an isinstance check against a runtime-checkable Protocol inspects the class's
+        members every time (tens of microseconds), and the workload asks for its order store on every order, a
+        month of them in a long advance. The engines are made once, with the sandbox, and what they are is their
+        classes' (the Protocols have methods and class variables, no instance data), so the answer holds."""
+        found = self._kinds.get(kind)
+        if found is None:
+            found = self._kinds[kind] = tuple(engine for engine in self.engines if isinstance(engine, kind))
+        return found
 
     def prepare(self, ctx: RequestContext) -> None:
         for engine in self._preparing:

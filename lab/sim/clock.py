@@ -7,6 +7,7 @@ Sim time runs at `speed` times wall time while not paused, and stands still whil
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,7 +39,7 @@ class ClockState:
 
 
 class SimClock:
-    def __init__(self, state: ClockState, wall: callable = time.monotonic) -> None:  # type: ignore[valid-type]
+    def __init__(self, state: ClockState, wall: Callable[[], float] = time.monotonic) -> None:
         self._wall = wall
         self.speed = state.speed
         self.paused = state.paused
@@ -52,9 +53,6 @@ class SimClock:
         if self.paused:
             return self._anchor_sim
         return self._anchor_sim + (self._wall() - self._anchor_wall) * self.speed
-
-    def now_dt(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=UTC)
 
     def _reanchor(self, sim_time: float) -> None:
         self._anchor_sim = sim_time

@@ -35,7 +35,7 @@ class Event:
         return asdict(self)
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return _field_values(self)  # type: ignore[no-any-return]
+        return _field_values(self)
 
     def __setstate__(self, state: Any) -> None:
         # A state saved before events had slots is their __dict__; since, the fields' values in order.

@@ -62,7 +62,7 @@ def test_rounds_cover_the_corpus_without_conflicts() -> None:
     labs = {key.split("/")[0] for key in scheduled}
     assert labs == set(exercises.load_all([exercises.REPO_EXERCISES_DIR])), "every lab has variants"
     for lab_id in labs:
-        kinds = {Variant.correct.fget(variant(key)) for key in scheduled if key.startswith(lab_id)}  # type: ignore[attr-defined]
+        kinds = {Variant.correct.fget(variant(key)) for key in scheduled if key.startswith(lab_id)}
         assert kinds == {True, False}, f"{lab_id} needs correct variants and near misses"
 
 

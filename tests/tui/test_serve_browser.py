@@ -102,7 +102,7 @@ async def test_lab_serve_opens_a_lab_and_runs_a_check_in_chromium(fresh_sandbox,
     try:
         await wait_until(lambda: port_open(web_port) or server.poll() is not None, "lab serve to listen")
         assert server.poll() is None, f"lab serve exited:\n{log_path.read_text()}"
-        async with Browser(BROWSER) as page:  # type: ignore[arg-type]
+        async with Browser(BROWSER) as page:
             await page.send("Page.addScriptToEvaluateOnNewDocument", source=TAP_WEBSOCKET)
             await page.send("Page.navigate", url=f"http://127.0.0.1:{web_port}/")
             await wait_until(lambda: page.evaluate("document.body.classList.contains('-first-byte')"),

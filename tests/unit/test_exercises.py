@@ -214,7 +214,7 @@ def test_every_lab_has_reference_scripts_structured_by_step(lab_id: str) -> None
     tree = ast.parse((folder / "solve.py").read_text())
     assigned = next(node for node in tree.body if isinstance(node, ast.Assign)
                     and any(getattr(t, "id", None) == "STEPS" for t in node.targets))
-    assert sorted(key.value for key in assigned.value.keys) == steps  # type: ignore[attr-defined]
+    assert sorted(key.value for key in assigned.value.keys) == steps
     shell = (folder / "solve.sh").read_text()
     assert re.search(r"^STEPS=\((.*)\)$", shell, re.M).group(1).split() == [str(n) for n in steps]
     for script in (folder / "solve.sh", folder / "recover.sh"):

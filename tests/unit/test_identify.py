@@ -640,7 +640,7 @@ def test_headers_are_case_insensitive_and_may_be_bytes() -> None:
         {k.upper(): v for k, v in wire.headers.items()},
         {k.encode(): v.encode() for k, v in wire.headers.items()},
     ):
-        ident = identify(wire.method, wire.path, wire.query, headers, wire.body)  # type: ignore[arg-type]
+        ident = identify(wire.method, wire.path, wire.query, headers, wire.body)
         assert (ident.service, ident.operation) == ("dynamodb", "ListTables")
 
 

@@ -25,7 +25,7 @@ class Vaults(ServiceApi):
 
 
 def test_answers_and_refusals_come_back_as_a_client_s():
-    client = OperationsClient(Vaults(None), "us-east-1")  # type: ignore[arg-type]  # (they read no sandbox)
+    client = OperationsClient(Vaults(None), "us-east-1")  # (they read no sandbox)
     pages = list(client.get_paginator("list_backup_vaults").paginate())
     assert pages == [{"BackupVaultList": [{"BackupVaultName": "main", "Region": "us-east-1"}]}]
     with pytest.raises(ClientError) as raised:

@@ -1,7 +1,9 @@
-"""The quality gates run with the suite: the linter's rule set and the import contracts (pyproject.toml)."""
+"""The quality gates run with the suite: the linter's rule set, the import contracts (pyproject.toml), no type-ignore
+comments while no type checker runs, and the sandbox typed with its port."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,3 +27,36 @@ def test_the_import_contracts_hold():
     done = run(str(BIN / "lint-imports"), "--no-cache")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+# Files whose sandbox parameters and type-ignore comments are typed and dropped when their pending changes land
+# (python /work/brief/type_sandbox.py FILE does both); empty this set then.
+PENDING = {
+    "lab/services/backup/engine.py", "lab/services/backup/resources.py", "lab/services/backup/s3_backups.py",
+    "lab/services/backup/schedule.py", "lab/services/dynamodb/engine.py", "lab/services/ebs/api.py",
+    "lab/services/ebs/engine.py", "lab/services/ebs/timing.py", "lab/services/s3/engine.py",
+}
+TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore")
+ANY_SANDBOX = re.compile(r"\b_?sandbox: [\"']?Any\b")
+
+
+def _python_files(*trees: str) -> list[Path]:
+    return sorted(path for tree in trees for path in (ROOT / tree).rglob("*.py")
+                  if "__pycache__" not in path.parts and path.relative_to(ROOT).as_posix() not in PENDING)
+
+
+def _lines_matching(pattern: re.Pattern[str], files: list[Path]) -> list[str]:
+    return [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+            for path in files for number, line in enumerate(path.read_text().splitlines(), 1)
+            if pattern.search(line)]
+
+
+def test_no_type_ignore_comments_that_no_checker_reads():
+    """No type checker runs over the code, so a `type: ignore` silences nothing and only says something untrue:
+    say why in words, or fix the types."""
+    assert _lines_matching(TYPE_IGNORE, _python_files("lab", "checks", "tui", "tests")) == []
+
+
+def test_the_sandbox_is_typed_with_the_kernels_port_never_any():
+    """Everything below lab.sandbox types the sandbox as lab.kernel.port.Sandbox (issue 11)."""
+    assert _lines_matching(ANY_SANDBOX, _python_files("lab", "checks", "tui")) == []

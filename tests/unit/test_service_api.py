@@ -37,7 +37,7 @@ class OwnedApi(ServiceApi):
 
 
 def test_operations_are_routed_and_owned_services_answer_not_implemented():
-    apis = ServiceApis(_Stub(), (Ec2Api, OwnedApi))  # type: ignore[arg-type]
+    apis = ServiceApis(_Stub(), (Ec2Api, OwnedApi))
     route = apis.route("ec2", "DescribeVolumeStatus")
     assert route is not None and route.operation is not None
     assert apis.route("ec2", "DescribeVolumes") is None  # the backend answers
@@ -47,9 +47,9 @@ def test_operations_are_routed_and_owned_services_answer_not_implemented():
 
 def test_an_operation_botocore_does_not_know_and_two_apis_for_one_operation_are_refused():
     with pytest.raises(ValueError, match="has no operation DescribeVolumeStatuses"):
-        ServiceApis(_Stub(), (TypoApi,))  # type: ignore[arg-type]
+        ServiceApis(_Stub(), (TypoApi,))
     with pytest.raises(ValueError, match="two APIs answer ec2 DescribeVolumeStatus"):
-        ServiceApis(_Stub(), (Ec2Api, Ec2Api))  # type: ignore[arg-type]
+        ServiceApis(_Stub(), (Ec2Api, Ec2Api))
 
 
 def test_paginate_refuses_tokens_it_never_issued():

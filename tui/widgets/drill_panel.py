@@ -37,7 +37,7 @@ def param_text(params: object) -> str:
     if not isinstance(params, dict) and not hasattr(params, "items"):
         return ""
     shown = []
-    for name, value in sorted(params.items()):  # type: ignore[union-attr]
+    for name, value in sorted(params.items()):
         text = json.dumps(value) if isinstance(value, (bool, list, dict)) or value is None else str(value)
         shown.append(f"{name}={text}")
     return ", ".join(shown)

@@ -279,7 +279,7 @@ class _Request:
                 if found:
                     action = unquote_plus(found.group(1).decode("utf-8", "replace"))
             self._action = action or None
-        return self._action  # type: ignore[return-value]
+        return self._action
 
 
 # --------------------------------------------------------------------------

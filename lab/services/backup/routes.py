@@ -10,25 +10,25 @@ from lab.kernel.routes import AdminRouter
 from lab.services.backup.engine import Backup
 
 
-def _frameworks(sandbox: Any, region: str | None, name: str | None) -> list[dict[str, Any]]:
+def _frameworks(sandbox: Sandbox, region: str | None, name: str | None) -> list[dict[str, Any]]:
     engine: Backup = _engine(sandbox)
     return [engine.evaluate_framework(framework)
             for (found_region, found_name), framework in sorted(engine.state.frameworks.items())
             if (region is None or found_region == region) and (name is None or found_name == name)]
 
 
-def backup_summary(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def backup_summary(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, _engine(sandbox).describe()
 
 
-def framework_evaluations(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def framework_evaluations(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """Every Audit Manager framework with its controls evaluated now: ?region=us-east-1 narrows the list."""
     region = ctx.query_params().get("region", [None])[0]
     with sandbox.lock:
         return 200, {"frameworks": _frameworks(sandbox, region, None)}
 
 
-def framework_evaluation(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def framework_evaluation(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """One framework's evaluation: ?name=FRAMEWORK[&region=us-east-1] (default: the first region holding it)."""
     params = ctx.query_params()
     name = params.get("name", [None])[0]

@@ -35,6 +35,7 @@ from lab.services.cloudtrail.engine import (
     _next_boundary,
     trail_arn,
 )
+from lab.sim.clock import iso
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -178,16 +179,16 @@ class CloudTrailApi(ServiceApi):
         status: dict[str, Any] = {"IsLogging": trail.logging}
         if trail.start_logging_time is not None:
             status["StartLoggingTime"] = trail.start_logging_time
-            status["TimeLoggingStarted"] = audit.iso_time(trail.start_logging_time)
+            status["TimeLoggingStarted"] = iso(trail.start_logging_time)
         if trail.stop_logging_time is not None:
             status["StopLoggingTime"] = trail.stop_logging_time
-            status["TimeLoggingStopped"] = audit.iso_time(trail.stop_logging_time)
+            status["TimeLoggingStopped"] = iso(trail.stop_logging_time)
         if trail.latest_delivery_time is not None:
             status["LatestDeliveryTime"] = trail.latest_delivery_time
         if trail.latest_delivery_attempt_time is not None:
-            status["LatestDeliveryAttemptTime"] = audit.iso_time(trail.latest_delivery_attempt_time)
+            status["LatestDeliveryAttemptTime"] = iso(trail.latest_delivery_attempt_time)
         if trail.latest_delivery_succeeded is not None:
-            status["LatestDeliveryAttemptSucceeded"] = audit.iso_time(trail.latest_delivery_succeeded)
+            status["LatestDeliveryAttemptSucceeded"] = iso(trail.latest_delivery_succeeded)
         if trail.latest_delivery_error:
             status["LatestDeliveryError"] = trail.latest_delivery_error
         return status

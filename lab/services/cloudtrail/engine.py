@@ -30,6 +30,7 @@ from lab.gateway import audit
 from lab.gateway.audit import ApiCall, Principal
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
+from lab.kernel.port import Sandbox
 
 ACCOUNT_ID = config.ACCOUNT_ID
 SERVICE = "cloudtrail"
@@ -83,7 +84,7 @@ class Trail:
         return trail_arn(self.home_region, self.name)
 
     def logged_at(self, moment: float) -> bool:
-        return any(start <= moment and (stop is None or moment < stop)  # type: ignore[operator]
+        return any(start <= moment and (stop is None or moment < stop)
                    for start, stop in self.logging_periods)
 
     def describe(self) -> dict[str, Any]:
@@ -125,7 +126,7 @@ class CloudTrail(Engine):
     order = 200  # log files gather what the other engines did at the same instant
     service_principal = SERVICE_PRINCIPAL
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         # Parsed parameters of recent records, so lookups by resource do not parse a call twice. Not state:
         # a pure function of the records, rebuilt on demand.

@@ -12,7 +12,7 @@ from lab.services.cloudtrail.engine import CloudTrail
 # -- admin API ------------------------------------------------------------------------------------------
 
 
-def cloudtrail_events(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def cloudtrail_events(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """Recorded calls as CloudTrail event records, newest first: ?region=&name=&limit=N&data=1 (data events too)."""
     params = ctx.query_params()
 

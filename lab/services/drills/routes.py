@@ -18,7 +18,7 @@ def _engine(sandbox: Sandbox) -> Drills:
     return engine
 
 
-def drills_start(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def drills_start(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """{"lab": "02-s3-crr"}: inject the lab's failure now and start measuring."""
     lab_id = json_body(ctx).get("lab")
     if not isinstance(lab_id, str) or not lab_id:
@@ -27,12 +27,12 @@ def drills_start(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
     return 200, drill_dict(engine, engine.start(lab_id))
 
 
-def drills_list(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def drills_list(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     engine = _engine(sandbox)
     return 200, {"drills": [drill_dict(engine, d) for d in sorted(engine.state.drills.values(), key=lambda d: d.id)]}
 
 
-def drills_show(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def drills_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     engine = _engine(sandbox)
     drill_id = ctx.path.rstrip("/").rsplit("/", 1)[-1]
     try:
@@ -41,7 +41,7 @@ def drills_show(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
         return 404, {"error": exc.args[0]}
 
 
-def drills_end(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def drills_end(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """POST /_lab/drills/<id>/end: stop measuring a drill that has not recovered (it is then breached)."""
     parts = ctx.path.rstrip("/").split("/")
     if len(parts) < 2 or parts[-1] != "end":

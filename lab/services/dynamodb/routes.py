@@ -11,7 +11,7 @@ from lab.services.dynamodb.engine import DynamoDB
 
 # -- admin API -------------------------------------------------------------------------------------------
 
-def replication_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def replication_route(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """{"action": "pause" | "resume", "table"?: NAME}: global-table replication of one table (or all)."""
     engine = sandbox.engines.find(DynamoDB)
     if engine is None:

@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lab import config
+from lab.kernel.port import Sandbox
 
 SELECTION = re.compile(r"^(ALL|COUNT\((\d+)\)|PERCENT\((\d+)\))$")
 
@@ -39,7 +40,7 @@ def _tags(pairs: list[dict[str, str]] | None) -> dict[str, str]:
     return {pair["Key"]: pair["Value"] for pair in pairs or []}
 
 
-def _instances(sandbox: Any, region: str) -> Iterator[Resource]:
+def _instances(sandbox: Sandbox, region: str) -> Iterator[Resource]:
     ec2 = sandbox.client("ec2", region)
     for page in ec2.get_paginator("describe_instances").paginate():
         for reservation in page["Reservations"]:
@@ -50,7 +51,7 @@ def _instances(sandbox: Any, region: str) -> Iterator[Resource]:
                                _tags(instance.get("Tags")), instance, instance["Placement"]["AvailabilityZone"])
 
 
-def _volumes(sandbox: Any, region: str) -> Iterator[Resource]:
+def _volumes(sandbox: Sandbox, region: str) -> Iterator[Resource]:
     ec2 = sandbox.client("ec2", region)
     for page in ec2.get_paginator("describe_volumes").paginate():
         for volume in page["Volumes"]:
@@ -58,7 +59,7 @@ def _volumes(sandbox: Any, region: str) -> Iterator[Resource]:
                            _tags(volume.get("Tags")), volume, volume["AvailabilityZone"])
 
 
-def _subnets(sandbox: Any, region: str) -> Iterator[Resource]:
+def _subnets(sandbox: Sandbox, region: str) -> Iterator[Resource]:
     ec2 = sandbox.client("ec2", region)
     for page in ec2.get_paginator("describe_subnets").paginate():
         for subnet in page["Subnets"]:
@@ -67,14 +68,14 @@ def _subnets(sandbox: Any, region: str) -> Iterator[Resource]:
                            _tags(subnet.get("Tags")), subnet, subnet["AvailabilityZone"])
 
 
-def _db_instances(sandbox: Any, region: str) -> Iterator[Resource]:
+def _db_instances(sandbox: Sandbox, region: str) -> Iterator[Resource]:
     rds = sandbox.client("rds", region)
     for page in rds.get_paginator("describe_db_instances").paginate():
         for db in page["DBInstances"]:
             yield Resource(db["DBInstanceArn"], _tags(db.get("TagList")), db, db.get("AvailabilityZone"))
 
 
-def _buckets(sandbox: Any, region: str) -> Iterator[Resource]:
+def _buckets(sandbox: Sandbox, region: str) -> Iterator[Resource]:
     s3 = sandbox.client("s3", region)
     for bucket in s3.list_buckets().get("Buckets", []):
         name = bucket["Name"]
@@ -90,7 +91,7 @@ def _buckets(sandbox: Any, region: str) -> Iterator[Resource]:
         yield Resource(f"arn:aws:s3:::{name}", tags, {"Name": name, "BucketRegion": home})
 
 
-def _tables(sandbox: Any, region: str) -> Iterator[Resource]:
+def _tables(sandbox: Sandbox, region: str) -> Iterator[Resource]:
     dynamodb = sandbox.client("dynamodb", region)
     for page in dynamodb.get_paginator("list_tables").paginate():
         for name in page["TableNames"]:
@@ -99,7 +100,7 @@ def _tables(sandbox: Any, region: str) -> Iterator[Resource]:
             yield Resource(table["TableArn"], tags, table)
 
 
-def _roles(sandbox: Any, region: str) -> Iterator[Resource]:
+def _roles(sandbox: Sandbox, region: str) -> Iterator[Resource]:
     iam = sandbox.client("iam", region)
     for page in iam.get_paginator("list_roles").paginate():
         for role in page["Roles"]:
@@ -145,7 +146,7 @@ def validate_target(name: str, target: dict[str, Any]) -> None:
             raise ValueError(f"Target {name}: every filter needs a path and values")
 
 
-def resolve(sandbox: Any, region: str, name: str, target: dict[str, Any], seed: str) -> list[str]:
+def resolve(sandbox: Sandbox, region: str, name: str, target: dict[str, Any], seed: str) -> list[str]:
     """The ARNs `target` selects now, in a stable order; COUNT and PERCENT pick deterministically from `seed`."""
     spec = RESOURCE_TYPES[target["resourceType"]]
     wanted_arns = set(target.get("resourceArns") or [])

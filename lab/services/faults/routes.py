@@ -20,29 +20,29 @@ def _engine(sandbox: Sandbox) -> Faults:
     return engine
 
 
-def faults_show(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def faults_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """What is active (?all=1: also what has ended)."""
     include_ended = ctx.query_params().get("all", ["0"])[0] not in ("0", "false", "")
     return 200, _engine(sandbox).listing(include_ended)
 
 
-def faults_add(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def faults_add(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """A lab rule: {"service"?, "region"?, "operation"?, "probability"?, "error"?: {"statusCode", "code",
     "message"}, "latency_ms"?, "duration"?}."""
     return 200, _engine(sandbox).add_lab_rule(json_body(ctx))
 
 
-def faults_remove(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def faults_remove(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """Remove the lab's rules (?id=rule-0001: just that one)."""
     rule_id = ctx.query_params().get("id", [None])[0]
     return 200, {"removed": _engine(sandbox).remove_lab_rules(rule_id)}
 
 
-def scenarios_list(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def scenarios_list(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, {"scenarios": [cls.describe() for _, cls in sorted(load_scenarios().items())]}
 
 
-def fail(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def fail(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """{"scenario": NAME, "params": {...}} -> the injection."""
     request = json_body(ctx)
     name = request.get("scenario")
@@ -56,7 +56,7 @@ def fail(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
     return 200, injection_dict(injection)
 
 
-def recover(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def recover(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, _engine(sandbox).recover()
 
 

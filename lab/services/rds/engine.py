@@ -1,7 +1,7 @@
 """The RDS data plane and RDS's time: every DB instance holds real rows, and its long operations take the time
 AWS's do, on the sim clock.
 
-moto keeps RDS metadata only (research/emulators.md) and does everything at once. This engine keeps, per DB
+moto keeps RDS metadata only (docs/research/emulators.md) and does everything at once. This engine keeps, per DB
 instance, the rows (lab.services.rds.store) and what RDS is doing with it, as a queue of *phases*: each phase is a
 DBInstanceStatus (`creating`, `backing-up`, `modifying`, `upgrading`, `rebooting`, `storage-optimization`,
 `deleting`, `resetting-master-credentials`) held for a time from the sandbox's duration model (lab.sim.durations),
@@ -41,6 +41,7 @@ from botocore.exceptions import ClientError
 from lab import config, world
 from lab.gateway import audit
 from lab.kernel.engine import Engine
+from lab.kernel.port import Sandbox
 from lab.services.rds import windows
 from lab.services.rds.modifications import RESTARTING, STORAGE_MEMBERS, outage_of
 from lab.services.rds.store import (
@@ -257,7 +258,7 @@ class RdsData(Engine):
     service_principal = "rds.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 20
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         self._store: DataStore | None = None
         self._pending_create: PendingCreate | None = None  # set while the engine makes an instance itself

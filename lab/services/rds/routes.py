@@ -60,7 +60,7 @@ def sql_route(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, {"instance": name.lower(), "region": region, "columns": result.columns, "rows": result.rows,
                  "changed": result.changed, "truncated": result.truncated}
 
-def digests_route(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def digests_route(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """Per region, per DB instance: the orders it holds (count, time range, sha256 of the sorted order ids)."""
     with sandbox.lock:
         return 200, {"regions": _engine(sandbox).digests(), "at": iso(sandbox.clock.now())}

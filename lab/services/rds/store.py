@@ -204,7 +204,7 @@ class DataStore:
         if kind == ORDER and guard is not None and payload[0] > guard[0] and payload[1] > guard[1]:
             # The workload's orders, one a minute for weeks: journal now, insert in bulk when read.
             history.journal.append(change)
-            live.insert_guard = (payload[0], payload[1])  # type: ignore[union-attr]
+            live.insert_guard = (payload[0], payload[1])
             return QueryResult([], [], 1)
         connection = self.connection(history_id, self.latest(history_id))
         live = self._live[history_id]

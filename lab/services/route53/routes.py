@@ -14,7 +14,7 @@ from lab.sim.clock import iso
 # -- admin API ------------------------------------------------------------------------------------------
 
 
-def mark_health(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def mark_health(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """{"region": "us-east-1", "down": true} | {"endpoint": "shop.us-east-1.securecart.lab", "down": false}"""
     engine: Route53 = _engine(sandbox)
     request = json_body(ctx)
@@ -30,7 +30,7 @@ def mark_health(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
     return 200, health_report(engine)
 
 
-def show_health(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def show_health(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     with sandbox.lock:  # one consistent instant, as an API call sees
         return 200, health_report(_engine(sandbox))
 
@@ -44,7 +44,7 @@ def health_report(engine: Route53) -> dict[str, Any]:
     return {**engine.describe(), "checks": checks}
 
 
-def dns_answer(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def dns_answer(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """?name=shop.securecart.lab&type=A[&view=client|nameserver]: what a client resolving the name uses now (it
     keeps an answer for its record's TTL after Route 53's answer changed), or what Route 53's name servers
     answer; which record gave it and why."""

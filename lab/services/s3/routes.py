@@ -11,11 +11,11 @@ from lab.services.s3.engine import S3
 from lab.sim.clock import parse_duration
 
 
-def replication_show(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def replication_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, _engine(sandbox).describe()
 
 
-def replication_change(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def replication_change(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """{"action": "pause", "bucket"?: NAME, "duration"?: "30m"} | {"action": "resume", "bucket"?: NAME}"""
     engine: S3 = _engine(sandbox)
     request = json_body(ctx)

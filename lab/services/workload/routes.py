@@ -11,11 +11,11 @@ from lab.kernel.routes import AdminRouter, json_body
 from lab.services.workload.engine import Workload
 
 
-def workload_show(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def workload_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, _engine(sandbox).describe()
 
 
-def workload_change(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def workload_change(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """{"enabled": false} | {"orders_per_hour": 120}"""
     engine = _engine(sandbox)
     request = json_body(ctx)
@@ -33,7 +33,7 @@ def workload_change(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
     return 200, engine.describe()
 
 
-def orders(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
+def orders(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     """The ledger of every order the shop placed: ?after=EPOCH&before=EPOCH&limit=N (oldest first)."""
     params = ctx.query_params()
     after = float(params.get("after", ["-inf"])[0])
