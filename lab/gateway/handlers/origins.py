@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
+
 from lab.gateway import audit
 from lab.gateway.chain import Handler, HandlerChain
 from lab.gateway.codec.errors import aws_error
@@ -169,6 +171,8 @@ def _bucket_rules(sandbox: Sandbox, ctx: RequestContext, bucket: str) -> list[Co
     with audit.unrecorded():
         try:
             answer = s3.get_bucket_cors(Bucket=bucket)
+        except BotoCoreError:
+            return None  # not a bucket name at all (botocore refuses it before asking)
         except s3.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "NoSuchCORSConfiguration":
