@@ -207,3 +207,32 @@ def test_an_admin_body_cut_short_is_refused(quick_sandbox: SandboxHandle) -> Non
         sock.shutdown(socket.SHUT_WR)
         status, _, body = read_answer(sock)
     assert status == 400 and b"Content-Length" in body, body
+
+
+def test_a_transfer_coding_other_than_chunked_is_refused(quick_sandbox: SandboxHandle) -> None:
+    key = f"gzip-chunked-{uuid.uuid4().hex[:8]}"
+    with connect(quick_sandbox, timeout=20) as sock:
+        sock.sendall(head("PUT", f"/{BUCKET}/{key}", {"Authorization": s3_auth(),
+                                                      "Transfer-Encoding": "gzip, chunked"}))
+        sock.sendall(b"5\r\nhello\r\n0\r\n\r\n")
+        status, _, body = read_answer(sock)
+    assert status == 501 and b"<Code>NotImplemented</Code>" in body, body
+    assert object_size(quick_sandbox, key) is None
+
+
+def test_chunked_requests_keep_the_connection_usable(quick_sandbox: SandboxHandle) -> None:
+    # Two chunked uploads and a read on one keep-alive connection: each body is read exactly to its end.
+    connection = http.client.HTTPConnection("127.0.0.1", quick_sandbox.port, timeout=20)
+    keys = [f"keepalive-{n}-{uuid.uuid4().hex[:6]}" for n in range(2)]
+    try:
+        for number, key in enumerate(keys):
+            connection.request("PUT", f"/{BUCKET}/{key}", body=iter([b"part-%d-" % number, b"end"]),
+                               headers={"Authorization": s3_auth()}, encode_chunked=True)
+            answer = connection.getresponse()
+            assert answer.status == 200, answer.read()
+            answer.read()
+        connection.request("GET", f"/{BUCKET}/{keys[1]}", headers={"Authorization": s3_auth()})
+        answer = connection.getresponse()
+        assert answer.status == 200 and answer.read() == b"part-1-end"
+    finally:
+        connection.close()

@@ -20,7 +20,9 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeLis
 - a declared Content-Length or a chunk size beyond the limit: refused at once, nothing read or allocated;
 - a body shorter than its Content-Length, or a chunked body cut short or badly framed: S3 400 IncompleteBody,
   others their protocol's 400 for a body that cannot be read;
-- no byte from the client for READ_TIMEOUT_S seconds: S3 400 RequestTimeout, others 408 RequestTimeout.
+- no byte from the client for READ_TIMEOUT_S seconds: S3 400 RequestTimeout, others 408 RequestTimeout;
+- a Transfer-Encoding other than chunked: S3 501 NotImplemented (as S3 answers a header naming what it does not
+  implement), others their 400.
 
 Each refusal closes the connection (what is left of the body is never read). Calls the sandbox makes to itself
 and calls replayed from the journal carry their body in memory already and are not read here.
@@ -53,7 +55,7 @@ _MAX_CHUNK_LINE = 4096  # a chunk-size line with extensions; real ones are a few
 
 
 class BodyError(Exception):
-    """A body the sandbox will not take: `kind` is "too_large", "incomplete" or "timeout"."""
+    """A body the sandbox will not take: `kind` is "too_large", "incomplete", "timeout" or "unsupported"."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -83,7 +85,12 @@ def read_body(chain: HandlerChain, ctx: RequestContext) -> None:
     try:
         if sock is not None:
             sock.settimeout(READ_TIMEOUT_S)
-        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower().strip() == "chunked"
+        coding = environ.get("HTTP_TRANSFER_ENCODING", "").lower().strip()
+        chunked = coding == "chunked"
+        if coding not in ("", "chunked", "identity"):
+            # ("gzip, chunked": the server would take the body for no body and the next request's start)
+            raise BodyError("unsupported", f"Transfer-Encoding {coding[:60]!r} is not supported; send the body "
+                                           "with a Content-Length or Transfer-Encoding: chunked")
         if chunked:
             data = _read_chunked(environ.get(RAW_INPUT_KEY) or environ["wsgi.input"], limit)
         else:
@@ -190,16 +197,17 @@ def _refusal(ctx: RequestContext, error: BodyError, limit: int) -> Response:
         ctx.identity = identity
         if identity.service == "s3":
             status, code = {"too_large": (400, "EntityTooLarge"), "timeout": (400, "RequestTimeout"),
-                            "incomplete": (400, "IncompleteBody")}[error.kind]
+                            "incomplete": (400, "IncompleteBody"), "unsupported": (501, "NotImplemented")
+                            }[error.kind]
             if error.kind == "timeout":
                 message = ("Your socket connection to the server was not read from or written to within the "
                            f"timeout period: {error}")
             else:
                 message = str(error)
         else:
+            malformed = refusals(identity.service, identity.protocol).malformed
             status, code = {"too_large": (413, "RequestEntityTooLarge"), "timeout": (408, "RequestTimeout"),
-                            "incomplete": (400, refusals(identity.service, identity.protocol).malformed)
-                            }[error.kind]
+                            "incomplete": (400, malformed), "unsupported": (400, malformed)}[error.kind]
             message = str(error)
         response = aws_error(identity, status, code, message, ctx.request_id)
     response.headers.append(("Connection", "close"))
