@@ -236,3 +236,11 @@ def test_chunked_requests_keep_the_connection_usable(quick_sandbox: SandboxHandl
         assert answer.status == 200 and answer.read() == b"part-1-end"
     finally:
         connection.close()
+
+
+def test_a_content_length_of_non_ascii_digits_is_refused_not_a_crash(quick_sandbox: SandboxHandle) -> None:
+    with connect(quick_sandbox, timeout=20) as sock:
+        sock.sendall(head("PUT", f"/{BUCKET}/superscript", {"Authorization": s3_auth()})[:-2]
+                     + "Content-Length: \u00b2\r\n\r\n".encode("latin-1"))
+        status, _, body = read_answer(sock)
+    assert status == 400 and b"<Code>InvalidArgument</Code>" in body, body

@@ -95,7 +95,7 @@ def read_body(chain: HandlerChain, ctx: RequestContext) -> None:
             data = _read_chunked(environ.get(RAW_INPUT_KEY) or environ["wsgi.input"], limit)
         else:
             length = environ.get("CONTENT_LENGTH") or "0"
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 return  # the identify handler refuses a Content-Length that is not a number
             data = _read_exactly(environ["wsgi.input"], int(length), limit)
     except BodyError as error:
