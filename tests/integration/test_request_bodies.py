@@ -20,7 +20,9 @@ import pytest
 from tests.conftest import SandboxHandle, free_port
 
 BUCKET = "securecart-invoices-use1"
-READ_TIMEOUT_S = 2  # the sandbox below refuses a body after this many silent seconds (LAB_READ_TIMEOUT_S)
+# The sandbox below refuses a body after this many silent seconds (LAB_READ_TIMEOUT_S): short enough for the
+# suite, long enough that other calls answer well within it on a busy machine.
+READ_TIMEOUT_S = 12
 
 
 def s3_auth() -> str:
@@ -158,7 +160,8 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_not_stored(quick_
 def test_a_stalled_upload_blocks_no_other_call_and_times_out(quick_sandbox: SandboxHandle) -> None:
     key = f"stalled-{uuid.uuid4().hex[:8]}"
     answers: dict[str, object] = {}
-    with connect(quick_sandbox, timeout=30) as stalled:
+    s3, dynamodb = quick_sandbox.client("s3"), quick_sandbox.client("dynamodb")  # (made before: slow when busy)
+    with connect(quick_sandbox, timeout=READ_TIMEOUT_S * 3) as stalled:
         stalled.sendall(head("PUT", f"/{BUCKET}/{key}", {"Authorization": s3_auth(), "Content-Length": "1000"}))
         stalled.sendall(b"partial")
         time.sleep(0.3)  # the sandbox is now waiting for the other 993 bytes
@@ -170,8 +173,8 @@ def test_a_stalled_upload_blocks_no_other_call_and_times_out(quick_sandbox: Sand
             connection.request("GET", "/_lab/status")
             answers["status"] = connection.getresponse().status
             connection.close()
-            answers["s3"] = len(quick_sandbox.client("s3").list_objects_v2(Bucket=BUCKET, MaxKeys=1)["Contents"])
-            answers["dynamodb"] = len(quick_sandbox.client("dynamodb").list_tables()["TableNames"])
+            answers["s3"] = len(s3.list_objects_v2(Bucket=BUCKET, MaxKeys=1)["Contents"])
+            answers["dynamodb"] = len(dynamodb.list_tables()["TableNames"])
 
         # (bounded below the read timeout: answered while the upload is still stalled, or not at all)
         worker = threading.Thread(target=others, daemon=True)
