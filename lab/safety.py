@@ -41,6 +41,55 @@ def is_loopback_host(host: str) -> bool:
     return address is not None and address.is_loopback
 
 
+#: extra Host names the sandbox and `lab serve` answer to (comma-separated), e.g. a container's service name
+ALLOWED_HOSTS_ENV = "LAB_ALLOWED_HOSTS"
+
+
+def _hostname(host: str) -> str:
+    """The name of a Host header without its port ("[::1]:4566" -> "::1")."""
+    host = host.strip()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _extra_hosts() -> frozenset[str]:
+    return frozenset(name.strip().lower() for name in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",")
+                     if name.strip())
+
+
+def host_allowed(host: str | None) -> bool:
+    """Whether a Host header names this machine's loopback (or a name the operator allowed)."""
+    if not host:
+        return True  # HTTP/1.0 without Host: no page sends that (a browser always names the host)
+    name = _hostname(host).lower().rstrip(".")
+    return is_loopback_host(name) or name in _extra_hosts()
+
+
+def is_loopback_origin(origin: str) -> bool:
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and is_loopback_host(parts.hostname or "")
+
+
+def _port_of(host: str | None) -> int:
+    """The port a Host header names (80 when it names none)."""
+    try:
+        return urlsplit(f"http://{host or ''}").port or 80
+    except ValueError:
+        return -1
+
+
+def is_own_origin(origin: str, host: str | None) -> bool:
+    """The sandbox's own origin: http, a loopback name, and the port the request was sent to (the Host header's:
+    behind a published container port that is the one the browser knows)."""
+    parts = urlsplit(origin)
+    try:
+        origin_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    return parts.scheme == "http" and is_loopback_host(parts.hostname or "") and origin_port == _port_of(host)
+
+
 def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address `host` spells (an IPv6 scope such as %eth0 aside), or None for a name."""
     try:

@@ -125,8 +125,22 @@ uuid.uuid4 = mock_random.uuid4
 import moto  # noqa: E402
 import moto.backends as moto_backends  # noqa: E402
 from moto.core.base_backend import AccountSpecificBackend, BackendDict  # noqa: E402
-from moto.moto_server.werkzeug_app import create_backend_app  # noqa: E402
+from moto.moto_server.werkzeug_app import BackendRequest, create_backend_app  # noqa: E402
 from moto.s3.utils import _VersionedKeyStore  # noqa: E402
+
+#: environ flag: hand moto the body as bytes, never parsed as a form
+RAW_BODY_KEY = "lab.raw_body"
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class _RawBodyRequest(BackendRequest):
+    """moto's request, except that a body flagged RAW_BODY_KEY stays bytes. S3 has no form-encoded operation,
+    yet `curl --data-binary` sends its upload as application/x-www-form-urlencoded: parsed as a form, the
+    object was stored empty and the body's fields read as the call's parameters (AWS stores the bytes)."""
+
+    @property
+    def want_form_data_parsed(self) -> bool:
+        return not self.environ.get(RAW_BODY_KEY) and super().want_form_data_parsed
 
 
 def _seeded_by_name(create: Any) -> Any:
@@ -360,6 +374,7 @@ class EmbeddedBackend:
                 app = self._apps.get(module)
                 if app is None:
                     app = create_backend_app(module)
+                    app.request_class = _RawBodyRequest
                     self._apps[module] = app
         return app
 
@@ -377,6 +392,8 @@ class EmbeddedBackend:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
+        if identity.service == "s3" and environ.get("CONTENT_TYPE", "").lower().startswith(_FORM_TYPE):
+            environ[RAW_BODY_KEY] = True
         captured: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:

@@ -2,6 +2,10 @@
 
 Each browser tab runs its own `lab tui` process over the same sandbox (started if it is not running)
 and the same progress, so the browser and the terminal show the same lab.
+
+Only the page it serves may drive it: a request naming the server by a non-loopback Host (a DNS-rebinding
+page) is refused with 403, and so is a WebSocket whose Origin is not the server's own page (any other page
+could otherwise open a TUI session and read and type into it).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -49,7 +54,34 @@ def serve(port: int, sandbox_port: int | None, state_dir: str | None) -> None:
     if sandbox_port is not None:
         os.environ["LAB_PORT"] = str(sandbox_port)
     command = f"{shlex.quote(sys.executable)} -m lab tui"
-    server = Server(command, host=config.DEFAULT_HOST, port=port, title="SecureCart DR Lab",
+    server = same_origin_server(Server)(command, host=config.DEFAULT_HOST, port=port, title="SecureCart DR Lab",
                     templates_path=Path(tui.__file__).resolve().parent / "web")
     click.echo(f"SecureCart DR Lab in your browser: http://{config.DEFAULT_HOST}:{port} (Ctrl-C stops)")
     server.serve()
+
+
+def same_origin_server(server_class: type[Any]) -> type[Any]:
+    """textual-serve's Server, refusing foreign Host names and WebSockets from another page's origin."""
+    from aiohttp import web
+
+    from lab.safety import host_allowed, is_own_origin
+
+    @web.middleware
+    async def same_origin_only(request: web.Request, handler: Any) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if not host_allowed(host):
+            return web.json_response({"error": f"lab serve answers only to loopback host names, not "
+                                               f"{(host or '')[:100]!r}"}, status=403)
+        origin = request.headers.get("Origin")
+        if request.path == "/ws" and origin is not None and not is_own_origin(origin, host):
+            return web.json_response({"error": f"the lab's terminal takes no connection from another page "
+                                               f"({origin[:100]!r})"}, status=403)
+        return await handler(request)
+
+    class SameOriginServer(server_class):  # type: ignore[misc,valid-type]
+        async def _make_app(self) -> web.Application:
+            app = await super()._make_app()
+            app.middlewares.append(same_origin_only)
+            return app
+
+    return SameOriginServer

@@ -1,8 +1,11 @@
 """The gateway: a WSGI app that runs every request through the handler chain, in this order.
 
-  request:   health -> admin -> wait-until-ready -> identify -> decode (refuse what the service would) -> faults
-             -> checksums -> lab service API or backend -> not-implemented
-  response:  checksum type -> errors completed (a body, readable XML) -> request id -> audit -> access log
+  request:   host and origin (loopback names only; no page drives the admin API) -> body (read whole, within
+             limits and a timeout, before any lock) -> health -> admin -> wait-until-ready -> identify
+             -> cross-origin calls refused -> S3 CORS (preflights answered) -> decode (refuse what the service
+             would) -> faults -> checksums -> lab service API or backend -> not-implemented
+  response:  CORS headers (the backend's out, S3's per bucket in) -> checksum type -> errors completed (a body,
+             readable XML) -> request id -> audit -> access log
   exception: InternalFailure in the request's protocol
 """
 
@@ -15,6 +18,7 @@ from lab.gateway.chain import HandlerChain
 from lab.gateway.handlers.admin import serve_admin
 from lab.gateway.handlers.audit import record_api_call
 from lab.gateway.handlers.backend import dispatch_to_backend
+from lab.gateway.handlers.body import read_body
 from lab.gateway.handlers.checksums import answer_checksum_type, verify_checksums
 from lab.gateway.handlers.decode import decode_request
 from lab.gateway.handlers.errors import complete_errors
@@ -23,6 +27,7 @@ from lab.gateway.handlers.faults import inject_faults
 from lab.gateway.handlers.health import serve_health
 from lab.gateway.handlers.identify import identify_request
 from lab.gateway.handlers.logging import add_request_id, log_request
+from lab.gateway.handlers.origins import answer_cors_headers, check_host_and_origin, refuse_cross_origin_calls, s3_cors
 from lab.gateway.handlers.ready import wait_until_ready
 from lab.kernel.context import RequestContext
 from lab.kernel.port import Sandbox
@@ -37,18 +42,22 @@ _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: 
 def build_chain(sandbox: Sandbox) -> HandlerChain:
     return HandlerChain(
         request_handlers=[
+            check_host_and_origin(sandbox),
+            read_body,
             serve_health(sandbox),
             serve_admin(sandbox),
             wait_until_ready(sandbox),
             identify_request,
+            refuse_cross_origin_calls,
+            s3_cors(sandbox),
             decode_request,
             inject_faults(sandbox),
             verify_checksums(sandbox),
             dispatch_to_backend(sandbox),
             answer_unhandled,
         ],
-        response_handlers=[answer_checksum_type(sandbox), complete_errors, add_request_id, record_api_call(sandbox),
-                           log_request],
+        response_handlers=[answer_cors_headers, answer_checksum_type(sandbox), complete_errors, add_request_id,
+                           record_api_call(sandbox), log_request],
         exception_handlers=[internal_failure],
     )
 

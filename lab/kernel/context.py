@@ -16,6 +16,8 @@ from werkzeug.datastructures import EnvironHeaders
 _FORM = "application/x-www-form-urlencoded"
 #: environ keys of calls the sandbox makes to itself in-process (engines, the world seeder, the inventory)
 INTERNAL_KEY = "lab.internal"
+#: the HTTP server's input stream as received (chunked framing kept): the gateway reads chunked bodies itself
+RAW_INPUT_KEY = "lab.raw_input"
 ACTING_AS_KEY = "lab.acting_as"  # the AWS service principal an engine's call is made as ("backup.amazonaws.com")
 #: the AWS service principal of the engine at work in this thread (set by the clock's loop and the bus)
 ACTING_AS: ContextVar[str | None] = ContextVar("lab_acting_as", default=None)
@@ -86,6 +88,10 @@ class RequestContext:
             else:
                 self._body = stream.read(int(length)) if int(length) > 0 else b""
         return self._body
+
+    def set_body(self, data: bytes) -> None:
+        """The body, read by the gateway before anything else handles the request (within limits and a timeout)."""
+        self._body = data
 
     @property
     def internal(self) -> bool:

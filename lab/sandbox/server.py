@@ -53,10 +53,19 @@ def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as werkzeug_server
 
+    from lab.kernel.context import RAW_INPUT_KEY
+
     class QuietHandler(WSGIRequestHandler):
         # The gateway writes its own access log; werkzeug's per-request line would double it.
         def log_request(self, *args: object, **kwargs: object) -> None:
             return None
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            # werkzeug's dechunking reader trusts a chunk's declared size; the gateway reads chunked bodies
+            # itself, within limits, from the stream as received (lab.gateway.handlers.body).
+            environ[RAW_INPUT_KEY] = self.rfile
+            return environ
 
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             # The server's own refusals (414, 431, a malformed request line) as AWS errors, not HTML pages.

@@ -613,6 +613,11 @@ def _vhost_bucket(host: str | None) -> str | None:
     return None
 
 
+def bucket_of_host(host: str | None) -> str | None:
+    """The bucket a virtual-hosted S3 request names in its Host header, if any."""
+    return _vhost_bucket(host)
+
+
 # --------------------------------------------------------------------------
 # identify()
 
@@ -738,6 +743,12 @@ def _known_regions() -> frozenset[str]:
 def valid_region(region: str) -> bool:
     """Whether `region` is a region AWS has (any partition botocore knows)."""
     return region in _known_regions()
+
+
+def scope_service(headers: Mapping[str, str], query_string: str) -> tuple[bool, str | None]:
+    """(signed?, the signing name its credential scope names) of a request, read from its headers alone."""
+    signed, name, _ = _signature_scope(_lower_headers(headers), query_string)
+    return signed, name
 
 
 def scope_region(headers: Mapping[str, str], query_string: str) -> str | None:

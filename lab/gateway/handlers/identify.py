@@ -19,7 +19,7 @@ from lab.kernel.context import RequestContext
 
 def identify_request(chain: HandlerChain, ctx: RequestContext) -> None:
     length = ctx.environ.get("CONTENT_LENGTH") or ""
-    framed = not length or length.isdigit()
+    framed = not length or (length.isascii() and length.isdigit())  # ("²" is a digit to str.isdigit)
     form = ctx.form_body_if_small() if framed else b""
     if form and "gzip" in ctx.headers.get("Content-Encoding", "").lower():
         try:  # botocore compresses large query requests (CloudWatch PutMetricData): the Action is inside
