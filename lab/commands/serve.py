@@ -78,7 +78,7 @@ def same_origin_server(server_class: type[Any]) -> type[Any]:
                                                f"({origin[:100]!r})"}, status=403)
         return await handler(request)
 
-    class SameOriginServer(server_class):  # type: ignore[misc,valid-type]
+    class SameOriginServer(server_class):
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
             app.middlewares.append(same_origin_only)
