@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class AwsError(Exception):
     """An AWS error answer: `code` and `message` as AWS documents them for the operation.
 
     `status` is the HTTP status (4xx for the caller's mistakes; 5xx only for the service's own failures, which
     clients retry); `sender_fault` marks the caller's mistakes in protocols that carry the fault's side.
+    `members` are the error shape's other members (Elastic Disaster Recovery's `reason` and `fieldList`, a
+    `resourceId`), written beside the message in the JSON protocols, where SDKs read them into the error.
     """
 
-    def __init__(self, code: str, message: str, status: int = 400, *, sender_fault: bool | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, *, sender_fault: bool | None = None,
+                 members: Mapping[str, Any] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.sender_fault = status < 500 if sender_fault is None else sender_fault
+        self.members = dict(members or {})
 
 
 class NotSimulatedError(AwsError):
