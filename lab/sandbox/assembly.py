@@ -13,6 +13,7 @@ from collections.abc import Callable
 from lab import inventory
 from lab.app.drills import ExerciseDrillJudge
 from lab.kernel.api import ServiceApi
+from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter
@@ -65,10 +66,12 @@ ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (
 
 
 def wire(sandbox: Sandbox) -> None:
-    """Connect what engines need from the layers above them: the drills' judge of the labs."""
+    """Connect what engines need from the layers above them: the drills' judge of the labs, and their ear for
+    long-running operations that complete."""
     drills = sandbox.engines.find(Drills)
     if drills is not None:
         drills.judge = ExerciseDrillJudge()
+        sandbox.bus.subscribe(ResourceStatusChanged, drills.status_changed)
 
 
 def admin_router() -> AdminRouter:

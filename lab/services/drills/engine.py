@@ -1,10 +1,13 @@
 """Drills: a lab's failure injected on purpose, and the RPO/RTO it costs, measured by the sandbox itself.
 
 A drill records the incident time and what existed before it, starts the lab's scenario (and its follow-ups)
-through the faults engine, then evaluates the lab's recovery checks in sim time -- every minute at first, then
-every tenth of the time elapsed (a measured RTO is within 10%, and a week-long drill costs some eighty
-evaluations), exactly at the RTO target (so PolicyMet or PolicyBreached is never an artefact of the cadence),
-and at once after each learner call that changed something and when one of the drill's failures ends --
+through the faults engine, then evaluates the lab's recovery checks in sim time -- every ten seconds in the
+first minute (a recovery by DNS failover alone, a multi-site strategy's, is measured to ten seconds), every
+minute after that, then every tenth of the time elapsed (a measured RTO is within 10%, and a week-long drill
+costs some eighty evaluations), exactly at the RTO target (so PolicyMet or PolicyBreached is never an artefact
+of the cadence), and at once after each learner call that changed something, when one of the drill's failures
+ends and when a long-running operation moves a resource's status on (a job completes, an instance becomes
+available: lab.kernel.bus.ResourceStatusChanged) --
 through lab.grading.evaluate_recovery over an inventory of the sandbox. The first passing evaluation fixes
 the RTO; the RPO comes from what the checks found missing (see _drill_meter). The incident time is kept to
 the second, as everyone reads it (ISO 8601 in the drill record, CloudTrail, the checks). Each result is also given in
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab import config, world
+from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import DrillJudge, Engine, OrderStore
 from lab.kernel.port import Sandbox
@@ -31,7 +35,9 @@ from lab.sim.clock import iso
 
 log = logging.getLogger("lab.drills")
 
-MIN_EVERY_SECONDS = 60.0  # evaluation cadence at first, while recovery may be quick (a failover)
+FIRST_EVERY_SECONDS = 10.0  # evaluation cadence in the first minute, while recovery may be a DNS failover
+FIRST_SECONDS = 60.0
+MIN_EVERY_SECONDS = 60.0  # evaluation cadence after that, while recovery may be quick (a failover)
 GIVE_UP_SECONDS = 7 * 86400.0  # a drill not recovered in a week has ended: its policy is breached
 NO_LOSS = {"count": 0, "span_seconds": 0, "per_store": {}}
 
@@ -110,7 +116,7 @@ class Drills(Engine):
                       incident_time=float(math.floor(first.starts_at)),
                       targets={"rto_seconds": plan.rto_seconds, "rpo_seconds": plan.rpo_seconds},
                       before=before, injections=injections)
-        drill.next_evaluation = drill.incident_time + MIN_EVERY_SECONDS
+        drill.next_evaluation = drill.incident_time + FIRST_EVERY_SECONDS
         state.drills[drill_id] = drill
         self.emit("DrillStarted", kind="drill", resource=drill_id, lab=lab_id, scenario=scenario,
                   injections=injections, incident_time=iso(drill.incident_time))
@@ -168,6 +174,11 @@ class Drills(Engine):
         for drill in self.state.drills.values():
             self.wake(drill.id)
 
+    def status_changed(self, event: ResourceStatusChanged) -> None:
+        """A long-running operation moved a status on: every running drill looks again at once."""
+        for drill in self.state.drills.values():
+            self.wake(drill.id)
+
     def wake(self, drill_id: str) -> None:
         """Evaluate `drill` at the engines' next step (something that may complete its recovery happened)."""
         drill = self.state.drills.get(drill_id)
@@ -214,7 +225,8 @@ class Drills(Engine):
         if elapsed >= GIVE_UP_SECONDS:
             self._end(drill, f"not recovered within {int(GIVE_UP_SECONDS // 86400)} days")
             return
-        due = now + max(MIN_EVERY_SECONDS, elapsed / 10.0)
+        every = FIRST_EVERY_SECONDS if elapsed < FIRST_SECONDS else max(MIN_EVERY_SECONDS, elapsed / 10.0)
+        due = now + every
         deadline = drill.incident_time + drill.targets["rto_seconds"]
         drill.next_evaluation = deadline if now < deadline < due else due
 
