@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
-from checks.route53 import dr_endpoints, failover_groups, health_of, points_into, record_targets
+from checks.drs import BACKEND, backend_in_region
+from checks.route53 import (
+    dr_endpoints,
+    failover_groups,
+    health_of,
+    points_into,
+    possible_answers,
+    record_targets,
+    routed_groups,
+)
 from checks.view import InventoryView, parse_time, tags_match
 
 READABLE_DB = frozenset({"available", "backing-up", "modifying", "storage-optimization", "configuring-log-exports",
@@ -430,7 +439,7 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
 
 @check(
     id="RECOVERY_DNS_SERVES_DR", phase="recover", kind="data", severity="HIGH", resource_type="AWS::Route53::RecordSet",
-    title="DNS answers with the DR endpoint", services=("route53", "rds", "drills"),
+    title="DNS answers with the DR endpoint", services=("route53", "rds", "ec2", "drills"),
     params=(*DRILL,
             Param("recordName", "string", "", "The name that must answer with the DR endpoint; empty: any failover "
                   "record."),
@@ -442,22 +451,27 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
               "primary_still_served": "{resource} still answers the PRIMARY ({answer}): its health check reports "
                                       "{primary_health}.",
               "secondary_not_dr": "{resource} fails over to {answer}, which is not an endpoint in {drRegion}.",
+              "region_still_served": "{resource} still answers {answer} outside {drRegion} ({policy} routing; "
+                                     "health: {primary_health}).",
               "no_failover_records": "There are no failover records{named}: DNS cannot move to the DR region."},
     hints={**NO_DRILL_HINTS,
            "primary_still_served": "Give the PRIMARY record a health check that probes the us-east-1 endpoint; it "
                                    "fails during the outage (lab clock advance 2m to let it notice).",
            "secondary_not_dr": "Point the SECONDARY record at the {drRegion} endpoint (the promoted replica).",
+           "region_still_served": "Give every record a health check on its region's endpoint: the failed region's "
+                                  "check then fails and Route 53 stops answering it.",
            "no_failover_records": "Create PRIMARY and SECONDARY failover records with a health check (lab 7)."},
 )
 def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
-    """Failover routing as Route 53 answers it now: the SECONDARY once the PRIMARY's health check fails, and
-    the SECONDARY points at the DR region."""
+    """Route 53's answer now: for failover routing the SECONDARY once the PRIMARY's health check fails, for
+    latency or weighted routing the healthy records; passing when what it answers points at the DR region."""
     drill = find_drill(inv, params)
     if drill is None:
         yield _no_drill(params)
         return
     groups = failover_groups(inv, params["recordName"])
-    if not groups:
+    routed = routed_groups(inv, params["recordName"])
+    if not groups and not routed:
         named = f" for {params['recordName']}" if params["recordName"] else ""
         yield failed(params["recordName"] or "account", "no_failover_records", named=named)
         return
@@ -475,8 +489,57 @@ def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterat
             findings.append(passed(resource, "serves_dr", **evidence))
         else:
             findings.append(failed(resource, "secondary_not_dr", **evidence))
+    for group in routed:
+        resource = f"{group['name']} {group['type']}"
+        answers = possible_answers(inv, group)
+        evidence = {"answer": [target for record in answers for target in record_targets(record)],
+                    "policy": group["policy"]}
+        outside = [r for r in answers if not points_into(r, params["drRegion"], endpoints, params["drTargets"])]
+        if outside:
+            evidence["primary_health"] = ", ".join(f"{r.get('set_identifier')}: {health_of(inv, r)}" for r in outside)
+            findings.append(failed(resource, "region_still_served", **evidence))
+        else:
+            findings.append(passed(resource, "serves_dr", **evidence))
     passing = [f for f in findings if f.status == "PASS"]
     yield from (passing[:1] if passing else findings)
+
+
+@check(
+    id="RECOVERY_BACKEND_SERVES_FROM_DR", phase="recover", kind="data", severity="HIGH",
+    resource_type="AWS::EC2::Instance", title="The shop's backend runs in the DR region",
+    services=("ec2", "drs", "backup", "drills"),
+    params=(*DRILL, BACKEND, Param("drRegion", "string", DR_REGION, "The DR region.")),
+    messages={**NO_DRILL_MESSAGES,
+              "running": "{resource} runs the backend in {drRegion} ({how}).",
+              "not_running": "The backend in {drRegion} is not running yet: {why}.",
+              "no_backend": "No instance in {drRegion} runs the backend: nothing serves the shop's requests there."},
+    hints={**NO_DRILL_HINTS,
+           "not_running": "Wait until it has started (lab clock advance 5m); a recovery instance boots for a few "
+                          "minutes after its job starts.",
+           "no_backend": "Launch it: a recovery from Elastic Disaster Recovery (aws drs start-recovery --region "
+                         "{drRegion} --source-servers sourceServerID=<s-...>), an AWS Backup restore of its "
+                         "recovery point, or a standby started before the incident."},
+)
+def recovery_backend_serves_from_dr(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """A running instance in the DR region is the backend: a standby named for it, an Elastic Disaster
+    Recovery recovery instance of it that has booted (not a drill), or an AWS Backup restore of it."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    region = params["drRegion"]
+    found, rejected = backend_in_region(inv, params["backendName"], region)
+    drs = {r["instance"]: r for r in inv.drs_recovery_instances(region)}
+    if found:
+        instance = found[0]
+        how = ("an Elastic Disaster Recovery recovery instance" if instance["id"] in drs
+               else f"{instance.get('type')}, named {params['backendName']}")
+        yield passed(instance["id"], "running", region, how=how, instances=[i["id"] for i in found])
+    elif rejected:
+        why = ", ".join(f"{instance} is {reason}" for instance, reason in sorted(rejected.items()))
+        yield failed(region, "not_running", region, why=why)
+    else:
+        yield failed(region, "no_backend", region)
 
 
 # -- deletion refused, recorded, flagged -----------------------------------------------------------------

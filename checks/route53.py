@@ -32,12 +32,16 @@ def record_targets(record: dict[str, Any]) -> list[str]:
 
 
 def dr_endpoints(inv: InventoryView, region: str) -> set[str]:
-    """Addresses of the DR region's resources that a record may point at (DB endpoints, bucket hosts)."""
+    """Addresses of a region's resources that a record may point at (DB endpoints, EC2 instances' IPs)."""
     found: set[str] = set()
     for db in inv.db_instances(region):
         address = (db.get("endpoint") or {}).get("address")
         if address:
             found.add(fqdn(address))
+    for instance in inv.ec2_instances(region):
+        for address in (instance.get("public_ip"), instance.get("private_ip")):
+            if address:
+                found.add(fqdn(address))
     return found
 
 
@@ -65,6 +69,42 @@ def failover_groups(inv: InventoryView, record_name: str) -> list[dict[str, Any]
             group = groups.setdefault(key, {"zone": zone.get("name"), "name": name, "type": record.get("type")})
             group[role] = record
     return list(groups.values())
+
+
+#: latency routing as the sandbox's one client location (the primary region) sees it: nearest region first
+LATENCY_PREFERENCE = ("us-east-1", "us-east-2", "ca-central-1", "us-west-1", "us-west-2")
+
+
+def routed_groups(inv: InventoryView, record_name: str) -> list[dict[str, Any]]:
+    """Weighted and latency record sets by (zone, name, type): {zone, name, type, policy, records}."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    wanted = fqdn(record_name) if record_name else ""
+    for zone in inv.hosted_zones():
+        for record in zone.get("records") or ():
+            policy = "latency" if record.get("region") else "weighted" if record.get("weight") is not None else None
+            if policy is None or record.get("failover"):
+                continue
+            name = fqdn(record.get("name") or "")
+            if wanted and name != wanted:
+                continue
+            key = (zone.get("id", ""), name, record.get("type", ""))
+            group = groups.setdefault(key, {"zone": zone.get("name"), "name": name, "type": record.get("type"),
+                                            "policy": policy, "records": []})
+            group["records"].append(record)
+    return list(groups.values())
+
+
+def possible_answers(inv: InventoryView, group: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records Route 53 may answer a weighted or latency group with now: among the healthy ones (all of
+    them when none is), the nearest region's for latency, any with a weight above 0 for weighted."""
+    records = list(group.get("records") or ())
+    pool = [r for r in records if health_of(inv, r) != "unhealthy"] or records
+    if group.get("policy") == "latency":
+        def distance(record: dict[str, Any]) -> int:
+            region = str(record.get("region") or "")
+            return LATENCY_PREFERENCE.index(region) if region in LATENCY_PREFERENCE else len(LATENCY_PREFERENCE)
+        return [min(pool, key=distance)] if pool else []
+    return [r for r in pool if int(r.get("weight") or 0) > 0] or pool
 
 
 def health_of(inv: InventoryView, record: dict[str, Any]) -> str:
@@ -149,4 +189,56 @@ def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> I
             findings.append(failed(resource, problem[0], **{**evidence, **problem[1]}))
         else:
             findings.append(passed(resource, "failover_configured", **evidence))
+    yield from apply_match(findings, "any")
+
+
+@check(
+    id="ROUTE53_ACTIVE_ACTIVE_CONFIGURED", severity="HIGH", resource_type=RECORD_SET,
+    title="DNS sends traffic to both regions and drops a region that fails its health check",
+    services=("route53", "ec2", "rds"),
+    params=(Param("recordName", "string", "", "The DNS name both regions serve; empty: any weighted or latency "
+                  "record set."),
+            Param("primaryRegion", "string", "us-east-1", "The primary region."),
+            Param("drRegion", "string", "us-west-2", "The other region."),
+            Param("drTargets", "string_list", [], "Extra values (IPs, names) that count as endpoints.")),
+    messages={
+        "active_active": "{resource} answers from {policy} records in both {primaryRegion} and {drRegion}, each "
+                         "guarded by a health check.",
+        "no_routed_records": "There are no latency or weighted records{named}: one region takes all the traffic.",
+        "region_missing": "{resource} has no record answering in {missing}.",
+        "record_without_health_check": "The {policy} record {set_identifier} of {resource} has no health check: "
+                                       "Route 53 would keep answering it while its region is down.",
+    },
+    hints={
+        "no_routed_records": "Create one record per region with the same name, a SetIdentifier and either Region "
+                             "(latency) or Weight (weighted), each with a HealthCheckId.",
+        "region_missing": "Add a record of the same name and type whose value is the {missing} endpoint.",
+        "record_without_health_check": "Create a health check for that region's endpoint and UPSERT the record "
+                                       "with its HealthCheckId.",
+    },
+)
+def route53_active_active_configured(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Latency or weighted routing with a record in each region, every record with a health check: both
+    regions serve, and a region that fails is dropped from the answers (multi-site active/active)."""
+    groups = routed_groups(inv, params["recordName"])
+    if not groups:
+        named = f" for {fqdn(params['recordName'])}" if params["recordName"] else ""
+        yield failed(fqdn(params["recordName"]) or "account", "no_routed_records", named=named)
+        return
+    findings = []
+    regions = (params["primaryRegion"], params["drRegion"])
+    endpoints = {region: dr_endpoints(inv, region) for region in regions}
+    for group in groups:
+        resource = f"{group['name']} {group['type']}"
+        evidence = {"policy": group["policy"]}
+        missing = [region for region in regions if not any(
+            points_into(record, region, endpoints[region], params["drTargets"]) for record in group["records"])]
+        unguarded = [r for r in group["records"] if not r.get("health_check_id")]
+        if missing:
+            findings.append(failed(resource, "region_missing", missing=", ".join(missing), **evidence))
+        elif unguarded:
+            findings.append(failed(resource, "record_without_health_check",
+                                   set_identifier=unguarded[0].get("set_identifier"), **evidence))
+        else:
+            findings.append(passed(resource, "active_active", **evidence))
     yield from apply_match(findings, "any")

@@ -161,6 +161,20 @@ class InventoryView:
             if region in (None, "", name):
                 yield from (self.section(name, "ec2").get("instances") or {}).values()
 
+    # -- Elastic Disaster Recovery -------------------------------------------------------------------
+
+    def drs_source_servers(self, region: str | None = None) -> Iterator[dict[str, Any]]:
+        for name in self.region_names:
+            if region in (None, "", name):
+                for server in (self.section(name, "drs").get("source_servers") or {}).values():
+                    yield {**server, "region": name}
+
+    def drs_recovery_instances(self, region: str | None = None) -> Iterator[dict[str, Any]]:
+        for name in self.region_names:
+            if region in (None, "", name):
+                for found in (self.section(name, "drs").get("recovery_instances") or {}).values():
+                    yield {**found, "region": name}
+
     def dlm_policies(self, region: str | None = None) -> Iterator[dict[str, Any]]:
         for name in self.region_names:
             if region in (None, "", name):

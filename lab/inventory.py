@@ -24,12 +24,13 @@ Schema (SCHEMA_VERSION "1.0"; times are ISO 8601 UTC strings of sim time; maps a
     rds: {instances: {id: {id, region, arn, status, engine, engine_version, instance_class, az, secondary_az,
            multi_az, backup_retention, backup_window, latest_restorable, deletion_protection, storage_encrypted,
            kms_key, created, endpoint: {address, port}, read_replica_source, read_replicas, tags,
-           orders: null | {count, min_created_at, max_created_at, sha256, order_ids, error}}},
-         snapshots: {id: {id, region, arn, instance, type, status, created, encrypted, source_region,
-           source_snapshot, tags}},
+           pending_modified, orders: null | {count, min_created_at, max_created_at, sha256, order_ids, error}}},
+         snapshots: {id: {id, region, arn, instance, type, status, created, percent_progress, encrypted,
+           source_region, source_snapshot, tags}},
          automated_backups: [{arn, instance, instance_arn, region, source_region, status, retention, earliest,
            latest}]},
-    ec2: {instances: {id: {id, region, arn, state, az, type, tags, volumes}},
+    ec2: {instances: {id: {id, region, arn, state, az, type, tags, volumes, private_ip, public_ip, image,
+           launched}},
          volumes: {id: {id, region, arn, az, state, size, type, encrypted, snapshot_id, created, tags,
            attachments: [{instance, device, state}]}},
          snapshots: {id: {id, region, volume, state, progress, created, encrypted, description, tags, size,
@@ -47,12 +48,17 @@ Schema (SCHEMA_VERSION "1.0"; times are ISO 8601 UTC strings of sim time; maps a
            conditions: {StringEquals: [{key, value}], ...}}]}},
          recovery_points: [{arn, region, vault, resource_arn, resource_type, status, created, completed,
            encrypted, encryption_key, lifecycle, delete_at, source_vault_arn, plan_id}],
-         jobs, copy_jobs, restore_jobs: [...], frameworks: [{name, arn, region, deployment_status, status,
-           controls: [{name, params}]}]},
+         jobs, copy_jobs, restore_jobs: [...] (backup and restore jobs with percent_done),
+         frameworks: [{name, arn, region, deployment_status, status, controls: [{name, params}]}]},
     cloudtrail: {trails: {name: {name, arn, region, home_region, multi_region, bucket, logging,
            log_file_validation, event_selectors, advanced_event_selectors}},
          events: [{id, name, time, source, user, error_code, error_message, resources}] -- write events of
-           AUDITED_EVENT_SOURCES, refused ones included}}}
+           AUDITED_EVENT_SOURCES, refused ones included},
+    drs: {initialized, source_servers: {id: {id, arn, instance, hostname, origin_region, state, lag, eta, error,
+           initiation_step, replicated_percent, direction, recovery_instance, last_launch_result, tags}},
+         jobs: [{id, type, initiated_by, status, created, ended, servers: [{source_server, recovery_instance,
+           launch_status}]}] -- newest first,
+         recovery_instances: {id: {id, instance, state, source_server, job, drill, point_in_time, tags}}}}}
   global: {iam: {roles: {name: {name, arn, created, trust_policy, attached_policies, inline_policies, tags}}},
            route53: {zones: {id: {id, name, private, records: [{name, type, ttl, values, alias, set_identifier,
              failover, health_check_id, weight, region}]}},
@@ -89,7 +95,7 @@ from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter
 
 SCHEMA_VERSION = "1.0"
-REGION_SERVICES = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")
+REGION_SERVICES = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail", "drs")
 GLOBAL_SERVICES = ("iam", "route53")
 LAB_PARTS = ("orders", "drills")
 SERVICES = (*REGION_SERVICES, *GLOBAL_SERVICES, *LAB_PARTS)
@@ -461,6 +467,7 @@ class Collector:
                              "port": (db.get("Endpoint") or {}).get("Port")},
                 "read_replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier"),
                 "read_replicas": sorted(db.get("ReadReplicaDBInstanceIdentifiers", [])),
+                "pending_modified": dict(db.get("PendingModifiedValues") or {}),
                 "tags": tag_dict(db.get("TagList")),
                 "orders": self._orders_of(region, identifier, region_digests.get(identifier)),
             }
@@ -471,6 +478,7 @@ class Collector:
                     "id": snap["DBSnapshotIdentifier"], "region": region, "arn": snap.get("DBSnapshotArn"),
                     "instance": snap.get("DBInstanceIdentifier"), "type": snap.get("SnapshotType"),
                     "status": snap.get("Status"), "created": iso(snap.get("SnapshotCreateTime")),
+                    "percent_progress": snap.get("PercentProgress"),
                     "encrypted": bool(snap.get("Encrypted")), "source_region": snap.get("SourceRegion"),
                     "source_snapshot": snap.get("SourceDBSnapshotIdentifier"), "tags": tag_dict(snap.get("TagList"))}
         automated = self.attempt("rds", region, "automated backups", lambda: [
@@ -529,7 +537,9 @@ class Collector:
                         "az": (instance.get("Placement") or {}).get("AvailabilityZone"),
                         "type": instance.get("InstanceType"), "tags": tag_dict(instance.get("Tags")),
                         "volumes": sorted((m.get("Ebs") or {}).get("VolumeId", "")
-                                          for m in instance.get("BlockDeviceMappings", []))}
+                                          for m in instance.get("BlockDeviceMappings", [])),
+                        "private_ip": instance.get("PrivateIpAddress"), "public_ip": instance.get("PublicIpAddress"),
+                        "image": instance.get("ImageId"), "launched": iso(instance.get("LaunchTime"))}
         volumes = {}
         for page in ec2.get_paginator("describe_volumes").paginate():
             for volume in page.get("Volumes", []):
@@ -766,6 +776,25 @@ class Collector:
                     "status": _health(observations)}
         return {"zones": sorted_map(zones.items()), "health_checks": sorted_map(checks.items())}
 
+    # -- Elastic Disaster Recovery ------------------------------------------------------------------------
+
+    def _drs_section(self, region: str) -> dict[str, Any]:
+        drs = self.client_for("drs", region)
+        try:
+            servers = [s for page in drs.get_paginator("describe_source_servers").paginate()
+                       for s in page.get("items", [])]
+        except ClientError as exc:
+            if error_code(exc) == "UninitializedAccountException":
+                return EMPTY["drs"]()
+            raise
+        jobs = [j for page in drs.get_paginator("describe_jobs").paginate() for j in page.get("items", [])]
+        instances = [r for page in drs.get_paginator("describe_recovery_instances").paginate()
+                     for r in page.get("items", [])]
+        return {"initialized": True,
+                "source_servers": sorted_map((s["sourceServerID"], _source_server(s)) for s in servers),
+                "jobs": [_drs_job(j) for j in jobs[:MAX_JOBS]],
+                "recovery_instances": sorted_map((r["recoveryInstanceID"], _recovery_instance(r)) for r in instances)}
+
     # -- the lab's own parts ---------------------------------------------------------------------------
 
     def _orders(self) -> dict[str, Any]:
@@ -821,6 +850,7 @@ EMPTY: dict[str, Callable[[], dict[str, Any]]] = {
     "cloudtrail": lambda: {"trails": {}, "events": []},
     "iam": lambda: {"roles": {}},
     "route53": lambda: {"zones": {}, "health_checks": {}},
+    "drs": lambda: {"initialized": False, "source_servers": {}, "jobs": [], "recovery_instances": {}},
 }
 
 
@@ -880,7 +910,7 @@ def _backup_job(job: Mapping[str, Any]) -> dict[str, Any]:
             "resource_type": job.get("ResourceType"), "vault": job.get("BackupVaultName"),
             "recovery_point": job.get("RecoveryPointArn"), "created": iso(job.get("CreationDate")),
             "completed": iso(job.get("CompletionDate")), "plan_id": (job.get("CreatedBy") or {}).get("BackupPlanId"),
-            "message": job.get("StatusMessage")}
+            "percent_done": job.get("PercentDone"), "message": job.get("StatusMessage")}
 
 
 def _copy_job(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -896,7 +926,7 @@ def _restore_job(job: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": job.get("RestoreJobId"), "state": job.get("Status"), "recovery_point": job.get("RecoveryPointArn"),
             "created_resource_arn": job.get("CreatedResourceArn"), "resource_type": job.get("ResourceType"),
             "created": iso(job.get("CreationDate")), "completed": iso(job.get("CompletionDate")),
-            "message": job.get("StatusMessage")}
+            "percent_done": job.get("PercentDone"), "message": job.get("StatusMessage")}
 
 
 def _record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -908,6 +938,38 @@ def _record(record: Mapping[str, Any]) -> dict[str, Any]:
             "set_identifier": record.get("SetIdentifier"), "failover": record.get("Failover"),
             "health_check_id": record.get("HealthCheckId"), "weight": record.get("Weight"),
             "region": record.get("Region")}
+
+
+def _source_server(server: Mapping[str, Any]) -> dict[str, Any]:
+    info = server.get("dataReplicationInfo") or {}
+    disks = info.get("replicatedDisks") or []
+    total = sum(int(d.get("totalStorageBytes") or 0) for d in disks)
+    done = sum(int(d.get("replicatedStorageBytes") or 0) for d in disks)
+    steps = (info.get("dataReplicationInitiation") or {}).get("steps") or []
+    hints = (server.get("sourceProperties") or {}).get("identificationHints") or {}
+    return {"id": server.get("sourceServerID"), "arn": server.get("arn"),
+            "instance": hints.get("awsInstanceID"), "hostname": hints.get("hostname"),
+            "origin_region": (server.get("sourceCloudProperties") or {}).get("originRegion"),
+            "state": info.get("dataReplicationState"), "lag": info.get("lagDuration"), "eta": info.get("etaDateTime"),
+            "error": (info.get("dataReplicationError") or {}).get("error"),
+            "initiation_step": next((step.get("name") for step in steps if step.get("status") == "IN_PROGRESS"), None),
+            "replicated_percent": int(100 * done / total) if total else None,
+            "direction": server.get("replicationDirection"), "recovery_instance": server.get("recoveryInstanceId"),
+            "last_launch_result": server.get("lastLaunchResult"), "tags": dict(server.get("tags") or {})}
+
+
+def _drs_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": job.get("jobID"), "type": job.get("type"), "initiated_by": job.get("initiatedBy"),
+            "status": job.get("status"), "created": job.get("creationDateTime"), "ended": job.get("endDateTime"),
+            "servers": [{"source_server": p.get("sourceServerID"), "recovery_instance": p.get("recoveryInstanceID"),
+                         "launch_status": p.get("launchStatus")} for p in job.get("participatingServers") or ()]}
+
+
+def _recovery_instance(found: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": found.get("recoveryInstanceID"), "instance": found.get("ec2InstanceID"),
+            "state": found.get("ec2InstanceState"), "source_server": found.get("sourceServerID"),
+            "job": found.get("jobID"), "drill": bool(found.get("isDrill")),
+            "point_in_time": found.get("pointInTimeSnapshotDateTime"), "tags": dict(found.get("tags") or {})}
 
 
 def _health(observations: list[Mapping[str, Any]]) -> str | None:
