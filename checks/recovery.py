@@ -28,6 +28,8 @@ from checks.view import InventoryView, parse_time, tags_match
 
 READABLE_DB = frozenset({"available", "backing-up", "modifying", "storage-optimization", "configuring-log-exports",
                          "upgrading", "maintenance"})
+#: statuses in which a standalone instance takes writes (a promotion or a restore is over)
+WRITABLE_DB = frozenset({"available", "backing-up", "storage-optimization", "configuring-log-exports"})
 READABLE_TABLE = frozenset({"ACTIVE", "UPDATING"})
 DR_REGION = "us-west-2"
 #: the stores of lab.grading's `lost` -> the ledger's flag of an order's write to that store
@@ -120,7 +122,9 @@ _DATA_MESSAGES = {
     services=("rds", "orders", "drills"),
     params=(*DRILL, *LOSS, RESTORED_ONLY,
             Param("region", "string", "", "Only instances in this region; empty: any region."),
-            Param("dbInstanceIdentifiers", "string_list", [], "Only these instances; empty: any instance.")),
+            Param("dbInstanceIdentifiers", "string_list", [], "Only these instances; empty: any instance."),
+            Param("writable", "boolean", False, "Only instances that take orders again count: standalone (not a "
+                  "read replica) and available.")),
     messages={**_DATA_MESSAGES,
               "nothing_restored": "No {what} is available{restored_note}: nothing holds the orders yet."},
     hints={**NO_DRILL_HINTS,
@@ -146,6 +150,8 @@ def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iter
             continue
         if db.get("status") not in READABLE_DB:
             continue
+        if params["writable"] and (db.get("read_replica_source") or db.get("status") not in WRITABLE_DB):
+            continue
         if params["restoredOnly"] and (parse_time(db.get("created")) or 0.0) < incident:
             continue
         orders = db.get("orders") or {}
@@ -153,6 +159,8 @@ def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iter
     finding = judge_copies(inv, drill, params, "orders", "DB instance", candidates)
     if finding.reason == "nothing_restored":
         note = " that was created after the incident" if params["restoredOnly"] else ""
+        if params["writable"]:
+            note += " and takes writes (a read replica must be promoted first)"
         finding = failed(finding.resource_id, finding.reason, **{**finding.evidence, "restored_note": note})
     yield finding
 

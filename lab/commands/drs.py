@@ -4,11 +4,25 @@ an instance -- and where each source server's replication is."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from lab import config
 from lab.commands._common import admin, port_option, state_dir_option
+
+#: after `eval "$(lab env)"` the sandbox is the endpoint the learner's tools use: `lab drs` finds it there too
+endpoint_option = click.option("--endpoint", envvar="AWS_ENDPOINT_URL", default=None,
+                               help="the sandbox's endpoint [env AWS_ENDPOINT_URL, as `lab env` sets it]; "
+                                    "default: the sandbox of --state-dir")
+
+
+def _admin(state_dir: str | None, port: int | None, endpoint: str | None) -> Any:
+    if endpoint and not state_dir and not port:
+        from lab.admin_client import AdminClient
+
+        return AdminClient(endpoint)  # (it refuses an endpoint off loopback)
+    return admin(state_dir, port)
 
 
 def register(main: click.Group) -> None:
@@ -26,12 +40,14 @@ def drs() -> None:
               help="the recovery region the agent registers the server in")
 @state_dir_option
 @port_option
+@endpoint_option
 @click.option("--json", "as_json", is_flag=True)
-def install_agent(instance: str, region: str, state_dir: str | None, port: int | None, as_json: bool) -> None:
+def install_agent(instance: str, region: str, state_dir: str | None, port: int | None, endpoint: str | None,
+                  as_json: bool) -> None:
     """Install the AWS Replication Agent on INSTANCE (its Name tag or id), as
     `aws-replication-installer-init --region REGION` run on the machine does: it becomes a source server in
     REGION and starts replicating (INITIATING, INITIAL_SYNC, then CONTINUOUS)."""
-    body = admin(state_dir, port).post("drs/agents", {"instance": instance, "region": region})
+    body = _admin(state_dir, port, endpoint).post("drs/agents", {"instance": instance, "region": region})
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
@@ -44,10 +60,11 @@ def install_agent(instance: str, region: str, state_dir: str | None, port: int |
 @drs.command("status")
 @state_dir_option
 @port_option
+@endpoint_option
 @click.option("--json", "as_json", is_flag=True)
-def status(state_dir: str | None, port: int | None, as_json: bool) -> None:
+def status(state_dir: str | None, port: int | None, endpoint: str | None, as_json: bool) -> None:
     """Every source server's replication (state, step, percent, lag), the jobs and the recovery instances."""
-    body = admin(state_dir, port).get("drs")
+    body = _admin(state_dir, port, endpoint).get("drs")
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
