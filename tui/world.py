@@ -1,6 +1,8 @@
 """The map's and the explorer's view of the sandbox, read from an inventory (lab.inventory's schema 1.0)
-and the active faults (GET /_lab/faults): resources per region with their details, and the replication
-between the regions with its state. Pure functions.
+and the active faults (GET /_lab/faults): resources per region with their details, what is in progress and how
+far (a status that is not final, with the service's own percent: RDS PercentProgress, EC2 Progress, AWS
+Backup PercentDone, Elastic Disaster Recovery's replicated bytes), and the replication between the regions
+with its state. Pure functions.
 """
 
 from __future__ import annotations
@@ -13,6 +15,38 @@ from tui.data import RegionView, ReplicationLink, ResourceView, WorldView, froze
 
 MAX_LISTED = 50  # rows of a list (object versions, snapshots, recovery points) kept for the details pane
 MIN_ZONES = 2  # zones drawn per region even when nothing runs in them
+#: statuses of an operation under way, as each service spells them (its final ones -- available, ACTIVE,
+#: completed, running, COMPLETED, CONTINUOUS -- are not here; EC2's "running" is final, AWS Backup's RUNNING not)
+MOVING = frozenset({
+    # RDS (DBInstanceStatus, snapshot Status), EC2 instances, EBS volumes and snapshots
+    "creating", "pending", "modifying", "backing-up", "rebooting", "deleting", "copying", "upgrading", "starting",
+    "stopping", "shutting-down", "storage-optimization", "maintenance", "renaming", "resetting-master-credentials",
+    "configuring-enhanced-monitoring", "configuring-log-exports", "converting-to-vpc", "moving-to-vpc",
+    # DynamoDB tables, replicas and backups
+    "CREATING", "UPDATING", "DELETING", "ARCHIVING",
+    # AWS Backup and Elastic Disaster Recovery jobs, DRS replication
+    "CREATED", "PENDING", "RUNNING", "STARTED", "ABORTING", "INITIATING", "INITIAL_SYNC", "CREATING_SNAPSHOT",
+    "BACKLOG", "RESCAN",
+})
+
+
+def is_moving(status: str | None) -> bool:
+    return (status or "") in MOVING
+
+
+def percent(value: Any) -> int | None:
+    """A service's progress as an integer percent: 42, 42.5, "42%", "42.0" -> 42; None when it says nothing."""
+    if value is None or value == "":
+        return None
+    try:
+        return max(0, min(100, int(float(str(value).rstrip("%")))))
+    except ValueError:
+        return None
+
+
+def _progress(status: str, value: Any) -> int | None:
+    """The percent, shown only while the operation is under way."""
+    return percent(value) if is_moving(status) else None
 
 
 def world_view(inventory: Mapping[str, Any], faults: Mapping[str, Any] | None = None) -> WorldView:
@@ -23,7 +57,7 @@ def world_view(inventory: Mapping[str, Any], faults: Mapping[str, Any] | None = 
         resources = tuple(_resources(view, region))
         regions.append(RegionView(region, _zones(region, resources), resources))
     links = (*_s3_links(view, paused), *_dynamodb_links(view, paused), *_backup_links(view),
-             *_rds_links(view), *_dlm_links(view))
+             *_rds_links(view), *_dlm_links(view), *_drs_links(view))
     return WorldView(str(inventory.get("collected_at") or ""), tuple(regions), tuple(links))
 
 
@@ -46,6 +80,7 @@ def _resources(view: InventoryView, region: str) -> Iterable[ResourceView]:
     yield from _databases(view, region)
     yield from _compute(view, region)
     yield from _backup(view, region)
+    yield from _drs(view, region)
     for trail in (view.section(region, "cloudtrail").get("trails") or {}).values():
         yield ResourceView(region, "cloudtrail", "trail", trail["name"], trail["name"],
                            "logging" if trail.get("logging") else "stopped", None,
@@ -94,13 +129,18 @@ def _tables(view: InventoryView, region: str) -> Iterable[ResourceView]:
             "restored from": (table.get("restore") or {}).get("source_table_arn"),
         }
         summary = f"{items.get('count', '?')} items, PITR {pitr.get('status', '?')}"
-        yield ResourceView(region, "dynamodb", "table", table["name"], table["name"], str(table.get("status") or ""),
-                           None, summary, frozen_mapping(details))
+        status = str(table.get("status") or "")
+        creating = [r for r in replicas if is_moving(r.get("status"))]
+        if creating:
+            summary += ", replica " + ", ".join(f"{r.get('region')} {r.get('status')}" for r in creating)
+        yield ResourceView(region, "dynamodb", "table", table["name"], table["name"], status, None, summary,
+                           frozen_mapping(details), moving=is_moving(status) or bool(creating))
     for backup in view.dynamodb_backups(region):
-        yield ResourceView(region, "dynamodb", "backup", str(backup.get("arn")), str(backup.get("name")),
-                           str(backup.get("status") or ""), None, f"of {backup.get('table')}",
+        status = str(backup.get("status") or "")
+        yield ResourceView(region, "dynamodb", "backup", str(backup.get("arn")), str(backup.get("name")), status,
+                           None, f"of {backup.get('table')}",
                            frozen_mapping({"table": backup.get("table"), "type": backup.get("type"),
-                                           "created": backup.get("created")}))
+                                           "created": backup.get("created")}), moving=is_moving(status))
 
 
 def _databases(view: InventoryView, region: str) -> Iterable[ResourceView]:
@@ -118,18 +158,24 @@ def _databases(view: InventoryView, region: str) -> Iterable[ResourceView]:
             "snapshots": [{"id": s["id"], "type": s.get("type"), "status": s.get("status"),
                            "created": s.get("created")} for s in _newest(own, "created")],
         }
+        pending = db.get("pending_modified") or {}
+        if pending:
+            details["pending modifications"] = ", ".join(f"{k}={v}" for k, v in sorted(pending.items()))
         rows = orders.get("count")
         summary = f"{db.get('engine')}, {rows if rows is not None else '?'} order rows" + (
-            ", Multi-AZ" if db.get("multi_az") else "")
-        yield ResourceView(region, "rds", "db-instance", db["id"], db["id"], str(db.get("status") or ""),
-                           db.get("az"), summary, frozen_mapping(details))
+            ", Multi-AZ" if db.get("multi_az") else "") + (", changes pending" if pending else "")
+        status = str(db.get("status") or "")
+        yield ResourceView(region, "rds", "db-instance", db["id"], db["id"], status, db.get("az"), summary,
+                           frozen_mapping(details), moving=is_moving(status))
     for snapshot in snapshots:
-        yield ResourceView(region, "rds", "db-snapshot", snapshot["id"], snapshot["id"],
-                           str(snapshot.get("status") or ""), None,
+        status = str(snapshot.get("status") or "")
+        yield ResourceView(region, "rds", "db-snapshot", snapshot["id"], snapshot["id"], status, None,
                            f"{snapshot.get('type')} of {snapshot.get('instance')}",
                            frozen_mapping({"instance": snapshot.get("instance"), "type": snapshot.get("type"),
                                            "created": snapshot.get("created"), "encrypted": snapshot.get("encrypted"),
-                                           "copied from region": snapshot.get("source_region")}))
+                                           "copied from region": snapshot.get("source_region"),
+                                           "percent progress": snapshot.get("percent_progress")}),
+                           moving=is_moving(status), progress=_progress(status, snapshot.get("percent_progress")))
 
 
 def _name(item: Mapping[str, Any]) -> str:
@@ -138,27 +184,44 @@ def _name(item: Mapping[str, Any]) -> str:
 
 def _compute(view: InventoryView, region: str) -> Iterable[ResourceView]:
     snapshots = list(view.ebs_snapshots(region))
+    recovered = {r.get("instance"): r for r in view.drs_recovery_instances(region)}
     for instance in view.ec2_instances(region):
-        yield ResourceView(region, "ec2", "instance", instance["id"], _name(instance), str(instance.get("state") or ""),
-                           instance.get("az"), f"{instance.get('type')} in {instance.get('az')}",
-                           frozen_mapping({"id": instance["id"], "type": instance.get("type"),
-                                           "volumes": instance.get("volumes") or [], "tags": instance.get("tags")}))
+        status = str(instance.get("state") or "")
+        details = {"id": instance["id"], "type": instance.get("type"), "public IP": instance.get("public_ip"),
+                   "volumes": instance.get("volumes") or [], "tags": instance.get("tags")}
+        summary = f"{instance.get('type')} in {instance.get('az')}"
+        drs = recovered.get(instance["id"])
+        if drs is not None:
+            # Elastic Disaster Recovery's view of its recovery instance: PENDING until it has booted
+            what = "drill" if drs.get("drill") else "recovery"
+            details.update({"DRS": f"{what} instance of {drs.get('source_server')}",
+                            "DRS state": drs.get("state"), "point in time": drs.get("point_in_time")})
+            summary = f"DRS {what} instance, {summary}"
+            if drs.get("state") == "PENDING" and status == "running":
+                status = "booting"
+        yield ResourceView(region, "ec2", "instance", instance["id"], _name(instance), status, instance.get("az"),
+                           summary, frozen_mapping(details), moving=is_moving(status) or status == "booting")
     for volume in view.volumes(region):
         own = [s for s in snapshots if s.get("volume") == volume["id"]]
-        yield ResourceView(region, "ec2", "volume", volume["id"], _name(volume), str(volume.get("state") or ""),
+        status = str(volume.get("state") or "")
+        yield ResourceView(region, "ec2", "volume", volume["id"], _name(volume), status,
                            volume.get("az"), f"{volume.get('size')} GiB {volume.get('type')}",
                            frozen_mapping({"id": volume["id"], "size (GiB)": volume.get("size"),
                                            "encrypted": volume.get("encrypted"),
                                            "attached to": [a.get("instance") for a in volume.get("attachments") or ()],
                                            "snapshots": [{"id": s["id"], "state": s.get("state"),
-                                                          "created": s.get("created")}
-                                                         for s in _newest(own, "created")]}))
+                                                          "progress": s.get("progress"), "created": s.get("created")}
+                                                         for s in _newest(own, "created")]}),
+                           moving=is_moving(status))
     for snapshot in snapshots:
-        yield ResourceView(region, "ec2", "snapshot", snapshot["id"], _name(snapshot), str(snapshot.get("state") or ""),
+        status = str(snapshot.get("state") or "")
+        yield ResourceView(region, "ec2", "snapshot", snapshot["id"], _name(snapshot), status,
                            None, f"of {snapshot.get('volume')}",
                            frozen_mapping({"volume": snapshot.get("volume"), "created": snapshot.get("created"),
+                                           "progress": snapshot.get("progress"),
                                            "copied from": snapshot.get("source_snapshot"),
-                                           "copied from region": snapshot.get("source_region")}))
+                                           "copied from region": snapshot.get("source_region")}),
+                           moving=is_moving(status), progress=_progress(status, snapshot.get("progress")))
 
 
 def _backup(view: InventoryView, region: str) -> Iterable[ResourceView]:
@@ -191,6 +254,53 @@ def _backup(view: InventoryView, region: str) -> Iterable[ResourceView]:
         yield ResourceView(region, "backup", "plan", plan["id"], str(plan.get("name") or plan["id"]), "", None,
                            f"{len(rules)} rule(s), {len(selections)} selection(s)",
                            frozen_mapping({"rules": rules, "selections": selections}))
+    # Jobs are shown while they run: what AWS Backup is doing now, and how far it is
+    for key, kind, verb in (("jobs", "backup-job", "backs up"), ("copy_jobs", "copy-job", "copies"),
+                            ("restore_jobs", "restore-job", "restores")):
+        for job in view.backup_list(key, region):
+            status = str(job.get("state") or "")
+            if not is_moving(status):
+                continue
+            source = job.get("resource_arn") or job.get("recovery_point") or job.get("source_recovery_point")
+            target = arn_name(job.get("destination_vault_arn"))
+            summary = f"{verb} {arn_name(source) or source}" + (f" to {target}" if target else "")
+            yield ResourceView(region, "backup", kind, str(job.get("id")), f"{kind} {str(job.get('id'))[:8]}", status,
+                               None, summary, frozen_mapping({"resource": source, "resource type": job.get(
+                                   "resource_type"), "started": job.get("created"), "percent done":
+                                   job.get("percent_done"), "destination": job.get("destination_vault_arn")}),
+                               moving=True, progress=percent(job.get("percent_done")))
+
+
+def _drs(view: InventoryView, region: str) -> Iterable[ResourceView]:
+    """Elastic Disaster Recovery: each source server's replication (state, step, percent, lag), and the jobs
+    that are running."""
+    for server in view.drs_source_servers(region):
+        status = str(server.get("state") or "")
+        step = server.get("initiation_step")
+        summary = (f"{server.get('instance')} from {server.get('origin_region')}"
+                   + (f", step {step}" if step else "") + (f", lag {server.get('lag')}" if server.get("lag") else "")
+                   + (f", {server.get('error')}" if server.get("error") else ""))
+        progress = server.get("replicated_percent") if status == "INITIAL_SYNC" else None
+        yield ResourceView(region, "drs", "source-server", str(server["id"]),
+                           str(server.get("hostname") or server["id"]), status, None, summary, frozen_mapping({
+                               "source instance": server.get("instance"), "from region": server.get("origin_region"),
+                               "direction": server.get("direction"), "initiation step": step,
+                               "replicated": f"{server['replicated_percent']}%" if server.get(
+                                   "replicated_percent") is not None else None,
+                               "lag": server.get("lag"), "ETA": server.get("eta"), "error": server.get("error"),
+                               "recovery instance": server.get("recovery_instance"),
+                               "last launch": server.get("last_launch_result")}),
+                           moving=is_moving(status), progress=percent(progress))
+    for job in view.section(region, "drs").get("jobs") or ():
+        status = str(job.get("status") or "")
+        if not is_moving(status):
+            continue
+        servers = job.get("servers") or []
+        yield ResourceView(region, "drs", "drs-job", str(job.get("id")), str(job.get("id")), status, None,
+                           f"{job.get('type')} {job.get('initiated_by')}: "
+                           + ", ".join(f"{p.get('source_server')} {p.get('launch_status')}" for p in servers),
+                           frozen_mapping({"type": job.get("type"), "initiated by": job.get("initiated_by"),
+                                           "created": job.get("created"), "servers": list(servers)}), moving=True)
 
 
 # -- replication ----------------------------------------------------------------------------------------------
@@ -268,3 +378,16 @@ def _dlm_links(view: InventoryView) -> Iterable[ReplicationLink]:
                                       str(policy.get("description") or policy["id"]),
                                       str(copy.get("target_region")), "snapshots", "replicating",
                                       f"schedule {schedule.get('name')}")
+
+
+def _drs_links(view: InventoryView) -> Iterable[ReplicationLink]:
+    for server in view.drs_source_servers():
+        status = str(server.get("state") or "")
+        state = ("failing" if status == "STALLED" else "idle" if status in ("STOPPED", "DISCONNECTED", "")
+                 else "replicating")
+        detail = status + (f" {server['replicated_percent']}%" if status == "INITIAL_SYNC"
+                           and server.get("replicated_percent") is not None else "")
+        detail += f", lag {server['lag']}" if server.get("lag") else ""
+        yield ReplicationLink("DRS replication", str(server.get("origin_region") or "?"),
+                              str(server.get("hostname") or server.get("instance") or server["id"]),
+                              str(server["region"]), str(server["id"]), state, detail)
