@@ -60,8 +60,10 @@ def vary(base: dict, number: int) -> dict:
     for db in east["rds"]["instances"].values():
         db["backup_retention"] = rng.choice([0, 1, 6, 7, 14])
         db["multi_az"] = rng.random() < 0.5
-        if db.get("orders") and db["orders"].get("order_ids") and rng.random() < 0.3:
-            db["orders"]["order_ids"] = db["orders"]["order_ids"][:-rng.randint(1, 10)]
+        ids = (db.get("orders") or {}).get("order_ids") or {}
+        if ids.get("runs") and rng.random() < 0.3:  # (schema 2.0: order ids as runs) the newest orders lost
+            first, last = ids["runs"][-1]
+            ids["runs"][-1] = [first, max(first, last - rng.randint(1, 10))]
     for table in east["dynamodb"]["tables"].values():
         table["pitr"]["status"] = rng.choice(["ENABLED", "DISABLED"])
     if rng.random() < 0.5:

@@ -40,25 +40,28 @@ STRATEGY_TEXT = {
 }
 
 
+def _region_of(inv: InventoryView, bucket: str | None) -> str | None:
+    found = inv.bucket(bucket or "")
+    return found.region if found is not None else None
+
+
 def built_strategy(inv: InventoryView, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The strongest strategy the inventory shows, and what shows it."""
     db, dr = params["dbInstanceIdentifier"], params["drRegion"]
-    replicas = [x for x in inv.db_instances(dr) if replica_source_id(x) == db and x.get("status") == "available"]
+    replicas = [x for x in inv.db_instances(dr) if replica_source_id(x) == db and x.status == "available"]
     copies = [c for c in cross_region_copies(inv, db, dr) if c["status"] == "available"]
-    tables = [t["name"] for t in inv.tables(params["primaryRegion"])
-              if replica_regions(inv, t).get(dr) == "ACTIVE"]
-    replicated_buckets = [b["name"] for b in inv.buckets(params["primaryRegion"])
-                          for rule in (b.get("replication") or {}).get("rules") or ()
-                          if rule.get("status") == "Enabled"
-                          and (inv.bucket(rule.get("destination_bucket") or "") or {}).get("region") == dr]
-    drills = {r["instance"] for r in inv.drs_recovery_instances(dr) if r.get("drill")}
-    servers = [i["id"] for i in inv.ec2_instances(dr) if i.get("state") == "running" and i["id"] not in drills]
-    failover = [g["name"] for g in failover_groups(inv, params["recordName"]) if failover_problem(inv, g, {
-        "drRegion": dr, "drTargets": params["drTargets"]}) is None]
-    both_regions = [g["name"] for g in routed_groups(inv, params["recordName"])
-                    if all(r.get("health_check_id") for r in g["records"]) and len(g["records"]) > 1]
-    replicated_servers = [s["id"] for s in inv.drs_source_servers(dr) if s.get("state") == "CONTINUOUS"]
-    seen = {"db_replicas": [x["id"] for x in replicas], "db_backup_copies": [c["id"] for c in copies],
+    tables = [t.name for t in inv.tables(params["primaryRegion"]) if replica_regions(inv, t).get(dr) == "ACTIVE"]
+    replicated_buckets = [b.name for b in inv.buckets(params["primaryRegion"])
+                          for rule in (b.replication.rules if b.replication is not None else ())
+                          if rule.status == "Enabled" and _region_of(inv, rule.destination_bucket) == dr]
+    drills = {r.instance for r in inv.drs_recovery_instances(dr) if r.drill}
+    servers = [i.id for i in inv.ec2_instances(dr) if i.state == "running" and i.id not in drills]
+    failover = [g.name for g in failover_groups(inv, params["recordName"]) if failover_problem(inv, g, {
+        "drRegion": dr, "drTargets": params["drTargets"], "primaryRegion": params["primaryRegion"]}) is None]
+    both_regions = [g.name for g in routed_groups(inv, params["recordName"])
+                    if all(r.health_check_id for r in g.records) and len(g.records) > 1]
+    replicated_servers = [s.id for s in inv.drs_source_servers(dr) if s.state == "CONTINUOUS"]
+    seen = {"db_replicas": [x.id for x in replicas], "db_backup_copies": [c["id"] for c in copies],
             "table_replicas": tables, "replicated_buckets": sorted(set(replicated_buckets)),
             "dr_servers": servers, "dns_failover": failover, "dns_both_regions": both_regions,
             "replicated_servers": replicated_servers}
@@ -146,7 +149,7 @@ def backend_standby_running_in_dr_region(inv: InventoryView, params: dict[str, A
     region = params["drRegion"]
     found, rejected = backend_in_region(inv, params["backendName"], region)
     if found:
-        yield passed(found[0]["id"], "running", region, type=found[0].get("type"))
+        yield passed(found[0].id, "running", region, type=found[0].type)
     elif rejected:
         yield failed(region, "not_running", region,
                      why=", ".join(f"{instance} is {reason}" for instance, reason in sorted(rejected.items())))

@@ -13,45 +13,47 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.base import Finding, Param, check, failed, passed
+from checks.inventory.drs import SourceServer
+from checks.inventory.ec2 import Instance
 from checks.view import InventoryView
 
 BACKEND = Param("backendName", "string", "securecart-backend", "The Name tag of the shop's backend instance.")
 DR_REGION = Param("drRegion", "string", "us-west-2", "The DR region.")
 
 
-def _name(instance: dict[str, Any]) -> str:
-    return str((instance.get("tags") or {}).get("Name") or "")
+def _name(instance: Instance) -> str:
+    return instance.tags.get("Name") or ""
 
 
-def source_instances(inv: InventoryView, name: str, dr_region: str) -> list[dict[str, Any]]:
+def source_instances(inv: InventoryView, name: str, dr_region: str) -> list[Instance]:
     """The backend's instances outside the DR region (what DR protects)."""
-    return [i for i in inv.ec2_instances() if i.get("region") != dr_region and _name(i) == name]
+    return [i for i in inv.ec2_instances() if i.region != dr_region and _name(i) == name]
 
 
-def backend_in_region(inv: InventoryView, name: str, region: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def backend_in_region(inv: InventoryView, name: str, region: str) -> tuple[list[Instance], dict[str, str]]:
     """(the running backend instances in `region`, why each other candidate does not count: id -> reason)."""
     sources = source_instances(inv, name, region)
-    source_ids = {i["id"] for i in sources}
-    source_arns = {i.get("arn") for i in sources}
-    servers = {s["id"]: s for s in inv.drs_source_servers(region)}
-    drs = {r["instance"]: r for r in inv.drs_recovery_instances(region)}
-    points = {p.get("arn"): p for p in inv.recovery_points(region)}
-    restored = {str(job.get("created_resource_arn") or "").rsplit("/", 1)[-1]
-                for job in inv.backup_list("restore_jobs", region)
-                if (points.get(job.get("recovery_point")) or {}).get("resource_arn") in source_arns}
+    source_ids = {i.id for i in sources}
+    source_arns = {i.arn for i in sources}
+    servers = {s.id: s for s in inv.drs_source_servers(region)}
+    drs = {r.instance: r for r in inv.drs_recovery_instances(region)}
+    points = {p.arn: p for p in inv.recovery_points(region)}
+    restored = {str(job.created_resource_arn or "").rsplit("/", 1)[-1]
+                for job in inv.restore_jobs(region)
+                if job.recovery_point in points and points[job.recovery_point].resource_arn in source_arns}
     found, rejected = [], {}
     for instance in inv.ec2_instances(region):
-        recovery = drs.get(instance["id"])
-        of_backend = recovery is not None and (servers.get(recovery.get("source_server")) or {}).get(
-            "instance") in source_ids
-        if not (_name(instance) == name or of_backend or instance["id"] in restored):
+        recovery = drs.get(instance.id)
+        server = servers.get(recovery.source_server or "") if recovery is not None else None
+        of_backend = server is not None and server.instance in source_ids
+        if not (_name(instance) == name or of_backend or instance.id in restored):
             continue
-        if recovery is not None and recovery.get("drill"):
-            rejected[instance["id"]] = "a drill instance"
-        elif instance.get("state") != "running":
-            rejected[instance["id"]] = str(instance.get("state"))
-        elif recovery is not None and recovery.get("state") != "RUNNING":
-            rejected[instance["id"]] = f"still booting ({recovery.get('state')})"
+        if recovery is not None and recovery.drill:
+            rejected[instance.id] = "a drill instance"
+        elif instance.state != "running":
+            rejected[instance.id] = str(instance.state)
+        elif recovery is not None and recovery.state != "RUNNING":
+            rejected[instance.id] = f"still booting ({recovery.state})"
         else:
             found.append(instance)
     return found, rejected
@@ -86,33 +88,31 @@ def backend_in_region(inv: InventoryView, name: str, region: str) -> tuple[list[
 def drs_source_server_replicating(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """A source server in the DR region replicates an instance named backendName and is CONTINUOUS."""
     region, name = params["drRegion"], params["backendName"]
-    if not inv.section(region, "drs").get("initialized"):
+    if not inv.drs(region).initialized:
         yield failed(region, "not_initialized", region)
         return
-    sources = {i["id"]: i for i in source_instances(inv, name, region)}
+    sources = {i.id: i for i in source_instances(inv, name, region)}
     if not sources:
         yield failed(name, "no_backend", region)
         return
-    servers = [s for s in inv.drs_source_servers(region)
-               if s.get("instance") in sources and s.get("direction") != "FAILBACK"]
+    servers = [s for s in inv.drs_source_servers(region) if s.instance in sources and s.direction != "FAILBACK"]
     if not servers:
         yield failed(name, "no_source_server", region)
         return
-    best = next((s for s in servers if s.get("state") == "CONTINUOUS"), servers[0])
-    evidence = {"instance": best.get("instance"), "state": best.get("state"), "lag": best.get("lag"),
-                "error": f" ({best['error']})" if best.get("error") else "",
-                "progress": _progress(best)}
-    if best.get("state") == "CONTINUOUS":
-        yield passed(best["id"], "continuous", region, **evidence)
-    elif best.get("state") in ("INITIATING", "INITIAL_SYNC", "CREATING_SNAPSHOT"):
-        yield failed(best["id"], "not_yet", region, **evidence)
+    best = next((s for s in servers if s.state == "CONTINUOUS"), servers[0])
+    evidence = {"instance": best.instance, "state": best.state, "lag": best.lag,
+                "error": f" ({best.error})" if best.error else "", "progress": _progress(best)}
+    if best.state == "CONTINUOUS":
+        yield passed(best.id, "continuous", region, **evidence)
+    elif best.state in ("INITIATING", "INITIAL_SYNC", "CREATING_SNAPSHOT"):
+        yield failed(best.id, "not_yet", region, **evidence)
     else:
-        yield failed(best["id"], "not_replicating", region, **evidence)
+        yield failed(best.id, "not_replicating", region, **evidence)
 
 
-def _progress(server: dict[str, Any]) -> str:
-    if server.get("state") == "INITIATING" and server.get("initiation_step"):
-        return f" (step {server['initiation_step']})"
-    if server.get("state") == "INITIAL_SYNC" and server.get("replicated_percent") is not None:
-        return f" ({server['replicated_percent']}% replicated, done at {server.get('eta')})"
+def _progress(server: SourceServer) -> str:
+    if server.state == "INITIATING" and server.initiation_step:
+        return f" (step {server.initiation_step})"
+    if server.state == "INITIAL_SYNC" and server.replicated_percent is not None:
+        return f" ({server.replicated_percent}% replicated, done at {server.eta})"
     return ""

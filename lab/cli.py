@@ -80,6 +80,8 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
         click.echo(f"The sandbox is already running at {running.endpoint} (pid {running.pid}, "
                    f"backend {running.runtime.get('backend', '?')}, state {directory}).")
         return
+    if backend == "localstack":
+        _prepare_localstack()
     try:
         running = process.start(directory, port=port, backend=backend, foreground=foreground,
                                  allow_remote=allow_remote, seed=seed, no_world=no_world, fsync=fsync,
@@ -100,9 +102,27 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
     if replayed and replayed.get("records"):
         click.echo(f"replayed {replayed['records']} journaled changes in {replayed['seconds']:.1f}s "
                    "(the sandbox had stopped without a final snapshot)")
+    detail = status.get("backend_detail") or {}
+    if detail.get("mode") == "host":
+        click.echo(f"LocalStack (host mode): {detail.get('endpoint')}, pid {detail.get('pid')}, "
+                   f"ready in {detail.get('start_seconds') or 0:.1f}s, log {detail.get('log')}")
     for warning in status.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)
     click.echo('Point your tools at it:  eval "$(lab env)"')
+
+
+def _prepare_localstack() -> None:
+    """Without Docker, LocalStack runs in host mode: install it here, where the user sees the progress line,
+    rather than inside the detached sandbox."""
+    from lab.backends.localstack import choose_mode
+
+    mode, why_not_docker = choose_mode()
+    if mode != "host":
+        return
+    from lab.backends.localstack_host import ensure_installed
+
+    click.echo(f"LocalStack runs in host mode, without Docker ({why_not_docker})")
+    ensure_installed(click.echo)
 
 
 @main.command()
@@ -117,8 +137,14 @@ def down(state_dir: str | None, port: int | None) -> None:
     if running is None:
         click.echo("The sandbox is not running.")
         return
+    from lab.backends.localstack_host import PID_FILE as LOCALSTACK_PID_FILE
+
+    host_mode = (directory / LOCALSTACK_PID_FILE).exists()  # the sandbox runs LocalStack in host mode
     saved = process.stop(directory, running)
-    if saved is None:
+    if host_mode:
+        click.echo("The sandbox and LocalStack (host mode) stopped. LocalStack keeps no resources: the next "
+                   f"lab up --backend localstack starts a fresh SecureCart world (state dir {directory}).")
+    elif saved is None:
         click.echo(f"The sandbox stopped; its state is in {directory}.")
     elif not saved.get("saved"):
         click.echo(f"The sandbox stopped, but its state could not be saved: {saved.get('error')}", err=True)
@@ -251,7 +277,9 @@ def doctor(backend: str | None, state_dir: str | None, port: int | None, as_json
     from lab.doctor import static_report
 
     directory = _state_dir(state_dir)
-    running = process.find_running(directory, port) if backend is None else None
+    running = process.find_running(directory, port)
+    if running is not None and backend not in (None, running.runtime.get("backend")):
+        running = None  # the sandbox runs another backend: report the one asked for from what is known
     if running is not None:
         report = AdminClient(running.endpoint).doctor()
         report["backend"] = running.runtime.get("backend", "?")
@@ -260,15 +288,12 @@ def doctor(backend: str | None, state_dir: str | None, port: int | None, as_json
         name = backend or "embedded"
         report = static_report(name)
         report["backend"] = name
-        report["source"] = "known facts (start the sandbox for a live probe)"
+        report["source"] = (f"known facts (start the sandbox for a live probe: lab up --backend {name})"
+                            if name != "embedded" else "known facts (start the sandbox for a live probe)")
         if name == "localstack":
-            from lab.backends.localstack import check_prerequisites
+            from lab.doctor import localstack_prerequisites
 
-            try:
-                check_prerequisites()
-                report["prerequisites"] = "Docker engine and LOCALSTACK_AUTH_TOKEN present"
-            except LabError as exc:
-                report["prerequisites"] = str(exc)
+            report["prerequisites"] = localstack_prerequisites()
     from lab.tools import find_tools
 
     report["tools"] = [tool.to_dict() for tool in find_tools()]

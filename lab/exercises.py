@@ -581,12 +581,38 @@ def load_file(file: Path) -> Exercise:
     cached = _LOADED.get(path)
     if cached is not None and cached[0] == version:
         return cached[1]
-    document, problems = _validate_file(path)
-    if problems or document is None:
-        raise ExerciseError(problems)
-    exercise = _build(document.data, path)
+    exercise = _load_validated(path)
+    if exercise is None:
+        document, problems = _validate_file(path)
+        if problems or document is None:
+            raise ExerciseError(problems)
+        exercise = _build(document.data, path)
+        _remember_valid(path)
     _LOADED[path] = (version, exercise)
     return exercise
+
+
+def _load_validated(path: Path) -> Exercise | None:
+    """The lab, when this very file passed validation before (lab.validation_cache); else None."""
+    from lab import validation_cache
+
+    try:
+        content = path.read_bytes()
+        if not validation_cache.known(validation_cache.key_of(content)):
+            return None
+        data = yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 -- safe loaders
+        return _build(data, path)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return None  # validated again, and its problems reported
+
+
+def _remember_valid(path: Path) -> None:
+    from lab import validation_cache
+
+    try:
+        validation_cache.remember(validation_cache.key_of(path.read_bytes()))
+    except OSError:
+        pass
 
 
 def load_all(dirs: list[Path] | None = None) -> dict[str, Exercise]:

@@ -23,12 +23,10 @@ import os
 import tempfile
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from checks.base import ERROR, FAIL, NOT_APPLICABLE, PASS, CheckParamError, CheckResult, aggregate_status
 
@@ -113,18 +111,25 @@ class Report:
 
     @property
     def status(self) -> str:
-        """PASS when every check passes, ERROR when any could not be judged, else FAIL."""
+        """ERROR when a check could not judge, else PASS when the lab passes its pass mark, else FAIL: the same
+        verdict as `passed` (lab.app.scoring)."""
         statuses = [check.status for step in self.steps for check in step.checks]
         if any(status == ERROR for status in statuses):
             return ERROR
-        return PASS if statuses and all(status == PASS for status in statuses) else FAIL
+        return PASS if self.passed else FAIL
+
+    @property
+    def complete(self) -> bool:
+        """Every check passes (more than the pass mark asks)."""
+        statuses = [check.status for step in self.steps for check in step.checks]
+        return bool(statuses) and all(status == PASS for status in statuses)
 
     def outcomes(self) -> list[CheckOutcome]:
         return [check for step in self.steps for check in step.checks]
 
     def to_dict(self) -> dict[str, Any]:
         return {"report_version": self.report_version, "lab_id": self.lab_id, "lab_title": self.lab_title,
-                "phase": self.phase, "checked_at": self.checked_at, "status": self.status,
+                "phase": self.phase, "checked_at": self.checked_at, "status": self.status, "complete": self.complete,
                 "score": round(self.score, 4), "max_score": self.max_score, "percent": round(self.percent, 2),
                 "pass_mark": self.pass_mark, "passed": self.passed, "drill": self.drill,
                 "steps": [step.to_dict() for step in self.steps]}
@@ -161,7 +166,8 @@ def _params_for(spec: Any, ref: Any, exercise: Any, drill_id: str | None) -> dic
 
 
 def as_view(inventory: Any) -> Any:
-    """One InventoryView per inventory, so that every check of a grading shares its indexes."""
+    """One InventoryView per inventory (the typed models, or a decoded export of any readable schema), so that
+    every check of a grading shares its indexes."""
     from checks.view import InventoryView
 
     return inventory if isinstance(inventory, InventoryView) else InventoryView(inventory)
@@ -202,12 +208,40 @@ def outcome_of(check_id: str, title: str, weight: float, params: dict[str, Any],
                         hint=focus.hint if focus else "")
 
 
+def _not_drilled(ref: Any, exercise: Any, messages: bool) -> CheckOutcome:
+    """A recovery check of a lab that has had no drill: nothing to recover yet, so it scores nothing -- what
+    the check itself answers, without reading the data its verdict on a drill would need."""
+    from checks import registry
+
+    try:
+        spec = registry.get(ref.id)
+    except KeyError:
+        return run_reference(ref, exercise, {})
+    params = _params_for(spec, ref, exercise, None)
+    message = hint = ""
+    if messages:
+        message, hint = spec.message_for("no_drill", {**params, "resource": exercise.id, "region": "",
+                                                      "lab_note": f" for lab {exercise.id}"})
+    result = CheckResult(check_id=spec.id, resource_id=exercise.id, resource_type=spec.resource_type, region="",
+                         status=NOT_APPLICABLE, score=0.0, max_score=1.0, evidence={"lab_note": f" for lab "
+                                                                                   f"{exercise.id}"},
+                         reason="no_drill", message=message, hint=hint)
+    return outcome_of(spec.id, spec.title, float(ref.weight), params, (result,))
+
+
 def _error_outcome(ref: Any, weight: float, reason: str, message: str, hint: str, title: str = "") -> CheckOutcome:
     result = CheckResult(check_id=ref.id, resource_id="exercise", resource_type="Lab::Exercise", region="",
                          status=ERROR, score=0.0, max_score=1.0, evidence={}, reason=reason, message=message,
                          hint=hint)
     return CheckOutcome(check_id=ref.id, title=title or ref.id, weight=weight, params=dict(ref.params or {}),
                         status=ERROR, score=0.0, max_score=weight, results=(result,), message=message, hint=hint)
+
+
+def _plain(model: Any) -> Any:
+    """A model of the inventory as JSON-shaped values (what a report carries)."""
+    from checks.inventory import to_builtins
+
+    return to_builtins(model) if model is not None else None
 
 
 def _step_report(step_id: str, title: str, phase: str, checks: list[CheckOutcome]) -> StepReport:
@@ -230,29 +264,33 @@ def evaluate(exercise: Any, inventory: Any, *, phase: str = "all", messages: boo
                                       [run_reference(ref, exercise, inventory, messages=messages)
                                        for ref in step.checks]))
     if phase in ("recover", "all") and exercise.recovery_checks:
+        drilled = inventory.drill(lab=exercise.id) is not None
         steps.append(_step_report(RECOVER_STEP_ID, "Recover from the drill", "recover",
-                                  [run_reference(ref, exercise, inventory, messages=messages)
-                                   for ref in exercise.recovery_checks]))
+                                  [run_reference(ref, exercise, inventory, messages=messages) if drilled
+                                   else _not_drilled(ref, exercise, messages) for ref in exercise.recovery_checks]))
     score = sum(step.score for step in steps)
     max_score = sum(step.max_score for step in steps)
     share = score / max_score if max_score > 0 else 0.0
     return Report(lab_id=exercise.id, lab_title=exercise.title, phase=phase,
-                  checked_at=inventory.data.get("collected_at"), score=score, max_score=max_score,
+                  checked_at=inventory.collected_at, score=score, max_score=max_score,
                   percent=100.0 * share, pass_mark=float(exercise.pass_mark),
                   passed=max_score > 0 and share + _EPSILON >= float(exercise.pass_mark),
-                  steps=tuple(steps), drill=inventory.drill(lab=exercise.id))
+                  steps=tuple(steps), drill=_plain(inventory.drill(lab=exercise.id)))
 
 
-def evaluate_recovery(exercise: Any, inventory: Mapping[str, Any], drill: Mapping[str, Any]) -> RecoveryEvaluation:
+def evaluate_recovery(exercise: Any, inventory: Any, drill: Mapping[str, Any]) -> RecoveryEvaluation:
     """Is the data back after `drill`? Runs the lab's recovery checks against this drill; `passed` when every
     check about the data passes (the RPO/RTO checks, which read the drill's own record, do not decide it).
     `lost` maps each store (orders, items, invoices) to the order ids the checks found missing."""
+    import msgspec
+
     from checks import registry
+    from checks.inventory.lab import Drill
 
     drill = dict(drill)
-    data = inventory.data if hasattr(inventory, "data") else inventory
-    others = [d for d in data.get("drills") or () if d.get("id") != drill.get("id")]
-    seen = as_view({**data, "drills": [*others, drill]})
+    judged = as_view(inventory).inventory
+    others = [d for d in judged.drills if d.id != drill.get("id")]
+    seen = as_view(msgspec.structs.replace(judged, drills=[*others, msgspec.convert(drill, Drill)]))
     results: list[CheckResult] = []
     lost: dict[str, set[str]] = {}
     data_statuses: list[str] = []
@@ -284,6 +322,8 @@ def report_json(report: Report) -> str:
 def junit_xml(reports: Iterable[Report], suite_name: str = "securecart-dr-lab") -> str:
     """JUnit XML: a testsuite per lab, a testcase per check (FAIL -> failure, ERROR -> error,
     NOT_APPLICABLE -> skipped), the score as properties."""
+    from xml.etree import ElementTree  # (what `lab check` does not need is loaded when it is used)
+
     root = ElementTree.Element("testsuites", name=suite_name)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
@@ -392,16 +432,18 @@ class ExportError(ValueError):
     """An export file that cannot be graded; the message says which and why."""
 
 
-def make_export(*, inventory: Mapping[str, Any], events: list[dict[str, Any]], reports: list[Report],
+def make_export(*, inventory: Any, events: list[dict[str, Any]], reports: list[Report],
                 learner: str, lab_version: str, exported_wall: str, learner_id: str | None = None) -> dict[str, Any]:
-    """An export's body. `learner_id` (lab.progress.learner_id) identifies the learner in class grading;
-    without one the export is identified by its file name, as the exports of older labs are."""
-    metadata = {"learner": learner, "lab_version": lab_version, "exported_at": inventory.get("collected_at"),
-                "exported_wall": exported_wall, "schema_version": inventory.get("schema_version")}
+    """An export of `inventory` (checks.inventory's models) with its events and reports, as JSON-shaped values.
+    `learner_id` (lab.progress.learner_id) identifies the learner in class grading; without one the export is
+    identified by its file name, as the exports of older labs are."""
+    document = _plain(inventory)
+    metadata = {"learner": learner, "lab_version": lab_version, "exported_at": document.get("collected_at"),
+                "exported_wall": exported_wall, "schema_version": document.get("schema_version")}
     if learner_id is not None:
         metadata["learner_id"] = learner_id
     return {"export_version": EXPORT_VERSION, "metadata": metadata,
-            "inventory": inventory, "events": events, "drills": list(inventory.get("drills") or ()),
+            "inventory": document, "events": events, "drills": list(document.get("drills") or ()),
             "reports": {report.lab_id: report.to_dict() for report in reports}}
 
 
@@ -411,7 +453,7 @@ def read_export(path: Path, max_bytes: int = MAX_EXPORT_BYTES) -> dict[str, Any]
     a file larger than `max_bytes`, which is not read at all."""
     import orjson
 
-    from lab.inventory import SCHEMA_VERSION
+    from checks.inventory import READABLE_VERSIONS, SchemaError, load
     from lab.progress import LEARNER_ID_PATTERN
     from lab.safety import RefusedFileError, read_regular_file
 
@@ -447,17 +489,24 @@ def read_export(path: Path, max_bytes: int = MAX_EXPORT_BYTES) -> dict[str, Any]
     if not isinstance(inventory, dict) or not isinstance(inventory.get("regions"), dict):
         raise ExportError(f"{path}: it holds no inventory")
     version = str(inventory.get("schema_version", ""))
-    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise ExportError(f"{path}: inventory schema {_shorten(repr(version))} is not {SCHEMA_VERSION}")
+    if version.split(".")[0] not in {known.split(".")[0] for known in READABLE_VERSIONS}:
+        raise ExportError(f"{path}: inventory schema {_shorten(repr(version))} is not one of "
+                          f"{', '.join(READABLE_VERSIONS)}")
+    try:
+        data["inventory"] = load(inventory)  # (schema 1.0 migrated: an old export is graded as it was)
+    except SchemaError as exc:
+        raise ExportError(f"{path}: {exc}") from exc
     return data
 
 
-def evidence_digest(inventory: Mapping[str, Any]) -> str:
-    """SHA-256 of the inventory -- the evidence a row is graded on -- in a canonical form (sorted keys, no
-    spaces), so that a copy re-saved with other spacing or key order has the same digest."""
+def evidence_digest(inventory: Any) -> str:
+    """SHA-256 of the inventory -- the evidence a row is graded on -- in a canonical form (its typed model as
+    plain values, sorted keys, no spaces), so that a copy re-saved with other spacing or key order, or in the
+    older schema, has the same digest."""
     import orjson
 
-    return hashlib.sha256(orjson.dumps(inventory, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    document = inventory if isinstance(inventory, Mapping) else _plain(inventory)
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _shorten(text: str, limit: int = 80) -> str:
@@ -545,10 +594,19 @@ def class_columns(exercises: list[Any]) -> list[tuple[str, str, str, float]]:
     return columns
 
 
-def grade_inventory(exercises: list[Any], inventory: Mapping[str, Any], *, messages: bool = False) -> dict[str, Report]:
-    """Every lab's report (phase all) on one inventory; scores only unless messages are asked for."""
+Scorer = Callable[..., Report]  # (exercise, inventory, *, messages) -> the lab's report (lab.app.scoring)
+
+
+def _score_all(exercise: Any, inventory: Any, *, messages: bool = True) -> Report:
+    return evaluate(exercise, inventory, phase="all", messages=messages)
+
+
+def grade_inventory(exercises: list[Any], inventory: Mapping[str, Any], *, messages: bool = False,
+                    score: Scorer = _score_all) -> dict[str, Report]:
+    """Every lab's report on one inventory, scored by `score` (the application's definition of a lab's score,
+    lab.app.scoring.lab_report; by default the same: phase all); scores only unless messages are asked for."""
     view = as_view(inventory)  # one view (and its indexes) for every lab
-    return {exercise.id: evaluate(exercise, view, phase="all", messages=messages) for exercise in exercises}
+    return {exercise.id: score(exercise, view, messages=messages) for exercise in exercises}
 
 
 PARALLEL_FROM = 40  # exports: below this, starting worker processes costs more than it saves
@@ -556,8 +614,9 @@ PARALLEL_FROM = 40  # exports: below this, starting worker processes costs more 
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(exercises: list[Any], pass_rule: str, max_bytes: int = MAX_EXPORT_BYTES) -> None:
-    _worker.update(exercises=exercises, pass_rule=pass_rule, max_bytes=max_bytes)
+def _start_worker(exercises: list[Any], pass_rule: str, max_bytes: int = MAX_EXPORT_BYTES,
+                  score: Scorer = _score_all) -> None:
+    _worker.update(exercises=exercises, pass_rule=pass_rule, max_bytes=max_bytes, score=score)
 
 
 def _grade_file(path: Path) -> dict[str, Any] | str:
@@ -567,7 +626,7 @@ def _grade_file(path: Path) -> dict[str, Any] | str:
     except ExportError as exc:
         return str(exc)
     try:
-        reports = grade_inventory(_worker["exercises"], export["inventory"])
+        reports = grade_inventory(_worker["exercises"], export["inventory"], score=_worker["score"])
     except Exception as exc:  # noqa: BLE001 -- a malformed inventory skips its own file, never the class
         return f"{path}: its inventory could not be graded ({type(exc).__name__}: {_shorten(str(exc))})"
     metadata = export["metadata"]
@@ -578,7 +637,8 @@ def _grade_file(path: Path) -> dict[str, Any] | str:
 
 def grade_class(directory: Path, exercises: list[Any], *,
                 pass_rule: str = "all",  # noqa: S107 -- pass as in pass/fail, not a password
-                workers: int | None = None, max_bytes: int = MAX_EXPORT_BYTES) -> ClassGrades:
+                workers: int | None = None, max_bytes: int = MAX_EXPORT_BYTES,
+                score: Scorer = _score_all) -> ClassGrades:
     """Regrade every export (*.json) in `directory` into rows. pass_rule: "all" (every lab passed) or
     "average" (the total percent reaches the mean pass mark). A large class is graded by one process per
     CPU (`workers`, default: as many as there are CPUs).
@@ -600,11 +660,13 @@ def grade_class(directory: Path, exercises: list[Any], *,
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1
     if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(workers, initializer=_start_worker,
-                                 initargs=(exercises, pass_rule, max_bytes)) as pool:
+                                 initargs=(exercises, pass_rule, max_bytes, score)) as pool:
             graded = list(pool.map(_grade_file, files, chunksize=max(1, len(files) // (workers * 4))))
     else:
-        _start_worker(exercises, pass_rule, max_bytes)
+        _start_worker(exercises, pass_rule, max_bytes, score)
         graded = [_grade_file(path) for path in files]
     rows: list[dict[str, Any]] = []
     for row in graded:

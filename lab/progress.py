@@ -79,6 +79,7 @@ class LabProgress:
     last_percent: float | None = None
     best_percent: float | None = None
     passed: bool = False  # passed the lab's pass mark at least once
+    last_passed: bool | None = None  # the latest check passed it (None: progress of an older lab)
     current_step: str | None = None
     started_at: str | None = None
     history: list[Attempt] = field(default_factory=list)
@@ -216,8 +217,8 @@ def update(state_dir: Path, lab_id: str, change: Callable[[LabProgress], None],
 
 def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool = True,
                   learner: str | None = None) -> LabProgress:
-    """A lab's report (lab.grading.Report of `exercise`): steps passed become done; an attempt counts and
-    keeps its score."""
+    """A lab's report (lab.grading.Report of `exercise`, the whole lab's: lab.app.scoring): steps passed become
+    done, its score is the lab's latest; an attempt also counts and goes into the history."""
     if report.lab_id != exercise.id:
         raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
 
@@ -225,12 +226,14 @@ def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool 
         passing = [step.id for step in report.steps if step.passed]
         entry.steps_passing = passing
         entry.steps_done = sorted(set(entry.steps_done) | set(passing))
+        # Every check is the lab's latest standing (lab.app.scoring): the steps it shows and its score agree.
+        entry.last_score, entry.last_max_score = round(report.score, 4), report.max_score
+        entry.last_percent = round(report.percent, 2)
+        entry.last_passed = bool(report.passed)
+        entry.best_percent = max(entry.best_percent or 0.0, entry.last_percent)
+        entry.passed = entry.passed or bool(report.passed)
         if attempt:
             entry.attempts += 1
-            entry.last_score, entry.last_max_score = round(report.score, 4), report.max_score
-            entry.last_percent = round(report.percent, 2)
-            entry.best_percent = max(entry.best_percent or 0.0, entry.last_percent)
-            entry.passed = entry.passed or bool(report.passed)
             entry.history.append(Attempt(at=_now(), checked_at=report.checked_at, phase=report.phase,
                                          score=round(report.score, 4), max_score=report.max_score,
                                          percent=round(report.percent, 2), passed=bool(report.passed)))

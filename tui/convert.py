@@ -145,12 +145,15 @@ def lab_view(exercise: Any) -> LabView:
 
 
 def progress_view(progress: Any, exercise: Any) -> LabProgressView:
-    """The learner's progress in one lab (lab.progress.Progress; a lab never opened has an empty record)."""
+    """The learner's progress in one lab (lab.progress.Progress; a lab never opened has an empty record): its
+    latest score, passed when that check passed (lab.app.scoring, as `lab exercises` says)."""
+    from lab.app.scoring import standing
+
     record = progress.lab(exercise.id)
     return LabProgressView(
         lab_id=exercise.id, steps_done=frozenset(record.steps_done),
         hints_revealed=frozen_mapping({k: int(v) for k, v in record.hints_revealed.items()}),
-        attempts=int(record.attempts), last_percent=record.last_percent, passed=bool(record.passed),
+        attempts=int(record.attempts), last_percent=record.last_percent, passed=standing(record).passed,
         current_step=record.current_step)
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
@@ -29,7 +29,7 @@ from lab import config
 from lab.gateway.codec.errors import not_implemented
 from lab.gateway.codec.identify import service_model
 from lab.kernel.context import RequestContext, Response
-from lab.kernel.data import BucketState, ObjectVersion
+from lab.kernel.data import BucketState, EbsSnapshot, KeyHead, ObjectVersion
 
 log = logging.getLogger("lab.backends.embedded")
 
@@ -169,6 +169,16 @@ def _loads_first(method: Any) -> Any:
 
 for _name in ("__getitem__", "__iter__", "__len__", "__contains__", "get", "items", "keys", "values"):
     setattr(BackendDict, _name, _loads_first(getattr(BackendDict, _name)))
+
+
+def _forget_stand_in(loaded: Any, live: Any) -> None:
+    """moto lists the services in use (BackendDict._instances: what the tagging API's GetResources and a reset
+    walk); a restored BackendDict that registered itself while it was unpickled holds the same accounts as
+    the live one it was copied into, and would list every resource a second time."""
+    instances = BackendDict._instances  # type: ignore[misc]
+    instances[:] = [each for each in instances if each is not loaded]
+    if dict.__len__(live) and not any(each is live for each in instances):
+        instances.append(live)
 
 
 class _Restoring:
@@ -478,6 +488,7 @@ class EmbeddedBackend:
             dict.clear(live)
             if loaded is not None:
                 dict.update(live, loaded)
+                _forget_stand_in(loaded, live)
             self.touched.add(module)
             _register_fast_reducers()
 
@@ -670,6 +681,10 @@ def _dynamo_type(value: dict[str, Any]) -> Any:
                 made.type, made.value = kind, inner
                 return made
     return dynamo_type(value)
+
+
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # moto's times are naive UTC: seconds since this are epoch seconds
+_SECOND = timedelta(seconds=1)
 
 
 class MotoData:
@@ -960,8 +975,40 @@ class MotoData:
         if found is None:
             raise LookupError(f"no bucket {bucket}")
         # (the store's own values() yields each key's latest version; a delete marker hides the object)
-        return sum(1 for versions in dict.values(found.keys)
-                   if versions and not isinstance(versions[-1], FakeDeleteMarker))
+        return sum(1 for versions in dict.values(found.keys) if versions and type(versions[-1]) is not FakeDeleteMarker)
+
+    def key_heads(self, region: str, bucket: str) -> list[KeyHead]:
+        from moto.s3.models import FakeDeleteMarker
+
+        found = self._s3().buckets.get(bucket)
+        if found is None:
+            raise LookupError(f"no bucket {bucket}")
+        make, epoch = tuple.__new__, _NAIVE_EPOCH  # (a month of orders is 100,000 keys: a tuple each, no more)
+        heads = []
+        append = heads.append
+        for key, versions in dict.items(found.keys):  # (the store's own items() yields only each key's latest)
+            if not versions:
+                continue
+            latest = versions[-1]
+            count = len(versions)
+            # (moto keeps times naive in UTC; a FakeKey keeps its ETag once computed, unquoted, in _etag)
+            modified = (latest.last_modified - epoch) // _SECOND
+            if type(latest) is FakeDeleteMarker:
+                markers = 1 if count == 1 else sum(1 for v in versions if type(v) is FakeDeleteMarker)
+                append(make(KeyHead, (key, latest.version_id, None, 0, modified, count - markers, markers)))
+            else:
+                markers = 0 if count == 1 else sum(1 for v in versions if type(v) is FakeDeleteMarker)
+                append(make(KeyHead, (key, latest.version_id, latest._etag or latest.etag.strip('"'), latest.size,
+                                      modified, count - markers, markers)))
+        return heads
+
+    def key_values(self, region: str, table: str, attribute: str) -> list[Any]:
+        found = self._table(region, table)
+        if attribute == found.hash_key_attr:
+            return [key.value for key in found.items]
+        if attribute == found.range_key_attr:
+            return [key.value for by_range in found.items.values() for key in by_range]
+        raise ValueError(f"{attribute} is not a key of DynamoDB table {table}")
 
     @staticmethod
     def _key_values(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
@@ -1032,6 +1079,14 @@ class MotoData:
         from moto.ec2.models import ec2_backends
 
         return _backend(ec2_backends, self.account, region)
+
+    def ebs_snapshots(self, region: str) -> list[EbsSnapshot]:
+        ec2 = self._ec2(region)
+        tags = ec2.tags  # (resource id -> tags: DescribeSnapshots looks them up one snapshot at a time, O(n^2))
+        return [EbsSnapshot(snap.id, snap.volume.id if snap.volume is not None else None, snap.status, "100%",
+                            (snap.start_time - _NAIVE_EPOCH).total_seconds(), bool(snap.encrypted), snap.description,
+                            dict(tags.get(snap.id) or {}), snap.volume.size if snap.volume is not None else None)
+                for snap in list(ec2.snapshots.values()) if snap.owner_id == self.account]
 
     def create_snapshot(self, region: str, volume_id: str, description: str,
                         tags: dict[str, str]) -> dict[str, Any]:

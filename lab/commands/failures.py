@@ -9,9 +9,8 @@ from typing import Any
 import click
 
 from lab import exercises as catalog
-from lab.commands._common import admin, port_option, state_dir_option, state_dir_path
-from lab.commands.checks import learner_option
-from lab.commands.exercises import exercise_dirs, exercises_option
+from lab.commands._common import admin, exercises_option, learner_option, port_option, state_dir_option, state_dir_path
+from lab.commands.exercises import exercise_dirs
 from lab.errors import LabError
 
 
@@ -220,9 +219,20 @@ def _reveal_recovery_hint(exercise: Any, state_dir: Path, learner: str | None) -
 @state_dir_option
 @port_option
 @click.option("--json", "as_json", is_flag=True)
-def drills(drill_id: str | None, state_dir: str | None, port: int | None, as_json: bool) -> None:
+@click.option("--incident", "incident_of", default=None, metavar="LAB",
+              help="print only the incident time T of LAB's latest drill (for a shell: T=$(lab drills --incident 03))")
+def drills(drill_id: str | None, state_dir: str | None, port: int | None, as_json: bool,
+           incident_of: str | None) -> None:
     """Drills run so far and their measured RTO/RPO (DRILL: one drill, in full)."""
     client = admin(state_dir, port)
+    if incident_of:
+        wanted = incident_of.strip()
+        mine = [d for d in client.get("drills")["drills"]
+                if d["lab"] == wanted or d["lab"].split("-", 1)[0] == wanted.split("-", 1)[0]]
+        if not mine:
+            raise LabError(f"lab {wanted} has had no drill yet: start one with lab drill {wanted}")
+        click.echo(max(mine, key=lambda d: d["incident_time"])["incident_time"])
+        return
     if drill_id:
         body = client.get(f"drills/{drill_id}")
         if as_json:

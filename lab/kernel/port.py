@@ -27,6 +27,7 @@ class Sandbox(Protocol):
     ready: threading.Event  # set once the saved world is loaded and calls are served
     endpoint: str  # http://127.0.0.1:PORT
     backend_name: str  # "embedded" (moto in this process), "localstack", or "remote"
+    backend_url: str | None  # the backend's own endpoint where it has one (LocalStack, another emulator)
     clock: SimClock
     lab: LabState  # the lab's own state (saved with every snapshot)
     engines: Engines

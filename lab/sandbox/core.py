@@ -110,7 +110,10 @@ class Sandbox:
         self.world_source = "saved state"  # or "seeded" / "template" when this start created the world
         self.lab = LabState(seed=seed)
         self.warnings: list[str] = []
-        self.store = StateStore(state_dir / "state", fsync=fsync)
+        # A backend that keeps nothing across restarts (LocalStack in host mode) gets a lab state of its own,
+        # begun anew at every start: the saved state of another backend in this state dir stays untouched.
+        self.ephemeral = bool(getattr(backend, "ephemeral", False))
+        self.store = StateStore(state_dir / getattr(backend, "lab_state_subdir", "state"), fsync=fsync)
         self.journaling = backend.persistent
         self.clock = SimClock(self.lab.clock)
         self.bus = EventBus()
@@ -160,6 +163,10 @@ class Sandbox:
         return self.backend.name
 
     @property
+    def backend_url(self) -> str | None:
+        return getattr(self.backend, "url", None)
+
+    @property
     def durations(self) -> Durations:
         """How long long-running operations take here: the defaults with this sandbox's overrides (saved)."""
         overrides = self.lab.extensions.get(DURATIONS_KEY) or {}
@@ -188,6 +195,10 @@ class Sandbox:
     def boot(self) -> None:
         started = time.perf_counter()
         self.backend.start()
+        limitations = getattr(self.backend, "limitations", None)
+        self.warnings.extend(limitations() if limitations else [])
+        if self.ephemeral:
+            self.store.clear()  # the backend starts empty: what the last run saved describes nothing now
         self._restore()
         if self.seed_world_on_boot and not self.lab.world_seeded:
             self._create_world()
@@ -746,6 +757,12 @@ class Sandbox:
 
     def close(self) -> dict[str, Any] | None:
         """Graceful stop: make sure everything acknowledged is saved (see save_for_shutdown)."""
+        if self.ephemeral:
+            # Nothing of this run is restored (the next start begins anew): stop the backend first, so a call
+            # still waiting on it ends now instead of holding the lock a snapshot would wait for.
+            self.backend.stop()
+            self.store.close()
+            return None
         result = None
         if self.ready.is_set():
             try:
@@ -774,7 +791,7 @@ class Sandbox:
         }
 
     def current_warnings(self) -> list[str]:
-        found = list(self.warnings)
+        found = list(self.warnings) + self.backend_problems()
         if self.store.full:
             found.insert(0, self.store.full)
         if self.snapshot_info["error"]:
@@ -809,6 +826,15 @@ class Sandbox:
             "clock": self.clock.describe(),
             "engines": self.engines.describe(),
         }
-        if with_counts and self.ready.is_set():
+        describe = getattr(self.backend, "describe", None)
+        if describe is not None:
+            body["backend_detail"] = describe()
+        if with_counts and self.ready.is_set() and not self.backend_problems():
             body["resources"] = resource_counts(self)
         return body
+
+    def backend_problems(self) -> list[str]:
+        """Why the backend cannot answer now (LocalStack exited), for a backend that can tell; else []."""
+        problem = getattr(self.backend, "problem", None)
+        found = problem() if problem else None
+        return [found] if found else []

@@ -28,6 +28,7 @@ class EngineSet:
         if duplicates or not all(names):
             raise ValueError(f"every engine needs a unique name: {duplicates or names}")
         self.engines: list[Engine] = [cls(sandbox) for cls in sorted(classes, key=lambda c: (c.order, c.name))]
+        self.steps_run = 0  # every step ever played: with the lab's request sequence, what says the world changed
         sandbox.bus.subscribe(CallAnswered, self.observe)
         # (only the engines that act before calls are asked on every call)
         self._preparing = [engine for engine in self.engines if type(engine).prepare is not Engine.prepare]
@@ -96,6 +97,7 @@ class EngineSet:
                     ACTING_AS.reset(token)
                 steps += 1
         finally:
+            self.steps_run += steps
             if traveller is not None:
                 traveller.stop()
         clock.set_time(target)

@@ -381,6 +381,16 @@ class StateStore:
         log.warning("%s", message)
         return message
 
+    def clear(self) -> None:
+        """Forget what earlier runs saved: for a backend that starts empty, it describes nothing now."""
+        self.close()
+        for path in [self.snapshot_path, self.snapshot_tmp_path(), self.legacy_journal_path,
+                     *self._journal_files().values()]:
+            path.unlink(missing_ok=True)
+        self.generation = self.snapshot_generation = 0
+        self.journal_records = self.journal_bytes = 0
+        self._valid_end.clear()
+
     def copy_snapshot_aside(self) -> Path | None:
         return self._copy_aside(self.snapshot_path) if self.snapshot_path.exists() else None
 

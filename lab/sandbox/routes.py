@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lab import config
 from lab.kernel.context import RequestContext
 from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter, json_body, query_flag
@@ -94,9 +95,14 @@ def shutdown(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
 
 
 def doctor(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    from lab.awsclient import client
     from lab.doctor import probe_services
 
-    return 200, probe_services(sandbox.client)
+    # A backend with an endpoint of its own (LocalStack, another emulator) is also asked directly; its URL
+    # passed the loopback check (or --allow-remote) when the backend was made.
+    url = sandbox.backend_url
+    backend_client = (lambda service: client(service, config.PRIMARY_REGION, url, allow_remote=True)) if url else None
+    return 200, probe_services(sandbox.client, backend_client)
 
 
 def durations_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:

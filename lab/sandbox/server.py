@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         from lab.backends import create_backend
         from lab.sandbox.core import Sandbox
 
-        backend = create_backend(args.backend, allow_remote=args.allow_remote)
+        backend = create_backend(args.backend, allow_remote=args.allow_remote, state_dir=state_dir,
+                                 public_port=args.port)
         sandbox = Sandbox(backend, state_dir, host=args.host, port=args.port, seed=args.seed,
                           seed_world=not args.no_world, fsync=args.fsync)
         gate.open(sandbox)
@@ -228,6 +229,8 @@ def run_ticker(sandbox: Sandbox) -> None:
         due = sandbox.engines.next_due()
         if sandbox.clock.paused or due is None or due[0] > sandbox.clock.now():
             continue
+        if sandbox.backend_problems():
+            continue  # the backend is gone (LocalStack exited): lab status says so, the engines wait
         try:
             environ = inprocess.environ_for("POST", sandbox.endpoint + "/_lab/clock/tick", [], b"")
             inprocess.call_app(sandbox.app, environ)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -204,3 +205,20 @@ def test_a_malformed_request_line_is_answered_as_aws_does(sandbox):
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
     assert b"html" not in head.lower() and b"<Error>" in body
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("given", ["aa", "bytes", "bytes=x-y", "items=0-1"])
+def test_a_range_s3_cannot_read_is_ignored_and_the_whole_object_answered(sandbox, method, given):
+    """S3 treats a Range it cannot read as a request for the whole object (moto failed on "aa" with a 500)."""
+    s3 = sandbox.client("s3")
+    bucket = f"range-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"0123456789")
+    status, headers, body = send(sandbox, method, f"/{bucket}/k", {"Range": given, "Authorization": signed("s3"),
+                                                                  "x-amz-checksum-mode": "ENABLED"})
+    assert status == 200, body[:300]
+    assert headers["Content-Length"] == "10" and body == (b"0123456789" if method == "GET" else b"")
+    status, headers, body = send(sandbox, method, f"/{bucket}/k", {"Range": "bytes=2-4",
+                                                                  "Authorization": signed("s3")})
+    assert status == 206 and headers["Content-Range"] == "bytes 2-4/10"

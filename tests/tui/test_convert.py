@@ -80,18 +80,19 @@ def test_scenarios_events_and_drills_from_their_bodies() -> None:
 
 
 def test_the_world_from_an_inventory() -> None:
-    versions = [{"version_id": "v2", "latest": True, "delete_marker": False, "replication_status": "PENDING",
-                 "last_modified": "2026-01-03T10:00:00Z"},
-                {"version_id": "v1", "latest": False, "delete_marker": False, "replication_status": "COMPLETED",
-                 "last_modified": "2026-01-03T09:00:00Z"}]
+    versions = [{"key": "a", "version_id": "v2", "latest": True, "delete_marker": False,
+                 "replication_status": "PENDING", "last_modified": "2026-01-03T10:00:00Z"},
+                {"key": "a", "version_id": "v1", "latest": False, "delete_marker": False,
+                 "replication_status": "COMPLETED", "last_modified": "2026-01-03T09:00:00Z"}]
     inventory = {
-        "collected_at": "2026-01-03T10:06:00Z",
+        "schema_version": "2.0", "collected_at": "2026-01-03T10:06:00Z",
         "regions": {
             "us-east-1": {
                 "s3": {"buckets": {"inv": {"name": "inv", "region": "us-east-1", "versioning": "Enabled",
                                            "replication": {"role": "r", "rules": [
                                                {"id": "all", "status": "Enabled", "destination_bucket": "inv-dr"}]},
-                                           "objects": {"count": 1, "version_count": 2, "keys": {"a": versions}}}}},
+                                           "objects": {"count": 1, "version_count": 2, "replication_pending": 1,
+                                                       "newest": versions}}}},
                 "rds": {"instances": {"db": {"id": "db", "region": "us-east-1", "status": "available",
                                              "engine": "postgres", "az": "us-east-1c", "multi_az": True,
                                              "secondary_az": "us-east-1d", "orders": {"count": 42}}},
@@ -101,7 +102,8 @@ def test_the_world_from_an_inventory() -> None:
                                               "replicas": [{"region": "us-west-2", "status": "ACTIVE"}],
                                               "pitr": {"status": "ENABLED"}, "items": {"count": 5}}}},
                 "backup": {"vaults": {"v": {"name": "v", "region": "us-east-1", "recovery_points": 1}},
-                           "recovery_points": [{"vault": "v", "resource_arn": "arn:aws:rds:us-east-1:0:db:db",
+                           "recovery_points": [{"arn": "rp-1", "region": "us-east-1", "vault": "v",
+                                                "resource_arn": "arn:aws:rds:us-east-1:0:db:db",
                                                 "status": "COMPLETED", "created": "2026-01-03T05:00:00Z"}],
                            "plans": {"p": {"id": "p", "region": "us-east-1", "name": "daily", "rules": [
                                {"name": "d", "target_vault": "v", "copy_actions": [

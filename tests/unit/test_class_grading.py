@@ -6,23 +6,24 @@ import csv
 import io
 import json
 
+from checks.inventory import Inventory, to_builtins
 from lab import grading
 from tests.unit.inventory_builder import EAST, WEST, Inv
 from tests.unit.test_grading import DST, SRC, s3_lab
 
 
-def export(learner: str, inventory: dict, *, exported_at: str | None = None, fake_reports: dict | None = None,
-           learner_id: str | None = None) -> dict:
+def export(learner: str, inventory: Inventory | dict, *, exported_at: str | None = None,
+           fake_reports: dict | None = None, learner_id: str | None = None) -> dict:
     """An export as `lab export` writes it; without a learner_id, as an older lab wrote it."""
     if exported_at:
-        inventory = {**inventory, "collected_at": exported_at}
+        inventory = {**to_builtins(inventory), "collected_at": exported_at}
     body = grading.make_export(inventory=inventory, events=[], reports=[], learner=learner, lab_version="test",
                                exported_wall="2026-03-01T00:00:00Z", learner_id=learner_id)
     body["reports"] = fake_reports or {}
     return body
 
 
-def inventory(versioned: int) -> dict:
+def inventory(versioned: int) -> Inventory:
     """versioned: 0 (nothing), 1 (source only), 2 (both + replication)."""
     inv = Inv().role("crr", "s3.amazonaws.com")
     inv.bucket(SRC, EAST, versioning="Enabled" if versioned else "Off",
@@ -66,7 +67,7 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path):
     (tmp_path / "foreign.json").write_text(json.dumps({"export_version": "1.0", "metadata": {"learner": "x"}}))
     (tmp_path / "anonymous.json").write_text(json.dumps({**export("y", inventory(2)), "metadata": {}}))
     (tmp_path / "future.json").write_text(json.dumps({**export("z", inventory(2)), "export_version": "7.0"}))
-    old_inventory = {**inventory(2), "schema_version": "0.1"}
+    old_inventory = {**to_builtins(inventory(2)), "schema_version": "0.1"}
     (tmp_path / "old.json").write_text(json.dumps(export("w", old_inventory)))
     (tmp_path / "notes.txt").write_text("ignored: not *.json")
     grades = grading.grade_class(tmp_path, [s3_lab()])

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from checks.inventory import to_builtins
 from lab import grading
 from lab.safety import describe_size
 from tests.unit.test_class_grading import export, inventory, rows
@@ -140,11 +141,13 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_
 
 def test_a_malformed_inventory_skips_its_own_file_not_the_class(tmp_path: Path) -> None:
     write(tmp_path, "alice.json", export("alice", inventory(2), learner_id=ALICE_ID))
-    write(tmp_path, "broken.json", export("bob", {**inventory(2), "drills": "not a list"}, learner_id=BOB_ID))
+    write(tmp_path, "broken.json", export("bob", {**to_builtins(inventory(2)), "drills": "not a list"},
+                                          learner_id=BOB_ID))
     grades = grading.grade_class(tmp_path, [s3_lab()])
     assert [row["file"] for row in grades.rows] == ["alice.json"]
     [problem] = grades.problems
-    assert problem.startswith(f"{tmp_path / 'broken.json'}: its inventory could not be graded (AttributeError")
+    # the typed schema refuses it as it is read, naming the member
+    assert problem.startswith(f"{tmp_path / 'broken.json'}: not an inventory of schema 2.0") and "$.drills" in problem
 
 
 @pytest.mark.parametrize("learner_id", ["", "short", "=1+2" * 8, 12345678901234567890, "a" * 65])

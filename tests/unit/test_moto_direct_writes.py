@@ -243,3 +243,30 @@ def test_a_saved_item_loads_without_moto_checking_its_size_again(table):
     loaded = pickle.loads(pickle.dumps(item))
     assert type(loaded.attrs) is LimitedSizeDict and loaded == item == _moto_round_trip(item)
     assert loaded.to_json() == item.to_json()
+
+
+def test_key_heads_and_key_values_read_the_models_as_listing_would(bucket, table):
+    """The inventory's bucket summary and table keys (key_heads, key_values) agree with what listing every
+    version (list_object_versions) and scanning every item show."""
+    from lab.kernel.data import heads_of
+
+    data = MotoData()
+    _s3().put_bucket_versioning(bucket, "Enabled")
+    for key in ("a", "b", "c"):
+        data.put_object(REGION, bucket, key, key.encode())
+    data.put_object(REGION, bucket, "a", b"second")
+    data.delete_object(REGION, bucket, "b")
+    heads = {head.key: head for head in data.key_heads(REGION, bucket)}
+    listed = {head.key: head for head in heads_of(data.list_object_versions(REGION, bucket))}
+    assert heads == listed
+    assert heads["a"].versions == 2 and heads["a"].markers == 0
+    assert heads["a"].etag == "a9f0e61a137d86aa9db53465e0801612"  # md5 of the latest body, b"second"
+    assert heads["b"].etag is None and heads["b"].versions == 1 and heads["b"].markers == 1
+    for number in range(3):
+        data.put_item(REGION, table, {"pk": {"S": f"k{number % 2}"}, "sk": {"N": str(number)}})
+    assert sorted(data.key_values(REGION, table, "pk")) == ["k0", "k1"]
+    assert sorted(data.key_values(REGION, table, "sk")) == ["0", "1", "2"]
+    with pytest.raises(ValueError, match="not a key"):
+        data.key_values(REGION, table, "other")
+    with pytest.raises(LookupError):
+        data.key_heads(REGION, "no-such-bucket-direct")

@@ -293,3 +293,17 @@ def test_a_snapshot_written_before_the_services_moved_still_loads():
     assert b"lab.services.backup.model" in old
     loaded = renames.loads(old)
     assert isinstance(loaded, LabState) and isinstance(loaded.extensions["backup"], BackupState)
+
+
+def test_clear_forgets_the_snapshot_and_every_journal(tmp_path):
+    store, _ = open_store(tmp_path)
+    append(store, {"n": 1})
+    snapshot(store, {"world": "v1"})
+    append(store, {"n": 2})
+    store.clear()
+    assert list(tmp_path.iterdir()) == []
+    store.open_journal()
+    append(store, {"n": 3})
+    store.close()
+    loaded = StateStore(tmp_path).load()
+    assert loaded.snapshot is None and loaded.journal == [{"n": 3}]

@@ -35,11 +35,13 @@ def test_record_report_marks_steps_done_and_counts_attempts(tmp_path):
     assert reloaded.last_lab == "02-s3-crr" and reloaded.lab("02-s3-crr").attempts == 3
 
 
-def test_a_look_is_not_an_attempt(tmp_path):
+def test_a_look_is_not_an_attempt_but_is_the_latest_score(tmp_path):
+    """Issue 15: Home showed "0 %" beside steps passing, because only attempts kept a score."""
     lab = s3_lab()
     report = grading.evaluate(lab, world().build(), phase="configure")
     entry = progress.record_report(tmp_path, lab, report, attempt=False, learner="ana")
-    assert (entry.attempts, entry.steps_done, entry.last_percent) == (0, ["replication", "versioning"], None)
+    assert (entry.attempts, entry.steps_done, entry.last_percent) == (0, ["replication", "versioning"], 100.0)
+    assert entry.history == [] and entry.last_passed is True
 
 
 def test_record_report_refuses_another_lab(tmp_path):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lab.kernel.api import Call, Operation, ServiceApi
+from lab.services.backup import access
 from lab.services.backup.engine import Backup
 
 if TYPE_CHECKING:
@@ -36,7 +37,11 @@ class BackupApi(ServiceApi):
 
 def _with_region_and_params(handler: Callable[[str, dict[str, Any]], dict[str, Any] | None]) -> Operation:
     def operation(call: Call) -> dict[str, Any]:
-        return handler(call.region, call.params) or {}
+        token = access.CURRENT_CALL.set(call)  # who asks: for the vault access policies (access.py)
+        try:
+            return handler(call.region, call.params) or {}
+        finally:
+            access.CURRENT_CALL.reset(token)
 
     operation.__name__ = getattr(handler, "__name__", "operation")
     return operation

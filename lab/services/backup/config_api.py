@@ -10,7 +10,8 @@ from typing import Any
 from lab import config
 from lab.kernel.api import paginate
 from lab.kernel.errors import AwsError
-from lab.services.backup.audit_manager import check_controls, check_policy
+from lab.services.backup.access import policy_problem
+from lab.services.backup.audit_manager import check_controls
 from lab.services.backup.model import Framework, Plan, PlanVersion, Selection, Vault, VaultLock, default_vault_key
 from lab.services.backup.resources import RESOURCE_TYPES
 from lab.services.backup.schedule import ScheduleError, validate
@@ -157,7 +158,7 @@ class BackupConfigApi:
     def op_PutBackupVaultAccessPolicy(self, region: str, params: dict[str, Any]) -> None:
         vault = self.vault(region, params["BackupVaultName"])
         document = params.get("Policy") or ""
-        problem = check_policy(document)
+        problem = policy_problem(document)
         if problem:
             raise AwsError(INVALID, f"backup vault access policy for {vault.name}: {problem}")
         vault.access_policy = document

@@ -15,7 +15,8 @@ type defines
     restore_resource(self, data, metadata, region) -> str   a NEW resource holding that data; its ARN
 and may define copy_backup(data, region) -> object (a copy in another region), delete_backup(data) (the
 recovery point is gone), backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) ->
-dict and backup_size(data) -> int | None. This engine protects S3 itself (lab.services.backup.s3_backups).
+dict, backup_size(data) -> int | None and backup_job_data(data, job_id) -> object (the data named after the
+backup or copy job that made it). This engine protects S3 itself (lab.services.backup.s3_backups).
 """
 
 from __future__ import annotations

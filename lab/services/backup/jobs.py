@@ -22,7 +22,7 @@ from lab.kernel.api import paginate
 from lab.kernel.engine import DataWriteGuard
 from lab.kernel.errors import AwsError
 from lab.kernel.port import Sandbox
-from lab.services.backup.audit_manager import policy_denies
+from lab.services.backup import access
 from lab.services.backup.config_api import INVALID, NOT_FOUND, REQUEST, check_lifecycle, parse_vault_arn
 from lab.services.backup.model import (
     DAY,
@@ -145,6 +145,9 @@ class BackupJobsApi:
             return
         try:
             job.data = provider.backup_resource(job.resource_arn)
+            named = getattr(provider, "backup_job_data", None)
+            if named is not None:  # the provider names its recovery data after the job (RDS: awsbackup:job-<id>)
+                job.data = named(job.data, job.job_id)
         except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
             self._end_backup(job, "FAILED", f"{exc}", at)
             return
@@ -336,6 +339,9 @@ class BackupJobsApi:
             copier = getattr(provider, "copy_backup", None)
             try:
                 data = copier(source.data, region) if copier else source.data
+                named = getattr(provider, "backup_job_data", None)
+                if named is not None:
+                    data = named(data, job.job_id)
             except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
                 refusal = f"{exc}"
         if refusal is not None:
@@ -595,11 +601,12 @@ class BackupJobsApi:
         vault = self.vault(region, params["BackupVaultName"])
         point = self.point_in_vault(vault, params["RecoveryPointArn"])
         now = self.now()
-        if policy_denies(vault.access_policy, "backup:DeleteRecoveryPoint"):
+        denied = access.refusal(self.sandbox, vault.access_policy, "backup:DeleteRecoveryPoint", point.arn, region,
+                                now)
+        if denied is not None:
             reason = f"the access policy of backup vault {vault.name} denies backup:DeleteRecoveryPoint"
             self.emit("RecoveryPointDeletionRefused", region=region, resource=point.arn, reason=reason)
-            raise AwsError("AccessDeniedException", f"User is not authorized to perform: backup:DeleteRecoveryPoint "
-                                                    f"on {point.arn} with an explicit deny: {reason}", 403)
+            raise AwsError("AccessDeniedException", denied, 403)
         refusal = self.deletion_refusal(point, now)
         if refusal is not None:
             self.emit("RecoveryPointDeletionRefused", region=region, resource=point.arn, reason=refusal)
@@ -618,10 +625,10 @@ class BackupJobsApi:
         point = self.point_in_vault(vault, params["RecoveryPointArn"])
         lifecycle = params.get("Lifecycle") or {}
         check_lifecycle(lifecycle, "UpdateRecoveryPointLifecycle")
-        if policy_denies(vault.access_policy, "backup:UpdateRecoveryPointLifecycle"):
-            raise AwsError("AccessDeniedException", f"User is not authorized to perform: "
-                                                    f"backup:UpdateRecoveryPointLifecycle on {point.arn} with an "
-                                                    f"explicit deny in the access policy of vault {vault.name}", 403)
+        denied = access.refusal(self.sandbox, vault.access_policy, "backup:UpdateRecoveryPointLifecycle", point.arn,
+                                region, self.now())
+        if denied is not None:
+            raise AwsError("AccessDeniedException", denied, 403)
         refusal = lock_refusal(vault, lifecycle)
         if refusal is not None:
             raise AwsError(REQUEST, refusal)

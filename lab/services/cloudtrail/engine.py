@@ -158,6 +158,10 @@ class CloudTrail(Engine):
         self.sandbox.events.emit(call.at, "api", call.event_source, call.operation, region=call.region,
                                  resource=f"{call.bucket}/{call.key}" if call.key else call.bucket, **detail)
 
+    def principal_for(self, access_key: str | None) -> Principal:
+        """Who calls with `access_key`: the user or role session it was issued to, else the lab's own user."""
+        return self.state.principals.get(access_key or "", audit.DEFAULT_PRINCIPAL)
+
     def params(self, call: ApiCall) -> dict[str, Any] | None:
         key = (call.number, call.at)  # numbers restart with a new world (reset); the instant tells them apart
         if key in self._params:

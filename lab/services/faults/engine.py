@@ -148,6 +148,16 @@ class Faults(Engine):
         if injection.drill and drills is not None and injection.source == "scenario":
             drills.wake(injection.drill)  # the failure's end may be the recovery
 
+    def end_drill(self, drill: str, reason: str) -> list[str]:
+        """A drill is over: its failures end, and those still scheduled never start (a follow-up due after the
+        drill was recovered or ended would otherwise strike a world the learner has moved on from)."""
+        ended = []
+        for injection in sorted(self.state.injections.values(), key=lambda i: i.id):
+            if injection.drill == drill and injection.status in ("active", "scheduled"):
+                self.end_injection(injection, reason)
+                ended.append(injection.id)
+        return ended
+
     def start_scenario(self, name: str, given: dict[str, Any], *, drill: str | None = None,
                        delay_seconds: float = 0.0) -> Injection:
         """Inject scenario `name` now (or after its delay). ValueError, with nothing changed, for an unknown

@@ -157,9 +157,11 @@ class S3Api(ServiceApi):
     # -- objects: the replication status of the version read ----------------------------------------------
 
     def op_GetObject(self, call: Call) -> BackendAnswer:
+        _ignore_unreadable_range(call)
         return self._with_replication_status(call)
 
     def op_HeadObject(self, call: Call) -> BackendAnswer:
+        _ignore_unreadable_range(call)
         return self._with_replication_status(call)
 
     def _with_replication_status(self, call: Call) -> BackendAnswer:
@@ -169,6 +171,17 @@ class S3Api(ServiceApi):
             return call.backend_answer()  # no version of this bucket replicates, nor is a replica
         version_id = call.forward().get("VersionId") or ""
         return call.backend_answer(ReplicationStatus=self.engine.replication_status(bucket, version_id))
+
+
+_BYTE_RANGE = re.compile(r"^bytes=(\d+-\d*|-\d+)(,\s*(\d+-\d*|-\d+))*$")
+
+
+def _ignore_unreadable_range(call: Call) -> None:
+    """S3 answers a GET or HEAD whose Range it cannot read as a request for the whole object (RFC 9110 14.2:
+    a recipient ignores a Range it does not understand); moto fails on some (a Range without "=")."""
+    found = call.ctx.environ.get("HTTP_RANGE")
+    if found is not None and not _BYTE_RANGE.match(found.strip()):
+        del call.ctx.environ["HTTP_RANGE"]
 
 
 def bucket_name_problem(name: str) -> str | None:

@@ -325,6 +325,19 @@ class S3(Engine):
             return PENDING
         return None
 
+    def replication_counts(self, bucket: str) -> dict[str, int]:
+        """How many of the bucket's versions show each ReplicationStatus (what replication_status answers for
+        each of them), counted without going through every version of the bucket."""
+        counts: dict[str, int] = {}
+        known = self.state.versions.get(bucket, {})
+        for record in known.values():
+            counts[record.status] = counts.get(record.status, 0) + 1
+        for (kind, queued_bucket, version_id), task in self.state.queued.items():
+            if (kind == "version" and queued_bucket == bucket and version_id not in known
+                    and task.targets is None and self._targets(task)):
+                counts[PENDING] = counts.get(PENDING, 0) + 1
+        return counts
+
     def _forget(self, bucket: str, version_id: str) -> None:
         self.state.versions.get(bucket, {}).pop(version_id, None)
 
