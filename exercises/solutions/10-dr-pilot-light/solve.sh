@@ -15,12 +15,13 @@ RECORD=shop.$ZONE
 NOT_READY=75  # EX_TEMPFAIL: `lab solve` moves sim time on and runs the step again
 
 wait_until() {  # what command... : poll a few times until the command prints "ready"; the sim clock decides
-  local what=$1 state i
+  # (LAB_WAIT_TRIES=1 where the clock is paused and only `lab clock advance` moves it)
+  local what=$1 tries=${LAB_WAIT_TRIES:-3} state i
   shift
-  for i in 1 2 3; do
+  for ((i = 1; i <= tries; i++)); do
     state=$("$@")
     [[ $state == ready ]] && return 0
-    [[ $i == 3 ]] || sleep 1
+    [[ $i == "$tries" ]] || sleep 1
   done
   echo "$what is $state, not ready yet; move sim time on (lab clock advance 5m) and run this step again" >&2
   exit "$NOT_READY"
@@ -124,10 +125,20 @@ replica_state() {
 }
 
 replicate_database() {
+  local retention pending status
   if ! aws rds describe-db-instances --region us-west-2 --db-instance-identifier securecart-orders-db-usw2 \
        >/dev/null 2>&1; then
-    aws rds modify-db-instance --region us-east-1 --db-instance-identifier securecart-orders-db \
-      --backup-retention-period 7 --apply-immediately >/dev/null
+    # A read replica needs automated backups on its source, and a source that is available (switching backups
+    # on takes a few minutes: until then the step is not ready and runs again later)
+    read -r retention pending status < <(aws rds describe-db-instances --region us-east-1 \
+      --db-instance-identifier securecart-orders-db --output text \
+      --query 'DBInstances[0].[BackupRetentionPeriod, PendingModifiedValues.BackupRetentionPeriod, DBInstanceStatus]')
+    if [[ $retention == 0 && $pending == None ]]; then
+      aws rds modify-db-instance --region us-east-1 --db-instance-identifier securecart-orders-db \
+        --backup-retention-period 7 --apply-immediately >/dev/null
+      echo "securecart-orders-db: automated backups switched on"; return
+    fi
+    [[ $status == available ]] || { echo "securecart-orders-db is $status: the replica once it is available"; return; }
     aws rds create-db-instance-read-replica --region us-west-2 --source-region us-east-1 \
       --db-instance-identifier securecart-orders-db-usw2 --db-instance-class db.t3.micro --kms-key-id "$(dr_key)" \
       --source-db-instance-identifier "arn:aws:rds:us-east-1:$ACCOUNT:db:securecart-orders-db" >/dev/null

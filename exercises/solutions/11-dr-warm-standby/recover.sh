@@ -15,12 +15,13 @@ RECORD=shop.$ZONE
 NOT_READY=75  # EX_TEMPFAIL: `lab solve` moves sim time on and runs the step again
 
 wait_until() {  # what command... : poll a few times until the command prints "ready"; the sim clock decides
-  local what=$1 state i
+  # (LAB_WAIT_TRIES=1 where the clock is paused and only `lab clock advance` moves it)
+  local what=$1 tries=${LAB_WAIT_TRIES:-3} state i
   shift
-  for i in 1 2 3; do
+  for ((i = 1; i <= tries; i++)); do
     state=$("$@")
     [[ $state == ready ]] && return 0
-    [[ $i == 3 ]] || sleep 1
+    [[ $i == "$tries" ]] || sleep 1
   done
   echo "$what is $state, not ready yet; move sim time on (lab clock advance 5m) and run this step again" >&2
   exit "$NOT_READY"

@@ -35,8 +35,9 @@ def aws(service: str, region: str = PRIMARY):
     return boto3.client(service, region_name=region, endpoint_url=endpoint)
 
 
-def wait_until(probe, what: str, tries: int = 3) -> None:
-    """Poll a few times; the sandbox's sim clock decides how long AWS takes. Not ready: exit NOT_READY."""
+def wait_until(probe, what: str, tries: int = int(os.environ.get("LAB_WAIT_TRIES", 3))) -> None:
+    """Poll a few times (LAB_WAIT_TRIES: 1 where the clock is paused and only `lab clock advance` moves it);
+    the sandbox's sim clock decides how long AWS takes. Not ready: exit NOT_READY."""
     for attempt in range(tries):
         state = probe()
         if state is True:
@@ -72,7 +73,17 @@ def db_status(region: str, identifier: str) -> str | None:
 
 def replicate_database() -> None:
     if db_status(DR, REPLICA) is None:
-        aws("rds").modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7, ApplyImmediately=True)
+        # A read replica needs automated backups on its source, and a source that is available (switching
+        # backups on takes a few minutes: until then the step is not ready and runs again later)
+        source = aws("rds").describe_db_instances(DBInstanceIdentifier=DB)["DBInstances"][0]
+        if source["BackupRetentionPeriod"] == 0 and "BackupRetentionPeriod" not in source.get(
+                "PendingModifiedValues", {}):
+            aws("rds").modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7, ApplyImmediately=True)
+            print(f"{DB}: automated backups switched on")
+            return
+        if source["DBInstanceStatus"] != "available":
+            print(f"{DB} is {source['DBInstanceStatus']}: the replica once it is available")
+            return
         aws("rds", DR).create_db_instance_read_replica(
             DBInstanceIdentifier=REPLICA, SourceDBInstanceIdentifier=f"arn:aws:rds:{PRIMARY}:{ACCOUNT}:db:{DB}",
             SourceRegion=PRIMARY, KmsKeyId=dr_key(), DBInstanceClass="db.t3.micro",
