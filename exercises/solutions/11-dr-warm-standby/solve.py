@@ -35,7 +35,7 @@ def aws(service: str, region: str = PRIMARY):
     return boto3.client(service, region_name=region, endpoint_url=endpoint)
 
 
-def wait_until(probe, what: str, tries: int = int(os.environ.get("LAB_WAIT_TRIES", 3))) -> None:
+def wait_until(probe, what: str, tries: int = int(os.environ.get("LAB_WAIT_TRIES", "3"))) -> None:
     """Poll a few times (LAB_WAIT_TRIES: 1 where the clock is paused and only `lab clock advance` moves it);
     the sandbox's sim clock decides how long AWS takes. Not ready: exit NOT_READY."""
     for attempt in range(tries):
