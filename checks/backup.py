@@ -142,10 +142,16 @@ def _ebs_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
         yield volume.id, protectable(inv, volume)
 
 
+def _ec2_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
+    for instance in inv.ec2_instances():
+        yield instance.id, Protectable(instance.arn, instance.region, instance.tags or {})
+
+
 FAMILIES: dict[str, tuple[str, str, Callable[[InventoryView], Iterator[tuple[str, Protectable]]], tuple[str, ...]]] = {
     "RDS": ("AWS::RDS::DBInstance", "RDS DB instances", _rds_resources, ("rds",)),
     "DYNAMODB": ("AWS::DynamoDB::Table", "DynamoDB tables", _dynamodb_resources, ("dynamodb",)),
     "EBS": ("AWS::EC2::Volume", "EBS volumes", _ebs_resources, ("ec2",)),
+    "EC2": ("AWS::EC2::Instance", "EC2 instances", _ec2_resources, ("ec2",)),
 }
 
 RESOURCE_SCOPE = (
@@ -281,18 +287,20 @@ def _last_recovery_point(family: str) -> CheckSpec:
             return
         max_age = params["recoveryPointAgeValue"] * UNIT_SECONDS[params["recoveryPointAgeUnit"]]
         age_text = describe_seconds(max_age)
+        where = params["recoveryPointRegion"]
+        in_text = f" in {where}" if where else ""
         for name, resource in chosen:
             arns = {arn for arn, _ in resource.identities()}
-            points = [p for p in inv.recovery_points() if p.resource_arn in arns
+            points = [p for p in inv.recovery_points(where or None) if p.resource_arn in arns
                       and p.status == "COMPLETED"]
             if not points:
-                yield failed(name, "no_recovery_point", resource.region, max_age=age_text)
+                yield failed(name, "no_recovery_point", resource.region, max_age=age_text, where=in_text)
                 continue
             newest = max(points, key=lambda p: parse_time(p.created) or 0.0)
             age = inv.now - (parse_time(newest.created) or 0.0)
             evidence = {"recovery_point": newest.arn, "created": newest.created,
                         "age": describe_seconds(max(0, round(age))), "max_age": age_text,
-                        "vault": newest.vault}
+                        "vault": newest.vault, "where": in_text}
             if age <= max_age:
                 yield passed(name, "recent", resource.region, **evidence)
             else:
@@ -306,11 +314,13 @@ def _last_recovery_point(family: str) -> CheckSpec:
         params=(*RESOURCE_SCOPE,
                 Param("recoveryPointAgeValue", "integer", 1, "The oldest the newest recovery point may be.",
                       minimum=1),
-                Param("recoveryPointAgeUnit", "choice", "days", "hours or days.", choices=("hours", "days"))),
+                Param("recoveryPointAgeUnit", "choice", "days", "hours or days.", choices=("hours", "days")),
+                Param("recoveryPointRegion", "string", "", "Only recovery points in this region count (a copy in "
+                      "the DR region); empty: any region.")),
         messages={
-            "recent": "{resource} was backed up {age} ago (recovery point in vault {vault}).",
-            "too_old": "The newest recovery point of {resource} is {age} old; at most {max_age} is asked.",
-            "no_recovery_point": "{resource} has no completed recovery point yet.",
+            "recent": "{resource} was backed up {age} ago (recovery point in vault {vault}{where}).",
+            "too_old": "The newest recovery point of {resource}{where} is {age} old; at most {max_age} is asked.",
+            "no_recovery_point": "{resource} has no completed recovery point{where} yet.",
             "resource_missing": "There is no resource {resource}.",
         },
         hints={
@@ -318,7 +328,8 @@ def _last_recovery_point(family: str) -> CheckSpec:
                        "aws backup start-backup-job.",
             "no_recovery_point": "Wait for the plan's next window (lab clock advance 1d) or start a backup now: "
                                  "aws backup start-backup-job --backup-vault-name <vault> --resource-arn <ARN> "
-                                 "--iam-role-arn <role ARN>.",
+                                 "--iam-role-arn <role ARN> (and, for a copy elsewhere, aws backup start-copy-job "
+                                 "once it has completed).",
             "resource_missing": "Check the name, id or ARN given to the check.",
         },
     )(judge)
@@ -327,9 +338,11 @@ def _last_recovery_point(family: str) -> CheckSpec:
 RDS_RESOURCES_PROTECTED_BY_BACKUP_PLAN = _protected_by_plan("RDS")
 DYNAMODB_RESOURCES_PROTECTED_BY_BACKUP_PLAN = _protected_by_plan("DYNAMODB")
 EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN = _protected_by_plan("EBS")
+EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN = _protected_by_plan("EC2")
 RDS_LAST_BACKUP_RECOVERY_POINT_CREATED = _last_recovery_point("RDS")
 DYNAMODB_LAST_BACKUP_RECOVERY_POINT_CREATED = _last_recovery_point("DYNAMODB")
 EBS_LAST_BACKUP_RECOVERY_POINT_CREATED = _last_recovery_point("EBS")
+EC2_LAST_BACKUP_RECOVERY_POINT_CREATED = _last_recovery_point("EC2")
 
 
 # -- recovery points -----------------------------------------------------------------------------------

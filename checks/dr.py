@@ -1,9 +1,12 @@
 """The DR strategy check: which of AWS's four DR strategies the learner has built, and whether its typical
 RPO and RTO meet the targets.
 
-The strategies and their figures follow the AWS whitepaper "Disaster Recovery of Workloads on AWS"
-(backup and restore: hours; pilot light: tens of minutes; warm standby: minutes); the lab fixes one number
-for each so that a check can compare (NOMINAL below).
+The strategies and their figures follow the AWS whitepaper "Disaster Recovery of Workloads on AWS: Recovery in
+the Cloud" (https://docs.aws.amazon.com/whitepapers/latest/disaster-recovery-workloads-on-aws/disaster-recovery-
+options-in-the-cloud.html: backup and restore, RPO/RTO hours; pilot light, tens of minutes; warm standby,
+minutes; multi-site active/active, real time); the lab fixes one number for each so that a check can compare
+(NOMINAL below). Labs 09-12 build each one and measure it in a drill; benchmarks/bench_dr_strategies.py
+records what they measure.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.base import Finding, Param, check, failed, passed
+from checks.drs import BACKEND, DR_REGION, backend_in_region
 from checks.dynamodb import replica_regions
 from checks.rds import cross_region_copies, replica_source_id
-from checks.route53 import failover_groups, failover_problem
+from checks.route53 import failover_groups, failover_problem, routed_groups
 from checks.schedule import describe_seconds
 from checks.view import InventoryView
 
@@ -24,12 +28,15 @@ NOMINAL = {
     "backup-and-restore": (86400, 14400),
     "pilot-light": (300, 1800),
     "warm-standby": (300, 300),
+    "multi-site-active-active": (5, 60),
 }
 STRATEGY_TEXT = {
     "none": "no DR copy of the orders database in the DR region",
     "backup-and-restore": "backup and restore (the orders database's backups are copied to the DR region)",
     "pilot-light": "pilot light (a live replica of the data in the DR region)",
     "warm-standby": "warm standby (a live replica, servers running and DNS failover to the DR region)",
+    "multi-site-active-active": "multi-site active/active (a multi-writer table, servers in both regions and DNS "
+                                "answering from both)",
 }
 
 
@@ -47,12 +54,19 @@ def built_strategy(inv: InventoryView, params: dict[str, Any]) -> tuple[str, dic
     replicated_buckets = [b.name for b in inv.buckets(params["primaryRegion"])
                           for rule in (b.replication.rules if b.replication is not None else ())
                           if rule.status == "Enabled" and _region_of(inv, rule.destination_bucket) == dr]
-    servers = [i.id for i in inv.ec2_instances(dr) if i.state == "running"]
+    drills = {r.instance for r in inv.drs_recovery_instances(dr) if r.drill}
+    servers = [i.id for i in inv.ec2_instances(dr) if i.state == "running" and i.id not in drills]
     failover = [g.name for g in failover_groups(inv, params["recordName"]) if failover_problem(inv, g, {
         "drRegion": dr, "drTargets": params["drTargets"], "primaryRegion": params["primaryRegion"]}) is None]
+    both_regions = [g.name for g in routed_groups(inv, params["recordName"])
+                    if all(r.health_check_id for r in g.records) and len(g.records) > 1]
+    replicated_servers = [s.id for s in inv.drs_source_servers(dr) if s.state == "CONTINUOUS"]
     seen = {"db_replicas": [x.id for x in replicas], "db_backup_copies": [c["id"] for c in copies],
             "table_replicas": tables, "replicated_buckets": sorted(set(replicated_buckets)),
-            "dr_servers": servers, "dns_failover": failover}
+            "dr_servers": servers, "dns_failover": failover, "dns_both_regions": both_regions,
+            "replicated_servers": replicated_servers}
+    if tables and servers and both_regions:
+        return "multi-site-active-active", seen
     if replicas and servers and failover:
         return "warm-standby", seen
     if replicas:
@@ -111,3 +125,33 @@ def dr_strategy_meets_targets(inv: InventoryView, params: dict[str, Any]) -> Ite
         yield failed(name, "rto_too_long", params["primaryRegion"], **evidence)
     else:
         yield passed(name, "meets_targets", params["primaryRegion"], **evidence)
+
+
+@check(
+    id="BACKEND_STANDBY_RUNNING_IN_DR_REGION", severity="HIGH", resource_type="AWS::EC2::Instance",
+    title="A copy of the backend runs in the DR region before any incident", services=("ec2", "drs", "backup"),
+    params=(BACKEND, DR_REGION),
+    messages={
+        "running": "{resource} ({type}) runs the backend in {drRegion}: it serves as soon as DNS sends traffic "
+                   "to it.",
+        "not_running": "The backend's copy in {drRegion} is not running: {why}.",
+        "none": "Nothing runs the backend in {drRegion}: it would have to be launched after an incident.",
+    },
+    hints={
+        "not_running": "Start it: aws ec2 start-instances --region {drRegion} --instance-ids <id>.",
+        "none": "Launch a scaled-down copy tagged Name={backendName} in {drRegion} (aws ec2 run-instances "
+                "--region {drRegion} ... --tag-specifications 'ResourceType=instance,Tags=[{{Key=Name,"
+                "Value={backendName}}}]').",
+    },
+)
+def backend_standby_running_in_dr_region(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """A running, non-drill instance in the DR region is the backend (warm standby, or a second active site)."""
+    region = params["drRegion"]
+    found, rejected = backend_in_region(inv, params["backendName"], region)
+    if found:
+        yield passed(found[0].id, "running", region, type=found[0].type)
+    elif rejected:
+        yield failed(region, "not_running", region,
+                     why=", ".join(f"{instance} is {reason}" for instance, reason in sorted(rejected.items())))
+    else:
+        yield failed(region, "none", region)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.drs import BACKEND, backend_in_region
 from checks.inventory import IdSet
 from checks.inventory.lab import Drill
 from checks.inventory.s3 import Bucket
@@ -25,12 +26,16 @@ from checks.route53 import (
     health_of,
     outage_answer,
     points_into,
+    possible_answers,
     record_targets,
+    routed_groups,
 )
 from checks.view import InventoryView, parse_time, tags_match
 
 READABLE_DB = frozenset({"available", "backing-up", "modifying", "storage-optimization", "configuring-log-exports",
                          "upgrading", "maintenance"})
+#: statuses in which a standalone instance takes writes (a promotion or a restore is over)
+WRITABLE_DB = frozenset({"available", "backing-up", "storage-optimization", "configuring-log-exports"})
 READABLE_TABLE = frozenset({"ACTIVE", "UPDATING"})
 DR_REGION = "us-west-2"
 #: the stores of lab.grading's `lost` -> the ledger's flag of an order's write to that store
@@ -124,7 +129,9 @@ _DATA_MESSAGES = {
     services=("rds", "rds.orders", "orders", "drills"),
     params=(*DRILL, *LOSS, RESTORED_ONLY,
             Param("region", "string", "", "Only instances in this region; empty: any region."),
-            Param("dbInstanceIdentifiers", "string_list", [], "Only these instances; empty: any instance.")),
+            Param("dbInstanceIdentifiers", "string_list", [], "Only these instances; empty: any instance."),
+            Param("writable", "boolean", False, "Only instances that take orders again count: standalone (not a "
+                  "read replica) and available.")),
     messages={**_DATA_MESSAGES,
               "nothing_restored": "No {what} is available{restored_note}: nothing holds the orders yet."},
     hints={**NO_DRILL_HINTS,
@@ -150,12 +157,16 @@ def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iter
             continue
         if db.status not in READABLE_DB:
             continue
+        if params["writable"] and (db.read_replica_source or db.status not in WRITABLE_DB):
+            continue
         if params["restoredOnly"] and (parse_time(db.created) or 0.0) < incident:
             continue
         candidates.append((db.id, db.region, db.orders.order_ids if db.orders is not None else None))
     finding = judge_copies(inv, drill, params, "orders", "DB instance", candidates)
     if finding.reason == "nothing_restored":
         note = " that was created after the incident" if params["restoredOnly"] else ""
+        if params["writable"]:
+            note += " and takes writes (a read replica must be promoted first)"
         finding = failed(finding.resource_id, finding.reason, **{**finding.evidence, "restored_note": note})
     yield finding
 
@@ -430,7 +441,7 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
 
 @check(
     id="RECOVERY_DNS_SERVES_DR", phase="recover", kind="data", severity="HIGH", resource_type="AWS::Route53::RecordSet",
-    title="DNS answers with the DR endpoint", services=("route53", "rds", "drills"),
+    title="DNS answers with the DR endpoint", services=("route53", "rds", "ec2", "drills"),
     params=(*DRILL,
             Param("recordName", "string", "", "The name that must answer with the DR endpoint; empty: any failover "
                   "record."),
@@ -447,6 +458,8 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
               "client_keeps_primary": "Route 53 answers {resource} with {answer} (the {drRegion} endpoint), but a "
                                       "client that resolved it before keeps {client_answer} for the record's TTL "
                                       "({ttl} s), until {kept_until}.",
+              "region_still_served": "{resource} still answers {answer} outside {drRegion} ({policy} routing; "
+                                     "health: {primary_health}).",
               "no_failover_records": "There are no failover records{named}: DNS cannot move to the DR region."},
     hints={**NO_DRILL_HINTS,
            "primary_still_served": "Give the PRIMARY record a health check that probes the us-east-1 endpoint; it "
@@ -454,17 +467,20 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
            "secondary_not_dr": "Point the SECONDARY record at the {drRegion} endpoint (the promoted replica).",
            "client_keeps_primary": "Clients ask again when the TTL ends (lab clock advance 1m); a shorter TTL on the "
                                    "PRIMARY record brings them over sooner.",
+           "region_still_served": "Give every record a health check on its region's endpoint: the failed region's "
+                                  "check then fails and Route 53 stops answering it.",
            "no_failover_records": "Create PRIMARY and SECONDARY failover records with a health check (lab 7)."},
 )
 def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
-    """Failover routing as Route 53 answers it now: the SECONDARY once the PRIMARY's health check fails, and
-    the SECONDARY points at the DR region."""
+    """Route 53's answer now: for failover routing the SECONDARY once the PRIMARY's health check fails, for
+    latency or weighted routing the healthy records; passing when what it answers points at the DR region."""
     drill = find_drill(inv, params)
     if drill is None:
         yield _no_drill(params)
         return
     groups = failover_groups(inv, params["recordName"])
-    if not groups:
+    routed = routed_groups(inv, params["recordName"])
+    if not groups and not routed:
         named = f" for {params['recordName']}" if params["recordName"] else ""
         yield failed(params["recordName"] or "account", "no_failover_records", named=named)
         return
@@ -499,6 +515,17 @@ def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterat
                 findings.append(passed(resource, served, **evidence))
         else:
             findings.append(failed(resource, "secondary_not_dr", **evidence))
+    for group in routed:
+        resource = f"{group.name} {group.type}"
+        answers = possible_answers(inv, group)
+        evidence = {"answer": [target for record in answers for target in record_targets(record)],
+                    "policy": group.policy}
+        outside = [r for r in answers if not points_into(r, params["drRegion"], endpoints, params["drTargets"])]
+        if outside:
+            evidence["primary_health"] = ", ".join(f"{r.set_identifier}: {health_of(inv, r)}" for r in outside)
+            findings.append(failed(resource, "region_still_served", **evidence))
+        else:
+            findings.append(passed(resource, "serves_dr", **evidence))
     passing = [f for f in findings if f.status == "PASS"]
     yield from (passing[:1] if passing else findings)
 
@@ -510,6 +537,44 @@ def _outage_over(inv: InventoryView, drill: Drill, group: Any) -> Any:
     if drill.status != "recovered" or region in inv.inventory.faults.regions_down:
         return None
     return outage_answer(inv, group, region)
+
+
+@check(
+    id="RECOVERY_BACKEND_SERVES_FROM_DR", phase="recover", kind="data", severity="HIGH",
+    resource_type="AWS::EC2::Instance", title="The shop's backend runs in the DR region",
+    services=("ec2", "drs", "backup", "drills"),
+    params=(*DRILL, BACKEND, Param("drRegion", "string", DR_REGION, "The DR region.")),
+    messages={**NO_DRILL_MESSAGES,
+              "running": "{resource} runs the backend in {drRegion} ({how}).",
+              "not_running": "The backend in {drRegion} is not running yet: {why}.",
+              "no_backend": "No instance in {drRegion} runs the backend: nothing serves the shop's requests there."},
+    hints={**NO_DRILL_HINTS,
+           "not_running": "Wait until it has started (lab clock advance 5m); a recovery instance boots for a few "
+                          "minutes after its job starts.",
+           "no_backend": "Launch it: a recovery from Elastic Disaster Recovery (aws drs start-recovery --region "
+                         "{drRegion} --source-servers sourceServerID=<s-...>), an AWS Backup restore of its "
+                         "recovery point, or a standby started before the incident."},
+)
+def recovery_backend_serves_from_dr(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """A running instance in the DR region is the backend: a standby named for it, an Elastic Disaster
+    Recovery recovery instance of it that has booted (not a drill), or an AWS Backup restore of it."""
+    drill = find_drill(inv, params)
+    if drill is None:
+        yield _no_drill(params)
+        return
+    region = params["drRegion"]
+    found, rejected = backend_in_region(inv, params["backendName"], region)
+    drs = {r.instance for r in inv.drs_recovery_instances(region)}
+    if found:
+        instance = found[0]
+        how = ("an Elastic Disaster Recovery recovery instance" if instance.id in drs
+               else f"{instance.type}, named {params['backendName']}")
+        yield passed(instance.id, "running", region, how=how, instances=[i.id for i in found])
+    elif rejected:
+        why = ", ".join(f"{instance} is {reason}" for instance, reason in sorted(rejected.items()))
+        yield failed(region, "not_running", region, why=why)
+    else:
+        yield failed(region, "no_backend", region)
 
 
 # -- deletion refused, recorded, flagged -----------------------------------------------------------------

@@ -20,7 +20,7 @@ from checks.base import CheckParamError, CheckResult, CheckSpec
 log = logging.getLogger("checks")
 
 ENTRY_POINT_GROUP = "securecart_lab.checks"
-BUILTIN_MODULES = ("s3", "rds", "dynamodb", "ebs", "backup", "route53", "cloudtrail", "dr", "recovery")
+BUILTIN_MODULES = ("s3", "rds", "dynamodb", "ebs", "backup", "route53", "cloudtrail", "drs", "dr", "recovery")
 
 CHECKS: dict[str, CheckSpec] = {}
 PLUGIN_ERRORS: list[str] = []

@@ -36,12 +36,16 @@ def record_targets(record: Record | None) -> list[str]:
 
 
 def dr_endpoints(inv: InventoryView, region: str) -> set[str]:
-    """Addresses of the DR region's resources that a record may point at (DB endpoints, bucket hosts)."""
+    """Addresses of a region's resources that a record may point at (DB endpoints, EC2 instances' IPs)."""
     found: set[str] = set()
     for db in inv.db_instances(region):
         address = db.endpoint.address
         if address:
             found.add(fqdn(address))
+    for instance in inv.ec2_instances(region):
+        for address in (instance.public_ip, instance.private_ip):
+            if address:
+                found.add(fqdn(address))
     return found
 
 
@@ -92,6 +96,52 @@ def client_answer(inv: InventoryView, name: str, record_type: str | None) -> Cli
             if fqdn(answer.name) == fqdn(name) and answer.type == (record_type or ""):
                 return answer
     return None
+
+
+#: latency routing as the sandbox's one client location (the primary region) sees it: nearest region first
+LATENCY_PREFERENCE = ("us-east-1", "us-east-2", "ca-central-1", "us-west-1", "us-west-2")
+
+
+@dataclass
+class RoutedGroup:
+    """The weighted or latency records of one (zone, name, type)."""
+
+    zone: str | None
+    name: str
+    type: str | None
+    policy: str  # "latency" | "weighted"
+    records: list[Record]
+
+
+def routed_groups(inv: InventoryView, record_name: str) -> list[RoutedGroup]:
+    """Weighted and latency record sets by (zone, name, type)."""
+    groups: dict[tuple[str, str, str], RoutedGroup] = {}
+    wanted = fqdn(record_name) if record_name else ""
+    for zone in inv.hosted_zones():
+        for record in zone.records:
+            policy = "latency" if record.region else "weighted" if record.weight is not None else None
+            if policy is None or record.failover:
+                continue
+            name = fqdn(record.name or "")
+            if wanted and name != wanted:
+                continue
+            key = (zone.id, name, record.type or "")
+            group = groups.setdefault(key, RoutedGroup(zone.name, name, record.type, policy, []))
+            group.records.append(record)
+    return list(groups.values())
+
+
+def possible_answers(inv: InventoryView, group: RoutedGroup) -> list[Record]:
+    """The records Route 53 may answer a weighted or latency group with now: among the healthy ones (all of
+    them when none is), the nearest region's for latency, any with a weight above 0 for weighted."""
+    records = list(group.records)
+    pool = [r for r in records if health_of(inv, r) != "unhealthy"] or records
+    if group.policy == "latency":
+        def distance(record: Record) -> int:
+            region = record.region or ""
+            return LATENCY_PREFERENCE.index(region) if region in LATENCY_PREFERENCE else len(LATENCY_PREFERENCE)
+        return [min(pool, key=distance)] if pool else []
+    return [r for r in pool if (r.weight or 0) > 0] or pool
 
 
 def health_of(inv: InventoryView, record: Record) -> str:
@@ -215,4 +265,56 @@ def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> I
             findings.append(failed(resource, problem[0], **{**evidence, **problem[1]}))
         else:
             findings.append(passed(resource, "failover_configured", **evidence))
+    yield from apply_match(findings, "any")
+
+
+@check(
+    id="ROUTE53_ACTIVE_ACTIVE_CONFIGURED", severity="HIGH", resource_type=RECORD_SET,
+    title="DNS sends traffic to both regions and drops a region that fails its health check",
+    services=("route53", "ec2", "rds"),
+    params=(Param("recordName", "string", "", "The DNS name both regions serve; empty: any weighted or latency "
+                  "record set."),
+            Param("primaryRegion", "string", "us-east-1", "The primary region."),
+            Param("drRegion", "string", "us-west-2", "The other region."),
+            Param("drTargets", "string_list", [], "Extra values (IPs, names) that count as endpoints.")),
+    messages={
+        "active_active": "{resource} answers from {policy} records in both {primaryRegion} and {drRegion}, each "
+                         "guarded by a health check.",
+        "no_routed_records": "There are no latency or weighted records{named}: one region takes all the traffic.",
+        "region_missing": "{resource} has no record answering in {missing}.",
+        "record_without_health_check": "The {policy} record {set_identifier} of {resource} has no health check: "
+                                       "Route 53 would keep answering it while its region is down.",
+    },
+    hints={
+        "no_routed_records": "Create one record per region with the same name, a SetIdentifier and either Region "
+                             "(latency) or Weight (weighted), each with a HealthCheckId.",
+        "region_missing": "Add a record of the same name and type whose value is the {missing} endpoint.",
+        "record_without_health_check": "Create a health check for that region's endpoint and UPSERT the record "
+                                       "with its HealthCheckId.",
+    },
+)
+def route53_active_active_configured(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
+    """Latency or weighted routing with a record in each region, every record with a health check: both
+    regions serve, and a region that fails is dropped from the answers (multi-site active/active)."""
+    groups = routed_groups(inv, params["recordName"])
+    if not groups:
+        named = f" for {fqdn(params['recordName'])}" if params["recordName"] else ""
+        yield failed(fqdn(params["recordName"]) or "account", "no_routed_records", named=named)
+        return
+    findings = []
+    regions = (params["primaryRegion"], params["drRegion"])
+    endpoints = {region: dr_endpoints(inv, region) for region in regions}
+    for group in groups:
+        resource = f"{group.name} {group.type}"
+        evidence = {"policy": group.policy}
+        missing = [region for region in regions if not any(
+            points_into(record, region, endpoints[region], params["drTargets"]) for record in group.records)]
+        unguarded = [r for r in group.records if not r.health_check_id]
+        if missing:
+            findings.append(failed(resource, "region_missing", missing=", ".join(missing), **evidence))
+        elif unguarded:
+            findings.append(failed(resource, "record_without_health_check",
+                                   set_identifier=unguarded[0].set_identifier, **evidence))
+        else:
+            findings.append(passed(resource, "active_active", **evidence))
     yield from apply_match(findings, "any")

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from checks.inventory import IdSet, Inventory, Region, load
 from checks.inventory.backup import BackupJob, CopyJob, Framework, Plan, RecoveryPoint, RestoreJob, Vault
 from checks.inventory.cloudtrail import Trail, TrailEvent
+from checks.inventory.drs import DRS, RecoveryInstance, SourceServer
+from checks.inventory.drs import Job as DrsJob
 from checks.inventory.dynamodb import Table, TableBackup
 from checks.inventory.ec2 import DlmPolicy, Instance, Snapshot, Volume
 from checks.inventory.iam import Role
@@ -163,6 +165,20 @@ class InventoryView:
 
     def ec2_instances(self, region: str | None = None) -> Iterator[Instance]:
         return self._each(region, lambda sections: sections.ec2.instances.values())
+
+    # -- Elastic Disaster Recovery -------------------------------------------------------------------
+
+    def drs(self, region: str) -> DRS:
+        return self.region(region).drs
+
+    def drs_source_servers(self, region: str | None = None) -> Iterator[SourceServer]:
+        return self._each(region, lambda sections: sections.drs.source_servers.values())
+
+    def drs_jobs(self, region: str | None = None) -> Iterator[DrsJob]:
+        return self._each(region, lambda sections: sections.drs.jobs)
+
+    def drs_recovery_instances(self, region: str | None = None) -> Iterator[RecoveryInstance]:
+        return self._each(region, lambda sections: sections.drs.recovery_instances.values())
 
     def dlm_policies(self, region: str | None = None) -> Iterator[DlmPolicy]:
         return self._each(region, lambda sections: sections.ec2.dlm_policies.values())

@@ -223,14 +223,21 @@ class DrillView:
 @dataclass(frozen=True)
 class ResourceView:
     region: str
-    service: str  # "s3", "dynamodb", "rds", "ec2", "backup", ...
-    kind: str  # "bucket", "table", "db-instance", "instance", "volume", "vault", ...
+    service: str  # "s3", "dynamodb", "rds", "ec2", "backup", "drs", ...
+    kind: str  # "bucket", "table", "db-instance", "instance", "volume", "vault", "source-server", ...
     id: str
     name: str
     status: str = ""
     zone: str | None = None  # availability zone, for zonal resources
     summary: str = ""  # one line for lists and the map
     details: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    moving: bool = False  # a long-running operation is under way (creating, pending, a job RUNNING, ...)
+    progress: int | None = None  # how far it is, in percent, when the service says (PercentProgress, ...)
+
+    @property
+    def status_text(self) -> str:
+        """The status with its progress: "creating 42%"."""
+        return f"{self.status} {self.progress}%" if self.progress is not None else self.status
 
 
 @dataclass(frozen=True)
@@ -259,6 +266,11 @@ class WorldView:
 
     def region(self, name: str) -> RegionView | None:
         return next((region for region in self.regions if region.region == name), None)
+
+    @property
+    def in_progress(self) -> tuple[ResourceView, ...]:
+        """Every resource with a long-running operation under way, in both regions."""
+        return tuple(resource for region in self.regions for resource in region.resources if resource.moving)
 
 
 @dataclass(frozen=True)

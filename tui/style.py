@@ -20,7 +20,16 @@ STATUS_TONE = {"PASS": "success", "FAIL": "error", "ERROR": "warning", "NOT_APPL
 HEALTH_TONE = {"healthy": "success", "degraded": "warning", "outage": "error"}
 LINK_TONE = {"replicating": "success", "idle": "text-muted", "paused": "warning", "failing": "error"}
 KIND_ICON = {"bucket": "◫", "table": "▦", "db-instance": "⛁", "db-snapshot": "◔", "instance": "▣", "volume": "▤",
-             "snapshot": "◔", "backup": "◔", "vault": "◆", "plan": "≣", "trail": "≡"}
+             "snapshot": "◔", "backup": "◔", "vault": "◆", "plan": "≣", "trail": "≡", "source-server": "⇉",
+             "drs-job": "↻", "backup-job": "↻", "copy-job": "↻", "restore-job": "↺"}
+MOVING_ICON = "⟳"  # an operation under way (one cell wide, as every icon on the map)
+MOVING_TONE = "accent"
+
+
+def progress_bar(percent: int, width: int = 10) -> str:
+    """'██████░░░░' for 60%: filled cells in proportion, never more than `width`."""
+    filled = max(0, min(width, round(width * percent / 100)))
+    return "█" * filled + "░" * (width - filled)
 STEP_ICON = {"done": "✔", "current": "▶", "failing": "✘", "todo": "·"}
 STEP_TONE = {"done": "success", "current": "accent", "failing": "error", "todo": "text-muted"}
 

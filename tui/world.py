@@ -1,6 +1,8 @@
 """The map's and the explorer's view of the sandbox, read from an inventory (checks.inventory's models)
-and the active faults (GET /_lab/faults): resources per region with their details, and the replication
-between the regions with its state. Pure functions.
+and the active faults (GET /_lab/faults): resources per region with their details, what is in progress and how
+far (a status that is not final, with the service's own percent: RDS PercentProgress, EC2 Progress, AWS
+Backup PercentDone, Elastic Disaster Recovery's replicated bytes), and the replication between the regions
+with its state. Pure functions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,38 @@ from tui.data import RegionView, ReplicationLink, ResourceView, WorldView, froze
 
 MAX_LISTED = 50  # rows of a list (object versions, snapshots, recovery points) kept for the details pane
 MIN_ZONES = 2  # zones drawn per region even when nothing runs in them
+#: statuses of an operation under way, as each service spells them (its final ones -- available, ACTIVE,
+#: completed, running, COMPLETED, CONTINUOUS -- are not here; EC2's "running" is final, AWS Backup's RUNNING not)
+MOVING = frozenset({
+    # RDS (DBInstanceStatus, snapshot Status), EC2 instances, EBS volumes and snapshots
+    "creating", "pending", "modifying", "backing-up", "rebooting", "deleting", "copying", "upgrading", "starting",
+    "stopping", "shutting-down", "storage-optimization", "maintenance", "renaming", "resetting-master-credentials",
+    "configuring-enhanced-monitoring", "configuring-log-exports", "converting-to-vpc", "moving-to-vpc",
+    # DynamoDB tables, replicas and backups
+    "CREATING", "UPDATING", "DELETING", "ARCHIVING",
+    # AWS Backup and Elastic Disaster Recovery jobs, DRS replication
+    "CREATED", "PENDING", "RUNNING", "STARTED", "ABORTING", "INITIATING", "INITIAL_SYNC", "CREATING_SNAPSHOT",
+    "BACKLOG", "RESCAN",
+})
+
+
+def is_moving(status: str | None) -> bool:
+    return (status or "") in MOVING
+
+
+def percent(value: Any) -> int | None:
+    """A service's progress as an integer percent: 42, 42.5, "42%", "42.0" -> 42; None when it says nothing."""
+    if value is None or value == "":
+        return None
+    try:
+        return max(0, min(100, int(float(str(value).rstrip("%")))))
+    except ValueError:
+        return None
+
+
+def _progress(status: str, value: Any) -> int | None:
+    """The percent, shown only while the operation is under way."""
+    return percent(value) if is_moving(status) else None
 
 
 def world_view(inventory: Inventory | Mapping[str, Any], faults: Mapping[str, Any] | None = None) -> WorldView:
@@ -25,7 +59,7 @@ def world_view(inventory: Inventory | Mapping[str, Any], faults: Mapping[str, An
         resources = tuple(_resources(view, region))
         regions.append(RegionView(region, _zones(region, resources), resources))
     links = (*_s3_links(view, paused), *_dynamodb_links(view, paused), *_backup_links(view),
-             *_rds_links(view), *_dlm_links(view))
+             *_rds_links(view), *_dlm_links(view), *_drs_links(view))
     return WorldView(str(view.collected_at or ""), tuple(regions), tuple(links))
 
 
@@ -48,6 +82,7 @@ def _resources(view: InventoryView, region: str) -> Iterable[ResourceView]:
     yield from _databases(view, region)
     yield from _compute(view, region)
     yield from _backup(view, region)
+    yield from _drs(view, region)
     for trail in view.trails(region):
         yield ResourceView(region, "cloudtrail", "trail", trail.name, trail.name,
                            "logging" if trail.logging else "stopped", None,
@@ -95,12 +130,18 @@ def _tables(view: InventoryView, region: str) -> Iterable[ResourceView]:
         }
         count = items.count if items is not None and items.count is not None else "?"
         summary = f"{count} items, PITR {pitr.status or '?'}"
-        yield ResourceView(region, "dynamodb", "table", table.name, table.name, str(table.status or ""),
-                           None, summary, frozen_mapping(details))
+        status = str(table.status or "")
+        creating = [r for r in replicas if is_moving(r.status)]
+        if creating:
+            summary += ", replica " + ", ".join(f"{r.region} {r.status}" for r in creating)
+        yield ResourceView(region, "dynamodb", "table", table.name, table.name, status, None, summary,
+                           frozen_mapping(details), moving=is_moving(status) or bool(creating))
     for backup in view.dynamodb_backups(region):
-        yield ResourceView(region, "dynamodb", "backup", str(backup.arn), str(backup.name),
-                           str(backup.status or ""), None, f"of {backup.table}",
-                           frozen_mapping({"table": backup.table, "type": backup.type, "created": backup.created}))
+        status = str(backup.status or "")
+        yield ResourceView(region, "dynamodb", "backup", str(backup.arn), str(backup.name), status, None,
+                           f"of {backup.table}",
+                           frozen_mapping({"table": backup.table, "type": backup.type, "created": backup.created}),
+                           moving=is_moving(status))
 
 
 def _databases(view: InventoryView, region: str) -> Iterable[ResourceView]:
@@ -119,15 +160,23 @@ def _databases(view: InventoryView, region: str) -> Iterable[ResourceView]:
             "snapshots": [{"id": s.id, "type": s.type, "status": s.status, "created": s.created}
                           for s in _newest(own, "created")],
         }
-        summary = f"{db.engine}, {rows if rows is not None else '?'} order rows" + (", Multi-AZ" if db.multi_az else "")
-        yield ResourceView(region, "rds", "db-instance", db.id, db.id, str(db.status or ""), db.az, summary,
-                           frozen_mapping(details))
+        pending = db.pending.items()
+        if pending:
+            details["pending modifications"] = ", ".join(f"{k}={v}" for k, v in sorted(pending.items()))
+        summary = (f"{db.engine}, {rows if rows is not None else '?'} order rows"
+                   + (", Multi-AZ" if db.multi_az else "") + (", changes pending" if pending else ""))
+        status = str(db.status or "")
+        yield ResourceView(region, "rds", "db-instance", db.id, db.id, status, db.az, summary,
+                           frozen_mapping(details), moving=is_moving(status))
     for snapshot in snapshots:
-        yield ResourceView(region, "rds", "db-snapshot", snapshot.id, snapshot.id, str(snapshot.status or ""), None,
+        status = str(snapshot.status or "")
+        yield ResourceView(region, "rds", "db-snapshot", snapshot.id, snapshot.id, status, None,
                            f"{snapshot.type} of {snapshot.instance}",
                            frozen_mapping({"instance": snapshot.instance, "type": snapshot.type,
                                            "created": snapshot.created, "encrypted": snapshot.encrypted,
-                                           "copied from region": snapshot.source_region}))
+                                           "copied from region": snapshot.source_region,
+                                           "percent progress": snapshot.percent_progress}),
+                           moving=is_moving(status), progress=_progress(status, snapshot.percent_progress))
 
 
 def _name(item: Any) -> str:
@@ -136,25 +185,41 @@ def _name(item: Any) -> str:
 
 def _compute(view: InventoryView, region: str) -> Iterable[ResourceView]:
     snapshots = list(view.ebs_snapshots(region))
+    recovered = {r.instance: r for r in view.drs_recovery_instances(region)}
     for instance in view.ec2_instances(region):
-        yield ResourceView(region, "ec2", "instance", instance.id, _name(instance), str(instance.state or ""),
-                           instance.az, f"{instance.type} in {instance.az}",
-                           frozen_mapping({"id": instance.id, "type": instance.type, "volumes": instance.volumes,
-                                           "tags": instance.tags}))
+        status = str(instance.state or "")
+        details: dict[str, Any] = {"id": instance.id, "type": instance.type, "public IP": instance.public_ip,
+                                   "volumes": instance.volumes, "tags": instance.tags}
+        summary = f"{instance.type} in {instance.az}"
+        drs = recovered.get(instance.id)
+        if drs is not None:
+            # Elastic Disaster Recovery's view of its recovery instance: PENDING until it has booted
+            what = "drill" if drs.drill else "recovery"
+            details.update({"DRS": f"{what} instance of {drs.source_server}", "DRS state": drs.state,
+                            "point in time": drs.point_in_time})
+            summary = f"DRS {what} instance, {summary}"
+            if drs.state == "PENDING" and status == "running":
+                status = "booting"
+        yield ResourceView(region, "ec2", "instance", instance.id, _name(instance), status, instance.az, summary,
+                           frozen_mapping(details), moving=is_moving(status) or status == "booting")
     for volume in view.volumes(region):
         own = [s for s in snapshots if s.volume == volume.id]
-        yield ResourceView(region, "ec2", "volume", volume.id, _name(volume), str(volume.state or ""),
+        status = str(volume.state or "")
+        yield ResourceView(region, "ec2", "volume", volume.id, _name(volume), status,
                            volume.az, f"{volume.size} GiB {volume.type}",
                            frozen_mapping({"id": volume.id, "size (GiB)": volume.size, "encrypted": volume.encrypted,
                                            "attached to": [a.instance for a in volume.attachments],
-                                           "snapshots": [{"id": s.id, "state": s.state, "created": s.created}
-                                                         for s in _newest(own, "created")]}))
+                                           "snapshots": [{"id": s.id, "state": s.state, "progress": s.progress,
+                                                          "created": s.created} for s in _newest(own, "created")]}),
+                           moving=is_moving(status))
     for snapshot in snapshots:
-        yield ResourceView(region, "ec2", "snapshot", snapshot.id, _name(snapshot), str(snapshot.state or ""),
+        status = str(snapshot.state or "")
+        yield ResourceView(region, "ec2", "snapshot", snapshot.id, _name(snapshot), status,
                            None, f"of {snapshot.volume}",
                            frozen_mapping({"volume": snapshot.volume, "created": snapshot.created,
-                                           "copied from": snapshot.source_snapshot,
-                                           "copied from region": snapshot.source_region}))
+                                           "progress": snapshot.progress, "copied from": snapshot.source_snapshot,
+                                           "copied from region": snapshot.source_region}),
+                           moving=is_moving(status), progress=_progress(status, snapshot.progress))
 
 
 def _backup(view: InventoryView, region: str) -> Iterable[ResourceView]:
@@ -182,6 +247,64 @@ def _backup(view: InventoryView, region: str) -> Iterable[ResourceView]:
         yield ResourceView(region, "backup", "plan", plan.id, str(plan.name or plan.id), "", None,
                            f"{len(rules)} rule(s), {len(selections)} selection(s)",
                            frozen_mapping({"rules": rules, "selections": selections}))
+    # Jobs are shown while they run: what AWS Backup is doing now, and how far it is
+    for job in view.backup_jobs(region):
+        if is_moving(job.state):
+            yield _backup_job(region, "backup-job", f"backs up {arn_name(job.resource_arn)}", job.id, job.state,
+                              job.resource_arn, job.resource_type, job.created, job.percent_done, job.vault)
+    for copy in view.copy_jobs(region):
+        if is_moving(copy.state):
+            target = arn_name(copy.destination_vault_arn)
+            yield _backup_job(region, "copy-job", f"copies {arn_name(copy.resource_arn)} to {target}", copy.id,
+                              copy.state, copy.source_recovery_point, copy.resource_type, copy.created, None,
+                              copy.destination_vault_arn)
+    for restore in view.restore_jobs(region):
+        if is_moving(restore.state):
+            yield _backup_job(region, "restore-job", f"restores {arn_name(restore.recovery_point)}", restore.id,
+                              restore.state, restore.recovery_point, restore.resource_type, restore.created,
+                              restore.percent_done, None)
+
+
+def _backup_job(region: str, kind: str, summary: str, job_id: str | None, status: str | None, source: str | None,
+                resource_type: str | None, created: str | None, percent_done: str | None,
+                destination: str | None) -> ResourceView:
+    return ResourceView(region, "backup", kind, str(job_id), f"{kind} {str(job_id)[:8]}", str(status or ""), None,
+                        summary, frozen_mapping({"resource": source, "resource type": resource_type,
+                                                 "started": created, "percent done": percent_done,
+                                                 "destination": destination}),
+                        moving=True, progress=percent(percent_done))
+
+
+def _drs(view: InventoryView, region: str) -> Iterable[ResourceView]:
+    """Elastic Disaster Recovery: each source server's replication (state, step, percent, lag), and the jobs
+    that are running."""
+    for server in view.drs_source_servers(region):
+        status = str(server.state or "")
+        step = server.initiation_step
+        summary = (f"{server.instance} from {server.origin_region}" + (f", step {step}" if step else "")
+                   + (f", lag {server.lag}" if server.lag else "") + (f", {server.error}" if server.error else ""))
+        progress = server.replicated_percent if status == "INITIAL_SYNC" else None
+        replicated = f"{server.replicated_percent}%" if server.replicated_percent is not None else None
+        yield ResourceView(region, "drs", "source-server", server.id, str(server.hostname or server.id), status,
+                           None, summary, frozen_mapping({
+                               "source instance": server.instance, "from region": server.origin_region,
+                               "direction": server.direction, "initiation step": step, "replicated": replicated,
+                               "lag": server.lag, "ETA": server.eta, "error": server.error,
+                               "recovery instance": server.recovery_instance,
+                               "last launch": server.last_launch_result}),
+                           moving=is_moving(status), progress=progress)
+    for job in view.drs_jobs(region):
+        status = str(job.status or "")
+        if not is_moving(status):
+            continue
+        yield ResourceView(region, "drs", "drs-job", job.id, job.id, status, None,
+                           f"{job.type} {job.initiated_by}: "
+                           + ", ".join(f"{p.source_server} {p.launch_status}" for p in job.servers),
+                           frozen_mapping({"type": job.type, "initiated by": job.initiated_by, "created": job.created,
+                                           "servers": [{"source server": p.source_server,
+                                                        "recovery instance": p.recovery_instance,
+                                                        "launch status": p.launch_status} for p in job.servers]}),
+                           moving=True)
 
 
 # -- replication ----------------------------------------------------------------------------------------------
@@ -258,3 +381,16 @@ def _dlm_links(view: InventoryView) -> Iterable[ReplicationLink]:
                 yield ReplicationLink("EBS snapshot copy", policy.region, str(policy.description or policy.id),
                                       str(copy.target_region), "snapshots", "replicating",
                                       f"schedule {schedule.name}")
+
+
+def _drs_links(view: InventoryView) -> Iterable[ReplicationLink]:
+    for server in view.drs_source_servers():
+        status = str(server.state or "")
+        state = ("failing" if status == "STALLED" else "idle" if status in ("STOPPED", "DISCONNECTED", "")
+                 else "replicating")
+        detail = status + (f" {server.replicated_percent}%" if status == "INITIAL_SYNC"
+                           and server.replicated_percent is not None else "")
+        detail += f", lag {server.lag}" if server.lag else ""
+        yield ReplicationLink("DRS replication", str(server.origin_region or "?"),
+                              str(server.hostname or server.instance or server.id), server.region, server.id, state,
+                              detail)

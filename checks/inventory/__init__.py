@@ -2,7 +2,8 @@
 lab's collector (lab.inventory, one module per service mirroring this package) fills it in.
 
 Like AWS Config's configuration items plus data digests, for both regions: per region the configuration of
-S3, DynamoDB, RDS, EC2/EBS/DLM, AWS Backup and CloudTrail; globally IAM and Route 53; and the lab's own parts
+S3, DynamoDB, RDS, EC2/EBS/DLM, AWS Backup, CloudTrail and Elastic Disaster Recovery; globally IAM and Route 53;
+and the lab's own parts
 (the ledger of orders, the drills, the fault injections, the clock). Data digests are summaries whose size does
 not grow with the world's age: an object count and which ledger invoices a bucket holds, the order ids a table or
 a database holds as runs (`IdSet`), the ledger as runs.
@@ -25,6 +26,7 @@ import msgspec
 from checks.inventory.backup import Backup
 from checks.inventory.base import IdSet, Model, to_builtins
 from checks.inventory.cloudtrail import CloudTrail
+from checks.inventory.drs import DRS
 from checks.inventory.dynamodb import DynamoDB
 from checks.inventory.ec2 import EC2
 from checks.inventory.iam import IAM
@@ -36,7 +38,7 @@ from checks.inventory.s3 import S3
 SCHEMA_VERSION = "2.0"
 READABLE_VERSIONS = ("1.0", "2.0")  # 1.0: migrated when loaded
 
-REGION_SERVICES = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")
+REGION_SERVICES = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail", "drs")
 GLOBAL_SERVICES = ("iam", "route53")
 #: data digests, each read with its service: the objects of the buckets, the items of the tables, the orders
 #: of the DB instances (what the recovery checks compare with the ledger)
@@ -61,6 +63,7 @@ class Region(Model):
     ec2: EC2 = msgspec.field(default_factory=EC2)
     backup: Backup = msgspec.field(default_factory=Backup)
     cloudtrail: CloudTrail = msgspec.field(default_factory=CloudTrail)
+    drs: DRS = msgspec.field(default_factory=DRS)
 
 
 class Global(Model):

@@ -110,6 +110,7 @@ class BackupJob(Model):
     completed: str | None = None
     plan_id: str | None = None
     message: str | None = None
+    percent_done: str | None = None  # PercentDone while it runs
 
 
 class CopyJob(Model):
@@ -134,6 +135,7 @@ class RestoreJob(Model):
     created: str | None = None
     completed: str | None = None
     message: str | None = None
+    percent_done: str | None = None  # PercentDone while it runs
 
 
 class Control(Model):

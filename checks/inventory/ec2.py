@@ -16,6 +16,9 @@ class Instance(Model):
     type: str | None = None
     tags: dict[str, str] = msgspec.field(default_factory=dict)
     volumes: list[str] = msgspec.field(default_factory=list)
+    private_ip: str | None = None  # (what a DNS record or a health check points at)
+    public_ip: str | None = None
+    image: str | None = None
 
 
 class Attachment(Model):

@@ -79,6 +79,7 @@ class DBSnapshot(Model):
     source_region: str | None = None
     source_snapshot: str | None = None
     tags: dict[str, str] = msgspec.field(default_factory=dict)
+    percent_progress: int | None = None  # PercentProgress while it is being taken or copied
 
 
 class AutomatedBackup(Model):

@@ -135,7 +135,8 @@ def backup_job(job: Mapping[str, Any]) -> BackupJob:
                      resource_type=job.get("ResourceType"), vault=job.get("BackupVaultName"),
                      recovery_point=job.get("RecoveryPointArn"), created=iso(job.get("CreationDate")),
                      completed=iso(job.get("CompletionDate")),
-                     plan_id=(job.get("CreatedBy") or {}).get("BackupPlanId"), message=job.get("StatusMessage"))
+                     plan_id=(job.get("CreatedBy") or {}).get("BackupPlanId"), message=job.get("StatusMessage"),
+                     percent_done=_percent(job.get("PercentDone")))
 
 
 def copy_job(job: Mapping[str, Any]) -> CopyJob:
@@ -151,7 +152,11 @@ def restore_job(job: Mapping[str, Any]) -> RestoreJob:
     return RestoreJob(id=job.get("RestoreJobId"), state=job.get("Status"), recovery_point=job.get("RecoveryPointArn"),
                       created_resource_arn=job.get("CreatedResourceArn"), resource_type=job.get("ResourceType"),
                       created=iso(job.get("CreationDate")), completed=iso(job.get("CompletionDate")),
-                      message=job.get("StatusMessage"))
+                      message=job.get("StatusMessage"), percent_done=_percent(job.get("PercentDone")))
+
+
+def _percent(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def jobs(backup: Any, operation: str, key: str, shape: Callable[[Mapping[str, Any]], J]) -> list[J]:

@@ -80,12 +80,12 @@ class Collector:
     # -- the whole ---------------------------------------------------------------------------------
 
     def run(self) -> Inventory:
-        from lab.inventory import backup, cloudtrail, dynamodb, ec2, iam, rds, route53, s3
+        from lab.inventory import backup, cloudtrail, drs, dynamodb, ec2, iam, rds, route53, s3
         from lab.inventory import lab as lab_parts
 
         # the collector of each service section, by the section's name
         modules = {"s3": s3, "dynamodb": dynamodb, "rds": rds, "ec2": ec2, "backup": backup,
-                   "cloudtrail": cloudtrail, "iam": iam, "route53": route53}
+                   "cloudtrail": cloudtrail, "drs": drs, "iam": iam, "route53": route53}
 
         clock = self.attempt("clock", None, "clock", self.source.clock, None) or Clock()
         epoch = clock.epoch if clock.epoch is not None else datetime.now(tz=UTC).timestamp()

@@ -40,7 +40,9 @@ def collect(c: Collector, region: str) -> EC2:
                     az=(instance.get("Placement") or {}).get("AvailabilityZone"), type=instance.get("InstanceType"),
                     tags=tag_dict(instance.get("Tags")),
                     volumes=sorted((m.get("Ebs") or {}).get("VolumeId", "")
-                                   for m in instance.get("BlockDeviceMappings", [])))
+                                   for m in instance.get("BlockDeviceMappings", [])),
+                    private_ip=instance.get("PrivateIpAddress"), public_ip=instance.get("PublicIpAddress"),
+                    image=instance.get("ImageId"))
     volumes = {}
     for page in ec2.get_paginator("describe_volumes").paginate():
         for volume in page.get("Volumes", []):

@@ -45,7 +45,7 @@ def collect(c: Collector, region: str) -> RDS:
                 instance=snap.get("DBInstanceIdentifier"), type=snap.get("SnapshotType"), status=snap.get("Status"),
                 created=iso(snap.get("SnapshotCreateTime")), encrypted=bool(snap.get("Encrypted")),
                 source_region=snap.get("SourceRegion"), source_snapshot=snap.get("SourceDBSnapshotIdentifier"),
-                tags=tag_dict(snap.get("TagList")))
+                tags=tag_dict(snap.get("TagList")), percent_progress=snap.get("PercentProgress"))
     automated = c.attempt("rds", region, "automated backups", lambda: [
         AutomatedBackup(arn=b.get("DBInstanceAutomatedBackupsArn"), instance=b.get("DBInstanceIdentifier"),
                         instance_arn=b.get("DBInstanceArn"), region=region, source_region=b.get("Region"),

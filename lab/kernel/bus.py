@@ -1,7 +1,8 @@
 """The sandbox's event bus: what happened, told to whoever subscribed, in the order it was published.
 
-Publishers: the sandbox (every AWS call answered through the gateway) and the data layer (writes and deletions
-engines make straight into the backend, which no gateway call shows). Subscribers: engines, at assembly. A
+Publishers: the sandbox (every AWS call answered through the gateway), the data layer (writes and deletions
+engines make straight into the backend, which no gateway call shows) and engines whose long-running operations
+move a status on (ResourceStatusChanged). Subscribers: engines, at assembly. A
 subscriber's failure is logged and does not reach the publisher: the call or write it observes already happened.
 """
 
@@ -52,6 +53,17 @@ class VersionDeleting:
     bucket: str
     key: str
     version_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceStatusChanged:
+    """A long-running operation moved a resource's status on (a job COMPLETED, replication CONTINUOUS, an
+    instance available): whatever judges the world by those statuses (a drill's recovery) looks again."""
+
+    region: str
+    service: str
+    resource: str
+    status: str
 
 
 class EventBus:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from lab import inventory
 from lab.app.drills import ExerciseDrillJudge
 from lab.kernel.api import ServiceApi
+from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter
@@ -25,6 +26,9 @@ from lab.services.cloudtrail.api import CloudTrailApi
 from lab.services.cloudtrail.engine import CloudTrail
 from lab.services.drills import routes as drills_routes
 from lab.services.drills.engine import Drills
+from lab.services.drs import routes as drs_routes
+from lab.services.drs.api import DrsApi
+from lab.services.drs.engine import Drs
 from lab.services.dynamodb import routes as dynamodb_routes
 from lab.services.dynamodb.api import DynamoDBApi
 from lab.services.dynamodb.engine import DynamoDB
@@ -48,27 +52,29 @@ from lab.services.workload import routes as workload_routes
 from lab.services.workload.engine import Workload
 
 ENGINE_CLASSES: tuple[type[Engine], ...] = (
-    Faults, Workload, S3, Backup, Ebs, RdsData, DynamoDB, Route53, CloudTrail, Drills,
+    Faults, Workload, S3, Backup, Ebs, RdsData, DynamoDB, Route53, CloudTrail, Drs, Drills,
 )
 
 #: the lab's AWS service APIs (each needs its engine above): their operations answer instead of the backend
 SERVICE_APIS: tuple[type[ServiceApi], ...] = (
     S3Api, BackupApi, DlmApi, Ec2Api, EbsDirectApi, RdsApi, DynamoDBApi, Route53Api, CloudTrailApi, FisApi,
-    VolumeStatusApi,
+    VolumeStatusApi, DrsApi,
 )
 
 ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (
     sandbox_routes.register, inventory.register, workload_routes.register, s3_routes.register,
     backup_routes.register, rds_routes.register, dynamodb_routes.register, route53_routes.register,
-    cloudtrail_routes.register, faults_routes.register, drills_routes.register,
+    cloudtrail_routes.register, faults_routes.register, drills_routes.register, drs_routes.register,
 )
 
 
 def wire(sandbox: Sandbox) -> None:
-    """Connect what engines need from the layers above them: the drills' judge of the labs."""
+    """Connect what engines need from the layers above them: the drills' judge of the labs, and their ear for
+    long-running operations that complete."""
     drills = sandbox.engines.find(Drills)
     if drills is not None:
         drills.judge = ExerciseDrillJudge()
+        sandbox.bus.subscribe(ResourceStatusChanged, drills.status_changed)
 
 
 def admin_router() -> AdminRouter:

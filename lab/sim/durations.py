@@ -31,6 +31,8 @@ class Parameter:
 
 _RDS_UG = "RDS User Guide"
 _S3_UG = "S3 User Guide"
+_DRS_UG = "Elastic Disaster Recovery User Guide"
+_DRS_API = "Elastic Disaster Recovery API Reference"
 _EST = "estimate"
 
 PARAMETERS: tuple[Parameter, ...] = (
@@ -173,15 +175,46 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("route53.propagation", 60, "s", "a record change: `PENDING` before `INSYNC`",
               "'changes generally propagate to all Route 53 name servers within 60 seconds' (Route 53 API "
               "Reference: ChangeResourceRecordSets)"),
-    Parameter("drs.initial_sync.base", 600, "s", "Elastic Disaster Recovery: INITIAL_SYNC floor", _EST),
-    Parameter("drs.initial_sync.rate", 50, "MiB/s", "Elastic Disaster Recovery: initial sync rate of written data",
-              "'depends on the size of the disks and the available bandwidth' (Elastic Disaster Recovery User "
-              "Guide); estimate"),
-    Parameter("drs.launch", 600, "s", "Elastic Disaster Recovery: a recovery or drill instance launched",
-              "'RTO ... typically 5-20 minutes' (Elastic Disaster Recovery User Guide); estimate within it"),
-    Parameter("drs.rpo", 1, "s", "Elastic Disaster Recovery: continuous replication lag ('RPO of seconds')",
-              "Elastic Disaster Recovery User Guide"),
+    # -- Elastic Disaster Recovery (lab.services.drs) -------------------------------------------------
+    Parameter("drs.initiation.step", 60, "s", "Elastic Disaster Recovery: each replication initiation step "
+              "(CREATE_SECURITY_GROUP ... START_DATA_TRANSFER) but the two below",
+              f"{_EST}: AWS lists the steps, not their times ({_DRS_API}: DataReplicationInitiationStep)"),
+    Parameter("drs.initiation.boot", 180, "s", "Elastic Disaster Recovery: BOOT_REPLICATION_SERVER (a t3.small "
+              "replication server starts in the staging subnet)", f"{_EST}: an EC2 instance's boot"),
+    Parameter("drs.initiation.download", 180, "s", "Elastic Disaster Recovery: DOWNLOAD_REPLICATION_SOFTWARE onto "
+              "the replication server", _EST),
+    Parameter("drs.initial_sync.base", 60, "s", "Elastic Disaster Recovery: INITIAL_SYNC floor", _EST),
+    Parameter("drs.initial_sync.rate", 25, "MiB/s", "Elastic Disaster Recovery: initial block-level read of every "
+              "disk (its whole size), at most the bandwidthThrottling set on the server",
+              f"'an initial block-level read of the content of any volume attached to the server' ({_DRS_UG}: "
+              "Agent related FAQ); 200 Mbps is an estimate of a cross-Region transfer"),
+    Parameter("drs.snapshot", 60, "s", "Elastic Disaster Recovery: CREATING_SNAPSHOT after the initial sync, and "
+              "the on-demand snapshot a recovery job takes (SNAPSHOT_START to SNAPSHOT_END)",
+              f"'After Source Servers complete Initial Sync' PIT snapshots start ({_DRS_UG}: Point in time "
+              "FAQ); the time is an estimate"),
+    Parameter("drs.rpo", 1, "s", "Elastic Disaster Recovery: replication lag while CONTINUOUS (what a region "
+              "outage loses of the server's disks)",
+              f"'a crash-consistent recovery point objective (RPO) of seconds', 'typically in the sub-second "
+              f"range' ({_DRS_UG}: What is RPO and RTO)"),
+    Parameter("drs.reconnect", 120, "s", "Elastic Disaster Recovery: BACKLOG after the agent is seen again, before "
+              "CONTINUOUS", f"{_EST}: the writes made while it was not seen are sent first ({_DRS_UG}: "
+              "Replication related FAQ)"),
+    Parameter("drs.job.pending", 30, "s", "Elastic Disaster Recovery: a job PENDING before STARTED", _EST),
+    Parameter("drs.conversion", 180, "s", "Elastic Disaster Recovery: CONVERSION_START to CONVERSION_END (the "
+              "disks made bootable on EC2)", f"{_EST}; the whole launch is 'typically ... 5-20 minutes' "
+              f"({_DRS_UG}: What is RPO and RTO)"),
+    Parameter("drs.launch", 300, "s", "Elastic Disaster Recovery: LAUNCH_START to JOB_END (the recovery or drill "
+              "instance launched and booted)",
+              f"'The average recovered Linux server normally boots within 5 minutes' ({_DRS_UG}: concepts)"),
+    Parameter("drs.terminate", 120, "s", "Elastic Disaster Recovery: a TERMINATE job (recovery instances "
+              "terminated)", _EST),
 )
+
+#: the replication initiation steps of Elastic Disaster Recovery, in order (its API's DataReplicationInitiationStepName)
+DRS_INITIATION_STEPS = ("WAIT", "CREATE_SECURITY_GROUP", "LAUNCH_REPLICATION_SERVER", "BOOT_REPLICATION_SERVER",
+                        "AUTHENTICATE_WITH_SERVICE", "DOWNLOAD_REPLICATION_SOFTWARE", "CREATE_STAGING_DISKS",
+                        "ATTACH_STAGING_DISKS", "PAIR_REPLICATION_SERVER_WITH_AGENT",
+                        "CONNECT_AGENT_TO_REPLICATION_SERVER", "START_DATA_TRANSFER")
 
 _BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
 
@@ -369,8 +402,25 @@ class Durations:
 
     # -- Elastic Disaster Recovery -----------------------------------------------------------------
 
-    def drs_initial_sync(self, written_gib: float) -> float:
-        return self._scaled(self["drs.initial_sync.base"] + _transfer(written_gib, self["drs.initial_sync.rate"]))
+    def drs_initiation(self) -> list[tuple[str, float]]:
+        """(step name, seconds) of each replication initiation step, in AWS's order."""
+        slow = {"BOOT_REPLICATION_SERVER": "drs.initiation.boot",
+                "DOWNLOAD_REPLICATION_SOFTWARE": "drs.initiation.download"}
+        return [(step, self._scaled(self[slow.get(step, "drs.initiation.step")])) for step in DRS_INITIATION_STEPS]
+
+    def drs_initial_sync(self, disk_gib: float, throttle_mbps: float = 0) -> float:
+        """The initial sync of disks of `disk_gib` in all, at the sync rate or the server's bandwidthThrottling
+        (Mbps; 0: none), whichever is lower."""
+        rate = self["drs.initial_sync.rate"]
+        if throttle_mbps > 0:
+            rate = min(rate, throttle_mbps * 1e6 / 8 / 2**20)
+        return self._scaled(self["drs.initial_sync.base"] + _transfer(disk_gib, rate))
+
+    def drs(self, name: str) -> float:
+        """One of the Elastic Disaster Recovery phases above ("snapshot", "conversion", "launch", ...), scaled;
+        the replication lag ("rpo") is not scaled: it is how far behind the disks are, not a wait."""
+        value = self[f"drs.{name}"]
+        return value if name == "rpo" else self._scaled(value)
 
 
 def validate(name: str, value: float) -> None:

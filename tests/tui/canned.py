@@ -172,6 +172,7 @@ class CannedSource(DataSource):
         self.sandbox_gate: threading.Event | None = None  # when set up, the status waits until it is set (busy)
         self.world_gate: threading.Event | None = None  # when set up, reading the world waits until it is set
         self.resources: dict[str, tuple[str, ...]] = {}  # check id -> the resources it judges (one row each)
+        self.world_view: WorldView | None = None  # when set, the world read instead of the canned one
 
     def _log(self, *call: Any) -> None:
         with self.lock:
@@ -293,7 +294,7 @@ class CannedSource(DataSource):
         self._need_sandbox()
         if self.world_gate is not None and not self.world_gate.wait(timeout=10):
             raise TimeoutError("the test never let the world be read")
-        return _world()
+        return self.world_view or _world()
 
     def events(self, since: int = 0, limit: int = 500) -> EventBatch:
         self._need_sandbox()

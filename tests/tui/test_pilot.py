@@ -12,8 +12,10 @@ from rich.console import Console
 from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
 
 from tests.tui.helpers import SIZE, settle
+from tests.unit.inventory_builder import EAST, WEST, Inv
 from tui.app import LabApp
-from tui.data import RECOVERY_HINTS
+from tui.data import RECOVERY_HINTS, WorldView
+from tui.screens import resources as resources_screen
 from tui.screens.clock import ClockScreen
 from tui.screens.events import EventLogScreen
 from tui.screens.help import HelpScreen, help_renderable
@@ -25,9 +27,10 @@ from tui.widgets.event_table import EventTable
 from tui.widgets.instructions import CommandFence, StepMarkdown
 from tui.widgets.lab_table import LabTable
 from tui.widgets.region_panel import RegionPanel
-from tui.widgets.resource_details import ResourceDetails
+from tui.widgets.resource_details import ResourceDetails, details_renderable
 from tui.widgets.resource_tree import ResourceTree
 from tui.widgets.scenario_form import ScenarioForm
+from tui.world import world_view
 
 pytestmark = pytest.mark.asyncio
 
@@ -485,3 +488,74 @@ async def test_the_event_log_shows_your_calls_and_the_labs_on_request(make_app) 
         await pilot.press("a")
         await pilot.pause()
         assert "BatchWriteItem" not in [e.name for e in table.shown]
+
+
+def _world_in_progress(snapshot_percent: int, synced_percent: int) -> WorldView:
+    """A world read from an inventory (tui.world over checks.inventory's models) while a database restore, a
+    snapshot and Elastic Disaster Recovery's initial sync are under way."""
+    inv = Inv().db("securecart-orders-db-restored", WEST, status="creating")
+    inv.db_snapshot("securecart-orders-manual", "securecart-orders-db", status="creating")
+    inv.instance("i-east", EAST, tags={"Name": "securecart-backend"})
+    state = "INITIAL_SYNC" if synced_percent < 100 else "CONTINUOUS"
+    inv.source_server("s-00000000000000001", "i-east", state, replicated_percent=synced_percent,
+                      hostname="securecart-backend")
+    built = inv.build()
+    built.regions[EAST].rds.snapshots["securecart-orders-manual"].percent_progress = snapshot_percent
+    return world_view(built)
+
+
+def details_text(app: LabApp) -> str:
+    """The details pane as a person reads it (it holds a table)."""
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(details_renderable(app.screen.chosen))
+    return console.export_text()
+
+
+async def test_the_explorer_and_the_map_show_what_is_in_progress_and_how_far(make_app, source, monkeypatch):
+    """Resources being created show their status and percent in the tree, the details pane (with a bar) and
+    on the region map; while something is in progress the explorer reads the world again by itself, so the
+    percent moves on and a finished operation is no longer marked."""
+    monkeypatch.setattr(resources_screen, "MOVING_REFRESH_SECONDS", 0.05)
+    source.world_view = _world_in_progress(42, 63)
+    app = make_app(poll_seconds=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        tree = app.screen.query_one(ResourceTree)
+
+        def labels() -> dict[str, str]:
+            found = {}
+            for node in tree.root.children:
+                for service in node.children:
+                    found[str(service.label)] = ""
+                    for leaf in service.children:
+                        found[str(leaf.label)] = leaf
+            return found
+
+        shown = labels()
+        assert "⟳ securecart-orders-manual creating 42%" in shown, list(shown)
+        assert "⟳ securecart-orders-db-restored creating" in shown
+        assert "⟳ securecart-backend INITIAL_SYNC 63%" in shown
+        assert any(label.startswith("RDS (") and "1 in progress" in label for label in shown), list(shown)
+        snapshot = shown["⟳ securecart-orders-manual creating 42%"]
+        snapshot.parent.parent.expand()
+        snapshot.parent.expand()
+        await settle(pilot)
+        tree.move_cursor(snapshot)
+        await settle(pilot)
+        details = details_text(app)
+        assert "creating (in progress)" in details and "42%" in details and "█" in details
+
+        source.world_view = _world_in_progress(80, 100)  # the sandbox moved on: the explorer follows
+        await until(pilot, lambda: "⟳ securecart-orders-manual creating 80%" in labels())
+        shown = labels()
+        assert "⇉ securecart-backend" in shown and not any("INITIAL_SYNC" in label for label in shown)
+        assert "80%" in details_text(app)
+
+        await pilot.press("2")
+        await settle(pilot)
+        east = text_of(app.screen.query_one("#region-us-east-1", RegionPanel))
+        west = text_of(app.screen.query_one("#region-us-west-2", RegionPanel))
+        assert "in progress" in east and "securecart-orders-manual creating 80%" in east
+        assert "securecart-orders-db-restored creating" in west

@@ -24,6 +24,7 @@ from checks.inventory.backup import (
 )
 from checks.inventory.base import IdSet
 from checks.inventory.cloudtrail import Trail, TrailEvent
+from checks.inventory.drs import DRS, RecoveryInstance, SourceServer
 from checks.inventory.dynamodb import GlobalTable, Items, KeyAttribute, Pitr, Replica, Table
 from checks.inventory.ec2 import Attachment, CrossRegionCopy, DlmPolicy, DlmSchedule, Instance, Snapshot, Volume
 from checks.inventory.iam import Role
@@ -148,10 +149,33 @@ class Inv:
     # -- EC2 / EBS / DLM ---------------------------------------------------------------------------
 
     def instance(self, instance_id: str, region: str = EAST, *, tags: dict | None = None,
-                 state: str = "running") -> Inv:
+                 state: str = "running", public_ip: str | None = None) -> Inv:
         self.region(region).ec2.instances[instance_id] = Instance(
             id=instance_id, region=region, arn=f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{instance_id}",
-            state=state, az=f"{region}a", type="t3.micro", tags=tags or {})
+            state=state, az=f"{region}a", type="t3.micro", tags=tags or {}, public_ip=public_ip)
+        return self
+
+    # -- Elastic Disaster Recovery -------------------------------------------------------------------
+
+    def drs(self, region: str = WEST, *, initialized: bool = True) -> Inv:
+        """DRS initialized (or not) in `region`, with nothing replicating yet."""
+        self.region(region).drs = DRS(initialized=initialized)
+        return self
+
+    def source_server(self, server_id: str, instance: str, state: str, region: str = WEST, *,
+                      origin_region: str = EAST, **fields: Any) -> Inv:
+        drs = self.region(region).drs
+        drs.initialized = True
+        drs.source_servers[server_id] = SourceServer(
+            id=server_id, region=region, instance=instance, origin_region=origin_region, state=state,
+            direction="FAILOVER", lag="PT1S" if state == "CONTINUOUS" else None, **fields)
+        return self
+
+    def recovery_instance(self, instance_id: str, source_server: str, region: str = WEST, *, drill: bool = False,
+                          state: str = "RUNNING") -> Inv:
+        self.region(region).drs.recovery_instances[instance_id] = RecoveryInstance(
+            id=instance_id, region=region, instance=instance_id, state=state, source_server=source_server,
+            drill=drill)
         return self
 
     def volume(self, volume_id: str, region: str = EAST, *, tags: dict | None = None, snapshot_id: str | None = None,
@@ -268,10 +292,11 @@ class Inv:
 
     @staticmethod
     def record(name: str, value: str, *, failover: str | None = None, health_check: str | None = None,
-               record_type: str = "CNAME") -> Record:
+               record_type: str = "CNAME", set_identifier: str | None = None, weight: int | None = None,
+               region: str | None = None) -> Record:
         return Record(name=name, type=record_type, ttl=60, values=[value],
-                      set_identifier=failover.lower() if failover else None, failover=failover,
-                      health_check_id=health_check)
+                      set_identifier=set_identifier or (failover.lower() if failover else None), failover=failover,
+                      health_check_id=health_check, weight=weight, region=region)
 
     def health_check(self, check_id: str, status: str | None = "Healthy") -> Inv:
         self.data.global_.route53.health_checks[check_id] = HealthCheck(

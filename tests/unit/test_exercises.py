@@ -14,7 +14,8 @@ from lab import exercises
 from lab.errors import LabError
 
 LABS = ("01-aws-backup", "02-s3-crr", "03-rds-snapshot-restore", "04-dynamodb-pitr-global", "05-ebs-snapshots",
-        "06-rds-multi-az", "07-dr-strategy", "08-backup-monitoring")
+        "06-rds-multi-az", "07-dr-strategy", "08-backup-monitoring", "09-dr-backup-restore", "10-dr-pilot-light",
+        "11-dr-warm-standby", "12-dr-active-active")
 SCENARIOS = {"region-outage", "az-power-interruption", "accidental-deletion", "ransomware", "bad-deploy",
              "replication-pause"}
 
@@ -201,7 +202,7 @@ def test_lab_validate_prints_problems_and_exits_1(tmp_path: Path) -> None:
     line, column = position_of(broken.read_text(), "NO_SUCH_CHECK")
     assert f"{broken}:{line}:{column}: steps[0].checks[0].id: unknown check id 'NO_SUCH_CHECK'" in result.output
     result = CliRunner().invoke(main, ["validate", str(exercises.REPO_EXERCISES_DIR)])
-    assert result.exit_code == 0 and "ok: 8 exercise file(s) valid" in result.output
+    assert result.exit_code == 0 and "ok: 12 exercise file(s) valid" in result.output
 
 
 @pytest.mark.parametrize("lab_id", LABS)

@@ -1,7 +1,8 @@
 """Region map: both regions and their AZs, the world's resources in each, replication and outages.
 
 Health and failures follow the app's sandbox polling (every second); resources and replication are read
-from the inventory every ten seconds while the map is showing (r reads it at once).
+from the inventory every ten seconds while the map is showing, every few seconds while something is in progress
+(r reads it at once).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.timer import Timer
 
 from tui.data import SandboxView, WorldView
 from tui.screens.base import SectionScreen
@@ -18,6 +20,7 @@ from tui.widgets.region_panel import RegionPanel
 from tui.widgets.replication_links import ReplicationLinks
 
 WORLD_REFRESH_SECONDS = 10.0  # the inventory holds the sandbox's lock a moment: not too often
+MOVING_REFRESH_SECONDS = 3.0  # ... but an operation under way is followed closer
 
 
 class RegionMapScreen(SectionScreen):
@@ -28,6 +31,7 @@ class RegionMapScreen(SectionScreen):
         super().__init__()
         self.world: WorldView | None = None
         self.reading = False
+        self.moving_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="map-regions"):
@@ -57,6 +61,12 @@ class RegionMapScreen(SectionScreen):
         self.reading = False
         self.world = world
         self.show()
+        if world.in_progress and self.lab_app.poll_seconds and self.moving_timer is None:
+            self.moving_timer = self.set_timer(MOVING_REFRESH_SECONDS, self.progress_tick)
+
+    def progress_tick(self) -> None:
+        self.moving_timer = None
+        self.refresh_if_showing()
 
     def read_failed(self) -> None:
         self.reading = False

@@ -1,4 +1,6 @@
-"""Resource explorer: per region and service, every resource of the sandbox with its details."""
+"""Resource explorer: per region and service, every resource of the sandbox with its details. While something is
+in progress (a restore, a snapshot, a job, replication starting) the resources are read again every few seconds,
+so its status and percent move on screen."""
 
 from __future__ import annotations
 
@@ -7,12 +9,15 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Tree
 
 from tui.data import ResourceView, WorldView
 from tui.screens.base import SectionScreen
 from tui.widgets.resource_details import ResourceDetails
 from tui.widgets.resource_tree import ResourceTree, resource_key
+
+MOVING_REFRESH_SECONDS = 3.0  # while something is in progress (the inventory holds the sandbox's lock a moment)
 
 
 class ResourceExplorerScreen(SectionScreen):
@@ -24,6 +29,7 @@ class ResourceExplorerScreen(SectionScreen):
         self.reading = False
         self.loaded = False
         self.chosen: ResourceView | None = None
+        self.moving_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="explorer"):
@@ -67,6 +73,17 @@ class ResourceExplorerScreen(SectionScreen):
             fresh = next((r for region in world.regions for r in region.resources if resource_key(r) == key), None)
             self.chosen = fresh
             self.query_one(ResourceDetails).show(fresh)
+        self.follow_progress(world)
+
+    def follow_progress(self, world: WorldView) -> None:
+        """Read again soon while something is in progress (and the app polls at all)."""
+        if world.in_progress and self.lab_app.poll_seconds and self.moving_timer is None:
+            self.moving_timer = self.set_timer(MOVING_REFRESH_SECONDS, self.progress_tick)
+
+    def progress_tick(self) -> None:
+        self.moving_timer = None
+        if self.is_current:
+            self.action_refresh_world()
 
     def read_failed(self) -> None:
         self.done_reading()

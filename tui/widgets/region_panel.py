@@ -1,4 +1,5 @@
-"""One region on the map: its health, its availability zones with what runs in each, its regional resources.
+"""One region on the map: its health, its availability zones with what runs in each, its regional resources,
+and what is in progress there (snapshots being taken, restores, jobs, replication starting) with how far.
 
 Outages show as they happen: a region down turns the panel red; an AZ that lost power is marked on its row.
 """
@@ -11,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.data import FaultView, RegionHealth, RegionView, ResourceView
-from tui.style import HEALTH_TONE, KIND_ICON
+from tui.style import HEALTH_TONE, KIND_ICON, MOVING_ICON, MOVING_TONE
 
 # Resources drawn one by one on the map; the others (snapshots, recovery points...) are counted.
 DRAWN_KINDS = ("db-instance", "db-cluster", "instance", "volume", "bucket", "table", "vault", "plan")
@@ -21,10 +22,10 @@ STATUS_TONE = {"available": "success", "running": "success", "ACTIVE": "success"
 
 
 def resource_line(resource: ResourceView, indent: str) -> Content:
-    icon = KIND_ICON.get(resource.kind, "•")
-    tone = STATUS_TONE.get(resource.status, "text-muted")
+    icon = MOVING_ICON if resource.moving else KIND_ICON.get(resource.kind, "•")
+    tone = MOVING_TONE if resource.moving else STATUS_TONE.get(resource.status, "text-muted")
     return Content.from_markup(f"{indent}$icon $name [${tone}]$status[/]", icon=icon, name=resource.name,
-                               status=resource.status)
+                               status=resource.status_text)
 
 
 def zone_faults(zone: str, faults: tuple[FaultView, ...]) -> list[FaultView]:
@@ -51,7 +52,11 @@ def region_markup(region: RegionView | None, health: RegionHealth | None, faults
     if regional:
         lines.append(Content.from_markup("[b]regional[/b]"))
         lines += [resource_line(resource, "  ") for resource in regional]
-    counted = Counter(r.kind for r in region.resources if r.kind not in DRAWN_KINDS)
+    busy = [r for r in region.resources if r.moving and r.kind not in DRAWN_KINDS]
+    if busy:
+        lines.append(Content.from_markup("[b]in progress[/b]"))
+        lines += [resource_line(resource, "  ") for resource in busy]
+    counted = Counter(r.kind for r in region.resources if r.kind not in DRAWN_KINDS and not r.moving)
     if counted:
         summary = ", ".join(f"{count} {kind}{'s' if count != 1 else ''}" for kind, count in sorted(counted.items()))
         lines.append(Content.from_markup("[dim]$summary[/dim]", summary=summary))

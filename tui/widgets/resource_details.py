@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.data import ResourceView
+from tui.style import progress_bar
 
 MAX_ROWS = 50
 MAX_COLUMNS = 6
@@ -59,7 +60,9 @@ def details_renderable(resource: ResourceView | None) -> RenderableType:
     head.add_row("kind", f"{resource.service} {resource.kind}")
     head.add_row("region", resource.region + (f" ({resource.zone})" if resource.zone else ""))
     if resource.status:
-        head.add_row("status", resource.status)
+        head.add_row("status", resource.status + (" (in progress)" if resource.moving else ""))
+    if resource.progress is not None:
+        head.add_row("progress", f"{progress_bar(resource.progress)} {resource.progress}%")
     if resource.id != resource.name:
         head.add_row("id", resource.id)
     lists: list[RenderableType] = []

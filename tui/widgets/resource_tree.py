@@ -1,17 +1,31 @@
-"""The sandbox's resources as a tree: region, then service, then each resource."""
+"""The sandbox's resources as a tree: region, then service, then each resource; what is in progress is marked
+with its status and percent (a snapshot `pending 42%`, a replication INITIAL_SYNC, a job RUNNING)."""
 
 from __future__ import annotations
 
 from itertools import groupby
 
+from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
 from tui.data import ResourceView, WorldView
-from tui.style import KIND_ICON
+from tui.style import KIND_ICON, MOVING_ICON
 
 SERVICE_TITLE = {"s3": "S3", "dynamodb": "DynamoDB", "rds": "RDS", "ec2": "EC2 / EBS", "backup": "AWS Backup",
-                 "route53": "Route 53", "cloudtrail": "CloudTrail", "iam": "IAM"}
+                 "route53": "Route 53", "cloudtrail": "CloudTrail", "iam": "IAM", "drs": "Elastic Disaster Recovery"}
+
+
+def leaf_label(resource: ResourceView) -> Text:
+    """'▣ securecart-backend', or '⟳ snap-0a1 pending 42%' while an operation is under way."""
+    if resource.moving:
+        return Text.assemble(f"{MOVING_ICON} {resource.name} ", (resource.status_text, "italic"))
+    return Text(f"{KIND_ICON.get(resource.kind, '•')} {resource.name}")
+
+
+def service_label(service: str, resources: list[ResourceView]) -> str:
+    moving = sum(1 for r in resources if r.moving)
+    return f"{SERVICE_TITLE.get(service, service)} ({len(resources)}" + (f", {moving} in progress)" if moving else ")")
 
 
 def resource_key(resource: ResourceView) -> str:
@@ -54,10 +68,10 @@ class ResourceTree(Tree[ResourceView | None]):
             for service, grouped in groupby(ordered, key=lambda r: r.service):
                 resources = list(grouped)
                 path = f"{region.region}/{service}"
-                service_node = region_node.add(f"{SERVICE_TITLE.get(service, service)} ({len(resources)})")
+                service_node = region_node.add(service_label(service, resources))
                 self.branch_paths[service_node.id] = path
                 for resource in resources:
-                    leaf = service_node.add_leaf(f"{KIND_ICON.get(resource.kind, '•')} {resource.name}", data=resource)
+                    leaf = service_node.add_leaf(leaf_label(resource), data=resource)
                     if keep is not None and resource_key(resource) == keep:
                         target = leaf
                 if path in opened:

@@ -83,7 +83,7 @@ def aws_error(
     message: str,
     request_id: str | None = None,
     sender_fault: bool = True,
-    fields: Mapping[str, str] | None = None,
+    members: Mapping[str, object] | None = None,
 ) -> Response:
     """An error response for ``identity``'s protocol (JSON when unknown).
 
@@ -129,7 +129,7 @@ def aws_error(
             headers = [("Content-Type", content_type), ("x-amzn-RequestId", request_id)]
         return Response(status, headers, (_XML_DECLARATION + xml).encode("utf-8"))
 
-    document = {"__type": code, "message": message, **(fields or {})}
+    document = {**(members or {}), "__type": code, "message": message}
     headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)]
     if protocol in ("json", "smithy-rpc-v2-cbor") and "awsQueryCompatible" in metadata:
         # Services migrated from the query protocol (cloudwatch, sqs): clients
@@ -154,7 +154,7 @@ def encode_error(identity: Identity | None, error: AwsError, request_id: str | N
     if isinstance(error, NotSimulatedError) and identity is not None:
         return not_implemented(identity, detail=error.detail, request_id=request_id)
     response = aws_error(identity, error.status, error.code, error.message, request_id,
-                         sender_fault=error.sender_fault, fields=error.fields)
+                         sender_fault=error.sender_fault, members=error.members)
     response.headers.extend(error.headers)
     return response
 

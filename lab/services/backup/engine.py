@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 from lab.kernel.context import RequestContext
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import BackupProvider, Engine
+from lab.kernel.port import Sandbox
 from lab.services.backup.audit_manager import AuditInputs, evaluate
 from lab.services.backup.jobs import BackupJobs
 from lab.services.backup.model import BackupState, Framework
@@ -45,7 +46,7 @@ class Backup(Engine, BackupJobs):
     service_principal = "backup.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 60  # after the workload and replication: a backup at an instant sees that instant's writes
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         self.inventory = Inventory(sandbox)
         self._providers: dict[str, Any] | None = None

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from lab import config
 from lab.backends.support import unsupported_error
+from lab.kernel.port import Sandbox
 
 log = logging.getLogger("lab.services.backup.engine")
 #: AWS Backup ResourceType values the lab's inventory knows, with the ARN shapes that name them
@@ -70,7 +71,7 @@ class Resource:
 
 
 class Inventory:
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._by_region: dict[str, list[Resource]] = {}
         self._by_arn: dict[str, dict[str, Resource]] = {}  # region -> ARN -> resource

@@ -17,6 +17,8 @@ import defusedxml.ElementTree as DefusedElementTree
 from botocore.exceptions import ClientError
 from defusedxml import DefusedXmlException
 
+from lab.kernel.port import Sandbox
+
 # A version belongs to a moment when written at or before it; sim times are exact to the microsecond.
 _SAME_INSTANT = 1e-6
 
@@ -67,7 +69,7 @@ class S3Books:
                 del pins[name]
 
 
-def capture(sandbox: Any, books: S3Books, bucket: str, region: str, now: float) -> S3Snapshot:
+def capture(sandbox: Sandbox, books: S3Books, bucket: str, region: str, now: float) -> S3Snapshot:
     """The recovery data of `bucket` now; refuses as AWS Backup does when versioning is not enabled."""
     found = sandbox.data.bucket_state(bucket)
     if found is None or found.region != region:
@@ -82,7 +84,7 @@ def capture(sandbox: Any, books: S3Books, bucket: str, region: str, now: float) 
     return snapshot
 
 
-def contents(sandbox: Any, books: S3Books, snapshot: S3Snapshot,
+def contents(sandbox: Sandbox, books: S3Books, snapshot: S3Snapshot,
              prefixes: list[str] | None = None) -> list[tuple[str, str, bool]]:
     """(key, version id, pinned?) of every object the bucket held at the snapshot's moment."""
     moment = snapshot.taken_at + _SAME_INSTANT
@@ -109,7 +111,7 @@ def contents(sandbox: Any, books: S3Books, snapshot: S3Snapshot,
     return found
 
 
-def restore(sandbox: Any, books: S3Books, snapshot: S3Snapshot, metadata: dict[str, str], region: str) -> str:
+def restore(sandbox: Sandbox, books: S3Books, snapshot: S3Snapshot, metadata: dict[str, str], region: str) -> str:
     """Write the snapshot's objects into the bucket the restore metadata names; returns its ARN."""
     target = metadata.get("DestinationBucketName") or metadata.get("destinationBucketName")
     if not target:
@@ -191,7 +193,7 @@ def versions_to_delete(operation: str, key: str | None, query: dict[str, list[st
     return []
 
 
-def pin_before_delete(sandbox: Any, books: S3Books, bucket: str, key: str, version_id: str) -> bool:
+def pin_before_delete(sandbox: Sandbox, books: S3Books, bucket: str, key: str, version_id: str) -> bool:
     """Copy into `books` a version about to be deleted for good, if a held moment still needs it."""
     moments = books.refs.get(bucket)
     pins = books.pins.setdefault(bucket, {}) if moments else {}

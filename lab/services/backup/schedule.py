@@ -154,7 +154,7 @@ def _croniter_day_of_week(field: str, expression: str) -> str:
     converted = []
     for part in field.split(","):
         if re.fullmatch(r"\d+L", part):
-            converted.append("L" + shift(re.match(r"\d+", part)))  # type: ignore[arg-type]
+            converted.append("L" + shift(re.match(r"\d+", part)))
         elif "#" in part:
             day, _, nth = part.partition("#")
             converted.append(f"{_DOW_NUMBER.sub(shift, day)}#{nth}")

@@ -1,10 +1,13 @@
 """Drills: a lab's failure injected on purpose, and the RPO/RTO it costs, measured by the sandbox itself.
 
 A drill records the incident time and what existed before it, starts the lab's scenario (and its follow-ups)
-through the faults engine, then evaluates the lab's recovery checks in sim time -- every minute at first, then
-every tenth of the time elapsed (a measured RTO is within 10%, and a week-long drill costs some eighty
-evaluations), exactly at the RTO target (so PolicyMet or PolicyBreached is never an artefact of the cadence),
-and at once after each learner call that changed something and when one of the drill's failures ends --
+through the faults engine, then evaluates the lab's recovery checks in sim time -- every minute at first (every
+tenth of the RTO target when that is shorter, down to ten seconds: a multi-site strategy that recovers by DNS
+failover alone is measured to its target's tenth), then every tenth of the time elapsed (a measured RTO is within
+10%, and a week-long drill costs some eighty evaluations), exactly at the RTO target (so PolicyMet or
+PolicyBreached is never an artefact of the cadence), and at once after each learner call that changed
+something, when one of the drill's failures ends and when a long-running operation moves a resource's status on
+(a job completes, an instance becomes available: lab.kernel.bus.ResourceStatusChanged) --
 through lab.grading.evaluate_recovery over an inventory of the sandbox. The first passing evaluation fixes
 the RTO; the RPO comes from what the checks found missing (see _drill_meter). The incident time is kept to
 the second, as everyone reads it (ISO 8601 in the drill record, CloudTrail, the checks). Each result is also given in
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab import config, world
+from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import DrillJudge, Engine, OrderStore
 from lab.kernel.port import Sandbox
@@ -32,6 +36,7 @@ from lab.sim.clock import iso
 log = logging.getLogger("lab.drills")
 
 MIN_EVERY_SECONDS = 60.0  # evaluation cadence at first, while recovery may be quick (a failover)
+FASTEST_EVERY_SECONDS = 10.0  # ... or a tenth of a shorter RTO target, but never more often than this
 GIVE_UP_SECONDS = 7 * 86400.0  # a drill not recovered in a week has ended: its policy is breached
 NO_LOSS = {"count": 0, "span_seconds": 0, "per_store": {}}
 
@@ -110,7 +115,7 @@ class Drills(Engine):
                       incident_time=float(math.floor(first.starts_at)),
                       targets={"rto_seconds": plan.rto_seconds, "rpo_seconds": plan.rpo_seconds},
                       before=before, injections=injections)
-        drill.next_evaluation = drill.incident_time + MIN_EVERY_SECONDS
+        drill.next_evaluation = drill.incident_time + first_every(drill)
         state.drills[drill_id] = drill
         self.emit("DrillStarted", kind="drill", resource=drill_id, lab=lab_id, scenario=scenario,
                   injections=injections, incident_time=iso(drill.incident_time))
@@ -175,6 +180,11 @@ class Drills(Engine):
         for drill in self.state.drills.values():
             self.wake(drill.id)
 
+    def status_changed(self, event: ResourceStatusChanged) -> None:
+        """A long-running operation moved a status on: every running drill looks again at once."""
+        for drill in self.state.drills.values():
+            self.wake(drill.id)
+
     def wake(self, drill_id: str) -> None:
         """Evaluate `drill` at the engines' next step (something that may complete its recovery happened)."""
         drill = self.state.drills.get(drill_id)
@@ -222,13 +232,18 @@ class Drills(Engine):
         if elapsed >= GIVE_UP_SECONDS:
             self._end(drill, f"not recovered within {int(GIVE_UP_SECONDS // 86400)} days")
             return
-        due = now + max(MIN_EVERY_SECONDS, elapsed / 10.0)
+        due = now + max(first_every(drill), elapsed / 10.0)
         deadline = drill.incident_time + drill.targets["rto_seconds"]
         drill.next_evaluation = deadline if now < deadline < due else due
 
     def describe(self) -> dict[str, Any]:
         drills = self.state.drills.values()
         return {"drills": len(self.state.drills), "running": sum(1 for d in drills if d.status == "running")}
+
+
+def first_every(drill: Drill) -> float:
+    """The evaluation cadence while the drill is young: a minute, or a tenth of a shorter RTO target."""
+    return min(MIN_EVERY_SECONDS, max(FASTEST_EVERY_SECONDS, drill.targets["rto_seconds"] / 10.0))
 
 
 def drill_dict(engine: Drills, drill: Drill) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from lab import config
 from lab.backends.data import wire_item
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
+from lab.kernel.port import Sandbox
 from lab.services.dynamodb.journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
 from lab.sim.clock import iso
 
@@ -147,7 +148,7 @@ class DynamoDB(Engine):
     WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
                         "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         self._own_writes = 0  # > 0 while this engine writes items itself: those are journaled here directly
         sandbox.data.subscribe_item_writes(self._written_directly)
@@ -226,7 +227,7 @@ class DynamoDB(Engine):
             return
         source = item if item is not None else key
         try:
-            key_bytes = item_key(source, record.key_attributes)  # type: ignore[arg-type]
+            key_bytes = item_key(source, record.key_attributes)
         except KeyError:
             return  # not a whole key: the backend refused the write already
         value = encode_item(item) if item is not None else None
@@ -531,7 +532,7 @@ class DynamoDB(Engine):
         if replica is None or replica.until is None or replica.until > self.now():
             return
         if replica.status == "CREATING":
-            group.members[region] = Replica("ACTIVE")  # type: ignore[union-attr]
+            group.members[region] = Replica("ACTIVE")
             self.emit("ReplicaActive", region=region, resource=name)
         elif replica.status == "DELETING":
             self.sandbox.client("dynamodb", region).delete_table(TableName=name)  # observed: leaves the group

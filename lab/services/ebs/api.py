@@ -164,7 +164,7 @@ class DlmApi(ServiceApi):
     def op_GetLifecyclePolicies(self, call: Call) -> dict[str, Any]:
         region, params = call.region, call.params
         def tag_pairs(values: list[str] | None) -> set[tuple[str, str]]:
-            return {tuple(value.split("=", 1)) for value in values or [] if "=" in value}  # type: ignore[misc]
+            return {tuple(value.split("=", 1)) for value in values or [] if "=" in value}
 
         wanted_targets, wanted_added = tag_pairs(params.get("TargetTags")), tag_pairs(params.get("TagsToAdd"))
         found = []

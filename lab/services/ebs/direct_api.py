@@ -37,12 +37,12 @@ PAGE_SIZES = range(100, 10001)
 
 
 def _validation(reason: str, message: str) -> AwsError:
-    return AwsError("ValidationException", message, 400, fields={"Reason": reason})
+    return AwsError("ValidationException", message, 400, members={"Reason": reason})
 
 
 def _not_found(snapshot_id: str) -> AwsError:
     return AwsError("ResourceNotFoundException", f"The snapshot '{snapshot_id}' does not exist.", 404,
-                    fields={"Reason": "SNAPSHOT_NOT_FOUND"})
+                    members={"Reason": "SNAPSHOT_NOT_FOUND"})
 
 
 class EbsDirectApi(ServiceApi):

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from lab import config
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import Engine
+from lab.kernel.port import Sandbox
 from lab.services.backup.resources import parse_arn
 from lab.services.backup.schedule import Schedule
 from lab.services.ebs.timing import EbsTiming, SnapshotRecord, Timing, key
@@ -128,7 +129,7 @@ class Ebs(Engine, EbsTiming):
     service_principal = "ebs.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 55
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
 
     def initial_state(self) -> EbsState:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from lab.kernel.port import Sandbox
 from lab.services.ebs.blocks import Content, Lineage, Lineages, blocks_of, gib, written
 from lab.sim.durations import progress
 
@@ -160,7 +161,7 @@ class EbsTiming:
 
     if TYPE_CHECKING:  # provided by the engine
         state: Any
-        sandbox: Any
+        sandbox: Sandbox
 
         def now(self) -> float: ...
 

@@ -29,6 +29,7 @@ from lab.gateway import audit
 from lab.kernel.context import RequestContext
 from lab.kernel.data import BucketState, DataAccess
 from lab.kernel.engine import Engine
+from lab.kernel.port import Sandbox
 from lab.services.s3.lifecycle import (
     LifecycleAction,
     LifecycleRule,
@@ -136,7 +137,7 @@ class S3(Engine):
     replication_service = "s3"  # the replication a fault can pause (kernel.engine.Pausable)
     order = 50  # after the workload: an order placed at an instant is written before replication looks
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         # Set while the engine acts (run_due): its own writes are not users' writes to replicate.
         self._acting = False
@@ -491,11 +492,11 @@ class S3(Engine):
                 try:
                     if task.kind == "version":
                         replica_version = self.data.replicate_version(
-                            source_region, task.bucket, task.key, task.version_id, destination.region,  # type: ignore[union-attr]
+                            source_region, task.bucket, task.key, task.version_id, destination.region,
                             target.bucket, target.storage_class)
                     else:
                         replica_version = self.data.replicate_delete_marker(
-                            source_region, task.bucket, task.key, task.version_id, destination.region,  # type: ignore[union-attr]
+                            source_region, task.bucket, task.key, task.version_id, destination.region,
                             target.bucket)
                 except LookupError as exc:
                     reason = f"the source version is gone: {exc}"
@@ -640,7 +641,7 @@ class S3(Engine):
         if not pauses:
             return False
         buckets = [None, task.bucket, *(target.bucket for target in targets), *(bucket for bucket, _ in task.peers)]
-        return any(bucket in pauses and (pauses[bucket] is None or pauses[bucket] > now)  # type: ignore[operator]
+        return any(bucket in pauses and (pauses[bucket] is None or pauses[bucket] > now)
                    for bucket in buckets)
 
     def pause(self, bucket: str | None, until: float | None = None) -> None:
