@@ -28,6 +28,9 @@ class EngineSet:
         if duplicates or not all(names):
             raise ValueError(f"every engine needs a unique name: {duplicates or names}")
         self.engines: list[Engine] = [cls(sandbox) for cls in sorted(classes, key=lambda c: (c.order, c.name))]
+        # kind -> the engines that are one, found once: the engines never change, and a runtime-checkable
+        # Protocol's isinstance walks its members on every check (the data layer asks on every write).
+        self._by_kind: dict[type, tuple[Engine, ...]] = {}
         sandbox.bus.subscribe(CallAnswered, self.observe)
         # (only the engines that act before calls are asked on every call)
         self._preparing = [engine for engine in self.engines if type(engine).prepare is not Engine.prepare]
@@ -35,12 +38,19 @@ class EngineSet:
     def __iter__(self) -> Iterator[Engine]:
         return iter(self.engines)
 
+    def _of_kind(self, kind: type[T]) -> tuple[T, ...]:
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = tuple(engine for engine in self.engines if isinstance(engine, kind))
+        return found  # type: ignore[return-value]
+
     def find(self, kind: type[T]) -> T | None:
         """The first engine that is a `kind` (a class or a runtime-checkable Protocol), or None."""
-        return next((engine for engine in self.engines if isinstance(engine, kind)), None)
+        found = self._of_kind(kind)
+        return found[0] if found else None
 
     def all(self, kind: type[T]) -> list[T]:
-        return [engine for engine in self.engines if isinstance(engine, kind)]
+        return list(self._of_kind(kind))
 
     def prepare(self, ctx: RequestContext) -> None:
         for engine in self._preparing:
