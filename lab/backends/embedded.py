@@ -5,129 +5,35 @@ This is the one module that knows moto's internals; it is pinned to the moto ver
 
 from __future__ import annotations
 
-import copyreg
 import io
 import itertools
-import os
 import pickle
 import threading
 import time
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
+import moto
+import moto.backends as moto_backends
 import orjson
+from moto.moto_api._internal import mock_random
 
 from lab import config
+from lab.backends import moto_patches  # (it sets moto's environment before any moto service loads)
 from lab.gateway.codec.errors import not_implemented
 from lab.gateway.codec.identify import service_model
 from lab.kernel.context import RequestContext, Response
 from lab.kernel.data import BucketState, ObjectVersion
 
-for _key, _value in config.MOTO_ENVIRONMENT.items():
-    os.environ.setdefault(_key, _value)
-
-
-def _parse_json_faster() -> None:
-    """moto and botocore parse several MB of JSON (service models, EC2 instance types) on first use of a
-    service; orjson does it about four times faster, which is most of a cold start."""
-    import gzip
-
-    import botocore.loaders
-    from moto.utilities import utils as moto_utils
-
-    parsed: dict[str, object] = {}
-    # botocore edits these models in place when a client is made (it strips {Bucket} from S3's URIs and
-    # the account prefix from S3 Control's hosts): every caller gets its own copy of them.
-    edited_in_place = (f"{os.sep}s3{os.sep}", f"{os.sep}s3control{os.sep}")
-
-    def load_file(self: object, full_path: str, open_method: object) -> object:
-        # moto builds a fresh boto3 Session per backend, each re-reading endpoints.json and the models
-        # (EC2's seven times, ~40 MB each once parsed): parse each file once per process and share it.
-        cached = parsed.get(full_path)
-        if cached is not None:
-            return cached
-        if not os.path.isfile(full_path):
-            return None
-        with open_method(full_path, "rb") as handle:  # type: ignore[operator]
-            data = orjson.loads(handle.read())
-        if not any(part in full_path for part in edited_in_place):
-            parsed[full_path] = data
-        return data
-
-    def load_resource(resource: str) -> object:
-        try:
-            name = resource if resource.endswith(".gz") else f"{resource}.gz"
-            return orjson.loads(gzip.decompress(moto_utils.load_resource_as_bytes(name)))
-        except FileNotFoundError:
-            return orjson.loads(moto_utils.load_resource_as_str(resource))
-
-    botocore.loaders.JSONFileLoader._load_file = load_file  # type: ignore[method-assign]
-    moto_utils.load_resource = load_resource  # type: ignore[assignment]
-
-
-_parse_json_faster()
-
-# moto draws most ids from its seeded generator, but a few modules call uuid.uuid4() directly; routing
-# those through the same generator makes every id a pure function of the seed and the request sequence,
-# which is what lets the journal replay to the same state after a crash.
-from moto.moto_api._internal import mock_random  # noqa: E402
-
-uuid.uuid4 = mock_random.uuid4  # type: ignore[assignment]
-
-import moto  # noqa: E402
-import moto.backends as moto_backends  # noqa: E402
-from moto.moto_server.werkzeug_app import create_backend_app  # noqa: E402
-from moto.s3.utils import _VersionedKeyStore  # noqa: E402
-
 MOTO_VERSION = moto.__version__
 
-
-def _rebuild_versioned_store(lists: dict[str, list[Any]]) -> _VersionedKeyStore:
-    store = _VersionedKeyStore()
-    for key, versions in lists.items():
-        store.setlist(key, versions)
-    return store
-
-
-def _reduce_versioned_store(store: _VersionedKeyStore) -> tuple[Any, ...]:
-    # moto's S3 key store is a dict whose items() yield only the latest version of each key, so plain
-    # pickling keeps one version per key; save and restore the whole version lists instead.
-    return _rebuild_versioned_store, ({key: list(store.getlist(key)) for key in dict.keys(store)},)
-
-
-copyreg.pickle(_VersionedKeyStore, _reduce_versioned_store)
-
-
-def _load_private_key(der: bytes) -> Any:
-    from cryptography.hazmat.primitives import serialization
-
-    return serialization.load_der_private_key(der, password=None)
-
-
-def _reduce_private_key(key: Any) -> tuple[Any, ...]:
-    # moto's KMS keeps a real private key per key (for Sign/Verify); cryptography's keys do not pickle,
-    # so they travel as PKCS#8 DER.
-    from cryptography.hazmat.primitives import serialization
-
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    return _load_private_key, (der,)
-
-
-def _register_private_key_pickling() -> None:
-    from cryptography.hazmat.bindings._rust import openssl as rust_openssl
-
-    for module, name in (("rsa", "RSAPrivateKey"), ("ec", "ECPrivateKey"), ("ed25519", "Ed25519PrivateKey")):
-        key_type = getattr(getattr(rust_openssl, module, None), name, None)
-        if key_type is not None:
-            copyreg.pickle(key_type, _reduce_private_key)
-
-
-_register_private_key_pickling()
+# Snapshots written before the patches moved to lab.backends.moto_patches name these functions here: kept so
+# that such a snapshot still loads (pickle finds a function by its module and name).
+_rebuild_versioned_store = moto_patches.rebuild_key_store
+_load_private_key = moto_patches.load_private_key
 
 # botocore service name -> moto module, where they differ beyond dropping dashes.
 _MOTO_NAME_OVERRIDES = {
@@ -186,8 +92,9 @@ class EmbeddedBackend:
         self._pending: dict[str, bytes] = {}
 
     def start(self) -> None:
-        # Loading a service's backend is lazy in moto (0.2-0.3 s the first time); nothing to do here.
-        return None
+        """Make the lab's changes to moto (lab.backends.moto_patches), once per process. Loading a service's
+        backend stays lazy in moto (0.2-0.3 s the first time)."""
+        moto_patches.apply()
 
     def stop(self) -> None:
         return None
@@ -198,7 +105,7 @@ class EmbeddedBackend:
             with self._apps_lock:
                 app = self._apps.get(module)
                 if app is None:
-                    app = create_backend_app(module)  # type: ignore[arg-type]
+                    app = moto_patches.backend_app(module)
                     self._apps[module] = app
         return app
 
@@ -376,16 +283,6 @@ def _key_factory() -> _KeyFactory:
     return _KeyFactory()
 
 
-def _append_version(store: Any, key: str, version: Any) -> None:
-    """store[key] = version on moto's versioned key store (which appends it), without the KeyError that
-    store raises and catches inside for every new key."""
-    versions = dict.get(store, key)
-    if versions is None:
-        dict.__setitem__(store, key, [version])
-    else:
-        versions.append(version)
-
-
 def _body_buffer(body: bytes, max_buffer_size: int) -> Any:
     """A key's body as moto keeps it: a SpooledTemporaryFile stays in memory below max_buffer_size, and a
     key's body is written once, so below that size a BytesIO is the same thing at a twentieth of the cost."""
@@ -432,7 +329,7 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
     registry of every item ever made: the items are known valid (see _is_plainly_valid)."""
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 
-    value_of = _dynamo_type
+    value_of, note_put = _dynamo_type, moto_patches.note_item_put
     hash_attr, range_attr, stream = table.hash_key_attr, table.range_key_attr, table.stream_shard
     for attrs in items:
         item = object.__new__(Item)
@@ -444,6 +341,7 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
             table.items[item.hash_key][item.range_key] = item
         else:
             table.items[item.hash_key] = item
+        note_put(table, item)
         if stream is not None:
             stream.add(current, item)
 
@@ -487,6 +385,7 @@ class MotoData:
 
     def __init__(self) -> None:
         self._pending_items: list[tuple[Any, dict[str, Any]]] = []
+        self._item_listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
 
     def flush_items(self) -> None:
         """Store the queued items in their tables (see the class docstring)."""
@@ -524,7 +423,7 @@ class MotoData:
             _version_id=factory.version_id() if target.is_versioned else "null",
             encryption=encryption, kms_key_id=kms_key_id, bucket_key_enabled=bucket_key_enabled)
         if target.is_versioned:
-            _append_version(target.keys, key, stored)
+            moto_patches.append_version(target.keys, key, stored)
         else:
             target.keys.setlist(key, [stored])
         notifications = factory.notifications
@@ -536,10 +435,12 @@ class MotoData:
         found = _backend(_moto_backends("dynamodb"), self.account, region).tables.get(table)  # (no flush here)
         if found is None or not _is_plainly_valid(found, item):
             self._dynamodb(region).put_item(table, item)  # moto validates it and answers AWS's errors
-            return
-        self._pending_items.append((found, item))
-        if len(self._pending_items) >= self.PENDING_ITEMS_MAX:
-            self.flush_items()
+        else:
+            self._pending_items.append((found, item))
+            if len(self._pending_items) >= self.PENDING_ITEMS_MAX:
+                self.flush_items()
+        for listener in self._item_listeners:
+            listener(region, table, item)
 
     # -- S3 versions, for replication and lifecycle (lab.services.s3.engine) -------------------------------
 
@@ -582,7 +483,7 @@ class MotoData:
         source_arn = source.arn
         if s3.tagger.has_tags(source_arn):
             s3.tagger.copy_tags(source_arn, replica.arn)
-        _append_version(target.keys, key, replica)
+        moto_patches.append_version(target.keys, key, replica)
         return replica.version_id
 
     def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
@@ -666,37 +567,9 @@ class MotoData:
 
     def subscribe_object_events(self, listener: Any) -> bool:
         """Every object version moto creates or retags, whoever writes it (the gateway or an engine writing
-        directly), passes through moto's S3 event notifications: forward those to `listener`."""
-        import weakref
-
-        from moto.s3 import notifications
-
-        listeners = self.__dict__.setdefault("_object_listeners", [])
-        listeners.append(weakref.WeakMethod(listener) if hasattr(listener, "__self__") else (lambda: listener))
-        if self.__dict__.get("_notifications_wrapped"):
-            return True
-        original = notifications.send_event
-        kinds: dict[Any, str | None] = {}
-
-        def kind_of(event_name: Any) -> str | None:
-            name = str(getattr(event_name, "value", event_name))
-            return ("created" if name.startswith("s3:ObjectCreated") else
-                    "tagged" if name.startswith("s3:ObjectTagging") else None)
-
-        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-            original(account_id, event_name, bucket, key)
-            event = kinds.get(event_name, "")
-            if event == "":
-                event = kinds[event_name] = kind_of(event_name)
-            if event is None or key is None or bucket is None:
-                return
-            for reference in list(listeners):
-                live = reference()
-                if live is not None:
-                    live(event, bucket.name, key.name, key.version_id)
-
-        notifications.send_event = send_event
-        self._notifications_wrapped = True
+        directly), passes through moto's S3 event notifications: those reach `listener` (see
+        moto_patches.HOOKS)."""
+        moto_patches.HOOKS.on_object_event(listener)
         return True
 
     # -- DynamoDB items (lab.services.dynamodb.engine: point-in-time journal, global tables, restores) ---------
@@ -714,17 +587,7 @@ class MotoData:
     def subscribe_item_writes(self, listener: Any) -> bool:
         """Report the items put_item writes directly (no engine observes those: they bypass the gateway)
         to listener(region, table, item)."""
-        listeners = self.__dict__.setdefault("_item_listeners", [])
-        listeners.append(listener)
-        if "put_item" not in self.__dict__:  # wrap this instance's put_item once
-            direct = MotoData.put_item.__get__(self)
-
-            def put_item(region: str, table: str, item: dict[str, Any]) -> None:
-                direct(region, table, item)
-                for each in list(listeners):
-                    each(region, table, item)
-
-            self.put_item = put_item  # type: ignore[method-assign]
+        self._item_listeners.append(listener)
         return True
 
     def get_item(self, region: str, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -803,28 +666,8 @@ class MotoData:
 
     def subscribe_version_deletes(self, listener: Any) -> bool:
         """moto deletes every version for good -- a DELETE naming a version, DeleteObjects, the data layer --
-        through S3Backend.delete_object: tell `listener` before each."""
-        import weakref
-
-        from moto.s3.models import S3Backend
-
-        listeners = self.__dict__.setdefault("_version_delete_listeners", [])
-        listeners.append(weakref.WeakMethod(listener) if hasattr(listener, "__self__") else (lambda: listener))
-        if self.__dict__.get("_version_deletes_wrapped"):
-            return True
-        original = S3Backend.delete_object
-
-        def delete_object(backend: Any, bucket_name: str, key_name: str, version_id: str | None = None,
-                          bypass: bool = False) -> Any:
-            if version_id is not None:
-                for reference in list(listeners):
-                    live = reference()
-                    if live is not None:
-                        live(bucket_name, key_name, str(version_id))
-            return original(backend, bucket_name, key_name, version_id=version_id, bypass=bypass)
-
-        S3Backend.delete_object = delete_object  # type: ignore[method-assign]
-        self._version_deletes_wrapped = True
+        through S3Backend.delete_object: `listener` hears of each before (see moto_patches.HOOKS)."""
+        moto_patches.HOOKS.on_version_delete(listener)
         return True
 
     def _ec2(self, region: str) -> Any:
