@@ -21,6 +21,7 @@ from lab.kernel.bus import CallAnswered, EventBus
 from lab.kernel.context import RequestContext
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import DataWriteGuard
+from lab.kernel.lock import CallLock
 from lab.kernel.state import LabState
 from lab.sandbox import assembly, inprocess
 from lab.sandbox.engines import EngineSet
@@ -47,7 +48,7 @@ class Sandbox:
         wildcard = host in ("0.0.0.0", "::")  # noqa: S104 -- compares, binds nothing
         self.endpoint = config.endpoint_url(port, config.DEFAULT_HOST if wildcard else host)
         self.seed_world_on_boot = seed_world
-        self.lock = threading.RLock()
+        self.lock = CallLock()
         self.ready = threading.Event()
         self.shutdown_requested = threading.Event()
         self.started_at = time.time()
