@@ -225,27 +225,23 @@ def _as_response(error: Any) -> Response:
 
 class _KeyFactory:
     """Makes S3 objects as moto's FakeKey() does, for the engines' bulk writes, without its per-key costs:
-    a fresh canned ACL, a spooled temporary file, moto's registry of every key ever made (which would keep
-    every invoice alive). The attributes come from one real FakeKey, so a key made here is the object moto
-    would make, whatever attributes this moto version has (tests/unit/test_moto_direct_writes.py)."""
-
-    PER_KEY = ("_value_buffer", "lock", "_metadata", "acl", "last_modified", "_time_progressed")
+    a fresh canned ACL, a spooled temporary file, a lock, metadata and 35 attributes per object, moto's registry
+    of every key ever made. A key made here is a CompactKey: the object moto would make, whatever attributes
+    this moto version has, holding only the ones that are its own (tests/unit/test_moto_direct_writes.py)."""
 
     def __init__(self) -> None:
         from moto.moto_api._internal import mock_random
         from moto.s3 import notifications
-        from moto.s3.models import STORAGE_CLASS, FakeKey, get_canned_acl
+        from moto.s3.models import STORAGE_CLASS
         from moto.utilities.utils import LowercaseDict
 
-        made = FakeKey(name="", value=b"", account_id=config.ACCOUNT_ID, region_name=config.PRIMARY_REGION)
-        type(made).instances_tracked.remove(made)
-        self.defaults = {name: value for name, value in vars(made).items() if name not in self.PER_KEY}
-        self.max_buffer_size: int = made._max_buffer_size
-        self.fake_key, self.lowercase_dict = FakeKey, LowercaseDict
+        self.defaults = moto_patches.CompactKey.defaults()
+        self.max_buffer_size: int = self.defaults["_max_buffer_size"]
+        self.compact_key, self.lowercase_dict = moto_patches.CompactKey, LowercaseDict
         self.random, self.notifications, self.storage_classes = mock_random, notifications, STORAGE_CLASS
-        # moto replaces a key's ACL object on PutObjectAcl and never edits one in place: new keys can share
-        # the canned "private" ACL instead of building one each (a third of FakeKey()'s time).
-        self.private_acl = get_canned_acl("private")
+        # moto reads a key's lock around reading its body only, never nesting: keys written here share one
+        self.lock = threading.Lock()
+        self._metadata_by_type: dict[str, Any] = {}
 
     def version_id(self) -> str:
         """str(mock_random.uuid4()) as moto draws a new version's id, formatted here at a third of the cost."""
@@ -263,18 +259,35 @@ class _KeyFactory:
         made.store = lower_cased
         return made
 
+    def content_type_metadata(self, content_type: str) -> Any:
+        """The metadata of a key that has only a Content-Type, one object per type shared by every key made
+        here: moto never edits a stored key's metadata (set_metadata runs on keys it has just made)."""
+        found = self._metadata_by_type.get(content_type)
+        if found is None:
+            found = self._metadata_by_type[content_type] = self.metadata({"content-type": content_type})
+        return found
+
+    def shares(self, metadata: Any) -> bool:
+        """Whether `metadata` is one of the shared ones (content_type_metadata)."""
+        return any(metadata is shared for shared in self._metadata_by_type.values())
+
     def make(self, body: bytes, content_type: str, **attributes: Any) -> Any:
         # moto's utcnow() and datetime.now(), from one reading of the (sim-pinned) clock: a third the cost
         now = time.time()
-        key = object.__new__(self.fake_key)
-        metadata = self.metadata({"content-type": content_type})
-        state = key.__dict__
-        state.update(self.defaults)
-        state.update(attributes)
-        state.update(last_modified=datetime.fromtimestamp(now, UTC).replace(tzinfo=None),
-                     _time_progressed=datetime.fromtimestamp(now), acl=self.private_acl,
-                     lock=threading.Lock(), _metadata=metadata, contentsize=len(body),
-                     _value_buffer=_body_buffer(body, self.max_buffer_size))
+        modified = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+        local = datetime.fromtimestamp(now)
+        key = object.__new__(self.compact_key)
+        # (set in one order, so that keys share their attribute names)
+        key.name = attributes.pop("name")
+        key.last_modified = modified
+        key._time_progressed = modified if local == modified else local  # (equal where local time is UTC)
+        key._value_buffer = _body_buffer(body, self.max_buffer_size)
+        key.contentsize = len(body)
+        key._metadata = self.content_type_metadata(content_type)
+        key.lock = self.lock
+        for name, value in attributes.items():
+            if not moto_patches.is_default(name, value):
+                setattr(key, name, value)
         return key
 
 
@@ -463,23 +476,32 @@ class MotoData:
         factory = _key_factory()
         s3 = self._s3()
         source = self._version(bucket, key, version_id)
-        if not isinstance(source, factory.fake_key):
+        if not isinstance(source, moto_patches.FakeKey):
             raise LookupError(f"s3://{bucket}/{key} version {version_id} is a delete marker")
         target = s3.buckets[target_bucket]
         # A replica is the source version (same version id, last-modified time, metadata, checksums, lock) in
-        # another bucket. Cloning its attributes costs a third of FakeKey() and skips moto's registry of every
-        # key ever made; the body buffer, lock and metadata are the replica's own.
-        body = _body_buffer(source.value, source._max_buffer_size)
-        store = getattr(source._metadata, "store", None)
-        # (moto's set_metadata(replace=True) leaves a plain dict there: lower-case it as LowercaseDict would)
-        metadata = factory.metadata(dict(store) if store is not None else {
-            name.lower(): value for name, value in source._metadata.items()})
-        replica = object.__new__(factory.fake_key)
-        replica.__dict__.update(source.__dict__)
-        replica.__dict__.update(
-            _value_buffer=body, lock=threading.Lock(), _metadata=metadata, bucket_name=target_bucket,
-            region_name=target.region_name, _is_versioned=True, multipart=None, _expiry=None, disposed=False,
-            _storage_class=storage_class or source.storage_class)
+        # another bucket: a CompactKey (see _KeyFactory) with the source's own attributes and the replica's
+        # buffer (its bytes shared with the source's) and bucket.
+        metadata = source._metadata
+        if not factory.shares(metadata):
+            store = getattr(metadata, "store", None)
+            # (moto's set_metadata(replace=True) leaves a plain dict there: lower-case it as LowercaseDict would)
+            metadata = factory.metadata(dict(store) if store is not None else {
+                name.lower(): value for name, value in metadata.items()})
+        replica = object.__new__(factory.compact_key)
+        replica.name = source.name
+        replica.last_modified = source.last_modified
+        replica._time_progressed = source._time_progressed
+        replica._value_buffer = _body_buffer(source.value, source._max_buffer_size)
+        replica.contentsize = source.contentsize
+        replica._metadata = metadata
+        replica.lock = factory.lock
+        own = {name: value for name, value in vars(source).items() if name not in factory.compact_key.PER_KEY}
+        own.update(bucket_name=target_bucket, region_name=target.region_name, _is_versioned=True, multipart=None,
+                   _expiry=None, disposed=False, _storage_class=storage_class or source.storage_class)
+        for name, value in own.items():
+            if not moto_patches.is_default(name, value):
+                setattr(replica, name, value)
         source_arn = source.arn
         if s3.tagger.has_tags(source_arn):
             s3.tagger.copy_tags(source_arn, replica.arn)

@@ -29,6 +29,7 @@ from lab import config
 for _name, _value in config.MOTO_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 
+from moto.s3.models import FakeKey  # noqa: E402 -- moto's S3 object version, subclassed below
 from moto.s3.utils import _VersionedKeyStore  # noqa: E402 -- moto's S3 key store, subclassed below
 
 
@@ -94,9 +95,30 @@ def _load_file(self: object, full_path: str, open_method: object) -> object:
         return None
     with open_method(full_path, "rb") as handle:  # type: ignore[operator]
         data = orjson.loads(handle.read())
+    if full_path.endswith(_SERVICE_MODELS) and type(data) is dict:
+        data.pop("documentation", None)
+        for part in ("operations", "shapes"):  # (not clientContextParams: botocore requires theirs)
+            _drop_documentation(data.get(part))
     if not any(part in full_path for part in _EDITED_IN_PLACE):
         _PARSED_FILES[full_path] = data
     return data
+
+
+_SERVICE_MODELS = ("service-2.json", "service-2.json.gz")
+
+
+def _drop_documentation(node: Any) -> None:
+    """A service model without its documentation strings (a third of a parsed model: EC2's is 10 MB): botocore
+    reads them for help texts and docstrings only, and shows "" where one is absent."""
+    if type(node) is dict:
+        node.pop("documentation", None)
+        for value in node.values():
+            if type(value) is dict or type(value) is list:
+                _drop_documentation(value)
+    elif type(node) is list:
+        for value in node:
+            if type(value) is dict or type(value) is list:
+                _drop_documentation(value)
 
 
 def _load_resource(resource: str) -> object:
@@ -442,6 +464,48 @@ def _end_of_names_starting_with(names: list[str], start: str, low: int) -> int:
     return bisect.bisect_right(names, start, lo=low, key=lambda name: name[:size])
 
 
+# -- compact keys ------------------------------------------------------------------------------------------
+
+class CompactKey(FakeKey):
+    """An S3 object version the data layer writes directly (the engines' bulk writes: a month of orders is
+    100,000 of them): a FakeKey whose attributes that equal a new key's live once, on this class, instead of in
+    every object. moto keeps 35 attributes in a dict per version (about 1.5 KB with its buffer, lock and
+    metadata); here a version holds the dozen that are its own, set in one order so that the objects share
+    their attribute names (a third of the size). moto reads them and sets them as on any FakeKey: one it sets
+    becomes the object's own. Pickles as a FakeKey does (its __getstate__); the defaults come back with the
+    class."""
+
+    PER_KEY = ("name", "_value_buffer", "lock", "_metadata", "last_modified", "_time_progressed", "contentsize")
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """The attributes of a new FakeKey (this moto's), made this class's attributes on first use."""
+        found: dict[str, Any] | None = cls.__dict__.get("_defaults")
+        if found is None:
+            made = FakeKey(name="", value=b"", account_id=config.ACCOUNT_ID, region_name=config.PRIMARY_REGION)
+            FakeKey.instances_tracked.remove(made)
+            found = {name: value for name, value in vars(made).items() if name not in cls.PER_KEY}
+            for name, value in found.items():
+                setattr(cls, name, value)
+            cls._defaults = found
+            made.dispose()
+        return found
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        type(self).defaults()  # (a restore may load one before anything made one)
+        super().__setstate__(state)
+
+
+def is_default(name: str, value: Any) -> bool:
+    """Whether `value` is what a new key has for attribute `name` (then a CompactKey need not hold it)."""
+    default = CompactKey.defaults().get(name, _NO_DEFAULT)
+    return value is default or (type(value) in _PLAIN and type(default) is type(value) and value == default)
+
+
+_NO_DEFAULT = object()
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 # -- list-object-versions --------------------------------------------------------------------------------------
 
 class ListedVersion:
@@ -775,7 +839,9 @@ def _scan_from_sorted_keys() -> None:
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
-          "once parsed): each file is parsed once per process, by orjson (four times faster)", _parse_json_once),
+          "once parsed): each file is parsed once per process, by orjson (four times faster), and a service "
+          "model keeps no documentation strings (a third of its memory; botocore shows them in help texts only)",
+          _parse_json_once),
     Patch("seeded-uuid4", "uuid.uuid4",
           "a few moto modules draw ids from uuid4 instead of moto's seeded generator: routed through it, every id "
           "is a function of the seed and the call sequence, so the journal replays to the same state", _seeded_uuid4),
