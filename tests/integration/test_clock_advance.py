@@ -113,7 +113,9 @@ def advanced(tmp_path_factory: pytest.TempPathFactory) -> Any:
         go_on.set()
         advancing.join(120)
     sandbox.store.close()  # (as kill -9 leaves it: no snapshot since the advance, only the journal)
-    return {"state": state, "bucket": bucket, "answer": answer, "put": put, "held_at": held_at,
+    everywhere = [order["stored"] for order in sandbox.lab.orders if all((order.get("stored") or {"": 0}).values())]
+    return {"stored_dicts": len({id(stored) for stored in everywhere}), "orders_stored": len(everywhere),
+            "state": state, "bucket": bucket, "answer": answer, "put": put, "held_at": held_at,
             "answered_mid_advance": answered_mid_advance, "facts": _facts(sandbox, bucket),
             "journal": _journal(state)}
 
@@ -131,6 +133,10 @@ def test_calls_go_on_between_slices_and_a_restart_replays_them_in_order(advanced
     assert facts["advances"] == ["ClockAdvance"]  # one event for the advance, not one per slice
 
     assert _restarted(advanced["state"], advanced["bucket"]) == facts
+
+
+def test_the_orders_stored_everywhere_share_what_they_record(advanced):
+    assert advanced["orders_stored"] > 2000 and advanced["stored_dicts"] == 1
 
 
 def test_a_crash_mid_advance_leaves_the_world_at_the_last_slice_done(advanced, tmp_path):
