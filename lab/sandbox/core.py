@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import time_machine  # (loaded with the sandbox: not by the first call or the first clock advance, 0.1 s)
-
 from lab import __version__, config
 from lab.backends.base import Backend
 from lab.backends.data import data_layer
@@ -26,6 +24,7 @@ from lab.kernel.state import LabState
 from lab.sandbox import assembly, inprocess
 from lab.sandbox.engines import EngineSet
 from lab.sandbox.persistence import StateStore
+from lab.sandbox.timetravel import time_machine  # (with the sandbox: not by its first call, 0.1 s)
 from lab.sim.clock import SimClock
 from lab.sim.durations import Durations
 from lab.sim.events import EventLog

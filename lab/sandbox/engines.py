@@ -6,11 +6,10 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import time_machine
-
 from lab.kernel.bus import CallAnswered
 from lab.kernel.context import ACTING_AS
 from lab.kernel.engine import Engine
+from lab.sandbox.timetravel import time_machine
 
 if TYPE_CHECKING:
     from lab.kernel.context import RequestContext
