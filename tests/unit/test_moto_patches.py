@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import pickle
 import random
 import uuid
@@ -67,11 +68,26 @@ def test_each_botocore_model_is_parsed_once_and_the_ones_botocore_edits_are_copi
     name = "dynamodb/2012-08-10/service-2"
     first, path = botocore.loaders.Loader().load_data_with_path(name)
     assert botocore.loaders.Loader().load_data_with_path(name)[0] is first  # moto's many sessions share it
-    assert first == original(botocore.loaders.JSONFileLoader, "_load_file")(
-        botocore.loaders.JSONFileLoader(), f"{path}.json.gz", gzip.open)  # the JSON botocore would read
+    as_botocore_reads_it = json.loads(json.dumps(original(botocore.loaders.JSONFileLoader, "_load_file")(
+        botocore.loaders.JSONFileLoader(), f"{path}.json.gz", gzip.open)))  # (plain dicts for OrderedDicts)
+    assert as_botocore_reads_it["operations"]["PutItem"]["documentation"]
+    for part in ("operations", "shapes"):
+        moto_patches._drop_documentation(as_botocore_reads_it[part])
+    assert first == {name: value for name, value in as_botocore_reads_it.items() if name != "documentation"}
     s3_model = "s3/2006-03-01/service-2"
     assert botocore.loaders.Loader().load_data_with_path(s3_model)[0] is not botocore.loaders.Loader(
     ).load_data_with_path(s3_model)[0]
+
+
+def test_clients_and_moto_work_from_models_without_documentation():
+    import boto3
+
+    for service in ("dynamodb", "s3", "s3control", "ec2", "rds", "backup"):  # (S3's has clientContextParams)
+        client = boto3.client(service, region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
+        model = client.meta.service_model
+        assert model.documentation == "" and model.operation_names and model.client_context_parameters is not None
+        operation = model.operation_model(model.operation_names[0])
+        assert operation.documentation == ""
 
 
 def test_moto_resources_are_moto_s():
