@@ -15,11 +15,13 @@ import copy
 import copyreg
 import gzip
 import os
+import re
 import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -506,6 +508,193 @@ _NO_DEFAULT = object()
 _PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
+# -- quick-timestamps ----------------------------------------------------------------------------------------
+
+_ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
+
+
+def aware_timestamp(value: Any) -> Any:
+    """botocore's parse_to_aware_datetime, for what moto's models hold -- datetimes, and ISO 8601 text such
+    as S3's "2026-12-07T01:08:48.000Z" -- without dateutil's parser (two thirds of serialising a page of
+    1,000 S3 versions); anything else goes to botocore's."""
+    if type(value) is datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if type(value) is str and _ISO_TIMESTAMP.fullmatch(value):
+        return datetime.fromisoformat(value).astimezone(UTC)
+    return original(_serialize_module(), "parse_to_aware_datetime")(value)
+
+
+def _serialize_module() -> Any:
+    from moto.core import serialize
+
+    return serialize
+
+
+def _quick_timestamps() -> None:
+    _replace(_serialize_module(), "parse_to_aware_datetime", aware_timestamp)
+
+
+# -- rendered-listings -------------------------------------------------------------------------------------
+
+#: the S3 listings whose answers are rendered straight to XML (pages of up to 1,000 entries)
+RENDERED_OPERATIONS = frozenset({"ListObjectVersions", "ListObjectsV2"})
+
+
+class _UnrenderableError(Exception):
+    """Something the renderer does not do as moto's serializer does: moto's serializer answers."""
+
+
+class ListingRenderer:
+    """moto's S3 serializer (a restXml body written by xmltodict), for the results of the listings above:
+    the same document, written straight from the result and the operation's output shape. Results it does not
+    read as moto does (a key that is not a member's name, a header member, a type below it lacks) are left to
+    moto's serializer. tests/unit/test_moto_patches.py compares the two, byte for byte."""
+
+    def __init__(self, operation_model: Any) -> None:
+        from moto.core.serialize import S3Serializer, TimestampSerializer
+
+        output = operation_model.output_shape
+        self.root = output.serialization.get("resultWrapper", f"{operation_model.name}Response")
+        self.namespace = operation_model.metadata.get("xmlNamespace")
+        self.output = output
+        self.default_timestamp = S3Serializer.DEFAULT_TIMESTAMP_FORMAT
+        self.timestamps = TimestampSerializer(self.default_timestamp)
+
+    def render(self, result: Any) -> str:
+        parts = ['<?xml version="1.0" encoding="utf-8"?>\n<', self.root]
+        if self.namespace:
+            parts.append(f" xmlns={_quote_attribute(self.namespace)}")
+        inner: list[str] = []
+        self._members(inner, result, self.output, top=True)
+        if inner:
+            parts.append(">")
+            parts.extend(inner)
+            parts.append(f"</{self.root}>")
+        else:
+            parts.append("/>")
+        return "".join(parts)
+
+    def _members(self, parts: list[str], value: Any, shape: Any, top: bool = False) -> None:
+        if type(value) is not dict or not value.keys() <= shape.members.keys():
+            raise _UnrenderableError
+        for name, member in shape.members.items():
+            found = value.get(name)
+            if found is None:
+                continue
+            if "location" in member.serialization:
+                if top:
+                    raise _UnrenderableError  # (a header: moto's serializer puts it there)
+                continue
+            self._value(parts, found, member, member.serialization.get("name", name))
+
+    def _value(self, parts: list[str], value: Any, shape: Any, name: str) -> None:
+        kind = shape.type_name
+        if shape.serialization.get("xmlNamespace") or shape.serialization.get("xmlAttribute"):
+            raise _UnrenderableError
+        if kind == "structure":
+            inner: list[str] = []
+            self._members(inner, value, shape)
+            _element(parts, name, inner)
+        elif kind == "list":
+            self._list(parts, value, shape, name)
+        elif kind == "string":
+            _text(parts, name, str(value))
+        elif kind in ("integer", "long"):
+            _text(parts, name, str(int(value)))
+        elif kind == "boolean":
+            _text(parts, name, "true" if value is True or str(value).lower() == "true" else "false")
+        elif kind == "timestamp":
+            fmt = shape.serialization.get("timestampFormat", self.default_timestamp)
+            _text(parts, name, str(self.timestamps._convert_timestamp_to_str(value, fmt)))
+        else:
+            raise _UnrenderableError
+
+    def _list(self, parts: list[str], value: Any, shape: Any, name: str) -> None:
+        if type(value) is not list:
+            raise _UnrenderableError
+        member = shape.member
+        flattened = shape.serialization.get("flattened")
+        item_name = name if flattened else member.serialization.get("name", "member")
+        items: list[str] = []
+        for item in value:
+            if member.type_name == "structure":
+                inner: list[str] = []
+                self._members(inner, item, member)
+                if inner:  # (moto leaves empty structures out of a list)
+                    _element(items, item_name, inner)
+            else:
+                self._value(items, item, member, item_name)
+        if flattened:
+            parts.extend(items)
+        elif items:
+            _element(parts, name, items)
+        else:
+            parts.append(f"<{name}/>")
+
+
+def _element(parts: list[str], name: str, inner: list[str]) -> None:
+    if inner:
+        parts.append(f"<{name}>")
+        parts.extend(inner)
+        parts.append(f"</{name}>")
+    else:
+        parts.append(f"<{name}/>")
+
+
+def _text(parts: list[str], name: str, text: str) -> None:
+    if text:
+        parts.append(f"<{name}>{_escape(text)}</{name}>")
+    else:
+        parts.append(f"<{name}/>")
+
+
+def _escape(text: str) -> str:
+    # (xml.sax.saxutils.escape, as xmltodict's XMLGenerator writes text)
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _quote_attribute(text: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    return quoteattr(text)
+
+
+_RENDERERS: dict[int, ListingRenderer] = {}
+
+
+def _rendered_listings() -> None:
+    from moto import settings
+    from moto.core.responses import ActionResult
+    from moto.core.serialize import S3Serializer
+
+    moto_execute_result = ActionResult.execute_result
+
+    def execute_result(result: Any, context: Any) -> Any:
+        operation = context.operation_model
+        if (type(result) is ActionResult and operation.name in RENDERED_OPERATIONS
+                and context.serializer_class is S3Serializer and not settings.PRETTIFY_RESPONSES
+                and not getattr(context.response, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)):
+            renderer = _RENDERERS.get(id(operation))
+            if renderer is None or renderer.output is not operation.output_shape:
+                renderer = _RENDERERS[id(operation)] = ListingRenderer(operation)
+            try:
+                body = renderer.render(result.result)
+            except _UnrenderableError:
+                pass
+            else:
+                status = operation.http.get("responseCode", S3Serializer.DEFAULT_RESPONSE_CODE)
+                return status, {"Content-Type": S3Serializer.CONTENT_TYPE}, body
+        return moto_execute_result(result, context)
+
+    _replace(ActionResult, "execute_result", execute_result)
+
+
 # -- list-object-versions --------------------------------------------------------------------------------------
 
 class ListedVersion:
@@ -869,6 +1058,14 @@ PATCHES: tuple[Patch, ...] = (
     Patch("sorted-key-store", "moto.s3.models._VersionedKeyStore (the key store new buckets get)",
           "each bucket keeps its key names sorted, updated as keys come and go, for the listings below",
           _sorted_key_store),
+    Patch("quick-timestamps", "moto.core.serialize.parse_to_aware_datetime",
+          "moto's serializer reads every timestamp back through botocore's parser, dateutil's for text: two "
+          "thirds of serialising a page of 1,000 S3 versions. Datetimes and ISO 8601 text (what moto's models "
+          "hold) are read directly, to the same instant; anything else goes to botocore's", _quick_timestamps),
+    Patch("rendered-listings", "moto.core.responses.ActionResult.execute_result, for ListObjectVersions and "
+          "ListObjectsV2", "moto's model-driven serializer took 0.2 ms per entry of a page of 1,000 versions (two "
+          "thirds of the call, with the page found in proportion to it): those listings are written straight "
+          "to the same XML document", _rendered_listings),
     Patch("list-object-versions", "moto.s3.models.S3Backend.list_object_versions",
           "moto deep-copied and sorted every version of the bucket for one page (3 s at 100,000 versions): the "
           "same page from the sorted names, in time proportional to the page", _list_object_versions),

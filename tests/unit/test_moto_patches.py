@@ -11,7 +11,7 @@ import pickle
 import random
 import uuid
 import weakref
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -324,6 +324,75 @@ def test_a_store_made_before_the_patches_becomes_a_sorted_one():
     store["c"] = 3
     del store["a"]
     assert store.sorted_names() == ["b", "c"]
+
+
+# -- quick-timestamps ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [
+    "2026-12-07T01:08:48.000Z", "2026-12-07T01:08:48Z", "2026-12-07T01:08:48.123456Z", "2026-12-07T01:08:48.5Z",
+    "2026-12-07T01:08:48+02:00", "2026-12-07T01:08:48.250-05:30", "2026-12-07", "2026-12-07T01:08:48",
+    "1796777339", 1796777339, 1796777339.25, datetime(2026, 12, 7, 1, 8, 48, 900), datetime(2026, 12, 7, 1, 8),
+    datetime(2026, 12, 7, 1, 8, 48, 1, tzinfo=UTC), datetime(2026, 12, 7, 1, 8, tzinfo=timezone(timedelta(hours=-7))),
+])
+def test_timestamps_serialise_as_moto_serialises_them(value):
+    from moto.core import serialize
+
+    serializer = serialize.TimestampSerializer("iso8601")
+    for kind in ("iso8601", "iso8601_zeroed", "unixtimestamp", "rfc822"):
+        converter = getattr(serializer, f"_timestamp_{kind}")
+        ours = converter(moto_patches.aware_timestamp(value))
+        assert ours == converter(original(serialize, "parse_to_aware_datetime")(value)), kind
+
+
+# -- rendered-listings -------------------------------------------------------------------------------------
+
+def _get(app: Any, path: str, query: str) -> tuple[str, str | None, bytes]:
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(method="GET", path=path, query_string=query, headers={
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, "
+                         "SignedHeaders=host, Signature=0", "Host": "s3.amazonaws.com"}).get_environ()
+    answer: list[Any] = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: answer.extend([status, headers])))
+    return answer[0], dict(answer[1]).get("Content-Type"), body
+
+
+def test_listings_are_written_as_moto_s_serializer_writes_them(bucket, monkeypatch):
+    from moto.core.responses import ActionResult
+
+    _fill(bucket, keys=40, versions=120, seed=6)
+    for name in ("odd & <key> \"quoted\" 'single'", "ünïcode/ß", "spaced key/x", "100%/a+b"):
+        _s3().put_object(bucket, name, b"x")
+    some = sorted(dict.keys(_s3().buckets[bucket].keys))[5]
+    version = _s3().buckets[bucket].keys.getlist(some)[0].version_id
+    queries = [f"versions&{q}" for q in (
+        "", "max-keys=3", "max-keys=0", "prefix=docs/", "delimiter=/", "delimiter=/&prefix=docs/&max-keys=2",
+        "encoding-type=url", f"key-marker={some}", f"key-marker={some}&version-id-marker={version}",
+        "prefix=nothing")] + [f"list-type=2&{q}" for q in (
+        "", "max-keys=2", "max-keys=0", "prefix=img", "delimiter=/", "delimiter=/&fetch-owner=true",
+        "start-after=docs/", "encoding-type=url&delimiter=a", "prefix=nothing")]
+    app = moto_patches.backend_app("s3")
+    rendered: list[str] = []
+    render = moto_patches.ListingRenderer.render
+    monkeypatch.setattr(moto_patches.ListingRenderer, "render",
+                        lambda renderer, result: rendered.append(renderer.root) or render(renderer, result))
+    ours = [_get(app, f"/{bucket}", query) for query in queries]
+    assert len(rendered) == len(queries)  # (every one written by the renderer)
+    monkeypatch.setattr(ActionResult, "execute_result", original(ActionResult, "execute_result"))
+    moto_s = [_get(app, f"/{bucket}", query) for query in queries]
+    for query, mine, theirs in zip(queries, ours, moto_s, strict=True):
+        assert mine == theirs, query
+    assert any(b"&lt;key&gt;" in body for _, _, body in ours)
+
+
+def test_a_listing_the_renderer_does_not_read_as_moto_does_is_left_to_moto():
+    from moto.core.responses import get_service_model
+
+    renderer = moto_patches.ListingRenderer(get_service_model("s3").operation_model("ListObjectVersions"))
+    assert renderer.render({"Name": "b", "MaxKeys": 1}).startswith('<?xml version="1.0" encoding="utf-8"?>')
+    for odd in ({"name": "b"}, {"Name": "b", "RequestCharged": "requester"}, {"Versions": ({"Key": "k"},)}):
+        with pytest.raises(moto_patches._UnrenderableError):
+            renderer.render(odd)
 
 
 # -- list-object-versions --------------------------------------------------------------------------------------
