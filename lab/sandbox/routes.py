@@ -66,15 +66,21 @@ def _change_clock(sandbox: Sandbox, request: dict[str, Any]) -> tuple[int, Any]:
         result["steps"] = sandbox.run_until(clock.now() + seconds)
         result["advanced_seconds"] = seconds
     elif action == "advance-to":
-        try:
-            until = float(request["until"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"advance-to needs the sim time to reach (epoch seconds), not {request.get('until')!r}"
-                             ) from exc
+        # A slice of an advance: the first names the advance's duration (its end is counted from this call's
+        # sim time, as one journaled call: replayed, it is the same) and the sim time it plays up to ("span"
+        # from now); each next one the sim time it plays up to ("until") and the advance's end ("target").
+        now = clock.now()
+        if "until" in request:
+            until, target = _epoch(request, "until"), _epoch(request, "target", required=False)
+        else:
+            target = now + _duration(request)
+            span = _epoch(request, "span", required=False)
+            until = target if span is None else min(target, now + span)
         result["steps"] = sandbox.run_until(until)
-        # (the last slice of an advance names the advance; the others are not events of their own)
-        event = "ClockAdvance" if "duration" in request else None
-        request = {key: value for key, value in request.items() if key == "duration"}
+        result["target"] = target
+        # (the slice that ends an advance names it in the event log; the others are not events of their own)
+        event = "ClockAdvance" if target is not None and until >= target else None
+        request = {"duration": request["duration"]} if event and "duration" in request else {}
     elif action == "speed":
         try:
             factor = float(request.get("factor"))
@@ -92,6 +98,17 @@ def _change_clock(sandbox: Sandbox, request: dict[str, Any]) -> tuple[int, Any]:
     return 200, {**clock.describe(), **result}
 
 
+def _epoch(request: dict[str, Any], name: str, required: bool = True) -> Any:
+    """request[name] as epoch seconds (a sim time); None when absent and not `required`."""
+    if name not in request and not required:
+        return None
+    try:
+        return float(request[name])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"advance-to needs {name} as a sim time in epoch seconds, not {request.get(name)!r}"
+                         ) from exc
+
+
 def _duration(request: dict[str, Any]) -> float:
     seconds = parse_duration(str(request.get("duration", "")))
     if seconds <= 0:
@@ -103,27 +120,26 @@ def _advance_in_slices(sandbox: Sandbox, ctx: RequestContext, request: dict[str,
     seconds = _duration(request)
     if not ctx.internal:
         sandbox.ready.wait(120)
-    target = sandbox.clock.now() + seconds
-    reached, span, steps = target - seconds, FIRST_SLICE, 0
+    span, steps, reached = FIRST_SLICE, 0, None
+    body: dict[str, Any] = {"action": "advance-to", "duration": request["duration"], "span": span}
     while True:
-        until = min(target, reached + span)
-        last = until >= target
-        body: dict[str, Any] = {"action": "advance-to", "until": until}
-        if last:
-            body["duration"] = request["duration"]
         started = time.perf_counter()
         status, _, answer = inprocess.call_app(sandbox.app, inprocess.environ_for(
             "POST", sandbox.endpoint + "/_lab/clock", [("Content-Type", "application/json")],
             json.dumps(body).encode()))
+        result = json.loads(answer)
         if status != 200:
-            return status, {"error": f"the advance stopped at {reached} (sim time): "
-                                     f"{json.loads(answer).get('error', status)}", "steps": steps}
-        steps += json.loads(answer)["steps"]
-        if last:
+            where = f"at {reached} (sim time) " if reached is not None else ""
+            return status, {"error": f"the advance stopped {where}: {result.get('error', status)}", "steps": steps}
+        steps += result["steps"]
+        target = result["target"]
+        reached = body.get("until", min(target, target - seconds + span))
+        if reached >= target:
             return 200, {**sandbox.clock.describe(), "steps": steps, "advanced_seconds": seconds}
         took = time.perf_counter() - started
-        reached = until
         span = min(span * 4, max(60.0, span * SLICE_SECONDS / max(took, 1e-4)))
+        body = {"action": "advance-to", "until": min(target, reached + span), "target": target,
+                "duration": request["duration"]}
         sandbox.lock.let_waiting_in()  # (every call that waited for this slice goes first)
 
 
