@@ -695,6 +695,96 @@ def _rendered_listings() -> None:
     _replace(ActionResult, "execute_result", execute_result)
 
 
+# -- lazy-managed-policies -----------------------------------------------------------------------------------
+
+def _loading_first(method_name: str, base: type) -> Callable[..., Any]:
+    method = getattr(base, method_name)
+
+    def loading_first(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self.load()
+        return method(self, *args, **kwargs)
+
+    loading_first.__name__ = method_name
+    return loading_first
+
+
+_LIST_METHODS = ("__iter__", "__len__", "__getitem__", "__contains__", "__reversed__", "__eq__", "__ne__",
+                 "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__mul__", "__rmul__", "__iadd__", "__imul__",
+                 "__setitem__", "__delitem__", "__repr__", "append", "extend", "insert", "remove", "pop", "clear",
+                 "index", "count", "sort", "reverse", "copy")
+_DICT_METHODS = ("__iter__", "__len__", "__getitem__", "__contains__", "__reversed__", "__eq__", "__ne__",
+                 "__or__", "__ior__", "__setitem__", "__delitem__", "__repr__", "get", "keys", "values", "items",
+                 "pop", "popitem", "setdefault", "update", "clear", "copy")
+
+
+class AwsManagedPolicies(list):  # type: ignore[type-arg]
+    """An IAM backend's AWS managed policies (moto's aws_managed_policies: 1,300 policies, parsed and built when
+    moto makes a backend -- which every first S3 or DynamoDB call does, through IAM), made when first read."""
+
+    def __init__(self, backend: Any) -> None:
+        super().__init__()
+        self._backend = backend
+
+    @property
+    def loaded(self) -> bool:
+        return "_backend" not in self.__dict__
+
+    def load(self) -> None:
+        backend = self.__dict__.pop("_backend", None)
+        if backend is not None:
+            # The policies' ids are drawn from moto's generator: seeded by the backend they belong to, so they
+            # are the same whichever call first reads them (the journal replays mutating calls only).
+            from moto.moto_api._internal import mock_random
+
+            drawing = mock_random.getstate()
+            mock_random.seed(f"aws-managed-policies:{backend.account_id}:{backend.region_name}")
+            try:
+                list.extend(self, original(type(backend), "_init_aws_policies")(backend))
+            finally:
+                mock_random.setstate(drawing)
+
+
+class ManagedPolicies(dict):  # type: ignore[type-arg]
+    """An IAM backend's managed policies by ARN (moto's managed_policies), its AWS managed ones added when
+    first read."""
+
+    def __init__(self, aws: AwsManagedPolicies) -> None:
+        super().__init__()
+        self._aws = aws
+
+    @property
+    def loaded(self) -> bool:
+        return "_aws" not in self.__dict__
+
+    def load(self) -> None:
+        aws = self.__dict__.pop("_aws", None)
+        if aws is not None:
+            dict.update(self, {policy.arn: policy for policy in aws})
+
+
+for _method in _LIST_METHODS:
+    setattr(AwsManagedPolicies, _method, _loading_first(_method, list))
+for _method in _DICT_METHODS:
+    setattr(ManagedPolicies, _method, _loading_first(_method, dict))
+
+
+def _lazy_managed_policies() -> None:
+    from moto.iam.models import IAMBackend
+    from moto.settings import load_iam_aws_managed_policies
+
+    def init_aws_policies(backend: Any) -> Any:
+        return AwsManagedPolicies(backend) if load_iam_aws_managed_policies() else []
+
+    def init_managed_policies(backend: Any) -> Any:
+        aws = backend.aws_managed_policies
+        if isinstance(aws, AwsManagedPolicies) and not aws.loaded:
+            return ManagedPolicies(aws)
+        return original(IAMBackend, "_init_managed_policies")(backend)
+
+    _replace(IAMBackend, "_init_aws_policies", init_aws_policies)
+    _replace(IAMBackend, "_init_managed_policies", init_managed_policies)
+
+
 # -- list-object-versions --------------------------------------------------------------------------------------
 
 class ListedVersion:
@@ -1066,6 +1156,10 @@ PATCHES: tuple[Patch, ...] = (
           "ListObjectsV2", "moto's model-driven serializer took 0.2 ms per entry of a page of 1,000 versions (two "
           "thirds of the call, with the page found in proportion to it): those listings are written straight "
           "to the same XML document", _rendered_listings),
+    Patch("lazy-managed-policies", "moto.iam.models.IAMBackend._init_aws_policies, _init_managed_policies",
+          "moto parses and builds IAM's 1,300 AWS managed policies whenever it makes an IAM backend, and the "
+          "first S3 or DynamoDB call of a start makes one (moto checks the caller's keys in IAM): a third of the "
+          "sandbox's time to its first answer. They are made when first read", _lazy_managed_policies),
     Patch("list-object-versions", "moto.s3.models.S3Backend.list_object_versions",
           "moto deep-copied and sorted every version of the bucket for one page (3 s at 100,000 versions): the "
           "same page from the sorted names, in time proportional to the page", _list_object_versions),

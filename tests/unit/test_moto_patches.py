@@ -395,6 +395,80 @@ def test_a_listing_the_renderer_does_not_read_as_moto_does_is_left_to_moto():
             renderer.render(odd)
 
 
+# -- lazy-managed-policies -----------------------------------------------------------------------------------
+
+def _iam(account: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account]["aws"]
+
+
+def _policies(backend: Any) -> list[tuple[Any, ...]]:
+    return sorted((p.arn, p.name, p.description, p.default_version_id, p.path, str(p.create_date),
+                   [(v.version_id, v.document) for v in p.versions]) for p in backend.aws_managed_policies)
+
+
+def test_managed_policies_are_made_when_first_read_and_are_moto_s(monkeypatch):
+    from moto.iam.models import IAMBackend, mark_account_as_visited
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    account = "111122223333"
+    mark_account_as_visited(account, "AKIAEXAMPLE", "s3", REGION)  # (what moto does on an S3 or DynamoDB call)
+    lazy = _iam(account)
+    assert not lazy.aws_managed_policies.loaded and not lazy.managed_policies.loaded
+    arn = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+    assert lazy.get_policy(arn).arn == arn  # (read: made now)
+    assert lazy.managed_policies.loaded
+    monkeypatch.setattr(IAMBackend, "_init_aws_policies", original(IAMBackend, "_init_aws_policies"))
+    monkeypatch.setattr(IAMBackend, "_init_managed_policies", original(IAMBackend, "_init_managed_policies"))
+    eager = IAMBackend(REGION, "444455556666")
+    assert len(_policies(lazy)) > 1000 and _policies(lazy) == _policies(eager)
+    assert sorted(lazy.managed_policies) == sorted(eager.managed_policies)
+
+
+def test_managed_policy_ids_do_not_depend_on_when_they_are_first_read(monkeypatch):
+    from moto.moto_api._internal import mock_random
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    ids = []
+    for account, draws in (("131313131313", 0), ("131313131313", 7)):
+        _iam(account)  # (made; its policies not read)
+        from moto.iam.models import iam_backends
+
+        mock_random.seed("a call")
+        for _ in range(draws):
+            mock_random.random()
+        after = mock_random.getstate()
+        ids.append(sorted(policy.id for policy in _iam(account).aws_managed_policies))
+        assert mock_random.getstate() == after  # the call's own draws go on as if nothing was made
+        iam_backends[account].reset()
+    assert ids[0] == ids[1]
+
+
+def test_customer_policies_join_the_managed_ones_unread(monkeypatch):
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    backend = _iam("777788889999")
+    made = backend.create_policy(description="", path="/", policy_document=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+        policy_name="mine", tags=[])
+    listed = {policy.arn for policy in backend.list_policies(marker=None, max_items=5000, only_attached=False,
+                                                               path_prefix="/", scope="All")[0]}
+    assert made.arn in listed and len(listed) > 1000
+    copied = pickle.loads(pickle.dumps(backend.managed_policies))
+    assert sorted(copied) == sorted(backend.managed_policies)
+
+
+def test_a_lazy_list_pickles_whole_even_unread(monkeypatch):
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    from moto.iam.models import mark_account_as_visited
+
+    mark_account_as_visited("121212121212", "AKIAEXAMPLE", "s3", REGION)
+    backend = _iam("121212121212")
+    assert not backend.aws_managed_policies.loaded
+    copied = pickle.loads(pickle.dumps(backend))
+    assert copied.aws_managed_policies.loaded and len(copied.managed_policies) == len(copied.aws_managed_policies)
+
+
 # -- list-object-versions --------------------------------------------------------------------------------------
 
 def _fill(bucket: str, keys: int = 60, versions: int = 240, seed: int = 1) -> None:
