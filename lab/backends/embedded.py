@@ -346,9 +346,11 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
     hash_attr, range_attr, stream = table.hash_key_attr, table.range_key_attr, table.stream_shard
     for attrs in items:
         item = object.__new__(Item)
-        item.hash_key = value_of(attrs[hash_attr])
-        item.range_key = value_of(attrs[range_attr]) if range_attr else None
-        item.attrs = LimitedSizeDict({name: value_of(value) for name, value in attrs.items()})
+        values = {name: value_of(value) for name, value in attrs.items()}
+        # (the key's values are the attributes' own: DynamoDB never changes an item's key attributes in place)
+        item.hash_key = values[hash_attr]
+        item.range_key = values[range_attr] if range_attr else None
+        item.attrs = LimitedSizeDict(values)
         current = table.get_item(item.hash_key, item.range_key) if stream is not None else None
         if item.range_key is not None:
             table.items[item.hash_key][item.range_key] = item

@@ -130,6 +130,7 @@ def test_a_direct_item_is_the_item_moto_makes(table):
     assert type(direct) is Item and type(direct.attrs) is type(moto_item.attrs)
     assert direct.to_json()["Attributes"] == {**moto_item.to_json()["Attributes"], "sk": {"N": "2"}}
     assert not any(tracked is direct for tracked in Item.instances_tracked)
+    assert direct.hash_key is direct.attrs["pk"] and direct.range_key is direct.attrs["sk"]  # (one object each)
 
 
 @pytest.mark.parametrize("item, error", [
