@@ -73,6 +73,7 @@ def test_a_journal_holds_its_entries_in_columns_and_pickles_them() -> None:
     assert history.position_at(999.0) == 1000 and history.position_at(-1) == 0
     # no tuple and no float object per entry: the times are one array of doubles
     assert sys.getsizeof(journal.times) < 1001 * 8 * 1.2  # (an array grows by an eighth at a time)
+    assert len(journal.whats) == len(journal.values) == 1001
     copied = pickle.loads(pickle.dumps(history))
     assert copied == history and list(copied.journal) == list(journal)
 

@@ -9,13 +9,12 @@ to pickle, and equal exactly when the DynamoDB values are.
 
 from __future__ import annotations
 
-import bisect
-from array import array
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from lab.sim.journal import Journal, as_journal
 
 Entry = tuple[float, bytes, "bytes | None"]  # (sim time, key, item; None for a delete)
 
@@ -28,50 +27,6 @@ class ItemRef:
     position: int
 
 
-class Journal:
-    """A history's entries, in the order journaled: a list of (sim time, key, item) in three columns. A month
-    of orders journals 100,000 item writes; as tuples, each held a tuple and a float besides its key and item
-    (80 bytes more per entry)."""
-
-    __slots__ = ("items", "keys", "times")
-
-    def __init__(self, entries: Iterable[Entry] = ()) -> None:
-        self.times = array("d")
-        self.keys: list[bytes] = []
-        self.items: list[bytes | None] = []
-        self.extend(entries)
-
-    def append(self, entry: Entry) -> None:
-        when, key, item = entry
-        self.times.append(when)
-        self.keys.append(key)
-        self.items.append(item)
-
-    def extend(self, entries: Iterable[Entry]) -> None:
-        for entry in entries:
-            self.append(entry)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return zip(self.times, self.keys, self.items, strict=True)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return list(zip(self.times[index], self.keys[index], self.items[index], strict=True))
-        return self.times[index], self.keys[index], self.items[index]
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, (Journal, list)) else NotImplemented
-
-    __hash__ = None  # type: ignore[assignment] -- (a list of entries: not hashable)
-
-    def position_at(self, when: float) -> int:
-        """How many entries were journaled at or before sim time `when`."""
-        return bisect.bisect_right(self.times, when)
-
-
 @dataclass
 class ItemHistory:
     id: str
@@ -80,9 +35,7 @@ class ItemHistory:
     journal: Journal = field(default_factory=Journal)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if isinstance(state.get("journal"), list):  # (saved before the journal had columns)
-            state = {**state, "journal": Journal(state["journal"])}
-        self.__dict__.update(state)
+        self.__dict__.update(as_journal(state))
 
     def position_at(self, when: float) -> int:
         return self.journal.position_at(when)
