@@ -1,7 +1,8 @@
 """Issue 3 figure: request-path overhead of the engines and the audit over the bare gateway (target <= 1.10).
 
 Two sandboxes run in this process, each behind its own HTTP server on 127.0.0.1: the full one (every
-engine, the audit handler) and a bare one (the same gateway with no engines and no audit). The same boto3
+engine and service API, the audit handler) and a bare one (the same gateway with no engines, no service APIs
+and no audit). The same boto3
 calls -- S3 PutObject/GetObject of 1 KiB, DynamoDB PutItem/GetItem -- go to both, alternating call by
 call so that drift of a busy machine falls on both alike. Both sandboxes share moto's in-process state, so each
 uses its own bucket and table.
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from lab.awsclient import client
 from lab.backends.embedded import EmbeddedBackend
+from lab.sandbox.apis import ServiceApis
 from lab.sandbox.core import Sandbox
 from lab.sandbox.server import make_server
 from lab.services.cloudtrail.engine import CloudTrail
@@ -60,7 +62,8 @@ def start(bare: bool) -> tuple[Sandbox, Any]:
     if bare:
         chain.response_handlers = [handler for handler in chain.response_handlers
                                    if getattr(handler, "__name__", "") != "record_api_call"]
-        sandbox.engines.engines = []  # no engine observes, serves or runs: the bare gateway
+        sandbox.engines.engines = []  # no engine observes or runs: the bare gateway
+        sandbox.apis = ServiceApis(sandbox, ())  # and no lab service API answers
     else:
         chain.response_handlers = [timed_audit(handler) if getattr(handler, "__name__", "") == "record_api_call"
                                    else handler for handler in chain.response_handlers]

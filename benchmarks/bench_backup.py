@@ -163,7 +163,7 @@ def main() -> None:
     print(f"  resident memory:      {memory_before:7.0f} MB before, {resident_mb():.0f} MB after")
     if args.snapshot:
         started = time.perf_counter()
-        size = sandbox.snapshot()
+        size = sandbox.snapshot()["bytes"]
         print(f"  snapshot of the state: {time.perf_counter() - started:7.2f} s, {size / 2**20:.0f} MB")
     sandbox.store.close()
 

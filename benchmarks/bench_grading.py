@@ -43,6 +43,7 @@ def vary(base: dict, number: int) -> dict:
     rng = random.Random(number)
     body = copy.deepcopy(base)
     body["metadata"]["learner"] = f"learner-{number:03d}"
+    body["metadata"]["learner_id"] = f"{number:032x}"  # each learner's own, as each learner's lab export gives
     regions = body["inventory"]["regions"]
     east, west = regions["us-east-1"], regions["us-west-2"]
     for region in (east, west):
@@ -59,8 +60,10 @@ def vary(base: dict, number: int) -> dict:
     for db in east["rds"]["instances"].values():
         db["backup_retention"] = rng.choice([0, 1, 6, 7, 14])
         db["multi_az"] = rng.random() < 0.5
-        if db.get("orders") and db["orders"].get("order_ids") and rng.random() < 0.3:
-            db["orders"]["order_ids"] = db["orders"]["order_ids"][:-rng.randint(1, 10)]
+        ids = (db.get("orders") or {}).get("order_ids") or {}
+        if ids.get("runs") and rng.random() < 0.3:  # (schema 2.0: order ids as runs) the newest orders lost
+            first, last = ids["runs"][-1]
+            ids["runs"][-1] = [first, max(first, last - rng.randint(1, 10))]
     for table in east["dynamodb"]["tables"].values():
         table["pitr"]["status"] = rng.choice(["ENABLED", "DISABLED"])
     if rng.random() < 0.5:

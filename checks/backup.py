@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from checks import iam_policy
 from checks.base import MATCH, CheckSpec, Finding, Param, apply_match, check, failed, not_applicable, passed
-from checks.coverage import Protectable, coverage, rule_problems, selection_role_problem
+from checks.coverage import Coverage, Protectable, coverage, rule_problems, selection_role_problem
 from checks.ebs import protectable
+from checks.inventory.backup import Plan, RecoveryPoint, Rule, Selection, Vault
 from checks.schedule import describe_seconds, max_interval_seconds
-from checks.view import InventoryView, arn_name, parse_time, scoped, tags_match
+from checks.view import InventoryView, parse_time, scoped, tags_match
 
 PLAN = "AWS::Backup::BackupPlan"
 VAULT = "AWS::Backup::BackupVault"
@@ -30,7 +34,7 @@ RULE_MESSAGES = {
                            "{required_days} are asked.",
     "retention_too_long": "Rule {rule} of plan {plan} keeps recovery points {retention_days} days; at most "
                           "{maxRetentionDays} are allowed.",
-    "no_cross_region_copy": "Rule {rule} of plan {plan} copies to {copy_regions}, not to {missing_regions}.",
+    "no_cross_region_copy": "Rule {rule} of plan {plan} {copies}, not to {missing_regions}.",
     "copy_vault_missing": "Rule {rule} of plan {plan} copies to vault {copy_vault}, which does not exist.",
     "vault_not_locked": "Vault {vault} of rule {rule} (plan {plan}) has no vault lock.",
     "selection_role_missing": "Selection {selection} uses role {role}, which does not exist: its backup jobs fail.",
@@ -46,8 +50,7 @@ RULE_HINTS = {
     "retention_too_short": "Set Lifecycle.DeleteAfterDays to at least {required_days} in the rule "
                            "(aws backup update-backup-plan).",
     "retention_too_long": "Set Lifecycle.DeleteAfterDays to at most {maxRetentionDays}.",
-    "no_cross_region_copy": "Add a CopyActions entry to the rule with DestinationBackupVaultArn of a vault in "
-                            "{missing_regions}.",
+    "no_cross_region_copy": "{copy_fix}",
     "copy_vault_missing": "Create the destination vault in its region first, or fix the ARN.",
     "vault_not_locked": "aws backup put-backup-vault-lock-configuration --backup-vault-name {vault} "
                         "--min-retention-days 7",
@@ -99,17 +102,17 @@ def backup_plan_min_frequency_and_min_retention_check(inv: InventoryView, params
         if plan is None:
             findings.append(failed(name, "plan_missing", region))
             continue
-        rules = plan.get("rules") or []
+        rules = plan.rules or []
         if not rules:
             findings.append(failed(name, "no_rules", region, plan=name))
             continue
         judged = [(rule, rule_problems(inv, plan, rule, min_retention_days=params["requiredRetentionDays"],
                                        max_interval=required_interval)) for rule in rules]
         rule, problems = min(judged, key=lambda pair: len(pair[1]))
-        days = (rule.get("lifecycle") or {}).get("delete_after_days")
-        evidence = {"rule": rule.get("name"), "schedule": rule.get("schedule"), "retention_days": days,
+        days = rule.lifecycle.delete_after_days
+        evidence = {"rule": rule.name, "schedule": rule.schedule, "retention_days": days,
                     "required_interval": describe_seconds(required_interval),
-                    "required_days": params["requiredRetentionDays"], "rules": [r.get("name") for r in rules]}
+                    "required_days": params["requiredRetentionDays"], "rules": [r.name for r in rules]}
         if problems:
             reason, detail = problems[0]
             interval = detail.get("interval_seconds")
@@ -117,7 +120,7 @@ def backup_plan_min_frequency_and_min_retention_check(inv: InventoryView, params
             findings.append(failed(name, reason, region, **{**evidence, **detail, "plan": name, "interval": shown}))
         else:
             findings.append(passed(name, "meets", region, **evidence,
-                                   interval=describe_seconds(max_interval_seconds(rule.get("schedule"))),
+                                   interval=describe_seconds(max_interval_seconds(rule.schedule)),
                                    retention=f"{days} days" if days is not None else "until deleted by hand"))
     yield from apply_match(findings, params["match"])
 
@@ -126,17 +129,17 @@ def backup_plan_min_frequency_and_min_retention_check(inv: InventoryView, params
 
 def _rds_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
     for db in inv.db_instances():
-        yield db["id"], Protectable(db.get("arn", ""), db.get("region", ""), db.get("tags") or {})
+        yield db.id, Protectable(db.arn, db.region, db.tags or {})
 
 
 def _dynamodb_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
     for table in inv.tables():
-        yield table["name"], Protectable(table.get("arn", ""), table.get("region", ""), table.get("tags") or {})
+        yield table.name, Protectable(table.arn, table.region, table.tags or {})
 
 
 def _ebs_resources(inv: InventoryView) -> Iterator[tuple[str, Protectable]]:
     for volume in inv.volumes():
-        yield volume["id"], protectable(inv, volume)
+        yield volume.id, protectable(inv, volume)
 
 
 FAMILIES: dict[str, tuple[str, str, Callable[[InventoryView], Iterator[tuple[str, Protectable]]], tuple[str, ...]]] = {
@@ -167,6 +170,24 @@ def _in_scope(inv: InventoryView, family: str, params: dict[str, Any]) -> list[t
     return chosen
 
 
+def _not_selected(found: Coverage, resource: Protectable) -> dict[str, str]:
+    """Why no selection selects a resource, and what to change: a selection that chose it and then dropped it
+    (NotResources, a condition) is named, since a new tag or ARN would not help."""
+    for plan, selection, kind, what in found.dropped:
+        where = f"selection {selection.name} of plan {plan.name}"
+        if kind == "excluded":
+            return {"why": f"{where} chooses it, but its NotResources pattern {what} excludes it",
+                    "fix": f"Remove {what} from the NotResources of {where} (or narrow the pattern so that it "
+                           "no longer matches this resource): update the selection (delete-backup-selection, then "
+                           "create-backup-selection)."}
+        return {"why": f"{where} chooses it, but its condition {what} does not hold for it",
+                "fix": f"Change the Conditions of {where}, or tag the resource so that {what} holds."}
+    plans = ", ".join(plan.name or plan.id for plan in found.plans_in_region)
+    return {"why": f"no selection of plan(s) {plans} chooses it (its tags: "
+                   + (", ".join(f"{k}={v}" for k, v in resource.tags.items()) or "none") + ")",
+            "fix": "Select it by tag (ListOfTags app=securecart) or by ARN in a backup selection."}
+
+
 def _protected_by_plan(family: str) -> CheckSpec:
     resource_type, plural, _, services = FAMILIES[family]
 
@@ -188,13 +209,13 @@ def _protected_by_plan(family: str) -> CheckSpec:
                     yield failed(name, "plan_without_selection", region, plans=found.plans_without_selection)
                 else:
                     yield failed(name, "not_selected", region, tags=dict(resource.tags),
-                                 plans=[plan.get("name") for plan in found.plans_in_region])
+                                 plans=[plan.name for plan in found.plans_in_region], **_not_selected(found, resource))
                 continue
-            judged: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None, list]] = []
+            judged: list[tuple[Plan, Selection, Rule | None, list]] = []
             for plan, selection in found.covering:
                 role_problem = selection_role_problem(inv, selection)
-                for rule in plan.get("rules") or [None]:
-                    problems = ([("no_rules", {"plan": plan.get("name")})] if rule is None else rule_problems(
+                for rule in plan.rules or [None]:
+                    problems = ([("no_rules", {"plan": plan.name})] if rule is None else rule_problems(
                         inv, plan, rule, min_retention_days=params["minRetentionDays"],
                         max_retention_days=params["maxRetentionDays"], cross_regions=params["crossRegionList"],
                         vault_lock=params["backupVaultLockCheck"]))
@@ -202,9 +223,9 @@ def _protected_by_plan(family: str) -> CheckSpec:
                         problems = [*problems, role_problem]
                     judged.append((plan, selection, rule, problems))
             plan, selection, rule, problems = min(judged, key=lambda item: len(item[3]))
-            evidence = {"plan": plan.get("name"), "selection": selection.get("name"),
-                        "rule": (rule or {}).get("name"), "required_days": params["minRetentionDays"],
-                        "covering": sorted({f"{p.get('name')}/{s.get('name')}" for p, s in found.covering})}
+            evidence = {"plan": plan.name, "selection": selection.name,
+                        "rule": rule.name if rule is not None else None, "required_days": params["minRetentionDays"],
+                        "covering": sorted({f"{p.name}/{s.name}" for p, s in found.covering})}
             if problems:
                 reason, detail = problems[0]
                 yield failed(name, reason, region, **{**evidence, **detail})
@@ -231,8 +252,7 @@ def _protected_by_plan(family: str) -> CheckSpec:
             "no_plan": "{resource} is not backed up: there is no backup plan in {region}.",
             "plan_without_selection": "{resource} is not backed up: plan(s) {plans} have no resource selection, "
                                       "so they back up nothing.",
-            "not_selected": "{resource} is not backed up: no selection of plan(s) {plans} selects it "
-                            "(its tags: {tags}).",
+            "not_selected": "{resource} is not backed up: {why}.",
             "resource_missing": "There is no resource {resource}.",
         },
         hints={
@@ -242,7 +262,7 @@ def _protected_by_plan(family: str) -> CheckSpec:
                                       "'{{\"SelectionName\": \"securecart\", \"IamRoleArn\": \"<role ARN>\", "
                                       "\"ListOfTags\": [{{\"ConditionType\": \"STRINGEQUALS\", \"ConditionKey\": "
                                       "\"app\", \"ConditionValue\": \"securecart\"}}]}}'",
-            "not_selected": "Select it by tag (ListOfTags app=securecart) or by ARN in a backup selection.",
+            "not_selected": "{fix}",
             "resource_missing": "Check the name, id or ARN given to the check.",
         },
     )(judge)
@@ -263,16 +283,16 @@ def _last_recovery_point(family: str) -> CheckSpec:
         age_text = describe_seconds(max_age)
         for name, resource in chosen:
             arns = {arn for arn, _ in resource.identities()}
-            points = [p for p in inv.recovery_points() if p.get("resource_arn") in arns
-                      and p.get("status") == "COMPLETED"]
+            points = [p for p in inv.recovery_points() if p.resource_arn in arns
+                      and p.status == "COMPLETED"]
             if not points:
                 yield failed(name, "no_recovery_point", resource.region, max_age=age_text)
                 continue
-            newest = max(points, key=lambda p: parse_time(p.get("created")) or 0.0)
-            age = inv.now - (parse_time(newest.get("created")) or 0.0)
-            evidence = {"recovery_point": newest.get("arn"), "created": newest.get("created"),
+            newest = max(points, key=lambda p: parse_time(p.created) or 0.0)
+            age = inv.now - (parse_time(newest.created) or 0.0)
+            evidence = {"recovery_point": newest.arn, "created": newest.created,
                         "age": describe_seconds(max(0, round(age))), "max_age": age_text,
-                        "vault": newest.get("vault")}
+                        "vault": newest.vault}
             if age <= max_age:
                 yield passed(name, "recent", resource.region, **evidence)
             else:
@@ -317,10 +337,10 @@ EBS_LAST_BACKUP_RECOVERY_POINT_CREATED = _last_recovery_point("EBS")
 POINT_SCOPE = (Param("vaultNames", "string_list", [], "Only recovery points in these vaults; empty: all."), REGION)
 
 
-def _points(inv: InventoryView, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _points(inv: InventoryView, params: dict[str, Any]) -> list[RecoveryPoint]:
     vaults = set(params["vaultNames"])
     return [p for p in inv.recovery_points(params["region"] or None)
-            if p.get("status") == "COMPLETED" and (not vaults or p.get("vault") in vaults)]
+            if p.status == "COMPLETED" and (not vaults or p.vault in vaults)]
 
 
 @check(
@@ -337,12 +357,12 @@ def backup_recovery_point_encrypted(inv: InventoryView, params: dict[str, Any]) 
     if not points:
         yield not_applicable("account", "no_resources", params["region"], what="no completed recovery points")
     for point in points:
-        evidence = {"vault": point.get("vault"), "resource_arn": point.get("resource_arn"),
-                    "encryption_key": point.get("encryption_key")}
-        if point.get("encrypted"):
-            yield passed(point["arn"], "encrypted", point.get("region", ""), **evidence)
+        evidence = {"vault": point.vault, "resource_arn": point.resource_arn,
+                    "encryption_key": point.encryption_key}
+        if point.encrypted:
+            yield passed(point.arn, "encrypted", point.region, **evidence)
         else:
-            yield failed(point["arn"], "not_encrypted", point.get("region", ""), **evidence)
+            yield failed(point.arn, "not_encrypted", point.region, **evidence)
 
 
 @check(
@@ -362,47 +382,122 @@ def backup_recovery_point_minimum_retention_check(inv: InventoryView, params: di
     if not points:
         yield not_applicable("account", "no_resources", params["region"], what="no completed recovery points")
     for point in points:
-        days = (point.get("lifecycle") or {}).get("delete_after_days")
-        evidence = {"vault": point.get("vault"), "resource_arn": point.get("resource_arn"), "retention_days": days,
+        days = point.lifecycle.delete_after_days
+        evidence = {"vault": point.vault, "resource_arn": point.resource_arn, "retention_days": days,
                     "retention": f"{days} days" if days is not None else "until deleted by hand"}
         if days is not None and days < params["requiredRetentionDays"]:
-            yield failed(point["arn"], "retention_too_short", point.get("region", ""), **evidence)
+            yield failed(point.arn, "retention_too_short", point.region, **evidence)
         else:
-            yield passed(point["arn"], "retained", point.get("region", ""), **evidence)
+            yield passed(point.arn, "retained", point.region, **evidence)
 
 
-def _denies_deletion(policy: Any) -> bool:
-    """The vault's access policy denies backup:DeleteRecoveryPoint to everyone."""
-    statements = (policy or {}).get("Statement") or []
-    if isinstance(statements, dict):
-        statements = [statements]
-    for statement in statements:
-        if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+# -- who may delete recovery points: the vault access policy, evaluated as IAM does (checks.iam_policy) --
+
+#: Callers that stand for "anyone" in the account: its root, an IAM user, a session of an IAM role.
+DELETION_PROBE_CALLERS = ("arn:aws:iam::{account}:root", "arn:aws:iam::{account}:user/securecart-intruder",
+                          "arn:aws:iam::{account}:role/securecart-intruder")
+#: Where they call from: the lab's own address over plain HTTP (the sandbox's endpoint), and an address
+#: outside over HTTPS (as on AWS). With access keys: no aws:MultiFactorAuthPresent in the request.
+DELETION_PROBE_NETWORKS = (("127.0.0.1", False), ("203.0.113.10", True))
+MAX_PROBED_POINTS = 10
+
+
+@dataclass(frozen=True)
+class DeletionGap:
+    """A request the vault's access policy does not explicitly deny, and why each Deny statement misses it."""
+
+    request: iam_policy.Request
+    decision: iam_policy.Decision
+    misses: list[tuple[str, list[str]]]  # (statement label, the elements that do not match, in words)
+
+    def describe(self) -> str:
+        caller = self.request.caller
+        source = self.request.context.get("aws:SourceIp")
+        secure = self.request.context.get("aws:SecureTransport")
+        how = f" calling from {source} over {'HTTPS' if secure else 'HTTP'}" if source else ""
+        return f"{self.request.action} to {caller.describe()}{how}"
+
+    def why(self) -> str:
+        if not self.misses:
+            return "the policy has no Deny statement"
+        return "; ".join(f"{label}: {', '.join(reasons)}" for label, reasons in self.misses)
+
+
+def deletion_requests(account: str, region: str, resources: list[str], now: float, actions: list[str],
+                      exempt: list[str] = ()) -> list[iam_policy.Request]:
+    """The requests that must all be denied for deletion to be disabled: each action on each resource by
+    each probe caller (except the exempt ones, AWS Config's principalArnList) from each network."""
+    requests = []
+    for template in DELETION_PROBE_CALLERS:
+        arn = template.format(account=account)
+        if arn in exempt:
             continue
-        actions = statement.get("Action") or []
-        actions = [actions] if isinstance(actions, str) else actions
-        principal = statement.get("Principal")
-        everyone = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"]))
-        if everyone and any(a in ("*", "backup:*", "backup:Delete*", "backup:DeleteRecoveryPoint") for a in actions):
-            return True
-    return False
+        caller = iam_policy.Caller.of(arn)
+        for resource in resources:
+            for action in actions:
+                for source, secure in DELETION_PROBE_NETWORKS:
+                    keys = iam_policy.request_keys(source_ip=source, secure=secure, now=now, region=region,
+                                                   **{"aws:ResourceAccount": account})
+                    requests.append(iam_policy.Request(caller, action, resource, keys))
+    return requests
+
+
+def deletion_gaps(policy: iam_policy.Policy | None, requests: list[iam_policy.Request]) -> list[DeletionGap]:
+    """The requests the policy does not explicitly deny (all of them when there is no policy)."""
+    gaps = []
+    for request in requests:
+        if policy is None:
+            gaps.append(DeletionGap(request, iam_policy.Decision.IMPLICIT_DENY, []))
+            continue
+        verdict = iam_policy.evaluate(policy, request)
+        if verdict.denied:
+            continue
+        misses = [(trace.statement.label, trace.reasons(request)) for trace in iam_policy.explain(policy, request)
+                  if trace.statement.effect == "Deny"]
+        gaps.append(DeletionGap(request, verdict.decision, misses))
+    return gaps
+
+
+def any_recovery_point(region: str, account: str) -> str:
+    """A recovery point ARN of AWS Backup's own form, standing for those a vault will hold."""
+    return f"arn:aws:backup:{region}:{account}:recovery-point:00000000-0000-0000-0000-000000000000"
+
+
+def vault_point_arns(inv: InventoryView, vault: Vault) -> list[str]:
+    """The recovery points whose deletion is judged: the vault's (a few of each kind of ARN), or a backup
+    recovery point ARN of the vault's region while it holds none."""
+    points = [p.arn for p in inv.recovery_points(vault.region) if p.vault == vault.name]
+    if not points:
+        return [any_recovery_point(vault.region, inv.account_id)]
+    by_kind: dict[str, list[str]] = {}
+    for arn in points:
+        by_kind.setdefault(arn.split(":", 3)[2] if arn.count(":") >= 3 else "", []).append(arn)
+    chosen = [arns[0] for arns in by_kind.values()]
+    chosen += [arn for arn in points if arn not in chosen]
+    return chosen[:MAX_PROBED_POINTS]
 
 
 VAULT_SCOPE = (Param("vaultNames", "string_list", [], "The vaults to check; empty: every vault."), REGION)
 
 
-def _vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:
+def _vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, Vault | None]]:
     return scoped(inv.vaults(), params["vaultNames"], params["region"])
 
 
-def _guarded_vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:
+def _guarded_vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, Vault | None]]:
     """The vaults whose recovery points need guarding: the named ones, else those holding recovery points,
     else (none holds any yet) every vault."""
     chosen = _vaults(inv, params)
     if params["vaultNames"]:
         return chosen
-    holding = [entry for entry in chosen if (entry[2] or {}).get("recovery_points")]
+    holding = [entry for entry in chosen if entry[2] is not None and entry[2].recovery_points]
     return holding or chosen
+
+
+POLICY_FIX = ("Make one Deny statement cover it: Principal \"*\", Action {actions} (or a wildcard such as "
+              "backup:Delete*), Resource \"*\", and no condition that lets an ordinary caller through (to exempt a "
+              "break-glass role, use ArnNotEquals on aws:PrincipalArn). Then put the policy again: aws backup "
+              "put-backup-vault-access-policy --backup-vault-name {vault} --policy file://policy.json")
 
 
 @check(
@@ -410,43 +505,93 @@ def _guarded_vaults(inv: InventoryView, params: dict[str, Any]) -> list[tuple[st
     title="Recovery points cannot be deleted by hand", services=("backup",),
     params=(*VAULT_SCOPE,
             Param("acceptVaultLock", "boolean", True, "A vault lock also counts (it refuses deletion before the "
-                  "minimum retention).")),
+                  "minimum retention)."),
+            Param("actions", "string_list", ["backup:DeleteRecoveryPoint"], "The actions the access policy must "
+                  "deny (AWS Config's rule asks for backup:DeleteRecoveryPoint, "
+                  "backup:UpdateRecoveryPointLifecycle and backup:PutBackupVaultAccessPolicy)."),
+            Param("principalArnList", "string_list", [], "Principals that may still delete (a break-glass "
+                  "role): the policy need not deny them.")),
     messages={
-        "policy_denies": "The access policy of vault {resource} denies backup:DeleteRecoveryPoint to everyone.",
+        "policy_denies": "The access policy of vault {resource} denies {denied_actions} to every caller "
+                         "(checked: the account's root, an IAM user and a role session, from inside and outside)"
+                         "{exempt_note}.",
         "vault_locked": "Vault {resource} is locked (minimum retention {min_retention_days} days): its recovery "
                         "points cannot be deleted early.",
-        "deletion_allowed": "Anyone with backup permissions can delete the {recovery_points} recovery point(s) in "
-                            "vault {resource}: no access policy denies it{lock_note}.",
+        "deletion_allowed": "Recovery points in vault {resource} can be deleted by hand{when}: {why}.",
+        "policy_invalid": "The access policy of vault {resource} is not a policy IAM accepts: {error}.",
         "vault_missing": "There is no backup vault named {resource}.",
         "no_resources": "There are no backup vaults to check.",
     },
     hints={
-        "deletion_allowed": "aws backup put-backup-vault-access-policy --backup-vault-name {resource} --policy "
-                            "'{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Deny\",\"Principal\":\"*\","
-                            "\"Action\":\"backup:DeleteRecoveryPoint\",\"Resource\":\"*\"}}]}}' -- or a vault lock.",
+        "deletion_allowed": "{fix}",
+        "policy_invalid": "Fix the policy document and put it again (aws backup put-backup-vault-access-policy).",
         "vault_missing": "Check the name with aws backup list-backup-vaults.",
     },
 )
 def backup_recovery_point_manual_deletion_disabled(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """A vault access policy that denies DeleteRecoveryPoint (or a vault lock) keeps an intruder or a
-    mistake from deleting the backups. Judged on the vaults that hold recovery points (or the named ones)."""
+    mistake from deleting the backups. The policy is evaluated as IAM evaluates it (wildcards, NotAction,
+    NotPrincipal, NotResource, conditions; checks.iam_policy, the evaluator the sandbox enforces with) for
+    the account's root, an IAM user and a role session, each from the lab's address over HTTP and from
+    outside over HTTPS, deleting the vault's recovery points: every such request must be denied. Judged on
+    the vaults that hold recovery points (or the named ones)."""
     chosen = _guarded_vaults(inv, params)
     if not chosen:
         yield not_applicable("account", "no_resources")
+    actions = params["actions"] or ["backup:DeleteRecoveryPoint"]
+    exempt = params["principalArnList"]
     for name, region, vault in chosen:
         if vault is None:
             yield failed(name, "vault_missing", region)
             continue
-        lock = vault.get("lock") or {}
-        evidence = {"recovery_points": vault.get("recovery_points", 0), "locked": bool(vault.get("locked")),
-                    "min_retention_days": lock.get("min_retention_days")}
-        if _denies_deletion(vault.get("access_policy")):
-            yield passed(name, "policy_denies", region, **evidence)
-        elif params["acceptVaultLock"] and (vault.get("locked") or lock.get("min_retention_days")):
+        lock = vault.lock
+        locked = bool(vault.locked or lock.min_retention_days)
+        accept_lock = params["acceptVaultLock"]
+        evidence: dict[str, Any] = {
+            "recovery_points": vault.recovery_points, "locked": bool(vault.locked),
+            "min_retention_days": lock.min_retention_days, "exempt": exempt,
+            "exempt_note": f" except {', '.join(exempt)}" if exempt else "", "when": ""}
+        put_policy = ("aws backup put-backup-vault-access-policy --backup-vault-name " + name + " --policy '" +
+                      json.dumps({"Version": "2012-10-17", "Statement": [{
+                          "Effect": "Deny", "Principal": "*", "Action": actions[0], "Resource": "*"}]},
+                                 separators=(",", ":")) + "'")
+        policy = None
+        if vault.access_policy is not None:
+            try:
+                policy = iam_policy.parse(vault.access_policy)
+            except iam_policy.PolicyError as exc:
+                if accept_lock and locked:
+                    yield passed(name, "vault_locked", region, **evidence)
+                else:
+                    yield failed(name, "policy_invalid", region, error=str(exc), **evidence)
+                continue
+        if policy is None:
+            if locked and accept_lock:
+                yield passed(name, "vault_locked", region, **evidence)
+            elif locked:
+                yield failed(name, "deletion_allowed", region, **{
+                                 **evidence, "when": f" once their {lock.min_retention_days}-day minimum retention "
+                                                     "has passed"}, fix=put_policy,
+                             why="its vault lock refuses deletion only until then, and no access policy denies it "
+                                 "(this step asks for an access policy)")
+            else:
+                lock_hint = " -- or lock the vault (aws backup put-backup-vault-lock-configuration)."
+                yield failed(name, "deletion_allowed", region, **evidence,
+                             fix=put_policy + (lock_hint if accept_lock else ""),
+                             why=f"it has no access policy, so anyone with backup permissions can delete its "
+                                 f"{vault.recovery_points} recovery point(s)")
+            continue
+        requests = deletion_requests(inv.account_id, region, vault_point_arns(inv, vault), inv.now, actions, exempt)
+        gaps = deletion_gaps(policy, requests)
+        if not gaps:
+            yield passed(name, "policy_denies", region, denied_actions=" and ".join(actions), **evidence)
+        elif accept_lock and locked:
             yield passed(name, "vault_locked", region, **evidence)
         else:
-            note = "" if params["acceptVaultLock"] else " (vault locks are not accepted here)"
-            yield failed(name, "deletion_allowed", region, lock_note=note, **evidence)
+            first = gaps[0]
+            yield failed(name, "deletion_allowed", region, **evidence, not_denied=[gap.describe() for gap in gaps],
+                         why=f"its access policy does not deny {first.describe()} ({first.why()})",
+                         fix=POLICY_FIX.format(actions=" and ".join(actions), vault=name))
 
 
 # -- vaults --------------------------------------------------------------------------------------------
@@ -477,21 +622,21 @@ def backup_vault_encrypted(inv: InventoryView, params: dict[str, Any]) -> Iterat
     vault in the DR region is where cross-region copies go."""
     wanted = set(params["vaultNames"])
     for region in params["requiredRegions"]:
-        vaults = [v for v in inv.vaults(region) if not wanted or v["name"] in wanted]
+        vaults = [v for v in inv.vaults(region) if not wanted or v.name in wanted]
         if not vaults:
             named = f" named {', '.join(sorted(wanted))}" if wanted else ""
             yield failed(region, "no_vault", region, named=named)
             continue
         findings = []
         for vault in vaults:
-            key = vault.get("encryption_key") or ""
-            aws_managed = key.endswith("alias/aws/backup") or vault.get("key_manager") == "AWS"
+            key = vault.encryption_key or ""
+            aws_managed = key.endswith("alias/aws/backup")
             if not key:
-                findings.append(failed(vault["name"], "not_encrypted", region))
+                findings.append(failed(vault.name, "not_encrypted", region))
             elif params["requireCustomerManagedKey"] and aws_managed:
-                findings.append(failed(vault["name"], "aws_managed_key", region, key=key))
+                findings.append(failed(vault.name, "aws_managed_key", region, key=key))
             else:
-                findings.append(passed(vault["name"], "encrypted", region, key=key))
+                findings.append(passed(vault.name, "encrypted", region, key=key))
         yield from apply_match(findings, params["match"])
 
 
@@ -534,12 +679,20 @@ def backup_vault_lock_enabled(inv: InventoryView, params: dict[str, Any]) -> Ite
         if vault is None:
             findings.append(failed(name, "vault_missing", region))
             continue
-        lock = vault.get("lock") or {}
-        minimum = lock.get("min_retention_days")
-        compliance = bool(lock.get("lock_date"))
-        evidence = {"min_retention_days": minimum, "max_retention_days": lock.get("max_retention_days"),
-                    "lock_date": lock.get("lock_date"), "mode_note": " (compliance mode)" if compliance else ""}
-        if not (vault.get("locked") or minimum):
+        lock = vault.lock
+        minimum = lock.min_retention_days
+        compliance = bool(lock.lock_date)
+        lock_at = parse_time(lock.lock_date)
+        if not compliance:
+            mode_note = " (governance mode: no lock date)"
+        elif lock_at is not None and lock_at > inv.now:
+            mode_note = (f"; it enters compliance mode on {lock.lock_date} (ChangeableForDays): until then it can "
+                         "still be changed or removed")
+        else:
+            mode_note = f" (compliance mode since {lock.lock_date}: nobody can remove it)"
+        evidence = {"min_retention_days": minimum, "max_retention_days": lock.max_retention_days,
+                    "lock_date": lock.lock_date, "mode_note": mode_note}
+        if not (vault.locked or minimum):
             findings.append(failed(name, "not_locked", region, **evidence))
         elif params["minRetentionDays"] and (minimum or 0) < params["minRetentionDays"]:
             findings.append(failed(name, "retention_too_short", region, **evidence))
@@ -578,19 +731,19 @@ def backup_vault_lock_enabled(inv: InventoryView, params: dict[str, Any]) -> Ite
 def backup_audit_framework_deployed(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """A framework evaluates backup controls continuously and flags what breaks them (a deletion, a plan
     that stops covering a resource)."""
-    frameworks = list(inv.backup_list("frameworks", params["region"] or None))
+    frameworks = list(inv.frameworks(params["region"] or None))
     if not frameworks:
         where = f" in {params['region']}" if params["region"] else ""
         yield failed("account", "no_framework", params["region"], where=where)
         return
     findings = []
     for framework in frameworks:
-        controls = [control.get("name") for control in framework.get("controls") or ()]
+        controls = [control.name for control in framework.controls or ()]
         missing = [name for name in params["requiredControls"] if name not in controls]
         evidence = {"controls": controls, "control_count": len(controls),
-                    "deployment_status": framework.get("deployment_status"), "missing": missing}
-        name, region = framework.get("name", arn_name(framework.get("arn"))), framework.get("region", "")
-        if framework.get("deployment_status") not in ("COMPLETED", None):
+                    "deployment_status": framework.deployment_status, "missing": missing}
+        name, region = framework.name, framework.region
+        if framework.deployment_status not in ("COMPLETED", None):
             findings.append(failed(name, "not_deployed", region, **evidence))
         elif missing:
             findings.append(failed(name, "missing_controls", region, **evidence))

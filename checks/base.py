@@ -3,7 +3,7 @@
 A check is a pure function of (inventory, parameters). It yields `Finding`s -- one per resource it
 judged -- naming a *reason*; the spec turns each reason into the message a learner reads and the hint
 that says what to do next. `CheckSpec.run` validates the parameters, guards the function and builds the
-`CheckResult`s. Checks never call AWS: the inventory (lab.inventory) is all they see.
+`CheckResult`s. Checks never call AWS: the inventory (checks.inventory's models) is all they see.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ import math
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from checks.durations import parse_duration
+
+if TYPE_CHECKING:
+    from checks.inventory import Inventory
+    from checks.view import InventoryView
 
 PASS = "PASS"  # noqa: S105 -- a check's status, not a password
 FAIL = "FAIL"
@@ -126,8 +132,6 @@ class Param:
         if isinstance(value, (int, float)) and math.isfinite(value) and value >= 0:
             return int(value)
         if isinstance(value, str):
-            from lab.sim.clock import parse_duration
-
             try:
                 return int(parse_duration(value))
             except ValueError as exc:
@@ -212,6 +216,7 @@ COMMON_MESSAGES = {
     "check_failed": "The check itself failed on this inventory: {error}",
     "no_resources": "Nothing to check: {what}.",
     "another_passes": "{resource} does not qualify ({why}), but {passing} does, and one is enough here.",
+    "region_down": "{region} is down ({held_by}), so the lab could not read it: {unread}",
 }
 COMMON_HINTS = {
     "not_collected": "Collect a full inventory (lab check without --services, or lab export) and check again.",
@@ -219,6 +224,7 @@ COMMON_HINTS = {
     "check_failed": "This is a bug in the check or a damaged inventory file; tell your instructor.",
     "no_resources": "",
     "another_passes": "",
+    "region_down": "Run lab recover to end the failure (lab faults lists it), then check again.",
 }
 
 
@@ -267,7 +273,7 @@ class CheckSpec:
     messages: Mapping[str, str]
     hints: Mapping[str, str]
     func: CheckFunction
-    services: frozenset[str]  # inventory parts the check reads (lab.inventory services)
+    services: frozenset[str]  # inventory parts the check reads (checks.inventory.PARTS)
     phase: str = "configure"
     kind: str = "config"
     store: str | None = None  # for data checks: which store's lost order ids the evidence lists
@@ -312,9 +318,10 @@ class CheckSpec:
         hint = self.hints.get(reason, COMMON_HINTS.get(reason, ""))
         return render(template, values), render(hint, values)
 
-    def run(self, inventory: Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
-            messages: bool = True) -> list[CheckResult]:
-        """Every result of this check on `inventory` (raises CheckParamError for bad parameters).
+    def run(self, inventory: Inventory | InventoryView | Mapping[str, Any], params: Mapping[str, Any] | None = None,
+            *, messages: bool = True) -> list[CheckResult]:
+        """Every result of this check on `inventory` (raises CheckParamError for bad parameters): the typed
+        models, a view of them, or a decoded JSON document of any readable schema version.
         messages=False leaves message and hint empty: for grading that only needs the scores."""
         from checks.view import InventoryView
 
@@ -328,7 +335,7 @@ class CheckSpec:
         except Exception as exc:  # noqa: BLE001 -- a crash is reported as the check's ERROR, never lost
             return [self._result(errored("inventory", "check_failed", error=f"{type(exc).__name__}: {exc}"),
                                  resolved, messages)]
-        return [self._result(finding, resolved, messages) for finding in findings]
+        return [self._result(finding, resolved, messages) for finding in _blame_outages(view, findings, self.messages)]
 
     def _result(self, finding: Finding, params: Mapping[str, Any], messages: bool = True) -> CheckResult:
         evidence = dict(finding.evidence)
@@ -366,6 +373,34 @@ def check(*, id: str, title: str, severity: str, resource_type: str, services: I
                          phase=phase, kind=kind, store=store, source=source)
 
     return declare
+
+
+def _blame_outages(view: InventoryView, findings: list[Finding], messages: Mapping[str, str]) -> list[Finding]:
+    """A result that could not be read in a region a fault holds down says so, and how to end it: an outage
+    that outlives its purpose must not read as a broken lab."""
+    down = set(view.inventory.faults.regions_down)
+    if not down or not any(finding.status == ERROR for finding in findings):
+        return findings
+    holders: dict[str, str] = {}
+    for injection in view.injections:
+        region = (injection.params or {}).get("region")
+        if injection.status == "active" and region in down and region not in holders:
+            origin = f"from drill {injection.drill}" if injection.drill else "injected with lab fail"
+            holders[region] = f"fault {injection.id}, {injection.name} {origin}"
+    blamed = []
+    for finding in findings:
+        region = finding.region if finding.region in down else (next(iter(down)) if len(down) == 1 and
+                                                                 not finding.region else None)
+        if finding.status != ERROR or region is None:
+            blamed.append(finding)
+            continue
+        template = messages.get(finding.reason) or COMMON_MESSAGES.get(finding.reason)
+        unread = render(template, {"resource": finding.resource_id, "region": region, **finding.evidence}) \
+            if template else finding.reason.replace("_", " ")
+        blamed.append(replace(finding, reason="region_down", region=region, evidence={
+            **finding.evidence, "held_by": holders.get(region, "a fault holds it down"), "unread": unread,
+            "unread_reason": finding.reason}))
+    return blamed
 
 
 MATCH = Param("match", "choice", "all", "all: every resource in scope must pass (AWS Config's way); any: one "

@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.base import Finding, Param, apply_match, check, failed, passed
+from checks.inventory.cloudtrail import Trail
 from checks.view import InventoryView
 
 TRAIL = "AWS::CloudTrail::Trail"
 
 
-def records_management_events(trail: dict[str, Any], read_write: str) -> bool:
+def records_management_events(trail: Trail, read_write: str) -> bool:
     """Management events of the wanted kind (All, or WriteOnly/ReadOnly) are recorded; no selectors: all."""
-    basic = trail.get("event_selectors") or []
-    advanced = trail.get("advanced_event_selectors") or []
+    basic = trail.event_selectors or []
+    advanced = trail.advanced_event_selectors or []
     if not basic and not advanced:
         return True
     for selector in basic:
@@ -33,14 +34,13 @@ def records_management_events(trail: dict[str, Any], read_write: str) -> bool:
 def _trail_findings(inv: InventoryView, params: dict[str, Any], multi_region: bool) -> list[Finding]:
     findings = []
     for trail in inv.trails():
-        name, region = trail.get("name", ""), trail.get("home_region") or trail.get("region", "")
-        evidence = {"logging": bool(trail.get("logging")), "multi_region": bool(trail.get("multi_region")),
-                    "bucket": trail.get("bucket")}
-        if not trail.get("logging"):
+        name, region = trail.name, trail.home_region or trail.region
+        evidence = {"logging": bool(trail.logging), "multi_region": bool(trail.multi_region), "bucket": trail.bucket}
+        if not trail.logging:
             findings.append(failed(name, "not_logging", region, **evidence))
-        elif params.get("s3BucketName") and trail.get("bucket") != params["s3BucketName"]:
+        elif params.get("s3BucketName") and trail.bucket != params["s3BucketName"]:
             findings.append(failed(name, "wrong_bucket", region, **evidence))
-        elif multi_region and not trail.get("multi_region"):
+        elif multi_region and not trail.multi_region:
             findings.append(failed(name, "single_region", region, **evidence))
         elif multi_region and not records_management_events(trail, params["readWriteType"]):
             findings.append(failed(name, "no_management_events", region, **evidence))

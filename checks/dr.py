@@ -33,21 +33,24 @@ STRATEGY_TEXT = {
 }
 
 
+def _region_of(inv: InventoryView, bucket: str | None) -> str | None:
+    found = inv.bucket(bucket or "")
+    return found.region if found is not None else None
+
+
 def built_strategy(inv: InventoryView, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The strongest strategy the inventory shows, and what shows it."""
     db, dr = params["dbInstanceIdentifier"], params["drRegion"]
-    replicas = [x for x in inv.db_instances(dr) if replica_source_id(x) == db and x.get("status") == "available"]
+    replicas = [x for x in inv.db_instances(dr) if replica_source_id(x) == db and x.status == "available"]
     copies = [c for c in cross_region_copies(inv, db, dr) if c["status"] == "available"]
-    tables = [t["name"] for t in inv.tables(params["primaryRegion"])
-              if replica_regions(inv, t).get(dr) == "ACTIVE"]
-    replicated_buckets = [b["name"] for b in inv.buckets(params["primaryRegion"])
-                          for rule in (b.get("replication") or {}).get("rules") or ()
-                          if rule.get("status") == "Enabled"
-                          and (inv.bucket(rule.get("destination_bucket") or "") or {}).get("region") == dr]
-    servers = [i["id"] for i in inv.ec2_instances(dr) if i.get("state") == "running"]
-    failover = [g["name"] for g in failover_groups(inv, params["recordName"]) if failover_problem(inv, g, {
-        "drRegion": dr, "drTargets": params["drTargets"]}) is None]
-    seen = {"db_replicas": [x["id"] for x in replicas], "db_backup_copies": [c["id"] for c in copies],
+    tables = [t.name for t in inv.tables(params["primaryRegion"]) if replica_regions(inv, t).get(dr) == "ACTIVE"]
+    replicated_buckets = [b.name for b in inv.buckets(params["primaryRegion"])
+                          for rule in (b.replication.rules if b.replication is not None else ())
+                          if rule.status == "Enabled" and _region_of(inv, rule.destination_bucket) == dr]
+    servers = [i.id for i in inv.ec2_instances(dr) if i.state == "running"]
+    failover = [g.name for g in failover_groups(inv, params["recordName"]) if failover_problem(inv, g, {
+        "drRegion": dr, "drTargets": params["drTargets"], "primaryRegion": params["primaryRegion"]}) is None]
+    seen = {"db_replicas": [x.id for x in replicas], "db_backup_copies": [c["id"] for c in copies],
             "table_replicas": tables, "replicated_buckets": sorted(set(replicated_buckets)),
             "dr_servers": servers, "dns_failover": failover}
     if replicas and servers and failover:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.inventory.dynamodb import Table
 from checks.view import InventoryView, scoped
 
 TABLE = "AWS::DynamoDB::Table"
@@ -33,9 +34,10 @@ def _missing(inv: InventoryView, name: str, region: str) -> Finding:
     title="DynamoDB tables have point-in-time recovery", services=("dynamodb",), params=(TABLES, REGION),
     messages={
         **_SCOPE_MESSAGES,
-        "pitr_on": "Point-in-time recovery is on for {resource} (restorable from {earliest} to {latest}).",
-        "pitr_off": "Point-in-time recovery is off for {resource}: deleted or overwritten items cannot be "
-                    "brought back to an earlier second.",
+        "pitr_on": "Point-in-time recovery is on for {resource} in {region} (restorable from {earliest} to "
+                   "{latest}).",
+        "pitr_off": "Point-in-time recovery is off for {resource} in {region}: deleted or overwritten items "
+                    "cannot be brought back to an earlier second.",
     },
     hints={
         **_SCOPE_HINTS,
@@ -52,24 +54,22 @@ def dynamodb_pitr_enabled(inv: InventoryView, params: dict[str, Any]) -> Iterato
         if table is None:
             yield _missing(inv, name, region)
             continue
-        pitr = table.get("pitr") or {}
-        evidence = {"pitr": pitr.get("status") or "DISABLED", "earliest": pitr.get("earliest"),
-                    "latest": pitr.get("latest")}
-        if pitr.get("status") == "ENABLED":
+        pitr = table.pitr
+        evidence = {"pitr": pitr.status or "DISABLED", "earliest": pitr.earliest, "latest": pitr.latest}
+        if pitr.status == "ENABLED":
             yield passed(name, "pitr_on", region, **evidence)
         else:
             yield failed(name, "pitr_off", region, **evidence)
 
 
-def replica_regions(inv: InventoryView, table: dict[str, Any]) -> dict[str, str]:
+def replica_regions(inv: InventoryView, table: Table) -> dict[str, str]:
     """Region -> replica status, from the table's own replica list and from 2017-style global tables."""
-    regions = {replica["region"]: replica.get("status") or "ACTIVE" for replica in table.get("replicas") or ()}
-    for region in inv.region_names:
-        for global_table in inv.section(region, "dynamodb").get("global_tables") or ():
-            if global_table.get("name") == table["name"] and table.get("region") in global_table.get("replicas", ()):
-                for other in global_table.get("replicas", ()):
-                    regions.setdefault(other, global_table.get("status") or "ACTIVE")
-    regions.pop(table.get("region"), None)
+    regions = {replica.region: replica.status or "ACTIVE" for replica in table.replicas}
+    for global_table in inv.global_tables():
+        if global_table.name == table.name and table.region in global_table.replicas:
+            for other in global_table.replicas:
+                regions.setdefault(other, global_table.status or "ACTIVE")
+    regions.pop(table.region, None)
     return regions
 
 
@@ -113,7 +113,7 @@ def dynamodb_global_table_replica(inv: InventoryView, params: dict[str, Any]) ->
     replica_table = inv.table(name, target)
     if target in regions:
         status = regions[target]
-        if status == "ACTIVE" and (replica_table is None or replica_table.get("status") in (None, "ACTIVE")):
+        if status == "ACTIVE" and (replica_table is None or replica_table.status in (None, "ACTIVE")):
             yield passed(name, "replica_active", source, **evidence)
         else:
             yield failed(name, "replica_not_active", source, replica_status=status, **evidence)
@@ -141,7 +141,7 @@ def dynamodb_table_deletion_protection_enabled(inv: InventoryView, params: dict[
     for name, region, table in chosen:
         if table is None:
             yield _missing(inv, name, region)
-        elif table.get("deletion_protection"):
+        elif table.deletion_protection:
             yield passed(name, "protected", region)
         else:
             yield failed(name, "unprotected", region)

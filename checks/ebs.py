@@ -7,6 +7,7 @@ from typing import Any
 
 from checks.base import Finding, Param, check, failed, not_applicable, passed
 from checks.coverage import Protectable, coverage
+from checks.inventory.ec2 import DlmPolicy, DlmSchedule, Volume
 from checks.schedule import describe_seconds, interval_seconds, max_interval_seconds
 from checks.view import InventoryView, arn_region, scoped, tags_match
 
@@ -21,55 +22,55 @@ VOLUME_SCOPE = (
 )
 
 
-def volumes_in_scope(inv: InventoryView, params: dict[str, Any]) -> list[dict[str, Any]]:
+def volumes_in_scope(inv: InventoryView, params: dict[str, Any]) -> list[Volume]:
     chosen = []
     for volume in inv.volumes(params["region"] or None):
         if params["volumeIds"]:
-            if volume["id"] in params["volumeIds"]:
+            if volume.id in params["volumeIds"]:
                 chosen.append(volume)
-        elif tags_match(volume.get("tags"), params["volumeTags"]):
+        elif tags_match(volume.tags, params["volumeTags"]):
             chosen.append(volume)
     return chosen
 
 
-def _instance_tags(inv: InventoryView, volume: dict[str, Any]) -> list[dict[str, str]]:
-    attached = {a.get("instance") for a in volume.get("attachments") or ()}
-    return [instance.get("tags") or {} for instance in inv.ec2_instances(volume.get("region"))
-            if instance["id"] in attached]
+def _instance_tags(inv: InventoryView, volume: Volume) -> list[dict[str, str]]:
+    attached = {a.instance for a in volume.attachments or ()}
+    return [instance.tags or {} for instance in inv.ec2_instances(volume.region)
+            if instance.id in attached]
 
 
-def _targets(policy: dict[str, Any], volume_tags: dict[str, str], instance_tags: list[dict[str, str]]) -> bool:
+def _targets(policy: DlmPolicy, volume_tags: dict[str, str], instance_tags: list[dict[str, str]]) -> bool:
     """DLM targets resources of its resource types that carry any of its target tags."""
-    wanted = policy.get("target_tags") or {}
+    wanted = policy.target_tags or {}
     if not wanted:
         return False
 
     def carries(tags: dict[str, str]) -> bool:
         return any(tags.get(key) == value for key, value in wanted.items())
 
-    types = policy.get("resource_types") or ["VOLUME"]
+    types = policy.resource_types or ["VOLUME"]
     return ("VOLUME" in types and carries(volume_tags)) or ("INSTANCE" in types and any(map(carries, instance_tags)))
 
 
-def dlm_policies_for(inv: InventoryView, volume: dict[str, Any]) -> list[dict[str, Any]]:
+def dlm_policies_for(inv: InventoryView, volume: Volume) -> list[DlmPolicy]:
     instance_tags = _instance_tags(inv, volume)
-    return [policy for policy in inv.dlm_policies(volume.get("region"))
-            if policy.get("policy_type") in (None, "EBS_SNAPSHOT_MANAGEMENT")
-            and _targets(policy, volume.get("tags") or {}, instance_tags)]
+    return [policy for policy in inv.dlm_policies(volume.region)
+            if policy.policy_type in (None, "EBS_SNAPSHOT_MANAGEMENT")
+            and _targets(policy, volume.tags or {}, instance_tags)]
 
 
-def schedule_interval(schedule: dict[str, Any]) -> float | None:
-    if schedule.get("cron"):
-        return max_interval_seconds(schedule["cron"])
-    return interval_seconds(schedule.get("interval"), schedule.get("interval_unit"))
+def schedule_interval(schedule: DlmSchedule) -> float | None:
+    if schedule.cron:
+        return max_interval_seconds(schedule.cron)
+    return interval_seconds(schedule.interval, schedule.interval_unit)
 
 
-def protectable(inv: InventoryView, volume: dict[str, Any]) -> Protectable:
+def protectable(inv: InventoryView, volume: Volume) -> Protectable:
     """The volume as AWS Backup selections see it: its own ARN and tags, and those of its instances."""
-    instances = {i["id"]: i for i in inv.ec2_instances(volume.get("region"))}
-    via = tuple((instances[a["instance"]].get("arn", ""), instances[a["instance"]].get("tags") or {})
-                for a in volume.get("attachments") or () if a.get("instance") in instances)
-    return Protectable(volume.get("arn", ""), volume.get("region", ""), volume.get("tags") or {}, via)
+    instances = {i.id: i for i in inv.ec2_instances(volume.region)}
+    via = tuple((instances[a.instance].arn, instances[a.instance].tags or {})
+                for a in volume.attachments or () if a.instance in instances)
+    return Protectable(volume.arn, volume.region, volume.tags or {}, via)
 
 
 def _no_volume(params: dict[str, Any]) -> Finding:
@@ -125,24 +126,24 @@ def ebs_snapshot_schedule_enabled(inv: InventoryView, params: dict[str, Any]) ->
         return
     limit = params["maxIntervalHours"] * 3600.0
     for volume in volumes:
-        name, region = volume["id"], volume.get("region", "")
-        evidence: dict[str, Any] = {"tags": volume.get("tags") or {}}
+        name, region = volume.id, volume.region
+        evidence: dict[str, Any] = {"tags": volume.tags or {}}
         policies = dlm_policies_for(inv, volume)
         best_miss: tuple[str, dict[str, Any]] | None = None
         done = False
         for policy in policies:
-            if policy.get("state") != "ENABLED":
-                best_miss = best_miss or ("policy_disabled", {"policy": policy["id"], "state": policy.get("state")})
+            if policy.state != "ENABLED":
+                best_miss = best_miss or ("policy_disabled", {"policy": policy.id, "state": policy.state})
                 continue
-            intervals = [i for i in (schedule_interval(s) for s in policy.get("schedules") or ()) if i]
+            intervals = [i for i in (schedule_interval(s) for s in policy.schedules or ()) if i]
             if intervals and min(intervals) <= limit:
-                yield passed(name, "dlm_schedule", region, policy=policy["id"],
+                yield passed(name, "dlm_schedule", region, policy=policy.id,
                              interval=describe_seconds(min(intervals)), **evidence)
                 done = True
                 break
             if intervals:
                 best_miss = ("interval_too_long",
-                             {"policy": policy["id"], "interval": describe_seconds(min(intervals))})
+                             {"policy": policy.id, "interval": describe_seconds(min(intervals))})
         if done:
             continue
         plan_found = _backup_schedule(inv, volume, limit)
@@ -153,51 +154,51 @@ def ebs_snapshot_schedule_enabled(inv: InventoryView, params: dict[str, Any]) ->
         else:
             others = list(inv.dlm_policies(region))
             if others:
-                yield failed(name, "not_targeted", region, policy_tags=[p.get("target_tags") for p in others],
+                yield failed(name, "not_targeted", region, policy_tags=[p.target_tags for p in others],
                              **evidence)
             else:
                 yield failed(name, "no_schedule", region, **evidence)
 
 
-def _backup_schedule(inv: InventoryView, volume: dict[str, Any], limit: float) -> dict[str, Any] | None:
+def _backup_schedule(inv: InventoryView, volume: Volume, limit: float) -> dict[str, Any] | None:
     for plan, _selection in coverage(inv, protectable(inv, volume)).covering:
-        for rule in plan.get("rules") or ():
+        for rule in plan.rules or ():
             try:
-                interval = max_interval_seconds(rule.get("schedule"))
+                interval = max_interval_seconds(rule.schedule)
             except ValueError:
                 continue
             if interval <= limit:
-                return {"plan": plan.get("name"), "interval": describe_seconds(interval)}
+                return {"plan": plan.name, "interval": describe_seconds(interval)}
     return None
 
 
-def copies_in(inv: InventoryView, volume: dict[str, Any], region: str) -> list[dict[str, Any]]:
+def copies_in(inv: InventoryView, volume: Volume, region: str) -> list[dict[str, Any]]:
     """Snapshots in `region` that descend from the volume, and AWS Backup recovery points of it there."""
     found = []
     for snapshot in inv.ebs_snapshots(region):
-        origin, _chain = inv.snapshot_origin(snapshot["id"])
-        if origin == volume["id"]:
-            found.append({"kind": "snapshot", "id": snapshot["id"], "ready": snapshot.get("state") == "completed",
-                          "state": snapshot.get("state")})
+        origin, _chain = inv.snapshot_origin(snapshot.id)
+        if origin == volume.id:
+            found.append({"kind": "snapshot", "id": snapshot.id, "ready": snapshot.state == "completed",
+                          "state": snapshot.state})
     for point in inv.recovery_points(region):
-        if point.get("resource_arn") == volume.get("arn"):
-            found.append({"kind": "recovery-point", "id": point.get("arn"), "ready": point.get("status") == "COMPLETED",
-                          "state": point.get("status")})
+        if point.resource_arn == volume.arn:
+            found.append({"kind": "recovery-point", "id": point.arn, "ready": point.status == "COMPLETED",
+                          "state": point.status})
     return found
 
 
-def scheduled_copies(inv: InventoryView, volume: dict[str, Any], region: str) -> list[dict[str, Any]]:
+def scheduled_copies(inv: InventoryView, volume: Volume, region: str) -> list[dict[str, Any]]:
     """DLM cross-region copy rules and AWS Backup copy actions that will copy the volume's backups to `region`."""
     found = []
     for policy in dlm_policies_for(inv, volume):
-        for schedule in policy.get("schedules") or ():
-            for rule in schedule.get("cross_region_copy") or ():
-                if rule.get("target_region") == region:
-                    found.append({"kind": "dlm", "id": policy["id"], "enabled": policy.get("state") == "ENABLED"})
+        for schedule in policy.schedules or ():
+            for rule in schedule.cross_region_copy or ():
+                if rule.target_region == region:
+                    found.append({"kind": "dlm", "id": policy.id, "enabled": policy.state == "ENABLED"})
     for plan, _selection in coverage(inv, protectable(inv, volume)).covering:
-        for rule in plan.get("rules") or ():
-            if any(arn_region(c.get("destination_vault_arn")) == region for c in rule.get("copy_actions") or ()):
-                found.append({"kind": "backup-plan", "id": plan.get("name"), "enabled": True})
+        for rule in plan.rules or ():
+            if any(arn_region(c.destination_vault_arn) == region for c in rule.copy_actions or ()):
+                found.append({"kind": "backup-plan", "id": plan.name, "enabled": True})
     return found
 
 
@@ -236,7 +237,7 @@ def ebs_snapshot_cross_region_copy(inv: InventoryView, params: dict[str, Any]) -
         return
     destination = params["destinationRegion"]
     for volume in volumes:
-        name, region = volume["id"], volume.get("region", "")
+        name, region = volume.id, volume.region
         copies = copies_in(inv, volume, destination)
         ready = [c for c in copies if c["ready"]]
         scheduled = scheduled_copies(inv, volume, destination)
@@ -278,7 +279,7 @@ def encrypted_volumes(inv: InventoryView, params: dict[str, Any]) -> Iterator[Fi
     for name, region, volume in chosen:
         if volume is None:
             yield failed(name, "volume_missing", region)
-        elif volume.get("encrypted"):
+        elif volume.encrypted:
             yield passed(name, "encrypted", region)
         else:
             yield failed(name, "not_encrypted", region)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.inventory.rds import DBInstance
 from checks.view import InventoryView, arn_name, scoped
 
 DB_INSTANCE = "AWS::RDS::DBInstance"
@@ -28,7 +29,7 @@ _SCOPE_HINTS = {
 }
 
 
-def _instances(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:
+def _instances(inv: InventoryView, params: dict[str, Any]) -> list[tuple[str, str, DBInstance | None]]:
     return scoped(inv.db_instances(), params["dbInstanceIdentifiers"], params["region"], key="id")
 
 
@@ -39,10 +40,31 @@ def _missing(inv: InventoryView, name: str, region: str) -> Finding:
     return failed(name, "instance_missing", region)
 
 
-def _source_instance(inv: InventoryView, identifier: str) -> dict[str, Any] | None:
+_DAYS = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+
+
+def maintenance_window(window: str | None) -> str:
+    """"sun:05:00-sun:05:30" -> "Sun 05:00 UTC" (AWS gives the window in UTC)."""
+    start = (window or "").split("-", 1)[0]
+    day, _, time = start.partition(":")
+    if day.lower() in _DAYS and time:
+        return f"the maintenance window {_DAYS[day.lower()]} {time} UTC"
+    return "the next maintenance window"
+
+
+def pending_note(db: DBInstance, field: str, change: str) -> str:
+    """What a ModifyDBInstance without --apply-immediately left waiting: said after a failing verdict, which
+    judges the values the instance runs with ("" when nothing relevant is pending)."""
+    if getattr(db.pending, field) is None:
+        return ""
+    return (f" {change} is only pending until {maintenance_window(db.maintenance_window)}; apply it now with "
+            "--apply-immediately.")
+
+
+def _source_instance(inv: InventoryView, identifier: str) -> DBInstance | None:
     """The instance by identifier, preferring one that is not itself a read replica."""
-    found = [db for db in inv.db_instances() if db["id"] == identifier]
-    found.sort(key=lambda db: bool(db.get("read_replica_source")))
+    found = [db for db in inv.db_instances() if db.id == identifier]
+    found.sort(key=lambda db: bool(db.read_replica_source))
     return found[0] if found else None
 
 
@@ -58,9 +80,9 @@ def _source_instance(inv: InventoryView, identifier: str) -> dict[str, Any] | No
         "backups_on": "{resource} keeps automated backups for {retention} days (at least {backupRetentionMinimum} "
                       "asked).",
         "backups_off": "Automated backups are off on {resource} (retention 0 days): it cannot be restored to a "
-                       "point in time.",
+                       "point in time.{pending_note}",
         "retention_too_short": "{resource} keeps automated backups for {retention} days; at least "
-                               "{backupRetentionMinimum} are asked.",
+                               "{backupRetentionMinimum} are asked.{pending_note}",
         "read_replica": "{resource} is a read replica; its source's backups count.",
     },
     hints={
@@ -80,11 +102,13 @@ def db_instance_backup_enabled(inv: InventoryView, params: dict[str, Any]) -> It
         if db is None:
             yield _missing(inv, name, region)
             continue
-        retention = int(db.get("backup_retention") or 0)
-        evidence = {"retention": retention, "backup_window": db.get("backup_window"),
-                    "latest_restorable": db.get("latest_restorable"), "status": db.get("status")}
-        if db.get("read_replica_source") and not params["checkReadReplicas"]:
-            yield not_applicable(name, "read_replica", region, source=db.get("read_replica_source"), **evidence)
+        retention = int(db.backup_retention or 0)
+        pending = db.pending.backup_retention
+        evidence = {"retention": retention, "backup_window": db.backup_window,
+                    "latest_restorable": db.latest_restorable, "status": db.status, "pending_retention": pending,
+                    "pending_note": pending_note(db, "backup_retention", f"The change to {pending} days")}
+        if db.read_replica_source and not params["checkReadReplicas"]:
+            yield not_applicable(name, "read_replica", region, source=db.read_replica_source, **evidence)
         elif retention <= 0:
             yield failed(name, "backups_off", region, **evidence)
         elif retention < params["backupRetentionMinimum"]:
@@ -99,7 +123,8 @@ def db_instance_backup_enabled(inv: InventoryView, params: dict[str, Any]) -> It
     messages={
         **_SCOPE_MESSAGES,
         "multi_az": "{resource} is Multi-AZ: primary in {az}, standby in {secondary_az}.",
-        "single_az": "{resource} runs in one availability zone ({az}); losing that zone takes the database down.",
+        "single_az": "{resource} runs in one availability zone ({az}); losing that zone takes the database down."
+                     "{pending_note}",
         "read_replica": "{resource} is a read replica; Multi-AZ is judged on its source.",
     },
     hints={
@@ -116,11 +141,12 @@ def rds_multi_az_support(inv: InventoryView, params: dict[str, Any]) -> Iterator
         if db is None:
             yield _missing(inv, name, region)
             continue
-        evidence = {"multi_az": bool(db.get("multi_az")), "az": db.get("az"), "secondary_az": db.get("secondary_az"),
-                    "status": db.get("status")}
-        if db.get("read_replica_source") and not params["dbInstanceIdentifiers"]:
+        evidence = {"multi_az": bool(db.multi_az), "az": db.az, "secondary_az": db.secondary_az,
+                    "status": db.status, "pending_multi_az": db.pending.multi_az,
+                    "pending_note": pending_note(db, "multi_az", "The change to Multi-AZ")}
+        if db.read_replica_source and not params["dbInstanceIdentifiers"]:
             yield not_applicable(name, "read_replica", region, **evidence)
-        elif db.get("multi_az"):
+        elif db.multi_az:
             yield passed(name, "multi_az", region, **evidence)
         else:
             yield failed(name, "single_az", region, **evidence)
@@ -145,7 +171,7 @@ def rds_instance_deletion_protection_enabled(inv: InventoryView, params: dict[st
     for name, region, db in chosen:
         if db is None:
             yield _missing(inv, name, region)
-        elif db.get("deletion_protection"):
+        elif db.deletion_protection:
             yield passed(name, "protected", region)
         else:
             yield failed(name, "unprotected", region)
@@ -169,8 +195,8 @@ def rds_storage_encrypted(inv: InventoryView, params: dict[str, Any]) -> Iterato
     for name, region, db in chosen:
         if db is None:
             yield _missing(inv, name, region)
-        elif db.get("storage_encrypted"):
-            yield passed(name, "encrypted", region, kms_key=db.get("kms_key"))
+        elif db.storage_encrypted:
+            yield passed(name, "encrypted", region, kms_key=db.kms_key)
         else:
             yield failed(name, "not_encrypted", region)
 
@@ -189,15 +215,15 @@ def rds_storage_encrypted(inv: InventoryView, params: dict[str, Any]) -> Iterato
 def rds_snapshot_encrypted(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """An unencrypted snapshot exposes the data to whoever can copy or share it."""
     wanted = set(params["dbInstanceIdentifiers"])
-    snapshots = [s for s in inv.db_snapshots(params["region"] or None) if not wanted or s.get("instance") in wanted]
+    snapshots = [s for s in inv.db_snapshots(params["region"] or None) if not wanted or s.instance in wanted]
     if not snapshots:
         yield not_applicable("account", "no_resources")
     for snapshot in snapshots:
-        evidence = {"instance": snapshot.get("instance"), "type": snapshot.get("type")}
-        if snapshot.get("encrypted"):
-            yield passed(snapshot["id"], "encrypted", snapshot.get("region", ""), **evidence)
+        evidence = {"instance": snapshot.instance, "type": snapshot.type}
+        if snapshot.encrypted:
+            yield passed(snapshot.id, "encrypted", snapshot.region, **evidence)
         else:
-            yield failed(snapshot["id"], "not_encrypted", snapshot.get("region", ""), **evidence)
+            yield failed(snapshot.id, "not_encrypted", snapshot.region, **evidence)
 
 
 @check(
@@ -221,24 +247,24 @@ def rds_manual_snapshot_created(inv: InventoryView, params: dict[str, Any]) -> I
     """A manual snapshot is kept until you delete it, unlike automated backups that expire."""
     identifier = params["dbInstanceIdentifier"]
     snapshots = [s for s in inv.db_snapshots(params["region"] or None)
-                 if s.get("instance") == identifier and s.get("type") == "manual"
-                 and not (s.get("source_region") and s.get("source_region") != s.get("region"))]
+                 if s.instance == identifier and s.type == "manual"
+                 and not (s.source_region and s.source_region != s.region)]
     source = _source_instance(inv, identifier)
-    region = source.get("region", "") if source else ""
+    region = source.region if source else ""
     if not snapshots and source is None:
         yield failed(identifier, "instance_missing", region)
         return
-    ready = [s for s in snapshots if s.get("status") == READY]
+    ready = [s for s in snapshots if s.status == READY]
     if ready:
-        newest = max(ready, key=lambda s: s.get("created") or "")
-        yield passed(identifier, "snapshot_available", region, snapshot=newest["id"], created=newest.get("created"),
-                     snapshots=[s["id"] for s in ready])
+        newest = max(ready, key=lambda s: s.created or "")
+        yield passed(identifier, "snapshot_available", region, snapshot=newest.id, created=newest.created,
+                     snapshots=[s.id for s in ready])
     elif snapshots:
         pending = snapshots[0]
-        yield failed(identifier, "snapshot_not_ready", region, snapshot=pending["id"],
-                     snapshot_status=pending.get("status"))
+        yield failed(identifier, "snapshot_not_ready", region, snapshot=pending.id,
+                     snapshot_status=pending.status)
     else:
-        automated = [s["id"] for s in inv.db_snapshots() if s.get("instance") == identifier]
+        automated = [s.id for s in inv.db_snapshots() if s.instance == identifier]
         note = f" (only automated or copied snapshots: {', '.join(automated)})" if automated else ""
         yield failed(identifier, "no_snapshot", region, automated_note=note)
 
@@ -248,22 +274,22 @@ def cross_region_copies(inv: InventoryView, identifier: str, destination: str) -
     snapshots, AWS Backup recovery points and replicated automated backups, as {kind, id, status, created}."""
     copies: list[dict[str, Any]] = []
     for snapshot in inv.db_snapshots(destination):
-        if snapshot.get("instance") == identifier:
-            copies.append({"kind": "snapshot", "id": snapshot["id"], "status": snapshot.get("status"),
-                           "created": snapshot.get("created")})
+        if snapshot.instance == identifier:
+            copies.append({"kind": "snapshot", "id": snapshot.id, "status": snapshot.status,
+                           "created": snapshot.created})
     for point in inv.recovery_points(destination):
-        resource = point.get("resource_arn") or ""
+        resource = point.resource_arn or ""
         if arn_name(resource) == identifier and ":rds:" in resource:
-            status = "available" if point.get("status") == "COMPLETED" else str(point.get("status")).lower()
-            copies.append({"kind": "recovery-point", "id": point.get("arn"), "status": status,
-                           "created": point.get("created")})
+            status = "available" if point.status == "COMPLETED" else str(point.status).lower()
+            copies.append({"kind": "recovery-point", "id": point.arn, "status": status,
+                           "created": point.created})
     for backup in inv.db_automated_backups(destination):
-        if backup.get("instance") == identifier and backup.get("source_region") not in (None, "", destination):
-            status = backup.get("status")
+        if backup.instance == identifier and backup.source_region not in (None, "", destination):
+            status = backup.status
             if status in ("replicating", "active", "available"):
                 status = "available"
-            copies.append({"kind": "replicated-automated-backup", "id": backup.get("arn"), "status": status,
-                           "created": backup.get("earliest")})
+            copies.append({"kind": "replicated-automated-backup", "id": backup.arn, "status": status,
+                           "created": backup.earliest})
     return copies
 
 
@@ -298,7 +324,7 @@ def rds_cross_region_snapshot_copy(inv: InventoryView, params: dict[str, Any]) -
     if source is None:
         yield failed(identifier, "instance_missing")
         return
-    region = source.get("region", "")
+    region = source.region
     if region == destination:
         yield failed(identifier, "same_region", region)
         return
@@ -315,8 +341,8 @@ def rds_cross_region_snapshot_copy(inv: InventoryView, params: dict[str, Any]) -
         yield failed(identifier, "no_copy", region, **evidence)
 
 
-def replica_source_id(db: dict[str, Any]) -> str:
-    return arn_name(db.get("read_replica_source") or "")
+def replica_source_id(db: DBInstance) -> str:
+    return arn_name(db.read_replica_source or "")
 
 
 @check(
@@ -349,17 +375,17 @@ def rds_cross_region_read_replica(inv: InventoryView, params: dict[str, Any]) ->
     if source is None:
         yield failed(identifier, "instance_missing")
         return
-    region = source.get("region", "")
+    region = source.region
     replicas = [db for db in inv.db_instances() if replica_source_id(db) == identifier and db is not source]
-    there = [db for db in replicas if db.get("region") == destination]
-    ready = [db for db in there if db.get("status") == READY]
+    there = [db for db in replicas if db.region == destination]
+    ready = [db for db in there if db.status == READY]
     if ready:
-        yield passed(identifier, "replica_available", region, replica=ready[0]["id"])
+        yield passed(identifier, "replica_available", region, replica=ready[0].id)
     elif there:
-        yield failed(identifier, "replica_not_ready", region, replica=there[0]["id"],
-                     replica_status=there[0].get("status"))
+        yield failed(identifier, "replica_not_ready", region, replica=there[0].id,
+                     replica_status=there[0].status)
     elif replicas:
         yield failed(identifier, "replica_same_region", region,
-                     replicas=[f"{db['id']} ({db.get('region')})" for db in replicas])
+                     replicas=[f"{db.id} ({db.region})" for db in replicas])
     else:
         yield failed(identifier, "no_replica", region)

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
+from checks.inventory import IdSet
+from checks.inventory.lab import Drill
+from checks.inventory.s3 import Bucket
 from checks.route53 import dr_endpoints, failover_groups, health_of, points_into, record_targets
 from checks.view import InventoryView, parse_time, tags_match
 
@@ -41,7 +44,7 @@ NO_DRILL_MESSAGES = {"no_drill": "No drill has run{lab_note}: there is nothing t
 NO_DRILL_HINTS = {"no_drill": "Start the lab's drill (lab drill LAB), then recover."}
 
 
-def find_drill(inv: InventoryView, params: dict[str, Any]) -> dict[str, Any] | None:
+def find_drill(inv: InventoryView, params: dict[str, Any]) -> Drill | None:
     return inv.drill(drill_id=params["drillId"], lab=params["lab"])
 
 
@@ -50,10 +53,10 @@ def _no_drill(params: dict[str, Any]) -> Finding:
     return not_applicable(params["drillId"] or params["lab"] or "drill", "no_drill", lab_note=note)
 
 
-def allowed_loss(drill: dict[str, Any], params: dict[str, Any]) -> float:
+def allowed_loss(drill: Drill, params: dict[str, Any]) -> float:
     allowance = float(params["allowedLossSeconds"])
     if params["withinRpoTarget"]:
-        allowance = max(allowance, float((drill.get("targets") or {}).get("rpo_seconds") or 0))
+        allowance = max(allowance, float(drill.targets.rpo_seconds or 0))
     return allowance
 
 
@@ -61,26 +64,27 @@ def _shorten(ids: list[str], limit: int = 10) -> str:
     return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def judge_copies(inv: InventoryView, drill: dict[str, Any], params: dict[str, Any], store: str, what: str,
-                 candidates: list[tuple[str, str, list[str] | None]]) -> Finding:
+def judge_copies(inv: InventoryView, drill: Drill, params: dict[str, Any], store: str, what: str,
+                 candidates: list[tuple[str, str, IdSet | None]]) -> Finding:
     """The common verdict: the orders written to `store` before the incident against each candidate's order
-    ids (None: unreadable); the candidate missing fewest wins."""
-    incident = parse_time(drill.get("incident_time")) or 0.0
+    ids (None: unreadable); the candidate missing fewest wins. Sets of ids are compared run by run, so the
+    verdict costs the same at any world age; only the missing ids are listed."""
+    incident = parse_time(drill.incident_time) or 0.0
     expected = inv.orders_before(incident, STORE_FLAGS[store])
-    created = {order["order_id"]: parse_time(order["created_at"]) or 0.0 for order in expected}
     allowance = allowed_loss(drill, params)
-    evidence: dict[str, Any] = {"drill": drill.get("id"), "incident_time": drill.get("incident_time"),
+    evidence: dict[str, Any] = {"drill": drill.id, "incident_time": drill.incident_time,
                                 "expected_count": len(expected), "allowed_loss_seconds": int(allowance), "what": what}
     readable = [(name, region, ids) for name, region, ids in candidates if ids is not None]
-    evidence["candidates"] = {f"{name} ({region})": None if ids is None else len(set(created) - set(ids))
+    lacking = {(name, region): expected.difference(ids) for name, region, ids in readable}
+    evidence["candidates"] = {f"{name} ({region})": None if ids is None else len(lacking[(name, region)])
                               for name, region, ids in candidates}
     if not candidates:
-        return failed(what, "nothing_restored", **evidence, missing_order_ids=sorted(created))
+        return failed(what, "nothing_restored", **evidence, missing_order_ids=sorted(expected))
     if not readable:
         return errored(what, "unreadable", **evidence, unreadable=[f"{n} ({r})" for n, r, _ in candidates])
-    ranked = [(sorted(set(created) - set(ids), key=lambda o: (created[o], o)), name, region)
-              for name, region, ids in readable]
-    missing, name, region = min(ranked, key=lambda item: (len(item[0]), item[1]))
+    name, region = min(lacking, key=lambda where: (len(lacking[where]), where[0]))
+    created = {order_id: inv.order_created(order_id) for order_id in lacking[(name, region)]}
+    missing = sorted(created, key=lambda o: (created[o], o))
     unforgiven = [o for o in missing if created[o] < incident - allowance]
     evidence.update(best=f"{name} ({region})", missing_count=len(missing), missing_order_ids=missing,
                     missing_text=_shorten(missing), unforgiven_count=len(unforgiven))
@@ -108,7 +112,7 @@ _DATA_MESSAGES = {
 @check(
     id="RECOVERY_ORDERS_RESTORED", phase="recover", kind="data", store="orders", severity="CRITICAL",
     resource_type="AWS::RDS::DBInstance", title="Every order from before the incident is back in an RDS database",
-    services=("rds", "orders", "drills"),
+    services=("rds", "rds.orders", "orders", "drills"),
     params=(*DRILL, *LOSS, RESTORED_ONLY,
             Param("region", "string", "", "Only instances in this region; empty: any region."),
             Param("dbInstanceIdentifiers", "string_list", [], "Only these instances; empty: any instance.")),
@@ -129,18 +133,17 @@ def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iter
     if drill is None:
         yield _no_drill(params)
         return
-    incident = parse_time(drill.get("incident_time")) or 0.0
+    incident = parse_time(drill.incident_time) or 0.0
     wanted = set(params["dbInstanceIdentifiers"])
     candidates = []
     for db in inv.db_instances(params["region"] or None):
-        if wanted and db["id"] not in wanted:
+        if wanted and db.id not in wanted:
             continue
-        if db.get("status") not in READABLE_DB:
+        if db.status not in READABLE_DB:
             continue
-        if params["restoredOnly"] and (parse_time(db.get("created")) or 0.0) < incident:
+        if params["restoredOnly"] and (parse_time(db.created) or 0.0) < incident:
             continue
-        orders = db.get("orders") or {}
-        candidates.append((db["id"], db.get("region", ""), orders.get("order_ids")))
+        candidates.append((db.id, db.region, db.orders.order_ids if db.orders is not None else None))
     finding = judge_copies(inv, drill, params, "orders", "DB instance", candidates)
     if finding.reason == "nothing_restored":
         note = " that was created after the incident" if params["restoredOnly"] else ""
@@ -151,7 +154,7 @@ def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iter
 @check(
     id="RECOVERY_ITEMS_RESTORED", phase="recover", kind="data", store="items", severity="CRITICAL",
     resource_type="AWS::DynamoDB::Table", title="Every order-history item from before the incident is back",
-    services=("dynamodb", "orders", "drills"),
+    services=("dynamodb", "dynamodb.items", "orders", "drills"),
     params=(*DRILL, *LOSS, RESTORED_ONLY,
             Param("region", "string", "", "Only tables in this region (e.g. us-west-2: reads served there); "
                   "empty: any region."),
@@ -172,45 +175,37 @@ def recovery_items_restored(inv: InventoryView, params: dict[str, Any]) -> Itera
     if drill is None:
         yield _no_drill(params)
         return
-    incident = parse_time(drill.get("incident_time")) or 0.0
+    incident = parse_time(drill.incident_time) or 0.0
     wanted = set(params["tableNames"])
     candidates = []
     for table in inv.tables(params["region"] or None):
-        if wanted and table["name"] not in wanted:
+        if wanted and table.name not in wanted:
             continue
-        if not any(key.get("name") == "order_id" for key in table.get("key_schema") or ()):
+        if not any(key.name == "order_id" for key in table.key_schema or ()):
             continue
-        if table.get("status") not in READABLE_TABLE:
+        if table.status not in READABLE_TABLE:
             continue
-        if params["restoredOnly"] and (parse_time(table.get("created")) or 0.0) < incident:
+        if params["restoredOnly"] and (parse_time(table.created) or 0.0) < incident:
             continue
-        candidates.append((table["name"], table.get("region", ""), (table.get("items") or {}).get("order_ids")))
+        candidates.append((table.name, table.region, table.items.order_ids if table.items is not None else None))
     yield judge_copies(inv, drill, params, "items", "table", candidates)
 
 
-def _invoice_candidates(inv: InventoryView, buckets: list[dict[str, Any]], expected: list[dict[str, Any]],
-                        original_only: bool) -> list[tuple[str, str, list[str] | None]]:
-    """Per bucket: the order ids whose invoice's current version is readable (and the original content)."""
-    found = []
+def _invoice_candidates(buckets: list[Bucket], original_only: bool) -> list[tuple[str, str, IdSet | None]]:
+    """Per bucket: the orders whose invoice's current version is readable (and the original content); None
+    where the bucket's objects were not read with the ledger."""
+    found: list[tuple[str, str, IdSet | None]] = []
     for bucket in buckets:
-        keys = (bucket.get("objects") or {}).get("keys")
-        if keys is None:
-            found.append((bucket["name"], bucket.get("region", ""), None))
-            continue
-        present = []
-        for order in expected:
-            versions = keys.get(order.get("invoice_key") or "")
-            if not versions or versions[0].get("delete_marker"):
-                continue
-            if original_only and versions[0].get("etag") != order.get("invoice_etag"):
-                continue
-            present.append(order["order_id"])
-        found.append((bucket["name"], bucket.get("region", ""), present))
+        invoices = bucket.objects.invoices if bucket.objects is not None else None
+        if invoices is None:
+            found.append((bucket.name, bucket.region, None))
+        else:
+            found.append((bucket.name, bucket.region, invoices.original if original_only else invoices.readable))
     return found
 
 
-def _truncated(buckets: list[dict[str, Any]]) -> list[str]:
-    return [b["name"] for b in buckets if (b.get("objects") or {}).get("truncated")]
+def _truncated(buckets: list[Bucket]) -> list[str]:
+    return [b.name for b in buckets if b.objects is not None and b.objects.truncated]
 
 
 _INVOICE_MESSAGES = {
@@ -230,7 +225,8 @@ _INVOICE_MESSAGES = {
 @check(
     id="RECOVERY_INVOICES_READABLE_IN_DR_REGION", phase="recover", kind="data", store="invoices",
     severity="CRITICAL", resource_type="AWS::S3::Bucket",
-    title="The invoices from before the incident are readable in the DR region", services=("s3", "orders", "drills"),
+    title="The invoices from before the incident are readable in the DR region",
+    services=("s3", "s3.objects", "orders", "drills"),
     params=(*DRILL, *LOSS,
             Param("drRegion", "string", DR_REGION, "The region the invoices must be readable in."),
             Param("bucketNames", "string_list", [], "Only these buckets; empty: any bucket in the DR region."),
@@ -252,11 +248,9 @@ def recovery_invoices_readable_in_dr_region(inv: InventoryView, params: dict[str
         yield _no_drill(params)
         return
     wanted = set(params["bucketNames"])
-    buckets = [b for b in inv.buckets(params["drRegion"]) if not wanted or b["name"] in wanted]
-    incident = parse_time(drill.get("incident_time")) or 0.0
-    expected = inv.orders_before(incident, STORE_FLAGS["invoices"])
+    buckets = [b for b in inv.buckets(params["drRegion"]) if not wanted or b.name in wanted]
     finding = judge_copies(inv, drill, params, "invoices", f"bucket in {params['drRegion']}",
-                           _invoice_candidates(inv, buckets, expected, params["requireOriginalContent"]))
+                           _invoice_candidates(buckets, params["requireOriginalContent"]))
     truncated = _truncated(buckets)
     if finding.reason == "orders_missing" and truncated:
         finding = errored(finding.resource_id, "listing_truncated", finding.region,
@@ -267,7 +261,7 @@ def recovery_invoices_readable_in_dr_region(inv: InventoryView, params: dict[str
 @check(
     id="RECOVERY_PRIOR_VERSIONS_RESTORED", phase="recover", kind="data", store="invoices", severity="CRITICAL",
     resource_type="AWS::S3::Bucket", title="Overwritten or deleted invoices are restored from their prior versions",
-    services=("s3", "orders", "drills"),
+    services=("s3", "s3.objects", "orders", "drills"),
     params=(*DRILL, *LOSS,
             Param("bucketNames", "string_list", ["securecart-invoices-use1"], "The buckets the invoices must be "
                   "restored in (one of them is enough); empty: any bucket.")),
@@ -288,11 +282,8 @@ def recovery_prior_versions_restored(inv: InventoryView, params: dict[str, Any])
         yield _no_drill(params)
         return
     wanted = set(params["bucketNames"])
-    buckets = [b for b in inv.buckets() if not wanted or b["name"] in wanted]
-    incident = parse_time(drill.get("incident_time")) or 0.0
-    expected = inv.orders_before(incident, STORE_FLAGS["invoices"])
-    finding = judge_copies(inv, drill, params, "invoices", "bucket",
-                           _invoice_candidates(inv, buckets, expected, original_only=True))
+    buckets = [b for b in inv.buckets() if not wanted or b.name in wanted]
+    finding = judge_copies(inv, drill, params, "invoices", "bucket", _invoice_candidates(buckets, original_only=True))
     truncated = _truncated(buckets)
     if finding.reason == "orders_missing" and truncated:
         finding = errored(finding.resource_id, "listing_truncated", finding.region,
@@ -302,15 +293,15 @@ def recovery_prior_versions_restored(inv: InventoryView, params: dict[str, Any])
 
 # -- EBS -------------------------------------------------------------------------------------------------
 
-def destroyed_volumes(inv: InventoryView, drill: dict[str, Any]) -> set[str]:
+def destroyed_volumes(inv: InventoryView, drill: Drill) -> set[str]:
     """Volume ids the drill's injections destroyed (their recorded effects)."""
     found: set[str] = set()
-    mine = set(drill.get("injections") or ())
-    for injection in (inv.data.get("faults") or {}).get("injections") or ():
-        if injection.get("id") in mine or injection.get("drill") == drill.get("id"):
-            for effect in injection.get("effects") or ():
-                volume = (effect.get("detail") or {}).get("volume")
-                if effect.get("kind") == "data-destroyed" and isinstance(volume, str):
+    mine = set(drill.injections or ())
+    for injection in inv.injections:
+        if injection.id in mine or injection.drill == drill.id:
+            for effect in injection.effects or ():
+                volume = (effect.detail or {}).get("volume")
+                if effect.kind == "data-destroyed" and isinstance(volume, str):
                     found.add(volume)
     return found
 
@@ -349,35 +340,35 @@ def recovery_volume_in_dr_region(inv: InventoryView, params: dict[str, Any]) -> 
         return
     region = params["drRegion"]
     sources = set(params["sourceVolumeIds"]) | destroyed_volumes(inv, drill)
-    sources |= {v["id"] for v in inv.volumes() if v.get("region") != region and params["volumeTags"]
-                and tags_match(v.get("tags"), params["volumeTags"])}
+    sources |= {v.id for v in inv.volumes() if v.region != region and params["volumeTags"]
+                and tags_match(v.tags, params["volumeTags"])}
     volume_arns = {f"volume/{volume_id}" for volume_id in sources}
-    restored_by_backup = {job.get("created_resource_arn", "").rsplit("/", 1)[-1]: job.get("recovery_point")
-                          for job in inv.backup_list("restore_jobs", region)
-                          if any(str(point.get("resource_arn", "")).endswith(tuple(volume_arns))
+    restored_by_backup = {(job.created_resource_arn or "").rsplit("/", 1)[-1]: job.recovery_point
+                          for job in inv.restore_jobs(region)
+                          if any(str(point.resource_arn).endswith(tuple(volume_arns))
                                  for point in inv.recovery_points()
-                                 if point.get("arn") == job.get("recovery_point"))}
-    incident = parse_time(drill.get("incident_time")) or 0.0
+                                 if point.arn == job.recovery_point)}
+    incident = parse_time(drill.incident_time) or 0.0
     evidence = {"sources": sorted(sources), "drRegion": region}
     volumes = [v for v in inv.volumes(region)
-               if not params["restoredOnly"] or (parse_time(v.get("created")) or 0.0) >= incident]
+               if not params["restoredOnly"] or (parse_time(v.created) or 0.0) >= incident]
     matches = []
     for volume in volumes:
-        origin = inv.snapshot_origin(volume["snapshot_id"])[0] if volume.get("snapshot_id") else None
+        origin = inv.snapshot_origin(volume.snapshot_id)[0] if volume.snapshot_id else None
         if origin in sources:
-            matches.append((volume, volume.get("snapshot_id"), origin))
-        elif volume["id"] in restored_by_backup:
-            matches.append((volume, restored_by_backup[volume["id"]], "an AWS Backup recovery point"))
-    ready = [m for m in matches if m[0].get("state") in ("available", "in-use")]
+            matches.append((volume, volume.snapshot_id, origin))
+        elif volume.id in restored_by_backup:
+            matches.append((volume, restored_by_backup[volume.id], "an AWS Backup recovery point"))
+    ready = [m for m in matches if m[0].state in ("available", "in-use")]
     if ready:
         volume, snapshot, origin = ready[0]
-        yield passed(volume["id"], "volume_restored", region, snapshot=snapshot, source_volume=origin,
-                     state=volume.get("state"), **evidence)
+        yield passed(volume.id, "volume_restored", region, snapshot=snapshot, source_volume=origin,
+                     state=volume.state, **evidence)
     elif matches:
         volume, snapshot, _origin = matches[0]
-        yield failed(volume["id"], "volume_not_ready", region, snapshot=snapshot, state=volume.get("state"), **evidence)
+        yield failed(volume.id, "volume_not_ready", region, snapshot=snapshot, state=volume.state, **evidence)
     elif volumes:
-        yield failed(region, "unrelated_volumes", region, volumes=[v["id"] for v in volumes], **evidence)
+        yield failed(region, "unrelated_volumes", region, volumes=[v.id for v in volumes], **evidence)
     else:
         yield failed(region, "no_volume", region, **evidence)
 
@@ -408,22 +399,22 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
         yield _no_drill(params)
         return
     name = params["dbInstanceIdentifier"]
-    found = [db for db in inv.db_instances() if db["id"] == name]
+    found = [db for db in inv.db_instances() if db.id == name]
     if not found:
         yield failed(name, "instance_missing")
         return
     db = found[0]
-    failed_zone = str((drill.get("params") or {}).get("az") or "")
-    evidence = {"status": db.get("status"), "az": db.get("az"), "secondary_az": db.get("secondary_az"),
-                "failed_zone": failed_zone or None, "multi_az": bool(db.get("multi_az"))}
-    if db.get("status") != "available":
-        yield failed(name, "unavailable", db.get("region", ""), **evidence)
-    elif failed_zone and db.get("az") == failed_zone:
-        yield failed(name, "still_in_failed_zone", db.get("region", ""), **evidence)
+    failed_zone = str((drill.params or {}).get("az") or "")
+    evidence = {"status": db.status, "az": db.az, "secondary_az": db.secondary_az,
+                "failed_zone": failed_zone or None, "multi_az": bool(db.multi_az)}
+    if db.status != "available":
+        yield failed(name, "unavailable", db.region, **evidence)
+    elif failed_zone and db.az == failed_zone:
+        yield failed(name, "still_in_failed_zone", db.region, **evidence)
     elif failed_zone:
-        yield passed(name, "failed_over", db.get("region", ""), **evidence)
+        yield passed(name, "failed_over", db.region, **evidence)
     else:
-        yield passed(name, "available", db.get("region", ""), **evidence)
+        yield passed(name, "available", db.region, **evidence)
 
 
 # -- DNS -------------------------------------------------------------------------------------------------
@@ -464,11 +455,11 @@ def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterat
     endpoints = dr_endpoints(inv, params["drRegion"])
     findings = []
     for group in groups:
-        resource = f"{group['name']} {group['type']}"
-        primary, secondary = group.get("PRIMARY"), group.get("SECONDARY")
+        resource = f"{group.name} {group.type}"
+        primary, secondary = group.primary, group.secondary
         primary_health = health_of(inv, primary) if primary else "unhealthy"
         answering = primary if primary and primary_health != "unhealthy" else secondary
-        evidence = {"primary_health": primary_health, "answer": record_targets(answering or {})}
+        evidence = {"primary_health": primary_health, "answer": record_targets(answering)}
         if answering is None or answering is primary:
             findings.append(failed(resource, "primary_still_served", **evidence))
         elif points_into(answering, params["drRegion"], endpoints, params["drTargets"]):
@@ -485,10 +476,10 @@ DELETION_CONTROLS = ("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
                      "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK")
 
 
-def _drill_outcomes(inv: InventoryView, drill: dict[str, Any]) -> list[dict[str, Any]]:
-    mine = set(drill.get("injections") or ())
-    return [injection.get("outcome") or {} for injection in (inv.data.get("faults") or {}).get("injections") or ()
-            if injection.get("id") in mine or injection.get("drill") == drill.get("id")]
+def _drill_outcomes(inv: InventoryView, drill: Drill) -> list[dict[str, Any]]:
+    mine = set(drill.injections or ())
+    return [injection.outcome or {} for injection in inv.injections
+            if injection.id in mine or injection.drill == drill.id]
 
 
 @check(
@@ -523,21 +514,21 @@ def recovery_deletion_refused_and_recorded(inv: InventoryView, params: dict[str,
     if drill is None:
         yield _no_drill(params)
         return
-    incident_iso = drill.get("incident_time") or ""
+    incident_iso = drill.incident_time or ""
     outcomes = _drill_outcomes(inv, drill)
     deleted = sum(int(o.get("recovery_points_deleted") or 0) for o in outcomes)
     refused: dict[str, int] = {}
     for outcome in outcomes:
         for code, count in (outcome.get("recovery_points_refused") or {}).items():
             refused[code] = refused.get(code, 0) + int(count)
-    events = [e for e in inv.trail_events() if e.get("name") == "DeleteRecoveryPoint"
-              and (e.get("time") or "") >= incident_iso and e.get("error_code")]
-    logging = [t["name"] for t in inv.trails() if t.get("logging")]
-    frameworks = [f for f in inv.backup_list("frameworks") if f.get("deployment_status") in ("COMPLETED", None)
-                  and any(c.get("name") in DELETION_CONTROLS for c in f.get("controls") or ())]
+    events = [e for e in inv.trail_events() if e.name == "DeleteRecoveryPoint"
+              and (e.time or "") >= incident_iso and e.error_code]
+    logging = [t.name for t in inv.trails() if t.logging]
+    frameworks = [f for f in inv.frameworks() if f.deployment_status in ("COMPLETED", None)
+                  and any(c.name in DELETION_CONTROLS for c in f.controls or ())]
     evidence = {"deleted": deleted, "refused": refused or "none", "attempts": deleted + sum(refused.values()),
                 "events": len(events), "trails_logging": logging,
-                "framework": frameworks[0]["name"] if frameworks else None, "controls": list(DELETION_CONTROLS)}
+                "framework": frameworks[0].name if frameworks else None, "controls": list(DELETION_CONTROLS)}
     if deleted:
         yield failed("recovery points", "points_deleted", **evidence)
     elif not events:
@@ -552,12 +543,12 @@ def recovery_deletion_refused_and_recorded(inv: InventoryView, params: dict[str,
 
 # -- RPO and RTO against the lab's targets -----------------------------------------------------------------
 
-def _target(drill: dict[str, Any], params: dict[str, Any], key: str) -> int:
-    return int(params["targetSeconds"] or (drill.get("targets") or {}).get(key) or 0)
+def _target(drill: Drill, params: dict[str, Any], key: str) -> int:
+    return int(params["targetSeconds"] or getattr(drill.targets, key) or 0)
 
 
 def _drill_check(key: str,
-                 measure: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]) -> Callable[..., Iterator[Finding]]:
+                 measure: Callable[[Drill], tuple[str, dict[str, Any]]]) -> Callable[..., Iterator[Finding]]:
     def judge(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
         drill = find_drill(inv, params)
         if drill is None:
@@ -565,32 +556,31 @@ def _drill_check(key: str,
             return
         target = _target(drill, params, key)
         reason, evidence = measure(drill)
-        evidence.update(target=target, drill=drill.get("id"), status=drill.get("status"))
+        evidence.update(target=target, drill=drill.id, status=drill.status)
         value = evidence.get("value")
         if reason == "measured" and value is not None and value <= target:
-            yield passed(drill["id"], "within_target", **evidence)
+            yield passed(drill.id, "within_target", **evidence)
         elif reason == "measured":
-            yield failed(drill["id"], "over_target", **evidence)
+            yield failed(drill.id, "over_target", **evidence)
         else:
-            yield failed(drill["id"], reason, **evidence)
+            yield failed(drill.id, reason, **evidence)
     return judge
 
 
-def _rto(drill: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    if drill.get("rto_seconds") is not None:
-        return "measured", {"value": int(drill["rto_seconds"])}
-    if drill.get("status") == "running":
+def _rto(drill: Drill) -> tuple[str, dict[str, Any]]:
+    if drill.rto_seconds is not None:
+        return "measured", {"value": int(drill.rto_seconds)}
+    if drill.status == "running":
         return "not_recovered", {"value": None}
     return "never_recovered", {"value": None}
 
 
-def _rpo(drill: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    rpo = drill.get("rpo") or {}
-    if drill.get("status") == "running" and not drill.get("evaluations"):
+def _rpo(drill: Drill) -> tuple[str, dict[str, Any]]:
+    rpo = drill.rpo
+    if drill.status == "running" and not drill.evaluations:
         return "not_measured", {"value": None}
-    return "measured", {"value": int(rpo.get("span_seconds") or 0), "lost_orders": rpo.get("count", 0),
-                        "per_store": {store: entry.get("count")
-                                      for store, entry in (rpo.get("per_store") or {}).items()}}
+    return "measured", {"value": int(rpo.span_seconds or 0), "lost_orders": rpo.count,
+                        "per_store": {store: entry.count for store, entry in rpo.per_store.items()}}
 
 
 RECOVERY_RTO_WITHIN_TARGET = check(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from checks.base import Finding, Param, apply_match, check, failed, passed
+from checks.inventory.route53 import OutageAnswer, Record
 from checks.view import InventoryView
 
 RECORD_SET = "AWS::Route53::RecordSet"
@@ -15,6 +17,7 @@ FAILOVER_PARAMS = (
           "empty: any failover record."),
     Param("drRegion", "string", "us-west-2", "The region the SECONDARY record must point at."),
     Param("drTargets", "string_list", [], "Extra values (IPs, names) that count as the DR endpoint."),
+    Param("primaryRegion", "string", "us-east-1", "The region whose outage the records must fail over from."),
 )
 
 
@@ -23,11 +26,12 @@ def fqdn(name: str) -> str:
     return name if not name or name.endswith(".") else name + "."
 
 
-def record_targets(record: dict[str, Any]) -> list[str]:
-    targets = list(record.get("values") or ())
-    alias = record.get("alias") or {}
-    if alias.get("dns_name"):
-        targets.append(alias["dns_name"])
+def record_targets(record: Record | None) -> list[str]:
+    if record is None:
+        return []
+    targets = list(record.values or ())
+    if record.alias is not None and record.alias.dns_name:
+        targets.append(record.alias.dns_name)
     return targets
 
 
@@ -35,13 +39,13 @@ def dr_endpoints(inv: InventoryView, region: str) -> set[str]:
     """Addresses of the DR region's resources that a record may point at (DB endpoints, bucket hosts)."""
     found: set[str] = set()
     for db in inv.db_instances(region):
-        address = (db.get("endpoint") or {}).get("address")
+        address = db.endpoint.address
         if address:
             found.add(fqdn(address))
     return found
 
 
-def points_into(record: dict[str, Any], region: str, endpoints: set[str], extra: list[str]) -> bool:
+def points_into(record: Record, region: str, endpoints: set[str], extra: list[str]) -> bool:
     for target in record_targets(record):
         lowered = target.lower()
         if region in lowered or fqdn(lowered) in endpoints or target in extra:
@@ -49,57 +53,101 @@ def points_into(record: dict[str, Any], region: str, endpoints: set[str], extra:
     return False
 
 
-def failover_groups(inv: InventoryView, record_name: str) -> list[dict[str, Any]]:
-    """Failover record pairs by (zone, name, type): {zone, name, type, PRIMARY, SECONDARY}."""
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+@dataclass
+class FailoverGroup:
+    """The failover records of one (zone, name, type)."""
+
+    zone: str | None
+    name: str
+    type: str | None
+    primary: Record | None = None
+    secondary: Record | None = None
+
+
+def failover_groups(inv: InventoryView, record_name: str) -> list[FailoverGroup]:
+    """Failover record pairs by (zone, name, type)."""
+    groups: dict[tuple[str, str, str], FailoverGroup] = {}
     wanted = fqdn(record_name) if record_name else ""
     for zone in inv.hosted_zones():
-        for record in zone.get("records") or ():
-            role = record.get("failover")
+        for record in zone.records:
+            role = record.failover
             if role not in ("PRIMARY", "SECONDARY"):
                 continue
-            name = fqdn(record.get("name") or "")
+            name = fqdn(record.name or "")
             if wanted and name != wanted:
                 continue
-            key = (zone.get("id", ""), name, record.get("type", ""))
-            group = groups.setdefault(key, {"zone": zone.get("name"), "name": name, "type": record.get("type")})
-            group[role] = record
+            key = (zone.id, name, record.type or "")
+            group = groups.setdefault(key, FailoverGroup(zone.name, name, record.type))
+            if role == "PRIMARY":
+                group.primary = record
+            else:
+                group.secondary = record
     return list(groups.values())
 
 
-def health_of(inv: InventoryView, record: dict[str, Any]) -> str:
+def health_of(inv: InventoryView, record: Record) -> str:
     """'healthy', 'unhealthy' or 'unknown' for the record's health check (no check: healthy, as Route 53 does)."""
-    check_id = record.get("health_check_id")
+    check_id = record.health_check_id
     if not check_id:
         return "healthy"
     found = inv.health_check(check_id)
     if found is None:
         return "unknown"
-    if found.get("disabled"):
+    if found.disabled:
         return "healthy"
-    status = (found.get("status") or "").lower()
+    status = (found.status or "").lower()
     if status not in ("healthy", "unhealthy"):
         return "unknown"
-    if found.get("inverted"):
+    if found.inverted:
         return "unhealthy" if status == "healthy" else "healthy"
     return status
 
 
-def failover_problem(inv: InventoryView, group: dict[str, Any],
+def failover_problem(inv: InventoryView, group: FailoverGroup,
                      params: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    primary, secondary = group.get("PRIMARY"), group.get("SECONDARY")
+    primary, secondary = group.primary, group.secondary
     if primary is None:
         return "no_primary", {}
     if secondary is None:
         return "no_secondary", {}
-    alias = primary.get("alias") or {}
-    if not primary.get("health_check_id") and not alias.get("evaluate_health"):
+    evaluates_target = primary.alias is not None and primary.alias.evaluate_health
+    if not primary.health_check_id and not evaluates_target:
         return "primary_without_health_check", {}
-    if primary.get("health_check_id") and inv.health_check(primary["health_check_id"]) is None:
-        return "health_check_missing", {"health_check": primary["health_check_id"]}
+    if primary.health_check_id and inv.health_check(primary.health_check_id) is None:
+        return "health_check_missing", {"health_check": primary.health_check_id}
     if not points_into(secondary, params["drRegion"], dr_endpoints(inv, params["drRegion"]), params["drTargets"]):
         return "secondary_not_in_dr", {"secondary_targets": record_targets(secondary)}
+    return behaviour_problem(inv, group, params["primaryRegion"])
+
+
+def outage_answer(inv: InventoryView, group: FailoverGroup, region: str) -> OutageAnswer | None:
+    """The sandbox's own answer for the group's name while `region` is down, when the inventory has it."""
+    for zone in inv.hosted_zones():
+        if zone.name != group.zone:
+            continue
+        for answer in zone.outage_answers:
+            if fqdn(answer.name) == group.name and answer.type == group.type and answer.region_down == region:
+                return answer
     return None
+
+
+def behaviour_problem(inv: InventoryView, group: FailoverGroup, region: str) -> tuple[str, dict[str, Any]] | None:
+    """Judged by what DNS answers when the primary's region is down (not by the records' shape): Route 53
+    must then answer the SECONDARY. None as well when the inventory holds no such answer (an older export)."""
+    answer = outage_answer(inv, group, region)
+    if answer is None or answer.failover == "SECONDARY":
+        return None
+    primary_check = group.primary.health_check_id if group.primary is not None else None
+    secondary_check = group.secondary.health_check_id if group.secondary is not None else None
+    reasons = []
+    for role, check_id in (("PRIMARY", primary_check), ("SECONDARY", secondary_check)):
+        if check_id and check_id in answer.health:
+            reasons.append(f"the {role}'s health check {check_id}: {answer.health[check_id]}")
+    if not primary_check and group.primary is not None and group.primary.alias is not None:
+        reasons.extend(f"{name}: {why}" for name, why in answer.health.items() if name.startswith("alias:"))
+    why = "; ".join(reasons) or "; ".join(answer.why)
+    return "primary_answers_when_down", {"region_down": region, "answered": answer.answer,
+                                         "answered_role": answer.failover or "none", "why_answered": why}
 
 
 @check(
@@ -117,6 +165,8 @@ def failover_problem(inv: InventoryView, group: dict[str, Any],
                                 "not exist.",
         "secondary_not_in_dr": "The SECONDARY record of {resource} points at {secondary_targets}, not at an "
                                "endpoint in {drRegion}.",
+        "primary_answers_when_down": "With {region_down} down, Route 53 would still answer {resource} with the "
+                                     "{answered_role} record ({answered}), not the SECONDARY: {why_answered}.",
     },
     hints={
         "no_failover_records": "Create a health check (aws route53 create-health-check), then two records of the "
@@ -128,11 +178,17 @@ def failover_problem(inv: InventoryView, group: dict[str, Any],
         "health_check_missing": "Create the health check and UPSERT the record with its id.",
         "secondary_not_in_dr": "Point the SECONDARY record at the {drRegion} endpoint (e.g. the DR database's "
                                "address).",
+        "primary_answers_when_down": "The PRIMARY's health check must watch the PRIMARY's own endpoint in "
+                                     "{region_down} (e.g. its address on port 5432, or <name>.{region_down}."
+                                     "securecart.lab), and the SECONDARY's none in {region_down}: create the right "
+                                     "health check and UPSERT the record with its HealthCheckId. Try it: lab fail "
+                                     "region-outage --region {region_down}, then lab dns NAME.",
     },
 )
 def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
     """Failover routing answers with the PRIMARY record while its health check passes and with the
-    SECONDARY (the DR region) when it fails."""
+    SECONDARY (the DR region) when it fails. Judged by behaviour: what the sandbox's own Route 53 would answer
+    with the primary region down (the inventory carries that answer) must be the SECONDARY."""
     groups = failover_groups(inv, params["recordName"])
     if not groups:
         named = f" for {fqdn(params['recordName'])}" if params["recordName"] else ""
@@ -140,10 +196,11 @@ def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> I
         return
     findings = []
     for group in groups:
-        resource = f"{group['name']} {group['type']}"
-        primary, secondary = group.get("PRIMARY") or {}, group.get("SECONDARY") or {}
-        evidence = {"zone": group.get("zone"), "primary_targets": record_targets(primary),
-                    "secondary_targets": record_targets(secondary), "health_check": primary.get("health_check_id")}
+        resource = f"{group.name} {group.type}"
+        primary, secondary = group.primary, group.secondary
+        evidence = {"zone": group.zone, "primary_targets": record_targets(primary),
+                    "secondary_targets": record_targets(secondary),
+                    "health_check": primary.health_check_id if primary is not None else None}
         problem = failover_problem(inv, group, params)
         if problem:
             findings.append(failed(resource, problem[0], **{**evidence, **problem[1]}))

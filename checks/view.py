@@ -1,18 +1,28 @@
-"""Read-only helpers over an inventory (lab.inventory's schema): what the checks ask of it.
+"""Read-only helpers over an inventory (checks.inventory's typed models): what the checks ask of it.
 
-Every method only reads the inventory dict; nothing here calls AWS or the sandbox.
+Every method only reads the inventory; nothing here calls AWS or the sandbox.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
-REGION_SERVICES = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")
-GLOBAL_SERVICES = ("iam", "route53")
+from checks.inventory import IdSet, Inventory, Region, load
+from checks.inventory.backup import BackupJob, CopyJob, Framework, Plan, RecoveryPoint, RestoreJob, Vault
+from checks.inventory.cloudtrail import Trail, TrailEvent
+from checks.inventory.dynamodb import Table, TableBackup
+from checks.inventory.ec2 import DlmPolicy, Instance, Snapshot, Volume
+from checks.inventory.iam import Role
+from checks.inventory.lab import Drill, Injection
+from checks.inventory.rds import AutomatedBackup, DBInstance, DBSnapshot
+from checks.inventory.route53 import HealthCheck, Zone
+from checks.inventory.s3 import Bucket
+
+T = TypeVar("T")
 
 
 def parse_time(value: Any) -> float | None:
@@ -53,232 +63,218 @@ def arn_matches(pattern: str, arn: str) -> bool:
 
 
 class InventoryView:
-    def __init__(self, inventory: Mapping[str, Any]) -> None:
-        self.data = inventory
+    """An inventory with indexes for the checks. Built from the typed models, or from a decoded JSON document
+    of any readable schema (checks.inventory.load)."""
+
+    def __init__(self, inventory: Inventory | Mapping[str, Any]) -> None:
+        self.inventory = inventory if isinstance(inventory, Inventory) else load(inventory)
 
     # -- top level ---------------------------------------------------------------------------------
 
     @cached_property
     def collected(self) -> frozenset[str]:
-        return frozenset(self.data.get("services") or ())
+        return frozenset(self.inventory.services)
 
     @property
     def region_names(self) -> list[str]:
-        return list((self.data.get("regions") or {}).keys())
+        return list(self.inventory.regions)
 
     @property
     def now(self) -> float:
-        epoch = self.data.get("collected_epoch")
-        return float(epoch) if epoch is not None else (parse_time(self.data.get("collected_at")) or 0.0)
+        return float(self.inventory.collected_epoch or parse_time(self.inventory.collected_at) or 0.0)
 
     @property
     def account_id(self) -> str:
-        return str(self.data.get("account_id") or "")
+        return self.inventory.account_id
 
-    def section(self, region: str, service: str) -> Mapping[str, Any]:
-        return ((self.data.get("regions") or {}).get(region) or {}).get(service) or {}
+    @property
+    def collected_at(self) -> str | None:
+        return self.inventory.collected_at
 
-    def global_section(self, service: str) -> Mapping[str, Any]:
-        return (self.data.get("global") or {}).get(service) or {}
+    def region(self, name: str) -> Region:
+        return self.inventory.regions.get(name) or _EMPTY_REGION
+
+    def _each(self, region: str | None, read: Any) -> Iterator[Any]:
+        for name, sections in self.inventory.regions.items():
+            if region in (None, "", name):
+                yield from read(sections)
 
     def collection_error(self, service: str, region: str | None = None) -> str | None:
         """The error that kept `service` (in `region`) out of the inventory, if any."""
-        for error in self.data.get("errors") or ():
-            if error.get("service") == service and (region is None or error.get("region") in (region, None, "")):
-                return str(error.get("error") or "unknown error")
+        for error in self.inventory.errors:
+            if error.service == service and (region is None or error.region in (region, None, "")):
+                return error.error or "unknown error"
         return None
 
     # -- S3 ----------------------------------------------------------------------------------------
 
-    def buckets(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "s3").get("buckets") or {}).values()
+    def buckets(self, region: str | None = None) -> Iterator[Bucket]:
+        return self._each(region, lambda sections: sections.s3.buckets.values())
 
     @cached_property
-    def _bucket_index(self) -> dict[str, dict[str, Any]]:
-        return {bucket["name"]: bucket for bucket in self.buckets()}
+    def _bucket_index(self) -> dict[str, Bucket]:
+        return {bucket.name: bucket for bucket in self.buckets()}
 
-    def bucket(self, name: str) -> dict[str, Any] | None:
+    def bucket(self, name: str) -> Bucket | None:
         return self._bucket_index.get(name)
 
     # -- DynamoDB ----------------------------------------------------------------------------------
 
-    def tables(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "dynamodb").get("tables") or {}).values()
+    def tables(self, region: str | None = None) -> Iterator[Table]:
+        return self._each(region, lambda sections: sections.dynamodb.tables.values())
 
-    def table(self, name: str, region: str) -> dict[str, Any] | None:
-        return (self.section(region, "dynamodb").get("tables") or {}).get(name)
+    def table(self, name: str, region: str) -> Table | None:
+        return self.region(region).dynamodb.tables.get(name)
 
-    def dynamodb_backups(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from self.section(name, "dynamodb").get("backups") or ()
+    def dynamodb_backups(self, region: str | None = None) -> Iterator[TableBackup]:
+        return self._each(region, lambda sections: sections.dynamodb.backups)
+
+    def global_tables(self, region: str | None = None) -> Iterator[Any]:
+        return self._each(region, lambda sections: sections.dynamodb.global_tables)
 
     # -- RDS ---------------------------------------------------------------------------------------
 
-    def db_instances(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "rds").get("instances") or {}).values()
+    def db_instances(self, region: str | None = None) -> Iterator[DBInstance]:
+        return self._each(region, lambda sections: sections.rds.instances.values())
 
-    def db_instance(self, identifier: str, region: str) -> dict[str, Any] | None:
-        return (self.section(region, "rds").get("instances") or {}).get(identifier)
+    def db_instance(self, identifier: str, region: str) -> DBInstance | None:
+        return self.region(region).rds.instances.get(identifier)
 
-    def db_snapshots(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "rds").get("snapshots") or {}).values()
+    def db_snapshots(self, region: str | None = None) -> Iterator[DBSnapshot]:
+        return self._each(region, lambda sections: sections.rds.snapshots.values())
 
-    def db_automated_backups(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from self.section(name, "rds").get("automated_backups") or ()
+    def db_automated_backups(self, region: str | None = None) -> Iterator[AutomatedBackup]:
+        return self._each(region, lambda sections: sections.rds.automated_backups)
 
     # -- EC2 / EBS / DLM ---------------------------------------------------------------------------
 
-    def volumes(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "ec2").get("volumes") or {}).values()
+    def volumes(self, region: str | None = None) -> Iterator[Volume]:
+        return self._each(region, lambda sections: sections.ec2.volumes.values())
 
-    def ebs_snapshots(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "ec2").get("snapshots") or {}).values()
+    def ebs_snapshots(self, region: str | None = None) -> Iterator[Snapshot]:
+        return self._each(region, lambda sections: sections.ec2.snapshots.values())
 
-    def ebs_snapshot(self, snapshot_id: str) -> dict[str, Any] | None:
+    def ebs_snapshot(self, snapshot_id: str) -> Snapshot | None:
         return self._snapshot_index.get(snapshot_id)
 
     @cached_property
-    def _snapshot_index(self) -> dict[str, dict[str, Any]]:
-        return {snap["id"]: snap for snap in self.ebs_snapshots()}
+    def _snapshot_index(self) -> dict[str, Snapshot]:
+        return {snap.id: snap for snap in self.ebs_snapshots()}
 
-    def ec2_instances(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "ec2").get("instances") or {}).values()
+    def ec2_instances(self, region: str | None = None) -> Iterator[Instance]:
+        return self._each(region, lambda sections: sections.ec2.instances.values())
 
-    def dlm_policies(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "ec2").get("dlm_policies") or {}).values()
+    def dlm_policies(self, region: str | None = None) -> Iterator[DlmPolicy]:
+        return self._each(region, lambda sections: sections.ec2.dlm_policies.values())
 
     def snapshot_origin(self, snapshot_id: str, limit: int = 20) -> tuple[str | None, list[str]]:
         """The volume a snapshot was first taken from, following copies back: (volume id, chain of ids)."""
         chain: list[str] = []
         current = self.ebs_snapshot(snapshot_id)
         while current is not None and len(chain) < limit:
-            chain.append(current["id"])
-            source = current.get("source_snapshot")
+            chain.append(current.id)
+            source = current.source_snapshot
             if not source or source in chain:
                 break
             parent = self.ebs_snapshot(source)
             if parent is None:
-                return current.get("volume"), chain
+                return current.volume, chain
             current = parent
-        return (current.get("volume") if current else None), chain
+        return (current.volume if current else None), chain
 
     # -- AWS Backup --------------------------------------------------------------------------------
 
-    def vaults(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "backup").get("vaults") or {}).values()
+    def vaults(self, region: str | None = None) -> Iterator[Vault]:
+        return self._each(region, lambda sections: sections.backup.vaults.values())
 
     @cached_property
-    def _vault_index(self) -> dict[str, dict[str, Any]]:
-        return {vault["arn"]: vault for vault in self.vaults()}
+    def _vault_index(self) -> dict[str, Vault]:
+        return {vault.arn: vault for vault in self.vaults()}
 
-    def vault_by_arn(self, arn: str) -> dict[str, Any] | None:
+    def vault_by_arn(self, arn: str) -> Vault | None:
         return self._vault_index.get(arn)
 
-    def vault(self, name: str, region: str) -> dict[str, Any] | None:
-        return (self.section(region, "backup").get("vaults") or {}).get(name)
+    def vault(self, name: str, region: str) -> Vault | None:
+        return self.region(region).backup.vaults.get(name)
 
-    def backup_plans(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "backup").get("plans") or {}).values()
+    def backup_plans(self, region: str | None = None) -> Iterator[Plan]:
+        return self._each(region, lambda sections: sections.backup.plans.values())
 
-    def recovery_points(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from self.section(name, "backup").get("recovery_points") or ()
+    def recovery_points(self, region: str | None = None) -> Iterator[RecoveryPoint]:
+        return self._each(region, lambda sections: sections.backup.recovery_points)
 
-    def backup_list(self, key: str, region: str | None = None) -> Iterator[dict[str, Any]]:
-        """jobs, copy_jobs, restore_jobs or frameworks of AWS Backup."""
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from self.section(name, "backup").get(key) or ()
+    def backup_jobs(self, region: str | None = None) -> Iterator[BackupJob]:
+        return self._each(region, lambda sections: sections.backup.jobs)
+
+    def copy_jobs(self, region: str | None = None) -> Iterator[CopyJob]:
+        return self._each(region, lambda sections: sections.backup.copy_jobs)
+
+    def restore_jobs(self, region: str | None = None) -> Iterator[RestoreJob]:
+        return self._each(region, lambda sections: sections.backup.restore_jobs)
+
+    def frameworks(self, region: str | None = None) -> Iterator[Framework]:
+        return self._each(region, lambda sections: sections.backup.frameworks)
 
     # -- IAM, Route 53, CloudTrail -----------------------------------------------------------------
 
-    def roles(self) -> dict[str, dict[str, Any]]:
-        return dict(self.global_section("iam").get("roles") or {})
+    def roles(self) -> dict[str, Role]:
+        return dict(self.inventory.global_.iam.roles)
 
-    def role_by_arn(self, arn: str | None) -> dict[str, Any] | None:
+    def role_by_arn(self, arn: str | None) -> Role | None:
         if not arn:
             return None
-        roles = self.roles()
+        roles = self.inventory.global_.iam.roles
         for role in roles.values():
-            if role.get("arn") == arn:
+            if role.arn == arn:
                 return role
         # A role ARN may carry a path ("role/service-role/name"); the name is what identifies it.
         return roles.get(arn_name(arn))
 
-    def hosted_zones(self) -> list[dict[str, Any]]:
-        return list((self.global_section("route53").get("zones") or {}).values())
+    def hosted_zones(self) -> list[Zone]:
+        return list(self.inventory.global_.route53.zones.values())
 
-    def health_check(self, check_id: str | None) -> dict[str, Any] | None:
+    def health_check(self, check_id: str | None) -> HealthCheck | None:
         if not check_id:
             return None
-        return (self.global_section("route53").get("health_checks") or {}).get(check_id)
+        return self.inventory.global_.route53.health_checks.get(check_id)
 
-    def trails(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from (self.section(name, "cloudtrail").get("trails") or {}).values()
+    def trails(self, region: str | None = None) -> Iterator[Trail]:
+        return self._each(region, lambda sections: sections.cloudtrail.trails.values())
 
-    def trail_events(self, region: str | None = None) -> Iterator[dict[str, Any]]:
-        for name in self.region_names:
-            if region in (None, "", name):
-                yield from self.section(name, "cloudtrail").get("events") or ()
+    def trail_events(self, region: str | None = None) -> Iterator[TrailEvent]:
+        return self._each(region, lambda sections: sections.cloudtrail.events)
 
     # -- the shop's ledger and the drills ----------------------------------------------------------
 
-    @property
-    def ledger(self) -> list[dict[str, Any]]:
-        return list((self.data.get("orders") or {}).get("ledger") or ())
-
-    def orders_before(self, moment: float, store: str | None = None) -> list[dict[str, Any]]:
+    def orders_before(self, moment: float, store: str | None = None) -> IdSet:
         """Orders created before `moment` (epoch) -- of those, the ones `store` accepted when placed."""
-        chosen = []
-        for order in self.ledger:
-            created = parse_time(order.get("created_at"))
-            if created is None or created >= moment:
-                continue
-            if store and (order.get("stored") or {}).get(store) is False:
-                continue  # the store refused the write then: nothing there to recover
-            chosen.append(order)
-        return chosen
+        return self.inventory.orders.before(moment, store)
+
+    def order_created(self, order_id: str) -> float:
+        """When an order of the ledger was created (epoch seconds; 0 for one it does not hold)."""
+        return float(self.inventory.orders.created(order_id) or 0)
 
     @property
-    def drills(self) -> list[dict[str, Any]]:
-        return list(self.data.get("drills") or ())
+    def drills(self) -> list[Drill]:
+        return list(self.inventory.drills)
 
-    def drill(self, drill_id: str = "", lab: str = "") -> dict[str, Any] | None:
+    @property
+    def injections(self) -> list[Injection]:
+        return list(self.inventory.faults.injections)
+
+    def drill(self, drill_id: str = "", lab: str = "") -> Drill | None:
         """The drill with this id, else the latest drill of `lab`, else the latest drill at all."""
         drills = self.drills
         if drill_id:
-            return next((drill for drill in drills if str(drill.get("id")) == drill_id), None)
+            return next((drill for drill in drills if str(drill.id) == drill_id), None)
         if lab:
-            drills = [drill for drill in drills if drill.get("lab") == lab]
+            drills = [drill for drill in drills if drill.lab == lab]
         if not drills:
             return None
-        return max(drills, key=lambda drill: parse_time(drill.get("incident_time")) or 0.0)
+        return max(drills, key=lambda drill: parse_time(drill.incident_time) or 0.0)
+
+
+_EMPTY_REGION = Region()
 
 
 def tags_match(tags: Mapping[str, str] | None, wanted: Mapping[str, str]) -> bool:
@@ -287,27 +283,27 @@ def tags_match(tags: Mapping[str, str] | None, wanted: Mapping[str, str]) -> boo
     return all(key in tags and (value == "*" or tags[key] == value) for key, value in wanted.items())
 
 
-def scoped(items: Iterator[dict[str, Any]] | list[dict[str, Any]], names: list[str] | None, region: str | None,
-           key: str = "name") -> list[tuple[str, str, dict[str, Any] | None]]:
+def scoped(items: Iterable[T], names: list[str] | None, region: str | None,
+           key: str = "name") -> list[tuple[str, str, T | None]]:
     """(name, region, item) for each item in scope: every item in `region` (all regions when empty), or
     only the named ones -- a name found in several regions gives one entry each, an absent name one entry
     with item None."""
-    pool = [item for item in items if region in (None, "", item.get("region"))]
+    pool = [item for item in items if region in (None, "", getattr(item, "region", None))]
     if not names:
-        return [(item[key], item.get("region", ""), item) for item in pool]
-    chosen: list[tuple[str, str, dict[str, Any] | None]] = []
+        return [(getattr(item, key), getattr(item, "region", ""), item) for item in pool]
+    chosen: list[tuple[str, str, T | None]] = []
     for name in names:
-        found = [item for item in pool if item.get(key) == name]
-        chosen.extend((name, item.get("region", ""), item) for item in found)
+        found = [item for item in pool if getattr(item, key) == name]
+        chosen.extend((name, getattr(item, "region", ""), item) for item in found)
         if not found:
             chosen.append((name, region or "", None))
     return chosen
 
 
-def trusted_services(role: Mapping[str, Any] | None) -> set[str]:
+def trusted_services(role: Role | None) -> set[str]:
     """The AWS services a role's trust policy lets assume it (e.g. {'s3.amazonaws.com'})."""
     services: set[str] = set()
-    document = (role or {}).get("trust_policy") or {}
+    document = (role.trust_policy if role is not None else None) or {}
     statements = document.get("Statement") or []
     if isinstance(statements, Mapping):
         statements = [statements]

@@ -2,47 +2,74 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from typing import Any
-
-import urllib3
+from urllib.parse import urlsplit
 
 from lab.errors import LabError, SandboxNotRunningError
 from lab.safety import check_endpoint
 
-_POOL = urllib3.PoolManager(retries=False)
-
 
 class AdminClient:
+    """The admin API over the standard library's HTTP client: a `lab` command makes a handful of calls to a
+    sandbox on loopback, and starting a command should not wait for a connection-pooling library to load."""
+
     def __init__(self, endpoint: str, allow_remote: bool = False) -> None:
         self.endpoint = check_endpoint(endpoint.rstrip("/"), allow_remote=allow_remote)
+        parts = urlsplit(self.endpoint)
+        self._secure = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port
+        self._base = parts.path.rstrip("/")
 
-    def _call(self, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        if self._secure:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout)
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+
+    def _request(self, method: str, path: str, data: bytes | None, timeout: float) -> tuple[int, bytes]:
+        """(status, body); SandboxNotRunningError when nothing answers, LabError when it answers too late."""
+        connection = self._connection(timeout)
+        try:
+            try:
+                connection.connect()
+            except OSError as exc:
+                raise SandboxNotRunningError(self.endpoint) from exc
+            try:
+                connection.request(method, self._base + path, body=data,
+                                   headers={"Content-Type": "application/json"} if data else {})
+                answer = connection.getresponse()
+                return answer.status, answer.read()
+            except TimeoutError as exc:
+                raise LabError(f"the sandbox at {self.endpoint} took longer than {timeout:g} s to answer {method} "
+                               f"{path}; it is running, but busy (a long clock advance or a large world): try "
+                               "again in a moment") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                raise SandboxNotRunningError(self.endpoint) from exc
+        finally:
+            connection.close()
+
+    def _call(self, method: str, path: str, body: Any = None, timeout: float = 30.0, *, raw: bool = False) -> Any:
         data = json.dumps(body).encode() if body is not None else None
+        status, answer = self._request(method, path, data, timeout)
+        if raw and status < 400:
+            return answer
         try:
-            answer = _POOL.request(method, self.endpoint + path, body=data, timeout=timeout,
-                                   headers={"Content-Type": "application/json"} if data else None)
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise LabError(f"the sandbox at {self.endpoint} took longer than {timeout:g} s to answer {method} "
-                           f"{path}; it is running, but busy (a long clock advance or a large world): try again "
-                           "in a moment") from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise SandboxNotRunningError(self.endpoint) from exc
-        try:
-            payload = json.loads(answer.data) if answer.data else {}
+            payload = json.loads(answer) if answer else {}
         except json.JSONDecodeError as exc:
             raise LabError(f"{self.endpoint} answered {method} {path} with something that is not the lab's "
-                           f"admin API (HTTP {answer.status}); is another program on that port?") from exc
-        if answer.status >= 400:
-            raise LabError(f"{method} {path}: {payload.get('error', answer.status)}")
+                           f"admin API (HTTP {status}); is another program on that port?") from exc
+        if status >= 400:
+            raise LabError(f"{method} {path}: {payload.get('error', status)}")
         return payload
 
     def alive(self, timeout: float = 1.0) -> bool:
         try:
-            answer = _POOL.request("GET", self.endpoint + "/_localstack/health", timeout=timeout)
-        except urllib3.exceptions.HTTPError:
+            status, _ = self._request("GET", "/_localstack/health", None, timeout)
+        except LabError:
             return False
-        return answer.status == 200
+        return status == 200
 
     def health(self, timeout: float = 2.0) -> dict[str, Any]:
         return self._call("GET", "/_localstack/health", timeout=timeout)
@@ -65,6 +92,10 @@ class AdminClient:
     def get(self, path: str, timeout: float = 60.0) -> Any:
         """GET /_lab/<path> (query string allowed)."""
         return self._call("GET", f"/_lab/{path}", timeout=timeout)
+
+    def get_bytes(self, path: str, timeout: float = 60.0) -> bytes:
+        """GET /_lab/<path>: the answer's JSON as it came (for a reader that decodes it into its own types)."""
+        return self._call("GET", f"/_lab/{path}", timeout=timeout, raw=True)
 
     def post(self, path: str, body: Any = None, timeout: float = 600.0) -> Any:
         """POST /_lab/<path> with a JSON body."""

@@ -16,6 +16,7 @@ from lab.commands import register_all
 from lab.commands._common import admin, port_option, state_dir_option
 from lab.commands._common import state_dir_path as _state_dir
 from lab.errors import LabError
+from lab.sandbox.persistence import FSYNC_POLICIES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,8 +62,12 @@ def main(ctx: click.Context) -> None:
 @click.option("--allow-remote", is_flag=True, help="accept a backend URL that is not on loopback")
 @click.option("--seed", type=int, default=None, help="seed for deterministic ids and data (new state only)")
 @click.option("--no-world", is_flag=True, help="start empty, without the SecureCart world")
+@click.option("--fsync", type=click.Choice(sorted(FSYNC_POLICIES)), default=None,
+              help="when an acknowledged change is on disk: always (fsync each, survives a power cut), batch "
+                   "(the same, concurrent changes share an fsync), never (written to the OS: survives kill -9 "
+                   "and crashes of the sandbox, not a power cut)  [default: never]")
 def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, allow_remote: bool,
-       seed: int | None, no_world: bool) -> None:
+       seed: int | None, no_world: bool, fsync: str | None) -> None:
     """Start the sandbox (detached), or find the one already running."""
     from lab import process
     from lab.admin_client import AdminClient
@@ -75,9 +80,12 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
         click.echo(f"The sandbox is already running at {running.endpoint} (pid {running.pid}, "
                    f"backend {running.runtime.get('backend', '?')}, state {directory}).")
         return
+    if backend == "localstack":
+        _prepare_localstack()
     try:
         running = process.start(directory, port=port, backend=backend, foreground=foreground,
-                                 allow_remote=allow_remote, seed=seed, no_world=no_world)
+                                 allow_remote=allow_remote, seed=seed, no_world=no_world, fsync=fsync,
+                                 progress=lambda line: click.echo(line, err=True))
     except PortBusyError as exc:
         other = AdminClient(config.endpoint_url(port))
         if other.alive():
@@ -90,9 +98,31 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
     click.echo(f"SecureCart DR Lab sandbox ready at {running.endpoint} "
                f"(backend {status['backend']}, pid {running.pid}, boot {status.get('boot_seconds') or 0:.2f}s)")
     click.echo(f"state: {directory}")
+    replayed = (status.get("storage") or {}).get("last_replay")
+    if replayed and replayed.get("records"):
+        click.echo(f"replayed {replayed['records']} journaled changes in {replayed['seconds']:.1f}s "
+                   "(the sandbox had stopped without a final snapshot)")
+    detail = status.get("backend_detail") or {}
+    if detail.get("mode") == "host":
+        click.echo(f"LocalStack (host mode): {detail.get('endpoint')}, pid {detail.get('pid')}, "
+                   f"ready in {detail.get('start_seconds') or 0:.1f}s, log {detail.get('log')}")
     for warning in status.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)
     click.echo('Point your tools at it:  eval "$(lab env)"')
+
+
+def _prepare_localstack() -> None:
+    """Without Docker, LocalStack runs in host mode: install it here, where the user sees the progress line,
+    rather than inside the detached sandbox."""
+    from lab.backends.localstack import choose_mode
+
+    mode, why_not_docker = choose_mode()
+    if mode != "host":
+        return
+    from lab.backends.localstack_host import ensure_installed
+
+    click.echo(f"LocalStack runs in host mode, without Docker ({why_not_docker})")
+    ensure_installed(click.echo)
 
 
 @main.command()
@@ -107,8 +137,26 @@ def down(state_dir: str | None, port: int | None) -> None:
     if running is None:
         click.echo("The sandbox is not running.")
         return
-    process.stop(directory, running)
-    click.echo(f"The sandbox stopped; its state is saved in {directory}.")
+    from lab.backends.localstack_host import PID_FILE as LOCALSTACK_PID_FILE
+
+    host_mode = (directory / LOCALSTACK_PID_FILE).exists()  # the sandbox runs LocalStack in host mode
+    saved = process.stop(directory, running)
+    if host_mode:
+        click.echo("The sandbox and LocalStack (host mode) stopped. LocalStack keeps no resources: the next "
+                   f"lab up --backend localstack starts a fresh SecureCart world (state dir {directory}).")
+    elif saved is None:
+        click.echo(f"The sandbox stopped; its state is in {directory}.")
+    elif not saved.get("saved"):
+        click.echo(f"The sandbox stopped, but its state could not be saved: {saved.get('error')}", err=True)
+        sys.exit(1)
+    elif saved.get("error"):
+        click.echo(f"The sandbox stopped. warning: {saved['error']}", err=True)
+        click.echo(f"Every acknowledged change is in its journal in {directory}, replayed at the next `lab up`.")
+    elif saved.get("how") == "journal":
+        click.echo(f"The sandbox stopped; its state is saved in {directory} (the last snapshot and the "
+                   f"{saved.get('journal_records', 0)} changes journaled since).")
+    else:
+        click.echo(f"The sandbox stopped; its state is saved in {directory}.")
 
 
 @main.command()
@@ -229,7 +277,9 @@ def doctor(backend: str | None, state_dir: str | None, port: int | None, as_json
     from lab.doctor import static_report
 
     directory = _state_dir(state_dir)
-    running = process.find_running(directory, port) if backend is None else None
+    running = process.find_running(directory, port)
+    if running is not None and backend not in (None, running.runtime.get("backend")):
+        running = None  # the sandbox runs another backend: report the one asked for from what is known
     if running is not None:
         report = AdminClient(running.endpoint).doctor()
         report["backend"] = running.runtime.get("backend", "?")
@@ -238,15 +288,12 @@ def doctor(backend: str | None, state_dir: str | None, port: int | None, as_json
         name = backend or "embedded"
         report = static_report(name)
         report["backend"] = name
-        report["source"] = "known facts (start the sandbox for a live probe)"
+        report["source"] = (f"known facts (start the sandbox for a live probe: lab up --backend {name})"
+                            if name != "embedded" else "known facts (start the sandbox for a live probe)")
         if name == "localstack":
-            from lab.backends.localstack import check_prerequisites
+            from lab.doctor import localstack_prerequisites
 
-            try:
-                check_prerequisites()
-                report["prerequisites"] = "Docker engine and LOCALSTACK_AUTH_TOKEN present"
-            except LabError as exc:
-                report["prerequisites"] = str(exc)
+            report["prerequisites"] = localstack_prerequisites()
     from lab.tools import find_tools
 
     report["tools"] = [tool.to_dict() for tool in find_tools()]

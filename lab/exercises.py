@@ -8,6 +8,11 @@ A lab's file is checked in three passes, every problem pointing at the node it i
 
 The YAML is composed into nodes (keeping each node's start mark) and only then turned into Python values,
 so a problem found in pass 2 or 3 still knows where in the file its value was written.
+
+Exercise files come from instructors and the Internet, so reading one is bounded: only a regular file of at
+most MAX_EXERCISE_FILE_BYTES is read, and the YAML loader (`load_marked`, the one every reader of user
+YAML goes through) refuses alias bombs, deep nesting, overlong scalars and integers too long to convert,
+each as a `FILE:LINE:COLUMN: bad YAML: ...` problem at the node that crossed the limit.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import yaml
 
 from lab.errors import LabError
+from lab.safety import RefusedFileError, read_regular_file
 from lab.sim.clock import parse_duration
 
 REPO_EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
@@ -32,6 +38,16 @@ ENV_DIR = "LAB_EXERCISES_DIR"
 PHASES = ("configure", "recover")
 
 JsonPath = tuple[Any, ...]
+
+# Limits of what an exercise file may hold: the shipped labs stay far below every one (the largest file is
+# 13 KB, 8 levels deep, with no alias), while each stops a file built to exhaust memory or the stack.
+MAX_EXERCISE_FILE_BYTES = 1 << 20
+MAX_YAML_DEPTH = 32  # lists and mappings inside each other
+MAX_YAML_ALIASES = 50  # *name references to &name anchors
+MAX_YAML_VALUES = 50_000  # values once every alias is expanded (a few aliases can still multiply)
+MAX_YAML_SCALAR_CHARS = 65_536
+MAX_YAML_INT_DIGITS = 32  # Python refuses to convert more than 4,300; no field needs more than a few
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 # -- the model ---------------------------------------------------------------------------------------
@@ -168,32 +184,106 @@ def _one_based(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
 
 
+class RefusedYamlError(yaml.MarkedYAMLError):
+    """A YAML document the loader refuses -- beyond one of its limits, or a value its type cannot hold --
+    marked at the node concerned."""
+
+    def __init__(self, mark: yaml.Mark | None, problem: str) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with limits on nesting, aliases, scalar length and integer digits.
+
+    The checks run while the document is composed into nodes, before any value is built: the composer
+    recurses once per level (so a deep document would end in a RecursionError), and an integer of 100,001
+    digits would fail in int() with a ValueError. Expanding aliases is bounded where values are built
+    (`load_marked`), since a handful of aliases may still stand for millions of values.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise RefusedYamlError(event.start_mark, f"more than {MAX_YAML_ALIASES} aliases (*name); "
+                                                          "write the values out instead")
+            return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise RefusedYamlError(event.start_mark, f"nesting deeper than {MAX_YAML_DEPTH} levels "
+                                                          "(lists and mappings inside each other)")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+        node = super().compose_scalar_node(anchor)
+        if node.tag == _INT_TAG:
+            digits = sum(character.isalnum() for character in node.value)
+            if digits > MAX_YAML_INT_DIGITS:
+                raise RefusedYamlError(node.start_mark, f"a number of {digits:,} digits; at most "
+                                                         f"{MAX_YAML_INT_DIGITS} are allowed")
+        if len(node.value) > MAX_YAML_SCALAR_CHARS:
+            raise RefusedYamlError(node.start_mark, f"a value of {len(node.value):,} characters; at most "
+                                                     f"{MAX_YAML_SCALAR_CHARS:,} are allowed")
+        return node
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = _one_based(mark) if mark else (1, 1)
+    what = " ".join(filter(None, [exc.context, exc.problem])) or str(exc)
+    return Problem(source, line, column, f"bad YAML: {what}")
+
+
 def load_marked(text: str, source: str) -> tuple[MarkedDocument | None, list[Problem]]:
-    """Parse one YAML document keeping marks; syntax errors and duplicate keys become problems."""
+    """Parse one YAML document keeping marks; syntax errors, duplicate keys and documents beyond the
+    loader's limits (BoundedLoader, MAX_YAML_VALUES) become problems. The one loader for YAML a user wrote."""
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    loader = BoundedLoader(text)
     try:
         try:
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, column = _one_based(mark) if mark else (1, 1)
-            what = " ".join(filter(None, [exc.context, exc.problem]))
-            return None, [Problem(source, line, column, f"bad YAML: {what}")]
+            return None, [_yaml_problem(exc, source)]
         except yaml.YAMLError as exc:
             return None, [Problem(source, 1, 1, f"bad YAML: {exc}")]
         if root is None:
             return None, [Problem(source, 1, 1,
                                   "the file is empty; an exercise is a YAML mapping (id, title, steps, ...)")]
         document = MarkedDocument(data=None)
+        built = 0
+
+        def construct(node: yaml.Node) -> Any:
+            try:
+                return loader.construct_object(node, deep=True)
+            except (ValueError, OverflowError, TypeError) as exc:  # e.g. the date 2026-13-01
+                shown = node.value if isinstance(node, yaml.ScalarNode) else node.tag
+                raise RefusedYamlError(node.start_mark, f"{shown!r} cannot be read as "
+                                                         f"{node.tag.rsplit(':', 1)[-1]}: {exc}") from exc
 
         def build(node: yaml.Node, path: JsonPath) -> Any:
+            nonlocal built
+            built += 1
+            if built > MAX_YAML_VALUES:
+                raise RefusedYamlError(node.start_mark, f"the document expands to more than {MAX_YAML_VALUES:,} "
+                                                         "values (aliases repeated inside aliases)")
+            if len(path) >= MAX_YAML_DEPTH:  # only an alias can lead here: one that refers to itself
+                raise RefusedYamlError(node.start_mark, f"nesting deeper than {MAX_YAML_DEPTH} levels "
+                                                         "(an alias inside the value it names)")
             document.value_marks[path] = _one_based(node.start_mark)
             if isinstance(node, yaml.MappingNode):
                 loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
                 mapping: dict[Any, Any] = {}
                 for key_node, value_node in node.value:
-                    key = loader.construct_object(key_node, deep=True)
+                    key = construct(key_node)
                     line, column = _one_based(key_node.start_mark)
                     if not isinstance(key, (str, int, float, bool)) or key is None:
                         problems.append(Problem(source, line, column,
@@ -209,7 +299,7 @@ def load_marked(text: str, source: str) -> tuple[MarkedDocument | None, list[Pro
                 return mapping
             if isinstance(node, yaml.SequenceNode):
                 return [build(item, (*path, index)) for index, item in enumerate(node.value)]
-            return loader.construct_object(node, deep=True)
+            return construct(node)
 
         try:
             document.data = build(root, ())
@@ -421,9 +511,10 @@ def validate_text(text: str, source: str) -> tuple[MarkedDocument | None, list[P
 
 
 def exercise_files(path: Path) -> list[Path]:
-    """The exercise files at `path`: the file itself, or the *.yaml / *.yml files of a folder."""
+    """The exercise files at `path`: the file itself, or the *.yaml / *.yml entries of a folder (folders aside;
+    a FIFO or a link to a device is listed, so that reading it reports it instead of skipping it unseen)."""
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir())
     return [path]
 
 
@@ -454,7 +545,10 @@ def validate(path: Path | str) -> list[Problem]:
 
 def _validate_file(file: Path) -> tuple[MarkedDocument | None, list[Problem]]:
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_regular_file(file, MAX_EXERCISE_FILE_BYTES).decode("utf-8")
+    except RefusedFileError as exc:
+        why = "the limit of an exercise file" if exc.too_large else "exercise files are plain files"
+        return None, [Problem(str(file), 1, 1, f"{exc}; {why}")]
     except UnicodeDecodeError as exc:
         return None, [Problem(str(file), 1, 1, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
     except OSError as exc:
@@ -487,12 +581,38 @@ def load_file(file: Path) -> Exercise:
     cached = _LOADED.get(path)
     if cached is not None and cached[0] == version:
         return cached[1]
-    document, problems = _validate_file(path)
-    if problems or document is None:
-        raise ExerciseError(problems)
-    exercise = _build(document.data, path)
+    exercise = _load_validated(path)
+    if exercise is None:
+        document, problems = _validate_file(path)
+        if problems or document is None:
+            raise ExerciseError(problems)
+        exercise = _build(document.data, path)
+        _remember_valid(path)
     _LOADED[path] = (version, exercise)
     return exercise
+
+
+def _load_validated(path: Path) -> Exercise | None:
+    """The lab, when this very file passed validation before (lab.validation_cache); else None."""
+    from lab import validation_cache
+
+    try:
+        content = path.read_bytes()
+        if not validation_cache.known(validation_cache.key_of(content)):
+            return None
+        data = yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 -- safe loaders
+        return _build(data, path)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return None  # validated again, and its problems reported
+
+
+def _remember_valid(path: Path) -> None:
+    from lab import validation_cache
+
+    try:
+        validation_cache.remember(validation_cache.key_of(path.read_bytes()))
+    except OSError:
+        pass
 
 
 def load_all(dirs: list[Path] | None = None) -> dict[str, Exercise]:

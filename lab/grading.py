@@ -8,28 +8,30 @@
   engine turns into RPO and RTO.
 - Reports as versioned JSON, JUnit XML (one testcase per check) and Markdown.
 - Class grading: every learner's export (lab export) regraded from its inventory -- the verdicts inside an
-  export are never read -- into one CSV row per learner with a column per check.
+  export are never read -- into one CSV row per learner with a column per check. Nothing in an export is
+  trusted to decide a row: see `grade_class`.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from checks.base import ERROR, FAIL, NOT_APPLICABLE, PASS, CheckParamError, CheckResult, aggregate_status
 
 REPORT_VERSION = "1.0"
-EXPORT_VERSION = "1.0"
+EXPORT_VERSION = "1.1"  # 1.1: metadata.learner_id
 PHASES = ("configure", "recover", "all")
 RECOVER_STEP_ID = "recover"
 _EPSILON = 1e-9
@@ -109,18 +111,25 @@ class Report:
 
     @property
     def status(self) -> str:
-        """PASS when every check passes, ERROR when any could not be judged, else FAIL."""
+        """ERROR when a check could not judge, else PASS when the lab passes its pass mark, else FAIL: the same
+        verdict as `passed` (lab.app.scoring)."""
         statuses = [check.status for step in self.steps for check in step.checks]
         if any(status == ERROR for status in statuses):
             return ERROR
-        return PASS if statuses and all(status == PASS for status in statuses) else FAIL
+        return PASS if self.passed else FAIL
+
+    @property
+    def complete(self) -> bool:
+        """Every check passes (more than the pass mark asks)."""
+        statuses = [check.status for step in self.steps for check in step.checks]
+        return bool(statuses) and all(status == PASS for status in statuses)
 
     def outcomes(self) -> list[CheckOutcome]:
         return [check for step in self.steps for check in step.checks]
 
     def to_dict(self) -> dict[str, Any]:
         return {"report_version": self.report_version, "lab_id": self.lab_id, "lab_title": self.lab_title,
-                "phase": self.phase, "checked_at": self.checked_at, "status": self.status,
+                "phase": self.phase, "checked_at": self.checked_at, "status": self.status, "complete": self.complete,
                 "score": round(self.score, 4), "max_score": self.max_score, "percent": round(self.percent, 2),
                 "pass_mark": self.pass_mark, "passed": self.passed, "drill": self.drill,
                 "steps": [step.to_dict() for step in self.steps]}
@@ -157,7 +166,8 @@ def _params_for(spec: Any, ref: Any, exercise: Any, drill_id: str | None) -> dic
 
 
 def as_view(inventory: Any) -> Any:
-    """One InventoryView per inventory, so that every check of a grading shares its indexes."""
+    """One InventoryView per inventory (the typed models, or a decoded export of any readable schema), so that
+    every check of a grading shares its indexes."""
     from checks.view import InventoryView
 
     return inventory if isinstance(inventory, InventoryView) else InventoryView(inventory)
@@ -198,12 +208,40 @@ def outcome_of(check_id: str, title: str, weight: float, params: dict[str, Any],
                         hint=focus.hint if focus else "")
 
 
+def _not_drilled(ref: Any, exercise: Any, messages: bool) -> CheckOutcome:
+    """A recovery check of a lab that has had no drill: nothing to recover yet, so it scores nothing -- what
+    the check itself answers, without reading the data its verdict on a drill would need."""
+    from checks import registry
+
+    try:
+        spec = registry.get(ref.id)
+    except KeyError:
+        return run_reference(ref, exercise, {})
+    params = _params_for(spec, ref, exercise, None)
+    message = hint = ""
+    if messages:
+        message, hint = spec.message_for("no_drill", {**params, "resource": exercise.id, "region": "",
+                                                      "lab_note": f" for lab {exercise.id}"})
+    result = CheckResult(check_id=spec.id, resource_id=exercise.id, resource_type=spec.resource_type, region="",
+                         status=NOT_APPLICABLE, score=0.0, max_score=1.0, evidence={"lab_note": f" for lab "
+                                                                                   f"{exercise.id}"},
+                         reason="no_drill", message=message, hint=hint)
+    return outcome_of(spec.id, spec.title, float(ref.weight), params, (result,))
+
+
 def _error_outcome(ref: Any, weight: float, reason: str, message: str, hint: str, title: str = "") -> CheckOutcome:
     result = CheckResult(check_id=ref.id, resource_id="exercise", resource_type="Lab::Exercise", region="",
                          status=ERROR, score=0.0, max_score=1.0, evidence={}, reason=reason, message=message,
                          hint=hint)
     return CheckOutcome(check_id=ref.id, title=title or ref.id, weight=weight, params=dict(ref.params or {}),
                         status=ERROR, score=0.0, max_score=weight, results=(result,), message=message, hint=hint)
+
+
+def _plain(model: Any) -> Any:
+    """A model of the inventory as JSON-shaped values (what a report carries)."""
+    from checks.inventory import to_builtins
+
+    return to_builtins(model) if model is not None else None
 
 
 def _step_report(step_id: str, title: str, phase: str, checks: list[CheckOutcome]) -> StepReport:
@@ -226,29 +264,33 @@ def evaluate(exercise: Any, inventory: Any, *, phase: str = "all", messages: boo
                                       [run_reference(ref, exercise, inventory, messages=messages)
                                        for ref in step.checks]))
     if phase in ("recover", "all") and exercise.recovery_checks:
+        drilled = inventory.drill(lab=exercise.id) is not None
         steps.append(_step_report(RECOVER_STEP_ID, "Recover from the drill", "recover",
-                                  [run_reference(ref, exercise, inventory, messages=messages)
-                                   for ref in exercise.recovery_checks]))
+                                  [run_reference(ref, exercise, inventory, messages=messages) if drilled
+                                   else _not_drilled(ref, exercise, messages) for ref in exercise.recovery_checks]))
     score = sum(step.score for step in steps)
     max_score = sum(step.max_score for step in steps)
     share = score / max_score if max_score > 0 else 0.0
     return Report(lab_id=exercise.id, lab_title=exercise.title, phase=phase,
-                  checked_at=inventory.data.get("collected_at"), score=score, max_score=max_score,
+                  checked_at=inventory.collected_at, score=score, max_score=max_score,
                   percent=100.0 * share, pass_mark=float(exercise.pass_mark),
                   passed=max_score > 0 and share + _EPSILON >= float(exercise.pass_mark),
-                  steps=tuple(steps), drill=inventory.drill(lab=exercise.id))
+                  steps=tuple(steps), drill=_plain(inventory.drill(lab=exercise.id)))
 
 
-def evaluate_recovery(exercise: Any, inventory: Mapping[str, Any], drill: Mapping[str, Any]) -> RecoveryEvaluation:
+def evaluate_recovery(exercise: Any, inventory: Any, drill: Mapping[str, Any]) -> RecoveryEvaluation:
     """Is the data back after `drill`? Runs the lab's recovery checks against this drill; `passed` when every
     check about the data passes (the RPO/RTO checks, which read the drill's own record, do not decide it).
     `lost` maps each store (orders, items, invoices) to the order ids the checks found missing."""
+    import msgspec
+
     from checks import registry
+    from checks.inventory.lab import Drill
 
     drill = dict(drill)
-    data = inventory.data if hasattr(inventory, "data") else inventory
-    others = [d for d in data.get("drills") or () if d.get("id") != drill.get("id")]
-    seen = as_view({**data, "drills": [*others, drill]})
+    judged = as_view(inventory).inventory
+    others = [d for d in judged.drills if d.id != drill.get("id")]
+    seen = as_view(msgspec.structs.replace(judged, drills=[*others, msgspec.convert(drill, Drill)]))
     results: list[CheckResult] = []
     lost: dict[str, set[str]] = {}
     data_statuses: list[str] = []
@@ -280,6 +322,8 @@ def report_json(report: Report) -> str:
 def junit_xml(reports: Iterable[Report], suite_name: str = "securecart-dr-lab") -> str:
     """JUnit XML: a testsuite per lab, a testcase per check (FAIL -> failure, ERROR -> error,
     NOT_APPLICABLE -> skipped), the score as properties."""
+    from xml.etree import ElementTree  # (what `lab check` does not need is loaded when it is used)
+
     root = ElementTree.Element("testsuites", name=suite_name)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
@@ -378,27 +422,47 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 # -- exports and class grading ---------------------------------------------------------------------------
 
+MAX_EXPORT_BYTES = 256 << 20  # a year-long world exports about 180 MB; anything larger is not one
+MAX_LEARNER_NAME = 200
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP, CSV injection: what makes a cell a formula
+LISTED = 5  # files named in one flag before "and N more"
+
+
 class ExportError(ValueError):
     """An export file that cannot be graded; the message says which and why."""
 
 
-def make_export(*, inventory: Mapping[str, Any], events: list[dict[str, Any]], reports: list[Report],
-                learner: str, lab_version: str, exported_wall: str) -> dict[str, Any]:
-    return {"export_version": EXPORT_VERSION,
-            "metadata": {"learner": learner, "lab_version": lab_version, "exported_at": inventory.get("collected_at"),
-                         "exported_wall": exported_wall, "schema_version": inventory.get("schema_version")},
-            "inventory": inventory, "events": events, "drills": list(inventory.get("drills") or ()),
+def make_export(*, inventory: Any, events: list[dict[str, Any]], reports: list[Report],
+                learner: str, lab_version: str, exported_wall: str, learner_id: str | None = None) -> dict[str, Any]:
+    """An export of `inventory` (checks.inventory's models) with its events and reports, as JSON-shaped values.
+    `learner_id` (lab.progress.learner_id) identifies the learner in class grading; without one the export is
+    identified by its file name, as the exports of older labs are."""
+    document = _plain(inventory)
+    metadata = {"learner": learner, "lab_version": lab_version, "exported_at": document.get("collected_at"),
+                "exported_wall": exported_wall, "schema_version": document.get("schema_version")}
+    if learner_id is not None:
+        metadata["learner_id"] = learner_id
+    return {"export_version": EXPORT_VERSION, "metadata": metadata,
+            "inventory": document, "events": events, "drills": list(document.get("drills") or ()),
             "reports": {report.lab_id: report.to_dict() for report in reports}}
 
 
-def read_export(path: Path) -> dict[str, Any]:
-    """An export file, checked for what grading needs (never its reports). ExportError names the problem."""
+def read_export(path: Path, max_bytes: int = MAX_EXPORT_BYTES) -> dict[str, Any]:
+    """An export file, checked for what grading needs (never its reports). ExportError names the problem:
+    among others a path that is not a regular file (a FIFO would hang the reader, /dev/zero never ends) or
+    a file larger than `max_bytes`, which is not read at all."""
     import orjson
 
-    from lab.inventory import SCHEMA_VERSION
+    from checks.inventory import READABLE_VERSIONS, SchemaError, load
+    from lab.progress import LEARNER_ID_PATTERN
+    from lab.safety import RefusedFileError, read_regular_file
 
     try:
-        data = orjson.loads(path.read_bytes())
+        data = orjson.loads(read_regular_file(path, max_bytes))
+    except RefusedFileError as exc:
+        why = "skipped unread (lab grade --max-export-mb raises the limit)" if exc.too_large else \
+            "an export is a plain file"
+        raise ExportError(f"{path}: {exc}; {why}") from exc
     except OSError as exc:
         raise ExportError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except orjson.JSONDecodeError as exc:
@@ -408,36 +472,90 @@ def read_export(path: Path) -> dict[str, Any]:
     if str(data.get("export_version", "")).split(".")[0] != EXPORT_VERSION.split(".")[0]:
         raise ExportError(f"{path}: export_version {data.get('export_version')!r} is not {EXPORT_VERSION} "
                           "(write it again with this lab's `lab export`)")
-    learner = (data.get("metadata") or {}).get("learner")
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        raise ExportError(f"{path}: metadata.learner is missing; export with `lab export FILE --learner NAME`")
+    learner = metadata.get("learner")
     if not isinstance(learner, str) or not learner.strip():
         raise ExportError(f"{path}: metadata.learner is missing; export with `lab export FILE --learner NAME`")
+    if len(learner) > MAX_LEARNER_NAME:
+        raise ExportError(f"{path}: metadata.learner is {len(learner):,} characters long; a name has at most "
+                          f"{MAX_LEARNER_NAME}")
+    learner_id = metadata.get("learner_id")
+    if learner_id is not None and not (isinstance(learner_id, str) and LEARNER_ID_PATTERN.fullmatch(learner_id)):
+        raise ExportError(f"{path}: metadata.learner_id {_shorten(repr(learner_id))} is not a learner id "
+                          "(lab export writes 32 hex digits)")
     inventory = data.get("inventory")
     if not isinstance(inventory, dict) or not isinstance(inventory.get("regions"), dict):
         raise ExportError(f"{path}: it holds no inventory")
     version = str(inventory.get("schema_version", ""))
-    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise ExportError(f"{path}: inventory schema {version!r} is not {SCHEMA_VERSION}")
+    if version.split(".")[0] not in {known.split(".")[0] for known in READABLE_VERSIONS}:
+        raise ExportError(f"{path}: inventory schema {_shorten(repr(version))} is not one of "
+                          f"{', '.join(READABLE_VERSIONS)}")
+    try:
+        data["inventory"] = load(inventory)  # (schema 1.0 migrated: an old export is graded as it was)
+    except SchemaError as exc:
+        raise ExportError(f"{path}: {exc}") from exc
     return data
+
+
+def evidence_digest(inventory: Any) -> str:
+    """SHA-256 of the inventory -- the evidence a row is graded on -- in a canonical form (its typed model as
+    plain values, sorted keys, no spaces), so that a copy re-saved with other spacing or key order, or in the
+    older schema, has the same digest."""
+    import orjson
+
+    document = inventory if isinstance(inventory, Mapping) else _plain(inventory)
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text: one starting with =, +, -, @, a tab or a carriage return
+    would be run as a formula (OWASP, CSV injection), so it is prefixed with a single quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @dataclass
 class ClassGrades:
+    """The class's rows (one per graded export), the files skipped (`problems`), and what grading had to
+    say about the exports it graded (`notes`: exports identified by file name, identical copies). A row's
+    `flags` say why it needs an instructor's look: conflicts and duplicated evidence are flagged, never
+    settled by picking one of the files."""
+
     labs: list[str]
     columns: list[tuple[str, str, str, float]]  # (lab, step, check id, weight), in lab/step order
     rows: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # files skipped (and duplicates), by name
+    problems: list[str] = field(default_factory=list)  # files skipped, by name, with the reason
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def learners(self) -> int:
+        """How many learners the rows are of (a learner id, or an export without one)."""
+        return len({_identity(row) for row in self.rows})
+
+    @property
+    def flagged(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row["flags"]]
 
     def to_csv(self) -> str:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        header = ["learner", "file", "exported_at"]
+        # Every cell quoted (OWASP's advice too): a carriage return inside a name would otherwise end the row.
+        writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        header = ["learner", "learner_id", "file", "exported_at", "evidence_sha256", "flags"]
         header += [f"{lab}/{step}/{check}" for lab, step, check, _ in self.columns]
         for lab in self.labs:
             header += [f"{lab} score", f"{lab} max", f"{lab} percent", f"{lab} passed"]
         header += ["total score", "total max", "total percent", "labs passed", "passed"]
-        writer.writerow(header)
+        writer.writerow([spreadsheet_safe(cell) for cell in header])
         for row in self.rows:
-            line = [row["learner"], row["file"], row["exported_at"]]
+            line = [spreadsheet_safe(row[name]) for name in ("learner", "learner_id", "file", "exported_at",
+                                                              "evidence")]
+            line.append(spreadsheet_safe("; ".join(row["flags"])))
             line += [_number(row["checks"].get(key)) for key in _column_keys(self.columns)]
             for lab in self.labs:
                 entry = row["labs"][lab]
@@ -476,10 +594,19 @@ def class_columns(exercises: list[Any]) -> list[tuple[str, str, str, float]]:
     return columns
 
 
-def grade_inventory(exercises: list[Any], inventory: Mapping[str, Any], *, messages: bool = False) -> dict[str, Report]:
-    """Every lab's report (phase all) on one inventory; scores only unless messages are asked for."""
+Scorer = Callable[..., Report]  # (exercise, inventory, *, messages) -> the lab's report (lab.app.scoring)
+
+
+def _score_all(exercise: Any, inventory: Any, *, messages: bool = True) -> Report:
+    return evaluate(exercise, inventory, phase="all", messages=messages)
+
+
+def grade_inventory(exercises: list[Any], inventory: Mapping[str, Any], *, messages: bool = False,
+                    score: Scorer = _score_all) -> dict[str, Report]:
+    """Every lab's report on one inventory, scored by `score` (the application's definition of a lab's score,
+    lab.app.scoring.lab_report; by default the same: phase all); scores only unless messages are asked for."""
     view = as_view(inventory)  # one view (and its indexes) for every lab
-    return {exercise.id: evaluate(exercise, view, phase="all", messages=messages) for exercise in exercises}
+    return {exercise.id: score(exercise, view, messages=messages) for exercise in exercises}
 
 
 PARALLEL_FROM = 40  # exports: below this, starting worker processes costs more than it saves
@@ -487,28 +614,45 @@ PARALLEL_FROM = 40  # exports: below this, starting worker processes costs more 
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(exercises: list[Any], pass_rule: str) -> None:
-    _worker.update(exercises=exercises, pass_rule=pass_rule)
+def _start_worker(exercises: list[Any], pass_rule: str, max_bytes: int = MAX_EXPORT_BYTES,
+                  score: Scorer = _score_all) -> None:
+    _worker.update(exercises=exercises, pass_rule=pass_rule, max_bytes=max_bytes, score=score)
 
 
 def _grade_file(path: Path) -> dict[str, Any] | str:
     """One export's row, or the reason it was skipped."""
     try:
-        export = read_export(path)
-        reports = grade_inventory(_worker["exercises"], export["inventory"])
+        export = read_export(path, _worker["max_bytes"])
     except ExportError as exc:
         return str(exc)
-    learner = export["metadata"]["learner"].strip()
-    return _row(learner, path, export, reports, _worker["exercises"], _worker["pass_rule"])
+    try:
+        reports = grade_inventory(_worker["exercises"], export["inventory"], score=_worker["score"])
+    except Exception as exc:  # noqa: BLE001 -- a malformed inventory skips its own file, never the class
+        return f"{path}: its inventory could not be graded ({type(exc).__name__}: {_shorten(str(exc))})"
+    metadata = export["metadata"]
+    row = _row(metadata["learner"].strip(), path, export, reports, _worker["exercises"], _worker["pass_rule"])
+    row.update(learner_id=metadata.get("learner_id"), evidence=evidence_digest(export["inventory"]))
+    return row
 
 
 def grade_class(directory: Path, exercises: list[Any], *,
                 pass_rule: str = "all",  # noqa: S107 -- pass as in pass/fail, not a password
-                workers: int | None = None) -> ClassGrades:
-    """Regrade every export (*.json) in `directory`. Unreadable or foreign files are reported and skipped.
-    A learner with several exports keeps the newest (by the sim time of its inventory); the others are
-    reported. pass_rule: "all" (every lab passed) or "average" (the total percent reaches the mean pass mark).
-    A large class is graded by one process per CPU (`workers`, default: as many as there are CPUs)."""
+                workers: int | None = None, max_bytes: int = MAX_EXPORT_BYTES,
+                score: Scorer = _score_all) -> ClassGrades:
+    """Regrade every export (*.json) in `directory` into rows. pass_rule: "all" (every lab passed) or
+    "average" (the total percent reaches the mean pass mark). A large class is graded by one process per
+    CPU (`workers`, default: as many as there are CPUs).
+
+    Files that cannot be graded are skipped with the reason: unreadable, not JSON, foreign, not a regular
+    file (a FIFO, a link to a device, a folder), larger than `max_bytes`, an inventory the checks cannot read.
+    The rest is never trusted to pick a winner -- names, dates and ids in a file are the learner's to write:
+    - a learner is identified by the learner id inside the export (older exports, without one, by their
+      file name, with a note that says so), and every row names the file it came from;
+    - one learner id in several files with different content, or under several names, is a conflict: each
+      file keeps its own row, all of them flagged; an identical copy (same name, same evidence) counts once;
+    - the same evidence (`evidence_digest` of the inventory) under different learners is flagged on each;
+    - one name used by different learners is flagged on each.
+    """
     if not directory.is_dir():
         raise ExportError(f"{directory}: no such folder of exports")
     grades = ClassGrades(labs=[e.id for e in exercises], columns=class_columns(exercises))
@@ -516,27 +660,83 @@ def grade_class(directory: Path, exercises: list[Any], *,
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1
     if workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(exercises, pass_rule)) as pool:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, initializer=_start_worker,
+                                 initargs=(exercises, pass_rule, max_bytes, score)) as pool:
             graded = list(pool.map(_grade_file, files, chunksize=max(1, len(files) // (workers * 4))))
     else:
-        _start_worker(exercises, pass_rule)
+        _start_worker(exercises, pass_rule, max_bytes, score)
         graded = [_grade_file(path) for path in files]
-    newest: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     for row in graded:
         if isinstance(row, str):
             grades.problems.append(row)
-            continue
-        learner = row["learner"]
-        previous = newest.get(learner)
-        if previous is not None:
-            newer = (row["exported_at"] or "") >= (previous["exported_at"] or "")
-            keep, drop = (row, previous) if newer else (previous, row)
-            grades.problems.append(f"{drop['file']}: an older export of learner {learner!r} than {keep['file']}; "
-                                   "graded the newer one")
-            row = keep
-        newest[learner] = row
-    grades.rows = [newest[name] for name in sorted(newest, key=str.lower)]
+        else:
+            row["flags"] = []
+            rows.append(row)
+    grades.rows = _settle_identities(rows, grades.notes)
     return grades
+
+
+def _identity(row: Mapping[str, Any]) -> tuple[str, str]:
+    """Who a row is of: its learner id, or (an export without one) its file."""
+    return ("id", row["learner_id"]) if row.get("learner_id") else ("file", row["file"])
+
+
+def _same_name(name: str) -> str:
+    """A name as people would read it: case, spacing and look-alike forms (full-width letters...) aside."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _listing(rows: list[dict[str, Any]]) -> str:
+    shown = ", ".join(f"{row['learner']!r} in {row['file']}" for row in rows[:LISTED])
+    return shown + (f" and {len(rows) - LISTED} more" if len(rows) > LISTED else "")
+
+
+def _settle_identities(rows: list[dict[str, Any]], notes: list[str]) -> list[dict[str, Any]]:
+    """The rows to write, in name order, each flagged with what an instructor must look at (see grade_class)."""
+    for row in rows:
+        if row["learner_id"] is None:
+            row["flags"].append("no learner id (an export of an older lab): identified by its file name")
+            notes.append(f"{row['file']}: no learner id inside (written by an older `lab export`), so learner "
+                         f"{row['learner']!r} is identified by the file name; an export from this lab carries one")
+    by_identity: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_identity[_identity(row)].append(row)
+    kept: list[dict[str, Any]] = []
+    for (_, learner_id), claims in by_identity.items():
+        distinct: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in claims:
+            first = distinct.setdefault((row["evidence"], _same_name(row["learner"])), row)
+            if first is not row:
+                notes.append(f"{row['file']}: an identical copy of {first['file']} (learner {row['learner']!r}, "
+                             "the same evidence); graded once")
+        versions = list(distinct.values())
+        kept += versions
+        if len(versions) < 2:
+            continue
+        names = {_same_name(row["learner"]) for row in versions}
+        evidence = {row["evidence"] for row in versions}
+        for row in versions:
+            others = [other for other in versions if other is not row]
+            if len(names) > 1:
+                row["flags"].append(f"conflict: learner id {learner_id} is also claimed under another name by "
+                                    f"{_listing(others)}")
+            if len(evidence) > 1:
+                row["flags"].append(f"conflict: learner id {learner_id} is also claimed, with different evidence, "
+                                    f"by {_listing(others)}; each file has its own row, none was chosen")
+    for key, label in ((lambda row: row["evidence"], "duplicated evidence: the same inventory as"),
+                       (lambda row: _same_name(row["learner"]), "the same name as another learner:")):
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in kept:
+            groups[key(row)].append(row)
+        for group in groups.values():
+            for row in group:
+                others = [other for other in group if _identity(other) != _identity(row)]
+                if others:
+                    row["flags"].append(f"{label} {_listing(others)}")
+    return sorted(kept, key=lambda row: (_same_name(row["learner"]), row["learner_id"] or "", row["file"]))
 
 
 def _row(learner: str, path: Path, export: Mapping[str, Any], reports: dict[str, Report], exercises: list[Any],

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,25 @@ def endpoint_for(state_dir: Path, port: int | None = None) -> str:
     return config.endpoint_url(port or int(os.environ.get("LAB_PORT", config.DEFAULT_PORT)))
 
 
+# `lab up` waits for the sandbox as long as it answers (a long journal replay after a crash takes what it
+# takes, and says how far it is); it gives up only when the sandbox has not answered for this long.
+STALL_TIMEOUT_S = 120.0
+PROGRESS_EVERY_S = float(os.environ.get("LAB_UP_PROGRESS_S", "5"))  # a start slower than this says what it does
+
+
 def start(state_dir: Path, *, port: int, backend: str, foreground: bool, allow_remote: bool = False,
-          seed: int | None = None, no_world: bool = False, timeout: float | None = None) -> Running:
-    state_dir.mkdir(parents=True, exist_ok=True)
+          seed: int | None = None, no_world: bool = False, timeout: float | None = None,
+          fsync: str | None = None, progress: Callable[[str], None] | None = None) -> Running:
+    from lab.sandbox.persistence import check_writable
+
+    check_writable(state_dir)
+    if (state_dir / "state").exists():
+        check_writable(state_dir / "state")
     check_port_free(config.DEFAULT_HOST, port)
     command = [sys.executable, "-m", "lab.sandbox.server", "--port", str(port), "--backend", backend,
                "--state-dir", str(state_dir)]
+    if fsync:
+        command += ["--fsync", fsync]
     if allow_remote:
         command.append("--allow-remote")
     if seed is not None:
@@ -93,25 +107,55 @@ def start(state_dir: Path, *, port: int, backend: str, foreground: bool, allow_r
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle, stderr=log_handle,
                                    start_new_session=True, close_fds=True)
     client = AdminClient(config.endpoint_url(port))
-    deadline = time.monotonic() + (timeout or (150.0 if backend == "localstack" else 60.0))
-    while time.monotonic() < deadline:
+    began = time.monotonic()
+    stall = timeout or (150.0 if backend == "localstack" else STALL_TIMEOUT_S)
+    answered_at, told_at = began, began
+    while time.monotonic() - answered_at < stall:
         code = process.poll()
         if code is not None:
             raise LabError(f"the sandbox exited while starting (exit {code}):\n{_tail(log_path)}")
         try:
-            if client.health(timeout=1.0).get("ready"):
+            health = client.health(timeout=1.0)
+            answered_at = time.monotonic()
+            # Ready, and the saved S3 and DynamoDB state loaded (a month-old world's takes a second or two):
+            # the first call after `lab up` returns is answered at once.
+            if health.get("ready") and not _loading_first(client):
                 return Running(client.endpoint, process.pid, runtime_info(state_dir) or {})
         except LabError:
             pass
+        now = time.monotonic()
+        if now - told_at >= PROGRESS_EVERY_S and progress is not None:
+            told_at = now
+            progress(f"still starting after {now - began:.0f} s: {_starting_progress(client) or 'loading'}")
         time.sleep(0.02)
     process.terminate()
-    raise LabError(f"the sandbox did not become ready within the time allowed; its log {log_path} ends:\n"
+    raise LabError(f"the sandbox has not answered for {stall:.0f} s while starting; its log {log_path} ends:\n"
                    f"{_tail(log_path)}")
 
 
-def stop(state_dir: Path, running: Running, timeout: float = 30.0) -> None:
+def _loading_first(client: AdminClient) -> bool:
+    return bool(client.status(counts=False).get("loading_first"))
+
+
+def _starting_progress(client: AdminClient) -> str | None:
+    """What a starting sandbox is doing, as `lab up` shows it (the journal replay after a crash)."""
     try:
-        AdminClient(running.endpoint).shutdown()
+        status = client.status(counts=False)
+    except LabError:
+        return None
+    replay = (status.get("storage") or {}).get("replay")
+    if replay:
+        return f"replaying the journal, {replay['done']} of {replay['total']} calls"
+    if status.get("ready"):
+        return "loading the saved S3 and DynamoDB state"
+    return "restoring the saved state" if status.get("world_seeded") else "seeding the world"
+
+
+def stop(state_dir: Path, running: Running, timeout: float = 30.0) -> dict[str, Any] | None:
+    """Stop the sandbox; returns how it saved its state (see Sandbox.save_for_shutdown), when it said."""
+    saved = None
+    try:
+        saved = AdminClient(running.endpoint).shutdown().get("saved")
     except LabError:
         if running.pid:
             os.kill(running.pid, signal.SIGTERM)
@@ -121,6 +165,7 @@ def stop(state_dir: Path, running: Running, timeout: float = 30.0) -> None:
     if running.pid and pid_alive(running.pid):
         raise LabError(f"the sandbox (pid {running.pid}) did not stop within {timeout:.0f} s; "
                        f"its state is saved; stop it with: kill {running.pid}")
+    return saved
 
 
 def _tail(path: Path, lines: int = 15) -> str:

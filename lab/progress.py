@@ -5,6 +5,10 @@ One JSON file per learner (`<state dir>/progress/<learner>.json`), replaced atom
 and changed under a file lock, so the TUI and the `lab` command can both record without losing a write.
 A step, once passed, stays done (as on lab platforms); `steps_passing` says what passed last time. A
 damaged file is set aside (never deleted) and progress starts again.
+
+Each learner's progress holds a learner id, made once (the first time the file is saved, or asked for by
+`learner_id`) and kept: `lab export` writes it into the export, so that class grading identifies a learner
+by it rather than by a file name or a typed name.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +33,13 @@ PROGRESS_VERSION = 1
 PROGRESS_DIR = "progress"
 HISTORY_LIMIT = 50
 LEARNER_ENV = "LAB_LEARNER"
+LEARNER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,63}")  # what an export's learner id may be
+
+
+def new_learner_id() -> str:
+    """A fresh learner id: 32 hex digits from the operating system's randomness. (Not uuid.uuid4, which the
+    sandbox process replaces with moto's seeded generator so that resource ids replay the same.)"""
+    return secrets.token_hex(16)
 
 
 def default_learner() -> str:
@@ -67,6 +79,7 @@ class LabProgress:
     last_percent: float | None = None
     best_percent: float | None = None
     passed: bool = False  # passed the lab's pass mark at least once
+    last_passed: bool | None = None  # the latest check passed it (None: progress of an older lab)
     current_step: str | None = None
     started_at: str | None = None
     history: list[Attempt] = field(default_factory=list)
@@ -87,22 +100,29 @@ class Progress:
     labs: dict[str, LabProgress] = field(default_factory=dict)
     last_lab: str | None = None
     updated_at: str | None = None
+    learner_id: str | None = None  # given on the first save, then kept
 
     def lab(self, lab_id: str) -> LabProgress:
         """The lab's progress (a fresh one for a lab never opened; not saved until something is recorded)."""
         return self.labs.get(lab_id) or LabProgress(lab_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": PROGRESS_VERSION, "learner": self.learner, "last_lab": self.last_lab,
-                "updated_at": self.updated_at, "labs": {k: asdict(v) for k, v in sorted(self.labs.items())}}
+        return {"version": PROGRESS_VERSION, "learner": self.learner, "learner_id": self.learner_id,
+                "last_lab": self.last_lab, "updated_at": self.updated_at,
+                "labs": {k: asdict(v) for k, v in sorted(self.labs.items())}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], learner: str) -> Progress:
         if data.get("version") != PROGRESS_VERSION:
             raise ValueError(f"progress version {data.get('version')!r} is not {PROGRESS_VERSION}")
         labs = {lab_id: LabProgress.from_dict(entry) for lab_id, entry in (data.get("labs") or {}).items()}
+        learner_id = data.get("learner_id")
+        if learner_id is not None and not (isinstance(learner_id, str) and LEARNER_ID_PATTERN.fullmatch(learner_id)):
+            log.warning("the progress of %s holds %r, which is not a learner id; a new one is made", learner,
+                        learner_id)
+            learner_id = None
         return cls(learner=data.get("learner") or learner, labs=labs, last_lab=data.get("last_lab"),
-                   updated_at=data.get("updated_at"))
+                   updated_at=data.get("updated_at"), learner_id=learner_id)
 
 
 def progress_path(state_dir: Path, learner: str | None = None) -> Path:
@@ -133,9 +153,12 @@ def load(state_dir: Path, learner: str | None = None) -> Progress:
 
 
 def save(state_dir: Path, progress: Progress) -> Path:
+    """Write the progress atomically; a progress saved for the first time is given its learner id."""
     path = progress_path(state_dir, progress.learner)
     path.parent.mkdir(parents=True, exist_ok=True)
     progress.updated_at = _now()
+    if progress.learner_id is None:
+        progress.learner_id = new_learner_id()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -166,6 +189,18 @@ def _locked(state_dir: Path, learner: str) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+def learner_id(state_dir: Path, learner: str | None = None) -> str:
+    """The learner's id in this state dir: made and saved (under the lock) the first time it is asked for,
+    the same ever after. OSError when the state dir cannot be written and holds no id yet."""
+    learner = learner or default_learner()
+    with _locked(state_dir, learner):
+        progress = load(state_dir, learner)
+        if progress.learner_id is None:
+            save(state_dir, progress)
+    assert progress.learner_id is not None
+    return progress.learner_id
+
+
 def update(state_dir: Path, lab_id: str, change: Callable[[LabProgress], None],
            learner: str | None = None) -> LabProgress:
     """Read, change one lab's progress, write -- under the lock. Returns the lab's new progress."""
@@ -182,8 +217,8 @@ def update(state_dir: Path, lab_id: str, change: Callable[[LabProgress], None],
 
 def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool = True,
                   learner: str | None = None) -> LabProgress:
-    """A lab's report (lab.grading.Report of `exercise`): steps passed become done; an attempt counts and
-    keeps its score."""
+    """A lab's report (lab.grading.Report of `exercise`, the whole lab's: lab.app.scoring): steps passed become
+    done, its score is the lab's latest; an attempt also counts and goes into the history."""
     if report.lab_id != exercise.id:
         raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
 
@@ -191,12 +226,14 @@ def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool 
         passing = [step.id for step in report.steps if step.passed]
         entry.steps_passing = passing
         entry.steps_done = sorted(set(entry.steps_done) | set(passing))
+        # Every check is the lab's latest standing (lab.app.scoring): the steps it shows and its score agree.
+        entry.last_score, entry.last_max_score = round(report.score, 4), report.max_score
+        entry.last_percent = round(report.percent, 2)
+        entry.last_passed = bool(report.passed)
+        entry.best_percent = max(entry.best_percent or 0.0, entry.last_percent)
+        entry.passed = entry.passed or bool(report.passed)
         if attempt:
             entry.attempts += 1
-            entry.last_score, entry.last_max_score = round(report.score, 4), report.max_score
-            entry.last_percent = round(report.percent, 2)
-            entry.best_percent = max(entry.best_percent or 0.0, entry.last_percent)
-            entry.passed = entry.passed or bool(report.passed)
             entry.history.append(Attempt(at=_now(), checked_at=report.checked_at, phase=report.phase,
                                          score=round(report.score, 4), max_score=report.max_score,
                                          percent=round(report.percent, 2), passed=bool(report.passed)))

@@ -20,6 +20,15 @@ def status_table(body: dict[str, Any]) -> Group:
     head.add_row("account", body.get("account_id", ""))
     head.add_row("state dir", body["state_dir"])
     head.add_row("pid", str(body.get("pid")))
+    storage = body.get("storage")
+    if storage:
+        state = "[red bold]DISK FULL: changes refused[/]" if storage.get("disk_full") else "ok"
+        head.add_row("storage", f"{state}; journal {storage.get('journal_records', 0)} changes since the last "
+                                f"snapshot; fsync {storage.get('fsync')}")
+    detail = body.get("backend_detail") or {}
+    if detail.get("mode") == "host":
+        head.add_row("localstack", f"{detail.get('endpoint')} (pid {detail.get('pid')}, Python {detail.get('python')})")
+        head.add_row("localstack log", str(detail.get("log")))
     parts: list[Any] = [head]
     resources = body.get("resources") or {}
     regions = [r for r in body["regions"] if r in resources]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -130,27 +132,21 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -
 
 @pytest.fixture(autouse=True)
 def _no_real_aws_in_test_process(monkeypatch: pytest.MonkeyPatch, user_home: Path) -> None:
-    """The test process itself: real-looking keys in the environment, and no connection off loopback."""
+    """The test process itself: real-looking keys in the environment, and no connection, datagram or name
+    lookup off loopback (the guard of tests/guard/network_guard.py, undone after the test)."""
     for key, value in REAL_LOOKING_KEYS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("HOME", str(user_home))
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    import ipaddress
+    from tests.guard import network_guard
 
-    original = socket.socket.connect
+    def violation(kind: str, what: str) -> NoReturn:
+        pytest.fail(f"the test process tried a {what}")
 
-    def guarded(sock: socket.socket, address: object) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            host = str(address[0])
-            try:
-                loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
-            except ValueError:
-                loopback = host == "localhost"
-            if not loopback:
-                pytest.fail(f"the test process tried to connect to non-loopback {host}:{address[1]}")
-        return original(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+    for name, method in network_guard.guarded_socket_methods(violation).items():
+        monkeypatch.setattr(socket.socket, name, method)
+    for name, function in network_guard.guarded_lookups(violation).items():
+        monkeypatch.setattr(socket, name, function)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
@@ -161,3 +157,23 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(path: Path, size: str = "8m", read_only: bool = False) -> Iterator[Path]:
+    """A small tmpfs at `path` (a real full disk, or a read-only one), unmounted afterwards; the test is
+    skipped, saying why, where this machine refuses the mount (it needs root with CAP_SYS_ADMIN)."""
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size},mode=0755" + (",ro" if read_only else "")
+    try:
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], check=False,
+                                capture_output=True,
+                                text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("needs the mount command to make a small tmpfs")
+    if result.returncode != 0:
+        pytest.skip(f"needs a tmpfs mount (root with CAP_SYS_ADMIN): {result.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True, timeout=30)

@@ -9,7 +9,9 @@ thread worker (`call_source`), and what comes back is pushed into reactive attri
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App
@@ -17,7 +19,6 @@ from textual.binding import Binding, BindingType
 from textual.message_pump import MessagePump
 from textual.reactive import reactive
 
-from lab.errors import SandboxNotRunningError
 from tui.data import DataSource, LabSummary, SandboxView
 from tui.messages import ClockAction, CopyText, InjectScenario, OpenLab
 from tui.screens.home import HomeScreen
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 Result = TypeVar("Result")
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 SANDBOX_POLL_SECONDS = 1.0
+BUSY_AFTER_SECONDS = 2.0  # an unanswered poll older than this shows the sandbox as busy
 LIVE_CHECK_SECONDS = 10.0
 
 
@@ -68,17 +70,22 @@ class LabApp(App[None]):
     labs: reactive[tuple[LabSummary, ...]] = reactive((), always_update=False)
 
     def __init__(self, source: DataSource, *, poll_seconds: float = SANDBOX_POLL_SECONDS,
-                 live_check_seconds: float = LIVE_CHECK_SECONDS, start_sandbox: bool = True) -> None:
+                 live_check_seconds: float = LIVE_CHECK_SECONDS, start_sandbox: bool = True,
+                 busy_after_seconds: float = BUSY_AFTER_SECONDS) -> None:
         """poll_seconds: how often the sandbox is read (0: never on a timer -- no polling anywhere, as
-        tests with a frozen source want); live_check_seconds: the lab screen's re-check period (0: off)."""
+        tests with a frozen source want); live_check_seconds: the lab screen's re-check period (0: off);
+        busy_after_seconds: how long a poll may go unanswered before the sandbox shows as busy."""
         super().__init__()
         self.source = source
         self.poll_seconds = poll_seconds
+        self.busy_after_seconds = busy_after_seconds
         self.live_check_seconds = live_check_seconds
         self.start_sandbox = start_sandbox
         self.labs_loaded = False
         self.resume_lab: str | None = None
         self._polling = False
+        self._poll_started = time.monotonic()
+        self._busy_since: float | None = None  # when the sandbox stopped answering promptly
         self._down_dialog_open = False
 
     # -- start ----------------------------------------------------------------------------------------------
@@ -117,7 +124,7 @@ class LabApp(App[None]):
         def run() -> None:
             try:
                 result = call(*args)
-            except SandboxNotRunningError as exc:
+            except self.source.sandbox_gone as exc:
                 self.call_from_thread(self.sandbox_lost, str(exc))
                 if failed:
                     self.call_from_thread(still_there, failed)
@@ -139,9 +146,13 @@ class LabApp(App[None]):
 
     # -- the sandbox ----------------------------------------------------------------------------------------
     def poll_sandbox(self) -> None:
-        if self._polling or (self.sandbox is not None and self.sandbox.state == "starting"):
+        if self.sandbox is not None and self.sandbox.state == "starting":
+            return
+        if self._polling:
+            self.still_waiting()
             return
         self._polling = True
+        self._poll_started = time.monotonic()
 
         def done(view: SandboxView) -> None:
             self._polling = False
@@ -153,7 +164,29 @@ class LabApp(App[None]):
     def _poll_failed(self) -> None:
         self._polling = False
 
+    def still_waiting(self) -> None:
+        """The last poll has not come back yet: past busy_after_seconds, say the sandbox is busy and for how
+        long it has been (it is not dead: a dead one refuses at once)."""
+        waited = time.monotonic() - (self._busy_since or self._poll_started)
+        if waited >= self.busy_after_seconds:
+            self.show_busy(waited)
+
+    def show_busy(self, waited: float) -> None:
+        if self._busy_since is None:
+            self._busy_since = time.monotonic() - waited
+        last = self.sandbox if self.sandbox is not None and self.sandbox.answering else None
+        seconds = int(waited)
+        message = f"sandbox busy, waiting for an answer ({seconds} s)"
+        if last is None:
+            self.sandbox = SandboxView("busy", self.source.endpoint, message=message, waiting_seconds=seconds)
+        else:
+            self.sandbox = replace(last, state="busy", message=message, waiting_seconds=seconds)
+
     def sandbox_arrived(self, view: SandboxView) -> None:
+        if view.state == "busy":  # the poll itself gave up waiting; the next one waits again
+            self.show_busy(time.monotonic() - (self._busy_since or self._poll_started))
+            return
+        self._busy_since = None
         self.sandbox = view
         if view.state == "down":
             self.sandbox_lost(view.message)

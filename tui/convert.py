@@ -5,6 +5,7 @@ Pure functions: no I/O, so each is tested on its own with bodies shaped as the a
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -112,13 +113,20 @@ def sandbox_view(status: Mapping[str, Any], faults: Mapping[str, Any], endpoint:
         pid=status.get("pid"), state_dir=str(status.get("state_dir", "")),
         clock=clock_view(status["clock"]) if status.get("clock") else None,
         workload=workload_view(engines.get("workload")),
-        regions=region_health(faults, active, status.get("regions") or config.REGIONS), faults=active)
+        regions=region_health(faults, active, status.get("regions") or config.REGIONS), faults=active,
+        storage_warning=str((status.get("storage") or {}).get("disk_full_message") or ""))
 
 
 # -- labs ----------------------------------------------------------------------------------------------------
 
 def _refs(refs: Iterable[Any]) -> tuple[CheckRefView, ...]:
     return tuple(CheckRefView(ref.id, float(ref.weight), frozen_mapping(dict(ref.params))) for ref in refs)
+
+
+def drill_spec_view(drill: Any) -> DrillSpecView:
+    """A lab.exercises.DrillSpec with its briefing and follow-up scenarios."""
+    return DrillSpecView(drill.scenario, frozen_mapping(dict(drill.params)), str(drill.briefing_md or ""),
+                         int(drill.after_seconds or 0), tuple(drill_spec_view(then) for then in drill.then))
 
 
 def lab_view(exercise: Any) -> LabView:
@@ -128,19 +136,24 @@ def lab_view(exercise: Any) -> LabView:
         estimated_minutes=int(exercise.estimated_minutes),
         steps=tuple(StepView(step.id, step.title, step.instructions_md, tuple(step.hints), _refs(step.checks))
                     for step in exercise.steps),
-        drill=DrillSpecView(drill.scenario, frozen_mapping(dict(drill.params))) if drill else None,
+        drill=drill_spec_view(drill) if drill else None,
         recovery_checks=_refs(exercise.recovery_checks),
         rto_target_seconds=int(exercise.targets.rto_seconds), rpo_target_seconds=int(exercise.targets.rpo_seconds),
-        pass_mark=float(exercise.pass_mark))
+        pass_mark=float(exercise.pass_mark),
+        recovery_instructions_md=str(exercise.recovery_instructions_md or ""),
+        recovery_hints=tuple(exercise.recovery_hints))
 
 
 def progress_view(progress: Any, exercise: Any) -> LabProgressView:
-    """The learner's progress in one lab (lab.progress.Progress; a lab never opened has an empty record)."""
+    """The learner's progress in one lab (lab.progress.Progress; a lab never opened has an empty record): its
+    latest score, passed when that check passed (lab.app.scoring, as `lab exercises` says)."""
+    from lab.app.scoring import standing
+
     record = progress.lab(exercise.id)
     return LabProgressView(
         lab_id=exercise.id, steps_done=frozenset(record.steps_done),
         hints_revealed=frozen_mapping({k: int(v) for k, v in record.hints_revealed.items()}),
-        attempts=int(record.attempts), last_percent=record.last_percent, passed=bool(record.passed),
+        attempts=int(record.attempts), last_percent=record.last_percent, passed=standing(record).passed,
         current_step=record.current_step)
 
 
@@ -180,9 +193,26 @@ def report_view(exercise: Any, report: Any) -> LabReport:
 
 # -- events, scenarios, drills -------------------------------------------------------------------------------
 
+def made_by_lab(event: Mapping[str, Any]) -> bool:
+    """Is this API call one the lab made in-process? The audit gives those the source "AWS Internal", or
+    the service principal of the engine acting (backup.amazonaws.com...), as CloudTrail does for AWS's
+    own calls; a call over the network, the learner's, has the caller's IP address."""
+    if event.get("kind") != "api":
+        return False
+    source = (event.get("detail") or {}).get("sourceIPAddress")
+    if not isinstance(source, str) or not source:
+        return False
+    try:
+        ipaddress.ip_address(source)
+    except ValueError:
+        return True
+    return False
+
+
 def event_batch(body: Mapping[str, Any]) -> EventBatch:
     events = tuple(EventView(int(e["seq"]), float(e["time"]), str(e["kind"]), str(e["source"]), str(e["name"]),
-                             e.get("region"), e.get("resource"), frozen_mapping(e.get("detail") or {}))
+                             e.get("region"), e.get("resource"), frozen_mapping(e.get("detail") or {}),
+                             made_by_lab(e))
                    for e in body.get("events") or ())
     return EventBatch(events, int(body.get("last_seq", events[-1].seq if events else 0)))
 

@@ -6,8 +6,8 @@ tests inject a canned one). Answers are immutable snapshots that the app pushes 
 so a widget only ever renders a value it was given, and a test can freeze every one of them.
 
 Every `DataSource` method may block (network, disk): the app calls them from thread workers, never from
-the event loop. They raise `lab.errors.SandboxNotRunningError` when the sandbox is gone and `lab.errors.LabError`
-for any other failure a person can act on.
+the event loop. They raise the source's `sandbox_gone` exception when the sandbox is gone, and any other
+exception, whose message a person can act on, for other failures.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+RECOVERY_HINTS = "recover"  # the progress key of the drill's recovery hints (lab.grading's recovery step id)
 
 
 def frozen_mapping(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -61,7 +63,10 @@ class RegionHealth:
 
 @dataclass(frozen=True)
 class SandboxView:
-    state: str  # "starting" | "running" | "down"
+    """The sandbox as last read. "busy": it runs but has not answered for `waiting_seconds` (the other
+    fields are what it said last); "down": it refused the connection or its process exited."""
+
+    state: str  # "starting" | "running" | "busy" | "down"
     endpoint: str
     message: str = ""
     backend: str = ""
@@ -71,10 +76,17 @@ class SandboxView:
     workload: WorkloadView | None = None
     regions: tuple[RegionHealth, ...] = ()
     faults: tuple[FaultView, ...] = ()
+    waiting_seconds: int = 0
+    storage_warning: str = ""  # set while the sandbox's disk is full (changes are refused)
 
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def answering(self) -> bool:
+        """Running, or busy with its last answer still the best we know."""
+        return self.state in ("running", "busy")
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,14 @@ class StepView:
 
 @dataclass(frozen=True)
 class DrillSpecView:
+    """A lab's drill: the scenario injected at the incident, what the learner is told of it (Markdown), and
+    the scenarios that follow it (`after_seconds` after the one before)."""
+
     scenario: str
     params: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    briefing_md: str = ""
+    after_seconds: int = 0
+    then: tuple[DrillSpecView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +129,8 @@ class LabView:
     rto_target_seconds: int
     rpo_target_seconds: int
     pass_mark: float
+    recovery_instructions_md: str = ""  # how to recover from the drill (Markdown), shown once it has started
+    recovery_hints: tuple[str, ...] = ()  # revealed one at a time, counted under RECOVERY_HINTS
 
     def step(self, step_id: str) -> StepView:
         for step in self.steps:
@@ -251,6 +271,7 @@ class EventView:
     region: str | None = None
     resource: str | None = None
     detail: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    by_lab: bool = False  # an API call the lab made itself (seeding the world, an engine acting as AWS)
 
 
 @dataclass(frozen=True)
@@ -279,6 +300,11 @@ class ScenarioView:
 class DataSource(ABC):
     """Everything the app reads or asks the lab to do. Blocking: call from a thread worker."""
 
+    #: what the source raises when the sandbox is gone (the app then offers to restart it)
+    sandbox_gone: type[Exception] = ConnectionError
+    #: the sandbox's regions, the primary first and the disaster-recovery region second
+    regions: tuple[str, ...] = ()
+
     @property
     @abstractmethod
     def endpoint(self) -> str:
@@ -286,7 +312,8 @@ class DataSource(ABC):
 
     @abstractmethod
     def sandbox(self) -> SandboxView:
-        """The sandbox now (a view with state "down" when it does not answer; never raises for that)."""
+        """The sandbox now: state "down" when it refuses connections or its process exited, "busy" when
+        it runs but did not answer in time; never raises for either."""
 
     @abstractmethod
     def ensure_running(self) -> SandboxView:
@@ -311,7 +338,8 @@ class DataSource(ABC):
 
     @abstractmethod
     def reveal_hint(self, lab_id: str, step_id: str) -> LabProgressView:
-        """Count one more hint shown for the step (never beyond the step's hints)."""
+        """Count one more hint shown for the step (never beyond the step's hints); step_id RECOVERY_HINTS
+        counts one of the drill's recovery hints."""
 
     @abstractmethod
     def set_current_step(self, lab_id: str, step_id: str) -> LabProgressView:

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from lab import config
 from lab.admin_client import AdminClient
 from lab.errors import LabError, SandboxNotRunningError
 from tui import convert
 from tui.data import (
+    RECOVERY_HINTS,
     ClockView,
     DataSource,
     DrillView,
@@ -35,11 +37,15 @@ from tui.data import (
 )
 
 SETTINGS_FILE = "tui.json"
-WORLD_PARTS = ("s3", "dynamodb", "rds", "ec2", "backup", "cloudtrail")  # what the map and the explorer show
-POLL_TIMEOUT = 3.0  # seconds: a status poll that takes longer means the sandbox is in trouble
+# what the map and the explorer show (object, item and order counts included)
+WORLD_PARTS = ("s3", "s3.objects", "dynamodb", "dynamodb.items", "rds", "rds.orders", "ec2", "backup", "cloudtrail")
+POLL_TIMEOUT = 30.0  # seconds a status poll may wait; the app shows "busy" long before, while it waits
 
 
 class LiveSource(DataSource):
+    sandbox_gone = SandboxNotRunningError
+    regions = tuple(config.REGIONS)
+
     def __init__(self, state_dir: Path, port: int | None = None, backend: str = "embedded") -> None:
         self.state_dir = state_dir
         self.port = port
@@ -66,6 +72,8 @@ class LiveSource(DataSource):
         return AdminClient(self.endpoint)
 
     def sandbox(self) -> SandboxView:
+        """The sandbox now. Only a refused connection or an exited process is "down": a sandbox that takes
+        long to answer (a long clock advance, a large world) is "busy", and the app keeps waiting."""
         client = self.admin()
         try:
             status = client.get("status?counts=0", timeout=POLL_TIMEOUT)
@@ -73,18 +81,41 @@ class LiveSource(DataSource):
         except SandboxNotRunningError as exc:
             return SandboxView("down", client.endpoint, message=str(exc))
         except LabError as exc:
+            if timed_out(exc) and self.process_alive() is not False:
+                return SandboxView("busy", client.endpoint, message=f"no answer within {POLL_TIMEOUT:g} s")
             return SandboxView("down", client.endpoint, message=str(exc))
         if not status.get("ready", True):
             return SandboxView("starting", client.endpoint, message="restoring its saved state…",
                                backend=str(status.get("backend", "")), pid=status.get("pid"))
         return convert.sandbox_view(status, faults, client.endpoint)
 
+    def port_open(self) -> bool:
+        """Does something take connections at the sandbox's endpoint?"""
+        address = urlsplit(self.endpoint)
+        try:
+            with socket.create_connection((address.hostname or "127.0.0.1", address.port or 80), timeout=1.0):
+                return True
+        except OSError:
+            return False
+
+    def process_alive(self) -> bool | None:
+        """Does the sandbox process of this state dir still run? None: not known (no pid file: a sandbox
+        started some other way, such as in a container)."""
+        from lab import process
+
+        info = process.runtime_info(self.state_dir)
+        if not info or not info.get("pid"):
+            return None
+        return process.pid_alive(int(info["pid"]))
+
     def ensure_running(self) -> SandboxView:
         from lab import process
 
         try:
             running = process.find_running(self.state_dir, self.port)
-            if running is None:
+            # A live process whose port takes connections but did not answer find_running's short probe
+            # is busy, not gone: wait for it rather than start a second one.
+            if running is None and not (self.process_alive() and self.port_open()):
                 process.start(self.state_dir, port=self.port or config.DEFAULT_PORT, backend=self.backend,
                               foreground=False)
         except LabError as exc:
@@ -124,20 +155,21 @@ class LiveSource(DataSource):
         return LabSummary(convert.lab_view(exercise), convert.progress_view(self._progress(), exercise))
 
     def run_checks(self, lab_id: str, phase: str = "configure", *, attempt: bool = True) -> LabReport:
-        from lab import grading, inventory, progress
+        from lab.app.checking import check_lab
 
         exercise = self.exercise(lab_id)
-        collected = inventory.collect_from_endpoint(self.endpoint, services_for(exercise, phase))
-        report = grading.evaluate(exercise, collected, phase=phase)
-        progress.record_report(self.state_dir, exercise, report, attempt=attempt)
+        report = check_lab(self.endpoint, exercise, phase, state_dir=self.state_dir, attempt=attempt)
         return convert.report_view(exercise, report)
 
     def reveal_hint(self, lab_id: str, step_id: str) -> LabProgressView:
         from lab import progress
 
         exercise = self.exercise(lab_id)
-        step = exercise.step(step_id)
-        progress.record_hint(self.state_dir, lab_id, step.id, available=len(step.hints))
+        if step_id == RECOVERY_HINTS:
+            progress.record_hint(self.state_dir, lab_id, RECOVERY_HINTS, available=len(exercise.recovery_hints))
+        else:
+            step = exercise.step(step_id)
+            progress.record_hint(self.state_dir, lab_id, step.id, available=len(step.hints))
         return convert.progress_view(self._progress(), exercise)
 
     def set_current_step(self, lab_id: str, step_id: str) -> LabProgressView:
@@ -174,7 +206,7 @@ class LiveSource(DataSource):
         from lab import inventory
         from tui.world import world_view
 
-        collected = inventory.collect_from_endpoint(self.endpoint, set(WORLD_PARTS))
+        collected = inventory.collect_from_endpoint(self.endpoint, WORLD_PARTS)
         return world_view(collected, self._get_or_empty("faults"))
 
     def events(self, since: int = 0, limit: int = 500) -> EventBatch:
@@ -222,14 +254,6 @@ class LiveSource(DataSource):
 
 
 
-def services_for(exercise: Any, phase: str) -> set[str] | None:
-    """The inventory parts the phase's checks read (collecting less is faster); None: everything."""
-    from checks import registry
-
-    wanted: set[str] = set()
-    for ref in exercise.checks(phase):
-        try:
-            wanted |= set(registry.get(ref.id).services)
-        except KeyError:
-            return None  # an unknown check reports itself when graded; collect everything for it
-    return wanted or None
+def timed_out(error: LabError) -> bool:
+    """Did the sandbox accept the request and not answer in time (as against refusing it)?"""
+    return isinstance(error.__cause__, TimeoutError)

@@ -33,8 +33,9 @@ class Backend(Protocol):
     def stop(self) -> None:
         """Release what start() took."""
 
-    def reseed(self, seed: str) -> None:
-        """Make the ids of the next call a function of `seed` (no-op where ids come from elsewhere)."""
+    def reseed(self, seed: str | None) -> None:
+        """Make the ids this thread draws next a function of `seed`; None when its call is over (no-op where
+        ids come from elsewhere)."""
 
     def export_state(self) -> dict:
         """The backend's resources, for the lab's snapshot ({} where the backend keeps them itself)."""

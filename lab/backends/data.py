@@ -10,7 +10,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lab.kernel.data import BucketState, DataAccess, ObjectEventListener, ObjectVersion, WriteGuard
+from lab import config
+from lab.kernel.data import (
+    BucketState,
+    DataAccess,
+    EbsSnapshot,
+    KeyHead,
+    ObjectEventListener,
+    ObjectVersion,
+    WriteGuard,
+    heads_of,
+)
 from lab.kernel.port import Sandbox
 
 
@@ -111,6 +121,14 @@ class ApiData:
         return [version for versions in by_key.values()
                 for version in sorted(versions, key=lambda v: (v.is_latest, v.last_modified), reverse=True)]
 
+    def key_heads(self, region: str, bucket: str) -> list[KeyHead]:
+        try:
+            return heads_of(self.list_object_versions(region, bucket))
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchBucket":
+                raise LookupError(f"no bucket {bucket}") from exc
+            raise
+
     def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
         self.sandbox.client("s3", region).delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 
@@ -182,6 +200,19 @@ class ApiData:
         except dynamodb.exceptions.ResourceNotFoundException as exc:
             raise LookupError(f"no DynamoDB table {table} in {region}") from exc
 
+    def key_values(self, region: str, table: str, attribute: str) -> list[Any]:
+        dynamodb = self.sandbox.client("dynamodb", region)
+        try:
+            keys = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+            if attribute not in {key["AttributeName"] for key in keys}:
+                raise ValueError(f"{attribute} is not a key of DynamoDB table {table}")
+            pages = dynamodb.get_paginator("scan").paginate(
+                TableName=table, ProjectionExpression="#k", ExpressionAttributeNames={"#k": attribute})
+            return [next(iter(item[attribute].values())) for page in pages for item in page.get("Items", [])
+                    if attribute in item]
+        except dynamodb.exceptions.ResourceNotFoundException as exc:
+            raise LookupError(f"no DynamoDB table {table} in {region}") from exc
+
     def count_objects(self, region: str, bucket: str) -> int:
         s3 = self.sandbox.client("s3", region)
         try:
@@ -229,6 +260,18 @@ class ApiData:
 
     def subscribe_version_deletes(self, listener: Callable[[str, str, str], None]) -> bool:
         return False
+
+    def ebs_snapshots(self, region: str) -> list[EbsSnapshot]:
+        ec2 = self.sandbox.client("ec2", region)
+        found = []
+        owned = [{"Name": "owner-id", "Values": [config.ACCOUNT_ID]}]
+        for page in ec2.get_paginator("describe_snapshots").paginate(Filters=owned):
+            for snap in page.get("Snapshots", []):
+                found.append(EbsSnapshot(
+                    snap["SnapshotId"], snap.get("VolumeId"), snap.get("State"), snap.get("Progress"),
+                    snap["StartTime"].timestamp(), bool(snap.get("Encrypted")), snap.get("Description"),
+                    {tag["Key"]: tag["Value"] for tag in snap.get("Tags", [])}, snap.get("VolumeSize")))
+        return found
 
     def create_snapshot(self, region: str, volume_id: str, description: str,
                         tags: dict[str, str]) -> dict[str, Any]:

@@ -5,13 +5,18 @@ This is the one module that knows moto's internals; it is pinned to the moto ver
 
 from __future__ import annotations
 
+import copyreg
+import gc
 import io
 import itertools
+import logging
 import pickle
+import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
@@ -19,14 +24,118 @@ from typing import Any
 import moto
 import moto.backends as moto_backends
 import orjson
+from moto.core.base_backend import AccountSpecificBackend, BackendDict
 from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.moto_random import MotoRandom
 
 from lab import config
 from lab.backends import moto_patches  # (it sets moto's environment before any moto service loads)
 from lab.gateway.codec.errors import not_implemented
 from lab.gateway.codec.identify import service_model
 from lab.kernel.context import RequestContext, Response
-from lab.kernel.data import BucketState, ObjectVersion
+from lab.kernel.data import BucketState, EbsSnapshot, KeyHead, ObjectVersion
+
+log = logging.getLogger("lab.backends.embedded")
+
+# moto draws most ids from its seeded generator (moto_patches routes uuid.uuid4 through it too), which makes
+# every id a pure function of the seed and the request sequence: what lets the journal replay to the same
+# state after a crash. The generator is split by thread here.
+
+class _ThreadDraws(threading.local):
+    def __init__(self) -> None:
+        self.seeded = random.Random()  # this thread's generator for the calls it runs, reseeded per call
+        self.generator: random.Random | None = None  # what this thread draws from now (None: _UNSEEDED)
+
+
+_DRAWS = _ThreadDraws()
+_UNSEEDED = random.Random()  # seeded from the OS: ids of work outside any call (error answers, clients)
+
+
+class _PerThreadRandom(MotoRandom):
+    """moto's one shared generator, split by thread. A thread running a call draws from its own generator,
+    seeded for that call (reseed); every other draw -- an error answer's request id, a client's invocation
+    id, anything made outside the sandbox lock -- comes from an unseeded generator and can no longer shift
+    the ids of the call in progress on another thread (nor repeat across sandboxes)."""
+
+    def random(self) -> float:
+        return (_DRAWS.generator or _UNSEEDED).random()
+
+    def getrandbits(self, k: int) -> int:
+        return (_DRAWS.generator or _UNSEEDED).getrandbits(k)
+
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        (_DRAWS.generator or _UNSEEDED).seed(a, version)
+
+    def getstate(self) -> Any:
+        return (_DRAWS.generator or _UNSEEDED).getstate()
+
+    def setstate(self, state: Any) -> None:
+        (_DRAWS.generator or _UNSEEDED).setstate(state)
+
+    def randbytes(self, n: int) -> bytes:
+        return (_DRAWS.generator or _UNSEEDED).randbytes(n)
+
+
+mock_random.__class__ = _PerThreadRandom
+
+
+def _seeded_by_name(create: Any) -> Any:
+    """moto makes a region's backend on first use (IAM's with a thousand managed policies of random ids,
+    EC2's with a default VPC). When that happens depends on the process (a restored service loads later, a
+    service's app is made on its first call), so a creation inside a call must not draw from the call's
+    generator: it draws from one seeded by what it makes, and the call's ids stay what they were."""
+
+    def getitem(self: Any, region_name: str) -> Any:
+        key = "aws" if region_name == "global" else region_name
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        previous = _DRAWS.generator
+        _DRAWS.generator = random.Random(f"backend:{self.service_name}:{self.account_id}:{key}")
+        try:
+            return create(self, region_name)
+        finally:
+            _DRAWS.generator = previous
+
+    return getitem
+
+
+AccountSpecificBackend.__getitem__ = _seeded_by_name(AccountSpecificBackend.__getitem__)  # type: ignore[method-assign]
+
+
+def _loads_first(method: Any) -> Any:
+    """A restored service waits as bytes until first used; moto's services reach into one another's state
+    (every call into IAM's, S3 into KMS's, ...), and the data layer into any: whoever touches a waiting
+    service's backends loads it first, so nothing is made in (or lost with) a stand-in that the load would
+    replace."""
+
+    def hooked(self: Any, *args: Any) -> Any:
+        loader = _RESTORING.backend
+        if loader is not None and loader._pending:
+            loader.load_for(self)
+        return method(self, *args)
+
+    return hooked
+
+
+for _name in ("__getitem__", "__iter__", "__len__", "__contains__", "get", "items", "keys", "values"):
+    setattr(BackendDict, _name, _loads_first(getattr(BackendDict, _name)))
+
+
+def _forget_stand_in(loaded: Any, live: Any) -> None:
+    """moto lists the services in use (BackendDict._instances: what the tagging API's GetResources and a reset
+    walk); a restored BackendDict that registered itself while it was unpickled holds the same accounts as
+    the live one it was copied into, and would list every resource a second time."""
+    instances = BackendDict._instances  # type: ignore[misc]
+    instances[:] = [each for each in instances if each is not loaded]
+    if dict.__len__(live) and not any(each is live for each in instances):
+        instances.append(live)
+
+
+class _Restoring:
+    backend: EmbeddedBackend | None = None  # the backend with services still waiting as bytes
+
+
+_RESTORING = _Restoring()
 
 MOTO_VERSION = moto.__version__
 
@@ -34,6 +143,61 @@ MOTO_VERSION = moto.__version__
 # that such a snapshot still loads (pickle finds a function by its module and name).
 _rebuild_versioned_store = moto_patches.rebuild_key_store
 _load_private_key = moto_patches.load_private_key
+
+
+def _rebuild_key(changed: dict[str, Any], value: bytes) -> Any:
+    """A saved S3 object version, at a fraction of the cost of FakeKey's __setstate__: a CompactKey (see
+    _KeyFactory) holding the attributes that differ from a new key's, and its body in a BytesIO below the
+    buffer size instead of a spooled temporary file written through the body's setter. A month-old world
+    restores 100,000 of them before the first S3 call after a restart."""
+    factory = _key_factory()
+    key = object.__new__(factory.compact_key)
+    attributes = key.__dict__
+    attributes.update(changed)
+    attributes["_value_buffer"] = _body_buffer(value, key._max_buffer_size)
+    attributes["contentsize"] = len(value)
+    attributes["lock"] = factory.lock
+    return key
+
+
+_ABSENT = object()
+
+
+def _reduce_key(key: Any) -> tuple[Any, ...]:
+    state = key.__getstate__()
+    value = state.pop("value")
+    if isinstance(value, str):
+        value = value.encode()
+    defaults = _key_factory().defaults
+    changed = {name: item for name, item in state.items() if defaults.get(name, _ABSENT) is not item
+               and (type(item) is not type(defaults.get(name, _ABSENT)) or defaults[name] != item)}
+    return _rebuild_key, (changed, value)
+
+
+def _rebuild_item_attributes(items: dict[str, Any]) -> Any:
+    """moto's LimitedSizeDict of an item's attributes, without re-checking the item's size per attribute
+    (quadratic; the item passed it when it was written): pickle would call its __setitem__ for each."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    made = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(made, items)
+    return made
+
+
+def _reduce_item_attributes(attributes: dict[str, Any]) -> tuple[Any, ...]:
+    return _rebuild_item_attributes, (dict(attributes),)
+
+
+def _register_fast_reducers() -> None:
+    """Once moto's S3 and DynamoDB models are loaded: save their objects in the forms above."""
+    s3_models, dynamo_types = sys.modules.get("moto.s3.models"), sys.modules.get("moto.dynamodb.models.dynamo_type")
+    if s3_models is not None and s3_models.FakeKey not in copyreg.dispatch_table:
+        copyreg.pickle(s3_models.FakeKey, _reduce_key)
+        copyreg.pickle(moto_patches.CompactKey, _reduce_key)
+    if dynamo_types is not None and dynamo_types.LimitedSizeDict not in copyreg.dispatch_table:
+        copyreg.pickle(dynamo_types.LimitedSizeDict, _reduce_item_attributes)
+
+
 
 # botocore service name -> moto module, where they differ beyond dropping dashes.
 _MOTO_NAME_OVERRIDES = {
@@ -90,6 +254,10 @@ class EmbeddedBackend:
         # Restored services still as pickled bytes: unpickling imports the service's moto modules (the
         # bulk of a cold start), so each is loaded on its first use or by the warm-up after start.
         self._pending: dict[str, bytes] = {}
+        self._load_lock = threading.RLock()
+        self._pending_dicts: dict[int, str | None] = {}  # id(BackendDict) -> its module, when waiting
+        self.load_failures: dict[str, str] = {}
+        self.on_load_failure: Any = None  # called (module, message) when a restored service cannot load
 
     def start(self) -> None:
         """Make the lab's changes to moto (lab.backends.moto_patches), once per process. Loading a service's
@@ -113,7 +281,7 @@ class EmbeddedBackend:
         identity = ctx.identity
         module = moto_module_for(identity.service) if identity and identity.service else None
         if module is None or not moto_implements(identity.service, identity.operation):
-            ctx.response = _as_response(not_implemented(identity, detail="backend: embedded moto"))
+            ctx.response = not_implemented(identity, detail="backend: embedded moto", request_id=ctx.request_id)
             return
         self.materialize(module)
         self.touched.add(module)
@@ -135,7 +303,7 @@ class EmbeddedBackend:
             if hasattr(chunks, "close"):
                 chunks.close()
         except NotImplementedError:
-            ctx.response = _as_response(not_implemented(identity, detail="backend: embedded moto"))
+            ctx.response = not_implemented(identity, detail="backend: embedded moto", request_id=ctx.request_id)
             return
         status = captured["status"]
         # The gateway sets Content-Length from the body it sends; a HEAD answer keeps moto's (the object's size).
@@ -143,7 +311,7 @@ class EmbeddedBackend:
         headers = [(k, v) for k, v in captured["headers"] if k.lower() not in dropped]
         if _is_unrecognised(status, data, headers):
             # moto answers routes it has no handler for with an HTML page that botocore retries and misreads.
-            ctx.response = _as_response(not_implemented(identity, detail="backend: embedded moto"))
+            ctx.response = not_implemented(identity, detail="backend: embedded moto", request_id=ctx.request_id)
             return
         ctx.response = Response(status, headers, data)
 
@@ -169,6 +337,7 @@ class EmbeddedBackend:
     # -- persistence: the journal-and-snapshot store calls these -----------------------------------
 
     def export_state(self) -> dict[str, Any]:
+        _register_fast_reducers()
         self.data.flush_items()
         backends = dict(self._pending)  # never loaded since the restore: saved as they came
         for module in sorted(self.touched):
@@ -182,19 +351,67 @@ class EmbeddedBackend:
                 f"the saved state was written by moto {state.get('moto_version')}, "
                 f"this sandbox runs moto {MOTO_VERSION}"
             )
-        self.touched.clear()
-        self.data.drop_pending_items()
-        self._pending = dict(state["backends"])
+        backends = state["backends"]
+        if not isinstance(backends, dict) or not all(isinstance(data, bytes) for data in backends.values()):
+            raise ValueError("the saved backend state is not a set of services")
+        with self._load_lock:
+            self.touched.clear()
+            self.data.drop_pending_items()
+            self._pending = dict(backends)
+            self._pending_dicts.clear()
+            _RESTORING.backend = self
+
+    def load_for(self, backend_dict: Any) -> None:
+        """Load the waiting service whose moto backends `backend_dict` are (see _loads_first)."""
+        key = id(backend_dict)
+        module = self._pending_dicts.get(key, "")
+        if module == "":
+            module = None
+            for name in list(self._pending):
+                # Only services whose moto module is imported can be the one asked for (no import here).
+                if f"moto.{name}" in sys.modules and moto_backends.get_backend(name) is backend_dict:  # type: ignore[call-overload]
+                    module = name
+                    break
+            self._pending_dicts[key] = module
+        if module is not None:
+            self.materialize(module)
 
     def materialize(self, module: str) -> None:
         """Load a restored service into moto, if it is still waiting as bytes."""
-        data = self._pending.pop(module, None)
-        if data is None:
+        if module not in self._pending:
             return
-        live = moto_backends.get_backend(module)  # type: ignore[call-overload]
-        live.clear()
-        live.update(pickle.loads(data))  # noqa: S301 -- moto's state from our own checksummed snapshot
-        self.touched.add(module)
+        with self._load_lock:
+            data = self._pending.pop(module, None)
+            if data is None:
+                return
+            live = moto_backends.get_backend(module)  # type: ignore[call-overload]
+            collecting = gc.isenabled()
+            gc.disable()  # a collection amid a load of 100,000 objects would walk them all, for nothing
+            try:
+                loaded = pickle.loads(data)  # noqa: S301 -- the sandbox's own saved state
+            except Exception as exc:  # noqa: BLE001 -- reported once and set aside, not raised on every call
+                message = f"the saved {module} state could not be loaded ({type(exc).__name__}: {exc})"
+                self.load_failures[module] = message
+                log.error("%s; %s starts empty", message, module)
+                if self.on_load_failure is not None:
+                    self.on_load_failure(module, message)
+                loaded = None
+            finally:
+                if collecting:
+                    gc.enable()
+            dict.clear(live)
+            if loaded is not None:
+                dict.update(live, loaded)
+                _forget_stand_in(loaded, live)
+            self.touched.add(module)
+            _register_fast_reducers()
+
+    def import_service(self, service: str) -> None:
+        """What a service's first call or first load needs besides its state: its moto code imported and
+        its request app made (seconds for EC2's on a busy machine). Safe outside the sandbox lock."""
+        module = moto_module_for(service) or service
+        moto_backends.get_backend(module)  # type: ignore[call-overload]
+        self._app(module)
 
     def materialize_all(self) -> None:
         for module in sorted(self._pending):
@@ -205,8 +422,13 @@ class EmbeddedBackend:
         return sorted(self._pending)
 
     @staticmethod
-    def reseed(seed: str) -> None:
-        mock_random.seed(seed)
+    def reseed(seed: str | None) -> None:
+        """Seed the ids this thread draws from now on; None: this thread's call is over (see _PerThreadRandom)."""
+        if seed is None:
+            _DRAWS.generator = None
+            return
+        _DRAWS.seeded.seed(seed)
+        _DRAWS.generator = _DRAWS.seeded
 
 
 
@@ -216,9 +438,6 @@ def _is_unrecognised(status: int, data: bytes, headers: list[tuple[str, str]]) -
     head = data[:200].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html"))
 
-
-def _as_response(error: Any) -> Response:
-    return Response(error.status, list(error.headers), error.body)
 
 
 # -- moto objects made directly (the engines' bulk writes) ---------------------------------------------
@@ -382,6 +601,10 @@ def _dynamo_type(value: dict[str, Any]) -> Any:
                 made.type, made.value = kind, inner
                 return made
     return dynamo_type(value)
+
+
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # moto's times are naive UTC: seconds since this are epoch seconds
+_SECOND = timedelta(seconds=1)
 
 
 class MotoData:
@@ -646,8 +869,40 @@ class MotoData:
         if found is None:
             raise LookupError(f"no bucket {bucket}")
         # (the store's own values() yields each key's latest version; a delete marker hides the object)
-        return sum(1 for versions in dict.values(found.keys)
-                   if versions and not isinstance(versions[-1], FakeDeleteMarker))
+        return sum(1 for versions in dict.values(found.keys) if versions and type(versions[-1]) is not FakeDeleteMarker)
+
+    def key_heads(self, region: str, bucket: str) -> list[KeyHead]:
+        from moto.s3.models import FakeDeleteMarker
+
+        found = self._s3().buckets.get(bucket)
+        if found is None:
+            raise LookupError(f"no bucket {bucket}")
+        make, epoch = tuple.__new__, _NAIVE_EPOCH  # (a month of orders is 100,000 keys: a tuple each, no more)
+        heads = []
+        append = heads.append
+        for key, versions in dict.items(found.keys):  # (the store's own items() yields only each key's latest)
+            if not versions:
+                continue
+            latest = versions[-1]
+            count = len(versions)
+            # (moto keeps times naive in UTC; a FakeKey keeps its ETag once computed, unquoted, in _etag)
+            modified = (latest.last_modified - epoch) // _SECOND
+            if type(latest) is FakeDeleteMarker:
+                markers = 1 if count == 1 else sum(1 for v in versions if type(v) is FakeDeleteMarker)
+                append(make(KeyHead, (key, latest.version_id, None, 0, modified, count - markers, markers)))
+            else:
+                markers = 0 if count == 1 else sum(1 for v in versions if type(v) is FakeDeleteMarker)
+                append(make(KeyHead, (key, latest.version_id, latest._etag or latest.etag.strip('"'), latest.size,
+                                      modified, count - markers, markers)))
+        return heads
+
+    def key_values(self, region: str, table: str, attribute: str) -> list[Any]:
+        found = self._table(region, table)
+        if attribute == found.hash_key_attr:
+            return [key.value for key in found.items]
+        if attribute == found.range_key_attr:
+            return [key.value for by_range in found.items.values() for key in by_range]
+        raise ValueError(f"{attribute} is not a key of DynamoDB table {table}")
 
     @staticmethod
     def _key_values(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
@@ -698,6 +953,14 @@ class MotoData:
         from moto.ec2.models import ec2_backends
 
         return _backend(ec2_backends, self.account, region)
+
+    def ebs_snapshots(self, region: str) -> list[EbsSnapshot]:
+        ec2 = self._ec2(region)
+        tags = ec2.tags  # (resource id -> tags: DescribeSnapshots looks them up one snapshot at a time, O(n^2))
+        return [EbsSnapshot(snap.id, snap.volume.id if snap.volume is not None else None, snap.status, "100%",
+                            (snap.start_time - _NAIVE_EPOCH).total_seconds(), bool(snap.encrypted), snap.description,
+                            dict(tags.get(snap.id) or {}), snap.volume.size if snap.volume is not None else None)
+                for snap in list(ec2.snapshots.values()) if snap.owner_id == self.account]
 
     def create_snapshot(self, region: str, volume_id: str, description: str,
                         tags: dict[str, str]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""LocalStack in Docker, started with the docker SDK from the service docker-compose.yml defines.
+"""LocalStack, in Docker where it can run there, else in host mode (lab/backends/localstack_host.py).
 
-The free LocalStack image needs LOCALSTACK_AUTH_TOKEN since March 2026; both the token and a running
-Docker engine are checked first, so a user missing either is told which.
+The Docker path starts the service docker-compose.yml defines with the docker SDK. The free LocalStack image
+needs LOCALSTACK_AUTH_TOKEN since March 2026; both the token and a running Docker engine are checked first.
+Without either, `lab up --backend localstack` runs localstack-core on this machine instead (host mode).
+LAB_LOCALSTACK_MODE=docker or =host chooses one way; the default, auto, takes Docker when it can run.
 """
 
 from __future__ import annotations
@@ -21,8 +23,33 @@ HOST_PORT = int(os.environ.get("LAB_LOCALSTACK_PORT", "4567"))
 HEALTH_TIMEOUT_S = float(os.environ.get("LAB_LOCALSTACK_TIMEOUT", "90"))
 
 
+MODES = ("auto", "docker", "host")
+
+
 class LocalStackUnavailableError(LabError):
     pass
+
+
+def choose_mode(environ: dict[str, str] | None = None) -> tuple[str, str]:
+    """("docker", "") when the Docker path is chosen and can run, else ("host", why not Docker).
+
+    With LAB_LOCALSTACK_MODE=docker the Docker path is taken whatever is missing (starting it then says what).
+    """
+    environ = dict(os.environ) if environ is None else environ
+    mode = environ.get("LAB_LOCALSTACK_MODE", "auto").strip().lower() or "auto"
+    if mode not in MODES:
+        raise LabError(f"LAB_LOCALSTACK_MODE={mode!r} is none of {', '.join(MODES)}")
+    if mode == "host":
+        return "host", "LAB_LOCALSTACK_MODE=host"
+    if mode == "docker":
+        return "docker", ""
+    if not environ.get("LOCALSTACK_AUTH_TOKEN"):
+        return "host", "LOCALSTACK_AUTH_TOKEN is not set"
+    try:
+        check_prerequisites(environ)
+    except LocalStackUnavailableError:
+        return "host", "no Docker engine answers"
+    return "docker", ""
 
 
 def check_prerequisites(environ: dict[str, str] | None = None) -> Any:

@@ -18,6 +18,8 @@ from lab.safety import check_endpoint
 # Hop-by-hop headers (RFC 9110 7.6.1) are the only ones not passed on.
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "transfer-encoding"}
 _CHUNK = 64 * 1024
+# Bodies larger than this (S3 uploads) go upstream as they arrive, unread by the lab; no engine needs them.
+_STREAM_ABOVE = 1024 * 1024
 
 
 class RemoteBackend:
@@ -44,22 +46,22 @@ class RemoteBackend:
         target = self.url + ctx.path + (f"?{ctx.query_string}" if ctx.query_string else "")
         headers = {k: v for k, v in ctx.headers.items() if k.lower() not in _HOP_BY_HOP}
         body: Any
-        if ctx.body_is_read:
-            body = ctx.body
+        length = int(ctx.environ.get("CONTENT_LENGTH") or 0)
+        if ctx.body_is_read or length <= _STREAM_ABOVE:
+            # Read: engines may look at the request after the backend answered (a PutItem's item, a
+            # replication rule), and a body streamed upstream would be gone by then.
+            body = ctx.body or None
         else:
-            length = int(ctx.environ.get("CONTENT_LENGTH") or 0)
-            body = _LimitedStream(ctx.environ["wsgi.input"], length) if length else None
-            if body is None and ctx.environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-                body = ctx.body
+            body = _LimitedStream(ctx.environ["wsgi.input"], length)
         try:
             upstream = self._pool.urlopen(
                 ctx.method, target, body=body, headers=headers, redirect=False,
                 preload_content=False, decode_content=False, assert_same_host=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            error = aws_error(ctx.identity, 502, "BackendUnavailable",
-                              f"the sandbox's backend at {self.url} did not answer: {exc}", sender_fault=False)
-            ctx.response = Response(error.status, list(error.headers), error.body)
+            ctx.response = aws_error(ctx.identity, 502, "BackendUnavailable",
+                                     f"the sandbox's backend at {self.url} did not answer: {exc}", ctx.request_id,
+                                     sender_fault=False)
             return
         out_headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP]
         ctx.response = Response(upstream.status, out_headers, _stream(upstream))

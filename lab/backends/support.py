@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # The services a learner's commands and the lab's engines use, per lab (see DESIGN.md's curriculum).
 LAB_SERVICES: dict[str, tuple[str, ...]] = {
@@ -24,6 +25,9 @@ EMBEDDED_SERVICES = frozenset(
 
 # LocalStack without a paid plan answers 501 "not included in your license plan" for these.
 LOCALSTACK_FREE_MISSING = frozenset({"rds", "backup", "cloudtrail", "dlm", "fis"})
+
+# Services the lab's own engines answer whole, on any backend (lab/services: backup, cloudtrail, ebs, faults).
+LAB_ENGINE_SERVICES = frozenset({"backup", "cloudtrail", "dlm", "fis"})
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,17 @@ PROBES: dict[str, Probe] = {
 
 def services_needed() -> list[str]:
     return sorted({service for services in LAB_SERVICES.values() for service in services})
+
+
+# Error codes with which an emulator says it does not implement a service or an operation at all.
+UNSUPPORTED_CODES = frozenset({"NotImplemented", "UnknownOperationException", "InvalidAction"})
+
+
+def unsupported_error(exc: Any) -> bool:
+    """True when a botocore ClientError says the backend lacks the service or operation (HTTP 501 Not
+    Implemented, as LocalStack answers for services outside its plan, or one of UNSUPPORTED_CODES), rather than
+    failing or refusing this particular request."""
+    response = getattr(exc, "response", None) or {}
+    code = response.get("Error", {}).get("Code", "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return code in UNSUPPORTED_CODES or status == 501

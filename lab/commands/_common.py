@@ -1,4 +1,5 @@
-"""What the command modules share: finding the running sandbox and its admin client."""
+"""What the command modules share: finding the running sandbox and its admin client, and the options that
+name the state dir, the port, an instructor's exercises and the learner."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ state_dir_option = click.option("--state-dir", envvar="LAB_STATE_DIR", default=N
                                 help="the sandbox's state dir [env LAB_STATE_DIR]")
 port_option = click.option("--port", type=int, default=None, envvar="LAB_PORT",
                            help=f"the sandbox's port [env LAB_PORT; default {config.DEFAULT_PORT}]")
+exercises_option = click.option(
+    "--exercises", "exercises_dir", envvar="LAB_EXERCISES_DIR", default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="an instructor's folder of exercise files, used beside the built-in labs [env LAB_EXERCISES_DIR]")
+learner_option = click.option("--learner", envvar="LAB_LEARNER", default=None,
+                              help="the learner's name [env LAB_LEARNER; default $USER]")
 
 
 def state_dir_path(value: str | None) -> Path:

@@ -1,8 +1,8 @@
 """`lab check`, `lab grade`, `lab export`: the labs' checks on the running sandbox, reports for instructors,
 and grading a class from exported files.
 
-Exit codes of `lab check` and `lab grade`: 0 when everything passes, 1 when something fails, 2 on an error
-(a check that could not judge, a sandbox that is not running, a broken exercise file).
+Exit codes of `lab check` and `lab grade`: 0 when every lab passes its pass mark, 1 when one does not, 2 on an
+error (a check that could not judge, a sandbox that is not running, a broken exercise file). Scores: lab.app.scoring.
 """
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ from typing import Any
 
 import click
 
-from lab.commands._common import admin, port_option, state_dir_option, state_dir_path
+from lab.commands._common import (
+    admin,
+    exercises_option,
+    learner_option,
+    port_option,
+    state_dir_option,
+    state_dir_path,
+)
 from lab.errors import LabError
 
 PHASE_CHOICES = ("auto", "configure", "recover", "all")
 EVENTS_LIMIT = 20_000
+MAX_EXPORT_MB = 256  # lab.grading.MAX_EXPORT_BYTES, in the unit of --max-export-mb
 STATUS_STYLE = {"PASS": ("[green]PASS[/]", "green"), "FAIL": ("[red]FAIL[/]", "red"),
                 "ERROR": ("[magenta]ERROR[/]", "magenta"), "NOT_APPLICABLE": ("[dim]N/A[/]", "dim")}
-learner_option = click.option("--learner", envvar="LAB_LEARNER", default=None,
-                              help="the learner's name [env LAB_LEARNER; default $USER]")
-exercises_option = click.option(
-    "--exercises", "exercises_dir", envvar="LAB_EXERCISES_DIR", default=None,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="an instructor's folder of exercise files, used beside the built-in labs [env LAB_EXERCISES_DIR]")
 
 
 def register(main: click.Group) -> None:
@@ -52,42 +54,6 @@ def load_exercises(lab_id: str | None, exercises_dir: Path | None) -> list[Any]:
         raise LabError(str(exc)) from exc
 
 
-def services_for(labs: list[Any], phase: str) -> set[str]:
-    """The inventory parts the labs' checks read (unknown check ids are left to the report to flag)."""
-    from checks import registry
-
-    needed = {"drills"}  # `auto` needs to know whether a drill ran
-    for exercise in labs:
-        refs = list(exercise.checks("configure")) if phase == "configure" else list(exercise.checks("all"))
-        for ref in refs:
-            spec = registry.CHECKS.get(ref.id)
-            if spec is not None:
-                needed |= spec.services
-    return needed
-
-
-def phase_of(requested: str, exercise: Any, inventory: dict[str, Any]) -> str:
-    """auto: the configure phase, plus the recovery checks once the lab has had a drill."""
-    if requested != "auto":
-        return requested
-    drilled = any(drill.get("lab") == exercise.id for drill in inventory.get("drills") or ())
-    return "all" if drilled and exercise.recovery_checks else "configure"
-
-
-def exit_code(reports: list[Any], *, by_pass_mark: bool = False) -> int:
-    if any(report.status == "ERROR" for report in reports):
-        return 2
-    if by_pass_mark:
-        return 0 if reports and all(report.passed for report in reports) else 1
-    return 0 if reports and all(report.status == "PASS" for report in reports) else 1
-
-
-def collect(state_dir: str | None, port: int | None, services: set[str] | None) -> dict[str, Any]:
-    from lab import inventory
-
-    return inventory.collect_from_endpoint(admin(state_dir, port).endpoint, services)
-
-
 # -- lab check -------------------------------------------------------------------------------------------
 
 @click.command()
@@ -103,18 +69,19 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
           state_dir: str | None, port: int | None) -> None:
     """Check your progress in a lab (every lab without LAB): each step's checks, what they saw, what to do next.
 
-    Exit code 0 when every check passes, 1 when some fail, 2 on an error."""
-    from lab import grading, progress
+    The score is the whole lab's (its recovery from the drill included) and the same everywhere: lab
+    exercises, lab grade, lab export, the TUI. Exit code 0 when every lab checked passes its pass mark, 1 when
+    one does not, 2 when a check could not judge."""
+    from lab.app import scoring
+    from lab.app.checking import check_labs
 
     labs = load_exercises(lab_id, exercises_dir)
-    collected = collect(state_dir, port, services_for(labs, phase))
-    reports = [grading.evaluate(exercise, collected, phase=phase_of(phase, exercise, collected)) for exercise in labs]
     directory = state_dir_path(state_dir)
-    for exercise, report in zip(labs, reports, strict=True):
-        try:
-            progress.record_report(directory, exercise, report, attempt=lab_id is not None, learner=learner)
-        except OSError as exc:
-            click.echo(f"warning: progress could not be saved in {directory}: {exc}", err=True)
+    run = check_labs(admin(state_dir, port).endpoint, labs, phase, state_dir=directory, attempt=lab_id is not None,
+                     learner=learner)
+    reports, collected = run.reports, run.inventory
+    for exc in run.progress_errors:
+        click.echo(f"warning: progress could not be saved in {directory}: {exc}", err=True)
     if as_json:
         body: Any = reports[0].to_dict() if lab_id else {"reports": [r.to_dict() for r in reports]}
         click.echo(json.dumps(body, indent=2, sort_keys=True, default=str))
@@ -124,10 +91,10 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
         console = Console(highlight=False)
         for report in reports:
             print_report(console, report, detailed=lab_id is not None)
-        if collected.get("errors"):
-            console.print(f"[dim]({len(collected['errors'])} part(s) of the sandbox could not be read; "
+        if collected.errors:
+            console.print(f"[dim]({len(collected.errors)} part(s) of the sandbox could not be read; "
                           "lab check --json shows the checks they affect)[/]")
-    sys.exit(exit_code(reports))
+    sys.exit(scoring.exit_code(reports))
 
 
 def print_report(console: Any, report: Any, *, detailed: bool) -> None:
@@ -142,6 +109,8 @@ def print_report(console: Any, report: Any, *, detailed: bool) -> None:
     for number, step in enumerate(report.steps, start=1):
         label = "Recover" if step.phase == "recover" else f"Step {number}"
         mark = "[green]done[/]" if step.passed else "[yellow]to do[/]"
+        if step.phase == "recover" and all(r.reason == "no_drill" for r in step.results):
+            mark += f" (it counts in the score: run the drill, lab drill {report.lab_id}, then recover)"
         console.print(f"  {label}: {escape(step.title)} -- {mark} ({step.score:.1f}/{step.max_score:g})")
         if not detailed and step.passed:
             continue
@@ -180,47 +149,64 @@ def print_drill(console: Any, drill: dict[str, Any]) -> None:
               help="with --class: the grades file to write (one row per learner, a column per check)")
 @click.option("--pass-rule", type=click.Choice(["all", "average"]), default="all", show_default=True,
               help="with --class: a learner passes when every lab passes (all) or on the total percent (average)")
+@click.option("--max-export-mb", type=click.IntRange(min=1), default=MAX_EXPORT_MB, show_default=True,
+              help="with --class: exports larger than this are skipped unread")
 @exercises_option
 @state_dir_option
 @port_option
 def grade(lab_id: str | None, out_dir: Path, phase: str, class_dir: Path | None, csv_file: Path | None,
-          pass_rule: str, exercises_dir: Path | None, state_dir: str | None, port: int | None) -> None:
+          pass_rule: str, max_export_mb: int, exercises_dir: Path | None, state_dir: str | None,
+          port: int | None) -> None:
     """Grade a lab (every lab without LAB) on the running sandbox into JSON, JUnit XML and Markdown; or a
-    class of exports into one CSV (--class DIR --csv FILE)."""
+    class of exports into one CSV (--class DIR --csv FILE).
+
+    Class grading identifies each learner by the learner id inside the export and names the file of every
+    row; it flags, in the CSV's flags column and here, one id claimed by files that differ, one id under
+    two names, one name used by two learners and the same evidence under two learners -- it never picks one
+    file over another. Files that are not plain exports are skipped with the reason."""
     if class_dir is not None or csv_file is not None:
         if class_dir is None or csv_file is None:
             raise click.UsageError("class grading needs both --class DIR (the exports) and --csv FILE")
-        grade_class_command(lab_id, class_dir, csv_file, pass_rule, exercises_dir)
+        grade_class_command(lab_id, class_dir, csv_file, pass_rule, exercises_dir, max_export_mb << 20)
         return
     from lab import grading
+    from lab.app import scoring
+    from lab.app.reports import grade_labs
 
     labs = load_exercises(lab_id, exercises_dir)
-    collected = collect(state_dir, port, services_for(labs, phase))
-    reports = [grading.evaluate(exercise, collected, phase=phase) for exercise in labs]
+    reports, _ = grade_labs(admin(state_dir, port).endpoint, labs, phase)
     written = grading.write_reports(reports, out_dir)
     for report in reports:
         click.echo(f"{report.lab_id}: {report.score:.2f}/{report.max_score:g} ({report.percent:.1f}%) "
                    f"{'passed' if report.passed else 'not passed'}")
     click.echo("wrote " + ", ".join(str(path) for path in written))
-    sys.exit(exit_code(reports, by_pass_mark=True))
+    sys.exit(scoring.exit_code(reports))
 
 
 def grade_class_command(lab_id: str | None, class_dir: Path, csv_file: Path, pass_rule: str,
-                        exercises_dir: Path | None) -> None:
+                        exercises_dir: Path | None, max_bytes: int = MAX_EXPORT_MB << 20) -> None:
     from lab import grading
+    from lab.app.reports import grade_class
 
     labs = load_exercises(lab_id, exercises_dir)
     try:
-        grades = grading.grade_class(class_dir, labs, pass_rule=pass_rule)
+        grades = grade_class(class_dir, labs, pass_rule=pass_rule, max_bytes=max_bytes)
     except grading.ExportError as exc:
         raise LabError(str(exc)) from exc
     csv_file.parent.mkdir(parents=True, exist_ok=True)
     grading.write_text_atomically(csv_file, grades.to_csv())
     for problem in grades.problems:
         click.echo(f"skipped: {problem}", err=True)
+    for note in grades.notes:
+        click.echo(f"note: {note}", err=True)
+    for row in grades.flagged:
+        for flag in row["flags"]:
+            click.echo(f"flagged: {row['file']} (learner {row['learner']!r}): {flag}", err=True)
     passed = sum(1 for row in grades.rows if row["passed"])
-    click.echo(f"graded {len(grades.rows)} learner(s) on {len(labs)} lab(s): {passed} passed; "
-               f"{len(grades.problems)} file(s) skipped; wrote {csv_file}")
+    flagged = len(grades.flagged)
+    click.echo(f"graded {len(grades.rows)} export(s) of {grades.learners} learner(s) on {len(labs)} lab(s): "
+               f"{passed} passed; {len(grades.problems)} file(s) skipped; "
+               f"{flagged} row(s) flagged{' (see the flags column)' if flagged else ''}; wrote {csv_file}")
 
 
 # -- lab export ------------------------------------------------------------------------------------------
@@ -235,20 +221,22 @@ def export(file: Path, learner: str | None, exercises_dir: Path | None, state_di
            port: int | None) -> None:
     """Write one file for your instructor: the sandbox's inventory, its events, the drills and every lab's
     report. (The instructor regrades it from the inventory: lab grade --class DIR --csv FILE.)"""
-    from lab import __version__, grading, inventory, progress
+    from lab import __version__, grading, progress
+    from lab.app.reports import export_labs
 
     client = admin(state_dir, port)
     labs = load_exercises(None, exercises_dir)
-    collected = inventory.collect_from_endpoint(client.endpoint)
-    events = client.get(f"events?limit={EVENTS_LIMIT}").get("events", [])
-    reports = [grading.evaluate(exercise, collected, phase="all") for exercise in labs]
     name = (learner or progress.default_learner()).strip()
-    body = grading.make_export(inventory=collected, events=events, reports=reports, learner=name,
-                               lab_version=__version__,
-                               exported_wall=datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    directory = state_dir_path(state_dir)
+    made = export_labs(client.endpoint, labs, learner=name, state_dir=directory, lab_version=__version__,
+                       exported_wall=datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), events_limit=EVENTS_LIMIT)
+    if made.learner_id_problem is not None:
+        exc = made.learner_id_problem
+        click.echo(f"warning: the learner id could not be kept in {directory} ({exc.strerror or exc}); this "
+                   "export carries none, so class grading will identify it by its file name", err=True)
     file.parent.mkdir(parents=True, exist_ok=True)
-    grading.write_text_atomically(file, json.dumps(body, sort_keys=True, default=str))
+    grading.write_text_atomically(file, json.dumps(made.body, sort_keys=True, default=str))
     size = os.path.getsize(file)
-    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r}: "
-               f"inventory at {collected.get('collected_at')}, "
-               f"{len(events)} events, {len(collected.get('drills') or [])} drill(s), {len(reports)} lab report(s)")
+    click.echo(f"wrote {file} ({size / 1024:.0f} KiB) for learner {name!r} (id {made.learner_id or 'none'}): "
+               f"inventory at {made.inventory.collected_at}, {made.events} events, "
+               f"{len(made.inventory.drills)} drill(s), {len(made.reports)} lab report(s)")

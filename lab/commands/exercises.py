@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from lab.commands._common import port_option, state_dir_option, state_dir_path
+from lab.commands._common import exercises_option, port_option, state_dir_option, state_dir_path
 from lab.errors import LabError
 from lab.sim.clock import parse_duration
 
@@ -24,10 +24,6 @@ NOT_READY = 75  # a step's exit code while it waits for AWS (EX_TEMPFAIL); see r
 STEP_MARK = re.compile(r"^== step (\d+)", re.MULTILINE)
 WAIT_STEP = "5m"
 MAX_WAITS = 12
-exercises_option = click.option(
-    "--exercises", "exercises_dir", envvar="LAB_EXERCISES_DIR", default=None,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="an instructor's folder of exercise files, used beside the built-in labs [env LAB_EXERCISES_DIR]")
 
 
 def register(main: click.Group) -> None:
@@ -72,8 +68,7 @@ def exercises(exercises_dir: Path | None, state_dir: str | None, learner: str | 
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("drill", no_wrap=True)
     for row in rows:
-        passed = " passed" if row["passed"] else ""
-        score = "-" if row["last_percent"] is None else f"{row['last_percent']:.0f}%{passed}"
+        score = row["standing"]
         table.add_row(row["id"], row["title"], str(row["estimated_minutes"]), f"{row['steps_done']}/{row['steps']}",
                       str(row["hints_used"]), score, row["drill"] or "-")
     Console().print(table)
@@ -81,8 +76,12 @@ def exercises(exercises_dir: Path | None, state_dir: str | None, learner: str | 
 
 
 def lab_summary(exercise: Any, mine: Any) -> dict[str, Any]:
-    """One lab and the learner's progress on it (a lab.progress.LabProgress), as the listing shows it."""
+    """One lab and the learner's progress on it (a lab.progress.LabProgress), as the listing shows it: the
+    latest check's score and verdict (lab.app.scoring)."""
+    from lab.app.scoring import standing
+
     step_ids = [step.id for step in exercise.steps]
+    where = standing(mine)
     return {
         "id": exercise.id,
         "title": exercise.title,
@@ -92,7 +91,9 @@ def lab_summary(exercise: Any, mine: Any) -> dict[str, Any]:
         "hints_used": sum(mine.hints_revealed.values()),
         "attempts": mine.attempts,
         "last_percent": mine.last_percent,
-        "passed": mine.passed,
+        "passed": where.passed,
+        "passed_before": where.passed_before,
+        "standing": where.text(),
         "drill": exercise.drill.scenario if exercise.drill else None,
         "source": str(exercise.source_path),
     }

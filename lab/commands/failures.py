@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
-from lab.commands._common import admin, port_option, state_dir_option
+from lab import exercises as catalog
+from lab.commands._common import admin, exercises_option, learner_option, port_option, state_dir_option, state_dir_path
+from lab.commands.exercises import exercise_dirs
+from lab.errors import LabError
 
 
 def register(main: click.Group) -> None:
@@ -36,13 +40,14 @@ def _echo_json(body: Any) -> None:
 @click.command()
 @click.argument("scenario", required=False)
 @click.option("--param", "-p", "pairs", multiple=True, metavar="NAME=VALUE", help="a scenario parameter (repeatable)")
+@click.option("--region", default=None, metavar="REGION", help="the same as --param region=REGION")
 @click.option("--list", "list_them", is_flag=True, help="list the scenarios and their parameters")
 @state_dir_option
 @port_option
 @click.option("--json", "as_json", is_flag=True)
-def fail(scenario: str | None, pairs: tuple[str, ...], list_them: bool, state_dir: str | None, port: int | None,
-         as_json: bool) -> None:
-    """Inject a failure scenario now, e.g. lab fail region-outage -p region=us-east-1 -p duration=2h."""
+def fail(scenario: str | None, pairs: tuple[str, ...], region: str | None, list_them: bool, state_dir: str | None,
+         port: int | None, as_json: bool) -> None:
+    """Inject a failure scenario now, e.g. lab fail region-outage --region us-east-1 -p duration=2h."""
     client = admin(state_dir, port)
     if list_them or not scenario:
         body = client.get("scenarios")
@@ -58,7 +63,13 @@ def fail(scenario: str | None, pairs: tuple[str, ...], list_them: bool, state_di
         if not scenario and not list_them:
             click.echo("\nusage: lab fail SCENARIO [--param NAME=VALUE ...]")
         return
-    injection = client.post("fail", {"scenario": scenario, "params": _params(pairs)})
+    params = _params(pairs)
+    if region is not None:
+        if params.get("region", region) != region:
+            raise click.BadParameter(f"--region {region} and --param region={params['region']} disagree: give one",
+                                     param_hint="--region")
+        params["region"] = region
+    injection = client.post("fail", {"scenario": scenario, "params": params})
     if as_json:
         _echo_json(injection)
     else:
@@ -118,11 +129,28 @@ def faults(include_ended: bool, state_dir: str | None, port: int | None, as_json
 @click.command()
 @click.argument("lab_id", metavar="LAB")
 @click.option("--end", "end_id", default=None, metavar="DRILL", help="stop measuring a running drill instead")
+@click.option("--show", "show_only", is_flag=True,
+              help="print the drill's briefing and how to recover again; injects nothing")
+@click.option("--hint", "next_hint", is_flag=True,
+              help="reveal the next recovery hint (hints used are counted in your progress); injects nothing")
+@exercises_option
+@learner_option
 @state_dir_option
 @port_option
 @click.option("--json", "as_json", is_flag=True)
-def drill(lab_id: str, end_id: str | None, state_dir: str | None, port: int | None, as_json: bool) -> None:
-    """Run LAB's drill: inject its failure now; the sandbox measures RTO and RPO until you have recovered."""
+def drill(lab_id: str, end_id: str | None, show_only: bool, next_hint: bool, exercises_dir: Path | None,
+          learner: str | None, state_dir: str | None, port: int | None, as_json: bool) -> None:
+    """Run LAB's drill: inject its failure now, and print its briefing and how to recover; the sandbox
+    measures RTO and RPO until you have recovered."""
+    if sum((bool(end_id), show_only, next_hint)) > 1:
+        raise click.UsageError("--end, --show and --hint each do something else: give one of them")
+    if show_only or next_hint:
+        exercise = catalog.load(lab_id, exercise_dirs(exercises_dir))
+        if next_hint:
+            _reveal_recovery_hint(exercise, state_dir_path(state_dir), learner)
+        else:
+            _echo_drill_text(exercise, started=True)
+        return
     client = admin(state_dir, port)
     body = client.post(f"drills/{end_id}/end") if end_id else client.post("drills", {"lab": lab_id})
     if as_json:
@@ -135,8 +163,55 @@ def drill(lab_id: str, end_id: str | None, state_dir: str | None, port: int | No
         raise click.ClickException(f"{body['id']} of lab {body['lab']} ended at once: {body['end_reason']}")
     targets = body["targets"]
     click.echo(f"{body['id']}: {body['scenario']} injected at {body['incident_time']} for lab {body['lab']} "
-               f"(targets: RTO {targets['rto_seconds']}s, RPO {targets['rpo_seconds']}s)")
+               f"(targets: RTO {human_duration(targets['rto_seconds'])}, "
+               f"RPO {human_duration(targets['rpo_seconds'])})")
     click.echo("the sandbox now checks your recovery in sim time; `lab drills` shows the measured RTO and RPO")
+    try:
+        exercise = catalog.load(body["lab"], exercise_dirs(exercises_dir))
+    except LabError:
+        click.echo(f"(the briefing and recovery steps are in lab {body['lab']}'s exercise file; give its folder "
+                   "with --exercises to print them here)")
+        return
+    _echo_drill_text(exercise, started=True)
+
+
+def _echo_drill_text(exercise: Any, *, started: bool) -> None:
+    """The drill's scenarios, its briefing and, once started, how to recover and how many hints there are.
+    Markdown is printed as written: its commands stay whole for copying."""
+    spec = exercise.drill
+    if spec is None:
+        raise LabError(f"lab {exercise.id} has no drill")
+    for after, scenario, params in spec.schedule()[1:]:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+        click.echo(f"then {scenario}{f' ({shown})' if shown else ''} at incident + {human_duration(after)}")
+    if spec.briefing_md.strip():
+        click.echo(f"\n== Briefing\n{spec.briefing_md.strip()}")
+    if started and exercise.recovery_instructions_md.strip():
+        click.echo(f"\n== Recover\n{exercise.recovery_instructions_md.strip()}")
+    hints = len(exercise.recovery_hints)
+    if started and hints:
+        click.echo(f"\n{hints} recovery hint{'s' if hints != 1 else ''}: `lab drill {exercise.id} --hint` "
+                   "reveals the next one (hints used are counted)")
+
+
+def _reveal_recovery_hint(exercise: Any, state_dir: Path, learner: str | None) -> None:
+    """Count one more recovery hint (as the TUI's Drill tab does) and print every one revealed so far."""
+    from lab import progress
+    from lab.grading import RECOVER_STEP_ID
+
+    total = len(exercise.recovery_hints)
+    if not total:
+        click.echo(f"lab {exercise.id}'s drill has no recovery hints")
+        return
+    before = progress.load(state_dir, learner).lab(exercise.id).hints_for(RECOVER_STEP_ID)
+    if before >= total:
+        shown = total
+    else:
+        shown = progress.record_hint(state_dir, exercise.id, RECOVER_STEP_ID, available=total,
+                                     learner=learner).hints_for(RECOVER_STEP_ID)
+    for number, hint in enumerate(exercise.recovery_hints[:shown], start=1):
+        click.echo(f"{number}. {hint}")
+    click.echo(f"({shown} of {total} revealed{'' if shown < total else '; that is all of them'})")
 
 
 @click.command()
@@ -144,9 +219,20 @@ def drill(lab_id: str, end_id: str | None, state_dir: str | None, port: int | No
 @state_dir_option
 @port_option
 @click.option("--json", "as_json", is_flag=True)
-def drills(drill_id: str | None, state_dir: str | None, port: int | None, as_json: bool) -> None:
+@click.option("--incident", "incident_of", default=None, metavar="LAB",
+              help="print only the incident time T of LAB's latest drill (for a shell: T=$(lab drills --incident 03))")
+def drills(drill_id: str | None, state_dir: str | None, port: int | None, as_json: bool,
+           incident_of: str | None) -> None:
     """Drills run so far and their measured RTO/RPO (DRILL: one drill, in full)."""
     client = admin(state_dir, port)
+    if incident_of:
+        wanted = incident_of.strip()
+        mine = [d for d in client.get("drills")["drills"]
+                if d["lab"] == wanted or d["lab"].split("-", 1)[0] == wanted.split("-", 1)[0]]
+        if not mine:
+            raise LabError(f"lab {wanted} has had no drill yet: start one with lab drill {wanted}")
+        click.echo(max(mine, key=lambda d: d["incident_time"])["incident_time"])
+        return
     if drill_id:
         body = client.get(f"drills/{drill_id}")
         if as_json:
@@ -183,11 +269,28 @@ def _injection_line(injection: dict[str, Any]) -> str:
 
 
 def _drill_line(body: dict[str, Any]) -> str:
-    rto = f"RTO {body['rto_seconds']}s" if body["rto_seconds"] is not None else "RTO -"
+    rto = f"RTO {human_duration(body['rto_seconds'])}" if body["rto_seconds"] is not None else "RTO -"
     rpo = body["rpo"]
+    verdict = COMPLIANCE_WORDS.get(body["compliance"], body["compliance"]) if body["compliance"] else "measuring"
+    targets = body["targets"]
     return (f"{body['id']} {body['lab']} {body['scenario']}: {body['status']} (incident {body['incident_time']}); "
-            f"{rto}, RPO {rpo['span_seconds']}s ({rpo['count']} order(s) lost) against targets "
-            f"{body['targets']['rto_seconds']}s/{body['targets']['rpo_seconds']}s: {body['compliance'] or 'measuring'}")
+            f"{rto}, RPO {human_duration(rpo['span_seconds'])} ({rpo['count']} order(s) lost) against targets "
+            f"RTO {human_duration(targets['rto_seconds'])} / RPO {human_duration(targets['rpo_seconds'])}: {verdict}")
+
+
+COMPLIANCE_WORDS = {"PolicyMet": "policy met", "PolicyBreached": "policy breached"}
+
+
+def human_duration(seconds: float | None) -> str:
+    """45 s, 15 min, 1 h 32 s, 2 d 3 h: as the TUI writes lengths of time."""
+    if seconds is None:
+        return "-"
+    days, rest = divmod(round(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{value} {unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s"))
+             if value]
+    return " ".join(parts) or "0 s"
 
 
 def _rule_text(rule: dict[str, Any]) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from lab import config
 from lab.commands._common import admin, port_option, state_dir_option
@@ -36,6 +34,9 @@ def sql(instance: str, statement: str, region: str, state_dir: str | None, port:
         click.echo(json.dumps(body, indent=2))
         return
     if body["columns"]:
+        from rich.console import Console  # (imported when a table is printed: `lab` starts without it)
+        from rich.table import Table
+
         table = Table(show_edge=False, header_style="bold")
         for column in body["columns"]:
             table.add_column(column)

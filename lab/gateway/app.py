@@ -1,8 +1,8 @@
 """The gateway: a WSGI app that runs every request through the handler chain, in this order.
 
-  request:   health -> admin -> wait-until-ready -> identify -> XML bodies with a DOCTYPE refused -> faults
-             -> checksums -> backend -> not-implemented
-  response:  checksum type -> request id -> audit -> access log
+  request:   health -> admin -> wait-until-ready -> identify -> decode (refuse what the service would) -> faults
+             -> checksums -> lab service API or backend -> not-implemented
+  response:  checksum type -> errors completed (a body, readable XML) -> request id -> audit -> access log
   exception: InternalFailure in the request's protocol
 """
 
@@ -16,13 +16,14 @@ from lab.gateway.handlers.admin import serve_admin
 from lab.gateway.handlers.audit import record_api_call
 from lab.gateway.handlers.backend import dispatch_to_backend
 from lab.gateway.handlers.checksums import answer_checksum_type, verify_checksums
+from lab.gateway.handlers.decode import decode_request
+from lab.gateway.handlers.errors import complete_errors
 from lab.gateway.handlers.fallback import answer_unhandled, internal_failure
 from lab.gateway.handlers.faults import inject_faults
 from lab.gateway.handlers.health import serve_health
 from lab.gateway.handlers.identify import identify_request
 from lab.gateway.handlers.logging import add_request_id, log_request
 from lab.gateway.handlers.ready import wait_until_ready
-from lab.gateway.handlers.xml_body import refuse_xml_declarations
 from lab.kernel.context import RequestContext
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
@@ -39,13 +40,14 @@ def build_chain(sandbox: Any) -> HandlerChain:
             serve_admin(sandbox),
             wait_until_ready(sandbox),
             identify_request,
-            refuse_xml_declarations,
+            decode_request,
             inject_faults(sandbox),
             verify_checksums(sandbox),
             dispatch_to_backend(sandbox),
             answer_unhandled,
         ],
-        response_handlers=[answer_checksum_type(sandbox), add_request_id, record_api_call(sandbox), log_request],
+        response_handlers=[answer_checksum_type(sandbox), complete_errors, add_request_id, record_api_call(sandbox),
+                           log_request],
         exception_handlers=[internal_failure],
     )
 

@@ -22,8 +22,9 @@ from urllib.parse import unquote
 import botocore.model
 
 from lab import config
-from lab.gateway.codec import wire
+from lab.gateway.codec.decode import decode_answer, decode_request
 from lab.gateway.codec.identify import service_model
+from lab.gateway.codec.model import operation_model
 
 ACCOUNT_ID = config.ACCOUNT_ID
 APPLIED_AT_KEY = "lab.audit.applied_at"  # WSGI environ: the sim instant Sandbox.apply ran the call at
@@ -193,7 +194,7 @@ def _operation_traits(service: str, operation: str) -> OperationTraits:
     metadata = service_model(service).metadata
     prefix = metadata.get("endpointPrefix") or service
     source = f"{_EVENT_SOURCE_NAMES.get(prefix, prefix)}.amazonaws.com"
-    shape = wire.operation_model(service, operation).input_shape
+    shape = operation_model(service, operation).input_shape
     members = shape.members if shape is not None else {}
     keeps_body = True
     payload = shape.serialization.get("payload") if shape is not None else None
@@ -249,8 +250,8 @@ def iso_time(epoch: float) -> str:
 def request_params(call: ApiCall) -> dict[str, Any] | None:
     """The call's input by botocore member name, or None when the audit did not keep what holds it."""
     try:
-        params = wire.request_params(call.service, call.operation, call.protocol, call.path, call.query,
-                                     dict(call.headers), call.body or b"")
+        params = decode_request(call.service, call.operation, call.protocol, call.path, call.query,
+                                dict(call.headers), call.body or b"", strict=False)
     except ValueError:
         return None
     if call.service == "s3":
@@ -265,7 +266,7 @@ def render(call: ApiCall, params: dict[str, Any] | None = None) -> dict[str, Any
     """The call as a CloudTrail event record."""
     if params is None:
         params = request_params(call)
-    model = wire.operation_model(call.service, call.operation)
+    model = operation_model(call.service, call.operation)
     event: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": call.principal.user_identity(call.access_key),
@@ -303,8 +304,8 @@ def _response_elements(call: ApiCall, model: botocore.model.OperationModel) -> d
                                                                            and not call.answer_headers):
         return None
     try:
-        output = wire.response_params(call.service, call.operation, call.protocol, call.status,
-                                      call.answer_headers, call.answer or b"")
+        output = decode_answer(call.service, call.operation, call.protocol, call.status,
+                               call.answer_headers, call.answer or b"")
     except Exception:  # noqa: BLE001 -- an answer botocore cannot read renders as null, as a large one does
         return None
     return cloudtrail_view(model.output_shape, output) or None

@@ -62,6 +62,7 @@ class RequestContext:
     started: float = field(default_factory=time.perf_counter)
     replaying: bool = False  # set while the journal is played back at start-up
     mutating: bool = False  # decided by the journal handler; read by later handlers
+    params: dict[str, Any] | None = None  # the call's input members, once the gateway's codec decoded them
     _body: bytes | None = None
 
     @classmethod

@@ -28,6 +28,47 @@ class ObjectVersion(NamedTuple):
     etag: str | None = None  # without quotes; None for a delete marker (and where the lister does not know it)
 
 
+class KeyHead(NamedTuple):
+    """One key of a bucket as a listing shows it now: its latest version, and how many versions it has."""
+
+    key: str
+    version_id: str | None
+    etag: str | None  # the latest version's ETag, without quotes; None when the latest is a delete marker
+    size: int
+    last_modified: int  # epoch seconds (whole: as listings show it)
+    versions: int  # object versions of the key (delete markers not counted)
+    markers: int  # delete markers of the key
+
+
+class EbsSnapshot(NamedTuple):
+    """An EBS snapshot the account owns, as DescribeSnapshots shows it."""
+
+    snapshot_id: str
+    volume_id: str | None
+    state: str | None
+    progress: str | None
+    start_time: float  # epoch seconds
+    encrypted: bool
+    description: str | None
+    tags: dict[str, str]
+    volume_size: int | None
+
+
+def heads_of(versions: list[ObjectVersion]) -> list[KeyHead]:
+    """Each key's head from a listing of versions (any order)."""
+    by_key: dict[str, list[ObjectVersion]] = {}
+    for version in versions:
+        by_key.setdefault(version.key, []).append(version)
+    heads = []
+    for key, listed in by_key.items():
+        latest = max(listed, key=lambda v: (v.is_latest, v.last_modified))
+        markers = sum(1 for v in listed if v.is_delete_marker)
+        heads.append(KeyHead(key, latest.version_id, None if latest.is_delete_marker else latest.etag,
+                             0 if latest.is_delete_marker else latest.size, int(latest.last_modified // 1),
+                             len(listed) - markers, markers))
+    return heads
+
+
 #: listener(event, bucket, key, version_id), event "created" (a new object version) or "tagged" (its tags changed)
 ObjectEventListener = Callable[[str, str, str, str], None]
 
@@ -65,6 +106,10 @@ class DataAccess(Protocol):
                              with_tags: bool = False) -> list[ObjectVersion]:
         """Every version and delete marker under `prefix`, each key's newest first."""
 
+    def key_heads(self, region: str, bucket: str) -> list[KeyHead]:
+        """Every key of the bucket with its latest version and its version counts: what a summary of the bucket
+        needs, without making a record of every version (a month of orders is 100,000). LookupError: no bucket."""
+
     def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
         """Remove one version (or delete marker) for good."""
 
@@ -100,6 +145,10 @@ class DataAccess(Protocol):
     def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
         """Every item of the table. LookupError: no such table."""
 
+    def key_values(self, region: str, table: str, attribute: str) -> list[Any]:
+        """The values of one key attribute (the partition or the sort key) of every item, without reading the
+        items. LookupError: no such table; ValueError: `attribute` is not one of the table's keys."""
+
     # -- counts, for `lab status` (a month of orders is 100,000 objects: counting must not list them) -----
 
     def count_objects(self, region: str, bucket: str) -> int:
@@ -124,6 +173,9 @@ class DataAccess(Protocol):
     def subscribe_version_deletes(self, listener: Callable[[str, str, str], None]) -> bool:
         """Call listener(bucket, key, version_id) BEFORE a version is deleted for good, whoever deletes it;
         False when every deletion of this data layer is an AWS call through the gateway (seen there)."""
+
+    def ebs_snapshots(self, region: str) -> list[EbsSnapshot]:
+        """Every EBS snapshot the account owns in `region` (a month of hourly AWS Backup is hundreds)."""
 
     def create_snapshot(self, region: str, volume_id: str, description: str,
                         tags: dict[str, str]) -> dict[str, Any]:

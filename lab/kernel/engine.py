@@ -60,13 +60,6 @@ class Engine:
     def prepare(self, ctx: RequestContext) -> None:
         """Act before a state-changing call is answered (by whoever answers it), e.g. keep what it will delete."""
 
-    def handles(self, ctx: RequestContext) -> bool:
-        """True if this engine answers the call itself instead of the backend."""
-        return False
-
-    def serve(self, ctx: RequestContext) -> None:
-        """Answer the call (set ctx.response). Called only when handles() said so."""
-
     def observe(self, ctx: RequestContext) -> None:
         """See every answered AWS call (ctx.response is set); react to what changed."""
 
@@ -101,6 +94,7 @@ class Engines(Protocol):
     """The sandbox's engines, found by the capability they offer."""
 
     engines: list[Engine]
+    steps_run: int  # every step played so far (a world changes by a state-changing call or an engine's step)
 
     def find(self, kind: type[T]) -> T | None: ...
 
@@ -160,7 +154,9 @@ class BackupProvider(Protocol):
     """An engine that holds the data of resource types AWS Backup protects (RDS, DynamoDB, EBS, ...).
 
     Optional extras it may define: copy_backup(data, region) -> object, delete_backup(data),
-    backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) -> dict, backup_size(data)."""
+    backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) -> dict, backup_size(data),
+    backup_job_data(data, job_id) -> object (the data of backup or copy job `job_id`, named after it: RDS's
+    recovery point is the DB snapshot awsbackup:job-<id>)."""
 
     def backup_resource_types(self) -> set[str]:
         """AWS Backup ResourceType values it protects ("RDS", "EBS", ...)."""
@@ -203,6 +199,9 @@ class ApiCallRecorder(Protocol):
     """CloudTrail: keeps a record of every AWS call the gateway answered."""
 
     def record(self, call: Any, resolve_principal: bool = True) -> None: ...
+
+    def principal_for(self, access_key: str | None) -> Any:
+        """Who calls with `access_key`, as the record shows it (lab.gateway.audit.Principal)."""
 
 
 @runtime_checkable

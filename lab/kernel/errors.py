@@ -16,3 +16,12 @@ class AwsError(Exception):
         self.message = message
         self.status = status
         self.sender_fault = status < 500 if sender_fault is None else sender_fault
+
+
+class NotSimulatedError(AwsError):
+    """A call, or a part of one, that the lab does not simulate: answered NotImplemented in the request's
+    protocol (never retried by SDKs), `detail` saying what is missing."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("NotImplemented", detail, 501, sender_fault=False)
+        self.detail = detail

@@ -29,6 +29,7 @@ class Sandbox(Protocol):
     endpoint: str  # http://127.0.0.1:PORT
     app: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]  # the gateway, as a WSGI app
     backend_name: str  # "embedded" (moto in this process), "localstack", or "remote"
+    backend_url: str | None  # the backend's own endpoint where it has one (LocalStack, another emulator)
     clock: SimClock
     lab: LabState  # the lab's own state (saved with every snapshot)
     engines: Engines
@@ -54,8 +55,12 @@ class Sandbox(Protocol):
               mutating: bool | None = None) -> None:
         """Run `action` for a request serialised with every other state change, journaled when it changes state."""
 
-    def forward(self, ctx: RequestContext) -> None:
-        """Let the backend answer `ctx` (sets ctx.response): for services that add to what the backend does."""
+    def call_params(self, ctx: RequestContext) -> dict[str, Any]:
+        """The input members of an AWS call, decoded by the gateway's codec (what boto3 was given); {} when the
+        request cannot be read. For engines observing calls: they never read a wire format."""
+
+    def call_output(self, ctx: RequestContext) -> dict[str, Any]:
+        """The output members of the answer to an AWS call (what boto3 returns), decoded by the codec."""
 
     def materialize_all(self) -> None:
         """Finish loading every service a restore left for later (engines may reach into any of them)."""
@@ -65,7 +70,11 @@ class Sandbox(Protocol):
 
     def status(self, with_counts: bool = True) -> dict[str, Any]: ...
 
-    def snapshot(self) -> int: ...
+    def snapshot(self) -> dict[str, Any]:
+        """Save the whole state now: {"written", "bytes", "error", ...}."""
+
+    def save_for_shutdown(self) -> dict[str, Any]:
+        """Save for `lab down`: a final snapshot, or the journal kept when it replays quickly; how it went."""
 
     def reset(self) -> None: ...
 

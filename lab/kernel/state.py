@@ -16,6 +16,7 @@ class LabState:
     seed: int = config.DEFAULT_SEED
     seq: int = 0  # state-changing requests applied so far; seeds moto's ids for the next one
     world_seeded: bool = False
+    world_missing: list[str] = field(default_factory=list)  # parts the backend could not hold ("rds", ...)
     orders: list[dict[str, Any]] = field(default_factory=list)  # the world's initial orders
     clock: ClockState = field(default_factory=lambda: ClockState(sim_time=time.time()))
     events: EventLog = field(default_factory=EventLog)

@@ -30,6 +30,7 @@ class EngineSet:
         # kind -> the engines that are one, found once: the engines never change, and a runtime-checkable
         # Protocol's isinstance walks its members on every check (the data layer asks on every write).
         self._by_kind: dict[type, tuple[Engine, ...]] = {}
+        self.steps_run = 0  # every step ever played: with the lab's request sequence, what says the world changed
         sandbox.bus.subscribe(CallAnswered, self.observe)
         # (only the engines that act before calls are asked on every call)
         self._preparing = [engine for engine in self.engines if type(engine).prepare is not Engine.prepare]
@@ -54,17 +55,6 @@ class EngineSet:
     def prepare(self, ctx: RequestContext) -> None:
         for engine in self._preparing:
             engine.prepare(ctx)
-
-    def serve(self, ctx: RequestContext) -> bool:
-        for engine in self.engines:
-            if engine.handles(ctx):
-                token = ACTING_AS.set(engine.service_principal)
-                try:
-                    engine.serve(ctx)
-                finally:
-                    ACTING_AS.reset(token)
-                return True
-        return False
 
     def observe(self, event: CallAnswered) -> None:
         """Every engine sees an answered call, in engine order, as the service it simulates."""
@@ -103,7 +93,8 @@ class EngineSet:
                 due, engine = found
                 now = clock.set_time(due)
                 if traveller is None:
-                    self.sandbox.materialize_all()  # engines may reach into any restored service
+                    # (a restored service an engine reaches into loads on that first touch: see
+                    # _loads_first in lab/backends/embedded.py)
                     traveller = time_machine.travel(now, tick=False)
                     coordinates = traveller.start()
                 else:
@@ -115,6 +106,7 @@ class EngineSet:
                     ACTING_AS.reset(token)
                 steps += 1
         finally:
+            self.steps_run += steps
             if traveller is not None:
                 traveller.stop()
         clock.set_time(target)

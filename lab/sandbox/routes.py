@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lab import config
 from lab.kernel.context import RequestContext
 from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter, json_body, query_flag
@@ -172,18 +173,29 @@ def reset(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
 
 
 def snapshot(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
-    return 200, {"snapshot_bytes": sandbox.snapshot()}
+    result = sandbox.snapshot()
+    if not result["written"]:
+        return 503, {"error": result["error"], **result}
+    return 200, {"snapshot_bytes": result["bytes"], **result}
 
 
 def shutdown(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    # Saved before the answer, so `lab down` can say how (or that the final snapshot failed); calls that
+    # still arrive until the process ends are journaled as usual.
+    saved = sandbox.save_for_shutdown() if sandbox.ready.is_set() else None
     sandbox.request_shutdown()
-    return 202, {"stopping": True}
+    return 202, {"stopping": True, "saved": saved}
 
 
 def doctor(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
+    from lab.awsclient import client
     from lab.doctor import probe_services
 
-    return 200, probe_services(sandbox.client)
+    # A backend with an endpoint of its own (LocalStack, another emulator) is also asked directly; its URL
+    # passed the loopback check (or --allow-remote) when the backend was made.
+    url = sandbox.backend_url
+    backend_client = (lambda service: client(service, config.PRIMARY_REGION, url, allow_remote=True)) if url else None
+    return 200, probe_services(sandbox.client, backend_client)
 
 
 def durations_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lab import config
 from lab.errors import LabError, PortBusyError
 from lab.safety import install_network_guard, is_loopback_host, isolate_from_user_aws_files
+from lab.sandbox.persistence import DEFAULT_FSYNC, FSYNC_POLICIES
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -57,6 +58,10 @@ def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
         def log_request(self, *args: object, **kwargs: object) -> None:
             return None
 
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # The server's own refusals (414, 431, a malformed request line) as AWS errors, not HTML pages.
+            send_transport_error(self, code, message or explain or self.responses.get(code, ("",))[0])
+
     try:
         return werkzeug_server(host, port, app, threaded=True, request_handler=QuietHandler)
     except OSError as exc:
@@ -67,9 +72,31 @@ def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
         raise PortBusyError(host, port) from exc
 
 
+def send_transport_error(handler: Any, status: int, reason: str) -> None:
+    """Write the HTTP server's own refusal of a request as an AWS error and close the connection."""
+    from lab.gateway.codec.errors import transport_error
+
+    answer = transport_error(status, reason)
+    handler.close_connection = True
+    if handler.request_version in ("", "HTTP/0.9"):
+        handler.request_version = "HTTP/1.1"  # (no request line to go by: answer with a status line and headers)
+    handler.send_response(status)
+    for name, value in answer.headers:
+        handler.send_header(name, value)
+    handler.send_header("Connection", "close")
+    handler.send_header("Content-Length", str(len(answer.body_bytes())))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(answer.body_bytes())
+
+
 def run(args: argparse.Namespace) -> int:
+    from lab.sandbox.persistence import check_writable
+
     state_dir = Path(args.state_dir).expanduser().resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(state_dir)
+    if (state_dir / "state").exists():
+        check_writable(state_dir / "state")
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -110,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         from lab.backends import create_backend
         from lab.sandbox.core import Sandbox
 
-        backend = create_backend(args.backend, allow_remote=args.allow_remote)
+        backend = create_backend(args.backend, allow_remote=args.allow_remote, state_dir=state_dir,
+                                 public_port=args.port)
         sandbox = Sandbox(backend, state_dir, host=args.host, port=args.port, seed=args.seed,
                           seed_world=not args.no_world, fsync=args.fsync)
         gate.open(sandbox)
@@ -119,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox.boot()
         settle_heap()
         sandbox.settle_heap = settle_heap
+        sandbox.start_background_snapshots()
         threading.Thread(target=run_ticker, args=(sandbox,), name="clock-ticker", daemon=True).start()
         threading.Thread(target=sandbox.warm_up, name="warm-up", daemon=True).start()
         if args.foreground:
@@ -200,6 +229,8 @@ def run_ticker(sandbox: Sandbox) -> None:
         due = sandbox.engines.next_due()
         if sandbox.clock.paused or due is None or due[0] > sandbox.clock.now():
             continue
+        if sandbox.backend_problems():
+            continue  # the backend is gone (LocalStack exited): lab status says so, the engines wait
         try:
             environ = inprocess.environ_for("POST", sandbox.endpoint + "/_lab/clock/tick", [], b"")
             inprocess.call_app(sandbox.app, environ)
@@ -218,7 +249,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--foreground", action="store_true")
     parser.add_argument("--allow-remote", action="store_true", help="allow a backend endpoint off this machine")
     parser.add_argument("--allow-remote-bind", action="store_true", help="allow listening on a non-loopback address")
-    parser.add_argument("--fsync", action="store_true", help="fsync the journal after every change (power-loss safe)")
+    parser.add_argument("--fsync", choices=sorted(FSYNC_POLICIES), default=DEFAULT_FSYNC,
+                        help="when an acknowledged change is on disk: " + "; ".join(
+                            f"{name}: {meaning}" for name, meaning in FSYNC_POLICIES.items()))
     return parser.parse_args(argv)
 
 

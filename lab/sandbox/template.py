@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import __version__
-from lab.sandbox.persistence import read_snapshot_file, write_snapshot_file
+from lab.sandbox.persistence import aside_name, read_snapshot_file, write_snapshot_file
 
 log = logging.getLogger("lab.template")
 MAX_AGE_S = 12 * 3600
@@ -49,17 +49,57 @@ def template_path(seed: int, backend_version: str) -> Path:
     return cache_dir() / f"world-{template_key(seed, backend_version)}.bin"
 
 
-def load(seed: int, backend_version: str) -> dict[str, Any] | None:
+def load(seed: int, backend_version: str, warnings: list[str] | None = None) -> dict[str, Any] | None:
+    """The cached world, or None (none, too old, or unusable: then set aside, with a message in `warnings`)."""
     path = template_path(seed, backend_version)
     try:
         if time.time() - path.stat().st_mtime > MAX_AGE_S:
             return None
-        return read_snapshot_file(path)
+        state = read_snapshot_file(path)
+        problem = _content_problem(state, backend_version)
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 -- a bad cache entry is rebuilt, never trusted
-        log.warning("ignoring the world template %s (%s); it will be rebuilt", path, exc)
+        problem = str(exc)
+    if problem is not None:
+        message = set_aside(seed, backend_version, problem)
+        if warnings is not None:
+            warnings.append(message)
         return None
+    return state
+
+
+def _content_problem(state: dict[str, Any], backend_version: str) -> str | None:
+    """What makes a template that passed its checksum unusable as a world, or None. A template is written
+    by this code for this backend version, so anything else is damage (or a file put there by hand)."""
+    from lab.kernel.state import LabState
+
+    backend, lab = state.get("backend"), state.get("lab")
+    if not isinstance(lab, LabState) or not lab.world_seeded:
+        return "its lab state is missing or not a seeded world"
+    if not isinstance(backend, dict) or not isinstance(backend.get("backends"), dict):
+        return "its backend state is missing"
+    if f"moto-{backend.get('moto_version')}" != backend_version:
+        return f"it was written for {backend.get('moto_version')}, not {backend_version}"
+    for service, data in backend["backends"].items():
+        # Each service is a pickle, loaded on first use: one that is not whole would fail every call to it.
+        if not isinstance(data, bytes) or not data.startswith(b"\x80") or not data.endswith(b"."):
+            return f"its {service} state is not a whole pickle"
+    return None
+
+
+def set_aside(seed: int, backend_version: str, problem: str) -> str:
+    """Move an unusable template to the cache's corrupt/ folder (the next start seeds and caches anew)."""
+    path = template_path(seed, backend_version)
+    try:
+        target = aside_name(path.parent / "corrupt", path)
+        os.replace(path, target)
+        where = f"it was moved to {target}"
+    except OSError as exc:
+        where = f"it could not be moved ({exc.strerror})"
+    message = f"the cached world {path} is unusable ({problem}); {where}, and the world was seeded anew"
+    log.warning("%s", message)
+    return message
 
 
 def save(seed: int, backend_version: str, state: dict[str, Any]) -> None:

@@ -1,34 +1,17 @@
 """SimClock: the one clock of the sandbox. Every timestamp the sandbox shows, moto's included, is sim time.
 
 Sim time runs at `speed` times wall time while not paused, and stands still while the sandbox is down.
-`advance` jumps ahead, letting the engines play every due event in time order (see lab.engines).
+`advance` jumps ahead, letting the engines play every due event in time order (see lab/sandbox/engines.py).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s|ms)?", re.IGNORECASE)
-_UNIT_SECONDS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
-
-
-def parse_duration(text: str) -> float:
-    """'90', '15m', '1h30m', '35d', '2w' -> seconds. Raises ValueError naming what is wrong."""
-    source = str(text).strip().replace(" ", "")
-    if not source:
-        raise ValueError("empty duration")
-    total, position = 0.0, 0
-    for match in _DURATION.finditer(source):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "").lower() or None]
-        position = match.end()
-    if position != len(source):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 1h30m, 35d)")
-    return total
+# one grammar for the clock and the checks' duration parameters (the checks own it: they depend on nothing here)
+from checks.durations import parse_duration as parse_duration
 
 
 def format_duration(seconds: float) -> str:

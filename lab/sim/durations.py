@@ -67,10 +67,19 @@ PARAMETERS: tuple[Parameter, ...] = (
               f"{_EST} ({_RDS_UG}: Rebooting a DB instance)"),
     Parameter("rds.failover", 90, "s", "Multi-AZ failover: `rebooting` while the standby takes over",
               f"'Failover times are typically 60-120 seconds' ({_RDS_UG}: Multi-AZ DB instance deployments)"),
+    Parameter("rds.failover.az_update", 120, "s", "after a failover: until AvailabilityZone and "
+              "SecondaryAvailabilityZone show the swap",
+              f"{_EST}: 'the Availability Zone change might not be reflected ... for several minutes' ({_RDS_UG}: "
+              "Rebooting a DB instance)"),
     Parameter("rds.modify.outage", 480, "s", "ModifyDBInstance class/engine change on Single-AZ: `modifying` outage",
               f"{_EST}; which settings wait for the maintenance window: {_RDS_UG}: Modifying a DB instance"),
     Parameter("rds.modify.quick", 60, "s", "ModifyDBInstance of a setting without an outage: `modifying`", _EST),
     Parameter("rds.modify.multi_az", 600, "s", "turning Multi-AZ on: `modifying` before the standby's snapshot",
+              _EST),
+    Parameter("rds.storage_optimization.base", 1800, "s", "after a storage change: `storage-optimization` floor",
+              f"{_EST}: 'usually short, but can sometimes take up to and even beyond 24 hours' ({_RDS_UG}: DB "
+              "instance status)"),
+    Parameter("rds.storage_optimization.per_gib", 20, "s/GiB", "`storage-optimization` per GiB of AllocatedStorage",
               _EST),
     Parameter("rds.promote", 240, "s", "PromoteReadReplica: `modifying` then `rebooting`",
               f"'The promotion process takes a few minutes' ({_RDS_UG}: Working with read replicas)"),
@@ -195,6 +204,27 @@ class Durations:
         if failover:
             return self._scaled(self["rds.failover"])
         return self._scaled(self["rds.reboot.base"] + storage_gib / 10.0)
+
+    def rds_failover_az_update(self) -> float:
+        """How long after a failover the zones shown still are the old ones."""
+        return self._scaled(self["rds.failover.az_update"])
+
+    def rds_modify(self, outage: bool) -> float:
+        """ModifyDBInstance applying its changes: `modifying` (an outage for a class or engine change)."""
+        return self._scaled(self["rds.modify.outage" if outage else "rds.modify.quick"])
+
+    def rds_multi_az(self, data_gib: float) -> float:
+        """Turning Multi-AZ on: the standby is built from a snapshot of the primary, without an outage."""
+        return self._scaled(self["rds.modify.multi_az"]) + self.rds_snapshot(data_gib)
+
+    def rds_storage_optimization(self, storage_gib: float) -> float:
+        return self._scaled(self["rds.storage_optimization.base"]
+                            + self["rds.storage_optimization.per_gib"] * storage_gib)
+
+    def rds_promote(self) -> tuple[float, float]:
+        """(seconds `modifying`, seconds `rebooting`) of PromoteReadReplica: replication stops, then a reboot."""
+        total = self._scaled(self["rds.promote"])
+        return total * 0.75, total * 0.25
 
     def rds_delete(self, final_snapshot_gib: float | None) -> float:
         snapshot = 0.0 if final_snapshot_gib is None else self.rds_snapshot(final_snapshot_gib)

@@ -1,35 +1,20 @@
-"""Loaded by every Python process the tests start (PYTHONPATH): refuse and record any connection to an
-address that is not loopback, so a test fails if anything the lab runs tries to reach real AWS."""
+"""Loaded by every Python process the tests start (PYTHONPATH): refuse and record any connection, datagram or
+name lookup that would leave loopback, so a test fails if anything the lab runs tries to reach real AWS --
+or any other host. The guard itself is network_guard.py (beside this file)."""
 
 import os
 import socket
 
 _record = os.environ.get("LAB_TEST_NETWORK_VIOLATIONS")
 if _record:
-    import ipaddress
+    import network_guard
 
-    _connect = socket.socket.connect
-    _connect_ex = socket.socket.connect_ex
+    def _violation(kind, what):
+        with open(_record, "a") as handle:
+            handle.write(f"pid {os.getpid()}: {what}\n")
+        if kind == "lookup":
+            raise socket.gaierror(socket.EAI_NONAME, f"test guard: {what} refused")
+        raise ConnectionRefusedError(f"test guard: {what} refused")
 
-    def _check(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            host = str(address[0])
-            try:
-                loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
-            except ValueError:
-                loopback = host == "localhost"
-            if not loopback:
-                with open(_record, "a") as handle:
-                    handle.write(f"pid {os.getpid()}: connect to {host}:{address[1]}\n")
-                raise ConnectionRefusedError(f"test guard: connection to non-loopback {host} refused")
-
-    def connect(sock, address):
-        _check(sock, address)
-        return _connect(sock, address)
-
-    def connect_ex(sock, address):
-        _check(sock, address)
-        return _connect_ex(sock, address)
-
-    socket.socket.connect = connect
-    socket.socket.connect_ex = connect_ex
+    network_guard.install(_violation)
+    network_guard.install_audit_backstop(_violation)

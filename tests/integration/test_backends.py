@@ -62,6 +62,28 @@ def test_forward_to_standalone_moto(moto_server, tmp_path, lab_env):
         handle.down()
 
 
+def test_forwarded_writes_reach_the_engines(moto_server, tmp_path, lab_env):
+    """A write forwarded to another emulator is still seen by the engines that act on its body: here the
+    global-table replication of DynamoDB items (the body was once streamed upstream and gone by then)."""
+    handle = SandboxHandle(tmp_path / "state", free_port(), lab_env)
+    try:
+        handle.up("--backend", moto_server, "--no-world")
+        east = handle.client("dynamodb", "us-east-1")
+        east.create_table(TableName="fwd-global", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST",
+                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        east.update_table(TableName="fwd-global", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+        east.put_item(TableName="fwd-global", Item={"k": {"S": "written-in-east"}})
+        handle.lab("clock", "advance", "1m")
+        west = handle.client("dynamodb", "us-west-2")
+        assert west.get_item(TableName="fwd-global", Key={"k": {"S": "written-in-east"}}).get("Item") == \
+            {"k": {"S": "written-in-east"}}
+        assert "failed observing" not in (handle.state_dir / "sandbox.log").read_text()
+    finally:
+        handle.down()
+
+
 class CaptureHandler(BaseHTTPRequestHandler):
     captured: ClassVar[list[dict]] = []
 
@@ -117,8 +139,9 @@ def test_non_loopback_backend_is_refused(tmp_path, lab_env, violations_file):
     assert violations_file.read_text() == ""
 
 
-def test_localstack_without_token_or_engine_says_which(tmp_path, lab_env):
+def test_localstack_in_docker_without_token_or_engine_says_which(tmp_path, lab_env):
     env = dict(lab_env)
+    env["LAB_LOCALSTACK_MODE"] = "docker"  # (auto would run LocalStack in host mode instead)
     env.pop("LOCALSTACK_AUTH_TOKEN", None)
     no_token = run_lab(["up", "--backend", "localstack", "--port", str(free_port()),
                         "--state-dir", str(tmp_path / "a")], env, check=False)

@@ -331,6 +331,97 @@ def test_vault_lock_refuses_early_deletion_and_locks_after_its_grace_time(lab, r
     assert any(e["name"] == "BackupVaultLocked" for e in events)
 
 
+# -- vault access policies: enforced as the judge reads them -------------------------------------------
+
+POLICY_CASES = [
+    # (what, statement fields, the lab's own caller denied?)
+    ("a wildcard action (issue 15)", {"Action": "backup:UpdateRecovery*"}, True),
+    ("NotAction", {"Action": None, "NotAction": "backup:Describe*"}, True),
+    ("a condition the lab's caller does not meet (issue 15)",
+     {"Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}, False),
+    ("MFA by Bool: absent from access-key calls", {"Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}},
+     False),
+    ("MFA by BoolIfExists", {"Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}, True),
+    ("NotResource excluding the vault's points", {"Resource": None, "NotResource": "arn:aws:ec2:*"}, False),
+    ("over plain HTTP", {"Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True),
+]
+
+
+def test_vault_access_policies_are_enforced_as_the_judge_reads_them(lab, role, volume_arn):
+    """The sandbox refuses exactly the requests the judge's evaluator (checks.iam_policy) says the policy
+    denies: the same caller (the one CloudTrail records), the same context, the same answer."""
+    from checks import iam_policy, registry
+    from lab.inventory import collect_from_endpoint
+
+    backup = lab.client("backup")
+    vault = unique("guarded")
+    backup.create_backup_vault(BackupVaultName=vault)
+    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                  Lifecycle={"DeleteAfterDays": 10})
+    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
+    point = job["RecoveryPointArn"]
+    # The lab's key is moto's user; STS spells its ARN arn:aws:sts::...:user/moto, CloudTrail and IAM arn:aws:iam::...
+    me = lab.client("sts").get_caller_identity()["Arn"].replace(":sts::", ":iam::")
+    update = "backup:UpdateRecoveryPointLifecycle"
+
+    def try_update(client: Any) -> str | None:
+        try:
+            client.update_recovery_point_lifecycle(BackupVaultName=vault, RecoveryPointArn=point,
+                                                   Lifecycle={"DeleteAfterDays": 10})
+        except ClientError as exc:
+            return exc.response["Error"]["Code"] + ": " + exc.response["Error"]["Message"]
+        return None
+
+    for what, fields, denied in POLICY_CASES:
+        statement = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": update, "Resource": "*", **fields}
+        document = {"Version": "2012-10-17", "Statement": [{k: v for k, v in statement.items() if v is not None}]}
+        backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(document))
+        refusal = try_update(backup)
+        assert (refusal is not None) == denied, (what, refusal)
+        if refusal:
+            assert refusal == (f"AccessDeniedException: User: {me} is not authorized to perform: {update} on "
+                               f"resource: {point} with an explicit deny in a resource-based policy")
+        keys = iam_policy.request_keys(source_ip="127.0.0.1", secure=False, now=0, region=EAST)
+        judged = iam_policy.evaluate(document, iam_policy.Request(iam_policy.Caller.of(me), update, point, keys))
+        assert judged.denied == denied, what
+        found = collect_from_endpoint(lab.endpoint, ["backup"])
+        verdict = registry.run("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", found,
+                               {"vaultNames": [vault], "acceptVaultLock": False, "actions": [update]})[0]
+        assert not found.errors, found.errors
+        if not denied:
+            assert (verdict.status, verdict.reason) == ("FAIL", "deletion_allowed"), (what, verdict.message)
+
+    # A break-glass role exempted by aws:PrincipalArn: the lab's user is refused, a session of the role is not,
+    # and the judge passes the policy (it denies every ordinary caller).
+    iam = lab.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+                                                     "Action": "sts:AssumeRole"}]}
+    breakglass = iam.create_role(RoleName=unique("breakglass"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": ["backup:DeleteRecoveryPoint", update], "Resource": "*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": breakglass["Arn"]}}}]}
+    backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(document))
+    assert try_update(backup) is not None
+    credentials = lab.client("sts").assume_role(RoleArn=breakglass["Arn"], RoleSessionName="incident")["Credentials"]
+    import boto3
+
+    as_role = boto3.client("backup", region_name=EAST, endpoint_url=lab.endpoint,
+                           aws_access_key_id=credentials["AccessKeyId"],
+                           aws_secret_access_key=credentials["SecretAccessKey"],
+                           aws_session_token=credentials["SessionToken"])
+    assert try_update(as_role) is None
+    found = collect_from_endpoint(lab.endpoint, ["backup"])
+    verdict = registry.run("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", found,
+                           {"vaultNames": [vault], "acceptVaultLock": False})[0]
+    assert (verdict.status, verdict.reason) == ("PASS", "policy_denies"), verdict.message
+
+    bad = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": update,
+                                                   "Condition": {"StringEqualz": {"aws:userid": "x"}}}]}
+    code, message = error_code(lambda: backup.put_backup_vault_access_policy(BackupVaultName=vault,
+                                                                             Policy=json.dumps(bad)))
+    assert code == "InvalidParameterValueException" and "StringEqualz" in message
+
+
 # -- frameworks ------------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ does (moto's state is one per process)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -18,9 +17,9 @@ from typing import Any
 import pytest
 
 from lab.backends.embedded import EmbeddedBackend
-from lab.sandbox import inprocess
+from lab.sandbox import core, inprocess
 from lab.sandbox.core import Sandbox
-from lab.sandbox.persistence import StateStore
+from lab.sandbox.persistence import StateStore, encode_record
 from lab.services.workload.engine import Workload
 from tests.conftest import free_port
 
@@ -84,6 +83,13 @@ def advanced(tmp_path_factory: pytest.TempPathFactory) -> Any:
     a call in (a PUT) and then goes on. One sandbox for the module: a second restore in this process would
     find moto's state of the first."""
     state = tmp_path_factory.mktemp("advance") / "state"
+    with pytest.MonkeyPatch.context() as patch:
+        # (no automatic snapshot mid-advance on a slow machine: the tests read the advance's journal whole)
+        patch.setattr(core, "SNAPSHOT_WORK_S", 3600.0)
+        return _advance(state)
+
+
+def _advance(state: Path) -> Any:
     sandbox = _boot(state)
     assert _post(sandbox, "clock", {"action": "pause"})[0] == 200
     assert _post(sandbox, "workload", {"enabled": True, "orders_per_hour": 60})[0] == 200
@@ -117,7 +123,9 @@ def advanced(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return {"stored_dicts": len({id(stored) for stored in everywhere}), "orders_stored": len(everywhere),
             "state": state, "bucket": bucket, "answer": answer, "put": put, "held_at": held_at,
             "answered_mid_advance": answered_mid_advance, "facts": _facts(sandbox, bucket),
-            "journal": _journal(state)}
+            "journal": _journal(state),
+            # (as the advance left it: a restart on the state dir writes a snapshot of the world it replayed)
+            "snapshot": (state / "state" / "snapshot.bin").read_bytes()}
 
 
 def test_calls_go_on_between_slices_and_a_restart_replays_them_in_order(advanced):
@@ -148,10 +156,12 @@ def test_a_crash_mid_advance_leaves_the_world_at_the_last_slice_done(advanced, t
     cut = records.index(slices[2])
     crashed = tmp_path / "crashed"
     (crashed / "state").mkdir(parents=True)
-    shutil.copy(advanced["state"] / "state" / "snapshot.bin", crashed / "state" / "snapshot.bin")
+    (crashed / "state" / "snapshot.bin").write_bytes(advanced["snapshot"])
     store = StateStore(crashed / "state")
+    store.load()  # (the snapshot's generation: its journal is the one written below)
+    store.open_journal()
     for record in records[:cut]:
-        store.append(record)
+        store.append(encode_record(record))
     store.close()
 
     facts = _restarted(crashed, advanced["bucket"], then_advance="1h")

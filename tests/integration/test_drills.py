@@ -119,8 +119,34 @@ def test_a_drill_given_up_breaches_its_policy(paused: SandboxHandle) -> None:
 
 def test_the_lab_command_runs_and_lists_drills(damage_lab: SandboxHandle) -> None:
     out = damage_lab.lab("drill", METER_LAB).stdout
-    assert "accidental-deletion injected" in out and "RTO 1800s, RPO 600s" in out
+    assert "accidental-deletion injected" in out and "RTO 30 min, RPO 10 min" in out
+    # The drill's own words: what happened, then how to recover.
+    assert "== Briefing\nThe five newest order-history items are deleted by mistake." in out
+    assert "== Recover\nPut the items back." in out
     listing = damage_lab.lab("drills").stdout
     assert METER_LAB in listing and "measuring" in listing
     drill_id = out.split(":", 1)[0]
     assert "ended" in damage_lab.lab("drill", METER_LAB, "--end", drill_id).stdout
+
+
+def test_a_drill_s_failures_end_with_it(paused: SandboxHandle) -> None:
+    """Issue 15: lab 02's drill schedules a region outage 15 sim-minutes after the incident; it struck after the
+    drill had ended, took us-east-1 down and un-passed another lab. A drill's scheduled failures are cancelled,
+    and its active ones ended, when it ends or is recovered."""
+    drill = http(paused, "POST", "/_lab/drills", {"lab": "02-s3-crr"})[1]
+    # the incident time T a lab's recovery commands start from (T=$(lab drills --incident 02-s3-crr))
+    assert paused.lab("drills", "--incident", "02").stdout.strip() == drill["incident_time"]
+    refused = paused.lab("drills", "--incident", "06-rds-multi-az", check=False)
+    assert refused.returncode == 2 and "lab drill 06-rds-multi-az" in refused.stderr
+    faults = {i["id"]: i for i in http(paused, "GET", "/_lab/faults?all=1")[1]["injections"]}
+    outage = next(faults[i] for i in drill["injections"] if faults[i]["name"] == "region-outage")
+    assert outage["status"] == "scheduled"
+    advance(paused, "1m")
+    status, ended = http(paused, "POST", f"/_lab/drills/{drill['id']}/end")
+    assert status == 200 and ended["status"] == "ended"
+    advance(paused, "30m")  # well past the outage's start
+    faults = {i["id"]: i for i in http(paused, "GET", "/_lab/faults?all=1")[1]["injections"]}
+    assert faults[outage["id"]]["status"] == "ended"
+    assert faults[outage["id"]]["end_reason"] == f"{drill['id']} ended"
+    assert "us-east-1" not in http(paused, "GET", "/_lab/faults")[1].get("regions_down", [])
+    aws(paused, "s3").head_bucket(Bucket="securecart-invoices-use1")  # us-east-1 answers

@@ -179,7 +179,7 @@ def test_every_other_action_acts_and_ends_with_the_experiment(sandbox: Any, worl
         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])["TableDescription"]
     reservation = ec2.describe_instances(InstanceIds=[world["instance"]])["Reservations"][0]
     address = reservation["Instances"][0]["PrivateIpAddress"]
-    advance(sandbox, "1m")
+    advance(sandbox, "15m")  # the DB instance is created (RDS refuses to reboot one that is not available)
     fis = aws(sandbox, "fis")
     by_arn = {"selectionMode": "ALL"}
     template_id = template(fis, world, targets={
@@ -215,10 +215,10 @@ def test_every_other_action_acts_and_ends_with_the_experiment(sandbox: Any, worl
     assert address in faults["endpoints_down"]
     assert error_of(aws(sandbox, "kms").list_aliases)["code"] == "ServiceUnavailable"
     aws(sandbox, "kms").list_keys()  # only the named operation
-    advance(sandbox, "3m")
+    advance(sandbox, "4m")  # the failover, and the zones shown a couple of minutes later
     [db] = rds.describe_db_instances(DBInstanceIdentifier=f"fis-{tag}")["DBInstances"]
     assert db["AvailabilityZone"] != "us-east-1a"
-    advance(sandbox, "8m")
+    advance(sandbox, "7m")
     assert fis.get_experiment(id=experiment_id)["experiment"]["state"]["status"] == "completed"
     faults = http(sandbox, "GET", "/_lab/faults")[1]
     assert not {f"s3:fis-{tag}", f"dynamodb:fis-{tag}"} & set(faults["replication_paused"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from lab import exercises, grading
+from lab.sim.durations import Durations
 from tests.integration._lab_rounds import LabWorld, corpus, describe, failing, lab_shell, variant, world
 
 pytestmark = pytest.mark.integration
@@ -87,6 +88,9 @@ def test_backups_and_snapshots(lab_shell: LabWorld) -> None:
         world.solve(lab_id, recover=True, incident_time=drill["incident_time"])
     world.advance("1h")  # restore jobs finish; the drills notice
     assert_recovered(world, drills)
+    # the point-in-time restore is creating (inaccessible) for its own time: the RTO holds it
+    restore = Durations().rds_restore(20)
+    assert world.drill_record(drills["03-rds-snapshot-restore"]["id"])["rto_seconds"] >= restore
 
 
 def test_failover_and_lockdown(world: LabWorld) -> None:

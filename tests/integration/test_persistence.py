@@ -55,6 +55,21 @@ def test_down_up_keeps_everything(fresh_sandbox):
     assert fresh_sandbox.status()["resources"]["orders"]["rds_rows"] >= 48
 
 
+def test_a_restored_world_is_listed_once_by_the_tagging_api(fresh_sandbox):
+    """Issue 15: after `lab down` / `lab up`, GetResources named every bucket and snapshot twice (the restored
+    moto services were listed both in the live registry and in the stand-in they were unpickled into)."""
+    fresh_sandbox.up()
+    fresh_sandbox.client("rds").create_db_snapshot(DBInstanceIdentifier="securecart-orders-db",
+                                                   DBSnapshotIdentifier="before-restart")
+    fresh_sandbox.lab("down")
+    fresh_sandbox.up()
+    for region in ("us-east-1", "us-west-2"):
+        tagging = fresh_sandbox.client("resourcegroupstaggingapi", region)
+        arns = [item["ResourceARN"] for page in tagging.get_paginator("get_resources").paginate()
+                for item in page["ResourceTagMappingList"]]
+        assert arns and len(arns) == len(set(arns)), sorted(arn for arn in set(arns) if arns.count(arn) > 1)
+
+
 def test_kill_9_loses_nothing_answered(fresh_sandbox):
     fresh_sandbox.up()
     made = make_some_state(fresh_sandbox)

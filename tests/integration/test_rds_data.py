@@ -31,34 +31,16 @@ from tests.integration._data_plane import (
     sql,
     unique,
 )
+from tests.integration._rds import create_db, error_code, insert, order_ids, wait_available, wait_snapshot
 
 WORLD_DB = "securecart-orders-db"
-
-
-def create_db(rds: Any, name: str, **extra: Any) -> dict[str, Any]:
-    params = {"DBInstanceIdentifier": name, "Engine": "postgres", "DBInstanceClass": "db.t3.micro",
-              "AllocatedStorage": 20, "MasterUsername": "shop", "MasterUserPassword": "lab-password-1", **extra}
-    return rds.create_db_instance(**params)["DBInstance"]
-
-
-def insert(handle: Any, instance: str, *order_ids: str, region: str = "us-east-1") -> None:
-    for order_id in order_ids:
-        sql(handle, instance, f"INSERT INTO orders (order_id, customer, amount, created_at) "
-                              f"VALUES ('{order_id}', 'test', 10.00, '2026-01-01T00:00:00Z')", region)
-
-
-def order_ids(handle: Any, instance: str, region: str = "us-east-1") -> list[str]:
-    return [row[0] for row in sql(handle, instance, "SELECT order_id FROM orders ORDER BY order_id", region)["rows"]]
-
-
-def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return excinfo.value.response["Error"]["Code"]
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
     handle = SandboxHandle(tmp_path_factory.mktemp("rds-data") / "state", free_port(), lab_env)
     handle.up()
+    admin(handle).post("clock", {"action": "pause"})  # sim time moves only when a test moves it
     yield handle
     handle.down()
 
@@ -98,6 +80,7 @@ def test_backups_exist_only_with_retention_and_pitr_is_refused_without(db):
     rds = db.client("rds")
     name = unique("noretention")
     create_db(rds, name, BackupRetentionPeriod=0)
+    assert [state for state, _ in wait_available(db, rds, name)] == ["creating", "available"]  # no first backup
     assert "LatestRestorableTime" not in rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")["DBSnapshots"] == []
     with pytest.raises(ClientError) as refused:
@@ -109,10 +92,15 @@ def test_backups_exist_only_with_retention_and_pitr_is_refused_without(db):
         rds.create_db_instance_read_replica(DBInstanceIdentifier=unique("never"), SourceDBInstanceIdentifier=name)
     assert error_code(refused) == "InvalidDBInstanceState" and "Automated backups are not enabled" in str(refused.value)
     rds.modify_db_instance(DBInstanceIdentifier=name, BackupRetentionPeriod=3, ApplyImmediately=True)
+    # 0 -> nonzero: a brief outage (`modifying`), then the first automated backup (`backing-up`)
+    assert [state for state, _ in wait_available(db, rds, name, step="30s")] == ["modifying", "backing-up",
+                                                                                "available"]
     automated = rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")["DBSnapshots"]
     assert len(automated) == 1 and automated[0]["DBSnapshotIdentifier"].startswith(f"rds:{name}-")
+    assert automated[0]["Status"] == "available" and automated[0]["PercentProgress"] == 100
     window = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=name)["DBInstanceAutomatedBackups"]
     assert window[0]["BackupRetentionPeriod"] == 3 and window[0]["RestoreWindow"]["EarliestTime"]
+    assert window[0]["Status"] == "active"
 
 
 def test_point_in_time_restore_holds_exactly_the_data_of_that_moment(db):
@@ -120,6 +108,7 @@ def test_point_in_time_restore_holds_exactly_the_data_of_that_moment(db):
     name = unique("pitr")
     create_db(rds, name, BackupRetentionPeriod=1)
     created = sim_now(db)
+    wait_available(db, rds, name)
     insert(db, name, "A-1", "A-2", "A-3")
     advance(db, "2m")
     between = sim_now(db)
@@ -137,10 +126,15 @@ def test_point_in_time_restore_holds_exactly_the_data_of_that_moment(db):
                                                         TargetDBInstanceIdentifier=before,
                                                         RestoreTime=moment(between))["DBInstance"]
     assert restored["DBInstanceIdentifier"] == before and restored["MultiAZ"] is False
-    assert order_ids(db, before) == ["A-1", "A-2", "A-3"]
+    assert restored["DBInstanceStatus"] == "creating" and "Endpoint" not in restored
+    with pytest.raises(LabError, match=f'"{before}" in us-east-1 is creating'):
+        order_ids(db, before)  # "The DB instance is inaccessible while it is being created"
     latest = unique("latest")
     rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=name, TargetDBInstanceIdentifier=latest,
                                              UseLatestRestorableTime=True)
+    wait_available(db, rds, before)
+    wait_available(db, rds, latest)
+    assert order_ids(db, before) == ["A-1", "A-2", "A-3"]
     assert order_ids(db, latest) == ["A-2", "A-3", "B-1"]
 
     for when in (created - 3600, sim_now(db) - 60):  # before backups began; after the latest restorable time
@@ -155,7 +149,7 @@ def test_point_in_time_restore_holds_exactly_the_data_of_that_moment(db):
                                                  TargetDBInstanceIdentifier=unique("never"),
                                                  RestoreTime=moment(between), UseLatestRestorableTime=True)
     assert error_code(refused) == "InvalidParameterCombination"
-    events = rds.describe_events(SourceType="db-instance", SourceIdentifier=before, Duration=60)["Events"]
+    events = rds.describe_events(SourceType="db-instance", SourceIdentifier=before, Duration=180)["Events"]
     assert any(e["Message"].startswith(f"Restored from DB instance {name}") for e in events)
 
 
@@ -163,24 +157,30 @@ def test_snapshots_copies_and_restores_carry_the_data(db):
     rds, west = db.client("rds"), db.client("rds", "us-west-2")
     name = unique("snap")
     create_db(rds, name, BackupRetentionPeriod=1)
+    wait_available(db, rds, name)
     insert(db, name, "S-1", "S-2")
     snapshot = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s1")["DBSnapshot"]
     insert(db, name, "S-3")  # after the snapshot: in no copy of it
+    wait_available(db, rds, name)
     copy = west.copy_db_snapshot(SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"],
                                  TargetDBSnapshotIdentifier=f"{name}-dr", SourceRegion="us-east-1")["DBSnapshot"]
     assert copy["SourceRegion"] == "us-east-1" and copy["SourceDBSnapshotIdentifier"] == snapshot["DBSnapshotArn"]
+    wait_snapshot(db, west, f"{name}-dr")
     restored = west.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=f"{name}-dr",
                                                          DBSnapshotIdentifier=f"{name}-dr")["DBInstance"]
     assert restored["AvailabilityZone"].startswith("us-west-2")
+    wait_available(db, west, f"{name}-dr")
     assert order_ids(db, f"{name}-dr", "us-west-2") == ["S-1", "S-2"]
     assert order_ids(db, name) == ["S-1", "S-2", "S-3"]
 
     rds.delete_db_instance(DBInstanceIdentifier=name, FinalDBSnapshotIdentifier=f"{name}-final")
-    with pytest.raises(Exception, match="no DB instance"):
+    with pytest.raises(Exception, match="is deleting"):
         sql(db, name, "SELECT 1")
+    wait_snapshot(db, rds, f"{name}-final")
     rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=f"{name}-back", DBSnapshotIdentifier=f"{name}-final")
+    wait_available(db, rds, f"{name}-back")
     assert order_ids(db, f"{name}-back") == ["S-1", "S-2", "S-3"]
-    events = rds.describe_events(SourceType="db-snapshot", SourceIdentifier=f"{name}-s1", Duration=30)["Events"]
+    events = rds.describe_events(SourceType="db-snapshot", SourceIdentifier=f"{name}-s1", Duration=120)["Events"]
     assert [e["Message"] for e in events] == ["Creating manual snapshot", "Manual snapshot created",
                                               "Started cross region DB snapshot copy"]
 
@@ -189,6 +189,7 @@ def test_a_cross_region_read_replica_follows_with_lag_and_can_be_promoted(db):
     rds, west = db.client("rds"), db.client("rds", "us-west-2")
     name = unique("source")
     source = create_db(rds, name, BackupRetentionPeriod=1)
+    wait_available(db, rds, name)
     insert(db, name, "R-1")
     replica_name = unique("replica")
     replica = west.create_db_instance_read_replica(DBInstanceIdentifier=replica_name,
@@ -196,7 +197,7 @@ def test_a_cross_region_read_replica_follows_with_lag_and_can_be_promoted(db):
                                                    SourceRegion="us-east-1")["DBInstance"]
     assert replica["ReadReplicaSourceDBInstanceIdentifier"] == source["DBInstanceArn"]
     assert replica["AvailabilityZone"].startswith("us-west-2")
-    advance(db, "30s")
+    wait_available(db, west, replica_name)
     assert order_ids(db, replica_name, "us-west-2") == ["R-1"]
     insert(db, name, "R-2")
     assert order_ids(db, replica_name, "us-west-2") == ["R-1"]  # not yet: cross-region lag
@@ -207,7 +208,9 @@ def test_a_cross_region_read_replica_follows_with_lag_and_can_be_promoted(db):
     listed = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert listed["ReadReplicaDBInstanceIdentifiers"] == [replica["DBInstanceArn"]]
 
-    promoted = west.promote_read_replica(DBInstanceIdentifier=replica_name)["DBInstance"]
+    west.promote_read_replica(DBInstanceIdentifier=replica_name)
+    wait_available(db, west, replica_name, step="30s")
+    promoted = west.describe_db_instances(DBInstanceIdentifier=replica_name)["DBInstances"][0]
     assert "ReadReplicaSourceDBInstanceIdentifier" not in promoted
     insert(db, name, "R-3")
     insert(db, replica_name, "P-1", region="us-west-2")
@@ -224,6 +227,8 @@ def test_multi_az_failover_is_an_outage_that_swaps_the_zones(db):
     assert (shown["AvailabilityZone"], shown["SecondaryAvailabilityZone"]) == ("us-east-1a", "us-east-1b")
     single = unique("single")
     create_db(rds, single)
+    wait_available(db, rds, name)
+    wait_available(db, rds, single)
     with pytest.raises(ClientError) as refused:
         rds.reboot_db_instance(DBInstanceIdentifier=single, ForceFailover=True)
     assert error_code(refused) == "InvalidParameterCombination"
@@ -239,24 +244,29 @@ def test_multi_az_failover_is_an_outage_that_swaps_the_zones(db):
     advance(db, "2m")
     after = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert after["DBInstanceStatus"] == "available"
-    assert (after["AvailabilityZone"], after["SecondaryAvailabilityZone"]) == ("us-east-1b", "us-east-1a")
     insert(db, name, "F-2")
+    # RDS UG, Rebooting a DB instance: "the Availability Zone change might not be reflected ... for several minutes"
+    assert (after["AvailabilityZone"], after["SecondaryAvailabilityZone"]) == ("us-east-1a", "us-east-1b")
+    advance(db, "2m")
+    after = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    assert (after["AvailabilityZone"], after["SecondaryAvailabilityZone"]) == ("us-east-1b", "us-east-1a")
     events = {e["Message"]: e["Date"].timestamp() for e in rds.describe_events(
         SourceType="db-instance", SourceIdentifier=name, StartTime=moment(started - 5),
         EventCategories=["failover"])["Events"]}
     outage = events["Multi-AZ instance failover completed."] - events["Multi-AZ instance failover started."]
-    assert 60 <= outage <= 120
+    assert 60 <= outage <= 120  # RDS UG, Multi-AZ deployments: "typically 60-120 seconds"
 
 
 def test_the_aws_cli_sees_the_data_plane(db):
     rds = db.client("rds")
     name = unique("cli")
     create_db(rds, name, MultiAZ=True, BackupRetentionPeriod=2)
+    wait_available(db, rds, name)
     shown = aws_cli(db, "us-east-1", "rds", "describe-db-instances", "--db-instance-identifier", name)
     instance = shown["DBInstances"][0]
     assert instance["SecondaryAvailabilityZone"] and instance["LatestRestorableTime"]
     events = aws_cli(db, "us-east-1", "rds", "describe-events", "--source-type", "db-instance",
-                     "--source-identifier", name, "--duration", "30")
+                     "--source-identifier", name, "--duration", "60")
     assert [e["Message"] for e in events["Events"]][:2] == ["DB instance created", "Backing up DB instance"]
 
 
@@ -271,6 +281,7 @@ def ledger_ids(handle: Any, until: float | None = None) -> list[str]:
 def test_the_workload_writes_rows_and_pitr_returns_the_ledger_prefix(db):
     rds = db.client("rds")
     rds.modify_db_instance(DBInstanceIdentifier=WORLD_DB, BackupRetentionPeriod=7, ApplyImmediately=True)
+    wait_available(db, rds, WORLD_DB)
     advance(db, "3h")
     digests = admin(db).get("rds/digests")["regions"]["us-east-1"][WORLD_DB]
     ledger = ledger_ids(db)
@@ -280,6 +291,7 @@ def test_the_workload_writes_rows_and_pitr_returns_the_ledger_prefix(db):
     halfway = epoch_of(admin(db).get("orders?limit=90")["orders"][0]["created_at"]) + 30
     rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=WORLD_DB, TargetDBInstanceIdentifier="halfway",
                                              RestoreTime=moment(halfway))
+    wait_available(db, rds, "halfway", step="5m")
     restored = admin(db).get("rds/digests")["regions"]["us-east-1"]["halfway"]
     assert restored["order_ids_sha256"] == ids_digest(ledger_ids(db, halfway))
 
@@ -287,6 +299,7 @@ def test_the_workload_writes_rows_and_pitr_returns_the_ledger_prefix(db):
 def test_orders_are_refused_while_the_database_is_down(db):
     rds = db.client("rds")
     rds.modify_db_instance(DBInstanceIdentifier=WORLD_DB, MultiAZ=True, ApplyImmediately=True)
+    wait_available(db, rds, WORLD_DB)
     rds.reboot_db_instance(DBInstanceIdentifier=WORLD_DB, ForceFailover=True)
     advance(db, "4m")
     stored = [order["stored"]["rds"] for order in admin(db).get("orders?limit=4")["orders"]]

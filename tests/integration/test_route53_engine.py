@@ -168,3 +168,43 @@ def test_weighted_records_and_refusals(sandbox):
     assert "exactly one" in admin(sandbox, "POST", "route53/health", {"down": True}, expect=400)["error"]
     assert "region" in admin(sandbox, "POST", "route53/health", {"region": "mars-1", "down": True}, expect=400)["error"]
     assert admin(sandbox, "GET", "dns?type=A", expect=400)["error"].startswith("name the record")
+
+
+def test_the_judge_s_outage_answer_is_what_dns_answers_in_the_outage(fresh_sandbox):
+    """The inventory's "what would DNS answer with us-east-1 down" (the judge's view, issue 15) is what the
+    sandbox answers once us-east-1 is down: for a health check on the primary's endpoint, and for one that
+    watches the DR endpoint instead (which never fails over)."""
+    from checks import registry
+    from lab.inventory import collect_from_endpoint
+
+    sandbox = fresh_sandbox
+    sandbox.up()
+    route53 = sandbox.client("route53")
+    zone = route53.create_hosted_zone(Name="judge.example", CallerReference="judge")["HostedZone"]["Id"].split("/")[-1]
+    watching = {"right": "shop.us-east-1.securecart.lab", "wrong": "shop.us-west-2.securecart.lab"}
+    changes = []
+    for label, fqdn in watching.items():
+        check = health_check(route53, Type="HTTPS", FullyQualifiedDomainName=fqdn, Port=443, RequestInterval=10,
+                             FailureThreshold=3)
+        for role, value, check_id in (("PRIMARY", "10.0.1.10", check), ("SECONDARY", "10.1.1.10", None)):
+            record = {"Name": f"{label}.judge.example", "Type": "A", "SetIdentifier": role.lower(), "Failover": role,
+                      "TTL": 60, "ResourceRecords": [{"Value": value}]}
+            if check_id:
+                record["HealthCheckId"] = check_id
+            changes.append({"Action": "CREATE", "ResourceRecordSet": record})
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
+    advance(sandbox, "1m")
+
+    found = collect_from_endpoint(sandbox.endpoint, ["route53", "rds"])
+    predicted = {answer.name: answer.answer for zone_ in found.global_.route53.zones.values()
+                 for answer in zone_.outage_answers if answer.region_down == "us-east-1"}
+    assert predicted == {"right.judge.example.": ["10.1.1.10"], "wrong.judge.example.": ["10.0.1.10"]}
+    for label, reason in (("right", "failover_configured"), ("wrong", "primary_answers_when_down")):
+        verdict = registry.run("ROUTE53_FAILOVER_CONFIGURED", found, {
+            "drTargets": ["10.1.1.10"], "recordName": f"{label}.judge.example"})[0]
+        assert verdict.reason == reason, verdict.message
+
+    admin(sandbox, "POST", "route53/health", {"region": "us-east-1", "down": True})
+    advance(sandbox, "2m")
+    for name, expected in predicted.items():
+        assert json.loads(sandbox.lab("dns", name, "--json").stdout)["answer"] == expected, name

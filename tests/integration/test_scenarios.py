@@ -99,7 +99,7 @@ def test_an_az_power_interruption_stops_that_zone_until_it_returns(lab: SandboxH
     rds.create_db_instance(DBInstanceIdentifier=multi_az, Engine="postgres", DBInstanceClass="db.t3.micro",
                            AllocatedStorage=20, MasterUsername="u", MasterUserPassword="password123",
                            AvailabilityZone="us-east-1a", MultiAZ=True)
-    advance(lab, "1m")
+    advance(lab, "15m")  # the DB instance is created and has taken its first backup
     before = fingerprint(lab)
     started = now(lab)
     injection = fail(lab, "az-power-interruption", az="us-east-1a")
@@ -116,7 +116,7 @@ def test_an_az_power_interruption_stops_that_zone_until_it_returns(lab: SandboxH
     assert instance_state(other_zone) == "running"
     statuses = {v["VolumeId"]: v["VolumeStatus"]["Status"] for v in ec2.describe_volume_status()["VolumeStatuses"]}
     assert {statuses[v] for v in outcome["volumes_io_paused"]} == {"impaired"}
-    advance(lab, "3m")
+    advance(lab, "4m")  # the failover, and the zones shown a couple of minutes later
     failed_over = rds.describe_db_instances(DBInstanceIdentifier=multi_az)["DBInstances"][0]
     assert failed_over["AvailabilityZone"] != "us-east-1a"  # the standby took over
     refused = http(lab, "POST", "/_lab/sql", {"instance": "securecart-orders-db", "sql": "SELECT count(*) FROM orders"})
@@ -220,3 +220,11 @@ def test_the_lab_command_injects_lists_and_recovers(lab: SandboxHandle) -> None:
     assert "ended 1 injection(s)" in lab.lab("recover").stdout
     bad = lab.lab("fail", "region-outage", "--param", "region", check=False)
     assert bad.returncode != 0 and "NAME=VALUE" in bad.stderr
+    # --region is the region parameter, as a learner first writes it
+    out = lab.lab("fail", "region-outage", "--region", "us-west-2", "-p", "duration=1h").stdout
+    assert "region-outage: active" in out and "region: us-west-2" in out
+    assert "regions down: us-west-2" in lab.lab("faults").stdout
+    lab.lab("recover")
+    clash = lab.lab("fail", "region-outage", "--region", "us-west-2", "-p", "region=us-east-1", check=False)
+    assert clash.returncode != 0 and "disagree" in clash.stderr
+    assert "ended" not in lab.lab("faults").stdout and "regions down" not in lab.lab("faults").stdout

@@ -67,3 +67,15 @@ def test_backend_instance_and_volume(sandbox):
 
 def test_account_is_the_labs(sandbox):
     assert sandbox.client("sts").get_caller_identity()["Account"] == "000000000000"
+
+
+def test_the_tagging_api_lists_each_resource_once(sandbox):
+    """`aws resourcegroupstaggingapi get-resources --tag-filters Key=app,Values=securecart` (what a learner
+    checks before selecting by tag) names every tagged resource exactly once (issue 15: every ARN came twice)."""
+    tagging = sandbox.client("resourcegroupstaggingapi")
+    arns = [item["ResourceARN"] for page in tagging.get_paginator("get_resources").paginate(
+        TagFilters=[{"Key": "app", "Values": ["securecart"]}]) for item in page["ResourceTagMappingList"]]
+    assert arns, "the SecureCart world is tagged app=securecart"
+    assert len(arns) == len(set(arns)), sorted(arn for arn in arns if arns.count(arn) > 1)
+    assert any(":db:securecart-orders-db" in arn for arn in arns)
+    assert any(arn == "arn:aws:s3:::securecart-invoices-use1" for arn in arns)

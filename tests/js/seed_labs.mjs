@@ -116,7 +116,21 @@ const rds = client(RDSClient);
 await step("03 automated backups kept 7 days", async () => {
   const modified = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: DB, BackupRetentionPeriod: 7,
     PreferredBackupWindow: "03:00-03:30", ApplyImmediately: true }));
-  expect(modified.DBInstance.BackupRetentionPeriod === 7, JSON.stringify(modified.DBInstance));
+  // 0 -> 7 days: applied while the instance is modifying (PendingModifiedValues until then), then backing-up
+  expect(modified.DBInstance.PendingModifiedValues?.BackupRetentionPeriod === 7, JSON.stringify(modified.DBInstance));
+  return modified.DBInstance.DBInstanceStatus;
+});
+
+await step("03 the instance is available again (RDS refuses a snapshot before)", async () => {
+  const early = await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: DB,
+    DBSnapshotIdentifier: "securecart-orders-too-soon" })).then(() => null, (error) => error);
+  // the SDK names the exception by its shape (InvalidDBInstanceStateFault), whose wire code this is
+  expect(early?.Code === "InvalidDBInstanceState" || early?.name?.startsWith("InvalidDBInstanceState"),
+    `a snapshot of a modifying instance: ${early?.name} ${early?.message}`);
+  lab("clock", "advance", "5m");
+  const instance = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: DB }))).DBInstances[0];
+  expect(instance.DBInstanceStatus === "available" && instance.BackupRetentionPeriod === 7,
+    `${instance.DBInstanceStatus}, ${instance.BackupRetentionPeriod} days`);
 });
 
 await step("03 manual snapshot", async () => {

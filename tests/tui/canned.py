@@ -15,6 +15,7 @@ from typing import Any
 from lab.errors import SandboxNotRunningError
 from lab.sim.clock import iso, parse_duration
 from tui.data import (
+    RECOVERY_HINTS,
     CheckOutcome,
     CheckRefView,
     ClockView,
@@ -54,9 +55,22 @@ def _lab(lab_id: str, title: str, steps: list[tuple[str, str, str, list[str], li
         estimated_minutes=30,
         steps=tuple(StepView(step_id, step_title, body, tuple(hints), tuple(CheckRefView(c) for c in checks))
                     for step_id, step_title, body, hints, checks in steps),
-        drill=DrillSpecView(drill, frozen_mapping({"bucket": "securecart-invoices-use1"})) if drill else None,
+        drill=DrillSpecView(drill, frozen_mapping({"bucket": "securecart-invoices-use1"}), DRILL_BRIEFING, 0,
+                            (DrillSpecView("region-outage", frozen_mapping({"region": "us-east-1"}), "", 900),))
+        if drill else None,
         recovery_checks=(CheckRefView("RECOVERY_INVOICES_READABLE"),) if drill else (),
-        rto_target_seconds=900, rpo_target_seconds=300, pass_mark=0.8)
+        rto_target_seconds=900, rpo_target_seconds=300, pass_mark=0.8,
+        recovery_instructions_md=RECOVERY_INSTRUCTIONS if drill else "",
+        recovery_hints=RECOVERY_HINT_TEXTS if drill else ())
+
+
+DRILL_BRIEFING = ("Someone overwrote 25 invoices in `securecart-invoices-use1` with junk. Fifteen minutes later "
+                  "us-east-1 goes down.\n")
+RECOVERY_INSTRUCTIONS = ("Work in us-west-2: the replica still holds each invoice's good version.\n\n"
+                         "```bash\naws s3api list-object-versions --region us-west-2 --bucket "
+                         "securecart-invoices-usw2 --prefix invoices/\n```\n\nCopy each good version back.\n")
+RECOVERY_HINT_TEXTS = ("Nothing in us-east-1 answers until the outage ends.",
+                       "LastModified tells a good version from a junk one.")
 
 
 LABS = (
@@ -87,6 +101,10 @@ SCENARIOS = (
     ScenarioView("az-power-interruption", "An availability zone loses power for a while.",
                  (ParamSpec("zone", "str", "us-east-1a", "the zone"),
                   ParamSpec("recover_instances", "bool", True, "restart instances after"))),
+    ScenarioView("accidental-deletion", "Accidental deletion: items, objects or rows are deleted.",
+                 (ParamSpec("count", "integer", 10, "how many items, objects or rows"),
+                  ParamSpec("resource", "string", "",
+                            "the table, bucket, DB instance or volume id (empty: SecureCart's own)"))),
 )
 
 
@@ -123,16 +141,22 @@ def _world() -> WorldView:
 
 
 def _events() -> tuple[EventView, ...]:
-    names = [("api", "s3", "PutBucketVersioning", "us-east-1", "securecart-invoices-use1"),
-             ("workload", "workload", "OrderPlaced", "us-east-1", "ORD-000050"),
-             ("engine", "s3-replication", "ReplicationCompleted", "us-west-2", "securecart-invoices-usw2"),
-             ("fault", "faults", "ScenarioInjected", "us-east-1", "region-outage"),
-             ("lab", "clock", "ClockAdvance", None, None)]
-    return tuple(EventView(seq, FROZEN_EPOCH - 60 * (len(names) - seq), kind, source, name, region, resource)
-                 for seq, (kind, source, name, region, resource) in enumerate(names, start=1))
+    names = [("api", "dynamodb.amazonaws.com", "BatchWriteItem", "us-east-1", None, "AWS Internal"),
+             ("api", "s3", "PutBucketVersioning", "us-east-1", "securecart-invoices-use1", "127.0.0.1"),
+             ("workload", "workload", "OrderPlaced", "us-east-1", "ORD-000050", None),
+             ("engine", "s3-replication", "ReplicationCompleted", "us-west-2", "securecart-invoices-usw2", None),
+             ("fault", "faults", "ScenarioInjected", "us-east-1", "region-outage", None),
+             ("lab", "clock", "ClockAdvance", None, None, None)]
+    return tuple(EventView(seq, FROZEN_EPOCH - 60 * (len(names) - seq), kind, source, name, region, resource,
+                           frozen_mapping({"sourceIPAddress": caller} if caller else {}),
+                           by_lab=caller == "AWS Internal")
+                 for seq, (kind, source, name, region, resource, caller) in enumerate(names, start=1))
 
 
 class CannedSource(DataSource):
+    sandbox_gone = SandboxNotRunningError
+    regions = ("us-east-1", "us-west-2")
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls: list[tuple[Any, ...]] = []
@@ -145,6 +169,9 @@ class CannedSource(DataSource):
         self.event_list = list(_events())
         self.saved: dict[str, Any] = {}
         self.check_gate: threading.Event | None = None  # when set up, a check run waits until it is set
+        self.sandbox_gate: threading.Event | None = None  # when set up, the status waits until it is set (busy)
+        self.world_gate: threading.Event | None = None  # when set up, reading the world waits until it is set
+        self.resources: dict[str, tuple[str, ...]] = {}  # check id -> the resources it judges (one row each)
 
     def _log(self, *call: Any) -> None:
         with self.lock:
@@ -162,6 +189,8 @@ class CannedSource(DataSource):
         return ENDPOINT
 
     def sandbox(self) -> SandboxView:
+        if self.sandbox_gate is not None and not self.sandbox_gate.wait(timeout=10):
+            raise TimeoutError("the test never let the status answer")
         if not self.alive:
             return SandboxView("down", ENDPOINT, message="connection refused")
         health = []
@@ -205,7 +234,8 @@ class CannedSource(DataSource):
         lab = self.lab(lab_id).lab
         steps = []
         for step in lab.steps:
-            outcomes = tuple(self._outcome(ref.id) for ref in step.checks)
+            outcomes = tuple(self._outcome(ref.id, resource) for ref in step.checks
+                             for resource in self.resources.get(ref.id, ("securecart-invoices-use1",)))
             steps.append(StepResult(step.id, step.title, all(o.status == "PASS" for o in outcomes),
                                     sum(o.score for o in outcomes), float(len(outcomes)), outcomes))
         if phase != "configure" and lab.recovery_checks:
@@ -226,9 +256,9 @@ class CannedSource(DataSource):
             self.progress[lab_id] = progress
         return report
 
-    def _outcome(self, check_id: str) -> CheckOutcome:
+    def _outcome(self, check_id: str, resource: str = "securecart-invoices-use1") -> CheckOutcome:
         ok = check_id in self.passing
-        return CheckOutcome(check_id, "securecart-invoices-use1", "AWS::S3::Bucket", "us-east-1",
+        return CheckOutcome(check_id, resource, "AWS::S3::Bucket", "us-east-1",
                             "PASS" if ok else "FAIL", 1.0 if ok else 0.0, 1.0,
                             frozen_mapping({"versioning": "Enabled" if ok else "Suspended"}),
                             "versioning is Enabled" if ok else "versioning is off on securecart-invoices-use1",
@@ -239,7 +269,8 @@ class CannedSource(DataSource):
         with self.lock:
             progress = self.progress[lab_id]
             hints = dict(progress.hints_revealed)
-            available = len(self.lab(lab_id).lab.step(step_id).hints)
+            lab = self.lab(lab_id).lab
+            available = len(lab.recovery_hints if step_id == RECOVERY_HINTS else lab.step(step_id).hints)
             hints[step_id] = min(hints.get(step_id, 0) + 1, available)
             progress = replace(progress, hints_revealed=frozen_mapping(hints))
             self.progress[lab_id] = progress
@@ -260,6 +291,8 @@ class CannedSource(DataSource):
 
     def world(self) -> WorldView:
         self._need_sandbox()
+        if self.world_gate is not None and not self.world_gate.wait(timeout=10):
+            raise TimeoutError("the test never let the world be read")
         return _world()
 
     def events(self, since: int = 0, limit: int = 500) -> EventBatch:

@@ -43,6 +43,20 @@ def test_the_sandbox_view_names_each_failure_and_each_region_state() -> None:
     assert any("fault rule: s3 PutObject: SlowDown" in reason for reason in west.reasons)
 
 
+def test_a_full_disk_shows_on_the_sandbox_panel_and_the_nav_bar() -> None:
+    from tui.widgets.nav_bar import status_markup
+    from tui.widgets.sandbox_panel import describe
+
+    message = "the sandbox's disk is full: no room for its journal in /s/state (No space left on device)"
+    view = convert.sandbox_view({**STATUS, "storage": {"disk_full": True, "disk_full_message": message}}, {},
+                                "http://127.0.0.1:4566")
+    assert view.storage_warning == message
+    assert "disk full" in describe(view).plain and "No space left" in describe(view).plain
+    assert status_markup(view).plain.startswith("disk full")
+    healthy = convert.sandbox_view({**STATUS, "storage": {"disk_full": False}}, {}, "http://127.0.0.1:4566")
+    assert healthy.storage_warning == "" and "disk full" not in describe(healthy).plain
+
+
 def test_scenarios_events_and_drills_from_their_bodies() -> None:
     scenarios = convert.scenario_views({"scenarios": [
         {"name": "region-outage", "title": "Region outage", "description": "Everything fails.",
@@ -66,18 +80,19 @@ def test_scenarios_events_and_drills_from_their_bodies() -> None:
 
 
 def test_the_world_from_an_inventory() -> None:
-    versions = [{"version_id": "v2", "latest": True, "delete_marker": False, "replication_status": "PENDING",
-                 "last_modified": "2026-01-03T10:00:00Z"},
-                {"version_id": "v1", "latest": False, "delete_marker": False, "replication_status": "COMPLETED",
-                 "last_modified": "2026-01-03T09:00:00Z"}]
+    versions = [{"key": "a", "version_id": "v2", "latest": True, "delete_marker": False,
+                 "replication_status": "PENDING", "last_modified": "2026-01-03T10:00:00Z"},
+                {"key": "a", "version_id": "v1", "latest": False, "delete_marker": False,
+                 "replication_status": "COMPLETED", "last_modified": "2026-01-03T09:00:00Z"}]
     inventory = {
-        "collected_at": "2026-01-03T10:06:00Z",
+        "schema_version": "2.0", "collected_at": "2026-01-03T10:06:00Z",
         "regions": {
             "us-east-1": {
                 "s3": {"buckets": {"inv": {"name": "inv", "region": "us-east-1", "versioning": "Enabled",
                                            "replication": {"role": "r", "rules": [
                                                {"id": "all", "status": "Enabled", "destination_bucket": "inv-dr"}]},
-                                           "objects": {"count": 1, "version_count": 2, "keys": {"a": versions}}}}},
+                                           "objects": {"count": 1, "version_count": 2, "replication_pending": 1,
+                                                       "newest": versions}}}},
                 "rds": {"instances": {"db": {"id": "db", "region": "us-east-1", "status": "available",
                                              "engine": "postgres", "az": "us-east-1c", "multi_az": True,
                                              "secondary_az": "us-east-1d", "orders": {"count": 42}}},
@@ -87,7 +102,8 @@ def test_the_world_from_an_inventory() -> None:
                                               "replicas": [{"region": "us-west-2", "status": "ACTIVE"}],
                                               "pitr": {"status": "ENABLED"}, "items": {"count": 5}}}},
                 "backup": {"vaults": {"v": {"name": "v", "region": "us-east-1", "recovery_points": 1}},
-                           "recovery_points": [{"vault": "v", "resource_arn": "arn:aws:rds:us-east-1:0:db:db",
+                           "recovery_points": [{"arn": "rp-1", "region": "us-east-1", "vault": "v",
+                                                "resource_arn": "arn:aws:rds:us-east-1:0:db:db",
                                                 "status": "COMPLETED", "created": "2026-01-03T05:00:00Z"}],
                            "plans": {"p": {"id": "p", "region": "us-east-1", "name": "daily", "rules": [
                                {"name": "d", "target_vault": "v", "copy_actions": [
@@ -129,3 +145,31 @@ def test_event_filter_and_parameter_conversion() -> None:
         assert "'twelve' is not an integer" in str(exc)
     else:
         raise AssertionError("a bad integer was accepted")
+
+
+def test_the_labs_own_api_calls_are_told_from_the_learners() -> None:
+    """In-process calls carry AWS Internal or a service principal as their source; the learner's an IP."""
+    def api(source: str | None, kind: str = "api") -> dict:
+        return {"seq": 1, "time": 0.0, "kind": kind, "source": "s3.amazonaws.com", "name": "PutObject",
+                "detail": {"sourceIPAddress": source} if source else {}}
+
+    batch = convert.event_batch({"events": [api("AWS Internal"), api("backup.amazonaws.com"), api("127.0.0.1"),
+                                            api("::1"), api(None), api("AWS Internal", kind="engine")]})
+    assert [event.by_lab for event in batch.events] == [True, True, False, False, False, False]
+    mine = EventFilter()
+    assert [mine.matches(event) for event in batch.events] == [False, False, True, True, True, True]
+    assert all(EventFilter(lab_calls=True).matches(event) for event in batch.events)
+
+
+def test_a_lab_view_carries_its_drill_text() -> None:
+    """The drill's briefing, follow-up scenarios, recovery instructions and hints reach the LabView."""
+    from lab import exercises
+    from lab.grading import RECOVER_STEP_ID
+    from tui.data import RECOVERY_HINTS
+
+    view = convert.lab_view(exercises.load("02-s3-crr"))
+    assert view.drill is not None and view.drill.briefing_md.startswith("03:12 UTC")
+    assert [(then.scenario, then.after_seconds, dict(then.params)) for then in view.drill.then] == [
+        ("region-outage", 900, {"region": "us-east-1"})]
+    assert "copy-object" in view.recovery_instructions_md and len(view.recovery_hints) == 3
+    assert RECOVERY_HINTS == RECOVER_STEP_ID  # progress counts the recovery hints where grading looks

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
+from collections.abc import Iterator
 
 import pytest
 
 from lab import progress
+from lab.grading import RECOVER_STEP_ID
+from lab.sandbox.server import RUNTIME_FILE
+from tui import live
+from tui.data import RECOVERY_HINTS
 from tui.live import LiveSource
 
 pytestmark = pytest.mark.integration
@@ -86,3 +93,44 @@ def test_failures_and_the_clock(fresh_sandbox) -> None:
     assert down.state == "down" and down.message
     again = source.restart()
     assert again.running and again.clock is not None and again.clock.paused
+
+
+def test_the_drill_text_and_its_hints_come_from_the_exercise(sandbox) -> None:
+    """The drill's briefing, recovery instructions and hints reach the app; its hints count in progress."""
+    source = source_for(sandbox)
+    lab = source.lab(LAB).lab
+    assert lab.drill is not None and "overwritten 25 invoices" in lab.drill.briefing_md
+    assert [(then.scenario, then.after_seconds) for then in lab.drill.then] == [("region-outage", 900)]
+    assert "list-object-versions" in lab.recovery_instructions_md and len(lab.recovery_hints) == 3
+    before = source.lab(LAB).progress.hints_for(RECOVERY_HINTS)
+    shown = source.reveal_hint(LAB, RECOVERY_HINTS)
+    assert shown.hints_for(RECOVERY_HINTS) == min(before + 1, 3)
+    assert progress.load(sandbox.state_dir).lab(LAB).hints_for(RECOVER_STEP_ID) == min(before + 1, 3)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[tuple[socket.socket, int]]:
+    """A port that takes connections and never answers: a sandbox too busy to reply."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        yield listener, listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+def test_a_sandbox_that_does_not_answer_is_busy_and_one_that_refuses_is_down(tmp_path, silent_port,
+                                                                              monkeypatch) -> None:
+    """Only a refused connection or an exited process is "down"; a slow answer is "busy"."""
+    monkeypatch.setattr(live, "POLL_TIMEOUT", 0.5)
+    listener, port = silent_port
+    source = LiveSource(tmp_path, port)
+    busy = source.sandbox()
+    assert busy.state == "busy" and "no answer within 0.5 s" in busy.message
+    # Its process (here: this one) still runs and its port takes connections: no second sandbox is started.
+    (tmp_path / RUNTIME_FILE).write_text(json.dumps({"pid": os.getpid(), "endpoint": source.endpoint}))
+    assert source.ensure_running().state == "busy"
+    listener.close()
+    down = source.sandbox()
+    assert down.state == "down" and "no sandbox answers" in down.message

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Markdown, OptionList, Static, TabbedContent
 
 from tests.tui.helpers import SIZE, settle
+from tui.app import LabApp
+from tui.data import RECOVERY_HINTS
 from tui.screens.clock import ClockScreen
 from tui.screens.events import EventLogScreen
 from tui.screens.help import HelpScreen, help_renderable
@@ -22,6 +25,8 @@ from tui.widgets.event_table import EventTable
 from tui.widgets.instructions import CommandFence, StepMarkdown
 from tui.widgets.lab_table import LabTable
 from tui.widgets.region_panel import RegionPanel
+from tui.widgets.resource_details import ResourceDetails
+from tui.widgets.resource_tree import ResourceTree
 from tui.widgets.scenario_form import ScenarioForm
 
 pytestmark = pytest.mark.asyncio
@@ -130,9 +135,9 @@ async def test_a_drill_starts_and_shows_rpo_and_rto_against_the_targets(make_app
         screen.poll_drill()
         await settle(pilot)
         text = text_of(screen.query_one("#drill-text", Static))
-        assert "RTO 4m (target 15m) ✔ within target" in text
-        assert "RPO 2m, 2 order(s) lost (target 5m) ✔ within target" in text
-        assert "PolicyMet" in text
+        assert "RTO 4 min (target 15 min) ✔ within target" in text
+        assert "RPO 2 min, 2 order(s) lost (target 5 min) ✔ within target" in text
+        assert "policy met" in text and "PolicyMet" not in text
 
 
 async def test_the_clock_advances_and_pauses(make_app, source) -> None:
@@ -287,3 +292,196 @@ async def test_the_step_list_moves_between_steps(make_app, source) -> None:
         await settle(pilot)
         assert screen.current == "replication"
         assert source.progress["02-s3-crr"].current_step == "replication"
+
+
+# -- the walk of issue 15 -------------------------------------------------------------------------------------
+
+async def until(pilot, condition, seconds: float = 10.0) -> None:
+    """Let the app run until `condition()` holds (a bound, never a measured time)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never got there")
+
+
+async def test_the_drill_tab_briefs_before_the_incident_and_tells_how_to_recover_after(make_app, source) -> None:
+    """The drill's briefing shows before it starts; its recovery instructions and hints once it has."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        await pilot.press("d", "escape")  # the Drill tab, without starting
+        await settle(pilot)
+        briefing = screen.query_one("#drill-briefing", Markdown)
+        recovery = screen.query_one("#drill-recovery", StepMarkdown)
+        assert briefing.display and "overwrote 25 invoices" in briefing.source
+        assert "15 min later region-outage region=us-east-1" in text_of(screen.query_one("#drill-text"))
+        assert not recovery.display and not screen.query_one("#drill-hints").display
+        await pilot.press("d", "y")
+        await settle(pilot)
+        assert recovery.display and "Work in us-west-2" in recovery.source
+        fences = list(recovery.query(CommandFence))
+        assert fences and fences[0].code.startswith("aws s3api list-object-versions --region us-west-2")
+        hints = screen.query_one("#drill-hints", Static)
+        assert "0 of 2 revealed" in text_of(hints) and "Nothing in us-east-1" not in text_of(hints)
+        await pilot.press("n")  # on the Drill tab of a started drill: the next recovery hint
+        await settle(pilot)
+        assert source.progress["02-s3-crr"].hints_for(RECOVERY_HINTS) == 1
+        assert source.progress["02-s3-crr"].hints_for("versioning") == 0
+        assert "1. Nothing in us-east-1 answers" in text_of(hints) and "LastModified" not in text_of(hints)
+        assert screen.query_one(TabbedContent).active == "drill"
+
+
+async def test_tab_keys_work_with_the_focus_in_the_checks_table_or_a_code_block(make_app, source) -> None:
+    """i, n and k switch tabs wherever the focus is, and k both runs the checks and shows them."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        tabs = screen.query_one(TabbedContent)
+        await pilot.press("k")
+        await settle(pilot)
+        screen.query_one(ChecksTable).focus()
+        await pilot.pause()
+        await pilot.press("i")
+        await settle(pilot)
+        assert tabs.active == "instructions"
+        screen.query_one(CommandFence).focus()
+        await pilot.pause()
+        await pilot.press("k")
+        await settle(pilot)
+        assert tabs.active == "checks" and len(source.called("run_checks")) >= 2
+        screen.query_one(ChecksTable).focus()
+        await pilot.pause()
+        await pilot.press("n")
+        await settle(pilot)
+        assert tabs.active == "hints"
+        assert "1. Versioning is a bucket setting" in text_of(screen.query_one("#hints-text", Static))
+
+
+async def test_a_hint_is_counted_only_when_it_is_on_screen(make_app, source) -> None:
+    """A hint asked for while its tab cannot be seen (a dialog is over the lab) is not counted."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_lab(pilot)
+        await app.push_screen(HelpScreen(screen))
+        screen.action_reveal_hint()
+        await settle(pilot)
+        assert not source.called("reveal_hint")
+        await pilot.press("escape")
+        await pilot.press("n")
+        await settle(pilot)
+        assert source.progress["02-s3-crr"].hints_for("versioning") == 1
+        assert screen.query_one(TabbedContent).active == "hints"
+
+
+def table_fits(table) -> bool:
+    widths = sum(column.get_render_width(table) for column in table.columns.values())
+    return widths <= table.scrollable_content_region.width
+
+
+async def test_home_keeps_steps_and_score_in_view_at_80_columns(make_app, monkeypatch) -> None:
+    """Long lab titles are shortened at a word, so Steps and Score stay in view, also after a resize."""
+    from tests.tui import canned
+
+    long_title = "DynamoDB point-in-time recovery and global tables"
+    monkeypatch.setattr(canned, "LABS", (replace(canned.LABS[0], title=long_title), canned.LABS[1]))
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(LabTable)
+        assert table_fits(table) and long_title in str(table.get_row_at(0)[0])
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert table_fits(table)
+        assert [c.label.plain for c in table.columns.values()] == ["Lab", "Steps", "Score"]
+        title = str(table.get_row_at(0)[0])
+        assert title.startswith("02 DynamoDB point-in-time") and title.endswith("…") and long_title not in title
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+async def test_checks_keep_names_that_differ_at_their_end_apart(make_app, source, columns) -> None:
+    """Names too long for the checks table lose their middle, so -use1 and -usw2 stay told apart."""
+    names = ("securecart-invoices-use1", "securecart-invoices-usw2", "securecart-orders-manual",
+             "securecart-orders-manual-usw2", "securecart-vault", "securecart-vault-dr")
+    source.resources = {"S3_BUCKET_VERSIONING_ENABLED": names}
+    app = make_app()
+    async with app.run_test(size=(columns, 24)) as pilot:
+        screen = await open_first_lab(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        table = screen.query_one(ChecksTable)
+        assert table_fits(table)
+        shown = [str(table.get_row_at(row)[3]) for row in range(len(names))]
+        assert len(set(shown)) == len(names), shown
+        for name, cell in zip(names, shown, strict=True):
+            assert cell == name or ("…" in cell and name.endswith(cell.split("…")[1]))
+
+
+async def test_a_busy_sandbox_looks_busy_not_dead(source) -> None:
+    """A status that takes long shows "busy, waiting N s"; only a refused connection would be "down"."""
+    app = LabApp(source, poll_seconds=0.05, live_check_seconds=0, busy_after_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        source.sandbox_gate = threading.Event()
+        await until(pilot, lambda: app.sandbox is not None and app.sandbox.state == "busy")
+        assert not isinstance(app.screen, SandboxDownScreen)
+        await until(pilot, lambda: app.sandbox.waiting_seconds >= 1)
+        status = text_of(app.screen.query_one("#nav-status", Static))
+        assert "busy, waiting" in status and " s" in status
+        panel = text_of(app.screen.query_one("#home-sandbox", Static))
+        assert "sandbox busy, waiting for an answer" in panel and "embedded" in panel  # the last known state
+        source.sandbox_gate.set()
+        await until(pilot, lambda: app.sandbox.state == "running")
+        source.sandbox_gate = None
+        source.alive = False  # now it refuses: that one is down
+        await until(pilot, lambda: isinstance(app.screen, SandboxDownScreen))
+
+
+async def test_resources_show_that_they_are_being_read(make_app, source) -> None:
+    """The explorer says it is reading the resources until the first read of them comes back."""
+    source.world_gate = threading.Event()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        tree = app.screen.query_one(ResourceTree)
+        assert tree.show_root and "reading the resources" in str(tree.root.label)
+        assert "Reading the resources" in text_of(app.screen.query_one(ResourceDetails))
+        source.world_gate.set()
+        await settle(pilot)
+        assert not tree.show_root and app.focused is tree
+        assert "Choose a resource" in text_of(app.screen.query_one(ResourceDetails))
+
+
+async def test_an_empty_parameter_says_what_to_type(make_app) -> None:
+    """A parameter with no default shows what leaving it empty means, not its type as if it were a value."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        app.screen.choose("accidental-deletion")
+        await settle(pilot)
+        field = app.screen.query_one("#param-resource", Input)
+        assert field.value == "" and field.placeholder == "empty: SecureCart's own"
+        assert app.screen.query_one("#param-count", Input).value == "10"
+
+
+async def test_the_event_log_shows_your_calls_and_the_labs_on_request(make_app) -> None:
+    """The lab's own API calls are left out of the event log until a asks for them."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one(EventTable)
+        assert "BatchWriteItem" not in [e.name for e in table.shown]
+        assert "PutBucketVersioning" in [e.name for e in table.shown]
+        await pilot.press("a")
+        await pilot.pause()
+        assert table.shown[0].name == "BatchWriteItem"
+        assert "all calls" in text_of(app.screen.query_one("#event-scope", Static))
+        await pilot.press("a")
+        await pilot.pause()
+        assert "BatchWriteItem" not in [e.name for e in table.shown]

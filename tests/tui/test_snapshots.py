@@ -102,3 +102,46 @@ def test_help(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=show_help)
+
+
+def test_lab_drill_started(snap_compare) -> None:
+    """The Drill tab once the incident has happened: the briefing, then how to recover."""
+    async def start_drill(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("d", "y")
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await settle(pilot)
+
+    assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=start_drill)
+
+
+def test_lab_checks_with_similar_names(snap_compare) -> None:
+    """Names that differ only at their end stay apart in the checks table at 80 columns."""
+    source = CannedSource()
+    source.resources = {"S3_BUCKET_VERSIONING_ENABLED": (
+        "securecart-invoices-use1", "securecart-invoices-usw2", "securecart-orders-manual",
+        "securecart-orders-manual-usw2")}
+
+    async def check(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await settle(pilot)
+
+    assert snap_compare(app_over(source), terminal_size=SIZE, run_before=check)
+
+
+def test_home_while_the_sandbox_is_busy(snap_compare) -> None:
+    """A sandbox slow to answer is shown busy, with what it said last."""
+    async def busy(pilot) -> None:
+        await settle(pilot)
+        pilot.app.show_busy(9.0)
+        await settle(pilot)
+
+    assert snap_compare(app_over(CannedSource()), terminal_size=SIZE, run_before=busy)

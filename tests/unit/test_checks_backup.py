@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from checks import registry
-from tests.unit.inventory_builder import ACCOUNT, EAST, WEST, Inv, ago
+from tests.unit.inventory_builder import ACCOUNT, EAST, NOW, WEST, Inv, ago
 
 DB, TABLE = "securecart-orders-db", "securecart-order-history"
 DR_VAULT_ARN = f"arn:aws:backup:{WEST}:{ACCOUNT}:backup-vault:dr"
@@ -40,7 +42,7 @@ def test_plan_frequency_and_retention_pass_and_near_misses():
 def test_plan_extra_rules_and_default_schedule_and_forever_retention_pass():
     params = {"requiredRetentionDays": 7}
     inv = shop(Inv.rule(schedule=None, delete_after=None))
-    inv.data["regions"][EAST]["backup"]["plans"]["plan-1"]["rules"].append(Inv.rule("weekly", delete_after=1,
+    inv.data.regions[EAST].backup.plans["plan-1"].rules.append(Inv.rule("weekly", delete_after=1,
                                                                                      schedule="rate(7 days)"))
     assert verdicts("BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK", inv.build(), **params) == [
         ("plan-1", "PASS", "meets")]
@@ -149,8 +151,126 @@ def test_manual_deletion_disabled():
     strict = verdicts("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", inv.build(), acceptVaultLock=False)
     assert ("locked", "FAIL", "deletion_allowed") in strict
     allow_only = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "backup:*"}]}
-    assert verdicts("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", Inv().vault("v", policy=allow_only).build(),
-                    vaultNames=["v"]) == [("v", "FAIL", "deletion_allowed")]
+    result = deletion(Inv().vault("v", policy=allow_only).build(), vaultNames=["v"])
+    assert (result.status, result.reason) == ("FAIL", "deletion_allowed")
+    assert "the policy has no Deny statement" in result.message
+
+
+def deletion(inventory, **params):
+    return registry.run("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", inventory, params)[0]
+
+
+def deny_deletion(**fields) -> dict:
+    statement = {"Effect": "Deny", "Principal": "*", "Action": "backup:DeleteRecoveryPoint", "Resource": "*"}
+    statement.update(fields)
+    return {"Version": "2012-10-17", "Statement": [{k: v for k, v in statement.items() if v is not None}]}
+
+
+STRICT = {"vaultNames": ["v"], "acceptVaultLock": False}
+
+
+def test_manual_deletion_reads_the_policy_as_iam_does():
+    """Issue 15: a Deny of backup:DeleteRecovery* denies deletion; a Deny that applies only under a condition
+    the lab's caller does not meet does not; NotAction / NotPrincipal / NotResource count as IAM counts them."""
+    passing = [deny_deletion(Action="backup:DeleteRecovery*"), deny_deletion(Action="BACKUP:Delete*"),
+               deny_deletion(Action=None, NotAction="backup:Describe*"),
+               deny_deletion(Principal={"AWS": ACCOUNT}),
+               deny_deletion(Condition={"ArnNotEquals": {
+                   "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/breakglass"}}),
+               deny_deletion(Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}})]
+    for document in passing:
+        result = deletion(Inv().vault("v", policy=document, points=1).build(), **STRICT)
+        assert (result.status, result.reason) == ("PASS", "policy_denies"), (document, result.message)
+    failing = {
+        "its condition IpAddress": deny_deletion(Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+        "its condition Bool": deny_deletion(Condition={"Bool": {"aws:MultiFactorAuthPresent": "false"}}),
+        "its Action (backup:DeleteBackupVault) does not cover": deny_deletion(Action="backup:DeleteBackupVault"),
+        "its NotAction excludes": deny_deletion(Action=None, NotAction="backup:Delete*"),
+        "its NotPrincipal exempts": deny_deletion(Principal=None, NotPrincipal={"AWS": [
+            f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/securecart-intruder"]}),
+        "its NotResource excludes": deny_deletion(Resource=None, NotResource="arn:aws:backup:*"),
+        "its Principal does not name": deny_deletion(Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:role/ops"}),
+        "over HTTPS": deny_deletion(Condition={"Bool": {"aws:SecureTransport": "false"}}),
+    }
+    for says, document in failing.items():
+        result = deletion(Inv().vault("v", policy=document, points=1).build(), **STRICT)
+        assert (result.status, result.reason) == ("FAIL", "deletion_allowed"), (document, result.message)
+        assert says in result.message, result.message
+        assert "lock" not in result.message + result.hint, "issue 15: no vault lock talk when locks do not count"
+
+
+def test_manual_deletion_break_glass_exemption_is_a_parameter():
+    exempt_role = deny_deletion(Principal=None, NotPrincipal={"AWS": [
+        f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:role/securecart-intruder"]})
+    inventory = Inv().vault("v", policy=exempt_role, points=1).build()
+    assert deletion(inventory, **STRICT).reason == "deletion_allowed"  # a role session may delete
+    listed = deletion(inventory, principalArnList=[f"arn:aws:iam::{ACCOUNT}:role/securecart-intruder"], **STRICT)
+    assert (listed.status, listed.reason) == ("FAIL", "deletion_allowed")  # the IAM user is still not denied
+    only_root = deny_deletion(Principal=None, NotPrincipal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"})
+    allowed_root = deletion(Inv().vault("v", policy=only_root, points=1).build(),
+                            principalArnList=[f"arn:aws:iam::{ACCOUNT}:root"], **STRICT)
+    assert (allowed_root.status, allowed_root.reason) == ("PASS", "policy_denies")
+    assert f"except arn:aws:iam::{ACCOUNT}:root" in allowed_root.message
+
+
+def test_manual_deletion_messages_say_what_is_true():
+    """Issue 15: no "(vault locks are not accepted here)" nor a lock hint when a policy exists but misses; a locked
+    vault is not said to let anyone delete; a broken policy is named."""
+    wrong_action = deletion(Inv().vault("v", policy=deny_deletion(Action="backup:StartBackupJob"), points=1).build(),
+                            **STRICT)
+    assert "vault locks are not accepted" not in wrong_action.message
+    assert "lock" not in wrong_action.hint
+    locked = deletion(Inv().vault("v", locked=True, min_retention=7, points=2).build(), **STRICT)
+    assert (locked.status, locked.reason) == ("FAIL", "deletion_allowed")
+    assert "Anyone" not in locked.message and "anyone" not in locked.message
+    assert "once their 7-day minimum retention has passed" in locked.message and "lock" not in locked.hint
+    accepted = deletion(Inv().vault("v", points=2).build(), vaultNames=["v"])
+    assert accepted.reason == "deletion_allowed" and "or lock the vault" in accepted.hint
+    broken = deletion(Inv().vault("v", policy={"Statement": [{"Effect": "Deny"}]}, points=1).build(), **STRICT)
+    assert (broken.status, broken.reason) == ("FAIL", "policy_invalid") and "needs Action" in broken.message
+
+
+
+def test_protected_messages_name_what_is_wrong():
+    """Issue 15: a NotResources exclusion was reported as "no selection selects it (its tags: app=securecart)"
+    with a hint to select by tag -- what had been done; a same-region copy was told to "Add a CopyActions entry"."""
+    excluded = shop(selections=[Inv.selection("everything", tags={"app": "securecart"},
+                                              not_resources=[f"arn:aws:rds:{EAST}:{ACCOUNT}:db:*"])]).build()
+    result = registry.run("RDS_RESOURCES_PROTECTED_BY_BACKUP_PLAN", excluded)[0]
+    assert (result.status, result.reason) == ("FAIL", "not_selected")
+    assert result.message == (f"{DB} is not backed up: selection everything of plan plan-1 chooses it, but its "
+                              f"NotResources pattern arn:aws:rds:{EAST}:{ACCOUNT}:db:* excludes it.")
+    assert "Remove arn:aws:rds:" in result.hint and "ListOfTags" not in result.hint
+    condition = shop(selections=[Inv.selection("tagged", resources=["*"], conditions={
+        "StringEquals": [{"key": "aws:ResourceTag/tier", "value": "gold"}]})]).build()
+    result = registry.run("RDS_RESOURCES_PROTECTED_BY_BACKUP_PLAN", condition)[0]
+    assert "its condition StringEquals aws:ResourceTag/tier=gold does not hold" in result.message
+    other_tag = shop(selections=[Inv.selection(tags={"app": "other"})]).build()
+    result = registry.run("RDS_RESOURCES_PROTECTED_BY_BACKUP_PLAN", other_tag)[0]
+    assert "no selection of plan(s) plan-1 chooses it (its tags: app=securecart)" in result.message
+    same_region = shop(Inv.rule(copy_to=[f"arn:aws:backup:{EAST}:{ACCOUNT}:backup-vault:main"])).build()
+    result = registry.run("RDS_RESOURCES_PROTECTED_BY_BACKUP_PLAN", same_region, {"crossRegionList": [WEST]})[0]
+    assert result.reason == "no_cross_region_copy"
+    assert result.message == f"Rule daily of plan plan-1 copies only to {EAST}, not to {WEST}."
+    assert result.hint.startswith("Point the rule's CopyActions entry at a vault in us-west-2")
+    assert "Add a CopyActions" not in result.hint
+    none = registry.run("RDS_RESOURCES_PROTECTED_BY_BACKUP_PLAN", shop(Inv.rule()).build(),
+                        {"crossRegionList": [WEST]})[0]
+    assert none.message == f"Rule daily of plan plan-1 makes no copies, not to {WEST}."
+    assert none.hint.startswith("Add a CopyActions entry")
+
+
+def test_vault_lock_messages_tell_governance_grace_and_compliance_apart():
+    """Issue 15: "(compliance mode)" was said of a lock still inside its ChangeableForDays."""
+    later = (NOW + timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    grace = Inv().vault("v", min_retention=7, lock_date=later).build()
+    result = registry.run("BACKUP_VAULT_LOCK_ENABLED", grace, {"vaultNames": ["v"]})[0]
+    assert "compliance mode)" not in result.message
+    assert f"it enters compliance mode on {later}" in result.message and "can still be changed" in result.message
+    done = Inv().vault("v", locked=True, min_retention=7, lock_date=ago(days=1)).build()
+    assert "(compliance mode since" in registry.run("BACKUP_VAULT_LOCK_ENABLED", done, {"vaultNames": ["v"]})[0].message
+    governance = Inv().vault("v", min_retention=7).build()
+    assert "(governance mode" in registry.run("BACKUP_VAULT_LOCK_ENABLED", governance, {"vaultNames": ["v"]})[0].message
 
 
 # -- vaults and frameworks -------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ def test_pitr_is_judged_per_region_for_a_global_table():
 
 
 def test_global_table_replica():
-    good = Inv().table(TABLE, replicas=[{"region": WEST, "status": "ACTIVE"}]).table(TABLE, WEST).build()
+    good = Inv().table(TABLE, replicas=[Inv.replica(WEST)]).table(TABLE, WEST).build()
     assert verdicts("DYNAMODB_GLOBAL_TABLE_REPLICA", good) == [(TABLE, "PASS", "replica_active")]
-    creating = Inv().table(TABLE, replicas=[{"region": WEST, "status": "CREATING"}]).build()
+    creating = Inv().table(TABLE, replicas=[Inv.replica(WEST, "CREATING")]).build()
     assert verdicts("DYNAMODB_GLOBAL_TABLE_REPLICA", creating) == [(TABLE, "FAIL", "replica_not_active")]
 
 
@@ -42,7 +42,7 @@ def test_global_table_separate_copy_is_not_a_replica():
 
 def test_global_table_2017_version_counts():
     inv = Inv().table(TABLE).table(TABLE, WEST)
-    inv.section(EAST, "dynamodb")["global_tables"] = [{"name": TABLE, "replicas": [EAST, WEST], "status": "ACTIVE"}]
+    inv.global_table(TABLE, [EAST, WEST])
     assert verdicts("DYNAMODB_GLOBAL_TABLE_REPLICA", inv.build()) == [(TABLE, "PASS", "replica_active")]
 
 
@@ -50,3 +50,14 @@ def test_deletion_protection():
     inv = Inv().table(TABLE, deletion_protection=True).table("t2").build()
     assert verdicts("DYNAMODB_TABLE_DELETION_PROTECTION_ENABLED", inv) == [
         (TABLE, "PASS", "protected"), ("t2", "FAIL", "unprotected")]
+
+
+def test_pitr_messages_name_the_region():
+    """Issue 15: "Point-in-time recovery is off for securecart-order-history" did not say where; the table
+    exists in both regions (a global table's replica)."""
+    inventory = Inv().table("securecart-order-history", pitr="ENABLED").table("securecart-order-history", WEST).build()
+    results = registry.run("DYNAMODB_PITR_ENABLED", inventory, {"region": ""})
+    off = [r for r in results if r.status == "FAIL"]
+    assert [r.region for r in off] == [WEST]
+    assert off[0].message.startswith(f"Point-in-time recovery is off for securecart-order-history in {WEST}:")
+    assert f"--region {WEST}" in off[0].hint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from checks import registry
+from checks.inventory.rds import PendingChanges
 from tests.unit.inventory_builder import EAST, WEST, Inv
 
 DB = "securecart-orders-db"
@@ -89,3 +90,22 @@ def test_cross_region_read_replica():
     same_region = Inv().db(DB).db("r", EAST, replica_of=DB).build()
     assert verdicts("RDS_CROSS_REGION_READ_REPLICA", same_region) == [(DB, "FAIL", "replica_same_region")]
     assert verdicts("RDS_CROSS_REGION_READ_REPLICA", Inv().db(DB).build()) == [(DB, "FAIL", "no_replica")]
+
+
+def test_a_pending_change_is_not_applied():
+    """Issue 15: a change made without --apply-immediately waits for the maintenance window; until then the
+    instance runs as before, and the check says the change is only pending and how to apply it now."""
+    waiting = Inv().db(DB, pending=PendingChanges(backup_retention=7, multi_az=True)).build()
+    backups = registry.run("DB_INSTANCE_BACKUP_ENABLED", waiting, {})[0]
+    assert (backups.status, backups.reason) == ("FAIL", "backups_off")
+    assert backups.message.endswith("The change to 7 days is only pending until the maintenance window Sun 05:00 "
+                                    "UTC; apply it now with --apply-immediately.")
+    assert "--apply-immediately" in backups.hint
+    multi_az = registry.run("RDS_MULTI_AZ_SUPPORT", waiting, {})[0]
+    assert (multi_az.status, multi_az.reason) == ("FAIL", "single_az")
+    assert "The change to Multi-AZ is only pending until the maintenance window Sun 05:00 UTC" in multi_az.message
+    short = Inv().db(DB, retention=3, pending=PendingChanges(backup_retention=7), maintenance_window=None).build()
+    result = registry.run("DB_INSTANCE_BACKUP_ENABLED", short, {})[0]
+    assert result.reason == "retention_too_short" and "until the next maintenance window" in result.message
+    applied = registry.run("DB_INSTANCE_BACKUP_ENABLED", Inv().db(DB, retention=7).build(), {})[0]
+    assert applied.status == "PASS" and "pending" not in applied.message

@@ -125,10 +125,10 @@ def test_items_must_be_readable_in_the_region_asked():
 
 def test_prior_versions_restored():
     inv = drilled(5)
-    inv.bucket(SRC, versioning="Enabled", keys=inv.invoices())
+    inv.bucket(SRC, versioning="Enabled", invoices=inv.invoices())
     assert verdicts("RECOVERY_PRIOR_VERSIONS_RESTORED", inv.build()) == [(SRC, "PASS", "all_restored")]
     still_encrypted = drilled(5)
-    still_encrypted.bucket(SRC, versioning="Enabled", keys=still_encrypted.invoices(corrupt={"ORD-000002"},
+    still_encrypted.bucket(SRC, versioning="Enabled", invoices=still_encrypted.invoices(corrupt={"ORD-000002"},
                                                                                    deleted={"ORD-000004"}))
     result = run("RECOVERY_PRIOR_VERSIONS_RESTORED", still_encrypted.build())[0]
     assert (result.status, result.reason) == ("FAIL", "orders_missing")
@@ -137,16 +137,16 @@ def test_prior_versions_restored():
 
 def test_invoices_readable_in_dr_region():
     inv = drilled(5)
-    inv.bucket(SRC, versioning="Enabled", keys=inv.invoices())
-    inv.bucket("any-dr-bucket", WEST, versioning="Enabled", keys=inv.invoices(missing={"ORD-000001"}))
+    inv.bucket(SRC, versioning="Enabled", invoices=inv.invoices())
+    inv.bucket("any-dr-bucket", WEST, versioning="Enabled", invoices=inv.invoices(missing={"ORD-000001"}))
     result = run("RECOVERY_INVOICES_READABLE_IN_DR_REGION", inv.build())[0]
     assert (result.resource_id, result.status, result.reason) == ("any-dr-bucket", "FAIL", "orders_missing")
     assert result.evidence["missing_order_ids"] == ["ORD-000001"]
     fixed = drilled(5)
-    fixed.bucket(DST, WEST, versioning="Enabled", keys=fixed.invoices())
+    fixed.bucket(DST, WEST, versioning="Enabled", invoices=fixed.invoices())
     assert verdicts("RECOVERY_INVOICES_READABLE_IN_DR_REGION", fixed.build()) == [(DST, "PASS", "all_restored")]
     encrypted_replicas = drilled(5)
-    encrypted_replicas.bucket(DST, WEST, keys=encrypted_replicas.invoices(corrupt={"ORD-000003"}))
+    encrypted_replicas.bucket(DST, WEST, invoices=encrypted_replicas.invoices(corrupt={"ORD-000003"}))
     assert verdicts("RECOVERY_INVOICES_READABLE_IN_DR_REGION", encrypted_replicas.build())[0][2] == "orders_missing"
     assert verdicts("RECOVERY_INVOICES_READABLE_IN_DR_REGION", encrypted_replicas.build(),
                     requireOriginalContent=False)[0][2] == "all_restored"
@@ -154,11 +154,11 @@ def test_invoices_readable_in_dr_region():
 
 def test_invoices_in_the_source_region_do_not_count_and_truncated_listings_are_errors():
     inv = drilled(5)
-    inv.bucket(SRC, keys=inv.invoices())
+    inv.bucket(SRC, invoices=inv.invoices())
     assert verdicts("RECOVERY_INVOICES_READABLE_IN_DR_REGION", inv.build()) == [
         ("bucket in us-west-2", "FAIL", "nothing_restored")]
     partial = drilled(5)
-    partial.bucket(DST, WEST, keys=partial.invoices(missing={"ORD-000005"}), truncated=True)
+    partial.bucket(DST, WEST, invoices=partial.invoices(missing={"ORD-000005"}), truncated=True)
     assert verdicts("RECOVERY_INVOICES_READABLE_IN_DR_REGION", partial.build())[0][1:] == ("ERROR", "listing_truncated")
 
 
@@ -191,11 +191,8 @@ def test_volume_near_misses():
 def test_volume_restored_by_aws_backup():
     inv = Inv().drill(lab="05-ebs-snapshots").volume("vol-old", tags={"Name": "securecart-backend-data"})
     inv.recovery_point(f"arn:aws:ec2:{EAST}:{ACCOUNT}:volume/vol-old", WEST, vault="dr")
-    point = inv.data["regions"][WEST]["backup"]["recovery_points"][0]["arn"]
-    inv.section(WEST, "backup")["restore_jobs"].append({
-        "id": "r1", "state": "COMPLETED", "recovery_point": point,
-        "created_resource_arn": f"arn:aws:ec2:{WEST}:{ACCOUNT}:volume/vol-r", "resource_type": "EBS",
-        "created": ago(minutes=1)})
+    point = inv.data.regions[WEST].backup.recovery_points[0].arn
+    inv.restore_job("r1", point, f"arn:aws:ec2:{WEST}:{ACCOUNT}:volume/vol-r", WEST, resource_type="EBS")
     inv.volume("vol-r", WEST, snapshot_id="snap-unknown", state="available")
     assert verdicts("RECOVERY_VOLUME_IN_DR_REGION", inv.build(), lab="05-ebs-snapshots")[0][1:] == (
         "PASS", "volume_restored")
@@ -217,7 +214,7 @@ def test_db_failed_over():
 def test_deletion_refused_recorded_and_flagged():
     lab = "08-backup-monitoring"
     base = Inv().drill(lab=lab, injections=["inj-1"])
-    incident = base.data["drills"][0]["incident_time"]
+    incident = base.data.drills[0].incident_time
     later = iso(NOW - timedelta(minutes=20))
     good = copy_of(base)
     good.injection("inj-1", "drill-0001", outcome={"recovery_points_deleted": 0,
@@ -227,17 +224,17 @@ def test_deletion_refused_recorded_and_flagged():
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", good.build(), lab=lab) == [
         ("recovery points", "PASS", "refused_recorded_flagged")]
     deleted = copy_of(good)
-    deleted.data["faults"]["injections"][0]["outcome"]["recovery_points_deleted"] = 2
+    deleted.data.faults.injections[0].outcome["recovery_points_deleted"] = 2
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", deleted.build(), lab=lab)[0][2] == "points_deleted"
     no_trail = copy_of(good)
-    no_trail.data["regions"][EAST]["cloudtrail"]["trails"]["audit"]["logging"] = False
+    no_trail.data.regions[EAST].cloudtrail.trails["audit"].logging = False
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", no_trail.build(), lab=lab)[0][2] == "no_trail"
     unflagged = copy_of(good)
-    unflagged.data["regions"][EAST]["backup"]["frameworks"] = []
+    unflagged.data.regions[EAST].backup.frameworks = []
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", unflagged.build(), lab=lab)[0][2] == "not_flagged"
     before = copy_of(good)
-    before.data["regions"][EAST]["cloudtrail"]["events"][0]["time"] = ago(days=1)
-    assert incident > before.data["regions"][EAST]["cloudtrail"]["events"][0]["time"]
+    before.data.regions[EAST].cloudtrail.events[0].time = ago(days=1)
+    assert incident > before.data.regions[EAST].cloudtrail.events[0].time
     assert verdicts("RECOVERY_DELETION_REFUSED_AND_RECORDED", before.build(), lab=lab)[0][2] == "not_recorded"
 
 

@@ -81,7 +81,7 @@ def test_a_crashing_check_is_an_error_result_not_an_exception():
 
 def test_missing_inventory_part_is_an_error():
     inventory = Inv().build()
-    inventory["services"] = ["rds"]
+    inventory.services = ["rds"]
     [result] = registry.run("S3_BUCKET_VERSIONING_ENABLED", inventory)
     assert (result.status, result.reason) == ("ERROR", "not_collected")
     assert "s3" in result.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from checks import registry
+from checks.inventory.route53 import OutageAnswer
 from tests.unit.inventory_builder import WEST, Inv
 
 NAME = "orders.securecart.internal."
@@ -50,6 +51,29 @@ def test_failover_secondary_by_ip_of_a_dr_target():
 def test_failover_secondary_at_a_dr_database_endpoint():
     inv = dns(secondary="replica.internal.example").db("replica", WEST, address="replica.internal.example").build()
     assert verdicts("ROUTE53_FAILOVER_CONFIGURED", inv)[0][1] == "PASS"
+
+
+def test_failover_is_judged_by_what_dns_answers_with_the_primary_region_down():
+    """Issue 15: a PRIMARY record whose health check watches the DR endpoint passed on its shape, while DNS kept
+    answering the dead primary. The inventory carries the sandbox's own answer for that outage."""
+    def with_outage(failover_role: str, answered: str) -> Inv:
+        inv = dns()
+        inv.data.global_.route53.zones["Z1"].outage_answers = [OutageAnswer(
+            name=NAME, type="CNAME", region_down="us-east-1", answer=[answered], failover=failover_role,
+            set_identifier=failover_role.lower(), why=["failover: PRIMARY 'primary' is healthy"],
+            health={"hc-1": "it watches shop.us-west-2.securecart.lab in us-west-2, which us-east-1 being down "
+                            "does not touch (healthy now)"})]
+        return inv
+
+    result = registry.run("ROUTE53_FAILOVER_CONFIGURED", with_outage("PRIMARY", PRIMARY).build(), {})[0]
+    assert (result.status, result.reason) == ("FAIL", "primary_answers_when_down")
+    assert result.message == (
+        f"With us-east-1 down, Route 53 would still answer {NAME} CNAME with the PRIMARY record ({PRIMARY}), not "
+        "the SECONDARY: the PRIMARY's health check hc-1: it watches shop.us-west-2.securecart.lab in us-west-2, "
+        "which us-east-1 being down does not touch (healthy now).")
+    assert "lab fail region-outage --region us-east-1" in result.hint
+    good = registry.run("ROUTE53_FAILOVER_CONFIGURED", with_outage("SECONDARY", SECONDARY).build(), {})[0]
+    assert (good.status, good.reason) == ("PASS", "failover_configured")
 
 
 def test_dns_serves_dr_during_outage():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from checks import registry
+from checks.inventory import CollectionError
+from checks.inventory.lab import Faults, Injection
 from tests.unit.inventory_builder import EAST, WEST, Inv
 
 SRC, DST = "securecart-invoices-use1", "securecart-invoices-usw2"
@@ -46,7 +50,7 @@ def test_versioning_message_and_hint_name_the_bucket():
 
 def test_versioning_collection_error_is_an_error_not_a_fail():
     inv = Inv().build()
-    inv["errors"] = [{"service": "s3", "region": EAST, "part": "all", "error": "region unreachable"}]
+    inv.errors = [CollectionError(service="s3", region=EAST, part="all", error="region unreachable")]
     assert verdicts("S3_BUCKET_VERSIONING_ENABLED", inv, bucketNames=["x"], region=EAST) == [
         ("x", "ERROR", "collection_failed")]
 
@@ -60,7 +64,8 @@ def test_replication_correct_setup_passes():
 
 def test_replication_any_names_and_extra_rules_pass():
     configuration = Inv.replication("my-own-dr-copy", role="arn:aws:iam::000000000000:role/other-name")
-    configuration["rules"].insert(0, {**configuration["rules"][0], "id": "disabled-extra", "status": "Disabled"})
+    extra = msgspec.structs.replace(configuration.rules[0], id="disabled-extra", status="Disabled")
+    configuration.rules.insert(0, extra)
     inv = Inv().role("other-name", "s3.amazonaws.com").bucket("my-own-src", versioning="Enabled",
                                                                replication=configuration)
     inv.bucket("my-own-dr-copy", WEST, versioning="Enabled")
@@ -122,7 +127,7 @@ def test_replication_wrong_destination():
 
 
 def test_object_lock():
-    inv = Inv().bucket("locked", lock={"enabled": True, "mode": "GOVERNANCE", "days": 7, "years": None})
+    inv = Inv().bucket("locked", lock=Inv.lock(mode="GOVERNANCE", days=7))
     inv.bucket("open")
     assert verdicts("S3_BUCKET_DEFAULT_LOCK_ENABLED", inv.build()) == [
         ("locked", "PASS", "locked"), ("open", "FAIL", "lock_off")]
@@ -142,3 +147,69 @@ def test_lifecycle():
         ("logs", "FAIL", "prefix_not_covered")]
     disabled = Inv().bucket("logs", lifecycle=[{**rule, "Status": "Disabled"}]).build()
     assert verdicts("S3_LIFECYCLE_POLICY_CHECK", disabled) == [("logs", "FAIL", "rule_disabled")]
+
+
+def test_replication_messages_say_what_is_missing_and_everything_that_is():
+    """Issue 15: "The replication rule only covers prefix 'invoices/' (tags replicate=yes), not invoices/."
+    contradicted itself, and left out the delete markers its own evidence listed."""
+    tagged = Inv.replication(DST, prefix="invoices/", tags={"replicate": "yes"}, delete_markers="Disabled")
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=tagged).build(),
+                          {"bucketNames": [SRC], "coveredPrefix": "invoices/", "deleteMarkerReplication": True})[0]
+    assert (result.status, result.reason) == ("FAIL", "prefix_not_covered")
+    assert result.message == (
+        "Rule rule-1 replicates only objects tagged replicate=yes: the keys of 'invoices/' written without that "
+        "tag (the shop tags none) are not replicated. Also: Rule rule-1 does not replicate delete markers: a "
+        f"deletion in {SRC} would not show in {DST}.")
+    assert '{"Filter": {"Prefix": "invoices/"}}' in result.hint
+    narrow = Inv.replication(DST, prefix="logs/")
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", crr_world(replication=narrow).build(),
+                          {"bucketNames": [SRC], "coveredPrefix": "invoices/"})[0]
+    assert result.message == ("Rule rule-1 replicates only keys that start with 'logs/', which leaves out part of "
+                              "'invoices/'.")
+
+
+def test_a_region_a_fault_holds_down_is_named_with_the_way_out():
+    """Issue 15: after a drill's outage outlived it, a finished lab read "ERROR ... could not be read" and nothing
+    pointed to `lab recover`."""
+    inv = Inv().build()
+    inv.errors = [CollectionError(service="s3", region=EAST, part="all", error="Could not connect to the endpoint")]
+    inv.faults = Faults(regions_down=[EAST], injections=[Injection(
+        id="inj-0002", name="region-outage", params={"region": EAST}, status="active", drill="drill-0001")])
+    result = registry.run("S3_BUCKET_VERSIONING_ENABLED", inv, {"bucketNames": [SRC]})[0]
+    assert (result.status, result.reason) == ("ERROR", "region_down")
+    assert result.message == (f"{EAST} is down (fault inj-0002, region-outage from drill drill-0001), so the lab "
+                              f"could not read it: The lab could not read S3 in {EAST}: Could not connect to the "
+                              "endpoint")
+    assert result.hint.startswith("Run lab recover")
+    inv.faults = Faults()
+    assert registry.run("S3_BUCKET_VERSIONING_ENABLED", inv, {"bucketNames": [SRC]})[0].reason == "collection_failed"
+
+
+def backfill_world(copied: bool) -> Inv:
+    inv = Inv().role("crr", "s3.amazonaws.com").orders(6, every_minutes=60)
+    inv.bucket(SRC, EAST, versioning="Enabled", replication=Inv.replication(DST), invoices=inv.invoices())
+    # the rule came after the first four orders: only the last two replicated, unless the old ones were copied
+    inv.bucket(DST, WEST, versioning="Enabled", invoices=inv.invoices(missing=set() if copied else {
+        "ORD-000001", "ORD-000002", "ORD-000003", "ORD-000004"}))
+    return inv
+
+
+def test_the_invoices_from_before_the_rule_are_named_until_copied():
+    """Issue 15: lab 02's `aws s3 sync` step was never checked. The replication check says what the DR copy
+    still lacks (the rule itself being right), and S3_REPLICA_HOLDS_EVERY_INVOICE judges it."""
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", backfill_world(copied=False).build(),
+                          {"bucketNames": [SRC]})[0]
+    assert (result.status, result.reason) == ("PASS", "replicating")
+    assert (f"4 invoices written before the rule are not in {DST} yet: copy them once (aws s3 sync s3://{SRC} "
+            f"s3://{DST} --source-region {EAST} --region {WEST})") in result.message
+    done = registry.run("S3_BUCKET_REPLICATION_ENABLED", backfill_world(copied=True).build(), {"bucketNames": [SRC]})[0]
+    assert done.status == "PASS" and "not in" not in done.message
+    missing = registry.run("S3_REPLICA_HOLDS_EVERY_INVOICE", backfill_world(copied=False).build(), {})[0]
+    assert (missing.status, missing.reason) == ("FAIL", "invoices_missing")
+    assert missing.message.startswith(f"{DST} lacks 4 of the 6 invoices of {SRC}, the oldest from ")
+    assert missing.hint == (f"Copy the existing objects once: aws s3 sync s3://{SRC} s3://{DST} --source-region {EAST} "
+                            f"--region {WEST}")
+    complete = registry.run("S3_REPLICA_HOLDS_EVERY_INVOICE", backfill_world(copied=True).build(), {})[0]
+    assert (complete.status, complete.reason) == ("PASS", "complete")
+    nowhere = registry.run("S3_REPLICA_HOLDS_EVERY_INVOICE", crr_world(replication=None).build(), {})[0]
+    assert (nowhere.status, nowhere.reason) == ("FAIL", "no_destination")

@@ -6,21 +6,24 @@ import csv
 import io
 import json
 
+from checks.inventory import Inventory, to_builtins
 from lab import grading
 from tests.unit.inventory_builder import EAST, WEST, Inv
 from tests.unit.test_grading import DST, SRC, s3_lab
 
 
-def export(learner: str, inventory: dict, *, exported_at: str | None = None, fake_reports: dict | None = None) -> dict:
+def export(learner: str, inventory: Inventory | dict, *, exported_at: str | None = None,
+           fake_reports: dict | None = None, learner_id: str | None = None) -> dict:
+    """An export as `lab export` writes it; without a learner_id, as an older lab wrote it."""
     if exported_at:
-        inventory = {**inventory, "collected_at": exported_at}
+        inventory = {**to_builtins(inventory), "collected_at": exported_at}
     body = grading.make_export(inventory=inventory, events=[], reports=[], learner=learner, lab_version="test",
-                               exported_wall="2026-03-01T00:00:00Z")
+                               exported_wall="2026-03-01T00:00:00Z", learner_id=learner_id)
     body["reports"] = fake_reports or {}
     return body
 
 
-def inventory(versioned: int) -> dict:
+def inventory(versioned: int) -> Inventory:
     """versioned: 0 (nothing), 1 (source only), 2 (both + replication)."""
     inv = Inv().role("crr", "s3.amazonaws.com")
     inv.bucket(SRC, EAST, versioning="Enabled" if versioned else "Off",
@@ -64,7 +67,7 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path):
     (tmp_path / "foreign.json").write_text(json.dumps({"export_version": "1.0", "metadata": {"learner": "x"}}))
     (tmp_path / "anonymous.json").write_text(json.dumps({**export("y", inventory(2)), "metadata": {}}))
     (tmp_path / "future.json").write_text(json.dumps({**export("z", inventory(2)), "export_version": "7.0"}))
-    old_inventory = {**inventory(2), "schema_version": "0.1"}
+    old_inventory = {**to_builtins(inventory(2)), "schema_version": "0.1"}
     (tmp_path / "old.json").write_text(json.dumps(export("w", old_inventory)))
     (tmp_path / "notes.txt").write_text("ignored: not *.json")
     grades = grading.grade_class(tmp_path, [s3_lab()])
@@ -76,15 +79,18 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path):
         assert f"{name}: " in problems and why in problems, (name, problems)
 
 
-def test_the_newest_export_of_a_learner_counts(tmp_path):
-    for name, versioned, exported_at in (("alice-1", 0, "2026-03-01T10:00:00Z"),
-                                         ("alice-2", 2, "2026-03-02T10:00:00Z")):
-        exported = export("alice", inventory(versioned), exported_at=exported_at)
-        (tmp_path / f"{name}.json").write_text(json.dumps(exported))
+def test_two_exports_of_one_learner_are_both_graded_and_flagged_not_the_newest_chosen(tmp_path):
+    # The newest (by a date the file itself states) used to replace the other silently.
+    for number, (level, day) in enumerate(((0, "01"), (2, "02")), start=1):
+        body = export("alice", inventory(level), exported_at=f"2026-03-{day}T10:00:00Z", learner_id="a" * 32)
+        (tmp_path / f"alice-{number}.json").write_text(json.dumps(body))
     grades = grading.grade_class(tmp_path, [s3_lab()])
-    [row] = rows(grades.to_csv())
-    assert (row["file"], row["02-s3-crr score"]) == ("alice-2.json", "5")
-    assert any("alice-1.json" in problem for problem in grades.problems)
+    table = rows(grades.to_csv())
+    assert [(row["file"], row["02-s3-crr score"]) for row in table] == [("alice-1.json", "0"), ("alice-2.json", "5")]
+    assert grades.learners == 1 and grades.problems == []
+    for row, other in zip(table, ("alice-2.json", "alice-1.json"), strict=True):
+        assert f"conflict: learner id {'a' * 32} is also claimed, with different evidence, by 'alice' in {other}" \
+            in row["flags"]
 
 
 def test_pass_rules(tmp_path):

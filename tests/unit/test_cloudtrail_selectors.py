@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 
 from lab.gateway import audit
+from lab.kernel.errors import AwsError
+from lab.services.cloudtrail.api import _check_advanced_selectors, _check_basic_selectors, _check_trail_name
 from lab.services.cloudtrail.engine import (
-    CloudTrailError,
     _advanced_matches,
     _basic_matches,
-    _check_advanced_selectors,
-    _check_basic_selectors,
-    _check_trail_name,
     _next_boundary,
     _policy_allows,
     default_event_selectors,
@@ -70,13 +68,13 @@ def test_advanced_selectors():
 
 
 def test_selector_refusals():
-    with pytest.raises(CloudTrailError, match="not valid in EventSelectors"):
+    with pytest.raises(AwsError, match="not valid in EventSelectors"):
         _check_basic_selectors([{"DataResources": [{"Type": "AWS::EC2::Snapshot", "Values": ["x"]}]}])
-    with pytest.raises(CloudTrailError, match="arn:aws:s3:::BUCKET/"):
+    with pytest.raises(AwsError, match="arn:aws:s3:::BUCKET/"):
         _check_basic_selectors([{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["invoices"]}]}])
-    with pytest.raises(CloudTrailError, match="needs an eventCategory"):
+    with pytest.raises(AwsError, match="needs an eventCategory"):
         _check_advanced_selectors([{"FieldSelectors": [{"Field": "eventName", "Equals": ["X"]}]}])
-    with pytest.raises(CloudTrailError, match=r"resources\.type"):
+    with pytest.raises(AwsError, match=r"resources\.type"):
         _check_advanced_selectors([{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}]}])
 
 
@@ -87,7 +85,7 @@ def test_trail_names(name, ok):
     if ok:
         _check_trail_name(name)
     else:
-        with pytest.raises(CloudTrailError) as caught:
+        with pytest.raises(AwsError) as caught:
             _check_trail_name(name)
         assert caught.value.code == "InvalidTrailNameException" and name in str(caught.value)
 

@@ -21,9 +21,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 
-from lab.gateway.codec.errors import ErrorResponse, aws_error, not_implemented
+from lab.gateway.codec.errors import aws_error, not_implemented
 from lab.gateway.codec.identify import identify, service_model
-from lab.kernel.context import Identity
+from lab.kernel.context import Identity, Response
 
 ENDPOINT = "http://127.0.0.1:4566"
 MESSAGE = "Bad <input> & 'quotes' \"here\" — ünïcödé ✓"
@@ -45,7 +45,7 @@ PROTOCOL_CASES = [
 CASE_IDS = [f"{s}.{p}" for s, _, p in PROTOCOL_CASES]
 
 
-def parse(response: ErrorResponse, protocol: str, output_shape: Any = None) -> dict[str, Any]:
+def parse(response: Response, protocol: str, output_shape: Any = None) -> dict[str, Any]:
     return create_parser(protocol).parse(
         {
             "status_code": response.status,

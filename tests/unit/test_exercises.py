@@ -278,3 +278,69 @@ def test_a_plugin_check_is_known_to_the_validator_with_its_typed_parameters(tmp_
     assert "ACME_INVOICES_SIGNED" in text and problems_of(tmp_path, text) == []
     [problem] = problems_of(tmp_path, text.replace("minimumSignatures: 2", "minimumSignatures: two"))
     assert "ACME_INVOICES_SIGNED" in problem.message and "a whole number" in problem.message
+
+
+def test_lab_drill_shows_the_drill_text_and_reveals_recovery_hints_one_at_a_time(tmp_path: Path) -> None:
+    """`lab drill LAB --show` prints the briefing and how to recover; --hint reveals and counts one hint."""
+    from lab import progress
+    from lab.cli import main
+    from lab.grading import RECOVER_STEP_ID
+
+    shown = CliRunner().invoke(main, ["drill", "02", "--show", "--state-dir", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert "then region-outage (region=us-east-1) at incident + 15 min" in shown.output
+    assert "== Briefing\n03:12 UTC. The on-call phone rings" in shown.output
+    assert "== Recover\nus-east-1 is unreachable" in shown.output and "aws s3api copy-object" in shown.output
+    assert "3 recovery hints: `lab drill 02-s3-crr --hint` reveals the next one" in shown.output
+    hints = ["--hint", "--state-dir", str(tmp_path), "--learner", "ada"]
+    first = CliRunner().invoke(main, ["drill", "02-s3-crr", *hints])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("1. Work in us-west-2") and "(1 of 3 revealed)" in first.output
+    assert "A version's LastModified" not in first.output
+    for _ in range(3):
+        last = CliRunner().invoke(main, ["drill", "02-s3-crr", *hints])
+    assert "3. Copying an old version" in last.output and "that is all of them" in last.output
+    assert progress.load(tmp_path, "ada").lab("02-s3-crr").hints_for(RECOVER_STEP_ID) == 3
+    both = CliRunner().invoke(main, ["drill", "02", "--show", "--hint", "--state-dir", str(tmp_path)])
+    assert both.exit_code != 0 and "give one of them" in both.output
+
+
+# -- commands a learner can run as they are (issue 15: lab 01's copied command held a literal PLAN_ID) --------
+
+_FENCE = re.compile(r"```(bash|sh|python)\n(.*?)```", re.S)
+_ASSIGNED = re.compile(r"(?:^|[\s;(])([A-Za-z_][A-Za-z0-9_]*)=")
+_USED = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_PLACEHOLDER = re.compile(r"(?<![$\w{])([A-Z][A-Z0-9_]*_(?:ID|ARN|NAME|TIME))(?![\w=])")
+_OPTION_VALUE = re.compile(r"--[a-z-]+[ =]([A-Z][A-Z0-9_]+)\b")
+_VALUES = {"ENABLED", "DISABLED", "CNAME", "A", "AAAA", "TCP", "HTTP", "HTTPS", "UPSERT", "PRIMARY", "SECONDARY"}
+_EXAMPLE_TIME = re.compile(r"\b20\d\d-\d\d-\d\dT\d\d:\d\d")
+_SHELL_KNOWN = {"AWS_ENDPOINT_URL", "region", "bucket", "HOME"}
+
+
+def test_every_command_of_every_lab_runs_as_written():
+    """A command in a lab's text carries real values or shell variables an earlier command of the lab sets;
+    no placeholder (PLAN_ID, GOOD_VERSION_ID) or example time the learner would have to replace by hand."""
+    from lab import exercises
+
+    problems = []
+    for lab in exercises.load_all([exercises.REPO_EXERCISES_DIR]).values():
+        texts = [(step.id, step.instructions_md) for step in lab.steps]
+        texts.append(("recovery", lab.recovery_instructions_md or ""))
+        assigned: set[str] = set()
+        for where, text in texts:
+            for language, code in _FENCE.findall(text):
+                if language in ("bash", "sh"):
+                    assigned |= set(_ASSIGNED.findall(code)) | set(re.findall(r"\bfor (\w+) in", code))
+                    assigned |= set(re.findall(r"\bread -r ([\w ]+)", code) and
+                                    " ".join(re.findall(r"\bread -r ([\w ]+)", code)).split())
+                    for name in _USED.findall(code):
+                        if name not in assigned and name not in _SHELL_KNOWN:
+                            problems.append(f"{lab.id} {where}: ${name} is used before any command sets it")
+                for name in _PLACEHOLDER.findall(code):
+                    problems.append(f"{lab.id} {where}: the placeholder {name} in a {language} command")
+                for value in _OPTION_VALUE.findall(code):
+                    if value not in _VALUES:
+                        problems.append(f"{lab.id} {where}: the placeholder {value} in a {language} command")
+                if _EXAMPLE_TIME.search(code):
+                    problems.append(f"{lab.id} {where}: an example time in a {language} command")
+    assert not problems, "\n".join(problems)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lab.services.faults.api import _check_start_after
 from lab.services.faults.catalog import get_scenario, load_scenarios, scenario_problems
 from lab.services.faults.fis_actions import ACTIONS, parse_iso_duration, validate_action
-from lab.services.faults.fis_api import _check_start_after
 from lab.services.faults.fis_targets import _select, resource_id, validate_target
 
 REQUIRED_ACTIONS = {

@@ -31,8 +31,8 @@ def s3_lab(pass_mark: float = 0.7) -> Exercise:
 def world(src_versioning="Enabled", dst_versioning="Enabled", replicate=True) -> Inv:
     inv = Inv().role("crr", "s3.amazonaws.com").orders(5)
     inv.bucket(SRC, EAST, versioning=src_versioning, replication=Inv.replication(DST) if replicate else None,
-               keys=inv.invoices())
-    inv.bucket(DST, WEST, versioning=dst_versioning, keys=inv.invoices(missing={"ORD-000001", "ORD-000002"}))
+               invoices=inv.invoices())
+    inv.bucket(DST, WEST, versioning=dst_versioning, invoices=inv.invoices(missing={"ORD-000001", "ORD-000002"}))
     return inv
 
 
@@ -84,7 +84,7 @@ def test_evaluate_recovery_passes_on_data_and_reports_lost_ids():
     assert {r.check_id for r in evaluation.results} == {"RECOVERY_INVOICES_READABLE_IN_DR_REGION",
                                                         "RECOVERY_RTO_WITHIN_TARGET"}
     fixed = world()
-    fixed.bucket(DST, WEST, versioning="Enabled", keys=fixed.invoices())
+    fixed.bucket(DST, WEST, versioning="Enabled", invoices=fixed.invoices())
     evaluation = grading.evaluate_recovery(s3_lab(), fixed.build(), drill)
     # the RTO check fails (not recovered yet) but does not decide: the data is back
     assert evaluation.passed and evaluation.lost == {"invoices": []}
@@ -92,7 +92,7 @@ def test_evaluate_recovery_passes_on_data_and_reports_lost_ids():
 
 def test_evaluate_recovery_uses_the_given_drill_not_an_older_one():
     inv = world().drill("drill-0001", lab="02-s3-crr", incident=None)
-    old_incident = inv.data["drills"][0]["incident_time"]
+    old_incident = inv.data.drills[0].incident_time
     drill = {"id": "drill-0002", "lab": "02-s3-crr", "incident_time": ago(days=30), "status": "running",
              "targets": {"rto_seconds": 3600, "rpo_seconds": 900}}
     evaluation = grading.evaluate_recovery(s3_lab(), inv.build(), drill)

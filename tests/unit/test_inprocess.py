@@ -15,3 +15,26 @@ def test_in_process_client_reads_streamed_bodies(tmp_path):
     assert s3.get_object(Bucket="in-process", Key="a/b")["Body"].read() == b"hello" * 1000
     assert "in-process" in [b["Name"] for b in s3.list_buckets()["Buckets"]]  # moto state is per process
     sandbox.close()
+
+
+class _EmptyAtEveryStart(EmbeddedBackend):
+    """A backend that keeps nothing between runs (as LocalStack in host mode does)."""
+
+    ephemeral = True
+
+
+def test_a_backend_that_starts_empty_boots_over_an_earlier_runs_saved_state(tmp_path):
+    """What an earlier run saved is forgotten, not replayed into a backend that lacks it."""
+    first = Sandbox(EmbeddedBackend(), tmp_path, port=4599, seed_world=False)
+    first.boot()
+    first.client("s3").create_bucket(Bucket="from-the-last-run")
+    first.snapshot()
+    first.close()
+    state = first.store.directory
+    assert (state / "snapshot.bin").exists()
+    again = Sandbox(_EmptyAtEveryStart(), tmp_path, port=4599, seed_world=False)
+    again.boot()
+    assert again.ready.is_set()
+    assert not (state / "snapshot.bin").exists() and again.store.snapshot_generation == 0
+    again.client("s3").create_bucket(Bucket="this-run")
+    again.close()

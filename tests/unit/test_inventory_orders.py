@@ -1,5 +1,6 @@
-"""The inventory reads an instance's order ids page by page through POST /_lab/sql; the page boundary is an
-order id, bound as a parameter, so any text a learner stored there (a quote included) pages correctly."""
+"""The inventory reads an instance's order ids page by page; the page boundary is an order id, bound as a
+parameter, so any text a learner stored there (a quote included) pages correctly. The ids become a compact
+set (runs of numbered ids) that holds exactly the ids read."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from lab import inventory
+from checks.inventory import IdSet
+from lab.inventory import sources
 from lab.services.rds.store import ORDER, ORDERS_SCHEMA, SQL, DataStore, History
 
 ORDER_IDS = ["A-1", "B'2", "C-3", "D'4", "E-5"]
@@ -23,22 +25,53 @@ def store_with(order_ids: list[str]) -> DataStore:
 
 
 def test_order_ids_page_past_an_id_with_a_quote(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inventory, "ORDER_ID_PAGE", 2)  # the page ends at "B'2", then at "D'4"
+    monkeypatch.setattr(sources, "ORDER_ID_PAGE", 2)  # the page ends at "B'2", then at "D'4"
     store = store_with(ORDER_IDS)
     connection = store.connection("p", store.latest("p"))
-    statements: list[dict[str, Any]] = []
+    statements: list[tuple[str, list[Any]]] = []
 
-    def admin_post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        # what POST /_lab/sql runs, on a real SQLite database
-        assert path == "sql"
-        statements.append(body)
-        result, needs_write = store.query(connection, body["sql"], body.get("parameters", []))
+    def select(sql: str, parameters: list[Any]) -> list[list[Any]]:
+        # what POST /_lab/sql (or the RDS engine inside the sandbox) runs, on a real SQLite database
+        statements.append((sql, parameters))
+        result, needs_write = store.query(connection, sql, parameters)
         assert result is not None and not needs_write
-        return {"rows": result.rows}
+        return [list(row) for row in result.rows]
 
-    collector = inventory.Collector(lambda service, region: None, None, ["us-east-1"], {"rds"}, admin_post=admin_post)
-    orders = collector._orders_of("us-east-1", "shop-db", {"orders": len(ORDER_IDS), "status": "available"})
-    assert orders is not None
-    assert orders["error"] is None
-    assert orders["order_ids"] == ORDER_IDS
-    assert [body["parameters"][0] for body in statements] == ["", "B'2", "D'4"]
+    assert sources.page_order_ids(select) == ORDER_IDS
+    assert [parameters[0] for _, parameters in statements] == ["", "B'2", "D'4"]
+
+
+def test_order_id_sets_keep_every_id_and_compare_run_by_run() -> None:
+    numbered = [f"ORD-{n:06d}" for n in (*range(1, 50_001), 50_003)]
+    found = IdSet.of([*numbered, "B'2", "ORD-7"])  # ids not of the numbered form are kept apart
+    assert found.runs == [(1, 50_000), (50_003, 50_003)] and found.others == ["B'2", "ORD-7"]
+    assert len(found) == 50_003 and "ORD-050003" in found and "ORD-050001" not in found and "ORD-7" in found
+    assert sorted(found) == sorted([*numbered, "B'2", "ORD-7"])
+    expected = IdSet.of(f"ORD-{n:06d}" for n in range(1, 50_004))
+    assert expected.difference(found).ids() == ["ORD-050001", "ORD-050002"]
+    assert found.difference(expected).ids() == ["B'2", "ORD-7"]
+
+
+def test_order_ids_are_read_again_in_another_world() -> None:
+    """A reset makes a new world whose orders database may have the same name, history id and position as the
+    old one's, with other rows: what was read in the old world is not reused."""
+    from types import SimpleNamespace
+
+    digests = sources.Digests()
+    reads: list[int] = []
+
+    def read() -> IdSet:
+        reads.append(1)
+        return IdSet.of(["ORD-000001"])
+
+    first = SimpleNamespace(lab=SimpleNamespace(seq=3), engines=SimpleNamespace(steps_run=10))
+    rows = ("us-east-1", "securecart-orders-db", "h1", 107)
+    digests.for_world(first)
+    digests.order_ids(rows, read)
+    digests.for_world(first)
+    digests.order_ids(rows, read)
+    assert len(reads) == 1  # the same rows of the same world: read once
+    reset = SimpleNamespace(lab=SimpleNamespace(seq=3), engines=SimpleNamespace(steps_run=10))
+    digests.for_world(reset)
+    digests.order_ids(rows, read)
+    assert len(reads) == 2

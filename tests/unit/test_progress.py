@@ -35,11 +35,13 @@ def test_record_report_marks_steps_done_and_counts_attempts(tmp_path):
     assert reloaded.last_lab == "02-s3-crr" and reloaded.lab("02-s3-crr").attempts == 3
 
 
-def test_a_look_is_not_an_attempt(tmp_path):
+def test_a_look_is_not_an_attempt_but_is_the_latest_score(tmp_path):
+    """Issue 15: Home showed "0 %" beside steps passing, because only attempts kept a score."""
     lab = s3_lab()
     report = grading.evaluate(lab, world().build(), phase="configure")
     entry = progress.record_report(tmp_path, lab, report, attempt=False, learner="ana")
-    assert (entry.attempts, entry.steps_done, entry.last_percent) == (0, ["replication", "versioning"], None)
+    assert (entry.attempts, entry.steps_done, entry.last_percent) == (0, ["replication", "versioning"], 100.0)
+    assert entry.history == [] and entry.last_passed is True
 
 
 def test_record_report_refuses_another_lab(tmp_path):
@@ -104,3 +106,30 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     entry = progress.load(tmp_path, "ana").lab("02-s3-crr")
     assert [entry.hints_for(f"step-{n}") for n in range(4)] == [10, 10, 10, 10]
     assert not list((tmp_path / "progress").glob(".*.tmp"))
+
+
+def test_a_learner_id_is_made_once_per_state_dir_and_kept(tmp_path, monkeypatch):
+    import uuid
+
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=7))  # as the sandbox seeds it: ids must not come from it
+    first = progress.learner_id(tmp_path / "a", "ana")
+    assert progress.LEARNER_ID_PATTERN.fullmatch(first)
+    assert progress.learner_id(tmp_path / "a", "ana") == first
+    progress.record_hint(tmp_path / "a", "02-s3-crr", "versioning", available=3, learner="ana")
+    progress.reset_lab(tmp_path / "a", "02-s3-crr", learner="ana")
+    assert progress.load(tmp_path / "a", "ana").learner_id == first  # every later save keeps it
+    others = {progress.learner_id(tmp_path / "b", "ana"), progress.learner_id(tmp_path / "a", "ben")}
+    assert first not in others and len(others) == 2
+
+
+def test_progress_written_before_learner_ids_gets_one_and_keeps_its_labs(tmp_path):
+    path = progress.progress_path(tmp_path, "ana")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"version": 1, "learner": "ana", "last_lab": "02-s3-crr", "updated_at": None,
+                                "labs": {"02-s3-crr": {"lab_id": "02-s3-crr", "steps_done": ["versioning"]}}}))
+    made = progress.learner_id(tmp_path, "ana")
+    found = progress.load(tmp_path, "ana")
+    assert found.learner_id == made and found.lab("02-s3-crr").steps_done == ["versioning"]
+    path.write_text(json.dumps({**json.loads(path.read_text()), "learner_id": "=1+2"}))
+    assert progress.load(tmp_path, "ana").lab("02-s3-crr").steps_done == ["versioning"]  # not set aside
+    assert progress.learner_id(tmp_path, "ana") not in ("=1+2", made)

@@ -182,3 +182,20 @@ def test_an_order_the_changed_table_would_refuse_is_refused_at_once() -> None:
         store.append("p", (36.0, ORDER, order(28)))
     rebuilt = DataStore(pickle.loads(pickle.dumps(store.histories)))  # every journaled change replays cleanly
     assert rebuilt.build(rebuilt.ref_at("p", 34.0)).execute("SELECT count(*) FROM orders").fetchone()[0] == 12
+
+
+def test_sizes_a_snapshot_copies_the_data_written_first_then_what_changed():
+    store = new_store()
+    now = store.latest("p")
+    written = store.size_bytes("p", now)
+    assert written > 0 and written % 4096 == 0  # SQLite's pages: the data actually in the database
+    for number in range(11, 211):
+        store.append("p", (float(number), ORDER, order(number)))
+    assert store.size_bytes("p", store.latest("p")) > written
+    few = store.changed_bytes(now, DataRef("p", now.position + 2))
+    many = store.changed_bytes(now, store.latest("p"))
+    assert 0 < few < many == pytest.approx(100 * few, rel=0.1)
+    assert store.changed_bytes(now, now) == 0
+    assert store.changed_bytes(store.latest("p"), now) is None  # backwards: no increment to speak of
+    store.histories["q"] = History("q", now, 300.0)
+    assert store.changed_bytes(now, DataRef("q", 0)) is None  # another history: a full copy

@@ -9,8 +9,11 @@ from datetime import UTC, datetime
 import botocore.serialize
 import pytest
 
+from lab.gateway.codec.decode import decode_answer, decode_request
+from lab.gateway.codec.encode import encode_output
 from lab.gateway.codec.identify import service_model
 from lab.kernel.data import ObjectVersion
+from lab.kernel.errors import AwsError
 from lab.services.s3.lifecycle import DAY, due_actions, due_at, next_midnight, parse_lifecycle, upload_due
 from lab.services.s3.replication import (
     MIN_LAG_SECONDS,
@@ -19,10 +22,7 @@ from lab.services.s3.replication import (
     build_replication,
     check_replication,
     choose_targets,
-    lifecycle_response_body,
-    parse_document,
     replication_pass,
-    replication_response_body,
     role_document_trusts_s3,
     trusts_s3,
 )
@@ -36,6 +36,18 @@ def request_body(operation: str, member: str, document: dict) -> bytes:
     serializer = botocore.serialize.create_serializer("rest-xml", include_validation=False)
     return serializer.serialize_to_request({"Bucket": "b", member: document},
                                            service_model("s3").operation_model(operation))["body"]
+
+
+def put_params(operation: str, member: str, document: dict) -> dict:
+    """What the gateway's codec reads from that body (the engine's and the API's view of the request)."""
+    return decode_request("s3", operation, "rest-xml", "/b", "", {}, request_body(operation, member, document),
+                          bucket="b")
+
+
+def read_back(operation: str, output: dict) -> dict:
+    """The codec's answer carrying `output`, read as boto3 reads it."""
+    response = encode_output("s3", operation, "rest-xml", output, "req-1")
+    return decode_answer("s3", operation, "rest-xml", response.status, response.headers, response.body)
 
 
 def rule(rule_id: str, bucket: str = "dst", priority: int = 1, prefix: str = "", tags: dict | None = None,
@@ -59,16 +71,16 @@ def test_the_request_body_parses_as_get_bucket_replication_answers_it():
     document = {"Role": ROLE, "Rules": [rule("r1", tags={"tier": "gold"}, prefix="docs/",
                                              target={"StorageClass": "STANDARD_IA"},
                                              SourceSelectionCriteria={"ReplicaModifications": {"Status": "Enabled"}})]}
-    parsed = parse_document("GetBucketReplication", request_body("PutBucketReplication", "ReplicationConfiguration",
-                                                                  document))
+    parsed = put_params("PutBucketReplication", "ReplicationConfiguration", document)
     assert parsed["ReplicationConfiguration"] == document
-    assert parse_document("GetBucketReplication", replication_response_body(document))["ReplicationConfiguration"] \
+    assert read_back("GetBucketReplication", {"ReplicationConfiguration": document})["ReplicationConfiguration"] \
         == document
 
 
 def test_a_body_that_is_not_xml_is_malformed():
-    with pytest.raises(ConfigError) as refused:
-        parse_document("GetBucketReplication", b"<ReplicationConfiguration><Role>")
+    with pytest.raises(AwsError) as refused:
+        decode_request("s3", "PutBucketReplication", "rest-xml", "/b", "replication", {},
+                       b"<ReplicationConfiguration><Role>", bucket="b")
     assert refused.value.code == "MalformedXML"
 
 
@@ -179,8 +191,8 @@ def test_trust_policy_as_iam_keeps_it():
 # -- lifecycle -----------------------------------------------------------------------------------------
 
 def lifecycle(*rules: dict):
-    body = request_body("PutBucketLifecycleConfiguration", "LifecycleConfiguration", {"Rules": list(rules)})
-    return parse_lifecycle(parse_document("GetBucketLifecycleConfiguration", body))
+    params = put_params("PutBucketLifecycleConfiguration", "LifecycleConfiguration", {"Rules": list(rules)})
+    return parse_lifecycle(params["LifecycleConfiguration"])
 
 
 def version(key, vid, modified, latest=False, marker=False, size=100, tags=None):
@@ -251,14 +263,16 @@ def test_lifecycle_answer_carries_every_member_back():
                            "Filter": {"And": {"Prefix": "a/", "ObjectSizeGreaterThan": 10,
                                               "Tags": [{"Key": "k", "Value": "v"}]}},
                            "NoncurrentVersionExpiration": {"NoncurrentDays": 2, "NewerNoncurrentVersions": 3}}]}
-    assert parse_document("GetBucketLifecycleConfiguration", lifecycle_response_body(document)) == document
+    answer = read_back("GetBucketLifecycleConfiguration",
+                       {**document, "TransitionDefaultMinimumObjectSize": "all_storage_classes_128K"})
+    assert answer == {**document, "TransitionDefaultMinimumObjectSize": "all_storage_classes_128K"}
 
 
 def test_legacy_put_bucket_lifecycle_with_a_rule_prefix():
-    body = request_body("PutBucketLifecycle", "LifecycleConfiguration",
+    params = put_params("PutBucketLifecycle", "LifecycleConfiguration",
                         {"Rules": [{"ID": "legacy", "Status": "Enabled", "Prefix": "logs/",
                                     "Expiration": {"Days": 3}}]})
-    (rule_,) = parse_lifecycle(parse_document("GetBucketLifecycle", body))
+    (rule_,) = parse_lifecycle(params["LifecycleConfiguration"])
     assert rule_.prefix == "logs/" and rule_.expiration_days == 3
 
 

@@ -1,4 +1,8 @@
-"""Event log: API calls and engine events (replication, backups, failovers, faults), filterable, live."""
+"""Event log: API calls and engine events (replication, backups, failovers, faults), filterable, live.
+
+The API calls shown are the learner's; the lab's own (seeding the world, engines acting as AWS services)
+are left out until asked for (a), so that what you did is not lost among them.
+"""
 
 from __future__ import annotations
 
@@ -19,22 +23,29 @@ EVENTS_POLL_SECONDS = 1.0
 FIRST_LOAD = 500
 
 
+def scope_text(lab_calls: bool) -> Content:
+    return Content.from_markup("[b]all calls[/b]" if lab_calls else "your calls")
+
+
 class EventLogScreen(SectionScreen):
     SECTION = "events"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("slash", "focus_filter", "Filter"),
+        Binding("a", "toggle_lab_calls", "Lab's calls"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.last_seq = 0
         self.fetching = False
+        self.lab_calls = False
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="event-filters"):
             yield Input(placeholder="/ filter: source, event, region or resource", id="event-text", compact=True)
             yield Select([(kind, kind) for kind in KINDS], prompt="every kind", id="event-kind", compact=True)
+            yield Static(scope_text(False), id="event-scope")
             yield Static("following", id="event-follow")
         yield EventTable()
         yield Static("", id="event-detail")
@@ -73,7 +84,8 @@ class EventLogScreen(SectionScreen):
     def apply_filter(self) -> None:
         kind = self.query_one("#event-kind", Select).value
         text = self.query_one("#event-text", Input).value.strip()
-        self.query_one(EventTable).set_filter(EventFilter(kind if isinstance(kind, str) else None, text))
+        self.query_one(EventTable).set_filter(EventFilter(kind if isinstance(kind, str) else None, text,
+                                                          self.lab_calls))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         detail = event_detail(self.query_one(EventTable).highlighted_event())
@@ -84,6 +96,11 @@ class EventLogScreen(SectionScreen):
         table.follow = not table.follow
         self.query_one("#event-follow", Static).update("following" if table.follow else "paused")
         table.follow_newest()
+
+    def action_toggle_lab_calls(self) -> None:
+        self.lab_calls = not self.lab_calls
+        self.query_one("#event-scope", Static).update(scope_text(self.lab_calls))
+        self.apply_filter()
 
     def action_focus_filter(self) -> None:
         self.query_one("#event-text", Input).focus()

@@ -16,18 +16,19 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Button, Static, TabbedContent, TabPane
 
-from tui.data import DrillView, LabProgressView, LabReport, LabSummary, StepView
+from tui.data import RECOVERY_HINTS, DrillView, LabProgressView, LabReport, LabSummary, StepView
 from tui.messages import StepChosen
 from tui.screens.base import SectionScreen
 from tui.screens.confirm import ConfirmScreen
-from tui.style import duration
-from tui.widgets.checks_panel import ChecksPanel
+from tui.style import compliance_text, duration
+from tui.widgets.checks_panel import ChecksPanel, ChecksTable
 from tui.widgets.drill_panel import DrillPanel
 from tui.widgets.hints_panel import HintsPanel
 from tui.widgets.instructions import InstructionsView
 from tui.widgets.step_list import StepList
 
 DRILL_POLL_SECONDS = 2.0
+PANE_FOCUS = {"instructions": InstructionsView, "checks": ChecksTable, "hints": HintsPanel, "drill": DrillPanel}
 
 
 def first_open_step(summary: LabSummary) -> str:
@@ -69,6 +70,7 @@ class LabScreen(SectionScreen):
         self.drill: DrillView | None = None
         self.checking = False
         self.attempt_waiting = False
+        self.hint_pending = False
         self.shown_step = ""
         self._live_timer: Timer | None = None
         self._drill_timer: Timer | None = None
@@ -127,7 +129,7 @@ class LabScreen(SectionScreen):
                             exclusive=True)
         self.query_one(HintsPanel).show(step, progress.hints_for(step.id))
         self.query_one(ChecksPanel).show(lab, self.report, self.checking)
-        self.query_one(DrillPanel).show(lab, self.drill)
+        self.query_one(DrillPanel).show(lab, self.drill, progress.hints_for(RECOVERY_HINTS))
 
     # -- checks ---------------------------------------------------------------------------------------------
     def phase(self) -> str:
@@ -205,27 +207,67 @@ class LabScreen(SectionScreen):
         self.choose_step(steps[index].id)
 
     def action_reveal_hint(self) -> None:
+        """The next hint: of the drill's recovery while its tab shows a drill, else of the current step. A
+        hint is counted only once its tab is on screen, after the switch has been drawn."""
         if self.summary is None:
             return
-        self.action_show_tab("hints")
-        step, _ = self.current_step()
-        if self.summary.progress.hints_for(step.id) >= len(step.hints):
-            self.notify("No more hints for this step." if step.hints else "This step has no hints.")
+        lab, progress = self.summary.lab, self.summary.progress
+        if self.query_one(TabbedContent).active == "drill" and self.drill is not None and lab.recovery_hints:
+            tab, key, total = "drill", RECOVERY_HINTS, len(lab.recovery_hints)
+            none_left = "No more recovery hints."
+        else:
+            step, _ = self.current_step()
+            tab, key, total = "hints", step.id, len(step.hints)
+            none_left = "No more hints for this step." if step.hints else "This step has no hints."
+        self.action_show_tab(tab)
+        if progress.hints_for(key) >= total:
+            self.notify(none_left)
             return
-        self.lab_app.call_source(self.lab_app.source.reveal_hint, self.lab_id, step.id, done=self.hint_revealed,
-                                 label="reveal a hint")
+        self.call_after_refresh(self.reveal_if_shown, tab, key)
+
+    def reveal_if_shown(self, tab: str, key: str) -> None:
+        if self.hint_pending or not self.tab_on_screen(tab):
+            return  # not charged: the learner would not see it (or one is on its way)
+        self.hint_pending = True
+        self.lab_app.call_source(self.lab_app.source.reveal_hint, self.lab_id, key, done=self.hint_revealed,
+                                 failed=self.hint_failed, label="reveal a hint")
+
+    def hint_failed(self) -> None:
+        self.hint_pending = False
 
     def hint_revealed(self, progress: LabProgressView) -> None:
+        self.hint_pending = False
         if self.summary is not None:
             self.summary = LabSummary(self.summary.lab, progress)
             self.show()
+            self.call_after_refresh(self.scroll_to_newest_hint)
         self.lab_app.refresh_labs()
 
+    def scroll_to_newest_hint(self) -> None:
+        """The hint just revealed is the last one of its list: bring it into view."""
+        if self.query_one(TabbedContent).active == "drill":
+            self.query_one("#drill-hints").scroll_visible(animate=False)
+        else:
+            self.query_one(HintsPanel).scroll_end(animate=False)
+
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Show a tab, wherever the focus is. Focus inside another tab moves to the shown tab first: a
+        focused widget that gets hidden hands its focus to a sibling in the same pane, and a pane that
+        receives focus makes itself the active tab again (the keys would seem to do nothing)."""
+        tabs = self.query_one(TabbedContent)
+        focused = self.focused
+        pane = next((node for node in focused.ancestors_with_self if isinstance(node, TabPane)), None) \
+            if focused is not None else None
+        if pane is not None and pane.id != tab:
+            self.set_focus(self.query_one(PANE_FOCUS[tab]))
+        tabs.active = tab
+
+    def tab_on_screen(self, tab: str) -> bool:
+        """Is this tab what the learner sees now (this screen on top, no dialog over it, the tab active)?"""
+        return self.is_active and self.query_one(TabbedContent).active == tab
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "reveal-hint":
+        if event.button.id in ("reveal-hint", "reveal-recovery-hint"):
             self.action_reveal_hint()
         elif event.button.id == "start-drill":
             self.action_drill()
@@ -281,7 +323,7 @@ class LabScreen(SectionScreen):
             self._drill_timer = None
             if was_running:
                 self.notify(f"RTO {duration(latest.rto_seconds)}, RPO {duration(latest.rpo_span_seconds)}: "
-                            f"{latest.compliance or latest.status}", title="Drill over",
+                            f"{compliance_text(latest.compliance) or latest.status}", title="Drill over",
                             severity="information" if latest.compliance == "PolicyMet" else "warning")
                 self.action_show_tab("drill")
         self.show()

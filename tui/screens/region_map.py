@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 
-from lab import config
 from tui.data import SandboxView, WorldView
 from tui.screens.base import SectionScreen
 from tui.widgets.region_panel import RegionPanel
@@ -32,10 +31,10 @@ class RegionMapScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="map-regions"):
-            for region in config.REGIONS:
+            for region in self.lab_app.source.regions:
                 with VerticalScroll(classes="region-scroll"):
                     yield RegionPanel(region)
-        yield ReplicationLinks(id="map-links")
+        yield ReplicationLinks(self.lab_app.source.regions, id="map-links")
 
     def on_mount(self) -> None:
         self.watch(self.app, "sandbox", self.show_health)

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-from lab.sim.clock import iso
 from tui.data import EventView
-from tui.style import ThemedMixin, fitted, short_time, toned
+from tui.style import ThemedMixin, elided, fitted, short_region, short_time, toned, utc_text
 
 KEPT_EVENTS = 5000
 SOURCE_WIDTH = 14
@@ -24,8 +23,11 @@ KIND_TONE = {"api": "text-muted", "engine": "primary", "fault": "error", "drill"
 class EventFilter:
     kind: str | None = None  # None: every kind
     text: str = ""  # matched, case-insensitively, against source, name, region, resource
+    lab_calls: bool = False  # also the API calls the lab made itself (hidden by default: they drown yours)
 
     def matches(self, event: EventView) -> bool:
+        if event.by_lab and not self.lab_calls:
+            return False
         if self.kind is not None and event.kind != self.kind:
             return False
         if not self.text:
@@ -35,11 +37,19 @@ class EventFilter:
                                                                   event.resource))
 
 
+def resource_text(resource: str, width: int) -> str:
+    """A resource for a narrow column: an ARN without its partition, service, region and account (the line
+    under the table shows the whole event), then cut in the middle."""
+    if resource.startswith("arn:") and resource.count(":") >= 5:
+        resource = resource.split(":", 5)[5]
+    return elided(resource, width) if resource else ""
+
+
 def event_detail(event: EventView | None) -> str:
     if event is None:
         return ""
     detail = json.dumps(dict(event.detail), sort_keys=True, default=str) if event.detail else ""
-    return f"#{event.seq} {iso(event.time)} {event.kind}/{event.source} {event.name} {detail}".strip()
+    return f"#{event.seq} {utc_text(event.time)} {event.kind}/{event.source} {event.name} {detail}".strip()
 
 
 class EventTable(ThemedMixin, DataTable[Text | str]):
@@ -49,21 +59,29 @@ class EventTable(ThemedMixin, DataTable[Text | str]):
         self.shown: list[EventView] = []
         self.filter = EventFilter()
         self.follow = True
+        self.shown_where_width = 0
 
     def on_mount(self) -> None:
+        self.set_columns()
+        self.watch_theme_changes(self.render_all)
+
+    def set_columns(self) -> None:
+        """The columns, the last one as wide as what is left (a DataTable's automatic widths only grow)."""
+        self.shown_where_width = self.where_width()
+        self.clear(columns=True)
         self.add_column("Sim time", key="time", width=14)
         self.add_column("Kind", key="kind", width=8)
         self.add_column("Source", key="source", width=SOURCE_WIDTH)
         self.add_column("Event", key="name", width=EVENT_WIDTH)
-        self.add_column("Where", key="where")
-        self.watch_theme_changes(self.render_all)
+        self.add_column("Where", key="where", width=self.shown_where_width)
 
     def where_width(self) -> int:
         """What is left of the table's width for the last column."""
         return max(12, self.scrollable_content_region.width - 14 - 8 - SOURCE_WIDTH - EVENT_WIDTH - 2 * 5)
 
     def on_resize(self) -> None:
-        if self.kept:
+        if self.where_width() != self.shown_where_width:
+            self.set_columns()
             self.render_all()
 
     def add_events(self, events: tuple[EventView, ...]) -> None:
@@ -91,10 +109,13 @@ class EventTable(ThemedMixin, DataTable[Text | str]):
 
     def add_event_row(self, event: EventView) -> None:
         self.shown.append(event)
-        where = " ".join(filter(None, [event.region, event.resource])) or "–"
+        width = self.shown_where_width
+        region = (short_region(event.region) if width < 30 else event.region) if event.region else ""
+        resource = resource_text(event.resource or "", width - len(region) - 1 if region else width)
+        where = " ".join(filter(None, [region, resource])) or "–"
         source = event.source.removesuffix(".amazonaws.com")
-        self.add_row(short_time(iso(event.time)), toned(self.app, event.kind, KIND_TONE.get(event.kind, "text")),
-                     fitted(source, SOURCE_WIDTH), fitted(event.name, EVENT_WIDTH), fitted(where, self.where_width()))
+        self.add_row(short_time(utc_text(event.time)), toned(self.app, event.kind, KIND_TONE.get(event.kind, "text")),
+                     fitted(source, SOURCE_WIDTH), fitted(event.name, EVENT_WIDTH), elided(where, width))
 
     def follow_newest(self) -> None:
         if self.follow and self.shown:

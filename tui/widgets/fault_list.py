@@ -12,7 +12,7 @@ from tui.style import short_time
 
 
 def faults_markup(view: SandboxView | None) -> Content:
-    if view is None or not view.running:
+    if view is None or not view.answering:
         return Content.from_markup("[dim]unknown while the sandbox is not answering[/dim]")
     if not view.faults:
         return Content.from_markup("[$success]none: every region is healthy[/]")

@@ -33,11 +33,15 @@ def status_markup(view: SandboxView | None) -> Content:
         return Content.from_markup("[$warning]◌ starting[/]")
     if view.state == "down":
         return Content.from_markup("[$error bold]✘ sandbox down[/]")
+    if view.state == "busy":
+        return Content.from_markup("[$warning]◌ busy, waiting $seconds s[/]", seconds=str(view.waiting_seconds))
     regions = Content(" ").join(
         Content.from_markup(f"[${HEALTH_TONE.get(h.state, 'text')}]●[/]$letter",
                             letter=REGION_LETTER.get(h.region, h.region))
         for h in view.regions
     )
+    if view.storage_warning:
+        regions = Content.assemble(Content.from_markup("[$error b]disk full[/] "), regions)
     clock = view.clock
     if clock is None:
         return regions

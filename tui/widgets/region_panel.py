@@ -38,7 +38,7 @@ def region_markup(region: RegionView | None, health: RegionHealth | None, faults
         lines.append(Content.from_markup(f"[${tone} b]$state[/]", state=health.state.upper()))
         lines += [Content.from_markup(f"[${tone}]$reason[/]", reason=reason) for reason in health.reasons]
     if region is None:
-        lines.append(Content.from_markup("[dim]resources not read yet[/dim]"))
+        lines.append(Content.from_markup("[dim]⟳ reading the resources…[/dim]"))
         return Content("\n").join(lines)
     drawn = [r for r in region.resources if r.kind in DRAWN_KINDS]
     for zone in region.zones:

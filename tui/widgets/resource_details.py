@@ -83,3 +83,10 @@ class ResourceDetails(Static):
 
     def show(self, resource: ResourceView | None) -> None:
         self.update(details_renderable(resource))
+
+    def show_reading(self) -> None:
+        self.update(Text("⟳ Reading the resources of both regions…", style="italic"))
+
+    def show_failed(self) -> None:
+        self.update(Text("The resources could not be read (the message says why); press r to try again.",
+                         style="dim"))

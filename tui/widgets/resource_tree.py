@@ -27,8 +27,19 @@ class ResourceTree(Tree[ResourceView | None]):
     def on_mount(self) -> None:
         self.border_title = "Resources"
 
+    def show_reading(self) -> None:
+        """Until the first resources arrive: say they are on their way."""
+        self.root.set_label("⟳ reading the resources…")
+        self.root.allow_expand = False
+        self.show_root = True
+
     def show(self, world: WorldView) -> None:
         """Rebuild, keeping the highlighted resource and the branches that were open."""
+        if self.show_root:  # the reading line goes: nothing is highlighted yet
+            self.show_root = False
+            self.root.set_label("Sandbox")
+            self.root.allow_expand = True
+            self.cursor_line = -1
         cursor = self.cursor_node
         keep = resource_key(cursor.data) if cursor is not None and cursor.data is not None else None
         first_time = not self.branch_paths

@@ -19,6 +19,11 @@ def describe(view: SandboxView | None) -> Content:
                                    endpoint=view.endpoint, message=view.message)
     lines = [Content.from_markup("[b]backend[/b] $backend", backend=view.backend or "?"),
              Content.from_markup("[dim]$endpoint[/dim]", endpoint=view.endpoint)]
+    if view.state == "busy":
+        lines.insert(0, Content.from_markup("[$warning]◌ $message[/]\n[dim]still running; as it was last:[/dim]",
+                                            message=view.message))
+    if view.storage_warning:
+        lines.append(Content.from_markup("[$error b]✘ disk full[/] [$error]$warning[/]", warning=view.storage_warning))
     for health in view.regions:
         tone = HEALTH_TONE.get(health.state, "text")
         lines.append(Content.from_markup(f"[${tone}]●[/] $region [${tone}]$state[/]",

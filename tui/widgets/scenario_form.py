@@ -7,6 +7,7 @@ a typo is caught before anything is injected.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from textual.app import ComposeResult
@@ -14,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static, Switch
 
-from tui.data import ScenarioView
+from tui.data import ParamSpec, ScenarioView
 from tui.messages import InjectScenario
 
 NUMERIC_TYPES = {"integer": int, "int": int, "number": float, "float": float}
@@ -41,6 +42,20 @@ def default_text(value: Any) -> str:
     return str(value)
 
 
+TYPE_PROMPTS = {"integer": "a whole number", "number": "a number", "duration": "a duration, e.g. 30m",
+                "list": "names, separated by commas", "array": "names, separated by commas"}
+
+
+def placeholder(param: ParamSpec) -> str:
+    """What an empty field says: what to type there (never the bare type name, which reads like a value)."""
+    if param.choices:
+        return " | ".join(param.choices)
+    found = re.search(r"\(empty: ([^)]*)\)", param.description)
+    if found:
+        return f"empty: {found.group(1)}"
+    return param.description or TYPE_PROMPTS.get(param.type.lower(), "")
+
+
 class ScenarioForm(VerticalScroll):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -60,9 +75,8 @@ class ScenarioForm(VerticalScroll):
             if param.type.lower() in ("boolean", "bool"):
                 field: Any = Switch(value=bool(param.default), id=f"param-{param.name}", classes="param-input")
             else:
-                hint = param.type + (f": {' | '.join(param.choices)}" if param.choices else "")
-                field = Input(value=default_text(param.default), placeholder=hint, id=f"param-{param.name}",
-                              classes="param-input", compact=True)
+                field = Input(value=default_text(param.default), placeholder=placeholder(param),
+                              id=f"param-{param.name}", classes="param-input", compact=True)
             field.tooltip = param.description or param.type
             widgets.append(Horizontal(label, field, classes="param-row"))
         widgets.append(Button(f"Inject {scenario.name}", id="inject", variant="error", compact=True))

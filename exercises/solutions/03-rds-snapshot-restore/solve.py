@@ -52,24 +52,40 @@ def snapshot_ready(rds, identifier: str):
     return True if status == "available" else status
 
 
+def instance_ready(rds):
+    """RDS refuses a snapshot while the instance is modifying or backing up: it must be available."""
+    status = rds.describe_db_instances(DBInstanceIdentifier=DB)["DBInstances"][0]["DBInstanceStatus"]
+    return True if status == "available" else status
+
+
 def step_1() -> None:
     """Automated backups kept 7 days (point-in-time restore becomes possible)."""
-    aws("rds").modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7,
-                                  PreferredBackupWindow="03:00-03:30", ApplyImmediately=True)
-    print(f"{DB}: automated backups kept 7 days, daily window 03:00-03:30 UTC")
+    rds = aws("rds")
+    instance = rds.describe_db_instances(DBInstanceIdentifier=DB)["DBInstances"][0]
+    pending = instance.get("PendingModifiedValues", {}).get("BackupRetentionPeriod")
+    if instance["BackupRetentionPeriod"] >= 7 or (pending or 0) >= 7:
+        print(f"{DB}: automated backups already kept {max(instance['BackupRetentionPeriod'], pending or 0)} days")
+        return
+    # Without ApplyImmediately the change would wait in PendingModifiedValues for the maintenance window.
+    shown = rds.modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7,
+                                   PreferredBackupWindow="03:00-03:30", ApplyImmediately=True)["DBInstance"]
+    print(f"{DB}: automated backups kept 7 days, daily window 03:00-03:30 UTC "
+          f"({shown['DBInstanceStatus']}, then backing-up: the first automated backup)")
 
 
 def step_2() -> None:
     """A manual snapshot of the orders database (kept until you delete it)."""
     rds = aws("rds")
     try:
+        rds.describe_db_snapshots(DBSnapshotIdentifier=SNAPSHOT)
+        print(f"snapshot {SNAPSHOT} already exists")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
+            raise
+        wait_until(lambda: instance_ready(rds), DB)
         rds.create_db_snapshot(DBInstanceIdentifier=DB, DBSnapshotIdentifier=SNAPSHOT,
                                Tags=[{"Key": "app", "Value": "securecart"}])
         print(f"creating snapshot {SNAPSHOT}")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "DBSnapshotAlreadyExists":
-            raise
-        print(f"snapshot {SNAPSHOT} already exists")
     wait_until(lambda: snapshot_ready(rds, SNAPSHOT), f"snapshot {SNAPSHOT}")
     print(f"snapshot {SNAPSHOT} is available")
 

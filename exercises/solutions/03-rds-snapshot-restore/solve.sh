@@ -34,16 +34,34 @@ snapshot_state() {  # region identifier -> "ready" or its status
   if [[ $status == available ]]; then echo ready; else echo "$status"; fi
 }
 
+instance_state() {  # -> "ready" when the orders database is available (RDS refuses a snapshot otherwise)
+  local status
+  status=$(aws rds describe-db-instances --region us-east-1 --db-instance-identifier "$DB" \
+             --query 'DBInstances[0].DBInstanceStatus' --output text)
+  if [[ $status == available ]]; then echo ready; else echo "$status"; fi
+}
+
 step_1() {  # Automated backups kept 7 days
+  local retention query
+  # the retention in force, or the one already asked for (PendingModifiedValues while RDS applies it)
+  query='max([DBInstances[0].BackupRetentionPeriod, DBInstances[0].PendingModifiedValues.BackupRetentionPeriod || `0`])'
+  retention=$(aws rds describe-db-instances --region us-east-1 --db-instance-identifier "$DB" --query "$query" \
+                --output text)
+  if (( retention >= 7 )); then
+    echo "$DB: automated backups already kept $retention days"
+    return
+  fi
+  # Without --apply-immediately the change would wait in PendingModifiedValues for the maintenance window.
   aws rds modify-db-instance --region us-east-1 --db-instance-identifier "$DB" --backup-retention-period 7 \
     --preferred-backup-window 03:00-03:30 --apply-immediately >/dev/null
-  echo "$DB: automated backups kept 7 days, daily window 03:00-03:30 UTC"
+  echo "$DB: automated backups kept 7 days, daily window 03:00-03:30 UTC (modifying, then backing-up)"
 }
 
 step_2() {  # A manual snapshot of the orders database
   if aws rds describe-db-snapshots --region us-east-1 --db-snapshot-identifier "$SNAPSHOT" >/dev/null 2>&1; then
     echo "snapshot $SNAPSHOT already exists"
   else
+    wait_until "$DB" instance_state
     aws rds create-db-snapshot --region us-east-1 --db-instance-identifier "$DB" \
       --db-snapshot-identifier "$SNAPSHOT" --tags Key=app,Value=securecart >/dev/null
     echo "creating snapshot $SNAPSHOT"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 import boto3
 
@@ -24,18 +25,50 @@ def aws(service: str, region: str = PRIMARY):
     return boto3.client(service, region_name=region, endpoint_url=endpoint)
 
 
+NOT_READY = 75  # EX_TEMPFAIL: `lab solve` moves sim time on and runs the step again
+
+
+def instance():
+    return aws("rds").describe_db_instances(DBInstanceIdentifier=DB)["DBInstances"][0]
+
+
+def wait_until_available(what: str) -> dict:
+    """RDS applies a modification in its own time (`modifying`, then `available`); this step is done once the
+    instance is available again. If it is not yet, stop with NOT_READY: run the step again later
+    (lab clock advance 5m), or wait with `aws rds wait db-instance-available` while the clock runs."""
+    for attempt in range(3):
+        shown = instance()
+        if shown["DBInstanceStatus"] == "available":
+            return shown
+        if attempt < 2:
+            time.sleep(1.0)
+    print(f"{DB} is {shown['DBInstanceStatus']} ({what}); move sim time on (lab clock advance 5m) and run this "
+          "step again", file=sys.stderr)
+    sys.exit(NOT_READY)
+
+
 def step_1() -> None:
     """Multi-AZ: a synchronous standby in a second Availability Zone."""
-    instance = aws("rds").modify_db_instance(DBInstanceIdentifier=DB, MultiAZ=True, ApplyImmediately=True)["DBInstance"]
-    pending = instance.get("PendingModifiedValues", {})
-    print(f"{DB}: MultiAZ={instance['MultiAZ'] or pending.get('MultiAZ', False)} "
-          f"(primary in {instance['AvailabilityZone']}, status {instance['DBInstanceStatus']})")
+    shown = instance()
+    if not shown["MultiAZ"] and not shown.get("PendingModifiedValues", {}).get("MultiAZ"):
+        # Without ApplyImmediately the change waits in PendingModifiedValues for the maintenance window.
+        shown = aws("rds").modify_db_instance(DBInstanceIdentifier=DB, MultiAZ=True,
+                                              ApplyImmediately=True)["DBInstance"]
+        print(f"{DB}: converting to Multi-AZ ({shown['DBInstanceStatus']}, "
+              f"pending {shown.get('PendingModifiedValues')})")
+    shown = wait_until_available("the standby is being built")
+    print(f"{DB}: MultiAZ={shown['MultiAZ']}, primary in {shown['AvailabilityZone']}, "
+          f"standby in {shown.get('SecondaryAvailabilityZone')}")
 
 
 def step_2() -> None:
     """Automated backups kept 7 days: Multi-AZ protects from an AZ failure, not from a bad DELETE."""
-    aws("rds").modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7, ApplyImmediately=True)
-    print(f"{DB}: automated backups kept 7 days")
+    shown = wait_until_available("RDS refuses another modification until then")
+    if shown["BackupRetentionPeriod"] < 7:
+        aws("rds").modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7, ApplyImmediately=True)
+        print(f"{DB}: turning automated backups on (modifying, then backing-up: the first backup)")
+    shown = wait_until_available("the first automated backup is being taken")
+    print(f"{DB}: automated backups kept {shown['BackupRetentionPeriod']} days")
 
 
 STEPS = {1: step_1, 2: step_2}

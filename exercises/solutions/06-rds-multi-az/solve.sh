@@ -10,15 +10,43 @@ aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 
 DB=securecart-orders-db
 
+NOT_READY=75  # EX_TEMPFAIL: `lab solve` moves sim time on and runs the step again
+
+field() {  # JMESPath of the orders database -> its value
+  aws rds describe-db-instances --region us-east-1 --db-instance-identifier "$DB" --query "DBInstances[0].$1" \
+    --output text
+}
+
+wait_until_available() {  # RDS applies a modification in its own time: done once the instance is available again
+  local status i
+  for i in 1 2 3; do
+    status=$(field DBInstanceStatus)
+    [[ $status == available ]] && return 0
+    [[ $i == 3 ]] || sleep 1
+  done
+  echo "$DB is $status ($1); move sim time on (lab clock advance 5m) and run this step again" >&2
+  exit "$NOT_READY"
+}
+
 step_1() {  # Multi-AZ: a synchronous standby in a second Availability Zone
-  aws rds modify-db-instance --region us-east-1 --db-instance-identifier "$DB" --multi-az --apply-immediately \
-    --query 'DBInstance.{status: DBInstanceStatus, az: AvailabilityZone, multi_az: MultiAZ}' --output text
+  if [[ $(field MultiAZ) != True && $(field PendingModifiedValues.MultiAZ) != True ]]; then
+    # Without --apply-immediately the change waits in PendingModifiedValues for the maintenance window.
+    aws rds modify-db-instance --region us-east-1 --db-instance-identifier "$DB" --multi-az --apply-immediately \
+      --query 'DBInstance.{status: DBInstanceStatus, pending: PendingModifiedValues}' --output text
+  fi
+  wait_until_available "the standby is being built"
+  echo "$DB: Multi-AZ, primary in $(field AvailabilityZone), standby in $(field SecondaryAvailabilityZone)"
 }
 
 step_2() {  # Automated backups kept 7 days: Multi-AZ protects from an AZ failure, not from a bad DELETE
-  aws rds modify-db-instance --region us-east-1 --db-instance-identifier "$DB" --backup-retention-period 7 \
-    --apply-immediately >/dev/null
-  echo "$DB: automated backups kept 7 days"
+  wait_until_available "RDS refuses another modification until then"
+  if (( $(field BackupRetentionPeriod) < 7 )); then
+    aws rds modify-db-instance --region us-east-1 --db-instance-identifier "$DB" --backup-retention-period 7 \
+      --apply-immediately >/dev/null
+    echo "$DB: turning automated backups on (modifying, then backing-up: the first backup)"
+  fi
+  wait_until_available "the first automated backup is being taken"
+  echo "$DB: automated backups kept $(field BackupRetentionPeriod) days"
 }
 
 STEPS=(1 2)

@@ -72,9 +72,17 @@ def instance(region: str, identifier: str) -> dict | None:
 
 def step_1() -> None:
     """Pilot light: a cross-region read replica of the orders database in us-west-2."""
-    # A read replica needs automated backups on its source.
-    aws("rds").modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7, ApplyImmediately=True)
+    # A read replica needs automated backups on its source, and a source that is available (not modifying or
+    # backing up: switching backups on takes a few minutes).
+    source = instance(PRIMARY, DB)
+    if source["BackupRetentionPeriod"] == 0 and "BackupRetentionPeriod" not in source.get("PendingModifiedValues", {}):
+        aws("rds").modify_db_instance(DBInstanceIdentifier=DB, BackupRetentionPeriod=7, ApplyImmediately=True)
     if instance(DR, REPLICA) is None:
+        def source_state():
+            status = instance(PRIMARY, DB)["DBInstanceStatus"]
+            return True if status == "available" else status
+
+        wait_until(source_state, DB)
         aws("rds", DR).create_db_instance_read_replica(
             DBInstanceIdentifier=REPLICA, SourceDBInstanceIdentifier=f"arn:aws:rds:{PRIMARY}:{ACCOUNT}:db:{DB}",
             SourceRegion=PRIMARY, KmsKeyId=dr_key(), DBInstanceClass="db.t3.micro",

@@ -47,16 +47,31 @@ replica_state() {
   if [[ $status == available ]]; then echo ready; else echo "$status"; fi
 }
 
+source_field() {  # JMESPath of the orders database in us-east-1 -> its value
+  aws rds describe-db-instances --region us-east-1 --db-instance-identifier "$DB" --query "DBInstances[0].$1" \
+    --output text
+}
+
+source_state() {
+  local status
+  status=$(source_field DBInstanceStatus)
+  if [[ $status == available ]]; then echo ready; else echo "$status"; fi
+}
+
 endpoint_of() {  # region identifier -> address
   aws rds describe-db-instances --region "$1" --db-instance-identifier "$2" \
     --query 'DBInstances[0].Endpoint.Address' --output text
 }
 
 step_1() {  # Pilot light: a cross-region read replica of the orders database in us-west-2
-  # A read replica needs automated backups on its source.
-  aws rds modify-db-instance --region us-east-1 --db-instance-identifier "$DB" --backup-retention-period 7 \
-    --apply-immediately >/dev/null
+  # A read replica needs automated backups on its source, and a source that is available (not modifying or
+  # backing up: switching backups on takes a few minutes).
+  if [[ $(source_field BackupRetentionPeriod) == 0 && $(source_field PendingModifiedValues.BackupRetentionPeriod) == None ]]; then
+    aws rds modify-db-instance --region us-east-1 --db-instance-identifier "$DB" --backup-retention-period 7 \
+      --apply-immediately >/dev/null
+  fi
   if ! aws rds describe-db-instances --region us-west-2 --db-instance-identifier "$REPLICA" >/dev/null 2>&1; then
+    wait_until "$DB" source_state
     aws rds create-db-instance-read-replica --region us-west-2 --source-region us-east-1 \
       --db-instance-identifier "$REPLICA" --source-db-instance-identifier "arn:aws:rds:us-east-1:$ACCOUNT:db:$DB" \
       --kms-key-id "$(dr_key)" --db-instance-class db.t3.micro \

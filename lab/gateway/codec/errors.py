@@ -14,24 +14,19 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
+from lab.gateway.codec.encode import XML_INVALID as _XML_INVALID
+from lab.gateway.codec.encode import xml_text as _xml_text
 from lab.gateway.codec.identify import service_model
-from lab.kernel.context import Identity
+from lab.kernel.api import BackendRefusedError
+from lab.kernel.context import Identity, Response
+from lab.kernel.errors import AwsError, NotSimulatedError
 
-__all__ = ["ErrorResponse", "aws_error", "not_implemented"]
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorResponse:
-    status: int
-    headers: list[tuple[str, str]]  # no Content-Length: the server sets it
-    body: bytes
-
+__all__ = ["aws_error", "encode_error", "invalid_region", "not_implemented", "readable_xml", "transport_error",
+           "unknown_operation"]
 
 _XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -51,15 +46,6 @@ def _namespace(metadata: Mapping[str, object]) -> str | None:
     if isinstance(namespace, Mapping):  # rest-xml style {"uri": ...}
         namespace = namespace.get("uri")
     return namespace if isinstance(namespace, str) and namespace else None
-
-
-# Characters XML 1.0 cannot carry even escaped; one would make the whole
-# document unparseable for the client.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_text(value: str) -> str:
-    return escape(_XML_INVALID.sub("\ufffd", value))
 
 
 def _cbor_text(value: str) -> bytes:
@@ -97,14 +83,16 @@ def aws_error(
     message: str,
     request_id: str | None = None,
     sender_fault: bool = True,
-) -> ErrorResponse:
+) -> Response:
     """An error response for ``identity``'s protocol (JSON when unknown).
 
     ``status`` is sent as given: 500/502/503/504 (and 429, and throttling
     codes) make clients retry.  S3 HEAD responses carry no body, so clients
     only see the status there.
     """
-    request_id = request_id or str(uuid.uuid4())
+    # os.urandom, not uuid4: the sandbox routes uuid4 through moto's seeded generator, and an error's id
+    # must neither come out the same in two sandboxes nor take an id from a call in progress.
+    request_id = request_id or str(uuid.UUID(bytes=os.urandom(16), version=4))
     service = identity.service if identity else None
     protocol = identity.protocol if identity and service else None
     metadata = _metadata(service)
@@ -138,7 +126,7 @@ def aws_error(
             )
             content_type = "text/xml" if protocol == "query" else "application/xml"
             headers = [("Content-Type", content_type), ("x-amzn-RequestId", request_id)]
-        return ErrorResponse(status, headers, (_XML_DECLARATION + xml).encode("utf-8"))
+        return Response(status, headers, (_XML_DECLARATION + xml).encode("utf-8"))
 
     document = {"__type": code, "message": message}
     headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)]
@@ -148,18 +136,28 @@ def aws_error(
         headers.append(("x-amzn-query-error", f"{code};{fault}"))
     if protocol == "smithy-rpc-v2-cbor":
         headers += [("smithy-protocol", "rpc-v2-cbor"), ("Content-Type", "application/cbor")]
-        return ErrorResponse(status, headers, _cbor_string_map(document))
+        return Response(status, headers, _cbor_string_map(document))
     if protocol == "json":
         content_type = f"application/x-amz-json-{metadata.get('jsonVersion') or '1.1'}"
     else:  # rest-json, or a request we could not attribute to a service
         content_type = "application/json"
     headers.append(("Content-Type", content_type))
-    return ErrorResponse(status, headers, json.dumps(document).encode("utf-8"))
+    return Response(status, headers, json.dumps(document).encode("utf-8"))
+
+
+def encode_error(identity: Identity | None, error: AwsError, request_id: str | None = None) -> Response:
+    """The answer to a refused call: the backend's own answer where it refused (BackendRefusedError), else
+    `error` written in the request's protocol."""
+    if isinstance(error, BackendRefusedError):
+        return error.response
+    if isinstance(error, NotSimulatedError) and identity is not None:
+        return not_implemented(identity, detail=error.detail, request_id=request_id)
+    return aws_error(identity, error.status, error.code, error.message, request_id, sender_fault=error.sender_fault)
 
 
 def not_implemented(
     identity: Identity, detail: str | None = None, request_id: str | None = None
-) -> ErrorResponse:
+) -> Response:
     """The operation is not implemented by any layer of the sandbox.
 
     XML protocols get 501 ``NotImplemented`` (as S3/EC2 do themselves), JSON
@@ -178,3 +176,63 @@ def not_implemented(
     if identity.service and identity.protocol in _XML_PROTOCOLS:
         return aws_error(identity, 501, "NotImplemented", message, request_id, sender_fault=False)
     return aws_error(identity, 400, "UnknownOperationException", message, request_id)
+
+
+def unknown_operation(identity: Identity, request_id: str | None = None) -> Response:
+    """The request names an operation the service does not have (not one the sandbox lacks: that is
+    `not_implemented`). Query and EC2 services answer InvalidAction, 400 (Common Errors, e.g.
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/CommonErrors.html); JSON services
+    UnknownOperationException, 400 (what DynamoDB and SQS answer an X-Amz-Target they do not know); REST
+    services have no operation at that method and path: S3 answers MethodNotAllowed, 405
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList), others
+    UnknownOperationException."""
+    service = identity.service or "the service"
+    if identity.protocol in ("query", "ec2"):
+        return aws_error(identity, 400, "InvalidAction",
+                         f"The action or operation requested is invalid for {service}. Verify that the action is "
+                         "typed correctly.", request_id)
+    if identity.protocol == "rest-xml" and identity.service == "s3":
+        return aws_error(identity, 405, "MethodNotAllowed",
+                         "The specified method is not allowed against this resource.", request_id)
+    return aws_error(identity, 400, "UnknownOperationException",
+                     f"{service} has no such operation (check the X-Amz-Target header, or the method and path)",
+                     request_id)
+
+
+def invalid_region(identity: Identity, region: str, request_id: str | None = None) -> Response:
+    """The request is signed for a region AWS does not have. S3 answers AuthorizationHeaderMalformed, 400
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList); query services
+    SignatureDoesNotMatch, 403, and JSON services InvalidSignatureException, 403, with "Credential should be
+    scoped to a valid region" (what IAM, STS and DynamoDB answer such a request)."""
+    message = f"Credential should be scoped to a valid region, not '{region}'."
+    if identity.service == "s3":
+        return aws_error(identity, 400, "AuthorizationHeaderMalformed",
+                         f"The authorization header is malformed; the region '{region}' is wrong.", request_id)
+    if identity.protocol in ("query", "ec2"):
+        return aws_error(identity, 403, "SignatureDoesNotMatch", message, request_id)
+    return aws_error(identity, 403, "InvalidSignatureException", message, request_id)
+
+
+# The HTTP server's own refusals, by status: S3's codes where it has one
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
+_TRANSPORT_CODES = {400: "BadRequest", 408: "RequestTimeout", 411: "MissingContentLength", 413: "EntityTooLarge",
+                    414: "RequestURITooLong", 431: "RequestHeaderSectionTooLarge"}
+
+
+def transport_error(status: int, reason: str, request_id: str | None = None) -> Response:
+    """A refusal by the HTTP server itself (a request line or header section too long, a malformed request), made
+    before any protocol is known, in a shape every SDK reads: an <ErrorResponse> document, which the query,
+    EC2 and rest-xml parsers read the code of; JSON parsers take its status as the code."""
+    code = _TRANSPORT_CODES.get(status, "BadRequest")
+    request_id = request_id or str(uuid.UUID(bytes=os.urandom(16), version=4))
+    xml = (f"{_XML_DECLARATION}<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+           f"<Message>{_xml_text(reason)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+    return Response(status, [("Content-Type", "application/xml"), ("x-amzn-RequestId", request_id),
+                             ("x-amzn-ErrorType", code)], xml.encode("utf-8"))
+
+
+def readable_xml(body: bytes) -> bytes:
+    """An XML document with the characters XML 1.0 cannot carry (even escaped) replaced, so parsers read it."""
+    text = body.decode("utf-8", "replace")
+    cleaned = _XML_INVALID.sub("\ufffd", text)
+    return body if cleaned == text else cleaned.encode("utf-8")

@@ -26,7 +26,7 @@ import botocore.session
 
 from lab.kernel.context import Identity
 
-__all__ = ["identify", "service_model"]
+__all__ = ["identify", "scope_region", "service_model", "valid_region"]
 
 LOG = logging.getLogger(__name__)
 
@@ -723,3 +723,35 @@ def identify(
     except Exception:
         LOG.debug("cannot identify %s %s", method, path, exc_info=True)
         return Identity(None, default_region, None, None, None)
+
+
+# --------------------------------------------------------------------------
+# Regions.
+
+
+@cache
+def _known_regions() -> frozenset[str]:
+    data = _botocore_session().get_component("data_loader").load_data("endpoints")
+    return frozenset(region for partition in data.get("partitions", []) for region in partition.get("regions", {}))
+
+
+def valid_region(region: str) -> bool:
+    """Whether `region` is a region AWS has (any partition botocore knows)."""
+    return region in _known_regions()
+
+
+def scope_region(headers: Mapping[str, str], query_string: str) -> str | None:
+    """The region a SigV4 request's credential scope names, as written ("" when the scope leaves it empty);
+    None when the request carries no such scope (unsigned, SigV2, SigV4a)."""
+    lowered = _lower_headers(headers)
+    auth = lowered.get("authorization") or ""
+    start = auth.find("Credential=")
+    if start >= 0 and auth.startswith("AWS4-HMAC-SHA256"):
+        end = auth.find(",", start)
+        credential = auth[start + 11 : end if end >= 0 else None]
+    elif "X-Amz-Credential=" in query_string and "AWS4-HMAC-SHA256" in query_string:
+        credential = dict(parse_qsl(query_string, keep_blank_values=True)).get("X-Amz-Credential", "")
+    else:
+        return None
+    parts = credential.strip().split("/")
+    return parts[-3] if len(parts) >= 5 else ""

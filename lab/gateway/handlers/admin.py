@@ -32,7 +32,8 @@ def serve_admin(sandbox: Sandbox) -> Handler:
                 status, body = route.handler(sandbox, ctx)
             except ValueError as exc:
                 status, body = 400, {"error": str(exc)}
-            ctx.respond(status, json.dumps(body, default=str))
+            # (a route may answer JSON it encoded itself: the inventory, encoded by its schema's encoder)
+            ctx.respond(status, body if isinstance(body, bytes) else json.dumps(body, default=str))
 
         if route.journal:
             if not (ctx.replaying or ctx.internal):

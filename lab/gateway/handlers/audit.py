@@ -85,11 +85,11 @@ def _request_id(headers: list[tuple[str, str]]) -> str | None:
 
 
 def _error(service: str, operation: str, protocol: str | None, response: Any) -> tuple[str, str]:
-    from lab.gateway.codec import wire
+    from lab.gateway.codec.decode import decode_answer
 
     try:
-        parsed = wire.response_params(service, operation, protocol, response.status, response.headers,
-                                      response.body_bytes())
+        parsed = decode_answer(service, operation, protocol, response.status, response.headers,
+                               response.body_bytes())
     except Exception:  # noqa: BLE001 -- an unreadable error body still is a failed call
         parsed = {}
     error = parsed.get("Error") or {}

@@ -292,8 +292,7 @@ def verify_checksums(sandbox: Sandbox) -> Handler:
         try:
             _verify(ctx, identity)
         except ChecksumError as refused:
-            error = aws_error(identity, refused.status, refused.code, str(refused), ctx.request_id)
-            ctx.response = Response(error.status, list(error.headers), error.body)
+            ctx.response = aws_error(identity, refused.status, refused.code, str(refused), ctx.request_id)
 
     return verify_checksums
 

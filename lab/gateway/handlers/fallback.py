@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from lab.gateway.chain import HandlerChain
 from lab.gateway.codec.errors import aws_error, not_implemented
-from lab.kernel.context import RequestContext, Response
+from lab.kernel.context import RequestContext
 
 
 def answer_unhandled(chain: HandlerChain, ctx: RequestContext) -> None:
-    error = not_implemented(ctx.identity) if ctx.identity and ctx.identity.service else aws_error(
-        ctx.identity, 404, "UnknownEndpoint", f"the sandbox has nothing at {ctx.method} {ctx.path}")
-    ctx.response = Response(error.status, list(error.headers), error.body)
+    ctx.response = not_implemented(ctx.identity, request_id=ctx.request_id) if ctx.identity and \
+        ctx.identity.service else aws_error(ctx.identity, 404, "UnknownEndpoint",
+                                            f"the sandbox has nothing at {ctx.method} {ctx.path}", ctx.request_id)
 
 
 def internal_failure(chain: HandlerChain, ctx: RequestContext, exc: BaseException) -> None:
@@ -20,7 +20,6 @@ def internal_failure(chain: HandlerChain, ctx: RequestContext, exc: BaseExceptio
     logging.getLogger("lab.gateway").exception("request %s %s failed", ctx.method, ctx.path)
     operation = ctx.identity.operation if ctx.identity else None
     service = ctx.identity.service if ctx.identity else None
-    error = aws_error(ctx.identity, 500, "InternalFailure",
-                      f"the sandbox failed while handling {service or '?'} {operation or ctx.path}: "
-                      f"{type(exc).__name__}: {exc}", sender_fault=False)
-    ctx.response = Response(error.status, list(error.headers), error.body)
+    ctx.response = aws_error(ctx.identity, 500, "InternalFailure",
+                             f"the sandbox failed while handling {service or '?'} {operation or ctx.path}: "
+                             f"{type(exc).__name__}: {exc}", ctx.request_id, sender_fault=False)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 
 from lab.gateway.chain import Handler, HandlerChain
-from lab.gateway.codec.errors import aws_error
-from lab.kernel.context import RequestContext, Response
+from lab.gateway.codec.errors import encode_error
+from lab.kernel.context import RequestContext
 from lab.kernel.engine import FaultPolicy
 from lab.kernel.port import Sandbox
 
@@ -30,8 +30,6 @@ def inject_faults(sandbox: Sandbox) -> Handler:
         if decision.latency_ms:
             time.sleep(decision.latency_ms / 1000.0)  # wall-clock delay, as a slow network would add
         if decision.error is not None:
-            error = aws_error(identity, decision.error.status, decision.error.code, decision.error.message,
-                              ctx.request_id, sender_fault=decision.error.sender_fault)
-            ctx.response = Response(error.status, list(error.headers), error.body)
+            ctx.response = encode_error(identity, decision.error, ctx.request_id)
 
     return inject_faults

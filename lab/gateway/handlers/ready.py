@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from lab.gateway.chain import Handler, HandlerChain
 from lab.gateway.codec.errors import aws_error
-from lab.kernel.context import RequestContext, Response
+from lab.kernel.context import RequestContext
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -19,9 +19,8 @@ def wait_until_ready(sandbox: Sandbox) -> Handler:
         if ctx.internal or sandbox.ready.is_set():
             return
         if not sandbox.ready.wait(READY_TIMEOUT_S):
-            error = aws_error(ctx.identity, 503, "ServiceUnavailable",
-                              "the sandbox is still starting (restoring state or seeding the world)",
-                              sender_fault=False)
-            ctx.response = Response(error.status, list(error.headers), error.body)
+            ctx.response = aws_error(ctx.identity, 503, "ServiceUnavailable",
+                                     "the sandbox is still starting (restoring state or seeding the world)",
+                                     ctx.request_id, sender_fault=False)
 
     return wait_until_ready

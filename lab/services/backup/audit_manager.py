@@ -3,17 +3,18 @@ jobs and the resources the sandbox holds), as AWS evaluates them through AWS Con
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from checks import iam_policy
+from checks.backup import MAX_PROBED_POINTS, any_recovery_point, deletion_gaps, deletion_requests
+from lab import config
 from lab.services.backup.model import DAY, BackupState, Framework, RecoveryPoint, Vault
 from lab.services.backup.resources import Resource, selects, wildcard_match
 from lab.services.backup.schedule import Schedule, ScheduleError
 
 COMPLIANT, NON_COMPLIANT, INSUFFICIENT_DATA = "COMPLIANT", "NON_COMPLIANT", "INSUFFICIENT_DATA"
-CALLER_PRINCIPAL = "arn:aws:iam::000000000000:root"  # every call in the lab acts as the account's root
 # The actions a vault access policy must deny for BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED.
 DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
                     "backup:PutBackupVaultAccessPolicy")
@@ -185,13 +186,26 @@ def _point_encrypted(params: dict[str, str | None], scope: dict[str, Any], input
 
 
 def _manual_deletion(params: dict[str, str | None], scope: dict[str, Any], inputs: AuditInputs) -> Iterable[dict]:
+    """Every caller but those of principalArnList is denied the three actions by the vault's access policy,
+    evaluated as IAM does: the judge's own question (checks.backup.deletion_gaps)."""
+    exempt = [arn.strip() for arn in (params.get("principalArnList") or "").split(",") if arn.strip()]
     for vault in inputs.state.vaults_in(inputs.region):
-        denied = [action for action in DELETION_ACTIONS if policy_denies(vault.access_policy, action, None)]
-        ok = len(denied) == len(DELETION_ACTIONS)
-        missing = [a for a in DELETION_ACTIONS if a not in denied]
-        yield _result(vault.arn, "AWS::Backup::BackupVault", ok,
-                      "the vault's access policy denies manual deletion" if ok else
-                      f"the vault's access policy does not deny {', '.join(missing)} to every principal")
+        points = sorted(p.arn for p in inputs.state.recovery_points.values()
+                        if p.region == vault.region and p.vault_name == vault.name)[:MAX_PROBED_POINTS]
+        points = points or [any_recovery_point(vault.region, config.ACCOUNT_ID)]
+        requests = deletion_requests(config.ACCOUNT_ID, vault.region, points, inputs.now, list(DELETION_ACTIONS),
+                                     exempt)
+        try:
+            policy = iam_policy.parse(vault.access_policy) if vault.access_policy else None
+        except iam_policy.PolicyError as exc:
+            yield _result(vault.arn, "AWS::Backup::BackupVault", False, f"the vault's access policy is invalid: {exc}")
+            continue
+        gaps = deletion_gaps(policy, requests)
+        missing = sorted({gap.request.action for gap in gaps})
+        yield _result(vault.arn, "AWS::Backup::BackupVault", not gaps,
+                      "the vault's access policy denies manual deletion" if not gaps else
+                      f"the vault's access policy does not deny {', '.join(missing)} to every principal "
+                      f"(e.g. {gaps[0].describe()})")
 
 
 def _protected_by_plan(params: dict[str, str | None], scope: dict[str, Any], inputs: AuditInputs) -> Iterable[dict]:
@@ -282,83 +296,3 @@ _EVALUATORS: dict[str, Callable[[dict[str, str | None], dict[str, Any], AuditInp
     "BACKUP_LAST_RECOVERY_POINT_CREATED": _last_point,
     "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET": _restore_time,
 }
-
-
-# -- vault access policies -------------------------------------------------------------------------
-
-
-def check_policy(document: str) -> str | None:
-    """Why a vault access policy document is not acceptable (None: it is)."""
-    try:
-        policy = json.loads(document)
-    except ValueError as exc:
-        return f"the policy is not valid JSON: {exc}"
-    statements = policy.get("Statement") if isinstance(policy, dict) else None
-    if isinstance(statements, dict):
-        statements = [statements]
-    if not isinstance(statements, list) or not statements:
-        return "the policy needs a Statement list"
-    for statement in statements:
-        if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny"):
-            return "every statement needs Effect Allow or Deny"
-        if "Action" not in statement or "Principal" not in statement:
-            return "every statement needs a Principal and an Action"
-    return None
-
-
-def policy_denies(document: str | None, action: str, principal: str | None = CALLER_PRINCIPAL) -> bool:
-    """Whether a Deny statement of the vault's access policy covers `action` for `principal` (None: for
-    every principal, unconditionally -- what the manual-deletion control asks)."""
-    if not document:
-        return False
-    try:
-        policy = json.loads(document)
-    except ValueError:
-        return False
-    statements = policy.get("Statement", [])
-    for statement in [statements] if isinstance(statements, dict) else statements:
-        if statement.get("Effect") != "Deny" or not _matches_action(statement.get("Action"), action):
-            continue
-        if not _everyone(statement.get("Principal")):
-            continue
-        condition = statement.get("Condition")
-        if principal is None:
-            if not condition:
-                return True
-            continue
-        if not condition or _principal_condition_holds(condition, principal):
-            return True
-    return False
-
-
-def _matches_action(actions: Any, action: str) -> bool:
-    listed = [actions] if isinstance(actions, str) else list(actions or [])
-    return any(wildcard_match(pattern.lower(), action.lower()) for pattern in listed)
-
-
-def _everyone(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        listed = principal.get("AWS")
-        listed = [listed] if isinstance(listed, str) else listed or []
-        return "*" in listed
-    return False
-
-
-def _principal_condition_holds(condition: dict[str, Any], principal: str) -> bool:
-    """Conditions on aws:PrincipalArn (the one key the lab knows); any other key: the statement does not apply."""
-    for operator, tests in condition.items():
-        for key, values in (tests or {}).items():
-            if key.lower() != "aws:principalarn":
-                return False
-            listed = [values] if isinstance(values, str) else list(values)
-            hit = any(wildcard_match(value, principal) for value in listed)
-            if operator in ("ArnEquals", "ArnLike", "StringEquals", "StringLike") and not hit:
-                return False
-            if operator in ("ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike") and hit:
-                return False
-            if operator not in ("ArnEquals", "ArnLike", "StringEquals", "StringLike", "ArnNotEquals",
-                                "ArnNotLike", "StringNotEquals", "StringNotLike"):
-                return False
-    return True

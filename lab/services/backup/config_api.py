@@ -8,8 +8,10 @@ import re
 from typing import Any
 
 from lab import config
-from lab.gateway.codec.restjson import ApiError, paginate
-from lab.services.backup.audit_manager import check_controls, check_policy
+from lab.kernel.api import paginate
+from lab.kernel.errors import AwsError
+from lab.services.backup.access import policy_problem
+from lab.services.backup.audit_manager import check_controls
 from lab.services.backup.model import Framework, Plan, PlanVersion, Selection, Vault, VaultLock, default_vault_key
 from lab.services.backup.resources import RESOURCE_TYPES
 from lab.services.backup.schedule import ScheduleError, validate
@@ -34,9 +36,9 @@ REQUEST = "InvalidRequestException"
 def parse_vault_arn(arn: str) -> tuple[str, str]:
     found = _VAULT_ARN.match(arn or "")
     if not found:
-        raise ApiError(INVALID, f"{arn!r} is not a backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)")
+        raise AwsError(INVALID, f"{arn!r} is not a backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)")
     if found.group(2) != config.ACCOUNT_ID:
-        raise ApiError(INVALID, f"backup vault {arn} belongs to account {found.group(2)}; the lab has only "
+        raise AwsError(INVALID, f"backup vault {arn} belongs to account {found.group(2)}; the lab has only "
                                 f"account {config.ACCOUNT_ID}")
     return found.group(1), found.group(3)
 
@@ -48,12 +50,12 @@ def check_lifecycle(lifecycle: dict[str, Any] | None, where: str) -> None:
     cold = lifecycle.get("MoveToColdStorageAfterDays")
     for name, value in (("DeleteAfterDays", delete), ("MoveToColdStorageAfterDays", cold)):
         if value is not None and not 1 <= value <= MAX_RETENTION_DAYS:
-            raise ApiError(INVALID, f"{where}: {name} must be between 1 and {MAX_RETENTION_DAYS}, not {value}")
+            raise AwsError(INVALID, f"{where}: {name} must be between 1 and {MAX_RETENTION_DAYS}, not {value}")
     if delete is not None and cold is not None and delete < cold + 90:
-        raise ApiError(INVALID, f"{where}: DeleteAfterDays ({delete}) must be at least 90 days more than "
+        raise AwsError(INVALID, f"{where}: DeleteAfterDays ({delete}) must be at least 90 days more than "
                                 f"MoveToColdStorageAfterDays ({cold})")
     if lifecycle.get("DeleteAfterEvent"):
-        raise ApiError(INVALID, f"{where}: DeleteAfterEvent applies to continuous backups, which the lab does "
+        raise AwsError(INVALID, f"{where}: DeleteAfterEvent applies to continuous backups, which the lab does "
                                 "not simulate")
 
 
@@ -65,10 +67,10 @@ class BackupConfigApi:
     def op_CreateBackupVault(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         name = params["BackupVaultName"]
         if not _VAULT_NAME.match(name):
-            raise ApiError(INVALID, f"backup vault name {name!r} must be 2-50 letters, digits, '-' or '_'")
+            raise AwsError(INVALID, f"backup vault name {name!r} must be 2-50 letters, digits, '-' or '_'")
         state = self.state
         if (region, name) in state.vaults:
-            raise ApiError(EXISTS, f"Backup vault {name} already exists in {region}")
+            raise AwsError(EXISTS, f"Backup vault {name} already exists in {region}")
         key = params.get("EncryptionKeyArn")
         if key:
             key = self.require_kms_key(region, key)
@@ -113,7 +115,7 @@ class BackupConfigApi:
         vault = self.vault(region, params["BackupVaultName"])
         points = self.state.points_in_vault(region, vault.name)
         if points:
-            raise ApiError(REQUEST, f"Backup vault cannot be deleted because it contains recovery points "
+            raise AwsError(REQUEST, f"Backup vault cannot be deleted because it contains recovery points "
                                     f"({vault.name} holds {len(points)})")
         del self.state.vaults[(region, vault.name)]
         self.state.tags.pop(vault.arn, None)
@@ -123,17 +125,17 @@ class BackupConfigApi:
         vault = self.vault(region, params["BackupVaultName"])
         now = self.now()
         if vault.lock is not None and vault.lock.immutable(now):
-            raise ApiError(REQUEST, f"Backup vault {vault.name} is locked in compliance mode since "
+            raise AwsError(REQUEST, f"Backup vault {vault.name} is locked in compliance mode since "
                                     f"{_iso(vault.lock.lock_date)}; its lock configuration cannot be changed")
         minimum, maximum = params.get("MinRetentionDays"), params.get("MaxRetentionDays")
         changeable = params.get("ChangeableForDays")
         for name, value in (("MinRetentionDays", minimum), ("MaxRetentionDays", maximum)):
             if value is not None and not 1 <= value <= MAX_RETENTION_DAYS:
-                raise ApiError(INVALID, f"{name} must be between 1 and {MAX_RETENTION_DAYS}, not {value}")
+                raise AwsError(INVALID, f"{name} must be between 1 and {MAX_RETENTION_DAYS}, not {value}")
         if minimum is not None and maximum is not None and minimum > maximum:
-            raise ApiError(INVALID, f"MinRetentionDays ({minimum}) cannot be more than MaxRetentionDays ({maximum})")
+            raise AwsError(INVALID, f"MinRetentionDays ({minimum}) cannot be more than MaxRetentionDays ({maximum})")
         if changeable is not None and not MIN_CHANGEABLE_DAYS <= changeable <= MAX_RETENTION_DAYS:
-            raise ApiError(INVALID, f"ChangeableForDays must be at least {MIN_CHANGEABLE_DAYS} (the compliance-mode "
+            raise AwsError(INVALID, f"ChangeableForDays must be at least {MIN_CHANGEABLE_DAYS} (the compliance-mode "
                                     f"grace time), not {changeable}")
         vault.lock = VaultLock(minimum, maximum, changeable, now)
         if vault.lock.lock_date is not None:
@@ -146,9 +148,9 @@ class BackupConfigApi:
         vault = self.vault(region, params["BackupVaultName"])
         lock = vault.lock
         if lock is None:
-            raise ApiError(NOT_FOUND, f"Backup vault {vault.name} has no vault lock configuration")
+            raise AwsError(NOT_FOUND, f"Backup vault {vault.name} has no vault lock configuration")
         if lock.immutable(self.now()):
-            raise ApiError(REQUEST, f"Backup vault {vault.name} is locked in compliance mode since "
+            raise AwsError(REQUEST, f"Backup vault {vault.name} is locked in compliance mode since "
                                     f"{_iso(lock.lock_date)}; the lock can no longer be removed")
         vault.lock = None
         self.emit("BackupVaultLockRemoved", region=region, resource=vault.arn)
@@ -156,16 +158,16 @@ class BackupConfigApi:
     def op_PutBackupVaultAccessPolicy(self, region: str, params: dict[str, Any]) -> None:
         vault = self.vault(region, params["BackupVaultName"])
         document = params.get("Policy") or ""
-        problem = check_policy(document)
+        problem = policy_problem(document)
         if problem:
-            raise ApiError(INVALID, f"backup vault access policy for {vault.name}: {problem}")
+            raise AwsError(INVALID, f"backup vault access policy for {vault.name}: {problem}")
         vault.access_policy = document
         self.emit("BackupVaultAccessPolicySet", region=region, resource=vault.arn)
 
     def op_GetBackupVaultAccessPolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         vault = self.vault(region, params["BackupVaultName"])
         if vault.access_policy is None:
-            raise ApiError(NOT_FOUND, f"Backup vault {vault.name} has no access policy")
+            raise AwsError(NOT_FOUND, f"Backup vault {vault.name} has no access policy")
         return {"BackupVaultName": vault.name, "BackupVaultArn": vault.arn, "Policy": vault.access_policy}
 
     def op_DeleteBackupVaultAccessPolicy(self, region: str, params: dict[str, Any]) -> None:
@@ -179,10 +181,10 @@ class BackupConfigApi:
         """The stored BackupPlan: defaults filled in, every rule checked, rule ids kept across updates."""
         name = given.get("BackupPlanName", "")
         if not re.match(r"^[a-zA-Z0-9\-_.]{1,50}$", name):
-            raise ApiError(INVALID, f"backup plan name {name!r} must be 1-50 letters, digits, '-', '_' or '.'")
+            raise AwsError(INVALID, f"backup plan name {name!r} must be 1-50 letters, digits, '-', '_' or '.'")
         rules = given.get("Rules") or []
         if not rules:
-            raise ApiError(INVALID, f"backup plan {name} needs at least one rule")
+            raise AwsError(INVALID, f"backup plan {name} needs at least one rule")
         old_ids = {rule["RuleName"]: rule["RuleId"] for rule in (previous or {}).get("Rules", [])}
         seen: set[str] = set()
         stored = []
@@ -190,29 +192,29 @@ class BackupConfigApi:
             rule_name = rule["RuleName"]
             where = f"rule {rule_name}"
             if rule_name in seen:
-                raise ApiError(INVALID, f"backup plan {name} has two rules named {rule_name}")
+                raise AwsError(INVALID, f"backup plan {name} has two rules named {rule_name}")
             seen.add(rule_name)
             vault = rule["TargetBackupVaultName"]
             if (region, vault) not in self.state.vaults:
-                raise ApiError(INVALID, f"{where}: backup vault {vault} does not exist in {region}")
+                raise AwsError(INVALID, f"{where}: backup vault {vault} does not exist in {region}")
             if rule.get("EnableContinuousBackup"):
-                raise ApiError(INVALID, f"{where}: continuous backups (EnableContinuousBackup) are not simulated "
+                raise AwsError(INVALID, f"{where}: continuous backups (EnableContinuousBackup) are not simulated "
                                         "by the lab; use a scheduled rule")
             if any(rule.get(key) for key in ("TargetLogicallyAirGappedBackupVaultArn", "ScanActions", "IndexActions")):
-                raise ApiError(INVALID, f"{where}: air-gapped vaults, scan and index actions are not simulated "
+                raise AwsError(INVALID, f"{where}: air-gapped vaults, scan and index actions are not simulated "
                                         "by the lab")
             expression = rule.get("ScheduleExpression") or DEFAULT_SCHEDULE
             zone = rule.get("ScheduleExpressionTimezone") or "Etc/UTC"
             try:
                 validate(expression, zone, now=self.now())
             except ScheduleError as exc:
-                raise ApiError(INVALID, f"{where}: {exc}") from exc
+                raise AwsError(INVALID, f"{where}: {exc}") from exc
             start = rule.get("StartWindowMinutes", DEFAULT_START_WINDOW)
             completion = rule.get("CompletionWindowMinutes", DEFAULT_COMPLETION_WINDOW)
             if start < 60:
-                raise ApiError(INVALID, f"{where}: StartWindowMinutes must be at least 60, not {start}")
+                raise AwsError(INVALID, f"{where}: StartWindowMinutes must be at least 60, not {start}")
             if completion < start + 60:
-                raise ApiError(INVALID, f"{where}: CompletionWindowMinutes ({completion}) must be at least 60 "
+                raise AwsError(INVALID, f"{where}: CompletionWindowMinutes ({completion}) must be at least 60 "
                                         f"minutes more than StartWindowMinutes ({start})")
             check_lifecycle(rule.get("Lifecycle"), where)
             for action in rule.get("CopyActions") or []:
@@ -249,7 +251,7 @@ class BackupConfigApi:
         for plan in state.plans.values():
             if (plan.region == region and plan.deletion_date is None
                     and self._comparable(plan.current.document) == self._comparable(document)):
-                raise ApiError(EXISTS, f"Backup plan with the same plan document already exists ({plan.plan_id})")
+                raise AwsError(EXISTS, f"Backup plan with the same plan document already exists ({plan.plan_id})")
         now = self.now()
         plan = Plan(state.new_uuid(self.seed), region, now,
                     [PlanVersion(state.new_version_id(self.seed), document, now)], request_id)
@@ -271,7 +273,7 @@ class BackupConfigApi:
     def plan(self, plan_id: str, *, live: bool = True) -> Plan:
         plan = self.state.plans.get(plan_id)
         if plan is None or (live and plan.deletion_date is not None):
-            raise ApiError(NOT_FOUND, f"Backup plan {plan_id} does not exist")
+            raise AwsError(NOT_FOUND, f"Backup plan {plan_id} does not exist")
         return plan
 
     def op_GetBackupPlan(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +281,7 @@ class BackupConfigApi:
         wanted = params.get("VersionId") or plan.current.version_id
         version = next((v for v in plan.versions if v.version_id == wanted), None)
         if version is None:
-            raise ApiError(NOT_FOUND, f"Backup plan {plan.plan_id} has no version {wanted}")
+            raise AwsError(NOT_FOUND, f"Backup plan {plan.plan_id} has no version {wanted}")
         answer = {
             "BackupPlan": version.document, "BackupPlanId": plan.plan_id, "BackupPlanArn": plan.arn,
             "VersionId": version.version_id, "CreatorRequestId": plan.creator_request_id,
@@ -305,7 +307,7 @@ class BackupConfigApi:
         plan = self.plan(params["BackupPlanId"])
         selections = [s for s in self.state.selections.values() if s.plan_id == plan.plan_id]
         if selections:
-            raise ApiError(REQUEST, f"Backup plan {plan.plan_id} cannot be deleted while it has resource "
+            raise AwsError(REQUEST, f"Backup plan {plan.plan_id} cannot be deleted while it has resource "
                                     f"assignments; delete its {len(selections)} backup selection(s) first")
         plan.deletion_date = self.now()
         self.emit("BackupPlanDeleted", region=plan.region, resource=plan.arn)
@@ -337,26 +339,26 @@ class BackupConfigApi:
         document = params["BackupSelection"]
         name = document["SelectionName"]
         if not re.match(r"^[a-zA-Z0-9\-_.]{1,50}$", name):
-            raise ApiError(INVALID, f"selection name {name!r} must be 1-50 letters, digits, '-', '_' or '.'")
+            raise AwsError(INVALID, f"selection name {name!r} must be 1-50 letters, digits, '-', '_' or '.'")
         self.require_role(document["IamRoleArn"])
         conditions = document.get("Conditions") or {}
         if not (document.get("Resources") or document.get("ListOfTags") or any(conditions.values())):
-            raise ApiError(INVALID, f"selection {name} assigns nothing: give Resources, ListOfTags or Conditions")
+            raise AwsError(INVALID, f"selection {name} assigns nothing: give Resources, ListOfTags or Conditions")
         for pattern in (document.get("Resources") or []) + (document.get("NotResources") or []):
             if pattern != "*" and not pattern.startswith("arn:"):
-                raise ApiError(INVALID, f"selection {name}: {pattern!r} is not a resource ARN or ARN pattern")
+                raise AwsError(INVALID, f"selection {name}: {pattern!r} is not a resource ARN or ARN pattern")
         for condition in document.get("ListOfTags") or []:
             if condition["ConditionType"] != "STRINGEQUALS":
-                raise ApiError(INVALID, f"selection {name}: ListOfTags supports ConditionType STRINGEQUALS only "
+                raise AwsError(INVALID, f"selection {name}: ListOfTags supports ConditionType STRINGEQUALS only "
                                         "(use Conditions for StringLike and the negations)")
         for kind, entries in conditions.items():
             for condition in entries or []:
                 if not condition.get("ConditionKey") or condition.get("ConditionValue") is None:
-                    raise ApiError(INVALID, f"selection {name}: every {kind} condition needs ConditionKey "
+                    raise AwsError(INVALID, f"selection {name}: every {kind} condition needs ConditionKey "
                                             "and ConditionValue")
         state = self.state
         if any(s.plan_id == plan.plan_id and s.document["SelectionName"] == name for s in state.selections.values()):
-            raise ApiError(EXISTS, f"Backup plan {plan.plan_id} already has a selection named {name}")
+            raise AwsError(EXISTS, f"Backup plan {plan.plan_id} already has a selection named {name}")
         selection = Selection(state.new_uuid(self.seed), plan.plan_id, plan.region, document, self.now(),
                               params.get("CreatorRequestId"))
         state.selections[selection.selection_id] = selection
@@ -368,7 +370,7 @@ class BackupConfigApi:
     def _selection(self, plan_id: str, selection_id: str) -> Selection:
         selection = self.state.selections.get(selection_id)
         if selection is None or selection.plan_id != plan_id:
-            raise ApiError(NOT_FOUND, f"Backup plan {plan_id} has no selection {selection_id}")
+            raise AwsError(NOT_FOUND, f"Backup plan {plan_id} has no selection {selection_id}")
         return selection
 
     def op_GetBackupSelection(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -397,23 +399,23 @@ class BackupConfigApi:
     def _framework(self, region: str, name: str) -> Framework:
         found = self.state.frameworks.get((region, name))
         if found is None:
-            raise ApiError(NOT_FOUND, f"Framework {name} does not exist in {region}")
+            raise AwsError(NOT_FOUND, f"Framework {name} does not exist in {region}")
         return found
 
     def op_CreateFramework(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         name = params["FrameworkName"]
         if not _FRAMEWORK_NAME.match(name):
-            raise ApiError(INVALID, f"framework name {name!r} must start with a letter and hold only letters, "
+            raise AwsError(INVALID, f"framework name {name!r} must start with a letter and hold only letters, "
                                     "digits and underscores")
         state = self.state
         existing = state.frameworks.get((region, name))
         if existing is not None:
             if params.get("IdempotencyToken") and params.get("IdempotencyToken") == existing.idempotency_token:
                 return {"FrameworkName": name, "FrameworkArn": existing.arn}
-            raise ApiError(EXISTS, f"Framework {name} already exists in {region}")
+            raise AwsError(EXISTS, f"Framework {name} already exists in {region}")
         problem = check_controls(params["FrameworkControls"])
         if problem:
-            raise ApiError(INVALID, problem)
+            raise AwsError(INVALID, problem)
         arn = f"arn:aws:backup:{region}:{config.ACCOUNT_ID}:framework:{name}-{state.new_uuid(self.seed)}"
         framework = Framework(name, region, arn, params.get("FrameworkDescription"), params["FrameworkControls"],
                               self.now(), params.get("IdempotencyToken"))
@@ -429,7 +431,7 @@ class BackupConfigApi:
         if params.get("FrameworkControls") is not None:
             problem = check_controls(params["FrameworkControls"])
             if problem:
-                raise ApiError(INVALID, problem)
+                raise AwsError(INVALID, problem)
             framework.controls = params["FrameworkControls"]
         if params.get("FrameworkDescription") is not None:
             framework.description = params["FrameworkDescription"]
@@ -472,7 +474,7 @@ class BackupConfigApi:
                  or any(p.arn == arn and p.deletion_date is None for p in state.plans.values())
                  or any(f.arn == arn for f in state.frameworks.values()))
         if not known:
-            raise ApiError(NOT_FOUND, f"no AWS Backup resource {arn} (vault, plan, recovery point or framework)")
+            raise AwsError(NOT_FOUND, f"no AWS Backup resource {arn} (vault, plan, recovery point or framework)")
         return arn
 
     def op_TagResource(self, region: str, params: dict[str, Any]) -> None:

@@ -3,9 +3,10 @@
 moto stores vaults and plans but runs nothing, so the lab keeps one consistent store of its own: vaults
 (encryption keys, vault lock, access policies), plans whose rules run on their cron or rate schedules,
 selections, backup/copy/restore jobs, recovery points with their lifecycle, and Audit Manager frameworks
-whose controls are evaluated against the sandbox. Requests are read and answers written from botocore's
-model of the service, so boto3 and the aws CLI see AWS's shapes; operations the lab does not simulate
-answer NotImplemented naming the operation.
+whose controls are evaluated against the sandbox. The operations (`op_<Operation>(region, params)`, in
+config_api.py and jobs.py) are the service's API (lab.services.backup.api): the gateway's codec reads their
+parameters and writes their answers from botocore's model, so boto3 and the aws CLI see AWS's shapes;
+operations the lab does not simulate answer NotImplemented naming the operation.
 
 Recovery data comes from the engine that owns the resource type. The contract: an engine protecting a
 type defines
@@ -14,24 +15,23 @@ type defines
     restore_resource(self, data, metadata, region) -> str   a NEW resource holding that data; its ARN
 and may define copy_backup(data, region) -> object (a copy in another region), delete_backup(data) (the
 recovery point is gone), backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) ->
-dict and backup_size(data) -> int | None. This engine protects S3 itself (lab.services.backup.s3_backups).
+dict, backup_size(data) -> int | None and backup_job_data(data, job_id) -> object (the data named after the
+backup or copy job that made it). This engine protects S3 itself (lab.services.backup.s3_backups).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from botocore.exceptions import ClientError
 
-from lab.gateway.codec.errors import not_implemented
-from lab.gateway.codec.restjson import ApiError, RestJsonCodec
-from lab.kernel.context import RequestContext, Response
+from lab.kernel.context import RequestContext
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import BackupProvider, Engine
+from lab.kernel.errors import AwsError
 from lab.services.backup.audit_manager import AuditInputs, evaluate
 from lab.services.backup.config_api import INVALID, NOT_FOUND, BackupConfigApi
 from lab.services.backup.jobs import BackupJobsApi
@@ -51,8 +51,6 @@ class Backup(Engine, BackupConfigApi, BackupJobsApi):
 
     def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
-        self.codec = RestJsonCodec("backup", missing_parameter_code="MissingParameterValueException",
-                                   invalid_parameter_code=INVALID)
         self.inventory = Inventory(sandbox)
         self._providers: dict[str, Any] | None = None
         self.role_memo: dict[tuple[str, float], str | None] | None = None  # see BackupJobsApi._role_refusal
@@ -82,25 +80,6 @@ class Backup(Engine, BackupConfigApi, BackupJobsApi):
                 and self.state.s3.refs.get(identity.bucket or "")):
             self._pin_before_delete(ctx)
 
-    def handles(self, ctx: RequestContext) -> bool:
-        return ctx.identity is not None and ctx.identity.service == "backup"
-
-    def serve(self, ctx: RequestContext) -> None:
-        identity = ctx.identity
-        assert identity is not None
-        operation = identity.operation
-        handler: Callable[[str, dict[str, Any]], Any] | None = (
-            getattr(self, f"op_{operation}", None) if operation else None)
-        if handler is None:
-            error = not_implemented(identity, detail="the lab's AWS Backup")
-            ctx.response = Response(error.status, list(error.headers), error.body)
-            return
-        try:
-            params = self.codec.parse(ctx, operation)
-            self.codec.respond(ctx, operation, handler(identity.region, params))
-        except ApiError as error:
-            self.codec.error(ctx, identity, error)
-
     def observe(self, ctx: RequestContext) -> None:
         identity = ctx.identity
         if identity is not None and ctx.mutating:
@@ -125,25 +104,25 @@ class Backup(Engine, BackupConfigApi, BackupJobsApi):
     def vault(self, region: str, name: str) -> Vault:
         found = self.state.vaults.get((region, name))
         if found is None:
-            raise ApiError(NOT_FOUND, f"Backup vault {name} does not exist in {region}")
+            raise AwsError(NOT_FOUND, f"Backup vault {name} does not exist in {region}")
         return found
 
     def require_role(self, arn: str) -> None:
         if not _ROLE_ARN.match(arn or ""):
-            raise ApiError(INVALID, f"{arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+            raise AwsError(INVALID, f"{arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
         if self.data.role_trust_policy(arn) is None:
-            raise ApiError(INVALID, f"IAM role {arn} does not exist; create it (trusting backup.amazonaws.com) "
+            raise AwsError(INVALID, f"IAM role {arn} does not exist; create it (trusting backup.amazonaws.com) "
                                     "before AWS Backup can use it")
 
     def require_kms_key(self, region: str, key: str) -> str:
         if key.startswith("arn:") and key.split(":")[3:4] != [region]:
-            raise ApiError(INVALID, f"KMS key {key} is not in {region}; a vault's key must be in the vault's region")
+            raise AwsError(INVALID, f"KMS key {key} is not in {region}; a vault's key must be in the vault's region")
         try:
             metadata = self.sandbox.client("kms", region).describe_key(KeyId=key)["KeyMetadata"]
         except ClientError as exc:
-            raise ApiError(INVALID, f"KMS key {key} does not exist in {region}") from exc
+            raise AwsError(INVALID, f"KMS key {key} does not exist in {region}") from exc
         if metadata.get("KeyState") != "Enabled":
-            raise ApiError(INVALID, f"KMS key {key} is {metadata.get('KeyState')}; AWS Backup needs an enabled key")
+            raise AwsError(INVALID, f"KMS key {key} is {metadata.get('KeyState')}; AWS Backup needs an enabled key")
         return metadata["Arn"]
 
     def provider(self, resource_type: str) -> Any | None:

@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lab import config
-from lab.gateway.codec.restjson import ApiError, paginate
+from lab.kernel.api import paginate
 from lab.kernel.engine import DataWriteGuard
+from lab.kernel.errors import AwsError
 from lab.kernel.port import Sandbox
-from lab.services.backup.audit_manager import policy_denies
+from lab.services.backup import access
 from lab.services.backup.config_api import INVALID, NOT_FOUND, REQUEST, check_lifecycle, parse_vault_arn
 from lab.services.backup.model import (
     DAY,
@@ -143,6 +145,9 @@ class BackupJobsApi:
             return
         try:
             job.data = provider.backup_resource(job.resource_arn)
+            named = getattr(provider, "backup_job_data", None)
+            if named is not None:  # the provider names its recovery data after the job (RDS: awsbackup:job-<id>)
+                job.data = named(job.data, job.job_id)
         except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
             self._end_backup(job, "FAILED", f"{exc}", at)
             return
@@ -226,16 +231,16 @@ class BackupJobsApi:
         arn = params["ResourceArn"]
         parsed = parse_arn(arn)
         if parsed is None:
-            raise ApiError(INVALID, f"{arn!r} is not the ARN of a resource AWS Backup protects (RDS DB instance, "
+            raise AwsError(INVALID, f"{arn!r} is not the ARN of a resource AWS Backup protects (RDS DB instance, "
                                     "DynamoDB table, EBS volume, EC2 instance or S3 bucket)")
         self.require_role(params["IamRoleArn"])
         check_lifecycle(params.get("Lifecycle"), "StartBackupJob")
         start_window = params.get("StartWindowMinutes", DEFAULT_START_WINDOW)
         complete_window = params.get("CompleteWindowMinutes", DEFAULT_COMPLETE_WINDOW)
         if start_window < 60:
-            raise ApiError(INVALID, f"StartWindowMinutes must be at least 60, not {start_window}")
+            raise AwsError(INVALID, f"StartWindowMinutes must be at least 60, not {start_window}")
         if complete_window < 60:
-            raise ApiError(INVALID, f"CompleteWindowMinutes must be at least 60, not {complete_window}")
+            raise AwsError(INVALID, f"CompleteWindowMinutes must be at least 60, not {complete_window}")
         now = self.now()
         job = self.create_backup_job(region, vault.name, arn, params["IamRoleArn"], now,
                                      lifecycle=params.get("Lifecycle") or {},
@@ -250,13 +255,13 @@ class BackupJobsApi:
     def op_StopBackupJob(self, region: str, params: dict[str, Any]) -> None:
         job = self._backup_job(region, params["BackupJobId"])
         if job.state not in ("CREATED", "RUNNING"):
-            raise ApiError(REQUEST, f"Backup job {job.job_id} is {job.state}; only CREATED or RUNNING jobs can stop")
+            raise AwsError(REQUEST, f"Backup job {job.job_id} is {job.state}; only CREATED or RUNNING jobs can stop")
         self._end_backup(job, "ABORTED", "The backup job was stopped by StopBackupJob", self.now())
 
     def _backup_job(self, region: str, job_id: str) -> BackupJob:
         job = self.state.backup_jobs.get(job_id)
         if job is None or job.region != region:
-            raise ApiError(NOT_FOUND, f"Backup job {job_id} does not exist in {region}")
+            raise AwsError(NOT_FOUND, f"Backup job {job_id} does not exist in {region}")
         return job
 
     def backup_job_view(self, job: BackupJob) -> dict[str, Any]:
@@ -334,6 +339,9 @@ class BackupJobsApi:
             copier = getattr(provider, "copy_backup", None)
             try:
                 data = copier(source.data, region) if copier else source.data
+                named = getattr(provider, "backup_job_data", None)
+                if named is not None:
+                    data = named(data, job.job_id)
             except Exception as exc:  # noqa: BLE001 -- the owning engine's refusal is the job's failure
                 refusal = f"{exc}"
         if refusal is not None:
@@ -387,7 +395,7 @@ class BackupJobsApi:
     def op_DescribeCopyJob(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         job = self.state.copy_jobs.get(params["CopyJobId"])
         if job is None or job.region != region:
-            raise ApiError(NOT_FOUND, f"Copy job {params['CopyJobId']} does not exist in {region}")
+            raise AwsError(NOT_FOUND, f"Copy job {params['CopyJobId']} does not exist in {region}")
         return {"CopyJob": self.copy_job_view(job)}
 
     def op_ListCopyJobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -413,16 +421,16 @@ class BackupJobsApi:
     def op_StartRestoreJob(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         point = self.state.recovery_points.get(params["RecoveryPointArn"])
         if point is None or point.region != region:
-            raise ApiError(NOT_FOUND, f"Recovery point {params['RecoveryPointArn']} does not exist in {region}")
+            raise AwsError(NOT_FOUND, f"Recovery point {params['RecoveryPointArn']} does not exist in {region}")
         if point.status != "COMPLETED":
-            raise ApiError(REQUEST, f"Recovery point {point.arn} is {point.status}; only COMPLETED ones restore")
+            raise AwsError(REQUEST, f"Recovery point {point.arn} is {point.status}; only COMPLETED ones restore")
         if params.get("ResourceType") and params["ResourceType"] != point.resource_type:
-            raise ApiError(INVALID, f"ResourceType {params['ResourceType']} does not match the recovery point's "
+            raise AwsError(INVALID, f"ResourceType {params['ResourceType']} does not match the recovery point's "
                                     f"{point.resource_type}")
         if params.get("IamRoleArn"):
             self.require_role(params["IamRoleArn"])
         if params.get("CopySourceTagsToRestoredResource"):
-            raise ApiError(INVALID, "CopySourceTagsToRestoredResource is not simulated by the lab; tag the restored "
+            raise AwsError(INVALID, "CopySourceTagsToRestoredResource is not simulated by the lab; tag the restored "
                                     "resource after the restore")
         now = self.now()
         minutes = RESTORE_MINUTES.get(point.resource_type, 10)
@@ -484,7 +492,7 @@ class BackupJobsApi:
     def op_DescribeRestoreJob(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         job = self.state.restore_jobs.get(params["RestoreJobId"])
         if job is None or job.region != region:
-            raise ApiError(NOT_FOUND, f"Restore job {params['RestoreJobId']} does not exist in {region}")
+            raise AwsError(NOT_FOUND, f"Restore job {params['RestoreJobId']} does not exist in {region}")
         return self.restore_job_view(job)
 
     def op_ListRestoreJobs(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -522,7 +530,7 @@ class BackupJobsApi:
     def point_in_vault(self, vault: Vault, arn: str) -> RecoveryPoint:
         point = self.state.recovery_points.get(arn)
         if point is None or point.region != vault.region or point.vault_name != vault.name:
-            raise ApiError(NOT_FOUND, f"Recovery point {arn} does not exist in backup vault {vault.name}")
+            raise AwsError(NOT_FOUND, f"Recovery point {arn} does not exist in backup vault {vault.name}")
         return point
 
     def cold_at(self, point: RecoveryPoint) -> float | None:
@@ -593,15 +601,16 @@ class BackupJobsApi:
         vault = self.vault(region, params["BackupVaultName"])
         point = self.point_in_vault(vault, params["RecoveryPointArn"])
         now = self.now()
-        if policy_denies(vault.access_policy, "backup:DeleteRecoveryPoint"):
+        denied = access.refusal(self.sandbox, vault.access_policy, "backup:DeleteRecoveryPoint", point.arn, region,
+                                now)
+        if denied is not None:
             reason = f"the access policy of backup vault {vault.name} denies backup:DeleteRecoveryPoint"
             self.emit("RecoveryPointDeletionRefused", region=region, resource=point.arn, reason=reason)
-            raise ApiError("AccessDeniedException", f"User is not authorized to perform: backup:DeleteRecoveryPoint "
-                                                    f"on {point.arn} with an explicit deny: {reason}", 403)
+            raise AwsError("AccessDeniedException", denied, 403)
         refusal = self.deletion_refusal(point, now)
         if refusal is not None:
             self.emit("RecoveryPointDeletionRefused", region=region, resource=point.arn, reason=refusal)
-            raise ApiError(REQUEST, refusal)
+            raise AwsError(REQUEST, refusal)
         self.remove_point(point, now, "RecoveryPointDeleted")
 
     def remove_point(self, point: RecoveryPoint, at: float, event: str) -> None:
@@ -616,16 +625,16 @@ class BackupJobsApi:
         point = self.point_in_vault(vault, params["RecoveryPointArn"])
         lifecycle = params.get("Lifecycle") or {}
         check_lifecycle(lifecycle, "UpdateRecoveryPointLifecycle")
-        if policy_denies(vault.access_policy, "backup:UpdateRecoveryPointLifecycle"):
-            raise ApiError("AccessDeniedException", f"User is not authorized to perform: "
-                                                    f"backup:UpdateRecoveryPointLifecycle on {point.arn} with an "
-                                                    f"explicit deny in the access policy of vault {vault.name}", 403)
+        denied = access.refusal(self.sandbox, vault.access_policy, "backup:UpdateRecoveryPointLifecycle", point.arn,
+                                region, self.now())
+        if denied is not None:
+            raise AwsError("AccessDeniedException", denied, 403)
         refusal = lock_refusal(vault, lifecycle)
         if refusal is not None:
-            raise ApiError(REQUEST, refusal)
+            raise AwsError(REQUEST, refusal)
         if point.storage_class == "COLD" and lifecycle.get("MoveToColdStorageAfterDays") != point.lifecycle.get(
                 "MoveToColdStorageAfterDays"):
-            raise ApiError(INVALID, f"Recovery point {point.arn} is already in cold storage; its cold storage "
+            raise AwsError(INVALID, f"Recovery point {point.arn} is already in cold storage; its cold storage "
                                     "setting cannot change")
         point.lifecycle = dict(lifecycle)
         self.schedule_lifecycle(point)
@@ -704,7 +713,7 @@ class BackupJobsApi:
         arn = params["ResourceArn"]
         point = self._latest_points(region).get(arn)
         if point is None:
-            raise ApiError(NOT_FOUND, f"{arn} has no recovery point in {region}")
+            raise AwsError(NOT_FOUND, f"{arn} has no recovery point in {region}")
         view = self._protected_view(point)
         restores = [j for j in self.state.restore_jobs.values()
                     if j.region == region and j.source_resource_arn == arn and j.status == "COMPLETED"]
@@ -805,12 +814,12 @@ def role_refusal(role_arn: str, trust_policy: str | None) -> str | None:
             "backup.amazonaws.com to sts:AssumeRole")
 
 
-def _within(moment: float | None, after: float | None, before: float | None) -> bool:
+def _within(moment: float | None, after: datetime | None, before: datetime | None) -> bool:
     if after is None and before is None:
         return True
     if moment is None:
         return False
-    return (after is None or moment >= after) and (before is None or moment <= before)
+    return (after is None or moment >= after.timestamp()) and (before is None or moment <= before.timestamp())
 
 
 def _size(provider: Any, data: Any) -> int | None:

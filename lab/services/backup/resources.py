@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lab import config
+from lab.backends.support import unsupported_error
 
 log = logging.getLogger("lab.services.backup.engine")
 #: AWS Backup ResourceType values the lab's inventory knows, with the ARN shapes that name them
@@ -100,7 +101,9 @@ class Inventory:
             for read in (self._rds, self._dynamodb, self._ec2, self._s3):
                 try:
                     found.extend(read(region))
-                except ClientError:  # one service failing to answer must not stop the others' backups
+                except ClientError as exc:  # one service failing to answer must not stop the others' backups
+                    if unsupported_error(exc):
+                        continue  # the backend has no such service (RDS on LocalStack's free build): nothing to back up
                     log.warning("AWS Backup could not list %s resources in %s", read.__name__[1:], region,
                                 exc_info=True)
                     failures += 1

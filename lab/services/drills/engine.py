@@ -128,6 +128,13 @@ class Drills(Engine):
         drill.status, drill.ended_time, drill.end_reason = "ended", self.now(), reason
         drill.next_evaluation = None
         self.emit("DrillEnded", kind="drill", resource=drill.id, lab=drill.lab, reason=reason)
+        self._stop_failures(drill, f"{drill.id} ended")
+
+    def _stop_failures(self, drill: Drill, reason: str) -> None:
+        """The drill's failures end with it, its scheduled follow-ups never start."""
+        faults = self.sandbox.engines.find(Faults)
+        if faults is not None:
+            faults.end_drill(drill.id, reason)
 
     def get(self, drill_id: str) -> Drill:
         drill = self.state.drills.get(drill_id)
@@ -206,6 +213,7 @@ class Drills(Engine):
             drill.status, drill.recovered_time = "recovered", now
             self.emit("DrillRecovered", kind="drill", resource=drill.id, lab=drill.lab,
                       rto_seconds=measure_rto(drill.incident_time, now), rpo=drill.rpo)
+            self._stop_failures(drill, f"{drill.id} recovered")
             return
         self._schedule(drill, now)
 

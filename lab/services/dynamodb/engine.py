@@ -20,20 +20,14 @@ from __future__ import annotations
 import heapq
 import json
 import re
-import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lab import config
-from lab.gateway.codec.errors import aws_error, not_implemented
-from lab.kernel.context import RequestContext, Response
+from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
 from lab.services.dynamodb.journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
-from lab.sim.clock import iso
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
 REPLICATION_DELAY_SECONDS = 1.0  # global tables replicate in about a second
@@ -43,7 +37,6 @@ REPLICA_DELETE_SECONDS = 60.0
 RESTORE_LAG_SECONDS = 300.0  # LatestRestorableDateTime is typically five minutes before now
 DEFAULT_RECOVERY_DAYS = 35
 _PARTIQL_TABLE = re.compile(r'^\s*(?:insert\s+into|update|delete\s+from)\s+"?([A-Za-z0-9_.-]+)"?', re.IGNORECASE)
-_JSON = "application/x-amz-json-1.0"
 
 # One replication in flight: (due, seq, table, source region, target region, key, item or None, written at)
 Pending = tuple[float, int, str, str, str, bytes, "bytes | None", float]
@@ -110,8 +103,6 @@ class DynamoDB(Engine):
     replication_service = "dynamodb"  # global-table replication a fault can pause (kernel.engine.Pausable)
     order = 30
 
-    SERVED = frozenset({"DescribeTable", "DescribeContinuousBackups", "UpdateContinuousBackups",
-                        "RestoreTableToPointInTime"})
     WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
                         "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
 
@@ -189,7 +180,7 @@ class DynamoDB(Engine):
                 key: dict[str, Any] | None = None) -> None:
         """Journal one item change (a put when `item` is given, else the delete of `key`) and queue its
         replication to the table's other replicas."""
-        record = self._ensure_table(region, table)
+        record = self.ensure_table(region, table)
         if record is None:
             return
         source = item if item is not None else key
@@ -215,7 +206,7 @@ class DynamoDB(Engine):
         else:
             heapq.heappush(self.state.queue, pending)
 
-    def _ensure_table(self, region: str, name: str) -> TableRecord | None:
+    def ensure_table(self, region: str, name: str) -> TableRecord | None:
         """The table's record; a table this engine has not seen yet (made by a path it does not observe)
         is adopted with its current items as its first changes."""
         found = self.state.tables.get(f"{region}/{name}")
@@ -236,8 +227,8 @@ class DynamoDB(Engine):
         schema = {entry["KeyType"]: entry["AttributeName"] for entry in description["KeySchema"]}
         keys = tuple(schema[kind] for kind in ("HASH", "RANGE") if kind in schema)
         name = description["TableName"]
-        record = TableRecord(region, name, description.get("TableArn") or _arn(region, name), history.id, keys, now,
-                             _definition(description))
+        record = TableRecord(region, name, description.get("TableArn") or table_arn(region, name), history.id, keys,
+                             now, _definition(description))
         self.state.tables[record.key] = record
         return record
 
@@ -253,7 +244,7 @@ class DynamoDB(Engine):
         return {"DynamoDB"}
 
     def backup_resource(self, arn: str) -> DynamoRecovery:
-        region, name = _region_and_name(arn, config.PRIMARY_REGION)
+        region, name = region_and_name(arn, config.PRIMARY_REGION)
         record = self.state.tables.get(f"{region}/{name}")
         if record is None:
             raise ValueError(f"no DynamoDB table {arn} in this sandbox")
@@ -265,10 +256,10 @@ class DynamoDB(Engine):
         name = metadata.get("TargetTableName") or metadata.get("targetTableName")
         if not name:
             raise ValueError("restoring a DynamoDB recovery point needs TargetTableName in its metadata")
-        record = self._create_copy(region, name, json.loads(data.definition), data.ref, {})
+        record = self.create_copy(region, name, json.loads(data.definition), data.ref, {})
         return record.arn
 
-    def _create_copy(self, region: str, name: str, description: dict[str, Any], ref: ItemRef,
+    def create_copy(self, region: str, name: str, description: dict[str, Any], ref: ItemRef,
                      overrides: dict[str, Any]) -> TableRecord:
         """A new table shaped like `description` (with restore overrides) holding the items at `ref`."""
         self.sandbox.client("dynamodb", region).create_table(**_create_request(description, name, overrides))
@@ -293,27 +284,6 @@ class DynamoDB(Engine):
 
     # -- the request path --------------------------------------------------------------------------------
 
-    def handles(self, ctx: RequestContext) -> bool:
-        identity = ctx.identity
-        if identity is None or identity.service != "dynamodb":
-            return False
-        if identity.operation in self.SERVED:
-            return True
-        return identity.operation == "UpdateTable" and b"ReplicaUpdates" in ctx.body
-
-    def serve(self, ctx: RequestContext) -> None:
-        operation = ctx.identity.operation  # type: ignore[union-attr]
-        request = _request(ctx)
-        region = ctx.identity.region  # type: ignore[union-attr]
-        handler: Callable[[RequestContext, dict[str, Any], str], None] = {
-            "DescribeTable": self._describe_table,
-            "DescribeContinuousBackups": self._describe_continuous_backups,
-            "UpdateContinuousBackups": self._update_continuous_backups,
-            "RestoreTableToPointInTime": self._restore_table_to_point_in_time,
-            "UpdateTable": self._update_table_replicas,
-        }[operation]
-        handler(ctx, request, region)
-
     def observe(self, ctx: RequestContext) -> None:
         identity = ctx.identity
         if identity is None or identity.service != "dynamodb" or self._own_writes:
@@ -327,19 +297,19 @@ class DynamoDB(Engine):
             if record is not None:
                 record.definition = _definition(shown)
         elif operation == "DeleteTable":
-            self._table_deleted(region, _table_name(_request(ctx)["TableName"]))
+            self._table_deleted(region, table_name(_request(ctx)["TableName"]))
         elif operation == "RestoreTableFromBackup":
-            self._ensure_table(region, _answer(ctx)["TableDescription"]["TableName"])
+            self.ensure_table(region, _answer(ctx)["TableDescription"]["TableName"])
         elif operation in self.WRITES:
             self._observe_write(operation, _request(ctx), region, _answer(ctx))
 
     def _observe_write(self, operation: str, request: dict[str, Any], region: str, answer: dict[str, Any]) -> None:
         if operation == "PutItem":
-            self._record(region, _table_name(request["TableName"]), item=request["Item"])
+            self._record(region, table_name(request["TableName"]), item=request["Item"])
         elif operation == "UpdateItem":
-            self._record_current(region, _table_name(request["TableName"]), request["Key"])
+            self._record_current(region, table_name(request["TableName"]), request["Key"])
         elif operation == "DeleteItem":
-            self._record(region, _table_name(request["TableName"]), key=request["Key"])
+            self._record(region, table_name(request["TableName"]), key=request["Key"])
         elif operation == "BatchWriteItem":
             unprocessed = {encode_item(each) for requests in (answer.get("UnprocessedItems") or {}).values()
                            for each in requests}
@@ -348,17 +318,17 @@ class DynamoDB(Engine):
                     if encode_item(each) in unprocessed:
                         continue
                     if "PutRequest" in each:
-                        self._record(region, _table_name(table), item=each["PutRequest"]["Item"])
+                        self._record(region, table_name(table), item=each["PutRequest"]["Item"])
                     elif "DeleteRequest" in each:
-                        self._record(region, _table_name(table), key=each["DeleteRequest"]["Key"])
+                        self._record(region, table_name(table), key=each["DeleteRequest"]["Key"])
         elif operation == "TransactWriteItems":
             for each in request.get("TransactItems", []):
                 if "Put" in each:
-                    self._record(region, _table_name(each["Put"]["TableName"]), item=each["Put"]["Item"])
+                    self._record(region, table_name(each["Put"]["TableName"]), item=each["Put"]["Item"])
                 elif "Delete" in each:
-                    self._record(region, _table_name(each["Delete"]["TableName"]), key=each["Delete"]["Key"])
+                    self._record(region, table_name(each["Delete"]["TableName"]), key=each["Delete"]["Key"])
                 elif "Update" in each:
-                    self._record_current(region, _table_name(each["Update"]["TableName"]), each["Update"]["Key"])
+                    self._record_current(region, table_name(each["Update"]["TableName"]), each["Update"]["Key"])
         else:  # PartiQL: which items changed is known only by looking
             statements = ([request.get("Statement", "")] if operation == "ExecuteStatement" else
                           [each.get("Statement", "") for each in request.get("Statements") or
@@ -378,7 +348,7 @@ class DynamoDB(Engine):
             self._record(region, table, item=item)
 
     def _record_differences(self, region: str, table: str) -> None:
-        record = self._ensure_table(region, table)
+        record = self.ensure_table(region, table)
         if record is None:
             return
         journaled = materialize(self.state.histories, self.state.histories[record.history].latest())
@@ -398,216 +368,16 @@ class DynamoDB(Engine):
             if len(group.members) <= 1:
                 del self.state.global_tables[name]
 
-    # -- answers -----------------------------------------------------------------------------------------
-
-    def _forward(self, ctx: RequestContext) -> dict[str, Any] | None:
-        self.sandbox.backend.dispatch(ctx)
-        return _answer(ctx) if ctx.response is not None and ctx.response.status < 400 else None
-
-    def _answer_json(self, ctx: RequestContext, body: dict[str, Any]) -> None:
-        data = json.dumps(_jsonable(body)).encode()
-        ctx.respond(200, data, _JSON, headers=[("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))])
-
-    def _replace_answer(self, ctx: RequestContext, body: dict[str, Any]) -> None:
-        response = ctx.response
-        assert response is not None
-        data = json.dumps(_jsonable(body)).encode()
-        headers = [(k, v) for k, v in response.headers if k.lower() != "x-amz-crc32"]
-        response.headers = [*headers, ("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))]
-        response.body = data
-
-    def _refuse(self, ctx: RequestContext, code: str, message: str, status: int = 400) -> None:
-        error = aws_error(ctx.identity, status, code, message)
-        ctx.response = Response(error.status, list(error.headers), error.body)
-
-    def _describe_table(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
-        answer = self._forward(ctx)
-        if answer is not None:
-            self._present_table(answer["Table"], region)
-            self._replace_answer(ctx, answer)
-
-    def _present_table(self, shown: dict[str, Any], region: str) -> None:
-        name = shown.get("TableName", "")
-        record = self.state.tables.get(f"{region}/{name}")
-        if record is not None and record.restored_from is not None:
-            shown["RestoreSummary"] = {"SourceTableArn": record.restored_from[0],
-                                       "RestoreDateTime": record.restored_from[1], "RestoreInProgress": False}
-        group = self.state.global_tables.get(name)
-        if group is None or region not in group.members:
-            return
-        now = self.now()
-        statuses = {member: _status(replica, now) for member, replica in group.members.items()}
-        shown["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
-        shown["Replicas"] = [{"RegionName": member, "ReplicaStatus": status,
-                              "ReplicaArn": _arn(member, name)}
-                             for member, status in sorted(statuses.items()) if member != region]
-        own = statuses[region]
-        if own in ("CREATING", "DELETING"):
-            shown["TableStatus"] = own
-        elif any(status in ("CREATING", "DELETING") for status in statuses.values()):
-            shown["TableStatus"] = "UPDATING"
-
     # -- point-in-time recovery --------------------------------------------------------------------------
 
-    def _window(self, record: TableRecord, now: float) -> tuple[float, float]:
+    def window(self, record: TableRecord, now: float) -> tuple[float, float]:
         since = record.pitr_since if record.pitr_since is not None else now
         earliest = max(since, now - record.recovery_days * 86400)
         return earliest, max(since, now - RESTORE_LAG_SECONDS)
 
-    def _present_backups(self, description: dict[str, Any], record: TableRecord) -> None:
-        pitr = description.setdefault("PointInTimeRecoveryDescription", {})
-        if record.pitr_since is None:
-            description["PointInTimeRecoveryDescription"] = {"PointInTimeRecoveryStatus": "DISABLED"}
-            return
-        earliest, latest = self._window(record, self.now())
-        pitr.update(PointInTimeRecoveryStatus="ENABLED", RecoveryPeriodInDays=record.recovery_days,
-                    EarliestRestorableDateTime=earliest, LatestRestorableDateTime=latest)
-
-    def _describe_continuous_backups(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
-        answer = self._forward(ctx)
-        record = self.state.tables.get(f"{region}/{_table_name(request.get('TableName', ''))}")
-        if answer is not None and record is not None:
-            self._present_backups(answer["ContinuousBackupsDescription"], record)
-            self._replace_answer(ctx, answer)
-
-    def _update_continuous_backups(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
-        spec = request.get("PointInTimeRecoverySpecification") or {}
-        days = spec.get("RecoveryPeriodInDays")
-        if days is not None and not (isinstance(days, int) and 1 <= days <= DEFAULT_RECOVERY_DAYS):
-            return self._refuse(ctx, "ValidationException",
-                                f"RecoveryPeriodInDays must be between 1 and {DEFAULT_RECOVERY_DAYS}, not {days}")
-        answer = self._forward(ctx)
-        if answer is None:
-            return None
-        record = self._ensure_table(region, _table_name(request["TableName"]))
-        if record is not None:
-            if spec.get("PointInTimeRecoveryEnabled"):
-                if record.pitr_since is None:
-                    record.pitr_since = self.now()
-                    self.emit("PointInTimeRecoveryEnabled", region=region, resource=record.name)
-                if days is not None:
-                    record.recovery_days = days
-            elif record.pitr_since is not None:
-                record.pitr_since = None  # AWS drops the continuous backups with it
-                record.recovery_days = DEFAULT_RECOVERY_DAYS
-                self.emit("PointInTimeRecoveryDisabled", region=region, resource=record.name)
-            self._present_backups(answer["ContinuousBackupsDescription"], record)
-            self._replace_answer(ctx, answer)
-        return None
-
-    def _restore_table_to_point_in_time(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
-        source_arn, source_name = request.get("SourceTableArn"), request.get("SourceTableName")
-        if not source_arn and not source_name:
-            return self._refuse(ctx, "ValidationException", "Either SourceTableArn or SourceTableName must be given")
-        source_region, name = _region_and_name(source_arn or source_name, region)
-        target = request["TargetTableName"]
-        record = self.state.tables.get(f"{source_region}/{name}")
-        if record is None:
-            return self._refuse(ctx, "TableNotFoundException", f"Table not found: {source_arn or name}")
-        if f"{region}/{target}" in self.state.tables:
-            return self._refuse(ctx, "TableAlreadyExistsException", f"Table already exists: {target}")
-        if record.pitr_since is None:
-            return self._refuse(ctx, "PointInTimeRecoveryUnavailableException",
-                                f"Point in time recovery is not enabled for table '{name}'")
-        use_latest, restore_time = request.get("UseLatestRestorableTime"), request.get("RestoreDateTime")
-        if use_latest and restore_time is not None:
-            return self._refuse(ctx, "ValidationException",
-                                "Only one of RestoreDateTime and UseLatestRestorableTime can be specified")
-        if not use_latest and restore_time is None:
-            return self._refuse(ctx, "ValidationException",
-                                "Either RestoreDateTime or UseLatestRestorableTime must be specified")
-        now = self.now()
-        earliest, latest = self._window(record, now)
-        when = latest if use_latest else float(restore_time)
-        if not earliest <= when <= latest:
-            return self._refuse(ctx, "InvalidRestoreTimeException",
-                                f"RestoreDateTime must be between EarliestRestorableDateTime ({iso(earliest)}) and "
-                                f"LatestRestorableDateTime ({iso(latest)}); it was {iso(when)}")
-        ref = self.state.histories[record.history].ref_at(when)
-        try:
-            restored = self._create_copy(region, target, json.loads(record.definition), ref, request)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            return self._refuse(ctx, error.get("Code", "ValidationException"), error.get("Message", str(exc)))
-        restored.restored_from = (record.arn, when)
-        self.emit("TableRestoredToPointInTime", region=region, resource=target, source_table=record.arn, at=iso(when))
-        shown = self.sandbox.client("dynamodb", region).describe_table(TableName=target)["Table"]
-        self._answer_json(ctx, {"TableDescription": shown})
-        return None
-
     # -- global tables -----------------------------------------------------------------------------------
 
-    def _update_table_replicas(self, ctx: RequestContext, request: dict[str, Any], region: str) -> None:
-        name = _table_name(request.get("TableName", ""))
-        others = sorted(key for key in request if key not in ("TableName", "ReplicaUpdates"))
-        if others:
-            return self._refuse(ctx, "ValidationException",
-                                f"ReplicaUpdates cannot be combined with other changes in one UpdateTable call "
-                                f"(also given: {', '.join(others)})")
-        record = self._ensure_table(region, name)
-        if record is None:
-            return self._refuse(ctx, "ResourceNotFoundException",
-                                f"Requested resource not found: Table: {name} not found")
-        dynamodb = self.sandbox.client("dynamodb", region)
-        description = dynamodb.describe_table(TableName=name)["Table"]
-        for update in request.get("ReplicaUpdates") or []:
-            action = next(iter(update), "")
-            target = (update.get(action) or {}).get("RegionName", "")
-            problem = self._replica_problem(action, name, region, target, description)
-            if problem:
-                code, message = problem
-                if code == "NotImplemented":
-                    error = not_implemented(ctx.identity, detail=message)  # type: ignore[arg-type]
-                    ctx.response = Response(error.status, list(error.headers), error.body)
-                    return None
-                return self._refuse(ctx, code, message)
-        for update in request.get("ReplicaUpdates") or []:
-            action = next(iter(update))
-            target = update[action]["RegionName"]
-            if action == "Create":
-                self._add_replica(record, target, description)
-            else:
-                self._remove_replica(record, target)
-        shown = dynamodb.describe_table(TableName=name)["Table"]
-        self._answer_json(ctx, {"TableDescription": shown})
-        return None
-
-    def _replica_problem(self, action: str, name: str, region: str, target: str,
-                         description: dict[str, Any]) -> tuple[str, str] | None:
-        group = self.state.global_tables.get(name)
-        members = group.members if group is not None else {}
-        if action not in ("Create", "Delete"):
-            return "NotImplemented", f"UpdateTable ReplicaUpdates {action} (Create and Delete are supported)"
-        if target not in config.REGIONS:
-            return "ValidationException", (f"The region {target!r} is not available in this sandbox "
-                                           f"(regions: {', '.join(config.REGIONS)})")
-        if action == "Delete":
-            if target not in members:
-                return "ValidationException", (f"Replica specified in the Replica Update for table {name} does not "
-                                               f"exist: {target}")
-            return None
-        if target == region or target in members:
-            return "ValidationException", (f"Failed to create a the new replica of table with name: '{name}' because "
-                                           "one or more replicas already existed as tables.")
-        if f"{target}/{name}" in self.state.tables:
-            return "ValidationException", (f"Failed to create a the new replica of table with name: '{name}' because "
-                                           "one or more replicas already existed as tables.")
-        billing = (description.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
-        if billing != "PAY_PER_REQUEST" and not self._write_capacity_autoscaled(region, name):
-            return "ValidationException", "Table write capacity should either be Pay-Per-Request or AutoScaled."
-        stream = description.get("StreamSpecification") or {}
-        if stream.get("StreamEnabled") and stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
-            return "ValidationException", ("Table must have DynamoDB Streams enabled with StreamViewType "
-                                           "NEW_AND_OLD_IMAGES to add a replica")
-        return None
-
-    def _write_capacity_autoscaled(self, region: str, name: str) -> bool:
-        autoscaling = self.sandbox.client("application-autoscaling", region)
-        targets = autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb",
-                                                        ResourceIds=[f"table/{name}"])["ScalableTargets"]
-        return any(t["ScalableDimension"] == "dynamodb:table:WriteCapacityUnits" for t in targets)
-
-    def _add_replica(self, record: TableRecord, target: str, description: dict[str, Any]) -> None:
+    def add_replica(self, record: TableRecord, target: str, description: dict[str, Any]) -> None:
         now = self.now()
         name = record.name
         if not (description.get("StreamSpecification") or {}).get("StreamEnabled"):
@@ -626,7 +396,7 @@ class DynamoDB(Engine):
         self._timer(now + REPLICA_CREATE_SECONDS, name, target)
         self.emit("ReplicaCreating", region=target, resource=name, source_region=record.region)
 
-    def _remove_replica(self, record: TableRecord, target: str) -> None:
+    def remove_replica(self, record: TableRecord, target: str) -> None:
         now = self.now()
         group = self.state.global_tables[record.name]
         group.members[target] = Replica("DELETING", now + REPLICA_DELETE_SECONDS)
@@ -720,29 +490,29 @@ def _answer(ctx: RequestContext) -> dict[str, Any]:
     return json.loads(ctx.response.body_bytes() or b"{}")
 
 
-def _table_name(value: str) -> str:
+def table_name(value: str) -> str:
     """A TableName parameter may be the table's ARN."""
     return value.split(":table/", 1)[1].split("/", 1)[0] if value.startswith("arn:") else value
 
 
-def _region_and_name(value: str, default_region: str) -> tuple[str, str]:
+def region_and_name(value: str, default_region: str) -> tuple[str, str]:
     if value.startswith("arn:"):
-        return value.split(":")[3], _table_name(value)
+        return value.split(":")[3], table_name(value)
     return default_region, value
 
 
-def _arn(region: str, name: str) -> str:
+def table_arn(region: str, name: str) -> str:
     return f"arn:aws:dynamodb:{region}:{config.ACCOUNT_ID}:table/{name}"
 
 
-def _status(replica: Replica, now: float) -> str:
+def replica_status(replica: Replica, now: float) -> str:
     if replica.status == "CREATING" and replica.until is not None and replica.until <= now:
         return "ACTIVE"  # done, even if the clock has not played the step yet
     return replica.status
 
 
 def _jsonable(value: Any) -> Any:
-    """A botocore-parsed answer back to the wire's JSON (timestamps as epoch seconds)."""
+    """A botocore-parsed description as plain JSON (timestamps as epoch seconds), for keeping."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, dict):

@@ -13,23 +13,18 @@ deleting the ones the retention rule no longer keeps.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lab import config
-from lab.gateway.codec.errors import not_implemented
-from lab.gateway.codec.restjson import ApiError, RestJsonCodec
-from lab.kernel.context import RequestContext, Response
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import Engine
 from lab.services.backup.resources import parse_arn
-from lab.services.backup.schedule import Schedule, ScheduleError, validate
+from lab.services.backup.schedule import Schedule
 from lab.sim.clock import iso
 
 POLICY_TAG = "aws:dlm:lifecycle-policy-id"
@@ -37,9 +32,6 @@ SCHEDULE_TAG = "aws:dlm:lifecycle-schedule-name"
 BACKUP_DESCRIPTION = "This snapshot is created by the AWS Backup service."
 INTERVAL_HOURS = (1, 2, 3, 4, 6, 8, 12, 24)
 RETAIN_UNIT_SECONDS = {"DAYS": 86400.0, "WEEKS": 7 * 86400.0, "MONTHS": 30 * 86400.0, "YEARS": 365 * 86400.0}
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_INVALID = "InvalidRequestException"
-_NOT_FOUND = "ResourceNotFoundException"
 MAX_STEPS_PER_RUN = 10_000
 
 
@@ -120,7 +112,6 @@ class Ebs(Engine):
 
     def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
-        self.codec = RestJsonCodec("dlm", missing_parameter_code=_INVALID, invalid_parameter_code=_INVALID)
 
     def initial_state(self) -> EbsState:
         return EbsState()
@@ -239,190 +230,6 @@ class Ebs(Engine):
             raise ValueError(f"launching the instance failed: {exc.response['Error']['Message']}") from exc
         return f"arn:aws:ec2:{region}:{config.ACCOUNT_ID}:instance/{instance['InstanceId']}"
 
-    # -- the dlm service --------------------------------------------------------------------------
-
-    def handles(self, ctx: RequestContext) -> bool:
-        return ctx.identity is not None and ctx.identity.service == "dlm"
-
-    def serve(self, ctx: RequestContext) -> None:
-        identity = ctx.identity
-        assert identity is not None
-        operation = identity.operation
-        handler = getattr(self, f"op_{operation}", None) if operation else None
-        if handler is None:
-            error = not_implemented(identity, detail="the lab's Data Lifecycle Manager")
-            ctx.response = Response(error.status, list(error.headers), error.body)
-            return
-        try:
-            params = self.codec.parse(ctx, operation)
-            self.codec.respond(ctx, operation, handler(identity.region, params))
-        except ApiError as error:
-            self.codec.error(ctx, identity, error)
-
-    def _policy(self, region: str, policy_id: str) -> Policy:
-        policy = self.state.policies.get(policy_id)
-        if policy is None or policy.region != region:
-            raise ApiError(_NOT_FOUND, f"Lifecycle policy {policy_id} does not exist in {region}", 404)
-        return policy
-
-    def _check_role(self, arn: str) -> None:
-        if not re.match(r"^arn:aws:iam::\d{12}:role/.+$", arn or ""):
-            raise ApiError(_INVALID, f"{arn!r} is not an IAM role ARN")
-        if self.data.role_trust_policy(arn) is None:
-            raise ApiError(_INVALID, f"IAM role {arn} does not exist; create it (trusting dlm.amazonaws.com) first")
-
-    def _details(self, region: str, details: dict[str, Any] | None) -> dict[str, Any]:
-        """PolicyDetails checked as DLM checks them, with defaults filled in."""
-        if not details:
-            raise ApiError(_INVALID, "PolicyDetails is required (default policies are not simulated by the lab)")
-        policy_type = details.get("PolicyType", "EBS_SNAPSHOT_MANAGEMENT")
-        if policy_type != "EBS_SNAPSHOT_MANAGEMENT":
-            raise ApiError(_INVALID, f"PolicyType {policy_type} is not simulated by the lab; "
-                                     "use EBS_SNAPSHOT_MANAGEMENT")
-        resource_types = details.get("ResourceTypes") or ["VOLUME"]
-        if len(resource_types) != 1 or resource_types[0] not in ("VOLUME", "INSTANCE"):
-            raise ApiError(_INVALID, "ResourceTypes must be [\"VOLUME\"] or [\"INSTANCE\"]")
-        if any(location != "CLOUD" for location in details.get("ResourceLocations") or ["CLOUD"]):
-            raise ApiError(_INVALID, "ResourceLocations other than CLOUD (Outposts, Local Zones) are not simulated")
-        targets = details.get("TargetTags") or []
-        if not targets:
-            raise ApiError(_INVALID, "TargetTags needs at least one Key/Value tag identifying the volumes to snapshot")
-        schedules = details.get("Schedules") or []
-        if not 1 <= len(schedules) <= 4:
-            raise ApiError(_INVALID, f"a policy needs one to four Schedules, not {len(schedules)}")
-        checked = []
-        for index, schedule in enumerate(schedules):
-            name = schedule.get("Name") or f"Schedule {index + 1}"
-            checked.append({**schedule, "Name": name, "CreateRule": self._create_rule(name, schedule.get("CreateRule")),
-                            "RetainRule": _retain_rule(name, schedule.get("RetainRule"), counts=True)})
-            for rule in schedule.get("CrossRegionCopyRules") or []:
-                target = rule.get("TargetRegion") or rule.get("Target")
-                if target not in config.REGIONS or target == region:
-                    raise ApiError(_INVALID, f"schedule {name}: cross-region copy target {target!r} must be another "
-                                             f"lab region ({', '.join(r for r in config.REGIONS if r != region)})")
-                if rule.get("RetainRule"):
-                    _retain_rule(name, rule["RetainRule"], counts=False)
-            if len(schedule.get("CrossRegionCopyRules") or []) > 3:
-                raise ApiError(_INVALID, f"schedule {name}: at most three CrossRegionCopyRules")
-            for unsupported in ("FastRestoreRule", "ShareRules", "ArchiveRule", "DeprecateRule"):
-                if schedule.get(unsupported):
-                    raise ApiError(_INVALID, f"schedule {name}: {unsupported} is not simulated by the lab")
-        return {**details, "PolicyType": policy_type, "ResourceTypes": resource_types, "Schedules": checked}
-
-    def _create_rule(self, name: str, rule: dict[str, Any] | None) -> dict[str, Any]:
-        if not rule:
-            raise ApiError(_INVALID, f"schedule {name} needs a CreateRule")
-        if rule.get("CronExpression"):
-            if rule.get("Interval") or rule.get("Times"):
-                raise ApiError(_INVALID, f"schedule {name}: CronExpression and Interval/Times are mutually exclusive")
-            try:
-                validate(rule["CronExpression"], now=self.now())
-            except ScheduleError as exc:
-                raise ApiError(_INVALID, f"schedule {name}: {exc}") from exc
-            return dict(rule)
-        interval = rule.get("Interval")
-        if interval not in INTERVAL_HOURS or rule.get("IntervalUnit", "HOURS") != "HOURS":
-            raise ApiError(_INVALID, f"schedule {name}: Interval must be one of {INTERVAL_HOURS} with IntervalUnit "
-                                     f"HOURS, or give a CronExpression")
-        times = rule.get("Times") or [iso(self.now())[11:16]]  # DLM picks a start time when none is given
-        if len(times) != 1 or not _TIME.match(times[0]):
-            raise ApiError(_INVALID, f"schedule {name}: Times must hold one hh:mm start time (UTC), not {times}")
-        return {**rule, "IntervalUnit": "HOURS", "Times": times}
-
-    def op_CreateLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        self._check_role(params["ExecutionRoleArn"])
-        if params.get("DefaultPolicy"):
-            raise ApiError(_INVALID, "default policies are not simulated by the lab; give PolicyDetails")
-        details = self._details(region, params.get("PolicyDetails"))
-        state = self.state
-        state.counter += 1
-        policy_id = "policy-" + hashlib.sha256(f"{self.sandbox.lab.seed}:dlm:{state.counter}".encode()).hexdigest()[:17]
-        now = self.now()
-        policy = Policy(policy_id, region, params["Description"], params["State"], params["ExecutionRoleArn"],
-                        details, now, now)
-        state.policies[policy_id] = policy
-        if params.get("Tags"):
-            state.tags[policy.arn] = dict(params["Tags"])
-        self._schedule_all(policy)
-        self.emit("LifecyclePolicyCreated", region=region, resource=policy.arn, state=policy.state)
-        return {"PolicyId": policy_id}
-
-    def op_UpdateLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        policy = self._policy(region, params["PolicyId"])
-        if params.get("ExecutionRoleArn"):
-            self._check_role(params["ExecutionRoleArn"])
-            policy.execution_role_arn = params["ExecutionRoleArn"]
-        if params.get("PolicyDetails"):
-            policy.details = self._details(region, params["PolicyDetails"])
-        if params.get("State"):
-            policy.state = params["State"]
-        if params.get("Description"):
-            policy.description = params["Description"]
-        policy.modified = self.now()
-        policy.version += 1
-        self._schedule_all(policy)
-        self.emit("LifecyclePolicyUpdated", region=region, resource=policy.arn, state=policy.state)
-        return {}
-
-    def op_DeleteLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        policy = self._policy(region, params["PolicyId"])
-        del self.state.policies[policy.policy_id]
-        self.state.tags.pop(policy.arn, None)
-        self.emit("LifecyclePolicyDeleted", region=region, resource=policy.arn)
-        return {}  # its snapshots stay, as on AWS
-
-    def _view(self, policy: Policy) -> dict[str, Any]:
-        return {"PolicyId": policy.policy_id, "Description": policy.description, "State": policy.state,
-                "StatusMessage": policy.status_message or "ENABLED", "ExecutionRoleArn": policy.execution_role_arn,
-                "DateCreated": policy.created, "DateModified": policy.modified, "PolicyDetails": policy.details,
-                "Tags": dict(self.state.tags.get(policy.arn, {})), "PolicyArn": policy.arn, "DefaultPolicy": False}
-
-    def op_GetLifecyclePolicy(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return {"Policy": self._view(self._policy(region, params["PolicyId"]))}
-
-    def op_GetLifecyclePolicies(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        def tag_pairs(values: list[str] | None) -> set[tuple[str, str]]:
-            return {tuple(value.split("=", 1)) for value in values or [] if "=" in value}  # type: ignore[misc]
-
-        wanted_targets, wanted_added = tag_pairs(params.get("TargetTags")), tag_pairs(params.get("TagsToAdd"))
-        found = []
-        for policy in sorted(self.state.policies.values(), key=lambda p: p.policy_id):
-            details = policy.details
-            targets = {(t["Key"], t["Value"]) for t in details.get("TargetTags", [])}
-            added = {(t["Key"], t["Value"]) for s in details["Schedules"] for t in s.get("TagsToAdd") or []}
-            if (policy.region == region
-                    and (not params.get("PolicyIds") or policy.policy_id in params["PolicyIds"])
-                    and params.get("State", policy.state) == policy.state
-                    and (not params.get("ResourceTypes")
-                         or set(params["ResourceTypes"]) & set(details["ResourceTypes"]))
-                    and (not wanted_targets or wanted_targets & targets)
-                    and (not wanted_added or wanted_added & added)
-                    and params.get("DefaultPolicyType") in (None, "ALL")):
-                found.append({"PolicyId": policy.policy_id, "Description": policy.description, "State": policy.state,
-                              "Tags": dict(self.state.tags.get(policy.arn, {})),
-                              "PolicyType": details["PolicyType"], "DefaultPolicy": False})
-        return {"Policies": found}
-
-    def _policy_by_arn(self, arn: str) -> Policy:
-        policy = next((p for p in self.state.policies.values() if p.arn == arn), None)
-        if policy is None:
-            raise ApiError(_NOT_FOUND, f"no lifecycle policy {arn}", 404)
-        return policy
-
-    def op_TagResource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        policy = self._policy_by_arn(params["ResourceArn"])
-        self.state.tags.setdefault(policy.arn, {}).update(params["Tags"])
-        return {}
-
-    def op_UntagResource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        policy = self._policy_by_arn(params["ResourceArn"])
-        for key in params["TagKeys"]:
-            self.state.tags.get(policy.arn, {}).pop(key, None)
-        return {}
-
-    def op_ListTagsForResource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        return {"Tags": dict(self.state.tags.get(self._policy_by_arn(params["ResourceArn"]).arn, {}))}
-
     # -- DLM on the clock -------------------------------------------------------------------------
 
     @staticmethod
@@ -434,7 +241,7 @@ class Ebs(Engine):
         hours = sorted({(hour + step) % 24 for step in range(0, 24, rule["Interval"])})
         return Schedule(f"cron({minute} {','.join(map(str, hours))} * * ? *)")
 
-    def _schedule_all(self, policy: Policy) -> None:
+    def schedule_all(self, policy: Policy) -> None:
         for index in range(len(policy.details["Schedules"])):
             self._schedule_next(policy, index, self.now())
 
@@ -585,17 +392,3 @@ class Ebs(Engine):
                 "snapshots_created": state.snapshots_created, "snapshots_copied": state.snapshots_copied,
                 "snapshots_deleted": state.snapshots_deleted}
 
-
-def _retain_rule(schedule: str, rule: dict[str, Any] | None, *, counts: bool) -> dict[str, Any]:
-    if not rule:
-        raise ApiError(_INVALID, f"schedule {schedule} needs a RetainRule")
-    count, interval, unit = rule.get("Count"), rule.get("Interval"), rule.get("IntervalUnit")
-    if counts and count is not None:
-        if interval is not None or not 1 <= count <= 1000:
-            raise ApiError(_INVALID, f"schedule {schedule}: RetainRule Count must be 1-1000, without Interval")
-        return dict(rule)
-    if interval is None or unit not in RETAIN_UNIT_SECONDS or interval < 1:
-        raise ApiError(_INVALID, f"schedule {schedule}: RetainRule needs "
-                                 f"{'Count, or ' if counts else ''}Interval with IntervalUnit "
-                                 f"({', '.join(RETAIN_UNIT_SECONDS)})")
-    return dict(rule)

@@ -24,7 +24,6 @@ from lab.services.faults import fis_experiments as fis_experiments
 from lab.services.faults.catalog import get_scenario
 from lab.services.faults.chaos import serve_chaos
 from lab.services.faults.effects import Effects
-from lab.services.faults.fis_api import FisApi
 from lab.services.faults.model import FaultsState, Injection
 from lab.services.faults.rules import (
     ChaosConfig,
@@ -34,7 +33,6 @@ from lab.services.faults.rules import (
     validate_chaos,
     validate_chaos_effects,
 )
-from lab.services.faults.volume_status import describe_volume_status
 from lab.sim.clock import iso, parse_duration
 
 log = logging.getLogger("lab.faults")
@@ -76,22 +74,6 @@ class Faults(Engine):
                                          "Message": f"{region} is unavailable: the sandbox is simulating a region "
                                                     "outage"},
                                "ResponseMetadata": {"HTTPStatusCode": 503}}, operation)
-
-    # -- lab services: FIS, and EC2 volume status -------------------------------------------------------
-
-    def handles(self, ctx: RequestContext) -> bool:
-        identity = ctx.identity
-        if identity is None or identity.service is None:
-            return False
-        return identity.service == "fis" or (identity.service == "ec2"
-                                              and identity.operation == "DescribeVolumeStatus")
-
-    def serve(self, ctx: RequestContext) -> None:
-        assert ctx.identity is not None
-        if ctx.identity.service == "fis":
-            FisApi(self).serve(ctx)
-        else:
-            describe_volume_status(self.sandbox, self.state.volumes_paused, ctx)
 
     # -- time ------------------------------------------------------------------------------------------
 
@@ -165,6 +147,16 @@ class Faults(Engine):
         drills = self.sandbox.engines.find(DrillClock)
         if injection.drill and drills is not None and injection.source == "scenario":
             drills.wake(injection.drill)  # the failure's end may be the recovery
+
+    def end_drill(self, drill: str, reason: str) -> list[str]:
+        """A drill is over: its failures end, and those still scheduled never start (a follow-up due after the
+        drill was recovered or ended would otherwise strike a world the learner has moved on from)."""
+        ended = []
+        for injection in sorted(self.state.injections.values(), key=lambda i: i.id):
+            if injection.drill == drill and injection.status in ("active", "scheduled"):
+                self.end_injection(injection, reason)
+                ended.append(injection.id)
+        return ended
 
     def start_scenario(self, name: str, given: dict[str, Any], *, drill: str | None = None,
                        delay_seconds: float = 0.0) -> Injection:

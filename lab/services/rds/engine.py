@@ -1,15 +1,26 @@
-"""The RDS data plane: every DB instance holds real rows, and RDS's recovery features act on them.
+"""The RDS data plane and RDS's time: every DB instance holds real rows, and its long operations take the time
+AWS's do, on the sim clock.
 
-moto keeps RDS metadata only (research/emulators.md). This engine answers the RDS calls that touch data
-or availability -- passing each to the backend for the metadata, then doing what AWS would do with the
-rows and patching what moto shows wrong -- and keeps the rows themselves (lab.services.rds.store):
-  - automated backups exist only while BackupRetentionPeriod > 0; point-in-time restore is refused outside
-    [earliest, latest restorable time], and LatestRestorableTime trails now by about five minutes;
-  - snapshots (manual, automated, final, cross-region copies) capture the data of their moment; restores
-    from them and to a point in time create a new instance holding exactly that data;
-  - read replicas (also cross-region) follow their source with a lag and can be promoted;
-  - Multi-AZ shows its standby's zone; a reboot with failover is an outage of 60-120 s, after which the
-    zones have swapped; inserts are refused while an instance is down;
+moto keeps RDS metadata only (research/emulators.md) and does everything at once. This engine keeps, per DB
+instance, the rows (lab.services.rds.store) and what RDS is doing with it, as a queue of *phases*: each phase is a
+DBInstanceStatus (`creating`, `backing-up`, `modifying`, `upgrading`, `rebooting`, `storage-optimization`,
+`deleting`, `resetting-master-credentials`) held for a time from the sandbox's duration model (lab.sim.durations),
+and whether the instance answers meanwhile. The RDS API (lab.services.rds.api) shows moto's answers corrected by
+this state; the clock plays the phases (`next_due`/`run_due`), so a restart replays the same statuses at the same
+sim times. What the engine models, with the AWS pages each follows:
+  - CreateDBInstance, restores from a snapshot or to a point in time, read replicas: `creating` (inaccessible, no
+    endpoint), then `backing-up` for the first automated backup when backups are on (RDS User Guide: Creating a DB
+    instance; Restoring from a DB snapshot; Restoring to a specified time; Working with read replicas);
+  - snapshots `creating` with PercentProgress (a cross-Region copy first `pending` in the queue), a Single-AZ
+    instance `backing-up` meanwhile; the first snapshot of an instance is full, later ones incremental
+    (Creating a DB snapshot; Copying a DB snapshot; Working with backups);
+  - automated backups daily in the backup window (`backing-up`); point-in-time restore within [earliest, latest
+    restorable time], LatestRestorableTime trailing now by the log upload interval; retained automated backups
+    of a deleted instance (Working with backups; Deleting a DB instance);
+  - ModifyDBInstance: settings that wait for the weekly maintenance window in PendingModifiedValues unless
+    ApplyImmediately (lab.services.rds.modifications), then `modifying` (an outage for a class change);
+  - reboots and Multi-AZ failovers: `rebooting` (60-120 s for a failover), the zones swapping a little later;
+  - DeleteDBInstance: `deleting` until the final snapshot exists;
   - DescribeEvents answers from the events recorded here, in sim time.
 `lab sql` (POST /_lab/sql) queries or changes an instance's rows; GET /_lab/rds/digests summarises them.
 """
@@ -17,22 +28,23 @@ rows and patching what moto shows wrong -- and keeps the rows themselves (lab.se
 from __future__ import annotations
 
 import heapq
+import logging
 import random
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+import string
+from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lab import config, world
-from lab.gateway.codec.errors import aws_error
-from lab.gateway.codec.query import epoch_dt, parse_response, request_params, serialize_response
-from lab.kernel.context import RequestContext, Response
+from lab.gateway import audit
 from lab.kernel.engine import Engine
+from lab.services.rds import windows
+from lab.services.rds.modifications import RESTARTING, STORAGE_MEMBERS, outage_of
 from lab.services.rds.store import (
     ORDER,
-    ORDERS_SCHEMA,
     SQL,
     DataRef,
     DataStore,
@@ -46,16 +58,30 @@ from lab.services.rds.store import (
     orders_digest,
     rehearse,
 )
-from lab.sim.clock import iso
+from lab.sim.durations import GIB_IN_MIB, Durations, progress
 
-RESTORE_LAG_SECONDS = 300.0  # LatestRestorableTime trails now by about five minutes
-FAILOVER_SECONDS = (60, 120)  # a Multi-AZ failover completes in one to two minutes
-REBOOT_SECONDS = (20, 40)
+log = logging.getLogger("lab.rds")
 REPLICA_LAG_SECONDS = {True: 2.0, False: 12.0}  # same region, cross-region
 EVENT_RETENTION_SECONDS = 14 * 86400  # RDS keeps events for 14 days
 DEFAULT_EVENT_MINUTES = 60  # DescribeEvents without a time range: the past hour
-_ARN = re.compile(r"^arn:[\w-]+:rds:(?P<region>[\w-]+):\d{12}:(?P<kind>[\w-]+):(?P<name>.+)$")
-_WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+ARN = re.compile(r"^arn:[\w-]+:rds:(?P<region>[\w-]+):\d{12}:(?P<kind>[\w-]+):(?P<name>.+)$")
+GIB = 1024 * 1024 * GIB_IN_MIB
+# Statuses in which the database answers SQL (its phase may still say it is down: a class change's outage).
+RUNNING = frozenset({"available", "backing-up", "modifying", "upgrading", "storage-optimization",
+                     "resetting-master-credentials"})
+# Statuses from which ModifyDBInstance, CreateDBSnapshot, RebootDBInstance and friends may start.
+READY = frozenset({"available", "storage-optimization"})
+
+
+def _defaults(instance: Any, state: dict[str, Any]) -> None:
+    """Unpickle a dataclass saved before some of its fields existed: those take their defaults."""
+    for found in fields(instance):
+        if found.name not in state:
+            if found.default is not MISSING:
+                state[found.name] = found.default
+            elif found.default_factory is not MISSING:
+                state[found.name] = found.default_factory()
+    instance.__dict__.update(state)
 
 
 @dataclass
@@ -70,11 +96,31 @@ class RdsEvent:
 
 @dataclass
 class Outage:
-    kind: str  # failover | reboot
+    """A reboot or failover as states saved before phases existed hold it (kept so that they load)."""
+
+    kind: str
     started: float
     ends: float
     az_after: str
     secondary_after: str | None
+
+
+@dataclass
+class Phase:
+    """One step of what RDS is doing with an instance: its status for `seconds`, then `then` happens."""
+
+    status: str
+    seconds: float
+    outage: bool = False  # the database does not answer meanwhile
+    then: str = ""  # what happens when it ends (RdsData._phase_ended)
+    begin: str = ""  # what happens when it starts (RdsData._phase_began)
+    detail: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+    started: float | None = None
+
+    @property
+    def ends(self) -> float:
+        return (self.started or 0.0) + self.seconds
 
 
 @dataclass
@@ -85,22 +131,40 @@ class InstanceRecord:
     history: str
     created_at: float
     attributes: dict[str, Any]  # what a restore needs: engine, class, storage, port, ...
-    retention_days: int = 0
-    backups_since: float | None = None
+    retention_days: int = 0  # applied BackupRetentionPeriod
+    backups_since: float | None = None  # start of the first automated backup (restorable from there)
     backup_window: str = ""
     next_backup: float | None = None
-    multi_az: bool = False
+    multi_az: bool = False  # applied
     az: str = ""
     secondary_az: str | None = None
     stopped: bool = False
     unreachable: bool = False  # its zone or region is down (failure injection)
-    outage: Outage | None = None
     source: str | None = None  # key of the source instance while this is a read replica
-    outages: int = 0
+    phases: list[Phase] = field(default_factory=list)
+    created: bool = True  # False until its `creating` phase ends: no endpoint yet
+    backups_pending: bool = False  # backups on, the first automated backup not finished (automated backup `creating`)
+    pending: dict[str, Any] = field(default_factory=dict)  # settings waiting for the maintenance window
+    applying: dict[str, Any] = field(default_factory=dict)  # settings being applied (still in PendingModifiedValues)
+    applied: dict[str, Any] = field(default_factory=dict)  # the applied value of each pending or applying setting
+    maintenance_window: str = ""
+    next_maintenance: float | None = None
+    dbi_resource_id: str = ""
+    last_snapshot: DataRef | None = None  # the data of its latest snapshot: the next one is incremental
+    storage_changed_at: float | None = None
+    az_swap_at: float | None = None  # a failover's zones shown from then on
+    view: dict[str, Any] | None = None  # while deleting: the instance as last described (the backend has it no more)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _defaults(self, state)
 
     @property
     def key(self) -> str:
         return f"{self.region}/{self.name}"
+
+    @property
+    def storage_gib(self) -> float:
+        return float(self.attributes.get("AllocatedStorage") or 20)
 
 
 @dataclass
@@ -110,20 +174,66 @@ class SnapshotRecord:
     arn: str
     ref: DataRef
     instance: str  # the source instance's identifier
-    snapshot_type: str  # manual | automated
+    snapshot_type: str  # manual | automated | awsbackup
     created_at: float
     attributes: dict[str, Any]
     copied_from: str | None = None  # the source snapshot's ARN, for a copy
+    status: str = "available"  # pending | creating | available
+    started: float = 0.0  # when `creating` began
+    ready_at: float = 0.0
+    data_bytes: int = 0  # the data it holds (U)
+    dbi_resource_id: str = ""
+    view: dict[str, Any] | None = None  # a snapshot only the lab holds (AWS Backup's): as DescribeDBSnapshots shows it
+    id: int = 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _defaults(self, state)
+
+    @property
+    def key(self) -> str:
+        return f"{self.region}/{self.name}"
+
+
+@dataclass
+class RetainedBackup:
+    """The automated backups of a deleted instance, kept (DeleteAutomatedBackups false) for its retention period."""
+
+    region: str
+    name: str
+    instance_arn: str
+    dbi_resource_id: str
+    arn: str
+    history: str
+    retention_days: int
+    earliest: float
+    latest: float
+    deleted_at: float
+    created_at: float
+    attributes: dict[str, Any]
+    az: str
+    backup_window: str
 
 
 @dataclass(frozen=True)
 class RdsRecovery:
-    """What an AWS Backup recovery point of a DB instance holds: where its data is, and how it was built."""
+    """What an AWS Backup recovery point of a DB instance holds: where its data is, and how it was built. Named
+    after its job once AWS Backup says which (`snapshot`: awsbackup:job-<id>), in `region`."""
 
     ref: DataRef
     attributes: tuple[tuple[str, Any], ...]
     source_arn: str
     taken_at: float
+    region: str = config.PRIMARY_REGION
+    instance: str = ""
+    data_bytes: int = 0
+    snapshot: str | None = None
+
+
+@dataclass
+class PendingCreate:
+    """A CreateDBInstance the engine makes itself (a restore the backend cannot do): where its data starts."""
+
+    origin: DataRef | None
 
 
 @dataclass
@@ -136,6 +246,10 @@ class RdsState:
     regions_down: set[str] = field(default_factory=set)
     primary: tuple[str, str] = (config.PRIMARY_REGION, world.ORDERS_DB)  # where the shop writes its orders
     counter: int = 0
+    retained: dict[str, RetainedBackup] = field(default_factory=dict)  # by DbiResourceId
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _defaults(self, state)
 
 
 class RdsData(Engine):
@@ -143,25 +257,13 @@ class RdsData(Engine):
     service_principal = "rds.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 20
 
-    #: the RDS operations this engine answers (passing each to the backend first where it keeps metadata)
-    HANDLERS: ClassVar[dict[str, str]] = {
-        "CreateDBInstance": "_create_db_instance", "DeleteDBInstance": "_delete_db_instance",
-        "ModifyDBInstance": "_modify_db_instance", "RebootDBInstance": "_reboot_db_instance",
-        "StopDBInstance": "_stop_db_instance", "StartDBInstance": "_start_db_instance",
-        "DescribeDBInstances": "_describe_db_instances", "CreateDBSnapshot": "_create_db_snapshot",
-        "CopyDBSnapshot": "_copy_db_snapshot", "DeleteDBSnapshot": "_delete_db_snapshot",
-        "DescribeDBSnapshots": "_describe_db_snapshots",
-        "RestoreDBInstanceFromDBSnapshot": "_restore_db_instance_from_db_snapshot",
-        "RestoreDBInstanceToPointInTime": "_restore_db_instance_to_point_in_time",
-        "CreateDBInstanceReadReplica": "_create_db_instance_read_replica",
-        "PromoteReadReplica": "_promote_read_replica", "DescribeEvents": "_describe_events",
-        "DescribeDBInstanceAutomatedBackups": "_describe_db_instance_automated_backups",
-    }
-
     def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
         self._store: DataStore | None = None
-        self._pending_origin: DataRef | None = None  # set by restore_resource for the create it makes
+        self._pending_create: PendingCreate | None = None  # set while the engine makes an instance itself
+        self.syncing = False  # while the engine tells the backend what it holds (ModifyDBInstance passes through)
+        self._digest_store: DataStore | None = None
+        self._digest_memo: dict[DataRef, dict[str, Any]] = {}  # orders digests by the rows they were read from
 
     def initial_state(self) -> RdsState:
         return RdsState()
@@ -175,13 +277,22 @@ class RdsData(Engine):
             self._store = DataStore(histories)  # a new lab state (restore, reset): rebuild from its journal
         return self._store
 
+    @property
+    def durations(self) -> Durations:
+        return self.sandbox.durations
+
+    def take_pending_create(self) -> PendingCreate | None:
+        """The engine's own CreateDBInstance being answered now (None for anyone else's)."""
+        pending, self._pending_create = self._pending_create, None
+        return pending
+
     # -- the shop's writes -----------------------------------------------------------------------------
 
     def insert_order(self, order: dict[str, Any]) -> bool:
         """The workload's INSERT into the primary orders database; False when it cannot be stored."""
         state, now = self.state, self.now()
         record = state.instances.get("/".join(state.primary))
-        if record is None or record.source is not None or self._unavailable(record, now):
+        if record is None or record.source is not None or self.unavailable(record, now):
             return False
         try:
             self.store.append(record.history, (now, ORDER, order_row(order)))
@@ -195,7 +306,7 @@ class RdsData(Engine):
         record = self.state.instances.get(f"{region}/{name.lower()}")
         if record is not None:
             record.unreachable = not available
-            self._event(record, "Unable to reach the DB instance." if not available
+            self.event(record, "Unable to reach the DB instance." if not available
                         else "The DB instance is reachable again.", "availability")
 
     def set_region_down(self, region: str, down: bool) -> None:
@@ -213,14 +324,15 @@ class RdsData(Engine):
         `parameters` are bound to the statement's `?` placeholders (and journaled with it)."""
         record = self._existing(region, name)
         now = self.now()
-        if self._unavailable(record, now):
-            raise SqlError(f'could not connect to server: DB instance "{record.name}" in {region} is '
-                           f"{self._status_word(record, now)}")
+        if self.unavailable(record, now):
+            status = self.status_word(record, now)
+            why = " (RDS gives it an endpoint once it is available)" if not record.created else ""
+            raise SqlError(f'could not connect to server: DB instance "{record.name}" in {region} is {status}{why}')
         if write:
             statement = check_replayable(sql)
             payload = (statement, tuple(parameters)) if parameters else statement
             return self.store.append(record.history, (now, SQL, payload))
-        connection = self.store.connection(record.history, self._ref_now(record))
+        connection = self.store.connection(record.history, self.ref_now(record))
         result, needs_write = self.store.query(connection, sql, parameters)
         if not needs_write:
             return result
@@ -233,12 +345,29 @@ class RdsData(Engine):
         return None
 
     def digests(self) -> dict[str, dict[str, Any]]:
+        """Per region and instance: the orders digest, the status, and `rows_version` -- the rows the digest
+        was read from ([history, position]: while it is the same, so are the rows)."""
         now = self.now()
+        store = self.store
+        if self._digest_store is not store:  # (a restore or a reset: other histories under the same names)
+            self._digest_store, self._digest_memo = store, {}
         found: dict[str, dict[str, Any]] = {region: {} for region in config.REGIONS}
         for key in sorted(self.state.instances):
             record = self.state.instances[key]
-            summary = orders_digest(self.store.connection(record.history, self._ref_now(record)))
-            summary.update(status=self._status_word(record, now), read_replica_of=record.source,
+            status = self.status_word(record, now)
+            if not record.created or record.view is not None:
+                summary: dict[str, Any] = {"orders": None, "rows_version": None,
+                                           "error": f"DB instance {record.name} is {status}: its data cannot be read"}
+            else:
+                ref = self.ref_now(record)
+                cached = self._digest_memo.get(ref)
+                if cached is None:
+                    # (read once per version of the rows: a month of orders is 50,000 of them)
+                    if len(self._digest_memo) >= 64:
+                        self._digest_memo.clear()
+                    cached = self._digest_memo[ref] = orders_digest(store.connection(record.history, ref))
+                summary = dict(cached, rows_version=[ref.history, ref.position])
+            summary.update(status=status, read_replica_of=record.source,
                            history_changes=len(self.state.histories[record.history].journal))
             found.setdefault(record.region, {})[record.name] = summary
         return found
@@ -252,144 +381,100 @@ class RdsData(Engine):
         record = self._by_arn(arn)
         if record is None:
             raise ValueError(f"no DB instance {arn} in this sandbox")
-        return RdsRecovery(self._ref_now(record), tuple(sorted(record.attributes.items())), record.arn, self.now())
+        status = self.status(record)
+        if not record.created or record.view is not None:
+            raise ValueError(f"DB instance {record.name} is {status}; AWS Backup can back it up once it is available")
+        ref = self.ref_now(record)
+        return RdsRecovery(ref, tuple(sorted(record.attributes.items())), record.arn, self.now(), record.region,
+                           record.name, self.data_bytes(record, ref))
+
+    def backup_job_data(self, data: RdsRecovery, job_id: str) -> RdsRecovery:
+        """AWS Backup names the job that makes `data` (a backup, or a copy once it is copied): the recovery point
+        is then an RDS snapshot of type awsbackup, `awsbackup:job-<id>` (`awsbackup:copyjob-<id>` for a copy;
+        AWS Backup Developer Guide, Working with backups: recovery point IDs), `creating` while it is taken."""
+        prefix = "copyjob" if data.snapshot == "copy" else "job"
+        named = replace(data, snapshot=f"awsbackup:{prefix}-{job_id.lower()}")
+        self._record_awsbackup_snapshot(named, copy=data.snapshot == "copy")
+        return named
+
+    def backup_recovery_point_arn(self, data: RdsRecovery) -> str | None:
+        if not data.snapshot or data.snapshot == "copy":
+            return None
+        return f"arn:aws:rds:{data.region}:{config.ACCOUNT_ID}:snapshot:{data.snapshot}"
+
+    def backup_size(self, data: RdsRecovery) -> int | None:
+        return data.data_bytes
+
+    def copy_backup(self, data: RdsRecovery, region: str) -> RdsRecovery:
+        """The same data in `region` (AWS Backup's copy job); named after the copy job by backup_job_data."""
+        return replace(data, region=region, snapshot="copy")
+
+    def delete_backup(self, data: RdsRecovery) -> None:
+        """The recovery point is gone (deleted, expired, its job failed): so is its awsbackup snapshot."""
+        if data.snapshot and data.snapshot != "copy":
+            found = self.state.snapshots.pop(f"{data.region}/{data.snapshot}", None)
+            if found is not None:
+                self.snapshot_event(found, "Deleted manual snapshot", "deletion")
+
+    def backup_restore_metadata(self, data: RdsRecovery) -> dict[str, str]:
+        """GetRecoveryPointRestoreMetadata of an RDS recovery point: the instance's settings, as strings."""
+        attributes = dict(data.attributes)
+        metadata = {"DBInstanceIdentifier": data.instance, "AvailabilityZone": f"{data.region}a", "MultiAZ": "false"}
+        for key in ("DBInstanceClass", "Engine", "EngineVersion", "Port", "AllocatedStorage", "StorageType",
+                    "DBName", "KmsKeyId", "PubliclyAccessible", "CopyTagsToSnapshot", "DeletionProtection"):
+            if attributes.get(key) is not None:
+                value = attributes[key]
+                metadata[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        return metadata
 
     def restore_resource(self, data: RdsRecovery, metadata: dict[str, str], region: str) -> str:
         """Create a new DB instance holding exactly `data` (keys of `metadata` as AWS Backup's RDS restore
-        metadata); returns its ARN."""
+        metadata); returns its ARN. The restore job's own time stands for the creation: the instance is
+        available when the job completes (AWS Backup Developer Guide: Restoring an Amazon RDS database)."""
         name = metadata.get("DBInstanceIdentifier")
         if not name:
             raise ValueError("restoring an RDS recovery point needs DBInstanceIdentifier in its metadata")
         attributes = dict(data.attributes)
-        request: dict[str, Any] = {
-            "DBInstanceIdentifier": name,
-            "DBInstanceClass": metadata.get("DBInstanceClass") or attributes.get("DBInstanceClass", "db.t3.micro"),
-            "Engine": metadata.get("Engine") or attributes.get("Engine", "postgres"),
-        }
-        for key in ("EngineVersion", "MasterUsername", "DBName", "StorageType", "KmsKeyId"):
-            value = metadata.get(key) or attributes.get(key)
-            if value:
-                request[key] = value
-        for key in ("AvailabilityZone", "DBSubnetGroupName", "OptionGroupName"):  # where it goes, not what it was
-            value = metadata.get(key)
-            if value:
-                request[key] = value
-        for key in ("AllocatedStorage", "Port", "BackupRetentionPeriod", "Iops"):
-            value = metadata.get(key) or attributes.get(key)
-            if value not in (None, ""):
-                request[key] = int(value)
-        for key in ("MultiAZ", "StorageEncrypted", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot"):
-            value = metadata.get(key, attributes.get(key))
-            if value is not None:
-                request[key] = value if isinstance(value, bool) else str(value).lower() == "true"
+        request = creation_request(name, attributes, metadata)
         request["MasterUserPassword"] = "restored-by-aws-backup"
-        self._pending_origin = data.ref
         try:
-            answer = self.sandbox.client("rds", region).create_db_instance(**request)
-        finally:
-            self._pending_origin = None
-        arn = answer["DBInstance"]["DBInstanceArn"]
+            answer = self.create_in_backend(region, request, data.ref)
+        except ClientError as exc:
+            raise ValueError(f"creating DB instance {name} failed: {exc.response['Error'].get('Message')}") from exc
+        arn = answer["DBInstanceArn"]
         record = self._by_arn(arn)
         if record is not None:
-            self._event(record, f"Restored from an AWS Backup recovery point of {data.source_arn}", "restoration")
+            self.event(record, "DB instance created", "creation")
+            self.event(record, f"Restored from an AWS Backup recovery point of {data.source_arn}", "restoration")
+            if record.retention_days > 0:
+                self.start_backups(record)
         return arn
 
-    # -- the request path --------------------------------------------------------------------------------
-
-    def handles(self, ctx: RequestContext) -> bool:
-        identity = ctx.identity
-        return identity is not None and identity.service == "rds" and identity.operation in self.HANDLERS
-
-    def serve(self, ctx: RequestContext) -> None:
-        operation = ctx.identity.operation  # type: ignore[union-attr]
-        handler: Callable[[RequestContext, dict[str, Any], str], None] = getattr(self, self.HANDLERS[operation])
-        handler(ctx, request_params(ctx, operation), ctx.identity.region)  # type: ignore[union-attr]
-
-    def _forward(self, ctx: RequestContext) -> dict[str, Any] | None:
-        """Let the backend answer; its answer's members when it succeeded."""
-        self.sandbox.backend.dispatch(ctx)
-        response = ctx.response
-        if response is None or response.status >= 400:
-            return None
-        return parse_response(ctx.identity.operation, response.body_bytes())[0]  # type: ignore[union-attr]
-
-    def _refuse(self, ctx: RequestContext, status: int, code: str, message: str) -> None:
-        error = aws_error(ctx.identity, status, code, message)
-        ctx.response = Response(error.status, list(error.headers), error.body)
-
-    def _rewrite(self, ctx: RequestContext, edit: Callable[[dict[str, Any]], None]) -> None:
-        response = ctx.response
-        if response is None or response.status >= 400:
-            return
-        operation = ctx.identity.operation  # type: ignore[union-attr]
-        result, request_id = parse_response(operation, response.body_bytes())
-        edit(result)
-        response.body = serialize_response(operation, result, request_id or ctx.request_id)
-
-    def _present(self, ctx: RequestContext) -> None:
-        """Show every DB instance in the answer as this engine knows it."""
-        region = ctx.identity.region  # type: ignore[union-attr]
-
-        def edit(result: dict[str, Any]) -> None:
-            for instance in ([result["DBInstance"]] if "DBInstance" in result else result.get("DBInstances", [])):
-                self._patch_instance(instance, region)
-
-        self._rewrite(ctx, edit)
-
-    def _patch_instance(self, shown: dict[str, Any], region: str) -> None:
-        record = self.state.instances.get(f"{region}/{shown.get('DBInstanceIdentifier', '')}")
-        if record is None:
-            return
+    def _record_awsbackup_snapshot(self, data: RdsRecovery, copy: bool) -> None:
+        assert data.snapshot is not None
         now = self.now()
-        if self._in_outage(record, now):
-            shown["DBInstanceStatus"] = "rebooting"
-        az, secondary = self._zones(record, now)
-        shown["AvailabilityZone"] = az
-        shown["MultiAZ"] = record.multi_az
-        if record.multi_az and secondary:
-            shown["SecondaryAvailabilityZone"] = secondary
+        attributes = dict(data.attributes)
+        if copy:
+            seconds = self.durations.rds_copy(data.data_bytes / GIB, cross_region=True)
+            creating = sum(seconds)
         else:
-            shown.pop("SecondaryAvailabilityZone", None)
-        if record.retention_days > 0 and record.backups_since is not None:
-            shown["LatestRestorableTime"] = epoch_dt(self._latest_restorable(record, now))
-        else:
-            shown.pop("LatestRestorableTime", None)
-        source = self.state.instances.get(record.source) if record.source else None
-        if source is not None:
-            shown["ReadReplicaSourceDBInstanceIdentifier"] = (source.name if source.region == region else source.arn)
-            shown["StatusInfos"] = [{"StatusType": "read replication", "Normal": True, "Status": "replicating"}]
-        else:
-            shown.pop("ReadReplicaSourceDBInstanceIdentifier", None)
-            shown.pop("StatusInfos", None)
-        shown["ReadReplicaDBInstanceIdentifiers"] = [
-            replica.name if replica.region == region else replica.arn
-            for replica in self._replicas_of(record)]
+            creating = self.durations.rds_snapshot(data.data_bytes / GIB)
+        source = self.known(data.region, data.instance) if not copy else None
+        snapshot = SnapshotRecord(
+            data.region, data.snapshot, f"arn:aws:rds:{data.region}:{config.ACCOUNT_ID}:snapshot:{data.snapshot}",
+            data.ref, data.instance, "awsbackup", now, attributes, status="creating", started=now,
+            ready_at=now + creating, data_bytes=data.data_bytes,
+            dbi_resource_id=source.dbi_resource_id if source is not None else "")
+        snapshot.view = snapshot_view(snapshot, source)
+        self._add_snapshot(snapshot)
+        self.snapshot_event(snapshot, "Creating manual snapshot", "creation")
+        if source is not None and not source.multi_az and self.status(source) in READY:
+            self.start_phases(source, [Phase("backing-up", creating)])
 
     # -- instances ---------------------------------------------------------------------------------------
 
-    def _create_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        origin, self._pending_origin = self._pending_origin, None
-        result = self._forward(ctx)
-        if result is None:
-            return
-        shown = result["DBInstance"]
-        now = self.now()
-        record = self._new_instance(shown, region, params, origin=origin)
-        history = self.state.histories[record.history]
-        if origin is None:
-            # A new database gets the shop's schema; the world's orders database also its orders so far.
-            history.journal.append((now, SQL, ORDERS_SCHEMA))
-            if not self.sandbox.lab.world_seeded and (region, record.name) == self.state.primary:
-                history.journal.extend((now, ORDER, order_row(order)) for order in self.sandbox.lab.orders)
-        self._event(record, "DB instance created", "creation")
-        if record.retention_days > 0:
-            self._start_backups(record, snapshot_taken_by_backend=True)
-        else:
-            self._drop_backend_automated_snapshots(region, record.name)
-        self._present(ctx)
-
-    def _new_instance(self, shown: dict[str, Any], region: str, params: dict[str, Any], *,
-                      origin: DataRef | None, follows: Follow | None = None) -> InstanceRecord:
+    def new_instance(self, shown: dict[str, Any], region: str, params: dict[str, Any], *,
+                     origin: DataRef | None, follows: Follow | None = None) -> InstanceRecord:
         now = self.now()
         history_id = self._next_id("h")
         self.state.histories[history_id] = History(history_id, origin, now, follows=follows)
@@ -398,309 +483,329 @@ class RdsData(Engine):
         if not az.startswith(region):
             az = f"{region}a"  # moto keeps the source's zone for a copy restored in another region
         multi_az = bool(params.get("MultiAZ", False))
+        backup, maintenance = windows.default_windows(self.sandbox.lab.seed, region, name,
+                                                      params.get("PreferredBackupWindow"),
+                                                      params.get("PreferredMaintenanceWindow"))
         record = InstanceRecord(
             region=region, name=name, arn=shown["DBInstanceArn"], history=history_id, created_at=now,
-            attributes=_attributes(shown), retention_days=int(shown.get("BackupRetentionPeriod") or 0),
-            backup_window=shown.get("PreferredBackupWindow", ""), multi_az=multi_az, az=az,
-            secondary_az=_standby_zone(az) if multi_az else None)
+            attributes=instance_attributes(shown), retention_days=int(shown.get("BackupRetentionPeriod") or 0),
+            backup_window=backup, maintenance_window=maintenance, multi_az=multi_az, az=az,
+            secondary_az=standby_zone(az) if multi_az else None, dbi_resource_id=self._dbi_resource_id(region, name))
         self.state.instances[record.key] = record
+        self.drop_backend_automated_snapshots(region, name)  # the first automated backup comes when it is built
+        if (shown.get("PreferredBackupWindow"), shown.get("PreferredMaintenanceWindow")) != (backup, maintenance):
+            self.sync_backend(record, PreferredBackupWindow=backup, PreferredMaintenanceWindow=maintenance)
         return record
 
-    def _delete_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        record = self.state.instances.get(f"{region}/{str(params.get('DBInstanceIdentifier', '')).lower()}")
-        final = params.get("FinalDBSnapshotIdentifier")
-        ref = self._ref_now(record) if record is not None else None
-        result = self._forward(ctx)
-        if result is None or record is None:
-            return
-        if final and not params.get("SkipFinalSnapshot") and ref is not None:
-            self._record_snapshot(region, final, ref, record, "manual")
-        for replica in self._replicas_of(record):
-            self._promote(replica, "Promoted to a stand-alone DB instance: its source was deleted")
-        for key in [key for key, snap in self.state.snapshots.items()
-                    if snap.region == region and snap.instance == record.name and snap.snapshot_type == "automated"]:
-            del self.state.snapshots[key]
-        self._event(record, "DB instance deleted", "deletion")
-        del self.state.instances[record.key]
-        self.store.forget(record.history)
-        self._present(ctx)
+    def _dbi_resource_id(self, region: str, name: str) -> str:
+        rng = random.Random(f"{self.sandbox.lab.seed}:dbi:{region}:{name}:{self.state.counter}")
+        return "db-" + "".join(rng.choices(string.ascii_uppercase + string.digits, k=26))
 
-    def _modify_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        record = self._known(region, params.get("DBInstanceIdentifier"))
-        if record is not None and self._in_outage(record, self.now()):
-            return self._not_available(ctx, record, "modify")
-        result = self._forward(ctx)
-        if result is None or record is None:
-            return None
-        shown = result["DBInstance"]
-        if shown["DBInstanceIdentifier"] != record.name:  # NewDBInstanceIdentifier
-            old_key = record.key
-            del self.state.instances[old_key]
-            record.name, record.arn = shown["DBInstanceIdentifier"], shown["DBInstanceArn"]
-            self.state.instances[record.key] = record
-            for replica in self.state.instances.values():
-                if replica.source == old_key:
-                    replica.source = record.key
-        record.attributes = _attributes(shown)
-        record.backup_window = shown.get("PreferredBackupWindow", record.backup_window)
-        retention = int(shown.get("BackupRetentionPeriod") or 0)
-        was = record.retention_days
-        record.retention_days = retention
-        if retention > 0 and was == 0:
-            self._start_backups(record, snapshot_taken_by_backend=False)
-        elif retention == 0 and was > 0:
-            self._stop_backups(record)
-        if "MultiAZ" in params and bool(params["MultiAZ"]) != record.multi_az:
-            record.multi_az = bool(params["MultiAZ"])
-            record.secondary_az = _standby_zone(record.az) if record.multi_az else None
-            self._event(record, "Finished applying modification to convert to a Multi-AZ DB Instance"
-                        if record.multi_az else "Finished applying modification to convert to a Single-AZ DB Instance",
-                        "configuration change")
-        self._present(ctx)
-        return None
+    def sync_backend(self, record: InstanceRecord, **settings: Any) -> None:
+        """Tell the backend settings the lab chose (the windows it assigned), so that its own checks agree with
+        what the lab shows; not an API call of the account (left out of CloudTrail)."""
+        self.syncing = True
+        try:
+            with audit.unrecorded():
+                self.sandbox.client("rds", record.region, acting_as=self.service_principal).modify_db_instance(
+                    DBInstanceIdentifier=record.name, ApplyImmediately=True, **settings)
+        except ClientError as exc:  # the lab's own state stands; the backend keeps its settings
+            log.warning("the backend refused the settings %s of DB instance %s: %s", settings, record.key, exc)
+        finally:
+            self.syncing = False
 
-    def _reboot_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        record = self._known(region, params.get("DBInstanceIdentifier"))
+    def create_in_backend(self, region: str, request: dict[str, Any], origin: DataRef | None) -> dict[str, Any]:
+        """Create an instance the backend cannot restore itself (from a retained automated backup, an AWS Backup
+        snapshot): its CreateDBInstance, left out of CloudTrail (the learner's restore call is what AWS records).
+        Returns the DBInstance; its record holds `origin`'s data and has no phases yet."""
+        self._pending_create = PendingCreate(origin)
+        try:
+            with audit.unrecorded():
+                answer = self.sandbox.client("rds", region, acting_as=self.service_principal).create_db_instance(
+                    **request)
+        finally:
+            self._pending_create = None
+        return answer["DBInstance"]
+
+    def start_creating(self, record: InstanceRecord, seconds: float, message: str) -> None:
+        """A new instance: `creating` for `seconds` (no endpoint, no SQL), then the first automated backup."""
+        record.created = False
+        phases = [Phase("creating", seconds, outage=True, then="created", detail={"message": message})]
+        self.start_phases(record, phases)
+        if record.retention_days > 0:
+            self.start_backups(record)
+
+    # -- phases ------------------------------------------------------------------------------------------
+
+    def status(self, record: InstanceRecord) -> str:
+        """DBInstanceStatus as RDS shows it now."""
+        if record.phases:
+            return record.phases[0].status
+        return "stopped" if record.stopped else "available"
+
+    def start_phases(self, record: InstanceRecord, phases: list[Phase], *, first: bool = False) -> None:
+        """Queue `phases` after what the instance is doing (or, `first`, before it: a failover interrupts)."""
+        for phase in phases:
+            self.state.counter += 1
+            phase.id = self.state.counter
         now = self.now()
-        failover = bool(params.get("ForceFailover"))
-        if record is not None:
-            if record.stopped or self._in_outage(record, now):
-                return self._not_available(ctx, record, "reboot")
-            if failover and not record.multi_az:
-                return self._refuse(ctx, 400, "InvalidParameterCombination",
-                                    f"Cannot perform a forced failover of DB instance {record.name}: it is not a "
-                                    "Multi-AZ deployment")
-        if self._forward(ctx) is None or record is None:
-            return None
-        self._begin_outage(record, "failover" if failover else "reboot")
-        self._present(ctx)
-        return None
-
-    def _begin_outage(self, record: InstanceRecord, kind: str) -> None:
-        """A reboot (kind "reboot") or a Multi-AZ failover ("failover"): down now, up again 20-120 s later."""
-        now = self.now()
-        record.outages += 1
-        rng = random.Random(f"{self.sandbox.lab.seed}:rds-outage:{record.key}:{record.outages}")
-        low, high = FAILOVER_SECONDS if kind == "failover" else REBOOT_SECONDS
-        seconds = rng.uniform(low, high)
-        az, secondary = (record.secondary_az or record.az, record.az) if kind == "failover" else \
-            (record.az, record.secondary_az)
-        record.outage = Outage(kind, now, now + seconds, az, secondary)
-        self._timer(now + seconds, "outage-end", record.key, now)
-        if kind == "failover":
-            self._event(record, "Multi-AZ instance failover started.", "failover")
+        if first and record.phases:
+            current = record.phases[0]
+            current.seconds = max(0.0, current.ends - now)  # resumes for what was left of it
+            current.started = None
+            self.state.counter += 1
+            current.id = self.state.counter  # its old timer no longer ends it
+            record.phases[:0] = phases
         else:
-            self._event(record, "DB instance shutdown", "availability")
+            record.phases.extend(phases)
+        if record.phases and record.phases[0].started is None:
+            self._begin(record, now)
 
-    def _end_outage(self, record: InstanceRecord) -> None:
-        outage = record.outage
-        assert outage is not None
-        record.az, record.secondary_az = outage.az_after, outage.secondary_after
-        record.outage = None
-        if outage.kind == "failover":
-            self._event(record, "Multi-AZ instance failover completed.", "failover")
-        self._event(record, "DB instance restarted", "availability")
+    def _begin(self, record: InstanceRecord, at: float) -> None:
+        phase = record.phases[0]
+        phase.started = at
+        self._phase_began(record, phase)  # (may fix its length: an automated backup's is its snapshot's)
+        self._timer(phase.ends, "phase", record.key, float(phase.id))
 
-    def _stop_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        record = self._known(region, params.get("DBInstanceIdentifier"))
-        if record is not None and self._in_outage(record, self.now()):
-            return self._not_available(ctx, record, "stop")
-        ref = self._ref_now(record) if record is not None else None
-        if self._forward(ctx) is None or record is None:
-            return None
-        if params.get("DBSnapshotIdentifier") and ref is not None:
-            self._record_snapshot(region, params["DBSnapshotIdentifier"], ref, record, "manual")
-        record.stopped = True
-        self._event(record, "DB instance stopped", "notification")
-        self._present(ctx)
-        return None
+    def _phase_began(self, record: InstanceRecord, phase: Phase) -> None:
+        if phase.begin == "automated-backup":
+            self._take_automated_backup(record, phase)
+        elif phase.begin == "reboot":
+            self.event(record, "Multi-AZ instance failover started." if phase.then == "failover"
+                       else "DB instance shutdown", "failover" if phase.then == "failover" else "availability")
 
-    def _start_db_instance(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        record = self._known(region, params.get("DBInstanceIdentifier"))
-        if self._forward(ctx) is None or record is None:
+    def _end_phase(self, record: InstanceRecord, now: float) -> None:
+        phase = record.phases.pop(0)
+        self._phase_ended(record, phase, now)
+        if record.key not in self.state.instances:
+            return  # deleted
+        if record.phases:
+            self._begin(record, now)
+        elif not record.stopped:
+            self.emit("DBInstanceAvailable", region=record.region, resource=record.name)
+
+    def _phase_ended(self, record: InstanceRecord, phase: Phase, now: float) -> None:
+        then = phase.then
+        if then == "created":
+            record.created = True
+            self.event(record, phase.detail.get("message") or "DB instance created", "creation")
+        elif then == "backup":
+            key = phase.detail.get("snapshot")
+            if key in self.state.snapshots:
+                self._snapshot_ready(self.state.snapshots[key], now)
+            self.event(record, "Finished DB Instance backup", "backup")
+        elif then == "applied":
+            self._applied(record, phase)
+        elif then == "failover":
+            self.event(record, "Multi-AZ instance failover completed.", "failover")
+            self.event(record, "DB instance restarted", "availability")
+            record.az_swap_at = now + self.durations.rds_failover_az_update()
+            self._timer(record.az_swap_at, "az-swap", record.key, record.az_swap_at)
+        elif then == "rebooted":
+            self.event(record, "DB instance restarted", "availability")
+        elif then == "promote":
+            self.promote(record, "Promoted Read Replica to a stand-alone database instance")
+        elif then == "promoted":
+            self.event(record, "DB instance restarted", "availability")
+            if record.retention_days > 0:
+                self.start_backups(record)
+        elif then == "password":
+            record.applying.pop("MasterUserPassword", None)
+            self.event(record, "Reset master credentials", "configuration change")
+        elif then == "deleted":
+            self._deleted(record)
+
+    # -- reboots and failovers -------------------------------------------------------------------------
+
+    def reboot(self, record: InstanceRecord, failover: bool, *, first: bool = False) -> None:
+        """RebootDBInstance (with failover for a Multi-AZ instance): `rebooting`, an outage."""
+        seconds = self.durations.rds_reboot(record.storage_gib, failover)
+        self.start_phases(record, [Phase("rebooting", seconds, outage=True, begin="reboot",
+                                         then="failover" if failover else "rebooted")], first=first)
+
+    def _swap_zones(self, record: InstanceRecord) -> None:
+        record.az_swap_at = None
+        if record.multi_az and record.secondary_az:
+            record.az, record.secondary_az = record.secondary_az, record.az
+
+    # -- modifications ---------------------------------------------------------------------------------
+
+    def defer(self, record: InstanceRecord, member: str, value: Any, before: Any) -> None:
+        """A setting waits for the maintenance window (or the next change applied immediately)."""
+        if member not in record.applied:
+            record.applied[member] = before
+        if value == record.applied[member] and member not in record.applying:
+            record.pending.pop(member, None)
+            record.applied.pop(member, None)  # set back to what it is: nothing pending
             return
-        record.stopped = False
-        self._event(record, "DB instance started", "notification")
-        self._present(ctx)
+        record.pending[member] = value
 
-    def _describe_db_instances(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        self._forward(ctx)
-        self._present(ctx)
+    def schedule_maintenance(self, record: InstanceRecord) -> None:
+        """Pending changes are applied in the next maintenance window (at once if it is open now)."""
+        if not record.pending:
+            record.next_maintenance = None
+            return
+        now = self.now()
+        due = now if windows.in_weekly(record.maintenance_window, now) else \
+            windows.next_weekly_start(record.maintenance_window, now)
+        record.next_maintenance = due
+        self._timer(due, "maintenance", record.key, due)
+
+    def apply_pending(self, record: InstanceRecord) -> None:
+        """Apply every pending setting now: `modifying` (`upgrading` for an engine version), an outage for a class
+        or engine change on Single-AZ (Multi-AZ fails over instead), then `storage-optimization` after a storage
+        change and the first automated backup after backups are switched on."""
+        if not record.pending:
+            return
+        members = dict(record.pending)
+        record.pending.clear()
+        record.next_maintenance = None
+        record.applying.update(members)
+        durations = self.durations
+        outage = outage_of(set(members), members, record.retention_days)
+        status = "upgrading" if "EngineVersion" in members else "modifying"
+        # a new class or engine is a long step; switching backups on or off a short one (with an outage too)
+        seconds = durations.rds_modify(bool(RESTARTING & set(members)))
+        if members.get("MultiAZ") and not record.multi_az:
+            seconds = max(seconds, durations.rds_multi_az(self.data_bytes(record) / GIB))
+        phases: list[Phase] = []
+        if outage and record.multi_az:
+            failover = durations.rds_reboot(record.storage_gib, failover=True)
+            phases.append(Phase(status, max(0.0, seconds - failover)))
+            phases.append(Phase(status, failover, outage=True, then="applied", detail={"failover": True}))
+        else:
+            phases.append(Phase(status, seconds, outage=outage, then="applied"))
+        if STORAGE_MEMBERS & set(members):
+            storage = float(members.get("AllocatedStorage") or record.storage_gib)
+            phases.append(Phase("storage-optimization", durations.rds_storage_optimization(storage)))
+        self.event(record, "Applying modification to database instance", "configuration change")
+        self.start_phases(record, phases)
+
+    def _applied(self, record: InstanceRecord, phase: Phase) -> None:
+        members, record.applying = dict(record.applying), {}
+        for member in members:
+            record.applied.pop(member, None)
+        now = self.now()
+        if phase.detail.get("failover") and record.secondary_az:
+            record.az, record.secondary_az = record.secondary_az, record.az
+        for member in ("DBInstanceClass", "EngineVersion", "AllocatedStorage", "StorageType", "Iops",
+                       "StorageThroughput", "LicenseModel"):
+            if member in members:
+                record.attributes[member] = members[member]
+        if STORAGE_MEMBERS & set(members):
+            record.storage_changed_at = now
+        if "MultiAZ" in members and bool(members["MultiAZ"]) != record.multi_az:
+            record.multi_az = bool(members["MultiAZ"])
+            record.secondary_az = standby_zone(record.az) if record.multi_az else None
+            self.event(record, "Finished applying modification to convert to a Multi-AZ DB Instance"
+                       if record.multi_az else "Finished applying modification to convert to a Single-AZ DB Instance",
+                       "configuration change")
+        self.event(record, "Finished applying modification to DB instance", "configuration change")
+        if "BackupRetentionPeriod" in members:
+            self.set_retention(record, int(members["BackupRetentionPeriod"] or 0))
+
+    def set_retention(self, record: InstanceRecord, days: int) -> None:
+        was, record.retention_days = record.retention_days, days
+        if days > 0 and was == 0:
+            self.start_backups(record)
+        elif days == 0 and was > 0:
+            self.stop_backups(record)
 
     # -- snapshots ---------------------------------------------------------------------------------------
 
-    def _create_db_snapshot(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        record = self._known(region, params.get("DBInstanceIdentifier"))
-        if record is not None and self._unavailable(record, self.now()) and not record.stopped:
-            return self._not_available(ctx, record, "snapshot")
-        ref = self._ref_now(record) if record is not None else None
-        result = self._forward(ctx)
-        if result is None or record is None or ref is None:
-            return None
-        self._record_snapshot(region, result["DBSnapshot"]["DBSnapshotIdentifier"], ref, record, "manual",
-                              arn=result["DBSnapshot"].get("DBSnapshotArn"))
-        return None
-
-    def _copy_db_snapshot(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        source_id = str(params.get("SourceDBSnapshotIdentifier", ""))
-        match = _ARN.match(source_id)
-        source_region = match["region"] if match else region
-        source = self.state.snapshots.get(f"{source_region}/{(match['name'] if match else source_id).lower()}")
-        result = self._forward(ctx)
-        if result is None or source is None:
-            return
-        shown = result["DBSnapshot"]
-        copy = SnapshotRecord(region, shown["DBSnapshotIdentifier"], shown.get("DBSnapshotArn", ""), source.ref,
-                              source.instance, "manual", self.now(), dict(source.attributes), copied_from=source.arn)
-        self.state.snapshots[f"{region}/{copy.name}"] = copy
-        if source_region != region:
-            self._snapshot_event(source, "Started cross region DB snapshot copy", "notification")
-            self._snapshot_event(copy, "Finished cross region DB snapshot copy", "notification")
-        else:
-            self._snapshot_event(copy, "Finished DB snapshot copy", "notification")
-        self._rewrite(ctx, lambda answer: self._patch_snapshot(answer["DBSnapshot"], region))
-
-    def _delete_db_snapshot(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        if self._forward(ctx) is None:
-            return
-        found = self.state.snapshots.pop(f"{region}/{str(params.get('DBSnapshotIdentifier', '')).lower()}", None)
-        if found is not None:
-            self._snapshot_event(found, "Deleted manual snapshot" if found.snapshot_type == "manual"
-                                 else "Deleted automated snapshot", "deletion")
-
-    def _describe_db_snapshots(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        self._forward(ctx)
-        self._rewrite(ctx, lambda answer: [self._patch_snapshot(shown, region)
-                                           for shown in answer.get("DBSnapshots", [])])
-
-    def _patch_snapshot(self, shown: dict[str, Any], region: str) -> None:
-        record = self.state.snapshots.get(f"{region}/{shown.get('DBSnapshotIdentifier', '')}")
-        if record is not None and record.copied_from:
-            match = _ARN.match(record.copied_from)
-            shown["SourceDBSnapshotIdentifier"] = record.copied_from
-            shown["SourceRegion"] = match["region"] if match else region
-
-    def _record_snapshot(self, region: str, name: str, ref: DataRef, record: InstanceRecord, snapshot_type: str,
-                         arn: str | None = None) -> SnapshotRecord:
+    def take_snapshot(self, record: InstanceRecord, name: str, snapshot_type: str, arn: str | None = None, *,
+                      busy: bool = True) -> SnapshotRecord:
+        """A snapshot of the instance's data now: `creating` for its time (the first of an instance copies all
+        its data, later ones what changed since the previous), a Single-AZ instance `backing-up` meanwhile."""
+        now = self.now()
+        ref = self.ref_now(record)
+        written = self.data_bytes(record, ref)
+        changed = self.store.changed_bytes(record.last_snapshot, ref) if record.last_snapshot else None
+        seconds = self.durations.rds_snapshot((written if changed is None else changed) / GIB)
         name = name.lower()
-        snapshot = SnapshotRecord(region, name, arn or f"arn:aws:rds:{region}:{config.ACCOUNT_ID}:snapshot:{name}",
-                                  ref, record.name, snapshot_type, self.now(), dict(record.attributes))
-        self.state.snapshots[f"{region}/{name}"] = snapshot
-        if snapshot_type == "manual":
-            self._snapshot_event(snapshot, "Creating manual snapshot", "creation")
-            self._snapshot_event(snapshot, "Manual snapshot created", "creation")
-        else:
-            self._snapshot_event(snapshot, "Creating automated snapshot", "creation")
-            self._snapshot_event(snapshot, "Automated snapshot created", "creation")
+        snapshot = SnapshotRecord(record.region, name, arn or f"arn:aws:rds:{record.region}:{config.ACCOUNT_ID}:"
+                                  f"snapshot:{name}", ref, record.name, snapshot_type, now, dict(record.attributes),
+                                  status="creating", started=now, ready_at=now + seconds, data_bytes=written,
+                                  dbi_resource_id=record.dbi_resource_id)
+        record.last_snapshot = ref
+        self._add_snapshot(snapshot)
+        kind = "manual" if snapshot_type == "manual" else "automated"
+        self.snapshot_event(snapshot, f"Creating {kind} snapshot", "creation")
+        if busy and not record.multi_az and not record.stopped:
+            self.start_phases(record, [Phase("backing-up", seconds)])
         return snapshot
 
-    # -- restores ----------------------------------------------------------------------------------------
-
-    def _restore_db_instance_from_db_snapshot(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        snapshot_id = str(params.get("DBSnapshotIdentifier", ""))
-        match = _ARN.match(snapshot_id)
-        snapshot = self.state.snapshots.get(
-            f"{match['region'] if match else region}/{(match['name'] if match else snapshot_id).lower()}")
-        result = self._forward(ctx)
-        if result is None:
-            return
-        record = self._new_instance(result["DBInstance"], region, params,
-                                    origin=snapshot.ref if snapshot is not None else None)
-        if snapshot is None:  # a snapshot this engine never saw: the database starts as a new one would
-            self.state.histories[record.history].journal.append((self.now(), SQL, ORDERS_SCHEMA))
-        self._event(record, f"Restored from snapshot {snapshot_id}", "restoration")
-        if record.retention_days > 0:
-            self._start_backups(record, snapshot_taken_by_backend=True)
-        else:
-            self._drop_backend_automated_snapshots(region, record.name)
-        self._present(ctx)
-
-    def _restore_db_instance_to_point_in_time(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        name = params.get("SourceDBInstanceIdentifier")
-        if not name:
-            return self._refuse(ctx, 400, "InvalidParameterValue",
-                                "RestoreDBInstanceToPointInTime in this sandbox restores from a DB instance: give "
-                                "SourceDBInstanceIdentifier (SourceDbiResourceId and "
-                                "SourceDBInstanceAutomatedBackupsArn are not supported)")
-        source = self._known(region, name)
-        if source is None:
-            return self._refuse(ctx, 404, "DBInstanceNotFound", f"DBInstance {name} not found.")
+    def copy_snapshot(self, source: SnapshotRecord, region: str, name: str, arn: str) -> SnapshotRecord:
+        """CopyDBSnapshot into `region`: `creating` (a cross-Region copy `pending` in the queue first). A copy to
+        another Region is full the first time, incremental when an earlier copy of the same instance is still
+        there; a copy of a copy is never incremental (RDS User Guide: Copying a DB snapshot)."""
         now = self.now()
-        if source.retention_days == 0 or source.backups_since is None:
-            return self._refuse(ctx, 400, "PointInTimeRestoreNotEnabled",
-                                f"Point-in-time restore is not enabled for DB instance {source.name}: its "
-                                "BackupRetentionPeriod is 0, so it has no automated backups")
-        latest_flag, restore_time = bool(params.get("UseLatestRestorableTime")), params.get("RestoreTime")
-        if latest_flag and restore_time is not None:
-            return self._refuse(ctx, 400, "InvalidParameterCombination",
-                                "Cannot specify both RestoreTime and UseLatestRestorableTime")
-        if not latest_flag and restore_time is None:
-            return self._refuse(ctx, 400, "InvalidParameterCombination",
-                                "Either RestoreTime or UseLatestRestorableTime must be specified")
-        earliest, latest = self._earliest_restorable(source, now), self._latest_restorable(source, now)
-        when = latest if latest_flag else restore_time.timestamp()
-        if not earliest <= when <= latest:
-            return self._refuse(ctx, 400, "InvalidRestoreFault",
-                                f"The restore time {iso(when)} is not within the backup retention window of DB "
-                                f"instance {source.name}: restorable from {iso(earliest)} to {iso(latest)}")
-        ref = self.store.ref_at(source.history, when)
-        result = self._forward(ctx)
-        if result is None:
-            return None
-        record = self._new_instance(result["DBInstance"], region, params, origin=ref)
-        self._event(record, f"Restored from DB instance {source.name} to {iso(when)}", "restoration")
-        if record.retention_days > 0:
-            self._start_backups(record, snapshot_taken_by_backend=True)
+        cross = source.region != region
+        data = source.data_bytes
+        if source.copied_from is None:
+            earlier = [s for s in self.state.snapshots.values()
+                       if s.region == region and s.instance == source.instance and s.copied_from is not None
+                       and s.status == "available" and s.ref.history == source.ref.history]
+            if earlier:
+                changed = self.store.changed_bytes(max(earlier, key=lambda s: s.ref.position).ref, source.ref)
+                data = data if changed is None else changed
+        queue, creating = self.durations.rds_copy(data / GIB, cross_region=cross)
+        copy = SnapshotRecord(region, name.lower(), arn, source.ref, source.instance, "manual", now,
+                              dict(source.attributes), copied_from=source.arn,
+                              status="pending" if queue > 0 else "creating", started=now + queue,
+                              ready_at=now + queue + creating, data_bytes=source.data_bytes,
+                              dbi_resource_id=source.dbi_resource_id)
+        self._add_snapshot(copy)
+        if cross:
+            self.snapshot_event(source, "Started cross region DB snapshot copy", "notification")
         else:
-            self._drop_backend_automated_snapshots(region, record.name)
-        self._present(ctx)
-        return None
+            self.snapshot_event(copy, "Started DB snapshot copy", "notification")
+        return copy
+
+    def _add_snapshot(self, snapshot: SnapshotRecord) -> None:
+        self.state.counter += 1
+        snapshot.id = self.state.counter
+        self.state.snapshots[snapshot.key] = snapshot
+        if snapshot.status == "pending":
+            self._timer(snapshot.started, "snapshot", snapshot.key, float(snapshot.id))
+        if snapshot.status != "available":
+            self._timer(snapshot.ready_at, "snapshot", snapshot.key, float(snapshot.id))
+
+    def _snapshot_step(self, snapshot: SnapshotRecord, now: float) -> None:
+        if snapshot.status == "pending" and now >= snapshot.started:
+            snapshot.status = "creating"
+        if snapshot.status == "creating" and now >= snapshot.ready_at:
+            self._snapshot_ready(snapshot, now)
+
+    def _snapshot_ready(self, snapshot: SnapshotRecord, now: float) -> None:
+        if snapshot.status == "available":
+            return
+        snapshot.status = "available"
+        snapshot.ready_at = min(snapshot.ready_at, now)
+        if snapshot.copied_from:
+            cross = ARN.match(snapshot.copied_from)
+            self.snapshot_event(snapshot, "Finished cross region DB snapshot copy"
+                                if cross and cross["region"] != snapshot.region else "Finished DB snapshot copy",
+                                "notification")
+        else:
+            kind = {"manual": "Manual", "awsbackup": "Manual"}.get(snapshot.snapshot_type, "Automated")
+            self.snapshot_event(snapshot, f"{kind} snapshot created", "creation")
+        if snapshot.snapshot_type == "automated":
+            record = self.known(snapshot.region, snapshot.instance)
+            if record is not None and record.backups_pending:
+                record.backups_pending = False
+                record.backups_since = snapshot.created_at
+        self.emit("DBSnapshotAvailable", region=snapshot.region, resource=snapshot.name,
+                  snapshot_type=snapshot.snapshot_type)
+
+    def snapshot_progress(self, snapshot: SnapshotRecord, now: float) -> int:
+        if snapshot.status == "pending":
+            return 0
+        return progress(snapshot.started, snapshot.ready_at, now) if snapshot.status == "creating" else 100
 
     # -- read replicas -----------------------------------------------------------------------------------
 
-    def _create_db_instance_read_replica(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        source_id = str(params.get("SourceDBInstanceIdentifier", ""))
-        match = _ARN.match(source_id)
-        source = self.state.instances.get(
-            f"{match['region'] if match else region}/{(match['name'] if match else source_id).lower()}")
-        if source is not None and source.retention_days == 0:
-            return self._refuse(ctx, 400, "InvalidDBInstanceState",
-                                "Automated backups are not enabled for this database instance. To enable automated "
-                                "backups, use ModifyDBInstance to set the backup retention period to a non-zero value.")
-        result = self._forward(ctx)
-        if result is None or source is None:
-            return None
-        now = self.now()
-        lag = REPLICA_LAG_SECONDS[source.region == region]
-        record = self._new_instance(result["DBInstance"], region, params, origin=None,
-                                    follows=Follow(source.history, lag, now))
-        record.source = source.key
-        record.retention_days = int(params.get("BackupRetentionPeriod") or 0)
-        self._event(record, "DB instance created", "creation")
-        self._event(record, f"Replication for the read replica of {source.arn} started", "read replica")
-        self._drop_backend_automated_snapshots(region, record.name)
-        self._present(ctx)
-        return None
-
-    def _promote_read_replica(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        record = self._known(region, params.get("DBInstanceIdentifier"))
-        if record is not None and record.source is None:
-            return self._refuse(ctx, 400, "InvalidDBInstanceState",
-                                f"DB instance {record.name} is not a read replica.")
-        result = self._forward(ctx)
-        if result is None or record is None:
-            return None
-        self._promote(record, "Promoted Read Replica to a stand-alone database instance")
-        retention = int(result["DBInstance"].get("BackupRetentionPeriod") or 0)
-        if "BackupRetentionPeriod" in params:
-            retention = int(params["BackupRetentionPeriod"])
-        record.retention_days = retention
-        if retention > 0:
-            self._start_backups(record, snapshot_taken_by_backend=False)
-        self._present(ctx)
-        return None
-
-    def _promote(self, record: InstanceRecord, message: str) -> None:
+    def promote(self, record: InstanceRecord, message: str) -> None:
         history = self.state.histories[record.history]
         follow = history.follows
         if follow is None or follow.until is not None:
@@ -710,53 +815,54 @@ class RdsData(Engine):
         follow.until = now
         record.source = None
         self.store.forget(record.history)  # it held the source's rows; from now on its own journal
-        self._event(record, message, "read replica")
+        self.event(record, message, "read replica")
 
-    def _replicas_of(self, record: InstanceRecord) -> list[InstanceRecord]:
+    def replicas_of(self, record: InstanceRecord) -> list[InstanceRecord]:
         return [other for other in self.state.instances.values() if other.source == record.key]
 
     # -- automated backups -------------------------------------------------------------------------------
 
-    def _start_backups(self, record: InstanceRecord, snapshot_taken_by_backend: bool) -> None:
-        """Backups switched on: the first backup now, then one a day in the backup window."""
-        now = self.now()
-        record.backups_since = now
-        name = f"rds:{record.name}-{epoch_dt(now).strftime('%Y-%m-%d-%H-%M')}"
-        self._event(record, "Backing up DB instance", "backup")
-        taken = snapshot_taken_by_backend or self._take_automated_snapshot(record, name)
-        if taken:
-            self._record_snapshot(record.region, name, self._ref_now(record), record, "automated")
-        self._event(record, "Finished DB Instance backup", "backup")
-        self._schedule_backup(record)
+    def start_backups(self, record: InstanceRecord) -> None:
+        """Backups switched on (or a new instance with them on): the first automated backup now, `backing-up`
+        (after whatever the instance is doing), then one a day in the backup window."""
+        record.backups_pending = True
+        # (its length is the snapshot's, known when it begins: the data is measured then)
+        self.start_phases(record, [Phase("backing-up", 0.0, begin="automated-backup", then="backup")])
+        self.schedule_backup(record)
 
-    def _stop_backups(self, record: InstanceRecord) -> None:
+    def _take_automated_backup(self, record: InstanceRecord, phase: Phase) -> None:
+        now = self.now()
+        if record.retention_days == 0:  # switched off since it was queued
+            phase.seconds = 0.0
+            return
+        name = f"rds:{record.name}-{epoch_dt(now).strftime('%Y-%m-%d-%H-%M')}"
+        self.event(record, "Backing up DB instance", "backup")
+        if f"{record.region}/{name}" in self.state.snapshots:
+            return
+        # the backend holds it too, so that its DescribeDBSnapshots lists it (False: a backend taking its own)
+        self.sandbox.data.create_automated_db_snapshot(record.region, record.name, name)
+        snapshot = self.take_snapshot(record, name, "automated", busy=False)
+        phase.seconds = max(0.0, snapshot.ready_at - now)
+        phase.detail["snapshot"] = snapshot.key
+
+    def stop_backups(self, record: InstanceRecord) -> None:
         record.backups_since = None
+        record.backups_pending = False
         record.next_backup = None
         self._drop_automated_snapshots(record)
-        self._event(record, "Automated backups for this DB instance have been disabled", "backup")
+        self.event(record, "Automated backups for this DB instance have been disabled", "backup")
 
-    def _schedule_backup(self, record: InstanceRecord) -> None:
-        record.next_backup = _next_window_start(record.backup_window, self.now())
+    def schedule_backup(self, record: InstanceRecord) -> None:
+        record.next_backup = windows.next_daily_start(record.backup_window, self.now())
         self._timer(record.next_backup, "backup", record.key, record.next_backup)
 
     def _daily_backup(self, record: InstanceRecord) -> None:
         now = self.now()
-        if record.stopped:  # RDS takes no automated backup of a stopped instance
-            self._schedule_backup(record)
-            return
-        name = f"rds:{record.name}-{epoch_dt(now).strftime('%Y-%m-%d-%H-%M')}"
-        self._event(record, "Backing up DB instance", "backup")
-        if self._take_automated_snapshot(record, name):
-            self._record_snapshot(record.region, name, self._ref_now(record), record, "automated")
-        self._event(record, "Finished DB Instance backup", "backup")
-        expired = now - record.retention_days * 86400
-        self._drop_automated_snapshots(record, older_than=expired)
-        self._schedule_backup(record)
-
-    def _take_automated_snapshot(self, record: InstanceRecord, name: str) -> bool:
-        if f"{record.region}/{name}" in self.state.snapshots:
-            return False
-        return self.sandbox.data.create_automated_db_snapshot(record.region, record.name, name)
+        self.schedule_backup(record)
+        if record.stopped or not record.created or record.view is not None:
+            return  # RDS takes no automated backup of a stopped (or unfinished, or deleting) instance
+        self.start_phases(record, [Phase("backing-up", 0.0, begin="automated-backup", then="backup")])
+        self._drop_automated_snapshots(record, older_than=now - record.retention_days * 86400)
 
     def _drop_automated_snapshots(self, record: InstanceRecord, older_than: float | None = None) -> None:
         for key, snapshot in list(self.state.snapshots.items()):
@@ -766,88 +872,87 @@ class RdsData(Engine):
                 self._delete_backend_snapshot(record.region, snapshot.name)
                 self.state.snapshots.pop(key, None)
 
-    def _drop_backend_automated_snapshots(self, region: str, name: str) -> None:
-        """The backend takes an automated snapshot of every new instance; AWS takes none without retention."""
+    def drop_backend_automated_snapshots(self, region: str, name: str) -> None:
+        """The backend takes an automated snapshot of every new instance at once; RDS takes the first when the
+        instance is built (and none without retention)."""
         rds = self.sandbox.client("rds", region)
-        for snapshot in rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")["DBSnapshots"]:
-            self._delete_backend_snapshot(region, snapshot["DBSnapshotIdentifier"])
+        with audit.unrecorded():
+            shown = rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")["DBSnapshots"]
+        for snapshot in shown:
+            if f"{region}/{snapshot['DBSnapshotIdentifier']}" not in self.state.snapshots:
+                self._delete_backend_snapshot(region, snapshot["DBSnapshotIdentifier"])
 
     def _delete_backend_snapshot(self, region: str, name: str) -> None:
         try:
-            self.sandbox.client("rds", region).delete_db_snapshot(DBSnapshotIdentifier=name)
+            with audit.unrecorded():
+                self.sandbox.client("rds", region).delete_db_snapshot(DBSnapshotIdentifier=name)
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault",
                                                      "InvalidDBSnapshotState"):
                 raise
 
-    def _describe_db_instance_automated_backups(self, ctx: RequestContext, params: dict[str, Any],
-                                                region: str) -> None:
+    def automated_snapshot_before(self, region: str, name: str, when: float) -> float | None:
+        """The time of the latest automated snapshot of instance `name` taken at or before `when`."""
+        times = [s.created_at for s in self.state.snapshots.values()
+                 if s.region == region and s.instance == name and s.snapshot_type == "automated"
+                 and s.created_at <= when]
+        return max(times) if times else None
+
+    # -- deletion and retained automated backups ---------------------------------------------------------
+
+    def start_deleting(self, record: InstanceRecord, view: dict[str, Any], final: SnapshotRecord | None,
+                       keep_backups: bool) -> None:
+        """DeleteDBInstance: `deleting` until the final snapshot exists (and a little longer); automated backups
+        are removed, or retained for the retention period (DeleteAutomatedBackups false)."""
         now = self.now()
-        wanted = str(params.get("DBInstanceIdentifier") or "").lower()
-        backups = []
-        for record in self.state.instances.values():
-            if record.region != region or record.retention_days == 0 or record.backups_since is None:
-                continue
-            if wanted and record.name != wanted:
-                continue
-            attributes = record.attributes
-            backups.append({
-                "DBInstanceArn": record.arn, "Region": region, "DBInstanceIdentifier": record.name,
-                "RestoreWindow": {"EarliestTime": epoch_dt(self._earliest_restorable(record, now)),
-                                  "LatestTime": epoch_dt(self._latest_restorable(record, now))},
-                "AllocatedStorage": attributes.get("AllocatedStorage"), "Status": "active",
-                "Port": attributes.get("Port"), "AvailabilityZone": self._zones(record, now)[0],
-                "InstanceCreateTime": epoch_dt(record.created_at), "MasterUsername": attributes.get("MasterUsername"),
-                "Engine": attributes.get("Engine"), "EngineVersion": attributes.get("EngineVersion"),
-                "Encrypted": bool(attributes.get("StorageEncrypted")), "StorageType": attributes.get("StorageType"),
-                "BackupRetentionPeriod": record.retention_days,
-                "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{region}:{config.ACCOUNT_ID}:auto-backup:"
-                                                 f"ab-{record.history}-{record.name}",
-            })
-        if wanted and not backups:
-            return self._refuse(ctx, 404, "DBInstanceAutomatedBackupNotFoundFault",
-                                f"No automated backup for DB instance {wanted} was found.")
-        ctx.respond(200, serialize_response("DescribeDBInstanceAutomatedBackups",
-                                            {"DBInstanceAutomatedBackups": backups}, ctx.request_id), "text/xml")
+        record.view = view
+        record.pending.clear()
+        record.applying.clear()
+        if keep_backups and record.retention_days > 0 and record.backups_since is not None:
+            latest = self.latest_restorable(record, now)
+            retained = RetainedBackup(
+                record.region, record.name, record.arn, record.dbi_resource_id,
+                automated_backups_arn(record.region, record.dbi_resource_id), record.history, record.retention_days,
+                self.earliest_restorable(record, now), latest, now, record.created_at, dict(record.attributes),
+                record.az, record.backup_window)
+            self.state.retained[retained.dbi_resource_id] = retained
+            self._timer(now + record.retention_days * 86400, "retained-expiry", retained.dbi_resource_id, now)
+        else:
+            self._drop_automated_snapshots(record)
+        seconds = self.durations.rds_delete(None)
+        if final is not None:
+            seconds += max(0.0, final.ready_at - now)
+        record.phases = []
+        self.start_phases(record, [Phase("deleting", seconds, outage=True, then="deleted")])
+
+    def _deleted(self, record: InstanceRecord) -> None:
+        self.event(record, "DB instance deleted", "deletion")
+        self.state.instances.pop(record.key, None)
+        self.store.forget(record.history)
+        self.emit("DBInstanceDeleted", region=record.region, resource=record.name)
+
+    def find_retained(self, dbi_resource_id: str | None = None, arn: str | None = None) -> RetainedBackup | None:
+        for retained in self.state.retained.values():
+            if (dbi_resource_id and retained.dbi_resource_id == dbi_resource_id) or (arn and retained.arn == arn):
+                return retained
         return None
+
+    def forget_retained(self, retained: RetainedBackup) -> None:
+        self.state.retained.pop(retained.dbi_resource_id, None)
+        for key, snapshot in list(self.state.snapshots.items()):
+            if (snapshot.region == retained.region and snapshot.instance == retained.name
+                    and snapshot.snapshot_type == "automated" and self.known(retained.region, retained.name) is None):
+                self._delete_backend_snapshot(retained.region, snapshot.name)
+                self.state.snapshots.pop(key, None)
 
     # -- events ------------------------------------------------------------------------------------------
 
-    def _describe_events(self, ctx: RequestContext, params: dict[str, Any], region: str) -> None:
-        source_id, source_type = params.get("SourceIdentifier"), params.get("SourceType")
-        if source_id and not source_type:
-            return self._refuse(ctx, 400, "InvalidParameterCombination",
-                                "Cannot specify source identifier without source type")
-        now = self.now()
-        end = params["EndTime"].timestamp() if "EndTime" in params else now
-        if "StartTime" in params:
-            start = params["StartTime"].timestamp()
-        else:
-            start = end - 60 * int(params.get("Duration") or DEFAULT_EVENT_MINUTES)
-        categories = set(params.get("EventCategories") or [])
-        found = [event for event in self.state.events.get(region, [])
-                 if start <= event.time <= end
-                 and (not source_type or event.source_type == source_type)
-                 and (not source_id or event.source_id == str(source_id).lower())
-                 and (not categories or categories & set(event.categories))]
-        size = max(20, min(100, int(params.get("MaxRecords") or 100)))
-        offset = int(params.get("Marker") or 0)
-        page = found[offset:offset + size]
-        answer: dict[str, Any] = {"Events": [
-            {"SourceIdentifier": event.source_id, "SourceType": event.source_type, "Message": event.message,
-             "EventCategories": event.categories, "Date": epoch_dt(event.time), "SourceArn": event.arn}
-            for event in page]}
-        if offset + size < len(found):
-            answer["Marker"] = str(offset + size)
-        ctx.respond(200, serialize_response("DescribeEvents", answer, ctx.request_id), "text/xml")
-        return None
-
-    def _event(self, record: InstanceRecord, message: str, category: str) -> None:
+    def event(self, record: InstanceRecord, message: str, category: str) -> None:
         self._append_event(record.region, RdsEvent(self.now(), record.name, "db-instance", message, [category],
                                                    record.arn))
         self.emit("RdsEvent", region=record.region, resource=record.name, message=message, category=category)
 
-    def _snapshot_event(self, snapshot: SnapshotRecord, message: str, category: str) -> None:
+    def snapshot_event(self, snapshot: SnapshotRecord, message: str, category: str) -> None:
         self._append_event(snapshot.region, RdsEvent(self.now(), snapshot.name, "db-snapshot", message, [category],
                                                      snapshot.arn))
 
@@ -871,14 +976,28 @@ class RdsData(Engine):
     def run_due(self, now: float) -> None:
         timers = self.state.timers
         while timers and timers[0][0] <= now:
-            _, _, kind, key, token = heapq.heappop(timers)
+            due, _, kind, key, token = heapq.heappop(timers)
+            if kind == "snapshot":
+                snapshot = self.state.snapshots.get(key)
+                if snapshot is not None and snapshot.id == int(token):
+                    self._snapshot_step(snapshot, due)
+                continue
+            if kind == "retained-expiry":
+                retained = self.state.retained.get(key)
+                if retained is not None and retained.deleted_at == token:
+                    self.forget_retained(retained)
+                continue
             record = self.state.instances.get(key)
             if record is None:
                 continue
-            if kind == "outage-end" and record.outage is not None and record.outage.started == token:
-                self._end_outage(record)
+            if kind == "phase" and record.phases and record.phases[0].id == int(token):
+                self._end_phase(record, due)
             elif kind == "backup" and record.next_backup == token and record.retention_days > 0:
                 self._daily_backup(record)
+            elif kind == "maintenance" and record.next_maintenance == token and record.pending:
+                self.apply_pending(record)
+            elif kind == "az-swap" and record.az_swap_at == token:
+                self._swap_zones(record)
 
     def _timer(self, due: float, kind: str, key: str, token: float) -> None:
         self.state.counter += 1
@@ -890,11 +1009,11 @@ class RdsData(Engine):
         self.state.counter += 1
         return f"{prefix}{self.state.counter}"
 
-    def _known(self, region: str, name: Any) -> InstanceRecord | None:
+    def known(self, region: str, name: Any) -> InstanceRecord | None:
         return self.state.instances.get(f"{region}/{str(name or '').lower()}")
 
     def _existing(self, region: str, name: str) -> InstanceRecord:
-        record = self._known(region, name)
+        record = self.known(region, name)
         if record is None:
             known = sorted(r.name for r in self.state.instances.values() if r.region == region)
             raise SqlError(f"no DB instance {name!r} in {region} (instances there: {', '.join(known) or 'none'})")
@@ -903,57 +1022,50 @@ class RdsData(Engine):
     def _by_arn(self, arn: str) -> InstanceRecord | None:
         return next((record for record in self.state.instances.values() if record.arn == arn), None)
 
-    def _ref_now(self, record: InstanceRecord) -> DataRef:
+    def by_resource_id(self, dbi_resource_id: str) -> InstanceRecord | None:
+        return next((r for r in self.state.instances.values() if r.dbi_resource_id == dbi_resource_id), None)
+
+    def ref_now(self, record: InstanceRecord) -> DataRef:
         return self.store.ref_at(record.history, self.now())
 
-    @staticmethod
-    def _in_outage(record: InstanceRecord, now: float) -> bool:
-        return record.outage is not None and now < record.outage.ends
+    def data_bytes(self, record: InstanceRecord, ref: DataRef | None = None) -> int:
+        """The data the instance holds (at `ref`, now by default): what its first snapshot copies."""
+        return self.store.size_bytes(record.history, ref or self.ref_now(record))
 
-    def _unavailable(self, record: InstanceRecord, now: float) -> bool:
+    def unavailable(self, record: InstanceRecord, now: float) -> bool:
+        """The database does not answer (SQL refused, the shop's orders lost)."""
         return (record.stopped or record.unreachable or record.region in self.state.regions_down
-                or self._in_outage(record, now))
+                or bool(record.phases and record.phases[0].outage))
 
-    def _status_word(self, record: InstanceRecord, now: float) -> str:
-        if record.stopped:
-            return "stopped"
-        if self._in_outage(record, now):
-            return "rebooting"
+    def status_word(self, record: InstanceRecord, now: float) -> str:
+        if record.phases or record.stopped:
+            return self.status(record)
         if record.unreachable or record.region in self.state.regions_down:
             return "unreachable"
         return "available"
 
     @staticmethod
-    def _zones(record: InstanceRecord, now: float) -> tuple[str, str | None]:
-        outage = record.outage
-        if outage is not None and now >= outage.ends:  # finished, even if the clock has not played it yet
-            return outage.az_after, outage.secondary_after
-        return record.az, record.secondary_az
-
-    @staticmethod
-    def _earliest_restorable(record: InstanceRecord, now: float) -> float:
+    def earliest_restorable(record: InstanceRecord, now: float) -> float:
         return max(record.backups_since or now, now - record.retention_days * 86400)
 
-    @staticmethod
-    def _latest_restorable(record: InstanceRecord, now: float) -> float:
-        return max(record.backups_since or now, now - RESTORE_LAG_SECONDS)
-
-    def _not_available(self, ctx: RequestContext, record: InstanceRecord, action: str) -> None:
-        status = self._status_word(record, self.now())
-        self._refuse(ctx, 400, "InvalidDBInstanceState",
-                     f"Cannot {action} DB instance {record.name}: its status is {status}, not available")
+    def latest_restorable(self, record: InstanceRecord, now: float) -> float:
+        lag = self.durations["rds.log_upload_interval"] * self.durations["scale"]
+        return max(record.backups_since or now, now - lag)
 
     def describe(self) -> dict[str, Any]:
         state = self.state
+        busy = {f"{record.region}/{record.name}": self.status(record) for record in state.instances.values()
+                if record.phases}
         return {"instances": len(state.instances), "snapshots": len(state.snapshots),
                 "journaled_changes": sum(len(h.journal) for h in state.histories.values()),
-                "primary": "/".join(state.primary)}
+                "primary": "/".join(state.primary), "in_progress": busy,
+                "retained_automated_backups": len(state.retained)}
 
 
-def _attributes(shown: dict[str, Any]) -> dict[str, Any]:
+def instance_attributes(shown: dict[str, Any]) -> dict[str, Any]:
     keep = ("DBInstanceClass", "Engine", "EngineVersion", "AllocatedStorage", "MasterUsername", "DBName",
             "StorageType", "StorageEncrypted", "KmsKeyId", "Iops", "CopyTagsToSnapshot", "PubliclyAccessible",
-            "DeletionProtection")
+            "DeletionProtection", "LicenseModel", "StorageThroughput")
     found = {key: shown[key] for key in keep if shown.get(key) is not None}
     port = (shown.get("Endpoint") or {}).get("Port") or shown.get("DbInstancePort")
     if port:
@@ -961,16 +1073,66 @@ def _attributes(shown: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _standby_zone(az: str) -> str:
+def creation_request(name: str, attributes: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """CreateDBInstance's parameters for a new instance built like `attributes` (an instance's, a backup's),
+    with `overrides` (a restore's parameters, AWS Backup's restore metadata: strings or typed values)."""
+    request: dict[str, Any] = {
+        "DBInstanceIdentifier": name,
+        "DBInstanceClass": overrides.get("DBInstanceClass") or attributes.get("DBInstanceClass", "db.t3.micro"),
+        "Engine": overrides.get("Engine") or attributes.get("Engine", "postgres"),
+    }
+    for key in ("EngineVersion", "MasterUsername", "DBName", "StorageType", "KmsKeyId", "LicenseModel"):
+        value = overrides.get(key) or attributes.get(key)
+        if value:
+            request[key] = value
+    for key in ("AvailabilityZone", "DBSubnetGroupName", "OptionGroupName", "PreferredBackupWindow",
+                "Tags", "VpcSecurityGroupIds"):  # where it goes, not what it was
+        value = overrides.get(key)
+        if value:
+            request[key] = value
+    for key in ("AllocatedStorage", "Port", "BackupRetentionPeriod", "Iops"):
+        value = overrides.get(key)
+        value = attributes.get(key) if value in (None, "") else value
+        if value not in (None, ""):
+            request[key] = int(value)
+    for key in ("MultiAZ", "StorageEncrypted", "PubliclyAccessible", "DeletionProtection", "CopyTagsToSnapshot"):
+        value = overrides.get(key, attributes.get(key))
+        if value is not None:
+            request[key] = value if isinstance(value, bool) else str(value).lower() == "true"
+    return request
+
+
+def snapshot_view(snapshot: SnapshotRecord, source: InstanceRecord | None) -> dict[str, Any]:
+    """A DBSnapshot as DescribeDBSnapshots shows it, for a snapshot only the lab holds (AWS Backup's)."""
+    attributes = snapshot.attributes
+    view: dict[str, Any] = {
+        "DBSnapshotIdentifier": snapshot.name, "DBInstanceIdentifier": snapshot.instance,
+        "SnapshotCreateTime": epoch_dt(snapshot.created_at), "Engine": attributes.get("Engine"),
+        "AllocatedStorage": attributes.get("AllocatedStorage"), "Port": attributes.get("Port"),
+        "AvailabilityZone": source.az if source is not None else f"{snapshot.region}a",
+        "MasterUsername": attributes.get("MasterUsername"), "EngineVersion": attributes.get("EngineVersion"),
+        "LicenseModel": attributes.get("LicenseModel", "postgresql-license"), "SnapshotType": snapshot.snapshot_type,
+        "StorageType": attributes.get("StorageType"), "Encrypted": bool(attributes.get("StorageEncrypted")),
+        "DBSnapshotArn": snapshot.arn, "IAMDatabaseAuthenticationEnabled": False, "TagList": [],
+        "OriginalSnapshotCreateTime": epoch_dt(snapshot.created_at),
+    }
+    if attributes.get("KmsKeyId"):
+        view["KmsKeyId"] = attributes["KmsKeyId"]
+    if source is not None:
+        view["InstanceCreateTime"] = epoch_dt(source.created_at)
+        view["DbiResourceId"] = source.dbi_resource_id
+    return {key: value for key, value in view.items() if value is not None}
+
+
+def automated_backups_arn(region: str, dbi_resource_id: str) -> str:
+    return f"arn:aws:rds:{region}:{config.ACCOUNT_ID}:auto-backup:ab-{dbi_resource_id.removeprefix('db-').lower()}"
+
+
+def standby_zone(az: str) -> str:
     region, letter = az[:-1], az[-1]
     return region + ("b" if letter == "a" else "a")
 
 
-def _next_window_start(window: str, now: float) -> float:
-    """The next start of a daily UTC window such as '03:00-03:30' after `now` (a day from now if malformed)."""
-    match = _WINDOW.match(window or "")
-    if match is None:
-        return now + 86400
-    moment = epoch_dt(now)
-    start = moment.replace(hour=int(match[1]), minute=int(match[2]), second=0, microsecond=0).timestamp()
-    return start if start > now else start + 86400
+def epoch_dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+

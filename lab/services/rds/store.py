@@ -168,6 +168,23 @@ class DataStore:
         self._live[key] = _Live(history, ref.history, ref.position, connection)
         return connection
 
+    # -- sizes (what a snapshot or a copy has to move) ---------------------------------------------
+
+    def size_bytes(self, key: str, ref: DataRef) -> int:
+        """The bytes the database at `ref` occupies (SQLite's pages): the data actually written, U."""
+        connection = self.connection(key, ref)
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        size = connection.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages) * int(size)
+
+    def changed_bytes(self, before: DataRef, after: DataRef) -> int | None:
+        """The bytes of the changes from `before` to `after` in one history (C, what an incremental snapshot
+        copies); None when they are not positions of the same history (a full copy is due)."""
+        if before.history != after.history or before.position > after.position:
+            return None
+        journal = self.histories[after.history].journal
+        return sum(_change_bytes(change) for change in journal[before.position:after.position])
+
     def forget(self, key: str) -> None:
         live = self._live.pop(key, None)
         if live is not None:
@@ -328,6 +345,15 @@ def _insert_guard(connection: sqlite3.Connection) -> tuple[int, str] | None:
     largest_id = connection.execute("SELECT max(id) FROM orders").fetchone()[0]
     largest_order_id = connection.execute("SELECT max(order_id) FROM orders").fetchone()[0]
     return (largest_id or 0, largest_order_id or "")
+
+
+def _change_bytes(change: Change) -> int:
+    """What one journaled change writes, roughly: its values as text (a row, or a statement and its values)."""
+    _, kind, payload = change
+    if kind == ORDER:
+        return sum(len(str(value)) for value in payload) + 16  # + the row's and index entries' overhead
+    statement, parameters = sql_payload(payload)
+    return len(statement) + sum(len(str(value)) for value in parameters)
 
 
 def _connect() -> sqlite3.Connection:

@@ -1,8 +1,8 @@
 """Route 53 health checks that watch the sandbox, and DNS answers that fail over as Route 53's do.
 
 moto stores hosted zones, records and health checks (the backend keeps serving those), but reports every
-health check healthy and has no TestDNSAnswer. This engine answers GetHealthCheckStatus,
-GetHealthCheckLastFailureReason and TestDNSAnswer from the sandbox's state:
+health check healthy and has no TestDNSAnswer. The service's API (lab.services.route53.api) answers
+GetHealthCheckStatus, GetHealthCheckLastFailureReason and TestDNSAnswer from this engine's state:
   - a health check's endpoint (see lab.services.route53.health for the names the sandbox answers for) is
     reachable while its region and the endpoint itself are not marked down (`set_region_down`,
     `set_endpoint_down`: the failure injection calls them; POST /_lab/route53/health sets them by hand)
@@ -29,11 +29,9 @@ from botocore.exceptions import ClientError
 
 from lab import config
 from lab.gateway import audit
-from lab.gateway.codec import wire
-from lab.gateway.codec.errors import aws_error
-from lab.kernel.context import RequestContext, Response
+from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
-from lab.services.route53.dns import Answer, Resolver, dns_name
+from lab.services.route53.dns import Resolver, dns_name
 from lab.services.route53.health import (
     ENDPOINT_TYPES,
     NOT_FOUND,
@@ -42,11 +40,9 @@ from lab.services.route53.health import (
     TIMEOUT,
     Point,
     Target,
-    last_failures,
     merge,
     next_flip,
     normalise,
-    observations,
     request_interval,
     status_at,
     status_text,
@@ -144,29 +140,6 @@ class Route53(Engine):
 
     # -- the request path ----------------------------------------------------------------------------
 
-    def handles(self, ctx: RequestContext) -> bool:
-        identity = ctx.identity
-        return identity is not None and identity.service == SERVICE and identity.operation in (
-            "GetHealthCheckStatus", "GetHealthCheckLastFailureReason", "TestDNSAnswer")
-
-    def serve(self, ctx: RequestContext) -> None:
-        identity = ctx.identity
-        assert identity is not None and identity.operation is not None
-        params = wire.request_params(SERVICE, identity.operation, identity.protocol, ctx.path, ctx.query_string,
-                                     dict(ctx.headers.items()), ctx.body)
-        try:
-            if identity.operation == "TestDNSAnswer":
-                output = self._test_dns_answer(params)
-            else:
-                output = self._check_report(params.get("HealthCheckId", ""),
-                                            failures=identity.operation == "GetHealthCheckLastFailureReason")
-        except Route53Error as exc:
-            error = aws_error(identity, exc.status, exc.code, str(exc))
-            ctx.response = Response(error.status, list(error.headers), error.body)
-            return
-        status, headers, body = wire.serialize_response(SERVICE, identity.operation, identity.protocol, output)
-        ctx.response = Response(status, headers, body)
-
     def observe(self, ctx: RequestContext) -> None:
         identity = ctx.identity
         if identity is None or identity.operation is None or not ctx.mutating:
@@ -189,9 +162,7 @@ class Route53(Engine):
     def _track(self, ctx: RequestContext) -> None:
         identity = ctx.identity
         assert identity is not None and identity.operation is not None and ctx.response is not None
-        answer = wire.response_params(SERVICE, identity.operation, identity.protocol, ctx.response.status,
-                                      ctx.response.headers, ctx.response.body_bytes())
-        check = answer.get("HealthCheck") or {}
+        check = self.sandbox.call_output(ctx).get("HealthCheck") or {}
         check_id = check.get("Id")
         if not check_id:
             return
@@ -204,11 +175,7 @@ class Route53(Engine):
         self._reconsider()
 
     def _untrack(self, ctx: RequestContext) -> None:
-        identity = ctx.identity
-        assert identity is not None and identity.operation is not None
-        params = wire.request_params(SERVICE, identity.operation, identity.protocol, ctx.path, ctx.query_string,
-                                     dict(ctx.headers.items()), ctx.body)
-        check_id = params.get("HealthCheckId", "")
+        check_id = self.sandbox.call_params(ctx).get("HealthCheckId", "")
         self.state.checks.pop(check_id, None)
         self.state.statuses.pop(check_id, None)
         self._reconsider()
@@ -251,7 +218,7 @@ class Route53(Engine):
         return [target_of(tracked.config) for tracked in self.state.checks.values()
                 if tracked.config.get("Type") in ENDPOINT_TYPES]
 
-    def _tracked(self, check_id: str) -> TrackedCheck | None:
+    def tracked(self, check_id: str) -> TrackedCheck | None:
         tracked = self.state.checks.get(check_id)
         if tracked is not None:
             return tracked
@@ -266,7 +233,7 @@ class Route53(Engine):
     def health(self, check_id: str, moment: float | None = None, depth: int = 0) -> Health:
         """The status of a health check at `moment` (now by default), and why."""
         moment = self.now() if moment is None else moment
-        tracked = self._tracked(check_id)
+        tracked = self.tracked(check_id)
         if tracked is None:
             return Health(True, f"health check {check_id} does not exist; Route 53 treats the record as healthy")
         settings = tracked.config
@@ -440,23 +407,7 @@ class Route53(Engine):
             return []
         return points
 
-    # -- answers ---------------------------------------------------------------------------------------
-
-    def _check_report(self, check_id: str, failures: bool) -> dict[str, Any]:
-        tracked = self._tracked(check_id)
-        if tracked is None:
-            raise Route53Error("NoSuchHealthCheck", f"A health check with id {check_id} does not exist.", 404)
-        kind = tracked.config.get("Type")
-        if kind == "CALCULATED":
-            raise Route53Error("InvalidInput", "You can't use GetHealthCheckStatus to get the status of a calculated "
-                                               "health check; look at its child health checks instead.")
-        if kind not in ENDPOINT_TYPES:
-            raise Route53Error("InvalidInput", f"The sandbox reports no checker observations for {kind} health "
-                                               "checks; they follow their CloudWatch alarm.")
-        now = self.now()
-        points = self.points(tracked, now)
-        report = last_failures if failures else observations
-        return {"HealthCheckObservations": report(points, tracked.config, tracked.created_at, now)}
+    # -- what the API reads ----------------------------------------------------------------------------
 
     def zones(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
         """Record sets by zone name, and zones by id, as the backend holds them."""
@@ -497,31 +448,6 @@ class Route53(Engine):
         state = points[-1] if points else Point(now, True)
         return state.up, status_text(tracked.config, state)
 
-    def _test_dns_answer(self, params: dict[str, Any]) -> dict[str, Any]:
-        zone_id = str(params.get("HostedZoneId", "")).rsplit("/", 1)[-1]
-        _records, by_id = self.zones()
-        zone = by_id.get(zone_id)
-        if zone is None:
-            raise Route53Error("NoSuchHostedZone", f"No hosted zone found with ID: {zone_id}", 404)
-        name, record_type = params.get("RecordName", ""), params.get("RecordType", "")
-        resolver = self.resolver(name, record_type)
-        zone_name = dns_name(zone["Name"])
-        wanted = dns_name(name)
-        if wanted == zone_name or wanted.endswith("." + zone_name):
-            answer = resolver.resolve(name, record_type, zone=zone_name)
-        else:
-            answer = Answer(name=wanted + ".", type=record_type, code="NXDOMAIN")
-        return {"Nameserver": self._nameserver(zone_id), "RecordName": name, "RecordType": record_type,
-                "RecordData": answer.data, "ResponseCode": answer.code, "Protocol": "UDP"}
-
-    def _nameserver(self, zone_id: str) -> str:
-        try:
-            with audit.unrecorded():
-                found = self.sandbox.client(SERVICE, GLOBAL_REGION).get_hosted_zone(Id=zone_id)
-            return (found.get("DelegationSet") or {}).get("NameServers", ["ns-0.awsdns-00.com"])[0]
-        except ClientError:
-            return "ns-0.awsdns-00.com"
-
     def describe(self) -> dict[str, Any]:
         state: Route53State = self.state
         return {"health_checks": len(state.checks),
@@ -530,13 +456,6 @@ class Route53(Engine):
                                        if periods and periods[-1][1] is None),
                 "endpoints_down": sorted(name for name, periods in state.endpoints_down.items()
                                          if periods and periods[-1][1] is None)}
-
-
-class Route53Error(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 def _within(periods: list[Period], moment: float) -> bool:

@@ -22,8 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lab.gateway.codec.errors import aws_error
-from lab.kernel.context import RequestContext, Response
+from lab.kernel.context import RequestContext
 from lab.kernel.data import BucketState, DataAccess
 from lab.kernel.engine import Engine
 from lab.services.s3.lifecycle import (
@@ -44,25 +43,17 @@ from lab.services.s3.replication import (
     check_replication,
     choose_targets,
     destination_name,
-    lifecycle_response_body,
-    parse_document,
     replication_pass,
-    replication_response_body,
     role_document_trusts_s3,
 )
 
-STATUS_HEADER = "x-amz-replication-status"
 PENDING, COMPLETED, FAILED, REPLICA = "PENDING", "COMPLETED", "FAILED", "REPLICA"
 _VERSION_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
 _TAG_WRITES = frozenset({"PutObjectTagging", "DeleteObjectTagging"})
-_SERVED = frozenset({"PutBucketReplication", "GetBucketReplication", "PutBucketVersioning",
-                     "GetBucketLifecycleConfiguration"})
-TRANSITION_MINIMUM_HEADER = "x-amz-transition-default-minimum-object-size"
-_LIFECYCLE_PUTS = {"PutBucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
-                   "PutBucketLifecycle": "GetBucketLifecycle"}
-_OBSERVED = frozenset({*_VERSION_WRITES, *_TAG_WRITES, *_LIFECYCLE_PUTS, "HeadObject", "GetObject",
-                       "DeleteObject", "DeleteObjects", "PutBucketReplication", "DeleteBucketReplication",
-                       "DeleteBucketLifecycle", "DeleteBucket", "CreateMultipartUpload", "AbortMultipartUpload"})
+_LIFECYCLE_PUTS = frozenset({"PutBucketLifecycleConfiguration", "PutBucketLifecycle"})
+_OBSERVED = frozenset({*_VERSION_WRITES, *_TAG_WRITES, *_LIFECYCLE_PUTS, "DeleteObject", "DeleteObjects",
+                       "PutBucketReplication", "DeleteBucketReplication", "DeleteBucketLifecycle", "DeleteBucket",
+                       "CreateMultipartUpload", "AbortMultipartUpload"})
 _LIFECYCLE_EVENTS = {"expire": "LifecycleExpiration", "delete-noncurrent": "LifecycleNoncurrentVersionExpiration",
                      "remove-delete-marker": "LifecycleExpiredDeleteMarkerRemoved"}
 
@@ -167,42 +158,13 @@ class S3(Engine):
 
     # -- the request path ----------------------------------------------------------------------------
 
-    def handles(self, ctx: RequestContext) -> bool:
-        identity = ctx.identity
-        return identity is not None and identity.service == "s3" and identity.operation in _SERVED
-
-    def serve(self, ctx: RequestContext) -> None:
-        operation = ctx.identity.operation  # type: ignore[union-attr]
-        bucket = ctx.identity.bucket or ""  # type: ignore[union-attr]
-        self.sandbox.backend.materialize_all()  # a restored S3 may still wait as bytes; the checks read it
-        if operation == "GetBucketReplication" and bucket in self.state.replication:
-            body = replication_response_body(self.state.replication[bucket].document)
-            ctx.response = Response(200, [("Content-Type", "application/xml")], body)
-            return
-        if operation == "GetBucketLifecycleConfiguration" and bucket in self.state.lifecycle_documents:
-            document, minimum = self.state.lifecycle_documents[bucket]
-            ctx.response = Response(200, [("Content-Type", "application/xml"), (TRANSITION_MINIMUM_HEADER, minimum)],
-                                    lifecycle_response_body(document))
-            return
-        refusal = None
-        if operation == "PutBucketReplication":
-            refusal = self._replication_refusal(bucket, ctx.body)
-        elif operation == "PutBucketVersioning" and bucket in self.state.replication:
-            refusal = _versioning_refusal(ctx.body)
-        if refusal is not None:
-            error = aws_error(ctx.identity, 409 if refusal.code == "InvalidBucketState" else 400,
-                              refusal.code, refusal.message)
-            ctx.response = Response(error.status, list(error.headers), error.body)
-            return
-        self.sandbox.backend.dispatch(ctx)
-
-    def _replication_refusal(self, bucket: str, body: bytes) -> ConfigError | None:
-        """What S3 says to this PutBucketReplication beyond what the backend checks (None: let it through)."""
+    def replication_refusal(self, bucket: str, document: dict[str, Any]) -> ConfigError | None:
+        """What S3 says to a PutBucketReplication of `document` beyond what the backend checks (None: let it
+        through)."""
         source = self.data.bucket_state(bucket)
         if source is None or source.versioning != "Enabled":
             return None  # the backend answers NoSuchBucket or the versioning refusal, as S3 does
         try:
-            document = parse_document("GetBucketReplication", body).get("ReplicationConfiguration") or {}
             check_replication(document)
             for rule in document["Rules"]:
                 destination = self.data.bucket_state(destination_name(rule["Destination"]["Bucket"]))
@@ -221,32 +183,27 @@ class S3(Engine):
         if self._acting or identity is None or identity.service != "s3" or identity.operation not in _OBSERVED:
             return  # (the engine's own calls, on a backend reached through the API, are not users' writes)
         operation, bucket, key = identity.operation, identity.bucket or "", identity.key or ""
-        response = ctx.response
-        assert response is not None
-        headers = {name.lower(): value for name, value in response.headers}
-        version_id = headers.get("x-amz-version-id", "")
-        if operation in ("HeadObject", "GetObject"):
-            status = self.replication_status(bucket, version_id)
-            if status is not None:
-                response.headers.append((STATUS_HEADER, status))
-        elif operation in _VERSION_WRITES:
+        sandbox = self.sandbox
+        if operation in _VERSION_WRITES:
+            version_id = sandbox.call_output(ctx).get("VersionId")
             if version_id and version_id != "null":
                 task = self._note_version(bucket, key, version_id)
                 if task is not None:
                     self._decide(task)  # at the write, with the tags the request set
         elif operation in _TAG_WRITES:
+            version_id = sandbox.call_output(ctx).get("VersionId")
             if version_id and version_id != "null":
                 self._note_tags(bucket, key, version_id)
         elif operation == "DeleteObject":
-            self._observe_delete(bucket, key, ctx.query_params().get("versionId", [None])[0], headers)
+            self._observe_delete(bucket, key, sandbox.call_params(ctx).get("VersionId"), sandbox.call_output(ctx))
         elif operation == "DeleteObjects":
-            self._observe_deletes(bucket, response.body_bytes())
+            self._observe_deletes(bucket, sandbox.call_output(ctx))
         elif operation in ("PutBucketReplication", "DeleteBucketReplication", "DeleteBucket"):
-            self._observe_replication_config(operation, bucket, ctx.body)
+            self._observe_replication_config(operation, bucket, ctx)
         if operation in _LIFECYCLE_PUTS or operation in ("DeleteBucketLifecycle", "DeleteBucket"):
             self._observe_lifecycle_config(operation, bucket, ctx)
         elif operation in ("CreateMultipartUpload", "CompleteMultipartUpload", "AbortMultipartUpload"):
-            self._observe_upload(operation, bucket, key, ctx, response)
+            self._observe_upload(operation, bucket, key, ctx)
 
     def _on_object_event(self, event: str, bucket: str, key: str, version_id: str) -> None:
         """The data layer's report of a write, from the gateway or straight from an engine."""
@@ -257,7 +214,7 @@ class S3(Engine):
         elif event == "tagged":
             self._note_tags(bucket, key, version_id)
 
-    def _observe_replication_config(self, operation: str, bucket: str, body: bytes) -> None:
+    def _observe_replication_config(self, operation: str, bucket: str, ctx: RequestContext) -> None:
         state = self.state
         if operation != "PutBucketReplication":
             if state.replication.pop(bucket, None) is not None:
@@ -265,7 +222,7 @@ class S3(Engine):
             if operation == "DeleteBucket":
                 state.versions.pop(bucket, None)
             return
-        document = parse_document("GetBucketReplication", body).get("ReplicationConfiguration") or {}
+        document = self.sandbox.call_params(ctx).get("ReplicationConfiguration") or {}
         self._roles.clear()  # read the role afresh (a reset may have taken it without an IAM call)
         state.seq += 1
         config = build_replication(bucket, document, state.replication.get(bucket), state.seq, self.now())
@@ -274,17 +231,13 @@ class S3(Engine):
                   rules=[{"id": rule.id, "enabled": rule.enabled, "destination": rule.destination_bucket}
                          for rule in config.rules])
 
-    def _observe_delete(self, bucket: str, key: str, requested_version: str | None, headers: dict[str, str]) -> None:
+    def _observe_delete(self, bucket: str, key: str, requested_version: str | None, answer: dict[str, Any]) -> None:
         if requested_version:  # a version removed for good: S3 never replicates that
             self._forget(bucket, requested_version)
-        elif headers.get("x-amz-delete-marker") == "true" and headers.get("x-amz-version-id"):
-            self._note_delete_marker(bucket, key, headers["x-amz-version-id"])
+        elif answer.get("DeleteMarker") and answer.get("VersionId"):
+            self._note_delete_marker(bucket, key, answer["VersionId"])
 
-    def _observe_deletes(self, bucket: str, body: bytes) -> None:
-        try:
-            answer = parse_document("DeleteObjects", body)
-        except ConfigError:
-            return
+    def _observe_deletes(self, bucket: str, answer: dict[str, Any]) -> None:
         for deleted in answer.get("Deleted") or []:
             if deleted.get("VersionId"):
                 self._forget(bucket, deleted["VersionId"])
@@ -295,10 +248,11 @@ class S3(Engine):
         state = self.state
         state.lifecycle_documents.pop(bucket, None)
         if operation in _LIFECYCLE_PUTS:
-            document = parse_document(_LIFECYCLE_PUTS[operation], ctx.body)
+            params = self.sandbox.call_params(ctx)
+            document = params.get("LifecycleConfiguration") or {}
             state.lifecycle[bucket] = parse_lifecycle(document)
             if operation == "PutBucketLifecycleConfiguration":  # (moto answers Get... without some members)
-                minimum = ctx.headers.get(TRANSITION_MINIMUM_HEADER) or "all_storage_classes_128K"
+                minimum = params.get("TransitionDefaultMinimumObjectSize") or "all_storage_classes_128K"
                 state.lifecycle_documents[bucket] = ({"Rules": document.get("Rules") or []}, minimum)
             if state.lifecycle_next is None or state.lifecycle_next <= self.now():
                 state.lifecycle_next = next_midnight(self.now())
@@ -307,15 +261,14 @@ class S3(Engine):
             if operation == "DeleteBucket":
                 state.uploads.pop(bucket, None)
 
-    def _observe_upload(self, operation: str, bucket: str, key: str, ctx: RequestContext,
-                        response: Response) -> None:
+    def _observe_upload(self, operation: str, bucket: str, key: str, ctx: RequestContext) -> None:
         uploads = self.state.uploads
         if operation == "CreateMultipartUpload":
-            upload_id = parse_document("CreateMultipartUpload", response.body_bytes()).get("UploadId")
+            upload_id = self.sandbox.call_output(ctx).get("UploadId")
             if upload_id:  # (AbortIncompleteMultipartUpload counts from here)
                 uploads.setdefault(bucket, {})[upload_id] = (key, self.now())
             return
-        upload_id = ctx.query_params().get("uploadId", [""])[0]
+        upload_id = self.sandbox.call_params(ctx).get("UploadId", "")
         if upload_id in uploads.get(bucket, {}):
             del uploads[bucket][upload_id]
 
@@ -404,6 +357,19 @@ class S3(Engine):
         if task is not None and task.targets is None and self._targets(task):
             return PENDING
         return None
+
+    def replication_counts(self, bucket: str) -> dict[str, int]:
+        """How many of the bucket's versions show each ReplicationStatus (what replication_status answers for
+        each of them), counted without going through every version of the bucket."""
+        counts: dict[str, int] = {}
+        known = self.state.versions.get(bucket, {})
+        for record in known.values():
+            counts[record.status] = counts.get(record.status, 0) + 1
+        for (kind, queued_bucket, version_id), task in self.state.queued.items():
+            if (kind == "version" and queued_bucket == bucket and version_id not in known
+                    and task.targets is None and self._targets(task)):
+                counts[PENDING] = counts.get(PENDING, 0) + 1
+        return counts
 
     def _forget(self, bucket: str, version_id: str) -> None:
         self.state.versions.get(bucket, {}).pop(version_id, None)
@@ -675,14 +641,3 @@ class S3(Engine):
             "lifecycle_actions": state.lifecycle_actions,
         }
 
-
-def _versioning_refusal(body: bytes) -> ConfigError | None:
-    try:
-        status = parse_document("GetBucketVersioning", body).get("Status")
-    except ConfigError:
-        return None  # the backend answers malformed XML itself
-    if status == "Suspended":
-        return ConfigError("InvalidBucketState", "A replication configuration is present on this bucket, so you "
-                                                 "cannot change the versioning state. To change the versioning "
-                                                 "state, first delete the replication configuration.")
-    return None

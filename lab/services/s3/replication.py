@@ -1,6 +1,6 @@
-"""S3 replication configurations as the s3 engine reads them: parsed with botocore's own rest-xml parser (the
-body of PutBucketReplication is the very document GetBucketReplication answers), checked as S3 checks them,
-and matched against object versions. Pure functions, no sandbox."""
+"""S3 replication configurations as the s3 engine reads them (the ReplicationConfiguration document the gateway's
+codec decoded from PutBucketReplication), checked as S3 checks them, and matched against object versions. Pure
+functions, no sandbox."""
 
 from __future__ import annotations
 
@@ -11,14 +11,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 from zlib import crc32
 
-import botocore.parsers
-import botocore.serialize
-
-from lab.gateway.codec.identify import service_model
+from lab.kernel.errors import AwsError
 
 S3_SERVICE_PRINCIPAL = "s3.amazonaws.com"
 BUCKET_ARN_PREFIX = "arn:aws:s3:::"
@@ -28,16 +25,13 @@ BUCKET_ARN_PREFIX = "arn:aws:s3:::"
 # paused. Passes also batch the work of busy buckets.
 REPLICATION_PASS_SECONDS = 120
 MIN_LAG_SECONDS = 5
-XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-class ConfigError(ValueError):
-    """A configuration S3 refuses: the error code and message S3 answers with."""
+class ConfigError(AwsError):
+    """A configuration S3 refuses: the error code and message S3 answers with (400; InvalidBucketState 409)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message, 409 if code == "InvalidBucketState" else 400)
 
 
 @dataclass(frozen=True)
@@ -90,44 +84,6 @@ class Target(NamedTuple):
     bucket: str
     storage_class: str | None
     rtc_minutes: int | None
-
-
-# -- the request documents ---------------------------------------------------------------------------
-
-@cache
-def _output_shape(operation: str) -> Any:
-    return service_model("s3").operation_model(operation).output_shape
-
-
-def parse_document(operation: str, body: bytes) -> dict[str, Any]:
-    """An S3 XML document read with the output shape of `operation`: an answer of that operation, or a Put...
-    request body read as the matching Get... answer (PutBucketReplication's body is GetBucketReplication's).
-    Raises ConfigError("MalformedXML") when it is not such a document."""
-    try:
-        parsed = botocore.parsers.create_parser("rest-xml").parse(
-            {"body": body, "headers": {}, "status_code": 200}, _output_shape(operation))
-    except botocore.parsers.ResponseParserError as exc:
-        raise ConfigError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
-                                          "our published schema") from exc
-    parsed.pop("ResponseMetadata", None)
-    return parsed
-
-
-def replication_response_body(document: dict[str, Any]) -> bytes:
-    """GetBucketReplication's body for `document`, serialised from the service model (the Put request's body)."""
-    return _document_body("PutBucketReplication", "ReplicationConfiguration", document)
-
-
-def lifecycle_response_body(document: dict[str, Any]) -> bytes:
-    """GetBucketLifecycleConfiguration's body for a document of Rules."""
-    return _document_body("PutBucketLifecycleConfiguration", "LifecycleConfiguration", document)
-
-
-def _document_body(put_operation: str, member: str, document: dict[str, Any]) -> bytes:
-    serializer = botocore.serialize.create_serializer("rest-xml", include_validation=False)
-    request = serializer.serialize_to_request({"Bucket": "bucket", member: document},
-                                              service_model("s3").operation_model(put_operation))
-    return XML_DECLARATION + request["body"]
 
 
 # -- replication configuration ---------------------------------------------------------------------

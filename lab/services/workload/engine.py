@@ -65,11 +65,14 @@ class Workload(Engine):
         region = config.PRIMARY_REGION
         rds = self.sandbox.engines.find(OrderStore)
         stored: dict[str, bool] = {}
-        if rds is not None:
+        absent = world.world_missing(lab)  # stores a backend without their service never had (no failure)
+        if rds is not None and "rds" not in absent:
             stored["rds"] = bool(rds.insert_order(order))
-        stored["dynamodb"] = _attempt(data.put_item, region, world.ORDER_HISTORY_TABLE, world.order_item(order))
-        stored["s3"] = _attempt(data.put_object, region, world.INVOICES_BUCKET, world.invoice_key(order),
-                                world.invoice_body(order), "application/json")
+        if "dynamodb" not in absent:
+            stored["dynamodb"] = _attempt(data.put_item, region, world.ORDER_HISTORY_TABLE, world.order_item(order))
+        if "s3" not in absent:
+            stored["s3"] = _attempt(data.put_object, region, world.INVOICES_BUCKET, world.invoice_key(order),
+                                    world.invoice_body(order), "application/json")
         order["stored"] = STORED_EVERYWHERE if stored == STORED_EVERYWHERE else stored
         ledger.append(order)
         self.state.placed += 1

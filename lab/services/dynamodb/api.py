@@ -1,0 +1,248 @@
+"""The DynamoDB operations the lab adds to the backend: point-in-time recovery that honours the time asked for,
+and global tables (version 2019.11.21) whose replicas the DynamoDB engine keeps in step.
+
+DescribeTable and DescribeContinuousBackups show the backend's answer as this lab knows the table (replicas,
+restore summary, the recovery window); UpdateContinuousBackups, RestoreTableToPointInTime and UpdateTable with
+ReplicaUpdates act on the engine. Every other operation goes to the backend.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from lab import config
+from lab.kernel.api import BackendAnswer, Call, ServiceApi
+from lab.kernel.errors import AwsError, NotSimulatedError
+from lab.services.dynamodb.engine import (
+    DEFAULT_RECOVERY_DAYS,
+    GLOBAL_TABLE_VERSION,
+    DynamoDB,
+    TableRecord,
+    region_and_name,
+    replica_status,
+    table_arn,
+    table_name,
+)
+from lab.sim.clock import iso
+
+if TYPE_CHECKING:
+    from lab.kernel.port import Sandbox
+
+# "The maximum length of any expression string is 4 KB"
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-expression-parameters)
+MAX_EXPRESSION_BYTES = 4096
+_EXPRESSIONS = frozenset({"ConditionExpression", "FilterExpression", "KeyConditionExpression", "ProjectionExpression",
+                          "UpdateExpression"})
+
+
+class DynamoDBApi(ServiceApi):
+    service = "dynamodb"
+    service_principal = DynamoDB.service_principal
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        engine = sandbox.engines.find(DynamoDB)
+        assert engine is not None, "the DynamoDB API needs the DynamoDB engine"
+        self.engine = engine
+
+    def check(self, call: Call) -> None:
+        """DynamoDB's limits on expressions, wherever a request carries them (transactions, batch reads)."""
+        for name, expression in _expressions(call.params):
+            size = len(expression.encode("utf-8", "replace"))
+            if size > MAX_EXPRESSION_BYTES:
+                raise AwsError("ValidationException", f"Invalid {name}: Expression size has exceeded the maximum "
+                                                      f"allowed size; expression size: {size}")
+
+    # -- tables ------------------------------------------------------------------------------------------
+
+    def op_DescribeTable(self, call: Call) -> dict[str, Any]:
+        answer = call.forward()
+        self._present_table(answer["Table"], call.region)
+        return answer
+
+    def _present_table(self, shown: dict[str, Any], region: str) -> None:
+        state = self.engine.state
+        name = shown.get("TableName", "")
+        record = state.tables.get(f"{region}/{name}")
+        if record is not None and record.restored_from is not None:
+            shown["RestoreSummary"] = {"SourceTableArn": record.restored_from[0],
+                                       "RestoreDateTime": record.restored_from[1], "RestoreInProgress": False}
+        group = state.global_tables.get(name)
+        if group is None or region not in group.members:
+            return
+        now = self.engine.now()
+        statuses = {member: replica_status(replica, now) for member, replica in group.members.items()}
+        shown["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
+        shown["Replicas"] = [{"RegionName": member, "ReplicaStatus": status,
+                              "ReplicaArn": table_arn(member, name)}
+                             for member, status in sorted(statuses.items()) if member != region]
+        own = statuses[region]
+        if own in ("CREATING", "DELETING"):
+            shown["TableStatus"] = own
+        elif any(status in ("CREATING", "DELETING") for status in statuses.values()):
+            shown["TableStatus"] = "UPDATING"
+
+    # -- point-in-time recovery --------------------------------------------------------------------------
+
+    def _present_backups(self, description: dict[str, Any], record: TableRecord) -> None:
+        pitr = description.setdefault("PointInTimeRecoveryDescription", {})
+        if record.pitr_since is None:
+            description["PointInTimeRecoveryDescription"] = {"PointInTimeRecoveryStatus": "DISABLED"}
+            return
+        earliest, latest = self.engine.window(record, self.engine.now())
+        pitr.update(PointInTimeRecoveryStatus="ENABLED", RecoveryPeriodInDays=record.recovery_days,
+                    EarliestRestorableDateTime=earliest, LatestRestorableDateTime=latest)
+
+    def op_DescribeContinuousBackups(self, call: Call) -> dict[str, Any]:
+        answer = call.forward()
+        record = self.engine.state.tables.get(f"{call.region}/{table_name(call.params.get('TableName', ''))}")
+        if record is not None:
+            self._present_backups(answer["ContinuousBackupsDescription"], record)
+        return answer
+
+    def op_UpdateContinuousBackups(self, call: Call) -> dict[str, Any]:
+        engine, region = self.engine, call.region
+        spec = call.params.get("PointInTimeRecoverySpecification") or {}
+        days = spec.get("RecoveryPeriodInDays")
+        if days is not None and not (isinstance(days, int) and 1 <= days <= DEFAULT_RECOVERY_DAYS):
+            raise AwsError("ValidationException",
+                           f"RecoveryPeriodInDays must be between 1 and {DEFAULT_RECOVERY_DAYS}, not {days}")
+        answer = call.forward()
+        record = engine.ensure_table(region, table_name(call.params["TableName"]))
+        if record is not None:
+            if spec.get("PointInTimeRecoveryEnabled"):
+                if record.pitr_since is None:
+                    record.pitr_since = engine.now()
+                    engine.emit("PointInTimeRecoveryEnabled", region=region, resource=record.name)
+                if days is not None:
+                    record.recovery_days = days
+            elif record.pitr_since is not None:
+                record.pitr_since = None  # AWS drops the continuous backups with it
+                record.recovery_days = DEFAULT_RECOVERY_DAYS
+                engine.emit("PointInTimeRecoveryDisabled", region=region, resource=record.name)
+            self._present_backups(answer["ContinuousBackupsDescription"], record)
+        return answer
+
+    def op_RestoreTableToPointInTime(self, call: Call) -> dict[str, Any]:
+        engine, request, region = self.engine, call.params, call.region
+        state = engine.state
+        source_arn, source_name = request.get("SourceTableArn"), request.get("SourceTableName")
+        if not source_arn and not source_name:
+            raise AwsError("ValidationException", "Either SourceTableArn or SourceTableName must be given")
+        source_region, name = region_and_name(source_arn or source_name, region)
+        target = request["TargetTableName"]
+        record = state.tables.get(f"{source_region}/{name}")
+        if record is None:
+            raise AwsError("TableNotFoundException", f"Table not found: {source_arn or name}")
+        if f"{region}/{target}" in state.tables:
+            raise AwsError("TableAlreadyExistsException", f"Table already exists: {target}")
+        if record.pitr_since is None:
+            raise AwsError("PointInTimeRecoveryUnavailableException",
+                           f"Point in time recovery is not enabled for table '{name}'")
+        use_latest, restore_time = request.get("UseLatestRestorableTime"), request.get("RestoreDateTime")
+        if use_latest and restore_time is not None:
+            raise AwsError("ValidationException",
+                           "Only one of RestoreDateTime and UseLatestRestorableTime can be specified")
+        if not use_latest and restore_time is None:
+            raise AwsError("ValidationException",
+                           "Either RestoreDateTime or UseLatestRestorableTime must be specified")
+        earliest, latest = engine.window(record, engine.now())
+        when = latest if use_latest else restore_time.timestamp()
+        if not earliest <= when <= latest:
+            raise AwsError("InvalidRestoreTimeException",
+                           f"RestoreDateTime must be between EarliestRestorableDateTime ({iso(earliest)}) and "
+                           f"LatestRestorableDateTime ({iso(latest)}); it was {iso(when)}")
+        ref = state.histories[record.history].ref_at(when)
+        try:
+            restored = engine.create_copy(region, target, json.loads(record.definition), ref, request)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise AwsError(error.get("Code", "ValidationException"), error.get("Message", str(exc))) from exc
+        restored.restored_from = (record.arn, when)
+        engine.emit("TableRestoredToPointInTime", region=region, resource=target, source_table=record.arn,
+                    at=iso(when))
+        shown = self.sandbox.client("dynamodb", region).describe_table(TableName=target)["Table"]
+        return {"TableDescription": shown}
+
+    # -- global tables -----------------------------------------------------------------------------------
+
+    def op_UpdateTable(self, call: Call) -> dict[str, Any] | BackendAnswer:
+        request, region = call.params, call.region
+        if "ReplicaUpdates" not in request:
+            return call.backend_answer()
+        engine = self.engine
+        name = table_name(request.get("TableName", ""))
+        others = sorted(key for key in request if key not in ("TableName", "ReplicaUpdates"))
+        if others:
+            raise AwsError("ValidationException",
+                           f"ReplicaUpdates cannot be combined with other changes in one UpdateTable call "
+                           f"(also given: {', '.join(others)})")
+        record = engine.ensure_table(region, name)
+        if record is None:
+            raise AwsError("ResourceNotFoundException", f"Requested resource not found: Table: {name} not found")
+        dynamodb = self.sandbox.client("dynamodb", region)
+        description = dynamodb.describe_table(TableName=name)["Table"]
+        for update in request.get("ReplicaUpdates") or []:
+            action = next(iter(update), "")
+            target = (update.get(action) or {}).get("RegionName", "")
+            self._check_replica_update(action, name, region, target, description)
+        for update in request.get("ReplicaUpdates") or []:
+            action = next(iter(update))
+            target = update[action]["RegionName"]
+            if action == "Create":
+                engine.add_replica(record, target, description)
+            else:
+                engine.remove_replica(record, target)
+        shown = dynamodb.describe_table(TableName=name)["Table"]
+        return {"TableDescription": shown}
+
+    def _check_replica_update(self, action: str, name: str, region: str, target: str,
+                              description: dict[str, Any]) -> None:
+        state = self.engine.state
+        group = state.global_tables.get(name)
+        members = group.members if group is not None else {}
+        if action not in ("Create", "Delete"):
+            raise NotSimulatedError(f"UpdateTable ReplicaUpdates {action} (Create and Delete are supported)")
+        if target not in config.REGIONS:
+            raise AwsError("ValidationException", f"The region {target!r} is not available in this sandbox "
+                                                  f"(regions: {', '.join(config.REGIONS)})")
+        if action == "Delete":
+            if target not in members:
+                raise AwsError("ValidationException", f"Replica specified in the Replica Update for table {name} "
+                                                      f"does not exist: {target}")
+            return
+        if target == region or target in members or f"{target}/{name}" in state.tables:
+            raise AwsError("ValidationException", f"Failed to create a the new replica of table with name: '{name}' "
+                                                  "because one or more replicas already existed as tables.")
+        billing = (description.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
+        if billing != "PAY_PER_REQUEST" and not self._write_capacity_autoscaled(region, name):
+            raise AwsError("ValidationException", "Table write capacity should either be Pay-Per-Request or "
+                                                  "AutoScaled.")
+        stream = description.get("StreamSpecification") or {}
+        if stream.get("StreamEnabled") and stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+            raise AwsError("ValidationException", "Table must have DynamoDB Streams enabled with StreamViewType "
+                                                  "NEW_AND_OLD_IMAGES to add a replica")
+
+    def _write_capacity_autoscaled(self, region: str, name: str) -> bool:
+        autoscaling = self.sandbox.client("application-autoscaling", region)
+        targets = autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb",
+                                                        ResourceIds=[f"table/{name}"])["ScalableTargets"]
+        return any(t["ScalableDimension"] == "dynamodb:table:WriteCapacityUnits" for t in targets)
+
+
+def _expressions(value: Any) -> list[tuple[str, str]]:
+    """(member name, expression) of every expression in a request's parameters."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name in _EXPRESSIONS and isinstance(item, str):
+                found.append((name, item))
+            elif isinstance(item, (dict, list)) and name not in ("Item", "Key", "ExpressionAttributeValues"):
+                found.extend(_expressions(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_expressions(item))
+    return found

@@ -1,0 +1,78 @@
+"""The Route 53 operations the lab answers itself: health check status and failure reasons as the sandbox's
+checkers see them, and TestDNSAnswer with failover applied. Everything else goes to the backend."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from lab.gateway import audit
+from lab.kernel.api import Call, ServiceApi
+from lab.kernel.errors import AwsError
+from lab.services.route53.dns import Answer, dns_name
+from lab.services.route53.engine import GLOBAL_REGION, SERVICE, Route53
+from lab.services.route53.health import ENDPOINT_TYPES, last_failures, observations
+
+if TYPE_CHECKING:
+    from lab.kernel.port import Sandbox
+
+
+class Route53Api(ServiceApi):
+    service = SERVICE
+    service_principal = Route53.service_principal
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        engine = sandbox.engines.find(Route53)
+        assert engine is not None, "the Route 53 API needs the Route 53 engine"
+        self.engine = engine
+
+    def op_GetHealthCheckStatus(self, call: Call) -> dict[str, Any]:
+        return self._report(call.params["HealthCheckId"], failures=False)
+
+    def op_GetHealthCheckLastFailureReason(self, call: Call) -> dict[str, Any]:
+        return self._report(call.params["HealthCheckId"], failures=True)
+
+    def _report(self, check_id: str, failures: bool) -> dict[str, Any]:
+        engine = self.engine
+        tracked = engine.tracked(check_id)
+        if tracked is None:
+            raise AwsError("NoSuchHealthCheck", f"A health check with id {check_id} does not exist.", 404)
+        kind = tracked.config.get("Type")
+        if kind == "CALCULATED":
+            raise AwsError("InvalidInput", "You can't use GetHealthCheckStatus to get the status of a calculated "
+                                           "health check; look at its child health checks instead.")
+        if kind not in ENDPOINT_TYPES:
+            raise AwsError("InvalidInput", f"The sandbox reports no checker observations for {kind} health "
+                                           "checks; they follow their CloudWatch alarm.")
+        now = engine.now()
+        points = engine.points(tracked, now)
+        report = last_failures if failures else observations
+        return {"HealthCheckObservations": report(points, tracked.config, tracked.created_at, now)}
+
+    def op_TestDNSAnswer(self, call: Call) -> dict[str, Any]:
+        params = call.params
+        zone_id = str(params.get("HostedZoneId", "")).rsplit("/", 1)[-1]
+        _records, by_id = self.engine.zones()
+        zone = by_id.get(zone_id)
+        if zone is None:
+            raise AwsError("NoSuchHostedZone", f"No hosted zone found with ID: {zone_id}", 404)
+        name, record_type = params.get("RecordName", ""), params.get("RecordType", "")
+        resolver = self.engine.resolver(name, record_type)
+        zone_name = dns_name(zone["Name"])
+        wanted = dns_name(name)
+        if wanted == zone_name or wanted.endswith("." + zone_name):
+            answer = resolver.resolve(name, record_type, zone=zone_name)
+        else:
+            answer = Answer(name=wanted + ".", type=record_type, code="NXDOMAIN")
+        return {"Nameserver": self._nameserver(zone_id), "RecordName": name, "RecordType": record_type,
+                "RecordData": answer.data, "ResponseCode": answer.code, "Protocol": "UDP"}
+
+    def _nameserver(self, zone_id: str) -> str:
+        try:
+            with audit.unrecorded():
+                found = self.sandbox.client(SERVICE, GLOBAL_REGION).get_hosted_zone(Id=zone_id)
+            return (found.get("DelegationSet") or {}).get("NameServers", ["ns-0.awsdns-00.com"])[0]
+        except ClientError:
+            return "ns-0.awsdns-00.com"

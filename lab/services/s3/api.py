@@ -1,0 +1,200 @@
+"""The S3 operations the lab answers or checks beyond the backend: replication and lifecycle configurations as S3
+keeps them, the replication status of object versions, and the refusals S3 makes that the backend does not.
+Every other S3 operation goes to the backend."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from lab.gateway import audit
+from lab.kernel.api import BackendAnswer, Call, ServiceApi
+from lab.kernel.errors import AwsError
+from lab.services.s3.engine import S3
+
+if TYPE_CHECKING:
+    from lab.kernel.port import Sandbox
+
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose buckets)
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+class S3Api(ServiceApi):
+    service = "s3"
+    service_principal = S3.service_principal
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        engine = sandbox.engines.find(S3)
+        assert engine is not None, "the S3 API needs the S3 engine"
+        self.engine = engine
+
+    # -- buckets -----------------------------------------------------------------------------------------
+
+    def op_CreateBucket(self, call: Call) -> BackendAnswer:
+        problem = bucket_name_problem(call.params.get("Bucket", ""))
+        if problem:
+            raise AwsError("InvalidBucketName", f"The specified bucket is not valid: {problem}.")
+        return call.backend_answer()
+
+    # -- replication -------------------------------------------------------------------------------------
+
+    def op_GetBucketReplication(self, call: Call) -> dict[str, Any] | BackendAnswer:
+        self.sandbox.materialize_all()  # a restored S3 may still wait as bytes; the answer reads it
+        found = self.engine.state.replication.get(call.params.get("Bucket", ""))
+        if found is None:
+            return call.backend_answer()
+        return {"ReplicationConfiguration": found.document}
+
+    def op_PutBucketReplication(self, call: Call) -> BackendAnswer:
+        self.sandbox.materialize_all()
+        document = call.params.get("ReplicationConfiguration") or {}
+        refusal = self.engine.replication_refusal(call.params.get("Bucket", ""), document)
+        if refusal is not None:
+            raise refusal
+        return call.backend_answer()
+
+    def op_PutBucketVersioning(self, call: Call) -> BackendAnswer:
+        self.sandbox.materialize_all()
+        bucket = call.params.get("Bucket", "")
+        status = (call.params.get("VersioningConfiguration") or {}).get("Status")
+        if bucket in self.engine.state.replication and status == "Suspended":
+            raise AwsError("InvalidBucketState", "A replication configuration is present on this bucket, so you "
+                                                 "cannot change the versioning state. To change the versioning "
+                                                 "state, first delete the replication configuration.", 409)
+        return call.backend_answer()
+
+    # -- documents S3 requires though the model does not -------------------------------------------------
+
+    def op_PutBucketLifecycleConfiguration(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "LifecycleConfiguration")
+
+    def op_PutBucketLifecycle(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "LifecycleConfiguration")
+
+    def op_PutObjectLockConfiguration(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "ObjectLockConfiguration")
+
+    def op_PutObjectLegalHold(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "LegalHold")
+
+    def op_PutObjectRetention(self, call: Call) -> BackendAnswer:
+        return self._with_document(call, "Retention")
+
+    @staticmethod
+    def _with_document(call: Call, member: str) -> BackendAnswer:
+        if member not in call.params:
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+            raise AwsError("MissingRequestBodyError", "Request Body is empty.")
+        return call.backend_answer()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def op_GetBucketLifecycleConfiguration(self, call: Call) -> dict[str, Any] | BackendAnswer:
+        self.sandbox.materialize_all()
+        found = self.engine.state.lifecycle_documents.get(call.params.get("Bucket", ""))
+        if found is None:
+            return call.backend_answer()
+        document, minimum = found
+        return {"Rules": document.get("Rules") or [], "TransitionDefaultMinimumObjectSize": minimum}
+
+    # -- listings ----------------------------------------------------------------------------------------
+
+    def op_ListObjectsV2(self, call: Call) -> BackendAnswer:
+        if not call.params.get("ContinuationToken"):
+            return call.backend_answer()
+        try:
+            call.forward()
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            # The backend fails on a token it never issued instead of refusing it, as S3 does
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+            raise AwsError("InvalidArgument", "The continuation token provided is incorrect") from exc
+        return call.backend_answer()
+
+    # -- multipart uploads -------------------------------------------------------------------------------
+
+    def op_UploadPart(self, call: Call) -> BackendAnswer:
+        self._require_upload(call)
+        return call.backend_answer()
+
+    def op_UploadPartCopy(self, call: Call) -> BackendAnswer:
+        self._require_upload(call)
+        return call.backend_answer()
+
+    def op_CompleteMultipartUpload(self, call: Call) -> BackendAnswer:
+        if not (call.params.get("MultipartUpload") or {}).get("Parts"):
+            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                           "published schema: CompleteMultipartUpload needs at least one Part")
+        self._require_upload(call)
+        return call.backend_answer()
+
+    def _require_upload(self, call: Call) -> None:
+        """NoSuchUpload, 404, for an upload id that is not an upload in progress of this key
+        (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html): the backend fails on one."""
+        bucket, key, upload_id = (call.params.get(name, "") for name in ("Bucket", "Key", "UploadId"))
+        known = self.engine.state.uploads.get(bucket, {}).get(upload_id)
+        if known is not None and known[0] == key:
+            return
+        self.sandbox.materialize_all()  # a restored S3 may still wait as bytes
+        found = self.sandbox.data.bucket_state(bucket)
+        if found is None:
+            return  # the backend answers NoSuchBucket
+        try:  # an upload the engine did not see begin: ask the backend
+            with audit.unrecorded():
+                self.sandbox.client("s3", found.region).list_parts(Bucket=bucket, Key=key, UploadId=upload_id,
+                                                                   MaxParts=1)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "NoSuchUpload":
+                raise AwsError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, "
+                                               "or the upload may have been aborted or completed.", 404) from exc
+            # (any other refusal: the backend gives its own answer to the call itself)
+
+    # -- objects: the replication status of the version read ----------------------------------------------
+
+    def op_GetObject(self, call: Call) -> BackendAnswer:
+        _ignore_unreadable_range(call)
+        return self._with_replication_status(call)
+
+    def op_HeadObject(self, call: Call) -> BackendAnswer:
+        _ignore_unreadable_range(call)
+        return self._with_replication_status(call)
+
+    def _with_replication_status(self, call: Call) -> BackendAnswer:
+        bucket = call.params.get("Bucket", "")
+        state = self.engine.state
+        if bucket not in state.versions and bucket not in state.replication:
+            return call.backend_answer()  # no version of this bucket replicates, nor is a replica
+        version_id = call.forward().get("VersionId") or ""
+        return call.backend_answer(ReplicationStatus=self.engine.replication_status(bucket, version_id))
+
+
+_BYTE_RANGE = re.compile(r"^bytes=(\d+-\d*|-\d+)(,\s*(\d+-\d*|-\d+))*$")
+
+
+def _ignore_unreadable_range(call: Call) -> None:
+    """S3 answers a GET or HEAD whose Range it cannot read as a request for the whole object (RFC 9110 14.2:
+    a recipient ignores a Range it does not understand); moto fails on some (a Range without "=")."""
+    found = call.ctx.environ.get("HTTP_RANGE")
+    if found is not None and not _BYTE_RANGE.match(found.strip()):
+        del call.ctx.environ["HTTP_RANGE"]
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """What breaks S3's naming rules for general purpose buckets in `name`, or None."""
+    if not 3 <= len(name) <= 63:
+        return "a bucket name must be 3 to 63 characters long"
+    if not _BUCKET_NAME.match(name):
+        return ("a bucket name may hold only lowercase letters, digits, dots and hyphens, and must begin and end "
+                "with a letter or digit")
+    if ".." in name:
+        return "a bucket name must not contain two adjacent periods"
+    if _IP_ADDRESS.match(name):
+        return "a bucket name must not be formatted as an IP address"
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return "the bucket name uses a prefix or suffix reserved by S3"
+    return None
