@@ -384,6 +384,20 @@ class LabUp:
             pass
 
 
+def wait_port_free(port: int, limit: float = 90) -> dict[str, Any]:
+    """After kill -9: seconds until nothing listens on `port` any more, and who listened meanwhile."""
+    started = time.perf_counter()
+    holders = ""
+    while time.perf_counter() - started < limit:
+        listening = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True,
+                                   check=False).stdout.strip()
+        if not listening:
+            break
+        holders = holders or listening
+        time.sleep(0.05)
+    return {"seconds": time.perf_counter() - started, "holders": holders[:300]}
+
+
 def _proc_state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0].lower()
@@ -470,7 +484,11 @@ def month_old_world(days: float) -> dict[str, Any]:
         progress("kill -9, lab up")
         sandbox.admin("POST", "clock", {"action": "advance", "duration": "1d"}, timeout=900)
         sandbox.kill()
-        figures["up_after_kill"] = sandbox.up()
+        figures["port_held_after_kill"] = wait_port_free(sandbox.port)
+        try:
+            figures["up_after_kill"] = sandbox.up()
+        except RuntimeError as exc:
+            figures["up_after_kill"] = {"error": str(exc)[:500]}
     finally:
         sandbox.stop()
     return figures
@@ -664,7 +682,9 @@ def run_child(tree: Path, args: argparse.Namespace, role_name: str) -> dict[str,
                *(["--localstack-venv", str(args.localstack_venv)] if args.localstack_venv else [])]
     env = dict(os.environ, PYTHONPATH=str(tree))
     output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=tree).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    figures = output.strip().splitlines()[-1]
+    print(f"{role_name} figures: {figures}", file=sys.stderr, flush=True)  # (kept if a later part fails)
+    return json.loads(figures)
 
 
 # -- the report --------------------------------------------------------------------------------------------
@@ -761,7 +781,9 @@ def report(builds: dict[str, dict[str, Any]], peers: dict[str, Any] | None, days
     row("`lab down`, month-old (s)", "<= 1 s", lambda b: b["down_month"])
     row("`lab up` again, month-old (s)", "", lambda b: b["up_month"]["up_s"])
     row("  first S3 call after it returned (ms)", "<= 200 ms", lambda b: ms(b["up_month"]["first_s3_call_s"]))
-    row("`lab up` after kill -9, month-old + 1 day journaled (s)", "<= 10 s", lambda b: b["up_after_kill"]["up_s"])
+    row("  after kill -9: port still listened on for (s)", "", lambda b: b["port_held_after_kill"]["seconds"])
+    row("`lab up` after kill -9, month-old + 1 day journaled (s)", "<= 10 s",
+        lambda b: b["up_after_kill"].get("up_s", b["up_after_kill"].get("error")))
     row("  first S3 call after it returned (ms)", "", lambda b: ms(b["up_after_kill"]["first_s3_call_s"]))
     row("ListObjectVersions 1,000 of 100,000, in process (ms)", "<= 100 ms",
         lambda b: b["versions_100k"]["first_page"]["median_ms"])
