@@ -11,13 +11,22 @@ into the drill's RPO. Orders created within `allowedLossSeconds` (or the lab's R
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
 from checks.inventory import IdSet
 from checks.inventory.lab import Drill
 from checks.inventory.s3 import Bucket
-from checks.route53 import dr_endpoints, failover_groups, health_of, points_into, record_targets
+from checks.route53 import (
+    client_answer,
+    dr_endpoints,
+    failover_groups,
+    health_of,
+    outage_answer,
+    points_into,
+    record_targets,
+)
 from checks.view import InventoryView, parse_time, tags_match
 
 READABLE_DB = frozenset({"available", "backing-up", "modifying", "storage-optimization", "configuring-log-exports",
@@ -430,14 +439,21 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
     messages={**NO_DRILL_MESSAGES,
               "serves_dr": "{resource} now answers {answer} (the {drRegion} endpoint): the PRIMARY's health check "
                            "fails and Route 53 fails over.",
+              "served_dr": "{resource} answered {answer} (the {drRegion} endpoint) during the outage: the PRIMARY's "
+                           "health check was {primary_health}; with the drill recovered, Route 53 fails back.",
               "primary_still_served": "{resource} still answers the PRIMARY ({answer}): its health check reports "
                                       "{primary_health}.",
               "secondary_not_dr": "{resource} fails over to {answer}, which is not an endpoint in {drRegion}.",
+              "client_keeps_primary": "Route 53 answers {resource} with {answer} (the {drRegion} endpoint), but a "
+                                      "client that resolved it before keeps {client_answer} for the record's TTL "
+                                      "({ttl} s), until {kept_until}.",
               "no_failover_records": "There are no failover records{named}: DNS cannot move to the DR region."},
     hints={**NO_DRILL_HINTS,
            "primary_still_served": "Give the PRIMARY record a health check that probes the us-east-1 endpoint; it "
                                    "fails during the outage (lab clock advance 2m to let it notice).",
            "secondary_not_dr": "Point the SECONDARY record at the {drRegion} endpoint (the promoted replica).",
+           "client_keeps_primary": "Clients ask again when the TTL ends (lab clock advance 1m); a shorter TTL on the "
+                                   "PRIMARY record brings them over sooner.",
            "no_failover_records": "Create PRIMARY and SECONDARY failover records with a health check (lab 7)."},
 )
 def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterator[Finding]:
@@ -459,15 +475,41 @@ def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterat
         primary, secondary = group.primary, group.secondary
         primary_health = health_of(inv, primary) if primary else "unhealthy"
         answering = primary if primary and primary_health != "unhealthy" else secondary
+        served = "serves_dr"
+        outage = _outage_over(inv, drill, group)
+        if outage is not None:
+            # The drill was recovered and its outage ended with it: Route 53 has failed back to the PRIMARY, as
+            # it should. What counts is what DNS answered while the region was down (the sandbox's resolver).
+            answering = secondary if outage.failover == "SECONDARY" else primary
+            primary_health = f"unhealthy while {outage.region_down} was down" if answering is secondary else \
+                "healthy while " + outage.region_down + " was down"
+            served = "served_dr"
         evidence = {"primary_health": primary_health, "answer": record_targets(answering)}
         if answering is None or answering is primary:
             findings.append(failed(resource, "primary_still_served", **evidence))
         elif points_into(answering, params["drRegion"], endpoints, params["drTargets"]):
-            findings.append(passed(resource, "serves_dr", **evidence))
+            # A client gets the DR endpoint once its resolver's cached answer expires: detection + TTL after the
+            # outage (Route 53 API Reference: ResourceRecordSet.TTL), where the inventory knows what it holds.
+            seen = client_answer(inv, group.name, group.type) if outage is None else None
+            if seen is not None and seen.kept_until is not None and seen.answer != evidence["answer"]:
+                kept_until = datetime.fromtimestamp(seen.kept_until, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                findings.append(failed(resource, "client_keeps_primary", client_answer=seen.answer, ttl=seen.ttl,
+                                       kept_until=kept_until, **evidence))
+            else:
+                findings.append(passed(resource, served, **evidence))
         else:
             findings.append(failed(resource, "secondary_not_dr", **evidence))
     passing = [f for f in findings if f.status == "PASS"]
     yield from (passing[:1] if passing else findings)
+
+
+def _outage_over(inv: InventoryView, drill: Drill, group: Any) -> Any:
+    """The sandbox's answer for the group with the drill's region down, once the drill is recovered and that
+    region answers again (None while the outage lasts, or when the inventory has no such answer)."""
+    region = str(drill.params.get("region") or "us-east-1")
+    if drill.status != "recovered" or region in inv.inventory.faults.regions_down:
+        return None
+    return outage_answer(inv, group, region)
 
 
 # -- deletion refused, recorded, flagged -----------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.base import Finding, Param, apply_match, check, failed, passed
-from checks.inventory.route53 import OutageAnswer, Record
+from checks.inventory.route53 import ClientAnswer, OutageAnswer, Record
 from checks.view import InventoryView
 
 RECORD_SET = "AWS::Route53::RecordSet"
@@ -83,6 +83,15 @@ def failover_groups(inv: InventoryView, record_name: str) -> list[FailoverGroup]
             else:
                 group.secondary = record
     return list(groups.values())
+
+
+def client_answer(inv: InventoryView, name: str, record_type: str | None) -> ClientAnswer | None:
+    """What a client resolving `name` uses now (its resolver's cache kept for the TTL), where it is known."""
+    for zone in inv.hosted_zones():
+        for answer in zone.client_answers:
+            if fqdn(answer.name) == fqdn(name) and answer.type == (record_type or ""):
+                return answer
+    return None
 
 
 def health_of(inv: InventoryView, record: Record) -> str:

@@ -40,12 +40,25 @@ class OutageAnswer(Model):
     health: dict[str, str] = msgspec.field(default_factory=dict)  # health check -> why it is (un)healthy
 
 
+class ClientAnswer(Model):
+    """What a client resolving a failover record's name uses now: Route 53's answer, or the older one its resolver
+    keeps for the record's TTL after Route 53's changed (lab/services/route53/propagation.py)."""
+
+    name: str
+    type: str
+    answer: list[str] = msgspec.field(default_factory=list)
+    ttl: int | None = None  # of the answer the client holds
+    nameserver_answer: list[str] | None = None  # Route 53's newer answer while the client keeps its older one
+    kept_until: float | None = None  # epoch: when the client asks again and gets the newer answer
+
+
 class Zone(Model):
     id: str
     name: str | None = None
     private: bool = False
     records: list[Record] = msgspec.field(default_factory=list)
     outage_answers: list[OutageAnswer] = msgspec.field(default_factory=list)  # per failover name and region
+    client_answers: list[ClientAnswer] = msgspec.field(default_factory=list)  # per failover name (the lab's)
 
 
 class HealthCheck(Model):

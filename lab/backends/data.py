@@ -170,7 +170,7 @@ class ApiData:
             found = dynamodb.get_item(TableName=table, Key=_client_item(key), ConsistentRead=True).get("Item")
         except dynamodb.exceptions.ResourceNotFoundException as exc:
             raise LookupError(f"no DynamoDB table {table} in {region}") from exc
-        return _wire_item(found) if found is not None else None
+        return wire_item(found) if found is not None else None
 
     def put_items(self, region: str, table: str, items: list[dict[str, Any]]) -> None:
         self._batch_write(region, table, [{"PutRequest": {"Item": _client_item(item)}} for item in items])
@@ -195,7 +195,7 @@ class ApiData:
     def scan_items(self, region: str, table: str) -> list[dict[str, Any]]:
         dynamodb = self.sandbox.client("dynamodb", region)
         try:
-            return [_wire_item(item) for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+            return [wire_item(item) for page in dynamodb.get_paginator("scan").paginate(TableName=table)
                     for item in page.get("Items", [])]
         except dynamodb.exceptions.ResourceNotFoundException as exc:
             raise LookupError(f"no DynamoDB table {table} in {region}") from exc
@@ -346,14 +346,14 @@ def _is_missing(exc: Exception) -> bool:
     return _error_code(exc) in ("NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "MethodNotAllowed", "405")
 
 
-def _wire_item(value: Any) -> Any:
+def wire_item(value: Any) -> Any:
     """A boto3 client's DynamoDB JSON (binary as bytes) -> the wire's (binary base64-encoded)."""
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, dict):
-        return {key: _wire_item(item) for key, item in value.items()}
+        return {key: wire_item(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_wire_item(item) for item in value]
+        return [wire_item(item) for item in value]
     return value
 
 

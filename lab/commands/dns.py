@@ -1,4 +1,5 @@
-"""`lab dns NAME`: what Route 53 in the sandbox answers for a name, which record answered, and why."""
+"""`lab dns NAME`: what a client resolving a name in the sandbox uses (Route 53's answer, or the one its cache keeps
+for the record's TTL after Route 53's answer changed), which record answered, and why."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import urlencode
 import click
 
 from lab.commands._common import admin, port_option, state_dir_option
+from lab.sim.clock import iso
 
 
 def register(main: click.Group) -> None:
@@ -19,15 +21,26 @@ def register(main: click.Group) -> None:
 @click.option("--type", "record_type", default="A", show_default=True, help="record type: A, AAAA, CNAME, TXT, ...")
 @state_dir_option
 @port_option
+@click.option("--nameserver", is_flag=True,
+              help="what Route 53's name servers answer now, not what a client's cache holds")
 @click.option("--json", "as_json", is_flag=True)
-def dns(name: str, record_type: str, state_dir: str | None, port: int | None, as_json: bool) -> None:
-    """Resolve NAME against the sandbox's hosted zones, with health checks and routing policies applied."""
-    body = admin(state_dir, port).get("dns?" + urlencode({"name": name, "type": record_type.upper()}))
+def dns(name: str, record_type: str, state_dir: str | None, port: int | None, nameserver: bool,
+        as_json: bool) -> None:
+    """Resolve NAME against the sandbox's hosted zones, with health checks and routing policies applied: what a
+    client uses (it keeps an answer for the record's TTL after Route 53's changed), or with --nameserver what
+    Route 53 answers."""
+    view = "nameserver" if nameserver else "client"
+    body = admin(state_dir, port).get("dns?" + urlencode({"name": name, "type": record_type.upper(), "view": view}))
     if as_json:
         click.echo(json.dumps(body, indent=2))
         return
     answer = ", ".join(body["answer"]) or "(no data)"
-    click.echo(f"{body['name']} {body['type']} -> {answer}  [{body['response_code']}]")
+    ttl = f"  TTL {body['ttl']}" if body.get("ttl") is not None else ""
+    click.echo(f"{body['name']} {body['type']} -> {answer}  [{body['response_code']}]{ttl}")
+    current = body.get("nameserver")
+    if current:
+        click.echo(f"  Route 53 answers {', '.join(current['answer']) or '(no data)'} already; this client keeps "
+                   f"its cached answer until {iso(body['kept_until'])}")
     if body.get("zone"):
         click.echo(f"  zone: {body['zone']}")
     record = body.get("record") or {}

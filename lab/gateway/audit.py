@@ -95,7 +95,7 @@ def is_unrecorded() -> bool:
 class Principal:
     """Who made a call, as CloudTrail's userIdentity shows it."""
 
-    type: str  # "IAMUser" | "AssumedRole" | "AWSService"
+    type: str  # "Root" | "IAMUser" | "AssumedRole" | "AWSService"
     arn: str | None = None
     principal_id: str | None = None
     user_name: str | None = None  # LookupEvents' Username
@@ -123,9 +123,12 @@ class Principal:
         return identity
 
 
-# What moto (and so the sandbox) reports for a key it never issued, e.g. the lab's `test` key.
-DEFAULT_PRINCIPAL = Principal("IAMUser", arn=f"arn:aws:iam::{ACCOUNT_ID}:user/moto",
-                              principal_id="AKIAIOSFODNN7EXAMPLE", user_name="moto")
+# A key no IAM call issued -- the lab's `test` key -- acts as the account's root, as the lab's policy checks
+# and LocalStack take it. CloudTrail's form for a call made with root access keys: type Root, the account id as
+# principalId, no userName without an account alias; event history names the user "root" (CloudTrail User
+# Guide: CloudTrail userIdentity element, cloudtrail-event-reference-user-identity.html).
+ROOT_PRINCIPAL = Principal("Root", arn=f"arn:aws:iam::{ACCOUNT_ID}:root", principal_id=ACCOUNT_ID, user_name="root")
+DEFAULT_PRINCIPAL = ROOT_PRINCIPAL
 INTERNAL_SOURCE = "AWS Internal"
 
 

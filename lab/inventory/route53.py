@@ -1,12 +1,13 @@
 """Route 53 into the inventory (checks.inventory.route53): hosted zones and their records, health checks with
-the status their checkers report (Route 53 is global)."""
+the status their checkers report, what DNS would answer with a region down and what clients resolve now (Route
+53 is global)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from checks.inventory.route53 import Alias, HealthCheck, OutageAnswer, Record, Route53, Zone
+from checks.inventory.route53 import Alias, ClientAnswer, HealthCheck, OutageAnswer, Record, Route53, Zone
 from lab import config
 from lab.inventory.convert import by_key
 from lab.services.route53.dns import dns_name
@@ -48,6 +49,8 @@ def collect(c: Collector, region: str) -> Route53:
     for zone in zones.values():
         zone.outage_answers = c.attempt("route53", None, f"failover of zone {zone.name}", lambda zone=zone: (
             outage_answers(c, zone, raw, configs, checks)), [])
+        zone.client_answers = c.attempt("route53", None, f"what clients resolve in zone {zone.name}",
+                                        lambda zone=zone: client_answers(c, zone), [])
     return Route53(zones=by_key(zones.items()), health_checks=by_key(checks.items()))
 
 
@@ -81,6 +84,19 @@ def outage_answers(c: Collector, zone: Zone, raw: dict[str, list[dict[str, Any]]
                 failover=chosen.get("Failover"), set_identifier=chosen.get("SetIdentifier"), why=list(found.why),
                 health={check: str(state["reason"]) for check, state in found.health.items()}))
     return answers
+
+
+def client_answers(c: Collector, zone: Zone) -> list[ClientAnswer]:
+    """For each failover name of the zone: what a client resolving it uses now (its resolver keeps an answer for
+    the record's TTL after Route 53's changed), where the source has the lab's resolver."""
+    names = sorted({(r.name or "", r.type or "") for r in zone.records if r.failover in ("PRIMARY", "SECONDARY")})
+    found = []
+    for name, record_type in names:
+        answer = c.source.client_answer(name, record_type)
+        if answer is None:
+            return []
+        found.append(answer)
+    return found
 
 
 def instance_regions(c: Collector) -> dict[str, str | None]:

@@ -25,10 +25,12 @@ from checks.inventory.base import order_number
 from checks.inventory.dynamodb import Items
 from checks.inventory.lab import Clock, Drill, Faults, Injection, Ledger, LedgerBuilder, epoch_of
 from checks.inventory.rds import Orders
+from checks.inventory.route53 import ClientAnswer
 from checks.inventory.s3 import Invoices, Objects, ObjectVersion
 from lab import config
 from lab.inventory.collector import SourceError
 from lab.inventory.convert import iso
+from lab.kernel.api import BackendAnswer, Call, ServiceApi
 from lab.kernel.data import EbsSnapshot, KeyHead
 from lab.kernel.errors import AwsError
 
@@ -65,6 +67,9 @@ class Source(Protocol):
     def drills(self) -> list[Drill] | None: ...
 
     def faults(self) -> Faults | None: ...
+
+    def client_answer(self, name: str, record_type: str) -> ClientAnswer | None:
+        """What a client resolving `name` uses now, its resolver's cache included (None: no lab resolver here)."""
 
     def objects(self, region: str, bucket: str) -> Objects:
         """A summary of the bucket's objects (its invoices judged against `invoices()`)."""
@@ -190,6 +195,15 @@ def drills_from(listed: Iterable[Mapping[str, Any]]) -> list[Drill]:
     return [msgspec.convert(dict(drill), Drill) for drill in listed]
 
 
+def client_answer_from(body: Mapping[str, Any]) -> ClientAnswer:
+    """A ClientAnswer from the admin API's /_lab/dns answer (view=client)."""
+    newer = body.get("nameserver")
+    return ClientAnswer(name=str(body.get("name") or ""), type=str(body.get("type") or ""),
+                        answer=[str(value) for value in body.get("answer") or []], ttl=body.get("ttl"),
+                        nameserver_answer=[str(value) for value in newer.get("answer") or []] if newer else None,
+                        kept_until=body.get("kept_until"))
+
+
 def faults_from(listing: Mapping[str, Any]) -> Faults:
     import msgspec
 
@@ -247,6 +261,7 @@ class SandboxSource:
         self._ledger = digests.ledger
         self._ledger_read = False
         self._world = digests.for_world(sandbox)
+        self._backup_api: ServiceApi | None = None  # the lab's AWS Backup, read in-process
 
     def stable(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
         if key not in self._world:
@@ -255,11 +270,13 @@ class SandboxSource:
 
     def client(self, service: str, region: str) -> Any:
         if service == "backup":
+            from lab.services.backup.api import BackupApi
             from lab.services.backup.engine import Backup
 
-            engine = self.sandbox.engines.find(Backup)
-            if engine is not None:
-                return OperationsClient(engine, region)
+            if self.sandbox.engines.find(Backup) is not None:
+                if self._backup_api is None:
+                    self._backup_api = BackupApi(self.sandbox)
+                return OperationsClient(self._backup_api, region)
         return self.sandbox.client(service, region)
 
     def clock(self) -> Clock:
@@ -294,6 +311,18 @@ class SandboxSource:
 
         engine = self.sandbox.engines.find(FaultsEngine)
         return faults_from(engine.listing(include_ended=True)) if engine is not None else None
+
+    def client_answer(self, name: str, record_type: str) -> ClientAnswer | None:
+        from lab.services.route53.engine import Route53
+
+        engine = self.sandbox.engines.find(Route53)
+        if engine is None:
+            return None
+        seen = engine.client_view(name, record_type)
+        body: dict[str, Any] = seen.answer.to_dict()
+        if seen.kept_until is not None:
+            body.update(nameserver=seen.current.to_dict(), kept_until=seen.kept_until)
+        return client_answer_from(body)
 
     def objects(self, region: str, bucket: str) -> Objects:
         from lab.services.s3.engine import S3
@@ -353,23 +382,26 @@ def _rows(result: Any) -> list[list[Any]]:
 
 
 class OperationsClient:
-    """A lab service's operations called in-process as a boto3 client would call them over the wire, without
-    encoding and parsing every answer (a month of hourly backups is thousands of recovery points and jobs).
-    Errors come back as botocore's ClientError, as from a client."""
+    """A lab service's operations (its ServiceApi) called in-process as a boto3 client would call them over the
+    wire, without encoding and parsing every answer (a month of hourly backups is thousands of recovery points
+    and jobs). Errors come back as botocore's ClientError, as from a client."""
 
-    def __init__(self, engine: Any, region: str) -> None:
-        self.engine = engine
+    def __init__(self, api: ServiceApi, region: str) -> None:
+        self.api = api
         self.region = region
+        self._operations = api.operations()
 
     def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        handler = getattr(self.engine, f"op_{operation}", None)
+        handler = self._operations.get(operation)
         if handler is None:
-            raise SourceError(f"{type(self.engine).__name__} has no operation {operation}")
+            raise SourceError(f"{type(self.api).__name__} has no operation {operation}")
         try:
-            answer = handler(self.region, dict(params))
+            answer = handler(Call.in_process(self.api.service, operation, self.region, dict(params)))
         except AwsError as exc:
             raise ClientError({"Error": {"Code": exc.code, "Message": exc.message},
                                "ResponseMetadata": {"HTTPStatusCode": exc.status}}, operation) from exc
+        if isinstance(answer, BackendAnswer):
+            raise SourceError(f"{type(self.api).__name__}.{operation} forwards to the backend: read it with a client")
         return {key: value for key, value in (answer or {}).items() if value is not None}
 
     def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:
@@ -467,6 +499,11 @@ class EndpointSource:
 
     def faults(self) -> Faults | None:
         return faults_from(self.get("faults?all=1"))
+
+    def client_answer(self, name: str, record_type: str) -> ClientAnswer | None:
+        from urllib.parse import urlencode
+
+        return client_answer_from(self.get("dns?" + urlencode({"name": name, "type": record_type, "view": "client"})))
 
     def objects(self, region: str, bucket: str) -> Objects:
         s3 = self.client("s3", region)

@@ -61,6 +61,23 @@ class Call:
         self.params = params
         self._forward = forward
 
+    @classmethod
+    def in_process(cls, service: str, operation: str, region: str, params: dict[str, Any]) -> Call:
+        """A call the sandbox makes to one of its own service APIs without a request on the wire (the inventory
+        reading the lab's AWS Backup): internal, made as the lab itself; it has no backend to forward to."""
+        from lab.kernel.context import INTERNAL_KEY, Identity, RequestContext
+
+        environ: dict[str, Any] = {INTERNAL_KEY: True, "REQUEST_METHOD": "POST", "PATH_INFO": "/"}
+        ctx = RequestContext.from_environ(environ)
+        identity = Identity(service, region, operation, None, None)
+        ctx.identity, ctx.params = identity, params
+
+        def no_backend() -> Output:
+            raise AwsError("InternalFailure", f"{service} {operation} called in-process has no backend to forward "
+                                              "to", 500)
+
+        return cls(ctx, identity, params, no_backend)
+
     @property
     def service(self) -> str:
         return self.identity.service or ""

@@ -156,7 +156,15 @@ class BackupProvider(Protocol):
     Optional extras it may define: copy_backup(data, region) -> object, delete_backup(data),
     backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) -> dict, backup_size(data),
     backup_job_data(data, job_id) -> object (the data of backup or copy job `job_id`, named after it: RDS's
-    recovery point is the DB snapshot awsbackup:job-<id>)."""
+    recovery point is the DB snapshot awsbackup:job-<id>).
+
+    Timing (lab.services.backup.timing), each optional, in sim seconds from the duration model:
+    backup_duration(data) -- how long the backup job runs after backup_resource (the service's snapshot);
+    copy_duration(data, region) -- a copy job into `region` (the service's copy, cross-Region or not);
+    restore_duration(data, metadata) -- how long after restore_resource the new resource is usable.
+    restore_resource starts the restore: the resource it makes is in its service's creating state (an RDS
+    instance `creating`, a DynamoDB table `CREATING`) and usable after restore_duration, when AWS Backup's
+    restore job completes. copy_backup is called when the copy job's time has passed: the copy is complete."""
 
     def backup_resource_types(self) -> set[str]:
         """AWS Backup ResourceType values it protects ("RDS", "EBS", ...)."""
@@ -166,6 +174,16 @@ class BackupProvider(Protocol):
 
     def restore_resource(self, data: object, metadata: dict[str, str], region: str) -> str:
         """A NEW resource holding that data; its ARN."""
+
+
+@runtime_checkable
+class VolumeInitialization(Protocol):
+    """EBS: how far a volume restored from a snapshot has loaded its blocks (DescribeVolumeStatus's
+    InitializationStatusDetails)."""
+
+    def volume_initialization(self, region: str, volume_id: str) -> dict[str, Any] | None:
+        """{InitializationType, Progress, EstimatedTimeToCompleteInSeconds?}; None for a volume not restored
+        from a snapshot."""
 
 
 @runtime_checkable

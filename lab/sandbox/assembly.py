@@ -29,6 +29,8 @@ from lab.services.dynamodb import routes as dynamodb_routes
 from lab.services.dynamodb.api import DynamoDBApi
 from lab.services.dynamodb.engine import DynamoDB
 from lab.services.ebs.api import DlmApi
+from lab.services.ebs.direct_api import EbsDirectApi
+from lab.services.ebs.ec2_api import Ec2Api
 from lab.services.ebs.engine import Ebs
 from lab.services.faults import routes as faults_routes
 from lab.services.faults.api import FisApi, VolumeStatusApi
@@ -51,7 +53,8 @@ ENGINE_CLASSES: tuple[type[Engine], ...] = (
 
 #: the lab's AWS service APIs (each needs its engine above): their operations answer instead of the backend
 SERVICE_APIS: tuple[type[ServiceApi], ...] = (
-    S3Api, BackupApi, DlmApi, RdsApi, DynamoDBApi, Route53Api, CloudTrailApi, FisApi, VolumeStatusApi,
+    S3Api, BackupApi, DlmApi, Ec2Api, EbsDirectApi, RdsApi, DynamoDBApi, Route53Api, CloudTrailApi, FisApi,
+    VolumeStatusApi,
 )
 
 ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 GIB_IN_MIB = 1024.0
+GIB_IN_BYTES = 1024.0 ** 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Parameter:
 
 
 _RDS_UG = "RDS User Guide"
+_S3_UG = "S3 User Guide"
 _EST = "estimate"
 
 PARAMETERS: tuple[Parameter, ...] = (
@@ -112,6 +114,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ebs.copy.cross_region.rate", 30, "MiB/s", "CopySnapshot to another Region: rate (first copy full)",
               "'a complete (non-incremental) copy is created' (EC2 User Guide: Copy an Amazon EBS snapshot); "
               "estimate"),
+    Parameter("ebs.volume.write_rate", 200, "MiB/h", "what the backend writes to an attached (in-use) volume: the "
+              "data a first snapshot copies (U) and a later one (C) grows with it",
+              "estimate: a shop backend's logs and uploads; 'The first snapshot ... is always a full snapshot' and "
+              "later ones hold the blocks changed since (EC2 User Guide: How Amazon EBS snapshots work)"),
+    Parameter("ebs.volume.seeded_fill", 0.4, "fraction", "how full the world's volumes are when the lab starts "
+              "(the backend's data volume holds its uploads and logs)", _EST),
     Parameter("ebs.volume.create", 10, "s", "CreateVolume: `creating` before `available`", _EST),
     Parameter("ebs.volume.init_rate", 40, "MiB/s", "lazy loading of a volume restored from a snapshot",
               "'the storage blocks must be pulled down from Amazon S3' (EC2 User Guide: Initialize Amazon EBS "
@@ -122,10 +130,43 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ami.create.base", 120, "s", "CreateImage: `pending` besides the volumes' snapshots",
               "'it can take several minutes for the AMI-creation process to complete' (EC2 User Guide: Create "
               "an EBS-backed AMI); estimate"),
+    # -- S3 replication -----------------------------------------------------------------------------------
+    Parameter("s3.replication.base", 5, "s", "replication: a version's replica appears at least this long after "
+              "the write", f"'S3 RTC replicates most objects ... in seconds' ({_S3_UG}: S3 Replication Time "
+              "Control); estimate"),
+    Parameter("s3.replication.rate", 50, "MiB/s", "replication: copy rate of an object's bytes",
+              f"{_EST}: 'For large objects, replication can take up to several hours' ({_S3_UG}: Troubleshooting "
+              "replication)"),
+    Parameter("s3.replication.rtc_wait", 10, "s", "with Replication Time Control: mean of the random wait before "
+              "the copy (exponential)", f"'99.99 percent of those objects within 15 minutes' ({_S3_UG}: S3 "
+              "Replication Time Control); estimate"),
+    Parameter("s3.replication.wait", 120, "s", "without Replication Time Control: mean of the random wait before "
+              "the copy (exponential)", f"'The majority of objects replicate within 15 minutes' ({_S3_UG}: "
+              "Troubleshooting replication); estimate"),
+    Parameter("s3.replication.slow_share", 0.001, "fraction", "without Replication Time Control: the share of "
+              "objects that wait hours", f"{_EST}: 'can take up to several hours' ({_S3_UG}: Troubleshooting "
+              "replication); RTC's SLA exists for the rest"),
+    Parameter("s3.replication.slow_max", 14400, "s", "without Replication Time Control: the longest such wait (the "
+              "slow ones wait between 1 hour and this)", f"{_EST}: 'several hours' (same page)"),
+    Parameter("s3.rtc.metrics_delay", 900, "s", "replication metrics of a rule with Replication Time Control reach "
+              "CloudWatch this long after RTC is enabled", f"'CloudWatch begins reporting replication metrics 15 "
+              f"minutes after you enable S3 RTC' ({_S3_UG}: Using S3 Replication metrics)"),
     # -- AWS Backup, Route 53, Elastic Disaster Recovery ---------------------------------------------------
     Parameter("backup.job.queue", 300, "s", "a backup job's wait in `CREATED` before `RUNNING` (at most the "
               "start window)", "'remains in CREATED status until it has successfully begun' (AWS Backup API "
               "Reference: StartBackupJob); the time is an estimate"),
+    Parameter("backup.restore.pending", 60, "s", "a restore job's wait in `PENDING` before `RUNNING`",
+              "'PENDING' is a RestoreJobStatus (AWS Backup API Reference: DescribeRestoreJob); the time is an "
+              "estimate"),
+    Parameter("backup.copy.base", 120, "s", "a copy job of a recovery point AWS Backup stores itself (DynamoDB, "
+              "S3): floor", "'AWS Backup does not provide any service-level agreements' (AWS Backup Developer "
+              "Guide: Restoring a backup); estimate"),
+    Parameter("backup.copy.rate", 30, "MiB/s", "such a copy job's rate (the cross-Region EBS copy rate)", _EST),
+    Parameter("backup.s3.rate", 100, "MiB/s", "an S3 backup or restore job: rate of the bucket's data, over "
+              "`backup.copy.base`", _EST),
+    Parameter("ec2.launch", 120, "s", "an EC2 instance launched from an AMI (an EC2 restore job): `pending` "
+              "before `running`", "estimate: 'pending' is the first InstanceState (EC2 User Guide: Instance "
+              "lifecycle)"),
     Parameter("backup.restore.cold_extra", 14400, "s", "a restore from cold storage takes this much longer",
               "'typically takes 4 hours more than restoring from warm storage' (AWS Backup Developer Guide: "
               "Restoring a backup)"),
@@ -253,6 +294,22 @@ class Durations:
         prefix = "ebs.copy.cross_region" if cross_region else "ebs.copy"
         return self._scaled(self[f"{prefix}.base"] + _transfer(data_gib, self[f"{prefix}.rate"]))
 
+    def ebs_time_based_copy(self, minutes: int) -> float:
+        """CopySnapshot with CompletionDurationMinutes: the copy completes within the minutes asked for."""
+        return self._scaled(minutes * 60.0)
+
+    def ebs_volume_create(self) -> float:
+        return self._scaled(self["ebs.volume.create"])
+
+    def ebs_volume_initialization(self, data_gib: float, rate_mib_s: float | None = None) -> float:
+        """Lazy loading of a volume restored from a snapshot holding `data_gib`, at the default rate or a
+        provisioned one (VolumeInitializationRate, MiB/s)."""
+        return self._scaled(_transfer(data_gib, rate_mib_s or self["ebs.volume.init_rate"]))
+
+    def ebs_written_gib(self, hours: float) -> float:
+        """GiB the backend writes to an in-use volume in `hours` (not scaled: it is data, not a duration)."""
+        return max(hours, 0.0) * self["ebs.volume.write_rate"] / GIB_IN_MIB
+
     def ebs_fast_snapshot_restore(self, snapshot_gib: float) -> tuple[float, float]:
         """(seconds `enabling`, seconds `optimizing`)."""
         optimizing = max(60.0, self["ebs.fsr.per_tib"] * snapshot_gib / 1024.0)
@@ -260,6 +317,55 @@ class Durations:
 
     def ami_create(self, volume_snapshot_seconds: float) -> float:
         return self._scaled(self["ami.create.base"]) + volume_snapshot_seconds
+
+    # -- AWS Backup --------------------------------------------------------------------------------
+
+    def backup_job_queue(self) -> float:
+        return self._scaled(self["backup.job.queue"])
+
+    def backup_restore_pending(self) -> float:
+        return self._scaled(self["backup.restore.pending"])
+
+    def backup_cold_extra(self) -> float:
+        return self._scaled(self["backup.restore.cold_extra"])
+
+    def backup_copy(self, data_gib: float) -> float:
+        """A copy job of a recovery point AWS Backup stores itself (DynamoDB, S3)."""
+        return self._scaled(self["backup.copy.base"] + _transfer(data_gib, self["backup.copy.rate"]))
+
+    def backup_s3(self, data_gib: float) -> float:
+        """An S3 backup or restore job."""
+        return self._scaled(self["backup.copy.base"] + _transfer(data_gib, self["backup.s3.rate"]))
+
+    def ec2_launch(self) -> float:
+        return self._scaled(self["ec2.launch"])
+
+    # -- S3 replication ----------------------------------------------------------------------------
+
+    def s3_replication(self, size_bytes: float, rtc: bool, draws: tuple[float, float]) -> float:
+        """Seconds from a write to its replica: a floor, the copy of `size_bytes`, and a random wait whose mean
+        depends on Replication Time Control; without it a small share of objects waits hours. `draws` are two
+        uniform numbers in [0, 1) (the caller draws them from the sandbox's seed, so a replay waits the same)."""
+        wait_draw, slow_draw = (min(max(draw, 0.0), 1.0 - 1e-12) for draw in draws)
+        seconds = self["s3.replication.base"] + _transfer(size_bytes / GIB_IN_BYTES, self["s3.replication.rate"])
+        seconds -= self["s3.replication.rtc_wait" if rtc else "s3.replication.wait"] * math.log1p(-wait_draw)
+        share = self["s3.replication.slow_share"]
+        if not rtc and slow_draw < share:
+            slowest = max(self["s3.replication.slow_max"], 3600.0)
+            seconds += 3600.0 + (slowest - 3600.0) * slow_draw / share
+        return self._scaled(seconds)
+
+    # -- Route 53 ----------------------------------------------------------------------------------
+
+    def route53_propagation(self) -> float:
+        """A record change from PENDING to INSYNC (GetChange)."""
+        return self._scaled(self["route53.propagation"])
+
+    @staticmethod
+    def route53_detection(request_interval: float, failure_threshold: float) -> float:
+        """A health check's status follows its endpoint after FailureThreshold consecutive checks, one every
+        RequestInterval (Route 53 API Reference: HealthCheckConfig); AWS's own figures, not scaled."""
+        return float(request_interval) * float(failure_threshold)
 
     # -- Elastic Disaster Recovery -----------------------------------------------------------------
 
@@ -273,6 +379,8 @@ def validate(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
         raise ValueError(f"duration parameter {name} needs a number, not {value!r}")
     positive = found.unit in ("MiB/s", "factor")
+    if found.unit == "fraction" and not 0 <= value <= 1:
+        raise ValueError(f"duration parameter {name} is a fraction: 0 to 1, not {value}")
     if value < 0 or (positive and value == 0):
         wanted = "positive" if positive else "zero or more"
         raise ValueError(f"duration parameter {name} must be {wanted} ({found.unit}), not {value}")

@@ -75,7 +75,7 @@ def test_forwarded_writes_reach_the_engines(moto_server, tmp_path, lab_env):
                           StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
         east.update_table(TableName="fwd-global", ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
         east.put_item(TableName="fwd-global", Item={"k": {"S": "written-in-east"}})
-        handle.lab("clock", "advance", "1m")
+        handle.lab("clock", "advance", "6m")  # the new replica is CREATING for dynamodb.replica.base (5 minutes)
         west = handle.client("dynamodb", "us-west-2")
         assert west.get_item(TableName="fwd-global", Key={"k": {"S": "written-in-east"}}).get("Item") == \
             {"k": {"S": "written-in-east"}}

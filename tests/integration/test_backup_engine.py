@@ -164,11 +164,13 @@ def test_a_backup_of_a_resource_without_its_engine_or_versioning_fails_with_a_re
     bucket = unique("unversioned")
     lab.client("s3").create_bucket(Bucket=bucket)
     job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=f"arn:aws:s3:::{bucket}", IamRoleArn=role)
+    efs = f"arn:aws:elasticfilesystem:{EAST}:{ACCOUNT}:file-system/fs-0123456789abcdef0"
+    efs_job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=efs, IamRoleArn=role)
+    assert backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"] == "CREATED"
+    advance(lab, "6m")  # AWS Backup gets to the jobs: they fail as they start
     described = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
     assert described["State"] == "FAILED" and "versioning" in described["StatusMessage"]
-    efs = f"arn:aws:elasticfilesystem:{EAST}:{ACCOUNT}:file-system/fs-0123456789abcdef0"
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=efs, IamRoleArn=role)
-    described = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
+    described = backup.describe_backup_job(BackupJobId=efs_job["BackupJobId"])
     assert described["State"] == "FAILED" and "EFS" in described["StatusMessage"]
 
 
@@ -227,7 +229,7 @@ def test_a_plan_runs_on_the_clock_copies_to_us_west_2_and_expires(lab, role, vol
     metadata["availabilityZone"] = f"{WEST}b"
     restore = west.start_restore_job(RecoveryPointArn=west_ebs["RecoveryPointArn"], Metadata=metadata,
                                      IamRoleArn=role)
-    assert west.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["Status"] == "RUNNING"
+    assert west.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["Status"] == "PENDING"
     advance(lab, "10m")
     restored = west.describe_restore_job(RestoreJobId=restore["RestoreJobId"])
     assert restored["Status"] == "COMPLETED", restored.get("StatusMessage")
@@ -260,8 +262,9 @@ def test_an_s3_restore_holds_exactly_the_objects_of_the_backup_moment(lab, role)
     vault = unique("s3vault")
     backup.create_backup_vault(BackupVaultName=vault)
     bucket = versioned_bucket(lab, {"keep.txt": b"v1", "gone.txt": b"deleted later", "doomed.txt": b"only version"})
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=f"arn:aws:s3:::{bucket}", IamRoleArn=role)
-    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
+    job = finished_job(lab, backup.start_backup_job(
+        BackupVaultName=vault, ResourceArn=f"arn:aws:s3:::{bucket}", IamRoleArn=role)["BackupJobId"])
+    assert job["State"] == "COMPLETED"
     # After the backup: an overwrite, a delete, a new key, and one version deleted for good.
     s3.put_object(Bucket=bucket, Key="keep.txt", Body=b"v2 (ransomware)")
     s3.delete_object(Bucket=bucket, Key="gone.txt")
@@ -304,11 +307,11 @@ def test_vault_lock_refuses_early_deletion_and_locks_after_its_grace_time(lab, r
 
     short = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
                                     Lifecycle={"DeleteAfterDays": 1})
-    failed = backup.describe_backup_job(BackupJobId=short["BackupJobId"])
+    failed = finished_job(lab, short["BackupJobId"])
     assert failed["State"] == "FAILED" and "minimum retention" in failed["StatusMessage"]
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
-                                  Lifecycle={"DeleteAfterDays": 10})
-    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
+    job = finished_job(lab, backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                                    Lifecycle={"DeleteAfterDays": 10})["BackupJobId"])
+    assert job["State"] == "COMPLETED"
     point = job["RecoveryPointArn"]
 
     code, message = error_code(lambda: backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=point))
@@ -358,10 +361,12 @@ def test_vault_access_policies_are_enforced_as_the_judge_reads_them(lab, role, v
     backup.create_backup_vault(BackupVaultName=vault)
     job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
                                   Lifecycle={"DeleteAfterDays": 10})
-    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
-    point = job["RecoveryPointArn"]
-    # The lab's key is moto's user; STS spells its ARN arn:aws:sts::...:user/moto, CloudTrail and IAM arn:aws:iam::...
-    me = lab.client("sts").get_caller_identity()["Arn"].replace(":sts::", ":iam::")
+    finished = finished_job(lab, job["BackupJobId"])  # (StartBackupJob names the point only for EFS, DynamoDB)
+    assert finished["State"] == "COMPLETED"
+    point = finished["RecoveryPointArn"]
+    # The lab's key acts as the account's root, as CloudTrail records its calls (lab.gateway.audit.ROOT_PRINCIPAL;
+    # moto's STS still calls it user/moto)
+    me = f"arn:aws:iam::{lab.client('sts').get_caller_identity()['Account']}:root"
     update = "backup:UpdateRecoveryPointLifecycle"
 
     def try_update(client: Any) -> str | None:
@@ -429,9 +434,9 @@ def test_frameworks_are_evaluated_against_the_lab(lab, role, volume_arn):
     backup = lab.client("backup")
     vault = unique("audited")
     backup.create_backup_vault(BackupVaultName=vault)
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
-                                  Lifecycle={"DeleteAfterDays": 40})
-    assert finished_job(lab, job["BackupJobId"])["State"] == "COMPLETED"
+    job = finished_job(lab, backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                                    Lifecycle={"DeleteAfterDays": 40})["BackupJobId"])
+    assert job["State"] == "COMPLETED"
     name = f"audit_{uuid.uuid4().hex[:8]}"
     ebs_only = {"ComplianceResourceTypes": ["EBS"]}
     backup.create_framework(FrameworkName=name, FrameworkControls=[
@@ -496,8 +501,13 @@ def test_rds_and_dynamodb_backups_take_their_engines_data(lab, role):
     assert sum(len(page["RecoveryPoints"]) for page in pages) == 2
 
 
+_TOOL_ENV: dict[int, dict[str, str]] = {}
+
+
 def aws(lab: SandboxHandle, *args: str) -> subprocess.CompletedProcess[str]:
-    env = lab.tool_env(EAST)
+    env = _TOOL_ENV.get(lab.port)
+    if env is None:
+        env = _TOOL_ENV[lab.port] = lab.tool_env(EAST)
     return subprocess.run([str(BIN / "aws"), "--endpoint-url", env["AWS_ENDPOINT_URL"], "--region", EAST,
                            "--output", "json", *args], env=env, capture_output=True, text=True, timeout=120,
                           check=False)
@@ -517,3 +527,160 @@ def test_the_aws_cli_sees_aws_shapes(lab, role):
     jobs = aws(lab, "backup", "list-backup-jobs", "--by-state", "COMPLETED")
     assert jobs.returncode == 0, jobs.stderr
     assert all(job["State"] == "COMPLETED" for job in json.loads(jobs.stdout)["BackupJobs"])
+
+
+# -- jobs take the time of the service's own operation (lab.services.backup.timing) -----------------------
+
+
+def test_a_backup_job_waits_in_created_runs_as_long_as_the_snapshot_and_copies_for_the_copys_time(lab, role,
+                                                                                                   volume_arn):
+    """API Reference, BackupJob: State CREATED -> RUNNING (PercentDone, ExpectedCompletionDate) -> COMPLETED;
+    the job runs for as long as the EBS snapshot of the volume (EC2 User Guide: Create Amazon EBS snapshots);
+    a copy job runs for the cross-Region copy (first copy full)."""
+    backup, ec2 = lab.client("backup"), lab.client("ec2")
+    vault, dr = unique("timed"), unique("timed-dr")
+    backup.create_backup_vault(BackupVaultName=vault)
+    lab.client("backup", WEST).create_backup_vault(BackupVaultName=dr)
+    job_id = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                     StartWindowMinutes=60, CompleteWindowMinutes=120)["BackupJobId"]
+    created = backup.describe_backup_job(BackupJobId=job_id)
+    assert created["State"] == "CREATED" and created["PercentDone"] == "0.0"
+    assert (created["StartBy"] - created["CreationDate"]).total_seconds() == pytest.approx(3600, abs=1)
+    advance(lab, "5m")
+    running = backup.describe_backup_job(BackupJobId=job_id)
+    assert running["State"] == "RUNNING"
+    snapshot_id = running["RecoveryPointArn"].rsplit("/", 1)[1]
+    assert ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"] == "pending"
+    advance(lab, "20s")
+    running = backup.describe_backup_job(BackupJobId=job_id)
+    assert 0.0 < float(running["PercentDone"]) < 100.0 and running["BytesTransferred"] > 0
+    advance(lab, "30m")
+    done = backup.describe_backup_job(BackupJobId=job_id)
+    shown = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]
+    assert done["State"] == "COMPLETED" and done["PercentDone"] == "100.0"
+    # the job ends when its snapshot does
+    assert abs((done["CompletionDate"] - shown["CompletionTime"]).total_seconds()) < 2
+
+    copy_id = backup.start_copy_job(RecoveryPointArn=done["RecoveryPointArn"], SourceBackupVaultName=vault,
+                                    DestinationBackupVaultArn=vault_arn(WEST, dr), IamRoleArn=role)["CopyJobId"]
+    assert backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]["State"] == "RUNNING"
+    advance(lab, "2m")
+    assert backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]["State"] == "RUNNING"  # 2 min + data at 30 MiB/s
+    advance(lab, "1h")
+    copied = backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]
+    assert copied["State"] == "COMPLETED" and copied["DestinationRecoveryPointArn"].startswith(
+        f"arn:aws:ec2:{WEST}::snapshot/")
+
+
+def test_a_job_that_cannot_start_expires_after_its_start_window_and_one_too_slow_after_its_completion_window(
+        lab, role, volume_arn):
+    """API Reference, StartBackupJob: "the backup job status remains in CREATED status until it has successfully
+    begun or until the start window time has run out"; retryable errors are retried "at least every 10 minutes"
+    until EXPIRED. The completion window counts from when the backup was scheduled; a job still running then is
+    EXPIRED ("Backup job expired before completion.")."""
+    backup = lab.client("backup")
+    admin = AdminClient(lab.endpoint)
+    vault = unique("windows")
+    backup.create_backup_vault(BackupVaultName=vault)
+    job_id = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                     StartWindowMinutes=60)["BackupJobId"]
+    admin.post("fail", {"scenario": "region-outage", "params": {"region": EAST, "duration": "90m"}})
+    advance(lab, "100m")
+    expired = backup.describe_backup_job(BackupJobId=job_id)
+    assert expired["State"] == "EXPIRED" and "start window" in expired["StatusMessage"]
+    events = admin.get("events?source=backup&limit=5000")["events"]
+    assert len([e for e in events if e["name"] == "BackupJobRetrying" and e["detail"].get("job_id") == job_id]) >= 5
+
+    admin.post("durations", {"set": {"ebs.snapshot.rate": 0.1}})  # a snapshot that takes a day
+    try:
+        slow = backup.start_backup_job(BackupVaultName=vault, ResourceArn=volume_arn, IamRoleArn=role,
+                                       CompleteWindowMinutes=60)["BackupJobId"]
+        advance(lab, "61m")
+    finally:
+        admin.post("durations", {"reset": True})
+    job = backup.describe_backup_job(BackupJobId=slow)
+    assert (job["State"], job["StatusMessage"]) == ("EXPIRED", "Backup job expired before completion.")
+
+
+def test_a_restore_job_is_pending_then_running_while_the_table_is_created_and_cold_storage_adds_hours(lab, role):
+    """API Reference, RestoreJobStatus: PENDING, RUNNING, COMPLETED; AWS Backup Developer Guide, Restoring a
+    backup: "Restoring from cold storage typically takes 4 hours more"; GetRecoveryPointRestoreMetadata gives
+    the keys StartRestoreJob takes back (targetTableName, encryptionType, ...)."""
+    backup, dynamodb = lab.client("backup"), lab.client("dynamodb")
+    vault = unique("restores")
+    backup.create_backup_vault(BackupVaultName=vault)
+    arn = f"arn:aws:dynamodb:{EAST}:{ACCOUNT}:table/securecart-order-history"
+    warm = finished_job(lab, backup.start_backup_job(BackupVaultName=vault, ResourceArn=arn,
+                                                     IamRoleArn=role)["BackupJobId"])
+    cold = finished_job(lab, backup.start_backup_job(
+        BackupVaultName=vault, ResourceArn=arn, IamRoleArn=role,
+        Lifecycle={"MoveToColdStorageAfterDays": 1, "DeleteAfterDays": 120})["BackupJobId"])
+    metadata = backup.get_recovery_point_restore_metadata(BackupVaultName=vault,
+                                                          RecoveryPointArn=warm["RecoveryPointArn"])
+    assert metadata["ResourceType"] == "DynamoDB"
+    assert metadata["RestoreMetadata"]["targetTableName"] == "securecart-order-history"
+    assert metadata["RestoreMetadata"]["encryptionType"] in ("Default", "KMS")
+    target = unique("history-restored")
+    job_id = backup.start_restore_job(RecoveryPointArn=warm["RecoveryPointArn"], IamRoleArn=role,
+                                      Metadata={**metadata["RestoreMetadata"], "targetTableName": target})[
+        "RestoreJobId"]
+    pending = backup.describe_restore_job(RestoreJobId=job_id)
+    assert pending["Status"] == "PENDING" and 5 <= pending["ExpectedCompletionTimeMinutes"] <= 20
+    advance(lab, "2m")
+    running = backup.describe_restore_job(RestoreJobId=job_id)
+    assert running["Status"] == "RUNNING" and running["CreatedResourceArn"].endswith(f"table/{target}")
+    assert dynamodb.describe_table(TableName=target)["Table"]["TableStatus"] == "CREATING"
+    advance(lab, "15m")
+    assert backup.describe_restore_job(RestoreJobId=job_id)["Status"] == "COMPLETED"
+    assert dynamodb.describe_table(TableName=target)["Table"]["TableStatus"] == "ACTIVE"
+
+    advance(lab, "2d")  # the second recovery point is in cold storage now
+    point = backup.describe_recovery_point(BackupVaultName=vault, RecoveryPointArn=cold["RecoveryPointArn"])
+    assert point["StorageClass"] == "COLD"
+    from_cold = unique("from-cold")
+    job_id = backup.start_restore_job(RecoveryPointArn=cold["RecoveryPointArn"], IamRoleArn=role,
+                                      Metadata={"targetTableName": from_cold})["RestoreJobId"]
+    assert backup.describe_restore_job(RestoreJobId=job_id)["ExpectedCompletionTimeMinutes"] >= 4 * 60
+    advance(lab, "3h")
+    running = backup.describe_restore_job(RestoreJobId=job_id)
+    assert running["Status"] == "RUNNING" and "CreatedResourceArn" not in running
+    advance(lab, "2h")
+    assert backup.describe_restore_job(RestoreJobId=job_id)["Status"] == "COMPLETED"
+
+
+def test_an_rds_recovery_point_gives_the_instances_settings_as_restore_metadata(lab, role):
+    """API Reference, GetRecoveryPointRestoreMetadata: RestoreMetadata, "These values vary depending on the
+    service"; for RDS the instance's settings (DBInstanceIdentifier, DBInstanceClass, Engine, Port, ...)."""
+    backup = lab.client("backup")
+    vault = unique("rds-meta")
+    backup.create_backup_vault(BackupVaultName=vault)
+    job = finished_job(lab, backup.start_backup_job(
+        BackupVaultName=vault, ResourceArn=f"arn:aws:rds:{EAST}:{ACCOUNT}:db:securecart-orders-db",
+        IamRoleArn=role)["BackupJobId"])
+    assert job["State"] == "COMPLETED", job.get("StatusMessage")
+    metadata = backup.get_recovery_point_restore_metadata(BackupVaultName=vault,
+                                                          RecoveryPointArn=job["RecoveryPointArn"])["RestoreMetadata"]
+    assert metadata["DBInstanceIdentifier"] == "securecart-orders-db"
+    assert {"DBInstanceClass", "Engine", "AvailabilityZone", "MultiAZ", "Port"} <= set(metadata)
+    assert all(isinstance(value, str) for value in metadata.values())
+
+
+def test_the_aws_cli_follows_a_backup_job_and_restores_with_the_metadata(lab, role):
+    vault = unique("cli-jobs")
+    assert aws(lab, "backup", "create-backup-vault", "--backup-vault-name", vault).returncode == 0
+    started = aws(lab, "backup", "start-backup-job", "--backup-vault-name", vault, "--resource-arn",
+                  f"arn:aws:dynamodb:{EAST}:{ACCOUNT}:table/securecart-order-history", "--iam-role-arn", role)
+    assert started.returncode == 0, started.stderr
+    job_id = json.loads(started.stdout)["BackupJobId"]
+    shown = json.loads(aws(lab, "backup", "describe-backup-job", "--backup-job-id", job_id).stdout)
+    assert shown["State"] == "CREATED"
+    advance(lab, "10m")
+    shown = json.loads(aws(lab, "backup", "describe-backup-job", "--backup-job-id", job_id).stdout)
+    assert shown["State"] == "COMPLETED" and shown["PercentDone"] == "100.0"
+    target = unique("cli-history")
+    restore = aws(lab, "backup", "start-restore-job", "--recovery-point-arn", shown["RecoveryPointArn"],
+                  "--iam-role-arn", role, "--resource-type", "DynamoDB", "--metadata", f"targetTableName={target}")
+    assert restore.returncode == 0, restore.stderr
+    restore_id = json.loads(restore.stdout)["RestoreJobId"]
+    assert json.loads(aws(lab, "backup", "describe-restore-job", "--restore-job-id", restore_id).stdout)[
+        "Status"] == "PENDING"

@@ -67,7 +67,11 @@ def test_failed_call_is_recorded_with_its_error(sandbox):
     assert record["requestID"] == caught.value.response["ResponseMetadata"]["RequestId"]
     assert record["eventID"] == event["EventId"] and record["eventName"] == "DeleteBucket"
     assert record["awsRegion"] == "us-east-1" and record["sourceIPAddress"] == "127.0.0.1"
-    assert record["userIdentity"]["accessKeyId"] == "test" and record["userIdentity"]["accountId"] == ACCOUNT
+    # The lab's `test` key is the account's root: CloudTrail's form for a call made with root access keys
+    # (CloudTrail User Guide: CloudTrail userIdentity element), and "root" in the event history.
+    assert record["userIdentity"] == {"type": "Root", "principalId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root",
+                                      "accountId": ACCOUNT, "accessKeyId": "test"}
+    assert event["Username"] == "root"
     assert record["requestParameters"] == {"bucketName": bucket} and record["responseElements"] is None
     assert record["eventType"] == "AwsApiCall" and record["recipientAccountId"] == ACCOUNT
     sim_time = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -90,6 +94,7 @@ def test_lookup_attributes_regions_and_identities(sandbox):
     listed = next(event for event in mine if event["EventName"] == "ListBuckets")
     identity = json.loads(listed["CloudTrailEvent"])["userIdentity"]
     assert identity["type"] == "IAMUser" and identity["userName"] == user
+    assert identity["principalId"] == iam.get_user(UserName=user)["User"]["UserId"]
     assert identity["arn"] == f"arn:aws:iam::{ACCOUNT}:user/{user}" and identity["accessKeyId"] == key["AccessKeyId"]
     assert listed["ReadOnly"] == "true" and json.loads(listed["CloudTrailEvent"])["responseElements"] is None
     assert [e["EventName"] for e in lookup(trail, "AccessKeyId", key["AccessKeyId"])] == ["ListBuckets"]
@@ -110,6 +115,13 @@ def test_lookup_attributes_regions_and_identities(sandbox):
     identity = json.loads(assumed[0]["CloudTrailEvent"])["userIdentity"]
     assert identity["type"] == "AssumedRole" and identity["arn"].endswith(f":assumed-role/{role}/drill-session")
     assert identity["sessionContext"]["sessionIssuer"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/{role}"
+    role_id = iam.get_role(RoleName=role)["Role"]["RoleId"]
+    assert identity["principalId"] == f"{role_id}:drill-session"
+    assert identity["sessionContext"]["sessionIssuer"]["principalId"] == role_id
+    # (the AssumeRole call itself was the root's)
+    issued = [e for e in lookup(trail, "EventName", "AssumeRole", MaxResults=50)
+              if json.loads(e["CloudTrailEvent"])["requestParameters"].get("roleArn", "").endswith(f"/{role}")]
+    assert json.loads(issued[0]["CloudTrailEvent"])["userIdentity"]["type"] == "Root"
     assert lookup(trail, "AccessKeyId", credentials["AccessKeyId"]) == []  # us-west-2 events stay in us-west-2
 
     created = lookup(trail, "ResourceName", user)
@@ -180,6 +192,8 @@ def test_aws_cli_lookup_events(sandbox):
     events = json.loads(result.stdout)["Events"]
     assert [event["EventName"] for event in events] == ["DeleteBucket"]
     assert json.loads(events[0]["CloudTrailEvent"])["errorCode"] == "NoSuchBucket"
+    assert events[0]["Username"] == "root"
+    assert json.loads(events[0]["CloudTrailEvent"])["userIdentity"]["arn"] == f"arn:aws:iam::{ACCOUNT}:root"
 
 
 def log_policy(bucket: str, prefix: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from lab.services.dynamodb.engine import DynamoDB
 from tests.integration._data_plane import admin, advance, aws_cli, epoch_of, in_process, moment, sim_now, unique
@@ -99,10 +99,11 @@ def test_restore_returns_exactly_the_items_of_that_moment(sandbox):
                                                        RestoreDateTime=moment(first))["TableDescription"]
     assert restored["RestoreSummary"]["SourceTableArn"].endswith(f"table/{table}")
     assert abs(restored["RestoreSummary"]["RestoreDateTime"].timestamp() - first) < 1
-    assert contents(dynamodb, early) == {("a", "1"): "one", ("a", "2"): "two", ("b", "1"): "three"}
     latest = unique("latest")
     dynamodb.restore_table_to_point_in_time(SourceTableArn=restored["RestoreSummary"]["SourceTableArn"],
                                             TargetTableName=latest, UseLatestRestorableTime=True)
+    advance(sandbox, "15m")  # a small table's restore takes about ten minutes
+    assert contents(dynamodb, early) == {("a", "1"): "one", ("a", "2"): "two", ("b", "1"): "three"}
     assert contents(dynamodb, latest) == {("a", "1"): "one-updated", ("c", "1"): "four", ("d", "1"): "five"}
     assert dynamodb.describe_table(TableName=latest)["Table"]["KeySchema"][1]["AttributeName"] == "sk"
 
@@ -119,6 +120,30 @@ def test_restore_returns_exactly_the_items_of_that_moment(sandbox):
     assert error_code(refused) == "PointInTimeRecoveryUnavailableException"
 
 
+def test_binary_attributes_written_by_any_call_come_back_from_a_restore(sandbox):
+    """The engine journals what it reads from the codec's decoded calls (binary values as bytes): B, BS and
+    binary nested in a map or list come back byte for byte from a point-in-time restore."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("binary")
+    create_table(dynamodb, table)
+    enable_pitr(dynamodb, table)
+    blob = bytes(range(256))
+    first = {**item("bin", 1, "put"), "blob": {"B": blob}, "set": {"BS": [b"\x00", b"\xff\xfe"]},
+             "nested": {"M": {"inner": {"L": [{"B": b"\x01\x02"}]}}}}
+    dynamodb.put_item(TableName=table, Item=first)
+    second = {**item("bin", 2, "batch"), "blob": {"B": blob[::-1]}}
+    dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": second}}]})
+    advance(sandbox, "6m")
+    restored = unique("binary-restored")
+    dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=restored,
+                                            UseLatestRestorableTime=True)
+    advance(sandbox, "15m")
+    items = {i["sk"]["N"]: i for i in dynamodb.scan(TableName=restored)["Items"]}
+    assert items["1"]["blob"] == {"B": blob} and sorted(items["1"]["set"]["BS"]) == [b"\x00", b"\xff\xfe"]
+    assert items["1"]["nested"] == {"M": {"inner": {"L": [{"B": b"\x01\x02"}]}}}
+    assert items["2"]["blob"] == {"B": blob[::-1]}
+
+
 def test_the_aws_cli_restores_to_a_point_in_time(sandbox):
     dynamodb = sandbox.client("dynamodb")
     table = unique("cli")
@@ -130,9 +155,134 @@ def test_the_aws_cli_restores_to_a_point_in_time(sandbox):
     pitr = shown["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
     target = unique("cli-restored")
-    aws_cli(sandbox, "us-east-1", "dynamodb", "restore-table-to-point-in-time", "--source-table-name", table,
-            "--target-table-name", target, "--use-latest-restorable-time")
+    started = aws_cli(sandbox, "us-east-1", "dynamodb", "restore-table-to-point-in-time", "--source-table-name",
+                      table, "--target-table-name", target, "--use-latest-restorable-time")["TableDescription"]
+    assert started["TableStatus"] == "CREATING" and started["RestoreSummary"]["RestoreInProgress"] is True
+    advance(sandbox, "15m")
     assert contents(dynamodb, target) == {("x", "1"): "kept"}
+
+
+# -- restores and backups take time ------------------------------------------------------------------------
+
+def test_a_backup_is_creating_then_available_and_a_restore_is_creating_until_its_items_arrive(sandbox):
+    """API Reference, CreateBackup: "become available for restore within minutes" (BackupStatus CREATING, then
+    AVAILABLE; BackupInUseException while it is made). DynamoDB Developer Guide, Restoring a table: the table is
+    CREATING with RestoreInProgress true, "You can write to the restored table only after it becomes active";
+    API Reference: ResourceNotFoundException ("its status might not be ACTIVE"), ResourceInUseException ("You
+    tried to delete a table currently in the CREATING state")."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("backed")
+    create_table(dynamodb, table)
+    dynamodb.put_item(TableName=table, Item=item("a", 1, "kept"))
+    backup = dynamodb.create_backup(TableName=table, BackupName=unique("bk"))["BackupDetails"]
+    assert backup["BackupStatus"] == "CREATING" and backup["BackupSizeBytes"] > 0
+    target = unique("from-backup")
+    for refused_call in (lambda: dynamodb.restore_table_from_backup(TargetTableName=target,
+                                                                    BackupArn=backup["BackupArn"]),
+                         lambda: dynamodb.delete_backup(BackupArn=backup["BackupArn"]),
+                         lambda: dynamodb.create_backup(TableName=table, BackupName=unique("bk"))):
+        with pytest.raises(ClientError) as refused:
+            refused_call()
+        assert error_code(refused) == "BackupInUseException"
+    advance(sandbox, "1m")
+    assert dynamodb.describe_backup(BackupArn=backup["BackupArn"])["BackupDescription"]["BackupDetails"][
+        "BackupStatus"] == "AVAILABLE"
+    listed = dynamodb.list_backups(TableName=table)["BackupSummaries"]
+    assert [b["BackupStatus"] for b in listed] == ["AVAILABLE"]
+
+    shown = dynamodb.restore_table_from_backup(TargetTableName=target, BackupArn=backup["BackupArn"])[
+        "TableDescription"]
+    assert shown["TableStatus"] == "CREATING"
+    assert shown["RestoreSummary"]["RestoreInProgress"] is True
+    assert shown["RestoreSummary"]["SourceBackupArn"] == backup["BackupArn"]
+    for item_call in (lambda: dynamodb.put_item(TableName=target, Item=item("b", 1, "too early")),
+                      lambda: dynamodb.get_item(TableName=target, Key={"pk": {"S": "a"}, "sk": {"N": "1"}}),
+                      lambda: dynamodb.scan(TableName=target)):
+        with pytest.raises(ClientError) as refused:
+            item_call()
+        assert error_code(refused) == "ResourceNotFoundException"
+        assert refused.value.response["Error"]["Message"] == "Requested resource not found"
+    with pytest.raises(ClientError) as refused:
+        dynamodb.delete_table(TableName=target)
+    assert error_code(refused) == "ResourceInUseException"
+    assert refused.value.response["Error"]["Message"] == (
+        f"Attempt to change a resource which is still in use: Table is being created: {target}")
+    waiter = dynamodb.get_waiter("table_exists")
+    with pytest.raises(WaiterError):
+        waiter.wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    advance(sandbox, "11m")
+    waiter.wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    done = dynamodb.describe_table(TableName=target)["Table"]
+    assert done["TableStatus"] == "ACTIVE" and done["RestoreSummary"]["RestoreInProgress"] is False
+    assert contents(dynamodb, target) == {("a", "1"): "kept"}
+    dynamodb.put_item(TableName=target, Item=item("b", 1, "after"))
+
+
+def test_restores_take_longer_for_more_indexes(sandbox):
+    """DynamoDB Developer Guide, Backup and restore: "restore times are directly related to the configuration of
+    your tables (such as the size of your tables and the number of underlying partitions)"; excluding secondary
+    indexes makes restores faster."""
+    dynamodb = sandbox.client("dynamodb")
+    indexes = [{"IndexName": f"by-value-{n}", "KeySchema": [{"AttributeName": "sk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"}} for n in (1, 2)]
+    plain, indexed = unique("plain"), unique("indexed")
+    create_table(dynamodb, plain)
+    create_table(dynamodb, indexed, GlobalSecondaryIndexes=indexes)
+    for table in (plain, indexed):
+        dynamodb.put_item(TableName=table, Item=item("a", 1, "x"))
+    advance(sandbox, "1m")
+    backups = {t: dynamodb.create_backup(TableName=t, BackupName=unique("bk"))["BackupDetails"]["BackupArn"]
+               for t in (plain, indexed)}
+    advance(sandbox, "1m")
+    restored = {t: unique(f"{t}-r") for t in (plain, indexed)}
+    for table, arn in backups.items():
+        dynamodb.restore_table_from_backup(TargetTableName=restored[table], BackupArn=arn)
+    advance(sandbox, "11m")  # a small table's restore: about ten minutes; three more per index
+    assert dynamodb.describe_table(TableName=restored[plain])["Table"]["TableStatus"] == "ACTIVE"
+    assert dynamodb.describe_table(TableName=restored[indexed])["Table"]["TableStatus"] == "CREATING"
+    advance(sandbox, "6m")
+    assert dynamodb.describe_table(TableName=restored[indexed])["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_a_boto3_waiter_sees_a_restored_table_active_while_the_clock_runs_fast(sandbox):
+    """botocore's TableExists waiter polls on wall-clock time (20 s x 25): run fast, a ten-minute restore
+    finishes within a one-second waiter's attempts."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("fast")
+    create_table(dynamodb, table)
+    enable_pitr(dynamodb, table)
+    advance(sandbox, "6m")
+    target = unique("fast-restored")
+    dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=target,
+                                            UseLatestRestorableTime=True)
+    clock = admin(sandbox).get("clock")
+    admin(sandbox).post("clock", {"action": "speed", "factor": 600})
+    admin(sandbox).post("clock", {"action": "resume"})
+    try:
+        dynamodb.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    finally:
+        admin(sandbox).post("clock", {"action": "speed", "factor": clock["speed"]})
+        if clock["paused"]:
+            admin(sandbox).post("clock", {"action": "pause"})
+    assert dynamodb.describe_table(TableName=target)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_the_aws_cli_restores_from_a_backup_and_waits_for_the_table(sandbox):
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("cli-backed")
+    create_table(dynamodb, table)
+    dynamodb.put_item(TableName=table, Item=item("c", 1, "from the cli"))
+    created = aws_cli(sandbox, "us-east-1", "dynamodb", "create-backup", "--table-name", table, "--backup-name",
+                      unique("cli"))["BackupDetails"]
+    assert created["BackupStatus"] == "CREATING"
+    advance(sandbox, "1m")
+    target = unique("cli-from-backup")
+    shown = aws_cli(sandbox, "us-east-1", "dynamodb", "restore-table-from-backup", "--target-table-name", target,
+                    "--backup-arn", created["BackupArn"])["TableDescription"]
+    assert shown["TableStatus"] == "CREATING" and shown["RestoreSummary"]["RestoreInProgress"] is True
+    advance(sandbox, "11m")
+    aws_cli(sandbox, "us-east-1", "dynamodb", "wait", "table-exists", "--table-name", target)
+    assert contents(dynamodb, target) == {("c", "1"): "from the cli"}
 
 
 # -- global tables -----------------------------------------------------------------------------------------
@@ -146,8 +296,18 @@ def test_a_replica_is_created_shown_and_replicates_both_ways(sandbox):
     shown = updated["TableDescription"]
     assert shown["GlobalTableVersion"] == "2019.11.21" and shown["TableStatus"] == "UPDATING"
     assert [(r["RegionName"], r["ReplicaStatus"]) for r in shown["Replicas"]] == [("us-west-2", "CREATING")]
+    assert shown["Replicas"][0]["ReplicaStatusPercentProgress"] == "0"
     stream = west.describe_table(TableName=table)["Table"]["StreamSpecification"]
     assert stream["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    # API Reference, ReplicaDescription: CREATING with ReplicaStatusPercentProgress; the replica is CREATING
+    # in its Region and takes no reads or writes until ACTIVE
+    advance(sandbox, "2m")
+    replica = east.describe_table(TableName=table)["Table"]["Replicas"][0]
+    assert replica["ReplicaStatus"] == "CREATING" and 0 < int(replica["ReplicaStatusPercentProgress"]) < 100
+    assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"
+    with pytest.raises(ClientError) as refused:
+        west.put_item(TableName=table, Item=item("early", 1, "refused"))
+    assert error_code(refused) == "ResourceNotFoundException"
     advance(sandbox, "4m")
     assert [(r["RegionName"], r["ReplicaStatus"]) for r in
             east.describe_table(TableName=table)["Table"]["Replicas"]] == [("us-west-2", "ACTIVE")]
@@ -175,6 +335,7 @@ def test_last_writer_wins_and_replication_pauses(sandbox):
     table = unique("lww")
     create_table(east, table)
     east.update_table(TableName=table, ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    advance(sandbox, "6m")  # the replica is ACTIVE
     west.put_item(TableName=table, Item=item("k", 1, "older, from west"))
     east.put_item(TableName=table, Item=item("k", 1, "newer, from east"))  # later in sim time: it wins
     advance(sandbox, "2s")
@@ -225,9 +386,11 @@ def test_the_workloads_direct_writes_are_journaled_for_pitr(world):
     halfway = epoch_of(orders[-60]["created_at"]) + 30  # between two orders
     dynamodb.restore_table_to_point_in_time(SourceTableName=WORLD_TABLE, TargetTableName="orders-halfway",
                                             RestoreDateTime=moment(halfway))
+    placed = len(orders)
+    world.advance("15m")  # the restore runs; the shop goes on placing orders
     restored = {i["order_id"]["S"] for i in dynamodb.scan(TableName="orders-halfway")["Items"]}
     assert restored == {o["order_id"] for o in orders if epoch_of(o["created_at"]) <= halfway}
-    assert len(restored) == len(orders) - 60 + 1 >= 48 + 60
+    assert len(restored) == placed - 60 + 1 >= 48 + 60
 
 
 def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
@@ -243,8 +406,10 @@ def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
         new_arn = engine.restore_resource(point, {"TargetTableName": "history-from-backup"}, "us-west-2")
     assert new_arn == "arn:aws:dynamodb:us-west-2:000000000000:table/history-from-backup"
     west = world.client("dynamodb", "us-west-2")
+    assert west.describe_table(TableName="history-from-backup")["Table"]["TableStatus"] == "CREATING"
+    world.advance("15m")
     assert {i["order_id"]["S"] for i in west.scan(TableName="history-from-backup")["Items"]} == expected
     assert west.describe_table(TableName="history-from-backup")["Table"]["BillingModeSummary"][
         "BillingMode"] == "PAY_PER_REQUEST"
-    with pytest.raises(ValueError, match="TargetTableName"):
+    with pytest.raises(ValueError, match="targetTableName"):
         engine.restore_resource(point, {}, "us-east-1")

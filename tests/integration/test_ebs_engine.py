@@ -147,15 +147,22 @@ def test_aws_backup_keeps_ebs_recovery_points_as_snapshots_and_ec2_ones_as_image
     backup, ec2 = lab.client("backup"), lab.client("ec2")
     backup.create_backup_vault(BackupVaultName="ebs-vault")
     volume = tagged_volume(lab, "aws-backup")
+    advance(lab, "1m")  # the volume is available
     job = backup.start_backup_job(BackupVaultName="ebs-vault", IamRoleArn=role,
                                   ResourceArn=f"arn:aws:ec2:{EAST}:{ACCOUNT}:volume/{volume}")
-    snapshot_id = job["RecoveryPointArn"].rsplit("/", 1)[1]
+    assert "RecoveryPointArn" not in job  # "only returned for Amazon EFS and Advanced DynamoDB resources"
+    advance(lab, "5m")  # out of CREATED: the job runs, its snapshot pending
+    running = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
+    assert running["State"] == "RUNNING", running
+    point_arn = running["RecoveryPointArn"]
+    snapshot_id = point_arn.rsplit("/", 1)[1]
     snapshot = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]
     assert snapshot["VolumeId"] == volume and "AWS Backup" in snapshot["Description"]
     advance(lab, "30m")
-    point = backup.describe_recovery_point(BackupVaultName="ebs-vault", RecoveryPointArn=job["RecoveryPointArn"])
+    assert ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"] == "completed"
+    point = backup.describe_recovery_point(BackupVaultName="ebs-vault", RecoveryPointArn=point_arn)
     assert point["Status"] == "COMPLETED" and point["BackupSizeInBytes"] == 8 * 2**30
-    backup.delete_recovery_point(BackupVaultName="ebs-vault", RecoveryPointArn=job["RecoveryPointArn"])
+    backup.delete_recovery_point(BackupVaultName="ebs-vault", RecoveryPointArn=point_arn)
     with pytest.raises(ClientError):
         ec2.describe_snapshots(SnapshotIds=[snapshot_id])
 
@@ -164,11 +171,20 @@ def test_aws_backup_keeps_ebs_recovery_points_as_snapshots_and_ec2_ones_as_image
     job = backup.start_backup_job(BackupVaultName="ebs-vault", IamRoleArn=role,
                                   ResourceArn=f"arn:aws:ec2:{EAST}:{ACCOUNT}:instance/{instance['InstanceId']}")
     advance(lab, "30m")
-    assert backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"] == "COMPLETED"
-    image_id = job["RecoveryPointArn"].rsplit("/", 1)[1]
-    assert ec2.describe_images(ImageIds=[image_id])["Images"][0]["ImageId"] == image_id
-    restore = backup.start_restore_job(RecoveryPointArn=job["RecoveryPointArn"], IamRoleArn=role,
-                                       Metadata={"InstanceType": "t3.small"})
+    finished = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
+    assert finished["State"] == "COMPLETED", finished
+    image_id = finished["RecoveryPointArn"].rsplit("/", 1)[1]
+    image = ec2.describe_images(ImageIds=[image_id])["Images"][0]
+    assert image["State"] == "available"
+    # an AMI of the instance holds a snapshot of each of its volumes, which it keeps from deletion
+    used = [m["Ebs"]["SnapshotId"] for m in image["BlockDeviceMappings"] if "Ebs" in m]
+    assert used and error_of(lambda: ec2.delete_snapshot(SnapshotId=used[0])) == (
+        "InvalidSnapshot.InUse", f"The snapshot {used[0]} is currently in use by {image_id}", 400)
+    metadata = backup.get_recovery_point_restore_metadata(BackupVaultName="ebs-vault",
+                                                          RecoveryPointArn=finished["RecoveryPointArn"])
+    assert {"InstanceType", "Placement", "SubnetId", "SecurityGroupIds"} <= set(metadata["RestoreMetadata"])
+    restore = backup.start_restore_job(RecoveryPointArn=finished["RecoveryPointArn"], IamRoleArn=role,
+                                       Metadata={**metadata["RestoreMetadata"], "InstanceType": "t3.small"})
     advance(lab, "30m")
     done = backup.describe_restore_job(RestoreJobId=restore["RestoreJobId"])
     assert done["Status"] == "COMPLETED", done.get("StatusMessage")

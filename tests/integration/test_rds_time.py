@@ -597,6 +597,11 @@ def test_an_aws_backup_recovery_point_of_an_instance_is_an_awsbackup_db_snapshot
     job = backup.start_backup_job(BackupVaultName=f"vault-{name}", ResourceArn=instance["DBInstanceArn"],
                                   IamRoleArn=f"arn:aws:iam::000000000000:role/{role}")
     snapshot_id = f"awsbackup:job-{job['BackupJobId'].lower()}"
+    # An on-demand job waits in CREATED until AWS Backup starts it; then the snapshot is taken.
+    assert backup.describe_backup_job(BackupJobId=job["BackupJobId"])["State"] == "CREATED"
+    advance(db, f"{Durations().backup_job_queue() + 1:.0f}s")
+    job = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
+    assert job["State"] == "RUNNING"
     # AWS Backup DG, Working with backups: an RDS recovery point is the DB snapshot awsbackup:job-<id>
     assert job["RecoveryPointArn"] == f"arn:aws:rds:us-east-1:000000000000:snapshot:{snapshot_id}"
     insert(db, name, "B-2")  # after the backup

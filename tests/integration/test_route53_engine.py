@@ -59,12 +59,13 @@ def test_failover_follows_a_region_outage(fresh_sandbox):
         {"Action": "CREATE", "ResourceRecordSet": {"Name": "securecart.lab", "Type": "A", "AliasTarget": {
             "HostedZoneId": zone, "DNSName": "www.securecart.lab", "EvaluateTargetHealth": True}}},
     ]})
-    advance(sandbox, "15s")
+    advance(sandbox, "1m")  # the records reach every name server (INSYNC) within 60 seconds
     assert statuses(route53, primary) == {"Success: HTTP Status Code 200, OK"}
     assert len(route53.get_health_check_status(HealthCheckId=primary)["HealthCheckObservations"]) == 8
     assert answer(route53, zone, "www.securecart.lab") == ["10.0.1.10"]
 
     admin(sandbox, "POST", "route53/health", {"region": "us-east-1", "down": True})
+    down_at = admin(sandbox, "GET", "clock")["epoch"]
     advance(sandbox, "12s")
     assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, primary))
     assert answer(route53, zone, "www.securecart.lab") == ["10.0.1.10"]  # 3 x 10 s have not passed yet
@@ -74,11 +75,20 @@ def test_failover_follows_a_region_outage(fresh_sandbox):
     failures = route53.get_health_check_last_failure_reason(HealthCheckId=primary)["HealthCheckObservations"]
     assert len(failures) == 8 and all(f["StatusReport"]["Status"].startswith(TIMEOUT_TEXT) for f in failures)
 
-    explained = json.loads(sandbox.lab("dns", "www.securecart.lab", "--json").stdout)
+    # Route 53's name servers answer the SECONDARY; a client that resolved the name just before keeps the
+    # PRIMARY's answer for the record's TTL, 60 s: the failover reaches it detection (3 x 10 s) + TTL later.
+    explained = json.loads(sandbox.lab("dns", "www.securecart.lab", "--nameserver", "--json").stdout)
     assert explained["answer"] == ["10.1.1.10"] and explained["record"]["SetIdentifier"] == "west"
     assert explained["health"][primary]["healthy"] is False and "unhealthy" in explained["why"][0]
+    cached = json.loads(sandbox.lab("dns", "www.securecart.lab", "--json").stdout)
+    assert cached["answer"] == ["10.0.1.10"] and cached["ttl"] == 60 and cached["nameserver"]["answer"] == [
+        "10.1.1.10"]
+    assert cached["kept_until"] == pytest.approx(down_at + 30 + 60, abs=1)
+    assert "keeps 10.0.1.10 for the record's TTL (60 s)" in cached["why"][0]
+    assert "until" in sandbox.lab("dns", "www.securecart.lab").stdout
+    advance(sandbox, "1m")
     text = sandbox.lab("dns", "www.securecart.lab").stdout
-    assert "10.1.1.10" in text and "UNHEALTHY" in text
+    assert "-> 10.1.1.10" in text and "UNHEALTHY" in text and "keeps" not in text
     changes = [event for event in admin(sandbox, "GET", "events?source=route53")["events"]
                if event["name"] == "HealthCheckStatusChanged"]
     assert [(event["resource"], event["detail"]["healthy"]) for event in changes] == [(primary, False)]
@@ -145,6 +155,7 @@ def test_weighted_records_and_refusals(sandbox):
         {"Action": "CREATE", "ResourceRecordSet": {"Name": f"db.{domain}", "Type": "CNAME", "TTL": 60,
                                                    "ResourceRecords": [{"Value": "orders.internal"}]}},
     ]})
+    advance(sandbox, "1m")  # INSYNC
     # A check of a name nothing resolves fails from its first check on; with threshold 1, within seconds.
     statuses_now = route53.get_health_check_status(HealthCheckId=nowhere)["HealthCheckObservations"]
     assert all(o["StatusReport"]["Status"] == "Failure: DNS resolution failed: Rcode NXDomain(3)"

@@ -20,9 +20,10 @@ def test_management_event_has_every_cloudtrail_field():
     assert (event["eventSource"], event["eventName"], event["awsRegion"]) == ("s3.amazonaws.com", "CreateBucket",
                                                                                "us-east-1")
     assert event["sourceIPAddress"] == "127.0.0.1" and event["userAgent"].startswith("Botocore/")
-    assert event["userIdentity"] == {"type": "IAMUser", "principalId": "AKIAIOSFODNN7EXAMPLE",
-                                     "arn": "arn:aws:iam::000000000000:user/moto", "accountId": "000000000000",
-                                     "accessKeyId": "test", "userName": "moto"}
+    # The lab's `test` key is the account's root, in CloudTrail's form for root access keys.
+    assert event["userIdentity"] == {"type": "Root", "principalId": "000000000000",
+                                     "arn": "arn:aws:iam::000000000000:root", "accountId": "000000000000",
+                                     "accessKeyId": "test"}
     assert event["requestParameters"] == {"bucketName": "invoices-dr",
                                           "createBucketConfiguration": {"locationConstraint": "us-west-2"}}
     assert event["responseElements"] == {"location": "/invoices-dr"}

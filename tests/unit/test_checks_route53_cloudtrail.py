@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks import registry
-from checks.inventory.route53 import OutageAnswer
+from checks.inventory.route53 import ClientAnswer, OutageAnswer
 from tests.unit.inventory_builder import WEST, Inv
 
 NAME = "orders.securecart.internal."
@@ -88,6 +88,49 @@ def test_dns_serves_dr_during_outage():
         (f"{NAME} CNAME", "FAIL", "secondary_not_dr")]
     assert verdicts("RECOVERY_DNS_SERVES_DR", dns().build(), lab="07-dr-strategy") == [
         ("07-dr-strategy", "NOT_APPLICABLE", "no_drill")]
+
+
+def test_dns_served_dr_is_judged_by_the_outage_once_the_drill_is_recovered():
+    """A recovered drill ends its outage and Route 53 fails back: what DNS answered with the region down counts."""
+    def recovered(failover_role: str, answered: str) -> Inv:
+        inv = dns(status="Healthy").drill(lab="07-dr-strategy", status="recovered", params={"region": "us-east-1"})
+        inv.data.global_.route53.zones["Z1"].outage_answers = [OutageAnswer(
+            name=NAME, type="CNAME", region_down="us-east-1", answer=[answered], failover=failover_role,
+            set_identifier=failover_role.lower(), why=[], health={})]
+        return inv
+
+    result = registry.run("RECOVERY_DNS_SERVES_DR", recovered("SECONDARY", SECONDARY).build(),
+                          {"lab": "07-dr-strategy"})[0]
+    assert (result.status, result.reason) == ("PASS", "served_dr")
+    assert "during the outage" in result.message and "unhealthy while us-east-1 was down" in result.message
+    assert verdicts("RECOVERY_DNS_SERVES_DR", recovered("PRIMARY", PRIMARY).build(), lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "FAIL", "primary_still_served")]
+    running = dns(status="Healthy").drill(lab="07-dr-strategy", params={"region": "us-east-1"})
+    running.data.faults.regions_down = ["us-east-1"]
+    assert verdicts("RECOVERY_DNS_SERVES_DR", running.build(), lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "FAIL", "primary_still_served")]
+
+
+def test_dns_serves_dr_once_clients_have_waited_out_the_ttl():
+    """Route 53 answers the SECONDARY once the PRIMARY's health check fails, but a client that resolved the name
+    before keeps the PRIMARY's answer for the record's TTL: the recovery counts once clients get the DR endpoint
+    (issue 12: the failover's RTO holds detection + TTL)."""
+    def seen_by_client(answer: str, kept_until: float | None) -> Inv:
+        inv = dns(status="Unhealthy").drill(lab="07-dr-strategy")
+        inv.data.global_.route53.zones["Z1"].client_answers = [ClientAnswer(
+            name=NAME, type="CNAME", answer=[answer], ttl=60, kept_until=kept_until,
+            nameserver_answer=[SECONDARY] if kept_until is not None else None)]
+        return inv
+
+    kept = registry.run("RECOVERY_DNS_SERVES_DR", seen_by_client(PRIMARY, 1_800_000_090.0).build(),
+                        {"lab": "07-dr-strategy"})[0]
+    assert (kept.status, kept.reason) == ("FAIL", "client_keeps_primary")
+    assert kept.message == (
+        f"Route 53 answers {NAME} CNAME with {SECONDARY} (the us-west-2 endpoint), but a client that resolved it "
+        f"before keeps {PRIMARY} for the record's TTL (60 s), until 2027-01-15T08:01:30Z.")
+    assert "lab clock advance 1m" in kept.hint
+    assert verdicts("RECOVERY_DNS_SERVES_DR", seen_by_client(SECONDARY, None).build(), lab="07-dr-strategy") == [
+        (f"{NAME} CNAME", "PASS", "serves_dr")]
 
 
 def test_cloudtrail_enabled():

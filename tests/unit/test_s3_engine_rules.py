@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import UTC, datetime
 
@@ -15,17 +14,17 @@ from lab.gateway.codec.identify import service_model
 from lab.kernel.data import ObjectVersion
 from lab.kernel.errors import AwsError
 from lab.services.s3.lifecycle import DAY, due_actions, due_at, next_midnight, parse_lifecycle, upload_due
+from lab.services.s3.metrics import RuleMetrics, minute_datums, next_minute, sync_rule_metrics
 from lab.services.s3.replication import (
-    MIN_LAG_SECONDS,
-    REPLICATION_PASS_SECONDS,
     ConfigError,
     build_replication,
     check_replication,
     choose_targets,
-    replication_pass,
+    draws,
     role_document_trusts_s3,
     trusts_s3,
 )
+from lab.sim.durations import Durations
 
 ROLE = "arn:aws:iam::000000000000:role/replication"
 T0 = datetime(2025, 3, 10, 15, 30, tzinfo=UTC).timestamp()
@@ -151,15 +150,85 @@ def test_replication_time_control_threshold():
     assert choose_targets(replication.rules, "k", {}, 2)[0].rtc_minutes == 15
 
 
-def test_replication_passes_are_deterministic_and_keep_the_lag_within_two_minutes():
-    passes = {replication_pass(42, "bucket", T0 + second) for second in range(600)}
-    assert all(later - earlier == REPLICATION_PASS_SECONDS for earlier, later in itertools.pairwise(sorted(passes)))
-    for written in (T0, T0 + 7.5, T0 + 61, T0 + 119.9):
-        at = replication_pass(42, "bucket", written + MIN_LAG_SECONDS)
-        assert MIN_LAG_SECONDS <= at - written < MIN_LAG_SECONDS + REPLICATION_PASS_SECONDS
-        assert at == replication_pass(42, "bucket", at)  # a pass time is its own next pass
-    phases = {replication_pass(42, f"bucket-{i}", T0) % REPLICATION_PASS_SECONDS for i in range(20)}
-    assert len(phases) > 1  # buckets do not all pass at once
+RTC = {"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}, "Metrics": {"Status": "Enabled"}}
+
+
+@pytest.mark.parametrize("target, message", [
+    ({"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}},
+     "ReplicationTime must be specified together with a Metrics block whose Status is Enabled"),
+    ({"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}, "Metrics": {"Status": "Disabled"}},
+     "ReplicationTime must be specified together with a Metrics block whose Status is Enabled"),
+    ({"Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}},
+     "Metrics cannot contain an event threshold when ReplicationTime is not specified or Disabled"),
+])
+def test_replication_time_control_needs_its_metrics_block(target, message):
+    # API Reference, Destination: ReplicationTime "Must be specified together with a Metrics block".
+    with pytest.raises(ConfigError) as refused:
+        check_replication({"Role": ROLE, "Rules": [rule("rtc", target=target)]})
+    assert (refused.value.code, refused.value.message, refused.value.status) == ("InvalidArgument", message, 400)
+
+
+def test_metrics_alone_and_rtc_with_metrics_are_accepted():
+    replication = config(rule("metrics", target={"Metrics": {"Status": "Enabled"}}),
+                         rule("rtc", bucket="dr", target=RTC))
+    targets = {target.rule_id: target for target in choose_targets(replication.rules, "k", {}, 2)}
+    assert targets["metrics"].metrics and targets["metrics"].rtc_minutes is None
+    assert targets["rtc"].metrics and targets["rtc"].rtc_minutes == 15
+
+
+def test_replication_waits_follow_the_duration_model():
+    model = Durations()
+    waits = {rtc: sorted(model.s3_replication(2048, rtc, draws(7, "bucket", f"v{index}", "version"))
+                         for index in range(20_000)) for rtc in (True, False)}
+    # RTC: "replicates most objects ... in seconds, and 99.99 percent of those objects within 15 minutes".
+    assert waits[True][len(waits[True]) // 2] < 15 and waits[True][int(len(waits[True]) * 0.9999) - 1] < 900
+    # Without RTC: "The majority of objects replicate within 15 minutes", some take hours.
+    within = sum(1 for wait in waits[False] if wait < 900) / len(waits[False])
+    assert 0.99 < within < 1 and waits[False][-1] > 3600
+    assert all(wait >= model["s3.replication.base"] for wait in waits[True] + waits[False])
+    # The same work waits the same (a replay), larger objects longer, and the scale shortens everything.
+    assert model.s3_replication(0, True, draws(7, "b", "v1", "version")) == \
+        model.s3_replication(0, True, draws(7, "b", "v1", "version"))
+    assert model.s3_replication(5 * 1024 ** 3, True, (0.5, 0.5)) - model.s3_replication(0, True, (0.5, 0.5)) \
+        == pytest.approx(5 * 1024 / 50)
+    assert Durations({"scale": 0.1}).s3_replication(0, False, (0.5, 0.5)) == \
+        pytest.approx(0.1 * model.s3_replication(0, False, (0.5, 0.5)))
+    assert Durations({"s3.replication.slow_share": 0}).s3_replication(0, False, (0.5, 0.0)) < 3600
+
+
+def test_replication_metrics_minute_by_minute():
+    # S3 User Guide, Using S3 Replication metrics: three metrics in the destination's Region, failures in the
+    # source's, nothing until 15 minutes after RTC is enabled.
+    metrics: dict = {}
+    replication = config(rule("rtc", target=RTC), rule("plain", bucket="dr"))
+    sync_rule_metrics(metrics, "src", replication, 900, T0)
+    assert list(metrics) == [("src", "rtc", "dst")]
+    figures = metrics[("src", "rtc", "dst")]
+    figures.pend(+1, 2048)
+    figures.pend(+1, 1024)
+    figures.pend(-1, 2048)
+    figures.max_latency = 42.0
+    figures.failed = 1
+    end = next_minute(T0)
+    assert list(minute_datums(("src", "rtc", "dst"), figures, end, None, "us-east-1", "us-west-2")) == []
+    later = end + 900
+    datums = list(minute_datums(("src", "rtc", "dst"), figures, later, later - 100, "us-east-1", "us-west-2"))
+    values = {datum["MetricName"]: (region, datum["Value"], datum["Unit"]) for region, datum in datums}
+    assert values == {"ReplicationLatency": ("us-west-2", 100.0, "Seconds"),
+                      "BytesPendingReplication": ("us-west-2", 3072.0, "Bytes"),
+                      "OperationsPendingReplication": ("us-west-2", 2.0, "Count"),
+                      "OperationsFailedReplication": ("us-east-1", 1.0, "Count")}
+    assert datums[0][1]["Timestamp"] == later - 60
+    assert datums[0][1]["Dimensions"] == [{"Name": "SourceBucket", "Value": "src"},
+                                          {"Name": "DestinationBucket", "Value": "dst"},
+                                          {"Name": "RuleId", "Value": "rtc"}]
+    figures.next_minute()
+    assert (figures.max_ops, figures.max_bytes, figures.max_latency, figures.failed) == (1, 1024, 0.0, 0)
+    sync_rule_metrics(metrics, "src", replication, 900, T0 + 5000)  # unchanged: keeps its figures
+    assert metrics[("src", "rtc", "dst")] is figures and figures.since == T0 + 900
+    sync_rule_metrics(metrics, "src", None, 900, T0 + 5000)
+    assert metrics == {}
+    assert RuleMetrics(0.0).pending_ops == 0
 
 
 S3_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},

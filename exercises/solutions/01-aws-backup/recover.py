@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from datetime import UTC, datetime
 
 import boto3
@@ -23,6 +24,7 @@ VAULT = "securecart-vault"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/AWSBackupDefaultServiceRole"
 TABLE = "securecart-order-history"
 TABLE_ARN = f"arn:aws:dynamodb:{PRIMARY}:{ACCOUNT}:table/{TABLE}"
+NOT_READY = 75  # EX_TEMPFAIL: `lab solve --recover` moves sim time on and runs this again
 
 
 def aws(service: str, region: str = PRIMARY):
@@ -61,16 +63,34 @@ def main() -> None:
         sys.exit(f"no completed recovery point of {TABLE} in {VAULT} before {before}: "
                  "was a backup taken before the incident?")
     point = max(usable, key=lambda p: p["CreationDate"])
-    print(f"restoring {point['RecoveryPointArn']} (taken {point['CreationDate']:%Y-%m-%dT%H:%M:%SZ})")
-    # A deleted table comes back under its own name; if it still exists, beside it under a new name.
-    target = TABLE if not table_exists(TABLE) else f"{TABLE}-restored"
-    metadata = backup.get_recovery_point_restore_metadata(
-        BackupVaultName=VAULT, RecoveryPointArn=point["RecoveryPointArn"])["RestoreMetadata"]
-    metadata["TargetTableName"] = target
-    job = backup.start_restore_job(RecoveryPointArn=point["RecoveryPointArn"], Metadata=metadata,
-                                   IamRoleArn=ROLE_ARN, ResourceType="DynamoDB")
-    state = backup.describe_restore_job(RestoreJobId=job["RestoreJobId"])["Status"]
-    print(f"restore job {job['RestoreJobId']} into table {target}: {state}")
+    # Run again, this waits for the restore job it started (the restore takes minutes: PENDING, then RUNNING).
+    started = [j for j in backup.list_restore_jobs(ByResourceType="DynamoDB")["RestoreJobs"]
+               if j["RecoveryPointArn"] == point["RecoveryPointArn"] and j["Status"] != "FAILED"]
+    if started:
+        job_id = max(started, key=lambda j: j["CreationDate"])["RestoreJobId"]
+    else:
+        print(f"restoring {point['RecoveryPointArn']} (taken {point['CreationDate']:%Y-%m-%dT%H:%M:%SZ})")
+        # A deleted table comes back under its own name; if it still exists, beside it under a new name.
+        target = TABLE if not table_exists(TABLE) else f"{TABLE}-restored"
+        metadata = backup.get_recovery_point_restore_metadata(
+            BackupVaultName=VAULT, RecoveryPointArn=point["RecoveryPointArn"])["RestoreMetadata"]
+        metadata["targetTableName"] = target  # the metadata names the original table: give the new one
+        job_id = backup.start_restore_job(RecoveryPointArn=point["RecoveryPointArn"], Metadata=metadata,
+                                          IamRoleArn=ROLE_ARN, ResourceType="DynamoDB")["RestoreJobId"]
+        print(f"restore job {job_id} into table {target} started")
+    for attempt in range(3):
+        job = backup.describe_restore_job(RestoreJobId=job_id)
+        if job["Status"] == "FAILED":
+            sys.exit(f"restore job {job_id} FAILED: {job.get('StatusMessage')}")
+        if job["Status"] == "COMPLETED":
+            print(f"restore job {job_id} COMPLETED: {job['CreatedResourceArn']} is ACTIVE with the order history")
+            return
+        if attempt < 2:
+            time.sleep(1.0)
+    print(f"restore job {job_id} is {job['Status']} ({job.get('PercentDone') or '0.0'}% done, about "
+          f"{job.get('ExpectedCompletionTimeMinutes')} minutes in all); move sim time on (lab clock advance 5m) "
+          "and run this again", file=sys.stderr)
+    sys.exit(NOT_READY)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,27 @@ if [[ -z $POINT ]]; then
   exit 1
 fi
 
-# A deleted table comes back under its own name; if it still exists, beside it under a new name.
-TARGET=$TABLE
-if aws dynamodb describe-table --region "$REGION" --table-name "$TABLE" >/dev/null 2>&1; then TARGET=$TABLE-restored; fi
-echo "restoring $POINT into table $TARGET"
-JOB=$(aws backup start-restore-job --region "$REGION" --recovery-point-arn "$POINT" \
-        --iam-role-arn "arn:aws:iam::$ACCOUNT:role/AWSBackupDefaultServiceRole" --resource-type DynamoDB \
-        --metadata "TargetTableName=$TARGET" --query RestoreJobId --output text)
-echo "restore job $JOB: $(aws backup describe-restore-job --region "$REGION" --restore-job-id "$JOB" --query Status --output text)"
+# Run again, this waits for the restore job it started (the restore takes minutes: PENDING, then RUNNING).
+JOB=$(aws backup list-restore-jobs --region "$REGION" --by-resource-type DynamoDB --output text --query \
+        "reverse(sort_by(RestoreJobs[?RecoveryPointArn == '$POINT' && Status != 'FAILED'], &CreationDate))[0].RestoreJobId")
+if [[ -z $JOB || $JOB == None ]]; then
+  # A deleted table comes back under its own name; if it still exists, beside it under a new name.
+  TARGET=$TABLE
+  if aws dynamodb describe-table --region "$REGION" --table-name "$TABLE" >/dev/null 2>&1; then TARGET=$TABLE-restored; fi
+  echo "restoring $POINT into table $TARGET"
+  JOB=$(aws backup start-restore-job --region "$REGION" --recovery-point-arn "$POINT" \
+          --iam-role-arn "arn:aws:iam::$ACCOUNT:role/AWSBackupDefaultServiceRole" --resource-type DynamoDB \
+          --metadata "targetTableName=$TARGET" --query RestoreJobId --output text)
+fi
+for i in 1 2 3; do
+  read -r STATUS DONE MINUTES CREATED < <(aws backup describe-restore-job --region "$REGION" --restore-job-id "$JOB" \
+    --query '[Status, PercentDone, ExpectedCompletionTimeMinutes, CreatedResourceArn]' --output text)
+  case $STATUS in
+    COMPLETED) echo "restore job $JOB COMPLETED: $CREATED is ACTIVE with the order history"; exit 0 ;;
+    FAILED) echo "restore job $JOB FAILED: $(aws backup describe-restore-job --region "$REGION" \
+              --restore-job-id "$JOB" --query StatusMessage --output text)" >&2; exit 1 ;;
+  esac
+  [[ $i == 3 ]] || sleep 1
+done
+echo "restore job $JOB is $STATUS ($DONE% done, about $MINUTES minutes in all); move sim time on (lab clock advance 5m) and run this again" >&2
+exit 75

@@ -16,7 +16,21 @@ ROLE=AWSBackupDefaultServiceRole
 PLAN=securecart-daily
 TABLE=securecart-order-history
 
+NOT_READY=75  # EX_TEMPFAIL: `lab solve` moves sim time on and runs the step again
+
 vault_for() { if [[ $1 == "$PRIMARY" ]]; then echo securecart-vault; else echo securecart-vault-dr; fi; }
+
+wait_until() {  # what command... : poll a few times until the command prints "ready"; the sim clock decides
+  local what=$1 state i
+  shift
+  for i in 1 2 3; do
+    state=$("$@")
+    [[ $state == ready ]] && return 0
+    [[ $i == 3 ]] || sleep 1
+  done
+  echo "$what is $state, not ready yet; move sim time on (lab clock advance 5m) and run this step again" >&2
+  exit "$NOT_READY"
+}
 
 backup_key() {  # the KMS key that encrypts a region's vault, created once and found by its alias
   local region=$1 arn key_id
@@ -103,15 +117,38 @@ step_3() {  # Assign resources by tag (everything tagged app=securecart), throug
   echo "created selection securecart-tagged (tag app=securecart)"
 }
 
-step_4() {  # An on-demand backup of the order history table now
+job_state() {  # job -> "ready" once COMPLETED, else its state and how far it is
+  local state done
+  read -r state done < <(aws backup describe-backup-job --region "$PRIMARY" --backup-job-id "$1" \
+                           --query '[State, PercentDone]' --output text)
+  case $state in
+    COMPLETED) echo ready ;;
+    FAILED|EXPIRED|ABORTED)
+      echo "backup job $1 ended $state: $(aws backup describe-backup-job --region "$PRIMARY" --backup-job-id "$1" \
+              --query StatusMessage --output text)" >&2
+      exit 1 ;;
+    *) echo "$state ($done% done)" ;;
+  esac
+}
+
+step_4() {  # An on-demand backup of the order history table now; waits until the job is COMPLETED
   local table_arn job
   table_arn=$(aws dynamodb describe-table --region "$PRIMARY" --table-name "$TABLE" --query Table.TableArn --output text)
-  job=$(aws backup start-backup-job --region "$PRIMARY" --backup-vault-name "$(vault_for "$PRIMARY")" \
-          --resource-arn "$table_arn" --iam-role-arn "arn:aws:iam::$ACCOUNT:role/$ROLE" \
-          --lifecycle DeleteAfterDays=7 --recovery-point-tags app=securecart --query BackupJobId --output text)
-  echo "started backup job $job for $TABLE"
-  aws backup describe-backup-job --region "$PRIMARY" --backup-job-id "$job" \
-    --query '{state: State, recovery_point: RecoveryPointArn}' --output text
+  # Run again, this step waits for the on-demand job (no CreatedBy plan) it started before.
+  job=$(aws backup list-backup-jobs --region "$PRIMARY" --by-resource-arn "$table_arn" \
+          --by-backup-vault-name "$(vault_for "$PRIMARY")" --output text --query \
+          "reverse(sort_by(BackupJobs[?CreatedBy == null && !contains(['FAILED', 'EXPIRED', 'ABORTED'], State)], &CreationDate))[0].BackupJobId")
+  if [[ -n $job && $job != None ]]; then
+    echo "backup job $job for $TABLE was started before"
+  else
+    job=$(aws backup start-backup-job --region "$PRIMARY" --backup-vault-name "$(vault_for "$PRIMARY")" \
+            --resource-arn "$table_arn" --iam-role-arn "arn:aws:iam::$ACCOUNT:role/$ROLE" \
+            --lifecycle DeleteAfterDays=7 --recovery-point-tags app=securecart --query BackupJobId --output text)
+    echo "started backup job $job for $TABLE"
+  fi
+  wait_until "backup job $job" job_state "$job"
+  echo "backup job $job COMPLETED: recovery point $(aws backup describe-backup-job --region "$PRIMARY" \
+    --backup-job-id "$job" --query RecoveryPointArn --output text)"
 }
 
 STEPS=(1 2 3 4)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from datetime import UTC, datetime
 
 import boto3
+from botocore.exceptions import ClientError
 
 DR = "us-west-2"
 TABLE = "securecart-order-history"
@@ -39,6 +41,8 @@ def main() -> None:
     # T is given to the second: the table as it was then holds every item, and none of the deletes run since.
     restore_time = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     dynamodb = aws("dynamodb")
+    if restoring(dynamodb):
+        return
     window = dynamodb.describe_continuous_backups(TableName=TABLE)["ContinuousBackupsDescription"]
     pitr = window["PointInTimeRecoveryDescription"]
     print(f"{TABLE} in {DR}: point-in-time recovery {pitr['PointInTimeRecoveryStatus']}, restorable until "
@@ -52,6 +56,29 @@ def main() -> None:
                                                        RestoreDateTime=restore_time)["TableDescription"]
     print(f"restoring {TABLE} as of {restore_time:%Y-%m-%dT%H:%M:%SZ} into {RESTORED} ({DR}): "
           f"{restored['TableStatus']}")
+    restoring(dynamodb)
+
+
+def restoring(dynamodb) -> bool:
+    """Whether the restored table exists; it is usable once ACTIVE (a restore takes minutes: until then it is
+    CREATING and refuses reads and writes). Not ACTIVE yet: stop with NOT_READY, to be run again later."""
+    try:
+        table = dynamodb.describe_table(TableName=RESTORED)["Table"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return False
+        raise
+    for attempt in range(3):
+        if table["TableStatus"] == "ACTIVE":
+            print(f"{RESTORED} ({DR}) is ACTIVE: serve reads from it")
+            return True
+        if attempt < 2:
+            time.sleep(1.0)
+            table = dynamodb.describe_table(TableName=RESTORED)["Table"]
+    print(f"{RESTORED} is {table['TableStatus']} (restore in progress: "
+          f"{table.get('RestoreSummary', {}).get('RestoreInProgress')}); move sim time on (lab clock advance 5m) "
+          "and run this again", file=sys.stderr)
+    sys.exit(NOT_READY)
 
 
 if __name__ == "__main__":

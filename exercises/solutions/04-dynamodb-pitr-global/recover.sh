@@ -14,6 +14,20 @@ if [[ ${1:-} == --before ]]; then BEFORE=$2; fi
 [[ -n $BEFORE ]] || { echo "give the time of the deletion: --before 2026-11-26T10:00:00Z (see lab drills)" >&2; exit 2; }
 RESTORE_TIME=$BEFORE  # T, to the second: the table as it was then, before the deletes
 
+# The restored table is usable once ACTIVE (a restore takes minutes: until then it is CREATING and refuses reads
+# and writes). Run again, this waits for the restore it started.
+wait_for_restore() {
+  local status i
+  for i in 1 2 3; do
+    status=$(aws dynamodb describe-table --region us-west-2 --table-name "$RESTORED" --query Table.TableStatus --output text)
+    if [[ $status == ACTIVE ]]; then echo "$RESTORED (us-west-2) is ACTIVE: serve reads from it"; exit 0; fi
+    [[ $i == 3 ]] || sleep 1
+  done
+  echo "$RESTORED is $status (restore in progress); move sim time on (lab clock advance 5m) and run this again" >&2
+  exit 75
+}
+if aws dynamodb describe-table --region us-west-2 --table-name "$RESTORED" >/dev/null 2>&1; then wait_for_restore; fi
+
 LATEST=$(aws dynamodb describe-continuous-backups --region us-west-2 --table-name "$TABLE" \
            --query 'ContinuousBackupsDescription.PointInTimeRecoveryDescription.LatestRestorableDateTime' --output text)
 # The latest restorable time trails now by a few minutes: wait until T is restorable.
@@ -33,3 +47,4 @@ aws dynamodb restore-table-to-point-in-time --region us-west-2 --source-table-na
   --target-table-name "$RESTORED" --restore-date-time "$RESTORE_TIME" \
   --query 'TableDescription.TableStatus' --output text
 echo "restoring $TABLE as of $RESTORE_TIME into $RESTORED (us-west-2)"
+wait_for_restore

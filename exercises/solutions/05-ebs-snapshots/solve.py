@@ -114,20 +114,25 @@ def step_2() -> None:
         VolumeId=volume_id, Description=FIRST,
         TagSpecifications=[{"ResourceType": "snapshot", "Tags": TAGS}])["SnapshotId"]
 
-    def snapshot_state():
-        state = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"]
-        return True if state == "completed" else state
+    def snapshot_state(client, snapshot: str):
+        shown = client.describe_snapshots(SnapshotIds=[snapshot])["Snapshots"][0]
+        return True if shown["State"] == "completed" else f"{shown['State']} ({shown.get('Progress')})"
 
-    wait_until(snapshot_state, f"snapshot {snapshot_id}")
+    # pending until its blocks are stored: the first snapshot of a volume copies all of its data
+    wait_until(lambda: snapshot_state(ec2, snapshot_id), f"snapshot {snapshot_id}")
     dr = aws("ec2", DR)
     description = f"Copy of {snapshot_id} ({VOLUME_NAME})"
     copies = dr.describe_snapshots(OwnerIds=["self"], Filters=[{"Name": "description", "Values": [description]}])
     if copies["Snapshots"]:
-        print(f"snapshot {snapshot_id} was already copied to {DR} as {copies['Snapshots'][0]['SnapshotId']}")
-        return
-    copy = dr.copy_snapshot(SourceRegion=PRIMARY, SourceSnapshotId=snapshot_id, Encrypted=True,
-                            Description=description, TagSpecifications=[{"ResourceType": "snapshot", "Tags": TAGS}])
-    print(f"snapshot {snapshot_id} copied to {DR} as {copy['SnapshotId']}")
+        copy_id = copies["Snapshots"][0]["SnapshotId"]
+        print(f"snapshot {snapshot_id} was already copied to {DR} as {copy_id}")
+    else:  # the source must be completed; a first copy to another Region is a full copy
+        copy_id = dr.copy_snapshot(SourceRegion=PRIMARY, SourceSnapshotId=snapshot_id, Encrypted=True,
+                                   Description=description,
+                                   TagSpecifications=[{"ResourceType": "snapshot", "Tags": TAGS}])["SnapshotId"]
+        print(f"snapshot {snapshot_id} is being copied to {DR} as {copy_id}")
+    wait_until(lambda: snapshot_state(dr, copy_id), f"copy {copy_id} in {DR}")
+    print(f"copy {copy_id} is completed in {DR}")
 
 
 STEPS = {1: step_1, 2: step_2}

@@ -25,10 +25,11 @@ wait_until() {  # what command... : poll a few times until the command prints "r
   exit "$NOT_READY"
 }
 
-snapshot_state() {
-  local state
-  state=$(aws ec2 describe-snapshots --region us-east-1 --snapshot-ids "$1" --query 'Snapshots[0].State' --output text)
-  if [[ $state == completed ]]; then echo ready; else echo "$state"; fi
+snapshot_state() {  # snapshot [region] -> "ready" once completed, else its state and progress
+  local state progress
+  read -r state progress < <(aws ec2 describe-snapshots --region "${2:-us-east-1}" --snapshot-ids "$1" \
+                               --query 'Snapshots[0].[State, Progress]' --output text)
+  if [[ $state == completed ]]; then echo ready; else echo "$state ($progress)"; fi
 }
 
 policy_details() {  # $1 = yes to copy every snapshot to us-west-2
@@ -85,7 +86,8 @@ step_2() {  # Copy every scheduled snapshot to us-west-2, and copy a first snaps
   volume=$(aws ec2 describe-volumes --region us-east-1 --filters "Name=tag:Name,Values=$VOLUME_NAME" \
              --query 'Volumes[0].VolumeId' --output text)
   snapshot=$(aws ec2 describe-snapshots --region us-east-1 --owner-ids self \
-               --filters "Name=volume-id,Values=$volume" "Name=description,Values=$FIRST" \
+               --filters "[{\"Name\": \"volume-id\", \"Values\": [\"$volume\"]},
+                          {\"Name\": \"description\", \"Values\": [\"$FIRST\"]}]" \
                --query 'Snapshots[0].SnapshotId' --output text)
   if [[ -z $snapshot || $snapshot == None ]]; then
     snapshot=$(aws ec2 create-snapshot --region us-east-1 --volume-id "$volume" --description "$FIRST" \
@@ -96,13 +98,16 @@ step_2() {  # Copy every scheduled snapshot to us-west-2, and copy a first snaps
   copy=$(aws ec2 describe-snapshots --region us-west-2 --owner-ids self \
            --filters "Name=description,Values=Copy of $snapshot ($VOLUME_NAME)" --query 'Snapshots[0].SnapshotId' --output text)
   if [[ -n $copy && $copy != None ]]; then
-    echo "snapshot $snapshot was already copied to us-west-2 as $copy"; return
+    echo "snapshot $snapshot was already copied to us-west-2 as $copy"
+  else
+    copy=$(aws ec2 copy-snapshot --region us-west-2 --source-region us-east-1 --source-snapshot-id "$snapshot" \
+             --encrypted --description "Copy of $snapshot ($VOLUME_NAME)" \
+             --tag-specifications "ResourceType=snapshot,Tags=[{Key=Name,Value=$VOLUME_NAME},{Key=app,Value=securecart}]" \
+             --query SnapshotId --output text)
+    echo "snapshot $snapshot is being copied to us-west-2 as $copy (a first copy to another Region is full)"
   fi
-  copy=$(aws ec2 copy-snapshot --region us-west-2 --source-region us-east-1 --source-snapshot-id "$snapshot" \
-           --encrypted --description "Copy of $snapshot ($VOLUME_NAME)" \
-           --tag-specifications "ResourceType=snapshot,Tags=[{Key=Name,Value=$VOLUME_NAME},{Key=app,Value=securecart}]" \
-           --query SnapshotId --output text)
-  echo "snapshot $snapshot copied to us-west-2 as $copy"
+  wait_until "copy $copy in us-west-2" snapshot_state "$copy" us-west-2
+  echo "copy $copy is completed in us-west-2"
 }
 
 STEPS=(1 2)

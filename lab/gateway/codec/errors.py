@@ -83,6 +83,7 @@ def aws_error(
     message: str,
     request_id: str | None = None,
     sender_fault: bool = True,
+    fields: Mapping[str, str] | None = None,
 ) -> Response:
     """An error response for ``identity``'s protocol (JSON when unknown).
 
@@ -128,7 +129,7 @@ def aws_error(
             headers = [("Content-Type", content_type), ("x-amzn-RequestId", request_id)]
         return Response(status, headers, (_XML_DECLARATION + xml).encode("utf-8"))
 
-    document = {"__type": code, "message": message}
+    document = {"__type": code, "message": message, **(fields or {})}
     headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)]
     if protocol in ("json", "smithy-rpc-v2-cbor") and "awsQueryCompatible" in metadata:
         # Services migrated from the query protocol (cloudwatch, sqs): clients
@@ -152,7 +153,10 @@ def encode_error(identity: Identity | None, error: AwsError, request_id: str | N
         return error.response
     if isinstance(error, NotSimulatedError) and identity is not None:
         return not_implemented(identity, detail=error.detail, request_id=request_id)
-    return aws_error(identity, error.status, error.code, error.message, request_id, sender_fault=error.sender_fault)
+    response = aws_error(identity, error.status, error.code, error.message, request_id,
+                         sender_fault=error.sender_fault, fields=error.fields)
+    response.headers.extend(error.headers)
+    return response
 
 
 def not_implemented(

@@ -3,9 +3,9 @@
 moto stores vaults and plans but runs nothing, so the lab keeps one consistent store of its own: vaults
 (encryption keys, vault lock, access policies), plans whose rules run on their cron or rate schedules,
 selections, backup/copy/restore jobs, recovery points with their lifecycle, and Audit Manager frameworks
-whose controls are evaluated against the sandbox. The operations (`op_<Operation>(region, params)`, in
-config_api.py and jobs.py) are the service's API (lab.services.backup.api): the gateway's codec reads their
-parameters and writes their answers from botocore's model, so boto3 and the aws CLI see AWS's shapes;
+whose controls are evaluated against the sandbox. This engine holds that state and runs the jobs on the sim
+clock (jobs.py); the service's operations are its API (lab.services.backup.api): the gateway's codec reads
+their parameters and writes their answers from botocore's model, so boto3 and the aws CLI see AWS's shapes;
 operations the lab does not simulate answer NotImplemented naming the operation.
 
 Recovery data comes from the engine that owns the resource type. The contract: an engine protecting a
@@ -15,36 +15,32 @@ type defines
     restore_resource(self, data, metadata, region) -> str   a NEW resource holding that data; its ARN
 and may define copy_backup(data, region) -> object (a copy in another region), delete_backup(data) (the
 recovery point is gone), backup_recovery_point_arn(data) -> str | None, backup_restore_metadata(data) ->
-dict, backup_size(data) -> int | None and backup_job_data(data, job_id) -> object (the data named after the
-backup or copy job that made it). This engine protects S3 itself (lab.services.backup.s3_backups).
+dict, backup_size(data) -> int | None, backup_job_data(data, job_id) -> object (the data named after the
+backup or copy job that made it), and the timing of its jobs: backup_duration(data), copy_duration(data,
+region), restore_duration(data, metadata) (lab.kernel.engine.BackupProvider, lab.services.backup.timing).
+This engine protects S3 itself (lab.services.backup.s3_backups).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 from urllib.parse import parse_qs
-
-from botocore.exceptions import ClientError
 
 from lab.kernel.context import RequestContext
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import BackupProvider, Engine
-from lab.kernel.errors import AwsError
 from lab.services.backup.audit_manager import AuditInputs, evaluate
-from lab.services.backup.config_api import INVALID, NOT_FOUND, BackupConfigApi
-from lab.services.backup.jobs import BackupJobsApi
-from lab.services.backup.model import BackupState, Framework, Vault
+from lab.services.backup.jobs import BackupJobs
+from lab.services.backup.model import BackupState, Framework
 from lab.services.backup.resources import Inventory, parse_arn
 from lab.services.backup.s3_backups import S3Books, S3Snapshot, capture, pin_before_delete, restore, versions_to_delete
 
 log = logging.getLogger("lab.services.backup.engine")
-_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/.+$")
 MAX_STEPS_PER_RUN = 100_000  # bounded: a schedule can never spin the clock forever
 
 
-class Backup(Engine, BackupConfigApi, BackupJobsApi):
+class Backup(Engine, BackupJobs):
     name = "backup"
     service_principal = "backup.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 60  # after the workload and replication: a backup at an instant sees that instant's writes
@@ -53,7 +49,7 @@ class Backup(Engine, BackupConfigApi, BackupJobsApi):
         super().__init__(sandbox)
         self.inventory = Inventory(sandbox)
         self._providers: dict[str, Any] | None = None
-        self.role_memo: dict[tuple[str, float], str | None] | None = None  # see BackupJobsApi._role_refusal
+        self.role_memo: dict[tuple[str, float], str | None] | None = None  # see BackupJobs._role_refusal
         # Versions S3 recovery points still need are pinned before they are deleted for good: the data layer
         # reports every such deletion where it can, else the gateway's DeleteObject(s) calls are watched.
         self._sees_version_deletes = self.data.subscribe_version_deletes(self._before_version_delete)
@@ -99,31 +95,7 @@ class Backup(Engine, BackupConfigApi, BackupJobsApi):
         except Exception:  # a bug here must not break the learner's delete; the pin is lost, and logged
             log.exception("could not pin s3://%s/%s version %s for its recovery points", bucket, key, version_id)
 
-    # -- helpers the operations share -------------------------------------------------------------
-
-    def vault(self, region: str, name: str) -> Vault:
-        found = self.state.vaults.get((region, name))
-        if found is None:
-            raise AwsError(NOT_FOUND, f"Backup vault {name} does not exist in {region}")
-        return found
-
-    def require_role(self, arn: str) -> None:
-        if not _ROLE_ARN.match(arn or ""):
-            raise AwsError(INVALID, f"{arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-        if self.data.role_trust_policy(arn) is None:
-            raise AwsError(INVALID, f"IAM role {arn} does not exist; create it (trusting backup.amazonaws.com) "
-                                    "before AWS Backup can use it")
-
-    def require_kms_key(self, region: str, key: str) -> str:
-        if key.startswith("arn:") and key.split(":")[3:4] != [region]:
-            raise AwsError(INVALID, f"KMS key {key} is not in {region}; a vault's key must be in the vault's region")
-        try:
-            metadata = self.sandbox.client("kms", region).describe_key(KeyId=key)["KeyMetadata"]
-        except ClientError as exc:
-            raise AwsError(INVALID, f"KMS key {key} does not exist in {region}") from exc
-        if metadata.get("KeyState") != "Enabled":
-            raise AwsError(INVALID, f"KMS key {key} is {metadata.get('KeyState')}; AWS Backup needs an enabled key")
-        return metadata["Arn"]
+    # -- what the jobs and the API share ----------------------------------------------------------
 
     def provider(self, resource_type: str) -> Any | None:
         """The engine that holds the data of `resource_type` resources (None: no engine does)."""
@@ -181,8 +153,9 @@ class Backup(Engine, BackupConfigApi, BackupJobsApi):
     def run_due(self, now: float) -> None:
         state = self.state
         runners = {"rule": self.run_rule, "backup-start": self.start_backup, "backup-finish": self.finish_backup,
-                   "copy-finish": self.finish_copy, "restore-finish": self.finish_restore,
-                   "lifecycle": self.run_lifecycle, "lock": self._lock_engaged}
+                   "copy-start": self.start_copy, "copy-finish": self.finish_copy,
+                   "restore-start": self.start_restore, "restore-create": self.create_restored,
+                   "restore-finish": self.finish_restore, "lifecycle": self.run_lifecycle, "lock": self._lock_engaged}
         self.role_memo = {}
         try:
             for _ in range(MAX_STEPS_PER_RUN):

@@ -131,6 +131,7 @@ class BackupJob:
     encrypted: bool = False
     encryption_key_arn: str | None = None
     data: Any = None  # recovery data captured when the job ran, until the recovery point holds it
+    attempts: int = 0  # tries to start (AWS Backup retries a retryable refusal within the start window)
 
 
 @dataclass
@@ -153,6 +154,8 @@ class CopyJob:
     completion_date: float | None = None
     destination_recovery_point_arn: str | None = None
     size_bytes: int | None = None
+    started_at: float | None = None
+    expected_completion: float | None = None
 
 
 @dataclass
@@ -173,6 +176,8 @@ class RestoreJob:
     created_resource_arn: str | None = None
     size_bytes: int | None = None
     expected_minutes: int = 0
+    started_at: float | None = None  # RUNNING from (the pending queue and a cold-storage retrieval before it)
+    expected_completion: float | None = None
 
 
 @dataclass

@@ -1,14 +1,21 @@
 """The DynamoDB operations the lab adds to the backend: point-in-time recovery that honours the time asked for,
-and global tables (version 2019.11.21) whose replicas the DynamoDB engine keeps in step.
+global tables (version 2019.11.21) whose replicas the DynamoDB engine keeps in step, and backups and restores
+that take the time AWS's do.
 
 DescribeTable and DescribeContinuousBackups show the backend's answer as this lab knows the table (replicas,
-restore summary, the recovery window); UpdateContinuousBackups, RestoreTableToPointInTime and UpdateTable with
-ReplicaUpdates act on the engine. Every other operation goes to the backend.
+restore summary, the recovery window, `CREATING` while a restore runs); UpdateContinuousBackups,
+RestoreTableToPointInTime, RestoreTableFromBackup, CreateBackup and UpdateTable with ReplicaUpdates act on the
+engine. A table that is `CREATING` refuses what AWS refuses: item reads and writes with
+ResourceNotFoundException ("The resource might not be specified correctly, or its status might not be
+ACTIVE", API Reference: ResourceNotFoundException), changes with ResourceInUseException ("You tried to delete a
+table currently in the CREATING state", API Reference: ResourceInUseException). Every other operation goes to
+the backend.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -19,6 +26,7 @@ from lab.kernel.errors import AwsError, NotSimulatedError
 from lab.services.dynamodb.engine import (
     DEFAULT_RECOVERY_DAYS,
     GLOBAL_TABLE_VERSION,
+    BackupRecord,
     DynamoDB,
     TableRecord,
     region_and_name,
@@ -27,6 +35,7 @@ from lab.services.dynamodb.engine import (
     table_name,
 )
 from lab.sim.clock import iso
+from lab.sim.durations import progress
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -36,6 +45,14 @@ if TYPE_CHECKING:
 MAX_EXPRESSION_BYTES = 4096
 _EXPRESSIONS = frozenset({"ConditionExpression", "FilterExpression", "KeyConditionExpression", "ProjectionExpression",
                           "UpdateExpression"})
+_ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                              "BatchWriteItem", "TransactGetItems", "TransactWriteItems", "ExecuteStatement",
+                              "BatchExecuteStatement", "ExecuteTransaction"})
+_TABLE_CHANGES = frozenset({"UpdateTable", "DeleteTable", "UpdateContinuousBackups", "UpdateTimeToLive",
+                            "TagResource", "UpdateTableReplicaAutoScaling"})
+_PARTIQL_TABLES = re.compile(r'\b(?:from|into|update)\s+"?([A-Za-z0-9_.-]+)"?', re.IGNORECASE)
+_BACKUP_IN_USE = ("There is another ongoing conflicting backup control plane operation on the table. The backup is "
+                  "either being created, deleted or restored to a table.")  # API Reference: BackupInUseException
 
 
 class DynamoDBApi(ServiceApi):
@@ -49,12 +66,26 @@ class DynamoDBApi(ServiceApi):
         self.engine = engine
 
     def check(self, call: Call) -> None:
-        """DynamoDB's limits on expressions, wherever a request carries them (transactions, batch reads)."""
+        """DynamoDB's limits on expressions, wherever a request carries them (transactions, batch reads); and what
+        a `CREATING` table refuses."""
         for name, expression in _expressions(call.params):
             size = len(expression.encode("utf-8", "replace"))
             if size > MAX_EXPRESSION_BYTES:
                 raise AwsError("ValidationException", f"Invalid {name}: Expression size has exceeded the maximum "
                                                       f"allowed size; expression size: {size}")
+        operation = call.operation
+        if operation not in _ITEM_OPERATIONS and operation not in _TABLE_CHANGES and operation != "CreateBackup":
+            return
+        now = self.now()
+        for table in _tables_named(operation, call.params):
+            if not self.engine.creating(call.region, table, now):
+                continue
+            if operation in _ITEM_OPERATIONS:
+                raise AwsError("ResourceNotFoundException", "Requested resource not found")
+            if operation == "CreateBackup":
+                raise AwsError("TableInUseException", f"Table is being created: {table}")
+            raise AwsError("ResourceInUseException",
+                           f"Attempt to change a resource which is still in use: Table is being created: {table}")
 
     # -- tables ------------------------------------------------------------------------------------------
 
@@ -68,17 +99,33 @@ class DynamoDBApi(ServiceApi):
         name = shown.get("TableName", "")
         record = state.tables.get(f"{region}/{name}")
         if record is not None and record.restored_from is not None:
-            shown["RestoreSummary"] = {"SourceTableArn": record.restored_from[0],
-                                       "RestoreDateTime": record.restored_from[1], "RestoreInProgress": False}
+            # "shown with the status Creating and restore in progress as true" (DynamoDB Developer Guide:
+            # Restoring a DynamoDB table to a point in time)
+            summary: dict[str, Any] = {"SourceTableArn": record.restored_from[0],
+                                       "RestoreDateTime": record.restored_from[1],
+                                       "RestoreInProgress": record.restoring}
+            if record.restore_backup:
+                summary["SourceBackupArn"] = record.restore_backup
+            shown["RestoreSummary"] = summary
+        if record is not None and record.restoring:
+            shown.update(TableStatus="CREATING", ItemCount=0, TableSizeBytes=0)
         group = state.global_tables.get(name)
         if group is None or region not in group.members:
             return
         now = self.engine.now()
         statuses = {member: replica_status(replica, now) for member, replica in group.members.items()}
         shown["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
-        shown["Replicas"] = [{"RegionName": member, "ReplicaStatus": status,
-                              "ReplicaArn": table_arn(member, name)}
-                             for member, status in sorted(statuses.items()) if member != region]
+        shown["Replicas"] = []
+        for member, status in sorted(statuses.items()):
+            if member == region:
+                continue
+            replica: dict[str, Any] = {"RegionName": member, "ReplicaStatus": status,
+                                       "ReplicaArn": table_arn(member, name)}
+            shown_replica = group.members[member]
+            if status == "CREATING" and shown_replica.until is not None:
+                started = shown_replica.since if shown_replica.since is not None else shown_replica.until
+                replica["ReplicaStatusPercentProgress"] = str(progress(started, shown_replica.until, now))
+            shown["Replicas"].append(replica)
         own = statuses[region]
         if own in ("CREATING", "DELETING"):
             shown["TableStatus"] = own
@@ -162,8 +209,91 @@ class DynamoDBApi(ServiceApi):
             error = exc.response.get("Error", {})
             raise AwsError(error.get("Code", "ValidationException"), error.get("Message", str(exc))) from exc
         restored.restored_from = (record.arn, when)
-        engine.emit("TableRestoredToPointInTime", region=region, resource=target, source_table=record.arn,
+        engine.emit("TableRestoringToPointInTime", region=region, resource=target, source_table=record.arn,
                     at=iso(when))
+        shown = self.sandbox.client("dynamodb", region).describe_table(TableName=target)["Table"]
+        return {"TableDescription": shown}
+
+    # -- on-demand backups -------------------------------------------------------------------------------
+
+    def _present_backup(self, details: dict[str, Any], record: BackupRecord | None) -> dict[str, Any]:
+        if record is not None:
+            details["BackupStatus"] = "CREATING" if self.now() < record.available_at else "AVAILABLE"
+            details["BackupSizeBytes"] = record.size_bytes
+        return details
+
+    def op_CreateBackup(self, call: Call) -> dict[str, Any]:
+        """`CREATING` for dynamodb.backup.* of the table's size, then AVAILABLE ("Backup requests are processed
+        instantaneously and become available for restore within minutes", API Reference: CreateBackup)."""
+        engine, region = self.engine, call.region
+        name = table_name(call.params.get("TableName", ""))
+        now = self.now()
+        busy = [b for b in engine.state.backups.values()
+                if b.region == region and b.table == name and now < b.available_at]
+        if busy:
+            raise AwsError("BackupInUseException", _BACKUP_IN_USE)
+        answer = call.forward()
+        details = answer["BackupDetails"]
+        record = engine.ensure_table(region, name)
+        if record is not None:
+            ref = engine.state.histories[record.history].latest()
+            size, count = engine.items_size(ref)
+            backup = BackupRecord(details["BackupArn"], region, name, record.arn, ref, record.definition, now,
+                                  now + self.sandbox.durations.dynamodb_backup(size / 2**30), size, count)
+            engine.state.backups[backup.arn] = backup
+            engine.emit("BackupCreating", region=region, resource=backup.arn, table=name,
+                        available_at=iso(backup.available_at))
+            self._present_backup(details, backup)
+        return answer
+
+    def op_DescribeBackup(self, call: Call) -> dict[str, Any]:
+        answer = call.forward()
+        description = answer.get("BackupDescription") or {}
+        details = description.get("BackupDetails") or {}
+        record = self.engine.state.backups.get(details.get("BackupArn", ""))
+        self._present_backup(details, record)
+        if record is not None and description.get("SourceTableDetails"):
+            description["SourceTableDetails"].update(TableSizeBytes=record.size_bytes, ItemCount=record.item_count)
+        return answer
+
+    def op_ListBackups(self, call: Call) -> dict[str, Any]:
+        answer = call.forward()
+        for summary in answer.get("BackupSummaries") or []:
+            self._present_backup(summary, self.engine.state.backups.get(summary.get("BackupArn", "")))
+        return answer
+
+    def op_DeleteBackup(self, call: Call) -> dict[str, Any]:
+        arn = call.params.get("BackupArn", "")
+        record = self.engine.state.backups.get(arn)
+        if record is not None and self.now() < record.available_at:
+            raise AwsError("BackupInUseException", _BACKUP_IN_USE)
+        answer = call.forward()
+        self.engine.state.backups.pop(arn, None)
+        description = answer.get("BackupDescription") or {}
+        self._present_backup(description.get("BackupDetails") or {}, record)
+        return answer
+
+    def op_RestoreTableFromBackup(self, call: Call) -> dict[str, Any]:
+        """A new table, `CREATING` with RestoreInProgress true for dynamodb.restore.*, that receives the
+        backup's items when it becomes ACTIVE."""
+        engine, params, region = self.engine, call.params, call.region
+        record = engine.state.backups.get(params.get("BackupArn", ""))
+        if record is None or record.region != region:
+            return call.forward()  # a backup the lab did not see made: the backend restores it (or refuses)
+        if self.now() < record.available_at:
+            raise AwsError("BackupInUseException", _BACKUP_IN_USE)
+        target = params["TargetTableName"]
+        if f"{region}/{target}" in engine.state.tables:
+            raise AwsError("TableAlreadyExistsException", f"Table already exists: {target}")
+        overrides = {k: v for k, v in params.items() if k.endswith("Override")}
+        try:
+            restored = engine.create_copy(region, target, json.loads(record.definition), record.ref, overrides)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise AwsError(error.get("Code", "ValidationException"), error.get("Message", str(exc))) from exc
+        restored.restored_from = (record.table_arn, record.created)
+        restored.restore_backup = record.arn
+        engine.emit("TableRestoringFromBackup", region=region, resource=target, backup=record.arn)
         shown = self.sandbox.client("dynamodb", region).describe_table(TableName=target)["Table"]
         return {"TableDescription": shown}
 
@@ -245,4 +375,24 @@ def _expressions(value: Any) -> list[tuple[str, str]]:
     elif isinstance(value, list):
         for item in value:
             found.extend(_expressions(item))
+    return found
+
+
+def _tables_named(operation: str, params: dict[str, Any]) -> set[str]:
+    """The tables a call reads or changes."""
+    found = set()
+    if params.get("TableName"):
+        found.add(table_name(params["TableName"]))
+    if params.get("ResourceArn"):
+        found.add(table_name(params["ResourceArn"]))
+    found.update(table_name(name) for name in params.get("RequestItems") or {})
+    for item in params.get("TransactItems") or []:
+        for action in item.values():
+            if isinstance(action, dict) and action.get("TableName"):
+                found.add(table_name(action["TableName"]))
+    statements = ([params.get("Statement") or ""] +
+                  [each.get("Statement") or "" for each in params.get("Statements") or []] +
+                  [each.get("Statement") or "" for each in params.get("TransactStatements") or []])
+    for statement in statements:
+        found.update(_PARTIQL_TABLES.findall(statement))
     return found

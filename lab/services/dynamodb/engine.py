@@ -10,9 +10,15 @@ of the moment asked for, refusing as AWS does when PITR is off or the time is ou
 (LatestRestorableDateTime about five minutes behind now, the earliest at most the recovery period back).
 
 Global tables: UpdateTable ReplicaUpdates Create/Delete adds or removes the replica table in the other
-region; DescribeTable shows Replicas (CREATING, then ACTIVE) and GlobalTableVersion. Writes in any replica
-reach the others about a second later, last writer wins; replication pauses per table (`pause`/`resume`,
-POST /_lab/dynamodb/replication) and while a region is down.
+region; DescribeTable shows Replicas (CREATING with ReplicaStatusPercentProgress for `dynamodb.replica.*`, then
+ACTIVE) and GlobalTableVersion. Writes in any replica reach the others about a second later, last writer wins;
+replication pauses per table (`pause`/`resume`, POST /_lab/dynamodb/replication) and while a region is down.
+
+Restores and backups take time (lab.sim.durations): a restored table (RestoreTableFromBackup,
+RestoreTableToPointInTime, an AWS Backup restore) is `CREATING` with RestoreSummary.RestoreInProgress true for
+`dynamodb.restore.*` of its size, partitions and indexes, and receives its items when it becomes ACTIVE ("You
+can write to the restored table only after it becomes active", DynamoDB Developer Guide: Backing up and
+restoring DynamoDB tables); CreateBackup's backup is CREATING for `dynamodb.backup.*` before AVAILABLE.
 """
 
 from __future__ import annotations
@@ -25,14 +31,15 @@ from datetime import datetime
 from typing import Any
 
 from lab import config
+from lab.backends.data import wire_item
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
 from lab.services.dynamodb.journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
+from lab.sim.clock import iso
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
 REPLICATION_DELAY_SECONDS = 1.0  # global tables replicate in about a second
 REPLICATION_RETRY_SECONDS = 60.0  # a refused replicated write is tried again this much later
-REPLICA_CREATE_SECONDS = 180.0
 REPLICA_DELETE_SECONDS = 60.0
 RESTORE_LAG_SECONDS = 300.0  # LatestRestorableDateTime is typically five minutes before now
 DEFAULT_RECOVERY_DAYS = 35
@@ -54,16 +61,42 @@ class TableRecord:
     pitr_since: float | None = None
     recovery_days: int = DEFAULT_RECOVERY_DAYS
     restored_from: tuple[str, float] | None = None  # (source table ARN, restore time) for RestoreSummary
+    restore_backup: str | None = None  # the backup ARN it was restored from (RestoreSummary.SourceBackupArn)
+    restore_started: float | None = None  # `CREATING` from .. to .. while its items are restored
+    restore_ends: float | None = None
+    restore_items: ItemRef | None = None  # what it receives when the restore ends
 
     @property
     def key(self) -> str:
         return f"{self.region}/{self.name}"
+
+    @property
+    def restoring(self) -> bool:
+        """`CREATING` until the clock has played the restore's end (the items arrive then)."""
+        return self.restore_items is not None
 
 
 @dataclass
 class Replica:
     status: str  # CREATING | ACTIVE | DELETING
     until: float | None = None  # when CREATING/DELETING ends
+    since: float | None = None  # when CREATING began (ReplicaStatusPercentProgress)
+
+
+@dataclass
+class BackupRecord:
+    """An on-demand backup (CreateBackup): the table's items at the time, and when it is AVAILABLE."""
+
+    arn: str
+    region: str
+    table: str
+    table_arn: str
+    ref: ItemRef
+    definition: str
+    created: float
+    available_at: float
+    size_bytes: int
+    item_count: int
 
 
 @dataclass
@@ -95,6 +128,13 @@ class DynamoState:
     regions_down: set[str] = field(default_factory=set)
     timers: list[tuple[float, int, str, str]] = field(default_factory=list)  # heap: due, seq, table, region
     counter: int = 0
+    backups: dict[str, BackupRecord] = field(default_factory=dict)  # backup ARN -> its record
+    restores: list[tuple[float, int, str]] = field(default_factory=list)  # heap: due, seq, "region/table"
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A state saved before backups and restores took time gets them empty."""
+        self.__dict__.update(backups={}, restores=[])
+        self.__dict__.update(state)
 
 
 class DynamoDB(Engine):
@@ -103,6 +143,7 @@ class DynamoDB(Engine):
     replication_service = "dynamodb"  # global-table replication a fault can pause (kernel.engine.Pausable)
     order = 30
 
+    OBSERVED = frozenset({"CreateTable", "UpdateTable", "DeleteTable", "RestoreTableFromBackup"})
     WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
                         "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
 
@@ -252,22 +293,94 @@ class DynamoDB(Engine):
         return DynamoRecovery(ref, record.definition, record.arn, self.now())
 
     def restore_resource(self, data: DynamoRecovery, metadata: dict[str, str], region: str) -> str:
-        """Create a new table holding exactly `data`'s items; returns its ARN."""
+        """Start restoring a new table holding exactly `data`'s items: `CREATING` for restore_duration, then
+        ACTIVE with them; returns its ARN. Takes the keys backup_restore_metadata gives (targetTableName,
+        encryptionType, kmsMasterKeyArn, deletionProtection) and TargetTableName."""
         name = metadata.get("TargetTableName") or metadata.get("targetTableName")
         if not name:
-            raise ValueError("restoring a DynamoDB recovery point needs TargetTableName in its metadata")
-        record = self.create_copy(region, name, json.loads(data.definition), data.ref, {})
+            raise ValueError("restoring a DynamoDB recovery point needs targetTableName in its metadata")
+        overrides: dict[str, Any] = {}
+        encryption = (metadata.get("encryptionType") or "").upper()
+        if encryption == "KMS":
+            key_arn = metadata.get("kmsMasterKeyArn")
+            overrides["SSESpecificationOverride"] = {"Enabled": True, "SSEType": "KMS",
+                                                     **({"KMSMasterKeyId": key_arn} if key_arn else {})}
+        elif encryption not in ("", "DEFAULT"):
+            raise ValueError(f"encryptionType must be Default or KMS, not {metadata['encryptionType']!r}")
+        if str(metadata.get("deletionProtection", "")).lower() == "true":
+            overrides["DeletionProtectionEnabled"] = True
+        record = self.create_copy(region, name, json.loads(data.definition), data.ref, overrides,
+                                  seconds=self.restore_duration(data, metadata))
+        record.restored_from = (data.source_arn, data.taken_at)
         return record.arn
 
+    def backup_duration(self, data: DynamoRecovery) -> float:
+        """AWS Backup's DynamoDB backup takes as long as an on-demand backup of the table."""
+        return self.sandbox.durations.dynamodb_backup(self.items_size(data.ref)[0] / 2**30)
+
+    def copy_duration(self, data: DynamoRecovery, region: str) -> float:
+        return self.sandbox.durations.backup_copy(self.items_size(data.ref)[0] / 2**30)
+
+    def restore_duration(self, data: DynamoRecovery, metadata: dict[str, str]) -> float:
+        indexes = len(json.loads(data.definition).get("GlobalSecondaryIndexes") or [])
+        return self.sandbox.durations.dynamodb_restore(self.items_size(data.ref)[0] / 2**30, indexes)
+
+    def backup_size(self, data: DynamoRecovery) -> int:
+        return self.items_size(data.ref)[0]
+
+    def backup_restore_metadata(self, data: DynamoRecovery) -> dict[str, str]:
+        """The keys AWS Backup names for a DynamoDB restore (AWS Backup Developer Guide: restore testing,
+        inferred metadata); StartRestoreJob takes them back (give targetTableName a new name)."""
+        description = json.loads(data.definition)
+        sse = description.get("SSEDescription") or {}
+        metadata = {"targetTableName": description.get("TableName") or table_name(data.source_arn),
+                    "encryptionType": "KMS" if sse.get("SSEType") == "KMS" else "Default",
+                    "deletionProtection": str(bool(description.get("DeletionProtectionEnabled"))).lower()}
+        if sse.get("KMSMasterKeyArn"):
+            metadata["kmsMasterKeyArn"] = sse["KMSMasterKeyArn"]
+        return metadata
+
+    def items_size(self, ref: ItemRef) -> tuple[int, int]:
+        """(bytes, items) of the items at `ref` (an item's size is that of its encoded attributes)."""
+        items = materialize(self.state.histories, ref)
+        return sum(len(value) for value in items.values()), len(items)
+
     def create_copy(self, region: str, name: str, description: dict[str, Any], ref: ItemRef,
-                     overrides: dict[str, Any]) -> TableRecord:
-        """A new table shaped like `description` (with restore overrides) holding the items at `ref`."""
-        self.sandbox.client("dynamodb", region).create_table(**_create_request(description, name, overrides))
+                    overrides: dict[str, Any], seconds: float | None = None) -> TableRecord:
+        """A new table shaped like `description` (with restore overrides) that receives the items at `ref` once
+        its restore ends: `CREATING` for `seconds` (default: dynamodb.restore.* of their size and the
+        table's indexes)."""
+        request = _create_request(description, name, overrides)
+        self.sandbox.client("dynamodb", region).create_table(**request)
         record = self.state.tables[f"{region}/{name}"]
         self.state.histories[record.history].origin = ref
-        items = [decode_item(value) for value in materialize(self.state.histories, ref).values()]
-        self._write_items(region, name, items)
+        if seconds is None:
+            size, _ = self.items_size(ref)
+            seconds = self.sandbox.durations.dynamodb_restore(size / 2**30,
+                                                              len(request.get("GlobalSecondaryIndexes") or []))
+        now = self.now()
+        record.restore_started, record.restore_ends, record.restore_items = now, now + seconds, ref
+        heapq.heappush(self.state.restores, (record.restore_ends, self._next(), record.key))
+        self.emit("TableRestoreStarted", region=region, resource=name, active_at=iso(record.restore_ends))
         return record
+
+    def _restore_due(self, table: str, due: float) -> None:
+        record = self.state.tables.get(table)
+        if record is None or record.restore_ends != due or record.restore_items is None:
+            return  # deleted meanwhile (a table of that name now is another)
+        items = [decode_item(value) for value in materialize(self.state.histories, record.restore_items).values()]
+        self._write_items(record.region, record.name, items)
+        record.restore_items = None
+        self.emit("TableRestored", region=record.region, resource=record.name, items=len(items))
+
+    def creating(self, region: str, name: str, now: float) -> bool:
+        """The table is `CREATING` in `region` (being restored, or a replica being created there)."""
+        record = self.state.tables.get(f"{region}/{name}")
+        if record is not None and record.restoring:
+            return True
+        group = self.state.global_tables.get(name)
+        replica = group.members.get(region) if group is not None else None
+        return replica is not None and replica_status(replica, now) == "CREATING"
 
     def _write_items(self, region: str, table: str, items: list[dict[str, Any]],
                      deletes: list[dict[str, Any]] | None = None) -> None:
@@ -289,19 +402,25 @@ class DynamoDB(Engine):
         if identity is None or identity.service != "dynamodb" or self._own_writes:
             return
         operation, region = identity.operation, identity.region
+        if operation not in self.OBSERVED and operation not in self.WRITES:
+            return
+        # The codec's decoded input and output (binary attribute values as bytes), in the wire's DynamoDB JSON
+        # the journal keeps (binary base64-encoded, as the data layer gives items).
+        request = wire_item(self.sandbox.call_params(ctx))
+        answer = wire_item(self.sandbox.call_output(ctx))
         if operation == "CreateTable":
-            self._new_table(region, _answer(ctx)["TableDescription"])
+            self._new_table(region, answer["TableDescription"])
         elif operation == "UpdateTable":
-            shown = _answer(ctx)["TableDescription"]
+            shown = answer["TableDescription"]
             record = self.state.tables.get(f"{region}/{shown.get('TableName')}")
             if record is not None:
                 record.definition = _definition(shown)
         elif operation == "DeleteTable":
-            self._table_deleted(region, table_name(_request(ctx)["TableName"]))
+            self._table_deleted(region, table_name(request["TableName"]))
         elif operation == "RestoreTableFromBackup":
-            self.ensure_table(region, _answer(ctx)["TableDescription"]["TableName"])
-        elif operation in self.WRITES:
-            self._observe_write(operation, _request(ctx), region, _answer(ctx))
+            self.ensure_table(region, answer["TableDescription"]["TableName"])
+        else:
+            self._observe_write(operation, request, region, answer)
 
     def _observe_write(self, operation: str, request: dict[str, Any], region: str, answer: dict[str, Any]) -> None:
         if operation == "PutItem":
@@ -392,9 +511,12 @@ class DynamoDB(Engine):
         self.state.histories[replica.history].journal.extend((now, key, value) for key, value in items.items())
         self._write_items(target, name, [decode_item(value) for value in items.values()])
         group = self.state.global_tables.setdefault(name, GlobalTable(name, {record.region: Replica("ACTIVE")}))
-        group.members[target] = Replica("CREATING", now + REPLICA_CREATE_SECONDS)
-        self._timer(now + REPLICA_CREATE_SECONDS, name, target)
-        self.emit("ReplicaCreating", region=target, resource=name, source_region=record.region)
+        size = sum(len(value) for value in items.values())
+        until = now + self.sandbox.durations.dynamodb_replica(size / 2**30)
+        group.members[target] = Replica("CREATING", until, now)
+        self._timer(until, name, target)
+        self.emit("ReplicaCreating", region=target, resource=name, source_region=record.region,
+                  active_at=iso(until))
 
     def remove_replica(self, record: TableRecord, target: str) -> None:
         now = self.now()
@@ -441,16 +563,16 @@ class DynamoDB(Engine):
     def next_due(self) -> float | None:
         state = self.state
         try:
-            queued = state.queue[0][0] if state.queue else None
-            timed = state.timers[0][0] if state.timers else None
+            due = [heap[0][0] for heap in (state.queue, state.timers, state.restores) if heap]
         except IndexError:  # the ticker asks from another thread; a heap emptied meanwhile has nothing due
             return None
-        if queued is None or timed is None:
-            return timed if queued is None else queued
-        return min(queued, timed)
+        return min(due) if due else None
 
     def run_due(self, now: float) -> None:
         state = self.state
+        while state.restores and state.restores[0][0] <= now:
+            due, _, table = heapq.heappop(state.restores)
+            self._restore_due(table, due)
         while state.timers and state.timers[0][0] <= now:
             _, _, name, region = heapq.heappop(state.timers)
             self._replica_due(name, region)
@@ -476,19 +598,6 @@ class DynamoDB(Engine):
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-
-def _request(ctx: RequestContext) -> dict[str, Any]:
-    try:
-        body = json.loads(ctx.body or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _answer(ctx: RequestContext) -> dict[str, Any]:
-    assert ctx.response is not None
-    return json.loads(ctx.response.body_bytes() or b"{}")
-
 
 def table_name(value: str) -> str:
     """A TableName parameter may be the table's ARN."""
@@ -528,7 +637,8 @@ def _definition(description: dict[str, Any]) -> str:
 
 
 _DEFINITION_KEYS = ("TableName", "AttributeDefinitions", "KeySchema", "BillingModeSummary", "ProvisionedThroughput",
-                    "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSEDescription", "StreamSpecification")
+                    "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "SSEDescription", "StreamSpecification",
+                    "DeletionProtectionEnabled")
 
 
 def _create_request(description: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -544,6 +654,8 @@ def _create_request(description: dict[str, Any], name: str, overrides: dict[str,
 
     request: dict[str, Any] = {"TableName": name, "AttributeDefinitions": description["AttributeDefinitions"],
                                "KeySchema": description["KeySchema"], "BillingMode": billing}
+    if overrides.get("DeletionProtectionEnabled"):
+        request["DeletionProtectionEnabled"] = True
     if provisioned:
         request["ProvisionedThroughput"] = (overrides.get("ProvisionedThroughputOverride")
                                             or throughput(description.get("ProvisionedThroughput")))

@@ -1,4 +1,9 @@
-"""EBS: scheduled snapshots through AWS Backup and through Data Lifecycle Manager policies.
+"""EBS: snapshots, copies, AMIs and volumes on the sim clock; scheduled snapshots through AWS Backup and Data
+Lifecycle Manager policies.
+
+How long snapshots, copies, AMIs, volumes and fast snapshot restores take, and what they hold, is the timing
+side of this engine (lab.services.ebs.timing, with the volume content model of lab.services.ebs.blocks); the
+EC2 and EBS direct APIs of this package show it.
 
 For AWS Backup this engine holds the recovery data of EBS volumes (an EBS snapshot, as on AWS) and EC2
 instances (an AMI): it takes them, copies them to another region, restores a new volume or instance from
@@ -8,7 +13,8 @@ moto has no DLM backend, so the lab owns the `dlm` service: lifecycle policies (
 TargetTags and up to four Schedules: CreateRule by Interval/Times or CronExpression, RetainRule by Count or
 Interval, CrossRegionCopyRules with their own RetainRule) run on the sim clock, snapshotting the targeted
 volumes through the EC2 API, tagging the snapshots as DLM does, copying them to the target region and
-deleting the ones the retention rule no longer keeps.
+deleting the ones the retention rule no longer keeps. As on AWS, a schedule's cross-Region copies start when
+its snapshot is `completed` (CopySnapshot refuses a `pending` source).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from lab.kernel.data import DataAccess
 from lab.kernel.engine import Engine
 from lab.services.backup.resources import parse_arn
 from lab.services.backup.schedule import Schedule
+from lab.services.ebs.timing import EbsTiming, SnapshotRecord, Timing, key
 from lab.sim.clock import iso
 
 POLICY_TAG = "aws:dlm:lifecycle-policy-id"
@@ -63,6 +70,8 @@ class InstanceBackup:
     instance_id: str
     instance_type: str
     availability_zone: str
+    # what GetRecoveryPointRestoreMetadata returns for it (AWS Backup: the instance's launch settings)
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 # -- DLM state -------------------------------------------------------------------------------------
@@ -103,9 +112,18 @@ class EbsState:
     snapshots_created: int = 0
     snapshots_copied: int = 0
     snapshots_deleted: int = 0
+    timing: Timing = field(default_factory=Timing)
+    # "region/snap-..." -> the cross-Region copies DLM makes once that snapshot is completed: each
+    # {"policy", "schedule" (its dict), "rule" (the copy rule), "volume", "tags", "at" (the schedule's run)}
+    copies_waiting: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A state saved before the timing fields existed gets them empty."""
+        self.__dict__.update(timing=Timing(), copies_waiting={})
+        self.__dict__.update(state)
 
 
-class Ebs(Engine):
+class Ebs(Engine, EbsTiming):
     name = "ebs"
     service_principal = "ebs.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 55
@@ -126,6 +144,8 @@ class Ebs(Engine):
         return {"EBS", "EC2"}
 
     def backup_resource(self, arn: str) -> VolumeBackup | InstanceBackup:
+        """AWS Backup takes an EBS snapshot of a volume (`pending` for the time its data takes), or an AMI of an
+        instance (snapshots of its volumes, then the image)."""
         parsed = parse_arn(arn)
         if parsed is None or parsed.resource_type not in ("EBS", "EC2") or parsed.region is None:
             raise ValueError(f"{arn} is not an EBS volume or EC2 instance ARN")
@@ -136,6 +156,7 @@ class Ebs(Engine):
                                                   {"aws:backup:source-resource": parsed.resource_id})
             except LookupError as exc:
                 raise ValueError(f"EBS volume {parsed.resource_id} does not exist in {region}") from exc
+            self.snapshot_taken(region, taken["SnapshotId"], parsed.resource_id)
             return VolumeBackup(taken["SnapshotId"], region, parsed.resource_id, int(taken["VolumeSize"]),
                                 taken.get("VolumeType"), taken["AvailabilityZone"], bool(taken["Encrypted"]),
                                 taken.get("KmsKeyId"), taken.get("Iops"), taken.get("Throughput"))
@@ -146,8 +167,32 @@ class Ebs(Engine):
                                            {"aws:backup:source-resource": parsed.resource_id})
         except LookupError as exc:
             raise ValueError(f"EC2 instance {parsed.resource_id} does not exist in {region}") from exc
+        self.image_of_instance(region, image, instance, lambda volume_id, description: self.data.create_snapshot(
+            region, volume_id, description, {"aws:backup:source-resource": parsed.resource_id})["SnapshotId"])
         return InstanceBackup(image, region, parsed.resource_id, instance["InstanceType"],
-                              instance["Placement"]["AvailabilityZone"])
+                              instance["Placement"]["AvailabilityZone"], instance_settings(instance))
+
+    def image_of_instance(self, region: str, image_id: str, instance: dict[str, Any],
+                          snapshot: Any) -> None:
+        """Record an AMI just made of `instance`: a snapshot of each of its EBS volumes (taken by
+        `snapshot(volume_id, description) -> snapshot id`) first, the image `pending` until they complete."""
+        records: list[SnapshotRecord] = []
+        mappings: list[dict[str, Any]] = []
+        for mapping in instance.get("BlockDeviceMappings", []):
+            volume_id = (mapping.get("Ebs") or {}).get("VolumeId")
+            volume = self.volume_record(region, volume_id) if volume_id else None
+            if volume is None:
+                continue
+            snapshot_id = snapshot(volume_id, f"Created by CreateImage({instance['InstanceId']}) for {image_id}")
+            record = self.snapshot_record(region, snapshot_id) or self.snapshot_taken(region, snapshot_id, volume_id)
+            if record is None:
+                continue
+            records.append(record)
+            mappings.append({"DeviceName": mapping.get("DeviceName"), "Ebs": {
+                "SnapshotId": snapshot_id, "VolumeSize": volume.size_gib, "DeleteOnTermination":
+                    bool((mapping.get("Ebs") or {}).get("DeleteOnTermination")), "VolumeType": "gp3",
+                "Encrypted": False}})
+        self.image_created(region, image_id, records, mappings or None)
 
     def _instance(self, region: str, instance_id: str) -> dict[str, Any]:
         try:
@@ -159,20 +204,53 @@ class Ebs(Engine):
             raise ValueError(f"EC2 instance {instance_id} does not exist in {region}")
         return instances[0]
 
+    def backup_duration(self, data: VolumeBackup | InstanceBackup) -> float:
+        """Seconds until the recovery data is complete: its snapshot, or its AMI."""
+        now = self.now()
+        if isinstance(data, VolumeBackup):
+            record = self.snapshot_record(data.region, data.snapshot_id)
+        else:
+            record = self.timing.images.get(key(data.region, data.image_id))
+        return max(record.ends - now, 0.0) if record is not None else self.durations.ebs_snapshot(0)
+
+    def copy_duration(self, data: VolumeBackup | InstanceBackup, region: str) -> float:
+        """An EBS snapshot copy's time into `region` (an AMI: the copy of each of its snapshots)."""
+        if isinstance(data, VolumeBackup):
+            source = self.snapshot_record(data.region, data.snapshot_id)
+            return self.copy_seconds(source, region) if source else self.durations.ebs_copy(
+                data.size_gib, data.region != region)
+        image = self.timing.images.get(key(data.region, data.image_id))
+        sources = [self.snapshot_record(data.region, s) for s in (image.snapshots if image else [])]
+        return max((self.copy_seconds(s, region) for s in sources if s is not None),
+                   default=self.durations.ebs_copy(0, data.region != region))
+
+    def restore_duration(self, data: VolumeBackup | InstanceBackup, metadata: dict[str, str]) -> float:
+        """A volume is `creating` for ebs.volume.create; an instance launches (ec2.launch)."""
+        if isinstance(data, VolumeBackup):
+            return self.durations.ebs_volume_create()
+        return self.durations.ec2_launch()
+
     def copy_backup(self, data: VolumeBackup | InstanceBackup, region: str) -> VolumeBackup | InstanceBackup:
+        """The copy job has spent the copy's time: the copy is complete when it is made."""
         if isinstance(data, VolumeBackup):
             copied = self.data.copy_snapshot(region, data.region, data.snapshot_id,
                                              f"Copy of {data.snapshot_id} from {data.region} by AWS Backup",
                                              {"aws:backup:source-resource": data.volume_id})
+            source = self.snapshot_record(data.region, data.snapshot_id)
+            if source is not None:
+                self.copy_taken(region, copied, source, done=True)
             return replace(data, snapshot_id=copied, region=region, availability_zone=f"{region}a")
         image = self.data.copy_image(region, data.region, data.image_id, f"Copy of {data.image_id}")
+        self.image_registered(region, image, [])
         return replace(data, image_id=image, region=region, availability_zone=f"{region}a")
 
     def delete_backup(self, data: VolumeBackup | InstanceBackup) -> None:
         if isinstance(data, VolumeBackup):
             self.data.delete_snapshot(data.region, data.snapshot_id)
+            self.snapshot_deleted(data.region, data.snapshot_id)
         else:
             self.data.deregister_image(data.region, data.image_id)
+            self.image_deregistered(data.region, data.image_id)
 
     def backup_recovery_point_arn(self, data: VolumeBackup | InstanceBackup) -> str:
         if isinstance(data, VolumeBackup):
@@ -183,6 +261,9 @@ class Ebs(Engine):
         return data.size_gib * 2**30 if isinstance(data, VolumeBackup) else None
 
     def backup_restore_metadata(self, data: VolumeBackup | InstanceBackup) -> dict[str, str]:
+        """The keys AWS Backup returns for the type (AWS Backup Developer Guide: restore testing inferred
+        metadata, for EBS; the instance's launch settings for EC2, as GetRecoveryPointRestoreMetadata shows
+        them); StartRestoreJob takes them back."""
         if isinstance(data, VolumeBackup):
             metadata = {"availabilityZone": data.availability_zone, "volumeSize": str(data.size_gib),
                         "volumeType": data.volume_type or "gp2", "encrypted": str(data.encrypted).lower()}
@@ -190,9 +271,13 @@ class Ebs(Engine):
                 metadata["kmsKeyId"] = data.kms_key_id
             if data.iops:
                 metadata["iops"] = str(data.iops)
+            if data.throughput:
+                metadata["throughput"] = str(data.throughput)
             return metadata
-        return {"InstanceType": data.instance_type,
-                "Placement": json.dumps({"AvailabilityZone": data.availability_zone})}
+        metadata = dict(data.settings)
+        metadata.update(InstanceType=data.instance_type,
+                        Placement=json.dumps({"AvailabilityZone": data.availability_zone}))
+        return metadata
 
     def restore_resource(self, data: VolumeBackup | InstanceBackup, metadata: dict[str, str], region: str) -> str:
         if data.region != region:
@@ -218,12 +303,17 @@ class Ebs(Engine):
             except ClientError as exc:
                 raise ValueError(f"creating the volume failed: {exc.response['Error']['Message']}") from exc
             return f"arn:aws:ec2:{region}:{config.ACCOUNT_ID}:volume/{volume['VolumeId']}"
-        placement = json.loads(metadata["Placement"]) if metadata.get("Placement") else {
-            "AvailabilityZone": data.availability_zone}
+        placement = _json_setting(metadata, "Placement") or {"AvailabilityZone": data.availability_zone}
         request = {"ImageId": data.image_id, "InstanceType": metadata.get("InstanceType") or data.instance_type,
-                   "MinCount": 1, "MaxCount": 1, "Placement": placement}
+                   "MinCount": 1, "MaxCount": 1, "Placement": {k: v for k, v in placement.items()
+                                                               if k in ("AvailabilityZone", "Tenancy")}}
         if metadata.get("SubnetId"):
             request["SubnetId"] = metadata["SubnetId"]
+        groups = _json_setting(metadata, "SecurityGroupIds")
+        if groups:
+            request["SecurityGroupIds"] = list(groups)
+        if metadata.get("KeyName"):
+            request["KeyName"] = metadata["KeyName"]
         try:
             instance = ec2.run_instances(**request)["Instances"][0]
         except ClientError as exc:
@@ -254,9 +344,17 @@ class Ebs(Engine):
 
     def next_due(self) -> float | None:
         timeline = self.state.timeline
-        return timeline[0][0] if timeline else None
+        try:
+            scheduled = timeline[0][0] if timeline else None
+        except IndexError:  # the ticker asks from another thread; a heap emptied meanwhile has nothing due
+            scheduled = None
+        timed = self.timing_next_due()
+        if scheduled is None or timed is None:
+            return timed if scheduled is None else scheduled
+        return min(scheduled, timed)
 
     def run_due(self, now: float) -> None:
+        self.timing_run_due(now)
         timeline = self.state.timeline
         for _ in range(MAX_STEPS_PER_RUN):
             if not timeline or timeline[0][0] > now:
@@ -311,8 +409,23 @@ class Ebs(Engine):
             self.emit("DlmSnapshotCreated", region=policy.region, resource=snapshot["SnapshotId"],
                       policy=policy.policy_id, schedule=name, volume=volume_id)
             self._retain(policy, name, volume_id, policy.region, schedule["RetainRule"], at)
-            for rule in schedule.get("CrossRegionCopyRules") or []:
-                self._copy(policy, schedule, rule, volume_id, snapshot["SnapshotId"], tags, at)
+            if schedule.get("CrossRegionCopyRules"):  # copied once completed, as AWS copies only those
+                self.state.copies_waiting[key(policy.region, snapshot["SnapshotId"])] = [
+                    {"policy": policy.policy_id, "schedule": schedule, "rule": rule, "volume": volume_id,
+                     "tags": tags, "at": at} for rule in schedule["CrossRegionCopyRules"]]
+
+    def snapshot_deleted(self, region: str, snapshot_id: str) -> None:
+        super().snapshot_deleted(region, snapshot_id)
+        self.state.copies_waiting.pop(key(region, snapshot_id), None)
+
+    def snapshot_completed(self, record: SnapshotRecord) -> None:
+        """DLM's cross-Region copies of a snapshot it took start now that it is completed."""
+        for waiting in self.state.copies_waiting.pop(key(record.region, record.snapshot_id), []):
+            policy = self.state.policies.get(waiting["policy"])
+            if policy is None:
+                continue  # the policy was deleted meanwhile: nothing copies its snapshots any more
+            self._copy(policy, waiting["schedule"], waiting["rule"], waiting["volume"], record.snapshot_id,
+                       waiting["tags"], waiting["at"])
 
     def _snapshot_tags(self, policy: Policy, schedule: dict[str, Any], volume_tags: dict[str, str],
                        at: float) -> dict[str, str]:
@@ -392,3 +505,38 @@ class Ebs(Engine):
                 "snapshots_created": state.snapshots_created, "snapshots_copied": state.snapshots_copied,
                 "snapshots_deleted": state.snapshots_deleted}
 
+
+def instance_settings(instance: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """An instance's launch settings as AWS Backup's EC2 restore metadata spells them: strings, structured values
+    as JSON (AWS Backup API Reference: GetRecoveryPointRestoreMetadata, "These values vary depending on the
+    service")."""
+    settings: dict[str, str] = {}
+    for name in ("SubnetId", "VpcId", "KeyName", "InstanceType"):
+        if instance.get(name):
+            settings[name] = str(instance[name])
+    groups = [group["GroupId"] for group in instance.get("SecurityGroups") or [] if group.get("GroupId")]
+    settings["SecurityGroupIds"] = json.dumps(groups)
+    settings["Monitoring"] = json.dumps({"Enabled": (instance.get("Monitoring") or {}).get("State") == "enabled"})
+    settings["EbsOptimized"] = str(bool(instance.get("EbsOptimized"))).lower()
+    settings["DisableApiTermination"] = "false"
+    settings["InstanceInitiatedShutdownBehavior"] = "stop"
+    settings["HibernationOptions"] = json.dumps({"Configured": False})
+    settings["CpuOptions"] = json.dumps(instance.get("CpuOptions") or {"CoreCount": 1, "ThreadsPerCore": 1})
+    interfaces = [{"DeviceIndex": eni.get("Attachment", {}).get("DeviceIndex", 0), "SubnetId": eni.get("SubnetId"),
+                   "Groups": [g["GroupId"] for g in eni.get("Groups") or []]}
+                  for eni in instance.get("NetworkInterfaces") or []]
+    if interfaces:
+        settings["NetworkInterfaces"] = json.dumps(interfaces)
+    return tuple(sorted(settings.items()))
+
+
+def _json_setting(metadata: dict[str, str], name: str) -> Any:
+    """A structured metadata value (JSON text); ValueError naming it when it is not JSON."""
+    text = metadata.get(name)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"restore metadata {name} must be JSON (as GetRecoveryPointRestoreMetadata gives it), "
+                         f"not {text!r}") from exc

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from lab import config
 from lab.kernel.api import Call, ServiceApi
+from lab.kernel.engine import VolumeInitialization
 from lab.kernel.errors import AwsError
 from lab.services.faults import fis_experiments as experiments
 from lab.services.faults.engine import Faults
@@ -347,11 +348,17 @@ class VolumeStatusApi(ServiceApi):
             io_enabled = "failed" if impaired else "passed"
             if not _passes(filters, volume, status, io_enabled):
                 continue
-            statuses.append({
-                "VolumeId": volume["VolumeId"], "AvailabilityZone": volume["AvailabilityZone"],
-                "VolumeStatus": {"Status": status, "Details": [{"Name": "io-enabled", "Status": io_enabled},
-                                                               {"Name": "io-performance", "Status": "not-applicable"}]},
-                "Events": [], "Actions": []})
+            details = [{"Name": "io-enabled", "Status": io_enabled},
+                       {"Name": "io-performance", "Status": "not-applicable"}]
+            item = {"VolumeId": volume["VolumeId"], "AvailabilityZone": volume["AvailabilityZone"],
+                    "VolumeStatus": {"Status": status, "Details": details}, "Events": [], "Actions": []}
+            for source in self.sandbox.engines.all(VolumeInitialization):  # a volume restored from a snapshot
+                initialization = source.volume_initialization(call.region, volume["VolumeId"])
+                if initialization is not None:
+                    item["InitializationStatusDetails"] = initialization
+                    details.append({"Name": "initialization-state", "Status":
+                                    "completed" if initialization.get("Progress") == 100 else "initializing"})
+            statuses.append(item)
         return {"VolumeStatuses": statuses}
 
 

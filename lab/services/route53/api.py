@@ -1,5 +1,6 @@
 """The Route 53 operations the lab answers itself: health check status and failure reasons as the sandbox's
-checkers see them, and TestDNSAnswer with failover applied. Everything else goes to the backend."""
+checkers see them, TestDNSAnswer with failover applied, and changes that are PENDING until they have propagated
+(ChangeResourceRecordSets, CreateHostedZone, DeleteHostedZone, GetChange). Everything else goes to the backend."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from lab.kernel.errors import AwsError
 from lab.services.route53.dns import Answer, dns_name
 from lab.services.route53.engine import GLOBAL_REGION, SERVICE, Route53
 from lab.services.route53.health import ENDPOINT_TYPES, last_failures, observations
+from lab.services.route53.propagation import Change, record_key
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -52,14 +54,16 @@ class Route53Api(ServiceApi):
         return {"HealthCheckObservations": report(points, tracked.config, tracked.created_at, now)}
 
     def op_TestDNSAnswer(self, call: Call) -> dict[str, Any]:
+        """What Route 53's name servers answer (not a resolver's cache: no TTL is waited out here), with record
+        changes once they are INSYNC."""
         params = call.params
         zone_id = str(params.get("HostedZoneId", "")).rsplit("/", 1)[-1]
-        _records, by_id = self.engine.zones()
+        zones, by_id = self.engine.zones()
         zone = by_id.get(zone_id)
         if zone is None:
             raise AwsError("NoSuchHostedZone", f"No hosted zone found with ID: {zone_id}", 404)
         name, record_type = params.get("RecordName", ""), params.get("RecordType", "")
-        resolver = self.engine.resolver(name, record_type)
+        resolver = self.engine.resolver(name, record_type, zones=zones)
         zone_name = dns_name(zone["Name"])
         wanted = dns_name(name)
         if wanted == zone_name or wanted.endswith("." + zone_name):
@@ -68,6 +72,51 @@ class Route53Api(ServiceApi):
             answer = Answer(name=wanted + ".", type=record_type, code="NXDOMAIN")
         return {"Nameserver": self._nameserver(zone_id), "RecordName": name, "RecordType": record_type,
                 "RecordData": answer.data, "ResponseCode": answer.code, "Protocol": "UDP"}
+
+    # -- changes: PENDING, then INSYNC once propagated (API Reference: GetChange, ChangeInfo) -----------------
+
+    def op_ChangeResourceRecordSets(self, call: Call) -> dict[str, Any]:
+        zone_id = str(call.params.get("HostedZoneId", "")).rsplit("/", 1)[-1]
+        batch = call.params.get("ChangeBatch") or {}
+        keys = [record_key(change.get("ResourceRecordSet") or {}) for change in batch.get("Changes") or []]
+        try:
+            existing = self.engine.zone_records(zone_id)
+        except ClientError:
+            existing = []  # (the backend answers NoSuchHostedZone itself)
+        before = [record for record in existing if record_key(record) in set(keys)]
+        output = call.forward()
+        zone_name = self._zone_name(zone_id)
+        change = self.engine.record_change(zone_id, zone_name, before, keys, batch.get("Comment"))
+        return {**output, "ChangeInfo": change.info(self.now())}
+
+    def op_CreateHostedZone(self, call: Call) -> dict[str, Any]:
+        output = call.forward()
+        zone = output.get("HostedZone") or {}
+        change = self.engine.record_change(str(zone.get("Id", "")).rsplit("/", 1)[-1], zone.get("Name", ""), [], [],
+                                           None)
+        return {**output, "ChangeInfo": change.info(self.now())}
+
+    def op_DeleteHostedZone(self, call: Call) -> dict[str, Any]:
+        zone_id = str(call.params.get("Id", "")).rsplit("/", 1)[-1]
+        zone_name = self._zone_name(zone_id)
+        output = call.forward()
+        change = self.engine.record_change(zone_id, zone_name, [], [], None)
+        return {**output, "ChangeInfo": change.info(self.now())}
+
+    def op_GetChange(self, call: Call) -> dict[str, Any]:
+        change_id = str(call.params.get("Id", "")).rsplit("/", 1)[-1]
+        found: Change | None = self.engine.state.changes.get(change_id)
+        if found is None:
+            return call.forward()  # (a change the sandbox did not time: the backend's INSYNC)
+        return {"ChangeInfo": found.info(self.now())}
+
+    def _zone_name(self, zone_id: str) -> str:
+        try:
+            with audit.unrecorded():
+                return str(self.sandbox.client(SERVICE, GLOBAL_REGION).get_hosted_zone(Id=zone_id)["HostedZone"][
+                    "Name"])
+        except ClientError:
+            return ""
 
     def _nameserver(self, zone_id: str) -> str:
         try:

@@ -41,10 +41,11 @@ class Answer:
     record: dict[str, Any] | None = None  # the record set answered
     why: list[str] = field(default_factory=list)
     health: dict[str, dict[str, Any]] = field(default_factory=dict)  # health check id -> {healthy, reason}
+    ttl: int | None = None  # how long resolvers keep it: the answered records' TTL (an alias: its target's)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "response_code": self.code, "answer": self.data,
-                "record": self.record, "why": self.why, "health": self.health}
+                "record": self.record, "why": self.why, "health": self.health, "ttl": self.ttl}
 
 
 @dataclass
@@ -89,8 +90,10 @@ class Resolver:
                 return answer
             answer.why.append(f"{wanted} is a CNAME")
         chosen = self._route(group, answer, depth)
+        ttls: list[int] = []
         for record in chosen:
-            answer.data.extend(self._values(record, answer, zone, depth))
+            answer.data.extend(self._values(record, answer, zone, depth, ttls))
+        answer.ttl = min(ttls) if ttls else None
         answer.record = _summary(chosen[0]) if len(chosen) == 1 else {"records": [_summary(r) for r in chosen]}
         return answer
 
@@ -199,9 +202,11 @@ class Resolver:
             return False, f"alias target {target}: every health check is unhealthy ({', '.join(unhealthy)})"
         return True, f"alias target {target} answers {', '.join(inner.data)}"
 
-    def _values(self, record: dict[str, Any], answer: Answer, zone: str, depth: int) -> list[str]:
+    def _values(self, record: dict[str, Any], answer: Answer, zone: str, depth: int, ttls: list[int]) -> list[str]:
         alias = record.get("AliasTarget")
         if not alias:
+            if record.get("TTL") is not None:
+                ttls.append(int(record["TTL"]))
             return [item["Value"] for item in record.get("ResourceRecords") or []]
         target = dns_name(alias["DNSName"])
         target_zone = self.zone_of(target)
@@ -215,6 +220,8 @@ class Resolver:
         inner = self.resolve(target, record["Type"], target_zone, depth + 1)
         answer.why.append(f"alias to {target}: " + "; ".join(inner.why))
         answer.health.update(inner.health)
+        if inner.ttl is not None:
+            ttls.append(inner.ttl)
         return inner.data
 
     @staticmethod

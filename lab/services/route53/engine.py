@@ -31,7 +31,7 @@ from lab import config
 from lab.gateway import audit
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
-from lab.services.route53.dns import Resolver, dns_name
+from lab.services.route53.dns import Answer, Resolver, dns_name
 from lab.services.route53.health import (
     ENDPOINT_TYPES,
     NOT_FOUND,
@@ -45,9 +45,17 @@ from lab.services.route53.health import (
     normalise,
     request_interval,
     status_at,
+    status_changes,
     status_text,
     target_of,
     window,
+)
+from lab.services.route53.propagation import (
+    Change,
+    ClientView,
+    change_id,
+    client_answer,
+    records_as_of,
 )
 
 log = logging.getLogger("lab.services.route53.engine")
@@ -56,6 +64,9 @@ SERVICE = "route53"
 GLOBAL_REGION = "us-east-1"  # Route 53 is global; its API lives in us-east-1
 MAX_SAMPLES = 200  # per endpoint: the recent history of its state
 MAX_PERIODS = 100  # per region or endpoint: the recent down periods
+MAX_CHANGES = 500  # record changes kept (GetChange of older ones answers INSYNC, as the backend does)
+CLIENT_LOOKBACK = 2 * 86400.0  # how far back a client's cached answer may come from (TTLs of up to two days)
+MAX_CLIENT_MOMENTS = 64
 CALCULATED_DEPTH = 8
 # DB instance states in which the endpoint accepts connections, and those that pass by themselves.
 _RDS_SERVING = {"available", "backing-up", "modifying", "storage-optimization", "configuring-enhanced-monitoring",
@@ -89,6 +100,13 @@ class Route53State:
     statuses: dict[str, bool] = field(default_factory=dict)  # last status announced per check
     reprobe: dict[str, float] = field(default_factory=dict)  # endpoint key -> next probe while it changes
     next_check: float | None = None
+    changes: dict[str, Change] = field(default_factory=dict)  # change id -> the latest record changes
+    changes_made: int = 0
+
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        # (a state saved before a field existed gets the field's default)
+        self.__dict__.update(Route53State().__dict__)
+        self.__dict__.update(saved)
 
 
 @dataclass
@@ -230,8 +248,10 @@ class Route53(Engine):
             return None
         return TrackedCheck(0.0, dict(found["HealthCheck"].get("HealthCheckConfig") or {}))
 
-    def health(self, check_id: str, moment: float | None = None, depth: int = 0) -> Health:
-        """The status of a health check at `moment` (now by default), and why."""
+    def health(self, check_id: str, moment: float | None = None, depth: int = 0,
+               known: dict[str, list[Point]] | None = None) -> Health:
+        """The status of a health check at `moment` (now by default), and why. `known`: endpoint timelines
+        already read (check id -> points up to some later instant), for asking about several moments."""
         moment = self.now() if moment is None else moment
         tracked = self.tracked(check_id)
         if tracked is None:
@@ -241,12 +261,15 @@ class Route53(Engine):
         if settings.get("Disabled"):
             return Health(True, "the health check is disabled: Route 53 considers it healthy")
         if kind == "CALCULATED":
-            return self._calculated_health(settings, moment, depth)
+            return self._calculated_health(settings, moment, depth, known)
         if kind == "CLOUDWATCH_METRIC":
             return self._alarm_health(check_id, settings)
         if kind not in ENDPOINT_TYPES:
             return Health(True, f"{kind} health checks are not simulated by the sandbox; considered healthy")
-        points = self.points(tracked, moment)
+        if known is not None and check_id in known:
+            points = [point for point in known[check_id] if point.time <= moment]
+        else:
+            points = self.points(tracked, moment)
         span = window(settings)
         inverted = bool(settings.get("Inverted"))
         healthy, since = status_at(points, tracked.created_at, span, inverted, moment)
@@ -256,11 +279,12 @@ class Route53(Engine):
             reason += f"; the status follows after {span:g}s (FailureThreshold x RequestInterval)"
         return Health(healthy, reason, since, next_flip(points, tracked.created_at, span, inverted, moment))
 
-    def _calculated_health(self, settings: dict[str, Any], moment: float, depth: int) -> Health:
+    def _calculated_health(self, settings: dict[str, Any], moment: float, depth: int,
+                           known: dict[str, list[Point]] | None = None) -> Health:
         children = settings.get("ChildHealthChecks") or []
         if depth >= CALCULATED_DEPTH:
             return Health(False, "calculated health checks nest too deeply")
-        healthy = [child for child in children if self.health(child, moment, depth + 1).healthy]
+        healthy = [child for child in children if self.health(child, moment, depth + 1, known).healthy]
         threshold = int(settings.get("HealthThreshold") or 0)
         ok = len(healthy) >= threshold
         if settings.get("Inverted"):
@@ -425,14 +449,79 @@ class Route53(Engine):
                     records.setdefault(dns_name(zone["Name"]), []).extend(found)
         return records, by_id
 
-    def resolver(self, name: str, record_type: str) -> Resolver:
-        records, _ = self.zones()
+    def resolver(self, name: str, record_type: str, moment: float | None = None,
+                 zones: dict[str, list[dict[str, Any]]] | None = None,
+                 known: dict[str, list[Point]] | None = None) -> Resolver:
+        """Route 53's name servers at `moment` (now by default): the records as they had propagated by then
+        (record changes count once INSYNC), health checks as they stood."""
         now = self.now()
+        moment = now if moment is None else moment
+        if zones is None:
+            zones, _ = self.zones()
+        held = records_as_of(zones, self.state.changes.values(), moment)
+        # (seeded by the instant asked about, not `moment`: a weighted pick stays put across the moments compared)
         rng = random.Random(f"{self.sandbox.lab.seed}|{dns_name(name)}|{record_type}|{int(now)}")
-        return Resolver(records, lambda check_id: self._dns_health(check_id, now), self._endpoint_health, rng)
+        return Resolver(held, lambda check_id: self._dns_health(check_id, moment, known), self._endpoint_health,
+                        rng)
 
-    def _dns_health(self, check_id: str, moment: float) -> tuple[bool, str]:
-        health = self.health(check_id, moment)
+    def answer(self, name: str, record_type: str, moment: float | None = None,
+               zones: dict[str, list[dict[str, Any]]] | None = None,
+               known: dict[str, list[Point]] | None = None) -> Answer:
+        return self.resolver(name, record_type, moment, zones, known).resolve(name, record_type)
+
+    def client_view(self, name: str, record_type: str) -> ClientView:
+        """What a client resolving `name` uses now: the name servers' answer, or the one it still keeps for the
+        record's TTL after the answer changed (a failover reaches it detection + TTL after the outage)."""
+        now = self.now()
+        zones, _ = self.zones()
+        known = {check_id: self.points(tracked, now) for check_id, tracked in self.state.checks.items()
+                 if tracked.config.get("Type") in ENDPOINT_TYPES}
+        moments = self._answer_moments(now, known)
+        return client_answer(lambda moment: self.answer(name, record_type, moment, zones, known), moments, now)
+
+    def _answer_moments(self, now: float, known: dict[str, list[Point]]) -> list[float]:
+        """The recent instants at which an answer may have changed: health checks changing status, record
+        changes reaching every name server."""
+        since = now - CLIENT_LOOKBACK
+        moments = {change.insync_at for change in self.state.changes.values() if since <= change.insync_at <= now}
+        for check_id, points in known.items():
+            tracked = self.state.checks[check_id]
+            moments.update(moment for moment in status_changes(points, tracked.created_at, window(tracked.config),
+                                                               bool(tracked.config.get("Inverted")), now)
+                           if moment >= since)
+        return sorted(moments)[-MAX_CLIENT_MOMENTS:]
+
+    # -- record changes ------------------------------------------------------------------------------
+
+    def record_change(self, zone_id: str, zone_name: str, before: list[dict[str, Any]],
+                      keys: list[tuple[str, str, str]], comment: str | None) -> Change:
+        """A change batch accepted now: PENDING until it has propagated (the duration model's
+        `route53.propagation`), with the record sets it replaced."""
+        state: Route53State = self.state
+        state.changes_made += 1
+        now = self.now()
+        change = Change(change_id(self.sandbox.lab.seed, state.changes_made), zone_id, dns_name(zone_name), now,
+                        now + self.sandbox.durations.route53_propagation(), comment, list(keys),
+                        [dict(record) for record in before])
+        state.changes[change.id] = change
+        if len(state.changes) > MAX_CHANGES:
+            for oldest in sorted(state.changes.values(), key=lambda c: c.submitted_at)[:-MAX_CHANGES]:
+                del state.changes[oldest.id]
+        self.emit("ChangeSubmitted", region=GLOBAL_REGION, resource=f"/change/{change.id}", zone=zone_id,
+                  insync_at=change.insync_at)
+        return change
+
+    def zone_records(self, zone_id: str) -> list[dict[str, Any]]:
+        client = self.sandbox.client(SERVICE, GLOBAL_REGION)
+        found: list[dict[str, Any]] = []
+        with audit.unrecorded():
+            for page in client.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id):
+                found.extend(page["ResourceRecordSets"])
+        return found
+
+    def _dns_health(self, check_id: str, moment: float,
+                    known: dict[str, list[Point]] | None = None) -> tuple[bool, str]:
+        health = self.health(check_id, moment, known=known)
         return health.healthy, health.reason
 
     def _endpoint_health(self, name: str) -> tuple[bool, str]:

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from lab.sim.durations import Durations
+
 LAB_DOMAIN = "securecart.lab"
 DEFAULT_REQUEST_INTERVAL = 30
 DEFAULT_FAILURE_THRESHOLD = 3
@@ -119,7 +121,7 @@ class Point:
 
 def window(config: dict[str, Any]) -> float:
     """How long a new endpoint state must last before the check's status follows it."""
-    return float(failure_threshold(config) * request_interval(config))
+    return Durations.route53_detection(request_interval(config), failure_threshold(config))
 
 
 def request_interval(config: dict[str, Any]) -> int:
@@ -150,6 +152,19 @@ def status_at(points: list[Point], created_at: float, span: float, inverted: boo
         if wanted != healthy and end - point.time >= span:
             healthy, since = wanted, point.time + span
     return healthy, since
+
+
+def status_changes(points: list[Point], created_at: float, span: float, inverted: bool, moment: float) -> list[float]:
+    """The instants up to `moment` at which the check's status changed (as status_at computes it)."""
+    healthy, changes = True, []
+    relevant = [point for point in points if point.time <= moment]
+    for index, point in enumerate(relevant):
+        end = relevant[index + 1].time if index + 1 < len(relevant) else moment
+        wanted = point.up != inverted
+        if wanted != healthy and end - point.time >= span:
+            healthy = wanted
+            changes.append(point.time + span)
+    return changes
 
 
 def next_flip(points: list[Point], created_at: float, span: float, inverted: bool, moment: float) -> float | None:

@@ -8,9 +8,8 @@ from lab.kernel.context import RequestContext
 from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter, json_body
 from lab.services.route53.engine import Route53
-from lab.services.route53.health import (
-    target_of,
-)
+from lab.services.route53.health import target_of
+from lab.sim.clock import iso
 
 # -- admin API ------------------------------------------------------------------------------------------
 
@@ -46,18 +45,34 @@ def health_report(engine: Route53) -> dict[str, Any]:
 
 
 def dns_answer(sandbox: Any, ctx: RequestContext) -> tuple[int, Any]:
-    """?name=shop.securecart.lab&type=A: the answer Route 53 would give, which record gave it and why."""
+    """?name=shop.securecart.lab&type=A[&view=client|nameserver]: what a client resolving the name uses now (it
+    keeps an answer for its record's TTL after Route 53's answer changed), or what Route 53's name servers
+    answer; which record gave it and why."""
     params = ctx.query_params()
     name = params.get("name", [""])[0]
     record_type = (params.get("type", ["A"])[0] or "A").upper()
+    view = params.get("view", ["client"])[0] or "client"
     if not name:
         raise ValueError("name the record to resolve: /_lab/dns?name=shop.securecart.lab&type=A")
+    if view not in ("client", "nameserver"):
+        raise ValueError(f"view is client (what a resolver's cache holds) or nameserver, not {view!r}")
     engine: Route53 = _engine(sandbox)
     with sandbox.lock:  # one consistent instant, as an API call sees
         resolver = engine.resolver(name, record_type)
         zone = resolver.zone_of(name)
-        answer = resolver.resolve(name, record_type)
-    return 200, {**answer.to_dict(), "zone": zone + "." if zone else None}
+        if view == "nameserver":
+            answer = resolver.resolve(name, record_type)
+            return 200, {**answer.to_dict(), "zone": zone + "." if zone else None, "view": view}
+        seen = engine.client_view(name, record_type)
+    body = {**seen.answer.to_dict(), "zone": zone + "." if zone else None, "view": view}
+    if seen.kept_until is not None:
+        body["why"] = [f"a client that resolved {body['name']} before Route 53's answer changed at "
+                       f"{iso(seen.resolved_at or 0)} keeps {', '.join(seen.answer.data) or 'its answer'} for the "
+                       f"record's TTL ({seen.answer.ttl if seen.answer.ttl is not None else 'the alias target'}"
+                       f"{'' if seen.answer.ttl is None else ' s'}), until {iso(seen.kept_until)}", *body["why"]]
+        body["kept_until"] = seen.kept_until
+        body["nameserver"] = seen.current.to_dict()
+    return 200, body
 
 
 def register(router: AdminRouter) -> None:

@@ -5,12 +5,13 @@ Every other S3 operation goes to the backend."""
 from __future__ import annotations
 
 import re
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from lab.gateway import audit
-from lab.kernel.api import BackendAnswer, Call, ServiceApi
+from lab.kernel.api import BackendAnswer, BackendRefusedError, Call, ServiceApi
 from lab.kernel.errors import AwsError
 from lab.services.s3.engine import S3
 
@@ -22,6 +23,7 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+VERSIONING_STATUSES = ("Enabled", "Suspended")
 
 
 class S3Api(ServiceApi):
@@ -63,6 +65,12 @@ class S3Api(ServiceApi):
         self.sandbox.materialize_all()
         bucket = call.params.get("Bucket", "")
         status = (call.params.get("VersioningConfiguration") or {}).get("Status")
+        if status is not None and status not in VERSIONING_STATUSES:
+            # The schema's BucketVersioningStatus is Enabled | Suspended: versioning, once enabled, can only be
+            # suspended, and "Disabled" fails the schema check
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html).
+            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
+                                           "our published schema")
         if bucket in self.engine.state.replication and status == "Suspended":
             raise AwsError("InvalidBucketState", "A replication configuration is present on this bucket, so you "
                                                  "cannot change the versioning state. To change the versioning "
@@ -154,23 +162,60 @@ class S3Api(ServiceApi):
                                                "or the upload may have been aborted or completed.", 404) from exc
             # (any other refusal: the backend gives its own answer to the call itself)
 
-    # -- objects: the replication status of the version read ----------------------------------------------
+    # -- objects: delete markers, and the replication status of the version read -------------------------
 
     def op_GetObject(self, call: Call) -> BackendAnswer:
         _ignore_unreadable_range(call)
-        return self._with_replication_status(call)
+        return self._read_object(call)
 
     def op_HeadObject(self, call: Call) -> BackendAnswer:
         _ignore_unreadable_range(call)
-        return self._with_replication_status(call)
+        return self._read_object(call)
 
-    def _with_replication_status(self, call: Call) -> BackendAnswer:
+    def _read_object(self, call: Call) -> BackendAnswer:
         bucket = call.params.get("Bucket", "")
         state = self.engine.state
+        try:
+            output = call.forward()
+        except BackendRefusedError as refused:
+            raise self._delete_marker_refusal(call, refused) from None
         if bucket not in state.versions and bucket not in state.replication:
             return call.backend_answer()  # no version of this bucket replicates, nor is a replica
-        version_id = call.forward().get("VersionId") or ""
+        version_id = output.get("VersionId") or ""
         return call.backend_answer(ReplicationStatus=self.engine.replication_status(bucket, version_id))
+
+    def _delete_marker_refusal(self, call: Call, refused: BackendRefusedError) -> AwsError:
+        """The refusal of a read that met a delete marker, as S3 answers it: a key whose current version is a
+        delete marker is 404 with `x-amz-delete-marker: true`; a delete marker named by its version id is 405
+        Method Not Allowed with its Last-Modified
+        (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeleteMarker.html). Other refusals stand."""
+        if refused.status not in (404, 405):
+            return refused
+        bucket, key = call.params.get("Bucket", ""), call.params.get("Key", "")
+        version_id = call.params.get("VersionId")
+        found = self.sandbox.data.bucket_state(bucket)
+        if found is None or found.versioning is None:
+            return refused
+        try:
+            history = self.sandbox.data.object_history(found.region, bucket, key)
+        except LookupError:
+            return refused
+        if version_id:
+            marker = next((v for v in history if v.version_id == version_id and v.is_delete_marker), None)
+        else:
+            marker = history[-1] if history and history[-1].is_delete_marker else None
+        if marker is None:
+            return refused
+        headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", marker.version_id)]
+        if not version_id:
+            # (the backend's own 404 keeps its body; only the headers S3 adds are set on it)
+            present = {name.lower() for name, _ in refused.response.headers}
+            refused.response.headers.extend(item for item in headers if item[0] not in present)
+            return refused
+        headers += [("Last-Modified", formatdate(marker.last_modified, usegmt=True)), ("Allow", "DELETE")]
+        return AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                        headers=headers)
 
 
 _BYTE_RANGE = re.compile(r"^bytes=(\d+-\d*|-\d+)(,\s*(\d+-\d*|-\d+))*$")

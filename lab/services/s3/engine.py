@@ -17,11 +17,15 @@ NewerNoncurrentVersions) and AbortIncompleteMultipartUpload, evaluated every day
 
 from __future__ import annotations
 
+import heapq
+import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lab.gateway import audit
 from lab.kernel.context import RequestContext
 from lab.kernel.data import BucketState, DataAccess
 from lab.kernel.engine import Engine
@@ -34,8 +38,14 @@ from lab.services.s3.lifecycle import (
     parse_lifecycle,
     upload_due,
 )
+from lab.services.s3.metrics import (
+    METRICS_PERIOD,
+    RuleMetrics,
+    minute_datums,
+    next_minute,
+    sync_rule_metrics,
+)
 from lab.services.s3.replication import (
-    MIN_LAG_SECONDS,
     ConfigError,
     ReplicationConfig,
     Target,
@@ -43,7 +53,7 @@ from lab.services.s3.replication import (
     check_replication,
     choose_targets,
     destination_name,
-    replication_pass,
+    draws,
     role_document_trusts_s3,
 )
 
@@ -54,6 +64,7 @@ _LIFECYCLE_PUTS = frozenset({"PutBucketLifecycleConfiguration", "PutBucketLifecy
 _OBSERVED = frozenset({*_VERSION_WRITES, *_TAG_WRITES, *_LIFECYCLE_PUTS, "DeleteObject", "DeleteObjects",
                        "PutBucketReplication", "DeleteBucketReplication", "DeleteBucketLifecycle", "DeleteBucket",
                        "CreateMultipartUpload", "AbortMultipartUpload"})
+log = logging.getLogger("lab.services.s3.engine")
 _LIFECYCLE_EVENTS = {"expire": "LifecycleExpiration", "delete-noncurrent": "LifecycleNoncurrentVersionExpiration",
                      "remove-delete-marker": "LifecycleExpiredDeleteMarkerRemoved"}
 
@@ -108,6 +119,9 @@ class Task:
     written_at: float
     targets: tuple[Target, ...] | None = None  # decided destinations (None: not decided yet)
     peers: tuple[tuple[str, str], ...] = ()  # "tags": the versions that take the tags
+    size: int = 0  # bytes to copy (a version's; 0 for a delete marker or tags)
+    wait: float = 0.0  # seconds from the write (or the end of a pause) to the copy: the duration model's draw
+    due: float = 0.0  # when the copy is made
 
 
 @dataclass
@@ -118,8 +132,9 @@ class S3State:
     # bucket -> (PutBucketLifecycleConfiguration's document, its transition minimum): what Get... answers
     lifecycle_documents: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
     uploads: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)  # bucket -> id -> (key, started)
-    waiting: dict[str, list[Task]] = field(default_factory=dict)  # source bucket -> its work, in write order
-    next_pass: dict[str, float] = field(default_factory=dict)  # source bucket -> its next pass (work waiting)
+    # the work waiting, by when it is due: (due, seq, kind, bucket, version id), a heap
+    schedule: list[tuple[float, int, str, str, str]] = field(default_factory=list)
+    key_due: dict[tuple[str, str], float] = field(default_factory=dict)  # (bucket, key) -> its latest work's due
     queued: dict[tuple[str, str, str], Task] = field(default_factory=dict)  # (kind, bucket, version) -> task
     held: list[Task] = field(default_factory=list)  # passed over while paused, in write order
     pauses: dict[str | None, float | None] = field(default_factory=dict)  # bucket (None: all) -> until (None: resume)
@@ -128,6 +143,24 @@ class S3State:
     completed: int = 0
     failed: int = 0
     lifecycle_actions: int = 0
+    metrics: dict[tuple[str, str, str], RuleMetrics] = field(default_factory=dict)  # (source, rule, destination)
+    metrics_next: float | None = None  # the end of the minute measured now, while a rule has metrics
+    metric_data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # region -> datums to put
+
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        # A state saved before a field existed gets the field's default; work saved in the lines of the
+        # two-minute passes that came before the duration model is due at once.
+        waiting = saved.pop("waiting", None)
+        saved.pop("next_pass", None)
+        self.__dict__.update(S3State().__dict__)
+        self.__dict__.update(saved)
+        for task in [*self.queued.values(), *self.held]:
+            for name, default in (("size", 0), ("wait", 0.0), ("due", task.written_at)):
+                if not hasattr(task, name):
+                    object.__setattr__(task, name, default)
+        for line in (waiting or {}).values():
+            for task in line:
+                heapq.heappush(self.schedule, (task.due, task.seq, task.kind, task.bucket, task.version_id))
 
 
 class S3(Engine):
@@ -219,6 +252,7 @@ class S3(Engine):
         if operation != "PutBucketReplication":
             if state.replication.pop(bucket, None) is not None:
                 self.emit("ReplicationConfigurationDeleted", resource=f"s3://{bucket}")
+                self._sync_metrics(bucket, None)
             if operation == "DeleteBucket":
                 state.versions.pop(bucket, None)
             return
@@ -227,6 +261,7 @@ class S3(Engine):
         state.seq += 1
         config = build_replication(bucket, document, state.replication.get(bucket), state.seq, self.now())
         state.replication[bucket] = config
+        self._sync_metrics(bucket, config)
         self.emit("ReplicationConfigured", resource=f"s3://{bucket}",
                   rules=[{"id": rule.id, "enabled": rule.enabled, "destination": rule.destination_bucket}
                          for rule in config.rules])
@@ -311,22 +346,55 @@ class S3(Engine):
         now = self.now()
         task = Task(kind, bucket, key, version_id, state.seq, now)
         state.queued[(kind, bucket, version_id)] = task
-        line = state.waiting.get(bucket)
-        if line:
-            line.append(task)
-        else:
-            state.waiting[bucket] = [task]
-            state.next_pass[bucket] = replication_pass(self.sandbox.lab.seed, bucket, now + MIN_LAG_SECONDS)
+        if kind == "version":
+            task.size = self._version_size(bucket, key, version_id)
+        config = state.replication.get(bucket)
+        if kind != "tags" and config is not None and not config.uses_tags:
+            self._decide(task)  # (with tag filters: once the write's tags are set, see observe)
+        self._schedule(state, task, now, self._rtc_for(config, key))
         return task
 
-    def _decide(self, task: Task, record_pending: bool = True) -> tuple[Target, ...]:
-        """The task's targets, decided once; a version that will replicate later shows PENDING meanwhile
-        (`record_pending` False: it replicates right now, nothing can read the status in between)."""
+    def _schedule(self, state: S3State, task: Task, start: float, rtc: bool) -> None:
+        """When the task is due: `start` plus the duration model's wait for it, never before earlier work of the
+        same key (a key's versions replicate in the order they were written)."""
+        seed = self.sandbox.lab.seed
+        task.wait = self.sandbox.durations.s3_replication(task.size, rtc,
+                                                          draws(seed, task.bucket, task.version_id, task.kind))
+        line = (task.bucket, task.key)
+        task.due = max(start + task.wait, state.key_due.get(line, 0.0))
+        state.key_due[line] = task.due
+        heapq.heappush(state.schedule, (task.due, task.seq, task.kind, task.bucket, task.version_id))
+
+    @staticmethod
+    def _rtc_for(config: ReplicationConfig | None, key: str) -> bool:
+        """Whether the work on `key` has Replication Time Control: every enabled rule that could select it has."""
+        if config is None:
+            return False
+        rules = [rule for rule in config.rules if rule.enabled and key.startswith(rule.prefix)]
+        return bool(rules) and all(rule.rtc_minutes is not None for rule in rules)
+
+    def _version_size(self, bucket: str, key: str, version_id: str) -> int:
+        try:
+            history = self.data.object_history(self._region(bucket), bucket, key)
+        except LookupError:
+            return 0
+        return next((version.size for version in reversed(history) if version.version_id == version_id), 0)
+
+    def _decide(self, task: Task) -> tuple[Target, ...]:
+        """The task's targets, decided once; a rule with metrics counts it as pending from here on."""
         if task.targets is None:
             task.targets = self._targets(task)
-            if task.targets and task.kind == "version" and record_pending:
-                self.state.versions.setdefault(task.bucket, {})[task.version_id] = VersionStatus(PENDING, ())
+            if task.targets and self.state.metrics:
+                self._count_pending(task, +1)
         return task.targets
+
+    def _count_pending(self, task: Task, sign: int) -> None:
+        metrics = self.state.metrics
+        for target in task.targets or ():
+            if target.metrics:
+                found = metrics.get((task.bucket, target.rule_id, target.bucket))
+                if found is not None:
+                    found.pend(sign, task.size)
 
     def _targets(self, task: Task) -> tuple[Target, ...]:
         config = self.state.replication.get(task.bucket)
@@ -353,10 +421,11 @@ class S3(Engine):
         if record is not None:
             return record.status
         task = self.state.queued.get(("version", bucket, version_id))
-        # Not decided yet (a direct write not reached yet): decide without keeping it, a read changes nothing.
-        if task is not None and task.targets is None and self._targets(task):
-            return PENDING
-        return None
+        if task is None:
+            return None
+        # Not decided yet (tags not seen yet): decide without keeping it, a read changes nothing.
+        targets = task.targets if task.targets is not None else self._targets(task)
+        return PENDING if targets else None
 
     def replication_counts(self, bucket: str) -> dict[str, int]:
         """How many of the bucket's versions show each ReplicationStatus (what replication_status answers for
@@ -379,10 +448,12 @@ class S3(Engine):
     def next_due(self) -> float | None:
         state = self.state
         candidates = [until for until in state.pauses.values() if until is not None] if state.pauses else []
-        if state.next_pass:
-            candidates.append(min(state.next_pass.values()))
+        if state.schedule:
+            candidates.append(state.schedule[0][0])
         if state.lifecycle and state.lifecycle_next is not None:
             candidates.append(state.lifecycle_next)
+        if state.metrics_next is not None:
+            candidates.append(state.metrics_next)
         return min(candidates) if candidates else None
 
     def run_due(self, now: float) -> None:
@@ -403,35 +474,26 @@ class S3(Engine):
             self.emit("ReplicationResumed", resource=f"s3://{bucket}" if bucket else None, reason="pause ended")
         if expired:
             self._release_held(now)
-        while state.next_pass:
-            at, bucket = min((at, bucket) for bucket, at in state.next_pass.items())
-            if at > now:
-                break
-            self._replication_pass(state, bucket, at)
+        reasons: dict[Target, str | None] = {}  # (nothing done at one instant changes a destination or the role)
+        schedule = state.schedule
+        while schedule and schedule[0][0] <= now:
+            due, _, kind, bucket, version_id = heapq.heappop(schedule)
+            task = state.queued.get((kind, bucket, version_id))
+            if task is None or task.due != due:
+                continue  # (done otherwise meanwhile, or moved by a pause)
+            line = (bucket, task.key)
+            if state.key_due.get(line) == due:
+                del state.key_due[line]
+            self._run(state, task, due, reasons)
+        if state.metrics_next is not None and state.metrics_next <= now:
+            self._measure(state, now)
         if state.lifecycle and state.lifecycle_next is not None and state.lifecycle_next <= now:
             midnight = state.lifecycle_next
             state.lifecycle_next = next_midnight(midnight)
             self._run_lifecycle(midnight)
 
-    def _replication_pass(self, state: S3State, bucket: str, at: float) -> None:
-        """Ship what `bucket` had written by `at` minus the minimum lag, in write order."""
-        line = state.waiting[bucket]
-        ready = 0
-        while ready < len(line) and line[ready].written_at + MIN_LAG_SECONDS <= at:
-            ready += 1
-        work, rest = line[:ready], line[ready:]
-        if rest:
-            state.waiting[bucket] = rest
-            state.next_pass[bucket] = replication_pass(self.sandbox.lab.seed, bucket,
-                                                       rest[0].written_at + MIN_LAG_SECONDS)
-        else:
-            del state.waiting[bucket], state.next_pass[bucket]
-        reasons: dict[Target, str | None] = {}  # (nothing this pass does changes a destination or the role)
-        for task in work:
-            self._run(state, task, at, reasons)
-
     def _run(self, state: S3State, task: Task, now: float, reasons: dict[Target, str | None] | None = None) -> None:
-        targets = () if task.kind == "tags" else self._decide(task, record_pending=bool(state.pauses))
+        targets = () if task.kind == "tags" else self._decide(task)
         if (targets or task.peers) and self._paused(task, targets, now):
             state.held.append(task)
             return
@@ -439,12 +501,13 @@ class S3(Engine):
         if task.kind == "tags":
             self._sync_tags(task)
         elif targets:
+            self._count_pending(task, -1)
             self._replicate(state, task, targets, now, {} if reasons is None else reasons)
 
     def _replicate(self, state: S3State, task: Task, targets: tuple[Target, ...], now: float,
                    reasons: dict[Target, str | None]) -> None:
         """Copy the task's version (or delete marker) to each target; `reasons` memoizes why a target
-        cannot take copies, for the rest of one pass."""
+        cannot take copies, for the rest of one instant's work."""
         config = state.replication.get(task.bucket)
         source_region = self._region(task.bucket)
         resource = f"s3://{task.bucket}/{task.key}"
@@ -473,14 +536,19 @@ class S3(Engine):
                     reason = f"the copy was refused: {exc}"
             detail: dict[str, Any] = {"version_id": task.version_id, "destination": target.bucket,
                                       "rule": target.rule_id, "delete_marker": task.kind == "delete-marker"}
+            measured = state.metrics.get((task.bucket, target.rule_id, target.bucket)) if target.metrics else None
             if reason is not None:
                 state.failed += 1
+                if measured is not None:
+                    measured.failed += 1
                 self.emit("ReplicationFailed", region=source_region, resource=resource, reason=reason, **detail)
                 continue
             replicas.append((target.bucket, replica_version))
             if task.kind == "version":
                 state.versions.setdefault(target.bucket, {})[replica_version] = VersionStatus(
                     REPLICA, ((task.bucket, task.version_id),))
+            if measured is not None:
+                measured.max_latency = max(measured.max_latency, lag)
             if target.rtc_minutes is not None and lag > target.rtc_minutes * 60:
                 detail["replication_time_missed"] = True
             state.completed += 1
@@ -489,6 +557,67 @@ class S3(Engine):
         if task.kind == "version":
             state.versions.setdefault(task.bucket, {})[task.version_id] = VersionStatus(
                 COMPLETED if len(replicas) == len(targets) else FAILED, tuple(replicas))
+
+    # -- replication metrics (S3 User Guide: Using S3 Replication metrics) ------------------------------
+
+    def _sync_metrics(self, bucket: str, config: ReplicationConfig | None) -> None:
+        """Keep a figure per metrics-enabled rule of `bucket` (None: it has none any more); start or stop the
+        minute-by-minute measurement."""
+        state = self.state
+        sync_rule_metrics(state.metrics, bucket, config, self.sandbox.durations["s3.rtc.metrics_delay"],
+                          self.now())
+        mine = [figures for (source, _, _), figures in state.metrics.items() if source == bucket]
+        for figures in mine:  # counted afresh: work already waiting counts for a rule that now has metrics
+            figures.pending_ops = figures.pending_bytes = 0
+        for task in state.queued.values():
+            if task.bucket == bucket and task.targets and mine:
+                self._count_pending(task, +1)
+        if state.metrics and state.metrics_next is None:
+            state.metrics_next = next_minute(self.now())
+        elif not state.metrics and state.metrics_next is not None:
+            state.metrics_next = None
+            self._put_metric_data(state)
+
+    def _measure(self, state: S3State, now: float) -> None:
+        """Each minute ended by `now`: the figures of every metrics-enabled rule, as S3 publishes them."""
+        while state.metrics_next is not None and state.metrics_next <= now:
+            end = state.metrics_next
+            oldest = self._oldest_pending()
+            for (source, rule_id, destination), figures in sorted(state.metrics.items()):
+                source_region, destination_region = self._region(source), self._region(destination)
+                name = (source, rule_id, destination)
+                for region, datum in minute_datums(name, figures, end, oldest.get(name), source_region,
+                                                   destination_region):
+                    state.metric_data.setdefault(region, []).append(datum)
+                figures.next_minute()
+            state.metrics_next = end + METRICS_PERIOD
+            if end % (5 * METRICS_PERIOD) == 0 or sum(map(len, state.metric_data.values())) >= 900:
+                self._put_metric_data(state)
+
+    def _oldest_pending(self) -> dict[tuple[str, str, str], float]:
+        """(source, rule, destination) -> when its oldest waiting work was written."""
+        oldest: dict[tuple[str, str, str], float] = {}
+        for task in self.state.queued.values():
+            for target in task.targets or ():
+                if target.metrics:
+                    name = (task.bucket, target.rule_id, target.bucket)
+                    oldest[name] = min(oldest.get(name, task.written_at), task.written_at)
+        return oldest
+
+    def _put_metric_data(self, state: S3State) -> None:
+        """Hand the measured minutes to CloudWatch (its in-process API; S3's own doing, not the account's
+        activity, so CloudTrail leaves it out). A region that refuses them loses them, as an outage would."""
+        batches, state.metric_data = state.metric_data, {}
+        for region, datums in sorted(batches.items()):
+            for start in range(0, len(datums), 1000):
+                chunk = [{**datum, "Timestamp": datetime.fromtimestamp(datum["Timestamp"], tz=UTC)}
+                         for datum in datums[start:start + 1000]]
+                try:
+                    with audit.unrecorded():
+                        self.sandbox.client("cloudwatch", region).put_metric_data(Namespace="AWS/S3",
+                                                                                  MetricData=chunk)
+                except ClientError as exc:
+                    log.info("replication metrics for %s not delivered: %s", region, exc)
 
     def _failure_reason(self, config: ReplicationConfig | None, target: Target,
                         destination: BucketState | None) -> str | None:
@@ -564,20 +693,22 @@ class S3(Engine):
         self._release_held(self.now())
 
     def _release_held(self, now: float) -> None:
-        """Put the held work no pause holds any more back in its bucket's line, in write order."""
+        """Put the held work no pause holds any more back on the schedule, in write order, each after its wait
+        again from now."""
         state = self.state
-        released: dict[str, list[Task]] = {}
+        released: list[Task] = []
         still_held = []
         for task in state.held:
             if self._paused(task, task.targets or (), now):
                 still_held.append(task)
             else:
-                released.setdefault(task.bucket, []).append(task)
+                released.append(task)
         state.held = still_held
-        for bucket, tasks in released.items():
-            state.waiting[bucket] = sorted(tasks + state.waiting.get(bucket, []), key=lambda task: task.seq)
-            upcoming = replication_pass(self.sandbox.lab.seed, bucket, now)
-            state.next_pass[bucket] = min(state.next_pass.get(bucket, upcoming), upcoming)
+        for task in sorted(released, key=lambda task: task.seq):
+            line = (task.bucket, task.key)
+            task.due = max(now + task.wait, state.key_due.get(line, 0.0))
+            state.key_due[line] = task.due
+            heapq.heappush(state.schedule, (task.due, task.seq, task.kind, task.bucket, task.version_id))
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -633,6 +764,7 @@ class S3(Engine):
         return {
             "replication_buckets": sorted(state.replication),
             "queued": len(state.queued),
+            "metrics_rules": len(state.metrics),
             "held_by_pause": len(state.held),
             "paused": sorted("*" if bucket is None else bucket for bucket in state.pauses),
             "completed": state.completed,

@@ -1,0 +1,445 @@
+"""The EC2 operations of EBS snapshots, AMIs and volumes, as AWS runs them in time (lab.services.ebs.timing).
+
+Each passes the call to the backend (which makes the resource at once, `completed` or `available`), then shows
+it as the EBS engine's records say at the sim time: snapshots `pending` with Progress "NN%", AMIs `pending`,
+volumes `creating`; status filters (`status`, `state`) judge what is shown. What AWS refuses while an operation
+runs is refused in AWS's words:
+  - CreateVolume or CopySnapshot from a `pending` snapshot: IncorrectState, "Snapshot 'snap-...' is not
+    'completed'." (AWS's answer, quoted in tschellenbach/Snaptastic#17);
+  - a sixth `pending` snapshot of a volume: ConcurrentSnapshotLimitExceeded, "Maximum allowed in-progress
+    snapshots for a single volume exceeded." (EC2 User Guide: Create Amazon EBS snapshots; AWS's message);
+  - more than 20 copies in progress into a Region: ResourceLimitExceeded (EBS service quotas; AWS's wording
+    with the limit, quoted in aws-samples/copy-encrypted-ami#3);
+  - DeleteSnapshot of a snapshot a registered AMI uses: InvalidSnapshot.InUse, "The snapshot snap-... is
+    currently in use by ami-..." (API Reference: DeleteSnapshot; AWS's message, quoted in
+    Answers4AWS/backup-monkey#10);
+  - AttachVolume of a `creating` volume: IncorrectState, "vol-... is not 'available'.".
+Fast snapshot restores (Enable/Disable/DescribeFastSnapshotRestores) are the lab's alone: the backend has none.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from lab import config
+from lab.kernel.api import Call, ServiceApi, paginate
+from lab.kernel.errors import AwsError
+from lab.services.ebs.engine import Ebs
+from lab.services.ebs.timing import (
+    FSR_REASON,
+    MAX_COPIES_PER_REGION,
+    MAX_PENDING_PER_VOLUME,
+    FastRestore,
+    SnapshotRecord,
+    key,
+    snapshot_progress,
+    snapshot_state,
+)
+
+if TYPE_CHECKING:
+    from lab.kernel.port import Sandbox
+
+Output = dict[str, Any]
+INCORRECT_STATE = "IncorrectState"
+INVALID_VALUE = "InvalidParameterValue"
+COPY_MINUTES = range(15, 2881, 15)  # CompletionDurationMinutes "in 15 minute increments", up to 48 hours
+INIT_RATES = range(100, 301)  # VolumeInitializationRate "Valid range: 100 - 300 MiB/s" (API Reference: CreateVolume)
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _filters(params: dict[str, Any]) -> dict[str, set[str]]:
+    return {f.get("Name", ""): set(f.get("Values") or []) for f in params.get("Filters") or []}
+
+
+class Ec2Api(ServiceApi):
+    service = "ec2"
+    service_principal = Ebs.service_principal
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        engine = sandbox.engines.find(Ebs)
+        assert engine is not None, "the EC2 snapshot operations need the EBS engine"
+        self.engine = engine
+
+    def _ec2(self, region: str) -> Any:
+        return self.sandbox.client("ec2", region)
+
+    def _listed_without(self, call: Call, names: set[str], operation: str) -> Output:
+        """The call answered without the filters named (status filters the backend would judge by its own
+        statuses): the lab judges them on what it shows."""
+        params = {k: v for k, v in call.params.items() if k != "Filters"}
+        kept = [f for f in call.params.get("Filters") or [] if f.get("Name") not in names]
+        if kept:
+            params["Filters"] = kept
+        answer = getattr(self._ec2(call.region), operation)(**params)
+        answer.pop("ResponseMetadata", None)
+        return answer
+
+    # -- snapshots ---------------------------------------------------------------------------------
+
+    def present_snapshot(self, shown: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        record = self.engine.snapshot_record(region, shown.get("SnapshotId", ""))
+        if record is None:
+            return shown
+        state = snapshot_state(record, now)
+        shown["State"] = state
+        shown["Progress"] = snapshot_progress(record, now)
+        shown["FullSnapshotSizeInBytes"] = int(record.full_gib * 2**30)
+        if state == "completed":
+            shown["CompletionTime"] = _dt(record.ends)
+        else:
+            shown.pop("CompletionTime", None)
+        if record.source is not None:
+            shown["TransferType"] = "time-based" if record.completion_minutes else "standard"
+            if record.completion_minutes:
+                shown["CompletionDurationMinutes"] = record.completion_minutes
+        return shown
+
+    def _source(self, region: str, snapshot_id: str) -> SnapshotRecord | None:
+        """The lab's record of a snapshot, adopted when the backend has it; None: the backend has none."""
+        found = self.engine.snapshot_record(region, snapshot_id)
+        if found is not None:
+            return found
+        try:
+            shown = self._ec2(region).describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
+        except ClientError:  # no such snapshot: the backend's own answer says so
+            return None
+        return self.engine.adopt_snapshot(region, shown[0]) if shown else None
+
+    def _require_completed(self, record: SnapshotRecord) -> None:
+        if snapshot_state(record, self.now()) != "completed":
+            raise AwsError(INCORRECT_STATE, f"Snapshot '{record.snapshot_id}' is not 'completed'.")
+
+    def op_CreateSnapshot(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        volume = self.engine.volume_record(region, params.get("VolumeId", ""))
+        if volume is not None:
+            if self.engine.volume_state(volume, self.now()) == "creating":
+                raise AwsError(INCORRECT_STATE, f"{volume.volume_id} is not 'available'.")
+            if self.engine.pending_of_volume(region, volume.volume_id) >= MAX_PENDING_PER_VOLUME:
+                raise AwsError("ConcurrentSnapshotLimitExceeded",
+                               "Maximum allowed in-progress snapshots for a single volume exceeded.")
+        answer = call.forward()
+        self.engine.snapshot_taken(region, answer["SnapshotId"], answer.get("VolumeId") or params["VolumeId"])
+        return self.present_snapshot(answer, region, self.now())
+
+    def op_CreateSnapshots(self, call: Call) -> Output:
+        if call.params.get("DryRun"):
+            return call.forward()
+        answer = call.forward()
+        now = self.now()
+        for shown in answer.get("Snapshots") or []:
+            self.engine.snapshot_taken(call.region, shown["SnapshotId"], shown["VolumeId"])
+            self.present_snapshot(shown, call.region, now)
+        return answer
+
+    def op_DescribeSnapshots(self, call: Call) -> Output:
+        wanted = _filters(call.params).get("status")
+        answer = self._listed_without(call, {"status"}, "describe_snapshots") if wanted else call.forward()
+        now = self.now()
+        shown = [self.present_snapshot(s, call.region, now) for s in answer.get("Snapshots") or []]
+        answer["Snapshots"] = [s for s in shown if not wanted or s.get("State") in wanted]
+        return answer
+
+    def op_CopySnapshot(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        minutes = params.get("CompletionDurationMinutes")
+        if minutes is not None and minutes not in COPY_MINUTES:
+            raise AwsError(INVALID_VALUE, f"CompletionDurationMinutes must be a multiple of 15 from 15 to 2880, "
+                                          f"not {minutes}")
+        source_region = params.get("SourceRegion") or region
+        if source_region not in config.REGIONS:
+            raise AwsError(INVALID_VALUE, f"SourceRegion {source_region!r} is not a Region of this sandbox "
+                                          f"({', '.join(config.REGIONS)})")
+        source = self._source(source_region, params.get("SourceSnapshotId", ""))
+        if source is None:
+            return call.forward()  # the backend's own InvalidSnapshot.NotFound
+        self._require_completed(source)
+        if self.engine.pending_copies(region) >= MAX_COPIES_PER_REGION:
+            raise AwsError("ResourceLimitExceeded", f"Too many snapshot copies in progress. The limit is "
+                                                    f"{MAX_COPIES_PER_REGION} for this destination region.")
+        answer = call.forward()
+        record = self.engine.copy_taken(region, answer["SnapshotId"], source, kms_key_id=params.get("KmsKeyId"),
+                                        minutes=minutes)
+        self.engine.emit("SnapshotCopyStarted", region=region, resource=record.snapshot_id,
+                         source=f"{source_region}/{source.snapshot_id}", data_gib=round(record.data_gib, 3),
+                         completes=_dt(record.ends).isoformat())
+        return answer
+
+    def op_DeleteSnapshot(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        snapshot_id = params.get("SnapshotId", "")
+        image = self.engine.image_using(region, snapshot_id)
+        if image is not None:
+            raise AwsError("InvalidSnapshot.InUse", f"The snapshot {snapshot_id} is currently in use by {image}")
+        answer = call.forward()
+        self.engine.snapshot_deleted(region, snapshot_id)
+        return answer
+
+    # -- AMIs --------------------------------------------------------------------------------------
+
+    def op_CreateImage(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        specs = params.get("TagSpecifications") or []
+        snapshot_tags = [t for s in specs if s.get("ResourceType") == "snapshot" for t in s.get("Tags") or []]
+        if snapshot_tags:  # the backend cannot tag the snapshots: the lab does, on the snapshots it takes
+            request = {k: v for k, v in params.items() if k != "TagSpecifications"}
+            image_specs = [s for s in specs if s.get("ResourceType") != "snapshot"]
+            if image_specs:
+                request["TagSpecifications"] = image_specs
+            answer = self._ec2(region).create_image(**request)
+            answer.pop("ResponseMetadata", None)
+            image = self.engine.timing.images.get(key(region, answer["ImageId"]))
+            if image is not None and image.snapshots:
+                self._ec2(region).create_tags(Resources=image.snapshots, Tags=snapshot_tags)
+            return answer
+        answer = call.forward()
+        ec2 = self._ec2(region)
+        reservations = ec2.describe_instances(InstanceIds=[params["InstanceId"]])["Reservations"]
+        instance = reservations[0]["Instances"][0]
+        self.engine.image_of_instance(region, answer["ImageId"], instance, lambda volume_id, description: ec2.
+                                      create_snapshot(VolumeId=volume_id, Description=description)["SnapshotId"])
+        return answer
+
+    def op_RegisterImage(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        mappings = [dict(m) for m in params.get("BlockDeviceMappings") or []]
+        sources = []
+        for mapping in mappings:
+            snapshot_id = (mapping.get("Ebs") or {}).get("SnapshotId")
+            if snapshot_id:
+                source = self._source(region, snapshot_id)
+                if source is None:
+                    raise AwsError("InvalidSnapshot.NotFound", f"The snapshot '{snapshot_id}' does not exist.")
+                self._require_completed(source)
+                mapping["Ebs"] = {"VolumeSize": source.size_gib, "DeleteOnTermination": True,
+                                  "VolumeType": "gp2", "Encrypted": False, **mapping["Ebs"]}
+                sources.append(snapshot_id)
+        answer = call.forward()
+        image = self.engine.image_registered(region, answer["ImageId"], sources)
+        image.mappings = mappings or None
+        return answer
+
+    def op_CopyImage(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        source_region = params.get("SourceRegion") or region
+        source = self.engine.timing.images.get(key(source_region, params.get("SourceImageId", "")))
+        answer = call.forward()
+        records = [self.engine.snapshot_record(source_region, s) for s in (source.snapshots if source else [])]
+        seconds = max((self.engine.copy_seconds(r, region) for r in records if r is not None),
+                      default=self.sandbox.durations.ebs_copy(0, source_region != region))
+        self.engine.image_registered(region, answer["ImageId"], [],
+                                     ends=self.now() + self.sandbox.durations.ami_create(seconds))
+        return answer
+
+    def op_DeregisterImage(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        image = self.engine.timing.images.get(key(region, params.get("ImageId", "")))
+        answer = call.forward()
+        self.engine.image_deregistered(region, params["ImageId"])
+        if params.get("DeleteAssociatedSnapshots"):
+            results = []
+            for snapshot_id in image.snapshots if image else []:
+                try:
+                    self._ec2(region).delete_snapshot(SnapshotId=snapshot_id)
+                    results.append({"SnapshotId": snapshot_id, "ReturnCode": "success"})
+                except ClientError:  # already gone, or in use by another AMI
+                    results.append({"SnapshotId": snapshot_id, "ReturnCode": "error-generic"})
+            answer["DeleteSnapshotResults"] = results
+        return answer
+
+    def op_DescribeImages(self, call: Call) -> Output:
+        wanted = _filters(call.params).get("state")
+        answer = self._listed_without(call, {"state"}, "describe_images") if wanted else call.forward()
+        now = self.now()
+        shown = []
+        for image in answer.get("Images") or []:
+            record = self.engine.timing.images.get(key(call.region, image.get("ImageId", "")))
+            if record is not None:
+                image["State"] = "pending" if now < record.ends else image.get("State", "available")
+                if record.mappings:
+                    image["BlockDeviceMappings"] = record.mappings
+            if not wanted or image.get("State") in wanted:
+                shown.append(image)
+        answer["Images"] = shown
+        return answer
+
+    # -- volumes -----------------------------------------------------------------------------------
+
+    def present_volume(self, shown: dict[str, Any], region: str, now: float) -> dict[str, Any]:
+        volume = self.engine.timing.volumes.get(key(region, shown.get("VolumeId", "")))
+        if volume is None:
+            return shown
+        state = self.engine.volume_state(volume, now)
+        if state is not None:
+            shown["State"] = state
+        if volume.source_snapshot is not None:
+            shown["FastRestored"] = volume.fast_restored
+        if volume.init_rate:
+            shown["VolumeInitializationRate"] = volume.init_rate
+        return shown
+
+    def op_CreateVolume(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        if params.get("DryRun"):
+            return call.forward()
+        rate = params.get("VolumeInitializationRate")
+        if rate is not None and (not params.get("SnapshotId") or rate not in INIT_RATES):
+            raise AwsError(INVALID_VALUE, "VolumeInitializationRate must be 100-300 (MiB/s), and is supported only "
+                                          "for volumes created from snapshots")
+        if params.get("SnapshotId"):
+            source = self._source(region, params["SnapshotId"])
+            if source is not None:
+                self._require_completed(source)
+        answer = call.forward()
+        self.engine.volume_created(region, answer, rate=rate)
+        return self.present_volume(answer, region, self.now())
+
+    def op_DescribeVolumes(self, call: Call) -> Output:
+        wanted = _filters(call.params).get("status")
+        answer = self._listed_without(call, {"status"}, "describe_volumes") if wanted else call.forward()
+        now = self.now()
+        shown = [self.present_volume(v, call.region, now) for v in answer.get("Volumes") or []]
+        answer["Volumes"] = [v for v in shown if not wanted or v.get("State") in wanted]
+        return answer
+
+    def op_AttachVolume(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        volume = self.engine.timing.volumes.get(key(region, params.get("VolumeId", "")))
+        # The world's own set-up (in-process) attaches the volume it has just made: the seeded world is one
+        # that has long existed. A learner's (or an SDK's) attach waits for `available`, as on AWS.
+        if (volume is not None and not params.get("DryRun") and not call.internal
+                and self.engine.volume_state(volume, self.now())):
+            raise AwsError(INCORRECT_STATE, f"{volume.volume_id} is not 'available'.")
+        answer = call.forward()
+        if not params.get("DryRun"):
+            self.engine.volume_attached(region, params["VolumeId"], True)
+        return answer
+
+    def op_DetachVolume(self, call: Call) -> Output:
+        answer = call.forward()
+        if not call.params.get("DryRun"):
+            self.engine.volume_attached(call.region, call.params["VolumeId"], False)
+        return answer
+
+    def op_DeleteVolume(self, call: Call) -> Output:
+        answer = call.forward()
+        if not call.params.get("DryRun"):
+            self.engine.volume_deleted(call.region, call.params["VolumeId"])
+        return answer
+
+    # -- fast snapshot restore ---------------------------------------------------------------------
+
+    def _zones(self, region: str) -> set[str]:
+        zones = self._ec2(region).describe_availability_zones()["AvailabilityZones"]
+        return {zone["ZoneName"] for zone in zones}
+
+    def _fast_restore_view(self, restore: FastRestore, now: float) -> dict[str, Any]:
+        view: dict[str, Any] = {"SnapshotId": restore.snapshot_id, "AvailabilityZone": restore.zone,
+                                "State": restore.state(now), "StateTransitionReason": FSR_REASON,
+                                "OwnerId": config.ACCOUNT_ID}
+        for name, moment in (("EnablingTime", restore.enabling_time), ("OptimizingTime", restore.optimizing_time),
+                             ("EnabledTime", restore.enabled_time), ("DisablingTime", restore.disabling_time),
+                             ("DisabledTime", restore.disabled_time)):
+            if moment is not None and moment <= now:
+                view[name] = _dt(moment)
+        return view
+
+    def _fast_restore_targets(self, call: Call) -> tuple[list[str], list[str], dict[str, list[dict[str, Any]]]]:
+        """(zones, snapshot ids, snapshot id -> its per-zone errors) of an Enable/Disable call."""
+        params, region = call.params, call.region
+        zones = list(params.get("AvailabilityZones") or [])
+        if params.get("AvailabilityZoneIds"):
+            raise AwsError(INVALID_VALUE, "The lab names zones by AvailabilityZones (us-east-1a), not by "
+                                          "AvailabilityZoneIds")
+        if not zones or not params.get("SourceSnapshotIds"):
+            raise AwsError("MissingParameter", "AvailabilityZones and SourceSnapshotIds are required")
+        known = self._zones(region)
+        errors: dict[str, list[dict[str, Any]]] = {}
+        for snapshot_id in params["SourceSnapshotIds"]:
+            for zone in zones:
+                problem = None
+                if zone not in known:
+                    problem = (INVALID_VALUE, f"The Availability Zone '{zone}' is not in {region}.")
+                else:
+                    record = self._source(region, snapshot_id)
+                    if record is None:
+                        problem = ("InvalidSnapshot.NotFound", f"The snapshot '{snapshot_id}' does not exist.")
+                    elif snapshot_state(record, self.now()) != "completed":
+                        problem = (INCORRECT_STATE, f"Snapshot '{snapshot_id}' is not 'completed'.")
+                if problem is not None:
+                    errors.setdefault(snapshot_id, []).append(
+                        {"AvailabilityZone": zone, "Error": {"Code": problem[0], "Message": problem[1]}})
+        return zones, list(params["SourceSnapshotIds"]), errors
+
+    def op_EnableFastSnapshotRestores(self, call: Call) -> Output:
+        zones, snapshot_ids, errors = self._fast_restore_targets(call)
+        now = self.now()
+        successful = []
+        for snapshot_id in snapshot_ids:
+            failed_zones = {e["AvailabilityZone"] for e in errors.get(snapshot_id, [])}
+            record = self.engine.snapshot_record(call.region, snapshot_id)
+            for zone in zones:
+                if zone in failed_zones or record is None:
+                    continue
+                restore = self.engine.enable_fast_restore(call.region, record, zone)
+                successful.append(self._fast_restore_view(restore, now))
+                self.engine.emit("FastSnapshotRestoreEnabling", region=call.region, resource=snapshot_id,
+                                 availability_zone=zone, enabled_at=_dt(restore.enabled_time).isoformat())
+        return {"Successful": successful, "Unsuccessful": [
+            {"SnapshotId": s, "FastSnapshotRestoreStateErrors": e} for s, e in errors.items()]}
+
+    def op_DisableFastSnapshotRestores(self, call: Call) -> Output:
+        zones, snapshot_ids, errors = self._fast_restore_targets(call)
+        now = self.now()
+        successful = []
+        for snapshot_id in snapshot_ids:
+            failed_zones = {e["AvailabilityZone"] for e in errors.get(snapshot_id, [])}
+            for zone in zones:
+                if zone in failed_zones:
+                    continue
+                restore = self.engine.disable_fast_restore(call.region, snapshot_id, zone)
+                if restore is None:
+                    errors.setdefault(snapshot_id, []).append({"AvailabilityZone": zone, "Error": {
+                        "Code": INCORRECT_STATE,
+                        "Message": f"Fast snapshot restore is not enabled for '{snapshot_id}' in {zone}."}})
+                    continue
+                successful.append(self._fast_restore_view(restore, now))
+        return {"Successful": successful, "Unsuccessful": [
+            {"SnapshotId": s, "FastSnapshotRestoreStateErrors": e} for s, e in errors.items()]}
+
+    def op_DescribeFastSnapshotRestores(self, call: Call) -> Output:
+        filters = _filters(call.params)
+        now = self.now()
+        views = []
+        for name in sorted(self.engine.timing.fast_restores):
+            restore = self.engine.timing.fast_restores[name]
+            if restore.region != call.region:
+                continue
+            view = self._fast_restore_view(restore, now)
+            fields = {"availability-zone": restore.zone, "owner-id": config.ACCOUNT_ID,
+                      "snapshot-id": restore.snapshot_id, "state": view["State"]}
+            if all(fields.get(name) in values for name, values in filters.items()):
+                views.append(view)
+        page, token = paginate(views, call.params, default_size=1000, invalid_code=INVALID_VALUE)
+        return {"FastSnapshotRestores": page, "NextToken": token}
