@@ -1,4 +1,5 @@
-"""Issue 2 figures: `lab up` to healthy, gateway overhead against raw moto, resident memory.
+"""Issue 2 figures: `lab up` to healthy, gateway overhead against raw moto, resident memory; and (issue 14)
+start to ready beside moto_server's, in the same run.
 
 Run: .venv/bin/python benchmarks/bench_sandbox.py [--rounds 5] [--ops 300]
 Everything runs on 127.0.0.1 and stops by itself. Prints the figures; timings are never pass/fail.
@@ -20,6 +21,13 @@ import urllib3
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_month_old import (  # (the same measures as bench_month_old.py's)
+    Server,
+    compile_tree,
+    reference_us,
+    start_to_ready,
+)
 
 from lab.awsclient import client
 
@@ -152,11 +160,33 @@ def memory_with_world() -> float:
         lab("down", "--state-dir", str(state))
 
 
+def ready_beside_moto(rounds: int) -> None:
+    """Spawning the process until S3 ListBuckets and DynamoDB ListTables both answer: the sandbox (the world
+    restored from the template cache) and moto_server, in turns."""
+    compile_tree(ROOT)
+    lab_s: list[float] = []
+    moto_s: list[float] = []
+    reference = reference_us()
+    for _ in range(rounds):
+        moto_s.append(start_to_ready(Server.moto, 1)["median_s"])
+        lab_s.append(start_to_ready(lambda: Server.lab(Path(tempfile.mkdtemp(prefix="bench-ready-")) / "state"),
+                                    1)["median_s"])
+    lab_median, moto_median = statistics.median(lab_s), statistics.median(moto_s)
+    print(f"start to ready (S3 and DynamoDB answering), median of {rounds} in turns, machine speed {reference:.1f} us "
+          f"(target <= 1.5x moto_server):")
+    print(f"  lab {lab_median:.2f} s (min {min(lab_s):.2f}), moto_server {moto_median:.2f} s (min {min(moto_s):.2f}), "
+          f"ratio {lab_median / moto_median:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ops", type=int, default=300)
+    parser.add_argument("--ready-only", action="store_true", help="only start to ready beside moto_server")
     args = parser.parse_args()
+    ready_beside_moto(args.rounds)
+    if args.ready_only:
+        return
     up = startup(args.rounds)
     print(f"lab up, median of {args.rounds} (target to healthy <= 1.0 s empty, <= 2.0 s with the world):")
     for name, label in (("empty", "no world (--no-world)"), ("world", "world seeded (fresh state)"),

@@ -372,7 +372,6 @@ def _client_item(value: Any, binary: bool = False) -> Any:
 #: as the API would) to refuse the write. The fault layer registers one: a region outage refuses writes there.
 _GUARDED_WRITES = frozenset({"put_object", "put_item", "put_items", "delete_items", "delete_object",
                              "delete_object_version"})
-_WRAPPABLE = frozenset({"put_item"})  # an engine may wrap these on the layer later (subscribe_item_writes)
 
 
 class GuardedData:
@@ -384,14 +383,12 @@ class GuardedData:
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._inner, name)
         if name not in _GUARDED_WRITES:
-            if name not in _WRAPPABLE:
-                setattr(self, name, method)  # (found once: the engines' bulk work calls these per object)
+            setattr(self, name, method)  # (found once: the engines' bulk work calls these per object)
             return method
 
         def guarded(region: str, *args: Any, **kwargs: Any) -> Any:
             self._guard(region, name)
-            # looked up per call: an engine may wrap the layer's method later (subscribe_item_writes)
-            return getattr(self._inner, name)(region, *args, **kwargs)
+            return method(region, *args, **kwargs)
 
         setattr(self, name, guarded)  # made once: the engines' bulk writes call these per object
         return guarded

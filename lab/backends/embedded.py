@@ -10,22 +10,26 @@ import gc
 import io
 import itertools
 import logging
-import os
 import pickle
 import random
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
+import moto
+import moto.backends as moto_backends
 import orjson
+from moto.core.base_backend import AccountSpecificBackend, BackendDict
+from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.moto_random import MotoRandom
 
 from lab import config
+from lab.backends import moto_patches  # (it sets moto's environment before any moto service loads)
 from lab.gateway.codec.errors import not_implemented
 from lab.gateway.codec.identify import service_model
 from lab.kernel.context import RequestContext, Response
@@ -33,56 +37,9 @@ from lab.kernel.data import BucketState, EbsSnapshot, KeyHead, ObjectVersion
 
 log = logging.getLogger("lab.backends.embedded")
 
-for _key, _value in config.MOTO_ENVIRONMENT.items():
-    os.environ.setdefault(_key, _value)
-
-
-def _parse_json_faster() -> None:
-    """moto and botocore parse several MB of JSON (service models, EC2 instance types) on first use of a
-    service; orjson does it about four times faster, which is most of a cold start."""
-    import gzip
-
-    import botocore.loaders
-    from moto.utilities import utils as moto_utils
-
-    parsed: dict[str, object] = {}
-    # botocore edits these models in place when a client is made (it strips {Bucket} from S3's URIs and
-    # the account prefix from S3 Control's hosts): every caller gets its own copy of them.
-    edited_in_place = (f"{os.sep}s3{os.sep}", f"{os.sep}s3control{os.sep}")
-
-    def load_file(self: object, full_path: str, open_method: object) -> object:
-        # moto builds a fresh boto3 Session per backend, each re-reading endpoints.json and the models
-        # (EC2's seven times, ~40 MB each once parsed): parse each file once per process and share it.
-        cached = parsed.get(full_path)
-        if cached is not None:
-            return cached
-        if not os.path.isfile(full_path):
-            return None
-        with open_method(full_path, "rb") as handle:
-            data = orjson.loads(handle.read())
-        if not any(part in full_path for part in edited_in_place):
-            parsed[full_path] = data
-        return data
-
-    def load_resource(resource: str) -> object:
-        try:
-            name = resource if resource.endswith(".gz") else f"{resource}.gz"
-            return orjson.loads(gzip.decompress(moto_utils.load_resource_as_bytes(name)))
-        except FileNotFoundError:
-            return orjson.loads(moto_utils.load_resource_as_str(resource))
-
-    botocore.loaders.JSONFileLoader._load_file = load_file
-    moto_utils.load_resource = load_resource
-
-
-_parse_json_faster()
-
-# moto draws most ids from its seeded generator, but a few modules call uuid.uuid4() directly; routing
-# those through the same generator makes every id a pure function of the seed and the request sequence,
-# which is what lets the journal replay to the same state after a crash.
-from moto.moto_api._internal import mock_random  # noqa: E402
-from moto.moto_api._internal.moto_random import MotoRandom  # noqa: E402
-
+# moto draws most ids from its seeded generator (moto_patches routes uuid.uuid4 through it too), which makes
+# every id a pure function of the seed and the request sequence: what lets the journal replay to the same
+# state after a crash. The generator is split by thread here.
 
 class _ThreadDraws(threading.local):
     def __init__(self) -> None:
@@ -120,27 +77,8 @@ class _PerThreadRandom(MotoRandom):
 
 
 mock_random.__class__ = _PerThreadRandom
-uuid.uuid4 = mock_random.uuid4
 
-import moto  # noqa: E402
-import moto.backends as moto_backends  # noqa: E402
-from moto.core.base_backend import AccountSpecificBackend, BackendDict  # noqa: E402
-from moto.moto_server.werkzeug_app import BackendRequest, create_backend_app  # noqa: E402
-from moto.s3.utils import _VersionedKeyStore  # noqa: E402
-
-#: environ flag: hand moto the body as bytes, never parsed as a form
-RAW_BODY_KEY = "lab.raw_body"
 _FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-class _RawBodyRequest(BackendRequest):
-    """moto's request, except that a body flagged RAW_BODY_KEY stays bytes. S3 has no form-encoded operation,
-    yet `curl --data-binary` sends its upload as application/x-www-form-urlencoded: parsed as a form, the
-    object was stored empty and the body's fields read as the call's parameters (AWS stores the bytes)."""
-
-    @property
-    def want_form_data_parsed(self) -> bool:
-        return not self.environ.get(RAW_BODY_KEY) and super().want_form_data_parsed
 
 
 def _seeded_by_name(create: Any) -> Any:
@@ -203,36 +141,24 @@ _RESTORING = _Restoring()
 
 MOTO_VERSION = moto.__version__
 
-
-def _rebuild_versioned_store(lists: dict[str, list[Any]]) -> _VersionedKeyStore:
-    store = _VersionedKeyStore()
-    for key, versions in lists.items():
-        store.setlist(key, versions)
-    return store
-
-
-def _reduce_versioned_store(store: _VersionedKeyStore) -> tuple[Any, ...]:
-    # moto's S3 key store is a dict whose items() yield only the latest version of each key, so plain
-    # pickling keeps one version per key; save and restore the whole version lists instead.
-    return _rebuild_versioned_store, ({key: list(store.getlist(key)) for key in dict.keys(store)},)
-
-
-copyreg.pickle(_VersionedKeyStore, _reduce_versioned_store)
+# Snapshots written before the patches moved to lab.backends.moto_patches name these functions here: kept so
+# that such a snapshot still loads (pickle finds a function by its module and name).
+_rebuild_versioned_store = moto_patches.rebuild_key_store
+_load_private_key = moto_patches.load_private_key
 
 
 def _rebuild_key(changed: dict[str, Any], value: bytes) -> Any:
-    """A FakeKey as its __setstate__ makes it, at a fraction of the cost: from the attributes that differ
-    from a new key's (_KeyFactory.defaults: this moto's), and its body in a BytesIO below the buffer size
-    instead of a spooled temporary file written through the body's setter. A month-old world restores
-    100,000 of them before the first S3 call after a restart."""
+    """A saved S3 object version, at a fraction of the cost of FakeKey's __setstate__: a CompactKey (see
+    _KeyFactory) holding the attributes that differ from a new key's, and its body in a BytesIO below the
+    buffer size instead of a spooled temporary file written through the body's setter. A month-old world
+    restores 100,000 of them before the first S3 call after a restart."""
     factory = _key_factory()
-    key = object.__new__(factory.fake_key)
+    key = object.__new__(factory.compact_key)
     attributes = key.__dict__
-    attributes.update(factory.defaults)
     attributes.update(changed)
-    attributes["_value_buffer"] = _body_buffer(value, attributes["_max_buffer_size"])
+    attributes["_value_buffer"] = _body_buffer(value, key._max_buffer_size)
     attributes["contentsize"] = len(value)
-    attributes["lock"] = threading.Lock()
+    attributes["lock"] = factory.lock
     return key
 
 
@@ -269,36 +195,11 @@ def _register_fast_reducers() -> None:
     s3_models, dynamo_types = sys.modules.get("moto.s3.models"), sys.modules.get("moto.dynamodb.models.dynamo_type")
     if s3_models is not None and s3_models.FakeKey not in copyreg.dispatch_table:
         copyreg.pickle(s3_models.FakeKey, _reduce_key)
+        copyreg.pickle(moto_patches.CompactKey, _reduce_key)
     if dynamo_types is not None and dynamo_types.LimitedSizeDict not in copyreg.dispatch_table:
         copyreg.pickle(dynamo_types.LimitedSizeDict, _reduce_item_attributes)
 
 
-def _load_private_key(der: bytes) -> Any:
-    from cryptography.hazmat.primitives import serialization
-
-    return serialization.load_der_private_key(der, password=None)
-
-
-def _reduce_private_key(key: Any) -> tuple[Any, ...]:
-    # moto's KMS keeps a real private key per key (for Sign/Verify); cryptography's keys do not pickle,
-    # so they travel as PKCS#8 DER.
-    from cryptography.hazmat.primitives import serialization
-
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    return _load_private_key, (der,)
-
-
-def _register_private_key_pickling() -> None:
-    from cryptography.hazmat.bindings._rust import openssl as rust_openssl
-
-    for module, name in (("rsa", "RSAPrivateKey"), ("ec", "ECPrivateKey"), ("ed25519", "Ed25519PrivateKey")):
-        key_type = getattr(getattr(rust_openssl, module, None), name, None)
-        if key_type is not None:
-            copyreg.pickle(key_type, _reduce_private_key)
-
-
-_register_private_key_pickling()
 
 # botocore service name -> moto module, where they differ beyond dropping dashes.
 _MOTO_NAME_OVERRIDES = {
@@ -361,8 +262,9 @@ class EmbeddedBackend:
         self.on_load_failure: Any = None  # called (module, message) when a restored service cannot load
 
     def start(self) -> None:
-        # Loading a service's backend is lazy in moto (0.2-0.3 s the first time); nothing to do here.
-        return None
+        """Make the lab's changes to moto (lab.backends.moto_patches), once per process. Loading a service's
+        backend stays lazy in moto (0.2-0.3 s the first time)."""
+        moto_patches.apply()
 
     def stop(self) -> None:
         return None
@@ -373,8 +275,7 @@ class EmbeddedBackend:
             with self._apps_lock:
                 app = self._apps.get(module)
                 if app is None:
-                    app = create_backend_app(module)
-                    app.request_class = _RawBodyRequest
+                    app = moto_patches.backend_app(module)
                     self._apps[module] = app
         return app
 
@@ -393,7 +294,7 @@ class EmbeddedBackend:
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         if identity.service == "s3" and environ.get("CONTENT_TYPE", "").lower().startswith(_FORM_TYPE):
-            environ[RAW_BODY_KEY] = True
+            environ[moto_patches.RAW_BODY_KEY] = True
         captured: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -542,27 +443,23 @@ def _is_unrecognised(status: int, data: bytes, headers: list[tuple[str, str]]) -
 
 class _KeyFactory:
     """Makes S3 objects as moto's FakeKey() does, for the engines' bulk writes, without its per-key costs:
-    a fresh canned ACL, a spooled temporary file, moto's registry of every key ever made (which would keep
-    every invoice alive). The attributes come from one real FakeKey, so a key made here is the object moto
-    would make, whatever attributes this moto version has (tests/unit/test_moto_direct_writes.py)."""
-
-    PER_KEY = ("_value_buffer", "lock", "_metadata", "acl", "last_modified", "_time_progressed")
+    a fresh canned ACL, a spooled temporary file, a lock, metadata and 35 attributes per object, moto's registry
+    of every key ever made. A key made here is a CompactKey: the object moto would make, whatever attributes
+    this moto version has, holding only the ones that are its own (tests/unit/test_moto_direct_writes.py)."""
 
     def __init__(self) -> None:
         from moto.moto_api._internal import mock_random
         from moto.s3 import notifications
-        from moto.s3.models import STORAGE_CLASS, FakeKey, get_canned_acl
+        from moto.s3.models import STORAGE_CLASS
         from moto.utilities.utils import LowercaseDict
 
-        made = FakeKey(name="", value=b"", account_id=config.ACCOUNT_ID, region_name=config.PRIMARY_REGION)
-        type(made).instances_tracked.remove(made)
-        self.defaults = {name: value for name, value in vars(made).items() if name not in self.PER_KEY}
-        self.max_buffer_size: int = made._max_buffer_size
-        self.fake_key, self.lowercase_dict = FakeKey, LowercaseDict
+        self.defaults = moto_patches.CompactKey.defaults()
+        self.max_buffer_size: int = self.defaults["_max_buffer_size"]
+        self.compact_key, self.lowercase_dict = moto_patches.CompactKey, LowercaseDict
         self.random, self.notifications, self.storage_classes = mock_random, notifications, STORAGE_CLASS
-        # moto replaces a key's ACL object on PutObjectAcl and never edits one in place: new keys can share
-        # the canned "private" ACL instead of building one each (a third of FakeKey()'s time).
-        self.private_acl = get_canned_acl("private")
+        # moto reads a key's lock around reading its body only, never nesting: keys written here share one
+        self.lock = threading.Lock()
+        self._metadata_by_type: dict[str, Any] = {}
 
     def version_id(self) -> str:
         """str(mock_random.uuid4()) as moto draws a new version's id, formatted here at a third of the cost."""
@@ -580,34 +477,41 @@ class _KeyFactory:
         made.store = lower_cased
         return made
 
+    def content_type_metadata(self, content_type: str) -> Any:
+        """The metadata of a key that has only a Content-Type, one object per type shared by every key made
+        here: moto never edits a stored key's metadata (set_metadata runs on keys it has just made)."""
+        found = self._metadata_by_type.get(content_type)
+        if found is None:
+            found = self._metadata_by_type[content_type] = self.metadata({"content-type": content_type})
+        return found
+
+    def shares(self, metadata: Any) -> bool:
+        """Whether `metadata` is one of the shared ones (content_type_metadata)."""
+        return any(metadata is shared for shared in self._metadata_by_type.values())
+
     def make(self, body: bytes, content_type: str, **attributes: Any) -> Any:
         # moto's utcnow() and datetime.now(), from one reading of the (sim-pinned) clock: a third the cost
         now = time.time()
-        key = object.__new__(self.fake_key)
-        metadata = self.metadata({"content-type": content_type})
-        state = key.__dict__
-        state.update(self.defaults)
-        state.update(attributes)
-        state.update(last_modified=datetime.fromtimestamp(now, UTC).replace(tzinfo=None),
-                     _time_progressed=datetime.fromtimestamp(now), acl=self.private_acl,
-                     lock=threading.Lock(), _metadata=metadata, contentsize=len(body),
-                     _value_buffer=_body_buffer(body, self.max_buffer_size))
+        modified = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+        local = datetime.fromtimestamp(now)
+        key = object.__new__(self.compact_key)
+        # (set in one order, so that keys share their attribute names)
+        key.name = attributes.pop("name")
+        key.last_modified = modified
+        key._time_progressed = modified if local == modified else local  # (equal where local time is UTC)
+        key._value_buffer = _body_buffer(body, self.max_buffer_size)
+        key.contentsize = len(body)
+        key._metadata = self.content_type_metadata(content_type)
+        key.lock = self.lock
+        for name, value in attributes.items():
+            if not moto_patches.is_default(name, value):
+                setattr(key, name, value)
         return key
 
 
 @lru_cache(maxsize=1)
 def _key_factory() -> _KeyFactory:
     return _KeyFactory()
-
-
-def _append_version(store: Any, key: str, version: Any) -> None:
-    """store[key] = version on moto's versioned key store (which appends it), without the KeyError that
-    store raises and catches inside for every new key."""
-    versions = dict.get(store, key)
-    if versions is None:
-        dict.__setitem__(store, key, [version])
-    else:
-        versions.append(version)
 
 
 def _body_buffer(body: bytes, max_buffer_size: int) -> Any:
@@ -656,18 +560,21 @@ def _store_items(table: Any, items: Iterable[dict[str, Any]]) -> None:
     registry of every item ever made: the items are known valid (see _is_plainly_valid)."""
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 
-    value_of = _dynamo_type
+    value_of, note_put = _dynamo_type, moto_patches.note_item_put
     hash_attr, range_attr, stream = table.hash_key_attr, table.range_key_attr, table.stream_shard
     for attrs in items:
         item = object.__new__(Item)
-        item.hash_key = value_of(attrs[hash_attr])
-        item.range_key = value_of(attrs[range_attr]) if range_attr else None
-        item.attrs = LimitedSizeDict({name: value_of(value) for name, value in attrs.items()})
+        values = {name: value_of(value) for name, value in attrs.items()}
+        # (the key's values are the attributes' own: DynamoDB never changes an item's key attributes in place)
+        item.hash_key = values[hash_attr]
+        item.range_key = values[range_attr] if range_attr else None
+        item.attrs = LimitedSizeDict(values)
         current = table.get_item(item.hash_key, item.range_key) if stream is not None else None
         if item.range_key is not None:
             table.items[item.hash_key][item.range_key] = item
         else:
             table.items[item.hash_key] = item
+        note_put(table, item)
         if stream is not None:
             stream.add(current, item)
 
@@ -715,6 +622,7 @@ class MotoData:
 
     def __init__(self) -> None:
         self._pending_items: list[tuple[Any, dict[str, Any]]] = []
+        self._item_listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
 
     def flush_items(self) -> None:
         """Store the queued items in their tables (see the class docstring)."""
@@ -752,7 +660,7 @@ class MotoData:
             _version_id=factory.version_id() if target.is_versioned else "null",
             encryption=encryption, kms_key_id=kms_key_id, bucket_key_enabled=bucket_key_enabled)
         if target.is_versioned:
-            _append_version(target.keys, key, stored)
+            moto_patches.append_version(target.keys, key, stored)
         else:
             target.keys.setlist(key, [stored])
         notifications = factory.notifications
@@ -764,10 +672,12 @@ class MotoData:
         found = _backend(_moto_backends("dynamodb"), self.account, region).tables.get(table)  # (no flush here)
         if found is None or not _is_plainly_valid(found, item):
             self._dynamodb(region).put_item(table, item)  # moto validates it and answers AWS's errors
-            return
-        self._pending_items.append((found, item))
-        if len(self._pending_items) >= self.PENDING_ITEMS_MAX:
-            self.flush_items()
+        else:
+            self._pending_items.append((found, item))
+            if len(self._pending_items) >= self.PENDING_ITEMS_MAX:
+                self.flush_items()
+        for listener in self._item_listeners:
+            listener(region, table, item)
 
     # -- S3 versions, for replication and lifecycle (lab.services.s3.engine) -------------------------------
 
@@ -790,27 +700,36 @@ class MotoData:
         factory = _key_factory()
         s3 = self._s3()
         source = self._version(bucket, key, version_id)
-        if not isinstance(source, factory.fake_key):
+        if not isinstance(source, moto_patches.FakeKey):
             raise LookupError(f"s3://{bucket}/{key} version {version_id} is a delete marker")
         target = s3.buckets[target_bucket]
         # A replica is the source version (same version id, last-modified time, metadata, checksums, lock) in
-        # another bucket. Cloning its attributes costs a third of FakeKey() and skips moto's registry of every
-        # key ever made; the body buffer, lock and metadata are the replica's own.
-        body = _body_buffer(source.value, source._max_buffer_size)
-        store = getattr(source._metadata, "store", None)
-        # (moto's set_metadata(replace=True) leaves a plain dict there: lower-case it as LowercaseDict would)
-        metadata = factory.metadata(dict(store) if store is not None else {
-            name.lower(): value for name, value in source._metadata.items()})
-        replica = object.__new__(factory.fake_key)
-        replica.__dict__.update(source.__dict__)
-        replica.__dict__.update(
-            _value_buffer=body, lock=threading.Lock(), _metadata=metadata, bucket_name=target_bucket,
-            region_name=target.region_name, _is_versioned=True, multipart=None, _expiry=None, disposed=False,
-            _storage_class=storage_class or source.storage_class)
+        # another bucket: a CompactKey (see _KeyFactory) with the source's own attributes and the replica's
+        # buffer (its bytes shared with the source's) and bucket.
+        metadata = source._metadata
+        if not factory.shares(metadata):
+            store = getattr(metadata, "store", None)
+            # (moto's set_metadata(replace=True) leaves a plain dict there: lower-case it as LowercaseDict would)
+            metadata = factory.metadata(dict(store) if store is not None else {
+                name.lower(): value for name, value in metadata.items()})
+        replica = object.__new__(factory.compact_key)
+        replica.name = source.name
+        replica.last_modified = source.last_modified
+        replica._time_progressed = source._time_progressed
+        replica._value_buffer = _body_buffer(source.value, source._max_buffer_size)
+        replica.contentsize = source.contentsize
+        replica._metadata = metadata
+        replica.lock = factory.lock
+        own = {name: value for name, value in vars(source).items() if name not in factory.compact_key.PER_KEY}
+        own.update(bucket_name=target_bucket, region_name=target.region_name, _is_versioned=True, multipart=None,
+                   _expiry=None, disposed=False, _storage_class=storage_class or source.storage_class)
+        for name, value in own.items():
+            if not moto_patches.is_default(name, value):
+                setattr(replica, name, value)
         source_arn = source.arn
         if s3.tagger.has_tags(source_arn):
             s3.tagger.copy_tags(source_arn, replica.arn)
-        _append_version(target.keys, key, replica)
+        moto_patches.append_version(target.keys, key, replica)
         return replica.version_id
 
     def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
@@ -894,37 +813,9 @@ class MotoData:
 
     def subscribe_object_events(self, listener: Any) -> bool:
         """Every object version moto creates or retags, whoever writes it (the gateway or an engine writing
-        directly), passes through moto's S3 event notifications: forward those to `listener`."""
-        import weakref
-
-        from moto.s3 import notifications
-
-        listeners = self.__dict__.setdefault("_object_listeners", [])
-        listeners.append(weakref.WeakMethod(listener) if hasattr(listener, "__self__") else (lambda: listener))
-        if self.__dict__.get("_notifications_wrapped"):
-            return True
-        original = notifications.send_event
-        kinds: dict[Any, str | None] = {}
-
-        def kind_of(event_name: Any) -> str | None:
-            name = str(getattr(event_name, "value", event_name))
-            return ("created" if name.startswith("s3:ObjectCreated") else
-                    "tagged" if name.startswith("s3:ObjectTagging") else None)
-
-        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-            original(account_id, event_name, bucket, key)
-            event = kinds.get(event_name, "")
-            if event == "":
-                event = kinds[event_name] = kind_of(event_name)
-            if event is None or key is None or bucket is None:
-                return
-            for reference in list(listeners):
-                live = reference()
-                if live is not None:
-                    live(event, bucket.name, key.name, key.version_id)
-
-        notifications.send_event = send_event
-        self._notifications_wrapped = True
+        directly), passes through moto's S3 event notifications: those reach `listener` (see
+        moto_patches.HOOKS)."""
+        moto_patches.HOOKS.on_object_event(listener)
         return True
 
     # -- DynamoDB items (lab.services.dynamodb.engine: point-in-time journal, global tables, restores) ---------
@@ -942,17 +833,7 @@ class MotoData:
     def subscribe_item_writes(self, listener: Any) -> bool:
         """Report the items put_item writes directly (no engine observes those: they bypass the gateway)
         to listener(region, table, item)."""
-        listeners = self.__dict__.setdefault("_item_listeners", [])
-        listeners.append(listener)
-        if "put_item" not in self.__dict__:  # wrap this instance's put_item once
-            direct = MotoData.put_item.__get__(self)
-
-            def put_item(region: str, table: str, item: dict[str, Any]) -> None:
-                direct(region, table, item)
-                for each in list(listeners):
-                    each(region, table, item)
-
-            self.put_item = put_item
+        self._item_listeners.append(listener)
         return True
 
     def get_item(self, region: str, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -1063,28 +944,8 @@ class MotoData:
 
     def subscribe_version_deletes(self, listener: Any) -> bool:
         """moto deletes every version for good -- a DELETE naming a version, DeleteObjects, the data layer --
-        through S3Backend.delete_object: tell `listener` before each."""
-        import weakref
-
-        from moto.s3.models import S3Backend
-
-        listeners = self.__dict__.setdefault("_version_delete_listeners", [])
-        listeners.append(weakref.WeakMethod(listener) if hasattr(listener, "__self__") else (lambda: listener))
-        if self.__dict__.get("_version_deletes_wrapped"):
-            return True
-        original = S3Backend.delete_object
-
-        def delete_object(backend: Any, bucket_name: str, key_name: str, version_id: str | None = None,
-                          bypass: bool = False) -> Any:
-            if version_id is not None:
-                for reference in list(listeners):
-                    live = reference()
-                    if live is not None:
-                        live(bucket_name, key_name, str(version_id))
-            return original(backend, bucket_name, key_name, version_id=version_id, bypass=bypass)
-
-        S3Backend.delete_object = delete_object
-        self._version_deletes_wrapped = True
+        through S3Backend.delete_object: `listener` hears of each before (see moto_patches.HOOKS)."""
+        moto_patches.HOOKS.on_version_delete(listener)
         return True
 
     def _ec2(self, region: str) -> Any:

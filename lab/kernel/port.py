@@ -7,7 +7,7 @@ imports point one way (down) and a service can be tested against any object with
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from lab.kernel.context import RequestContext
     from lab.kernel.data import DataAccess
     from lab.kernel.engine import Engines
+    from lab.kernel.lock import CallLock
     from lab.kernel.routes import AdminRouter
     from lab.kernel.state import LabState
     from lab.sim.clock import SimClock
@@ -24,9 +25,10 @@ if TYPE_CHECKING:
 
 
 class Sandbox(Protocol):
-    lock: threading.RLock  # every state change happens under it
+    lock: CallLock  # every state change happens under it
     ready: threading.Event  # set once the saved world is loaded and calls are served
     endpoint: str  # http://127.0.0.1:PORT
+    app: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]  # the gateway, as a WSGI app
     backend_name: str  # "embedded" (moto in this process), "localstack", or "remote"
     backend_url: str | None  # the backend's own endpoint where it has one (LocalStack, another emulator)
     backend: Backend  # what answers the AWS calls no service of the lab answers (health: GET /_localstack/health)

@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import time_machine  # (loaded with the sandbox: not by the first call or the first clock advance, 0.1 s)
-
 from lab import __version__, config
 from lab.backends.base import Backend
 from lab.backends.data import data_layer
@@ -30,11 +28,13 @@ from lab.kernel.context import ACTING_AS, RequestContext
 from lab.kernel.data import DataAccess
 from lab.kernel.engine import DataWriteGuard
 from lab.kernel.errors import AwsError
+from lab.kernel.lock import CallLock
 from lab.kernel.state import LabState
 from lab.sandbox import assembly, inprocess
 from lab.sandbox.apis import ServiceApis
 from lab.sandbox.engines import EngineSet
 from lab.sandbox.persistence import DEFAULT_FSYNC, StateStore, StorageFullError, encode_record, is_disk_full
+from lab.sandbox.timetravel import time_machine  # (with the sandbox: not by its first call, 0.1 s)
 from lab.sim.clock import SimClock
 from lab.sim.durations import Durations
 from lab.sim.events import EventLog
@@ -101,7 +101,7 @@ class Sandbox:
         wildcard = host in ("0.0.0.0", "::")  # noqa: S104 -- compares, binds nothing
         self.endpoint = config.endpoint_url(port, config.DEFAULT_HOST if wildcard else host)
         self.seed_world_on_boot = seed_world
-        self.lock = threading.RLock()
+        self.lock = CallLock()
         self.ready = threading.Event()
         self.first_warm = threading.Event()  # set by warm_up once S3 and DynamoDB are loaded and ready
         self.shutdown_requested = threading.Event()

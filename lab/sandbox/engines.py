@@ -6,11 +6,10 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import time_machine
-
 from lab.kernel.bus import CallAnswered
 from lab.kernel.context import ACTING_AS
 from lab.kernel.engine import Engine
+from lab.sandbox.timetravel import time_machine
 
 if TYPE_CHECKING:
     from lab.kernel.context import RequestContext
@@ -28,14 +27,26 @@ class EngineSet:
         if duplicates or not all(names):
             raise ValueError(f"every engine needs a unique name: {duplicates or names}")
         self.engines: list[Engine] = [cls(sandbox) for cls in sorted(classes, key=lambda c: (c.order, c.name))]
+        # kind -> the engines that are one, found once: the engines never change, and a runtime-checkable
+        # Protocol's isinstance walks its members on every check (the data layer asks on every write).
+        self._by_kind: dict[type, tuple[Engine, ...]] = {}
         self.steps_run = 0  # every step ever played: with the lab's request sequence, what says the world changed
         sandbox.bus.subscribe(CallAnswered, self.observe)
         # (only the engines that act before calls are asked on every call)
         self._preparing = [engine for engine in self.engines if type(engine).prepare is not Engine.prepare]
-        self._kinds: dict[type, tuple[Any, ...]] = {}
 
     def __iter__(self) -> Iterator[Engine]:
         return iter(self.engines)
+
+    def _of_kind(self, kind: type[T]) -> tuple[T, ...]:
+        """Answered once per kind: an isinstance check against a runtime-checkable Protocol inspects the class's
+        members every time (tens of microseconds), and the workload asks for its order store on every order, a
+        month of them in a long advance. The engines are made once, with the sandbox, and what they are is their
+        classes' (the Protocols have methods and class variables, no instance data), so the answer holds."""
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = tuple(engine for engine in self.engines if isinstance(engine, kind))
+        return found
 
     def find(self, kind: type[T]) -> T | None:
         """The first engine that is a `kind` (a class or a runtime-checkable Protocol), or None."""
@@ -45,16 +56,6 @@ class EngineSet:
     def all(self, kind: type[T]) -> list[T]:
         """Every engine that is a `kind`, in engine order."""
         return list(self._of_kind(kind))
-
-    def _of_kind(self, kind: type[T]) -> tuple[T, ...]:
-        """Answered once per kind: an isinstance check against a runtime-checkable Protocol inspects the class's
-        members every time (tens of microseconds), and the workload asks for its order store on every order, a
-        month of them in a long advance. The engines are made once, with the sandbox, and what they are is their
-        classes' (the Protocols have methods and class variables, no instance data), so the answer holds."""
-        found = self._kinds.get(kind)
-        if found is None:
-            found = self._kinds[kind] = tuple(engine for engine in self.engines if isinstance(engine, kind))
-        return found
 
     def prepare(self, ctx: RequestContext) -> None:
         for engine in self._preparing:

@@ -28,13 +28,18 @@ def cache_dir() -> Path:
     return Path(base) / "securecart-lab"
 
 
+def template_sources() -> list[Path]:
+    """Everything that seeds the world or whose classes are pickled into it (the lab state, the clock, the
+    event log, every engine's state, the backend's objects): a change to any of them makes a new template."""
+    return sorted([_LAB_DIR / "world.py", _LAB_DIR / "config.py", _LAB_DIR / "data" / "amis.json",
+                   _LAB_DIR / "sandbox" / "core.py", *(_LAB_DIR / "sim").glob("*.py"),
+                   *(_LAB_DIR / "kernel").glob("*.py"), *(_LAB_DIR / "services").rglob("*.py"),
+                   *(_LAB_DIR / "backends").glob("*.py")])
+
+
 def template_key(seed: int, backend_version: str) -> str:
     digest = hashlib.sha256(f"{__version__}:{backend_version}:{seed}".encode())
-    # Everything that seeds the world or whose classes are pickled into it (the lab state, the clock, the
-    # event log, every engine's state): a change to any of them makes a new template.
-    for source in sorted([_LAB_DIR / "world.py", _LAB_DIR / "config.py", _LAB_DIR / "data" / "amis.json",
-                          _LAB_DIR / "sandbox" / "core.py", *(_LAB_DIR / "sim").glob("*.py"),
-                          *(_LAB_DIR / "kernel").glob("*.py"), *(_LAB_DIR / "services").rglob("*.py")]):
+    for source in template_sources():
         digest.update(str(source.relative_to(_LAB_DIR)).encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:24]

@@ -56,3 +56,32 @@ def test_keys_are_canonical_and_independent_of_other_attributes() -> None:
     assert encode_item(one) != encode_item(two)
     assert key_of(two, KEYS) == {"pk": {"S": "a"}, "sk": {"N": "1"}}
     assert decode_item(encode_item(two)) == two
+
+
+def test_a_journal_holds_its_entries_in_columns_and_pickles_them() -> None:
+    import pickle
+    import sys
+
+    history = ItemHistory("t", None, 0.0)
+    for n in range(1000):
+        put(history, float(n), item("p", n, f"v{n}"))
+    delete(history, 1000.5, item("p", 3, ""))
+    journal = history.journal
+    assert len(journal) == 1001 and journal[3][0] == 3.0 and journal[-1][2] is None
+    assert journal[:2] == [(0.0, item_key(item("p", 0, ""), KEYS), encode_item(item("p", 0, "v0"))),
+                           (1.0, item_key(item("p", 1, ""), KEYS), encode_item(item("p", 1, "v1")))]
+    assert history.position_at(999.0) == 1000 and history.position_at(-1) == 0
+    # no tuple and no float object per entry: the times are one array of doubles
+    assert sys.getsizeof(journal.times) < 1001 * 8 * 1.2  # (an array grows by an eighth at a time)
+    assert len(journal.whats) == len(journal.values) == 1001
+    copied = pickle.loads(pickle.dumps(history))
+    assert copied == history and list(copied.journal) == list(journal)
+
+
+def test_a_history_saved_with_its_journal_as_a_list_loads() -> None:
+    history = ItemHistory("t", None, 0.0)
+    put(history, 1.0, item("a", 1, "first"))
+    state = {**history.__dict__, "journal": list(history.journal)}  # (how snapshots before columns held it)
+    loaded = ItemHistory.__new__(ItemHistory)
+    loaded.__setstate__(state)
+    assert loaded == history and values(materialize({"t": loaded}, loaded.latest())) == ["first"]

@@ -343,3 +343,31 @@ def test_legacy_put_bucket_lifecycle_with_a_rule_prefix():
                                     "Expiration": {"Days": 3}}]})
     (rule_,) = parse_lifecycle(params["LifecycleConfiguration"])
     assert rule_.prefix == "logs/" and rule_.expiration_days == 3
+
+
+def test_a_version_status_keeps_one_peer_in_slots_and_loads_as_the_named_tuple_it_was():
+    import pickle
+    from typing import NamedTuple
+
+    from lab.services.s3 import engine
+
+    single = engine.VersionStatus(engine.REPLICA, (("source", "v1"),))
+    several = engine.VersionStatus(engine.COMPLETED, (("a", "v1"), ("b", "v1")))
+    none = engine.VersionStatus(engine.PENDING, ())
+    assert single.peers == (("source", "v1"),) and several.peers == (("a", "v1"), ("b", "v1")) and none.peers == ()
+    assert not hasattr(single, "__dict__")
+    for status in (single, several, none):
+        assert pickle.loads(pickle.dumps(status)) == status
+
+    class VersionStatus(NamedTuple):  # what a snapshot saved before held
+        status: str
+        peers: tuple[tuple[str, str], ...]
+
+    VersionStatus.__module__, VersionStatus.__qualname__ = engine.__name__, "VersionStatus"
+    current = engine.VersionStatus
+    engine.VersionStatus = VersionStatus
+    try:
+        saved = pickle.dumps({"v1": VersionStatus(engine.REPLICA, (("source", "v1"),))})
+    finally:
+        engine.VersionStatus = current
+    assert pickle.loads(saved) == {"v1": single}

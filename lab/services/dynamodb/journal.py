@@ -9,11 +9,12 @@ to pickle, and equal exactly when the DynamoDB values are.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from lab.sim.journal import Journal, as_journal
 
 Entry = tuple[float, bytes, "bytes | None"]  # (sim time, key, item; None for a delete)
 
@@ -31,10 +32,13 @@ class ItemHistory:
     id: str
     origin: ItemRef | None
     created_at: float
-    journal: list[Entry] = field(default_factory=list)
+    journal: Journal = field(default_factory=Journal)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(as_journal(state))
 
     def position_at(self, when: float) -> int:
-        return bisect.bisect_right(self.journal, when, key=lambda entry: entry[0])
+        return self.journal.position_at(when)
 
     def ref_at(self, when: float) -> ItemRef:
         return ItemRef(self.id, self.position_at(when))

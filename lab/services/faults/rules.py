@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import jsonschema
-
 from lab.kernel.context import Identity
 
 SIMULATED_FAULT_MESSAGE = "Operation failed due to a simulated fault"  # LocalStack's message, kept for its scripts
@@ -141,6 +139,8 @@ class ChaosSchemaError(ValueError):
 
 
 def validate_chaos(document: Any) -> list[dict[str, Any]]:
+    import jsonschema  # (a tenth of a second to import: loaded when a rule is first checked, not at start-up)
+
     try:
         jsonschema.validate(document, CHAOS_SCHEMA)
     except jsonschema.ValidationError as exc:
@@ -149,6 +149,8 @@ def validate_chaos(document: Any) -> list[dict[str, Any]]:
 
 
 def validate_chaos_effects(document: Any) -> dict[str, Any]:
+    import jsonschema
+
     try:
         jsonschema.validate(document, CHAOS_EFFECTS_SCHEMA)
     except jsonschema.ValidationError as exc:

@@ -17,12 +17,13 @@ deterministically, which is what makes the journal the truth.
 
 from __future__ import annotations
 
-import bisect
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from lab.sim.journal import Journal, as_journal
 
 ORDER = "order"  # payload: (id, order_id, customer, amount, created_at)
 SQL = "sql"  # payload: the statement's text, or (text, parameters) when it has placeholders
@@ -72,12 +73,15 @@ class History:
     id: str
     origin: DataRef | None  # None: an empty database
     created_at: float
-    journal: list[Change] = field(default_factory=list)
+    journal: Journal = field(default_factory=Journal)  # of Change entries
     follows: Follow | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(as_journal(state))
 
     def position_at(self, when: float) -> int:
         """How many changes had happened at sim time `when` (inclusive)."""
-        return bisect.bisect_right(self.journal, when, key=lambda change: change[0])
+        return self.journal.position_at(when)
 
 
 @dataclass

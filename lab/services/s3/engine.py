@@ -21,7 +21,7 @@ import heapq
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -70,9 +70,42 @@ _LIFECYCLE_EVENTS = {"expire": "LifecycleExpiration", "delete-noncurrent": "Life
                      "remove-delete-marker": "LifecycleExpiredDeleteMarkerRemoved"}
 
 
-class VersionStatus(NamedTuple):
-    status: str  # PENDING | COMPLETED | FAILED | REPLICA
-    peers: tuple[tuple[str, str], ...]  # replicas (bucket, version id) of a source; the source of a replica
+class VersionStatus:
+    """A version's replication status (PENDING | COMPLETED | FAILED | REPLICA) and its peers: the replicas
+    (bucket, version id) of a source, the source of a replica. One is kept for every version of a bucket that
+    replicates -- a month of orders is 100,000 -- so a single peer, the usual case, is held in two slots rather
+    than a tuple of tuples (a third of the size). Saved and compared as (status, peers), as it was when it was
+    a named tuple: states saved then load as they are."""
+
+    __slots__ = ("_bucket", "_version", "status")
+
+    def __new__(cls, status: str, peers: tuple[tuple[str, str], ...]) -> VersionStatus:
+        # (__new__, not __init__: a named tuple's pickle makes the object with these arguments, and no more)
+        made = object.__new__(cls)
+        made.status = status
+        if len(peers) == 1:
+            made._bucket, made._version = peers[0]
+        else:
+            made._bucket, made._version = tuple(peers), None
+        return made
+
+    @property
+    def peers(self) -> tuple[tuple[str, str], ...]:
+        return ((self._bucket, self._version),) if self._version is not None else self._bucket
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return VersionStatus, (self.status, self.peers)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VersionStatus):
+            return NotImplemented
+        return (self.status, self.peers) == (other.status, other.peers)
+
+    def __hash__(self) -> int:
+        return hash((self.status, self.peers))
+
+    def __repr__(self) -> str:
+        return f"VersionStatus({self.status!r}, {self.peers!r})"
 
 
 @dataclass(slots=True)
