@@ -1,9 +1,11 @@
 """The sandbox's event bus: what happened, told to whoever subscribed, in the order it was published.
 
-Publishers: the sandbox (every AWS call answered through the gateway), the data layer (writes and deletions
-engines make straight into the backend, which no gateway call shows) and engines whose long-running operations
-move a status on (ResourceStatusChanged). Subscribers: engines, at assembly. A
-subscriber's failure is logged and does not reach the publisher: the call or write it observes already happened.
+Publishers: the sandbox (every AWS call answered through the gateway: CallAnswered) and engines whose
+long-running operations move a status on (ResourceStatusChanged). Subscribers: engines, at assembly. What the
+engines write straight into the backend (no gateway call shows it) reaches the others through the data layer's
+own subscriptions instead (lab.kernel.data.DataAccess.subscribe_object_events, subscribe_item_writes,
+subscribe_version_deletes: moto's hooks call them synchronously, inside the write). A subscriber's failure is
+logged and does not reach the publisher: the call it observes already happened.
 """
 
 from __future__ import annotations
@@ -25,34 +27,6 @@ class CallAnswered:
     """An AWS call the gateway answered with success (ctx.response is set, status < 400)."""
 
     ctx: RequestContext
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectWritten:
-    """An S3 object version written behind the gateway's back: "created" (a new version) or "tagged"."""
-
-    change: str
-    bucket: str
-    key: str
-    version_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ItemWritten:
-    """A DynamoDB item (DynamoDB JSON) put behind the gateway's back."""
-
-    region: str
-    table: str
-    item: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class VersionDeleting:
-    """An S3 object version about to be deleted for good, by whoever deletes it (published BEFORE it goes)."""
-
-    bucket: str
-    key: str
-    version_id: str
 
 
 @dataclass(frozen=True, slots=True)
