@@ -11,7 +11,6 @@ import io
 import itertools
 import logging
 import pickle
-import random
 import sys
 import threading
 import time
@@ -24,9 +23,7 @@ from typing import Any
 import moto
 import moto.backends as moto_backends
 import orjson
-from moto.core.base_backend import AccountSpecificBackend, BackendDict
-from moto.moto_api._internal import mock_random
-from moto.moto_api._internal.moto_random import MotoRandom
+from moto.core.base_backend import BackendDict
 
 from lab import config
 from lab.backends import moto_patches  # (it sets moto's environment before any moto service loads)
@@ -37,90 +34,7 @@ from lab.kernel.data import BucketState, EbsSnapshot, KeyHead, ObjectVersion
 
 log = logging.getLogger("lab.backends.embedded")
 
-# moto draws most ids from its seeded generator (moto_patches routes uuid.uuid4 through it too), which makes
-# every id a pure function of the seed and the request sequence: what lets the journal replay to the same
-# state after a crash. The generator is split by thread here.
-
-class _ThreadDraws(threading.local):
-    def __init__(self) -> None:
-        self.seeded = random.Random()  # this thread's generator for the calls it runs, reseeded per call
-        self.generator: random.Random | None = None  # what this thread draws from now (None: _UNSEEDED)
-
-
-_DRAWS = _ThreadDraws()
-_UNSEEDED = random.Random()  # seeded from the OS: ids of work outside any call (error answers, clients)
-
-
-class _PerThreadRandom(MotoRandom):
-    """moto's one shared generator, split by thread. A thread running a call draws from its own generator,
-    seeded for that call (reseed); every other draw -- an error answer's request id, a client's invocation
-    id, anything made outside the sandbox lock -- comes from an unseeded generator and can no longer shift
-    the ids of the call in progress on another thread (nor repeat across sandboxes)."""
-
-    def random(self) -> float:
-        return (_DRAWS.generator or _UNSEEDED).random()
-
-    def getrandbits(self, k: int) -> int:
-        return (_DRAWS.generator or _UNSEEDED).getrandbits(k)
-
-    def seed(self, a: Any = None, version: int = 2) -> None:
-        (_DRAWS.generator or _UNSEEDED).seed(a, version)
-
-    def getstate(self) -> Any:
-        return (_DRAWS.generator or _UNSEEDED).getstate()
-
-    def setstate(self, state: Any) -> None:
-        (_DRAWS.generator or _UNSEEDED).setstate(state)
-
-    def randbytes(self, n: int) -> bytes:
-        return (_DRAWS.generator or _UNSEEDED).randbytes(n)
-
-
-mock_random.__class__ = _PerThreadRandom
-
 _FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-def _seeded_by_name(create: Any) -> Any:
-    """moto makes a region's backend on first use (IAM's with a thousand managed policies of random ids,
-    EC2's with a default VPC). When that happens depends on the process (a restored service loads later, a
-    service's app is made on its first call), so a creation inside a call must not draw from the call's
-    generator: it draws from one seeded by what it makes, and the call's ids stay what they were."""
-
-    def getitem(self: Any, region_name: str) -> Any:
-        key = "aws" if region_name == "global" else region_name
-        if dict.__contains__(self, key):
-            return dict.__getitem__(self, key)
-        previous = _DRAWS.generator
-        _DRAWS.generator = random.Random(f"backend:{self.service_name}:{self.account_id}:{key}")
-        try:
-            return create(self, region_name)
-        finally:
-            _DRAWS.generator = previous
-
-    return getitem
-
-
-AccountSpecificBackend.__getitem__ = _seeded_by_name(AccountSpecificBackend.__getitem__)
-
-
-def _loads_first(method: Any) -> Any:
-    """A restored service waits as bytes until first used; moto's services reach into one another's state
-    (every call into IAM's, S3 into KMS's, ...), and the data layer into any: whoever touches a waiting
-    service's backends loads it first, so nothing is made in (or lost with) a stand-in that the load would
-    replace."""
-
-    def hooked(self: Any, *args: Any) -> Any:
-        loader = _RESTORING.backend
-        if loader is not None and loader._pending:
-            loader.load_for(self)
-        return method(self, *args)
-
-    return hooked
-
-
-for _name in ("__getitem__", "__iter__", "__len__", "__contains__", "get", "items", "keys", "values"):
-    setattr(BackendDict, _name, _loads_first(getattr(BackendDict, _name)))
 
 
 def _forget_stand_in(loaded: Any, live: Any) -> None:
@@ -133,11 +47,6 @@ def _forget_stand_in(loaded: Any, live: Any) -> None:
         instances.append(live)
 
 
-class _Restoring:
-    backend: EmbeddedBackend | None = None  # the backend with services still waiting as bytes
-
-
-_RESTORING = _Restoring()
 
 MOTO_VERSION = moto.__version__
 
@@ -358,7 +267,7 @@ class EmbeddedBackend:
             self.data.drop_pending_items()
             self._pending = dict(backends)
             self._pending_dicts.clear()
-            _RESTORING.backend = self
+            moto_patches.RESTORING.backend = self
 
     def load_for(self, backend_dict: Any) -> None:
         """Load the waiting service whose moto backends `backend_dict` are (see _loads_first)."""
@@ -424,10 +333,10 @@ class EmbeddedBackend:
     def reseed(seed: str | None) -> None:
         """Seed the ids this thread draws from now on; None: this thread's call is over (see _PerThreadRandom)."""
         if seed is None:
-            _DRAWS.generator = None
+            moto_patches.DRAWS.generator = None
             return
-        _DRAWS.seeded.seed(seed)
-        _DRAWS.generator = _DRAWS.seeded
+        moto_patches.DRAWS.seeded.seed(seed)
+        moto_patches.DRAWS.generator = moto_patches.DRAWS.seeded
 
 
 

@@ -15,6 +15,7 @@ import copy
 import copyreg
 import gzip
 import os
+import random
 import re
 import threading
 import uuid
@@ -31,6 +32,7 @@ from lab import config
 for _name, _value in config.MOTO_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 
+from moto.moto_api._internal.moto_random import MotoRandom  # noqa: E402 -- moto's generator, subclassed below
 from moto.s3.models import FakeKey  # noqa: E402 -- moto's S3 object version, subclassed below
 from moto.s3.utils import _VersionedKeyStore  # noqa: E402 -- moto's S3 key store, subclassed below
 
@@ -243,6 +245,111 @@ def _weak_instance_registry() -> None:
     from moto.core.common_models import BaseModel
 
     _replace(BaseModel, "__new__", _tracked_new)
+
+
+# -- per-thread-ids, backends-seeded-by-name ----------------------------------------------------------------
+# moto draws most ids from its one seeded generator (seeded-uuid4 routes uuid.uuid4 through it too), which makes
+# every id a pure function of the seed and the request sequence: what lets the journal replay to the same state
+# after a crash. The generator is split by thread (EmbeddedBackend.reseed seeds a thread's draws per call).
+
+class _ThreadDraws(threading.local):
+    def __init__(self) -> None:
+        self.seeded = random.Random()  # this thread's generator for the calls it runs, reseeded per call
+        self.generator: random.Random | None = None  # what this thread draws from now (None: _UNSEEDED)
+
+
+DRAWS = _ThreadDraws()
+_UNSEEDED = random.Random()  # seeded from the OS: ids of work outside any call (error answers, clients)
+
+
+class _PerThreadRandom(MotoRandom):
+    """moto's one shared generator, split by thread. A thread running a call draws from its own generator,
+    seeded for that call; every other draw -- an error answer's request id, a client's invocation id, anything
+    made outside the sandbox lock -- comes from an unseeded generator and can no longer shift the ids of the
+    call in progress on another thread (nor repeat across sandboxes)."""
+
+    def random(self) -> float:
+        return (DRAWS.generator or _UNSEEDED).random()
+
+    def getrandbits(self, k: int) -> int:
+        return (DRAWS.generator or _UNSEEDED).getrandbits(k)
+
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        (DRAWS.generator or _UNSEEDED).seed(a, version)
+
+    def getstate(self) -> Any:
+        return (DRAWS.generator or _UNSEEDED).getstate()
+
+    def setstate(self, state: Any) -> None:
+        (DRAWS.generator or _UNSEEDED).setstate(state)
+
+    def randbytes(self, n: int) -> bytes:
+        return (DRAWS.generator or _UNSEEDED).randbytes(n)
+
+
+def _per_thread_ids() -> None:
+    from moto.moto_api._internal import mock_random
+
+    ORIGINALS["moto.moto_api._internal.mock_random.__class__"] = type(mock_random)
+    mock_random.__class__ = _PerThreadRandom
+
+
+def _seeded_by_name(create: Any) -> Any:
+    """moto makes a region's backend on first use (IAM's with a thousand managed policies of random ids,
+    EC2's with a default VPC). When that happens depends on the process (a restored service loads later, a
+    service's app is made on its first call), so a creation inside a call must not draw from the call's
+    generator: it draws from one seeded by what it makes, and the call's ids stay what they were."""
+
+    def getitem(self: Any, region_name: str) -> Any:
+        key = "aws" if region_name == "global" else region_name
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        previous = DRAWS.generator
+        DRAWS.generator = random.Random(f"backend:{self.service_name}:{self.account_id}:{key}")
+        try:
+            return create(self, region_name)
+        finally:
+            DRAWS.generator = previous
+
+    return getitem
+
+
+def _backends_seeded_by_name() -> None:
+    from moto.core.base_backend import AccountSpecificBackend
+
+    _replace(AccountSpecificBackend, "__getitem__", _seeded_by_name(AccountSpecificBackend.__getitem__))
+
+
+# -- restored-services-load-first ---------------------------------------------------------------------------
+
+class _Restoring:
+    backend: Any = None  # the embedded backend with services still waiting as bytes (EmbeddedBackend.load_for)
+
+
+RESTORING = _Restoring()
+_BACKEND_DICT_READS = ("__getitem__", "__iter__", "__len__", "__contains__", "get", "items", "keys", "values")
+
+
+def _loads_first(method: Any) -> Any:
+    """A restored service waits as bytes until first used; moto's services reach into one another's state
+    (every call into IAM's, S3 into KMS's, ...), and the data layer into any: whoever touches a waiting
+    service's backends loads it first, so nothing is made in (or lost with) a stand-in that the load would
+    replace."""
+
+    def hooked(self: Any, *args: Any) -> Any:
+        loader = RESTORING.backend
+        if loader is not None and loader._pending:
+            loader.load_for(self)
+        return method(self, *args)
+
+    return hooked
+
+
+def _restored_services_load_first() -> None:
+    from moto.core.base_backend import BackendDict
+
+    for name in _BACKEND_DICT_READS:
+        _replace(BackendDict, name, _loads_first(getattr(BackendDict, name)))
 
 
 # -- quiet-backend-apps --------------------------------------------------------------------
@@ -1137,6 +1244,18 @@ PATCHES: tuple[Patch, ...] = (
     Patch("seeded-uuid4", "uuid.uuid4",
           "a few moto modules draw ids from uuid4 instead of moto's seeded generator: routed through it, every id "
           "is a function of the seed and the call sequence, so the journal replays to the same state", _seeded_uuid4),
+    Patch("per-thread-ids", "the class of moto's shared generator (moto.moto_api._internal.mock_random)",
+          "one generator shared by every thread: a draw outside the lock (an error answer's request id) shifted the "
+          "ids of the call running on another thread, so a replay gave an acknowledged version another id. Split "
+          "by thread (DRAWS), a call's ids depend on its seed alone", _per_thread_ids),
+    Patch("backends-seeded-by-name", "moto.core.base_backend.AccountSpecificBackend.__getitem__",
+          "a region's backend is made on first use, at a moment that depends on the process (IAM's thousand "
+          "managed policies draw random ids): made from a generator seeded by its name, it leaves the ids of the "
+          "call that touched it as they were", _backends_seeded_by_name),
+    Patch("restored-services-load-first", "moto.core.base_backend.BackendDict's reads",
+          "a restored service waits as bytes until first used; whoever reads a waiting service's backends (another "
+          "service, the data layer) loads it first, so nothing is made in a stand-in the load would replace",
+          _restored_services_load_first),
     Patch("key-store-pickling", "copyreg: moto's S3 key store (moto.s3.utils._VersionedKeyStore)",
           "the store's items() yield only each key's latest version: pickled as it is, it kept one version per key",
           _key_store_pickling),
