@@ -297,7 +297,7 @@ class LocalStackHostBackend(RemoteBackend):
         process = self._process
         if process is None:
             return
-        _stop_tree(process.pid, wait=process.wait)
+        _stop_tree(process.pid, wait=process.wait, files=files_dir(self.state_dir))
         self._remove_pid_file()
 
     def _remove_pid_file(self) -> None:
@@ -363,21 +363,42 @@ def stop_leftover(state_dir: Path) -> None:
             if _is_our_localstack(pid):
                 raise subprocess.TimeoutExpired("localstack", timeout)
 
-        _stop_tree(pid, wait=gone)
+        _stop_tree(pid, wait=gone, files=files_dir(state_dir))
     pid_file.unlink(missing_ok=True)
 
 
-def _stop_tree(pid: int, wait: Callable[[float], object]) -> None:
+def files_dir(state_dir: Path) -> Path:
+    """LocalStack's FILESYSTEM_ROOT for a sandbox's state dir: the tools it starts run from under it."""
+    return state_dir / "localstack" / "fs"
+
+
+def started_from(files: Path) -> list[int]:
+    """Processes whose command line runs something from under `files` (LocalStack's own tools: Kinesis Local's
+    node, which DynamoDB streams start, runs in a session of its own and outlived LocalStack, reparented)."""
+    marker = str(files).encode() + b"/"
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = entry.read_bytes()
+        except OSError:
+            continue
+        if marker in command and int(entry.parent.name) != os.getpid():
+            found.append(int(entry.parent.name))
+    return found
+
+
+def _stop_tree(pid: int, wait: Callable[[float], object], files: Path | None = None) -> None:
     """SIGTERM LocalStack, a short grace, then SIGKILL it and whatever it started (DynamoDB Local's JVM runs in
-    a session of its own). LocalStack keeps nothing on disk, so a kill loses nothing; its graceful shutdown
-    was seen to hang here for minutes after "Stopping all services"."""
+    a session of its own; Kinesis Local's node may have left the tree already, found then by `files`).
+    LocalStack keeps nothing on disk, so a kill loses nothing; its graceful shutdown was seen to hang here for
+    minutes after "Stopping all services"."""
     children = _descendants(pid)
     _signal(pid, signal.SIGTERM)
     try:
         wait(STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         log.info("LocalStack (pid %d) did not stop within %.0f s; killing it", pid, STOP_TIMEOUT_S)
-    for each in [pid, *children, *_descendants(pid)]:
+    for each in [pid, *children, *_descendants(pid), *(started_from(files) if files is not None else [])]:
         _signal(each, signal.SIGKILL)
     try:
         wait(STOP_TIMEOUT_S)

@@ -4,6 +4,7 @@ folder out); it skips, saying why, where no Python 3.12 or 3.13 exists."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,12 @@ def ls_sandbox(tmp_path_factory: pytest.TempPathFactory, localstack_env: dict[st
     handle.up_result = handle.lab("up", "--backend", "localstack", "--port", str(handle.port), timeout=300)
     yield handle
     handle.down()
+    # Nothing LocalStack started outlives the sandbox (Kinesis Local's node did, in a session of its own)
+    files = localstack_host.files_dir(handle.state_dir)
+    deadline = time.monotonic() + 15
+    while localstack_host.started_from(files) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert localstack_host.started_from(files) == [], f"processes LocalStack started from {files} outlived lab down"
 
 
 def listening_addresses(pid: int) -> list[str]:
