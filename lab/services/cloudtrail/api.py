@@ -94,6 +94,26 @@ class CloudTrailApi(ServiceApi):
                 f"service principal {SERVICE_PRINCIPAL} s3:GetBucketAcl on arn:aws:s3:::{bucket} and "
                 f"s3:PutObject on {_log_folder(bucket, prefix)}*")
 
+    def _check_topic(self, topic: str | None, region: str) -> None:
+        """CloudTrail's check of SnsTopicName: the topic exists and its policy lets CloudTrail publish.
+
+        https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-permissions-for-sns-notifications.html
+        """
+        if not topic:
+            return
+        arn = Trail(name="", home_region=region, bucket="", sns_topic=topic).sns_topic_arn
+        assert arn is not None
+        if not re.fullmatch(r"arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}", arn):
+            raise AwsError("InvalidSnsTopicNameException", f"Invalid SNS topic name or ARN: {topic}")
+        problem = self.engine.topic_problem(arn)
+        if problem == "NotFound":
+            raise AwsError("InsufficientSnsTopicPolicyException",
+                           f"SNS topic {arn} does not exist or CloudTrail cannot publish to it.")
+        if problem:
+            raise AwsError("InsufficientSnsTopicPolicyException",
+                           f"Incorrect SNS topic policy is detected for topic: {arn}. The topic policy must allow "
+                           f"the service principal {SERVICE_PRINCIPAL} SNS:Publish on {arn}")
+
     def op_CreateTrail(self, call: Call) -> dict[str, Any]:
         params, region = call.params, call.region
         name = params.get("Name", "")
@@ -114,6 +134,7 @@ class CloudTrailApi(ServiceApi):
                                   "Multi-Region trail must include global service events.")
         bucket = params.get("S3BucketName", "")
         self._check_bucket(bucket, params.get("S3KeyPrefix"), region)
+        self._check_topic(params.get("SnsTopicName"), region)
         trail = Trail(name=name, home_region=region, bucket=bucket, prefix=params.get("S3KeyPrefix") or None,
                       sns_topic=params.get("SnsTopicName"),
                       include_global_events=params.get("IncludeGlobalServiceEvents", True),
@@ -138,6 +159,8 @@ class CloudTrailApi(ServiceApi):
                                   "Multi-Region trail must include global service events.")
         if bucket != trail.bucket or prefix != trail.prefix:
             self._check_bucket(bucket, prefix, region)
+        if params.get("SnsTopicName") and params["SnsTopicName"] != trail.sns_topic:
+            self._check_topic(params["SnsTopicName"], region)
         trail.bucket, trail.prefix = bucket, prefix
         trail.multi_region, trail.include_global_events = bool(multi_region), bool(include_global)
         trail.sns_topic = params.get("SnsTopicName", trail.sns_topic) or None
@@ -145,6 +168,7 @@ class CloudTrailApi(ServiceApi):
         trail.kms_key_id = params.get("KmsKeyId", trail.kms_key_id) or None
         trail.log_group_arn = params.get("CloudWatchLogsLogGroupArn", trail.log_group_arn) or None
         trail.log_role_arn = params.get("CloudWatchLogsRoleArn", trail.log_role_arn) or None
+        self.engine.schedule_digests()
         self.engine.emit("TrailUpdated", region=region, resource=trail.arn)
         return _trail_output(trail)
 
@@ -191,7 +215,31 @@ class CloudTrailApi(ServiceApi):
             status["LatestDeliveryAttemptSucceeded"] = iso(trail.latest_delivery_succeeded)
         if trail.latest_delivery_error:
             status["LatestDeliveryError"] = trail.latest_delivery_error
+        if trail.latest_digest_delivery_time is not None:
+            status["LatestDigestDeliveryTime"] = trail.latest_digest_delivery_time
+        if trail.latest_digest_delivery_error:
+            status["LatestDigestDeliveryError"] = trail.latest_digest_delivery_error
+        if trail.latest_notification_time is not None:
+            status["LatestNotificationTime"] = trail.latest_notification_time
+        if trail.latest_notification_attempt_time is not None:
+            status["LatestNotificationAttemptTime"] = iso(trail.latest_notification_attempt_time)
+            if trail.latest_notification_time == trail.latest_notification_attempt_time:
+                status["LatestNotificationAttemptSucceeded"] = iso(trail.latest_notification_time)
+        if trail.latest_notification_error:
+            status["LatestNotificationError"] = trail.latest_notification_error
         return status
+
+    def op_ListPublicKeys(self, call: Call) -> dict[str, Any]:
+        """The region's digest signing keys valid in [StartTime, EndTime] (default: the current key)."""
+        params, region = call.params, call.region
+        now = self.engine.now()
+        start = _epoch(params["StartTime"]) if params.get("StartTime") is not None else now
+        end = _epoch(params["EndTime"]) if params.get("EndTime") is not None else now
+        if start > end:
+            raise AwsError("InvalidTimeRangeException", "StartTime must be before EndTime.")
+        key = self.engine.signing_key(region)
+        keys = [key.public_key_entry()] if key.valid_from <= end else []
+        return {"PublicKeyList": keys}
 
     def op_StartLogging(self, call: Call) -> dict[str, Any]:
         params, region = call.params, call.region
@@ -204,6 +252,7 @@ class CloudTrailApi(ServiceApi):
             state: CloudTrailState = self.engine.state
             if state.next_delivery is None:
                 state.next_delivery = _next_boundary(now)
+            self.engine.schedule_digests()
             self.engine.emit("TrailLoggingStarted", region=region, resource=trail.arn)
         return {}
 

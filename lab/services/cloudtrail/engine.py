@@ -6,6 +6,9 @@ store: trails, event selectors, logging status and the calls themselves). The au
 AWS's event history does (management events of the region, newest first, 90 days); trails that are logging
 deliver gzipped JSON log files to their S3 bucket every 5 minutes of sim time, at
 `[prefix/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<stamp>_<id>.json.gz`.
+A trail with log file validation also delivers a signed digest file every hour per region (digest.py), and a
+trail with an SNS topic publishes `{"s3Bucket": ..., "s3ObjectKey": [...]}` to it for every log file delivered
+(https://docs.aws.amazon.com/awscloudtrail/latest/userguide/configure-sns-notifications-for-cloudtrail.html).
 
 Like AWS, CreateTrail and UpdateTrail refuse a bucket that does not exist or whose policy does not let
 cloudtrail.amazonaws.com read its ACL and put objects under AWSLogs/<account>/; a trail starts logging only
@@ -31,6 +34,15 @@ from lab.gateway.audit import ApiCall, Principal
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
+from lab.services.cloudtrail.digest import (
+    DIGEST_INTERVAL,
+    DeliveredLog,
+    DigestLink,
+    SigningKey,
+    build_digest,
+    digest_key,
+    new_signing_key,
+)
 
 ACCOUNT_ID = config.ACCOUNT_ID
 SERVICE = "cloudtrail"
@@ -78,10 +90,30 @@ class Trail:
     latest_delivery_error: str | None = None
     event_selectors: list[dict[str, Any]] | None = field(default_factory=default_event_selectors)
     advanced_event_selectors: list[dict[str, Any]] | None = None
+    # Log file validation: per region, the last digest delivered and the log files the next one lists.
+    digest_links: dict[str, DigestLink] | None = None
+    undigested: dict[str, list[DeliveredLog]] | None = None
+    latest_digest_delivery_time: float | None = None
+    latest_digest_delivery_error: str | None = None
+    latest_notification_time: float | None = None
+    latest_notification_attempt_time: float | None = None
+    latest_notification_error: str | None = None
 
     @property
     def arn(self) -> str:
         return trail_arn(self.home_region, self.name)
+
+    @property
+    def sns_topic_arn(self) -> str | None:
+        """SnsTopicName takes a name or an ARN; a name is a topic of the trail's home region."""
+        if not self.sns_topic:
+            return None
+        if self.sns_topic.startswith("arn:"):
+            return self.sns_topic
+        return f"arn:aws:sns:{self.home_region}:{ACCOUNT_ID}:{self.sns_topic}"
+
+    def digest_regions(self) -> tuple[str, ...]:
+        return config.REGIONS if self.multi_region else (self.home_region,)
 
     def logged_at(self, moment: float) -> bool:
         return any(start <= moment and (stop is None or moment < stop)
@@ -90,9 +122,8 @@ class Trail:
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = {
             "Name": self.name, "S3BucketName": self.bucket, "S3KeyPrefix": self.prefix,
-            "SnsTopicName": self.sns_topic,
-            "SnsTopicARN": (f"arn:aws:sns:{self.home_region}:{ACCOUNT_ID}:{self.sns_topic}"
-                            if self.sns_topic else None),
+            "SnsTopicName": self.sns_topic.rsplit(":", 1)[-1] if self.sns_topic else None,
+            "SnsTopicARN": self.sns_topic_arn,
             "IncludeGlobalServiceEvents": self.include_global_events, "IsMultiRegionTrail": self.multi_region,
             "HomeRegion": self.home_region, "TrailARN": self.arn, "LogFileValidationEnabled": self.log_file_validation,
             "CloudWatchLogsLogGroupArn": self.log_group_arn, "CloudWatchLogsRoleArn": self.log_role_arn,
@@ -119,6 +150,8 @@ class CloudTrailState:
     ordinals: dict[tuple[str, str, str], int] = field(default_factory=dict)  # identity at that instant
     delivered: int = 0  # records up to this number are in log files (or were due before any trail logged)
     next_delivery: float | None = None
+    next_digest: float | None = None  # the next hourly digest round, while a trail validates its log files
+    signing_keys: dict[str, SigningKey] | None = None  # per region: the digest signing key
 
 
 class CloudTrail(Engine):
@@ -249,17 +282,46 @@ class CloudTrail(Engine):
     # -- delivery ------------------------------------------------------------------------------------
 
     def next_due(self) -> float | None:
-        return self.state.next_delivery
+        state: CloudTrailState = self.state
+        dues = [due for due in (state.next_delivery, state.next_digest) if due is not None]
+        return min(dues) if dues else None
 
     def run_due(self, now: float) -> None:
         state: CloudTrailState = self.state
-        while state.next_delivery is not None and state.next_delivery <= now:
-            boundary = state.next_delivery
-            self._deliver(boundary)
-            pending = state.calls and state.calls[-1].number > state.delivered
-            logging = any(trail.logging for trail in state.trails.values())
-            # Wait for the next record rather than waking every 5 minutes over an idle month.
-            state.next_delivery = boundary + DELIVERY_INTERVAL if pending and logging else None
+        while True:
+            delivery, digest = state.next_delivery, state.next_digest
+            if delivery is not None and delivery <= now and (digest is None or delivery <= digest):
+                # Log files first at a shared instant: the digest of that hour lists them.
+                self._deliver(delivery)
+                pending = state.calls and state.calls[-1].number > state.delivered
+                logging = any(trail.logging for trail in state.trails.values())
+                # Wait for the next record rather than waking every 5 minutes over an idle month.
+                state.next_delivery = delivery + DELIVERY_INTERVAL if pending and logging else None
+            elif digest is not None and digest <= now:
+                self._digest_round(digest)
+                # AWS delivers a digest every hour even when no log file was delivered in it.
+                state.next_digest = digest + DIGEST_INTERVAL if self._validating() else None
+            else:
+                return
+
+    def _validating(self) -> bool:
+        return any(trail.logging and trail.log_file_validation for trail in self.state.trails.values())
+
+    def schedule_digests(self) -> None:
+        """Start the hourly digest rounds once a logging trail validates its log files (API calls this)."""
+        state: CloudTrailState = self.state
+        if state.next_digest is None and self._validating():
+            state.next_digest = (int(self.now() // DIGEST_INTERVAL) + 1) * DIGEST_INTERVAL
+
+    def signing_key(self, region: str) -> SigningKey:
+        """The region's digest signing key, made the first time it is needed (ListPublicKeys or a digest)."""
+        state: CloudTrailState = self.state
+        if state.signing_keys is None:
+            state.signing_keys = {}
+        key = state.signing_keys.get(region)
+        if key is None:
+            key = state.signing_keys[region] = new_signing_key(region, float(int(self.now() // 86400) * 86400))
+        return key
 
     def _deliver(self, boundary: float) -> None:
         """One delivery round: every record made before `boundary` goes into its trails' log files."""
@@ -315,6 +377,94 @@ class CloudTrail(Engine):
         trail.latest_delivery_error = None
         self.emit("LogFileDelivered", region=trail.home_region, resource=trail.arn, bucket=trail.bucket, key=key,
                   records=len(calls))
+        if trail.log_file_validation:
+            if trail.undigested is None:
+                trail.undigested = {}
+            trail.undigested.setdefault(region, []).append(DeliveredLog(
+                trail.bucket, key, hashlib.sha256(document.encode()).hexdigest(), boundary,
+                float(int(min(call.at for call in calls))), float(int(max(call.at for call in calls)))))
+        if trail.sns_topic:
+            self._notify(trail, [key], boundary)
+
+    def _notify(self, trail: Trail, keys: list[str], moment: float) -> None:
+        """Publish the delivery to the trail's SNS topic, as CloudTrail's notification reads."""
+        from botocore.exceptions import ClientError
+
+        topic = trail.sns_topic_arn
+        assert topic is not None
+        trail.latest_notification_attempt_time = moment
+        message = json.dumps({"s3Bucket": trail.bucket, "s3ObjectKey": keys})
+        try:
+            with audit.unrecorded():
+                self.sandbox.client("sns", topic.split(":")[3]).publish(TopicArn=topic, Message=message)
+        except ClientError as exc:
+            trail.latest_notification_error = _delivery_error(exc)
+            self.emit("NotificationFailed", region=trail.home_region, resource=trail.arn, topic=topic,
+                      error=trail.latest_notification_error)
+            return
+        trail.latest_notification_time = moment
+        trail.latest_notification_error = None
+        self.emit("NotificationPublished", region=trail.home_region, resource=trail.arn, topic=topic, keys=keys)
+
+    def _digest_round(self, end: float) -> None:
+        """One hour's digest files: per validating trail and region, the log files delivered since the last."""
+        for trail in sorted(self.state.trails.values(), key=lambda t: t.arn):
+            if not (trail.logging and trail.log_file_validation):
+                # A trail that stopped logging or validating breaks its chain; the next digest starts a new one.
+                trail.digest_links, trail.undigested = None, None
+                continue
+            for region in trail.digest_regions():
+                self._write_digest(trail, region, end)
+
+    def _write_digest(self, trail: Trail, region: str, end: float) -> None:
+        from botocore.exceptions import ClientError
+
+        links = trail.digest_links if trail.digest_links is not None else {}
+        undigested = trail.undigested if trail.undigested is not None else {}
+        trail.digest_links, trail.undigested = links, undigested
+        previous = links.get(region)
+        if previous is not None and (trail.start_logging_time or 0) > previous.end:
+            previous = None  # logging stopped and started again since: a new chain
+        logs = undigested.get(region, [])
+        key = digest_key(ACCOUNT_ID, trail.prefix, region, trail.name, trail.home_region, end)
+        signed = build_digest(account=ACCOUNT_ID, bucket=trail.bucket, key=key, start=end - DIGEST_INTERVAL,
+                              end=end, logs=logs, previous=previous, signing_key=self.signing_key(region))
+        problem = self.bucket_problem(trail.bucket, trail.prefix, trail.home_region)
+        if problem is None:
+            try:
+                with audit.unrecorded():
+                    self.sandbox.client("s3", trail.home_region).put_object(
+                        Bucket=trail.bucket, Key=key, Body=signed.body, ContentType="application/json",
+                        Metadata=signed.metadata)
+            except ClientError as exc:
+                problem = _delivery_error(exc)
+        if problem:
+            # The log files wait for the next digest; the chain goes on from the last one delivered.
+            trail.latest_digest_delivery_error = problem
+            self.emit("DigestDeliveryFailed", region=trail.home_region, resource=trail.arn, error=problem)
+            return
+        undigested.pop(region, None)
+        links[region] = signed.link
+        trail.latest_digest_delivery_time = end
+        trail.latest_digest_delivery_error = None
+        self.emit("DigestFileDelivered", region=trail.home_region, resource=trail.arn, bucket=trail.bucket, key=key,
+                  log_files=len(logs))
+
+    def topic_problem(self, topic_arn: str) -> str | None:
+        """What stops CloudTrail publishing to the topic: "NotFound", "AccessDenied" (its policy), or None."""
+        from botocore.exceptions import ClientError
+
+        sns = self.sandbox.client("sns", topic_arn.split(":")[3])
+        with audit.unrecorded():
+            try:
+                attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+            except ClientError:
+                return "NotFound"
+        try:
+            policy = json.loads(attributes.get("Policy") or "{}")
+        except ValueError:
+            policy = {}
+        return None if _policy_allows(policy, "sns:Publish", topic_arn) else "AccessDenied"
 
     def describe(self) -> dict[str, Any]:
         state: CloudTrailState = self.state
