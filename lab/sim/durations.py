@@ -172,6 +172,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("backup.restore.cold_extra", 14400, "s", "a restore from cold storage takes this much longer",
               "'typically takes 4 hours more than restoring from warm storage' (AWS Backup Developer Guide: "
               "Restoring a backup)"),
+    Parameter("backup.report.run", 300, "s", "a Backup Audit Manager report job: `RUNNING` before its report is "
+              "in S3 (`COMPLETED`)", "estimate: CREATED, RUNNING, COMPLETED are ReportJob statuses (AWS Backup API "
+              "Reference: DescribeReportJob)"),
     Parameter("route53.propagation", 60, "s", "a record change: `PENDING` before `INSYNC`",
               "'changes generally propagate to all Route 53 name servers within 60 seconds' (Route 53 API "
               "Reference: ChangeResourceRecordSets)"),
@@ -361,6 +364,9 @@ class Durations:
 
     def backup_cold_extra(self) -> float:
         return self._scaled(self["backup.restore.cold_extra"])
+
+    def backup_report_run(self) -> float:
+        return self._scaled(self["backup.report.run"])
 
     def backup_copy(self, data_gib: float) -> float:
         """A copy job of a recovery point AWS Backup stores itself (DynamoDB, S3)."""

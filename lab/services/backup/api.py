@@ -39,6 +39,7 @@ from lab.services.backup.config_api import (
 from lab.services.backup.engine import Backup
 from lab.services.backup.jobs import DEFAULT_COMPLETE_WINDOW, DEFAULT_START_WINDOW, lock_refusal
 from lab.services.backup.model import (
+    DAY,
     BackupJob,
     CopyJob,
     Framework,
@@ -52,6 +53,7 @@ from lab.services.backup.model import (
     default_vault_key,
     vault_arn,
 )
+from lab.services.backup.reports import COMPLIANCE_TEMPLATES, FORMATS, TEMPLATES, ReportPlan, books
 from lab.services.backup.resources import RESOURCE_TYPES, parse_arn
 from lab.services.backup.schedule import Schedule, ScheduleError, validate
 from lab.services.backup.timing import restore_seconds
@@ -391,6 +393,127 @@ class BackupApi(ServiceApi):
         engine.state.tags.pop(framework.arn, None)
         engine.emit("FrameworkDeleted", region=region, resource=framework.arn)
 
+    # -- report plans and report jobs (Backup Audit Manager; reports.py runs them) ----------------------
+
+    def _report_plan(self, region: str, name: str) -> ReportPlan:
+        plan = books(self.engine.state).plans.get((region, name))
+        if plan is None:
+            raise AwsError(NOT_FOUND, f"Report plan {name} does not exist in {region}")
+        return plan
+
+    def _report_setting(self, region: str, setting: dict[str, Any]) -> dict[str, Any]:
+        template = setting.get("ReportTemplate")
+        if template not in TEMPLATES:
+            raise AwsError(INVALID, f"ReportTemplate {template!r} is not valid; one of {', '.join(TEMPLATES)}")
+        frameworks = setting.get("FrameworkArns") or []
+        if template in COMPLIANCE_TEMPLATES:
+            if not frameworks:
+                raise AwsError(INVALID, f"a {template} needs FrameworkArns: the frameworks whose compliance it "
+                                        "reports")
+            known = {f.arn for f in self.engine.state.frameworks.values()}
+            for arn in frameworks:
+                if arn not in known:
+                    raise AwsError(INVALID, f"framework {arn} does not exist")
+        elif frameworks:
+            raise AwsError(INVALID, f"FrameworkArns applies only to {' and '.join(COMPLIANCE_TEMPLATES)}, not "
+                                    f"{template}")
+        setting = {key: value for key, value in setting.items() if value not in (None, [])}
+        if template in COMPLIANCE_TEMPLATES:
+            setting["NumberOfFrameworks"] = len(frameworks)
+        return setting
+
+    @staticmethod
+    def _report_channel(channel: dict[str, Any]) -> dict[str, Any]:
+        formats = channel.get("Formats") or ["CSV"]
+        for fmt in formats:
+            if fmt not in FORMATS:
+                raise AwsError(INVALID, f"report format {fmt!r} is not valid; CSV, JSON or both")
+        if len(set(formats)) != len(formats):
+            raise AwsError(INVALID, f"Formats lists a format twice: {formats}")
+        found = {"S3BucketName": channel["S3BucketName"], "Formats": list(formats)}
+        if channel.get("S3KeyPrefix"):
+            found["S3KeyPrefix"] = channel["S3KeyPrefix"]
+        return found
+
+    def op_CreateReportPlan(self, call: Call) -> dict[str, Any]:
+        engine, region, params = self.engine, call.region, call.params
+        name = params["ReportPlanName"]
+        if not _FRAMEWORK_NAME.match(name):
+            raise AwsError(INVALID, f"report plan name {name!r} must start with a letter and hold only letters, "
+                                    "digits and underscores (1-256)")
+        reports = books(engine.state)
+        existing = reports.plans.get((region, name))
+        if existing is not None:
+            if params.get("IdempotencyToken") and params["IdempotencyToken"] == existing.idempotency_token:
+                return {"ReportPlanName": name, "ReportPlanArn": existing.arn, "CreationTime": existing.creation_time}
+            raise AwsError(EXISTS, f"Report plan {name} already exists in {region}")
+        setting = self._report_setting(region, params["ReportSetting"])
+        channel = self._report_channel(params["ReportDeliveryChannel"])
+        now = engine.now()
+        arn = f"arn:aws:backup:{region}:{config.ACCOUNT_ID}:report-plan:{name}-{engine.state.new_uuid(engine.seed)}"
+        plan = ReportPlan(name, region, arn, params.get("ReportPlanDescription"), setting, channel, now,
+                          params.get("IdempotencyToken"))
+        reports.plans[(region, name)] = plan
+        if params.get("ReportPlanTags"):
+            engine.state.tags[arn] = dict(params["ReportPlanTags"])
+        # The plan reports every 24 hours from now (AWS does not say at what hour: an estimate).
+        engine.state.schedule(now + DAY, "report-daily", f"{region}|{name}|{now!r}")
+        engine.emit("ReportPlanCreated", region=region, resource=arn, template=setting["ReportTemplate"],
+                    bucket=channel["S3BucketName"])
+        return {"ReportPlanName": name, "ReportPlanArn": arn, "CreationTime": now}
+
+    def op_DescribeReportPlan(self, call: Call) -> dict[str, Any]:
+        return {"ReportPlan": self._report_plan(call.region, call.params["ReportPlanName"]).view()}
+
+    def op_ListReportPlans(self, call: Call) -> dict[str, Any]:
+        region, params = call.region, call.params
+        plans = sorted((p for (r, _), p in books(self.engine.state).plans.items() if r == region),
+                       key=lambda p: p.name)
+        page, token = paginate(plans, params)
+        return {"ReportPlans": [plan.view() for plan in page], "NextToken": token}
+
+    def op_UpdateReportPlan(self, call: Call) -> dict[str, Any]:
+        engine, region, params = self.engine, call.region, call.params
+        plan = self._report_plan(region, params["ReportPlanName"])
+        setting = self._report_setting(region, params["ReportSetting"]) if params.get("ReportSetting") else None
+        channel = (self._report_channel(params["ReportDeliveryChannel"])
+                   if params.get("ReportDeliveryChannel") else None)
+        plan.setting = setting or plan.setting
+        plan.channel = channel or plan.channel
+        if params.get("ReportPlanDescription") is not None:
+            plan.description = params["ReportPlanDescription"]
+        engine.emit("ReportPlanUpdated", region=region, resource=plan.arn)
+        return {"ReportPlanName": plan.name, "ReportPlanArn": plan.arn, "CreationTime": plan.creation_time}
+
+    def op_DeleteReportPlan(self, call: Call) -> None:
+        engine, region, params = self.engine, call.region, call.params
+        plan = self._report_plan(region, params["ReportPlanName"])
+        del books(engine.state).plans[(region, plan.name)]
+        engine.state.tags.pop(plan.arn, None)
+        engine.emit("ReportPlanDeleted", region=region, resource=plan.arn)
+
+    def op_StartReportJob(self, call: Call) -> dict[str, Any]:
+        plan = self._report_plan(call.region, call.params["ReportPlanName"])
+        return {"ReportJobId": self.engine.start_report_job(plan).job_id}
+
+    def op_DescribeReportJob(self, call: Call) -> dict[str, Any]:
+        job = books(self.engine.state).jobs.get(call.params["ReportJobId"])
+        if job is None or job.region != call.region:
+            raise AwsError(NOT_FOUND, f"Report job {call.params['ReportJobId']} does not exist in {call.region}")
+        return {"ReportJob": job.view()}
+
+    def op_ListReportJobs(self, call: Call) -> dict[str, Any]:
+        region, params = call.region, call.params
+        status = params.get("ByStatus")
+        if status is not None and status not in ("CREATED", "RUNNING", "COMPLETED", "FAILED"):
+            raise AwsError(INVALID, f"ByStatus {status!r} is not valid; CREATED, RUNNING, COMPLETED or FAILED")
+        wanted_plan = params.get("ByReportPlanName")
+        jobs = [job for job in reversed(books(self.engine.state).jobs.values())
+                if job.region == region and wanted_plan in (None, job.plan_name) and status in (None, job.status)
+                and _within(job.creation_time, params.get("ByCreationAfter"), params.get("ByCreationBefore"))]
+        page, token = paginate(jobs, params)
+        return {"ReportJobs": [job.view() for job in page], "NextToken": token}
+
     def op_TagResource(self, call: Call) -> None:
         engine, params = self.engine, call.params
         arn = self._taggable(params["ResourceArn"])
@@ -710,9 +833,11 @@ class BackupApi(ServiceApi):
         state = self.engine.state
         known = (any(v.arn == arn for v in state.vaults.values()) or arn in state.recovery_points
                  or any(p.arn == arn and p.deletion_date is None for p in state.plans.values())
-                 or any(f.arn == arn for f in state.frameworks.values()))
+                 or any(f.arn == arn for f in state.frameworks.values())
+                 or any(p.arn == arn for p in books(state).plans.values()))
         if not known:
-            raise AwsError(NOT_FOUND, f"no AWS Backup resource {arn} (vault, plan, recovery point or framework)")
+            raise AwsError(NOT_FOUND, f"no AWS Backup resource {arn} (vault, plan, recovery point, framework or "
+                                      "report plan)")
         return arn
 
     def _plan_answer(self, plan: Plan) -> dict[str, Any]:

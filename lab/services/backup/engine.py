@@ -3,10 +3,11 @@
 moto stores vaults and plans but runs nothing, so the lab keeps one consistent store of its own: vaults
 (encryption keys, vault lock, access policies), plans whose rules run on their cron or rate schedules,
 selections, backup/copy/restore jobs, recovery points with their lifecycle, and Audit Manager frameworks
-whose controls are evaluated against the sandbox. This engine holds that state and runs the jobs on the sim
-clock (jobs.py); the service's operations are its API (lab.services.backup.api): the gateway's codec reads
-their parameters and writes their answers from botocore's model, so boto3 and the aws CLI see AWS's shapes;
-operations the lab does not simulate answer NotImplemented naming the operation.
+whose controls are evaluated against the sandbox, report plans whose reports land in S3 (reports.py). This
+engine holds that state and runs the jobs on the sim clock (jobs.py); the service's operations are its API
+(lab.services.backup.api): the gateway's codec reads their parameters and writes their answers from botocore's
+model, so boto3 and the aws CLI see AWS's shapes; operations the lab does not simulate answer NotImplemented
+naming the operation.
 
 Recovery data comes from the engine that owns the resource type. The contract: an engine protecting a
 type defines
@@ -34,6 +35,7 @@ from lab.kernel.port import Sandbox
 from lab.services.backup.audit_manager import AuditInputs, evaluate
 from lab.services.backup.jobs import BackupJobs
 from lab.services.backup.model import BackupState, Framework
+from lab.services.backup.reports import ReportJobs
 from lab.services.backup.resources import Inventory, parse_arn
 from lab.services.backup.s3_backups import S3Books, S3Snapshot, capture, pin_before_delete, restore, versions_to_delete
 
@@ -41,7 +43,7 @@ log = logging.getLogger("lab.services.backup.engine")
 MAX_STEPS_PER_RUN = 100_000  # bounded: a schedule can never spin the clock forever
 
 
-class Backup(Engine, BackupJobs):
+class Backup(Engine, BackupJobs, ReportJobs):
     name = "backup"
     service_principal = "backup.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 60  # after the workload and replication: a backup at an instant sees that instant's writes
@@ -156,7 +158,9 @@ class Backup(Engine, BackupJobs):
         runners = {"rule": self.run_rule, "backup-start": self.start_backup, "backup-finish": self.finish_backup,
                    "copy-start": self.start_copy, "copy-finish": self.finish_copy,
                    "restore-start": self.start_restore, "restore-create": self.create_restored,
-                   "restore-finish": self.finish_restore, "lifecycle": self.run_lifecycle, "lock": self._lock_engaged}
+                   "restore-finish": self.finish_restore, "lifecycle": self.run_lifecycle, "lock": self._lock_engaged,
+                   "report-daily": self.run_report_plan, "report-start": self.start_report,
+                   "report-finish": self.finish_report}
         self.role_memo = {}
         try:
             for _ in range(MAX_STEPS_PER_RUN):
@@ -168,6 +172,7 @@ class Backup(Engine, BackupJobs):
         finally:
             self.role_memo = None
         self.prune_history(now)
+        self.prune_reports(now)
 
     def _lock_engaged(self, key: str, at: float) -> None:
         region, name = key.split("|", 1)

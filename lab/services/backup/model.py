@@ -239,6 +239,7 @@ class BackupState:
     running: dict[str, str] = field(default_factory=dict)  # "resource ARN|vault" -> its unfinished backup job
     tokens: dict[str, str] = field(default_factory=dict)  # StartBackupJob idempotency token -> job id
     s3: Any = None  # the S3 recovery data's bookkeeping (lab.services.backup.s3_backups.S3Books)
+    reports: Any = None  # report plans and report jobs (lab.services.backup.reports.ReportBooks)
 
     def next_seq(self) -> int:
         self.counter += 1
