@@ -15,6 +15,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,8 +61,27 @@ class SigningKey:
                 "Fingerprint": self.fingerprint}
 
 
-def new_signing_key(region: str, now: float) -> SigningKey:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def new_signing_key(region: str, now: float, seed: str) -> SigningKey:
+    """The region's RSA-2048 key, derived from `seed` (the world's seed and the region).
+
+    Derived rather than drawn from the OS: everything in a world follows from its seed and its calls, so a
+    journal replay after a crash signs with the same key the learner already fetched. The sandbox's key guards
+    nothing real; only its arithmetic must be RSA's (primes from sympy, the key from cryptography).
+    """
+    import sympy  # imported here: only a trail with log file validation needs it
+
+    draw = random.Random(seed)  # reproducible on purpose (see above), not a secret
+    exponent = 65537
+    while True:
+        p = int(sympy.nextprime(draw.getrandbits(1024) | (3 << 1022)))  # two top bits: a 2048-bit modulus
+        q = int(sympy.nextprime(draw.getrandbits(1024) | (3 << 1022)))
+        phi = (p - 1) * (q - 1)
+        if p != q and math.gcd(exponent, phi) == 1:
+            break
+    d = pow(exponent, -1, phi)
+    numbers = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q),
+                                    rsa.rsa_crt_iqmp(p, q), rsa.RSAPublicNumbers(exponent, p * q))
+    private = numbers.private_key()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return SigningKey(region, pem, now)

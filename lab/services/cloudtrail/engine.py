@@ -320,7 +320,9 @@ class CloudTrail(Engine):
             state.signing_keys = {}
         key = state.signing_keys.get(region)
         if key is None:
-            key = state.signing_keys[region] = new_signing_key(region, float(int(self.now() // 86400) * 86400))
+            valid_from = float(int(self.now() // 86400) * 86400)
+            key = state.signing_keys[region] = new_signing_key(
+                region, valid_from, f"{self.sandbox.lab.seed}|cloudtrail-digest-key|{region}")
         return key
 
     def _deliver(self, boundary: float) -> None:
