@@ -115,36 +115,36 @@ class ReportJobs:
 
     def start_report_job(self, plan: ReportPlan) -> ReportJob:
         """A new report job of `plan`, CREATED now; it starts at once and completes after `backup.report.run`."""
-        state: BackupState = self.state  # type: ignore[attr-defined]
-        now: float = self.now()  # type: ignore[attr-defined]
-        job = ReportJob(state.new_uuid(self.seed).replace("-", ""), plan.region, plan.name,  # type: ignore[attr-defined]
+        state: BackupState = self.state
+        now: float = self.now()
+        job = ReportJob(state.new_uuid(self.seed).replace("-", ""), plan.region, plan.name,
                         plan.arn, plan.setting["ReportTemplate"], now)
         reports = books(state)
         reports.jobs[job.job_id] = job
         plan.last_attempted = now
         state.schedule(now, "report-start", job.job_id)
-        self.emit("ReportJobCreated", region=plan.region, resource=plan.arn, report_job=job.job_id)  # type: ignore[attr-defined]
+        self.emit("ReportJobCreated", region=plan.region, resource=plan.arn, report_job=job.job_id)
         return job
 
     def run_report_plan(self, key: str, at: float) -> None:
         """The plan's daily run: a report job, and the next run 24 hours on (none once the plan is deleted)."""
         region, name, created = key.split("|", 2)
-        plan = books(self.state).plans.get((region, name))  # type: ignore[attr-defined]
+        plan = books(self.state).plans.get((region, name))
         if plan is None or repr(plan.creation_time) != created:
             return  # deleted (or deleted and made again: the new plan has its own runs)
         self.start_report_job(plan)
-        self.state.schedule(at + REPORT_PERIOD, "report-daily", key)  # type: ignore[attr-defined]
+        self.state.schedule(at + REPORT_PERIOD, "report-daily", key)
 
     def start_report(self, job_id: str, at: float) -> None:
-        job = books(self.state).jobs.get(job_id)  # type: ignore[attr-defined]
+        job = books(self.state).jobs.get(job_id)
         if job is None or job.status != "CREATED":
             return
         job.status = "RUNNING"
-        self.state.schedule(at + self.sandbox.durations.backup_report_run(),  # type: ignore[attr-defined]
+        self.state.schedule(at + self.sandbox.durations.backup_report_run(),
                             "report-finish", job_id)
 
     def finish_report(self, job_id: str, at: float) -> None:
-        reports = books(self.state)  # type: ignore[attr-defined]
+        reports = books(self.state)
         job = reports.jobs.get(job_id)
         if job is None or job.status != "RUNNING":
             return
@@ -159,7 +159,7 @@ class ReportJobs:
         folder = f"{prefix.strip('/') + '/' if prefix else ''}Backup/{job.region}/{moment:%Y/%m/%d}/{plan.name}/"
         stem = f"{job.template}_{job.job_id}_{config.ACCOUNT_ID}_{job.region}_{moment:%Y%m%dT%H%M%SZ}"
         rows = self.report_rows(job.template, plan, at)
-        s3 = self.sandbox.client("s3", job.region)  # type: ignore[attr-defined]
+        s3 = self.sandbox.client("s3", job.region)
         keys: list[str] = []
         try:
             with audit.unrecorded():
@@ -187,11 +187,11 @@ class ReportJobs:
         detail: dict[str, Any] = {"report_job": job.job_id, "keys": job.keys}
         if message:
             detail["message"] = message
-        self.emit(name, region=job.region, resource=job.plan_arn, **detail)  # type: ignore[attr-defined]
+        self.emit(name, region=job.region, resource=job.plan_arn, **detail)
 
     def prune_reports(self, now: float) -> None:
         """Forget finished report jobs older than the jobs AWS Backup lists (30 days)."""
-        jobs = books(self.state).jobs  # type: ignore[attr-defined]
+        jobs = books(self.state).jobs
         horizon = now - JOB_HISTORY_SECONDS
         while jobs:
             oldest = next(iter(jobs.values()))
@@ -202,7 +202,7 @@ class ReportJobs:
     # -- what a report holds ---------------------------------------------------------------------
 
     def report_rows(self, template: str, plan: ReportPlan, at: float) -> list[dict[str, Any]]:
-        state: BackupState = self.state  # type: ignore[attr-defined]
+        state: BackupState = self.state
         region, since = plan.region, at - REPORT_PERIOD
         regions = plan.setting.get("Regions") or [region]
 
@@ -244,13 +244,13 @@ class ReportJobs:
         return self._compliance_rows(template, plan)
 
     def _compliance_rows(self, template: str, plan: ReportPlan) -> list[dict[str, Any]]:
-        state: BackupState = self.state  # type: ignore[attr-defined]
+        state: BackupState = self.state
         rows: list[dict[str, Any]] = []
         wanted = set(plan.setting.get("FrameworkArns") or [])
         for framework in sorted(state.frameworks.values(), key=lambda f: f.arn):
             if framework.arn not in wanted:
                 continue
-            evaluation = self.evaluate_framework(framework)  # type: ignore[attr-defined]
+            evaluation = self.evaluate_framework(framework)
             for control in evaluation["Controls"]:
                 if template == "CONTROL_COMPLIANCE_REPORT":
                     rows.append({"Account ID": config.ACCOUNT_ID, "Region": framework.region,

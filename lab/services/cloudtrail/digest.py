@@ -16,9 +16,11 @@ import gzip
 import hashlib
 import json
 import math
+import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -85,6 +87,29 @@ def new_signing_key(region: str, now: float, seed: str) -> SigningKey:
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return SigningKey(region, pem, now)
+
+
+def derived_signing_key(region: str, now: float, seed: str) -> SigningKey:
+    """`new_signing_key`, memoized in the user's cache dir: deriving a 2048-bit key takes seconds of prime
+    search, and the key is a function of `seed` alone, so a key cached once serves every world of that seed.
+    A cache that cannot be read or written only costs the derivation."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "securecart-lab" / "cloudtrail-keys"
+    path = base / f"{hashlib.sha256(seed.encode()).hexdigest()[:32]}.pem"
+    try:
+        pem = path.read_bytes()
+        serialization.load_pem_private_key(pem, password=None)
+        return SigningKey(region, pem, now)
+    except (OSError, ValueError):
+        pass
+    key = new_signing_key(region, now, seed)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(key.private_pem)
+        partial.replace(path)
+    except OSError:
+        pass
+    return key
 
 
 @dataclass

@@ -40,8 +40,8 @@ from lab.services.cloudtrail.digest import (
     DigestLink,
     SigningKey,
     build_digest,
+    derived_signing_key,
     digest_key,
-    new_signing_key,
 )
 
 ACCOUNT_ID = config.ACCOUNT_ID
@@ -321,7 +321,7 @@ class CloudTrail(Engine):
         key = state.signing_keys.get(region)
         if key is None:
             valid_from = float(int(self.now() // 86400) * 86400)
-            key = state.signing_keys[region] = new_signing_key(
+            key = state.signing_keys[region] = derived_signing_key(
                 region, valid_from, f"{self.sandbox.lab.seed}|cloudtrail-digest-key|{region}")
         return key
 
