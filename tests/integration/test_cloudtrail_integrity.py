@@ -195,8 +195,15 @@ def test_update_trail_checks_the_topic_policy(sandbox):
     closed = sns.create_topic(Name="ct-topic-closed")["TopicArn"]
     assert error_code(lambda: trail.update_trail(Name=name, SnsTopicName=closed)) == \
         "InsufficientSnsTopicPolicyException"
+    env = sandbox.tool_env("us-east-1")
+    refused = subprocess.run([str(BIN / "aws"), "--endpoint-url", env["AWS_ENDPOINT_URL"], "cloudtrail",
+                              "update-trail", "--name", name, "--sns-topic-name", "ct-topic-closed"],
+                             env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode != 0 and "InsufficientSnsTopicPolicyException" in refused.stderr, refused.stderr
+    assert "SNS:Publish" in refused.stderr and "cloudtrail.amazonaws.com" in refused.stderr
     assert "SnsTopicARN" not in trail.get_trail(Name=name)["Trail"]
     sns.set_topic_attributes(TopicArn=closed, AttributeName="Policy", AttributeValue=topic_policy(closed))
     updated = trail.update_trail(Name=name, SnsTopicName=closed)  # an ARN is accepted as well as a name
     assert updated["SnsTopicARN"] == closed and updated["SnsTopicName"] == "ct-topic-closed"
+    assert "SnsTopicARN" not in trail.update_trail(Name=name, SnsTopicName="")  # an empty name removes it
     trail.delete_trail(Name=name)

@@ -35,7 +35,7 @@ from lab.kernel.port import Sandbox
 from lab.services.backup.audit_manager import AuditInputs, evaluate
 from lab.services.backup.jobs import BackupJobs
 from lab.services.backup.model import BackupState, Framework
-from lab.services.backup.reports import ReportJobs
+from lab.services.backup.reports import ReportJobs, books
 from lab.services.backup.resources import Inventory, parse_arn
 from lab.services.backup.s3_backups import S3Books, S3Snapshot, capture, pin_before_delete, restore, versions_to_delete
 
@@ -193,4 +193,4 @@ class Backup(Engine, BackupJobs, ReportJobs):
             return {"vaults": len(state.vaults), "plans": sum(p.deletion_date is None for p in state.plans.values()),
                     "selections": len(state.selections), "recovery_points": len(state.recovery_points),
                     "backup_jobs": jobs, "copy_jobs": len(state.copy_jobs), "restore_jobs": len(state.restore_jobs),
-                    "frameworks": len(state.frameworks)}
+                    "frameworks": len(state.frameworks), "report_plans": len(books(state).plans)}
