@@ -31,8 +31,10 @@ class ApiData:
         self.sandbox = sandbox
 
     def put_object(self, region: str, bucket: str, key: str, body: bytes, content_type: str | None = None,
-                   storage_class: str | None = None) -> str | None:
+                   storage_class: str | None = None, metadata: dict[str, str] | None = None) -> str | None:
         extra: dict[str, Any] = {}
+        if metadata:
+            extra["Metadata"] = metadata
         if content_type:
             extra["ContentType"] = content_type
         if storage_class:

@@ -546,14 +546,17 @@ class MotoData:
         self._pending_items = []
 
     def put_object(self, region: str, bucket: str, key: str, body: bytes, content_type: str | None = None,
-                   storage_class: str | None = None) -> str | None:
+                   storage_class: str | None = None, metadata: dict[str, str] | None = None) -> str | None:
         factory = _key_factory()
         s3 = self._s3()
         target = s3.buckets.get(bucket)
+        user_metadata = {f"x-amz-meta-{name.lower()}": value for name, value in (metadata or {}).items()}
         if target is None or (storage_class is not None and storage_class not in factory.storage_classes):
             moto_s = s3.put_object(bucket, key, body, storage=storage_class)  # (raises moto's own error)
             if content_type:
                 moto_s.set_metadata({"Content-Type": content_type})
+            if user_metadata:
+                moto_s.set_metadata(user_metadata)
             return moto_s.version_id if moto_s.version_id != "null" else None
         # What moto's S3Backend.put_object does (bucket-default encryption, versions, notifications).
         encryption = kms_key_id = bucket_key_enabled = None
@@ -568,6 +571,9 @@ class MotoData:
             _storage_class=storage_class or "STANDARD", _is_versioned=target.is_versioned,
             _version_id=factory.version_id() if target.is_versioned else "null",
             encryption=encryption, kms_key_id=kms_key_id, bucket_key_enabled=bucket_key_enabled)
+        if user_metadata:  # a metadata of its own: the factory's Content-Type-only one is shared by other keys
+            stored._metadata = factory.metadata({"content-type": content_type or "binary/octet-stream",
+                                                 **user_metadata})
         if target.is_versioned:
             moto_patches.append_version(target.keys, key, stored)
         else:

@@ -75,8 +75,9 @@ ObjectEventListener = Callable[[str, str, str, str], None]
 
 class DataAccess(Protocol):
     def put_object(self, region: str, bucket: str, key: str, body: bytes, content_type: str | None = None,
-                   storage_class: str | None = None) -> str | None:
-        """Store an object; return its version id (None when the bucket is not versioned)."""
+                   storage_class: str | None = None, metadata: dict[str, str] | None = None) -> str | None:
+        """Store an object (with user `metadata`, names without x-amz-meta-); return its version id (None when
+        the bucket is not versioned)."""
 
     def put_item(self, region: str, table: str, item: dict[str, Any]) -> None:
         """Store a DynamoDB item given in DynamoDB JSON."""

@@ -131,6 +131,8 @@ def test_digests_sign_the_log_files_and_validate_logs_finds_tampering(fresh_sand
             listed.append(log["s3Object"])
         previous_signature = answer["Metadata"]["signature"]
     east_logs = [log for log in logs if "/CloudTrail/us-east-1/" in log]
+    # The digests' metadata is theirs alone (log files, JSON objects too, carry none).
+    assert s3.get_object(Bucket=bucket, Key=logs[0])["Metadata"] == {}
     assert sorted(listed) == sorted(east_logs)
 
     # One SNS notification per log file delivered, to the subscribed queue.
@@ -178,6 +180,14 @@ def test_digests_sign_the_log_files_and_validate_logs_finds_tampering(fresh_sand
     assert replayed.returncode == 1 and f"{hours}/{hours} digest files valid" in replayed.stdout, replayed.stdout
     assert f"s3://{bucket}/{tampered}\tINVALID: hash value doesn't match" in replayed.stderr, replayed.stderr
     assert f"s3://{bucket}/{deleted}\tINVALID: not found" in replayed.stderr, replayed.stderr
+
+    # A bucket policy that stops CloudTrail writing is a digest delivery error; put back, digests flow again.
+    s3.delete_bucket_policy(Bucket=bucket)
+    advance(sandbox, "1h")
+    assert trail.get_trail_status(Name=name)["LatestDigestDeliveryError"] == "AccessDenied"
+    s3.put_bucket_policy(Bucket=bucket, Policy=log_policy(bucket))
+    advance(sandbox, "1h")
+    assert "LatestDigestDeliveryError" not in trail.get_trail_status(Name=name)
 
     # Stopping logging stops the digests (AWS: no digest while a trail does not log).
     trail.stop_logging(Name=name)

@@ -12,6 +12,7 @@ with the region's private key whose public half ListPublicKeys returns (DER PKCS
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -40,14 +41,11 @@ class SigningKey:
     valid_from: float
 
     def _private(self) -> rsa.RSAPrivateKey:
-        key = serialization.load_pem_private_key(self.private_pem, password=None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        return key
+        return _loaded(self.private_pem)[0]
 
     @property
     def public_der(self) -> bytes:
-        return self._private().public_key().public_bytes(serialization.Encoding.DER,
-                                                         serialization.PublicFormat.PKCS1)
+        return _loaded(self.private_pem)[1]
 
     @property
     def fingerprint(self) -> str:
@@ -61,6 +59,14 @@ class SigningKey:
         leaving blobs undecoded, base64-decodes in validate-logs)."""
         return {"Value": self.public_der, "ValidityStartTime": self.valid_from,
                 "Fingerprint": self.fingerprint}
+
+
+@functools.lru_cache(maxsize=8)
+def _loaded(pem: bytes) -> tuple[rsa.RSAPrivateKey, bytes]:
+    """The key object and its public DER, loaded once per process (loading checks the key: a fifth of a second)."""
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key, key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
 
 
 def new_signing_key(region: str, now: float, seed: str) -> SigningKey:
@@ -97,7 +103,7 @@ def derived_signing_key(region: str, now: float, seed: str) -> SigningKey:
     path = base / f"{hashlib.sha256(seed.encode()).hexdigest()[:32]}.pem"
     try:
         pem = path.read_bytes()
-        serialization.load_pem_private_key(pem, password=None)
+        _loaded(pem)
         return SigningKey(region, pem, now)
     except (OSError, ValueError):
         pass

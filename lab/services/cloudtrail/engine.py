@@ -164,6 +164,9 @@ class CloudTrail(Engine):
         # Parsed parameters of recent records, so lookups by resource do not parse a call twice. Not state:
         # a pure function of the records, rebuilt on demand.
         self._params: OrderedDict[tuple[int, float], dict[str, Any] | None] = OrderedDict()
+        # The last answer of the digest rounds' bucket check, by (bucket, prefix, region), with the number of calls
+        # recorded when it was asked (not state: a function of the world, asked again after a restart).
+        self._bucket_checks: dict[tuple[str, str | None, str], tuple[int, str | None]] = {}
 
     def initial_state(self) -> CloudTrailState:
         return CloudTrailState()
@@ -415,12 +418,23 @@ class CloudTrail(Engine):
                 # A trail that stopped logging or validating breaks its chain; the next digest starts a new one.
                 trail.digest_links, trail.undigested = None, None
                 continue
+            problem = self._digest_bucket_problem(trail)
             for region in trail.digest_regions():
-                self._write_digest(trail, region, end)
+                self._write_digest(trail, region, end, problem)
 
-    def _write_digest(self, trail: Trail, region: str, end: float) -> None:
-        from botocore.exceptions import ClientError
+    def _digest_bucket_problem(self, trail: Trail) -> str | None:
+        """`bucket_problem`, asked again only after some call was made: a bucket and its policy change only by
+        calls (all recorded), and an idle month has a digest round every hour."""
+        asked = (trail.bucket, trail.prefix, trail.home_region)
+        recorded = self.state.recorded
+        known = self._bucket_checks.get(asked)
+        if known is not None and known[0] == recorded:
+            return known[1]
+        problem = self.bucket_problem(*asked)
+        self._bucket_checks[asked] = (recorded, problem)
+        return problem
 
+    def _write_digest(self, trail: Trail, region: str, end: float, problem: str | None) -> None:
         links = trail.digest_links if trail.digest_links is not None else {}
         undigested = trail.undigested if trail.undigested is not None else {}
         trail.digest_links, trail.undigested = links, undigested
@@ -431,14 +445,11 @@ class CloudTrail(Engine):
         key = digest_key(ACCOUNT_ID, trail.prefix, region, trail.name, trail.home_region, end)
         signed = build_digest(account=ACCOUNT_ID, bucket=trail.bucket, key=key, start=end - DIGEST_INTERVAL,
                               end=end, logs=logs, previous=previous, signing_key=self.signing_key(region))
-        problem = self.bucket_problem(trail.bucket, trail.prefix, trail.home_region)
         if problem is None:
             try:
-                with audit.unrecorded():
-                    self.sandbox.client("s3", trail.home_region).put_object(
-                        Bucket=trail.bucket, Key=key, Body=signed.body, ContentType="application/json",
-                        Metadata=signed.metadata)
-            except ClientError as exc:
+                self.sandbox.data.put_object(trail.home_region, trail.bucket, key, signed.body, "application/json",
+                                             metadata=signed.metadata)
+            except Exception as exc:  # noqa: BLE001 -- a bucket that refuses the object is a delivery error
                 problem = _delivery_error(exc)
         if problem:
             # The log files wait for the next digest; the chain goes on from the last one delivered.
