@@ -30,6 +30,7 @@ from checks.inventory.s3 import Invoices, Objects, ObjectVersion
 from lab import config
 from lab.inventory.collector import SourceError
 from lab.inventory.convert import iso
+from lab.inventory.live import NEWEST_VERSIONS, BucketDigest
 from lab.kernel.api import BackendAnswer, Call, ServiceApi
 from lab.kernel.data import EbsSnapshot, KeyHead
 from lab.kernel.errors import AwsError
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 API_MAX_VERSIONS = 2_000  # per bucket, through ListObjectVersions (from outside): moto lists ~1000/s
-NEWEST_VERSIONS = 50  # the newest object versions a bucket's summary shows (the TUI's explorer lists them)
 ORDER_ID_PAGE = 10_000  # rows per SELECT (POST /_lab/sql's result cap)
 ORDER_ID_PAGE_SQL = "SELECT order_id FROM orders WHERE order_id > ? ORDER BY order_id LIMIT ?"
 
@@ -156,13 +156,14 @@ class LedgerDigest:
         self._seen = 0
         self._builder = LedgerBuilder()
         self._invoices: dict[str, tuple[int | None, str, str]] = {}
+        self._invoice_keys: list[str] = []  # the invoices' keys in the order they were added
         self._lock = threading.Lock()
 
     def update(self, orders: list[dict[str, Any]]) -> None:
         with self._lock:
             if orders is not self._orders or len(orders) < self._seen:
                 self._orders, self._seen = orders, 0
-                self._builder, self._invoices = LedgerBuilder(), {}
+                self._builder, self._invoices, self._invoice_keys = LedgerBuilder(), {}, []
             for order in orders[self._seen:]:
                 order_id = str(order["order_id"])
                 refused = [store for store, ok in (order.get("stored") or {}).items() if ok is False]
@@ -170,6 +171,7 @@ class LedgerDigest:
                 if "customer" in order and "amount" in order:
                     key, etag = invoice_of(order_id, order["customer"], order["amount"], order["created_at"])
                     self._invoices[key] = (order_number(order_id), order_id, etag)
+                    self._invoice_keys.append(key)
             self._seen = len(orders)
 
     def ledger(self) -> Ledger:
@@ -179,6 +181,12 @@ class LedgerDigest:
     def invoices(self) -> dict[str, tuple[int | None, str, str]]:
         with self._lock:
             return self._invoices
+
+    def invoice_keys(self, since: int) -> tuple[dict[str, tuple[int | None, str, str]], list[str], int]:
+        """(the invoices, the keys of those added after the first `since`, how many were added in all): a new
+        invoices map (a new ledger) starts its count again."""
+        with self._lock:
+            return self._invoices, self._invoice_keys[since:], len(self._invoice_keys)
 
 
 def invoice_of(order_id: str, customer: str, amount: str, created_at: str) -> tuple[str, str]:
@@ -228,6 +236,13 @@ class Digests:
         self._world: tuple[Any, int, int] | None = None  # (the lab state, its request sequence, steps played)
         self._by_world: dict[tuple[str, ...], Any] = {}
         self._by_rows: dict[tuple[Any, ...], IdSet] = {}
+        self._buckets: dict[tuple[str, str], BucketDigest] = {}  # kept up to date from what changed since
+
+    def bucket(self, region: str, bucket: str) -> BucketDigest:
+        found = self._buckets.get((region, bucket))
+        if found is None:
+            found = self._buckets[(region, bucket)] = BucketDigest(region, bucket)
+        return found
 
     def for_world(self, sandbox: Sandbox) -> dict[tuple[str, ...], Any]:
         """The digests of the world as it is now (an empty map once anything changed it)."""
@@ -329,8 +344,9 @@ class SandboxSource:
 
         def read() -> Objects:
             engine = self.sandbox.engines.find(S3)
-            return summarise_objects(self.sandbox.data.key_heads(region, bucket), self.invoices(), truncated=False,
-                                     limit=0, replication=engine.replication_counts(bucket) if engine else None)
+            self._read_ledger()
+            return self._digests.bucket(region, bucket).objects(
+                self.sandbox.data, self._ledger, engine.replication_counts(bucket) if engine else None)
 
         return self.stable(("s3.objects", region, bucket), read)
 
