@@ -1,7 +1,8 @@
 """A bucket's summary kept up to date from what changed (lab.inventory.live.BucketDigest) is the summary made
 from every key (sources.summarise_objects), through writes, overwrites, delete markers, deleted versions and
 keys, the engines' direct writes, a write a fault refuses, invoices the ledger learns of later, and a restart
-(snapshot plus journal replay); the S3 engine's replication counts kept up to date are the ones counted."""
+(snapshot plus journal replay); so is `lab status`'s object count; the S3 engine's replication counts kept up to
+date are the ones counted."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def assert_same(digest: BucketDigest, sandbox: Sandbox, ledger: LedgerDigest, bu
     whole = summarise_objects(sandbox.data.key_heads(REGION, bucket), ledger.invoices(), truncated=False, limit=0,
                               replication=None)
     assert kept == whole
+    # `lab status`'s object count, kept up to date the same way
+    assert sandbox.data.count_objects(REGION, bucket) == whole.count
 
 
 @pytest.fixture()
@@ -175,3 +178,44 @@ def test_replication_counts_kept_are_the_counted_ones(sandbox: Sandbox) -> None:
     for version in s3.list_object_versions(Bucket=BUCKET, Prefix="k1")["Versions"]:
         s3.delete_object(Bucket=BUCKET, Key="k1", VersionId=version["VersionId"])
     assert engine.replication_counts(BUCKET) == counted(BUCKET) and counted(BUCKET).get("COMPLETED") == 9
+
+
+def test_instance_order_ids_follow_the_orders_journaled_since() -> None:
+    """A DB instance's order ids are read whole once, then kept up to date from the orders journaled since; a
+    learner's SQL in between (a DELETE) makes them read whole again."""
+    from checks.inventory import IdSet
+    from lab.inventory.sources import Digests
+    from lab.services.rds.store import ORDER, ORDERS_SCHEMA, SQL, DataStore, History
+
+    store = DataStore({})
+    store.histories["p"] = History("p", None, 0.0)
+    store.append("p", (0.0, SQL, ORDERS_SCHEMA))
+    digests, reads = Digests(), []
+
+    def place(number: int, order_id: str | None = None) -> None:
+        store.append("p", (float(number), ORDER, (number, order_id or f"ORD-{number:06d}", "c", "1.00",
+                                                  "2026-01-01T00:00:00Z")))
+
+    def ids_now() -> IdSet:
+        position = len(store.histories["p"].journal)
+
+        def read() -> IdSet:
+            reads.append(position)
+            connection = store.connection("p", store.latest("p"))
+            return IdSet.of(str(row[0]) for row in connection.execute("SELECT order_id FROM orders"))
+
+        kept = digests.instance_order_ids(("us-east-1", "db"), "p", position, store.histories["p"].journal, read)
+        connection = store.connection("p", store.latest("p"))
+        assert kept == IdSet.of(str(row[0]) for row in connection.execute("SELECT order_id FROM orders"))
+        return kept
+
+    for number in range(1, 6):
+        place(number)
+    ids_now()
+    for number in (6, 7, 9):
+        place(number)
+    place(10, "B'2")
+    assert ids_now().runs == [(1, 7), (9, 9)] and len(reads) == 1  # kept up to date, not read again
+    store.append("p", (11.0, SQL, "DELETE FROM orders WHERE id = 3"))
+    place(12)
+    assert ids_now().runs == [(1, 2), (4, 7), (9, 9), (12, 12)] and len(reads) == 2
