@@ -119,7 +119,6 @@ class BucketDigest:
         self.watcher = f"inventory-{next(_WATCHERS)}"
         self._heads: dict[str, KeyHead] = {}
         self._versions = self._markers = self._count = 0
-        self._held: dict[str, tuple[Invoice, bool]] = {}  # key -> (its invoice, original) while readable
         self._readable, self._original = _Held(), _Held()
         self._invoices: Mapping[str, Invoice] | None = None
         self._invoices_seen = 0
@@ -132,17 +131,22 @@ class BucketDigest:
         invoices, added, seen = ledger.invoice_keys(self._invoices_seen)
         if whole:
             self._start_again()
+        # First the keys judged as they were, against the invoices as they are now; then what changed.
         if invoices is not self._invoices:  # another ledger (a reset, a restore): every key judged again
-            self._invoices, added = invoices, list(self._heads)
+            self._invoices = invoices
+            self._readable, self._original = _Held(), _Held()
+            for key, head in self._heads.items():
+                self._judge(key, head)
+        else:
+            for key in added:  # an invoice the ledger has learnt of since, for a key written before it
+                head = self._heads.get(key)
+                if head is not None:
+                    self._judge(key, head)
         self._invoices_seen = seen
         for key in gone:
             self._drop(key)
         for head in heads:
             self._put(head)
-        for key in added:  # an invoice the ledger has learnt of since, for a key written before it
-            head = self._heads.get(key)
-            if head is not None:
-                self._judge(key, head)
         return self._summary(replication)
 
     # -- the parts ---------------------------------------------------------------------------------
@@ -150,7 +154,6 @@ class BucketDigest:
     def _start_again(self) -> None:
         self._heads = {}
         self._versions = self._markers = self._count = 0
-        self._held = {}
         self._readable, self._original = _Held(), _Held()
         self._newest, self._newest_stale = [], True
 
@@ -161,7 +164,7 @@ class BucketDigest:
         self._versions -= old.versions
         self._markers -= old.markers
         self._count -= old.etag is not None
-        self._unjudge(key)
+        self._unjudge(key, old)
         entry = (old.last_modified, key)
         if not self._newest_stale and entry in self._newest:
             self._newest.remove(entry)
@@ -185,24 +188,23 @@ class BucketDigest:
                 if len(newest) > NEWEST_VERSIONS:
                     del newest[0]
 
-    def _unjudge(self, key: str) -> None:
-        held = self._held.pop(key, None)
-        if held is not None:
-            invoice, original = held
+    def _unjudge(self, key: str, head: KeyHead) -> None:
+        """Take back what _judge counted for the key at `head` (the same ledger's invoice: a key's invoice does
+        not change within a ledger; another ledger judges every key again from the start)."""
+        invoice = (self._invoices or {}).get(key)
+        if invoice is not None and head.etag is not None:
             self._readable.discard(invoice)
-            if original:
+            if head.etag == invoice[2]:
                 self._original.discard(invoice)
 
     def _judge(self, key: str, head: KeyHead) -> None:
-        """Readable: the key's current version is not a delete marker; original: and it is the original content."""
-        self._unjudge(key)
+        """Count the key at `head` against its invoice: readable, its current version is not a delete marker;
+        original, and it is the original content."""
         invoice = (self._invoices or {}).get(key)
         if invoice is None or head.etag is None:
             return
-        original = head.etag == invoice[2]
-        self._held[key] = (invoice, original)
         self._readable.add(invoice)
-        if original:
+        if head.etag == invoice[2]:
             self._original.add(invoice)
 
     def _summary(self, replication: Mapping[str, int] | None) -> Objects:
