@@ -131,6 +131,9 @@ class ApiData:
                 raise LookupError(f"no bucket {bucket}") from exc
             raise
 
+    def key_head_changes(self, region: str, bucket: str, watcher: str) -> tuple[bool, list[KeyHead], list[str]]:
+        return True, self.key_heads(region, bucket), []  # (through the API no change can be seen: every key)
+
     def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
         self.sandbox.client("s3", region).delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 

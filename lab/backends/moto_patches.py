@@ -468,7 +468,12 @@ def _version_deletes() -> None:
 class SortedKeyStore(_VersionedKeyStore):
     """moto's S3 key store that also keeps its key names sorted, for listings: new names are noted as they come
     (merged in at the next listing), a removed name drops the sorted list (made again when next asked). The
-    sorted list lives in the instance's __dict__ and is never pickled (see reduce_key_store)."""
+    sorted list lives in the instance's __dict__ and is never pickled (see reduce_key_store).
+
+    It also tells watchers which keys changed (`take_changes`): a summary of the bucket kept up to date reads
+    only those (lab.backends.embedded.MotoData.key_head_changes), not every key of a month of orders. Every
+    change of moto's and the lab's goes through this class's methods; a bulk change (clear, update) forgets
+    the watchers, who then read the whole store again."""
 
     _MERGE_ONE_BY_ONE = 32  # up to this many new names are inserted one by one; more are merged by a sort
 
@@ -504,15 +509,37 @@ class SortedKeyStore(_VersionedKeyStore):
     def _dropped_names(self) -> None:
         self.__dict__["_sorted"] = None
 
+    # -- watchers: which keys changed since a watcher last asked ---------------------------------------------
+
+    def take_changes(self, watcher: str) -> set[str] | None:
+        """The keys whose versions changed since `watcher` last asked (and from now on, the ones that change
+        next); None when this store does not know the watcher (its first question, another store: a bucket made
+        again, a restore, a reset; or a bulk change): it reads the whole store."""
+        watchers: dict[str, set[str]] = self.__dict__.setdefault("_watchers", {})
+        found = watchers.get(watcher)
+        watchers[watcher] = set()
+        return found
+
+    def _changed(self, key: str) -> None:
+        watchers = self.__dict__.get("_watchers")
+        if watchers:
+            for changed in watchers.values():
+                changed.add(key)
+
+    def _forget_watchers(self) -> None:
+        self.__dict__.pop("_watchers", None)
+
     def __setitem__(self, key: str, value: Any) -> None:
         new = not dict.__contains__(self, key)
         super().__setitem__(key, value)
+        self._changed(key)
         if new:
             self._added_name(key)
 
     def setlist(self, key: Any, list_: Any) -> None:
         new = not dict.__contains__(self, key)
         super().setlist(key, list_)
+        self._changed(key)
         if new:
             self._added_name(key)
 
@@ -525,30 +552,37 @@ class SortedKeyStore(_VersionedKeyStore):
             self._added_name(key)
         else:
             versions.append(version)
+        self._changed(key)
 
     def pop(self, key: str) -> None:
         super().pop(key)
+        self._changed(key)
         self._dropped_names()
 
     def __delitem__(self, key: str) -> None:
         dict.__delitem__(self, key)
+        self._changed(key)
         self._dropped_names()
 
     def popitem(self) -> Any:
         found = dict.popitem(self)
+        self._changed(found[0])
         self._dropped_names()
         return found
 
     def clear(self) -> None:
         dict.clear(self)
+        self._forget_watchers()
         self._dropped_names()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         dict.update(self, *args, **kwargs)
+        self._forget_watchers()
         self._dropped_names()
 
     def setdefault(self, key: str, default: Any = None) -> Any:
         found = dict.setdefault(self, key, default)
+        self._changed(key)
         self._dropped_names()
         return found
 

@@ -30,17 +30,18 @@ from checks.inventory.s3 import Invoices, Objects, ObjectVersion
 from lab import config
 from lab.inventory.collector import SourceError
 from lab.inventory.convert import iso
+from lab.inventory.live import NEWEST_VERSIONS, BucketDigest, Runs
 from lab.kernel.api import BackendAnswer, Call, ServiceApi
 from lab.kernel.data import EbsSnapshot, KeyHead
 from lab.kernel.errors import AwsError
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
+    from lab.sim.journal import Journal
 
 T = TypeVar("T")
 
 API_MAX_VERSIONS = 2_000  # per bucket, through ListObjectVersions (from outside): moto lists ~1000/s
-NEWEST_VERSIONS = 50  # the newest object versions a bucket's summary shows (the TUI's explorer lists them)
 ORDER_ID_PAGE = 10_000  # rows per SELECT (POST /_lab/sql's result cap)
 ORDER_ID_PAGE_SQL = "SELECT order_id FROM orders WHERE order_id > ? ORDER BY order_id LIMIT ?"
 
@@ -156,13 +157,14 @@ class LedgerDigest:
         self._seen = 0
         self._builder = LedgerBuilder()
         self._invoices: dict[str, tuple[int | None, str, str]] = {}
+        self._invoice_keys: list[str] = []  # the invoices' keys in the order they were added
         self._lock = threading.Lock()
 
     def update(self, orders: list[dict[str, Any]]) -> None:
         with self._lock:
             if orders is not self._orders or len(orders) < self._seen:
                 self._orders, self._seen = orders, 0
-                self._builder, self._invoices = LedgerBuilder(), {}
+                self._builder, self._invoices, self._invoice_keys = LedgerBuilder(), {}, []
             for order in orders[self._seen:]:
                 order_id = str(order["order_id"])
                 refused = [store for store, ok in (order.get("stored") or {}).items() if ok is False]
@@ -170,6 +172,7 @@ class LedgerDigest:
                 if "customer" in order and "amount" in order:
                     key, etag = invoice_of(order_id, order["customer"], order["amount"], order["created_at"])
                     self._invoices[key] = (order_number(order_id), order_id, etag)
+                    self._invoice_keys.append(key)
             self._seen = len(orders)
 
     def ledger(self) -> Ledger:
@@ -179,6 +182,12 @@ class LedgerDigest:
     def invoices(self) -> dict[str, tuple[int | None, str, str]]:
         with self._lock:
             return self._invoices
+
+    def invoice_keys(self, since: int) -> tuple[dict[str, tuple[int | None, str, str]], list[str], int]:
+        """(the invoices, the keys of those added after the first `since`, how many were added in all): a new
+        invoices map (a new ledger) starts its count again."""
+        with self._lock:
+            return self._invoices, self._invoice_keys[since:], len(self._invoice_keys)
 
 
 def invoice_of(order_id: str, customer: str, amount: str, created_at: str) -> tuple[str, str]:
@@ -228,6 +237,14 @@ class Digests:
         self._world: tuple[Any, int, int] | None = None  # (the lab state, its request sequence, steps played)
         self._by_world: dict[tuple[str, ...], Any] = {}
         self._by_rows: dict[tuple[Any, ...], IdSet] = {}
+        self._buckets: dict[tuple[str, str], BucketDigest] = {}  # kept up to date from what changed since
+        self._by_instance: dict[tuple[str, str], _KeptIds] = {}  # (region, instance) -> its order ids
+
+    def bucket(self, region: str, bucket: str) -> BucketDigest:
+        found = self._buckets.get((region, bucket))
+        if found is None:
+            found = self._buckets[(region, bucket)] = BucketDigest(region, bucket)
+        return found
 
     def for_world(self, sandbox: Sandbox) -> dict[tuple[str, ...], Any]:
         """The digests of the world as it is now (an empty map once anything changed it)."""
@@ -236,7 +253,7 @@ class Digests:
         if self._world is None or self._world[0] is not lab:
             # Another world (a reset, a restore): its DB instances may have the same names, histories and
             # positions as the old world's, with other rows.
-            self._by_rows = {}
+            self._by_rows, self._by_instance = {}, {}
         if self._world is None or self._world[0] is not lab or self._world[1:] != world[1:]:
             self._world, self._by_world = world, {}
         return self._by_world
@@ -248,6 +265,53 @@ class Digests:
                 self._by_rows.clear()
             found = self._by_rows[rows] = read()
         return found
+
+    def instance_order_ids(self, instance: tuple[str, str], history: str, position: int, journal: Journal | None,
+                           read: Callable[[], IdSet]) -> IdSet:
+        """The order ids of a DB instance whose rows are the first `position` changes of `history`: read whole
+        once, then kept up to date from the changes journaled since while those are only the shop's orders (each
+        adds its order id: a journaled change succeeded); any other change (a learner's SQL) reads them again."""
+        from lab.services.rds.store import ORDER
+
+        known = self._by_instance.get(instance)
+        if known is not None and known.history == history and known.position == position:
+            return known.ids()
+        if (known is not None and known.history == history and known.position < position and journal is not None
+                and len(journal) >= position and all(what == ORDER for what in journal.whats[known.position:position])):
+            for value in journal.values[known.position:position]:
+                known.add(str(value[1]))
+            known.position = position
+            return known.ids()
+        kept = self._by_instance[instance] = _KeptIds(history, position, self.order_ids(
+            (*instance, history, position), read))
+        return kept.ids()
+
+
+class _KeptIds:
+    """A DB instance's order ids at (history, position), changed one order at a time (numbered ids as runs)."""
+
+    def __init__(self, history: str, position: int, ids: IdSet) -> None:
+        self.history = history
+        self.position = position
+        self.numbers = Runs()
+        for first, last in ids.runs:
+            self.numbers.firsts.append(first)
+            self.numbers.lasts.append(last)
+        self.others = set(ids.others)
+        self._ids: IdSet | None = ids
+
+    def add(self, order_id: str) -> None:
+        number = order_number(order_id)
+        if number is None:
+            self.others.add(order_id)
+        else:
+            self.numbers.add(number)
+        self._ids = None
+
+    def ids(self) -> IdSet:
+        if self._ids is None:
+            self._ids = IdSet(runs=self.numbers.runs(), others=sorted(self.others))
+        return self._ids
 
 
 class SandboxSource:
@@ -329,8 +393,9 @@ class SandboxSource:
 
         def read() -> Objects:
             engine = self.sandbox.engines.find(S3)
-            return summarise_objects(self.sandbox.data.key_heads(region, bucket), self.invoices(), truncated=False,
-                                     limit=0, replication=engine.replication_counts(bucket) if engine else None)
+            self._read_ledger()
+            return self._digests.bucket(region, bucket).objects(
+                self.sandbox.data, self._ledger, engine.replication_counts(bucket) if engine else None)
 
         return self.stable(("s3.objects", region, bucket), read)
 
@@ -366,8 +431,14 @@ class SandboxSource:
                 try:
                     # (a cheap read first: an instance that cannot be reached answers no order ids)
                     engine.run_sql(region, name, "SELECT 1", False)
-                    rows = (region, name, *(digest.get("rows_version") or [None, None]))
-                    orders.order_ids = self._digests.order_ids(rows, read) if rows[-1] is not None else read()
+                    history, position = digest.get("rows_version") or [None, None]
+                    if history is None or position is None:
+                        orders.order_ids = read()
+                    else:
+                        found_history = engine.store.histories.get(history)
+                        orders.order_ids = self._digests.instance_order_ids(
+                            (region, name), history, position,
+                            found_history.journal if found_history is not None else None, read)
                 except (SqlError, LookupError, ValueError, SourceError) as exc:
                     # (the words the admin route would have answered: the same evidence in and out)
                     orders.error = f"order ids could not be read: POST /_lab/sql: {exc}"

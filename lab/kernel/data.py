@@ -111,6 +111,12 @@ class DataAccess(Protocol):
         """Every key of the bucket with its latest version and its version counts: what a summary of the bucket
         needs, without making a record of every version (a month of orders is 100,000). LookupError: no bucket."""
 
+    def key_head_changes(self, region: str, bucket: str, watcher: str) -> tuple[bool, list[KeyHead], list[str]]:
+        """What changed in the bucket since `watcher` (a name its reader chose) last asked: (whole, heads, gone).
+        whole: `heads` is every key (the first question, or the bucket is not the one the watcher knew: made
+        again, restored, reset); else the heads of the keys changed since, and the keys gone since. A summary
+        kept up to date with this costs what changed, not the bucket's age. LookupError: no bucket."""
+
     def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
         """Remove one version (or delete marker) for good."""
 

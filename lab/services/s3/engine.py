@@ -181,6 +181,9 @@ class S3(Engine):
         self._buckets_as_of: tuple[Any, int] | None = None
         self._roles: dict[str, str | None] = {}
         self._uniform_targets: dict[tuple[str, str], tuple[ReplicationConfig, tuple[Target, ...]]] = {}
+        # bucket -> (its version records, how many have each status): replication_counts without a pass over a
+        # month of records; kept for that very dict (a restore or a reset brings other dicts: counted again)
+        self._status_counts: dict[str, tuple[dict[str, VersionStatus], dict[str, int]]] = {}
         self.data.subscribe_object_events(self._on_object_event)
 
     def initial_state(self) -> S3State:
@@ -431,18 +434,43 @@ class S3(Engine):
     def replication_counts(self, bucket: str) -> dict[str, int]:
         """How many of the bucket's versions show each ReplicationStatus (what replication_status answers for
         each of them), counted without going through every version of the bucket."""
-        counts: dict[str, int] = {}
         known = self.state.versions.get(bucket, {})
-        for record in known.values():
-            counts[record.status] = counts.get(record.status, 0) + 1
+        counts = dict(self._status_counts_of(bucket, known))
         for (kind, queued_bucket, version_id), task in self.state.queued.items():
             if (kind == "version" and queued_bucket == bucket and version_id not in known
                     and task.targets is None and self._targets(task)):
                 counts[PENDING] = counts.get(PENDING, 0) + 1
         return counts
 
+    def _status_counts_of(self, bucket: str, known: dict[str, VersionStatus]) -> dict[str, int]:
+        """How many of `known` (the bucket's version records) have each status: counted once, then kept up to
+        date by _set_status and _forget (a month of replication is 100,000 records)."""
+        cached = self._status_counts.get(bucket)
+        if cached is None or cached[0] is not known:
+            counts: dict[str, int] = {}
+            for record in known.values():
+                counts[record.status] = counts.get(record.status, 0) + 1
+            cached = self._status_counts[bucket] = (known, counts)
+        return cached[1]
+
+    def _count_status(self, bucket: str, known: dict[str, VersionStatus], status: str, sign: int) -> None:
+        cached = self._status_counts.get(bucket)
+        if cached is not None and cached[0] is known:
+            cached[1][status] = cached[1].get(status, 0) + sign
+
+    def _set_status(self, state: S3State, bucket: str, version_id: str, record: VersionStatus) -> None:
+        known = state.versions.setdefault(bucket, {})
+        old = known.get(version_id)
+        if old is not None:
+            self._count_status(bucket, known, old.status, -1)
+        known[version_id] = record
+        self._count_status(bucket, known, record.status, +1)
+
     def _forget(self, bucket: str, version_id: str) -> None:
-        self.state.versions.get(bucket, {}).pop(version_id, None)
+        known = self.state.versions.get(bucket, {})
+        old = known.pop(version_id, None)
+        if old is not None:
+            self._count_status(bucket, known, old.status, -1)
 
     # -- time ----------------------------------------------------------------------------------------
 
@@ -546,8 +574,8 @@ class S3(Engine):
                 continue
             replicas.append((target.bucket, replica_version))
             if task.kind == "version":
-                state.versions.setdefault(target.bucket, {})[replica_version] = VersionStatus(
-                    REPLICA, ((task.bucket, task.version_id),))
+                self._set_status(state, target.bucket, replica_version, VersionStatus(
+                    REPLICA, ((task.bucket, task.version_id),)))
             if measured is not None:
                 measured.max_latency = max(measured.max_latency, lag)
             if target.rtc_minutes is not None and lag > target.rtc_minutes * 60:
@@ -556,8 +584,8 @@ class S3(Engine):
             self.emit("ReplicationCompleted", region=source_region, resource=resource, lag_seconds=lag,
                       replica_version_id=replica_version, **detail)
         if task.kind == "version":
-            state.versions.setdefault(task.bucket, {})[task.version_id] = VersionStatus(
-                COMPLETED if len(replicas) == len(targets) else FAILED, tuple(replicas))
+            self._set_status(state, task.bucket, task.version_id, VersionStatus(
+                COMPLETED if len(replicas) == len(targets) else FAILED, tuple(replicas)))
 
     # -- replication metrics (S3 User Guide: Using S3 Replication metrics) ------------------------------
 
