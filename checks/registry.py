@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 import types
 from collections.abc import Iterable, Mapping
-from importlib.metadata import entry_points
 from typing import Any
 
 from checks.base import CheckParamError, CheckResult, CheckSpec
@@ -58,10 +59,46 @@ def _load_builtins() -> None:
             register(spec, f"checks.{name}")
 
 
+def may_declare(group: str, path: Iterable[str] | None = None) -> bool:
+    """Whether a distribution on `path` (sys.path) may declare entry points of `group`: its header is searched
+    for in the distributions' entry_points.txt. importlib.metadata, which reads them properly, costs a `lab`
+    command more to load and run than the rest of the checks' registry: without a plugin installed it is not
+    loaded. What this search cannot see into (a zip file or an egg on the path) answers True."""
+    header = f"[{group}]"
+    for entry in sys.path if path is None else path:
+        folder = entry or "."
+        try:
+            with os.scandir(folder) as listing:
+                names = [item.name for item in listing]
+        except NotADirectoryError:
+            return True  # a zip file
+        except OSError:
+            continue
+        for name in names:
+            lowered = name.lower()
+            if lowered.endswith(".egg"):
+                return True
+            if not lowered.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8", errors="replace") as text:
+                    if header in text.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def load_plugins(points: Iterable[Any] | None = None) -> list[str]:
     """Register the checks of every entry point in the group; returns the errors (also in PLUGIN_ERRORS)."""
+    if points is None:
+        points = ()
+        if may_declare(ENTRY_POINT_GROUP):
+            from importlib.metadata import entry_points
+
+            points = entry_points(group=ENTRY_POINT_GROUP)
     errors: list[str] = []
-    for point in (entry_points(group=ENTRY_POINT_GROUP) if points is None else points):
+    for point in points:
         origin = f"plugin {point.name} ({point.value})"
         try:
             specs = specs_in(point.load())
@@ -105,6 +142,7 @@ __all__ = [
     "CheckParamError",
     "get",
     "load_plugins",
+    "may_declare",
     "register",
     "run",
     "services_for",

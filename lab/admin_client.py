@@ -176,12 +176,33 @@ def _parse_answer(raw: bytes) -> tuple[int, bytes]:
     for line in header_lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        raise _BadAnswerError("a chunked answer to an HTTP/1.0 request")
     body = raw[end + 4:]
+    if "chunked" in headers.get("transfer-encoding", "").lower():  # (werkzeug streams so even to HTTP/1.0)
+        return int(rest[:3]), _dechunked(body)
     length = headers.get("content-length")
     if length is not None:
         if not length.isdigit() or len(body) < int(length):
             raise _BadAnswerError(f"the answer ended after {len(body)} of its {length} bytes")
         body = body[:int(length)]
     return int(rest[:3]), body
+
+
+def _dechunked(body: bytes) -> bytes:
+    """The data of a chunked body (RFC 9112 7.1): hex size lines, each chunk, a last chunk of size 0."""
+    data = bytearray()
+    position = 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        try:
+            size = int(body[position:line_end].split(b";", 1)[0], 16) if line_end >= 0 else -1
+        except ValueError:
+            size = -1
+        if size < 0:
+            raise _BadAnswerError(f"a chunked answer cut short or malformed after {len(data)} bytes")
+        if size == 0:
+            return bytes(data)
+        start = line_end + 2
+        if len(body) < start + size + 2:
+            raise _BadAnswerError(f"a chunked answer cut short after {len(data)} bytes")
+        data += body[start:start + size]
+        position = start + size + 2
