@@ -194,20 +194,37 @@ def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool 
                   learner: str | None = None) -> LabProgress:
     """A lab's report (lab.grading.Report of `exercise`, the whole lab's: lab.app.scoring): steps passed become
     done, its score is the lab's latest; an attempt also counts."""
-    if report.lab_id != exercise.id:
-        raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
+    return record_reports(state_dir, [(exercise, report)], attempt=attempt, learner=learner)[0]
 
-    def change(entry: LabProgress) -> None:
-        passing = [step.id for step in report.steps if step.passed]
-        entry.steps_done = sorted(set(entry.steps_done) | set(passing))
-        # Every check is the lab's latest standing (lab.app.scoring): the steps it shows and its score agree.
-        entry.last_percent = round(report.percent, 2)
-        entry.last_passed = bool(report.passed)
-        entry.passed = entry.passed or bool(report.passed)
-        if attempt:
-            entry.attempts += 1
 
-    return update(state_dir, report.lab_id, change, learner)
+def record_reports(state_dir: Path, checked: list[tuple[Any, Any]], *, attempt: bool = True,
+                   learner: str | None = None) -> list[LabProgress]:
+    """`record_report` of each (exercise, report), in that order, read and written once under the lock: a check
+    of every lab writes (and fsyncs) the progress once, not once per lab."""
+    for exercise, report in checked:
+        if report.lab_id != exercise.id:
+            raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
+    if not checked:
+        return []
+    learner = learner or default_learner()
+    entries: list[LabProgress] = []
+    with _locked(state_dir, learner):
+        progress = load(state_dir, learner)
+        for _, report in checked:
+            entry = progress.labs.get(report.lab_id) or LabProgress(report.lab_id)
+            passing = [step.id for step in report.steps if step.passed]
+            entry.steps_done = sorted(set(entry.steps_done) | set(passing))
+            # Every check is the lab's latest standing (lab.app.scoring): the steps it shows and its score agree.
+            entry.last_percent = round(report.percent, 2)
+            entry.last_passed = bool(report.passed)
+            entry.passed = entry.passed or bool(report.passed)
+            if attempt:
+                entry.attempts += 1
+            progress.labs[report.lab_id] = entry
+            progress.last_lab = report.lab_id
+            entries.append(entry)
+        save(state_dir, progress)
+    return entries
 
 
 def record_hint(state_dir: Path, lab_id: str, step_id: str, available: int, learner: str | None = None) -> LabProgress:
