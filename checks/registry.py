@@ -9,7 +9,6 @@ to load is reported in `PLUGIN_ERRORS` and skipped: one broken plugin never hide
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 import types
@@ -17,8 +16,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.base import CheckParamError, CheckResult, CheckSpec
-
-log = logging.getLogger("checks")
 
 ENTRY_POINT_GROUP = "securecart_lab.checks"
 BUILTIN_MODULES = ("s3", "rds", "dynamodb", "ebs", "backup", "route53", "cloudtrail", "drs", "dr", "recovery")
@@ -109,7 +106,9 @@ def load_plugins(points: Iterable[Any] | None = None) -> list[str]:
                 register(spec, origin)
         except Exception as exc:  # noqa: BLE001 -- a broken plugin is reported, the rest still load
             message = f"{origin} was not loaded: {type(exc).__name__}: {exc}"
-            log.warning(message)
+            import logging  # (loaded when there is something to say)
+
+            logging.getLogger("checks").warning(message)
             errors.append(message)
     PLUGIN_ERRORS.extend(errors)
     return errors

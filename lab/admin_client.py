@@ -48,7 +48,7 @@ class AdminClient:
             raise LabError(f"cannot ask the sandbox for {path!r}: a space, a control or a non-ASCII character "
                            "in the request path")
         try:
-            connection = socket.create_connection((self._host, self._port or 80), timeout=timeout)
+            connection = socket.create_connection((_address_of(self._host), self._port or 80), timeout=timeout)
         except OSError as exc:  # refused, unreachable, or no answer to the connect: nothing runs there
             raise _NotListeningError(str(exc)) from exc
         with connection:
@@ -148,6 +148,12 @@ class _NotListeningError(OSError):
 
 class _BadAnswerError(Exception):
     """An answer that is not HTTP, or that ended before its Content-Length."""
+
+
+def _address_of(host: str) -> str | bytes:
+    """The host as getaddrinfo takes it: an ASCII name (an address, localhost) as bytes, which spares the IDNA
+    codec that a str costs to load (a name written in another script stays a str, encoded by IDNA)."""
+    return host.encode("ascii") if host.isascii() else host
 
 
 def _answer_length(received: bytearray) -> tuple[bool, int | None]:

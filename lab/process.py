@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -160,6 +159,8 @@ def stop(state_dir: Path, running: Running, timeout: float = 30.0) -> dict[str, 
         saved = AdminClient(running.endpoint).shutdown().get("saved")
     except LabError:
         if running.pid:
+            import signal
+
             os.kill(running.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while running.pid and pid_alive(running.pid) and time.monotonic() < deadline:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
-import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,17 +25,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("lab.progress")
-
 PROGRESS_VERSION = 1
 PROGRESS_DIR = "progress"
 LEARNER_ENV = "LAB_LEARNER"
 LEARNER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,63}")  # what an export's learner id may be
 
 
+def _log() -> Any:
+    """The module's logger, loaded when there is something to say (`lab check` otherwise starts without logging)."""
+    import logging
+
+    return logging.getLogger("lab.progress")
+
+
 def new_learner_id() -> str:
     """A fresh learner id: 32 hex digits from the operating system's randomness. (Not uuid.uuid4, which the
     sandbox process replaces with moto's seeded generator so that resource ids replay the same.)"""
+    import secrets
+
     return secrets.token_hex(16)
 
 
@@ -98,8 +103,8 @@ class Progress:
         labs = {lab_id: LabProgress.from_dict(entry) for lab_id, entry in (data.get("labs") or {}).items()}
         learner_id = data.get("learner_id")
         if learner_id is not None and not (isinstance(learner_id, str) and LEARNER_ID_PATTERN.fullmatch(learner_id)):
-            log.warning("the progress of %s holds %r, which is not a learner id; a new one is made", learner,
-                        learner_id)
+            _log().warning("the progress of %s holds %r, which is not a learner id; a new one is made", learner,
+                           learner_id)
             learner_id = None
         return cls(learner=data.get("learner") or learner, labs=labs, last_lab=data.get("last_lab"),
                    learner_id=learner_id)
@@ -123,8 +128,8 @@ def load(state_dir: Path, learner: str | None = None) -> Progress:
         aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
         with contextlib.suppress(OSError):
             path.replace(aside)
-        log.warning("the progress file %s could not be read (%s); it was moved to %s and progress starts again",
-                    path, exc, aside)
+        _log().warning("the progress file %s could not be read (%s); it was moved to %s and progress starts again",
+                       path, exc, aside)
         return Progress(learner=learner)
 
 
