@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cedarpy
+if TYPE_CHECKING:
+    import cedarpy
 
 ACCOUNT_ROOT = "arn:aws:iam::{account}:root"
 MAX_WILDCARD_CHOICES = 4096  # a pattern with many `?` against a long value: refuse rather than loop for long
@@ -685,8 +686,16 @@ _ENTITY = {"principal": {"type": "Caller", "id": "caller"}, "action": {"type": "
            "resource": {"type": "Resource", "id": "resource"}}
 
 
+def _cedar() -> Any:
+    """cedarpy, loaded when a policy is first evaluated: every command that loads the checks' registry loads
+    this module, most never evaluate a policy."""
+    import cedarpy
+
+    return cedarpy
+
+
 def _authorize(policies: str, context: dict[str, Any]) -> cedarpy.AuthzResult:
-    result = cedarpy.is_authorized({**_ENTITY, "context": context}, policies, [])
+    result = _cedar().is_authorized({**_ENTITY, "context": context}, policies, [])
     errors = result.diagnostics.errors
     if errors:
         raise PolicyError(f"the policy could not be evaluated: {errors[0]}")
@@ -718,7 +727,7 @@ def evaluate(policy: Policy | str | Mapping[str, Any], request: Request) -> Eval
     result = _authorize(translator.policies(), translator.context())
     by_id = {f"s{s.index}": s for s in policy.statements}
     deciding = tuple(by_id[name] for name in _determining(result) if name in by_id)
-    if result.decision == cedarpy.Decision.Allow:
+    if result.decision == _cedar().Decision.Allow:
         return Evaluation(Decision.ALLOWED, deciding)
     denying = tuple(s for s in deciding if s.effect == "Deny")
     return Evaluation(Decision.EXPLICIT_DENY if denying else Decision.IMPLICIT_DENY, denying)

@@ -9,15 +9,13 @@ to load is reported in `PLUGIN_ERRORS` and skipped: one broken plugin never hide
 from __future__ import annotations
 
 import importlib
-import logging
+import os
+import sys
 import types
 from collections.abc import Iterable, Mapping
-from importlib.metadata import entry_points
 from typing import Any
 
 from checks.base import CheckParamError, CheckResult, CheckSpec
-
-log = logging.getLogger("checks")
 
 ENTRY_POINT_GROUP = "securecart_lab.checks"
 BUILTIN_MODULES = ("s3", "rds", "dynamodb", "ebs", "backup", "route53", "cloudtrail", "drs", "dr", "recovery")
@@ -58,10 +56,46 @@ def _load_builtins() -> None:
             register(spec, f"checks.{name}")
 
 
+def may_declare(group: str, path: Iterable[str] | None = None) -> bool:
+    """Whether a distribution on `path` (sys.path) may declare entry points of `group`: its header is searched
+    for in the distributions' entry_points.txt. importlib.metadata, which reads them properly, costs a `lab`
+    command more to load and run than the rest of the checks' registry: without a plugin installed it is not
+    loaded. What this search cannot see into (a zip file or an egg on the path) answers True."""
+    header = f"[{group}]"
+    for entry in sys.path if path is None else path:
+        folder = entry or "."
+        try:
+            with os.scandir(folder) as listing:
+                names = [item.name for item in listing]
+        except NotADirectoryError:
+            return True  # a zip file
+        except OSError:
+            continue
+        for name in names:
+            lowered = name.lower()
+            if lowered.endswith(".egg"):
+                return True
+            if not lowered.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8", errors="replace") as text:
+                    if header in text.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def load_plugins(points: Iterable[Any] | None = None) -> list[str]:
     """Register the checks of every entry point in the group; returns the errors (also in PLUGIN_ERRORS)."""
+    if points is None:
+        points = ()
+        if may_declare(ENTRY_POINT_GROUP):
+            from importlib.metadata import entry_points
+
+            points = entry_points(group=ENTRY_POINT_GROUP)
     errors: list[str] = []
-    for point in (entry_points(group=ENTRY_POINT_GROUP) if points is None else points):
+    for point in points:
         origin = f"plugin {point.name} ({point.value})"
         try:
             specs = specs_in(point.load())
@@ -72,7 +106,9 @@ def load_plugins(points: Iterable[Any] | None = None) -> list[str]:
                 register(spec, origin)
         except Exception as exc:  # noqa: BLE001 -- a broken plugin is reported, the rest still load
             message = f"{origin} was not loaded: {type(exc).__name__}: {exc}"
-            log.warning(message)
+            import logging  # (loaded when there is something to say)
+
+            logging.getLogger("checks").warning(message)
             errors.append(message)
     PLUGIN_ERRORS.extend(errors)
     return errors
@@ -105,6 +141,7 @@ __all__ = [
     "CheckParamError",
     "get",
     "load_plugins",
+    "may_declare",
     "register",
     "run",
     "services_for",

@@ -16,7 +16,6 @@ from lab.commands import register_all
 from lab.commands._common import admin, port_option, state_dir_option
 from lab.commands._common import state_dir_path as _state_dir
 from lab.errors import LabError
-from lab.sandbox.persistence import FSYNC_POLICIES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -62,7 +61,7 @@ def main(ctx: click.Context) -> None:
 @click.option("--allow-remote", is_flag=True, help="accept a backend URL that is not on loopback")
 @click.option("--seed", type=int, default=None, help="seed for deterministic ids and data (new state only)")
 @click.option("--no-world", is_flag=True, help="start empty, without the SecureCart world")
-@click.option("--fsync", type=click.Choice(sorted(FSYNC_POLICIES)), default=None,
+@click.option("--fsync", type=click.Choice(sorted(config.FSYNC_POLICY_NAMES)), default=None,
               help="when an acknowledged change is on disk: always (fsync each, survives a power cut), batch "
                    "(the same, concurrent changes share an fsync), never (written to the OS: survives kill -9 "
                    "and crashes of the sandbox, not a power cut)  [default: never]")

@@ -15,6 +15,16 @@ DUMMY_ACCESS_KEY = "test"
 DUMMY_SECRET_KEY = "test"  # noqa: S105 -- the sandbox's well-known dummy credential, as LocalStack's
 DEFAULT_SEED = 20260101
 
+# The files a running sandbox keeps in its state dir: written by lab.sandbox.server, read by the `lab` command
+# (which finds the sandbox through them without loading the server's module).
+RUNTIME_FILE = "sandbox.json"
+PID_FILE = "sandbox.pid"
+LOG_FILE = "sandbox.log"
+
+# The names of lab.sandbox.persistence.FSYNC_POLICIES (what each guarantees is there), for `lab up --fsync`
+# without loading the persistence layer; tests/unit/test_cli_imports.py keeps the two the same.
+FSYNC_POLICY_NAMES = ("always", "batch", "never")
+
 # Environment variables the sandbox process sets before moto is imported.
 MOTO_ENVIRONMENT = {
     "MOTO_ACCOUNT_ID": ACCOUNT_ID,

@@ -24,13 +24,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from lab.errors import LabError
 from lab.safety import RefusedFileError, read_regular_file
 from lab.sim.clock import parse_duration
+
+if TYPE_CHECKING:
+    import yaml
 
 REPO_EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
 SCHEMA_PATH = REPO_EXERCISES_DIR / "schema.json"
@@ -184,56 +185,63 @@ def _one_based(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
 
 
-class RefusedYamlError(yaml.MarkedYAMLError):
-    """A YAML document the loader refuses -- beyond one of its limits, or a value its type cannot hold --
-    marked at the node concerned."""
+@lru_cache(maxsize=1)
+def _bounded_loader() -> tuple[type[Exception], type[Any]]:
+    """(RefusedYamlError, BoundedLoader), defined when a file is first parsed: a command that loads only labs
+    validated before (lab.validation_cache) does not load PyYAML."""
+    import yaml
 
-    def __init__(self, mark: yaml.Mark | None, problem: str) -> None:
-        super().__init__(problem=problem, problem_mark=mark)
+    class RefusedYamlError(yaml.MarkedYAMLError):
+        """A YAML document the loader refuses -- beyond one of its limits, or a value its type cannot hold --
+        marked at the node concerned."""
 
+        def __init__(self, mark: yaml.Mark | None, problem: str) -> None:
+            super().__init__(problem=problem, problem_mark=mark)
 
-class BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with limits on nesting, aliases, scalar length and integer digits.
+    class BoundedLoader(yaml.SafeLoader):
+        """PyYAML's safe loader with limits on nesting, aliases, scalar length and integer digits.
 
-    The checks run while the document is composed into nodes, before any value is built: the composer
-    recurses once per level (so a deep document would end in a RecursionError), and an integer of 100,001
-    digits would fail in int() with a ValueError. Expanding aliases is bounded where values are built
-    (`load_marked`), since a handful of aliases may still stand for millions of values.
-    """
+        The checks run while the document is composed into nodes, before any value is built: the composer
+        recurses once per level (so a deep document would end in a RecursionError), and an integer of 100,001
+        digits would fail in int() with a ValueError. Expanding aliases is bounded where values are built
+        (`load_marked`), since a handful of aliases may still stand for millions of values.
+        """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.depth = 0
-        self.aliases = 0
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.depth = 0
+            self.aliases = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_YAML_ALIASES:
-                raise RefusedYamlError(event.start_mark, f"more than {MAX_YAML_ALIASES} aliases (*name); "
-                                                          "write the values out instead")
-            return super().compose_node(parent, index)
-        self.depth += 1
-        try:
-            if self.depth > MAX_YAML_DEPTH:
-                raise RefusedYamlError(event.start_mark, f"nesting deeper than {MAX_YAML_DEPTH} levels "
-                                                          "(lists and mappings inside each other)")
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+        def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_YAML_ALIASES:
+                    raise RefusedYamlError(event.start_mark, f"more than {MAX_YAML_ALIASES} aliases (*name); "
+                                                              "write the values out instead")
+                return super().compose_node(parent, index)
+            self.depth += 1
+            try:
+                if self.depth > MAX_YAML_DEPTH:
+                    raise RefusedYamlError(event.start_mark, f"nesting deeper than {MAX_YAML_DEPTH} levels "
+                                                              "(lists and mappings inside each other)")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
-    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
-        node = super().compose_scalar_node(anchor)
-        if node.tag == _INT_TAG:
-            digits = sum(character.isalnum() for character in node.value)
-            if digits > MAX_YAML_INT_DIGITS:
-                raise RefusedYamlError(node.start_mark, f"a number of {digits:,} digits; at most "
-                                                         f"{MAX_YAML_INT_DIGITS} are allowed")
-        if len(node.value) > MAX_YAML_SCALAR_CHARS:
-            raise RefusedYamlError(node.start_mark, f"a value of {len(node.value):,} characters; at most "
-                                                     f"{MAX_YAML_SCALAR_CHARS:,} are allowed")
-        return node
+        def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+            node = super().compose_scalar_node(anchor)
+            if node.tag == _INT_TAG:
+                digits = sum(character.isalnum() for character in node.value)
+                if digits > MAX_YAML_INT_DIGITS:
+                    raise RefusedYamlError(node.start_mark, f"a number of {digits:,} digits; at most "
+                                                             f"{MAX_YAML_INT_DIGITS} are allowed")
+            if len(node.value) > MAX_YAML_SCALAR_CHARS:
+                raise RefusedYamlError(node.start_mark, f"a value of {len(node.value):,} characters; at most "
+                                                         f"{MAX_YAML_SCALAR_CHARS:,} are allowed")
+            return node
+
+    return RefusedYamlError, BoundedLoader
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
@@ -246,8 +254,11 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
 def load_marked(text: str, source: str) -> tuple[MarkedDocument | None, list[Problem]]:
     """Parse one YAML document keeping marks; syntax errors, duplicate keys and documents beyond the
     loader's limits (BoundedLoader, MAX_YAML_VALUES) become problems. The one loader for YAML a user wrote."""
+    import yaml
+
+    refused_yaml_error, bounded_loader = _bounded_loader()
     problems: list[Problem] = []
-    loader = BoundedLoader(text)
+    loader = bounded_loader(text)
     try:
         try:
             root = loader.get_single_node()
@@ -266,17 +277,17 @@ def load_marked(text: str, source: str) -> tuple[MarkedDocument | None, list[Pro
                 return loader.construct_object(node, deep=True)
             except (ValueError, OverflowError, TypeError) as exc:  # e.g. the date 2026-13-01
                 shown = node.value if isinstance(node, yaml.ScalarNode) else node.tag
-                raise RefusedYamlError(node.start_mark, f"{shown!r} cannot be read as "
+                raise refused_yaml_error(node.start_mark, f"{shown!r} cannot be read as "
                                                          f"{node.tag.rsplit(':', 1)[-1]}: {exc}") from exc
 
         def build(node: yaml.Node, path: JsonPath) -> Any:
             nonlocal built
             built += 1
             if built > MAX_YAML_VALUES:
-                raise RefusedYamlError(node.start_mark, f"the document expands to more than {MAX_YAML_VALUES:,} "
+                raise refused_yaml_error(node.start_mark, f"the document expands to more than {MAX_YAML_VALUES:,} "
                                                          "values (aliases repeated inside aliases)")
             if len(path) >= MAX_YAML_DEPTH:  # only an alias can lead here: one that refers to itself
-                raise RefusedYamlError(node.start_mark, f"nesting deeper than {MAX_YAML_DEPTH} levels "
+                raise refused_yaml_error(node.start_mark, f"nesting deeper than {MAX_YAML_DEPTH} levels "
                                                          "(an alias inside the value it names)")
             document.value_marks[path] = _one_based(node.start_mark)
             if isinstance(node, yaml.MappingNode):
@@ -587,32 +598,44 @@ def load_file(file: Path) -> Exercise:
         if problems or document is None:
             raise ExerciseError(problems)
         exercise = _build(document.data, path)
-        _remember_valid(path)
+        _remember_valid(path, document.data)
     _LOADED[path] = (version, exercise)
     return exercise
 
 
 def _load_validated(path: Path) -> Exercise | None:
-    """The lab, when this very file passed validation before (lab.validation_cache); else None."""
+    """The lab, when this very file passed validation before (lab.validation_cache): built from the values
+    kept with it, else from its YAML parsed again; None when it must be validated."""
     from lab import validation_cache
 
     try:
-        content = path.read_bytes()
-        if not validation_cache.known(validation_cache.key_of(content)):
+        content = read_regular_file(path, MAX_EXERCISE_FILE_BYTES)
+        known, data = validation_cache.validated_data(validation_cache.key_of(content))
+        if not known:
             return None
-        data = yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 -- safe loaders
-        return _build(data, path)
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return _build(_parse_validated(content) if data is None else data, path)
+    except (OSError, KeyError, TypeError, ValueError):  # (RefusedFileError is a ValueError)
         return None  # validated again, and its problems reported
 
 
-def _remember_valid(path: Path) -> None:
+def _parse_validated(content: bytes) -> Any:
+    """The values of a file that passed validation before (no marks, no limits needed: parsed at C speed)."""
+    import yaml
+
+    try:
+        return yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 -- safe loaders
+    except yaml.YAMLError as exc:
+        raise ValueError(f"the file no longer parses: {exc}") from exc
+
+
+def _remember_valid(path: Path, data: Any) -> None:
     from lab import validation_cache
 
     try:
-        validation_cache.remember(validation_cache.key_of(path.read_bytes()))
-    except OSError:
-        pass
+        content = read_regular_file(path, MAX_EXERCISE_FILE_BYTES)
+    except (OSError, RefusedFileError):
+        return
+    validation_cache.remember(validation_cache.key_of(content), data)
 
 
 def load_all(dirs: list[Path] | None = None) -> dict[str, Exercise]:

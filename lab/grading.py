@@ -20,7 +20,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -406,6 +405,8 @@ def write_reports(reports: list[Report], directory: Path) -> list[Path]:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
+    import tempfile
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -15,8 +13,8 @@ from typing import Any
 
 from lab import config
 from lab.admin_client import AdminClient
+from lab.config import LOG_FILE, PID_FILE, RUNTIME_FILE
 from lab.errors import LabError
-from lab.sandbox.server import LOG_FILE, PID_FILE, RUNTIME_FILE, check_port_free
 
 
 @dataclass
@@ -84,7 +82,10 @@ PROGRESS_EVERY_S = float(os.environ.get("LAB_UP_PROGRESS_S", "5"))  # a start sl
 def start(state_dir: Path, *, port: int, backend: str, foreground: bool, allow_remote: bool = False,
           seed: int | None = None, no_world: bool = False, timeout: float | None = None,
           fsync: str | None = None, progress: Callable[[str], None] | None = None) -> Running:
+    import subprocess  # (only `lab up` starts a process: the other commands do not load the module)
+
     from lab.sandbox.persistence import check_writable
+    from lab.sandbox.server import check_port_free
 
     check_writable(state_dir)
     if (state_dir / "state").exists():
@@ -158,6 +159,8 @@ def stop(state_dir: Path, running: Running, timeout: float = 30.0) -> dict[str, 
         saved = AdminClient(running.endpoint).shutdown().get("saved")
     except LabError:
         if running.pid:
+            import signal
+
             os.kill(running.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while running.pid and pid_alive(running.pid) and time.monotonic() < deadline:

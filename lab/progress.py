@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
-import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,17 +25,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("lab.progress")
-
 PROGRESS_VERSION = 1
 PROGRESS_DIR = "progress"
 LEARNER_ENV = "LAB_LEARNER"
 LEARNER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,63}")  # what an export's learner id may be
 
 
+def _log() -> Any:
+    """The module's logger, loaded when there is something to say (`lab check` otherwise starts without logging)."""
+    import logging
+
+    return logging.getLogger("lab.progress")
+
+
 def new_learner_id() -> str:
     """A fresh learner id: 32 hex digits from the operating system's randomness. (Not uuid.uuid4, which the
     sandbox process replaces with moto's seeded generator so that resource ids replay the same.)"""
+    import secrets
+
     return secrets.token_hex(16)
 
 
@@ -98,8 +103,8 @@ class Progress:
         labs = {lab_id: LabProgress.from_dict(entry) for lab_id, entry in (data.get("labs") or {}).items()}
         learner_id = data.get("learner_id")
         if learner_id is not None and not (isinstance(learner_id, str) and LEARNER_ID_PATTERN.fullmatch(learner_id)):
-            log.warning("the progress of %s holds %r, which is not a learner id; a new one is made", learner,
-                        learner_id)
+            _log().warning("the progress of %s holds %r, which is not a learner id; a new one is made", learner,
+                           learner_id)
             learner_id = None
         return cls(learner=data.get("learner") or learner, labs=labs, last_lab=data.get("last_lab"),
                    learner_id=learner_id)
@@ -123,8 +128,8 @@ def load(state_dir: Path, learner: str | None = None) -> Progress:
         aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
         with contextlib.suppress(OSError):
             path.replace(aside)
-        log.warning("the progress file %s could not be read (%s); it was moved to %s and progress starts again",
-                    path, exc, aside)
+        _log().warning("the progress file %s could not be read (%s); it was moved to %s and progress starts again",
+                       path, exc, aside)
         return Progress(learner=learner)
 
 
@@ -194,20 +199,37 @@ def record_report(state_dir: Path, exercise: Any, report: Any, *, attempt: bool 
                   learner: str | None = None) -> LabProgress:
     """A lab's report (lab.grading.Report of `exercise`, the whole lab's: lab.app.scoring): steps passed become
     done, its score is the lab's latest; an attempt also counts."""
-    if report.lab_id != exercise.id:
-        raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
+    return record_reports(state_dir, [(exercise, report)], attempt=attempt, learner=learner)[0]
 
-    def change(entry: LabProgress) -> None:
-        passing = [step.id for step in report.steps if step.passed]
-        entry.steps_done = sorted(set(entry.steps_done) | set(passing))
-        # Every check is the lab's latest standing (lab.app.scoring): the steps it shows and its score agree.
-        entry.last_percent = round(report.percent, 2)
-        entry.last_passed = bool(report.passed)
-        entry.passed = entry.passed or bool(report.passed)
-        if attempt:
-            entry.attempts += 1
 
-    return update(state_dir, report.lab_id, change, learner)
+def record_reports(state_dir: Path, checked: list[tuple[Any, Any]], *, attempt: bool = True,
+                   learner: str | None = None) -> list[LabProgress]:
+    """`record_report` of each (exercise, report), in that order, read and written once under the lock: a check
+    of every lab writes (and fsyncs) the progress once, not once per lab."""
+    for exercise, report in checked:
+        if report.lab_id != exercise.id:
+            raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
+    if not checked:
+        return []
+    learner = learner or default_learner()
+    entries: list[LabProgress] = []
+    with _locked(state_dir, learner):
+        progress = load(state_dir, learner)
+        for _, report in checked:
+            entry = progress.labs.get(report.lab_id) or LabProgress(report.lab_id)
+            passing = [step.id for step in report.steps if step.passed]
+            entry.steps_done = sorted(set(entry.steps_done) | set(passing))
+            # Every check is the lab's latest standing (lab.app.scoring): the steps it shows and its score agree.
+            entry.last_percent = round(report.percent, 2)
+            entry.last_passed = bool(report.passed)
+            entry.passed = entry.passed or bool(report.passed)
+            if attempt:
+                entry.attempts += 1
+            progress.labs[report.lab_id] = entry
+            progress.last_lab = report.lab_id
+            entries.append(entry)
+        save(state_dir, progress)
+    return entries
 
 
 def record_hint(state_dir: Path, lab_id: str, step_id: str, available: int, learner: str | None = None) -> LabProgress:

@@ -1,30 +1,35 @@
 """Exercise files that passed validation, remembered by content: a `lab` command loads a lab it validated before
-without validating it again (the JSON Schema and the scenario catalog cost more than the rest of `lab check`).
+without validating it again, and without parsing its YAML again (the JSON Schema, the scenario catalog and the
+YAML parser cost more than the rest of `lab check`).
 
-An entry is the SHA-256 of the file's bytes and of what judged it: the exercise schema, the loader, the checks
-and the fault scenarios (their sources' names, sizes and modification times). Any change to one of them makes
-a new key, so a file is validated again after the lab is upgraded. Check plugins installed later are not part
-of the key: a reference to a plugin's check that went away is reported when the lab is graded (unknown_check).
-The cache lives in the user's cache dir; a cache that cannot be read or written only costs speed.
+An entry is named by the SHA-256 of the file's bytes and of what judged it: the exercise schema, the loader,
+the checks and the fault scenarios (their sources' names, sizes and modification times). Any change to one of
+them makes a new key, so a file is validated again after the lab is upgraded. Check plugins installed later
+are not part of the key: a reference to a plugin's check that went away is reported when the lab is graded
+(unknown_check). An entry holds the values the validated YAML stood for, as JSON, when JSON holds them
+exactly (else the file's YAML is parsed again, still without validation).
+
+The cache is a folder in the user's cache dir, one small file per entry (a command reads only the entries of
+the files it loads); a cache that cannot be read or written only costs speed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-log = logging.getLogger("lab.validation")
 _REPO = Path(__file__).resolve().parent.parent
 MAX_ENTRIES = 500
+_NO_DATA = {"data": None}
 
 
-def cache_file() -> Path:
+def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "securecart-lab" / "validated-exercises.json"
+    return Path(base) / "securecart-lab" / "validated-exercises"
 
 
 @cache
@@ -46,27 +51,62 @@ def key_of(content: bytes) -> str:
     return hashlib.sha256(_judges() + content).hexdigest()
 
 
-def _read() -> list[str]:
+def _entry_file(key: str) -> Path:
+    return cache_dir() / f"{key}.json"
+
+
+def _entry(key: str) -> dict[str, Any] | None:
     try:
-        entries = json.loads(cache_file().read_text())
+        entry = json.loads(_entry_file(key).read_bytes())
     except (OSError, ValueError):
-        return []
-    return [entry for entry in entries if isinstance(entry, str)] if isinstance(entries, list) else []
+        return None
+    return entry if isinstance(entry, dict) and "data" in entry else None
 
 
 def known(key: str) -> bool:
-    return key in _read()
+    """The file of this key passed validation before."""
+    return _entry(key) is not None
 
 
-def remember(key: str) -> None:
-    entries = [*[entry for entry in _read() if entry != key][-(MAX_ENTRIES - 1):], key]
+def validated_data(key: str) -> tuple[bool, Any]:
+    """(known, data): whether the file of this key passed validation before, and the values its YAML stood for
+    (None when they were not kept: parse the file again)."""
+    entry = _entry(key)
+    return (entry is not None, entry.get("data") if entry is not None else None)
+
+
+def _as_json(data: Any) -> str | None:
+    """`data` as JSON when JSON gives back exactly the same values (not, e.g., a YAML date or an integer key)."""
+    try:
+        text = json.dumps({"data": data}, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return text if json.loads(text)["data"] == data else None
+
+
+def remember(key: str, data: Any = None) -> None:
+    """Remember that the file of this key passed validation, with the values its YAML stood for (`data`)."""
     import tempfile  # (only a command that validated a file writes)
 
-    path = cache_file()
+    folder = cache_dir()
+    text = (_as_json(data) if data is not None else None) or json.dumps(_NO_DATA)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as temporary:
-            json.dump(entries, temporary)
-        os.replace(temporary.name, path)
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp", encoding="utf-8") as temporary:
+            temporary.write(text)
+        os.replace(temporary.name, _entry_file(key))
+        _forget_oldest(folder)
     except OSError as exc:
-        log.debug("could not remember a validated exercise in %s: %s", path, exc)
+        import logging
+
+        logging.getLogger("lab.validation").debug("could not remember a validated exercise in %s: %s", folder, exc)
+
+
+def _forget_oldest(folder: Path) -> None:
+    """Keep the MAX_ENTRIES entries written last."""
+    entries = list(folder.glob("*.json"))
+    if len(entries) <= MAX_ENTRIES:
+        return
+    entries.sort(key=lambda path: path.stat().st_mtime_ns)
+    for path in entries[:len(entries) - MAX_ENTRIES]:
+        path.unlink(missing_ok=True)

@@ -81,11 +81,10 @@ def check_labs(endpoint: str, labs: list[Exercise], phase: str = "auto", *, stat
     full = [scoring.lab_report(exercise, collected) for exercise in labs]
     errors: list[OSError] = []
     if state_dir is not None:
-        for exercise, report in zip(labs, full, strict=True):
-            try:
-                progress.record_report(state_dir, exercise, report, attempt=attempt, learner=learner)
-            except OSError as exc:
-                errors.append(exc)
+        try:
+            progress.record_reports(state_dir, list(zip(labs, full, strict=True)), attempt=attempt, learner=learner)
+        except OSError as exc:
+            errors = [exc] * len(labs)  # (each lab's progress is unrecorded: one error per lab, as callers expect)
     reports = [scoring.showing(report, phase_of(phase, exercise, collected))
                for exercise, report in zip(labs, full, strict=True)]
     return CheckRun(reports, collected, errors)

@@ -98,42 +98,54 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
 
 
 def print_report(console: Any, report: Any, *, detailed: bool) -> None:
+    """The report as `lab check` prints it, in one print: rich's overhead per print is most of a long report's
+    printing. Each line is its own markup (a style left open ends with its line) and is wrapped on its own, as
+    if each were printed apart."""
+    from rich.markup import render
+    from rich.text import Text
+
+    console.print(Text("\n").join(render(line) for line in report_lines(report, detailed=detailed)))
+
+
+def report_lines(report: Any, *, detailed: bool) -> list[str]:
+    """The lines of `lab check`'s report, in rich markup."""
     from rich.markup import escape
 
     verdict = "[green]passed[/]" if report.passed else "[yellow]not passed yet[/]"
-    console.print(f"[bold]{report.lab_id}[/] {escape(report.lab_title)} -- {verdict}: score "
-                  f"{report.score:.1f}/{report.max_score:g} ({report.percent:.0f}%, pass mark "
-                  f"{report.pass_mark * 100:.0f}%)")
+    lines = [f"[bold]{report.lab_id}[/] {escape(report.lab_title)} -- {verdict}: score "
+             f"{report.score:.1f}/{report.max_score:g} ({report.percent:.0f}%, pass mark "
+             f"{report.pass_mark * 100:.0f}%)"]
     if report.drill:
-        print_drill(console, report.drill)
+        lines.append(drill_line(report.drill))
     for number, step in enumerate(report.steps, start=1):
         label = "Recover" if step.phase == "recover" else f"Step {number}"
         mark = "[green]done[/]" if step.passed else "[yellow]to do[/]"
         if step.phase == "recover" and all(r.reason == "no_drill" for r in step.results):
             mark += f" (it counts in the score: run the drill, lab drill {report.lab_id}, then recover)"
-        console.print(f"  {label}: {escape(step.title)} -- {mark} ({step.score:.1f}/{step.max_score:g})")
+        lines.append(f"  {label}: {escape(step.title)} -- {mark} ({step.score:.1f}/{step.max_score:g})")
         if not detailed and step.passed:
             continue
         for outcome in step.checks:
             badge = STATUS_STYLE[outcome.status][0]
-            console.print(f"    {badge} {outcome.check_id} ({outcome.score:.1f}/{outcome.weight:g})")
+            lines.append(f"    {badge} {outcome.check_id} ({outcome.score:.1f}/{outcome.weight:g})")
             shown = outcome.results if detailed else [r for r in outcome.results if r.status != "PASS"][:1]
             for result in shown:
                 style = STATUS_STYLE[result.status][1]
-                console.print(f"      [{style}]-[/] {escape(result.message)}")
+                lines.append(f"      [{style}]-[/] {escape(result.message)}")
                 if result.hint and result.status in ("FAIL", "ERROR"):
-                    console.print(f"        [cyan]next:[/] {escape(result.hint)}")
+                    lines.append(f"        [cyan]next:[/] {escape(result.hint)}")
+    return lines
 
 
-def print_drill(console: Any, drill: dict[str, Any]) -> None:
+def drill_line(drill: dict[str, Any]) -> str:
     rpo = drill.get("rpo") or {}
     targets = drill.get("targets") or {}
     rto = drill.get("rto_seconds")
     rto_text = f"{rto}s" if rto is not None else "not recovered yet"
-    console.print(f"  Drill {drill.get('id')} ({drill.get('scenario')}) {drill.get('status')}: incident "
-                  f"{drill.get('incident_time')}; RTO {rto_text} (target {targets.get('rto_seconds')}s); RPO "
-                  f"{rpo.get('span_seconds', 0)}s, {rpo.get('count', 0)} order(s) lost (target "
-                  f"{targets.get('rpo_seconds')}s){'; ' + drill['compliance'] if drill.get('compliance') else ''}")
+    return (f"  Drill {drill.get('id')} ({drill.get('scenario')}) {drill.get('status')}: incident "
+            f"{drill.get('incident_time')}; RTO {rto_text} (target {targets.get('rto_seconds')}s); RPO "
+            f"{rpo.get('span_seconds', 0)}s, {rpo.get('count', 0)} order(s) lost (target "
+            f"{targets.get('rpo_seconds')}s){'; ' + drill['compliance'] if drill.get('compliance') else ''}")
 
 
 # -- lab grade -------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import click
 
 from lab.commands._common import admin, port_option, state_dir_option
-from lab.sim.clock import iso
 
 
 def register(main: click.Group) -> None:
@@ -39,6 +38,8 @@ def dns(name: str, record_type: str, state_dir: str | None, port: int | None, na
     click.echo(f"{body['name']} {body['type']} -> {answer}  [{body['response_code']}]{ttl}")
     current = body.get("nameserver")
     if current:
+        from lab.sim.clock import iso
+
         click.echo(f"  Route 53 answers {', '.join(current['answer']) or '(no data)'} already; this client keeps "
                    f"its cached answer until {iso(body['kept_until'])}")
     if body.get("zone"):

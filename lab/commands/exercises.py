@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -218,6 +216,8 @@ def run_solution(exercise: Any, endpoint: str, *, tool: str = "boto3", step: int
     with `advance`, sim time moves on WAIT_STEP and the script runs again from that step (the scripts print
     "== step N" as each step starts), at most MAX_WAITS times.
     """
+    import shutil  # (here: shutil loads the compression modules, which the other commands do not need)
+
     if tool not in TOOLS:
         raise LabError(f"unknown tool {tool!r}; one of {', '.join(TOOLS)}")
     script = solution_script(exercise, tool, recover)
@@ -254,6 +254,7 @@ def run_solution(exercise: Any, endpoint: str, *, tool: str = "boto3", step: int
 def _run_streaming(argv: list[str], env: dict[str, str], script: Path, capture: bool,
                    timeout: float) -> tuple[int, str]:
     """Run one script, echoing its output as it comes (unless captured); (exit code, output)."""
+    import subprocess
     import threading
 
     process = subprocess.Popen(argv, env=env, cwd=script.parent, text=True, stdout=subprocess.PIPE,

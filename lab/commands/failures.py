@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from lab import exercises as catalog
 from lab.commands._common import admin, exercises_option, learner_option, port_option, state_dir_option, state_dir_path
 from lab.commands.exercises import exercise_dirs
 from lab.errors import LabError
@@ -144,6 +143,8 @@ def drill(lab_id: str, end_id: str | None, show_only: bool, next_hint: bool, exe
     measures RTO and RPO until you have recovered."""
     if sum((bool(end_id), show_only, next_hint)) > 1:
         raise click.UsageError("--end, --show and --hint each do something else: give one of them")
+    from lab import exercises as catalog  # (YAML: only the commands that read an exercise file load it)
+
     if show_only or next_hint:
         exercise = catalog.load(lab_id, exercise_dirs(exercises_dir))
         if next_hint:

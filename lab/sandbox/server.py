@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lab import config
+from lab.config import LOG_FILE, PID_FILE, RUNTIME_FILE
 from lab.errors import LabError, PortBusyError
 from lab.safety import install_network_guard, is_loopback_host, isolate_from_user_aws_files
 from lab.sandbox.persistence import DEFAULT_FSYNC, FSYNC_POLICIES
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
     from lab.sandbox.core import Sandbox
 
 log = logging.getLogger("lab.sandbox")
-
-RUNTIME_FILE = "sandbox.json"
-PID_FILE = "sandbox.pid"
-LOG_FILE = "sandbox.log"
 
 
 def check_port_free(host: str, port: int) -> None:

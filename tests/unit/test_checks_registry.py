@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -154,3 +159,53 @@ def test_every_reason_a_check_gives_has_a_message():
                     and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)):
                 reason = node.args[1].value
                 assert reason in spec.messages or reason in COMMON_MESSAGES, f"{spec.id}: no message for {reason!r}"
+
+
+PLUGIN_MODULE = '''
+from checks.base import check, passed
+
+@check(id="PLUGIN_ON_PATH", title="plugin", severity="LOW", resource_type="X", services=("s3",),
+       messages={"ok": "ok"}, hints={}, source="path-plugin")
+def plugin(inv, params):
+    yield passed("x", "ok")
+'''
+
+
+def install_plugin(folder: Path, group: str = registry.ENTRY_POINT_GROUP) -> None:
+    """A distribution as an installer leaves it: the module, and its .dist-info with the entry point."""
+    (folder / "path_plugin.py").write_text(PLUGIN_MODULE)
+    info = folder / "path_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: path-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[console_scripts]\npath-plugin = path_plugin:main\n\n"
+                                           f"[{group}]\nexample = path_plugin\n")
+
+
+def registry_in_subprocess(path: Path) -> dict[str, bool]:
+    code = ("import json, sys\nfrom checks import registry\n"
+            "print(json.dumps({'plugin': 'PLUGIN_ON_PATH' in registry.CHECKS,"
+            " 'metadata': 'importlib.metadata' in sys.modules}))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), str(Path(registry.__file__).parents[1])])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                          cwd=path)
+    return json.loads(done.stdout)
+
+
+def test_a_plugin_installed_on_the_path_is_found(tmp_path: Path) -> None:
+    install_plugin(tmp_path)
+    assert registry.may_declare(registry.ENTRY_POINT_GROUP, [str(tmp_path)])
+    assert registry_in_subprocess(tmp_path) == {"plugin": True, "metadata": True}
+
+
+def test_without_a_plugin_the_metadata_reader_is_not_loaded(tmp_path: Path) -> None:
+    install_plugin(tmp_path, group="another.group")
+    assert not registry.may_declare(registry.ENTRY_POINT_GROUP, [str(tmp_path)])
+    assert registry_in_subprocess(tmp_path) == {"plugin": False, "metadata": False}
+
+
+def test_what_the_search_cannot_see_into_counts_as_a_plugin(tmp_path: Path) -> None:
+    (tmp_path / "bundle.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    assert registry.may_declare(registry.ENTRY_POINT_GROUP, [str(tmp_path / "bundle.zip")])
+    (tmp_path / "old.egg").mkdir()
+    assert registry.may_declare(registry.ENTRY_POINT_GROUP, [str(tmp_path)])
+    assert not registry.may_declare(registry.ENTRY_POINT_GROUP, [str(tmp_path / "missing")])
