@@ -38,7 +38,7 @@ def test_a_stopped_sandbox_says_so():
         AdminClient(f"http://127.0.0.1:{port}")._call("GET", "/_lab/status", timeout=1)
 
 
-# -- the answer, read on the socket ----------------------------------------------------------------------
+# -- what is sent, and answers that are not whole HTTP --------------------------------------------------
 
 def serve_once(answer: bytes, *, close: bool = True) -> tuple[int, list[bytes]]:
     """A listener that reads one request, writes `answer` and closes the connection (or keeps it open 10 s)."""
@@ -74,7 +74,7 @@ def test_the_request_is_plain_http_and_the_answer_is_read_to_its_end():
     assert AdminClient(f"http://127.0.0.1:{port}").post("clock", {"action": "advance"}) == {"action": "advance"}
     head, _, body = requests[0].partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
-    assert lines[0] == b"POST /_lab/clock HTTP/1.0"
+    assert lines[0] == b"POST /_lab/clock HTTP/1.1"
     assert f"Host: 127.0.0.1:{port}".encode() in lines and b"Content-Length: 21" in lines
     assert body == b'{"action": "advance"}'
 

@@ -19,7 +19,7 @@ import pytest
 from lab import config, exercises, validation_cache
 
 ROOT = Path(__file__).resolve().parents[2]
-NEVER = ("boto3", "botocore", "moto", "textual", "jsonschema", "yaml", "http.client", "cedarpy", "importlib.metadata",
+NEVER = ("boto3", "botocore", "moto", "textual", "jsonschema", "yaml", "cedarpy", "importlib.metadata",
          "lab.sandbox.server", "lab.sandbox.persistence", "lab.sandbox.core")
 
 RUN_MAIN = textwrap.dedent("""
