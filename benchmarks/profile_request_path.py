@@ -59,7 +59,11 @@ def main() -> None:
     if args.start:
         boot_profile.disable()
         print(f"construct + boot: {boot_s:.2f} s (world source {getattr(sandbox, 'world_source', '?')})")
-        pstats.Stats(boot_profile).sort_stats(args.sort).print_stats(args.top)
+        boot_stats = pstats.Stats(boot_profile)
+        if args.save:
+            boot_stats.dump_stats(args.save)
+        boot_stats.sort_stats(args.sort).print_stats(args.top)
+        sandbox.close()
         return
     profile = cProfile.Profile()
     timing: dict[str, Any] = {"on": False, "seconds": 0.0, "calls": 0, "each": {"PUT": [], "GET": []}}
