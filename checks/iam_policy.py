@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cedarpy
+if TYPE_CHECKING:
+    import cedarpy
 
 ACCOUNT_ROOT = "arn:aws:iam::{account}:root"
 MAX_WILDCARD_CHOICES = 4096  # a pattern with many `?` against a long value: refuse rather than loop for long
@@ -686,6 +687,10 @@ _ENTITY = {"principal": {"type": "Caller", "id": "caller"}, "action": {"type": "
 
 
 def _authorize(policies: str, context: dict[str, Any]) -> cedarpy.AuthzResult:
+    # Imported on first evaluation: Cedar's bindings take a tenth of a second to import, which every process
+    # loading this module would pay (the sandbox at start, for AWS Backup's vault policies) without evaluating.
+    import cedarpy
+
     result = cedarpy.is_authorized({**_ENTITY, "context": context}, policies, [])
     errors = result.diagnostics.errors
     if errors:
@@ -718,6 +723,8 @@ def evaluate(policy: Policy | str | Mapping[str, Any], request: Request) -> Eval
     result = _authorize(translator.policies(), translator.context())
     by_id = {f"s{s.index}": s for s in policy.statements}
     deciding = tuple(by_id[name] for name in _determining(result) if name in by_id)
+    import cedarpy  # (loaded by _authorize)
+
     if result.decision == cedarpy.Decision.Allow:
         return Evaluation(Decision.ALLOWED, deciding)
     denying = tuple(s for s in deciding if s.effect == "Deny")
