@@ -33,6 +33,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def timed(handler: Any, spent: dict[tuple[str, str], list[float]], timing: dict[str, Any]) -> Any:
+    """The handler, its time per request noted by its name and the request's method while timing is on."""
+    name = getattr(handler, "__name__", type(handler).__name__)
+
+    def run(chain: Any, ctx: Any) -> None:
+        began = time.perf_counter()
+        try:
+            handler(chain, ctx)
+        finally:
+            if timing["on"]:
+                spent.setdefault((name, ctx.method), []).append(time.perf_counter() - began)
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=300)
@@ -42,6 +57,8 @@ def main() -> None:
     parser.add_argument("--start", action="store_true", help="profile construction and boot, not requests")
     parser.add_argument("--save", help="also write the profile (pstats) to this file")
     parser.add_argument("--plain", action="store_true", help="time the requests without the profiler")
+    parser.add_argument("--handlers", action="store_true",
+                        help="with --plain: the median time of each handler of the chain (this build only)")
     args = parser.parse_args()
     boot_profile = cProfile.Profile()
     if args.start:
@@ -84,6 +101,11 @@ def main() -> None:
             timing["calls"] += 1
             timing["each"].setdefault(environ["REQUEST_METHOD"], []).append(time.perf_counter() - began)
 
+    spent: dict[tuple[str, str], list[float]] = {}
+    if args.handlers:
+        chain = app.chain
+        chain.request_handlers = [timed(handler, spent, timing) for handler in chain.request_handlers]
+        chain.response_handlers = [timed(handler, spent, timing) for handler in chain.response_handlers]
     server = make_server("127.0.0.1", port, profiled)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
@@ -109,6 +131,11 @@ def main() -> None:
           f"({'timed' if args.plain else 'profiled'}, {timing['calls']} requests; median put "
           f"{statistics.median(timing['each']['PUT']) * 1000:.2f} ms, "
           f"get {statistics.median(timing['each']['GET']) * 1000:.2f} ms)")
+    if spent:
+        print(f"{'handler':28} {'put median us':>14} {'get median us':>14}")
+        for name in dict.fromkeys(name for name, _ in spent):
+            cells = [statistics.median(spent.get((name, method), [0.0])) * 1e6 for method in ("PUT", "GET")]
+            print(f"{name:28} {cells[0]:14.0f} {cells[1]:14.0f}")
     if args.plain:
         server.shutdown()
         sandbox.close()
