@@ -2,7 +2,9 @@
 
 Importing this module only sets moto's environment (config.MOTO_ENVIRONMENT, which moto reads as it loads, so
 it is imported before moto); `apply()` makes every patch in PATCHES (each says what it changes and
-why), once per process: EmbeddedBackend.start() calls it before the sandbox touches moto. The patches are pinned
+why), once per process: EmbeddedBackend.start() calls it before the sandbox touches moto. A patch of a module
+the start does not need (`Patch.after_import`: moto's IAM, DynamoDB) is made as that module is first imported,
+so that the start does not import it only to patch it. The patches are pinned
 to the moto version in pyproject.toml: tests/unit/test_moto_patches.py shows, for each, the moto behaviour it
 fixes or relies on -- and for the ones that answer in moto's place, that the answer is moto's own, field by
 field -- so an upgrade that changes what a patch relies on fails there.
@@ -14,10 +16,14 @@ import bisect
 import copy
 import copyreg
 import gzip
+import importlib.abc
+import importlib.machinery
 import os
 import random
 import re
+import sys
 import threading
+import types
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
@@ -43,6 +49,44 @@ class Patch:
     changes: str  # what it replaces or wraps
     why: str
     apply: Callable[[], None]
+    #: the moto module it changes, when importing that module is itself a cost the start need not pay (IAM's
+    #: imports cryptography's X.509): made as soon as the module is imported, before anything uses it
+    after_import: str | None = None
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs a patch right after its module is first executed, before the importer gets the module: on the
+    meta path only while a patch waits (`apply()` puts it there), it finds nothing itself."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[Callable[[], None]]] = {}
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if name not in self.waiting:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is None or spec.loader is None:
+            return None
+        patches = self.waiting.pop(name)
+        if not self.waiting and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        executes = spec.loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            executes(module)
+            for patch in patches:
+                patch()
+
+        spec.loader.exec_module = exec_module  # (this spec's own loader: nothing else shares it)
+        return spec
+
+    def wait_for(self, module: str, patch: Callable[[], None]) -> None:
+        self.waiting.setdefault(module, []).append(patch)
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+
+_AFTER_IMPORT = _AfterImport()
 
 
 #: what each patch replaced, by "module.Class.name": the tests compare moto's own answers with the patches'
@@ -61,7 +105,10 @@ def apply() -> None:
         if _Applied.done:
             return
         for patch in PATCHES:
-            patch.apply()
+            if patch.after_import is not None and patch.after_import not in sys.modules:
+                _AFTER_IMPORT.wait_for(patch.after_import, patch.apply)
+            else:
+                patch.apply()
         _Applied.done = True
 
 
@@ -254,7 +301,10 @@ def _weak_instance_registry() -> None:
 
 class _ThreadDraws(threading.local):
     def __init__(self) -> None:
-        self.seeded = random.Random()  # this thread's generator for the calls it runs, reseeded per call
+        # This thread's generator for the calls it runs, reseeded before every use (EmbeddedBackend.reseed):
+        # its first state does not matter, and seeding it from the OS costs 2.5 KB of urandom and a full
+        # state mix, on each of the server's threads (one per connection).
+        self.seeded = random.Random(0)
         self.generator: random.Random | None = None  # what this thread draws from now (None: _UNSEEDED)
 
 
@@ -1326,7 +1376,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("lazy-managed-policies", "moto.iam.models.IAMBackend._init_aws_policies, _init_managed_policies",
           "moto parses and builds IAM's 1,300 AWS managed policies whenever it makes an IAM backend, and the "
           "first S3 or DynamoDB call of a start makes one (moto checks the caller's keys in IAM): a third of the "
-          "sandbox's time to its first answer. They are made when first read", _lazy_managed_policies),
+          "sandbox's time to its first answer. They are made when first read", _lazy_managed_policies,
+          after_import="moto.iam.models"),
     Patch("list-object-versions", "moto.s3.models.S3Backend.list_object_versions",
           "moto deep-copied and sorted every version of the bucket for one page (3 s at 100,000 versions): the "
           "same page from the sorted names, in time proportional to the page", _list_object_versions),
@@ -1335,5 +1386,6 @@ PATCHES: tuple[Patch, ...] = (
           "page from the sorted names", _list_objects_v2),
     Patch("scan-from-sorted-keys", "moto.dynamodb.models.table.Table.scan, put_item, delete_item",
           "moto sorted every item of the table (comparing Decimals) for a page of 10: the same page from an "
-          "index of the keys in moto's order, kept up to date as items come and go", _scan_from_sorted_keys),
+          "index of the keys in moto's order, kept up to date as items come and go", _scan_from_sorted_keys,
+          after_import="moto.dynamodb.models.table"),
 )

@@ -247,3 +247,46 @@ def test_rest_requests_refused_with_the_services_codes():
         == "InvalidParameterValueException"
     assert refusal("route53", "GetHealthCheckStatus", "rest-xml", path="/2013-04-01/healthcheck/").code \
         == "InvalidInput"
+
+
+def test_header_members_found_in_any_case_and_from_the_environ():
+    """The decoder reads a shape's header members from one lower-cased pass over the headers: the same members
+    whatever the spelling, from a plain dict or from the WSGI environ's view (where the gateway reads them)."""
+    from werkzeug.datastructures import EnvironHeaders
+
+    sent = {"Content-Type": "text/plain", "X-Amz-Meta-Owner": "shop", "x-amz-tagging": "a=b",
+            "CONTENT-MD5": "1B2M2Y8AsgTpgAmY7PhCfg==", "x-amz-storage-class": "STANDARD_IA"}
+    environ = {"REQUEST_METHOD": "PUT", "CONTENT_TYPE": "text/plain", "HTTP_X_AMZ_META_OWNER": "shop",
+               "HTTP_X_AMZ_TAGGING": "a=b", "HTTP_CONTENT_MD5": "1B2M2Y8AsgTpgAmY7PhCfg==",
+               "HTTP_X_AMZ_STORAGE_CLASS": "STANDARD_IA"}
+    expected = {"Bucket": "invoices", "Key": "k", "ContentType": "text/plain", "Metadata": {"owner": "shop"},
+                "Tagging": "a=b", "ContentMD5": "1B2M2Y8AsgTpgAmY7PhCfg==", "StorageClass": "STANDARD_IA"}
+    for headers in (sent, EnvironHeaders(environ)):
+        assert decode_request("s3", "PutObject", "rest-xml", "/invoices/k", "", headers, None) == expected
+
+
+def test_answers_decode_as_botocore_reads_them_headers_in_any_case():
+    """decode_answer's header view finds members by any spelling (the first kept, the last value), and reads
+    an HTTP date into the very datetime botocore's own parser makes (UTC as dateutil's tzutc)."""
+    from botocore.utils import parse_timestamp
+
+    last_modified = "Mon, 07 Dec 2026 05:29:29 GMT"
+    headers = [("content-length", "4"), ("ETAG", '"abc"'), ("Last-Modified", last_modified),
+               ("x-amz-version-id", "v1"), ("x-amz-meta-Owner", "shop"), ("X-Amz-Version-Id", "v2")]
+    output = decode_answer("s3", "GetObject", "rest-xml", 200, headers, [b"data"])
+    assert output["ContentLength"] == 4 and output["ETag"] == '"abc"' and output["VersionId"] == "v2"
+    assert output["Metadata"] == {"Owner": "shop"} and output["Body"] == [b"data"]
+    assert output["LastModified"] == parse_timestamp(last_modified)
+    assert repr(output["LastModified"]) == repr(parse_timestamp(last_modified))
+    assert boto3_parse("s3", "GetObject", 200, headers, b"data")["LastModified"] == output["LastModified"]
+
+
+@pytest.mark.parametrize("value", ["Tue, 29 Feb 2028 23:59:59 GMT", "2026-12-07T05:29:29Z", "2026-12-07T05:29:29.5Z",
+                                   "2026-12-07T05:29:29+02:00", "1700000000", "1700000000.25",
+                                   "Mon, 7 Dec 2026 05:29:29 GMT"])
+def test_timestamps_read_as_botocore_reads_them(value):
+    from botocore.utils import parse_timestamp
+
+    from lab.gateway.codec.decode import _botocore_timestamp
+
+    assert repr(_botocore_timestamp(value)) == repr(parse_timestamp(value))

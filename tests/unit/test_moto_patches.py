@@ -9,6 +9,8 @@ import io
 import json
 import pickle
 import random
+import subprocess
+import sys
 import uuid
 import weakref
 from datetime import UTC, datetime, timedelta, timezone
@@ -35,6 +37,29 @@ START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 @pytest.fixture(scope="module", autouse=True)
 def _patched() -> None:
     moto_patches.apply()
+
+
+def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_imported():
+    """apply() does not import moto's IAM (cryptography's X.509 with it) nor DynamoDB to patch them: each such
+    patch is made as its module is first imported, before any importer sees the module. In a fresh process,
+    since this one imported them long ago."""
+    script = (
+        "import sys\n"
+        "from lab.backends import moto_patches\n"
+        "moto_patches.apply()\n"
+        "assert 'moto.iam.models' not in sys.modules and 'moto.dynamodb.models.table' not in sys.modules\n"
+        "assert 'cryptography.x509' not in sys.modules\n"
+        "from moto.iam.models import IAMBackend\n"
+        "from moto.dynamodb.models.table import Table\n"
+        "assert IAMBackend._init_aws_policies is not moto_patches.original(IAMBackend, '_init_aws_policies')\n"
+        "assert Table.scan is not moto_patches.original(Table, 'scan')\n"
+        "assert not any(isinstance(f, moto_patches._AfterImport) for f in sys.meta_path)\n"
+        "print('ok')\n"
+    )
+    waiting = {patch.after_import for patch in PATCHES if patch.after_import}
+    assert waiting == {"moto.iam.models", "moto.dynamodb.models.table"}
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 def _s3() -> S3Backend:
