@@ -94,10 +94,16 @@ def measure(world: Any, lab_id: str, *, tool: str = "boto3", give_up: str = "12h
                     dict(rpo["per_store"]), record["incident_time"], record)
 
 
-def play(world: Any, lab_id: str, *, tool: str = "boto3", durations: dict[str, float] | None = None) -> Measured:
-    """A fresh world (with these duration overrides), the strategy built, its drill measured."""
+def play(world: Any, lab_id: str, *, tool: str = "boto3", durations: dict[str, float] | None = None,
+         data_scale: float | None = None) -> Measured:
+    """A fresh world (with these duration overrides), the strategy built, its drill measured. With `data_scale`
+    the model reads sizes that many times the world's sample (`data.scale`) from when the strategy is built: the
+    night's backups, copies and replication, the outage and the recovery run at that size; the one-time build
+    runs at the sample's (its time is not what the drill measures)."""
     world.reset()
     if durations:
         world.admin.post("durations", {"set": dict(durations)})
     build(world, lab_id, tool=tool)
+    if data_scale is not None:
+        world.admin.post("durations", {"set": {"data.scale": data_scale}})
     return measure(world, lab_id, tool=tool)
