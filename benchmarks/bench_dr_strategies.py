@@ -41,7 +41,10 @@ def row(found: Measured) -> str:
     within = found.within()
     stores = ", ".join(f"{store} {entry['count']}" for store, entry in sorted(found.per_store.items())
                        if entry.get("count")) or "none"
-    return (f"| {NAMES[found.lab]} | {format_duration(found.rto_seconds)} | {format_duration(found.rpo_seconds)} | "
+    rto = format_duration(found.rto_seconds)
+    if not found.recovered:
+        rto = f"not recovered after {rto}"
+    return (f"| {NAMES[found.lab]} | {rto} | {format_duration(found.rpo_seconds)} | "
             f"{found.lost_orders} ({stores}) | {words} | {'yes' if within['rto'] else 'NO'} / "
             f"{'yes' if within['rpo'] else 'NO'} |")
 
@@ -87,12 +90,14 @@ def main() -> None:
                 began = time.perf_counter()
                 found = play(world, lab_id, tool=args.tool,
                              durations={"scale": args.scale} if args.scale != 1.0 else None,
-                             data_scale=data_scale if data_scale != 1.0 else None)
+                             data_scale=data_scale if data_scale != 1.0 else None, must_recover=False)
                 walls[(data_scale, lab_id)] = time.perf_counter() - began
                 measured.append(found)
                 print(f"  data.scale {data_scale:g}, {NAMES[lab_id]}: RTO {format_duration(found.rto_seconds)}, "
                       f"RPO {format_duration(found.rpo_seconds)} ({found.lost_orders} orders lost), incident "
                       f"{found.incident_time}; {walls[(data_scale, lab_id)]:.0f} s wall", flush=True)
+                for reason in ([] if found.recovered else found.failing()):
+                    print(f"    not recovered: {reason}", flush=True)
     finally:
         handle.down()
     for data_scale, measured in results.items():
@@ -104,7 +109,8 @@ def main() -> None:
         args.json.write_text(json.dumps({
             "scale": args.scale, "tool": args.tool, "machine_us": reference,
             "tables": [{"data_scale": data_scale, "strategies": [
-                {"lab": m.lab, "strategy": NAMES[m.lab], "rto_seconds": m.rto_seconds,
+                {"lab": m.lab, "strategy": NAMES[m.lab], "rto_seconds": m.rto_seconds, "recovered": m.recovered,
+                 "not_recovered_because": [] if m.recovered else m.failing(),
                  "rpo_seconds": m.rpo_seconds, "lost_orders": m.lost_orders, "per_store": m.per_store,
                  "whitepaper": WHITEPAPER[m.lab][0], "within": m.within(),
                  "wall_seconds": walls[(data_scale, m.lab)]} for m in measured]}
