@@ -10,7 +10,7 @@ Run: .venv/bin/python benchmarks/bench_dr_strategies.py [--scale 1] [--data-scal
 The RTOs come from the sandbox's duration model (lab/sim/durations.py, docs/durations.md) and the services'
 own timings: restores and AWS Backup jobs, Elastic Disaster Recovery's launch, a replica's promotion, Route 53's
 health checks. One table per data size: `data.scale` 1 is the world's own sample (a 20 GiB orders database
-holding a few thousand orders), 50 a production shop whose orders database is 1000 GiB (every size the model
+holding about 1,900 orders at the outage), 50 a production shop whose orders database is 1000 GiB (every size the model
 reads 50 times the sample's, from the night before the outage on). Figures are sim time (exact for a given
 model); the wall time it took and a CPU reference (`sum(range(1000))`, best of 5) are printed beside them,
 never pass/fail.
