@@ -7,7 +7,9 @@ saved with its state), and `scale` multiplies every duration (an instructor may 
 
 Sizes: S is a resource's provisioned size in GiB (RDS AllocatedStorage, an EBS volume, a DynamoDB table's
 size), U the GiB of data actually written (a first snapshot copies U), C the GiB changed since the previous
-snapshot of the same lineage (a later snapshot copies C). Durations are seconds of sim time.
+snapshot of the same lineage (a later snapshot copies C). Durations are seconds of sim time. The world holds a
+sample of a shop's data; `data.scale` says how much larger the modelled shop's is, and every size a formula
+reads is multiplied by it (the data itself, and what the API shows of it, stay as they are).
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ _EST = "estimate"
 
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("scale", 1.0, "factor", "multiplies every duration below (0.1: ten times faster)", "the lab's own"),
+    Parameter("data.scale", 1.0, "factor", "how many times larger the modelled data is than the world's sample: "
+              "multiplies every size the formulas below read (S, U, C, a table's or a bucket's size, a server's "
+              "disks), not the data itself (50: a shop whose 20 GiB orders database is 1000 GiB)",
+              "the lab's own: the seeded world holds a small sample of a shop's data, and AWS's times grow with "
+              f"it ('varies with the size of your databases', {_RDS_UG}: Creating a DB snapshot; 'restore times "
+              "are directly related to the size of the tables', DynamoDB Developer Guide: Backup and restore)"),
     # -- RDS -----------------------------------------------------------------------------------------------
     Parameter("rds.create.base", 480, "s", "CreateDBInstance: `creating` before any size term",
               f"{_EST}: 'several minutes', 'up to 20 minutes' ({_RDS_UG}: Creating a DB instance; Getting started)"),
@@ -252,27 +260,32 @@ class Durations:
     def _scaled(self, seconds: float) -> float:
         return max(0.0, seconds * self["scale"])
 
+    def _size(self, gib: float) -> float:
+        """A size the sandbox holds, as the formulas read it: the modelled data is `data.scale` times the
+        world's sample (GiB a snapshot copies, a table's size, AllocatedStorage)."""
+        return max(gib, 0.0) * self["data.scale"]
+
     # -- RDS ---------------------------------------------------------------------------------------
 
     def rds_create(self, storage_gib: float) -> float:
-        return self._scaled(self["rds.create.base"] + self["rds.create.per_gib"] * storage_gib)
+        return self._scaled(self["rds.create.base"] + self["rds.create.per_gib"] * self._size(storage_gib))
 
     def rds_snapshot(self, data_gib: float) -> float:
         """A DB snapshot (manual, automated or AWS Backup's) copying `data_gib` (U first, C later)."""
-        return self._scaled(self["rds.snapshot.base"] + _transfer(data_gib, self["rds.snapshot.rate"]))
+        return self._scaled(self["rds.snapshot.base"] + _transfer(self._size(data_gib), self["rds.snapshot.rate"]))
 
     def rds_copy(self, data_gib: float, cross_region: bool) -> tuple[float, float]:
         """(seconds `pending` in the queue, seconds `creating`) of CopyDBSnapshot."""
         if not cross_region:
-            return 0.0, self._scaled(self["rds.copy.base"] + _transfer(data_gib, self["rds.copy.rate"]))
+            return 0.0, self._scaled(self["rds.copy.base"] + _transfer(self._size(data_gib), self["rds.copy.rate"]))
         return (self._scaled(self["rds.copy.cross_region.queue"]),
                 self._scaled(self["rds.copy.cross_region.base"]
-                             + _transfer(data_gib, self["rds.copy.cross_region.rate"])))
+                             + _transfer(self._size(data_gib), self["rds.copy.cross_region.rate"])))
 
     def rds_restore(self, storage_gib: float, log_seconds: float | None = None) -> float:
         """A new instance from a snapshot; with `log_seconds` (a point-in-time restore) plus replaying that much
         transaction log after the snapshot."""
-        seconds = self["rds.restore.base"] + self["rds.restore.per_gib"] * storage_gib
+        seconds = self["rds.restore.base"] + self["rds.restore.per_gib"] * self._size(storage_gib)
         if log_seconds is not None:
             seconds += self["rds.pitr.replay_base"] + self["rds.pitr.replay_ratio"] * max(log_seconds, 0.0)
         return self._scaled(seconds)
@@ -280,7 +293,7 @@ class Durations:
     def rds_reboot(self, storage_gib: float, failover: bool) -> float:
         if failover:
             return self._scaled(self["rds.failover"])
-        return self._scaled(self["rds.reboot.base"] + storage_gib / 10.0)
+        return self._scaled(self["rds.reboot.base"] + self._size(storage_gib) / 10.0)
 
     def rds_failover_az_update(self) -> float:
         """How long after a failover the zones shown still are the old ones."""
@@ -296,7 +309,7 @@ class Durations:
 
     def rds_storage_optimization(self, storage_gib: float) -> float:
         return self._scaled(self["rds.storage_optimization.base"]
-                            + self["rds.storage_optimization.per_gib"] * storage_gib)
+                            + self["rds.storage_optimization.per_gib"] * self._size(storage_gib))
 
     def rds_promote(self) -> tuple[float, float]:
         """(seconds `modifying`, seconds `rebooting`) of PromoteReadReplica: replication stops, then a reboot."""
@@ -310,25 +323,26 @@ class Durations:
     # -- DynamoDB ----------------------------------------------------------------------------------
 
     def dynamodb_backup(self, size_gib: float) -> float:
-        return self._scaled(self["dynamodb.backup.base"] + self["dynamodb.backup.per_gib"] * size_gib)
+        return self._scaled(self["dynamodb.backup.base"] + self["dynamodb.backup.per_gib"] * self._size(size_gib))
 
     def dynamodb_restore(self, size_gib: float, indexes: int = 0) -> float:
+        size_gib = self._size(size_gib)
         partitions = max(1, math.ceil(size_gib / 10.0))
         return self._scaled(self["dynamodb.restore.base"] + self["dynamodb.restore.per_partition"] * partitions
                             + self["dynamodb.restore.per_gib"] * size_gib
                             + self["dynamodb.restore.per_gsi"] * indexes)
 
     def dynamodb_replica(self, size_gib: float) -> float:
-        return self._scaled(self["dynamodb.replica.base"] + self["dynamodb.replica.per_gib"] * size_gib)
+        return self._scaled(self["dynamodb.replica.base"] + self["dynamodb.replica.per_gib"] * self._size(size_gib))
 
     # -- EBS and AMIs ------------------------------------------------------------------------------
 
     def ebs_snapshot(self, data_gib: float) -> float:
-        return self._scaled(self["ebs.snapshot.base"] + _transfer(data_gib, self["ebs.snapshot.rate"]))
+        return self._scaled(self["ebs.snapshot.base"] + _transfer(self._size(data_gib), self["ebs.snapshot.rate"]))
 
     def ebs_copy(self, data_gib: float, cross_region: bool) -> float:
         prefix = "ebs.copy.cross_region" if cross_region else "ebs.copy"
-        return self._scaled(self[f"{prefix}.base"] + _transfer(data_gib, self[f"{prefix}.rate"]))
+        return self._scaled(self[f"{prefix}.base"] + _transfer(self._size(data_gib), self[f"{prefix}.rate"]))
 
     def ebs_time_based_copy(self, minutes: int) -> float:
         """CopySnapshot with CompletionDurationMinutes: the copy completes within the minutes asked for."""
@@ -340,7 +354,7 @@ class Durations:
     def ebs_volume_initialization(self, data_gib: float, rate_mib_s: float | None = None) -> float:
         """Lazy loading of a volume restored from a snapshot holding `data_gib`, at the default rate or a
         provisioned one (VolumeInitializationRate, MiB/s)."""
-        return self._scaled(_transfer(data_gib, rate_mib_s or self["ebs.volume.init_rate"]))
+        return self._scaled(_transfer(self._size(data_gib), rate_mib_s or self["ebs.volume.init_rate"]))
 
     def ebs_written_gib(self, hours: float) -> float:
         """GiB the backend writes to an in-use volume in `hours` (not scaled: it is data, not a duration)."""
@@ -348,7 +362,7 @@ class Durations:
 
     def ebs_fast_snapshot_restore(self, snapshot_gib: float) -> tuple[float, float]:
         """(seconds `enabling`, seconds `optimizing`)."""
-        optimizing = max(60.0, self["ebs.fsr.per_tib"] * snapshot_gib / 1024.0)
+        optimizing = max(60.0, self["ebs.fsr.per_tib"] * self._size(snapshot_gib) / 1024.0)
         return self._scaled(self["ebs.fsr.enabling"]), self._scaled(optimizing)
 
     def ami_create(self, volume_snapshot_seconds: float) -> float:
@@ -370,11 +384,11 @@ class Durations:
 
     def backup_copy(self, data_gib: float) -> float:
         """A copy job of a recovery point AWS Backup stores itself (DynamoDB, S3)."""
-        return self._scaled(self["backup.copy.base"] + _transfer(data_gib, self["backup.copy.rate"]))
+        return self._scaled(self["backup.copy.base"] + _transfer(self._size(data_gib), self["backup.copy.rate"]))
 
     def backup_s3(self, data_gib: float) -> float:
         """An S3 backup or restore job."""
-        return self._scaled(self["backup.copy.base"] + _transfer(data_gib, self["backup.s3.rate"]))
+        return self._scaled(self["backup.copy.base"] + _transfer(self._size(data_gib), self["backup.s3.rate"]))
 
     def ec2_launch(self) -> float:
         return self._scaled(self["ec2.launch"])
@@ -420,7 +434,7 @@ class Durations:
         rate = self["drs.initial_sync.rate"]
         if throttle_mbps > 0:
             rate = min(rate, throttle_mbps * 1e6 / 8 / 2**20)
-        return self._scaled(self["drs.initial_sync.base"] + _transfer(disk_gib, rate))
+        return self._scaled(self["drs.initial_sync.base"] + _transfer(self._size(disk_gib), rate))
 
     def drs(self, name: str) -> float:
         """One of the Elastic Disaster Recovery phases above ("snapshot", "conversion", "launch", ...), scaled;

@@ -628,6 +628,118 @@ def test_an_aws_backup_recovery_point_of_an_instance_is_an_awsbackup_db_snapshot
     assert rds.describe_db_snapshots(SnapshotType="awsbackup", DBInstanceIdentifier=name)["DBSnapshots"] == []
 
 
+
+def backup_setup(handle: Any, name: str, regions: tuple[str, ...] = ("us-east-1",)) -> str:
+    """A role AWS Backup may assume and a vault `vault-<name>` in each of `regions`; returns the role's ARN."""
+    handle.client("iam").create_role(RoleName=f"backup-{name}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    for region in regions:
+        handle.client("backup", region).create_backup_vault(BackupVaultName=f"vault-{name}")
+    return f"arn:aws:iam::000000000000:role/backup-{name}"
+
+
+def completed_backup(handle: Any, name: str, arn: str, role: str) -> dict[str, Any]:
+    backup = handle.client("backup")
+    job_id = backup.start_backup_job(BackupVaultName=f"vault-{name}", ResourceArn=arn, IamRoleArn=role)["BackupJobId"]
+    advance(handle, "1h")
+    job = backup.describe_backup_job(BackupJobId=job_id)
+    assert job["State"] == "COMPLETED", job.get("StatusMessage")
+    return job
+
+
+def test_an_aws_backup_restore_of_an_instance_is_creating_while_its_job_runs_for_the_restores_time(db):
+    """AWS Backup DG, Restoring an Amazon RDS database: AWS Backup restores the recovery point's DB snapshot, so
+    the new instance is `creating` (RDS UG, DB instance status) for as long as RestoreDBInstanceFromDBSnapshot
+    takes, then takes its first automated backup; the restore job is COMPLETED when the instance is available."""
+    rds = db.client("rds")
+    name = unique("abrestore")
+    instance = available_db(db, rds, name, BackupRetentionPeriod=0)
+    insert(db, name, "R-1")
+    role = backup_setup(db, name)
+    job = completed_backup(db, name, instance["DBInstanceArn"], role)
+    insert(db, name, "R-2")  # after the backup: not in the restore
+    metadata = db.client("backup").get_recovery_point_restore_metadata(
+        BackupVaultName=f"vault-{name}", RecoveryPointArn=job["RecoveryPointArn"])["RestoreMetadata"]
+    target = f"{name}-r"
+    started = aws_cli(db, "us-east-1", "backup", "start-restore-job", "--recovery-point-arn",
+                      job["RecoveryPointArn"], "--iam-role-arn", role, "--resource-type", "RDS", "--metadata",
+                      json.dumps({**metadata, "DBInstanceIdentifier": target}))
+    restore_id = started["RestoreJobId"]
+    data_gib = job["BackupSizeInBytes"] / 2**30
+    # the instance takes backups (CreateDBInstance's BackupRetentionPeriod "Default: 1", API Reference)
+    expected = MODEL.rds_restore(20) + MODEL.rds_snapshot(data_gib)
+    shown = aws_cli(db, "us-east-1", "backup", "describe-restore-job", "--restore-job-id", restore_id)
+    assert shown["Status"] == "PENDING"
+    assert shown["ExpectedCompletionTimeMinutes"] == -(-(MODEL.backup_restore_pending() + expected) // 60)
+    advance(db, f"{MODEL.backup_restore_pending():.0f}s")
+    backup = db.client("backup")
+
+    def look() -> str:
+        restore = backup.describe_restore_job(RestoreJobId=restore_id)
+        return f"{restore['Status']}/{status(rds, target)}"
+
+    assert look() == "RUNNING/creating"
+    assert backup.describe_restore_job(RestoreJobId=restore_id)["CreatedResourceArn"].endswith(f":db:{target}")
+    assert "Endpoint" not in described(rds, target)
+    with pytest.raises(LabError, match="is creating"):
+        sql(db, target, "SELECT count(*) FROM orders")
+    seen = walk(db, look, until="COMPLETED/available", step="30s")
+    assert [state for state, _ in seen] == ["RUNNING/creating", "RUNNING/backing-up", "COMPLETED/available"]
+    lasted = durations_of(seen)
+    assert abs(lasted["RUNNING/creating"] - MODEL.rds_restore(20)) <= 30
+    assert abs(lasted["RUNNING/creating"] + lasted["RUNNING/backing-up"] - expected) <= 30
+    assert order_ids(db, target) == ["R-1"]
+
+
+def test_a_cross_region_copy_job_of_an_instances_recovery_point_is_an_awsbackup_snapshot_there(db):
+    """AWS Backup DG, Creating backup copies: a copy job makes a recovery point in the destination vault; for RDS
+    it is the DB snapshot awsbackup:copyjob-<copy job id> of that Region, listed by DescribeDBSnapshots with
+    SnapshotType awsbackup, and available when the copy job is COMPLETED. Restored there, it holds the data."""
+    rds, west_rds = db.client("rds"), db.client("rds", "us-west-2")
+    name = unique("abcopy")
+    instance = available_db(db, rds, name, BackupRetentionPeriod=0)
+    insert(db, name, "C-1")
+    role = backup_setup(db, name, ("us-east-1", "us-west-2"))
+    job = completed_backup(db, name, instance["DBInstanceArn"], role)
+    copy = aws_cli(db, "us-east-1", "backup", "start-copy-job", "--recovery-point-arn", job["RecoveryPointArn"],
+                   "--source-backup-vault-name", f"vault-{name}", "--iam-role-arn", role,
+                   "--destination-backup-vault-arn",
+                   f"arn:aws:backup:us-west-2:000000000000:backup-vault:vault-{name}")
+    copy_id = copy["CopyJobId"]
+    snapshot_id = f"awsbackup:copyjob-{copy_id.lower()}"
+    backup = db.client("backup")
+    assert backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]["State"] == "RUNNING"
+    queue, creating = MODEL.rds_copy(job["BackupSizeInBytes"] / 2**30, cross_region=True)
+    seen = walk(db, lambda: backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]["State"], until="COMPLETED")
+    assert abs(durations_of(seen)["RUNNING"] - (queue + creating)) <= 30
+    done = backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]
+    assert done["DestinationRecoveryPointArn"] == f"arn:aws:rds:us-west-2:000000000000:snapshot:{snapshot_id}"
+    listed = aws_cli(db, "us-west-2", "rds", "describe-db-snapshots", "--snapshot-type", "awsbackup",
+                     "--db-instance-identifier", name)["DBSnapshots"]
+    assert [(s["DBSnapshotIdentifier"], s["SnapshotType"], s["Status"], s["SourceRegion"]) for s in listed] == [
+        (snapshot_id, "awsbackup", "available", "us-east-1")]
+    assert listed[0]["DBSnapshotArn"] == done["DestinationRecoveryPointArn"]
+    assert listed[0]["SourceDBSnapshotIdentifier"] == job["RecoveryPointArn"]
+    # the source Region keeps its own: awsbackup:job-<backup job id>
+    assert [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(
+        SnapshotType="awsbackup", DBInstanceIdentifier=name)["DBSnapshots"]] == [
+        f"awsbackup:job-{job['BackupJobId'].lower()}"]
+    west_backup = db.client("backup", "us-west-2")
+    target = f"{name}-w"
+    west_backup.start_restore_job(RecoveryPointArn=done["DestinationRecoveryPointArn"], IamRoleArn=role,
+                                  ResourceType="RDS", Metadata={"DBInstanceIdentifier": target,
+                                                                "BackupRetentionPeriod": "0"})
+    advance(db, f"{MODEL.backup_restore_pending() + 1:.0f}s")
+    assert status(west_rds, target) == "creating"
+    seen = wait_available(db, west_rds, target, step="30s")
+    assert abs(durations_of(seen)["creating"] - MODEL.rds_restore(20)) <= 30
+    assert order_ids(db, target, region="us-west-2") == ["C-1"]
+    # the recovery point deleted, its snapshot goes too
+    west_backup.delete_recovery_point(BackupVaultName=f"vault-{name}",
+                                      RecoveryPointArn=done["DestinationRecoveryPointArn"])
+    assert west_rds.describe_db_snapshots(SnapshotType="awsbackup", DBInstanceIdentifier=name)["DBSnapshots"] == []
+
 # -- last: a restart replays the same statuses at the same sim times ---------------------------------------
 
 def test_a_restart_keeps_what_rds_is_doing(db):

@@ -51,6 +51,24 @@ def test_overrides_and_scale_apply_to_every_formula():
     assert fast.dynamodb_backup(0) == pytest.approx(Durations().dynamodb_backup(0) * 0.1)
 
 
+def test_data_scale_multiplies_the_sizes_the_formulas_read_not_the_fixed_times():
+    """A shop `data.scale` times the world's sample: size-bound times grow as AWS documents, the rest do not."""
+    sample, shop = Durations(), Durations({"data.scale": 50})
+    assert shop.rds_restore(20) == pytest.approx(sample.rds_restore(1000))
+    assert shop.rds_snapshot(0.5) == pytest.approx(sample.rds_snapshot(25))
+    assert shop.rds_copy(2, cross_region=True) == pytest.approx(sample.rds_copy(100, cross_region=True))
+    assert shop.dynamodb_restore(1, indexes=1) == pytest.approx(sample.dynamodb_restore(50, indexes=1))
+    assert shop.ebs_snapshot(4) == pytest.approx(sample.ebs_snapshot(200))
+    assert shop.drs_initial_sync(8) == pytest.approx(sample.drs_initial_sync(400))
+    assert shop.backup_s3(1) == pytest.approx(sample.backup_s3(50))
+    # what does not depend on the data's size stays
+    assert shop.rds_promote() == sample.rds_promote() and shop.ec2_launch() == sample.ec2_launch()
+    assert shop.drs("launch") == sample.drs("launch") and shop.rds_reboot(0, failover=True) == 90
+    assert shop.ebs_written_gib(10) == sample.ebs_written_gib(10)  # data written, not a duration
+    with pytest.raises(ValueError, match=r"data\.scale.*positive"):
+        validate("data.scale", 0)
+
+
 @pytest.mark.parametrize(("name", "value", "says"), [
     ("scale", 0, "positive"), ("rds.failover", -1, "zero or more"), ("rds.snapshot.rate", "fast", "number"),
     ("rds.failover", float("nan"), "number"),

@@ -66,6 +66,11 @@ def restore(kind: str, point: dict) -> dict:
     elif kind == "DynamoDB":
         metadata["TargetTableName"] = TABLE
     else:
+        # The copy's launch settings name us-east-1's network (its subnet, security groups, zone), which does
+        # not exist in us-west-2: the restored instance goes to us-west-2's default VPC instead (AWS Backup
+        # Developer Guide, Restoring an Amazon EC2 instance: the network settings are chosen for the restore).
+        for setting in ("SubnetId", "SecurityGroupIds", "NetworkInterfaces", "Placement"):
+            metadata.pop(setting, None)
         metadata["InstanceType"] = "t3.micro"
     job_id = backup.start_restore_job(RecoveryPointArn=point["RecoveryPointArn"], Metadata=metadata,
                                       IamRoleArn=ROLE_ARN, ResourceType=kind)["RestoreJobId"]

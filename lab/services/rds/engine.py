@@ -228,6 +228,7 @@ class RdsRecovery:
     instance: str = ""
     data_bytes: int = 0
     snapshot: str | None = None
+    copied_from: str | None = None  # a copy job's: the ARN of the source recovery point's DB snapshot
 
 
 @dataclass
@@ -408,7 +409,8 @@ class RdsData(Engine):
 
     def copy_backup(self, data: RdsRecovery, region: str) -> RdsRecovery:
         """The same data in `region` (AWS Backup's copy job); named after the copy job by backup_job_data."""
-        return replace(data, region=region, snapshot="copy")
+        source = self.backup_recovery_point_arn(data)
+        return replace(data, region=region, snapshot="copy", copied_from=source or data.copied_from)
 
     def delete_backup(self, data: RdsRecovery) -> None:
         """The recovery point is gone (deleted, expired, its job failed): so is its awsbackup snapshot."""
@@ -429,9 +431,12 @@ class RdsData(Engine):
         return metadata
 
     def restore_resource(self, data: RdsRecovery, metadata: dict[str, str], region: str) -> str:
-        """Create a new DB instance holding exactly `data` (keys of `metadata` as AWS Backup's RDS restore
-        metadata); returns its ARN. The restore job's own time stands for the creation: the instance is
-        available when the job completes (AWS Backup Developer Guide: Restoring an Amazon RDS database)."""
+        """Start restoring a new DB instance holding exactly `data` (keys of `metadata` as AWS Backup's RDS restore
+        metadata); returns its ARN. The instance is `creating` for the service's own restore time (as
+        RestoreDBInstanceFromDBSnapshot's), then takes its first automated backup (`backing-up`) when backups
+        are on, then is `available`: AWS Backup restores an RDS recovery point by restoring its DB snapshot
+        (AWS Backup Developer Guide: Restoring an Amazon RDS database; RDS User Guide: Restoring from a DB
+        snapshot), and restore_duration is that whole time."""
         name = metadata.get("DBInstanceIdentifier")
         if not name:
             raise ValueError("restoring an RDS recovery point needs DBInstanceIdentifier in its metadata")
@@ -445,32 +450,53 @@ class RdsData(Engine):
         arn = answer["DBInstanceArn"]
         record = self._by_arn(arn)
         if record is not None:
-            self.event(record, "DB instance created", "creation")
-            self.event(record, f"Restored from an AWS Backup recovery point of {data.source_arn}", "restoration")
-            if record.retention_days > 0:
-                self.start_backups(record)
+            self.start_creating(record, self.durations.rds_restore(record.storage_gib),
+                                f"Restored from an AWS Backup recovery point of {data.source_arn}")
         return arn
 
+    def restore_duration(self, data: RdsRecovery, metadata: dict[str, str]) -> float:
+        """How long restore_resource's instance takes to be `available`: `creating` for rds.restore.* of its
+        AllocatedStorage, then (backups on) its first automated backup, a full snapshot of the data."""
+        request = creation_request(metadata.get("DBInstanceIdentifier") or data.instance, dict(data.attributes),
+                                   metadata)
+        seconds = self.durations.rds_restore(float(request.get("AllocatedStorage") or 20))
+        # (CreateDBInstance's BackupRetentionPeriod "Default: 1", API Reference: the instance takes its backup)
+        if int(request.get("BackupRetentionPeriod", 1) or 0) > 0:
+            seconds += self.durations.rds_snapshot(data.data_bytes / GIB)
+        return seconds
+
     def _record_awsbackup_snapshot(self, data: RdsRecovery, copy: bool) -> None:
+        """The DB snapshot of type awsbackup that holds `data`: a backup job's is `creating` for the snapshot's
+        time while the job runs; a copy job's is named when the copy job has spent the copy's time, so it is
+        `available` in the destination Region as the job completes, a copy of the source's snapshot."""
         assert data.snapshot is not None
         now = self.now()
         attributes = dict(data.attributes)
-        if copy:
-            seconds = self.durations.rds_copy(data.data_bytes / GIB, cross_region=True)
-            creating = sum(seconds)
-        else:
-            creating = self.durations.rds_snapshot(data.data_bytes / GIB)
         source = self.known(data.region, data.instance) if not copy else None
+        origin = self._by_arn(data.source_arn)
         snapshot = SnapshotRecord(
             data.region, data.snapshot, f"arn:aws:rds:{data.region}:{config.ACCOUNT_ID}:snapshot:{data.snapshot}",
             data.ref, data.instance, "awsbackup", now, attributes, status="creating", started=now,
-            ready_at=now + creating, data_bytes=data.data_bytes,
-            dbi_resource_id=source.dbi_resource_id if source is not None else "")
+            ready_at=now if copy else now + self.durations.rds_snapshot(data.data_bytes / GIB),
+            data_bytes=data.data_bytes, dbi_resource_id=origin.dbi_resource_id if origin is not None else "",
+            copied_from=data.copied_from if copy else None)
         snapshot.view = snapshot_view(snapshot, source)
+        if copy:
+            snapshot.view["OriginalSnapshotCreateTime"] = epoch_dt(data.taken_at)
+            if data.copied_from:
+                source_region = ARN.match(data.copied_from)
+                snapshot.view["SourceDBSnapshotIdentifier"] = data.copied_from
+                if source_region:
+                    snapshot.view["SourceRegion"] = source_region["region"]
+            if origin is not None:
+                snapshot.view["DbiResourceId"] = origin.dbi_resource_id
         self._add_snapshot(snapshot)
+        if copy:
+            self._snapshot_ready(snapshot, now)
+            return
         self.snapshot_event(snapshot, "Creating manual snapshot", "creation")
         if source is not None and not source.multi_az and self.status(source) in READY:
-            self.start_phases(source, [Phase("backing-up", creating)])
+            self.start_phases(source, [Phase("backing-up", snapshot.ready_at - now)])
 
     # -- instances ---------------------------------------------------------------------------------------
 
