@@ -45,7 +45,8 @@ def test_a_version_moves_down_the_waterfall_day_by_day():
     current = version("k", "v1", T0, latest=True)
     assert due_actions(rules, [current], due_at(T0, 30) - DAY) == []
     (moved,) = due_actions(rules, [current], due_at(T0, 30))
-    assert (moved.kind, moved.version_id, moved.storage_class, moved.rule_id) == ("transition", "v1", "STANDARD_IA", "t")
+    assert (moved.kind, moved.version_id, moved.storage_class, moved.rule_id) == (
+        "transition", "v1", "STANDARD_IA", "t")
     in_ia = current._replace(storage_class="STANDARD_IA")
     assert due_actions(rules, [in_ia], due_at(T0, 89)) == []  # already where the due rule says
     assert [a.storage_class for a in due_actions(rules, [in_ia], due_at(T0, 90))] == ["GLACIER"]
