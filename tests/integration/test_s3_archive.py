@@ -257,3 +257,24 @@ def test_object_lock_settings_travel_with_replicas(sandbox):
     events = AdminClient(sandbox.endpoint).get("events?source=s3&limit=5000")["events"]
     assert any(e["name"] == "ReplicationFailed" and "DstBucketObjectLockConfigMissing" in e["detail"]["reason"]
                and e["detail"]["destination"] == unlocked for e in events)
+
+
+def test_a_restore_in_progress_survives_a_restart(fresh_sandbox):
+    """The restore is the engine's state: after `lab down` and `lab up` it is still running, and finishes when
+    it would have (TIME.md: a restart gives the same statuses at the same sim times)."""
+    fresh_sandbox.up("--no-world")
+    east = fresh_sandbox.client("s3", EAST)
+    name = bucket(fresh_sandbox, EAST)
+    east.put_object(Bucket=name, Key="vault.tar", Body=b"v", StorageClass="DEEP_ARCHIVE")
+    east.restore_object(Bucket=name, Key="vault.tar", RestoreRequest={
+        "Days": 1, "GlacierJobParameters": {"Tier": "Standard"}})
+    advance(fresh_sandbox, "6h")
+    fresh_sandbox.lab("down")
+    fresh_sandbox.up("--no-world")
+    east = fresh_sandbox.client("s3", EAST)
+    assert east.head_object(Bucket=name, Key="vault.tar")["Restore"] == 'ongoing-request="true"'
+    code, _ = refusal(lambda: east.get_object(Bucket=name, Key="vault.tar"))
+    assert code == "InvalidObjectState"
+    advance(fresh_sandbox, "6h")  # Deep Archive Standard: within 12 hours
+    assert east.head_object(Bucket=name, Key="vault.tar")["Restore"].startswith('ongoing-request="false"')
+    assert east.get_object(Bucket=name, Key="vault.tar")["Body"].read() == b"v"
