@@ -157,6 +157,11 @@ class Restore:
     def ongoing(self) -> bool:
         return self.expiry is None
 
+    @property
+    def next_change(self) -> float:
+        """When the restore finishes, or (finished) when its copy expires."""
+        return self.ready if self.expiry is None else self.expiry
+
     def header(self) -> str:
         """x-amz-restore as HeadObject and GetObject show it."""
         if self.expiry is None:
@@ -503,8 +508,7 @@ class S3(Engine):
             candidates.append(state.lifecycle_next)
         if state.metrics_next is not None:
             candidates.append(state.metrics_next)
-        candidates.extend(restore.ready if restore.ongoing else restore.expiry  # type: ignore[misc]
-                          for restore in state.restores.values())
+        candidates.extend(restore.next_change for restore in state.restores.values())
         return min(candidates) if candidates else None
 
     def run_due(self, now: float) -> None:
