@@ -406,7 +406,7 @@ def _client_item(value: Any, binary: bool = False) -> Any:
 #: Run before every data write as guard(sandbox, region, method name); a guard raises (botocore's ClientError,
 #: as the API would) to refuse the write. The fault layer registers one: a region outage refuses writes there.
 _GUARDED_WRITES = frozenset({"put_object", "put_item", "put_items", "delete_items", "delete_object",
-                             "delete_object_version"})
+                             "delete_object_version", "set_storage_class"})
 
 
 class GuardedData:
