@@ -278,3 +278,31 @@ def test_a_restore_in_progress_survives_a_restart(fresh_sandbox):
     advance(fresh_sandbox, "6h")  # Deep Archive Standard: within 12 hours
     assert east.head_object(Bucket=name, Key="vault.tar")["Restore"].startswith('ongoing-request="false"')
     assert east.get_object(Bucket=name, Key="vault.tar")["Body"].read() == b"v"
+
+
+def test_a_waiter_sees_the_restore_finish_while_the_clock_runs_fast(fresh_sandbox):
+    """S3 has no restore waiter; a botocore waiter on HeadObject's Restore, as a learner could define one, polls on
+    wall-clock time and completes once the clock runs fast enough (TIME.md: waiters against the sandbox)."""
+    from botocore.waiter import WaiterModel, create_waiter_with_client
+
+    fresh_sandbox.up("--no-world")
+    east = fresh_sandbox.client("s3", EAST)
+    name = bucket(fresh_sandbox, EAST)
+    east.put_object(Bucket=name, Key="orders.csv", Body=b"o", StorageClass="GLACIER")
+    east.restore_object(Bucket=name, Key="orders.csv", RestoreRequest={
+        "Days": 1, "GlacierJobParameters": {"Tier": "Expedited"}})
+    model = WaiterModel({"version": 2, "waiters": {"ObjectRestored": {
+        "operation": "HeadObject", "delay": 1, "maxAttempts": 60, "acceptors": [
+            {"state": "success", "matcher": "path", "argument": "contains(Restore, 'ongoing-request=\"false\"')",
+             "expected": True}]}}})
+    admin = AdminClient(fresh_sandbox.endpoint)
+    clock = admin.get("clock")
+    admin.post("clock", {"action": "speed", "factor": 600})
+    admin.post("clock", {"action": "resume"})
+    try:
+        create_waiter_with_client("ObjectRestored", model, east).wait(Bucket=name, Key="orders.csv")
+    finally:
+        admin.post("clock", {"action": "speed", "factor": clock["speed"]})
+        if clock["paused"]:
+            admin.post("clock", {"action": "pause"})
+    assert east.get_object(Bucket=name, Key="orders.csv")["Body"].read() == b"o"
