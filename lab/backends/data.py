@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -57,10 +59,14 @@ class ApiData:
             if _error_code(exc) in ("NoSuchBucket", "404"):
                 return None
             raise
-        return BucketState(location or "us-east-1", versioning)
+        try:
+            lock = s3.get_object_lock_configuration(Bucket=bucket).get("ObjectLockConfiguration") or {}
+        except ClientError:  # (ObjectLockConfigurationNotFoundError: a bucket without Object Lock)
+            lock = {}
+        return BucketState(location or "us-east-1", versioning, lock.get("ObjectLockEnabled") == "Enabled")
 
     def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
-                          target_bucket: str, storage_class: str | None) -> str:
+                          target_bucket: str, storage_class: str | None, kms_key_id: str | None = None) -> str:
         source = self.sandbox.client("s3", region)
         try:
             found = source.head_object(Bucket=bucket, Key=key, VersionId=version_id)
@@ -69,10 +75,38 @@ class ApiData:
                 raise LookupError(f"s3://{bucket}/{key} has no version {version_id}") from exc
             raise
         # A server-side copy carries the body, metadata and tags (S3's COPY directives) without reading it here.
+        extra: dict[str, Any] = {}
+        if kms_key_id is not None:
+            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
+        for member in ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus"):
+            if found.get(member):  # (a copy does not carry Object Lock settings unless asked to)
+                extra[member] = found[member]
         answer = self.sandbox.client("s3", target_region).copy_object(
             Bucket=target_bucket, Key=key, CopySource={"Bucket": bucket, "Key": key, "VersionId": version_id},
-            StorageClass=storage_class or found.get("StorageClass") or "STANDARD")
+            StorageClass=storage_class or found.get("StorageClass") or "STANDARD", **extra)
         return answer["VersionId"]
+
+    def set_storage_class(self, region: str, bucket: str, key: str, version_id: str, storage_class: str) -> None:
+        # Through the API a class changes only by a copy, which makes a new version of a versioned bucket's key:
+        # in place only for an object written while versioning was off.
+        if version_id != "null":
+            raise LookupError(f"s3://{bucket}/{key} version {version_id}: this backend cannot change a version's "
+                              "storage class in place")
+        self.sandbox.client("s3", region).copy_object(
+            Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key}, StorageClass=storage_class,
+            MetadataDirective="COPY")
+
+    def set_restored(self, region: str, bucket: str, key: str, version_id: str, expiry: float | None) -> None:
+        if expiry is None:
+            return  # (the backend expires its own restored copy)
+        days = max(1, math.ceil((expiry - time.time()) / 86400))
+        try:
+            self.sandbox.client("s3", region).restore_object(Bucket=bucket, Key=key, VersionId=version_id,
+                                                             RestoreRequest={"Days": days})
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise LookupError(f"s3://{bucket}/{key} has no version {version_id}") from exc
+            raise
 
     def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
                                 target_bucket: str) -> str:
@@ -118,7 +152,8 @@ class ApiData:
                 by_key.setdefault(entry["Key"], []).append(ObjectVersion(
                     entry["Key"], entry["VersionId"], entry["IsLatest"], marker,
                     entry["LastModified"].timestamp(), entry.get("Size", 0), tags,
-                    None if marker else entry.get("ETag", "").strip('"') or None))
+                    None if marker else entry.get("ETag", "").strip('"') or None,
+                    "STANDARD" if marker else entry.get("StorageClass") or "STANDARD"))
         # The API lists versions and delete markers apart: put each key's back in one newest-first line.
         return [version for versions in by_key.values()
                 for version in sorted(versions, key=lambda v: (v.is_latest, v.last_modified), reverse=True)]
@@ -376,7 +411,7 @@ def _client_item(value: Any, binary: bool = False) -> Any:
 #: Run before every data write as guard(sandbox, region, method name); a guard raises (botocore's ClientError,
 #: as the API would) to refuse the write. The fault layer registers one: a region outage refuses writes there.
 _GUARDED_WRITES = frozenset({"put_object", "put_item", "put_items", "delete_items", "delete_object",
-                             "delete_object_version"})
+                             "delete_object_version", "set_storage_class"})
 
 
 class GuardedData:

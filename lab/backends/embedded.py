@@ -627,10 +627,12 @@ class MotoData:
 
     def bucket_state(self, bucket: str) -> Any:
         found = self._s3().buckets.get(bucket)
-        return BucketState(found.region_name, found.versioning_status) if found is not None else None
+        if found is None:
+            return None
+        return BucketState(found.region_name, found.versioning_status, bool(found.object_lock_enabled))
 
     def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
-                          target_bucket: str, storage_class: str | None) -> str:
+                          target_bucket: str, storage_class: str | None, kms_key_id: str | None = None) -> str:
         factory = _key_factory()
         s3 = self._s3()
         source = self._version(bucket, key, version_id)
@@ -657,6 +659,8 @@ class MotoData:
         own = {name: value for name, value in vars(source).items() if name not in factory.compact_key.PER_KEY}
         own.update(bucket_name=target_bucket, region_name=target.region_name, _is_versioned=True, multipart=None,
                    _expiry=None, disposed=False, _storage_class=storage_class or source.storage_class)
+        if kms_key_id is not None:  # (the rule's ReplicaKmsKeyID encrypts the replica)
+            own.update(encryption="aws:kms", kms_key_id=kms_key_id)
         for name, value in own.items():
             if not moto_patches.is_default(name, value):
                 setattr(replica, name, value)
@@ -665,6 +669,22 @@ class MotoData:
             s3.tagger.copy_tags(source_arn, replica.arn)
         moto_patches.append_version(target.keys, key, replica)
         return replica.version_id
+
+    def set_storage_class(self, region: str, bucket: str, key: str, version_id: str, storage_class: str) -> None:
+        version = self._version(bucket, key, version_id)
+        if not isinstance(version, moto_patches.FakeKey):
+            raise LookupError(f"s3://{bucket}/{key} version {version_id} is a delete marker")
+        version.set_storage_class(storage_class)  # (moto's own check of the class)
+        version.set_expiry(None)
+
+    def set_restored(self, region: str, bucket: str, key: str, version_id: str, expiry: float | None) -> None:
+        version = self._version(bucket, key, version_id)
+        if not isinstance(version, moto_patches.FakeKey):
+            raise LookupError(f"s3://{bucket}/{key} version {version_id} is a delete marker")
+        # moto reads an archived key once its x-amz-restore says ongoing-request="false" (a set expiry and the
+        # restore's state RESTORED), and shows that expiry date
+        version.set_expiry(None if expiry is None else datetime.fromtimestamp(expiry, UTC).replace(tzinfo=None))
+        version.status = None if expiry is None else "RESTORED"
 
     def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
                                 target_bucket: str) -> str:
@@ -717,7 +737,9 @@ class MotoData:
                     version.last_modified.replace(tzinfo=UTC).timestamp(),
                     0 if marker else version.size,
                     dict(tags_of(version.arn)) if with_tags and not marker else None,
-                    None if marker else version.etag.strip('"')))
+                    None if marker else version.etag.strip('"'),
+                    "STANDARD" if marker else version.storage_class or "STANDARD",
+                    None if marker else version.encryption))
         return listed
 
     def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
@@ -890,7 +912,11 @@ class MotoData:
         return [ObjectVersion(key, version.version_id, position == len(versions) - 1,
                               isinstance(version, FakeDeleteMarker),
                               version.last_modified.replace(tzinfo=UTC).timestamp(),
-                              0 if isinstance(version, FakeDeleteMarker) else version.size, None)
+                              0 if isinstance(version, FakeDeleteMarker) else version.size, None,
+                              None if isinstance(version, FakeDeleteMarker) else version.etag.strip('"'),
+                              "STANDARD" if isinstance(version, FakeDeleteMarker)
+                              else version.storage_class or "STANDARD",
+                              None if isinstance(version, FakeDeleteMarker) else version.encryption)
                 for position, version in enumerate(versions)]
 
     def subscribe_version_deletes(self, listener: Any) -> bool:

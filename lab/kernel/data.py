@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 class BucketState(NamedTuple):
     region: str
     versioning: str | None  # "Enabled" | "Suspended" | None (never enabled)
+    object_lock: bool = False  # Object Lock enabled on the bucket
 
 
 class ObjectVersion(NamedTuple):
@@ -26,6 +27,8 @@ class ObjectVersion(NamedTuple):
     size: int
     tags: dict[str, str] | None  # None when not asked for
     etag: str | None = None  # without quotes; None for a delete marker (and where the lister does not know it)
+    storage_class: str = "STANDARD"  # the version's storage class ("STANDARD" for a delete marker)
+    encryption: str | None = None  # ServerSideEncryption (AES256, aws:kms, aws:kms:dsse); None where not known
 
 
 class KeyHead(NamedTuple):
@@ -88,9 +91,18 @@ class DataAccess(Protocol):
         """The bucket's region and versioning status; None when there is no such bucket."""
 
     def replicate_version(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
-                          target_bucket: str, storage_class: str | None) -> str:
-        """Copy one object version (body, metadata, tags) into `target_bucket` as a replica; return the
-        replica's version id. Raises LookupError when the source version is gone."""
+                          target_bucket: str, storage_class: str | None, kms_key_id: str | None = None) -> str:
+        """Copy one object version (body, metadata, tags, Object Lock retention and legal hold) into
+        `target_bucket` as a replica, encrypted with SSE-KMS under `kms_key_id` when given; return the replica's
+        version id. Raises LookupError when the source version is gone."""
+
+    def set_storage_class(self, region: str, bucket: str, key: str, version_id: str, storage_class: str) -> None:
+        """Move one object version to `storage_class` in place (a lifecycle transition: same version, same bytes).
+        Raises LookupError when the version is gone or the backend cannot move it in place."""
+
+    def set_restored(self, region: str, bucket: str, key: str, version_id: str, expiry: float | None) -> None:
+        """Make an archived version readable until `expiry` (epoch seconds; a finished RestoreObject), or take
+        the restored copy away (None). Raises LookupError when the version is gone."""
 
     def replicate_delete_marker(self, region: str, bucket: str, key: str, version_id: str, target_region: str,
                                 target_bucket: str) -> str:

@@ -161,6 +161,21 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("s3.rtc.metrics_delay", 900, "s", "replication metrics of a rule with Replication Time Control reach "
               "CloudWatch this long after RTC is enabled", f"'CloudWatch begins reporting replication metrics 15 "
               f"minutes after you enable S3 RTC' ({_S3_UG}: Using S3 Replication metrics)"),
+    # -- S3 restores from the archive storage classes ----------------------------------------------------
+    # (S3 User Guide: Understanding archive retrieval options, restoring-objects-retrieval-options.html: the
+    # upper end of each published range, what a learner plans a recovery around)
+    Parameter("s3.restore.glacier.expedited", 300, "s", "RestoreObject of a GLACIER object, Tier Expedited: "
+              "`ongoing-request=\"true\"` until the copy is readable", f"'typically made available within 1-5 "
+              f"minutes' ({_S3_UG}: Understanding archive retrieval options)"),
+    Parameter("s3.restore.glacier.standard", 18000, "s", "RestoreObject of a GLACIER object, Tier Standard (the "
+              "default)", f"'typically finish within 3-5 hours' ({_S3_UG}: Understanding archive retrieval options)"),
+    Parameter("s3.restore.glacier.bulk", 43200, "s", "RestoreObject of a GLACIER object, Tier Bulk",
+              f"'typically finish within 5-12 hours' ({_S3_UG}: Understanding archive retrieval options)"),
+    Parameter("s3.restore.deep_archive.standard", 43200, "s", "RestoreObject of a DEEP_ARCHIVE object, Tier "
+              "Standard (the default)", f"'typically finish within 12 hours' ({_S3_UG}: Understanding archive "
+              "retrieval options)"),
+    Parameter("s3.restore.deep_archive.bulk", 172800, "s", "RestoreObject of a DEEP_ARCHIVE object, Tier Bulk",
+              f"'typically finish within 48 hours' ({_S3_UG}: Understanding archive retrieval options)"),
     # -- AWS Backup, Route 53, Elastic Disaster Recovery ---------------------------------------------------
     Parameter("backup.job.queue", 300, "s", "a backup job's wait in `CREATED` before `RUNNING` (at most the "
               "start window)", "'remains in CREATED status until it has successfully begun' (AWS Backup API "
@@ -407,6 +422,12 @@ class Durations:
             slowest = max(self["s3.replication.slow_max"], 3600.0)
             seconds += 3600.0 + (slowest - 3600.0) * slow_draw / share
         return self._scaled(seconds)
+
+    def s3_restore(self, storage_class: str, tier: str) -> float:
+        """RestoreObject of an object archived in `storage_class` (GLACIER or DEEP_ARCHIVE) at retrieval `tier`
+        (Expedited, Standard or Bulk): seconds until the temporary copy is readable."""
+        archive = "deep_archive" if storage_class == "DEEP_ARCHIVE" else "glacier"
+        return self._scaled(self[f"s3.restore.{archive}.{tier.lower()}"])
 
     # -- Route 53 ----------------------------------------------------------------------------------
 

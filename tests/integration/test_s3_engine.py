@@ -377,7 +377,7 @@ def test_api_data_layer_reads_and_writes_versions(sandbox):
     first = east.put_object(Bucket=source, Key="k", Body=b"1", ContentType="text/plain", Metadata={"a": "b"},
                             Tagging="t=1")["VersionId"]
     second = east.put_object(Bucket=source, Key="k", Body=b"2")["VersionId"]
-    assert data.bucket_state(target) == (WEST, "Enabled") and data.bucket_state(unique("none")) is None
+    assert data.bucket_state(target) == (WEST, "Enabled", False) and data.bucket_state(unique("none")) is None
 
     replica = data.replicate_version(EAST, source, "k", first, WEST, target, "STANDARD_IA")
     copied = sandbox.client("s3", WEST).get_object(Bucket=target, Key="k", VersionId=replica)

@@ -14,6 +14,7 @@ from lab.gateway import audit
 from lab.kernel.api import BackendAnswer, BackendRefusedError, Call, ServiceApi
 from lab.kernel.errors import AwsError
 from lab.services.s3.engine import S3
+from lab.services.s3.lifecycle import ARCHIVE_CLASSES, lifecycle_refusal
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -80,9 +81,17 @@ class S3Api(ServiceApi):
     # -- documents S3 requires though the model does not -------------------------------------------------
 
     def op_PutBucketLifecycleConfiguration(self, call: Call) -> BackendAnswer:
-        return self._with_document(call, "LifecycleConfiguration")
+        return self._lifecycle_document(call)
 
     def op_PutBucketLifecycle(self, call: Call) -> BackendAnswer:
+        return self._lifecycle_document(call)
+
+    def _lifecycle_document(self, call: Call) -> BackendAnswer:
+        """S3's checks of the transitions (lifecycle.lifecycle_refusal), which the backend does not make."""
+        if "LifecycleConfiguration" in call.params:
+            refusal = lifecycle_refusal(call.params["LifecycleConfiguration"] or {})
+            if refusal is not None:
+                raise refusal
         return self._with_document(call, "LifecycleConfiguration")
 
     def op_PutObjectLockConfiguration(self, call: Call) -> BackendAnswer:
@@ -178,11 +187,77 @@ class S3Api(ServiceApi):
         try:
             output = call.forward()
         except BackendRefusedError as refused:
+            if refused.code == "InvalidObjectState":
+                raise _archived_refusal(refused) from None
             raise self._delete_marker_refusal(call, refused) from None
-        if bucket not in state.versions and bucket not in state.replication:
-            return call.backend_answer()  # no version of this bucket replicates, nor is a replica
-        version_id = output.get("VersionId") or ""
-        return call.backend_answer(ReplicationStatus=self.engine.replication_status(bucket, version_id))
+        added: dict[str, Any] = {}
+        version_id = output.get("VersionId") or "null"
+        if state.restores:
+            restore = self.engine.restore_of(bucket, version_id)
+            if restore is not None and restore.ongoing:
+                added["Restore"] = restore.header()  # (the backend shows a finished restore itself)
+        if bucket in state.versions or bucket in state.replication:  # (else no version replicates, nor is a replica)
+            added["ReplicationStatus"] = self.engine.replication_status(bucket, version_id)
+        return call.backend_answer(**added)
+
+    # -- restores of archived objects --------------------------------------------------------------------
+
+    def op_RestoreObject(self, call: Call) -> dict[str, Any] | BackendAnswer:
+        """A restore takes the duration model's time for its tier; meanwhile a second request is refused
+        (https://docs.aws.amazon.com/AmazonS3/latest/API/API_RestoreObject.html: RestoreAlreadyInProgress, 409),
+        and a request for a version already restored sets its copy's expiry afresh (200 instead of 202)."""
+        self.sandbox.materialize_all()
+        bucket, key = call.params.get("Bucket", ""), call.params.get("Key", "")
+        found = self.sandbox.data.bucket_state(bucket)
+        if found is None:
+            return call.backend_answer()  # the backend answers NoSuchBucket
+        try:
+            history = self.sandbox.data.object_history(found.region, bucket, key)
+        except LookupError:
+            return call.backend_answer()
+        wanted = call.params.get("VersionId")
+        version = next((v for v in reversed(history) if v.version_id == wanted), None) if wanted else (
+            history[-1] if history else None)
+        if version is None or version.is_delete_marker:
+            return call.backend_answer()  # the backend answers NoSuchKey (or NoSuchVersion)
+        if version.storage_class not in ARCHIVE_CLASSES:
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList (InvalidObjectState)
+            raise AwsError("InvalidObjectState", "Restore is not allowed for the object's current storage class",
+                           403, members={"StorageClass": version.storage_class})
+        request = call.params.get("RestoreRequest") or {}
+        if request.get("Type") == "SELECT" or request.get("OutputLocation"):
+            raise AwsError("NotImplemented", "A restore of type SELECT is not simulated by the lab; restore the "
+                                             "object and read it with GetObject", 501, sender_fault=False)
+        days = request.get("Days")
+        if days is None or int(days) < 1:
+            # Days is required for an archive restore (API Reference: RestoreRequest) and must be positive
+            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                           "published schema: RestoreRequest needs Days of at least 1")
+        tier = (request.get("GlacierJobParameters") or {}).get("Tier") or request.get("Tier") or "Standard"
+        if tier not in ("Expedited", "Standard", "Bulk"):
+            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                           f"published schema: Tier must be Expedited, Standard or Bulk, not {tier}")
+        if tier == "Expedited" and version.storage_class == "DEEP_ARCHIVE":
+            # "Expedited retrievals ... not available for objects stored in S3 Glacier Deep Archive" (S3 User
+            # Guide: Understanding archive retrieval options); the error text is not published
+            raise AwsError("InvalidArgument", "Expedited retrieval is not available for objects in the DEEP_ARCHIVE "
+                                              "storage class; use Standard or Bulk")
+        restore = self.engine.restore_of(bucket, version.version_id)
+        if restore is not None and restore.ongoing:
+            raise AwsError("RestoreAlreadyInProgress", "Object restore is already in progress", 409)
+        if not version.is_latest:  # (the backend restores only a key's latest version)
+            if restore is not None:
+                self.engine.extend_restore(bucket, version.version_id, int(days))
+            else:
+                self.engine.start_restore(bucket, key, version.version_id, version.storage_class, tier, int(days))
+            return {}
+        call.forward()  # the backend's own answer: 202 Accepted, or 200 OK for an object with a restored copy
+        if restore is not None:
+            self.engine.extend_restore(bucket, version.version_id, int(days))
+        else:  # (the backend's restore is immediate: undone here, the engine's takes its time)
+            self.sandbox.data.set_restored(found.region, bucket, key, version.version_id, None)
+            self.engine.start_restore(bucket, key, version.version_id, version.storage_class, tier, int(days))
+        return call.backend_answer()
 
     def _delete_marker_refusal(self, call: Call, refused: BackendRefusedError) -> AwsError:
         """The refusal of a read that met a delete marker, as S3 answers it: a key whose current version is a
@@ -216,6 +291,16 @@ class S3Api(ServiceApi):
         headers += [("Last-Modified", formatdate(marker.last_modified, usegmt=True)), ("Allow", "DELETE")]
         return AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                         headers=headers)
+
+
+def _archived_refusal(refused: BackendRefusedError) -> AwsError:
+    """A read of an archived object that is not restored: 403 InvalidObjectState with its StorageClass
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html: "If the object you are retrieving is
+    stored in the S3 Glacier Flexible Retrieval storage class ... you must first restore a copy")."""
+    if refused.status == 403:
+        return refused
+    return AwsError("InvalidObjectState", "The operation is not valid for the object's storage class", 403,
+                    members={"StorageClass": refused.members.get("StorageClass", "GLACIER")})
 
 
 _BYTE_RANGE = re.compile(r"^bytes=(\d+-\d*|-\d+)(,\s*(\d+-\d*|-\d+))*$")

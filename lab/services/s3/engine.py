@@ -12,7 +12,18 @@ Writes are seen two ways: the gateway's calls through observe(), and writes engi
 backend (the workload's invoices) through the data layer's object events. Both are noted once per version.
 
 Lifecycle: Expiration (Days, Date, ExpiredObjectDeleteMarker), NoncurrentVersionExpiration (NoncurrentDays,
-NewerNoncurrentVersions) and AbortIncompleteMultipartUpload, evaluated every day at 00:00 UTC sim time.
+NewerNoncurrentVersions), Transitions and NoncurrentVersionTransitions (the version changes storage class in place)
+and AbortIncompleteMultipartUpload, evaluated every day at 00:00 UTC sim time.
+
+Restores: RestoreObject of a GLACIER or DEEP_ARCHIVE version takes the duration model's time for its tier
+(x-amz-restore: ongoing-request="true" meanwhile, and the version stays unreadable); then the restored copy is
+readable until its expiry date, Days after the restore finished rounded up to midnight UTC, when it goes again
+(S3 User Guide: Restoring an archived object, restoring-objects.html).
+
+Replication of SSE-KMS objects only by rules with SourceSelectionCriteria.SseKmsEncryptedObjects, the replica
+encrypted under the rule's ReplicaKmsKeyID; replicas keep the source's Object Lock retention and legal hold, and a
+destination without Object Lock cannot take a version that has them (S3 User Guide: Replicating encrypted objects,
+replication-config-for-kms-objects.html; Object Lock considerations, object-lock-managing.html).
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ import heapq
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,9 +43,11 @@ from lab.kernel.data import BucketState, DataAccess
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.services.s3.lifecycle import (
+    ALL_128K,
     LifecycleAction,
     LifecycleRule,
     due_actions,
+    due_at,
     needs_tags,
     next_midnight,
     parse_lifecycle,
@@ -67,7 +81,8 @@ _OBSERVED = frozenset({*_VERSION_WRITES, *_TAG_WRITES, *_LIFECYCLE_PUTS, "Delete
                        "CreateMultipartUpload", "AbortMultipartUpload"})
 log = logging.getLogger("lab.services.s3.engine")
 _LIFECYCLE_EVENTS = {"expire": "LifecycleExpiration", "delete-noncurrent": "LifecycleNoncurrentVersionExpiration",
-                     "remove-delete-marker": "LifecycleExpiredDeleteMarkerRemoved"}
+                     "remove-delete-marker": "LifecycleExpiredDeleteMarkerRemoved", "transition": "LifecycleTransition"}
+KMS_ENCRYPTIONS = frozenset({"aws:kms", "aws:kms:dsse"})  # what SseKmsEncryptedObjects selects
 
 
 class VersionStatus:
@@ -123,6 +138,35 @@ class Task:
     size: int = 0  # bytes to copy (a version's; 0 for a delete marker or tags)
     wait: float = 0.0  # seconds from the write (or the end of a pause) to the copy: the duration model's draw
     due: float = 0.0  # when the copy is made
+    kms: bool = False  # the version is SSE-KMS encrypted (only rules selecting SseKmsEncryptedObjects take it)
+
+
+@dataclass
+class Restore:
+    """A RestoreObject of one archived version: in progress until `ready`, then readable until `expiry`."""
+
+    key: str
+    storage_class: str
+    tier: str
+    days: int
+    requested: float
+    ready: float
+    expiry: float | None = None  # set when the restore finishes
+
+    @property
+    def ongoing(self) -> bool:
+        return self.expiry is None
+
+    @property
+    def next_change(self) -> float:
+        """When the restore finishes, or (finished) when its copy expires."""
+        return self.ready if self.expiry is None else self.expiry
+
+    def header(self) -> str:
+        """x-amz-restore as HeadObject and GetObject show it."""
+        if self.expiry is None:
+            return 'ongoing-request="true"'
+        return f'ongoing-request="false", expiry-date="{formatdate(self.expiry, usegmt=True)}"'
 
 
 @dataclass
@@ -147,6 +191,8 @@ class S3State:
     metrics: dict[tuple[str, str, str], RuleMetrics] = field(default_factory=dict)  # (source, rule, destination)
     metrics_next: float | None = None  # the end of the minute measured now, while a rule has metrics
     metric_data: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # region -> datums to put
+    restores: dict[tuple[str, str], Restore] = field(default_factory=dict)  # (bucket, version id) -> restore
+    restores_done: int = 0
 
     def __setstate__(self, saved: dict[str, Any]) -> None:
         # A state saved before a field existed gets the field's default; work saved in the lines of the
@@ -156,7 +202,7 @@ class S3State:
         self.__dict__.update(S3State().__dict__)
         self.__dict__.update(saved)
         for task in [*self.queued.values(), *self.held]:
-            for name, default in (("size", 0), ("wait", 0.0), ("due", task.written_at)):
+            for name, default in (("size", 0), ("wait", 0.0), ("due", task.written_at), ("kms", False)):
                 if not hasattr(task, name):
                     object.__setattr__(task, name, default)
         for line in (waiting or {}).values():
@@ -180,7 +226,7 @@ class S3(Engine):
         self._buckets: dict[str, BucketState | None] = {}
         self._buckets_as_of: tuple[Any, int] | None = None
         self._roles: dict[str, str | None] = {}
-        self._uniform_targets: dict[tuple[str, str], tuple[ReplicationConfig, tuple[Target, ...]]] = {}
+        self._uniform_targets: dict[tuple[str, str, bool], tuple[ReplicationConfig, tuple[Target, ...]]] = {}
         # bucket -> (its version records, how many have each status): replication_counts without a pass over a
         # month of records; kept for that very dict (a restore or a reset brings other dicts: counted again)
         self._status_counts: dict[str, tuple[dict[str, VersionStatus], dict[str, int]]] = {}
@@ -351,7 +397,7 @@ class S3(Engine):
         task = Task(kind, bucket, key, version_id, state.seq, now)
         state.queued[(kind, bucket, version_id)] = task
         if kind == "version":
-            task.size = self._version_size(bucket, key, version_id)
+            task.size, task.kms = self._version_facts(bucket, key, version_id)
         config = state.replication.get(bucket)
         if kind != "tags" and config is not None and not config.uses_tags:
             self._decide(task)  # (with tag filters: once the write's tags are set, see observe)
@@ -377,12 +423,16 @@ class S3(Engine):
         rules = [rule for rule in config.rules if rule.enabled and key.startswith(rule.prefix)]
         return bool(rules) and all(rule.rtc_minutes is not None for rule in rules)
 
-    def _version_size(self, bucket: str, key: str, version_id: str) -> int:
+    def _version_facts(self, bucket: str, key: str, version_id: str) -> tuple[int, bool]:
+        """A version's size, and whether it is SSE-KMS encrypted."""
         try:
             history = self.data.object_history(self._region(bucket), bucket, key)
         except LookupError:
-            return 0
-        return next((version.size for version in reversed(history) if version.version_id == version_id), 0)
+            return 0, False
+        found = next((version for version in reversed(history) if version.version_id == version_id), None)
+        if found is None:
+            return 0, False
+        return found.size, found.encryption in KMS_ENCRYPTIONS
 
     def _decide(self, task: Task) -> tuple[Target, ...]:
         """The task's targets, decided once; a rule with metrics counts it as pending from here on."""
@@ -406,10 +456,11 @@ class S3(Engine):
             return ()
         if config.filters_nothing and task.seq > config.newest_rule_seq:
             # Every write after the newest rule goes the same way, whatever its key: decide once per kind.
-            memo = self._uniform_targets.get((task.bucket, task.kind))
+            memo = self._uniform_targets.get((task.bucket, task.kind, task.kms))
             if memo is None or memo[0] is not config:
-                memo = self._uniform_targets[(task.bucket, task.kind)] = (config, choose_targets(
-                    config.rules, task.key, {}, task.seq, delete_marker=task.kind == "delete-marker"))
+                memo = self._uniform_targets[(task.bucket, task.kind, task.kms)] = (config, choose_targets(
+                    config.rules, task.key, {}, task.seq, delete_marker=task.kind == "delete-marker",
+                    kms=task.kms))
             return memo[1]
         tags: dict[str, str] = {}
         if task.kind == "version" and config.uses_tags:
@@ -417,7 +468,8 @@ class S3(Engine):
                 tags = self.data.object_tags(self._region(task.bucket), task.bucket, task.key, task.version_id)
             except LookupError:
                 return ()
-        return choose_targets(config.rules, task.key, tags, task.seq, delete_marker=task.kind == "delete-marker")
+        return choose_targets(config.rules, task.key, tags, task.seq, delete_marker=task.kind == "delete-marker",
+                              kms=task.kms)
 
     def replication_status(self, bucket: str, version_id: str) -> str | None:
         """What HeadObject/GetObject show as ReplicationStatus for a version (None: no header)."""
@@ -471,6 +523,7 @@ class S3(Engine):
         old = known.pop(version_id, None)
         if old is not None:
             self._count_status(bucket, known, old.status, -1)
+        self.state.restores.pop((bucket, version_id), None)
 
     # -- time ----------------------------------------------------------------------------------------
 
@@ -483,6 +536,7 @@ class S3(Engine):
             candidates.append(state.lifecycle_next)
         if state.metrics_next is not None:
             candidates.append(state.metrics_next)
+        candidates.extend(restore.next_change for restore in state.restores.values())
         return min(candidates) if candidates else None
 
     def run_due(self, now: float) -> None:
@@ -516,6 +570,8 @@ class S3(Engine):
             self._run(state, task, due, reasons)
         if state.metrics_next is not None and state.metrics_next <= now:
             self._measure(state, now)
+        if state.restores:
+            self._run_restores(state, now)
         if state.lifecycle and state.lifecycle_next is not None and state.lifecycle_next <= now:
             midnight = state.lifecycle_next
             state.lifecycle_next = next_midnight(midnight)
@@ -554,7 +610,7 @@ class S3(Engine):
                     if task.kind == "version":
                         replica_version = self.data.replicate_version(
                             source_region, task.bucket, task.key, task.version_id, destination.region,
-                            target.bucket, target.storage_class)
+                            target.bucket, target.storage_class, target.replica_kms_key)
                     else:
                         replica_version = self.data.replicate_delete_marker(
                             source_region, task.bucket, task.key, task.version_id, destination.region,
@@ -657,6 +713,13 @@ class S3(Engine):
             return f"destination bucket {target.bucket} does not exist"
         if destination.versioning != "Enabled":
             return f"destination bucket {target.bucket} does not have versioning enabled"
+        source = self._bucket(config.source) if config.source else None
+        if source is not None and source.object_lock and not destination.object_lock:
+            # S3's failure reason DstBucketObjectLockConfigMissing: "To replicate objects from a source bucket with
+            # Object Lock enabled, the destination bucket must also have Object Lock enabled" (S3 User Guide:
+            # Replication failure reasons, replication-failure-codes.html)
+            return (f"DstBucketObjectLockConfigMissing: destination bucket {target.bucket} does not have Object "
+                    "Lock enabled, and the source bucket does")
         if config.role not in self._roles:
             self._roles[config.role] = self.data.role_trust_policy(config.role)
         document = self._roles[config.role]
@@ -751,12 +814,11 @@ class S3(Engine):
                 rule = next((rule for rule in rules if upload_due(rule, key, started, at)), None)
                 if rule is not None:
                     self._abort_upload(found.region, bucket, key, upload_id, rule)
-            if not any(rule.enabled and (rule.expiration_days is not None or rule.expiration_date is not None
-                                         or rule.expired_object_delete_marker or rule.noncurrent_days is not None)
-                       for rule in rules):
+            if not any(rule.acts for rule in rules):
                 continue
             versions = self.data.list_object_versions(found.region, bucket, with_tags=needs_tags(rules))
-            for action in due_actions(rules, versions, at):
+            minimum = state.lifecycle_documents.get(bucket, ({}, ALL_128K))[1]
+            for action in due_actions(rules, versions, at, minimum):
                 self._apply_lifecycle(found.region, bucket, action)
 
     def _apply_lifecycle(self, region: str, bucket: str, action: LifecycleAction) -> None:
@@ -766,6 +828,11 @@ class S3(Engine):
                 marker = self.data.delete_object(region, bucket, action.key)
                 if marker:
                     detail["delete_marker_version_id"] = marker
+            elif action.kind == "transition":
+                assert action.storage_class is not None
+                self.data.set_storage_class(region, bucket, action.key, action.version_id, action.storage_class)
+                self.state.restores.pop((bucket, action.version_id), None)  # (a restored copy goes with the move)
+                detail["storage_class"] = action.storage_class
             else:
                 self.data.delete_object_version(region, bucket, action.key, action.version_id)
                 self._forget(bucket, action.version_id)
@@ -786,6 +853,54 @@ class S3(Engine):
         self.emit("LifecycleMultipartUploadAborted", region=region, resource=f"s3://{bucket}/{key}",
                   upload_id=upload_id, rule=rule.id)
 
+    # -- restores of archived objects (S3 User Guide: Restoring an archived object) ---------------------
+
+    def restore_of(self, bucket: str, version_id: str) -> Restore | None:
+        return self.state.restores.get((bucket, version_id))
+
+    def start_restore(self, bucket: str, key: str, version_id: str, storage_class: str, tier: str,
+                      days: int) -> Restore:
+        """Begin restoring an archived version: readable after the duration model's time for its tier."""
+        now = self.now()
+        restore = Restore(key, storage_class, tier, days, now, now + self.sandbox.durations.s3_restore(storage_class,
+                                                                                                       tier))
+        self.state.restores[(bucket, version_id)] = restore
+        self.emit("ObjectRestoreStarted", region=self._region(bucket), resource=f"s3://{bucket}/{key}",
+                  version_id=version_id, storage_class=storage_class, tier=tier, days=days, ready_at=restore.ready)
+        return restore
+
+    def extend_restore(self, bucket: str, version_id: str, days: int) -> Restore:
+        """A RestoreObject of a version already restored: its copy stays `days` from now ("you can extend the
+        expiration period of a restored copy", S3 User Guide: Restoring an archived object)."""
+        restore = self.state.restores[(bucket, version_id)]
+        restore.days = days
+        restore.expiry = due_at(self.now(), days)
+        self.data.set_restored(self._region(bucket), bucket, restore.key, version_id, restore.expiry)
+        return restore
+
+    def _run_restores(self, state: S3State, now: float) -> None:
+        for (bucket, version_id), restore in sorted(state.restores.items(), key=lambda item: item[1].ready):
+            region = self._region(bucket)
+            resource = f"s3://{bucket}/{restore.key}"
+            if restore.ongoing and restore.ready <= now:
+                # The copy lives Days from when the restore finished, rounded up to the next midnight UTC.
+                restore.expiry = due_at(restore.ready, restore.days)
+                try:
+                    self.data.set_restored(region, bucket, restore.key, version_id, restore.expiry)
+                except LookupError:
+                    del state.restores[(bucket, version_id)]
+                    continue
+                state.restores_done += 1
+                self.emit("ObjectRestoreCompleted", region=region, resource=resource, version_id=version_id,
+                          tier=restore.tier, expiry=restore.expiry)
+            if not restore.ongoing and restore.expiry is not None and restore.expiry <= now:
+                del state.restores[(bucket, version_id)]
+                try:
+                    self.data.set_restored(region, bucket, restore.key, version_id, None)
+                except LookupError:
+                    continue
+                self.emit("ObjectRestoreExpired", region=region, resource=resource, version_id=version_id)
+
     # -- summary ---------------------------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
@@ -800,5 +915,7 @@ class S3(Engine):
             "failed": state.failed,
             "lifecycle_buckets": sorted(state.lifecycle),
             "lifecycle_actions": state.lifecycle_actions,
+            "restores_in_progress": sum(1 for restore in state.restores.values() if restore.ongoing),
+            "restored_copies": sum(1 for restore in state.restores.values() if not restore.ongoing),
         }
 
