@@ -169,12 +169,13 @@ def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iter
         candidates.append((db.id, db.region, db.orders.order_ids if db.orders is not None else None))
     finding = judge_copies(inv, drill, params, "orders", "DB instance", candidates)
     if finding.reason == "nothing_restored":
-        note = " that was created after the incident" if params["restoredOnly"] else ""
+        conditions = (["was created after the incident"] if params["restoredOnly"] else []) + (
+            ["takes writes"] if params["writable"] else [])
+        note = f" that {' and '.join(conditions)}" if conditions else ""
         if busy:
-            note += (" that takes writes" if params["writable"] else "") + (
-                f" yet ({'; '.join(busy)}; an instance is read or written once it is available again)")
+            note += f" yet ({'; '.join(busy)}; an instance is read or written once it is available again)"
         elif params["writable"]:
-            note += " and takes writes (a read replica must be promoted first)"
+            note += " (a read replica must be promoted first)"
         finding = failed(finding.resource_id, finding.reason,
                          **{**finding.evidence, "restored_note": note, "not_available": busy})
     yield finding
