@@ -152,22 +152,32 @@ def recovery_orders_restored(inv: InventoryView, params: dict[str, Any]) -> Iter
     incident = parse_time(drill.incident_time) or 0.0
     wanted = set(params["dbInstanceIdentifiers"])
     candidates = []
+    busy = []  # (instance, status): not yet taking writes (being created, restored, promoted)
     for db in inv.db_instances(params["region"] or None):
         if wanted and db.id not in wanted:
             continue
-        if db.status not in READABLE_DB:
-            continue
-        if params["writable"] and (db.read_replica_source or db.status not in WRITABLE_DB):
-            continue
         if params["restoredOnly"] and (parse_time(db.created) or 0.0) < incident:
+            continue
+        # A promotion is over when the instance is available again (RDS UG, USER_ReadRepl.Promote.html: the
+        # replica is rebooted, then available as a standalone instance): until then it takes no writes.
+        if db.status not in READABLE_DB or (params["writable"] and db.status not in WRITABLE_DB):
+            if db.status and not db.read_replica_source:
+                busy.append(f"{db.id} in {db.region} is {db.status}")
+            continue
+        if params["writable"] and db.read_replica_source:
             continue
         candidates.append((db.id, db.region, db.orders.order_ids if db.orders is not None else None))
     finding = judge_copies(inv, drill, params, "orders", "DB instance", candidates)
     if finding.reason == "nothing_restored":
-        note = " that was created after the incident" if params["restoredOnly"] else ""
-        if params["writable"]:
-            note += " and takes writes (a read replica must be promoted first)"
-        finding = failed(finding.resource_id, finding.reason, **{**finding.evidence, "restored_note": note})
+        conditions = (["was created after the incident"] if params["restoredOnly"] else []) + (
+            ["takes writes"] if params["writable"] else [])
+        note = f" that {' and '.join(conditions)}" if conditions else ""
+        if busy:
+            note += f" yet ({'; '.join(busy)}; an instance is read or written once it is available again)"
+        elif params["writable"]:
+            note += " (a read replica must be promoted first)"
+        finding = failed(finding.resource_id, finding.reason,
+                         **{**finding.evidence, "restored_note": note, "not_available": busy})
     yield finding
 
 

@@ -48,6 +48,7 @@ from lab.services.route53.engine import Route53
 from lab.services.s3 import routes as s3_routes
 from lab.services.s3.api import S3Api
 from lab.services.s3.engine import S3
+from lab.services.sts.api import StsApi
 from lab.services.workload import routes as workload_routes
 from lab.services.workload.engine import Workload
 
@@ -58,7 +59,7 @@ ENGINE_CLASSES: tuple[type[Engine], ...] = (
 #: the lab's AWS service APIs (each needs its engine above): their operations answer instead of the backend
 SERVICE_APIS: tuple[type[ServiceApi], ...] = (
     S3Api, BackupApi, DlmApi, Ec2Api, EbsDirectApi, RdsApi, DynamoDBApi, Route53Api, CloudTrailApi, FisApi,
-    VolumeStatusApi, DrsApi,
+    VolumeStatusApi, DrsApi, StsApi,
 )
 
 ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (

@@ -14,7 +14,7 @@ import pytest
 from checks import registry
 from lab import exercises, grading
 from lab.commands.exercises import WAIT_STEP
-from lab.sim.clock import parse_duration
+from lab.sim.clock import iso, parse_duration
 from lab.sim.durations import Durations
 from tests.integration._lab_rounds import LabWorld, corpus, describe, failing, lab_shell, variant, world
 from tests.integration._strategies import STRATEGIES, build, measure
@@ -154,11 +154,26 @@ def test_region_loss(world: LabWorld) -> None:
     # The RTO follows the duration model: the point-in-time restore in us-west-2 takes its time.
     restored = world.drill_record(drills["04-dynamodb-pitr-global"]["id"])
     assert restored["status"] == "recovered" and restored["rto_seconds"] >= Durations().dynamodb_restore(0), restored
+    # ... and the meter notices the restored table's ACTIVE at once (DynamoDB's status change wakes the drill)
+    events = world.admin.get("events?kind=engine&source=dynamodb&region=us-west-2")["events"]
+    active = [event["time"] for event in events if event["name"] == "TableRestored"]
+    assert restored["recovered_time"] == iso(active[-1]), (restored, active)
     assert_recovered(world, drills)
     # 07's RTO holds the failover reaching clients: the health check's detection (RequestInterval 10 x
     # FailureThreshold 3) plus the record's TTL (60 s) for which resolvers keep the PRIMARY's answer
     reaches_clients = Durations.route53_detection(10, 3) + 60
-    assert world.drill_record(drills["07-dr-strategy"]["id"])["rto_seconds"] >= reaches_clients
+    # ... and the replica's promotion (modifying, then rebooting), which the recovery starts at the incident:
+    # the orders database takes writes in us-west-2 only once it is over, whichever ends later
+    promotion = sum(Durations().rds_promote())
+    record = world.drill_record(drills["07-dr-strategy"]["id"])
+    assert record["rto_seconds"] >= max(reaches_clients, promotion)
+    # the meter notices the promotion's end at once (RDS's status change wakes the drill): RDS's own event of
+    # the promoted instance's restart is the recovery's instant
+    events = world.handle.client("rds", "us-west-2").describe_events(
+        SourceType="db-instance", SourceIdentifier="securecart-orders-db-usw2", Duration=60)["Events"]
+    promoted = [e["Message"] for e in events].index("Promoted Read Replica to a stand-alone database instance")
+    restarted = next(e for e in events[promoted:] if e["Message"] == "DB instance restarted")
+    assert record["recovered_time"] == restarted["Date"].strftime("%Y-%m-%dT%H:%M:%SZ"), (record, events)
 
 
 def assert_drill_recovered(lab_id: str, record: dict) -> None:

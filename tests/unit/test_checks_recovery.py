@@ -252,3 +252,44 @@ def test_rto_and_rpo_against_targets():
     assert verdicts("RECOVERY_RPO_WITHIN_TARGET", running)[0][2] == "not_measured"
     ended = Inv().drill(lab=LAB, status="ended").build()
     assert verdicts("RECOVERY_RTO_WITHIN_TARGET", ended)[0][2] == "never_recovered"
+
+
+# -- a promoted replica takes writes only once its promotion is over -----------------------------------
+
+REPLICA = "securecart-orders-db-usw2"
+DR_LABS = ("07-dr-strategy", "09-dr-backup-restore", "10-dr-pilot-light", "11-dr-warm-standby")
+
+
+def orders_verdict(lab_id: str, inv: Inv) -> tuple[str, str]:
+    """RECOVERY_ORDERS_RESTORED as lab `lab_id`'s recovery judges it (its own parameters)."""
+    from lab import exercises, grading
+
+    report = grading.evaluate(exercises.load(lab_id), inv.build(), phase="recover")
+    outcome = next(o for o in report.outcomes() if o.check_id == "RECOVERY_ORDERS_RESTORED")
+    return outcome.status, outcome.results[0].reason
+
+
+def test_every_dr_lab_counts_the_promotion_in_its_recovery():
+    """RDS UG, Promoting a read replica (USER_ReadRepl.Promote.html): the replica is rebooted and becomes
+    available as a standalone instance; until then it takes no writes. The recovery of every lab whose
+    orders database is a promoted replica is complete only then, so its RTO holds the promotion."""
+    def world(lab_id: str, status: str, replica_of: str | None) -> Inv:
+        inv = Inv().orders(20).drill(lab=lab_id, targets=(3600, 900))
+        inv.db(DB, order_ids=inv.all_order_ids())
+        return inv.db(REPLICA, WEST, status=status, replica_of=replica_of, order_ids=inv.all_order_ids())
+
+    source = f"arn:aws:rds:{EAST}:{ACCOUNT}:db:{DB}"
+    for lab_id in DR_LABS:
+        assert orders_verdict(lab_id, world(lab_id, "available", source)) == ("FAIL", "nothing_restored"), lab_id
+        for promoting in ("modifying", "rebooting"):  # PromoteReadReplica's two phases
+            assert orders_verdict(lab_id, world(lab_id, promoting, None)) == ("FAIL", "nothing_restored"), \
+                (lab_id, promoting)
+        assert orders_verdict(lab_id, world(lab_id, "available", None)) == ("PASS", "all_restored"), lab_id
+        assert orders_verdict(lab_id, world(lab_id, "backing-up", None)) == ("PASS", "all_restored"), lab_id
+
+
+def test_a_promotion_under_way_is_named():
+    inv = drilled().db(REPLICA, WEST, status="modifying", order_ids=drilled().all_order_ids())
+    result = run("RECOVERY_ORDERS_RESTORED", inv.build(), region=WEST, writable=True)[0]
+    assert (result.status, result.reason) == ("FAIL", "nothing_restored")
+    assert REPLICA in result.message and "modifying" in result.message, result.message

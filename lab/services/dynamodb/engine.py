@@ -32,6 +32,7 @@ from typing import Any
 
 from lab import config
 from lab.backends.data import wire_item
+from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
@@ -373,6 +374,8 @@ class DynamoDB(Engine):
         self._write_items(record.region, record.name, items)
         record.restore_items = None
         self.emit("TableRestored", region=record.region, resource=record.name, items=len(items))
+        # ACTIVE with its items at this instant: a drill's recovery may be complete now, not at its next look
+        self.sandbox.bus.publish(ResourceStatusChanged(record.region, "dynamodb", record.name, "ACTIVE"))
 
     def creating(self, region: str, name: str, now: float) -> bool:
         """The table is `CREATING` in `region` (being restored, or a replica being created there)."""
@@ -534,6 +537,7 @@ class DynamoDB(Engine):
         if replica.status == "CREATING":
             group.members[region] = Replica("ACTIVE")
             self.emit("ReplicaActive", region=region, resource=name)
+            self.sandbox.bus.publish(ResourceStatusChanged(region, "dynamodb", name, "ACTIVE"))
         elif replica.status == "DELETING":
             self.sandbox.client("dynamodb", region).delete_table(TableName=name)  # observed: leaves the group
             self.emit("ReplicaDeleted", region=region, resource=name)

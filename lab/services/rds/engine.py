@@ -40,6 +40,7 @@ from botocore.exceptions import ClientError
 
 from lab import config, world
 from lab.gateway import audit
+from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.services.rds import windows
@@ -610,6 +611,11 @@ class RdsData(Engine):
             self._begin(record, now)
         elif not record.stopped:
             self.emit("DBInstanceAvailable", region=record.region, resource=record.name)
+        status = self.status(record)
+        if status != phase.status:
+            # a promotion, restore or creation is over at this instant: a drill's recovery may be complete now
+            # (its RTO is this moment, not its next periodic look)
+            self.sandbox.bus.publish(ResourceStatusChanged(record.region, "rds", record.name, status))
 
     def _phase_ended(self, record: InstanceRecord, phase: Phase, now: float) -> None:
         then = phase.then
