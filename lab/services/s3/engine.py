@@ -376,10 +376,9 @@ class S3(Engine):
 
     def _version_size(self, bucket: str, key: str, version_id: str) -> int:
         try:
-            history = self.data.object_history(self._region(bucket), bucket, key)
+            return self.data.version_size(self._region(bucket), bucket, key, version_id)
         except LookupError:
             return 0
-        return next((version.size for version in reversed(history) if version.version_id == version_id), 0)
 
     def _decide(self, task: Task) -> tuple[Target, ...]:
         """The task's targets, decided once; a rule with metrics counts it as pending from here on."""
