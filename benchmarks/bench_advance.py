@@ -13,7 +13,9 @@ Prober: an S3 get, an S3 put and a DynamoDB get, one every 20 ms) calls the sand
 advance's wall time and the sandbox's CPU time during it (the CPU time does not count the waits for a core on
 a busy machine), the other client's longest wait and p99, the resident memory before and after, and with
 --then a second advance of that many days (memory per sim day). Every round prints the CPU reference
-(`sum(range(1000))`, 9-10 us when quiet) and the load average. Loopback only; everything stops by itself.
+(`sum(range(1000))`, 9-10 us when quiet) and the load average. With --no-probe no other client runs (an old
+build without slices makes it wait the whole advance, so it calls far less: the CPU times compare only so).
+Loopback only; everything stops by itself.
 Timings are never pass/fail.
 """
 
@@ -39,6 +41,7 @@ from bench_month_old import Prober, configure_world, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OLD = "4a0c824"  # the build before lab/kernel, issue 11's baseline
+_NO_CALLS = {"calls": 0, "max_ms": float("nan"), "p50_ms": float("nan"), "p99_ms": float("nan")}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -65,16 +68,17 @@ class Running:
             raise RuntimeError(f"{method} /_lab/{path}: {answer.status} {answer.data[:300]!r}")
         return json.loads(answer.data)
 
-    def advance(self, days: float) -> dict[str, Any]:
-        prober = Prober(self.endpoint)
-        prober.start()
-        time.sleep(0.2)
+    def advance(self, days: float, probe: bool = True) -> dict[str, Any]:
+        prober = Prober(self.endpoint) if probe else None
+        if prober is not None:
+            prober.start()
+            time.sleep(0.2)
         reference = machine()
         cpu, started = cpu_seconds(self.pid), time.perf_counter()
         self.build.lab("clock", "advance", f"{days:g}d", "--state-dir", str(self.state), timeout=3600)
         wall = time.perf_counter() - started
         return {"seconds": wall, "cpu_s": cpu_seconds(self.pid) - cpu, "machine": reference,
-                "other_client": prober.finish(), "rss_mb": rss_mb(self.pid)}
+                "other_client": prober.finish() if prober is not None else _NO_CALLS, "rss_mb": rss_mb(self.pid)}
 
 
 def one_round(build: Build, scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -83,9 +87,9 @@ def one_round(build: Build, scratch: Path, args: argparse.Namespace) -> dict[str
         if args.world == "month":
             configure_world(sandbox)
         figures: dict[str, Any] = {"rss_before_mb": rss_mb(sandbox.pid)}
-        figures["advance"] = sandbox.advance(args.days)
+        figures["advance"] = sandbox.advance(args.days, probe=not args.no_probe)
         if args.then:
-            figures["then"] = sandbox.advance(args.then)
+            figures["then"] = sandbox.advance(args.then, probe=not args.no_probe)
         return figures
 
 
@@ -146,6 +150,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--days", type=float, default=35.0)
     parser.add_argument("--then", type=float, default=0.0, help="a second advance of this many days")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="no other client during the advances (the CPU time is then the advance's alone)")
     parser.add_argument("--world", choices=("default", "month"), default="default",
                         help="default: the world as `lab up` makes it; month: bench_month_old's month-old world")
     args = parser.parse_args()
