@@ -123,6 +123,8 @@ class Sandbox:
         # Set by the server: keep what is alive now out of the garbage collector's scans (see settle_heap
         # in lab/sandbox/server.py). Called when the world's objects change wholesale: warm-up, reset.
         self.settle_heap: Callable[[bool], None] | None = None
+        # Set by the server: called between the slices of a clock advance (see settle_survivors there).
+        self.settle_survivors: Callable[[], None] | None = None
         self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
         self._journal_suspended = False  # while a world is created or reset: the snapshot after it holds it
