@@ -298,6 +298,18 @@ class ApiData:
             raise
         return [version for version in reversed(listed) if version.key == key]
 
+    def version_facts(self, region: str, bucket: str, key: str, version_id: str) -> tuple[int, str | None]:
+        try:
+            found = self.sandbox.client("s3", region).head_object(Bucket=bucket, Key=key, VersionId=version_id)
+        except ClientError as exc:
+            # (a HEAD's 404 has no body to say whether the bucket or the version is missing)
+            if _error_code(exc) == "NoSuchBucket" or (_error_code(exc) == "404" and self.bucket_state(bucket) is None):
+                raise LookupError(f"no bucket {bucket}") from exc
+            if _is_missing(exc):
+                return 0, None
+            raise
+        return int(found.get("ContentLength") or 0), found.get("ServerSideEncryption")
+
     def subscribe_version_deletes(self, listener: Callable[[str, str, str], None]) -> bool:
         return False
 

@@ -189,6 +189,11 @@ class DataAccess(Protocol):
     def object_history(self, region: str, bucket: str, key: str) -> list[ObjectVersion]:
         """Every version and delete marker of one key, oldest first (no tags). LookupError: no bucket."""
 
+    def version_facts(self, region: str, bucket: str, key: str, version_id: str) -> tuple[int, str | None]:
+        """(bytes, server-side encryption) of one object version; (0, None) for a delete marker or a version that
+        is gone. LookupError: no bucket. (Replication asks it of every version it queues: a month of orders is
+        50,000 of them.)"""
+
     def subscribe_version_deletes(self, listener: Callable[[str, str, str], None]) -> bool:
         """Call listener(bucket, key, version_id) BEFORE a version is deleted for good, whoever deletes it;
         False when every deletion of this data layer is an AWS call through the gateway (seen there)."""

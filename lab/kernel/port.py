@@ -39,6 +39,7 @@ class Sandbox(Protocol):
     data: DataAccess  # bulk reads and writes into the backend, guarded by the faults
     bus: EventBus
     router: AdminRouter
+    settle_survivors: Callable[[], None] | None  # between an advance's slices: keep the heap's scans short
 
     @property
     def events(self) -> EventLog: ...

@@ -44,10 +44,12 @@ DURATIONS_KEY = "durations"  # the sandbox's duration overrides, in the lab stat
 
 # An automatic snapshot starts (in the background) when the journal since the last one holds this many
 # records, this many bytes, or this much work (seconds spent applying its calls: what a replay after a crash
-# would redo). They bound how long the next start replays.
+# would redo). They bound how long the next start replays. 5 s of work keeps a replay well inside issue 14's
+# 10 s; at 2 s a 35-day advance forked the world for a snapshot several times, each competing with the advance
+# for the machine's other core (the advance's wall time 1.4x the build that journaled it as one call).
 SNAPSHOT_EVERY = int(os.environ.get("LAB_SNAPSHOT_EVERY", "1000"))
 SNAPSHOT_BYTES = 64 << 20
-SNAPSHOT_WORK_S = float(os.environ.get("LAB_SNAPSHOT_WORK_S", "2"))
+SNAPSHOT_WORK_S = float(os.environ.get("LAB_SNAPSHOT_WORK_S", "5"))
 # `lab down` keeps the journals rather than write a final snapshot (seconds, for a big world) when replaying
 # them at the next start would take less than this; the automatic snapshots keep them about that short.
 SHUTDOWN_KEEPS_JOURNAL_S = 3.0
@@ -123,6 +125,8 @@ class Sandbox:
         # Set by the server: keep what is alive now out of the garbage collector's scans (see settle_heap
         # in lab/sandbox/server.py). Called when the world's objects change wholesale: warm-up, reset.
         self.settle_heap: Callable[[bool], None] | None = None
+        # Set by the server: called between the slices of a clock advance (see settle_survivors there).
+        self.settle_survivors: Callable[[], None] | None = None
         self._depth = threading.local()  # nesting of apply(): only the outermost call is journaled
         self._unjournaled = 0  # changes since the last snapshot that no journal holds (remote backends)
         self._journal_suspended = False  # while a world is created or reset: the snapshot after it holds it

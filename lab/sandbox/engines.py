@@ -53,9 +53,10 @@ class EngineSet:
         found = self._of_kind(kind)
         return found[0] if found else None
 
-    def all(self, kind: type[T]) -> list[T]:
-        """Every engine that is a `kind`, in engine order."""
-        return list(self._of_kind(kind))
+    def all(self, kind: type[T]) -> tuple[T, ...]:
+        """Every engine that is a `kind`, in engine order: the tuple kept, not a list made per question (the
+        data layer's write guards ask on every write)."""
+        return self._of_kind(kind)
 
     def prepare(self, ctx: RequestContext) -> None:
         for engine in self._preparing:

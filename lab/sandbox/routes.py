@@ -141,6 +141,8 @@ def _advance_in_slices(sandbox: Sandbox, ctx: RequestContext, request: dict[str,
         span = min(span * 4, max(60.0, span * SLICE_SECONDS / max(took, 1e-4)))
         body = {"action": "advance-to", "until": min(target, reached + span), "target": target,
                 "duration": request["duration"]}
+        if sandbox.settle_survivors is not None:
+            sandbox.settle_survivors()
         sandbox.lock.let_waiting_in()  # (every call that waited for this slice goes first)
 
 

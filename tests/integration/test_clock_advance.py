@@ -97,6 +97,8 @@ def _advance(state: Path) -> Any:
     sandbox.client("s3").create_bucket(Bucket=bucket)
     sandbox.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     between, go_on = threading.Event(), threading.Event()
+    settled: list[float] = []
+    sandbox.settle_survivors = lambda: settled.append(sandbox.clock.now())  # (the server's: settle_survivors)
     let_in = sandbox.lock.let_waiting_in
 
     def hold_once(limit: float = 0.1) -> None:
@@ -122,7 +124,7 @@ def _advance(state: Path) -> Any:
     everywhere = [order["stored"] for order in sandbox.lab.orders if all((order.get("stored") or {"": 0}).values())]
     return {"stored_dicts": len({id(stored) for stored in everywhere}), "orders_stored": len(everywhere),
             "state": state, "bucket": bucket, "answer": answer, "put": put, "held_at": held_at,
-            "answered_mid_advance": answered_mid_advance, "facts": _facts(sandbox, bucket),
+            "answered_mid_advance": answered_mid_advance, "facts": _facts(sandbox, bucket), "settled": settled,
             "journal": _journal(state),
             # (as the advance left it: a restart on the state dir writes a snapshot of the world it replayed)
             "snapshot": (state / "state" / "snapshot.bin").read_bytes()}
@@ -142,6 +144,14 @@ def test_calls_go_on_between_slices_and_a_restart_replays_them_in_order(advanced
     assert facts["advances"] == ["ClockAdvance"]  # one event for the advance, not one per slice
 
     assert _restarted(advanced["state"], advanced["bucket"]) == facts
+
+
+def test_the_heap_is_settled_between_every_two_slices(advanced):
+    """The server keeps each slice's survivors out of the collector's scans between slices (a long advance
+    otherwise piled them up for a pause that every other call waited through)."""
+    slices = [record for record in advanced["journal"] if _actions([record]) == ["advance-to"]]
+    assert len(advanced["settled"]) == len(slices) - 1
+    assert advanced["settled"] == sorted(set(advanced["settled"]))  # once per slice, each at a later sim time
 
 
 def test_the_orders_stored_everywhere_share_what_they_record(advanced):

@@ -316,7 +316,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, user_home: Any) -> Iterator[
 
 def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
     engine = world.sandbox.engines.find(RdsData)
-    rds = world.client("rds")
+    rds, rds_west = world.client("rds"), world.client("rds", "us-west-2")
     arn = rds.describe_db_instances(DBInstanceIdentifier=WORLD_DB)["DBInstances"][0]["DBInstanceArn"]
     assert engine.backup_resource_types() == {"RDS"}
     world.advance("30m")
@@ -327,6 +327,10 @@ def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
     with world.sandbox.lock:
         new_arn = engine.restore_resource(point, {"DBInstanceIdentifier": "from-backup"}, "us-west-2")
     assert new_arn == "arn:aws:rds:us-west-2:000000000000:db:from-backup"
+    # The restore takes RDS's restore time (creating, then backing-up); the data is read once it is available.
+    status = rds_west.describe_db_instances(DBInstanceIdentifier="from-backup")["DBInstances"][0]["DBInstanceStatus"]
+    assert status == "creating"
+    world.advance("1h")
     restored = world.call("GET", "rds/digests")["regions"]["us-west-2"]["from-backup"]
     assert restored["order_ids_sha256"] == ids_digest(expected) and restored["orders"] == len(expected) >= 48 + 30
     with pytest.raises(ValueError, match="DBInstanceIdentifier"):

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from lab.services.dynamodb.journal import ItemHistory, ItemRef, decode_item, encode_item, item_key, key_of, materialize
+import random
+
+from lab.services.dynamodb.journal import (
+    ItemHistory,
+    ItemRef,
+    ItemSizes,
+    decode_item,
+    encode_item,
+    item_key,
+    key_of,
+    materialize,
+)
 
 KEYS = ("pk", "sk")
 
@@ -47,6 +58,34 @@ def test_a_restored_table_starts_from_its_origin() -> None:
     assert values(materialize(histories, restored.ref_at(10.5))) == ["v0", "v1", "v2"]
     assert values(materialize(histories, restored.latest())) == ["v1", "v2"]
     assert materialize(histories, ItemRef("s", 0)) == {}
+
+
+def replayed_size(histories: dict[str, ItemHistory], ref: ItemRef) -> tuple[int, int]:
+    items = materialize(histories, ref)
+    return sum(len(value) for value in items.values()), len(items)
+
+
+def test_kept_sizes_equal_a_replay_at_every_ref_asked() -> None:
+    """ItemSizes moves forward over new entries instead of replaying: its answers must be a replay's, for refs
+    asked in order, out of order, after overwrites and deletes, from an origin, and for a replaced history."""
+    rng = random.Random(7)
+    source = ItemHistory("s", None, 0.0)
+    histories = {"s": source}
+    sizes = ItemSizes()
+    for step in range(400):
+        data = item("p", rng.randrange(60), "x" * rng.randrange(1, 40))
+        (delete if rng.random() < 0.2 else put)(source, float(step), data)
+        if step % 7 == 0:
+            ref = source.latest() if rng.random() < 0.7 else ItemRef("s", rng.randrange(len(source.journal) + 1))
+            assert sizes.at(histories, ref) == replayed_size(histories, ref)
+    restored = histories["r"] = ItemHistory("r", source.ref_at(200.0), 500.0)
+    assert sizes.at(histories, restored.latest()) == replayed_size(histories, restored.latest())
+    put(restored, 501.0, item("p", 1, "restored and rewritten"))
+    delete(restored, 502.0, item("p", 2, ""))
+    assert sizes.at(histories, restored.latest()) == replayed_size(histories, restored.latest())
+    replaced = histories["s"] = ItemHistory("s", None, 0.0)  # (a reset: the same id, another history)
+    put(replaced, 1.0, item("q", 1, "new"))
+    assert sizes.at(histories, replaced.latest()) == replayed_size(histories, replaced.latest())
 
 
 def test_keys_are_canonical_and_independent_of_other_attributes() -> None:

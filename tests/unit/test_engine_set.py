@@ -48,7 +48,7 @@ def test_engines_are_found_by_class_and_by_protocol():
     engines = EngineSet(_Sandbox(), (Quiet, Ledger))
     assert [engine.name for engine in engines] == ["ledger", "quiet"]
     assert isinstance(engines.find(OrderStore), Ledger) and engines.find(Quiet) is engines.all(Engine)[1]
-    assert engines.all(OrderStore) == [engines.find(Ledger)]
+    assert engines.all(OrderStore) == (engines.find(Ledger),)
 
 
 def test_a_protocol_is_checked_once_per_engine_however_often_it_is_asked():
@@ -60,5 +60,4 @@ def test_a_protocol_is_checked_once_per_engine_however_often_it_is_asked():
         assert isinstance(engines.find(Counted), Ledger)
     assert sorted(CHECKS) == ["Ledger", "Quiet"]
     listed = engines.all(Counted)
-    listed.clear()  # a caller's list is its own
-    assert engines.all(Counted) == [engines.find(Ledger)]
+    assert listed is engines.all(Counted) and listed == (engines.find(Ledger),)  # kept, and no caller can edit it

@@ -209,6 +209,20 @@ def test_counts_read_the_models_as_listing_would(bucket, table):
         data.count_items(REGION, "no-such-table-direct")
 
 
+def test_a_version_s_size_is_what_moto_lists(bucket):
+    data = MotoData()
+    _s3().put_bucket_versioning(bucket, "Enabled")
+    first = data.put_object(REGION, bucket, "k", b"12345")
+    second = data.put_object(REGION, bucket, "k", b"12")
+    marker = data.delete_object(REGION, bucket, "k")
+    listed = {version.version_id: version.size for version in data.object_history(REGION, bucket, "k")}
+    assert listed == {first: 5, second: 2, marker: 0}
+    assert {version_id: data.version_facts(REGION, bucket, "k", version_id)[0] for version_id in listed} == listed
+    assert data.version_facts(REGION, bucket, "k", "no-such-version")[0] == 0
+    with pytest.raises(LookupError):
+        data.version_facts(REGION, "no-such-bucket-direct", "k", first)
+
+
 @pytest.mark.parametrize("made_by", ["moto", "data layer"])
 def test_a_replica_is_its_source_in_another_bucket(made_by):
     source_bucket, target_bucket = f"direct-{uuid.uuid4().hex[:12]}", f"direct-{uuid.uuid4().hex[:12]}"

@@ -88,3 +88,50 @@ def materialize(histories: dict[str, ItemHistory], ref: ItemRef) -> dict[bytes, 
             else:
                 items[key] = value
     return items
+
+
+class ItemSizes:
+    """(bytes, items) of the items at a ref, kept up to date per history instead of replayed each time.
+
+    AWS Backup asks a table's size for every backup it takes of it (its duration and its recovery point's
+    size): replaying the journal for each was a walk over every item ever written, hourly, so a month-old
+    table's backup held the sandbox for a long time. Each history's sizes are kept at the last position asked
+    and moved forward over the entries journaled since; a position behind it, a history replaced (a reset,
+    a restore) or an origin changed is replayed from scratch. Not part of the state (rebuilt on demand)."""
+
+    def __init__(self) -> None:
+        self._cursors: dict[str, _SizeCursor] = {}
+
+    def at(self, histories: dict[str, ItemHistory], ref: ItemRef) -> tuple[int, int]:
+        history = histories[ref.history]
+        cursor = self._cursors.get(ref.history)
+        if (cursor is None or cursor.history is not history or cursor.origin != history.origin
+                or ref.position < cursor.position):
+            if cursor is not None and cursor.history is history and ref.position < cursor.position:
+                items = materialize(histories, ref)  # (an older moment: the cursor stays where it is)
+                return sum(len(value) for value in items.values()), len(items)
+            cursor = self._cursors[ref.history] = _SizeCursor(history, histories, ref)
+        else:
+            cursor.advance(ref.position)
+        return cursor.total, len(cursor.sizes)
+
+    def clear(self) -> None:
+        self._cursors.clear()
+
+
+class _SizeCursor:
+    def __init__(self, history: ItemHistory, histories: dict[str, ItemHistory], ref: ItemRef) -> None:
+        self.history, self.origin, self.position = history, history.origin, ref.position
+        self.sizes = {key: len(value) for key, value in materialize(histories, ref).items()}
+        self.total = sum(self.sizes.values())
+
+    def advance(self, position: int) -> None:
+        journal, sizes = self.history.journal, self.sizes
+        total = self.total
+        for key, value in zip(journal.whats[self.position:position], journal.values[self.position:position],
+                              strict=True):
+            total -= sizes.pop(key, 0)
+            if value is not None:
+                sizes[key] = len(value)
+                total += len(value)
+        self.total, self.position = total, position

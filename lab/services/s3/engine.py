@@ -426,13 +426,10 @@ class S3(Engine):
     def _version_facts(self, bucket: str, key: str, version_id: str) -> tuple[int, bool]:
         """A version's size, and whether it is SSE-KMS encrypted."""
         try:
-            history = self.data.object_history(self._region(bucket), bucket, key)
+            size, encryption = self.data.version_facts(self._region(bucket), bucket, key, version_id)
         except LookupError:
             return 0, False
-        found = next((version for version in reversed(history) if version.version_id == version_id), None)
-        if found is None:
-            return 0, False
-        return found.size, found.encryption in KMS_ENCRYPTIONS
+        return size, encryption in KMS_ENCRYPTIONS
 
     def _decide(self, task: Task) -> tuple[Target, ...]:
         """The task's targets, decided once; a rule with metrics counts it as pending from here on."""
