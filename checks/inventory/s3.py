@@ -19,7 +19,9 @@ class ReplicationRule(Model):
     destination_arn: str | None = None
     storage_class: str | None = None
     delete_marker_replication: str | None = None  # "Enabled" | "Disabled"
-    replication_time: bool = False
+    replication_time: bool = False  # Destination.ReplicationTime Enabled: S3 Replication Time Control (RTC)
+    replication_time_minutes: int | None = None  # RTC's Time.Minutes (AWS accepts 15 only)
+    metrics: bool = False  # Destination.Metrics Enabled: replication metrics (and RTC's events) in CloudWatch
     existing_objects: bool = False
 
 

@@ -61,6 +61,7 @@ def replication_of(configuration: Mapping[str, Any]) -> Replication:
             tags = tag_dict([filter_["Tag"]] if filter_.get("Tag") else conjunction.get("Tags"))
         destination = rule.get("Destination") or {}
         bucket_arn = destination.get("Bucket", "")
+        replication_time = destination.get("ReplicationTime") or {}
         rules.append(ReplicationRule(
             id=rule.get("ID"), status=rule.get("Status"), priority=rule.get("Priority"), prefix=prefix or None,
             tags=tags, destination_arn=bucket_arn,
@@ -68,6 +69,8 @@ def replication_of(configuration: Mapping[str, Any]) -> Replication:
             storage_class=destination.get("StorageClass"),
             delete_marker_replication=(rule.get("DeleteMarkerReplication") or {}).get(
                 "Status", "Enabled" if filter_ is None else "Disabled"),
-            replication_time=(destination.get("ReplicationTime") or {}).get("Status") == "Enabled",
+            replication_time=replication_time.get("Status") == "Enabled",
+            replication_time_minutes=(replication_time.get("Time") or {}).get("Minutes"),
+            metrics=(destination.get("Metrics") or {}).get("Status") == "Enabled",
             existing_objects=(rule.get("ExistingObjectReplication") or {}).get("Status") == "Enabled"))
     return Replication(role=configuration.get("Role"), rules=rules)

@@ -78,10 +78,14 @@ class Inv:
     @staticmethod
     def replication(destination: str, *, role: str = f"arn:aws:iam::{ACCOUNT}:role/crr", status: str = "Enabled",
                     prefix: str | None = None, tags: dict | None = None,
-                    delete_markers: str = "Enabled") -> Replication:
+                    delete_markers: str = "Enabled", rtc: bool = False, metrics: bool | None = None) -> Replication:
+        """One rule to `destination`; `rtc`: with Replication Time Control (and, unless `metrics` says otherwise,
+        the Metrics block AWS requires with it)."""
         return Replication(role=role, rules=[ReplicationRule(
             id="rule-1", status=status, priority=1, prefix=prefix, tags=tags or {}, destination_bucket=destination,
-            destination_arn=f"arn:aws:s3:::{destination}", delete_marker_replication=delete_markers)])
+            destination_arn=f"arn:aws:s3:::{destination}", delete_marker_replication=delete_markers,
+            replication_time=rtc, replication_time_minutes=15 if rtc else None,
+            metrics=rtc if metrics is None else metrics)])
 
     @staticmethod
     def lock(*, mode: str | None = None, days: int | None = None) -> ObjectLock:

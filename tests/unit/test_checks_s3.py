@@ -7,6 +7,7 @@ import msgspec
 from checks import registry
 from checks.inventory import CollectionError
 from checks.inventory.lab import Faults, Injection
+from lab.inventory.s3 import replication_of
 from tests.unit.inventory_builder import EAST, WEST, Inv
 
 SRC, DST = "securecart-invoices-use1", "securecart-invoices-usw2"
@@ -126,6 +127,37 @@ def test_replication_wrong_destination():
                     destinationBuckets=["another"]) == [(SRC, "FAIL", "wrong_destination")]
 
 
+def test_replication_time_control_when_asked_for():
+    """Labs with an RPO of minutes ask for RTC: a rule without it fails, one with it (and its metrics) passes."""
+    plain = crr_world().build()
+    assert verdicts("S3_BUCKET_REPLICATION_ENABLED", plain, bucketNames=[SRC]) == [(SRC, "PASS", "replicating")]
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", plain,
+                          {"bucketNames": [SRC], "replicationTimeControl": True})[0]
+    assert (result.status, result.reason) == ("FAIL", "no_replication_time_control")
+    assert "without Replication Time Control" in result.message and "rule-1" in result.message
+    assert '"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}' in result.hint
+    assert '"Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}' in result.hint
+    with_rtc = crr_world(replication=Inv.replication(DST, rtc=True)).build()
+    passed = registry.run("S3_BUCKET_REPLICATION_ENABLED", with_rtc,
+                          {"bucketNames": [SRC], "replicationTimeControl": True})[0]
+    assert (passed.status, passed.reason) == ("PASS", "replicating")
+    assert passed.evidence["replication_time_control"] is True
+
+
+def test_replication_time_control_needs_its_metrics_and_is_said_with_other_problems():
+    no_metrics = crr_world(replication=Inv.replication(DST, rtc=True, metrics=False)).build()
+    result = registry.run("S3_BUCKET_REPLICATION_ENABLED", no_metrics,
+                          {"bucketNames": [SRC], "replicationTimeControl": True})[0]
+    assert (result.status, result.reason) == ("FAIL", "replication_time_without_metrics")
+    assert "EventThreshold" in result.hint
+    # a more basic problem comes first; the missing RTC is still said
+    both = registry.run("S3_BUCKET_REPLICATION_ENABLED", crr_world(dst_versioning="Off").build(),
+                        {"bucketNames": [SRC], "replicationTimeControl": True})[0]
+    assert both.reason == "destination_versioning_off"
+    assert both.evidence["problems"] == ["destination_versioning_off", "no_replication_time_control"]
+    assert "Also: Rule rule-1 replicates without Replication Time Control" in both.message
+
+
 def test_object_lock():
     inv = Inv().bucket("locked", lock=Inv.lock(mode="GOVERNANCE", days=7))
     inv.bucket("open")
@@ -213,3 +245,16 @@ def test_the_invoices_from_before_the_rule_are_named_until_copied():
     assert (complete.status, complete.reason) == ("PASS", "complete")
     nowhere = registry.run("S3_REPLICA_HOLDS_EVERY_INVOICE", crr_world(replication=None).build(), {})[0]
     assert (nowhere.status, nowhere.reason) == ("FAIL", "no_destination")
+
+
+def test_collector_reads_replication_time_control_and_metrics():
+    """The collector carries what the check judges: RTC's status and minutes, and the Metrics block."""
+    destination = {"Bucket": f"arn:aws:s3:::{DST}",
+                   "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                   "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}}
+    rule = replication_of({"Role": "r", "Rules": [{"ID": "rtc", "Status": "Enabled", "Filter": {},
+                                                   "Destination": destination}]}).rules[0]
+    assert (rule.replication_time, rule.replication_time_minutes, rule.metrics) == (True, 15, True)
+    plain = replication_of({"Role": "r", "Rules": [{"ID": "plain", "Status": "Enabled", "Filter": {},
+                                                    "Destination": {"Bucket": f"arn:aws:s3:::{DST}"}}]}).rules[0]
+    assert (plain.replication_time, plain.replication_time_minutes, plain.metrics) == (False, None, False)

@@ -63,7 +63,7 @@ failover_record() {  # role ip [health check id] -> UPSERT the PRIMARY or SECOND
   echo "$RECORD: $role -> $ip"
 }
 
-replicate_invoices() {  # versioning on both buckets, a replication rule, the older invoices copied once
+replicate_invoices() {  # versioning on both buckets, a rule with RTC, the older invoices copied once
   aws s3api put-bucket-versioning --region us-east-1 --bucket securecart-invoices-use1 \
     --versioning-configuration Status=Enabled
   aws s3api put-bucket-versioning --region us-west-2 --bucket securecart-invoices-usw2 \
@@ -75,7 +75,9 @@ replicate_invoices() {  # versioning on both buckets, a replication rule, the ol
     \"Role\": \"arn:aws:iam::$ACCOUNT:role/securecart-invoice-replication\",
     \"Rules\": [{\"ID\": \"invoices-to-usw2\", \"Status\": \"Enabled\", \"Priority\": 1, \"Filter\": {\"Prefix\": \"\"},
                 \"DeleteMarkerReplication\": {\"Status\": \"Enabled\"},
-                \"Destination\": {\"Bucket\": \"arn:aws:s3:::securecart-invoices-usw2\"}}]}"
+                \"Destination\": {\"Bucket\": \"arn:aws:s3:::securecart-invoices-usw2\",
+                  \"ReplicationTime\": {\"Status\": \"Enabled\", \"Time\": {\"Minutes\": 15}},
+                  \"Metrics\": {\"Status\": \"Enabled\", \"EventThreshold\": {\"Minutes\": 15}}}}]}"
   aws s3 sync s3://securecart-invoices-use1 s3://securecart-invoices-usw2 --source-region us-east-1 \
     --region us-west-2 --only-show-errors
   echo "invoices replicate to securecart-invoices-usw2"

@@ -61,6 +61,12 @@ def replicate_table() -> None:
         print(f"{TABLE}: creating a replica in {DR}")
 
 
+#: S3 Replication Time Control on the invoices' rule: without it S3 promises no replication time and a few
+#: objects take hours, past the RPO; with it 99.99 % arrive within 15 minutes. AWS requires the Metrics with it.
+REPLICATION_TIME_CONTROL = {"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                            "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}}
+
+
 def replicate_invoices() -> None:
     for region, bucket in ((PRIMARY, SOURCE), (DR, DESTINATION)):
         aws("s3", region).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -76,7 +82,7 @@ def replicate_invoices() -> None:
         "Role": f"arn:aws:iam::{ACCOUNT}:role/securecart-invoice-replication",
         "Rules": [{"ID": "invoices-to-usw2", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
                    "DeleteMarkerReplication": {"Status": "Enabled"},
-                   "Destination": {"Bucket": f"arn:aws:s3:::{DESTINATION}"}}]})
+                   "Destination": {"Bucket": f"arn:aws:s3:::{DESTINATION}", **REPLICATION_TIME_CONTROL}}]})
     dr = aws("s3", DR)
     present = {o["Key"] for page in dr.get_paginator("list_objects_v2").paginate(Bucket=DESTINATION)
                for o in page.get("Contents", [])}

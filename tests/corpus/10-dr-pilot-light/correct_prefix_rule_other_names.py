@@ -1,6 +1,6 @@
 """Correct, with other names: the replica is called securecart-orders-dr, the invoices replicate by a rule
-that covers only the invoices/ prefix, through a role of the learner's naming; the backend replicates by DRS
-as the lab says."""
+that covers only the invoices/ prefix (with Replication Time Control, its blocks in another order), through a
+role of the learner's naming; the backend replicates by DRS as the lab says."""
 
 import json
 import os
@@ -52,7 +52,9 @@ def replicate_invoices(lab):
         "Role": role["Role"]["Arn"],
         "Rules": [{"ID": "invoices-only", "Status": "Enabled", "Priority": 10, "Filter": {"Prefix": "invoices/"},
                    "DeleteMarkerReplication": {"Status": "Disabled"},
-                   "Destination": {"Bucket": f"arn:aws:s3:::{lab['DESTINATION']}", "StorageClass": "STANDARD_IA"}}]})
+                   "Destination": {"Bucket": f"arn:aws:s3:::{lab['DESTINATION']}", "StorageClass": "STANDARD_IA",
+                                   "Metrics": {"EventThreshold": {"Minutes": 15}, "Status": "Enabled"},
+                                   "ReplicationTime": {"Time": {"Minutes": 15}, "Status": "Enabled"}}}]})
 
 
 def main():
