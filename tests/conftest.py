@@ -114,6 +114,20 @@ class SandboxHandle:
         return env
 
 
+@contextlib.contextmanager
+def quiet_sandbox(state_dir: Path, env: dict[str, str]) -> Iterator[SandboxHandle]:
+    """A sandbox of a test module's own with the workload off: sim hours and days pass fast without orders."""
+    from lab.admin_client import AdminClient
+
+    handle = SandboxHandle(state_dir, free_port(), env)
+    handle.up()
+    try:
+        AdminClient(handle.endpoint).post("workload", {"enabled": False})
+        yield handle
+    finally:
+        handle.down()
+
+
 @pytest.fixture
 def fresh_sandbox(tmp_path: Path, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
     handle = SandboxHandle(tmp_path / "state", free_port(), lab_env)

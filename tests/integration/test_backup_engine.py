@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from lab.admin_client import AdminClient
 from lab.services.backup.resources import Resource, selects
 from lab.services.backup.schedule import ScheduleError, validate
-from tests.conftest import SandboxHandle, free_port
+from tests.conftest import SandboxHandle, quiet_sandbox
 
 EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"
 BIN = Path(sys.executable).parent
@@ -26,11 +26,8 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
     """A sandbox of this module's own (the clock moves by days here), the workload off so days pass fast."""
-    handle = SandboxHandle(tmp_path_factory.mktemp("backup") / "state", free_port(), lab_env)
-    handle.up()
-    AdminClient(handle.endpoint).post("workload", {"enabled": False})
-    yield handle
-    handle.down()
+    with quiet_sandbox(tmp_path_factory.mktemp("backup") / "state", lab_env) as handle:
+        yield handle
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lab.admin_client import AdminClient
-from tests.conftest import SandboxHandle, free_port
+from tests.conftest import SandboxHandle, quiet_sandbox
 from tests.integration._data_plane import BIN
 
 EAST, ACCOUNT = "us-east-1", "000000000000"
@@ -28,11 +28,8 @@ EAST, ACCOUNT = "us-east-1", "000000000000"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
     """A sandbox of this module's own (the clock moves by days), the workload off so days pass fast."""
-    handle = SandboxHandle(tmp_path_factory.mktemp("reports") / "state", free_port(), lab_env)
-    handle.up()
-    AdminClient(handle.endpoint).post("workload", {"enabled": False})
-    yield handle
-    handle.down()
+    with quiet_sandbox(tmp_path_factory.mktemp("reports") / "state", lab_env) as handle:
+        yield handle
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from lab.admin_client import AdminClient
 from lab.sim.durations import DRS_INITIATION_STEPS, Durations
-from tests.conftest import SandboxHandle, free_port
+from tests.conftest import SandboxHandle, quiet_sandbox
 from tests.integration._data_plane import aws_cli
 
 pytestmark = pytest.mark.integration
@@ -32,11 +32,8 @@ MANAGED = {"Name": "tag:AWSElasticDisasterRecoveryManaged", "Values": ["drs.amaz
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
-    handle = SandboxHandle(tmp_path_factory.mktemp("drs") / "state", free_port(), lab_env)
-    handle.up()
-    AdminClient(handle.endpoint).post("workload", {"enabled": False})  # hours pass fast without orders
-    yield handle
-    handle.down()
+    with quiet_sandbox(tmp_path_factory.mktemp("drs") / "state", lab_env) as handle:
+        yield handle
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lab.admin_client import AdminClient
-from tests.conftest import SandboxHandle, free_port
+from tests.conftest import SandboxHandle, quiet_sandbox
 
 EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"
 POLICY_TAG = "aws:dlm:lifecycle-policy-id"
@@ -20,11 +20,8 @@ POLICY_TAG = "aws:dlm:lifecycle-policy-id"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
-    handle = SandboxHandle(tmp_path_factory.mktemp("ebs") / "state", free_port(), lab_env)
-    handle.up()
-    AdminClient(handle.endpoint).post("workload", {"enabled": False})  # days pass fast without orders
-    yield handle
-    handle.down()
+    with quiet_sandbox(tmp_path_factory.mktemp("ebs") / "state", lab_env) as handle:
+        yield handle
 
 
 @pytest.fixture(scope="module")
