@@ -165,6 +165,26 @@ def test_default_windows_are_30_minutes_in_the_regions_block_and_apart(db):
     assert "The backup window and maintenance window must not overlap." in str(refused.value)
 
 
+def test_a_backup_window_given_alone_gets_a_maintenance_window_apart_from_it(db):
+    """A backup window in the request, none for maintenance: RDS picks the maintenance window, never a refusal."""
+    rds = db.client("rds")
+    for backup in ("06:45-07:15", "02:50-03:20", "03:00-03:30"):  # (the first met the backend's own default)
+        name = unique("given-backup")
+        shown = create_db(rds, name, PreferredBackupWindow=backup)
+        assert shown["PreferredBackupWindow"] == backup
+        assert not windows.overlap(backup, shown["PreferredMaintenanceWindow"])
+    with pytest.raises(ClientError) as refused:
+        create_db(rds, unique("both"), PreferredBackupWindow="05:15-05:45",
+                  PreferredMaintenanceWindow="sun:05:00-sun:05:30")
+    assert error_code(refused) == "InvalidParameterValue"
+    assert "The backup window and maintenance window must not overlap." in str(refused.value)
+    with pytest.raises(ClientError) as short:
+        create_db(rds, unique("short"), PreferredBackupWindow="05:15-05:30")
+    assert "The backup window must be at least 30 minutes." in str(short.value)
+    assert not any(instance["DBInstanceIdentifier"].startswith(("both", "short"))
+                   for instance in rds.describe_db_instances()["DBInstances"])
+
+
 # -- pending modifications and the maintenance window -----------------------------------------------------
 
 def window_in(hours: float, now: float) -> tuple[str, float]:

@@ -48,16 +48,19 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "from lab.backends import moto_patches\n"
         "moto_patches.apply()\n"
         "assert 'moto.iam.models' not in sys.modules and 'moto.dynamodb.models.table' not in sys.modules\n"
+        "assert 'moto.rds.models' not in sys.modules\n"
         "assert 'cryptography.x509' not in sys.modules\n"
         "from moto.iam.models import IAMBackend\n"
         "from moto.dynamodb.models.table import Table\n"
         "assert IAMBackend._init_aws_policies is not moto_patches.original(IAMBackend, '_init_aws_policies')\n"
         "assert Table.scan is not moto_patches.original(Table, 'scan')\n"
+        "import moto.rds.models as rds\n"
+        "assert rds.valid_preferred_maintenance_window is moto_patches._no_window_refusal\n"
         "assert not any(isinstance(f, moto_patches._AfterImport) for f in sys.meta_path)\n"
         "print('ok')\n"
     )
     waiting = {patch.after_import for patch in PATCHES if patch.after_import}
-    assert waiting == {"moto.iam.models", "moto.dynamodb.models.table"}
+    assert waiting == {"moto.iam.models", "moto.dynamodb.models.table", "moto.rds.models"}
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
@@ -737,3 +740,21 @@ def test_a_restored_table_scans_its_own_items(table):
     table.items = type(table.items)(dict) if table.range_key_attr else {}
     _walk(table, 4)
     assert table.scan({}, 10, None)[0] == []
+
+
+# -- rds-windows-checked-by-the-lab ---------------------------------------------------------------------------
+
+def test_moto_no_longer_refuses_a_backup_window_for_meeting_its_own_default_maintenance_window():
+    """moto refused 06:45-07:15 alone (its default maintenance window is wed:06:38-07:08); the lab's windows
+    module is the one judge, and refuses what RDS refuses."""
+    import moto.rds.models
+
+    from lab.services.rds import windows
+
+    moto_check = original(moto.rds.models, "valid_preferred_maintenance_window")
+    assert "must not overlap" in moto_check("wed:06:38-wed:07:08", "06:45-07:15")
+    assert moto.rds.models.valid_preferred_maintenance_window("wed:06:38-wed:07:08", "06:45-07:15") is None
+    backup, maintenance = windows.default_windows(1, REGION, "db", "06:45-07:15")
+    assert backup == "06:45-07:15" and not windows.overlap(backup, maintenance)
+    with pytest.raises(windows.WindowError, match="must not overlap"):
+        windows.validate("06:45-07:15", "wed:06:38-wed:07:08")

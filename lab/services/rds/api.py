@@ -150,6 +150,8 @@ class RdsApi(ServiceApi):
         _check_retention(params)
         pending = engine.take_pending_create()
         self._refuse_deleting_name(region, params.get("DBInstanceIdentifier"))
+        if pending is None:
+            self._check_windows(region, params)
         result = call.forward()
         shown = result["DBInstance"]
         now = engine.now()
@@ -169,6 +171,17 @@ class RdsApi(ServiceApi):
             # RDS UG, Creating a DB instance: "it can take several minutes"; creating -> backing-up -> available
             engine.start_creating(record, engine.durations.rds_create(record.storage_gib), "DB instance created")
         return self._present(result, region)
+
+    def _check_windows(self, region: str, params: dict[str, Any]) -> None:
+        """RDS's refusal of the windows the instance would get: the ones given, the others as RDS picks them
+        (apart from a given one: a backup window given alone is never refused for meeting a default)."""
+        name = str(params.get("DBInstanceIdentifier")).lower()  # (as the engine names it)
+        chosen = windows.default_windows(self.sandbox.lab.seed, region, name, params.get("PreferredBackupWindow"),
+                                         params.get("PreferredMaintenanceWindow"))
+        try:
+            windows.validate(*chosen)
+        except windows.WindowError as exc:
+            raise _refusal(400, "InvalidParameterValue", str(exc)) from exc
 
     def _refuse_deleting_name(self, region: str, name: Any) -> None:
         record = self._record(region, name)
