@@ -46,13 +46,44 @@ def check_port_free(host: str, port: int) -> None:
         probe.close()
 
 
-def make_server(host: str, port: int, app: WSGIApplication) -> BaseWSGIServer:
+class Answering:
+    """The requests the server is answering: the process waits for them before it exits, so the answer to
+    `lab down` (how the state was saved) is written whole before the process ends under it."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no answer is being written, at most `timeout` seconds; whether none is."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+def make_server(host: str, port: int, app: WSGIApplication, answering: Answering | None = None) -> BaseWSGIServer:
+    """werkzeug's threaded server for the gateway; `answering` counts the requests it is answering."""
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as werkzeug_server
 
     from lab.kernel.context import RAW_INPUT_KEY
 
+    answering = answering or Answering()
+
     class QuietHandler(WSGIRequestHandler):
+        def run_wsgi(self) -> None:
+            with answering:
+                super().run_wsgi()
+
         # The gateway writes its own access log; werkzeug's per-request line would double it.
         def log_request(self, *args: object, **kwargs: object) -> None:
             return None
@@ -119,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
     # Listen first, with nothing heavy imported yet: the port is taken (or reported busy) at once and
     # health answers while moto and the engines load; AWS calls wait at the gate until they have.
     gate = StartingGate()
-    server = make_server(args.host, args.port, gate)
+    answering = Answering()
+    server = make_server(args.host, args.port, gate, answering)
     endpoint = config.endpoint_url(args.port, args.host if is_loopback_host(args.host) else config.DEFAULT_HOST)
     (state_dir / PID_FILE).write_text(str(os.getpid()))
     (state_dir / RUNTIME_FILE).write_text(json.dumps({
@@ -165,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
     finally:
+        answering.wait_idle(ANSWERS_WAIT_S)  # (the answer to the shutdown request, first of all)
         gate.close()
         server.shutdown()
         try:
@@ -214,6 +247,8 @@ def _json_answer(start_response: StartResponse, status: str, body: dict[str, Any
 
 
 TICK_SECONDS = 0.5
+# How long the stopping process waits for answers still being written (a stalled upload can hold one).
+ANSWERS_WAIT_S = 2.0
 
 
 def settle_heap(replaced: bool = False) -> None:
