@@ -182,9 +182,23 @@ def test_aws_backup_keeps_ebs_recovery_points_as_snapshots_and_ec2_ones_as_image
     assert {"InstanceType", "Placement", "SubnetId", "SecurityGroupIds"} <= set(metadata["RestoreMetadata"])
     restore = backup.start_restore_job(RecoveryPointArn=finished["RecoveryPointArn"], IamRoleArn=role,
                                        Metadata={**metadata["RestoreMetadata"], "InstanceType": "t3.small"})
+    advance(lab, "61s")  # out of PENDING (backup.restore.pending): the instance is launching
+    launching = backup.describe_restore_job(RestoreJobId=restore["RestoreJobId"])
+    assert launching["Status"] == "RUNNING", launching
+    launched = launching["CreatedResourceArn"].rsplit("/", 1)[1]
+    # EC2 User Guide, Instance lifecycle: "pending" first, then "running"
+    shown = ec2.describe_instances(InstanceIds=[launched])["Reservations"][0]["Instances"][0]
+    assert shown["State"] == {"Code": 0, "Name": "pending"}
+    pending = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending"]}])
+    assert [i["InstanceId"] for r in pending["Reservations"] for i in r["Instances"]] == [launched]
+    running = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]}])
+    assert launched not in {i["InstanceId"] for r in running["Reservations"] for i in r["Instances"]}
+    assert launched not in {s["InstanceId"] for s in ec2.describe_instance_status()["InstanceStatuses"]}
+    every = ec2.describe_instance_status(InstanceIds=[launched], IncludeAllInstances=True)["InstanceStatuses"]
+    assert every[0]["InstanceState"]["Name"] == "pending"
     advance(lab, "30m")
     done = backup.describe_restore_job(RestoreJobId=restore["RestoreJobId"])
     assert done["Status"] == "COMPLETED", done.get("StatusMessage")
-    launched = done["CreatedResourceArn"].rsplit("/", 1)[1]
     found = ec2.describe_instances(InstanceIds=[launched])["Reservations"][0]["Instances"][0]
     assert found["ImageId"] == image_id and found["InstanceType"] == "t3.small"
+    assert found["State"]["Name"] == "running"

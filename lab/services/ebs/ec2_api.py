@@ -15,6 +15,8 @@ runs is refused in AWS's words:
     Answers4AWS/backup-monkey#10);
   - AttachVolume of a `creating` volume: IncorrectState, "vol-... is not 'available'.".
 Fast snapshot restores (Enable/Disable/DescribeFastSnapshotRestores) are the lab's alone: the backend has none.
+An instance AWS Backup restores is `pending` in DescribeInstances (and DescribeInstanceStatus with
+IncludeAllInstances) while it launches (`ec2.launch`); its restore job completes as it turns `running`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lab import config
-from lab.kernel.api import Call, ServiceApi, paginate
+from lab.kernel.api import BackendAnswer, Call, ServiceApi, paginate
 from lab.kernel.errors import AwsError
 from lab.services.ebs.engine import Ebs
 from lab.services.ebs.timing import (
@@ -46,6 +48,7 @@ Output = dict[str, Any]
 INCORRECT_STATE = "IncorrectState"
 INVALID_VALUE = "InvalidParameterValue"
 COPY_MINUTES = range(15, 2881, 15)  # CompletionDurationMinutes "in 15 minute increments", up to 48 hours
+PENDING = {"Code": 0, "Name": "pending"}  # an instance's first state (EC2 API Reference: InstanceState)
 INIT_RATES = range(100, 301)  # VolumeInitializationRate "Valid range: 100 - 300 MiB/s" (API Reference: CreateVolume)
 
 
@@ -282,6 +285,48 @@ class Ec2Api(ServiceApi):
             if not wanted or image.get("State") in wanted:
                 shown.append(image)
         answer["Images"] = shown
+        return answer
+
+    # -- instances a restore launches ---------------------------------------------------------------
+
+    def op_DescribeInstances(self, call: Call) -> Output | BackendAnswer:
+        launching = self.engine.launching(call.region, self.now())
+        if not launching:
+            return call.backend_answer()
+        states = {"instance-state-name", "instance-state-code"}
+        filters = _filters(call.params)
+        judged = states & set(filters)
+        answer = self._listed_without(call, states, "describe_instances") if judged else call.forward()
+        reservations = []
+        for reservation in answer.get("Reservations") or []:
+            shown = []
+            for instance in reservation.get("Instances") or []:
+                if instance.get("InstanceId") in launching:
+                    instance["State"] = dict(PENDING)
+                state = instance.get("State") or {}
+                names, codes = filters.get("instance-state-name"), filters.get("instance-state-code")
+                if (names is None or state.get("Name") in names) and (codes is None or str(state.get("Code")) in codes):
+                    shown.append(instance)
+            if shown:
+                reservations.append({**reservation, "Instances": shown})
+        answer["Reservations"] = reservations
+        return answer
+
+    def op_DescribeInstanceStatus(self, call: Call) -> Output | BackendAnswer:
+        """A `pending` instance is listed only with IncludeAllInstances (API Reference: DescribeInstanceStatus,
+        "By default, only running instances are described")."""
+        launching = self.engine.launching(call.region, self.now())
+        if not launching:
+            return call.backend_answer()
+        answer = call.forward()
+        statuses = []
+        for status in answer.get("InstanceStatuses") or []:
+            if status.get("InstanceId") in launching:
+                if not call.params.get("IncludeAllInstances"):
+                    continue
+                status["InstanceState"] = dict(PENDING)
+            statuses.append(status)
+        answer["InstanceStatuses"] = statuses
         return answer
 
     # -- volumes -----------------------------------------------------------------------------------

@@ -319,7 +319,20 @@ class Ebs(Engine, EbsTiming):
             instance = ec2.run_instances(**request)["Instances"][0]
         except ClientError as exc:
             raise ValueError(f"launching the instance failed: {exc.response['Error']['Message']}") from exc
+        # `pending` while it launches ("pending" is the first state, EC2 User Guide: Instance lifecycle); the
+        # restore job completes as it turns `running` (restore_duration above)
+        now = self.now()
+        launches = self.timing.launches
+        for ended in [name for name, running_at in launches.items() if running_at <= now]:
+            del launches[ended]
+        launches[key(region, instance["InstanceId"])] = now + self.durations.ec2_launch()
         return f"arn:aws:ec2:{region}:{config.ACCOUNT_ID}:instance/{instance['InstanceId']}"
+
+    def launching(self, region: str, now: float) -> set[str]:
+        """The ids of the instances in `region` still launching (`pending`) at `now`."""
+        prefix = f"{region}/"
+        return {name[len(prefix):] for name, running_at in self.timing.launches.items()
+                if name.startswith(prefix) and now < running_at}
 
     # -- DLM on the clock -------------------------------------------------------------------------
 
