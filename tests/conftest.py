@@ -128,6 +128,14 @@ def quiet_sandbox(state_dir: Path, env: dict[str, str]) -> Iterator[SandboxHandl
         handle.down()
 
 
+def backup_role(handle: SandboxHandle, name: str) -> str:
+    """The ARN of a new IAM role AWS Backup may assume (the trust policy AWS Backup's jobs need)."""
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    return handle.client("iam").create_role(RoleName=name, Path="/service-role/",
+                                            AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
 @pytest.fixture
 def fresh_sandbox(tmp_path: Path, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
     handle = SandboxHandle(tmp_path / "state", free_port(), lab_env)

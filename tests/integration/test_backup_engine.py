@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from lab.admin_client import AdminClient
 from lab.services.backup.resources import Resource, selects
 from lab.services.backup.schedule import ScheduleError, validate
-from tests.conftest import SandboxHandle, quiet_sandbox
+from tests.conftest import SandboxHandle, backup_role, quiet_sandbox
 
 EAST, WEST, ACCOUNT = "us-east-1", "us-west-2", "000000000000"
 BIN = Path(sys.executable).parent
@@ -32,10 +32,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> It
 
 @pytest.fixture(scope="module")
 def role(lab: SandboxHandle) -> str:
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    return lab.client("iam").create_role(RoleName="lab-backup-role", Path="/service-role/",
-                                         AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return backup_role(lab, "lab-backup-role")
 
 
 @pytest.fixture(scope="module")

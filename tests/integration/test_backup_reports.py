@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lab.admin_client import AdminClient
-from tests.conftest import SandboxHandle, quiet_sandbox
+from tests.conftest import SandboxHandle, backup_role, quiet_sandbox
 from tests.integration._data_plane import BIN
 
 EAST, ACCOUNT = "us-east-1", "000000000000"
@@ -34,10 +34,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> It
 
 @pytest.fixture(scope="module")
 def role(lab: SandboxHandle) -> str:
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    return lab.client("iam").create_role(RoleName="report-backup-role", Path="/service-role/",
-                                         AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return backup_role(lab, "report-backup-role")
 
 
 def unique(prefix: str) -> str:
