@@ -152,8 +152,9 @@ def down(state_dir: str | None, port: int | None) -> None:
         click.echo(f"The sandbox stopped. warning: {saved['error']}", err=True)
         click.echo(f"Every acknowledged change is in its journal in {directory}, replayed at the next `lab up`.")
     elif saved.get("how") == "journal":
+        records = saved.get("journal_records", 0)
         click.echo(f"The sandbox stopped; its state is saved in {directory} (the last snapshot and the "
-                   f"{saved.get('journal_records', 0)} changes journaled since).")
+                   f"{records} change{'' if records == 1 else 's'} journaled since).")
     else:
         click.echo(f"The sandbox stopped; its state is saved in {directory}.")
 

@@ -23,7 +23,8 @@ def status_table(body: dict[str, Any]) -> Group:
     storage = body.get("storage")
     if storage:
         state = "[red bold]DISK FULL: changes refused[/]" if storage.get("disk_full") else "ok"
-        head.add_row("storage", f"{state}; journal {storage.get('journal_records', 0)} changes since the last "
+        records = storage.get("journal_records", 0)
+        head.add_row("storage", f"{state}; journal {records} change{'' if records == 1 else 's'} since the last "
                                 f"snapshot; fsync {storage.get('fsync')}")
     detail = body.get("backend_detail") or {}
     if detail.get("mode") == "host":
