@@ -742,6 +742,20 @@ def test_a_restored_table_scans_its_own_items(table):
     assert table.scan({}, 10, None)[0] == []
 
 
+
+def test_a_tables_length_is_moto_s_as_items_come_and_go(table):
+    """DescribeTable's ItemCount (len(table)) without a list of every item: moto's count, put after put."""
+    rng = random.Random(29)
+    moto_len = original(Table, "__len__")
+    assert len(table) == moto_len(table) == 0
+    for n in range(60):
+        table.put_item(_item(table, rng))
+        if n % 7 == 0:
+            stored = next(iter(moto_patches._stored_items(table)))
+            table.delete_item(stored.hash_key, stored.range_key)
+        assert len(table) == moto_len(table)
+    assert table.describe(base_key="Table")["Table"]["ItemCount"] == moto_len(table) > 0
+
 # -- rds-windows-checked-by-the-lab ---------------------------------------------------------------------------
 
 def test_moto_no_longer_refuses_a_backup_window_for_meeting_its_own_default_maintenance_window():
