@@ -10,6 +10,7 @@ Everything targets the sandbox on 127.0.0.1; every loop is bounded in count and 
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import signal
@@ -107,7 +108,7 @@ def _noise(sandbox: Any, stop: threading.Event, limit: int) -> None:
             urllib.request.urlopen(request, timeout=5).read()
         except urllib.error.HTTPError:
             pass
-        except OSError:
+        except (OSError, http.client.HTTPException):  # killed, possibly in the middle of an answer
             return
 
 
