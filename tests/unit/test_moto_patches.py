@@ -742,7 +742,6 @@ def test_a_restored_table_scans_its_own_items(table):
     assert table.scan({}, 10, None)[0] == []
 
 
-
 def test_a_tables_length_is_moto_s_as_items_come_and_go(table):
     """DescribeTable's ItemCount (len(table)) without a list of every item: moto's count, put after put."""
     rng = random.Random(29)
@@ -755,6 +754,7 @@ def test_a_tables_length_is_moto_s_as_items_come_and_go(table):
             table.delete_item(stored.hash_key, stored.range_key)
         assert len(table) == moto_len(table)
     assert table.describe(base_key="Table")["Table"]["ItemCount"] == moto_len(table) > 0
+
 
 # -- rds-windows-checked-by-the-lab ---------------------------------------------------------------------------
 
