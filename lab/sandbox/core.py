@@ -231,6 +231,10 @@ class Sandbox:
                 log.info("world restored from the template cache")
                 return
         self.world_source = "seeded"
+        if version:
+            # A templated backend is this process's moto: whatever else used it here (an earlier in-process
+            # sandbox, a test) must not become part of the world, nor of the template later starts restore.
+            self.backend.reset()
         # The world's calls are not journaled one by one: the snapshot right after holds them all.
         self._journal_suspended = True
         try:

@@ -38,3 +38,24 @@ def test_a_backend_that_starts_empty_boots_over_an_earlier_runs_saved_state(tmp_
     assert not (state / "snapshot.bin").exists() and again.store.snapshot_generation == 0
     again.client("s3").create_bucket(Bucket="this-run")
     again.close()
+
+
+def test_a_seeded_world_and_its_template_hold_nothing_else_this_process_put_in_moto(tmp_path, monkeypatch):
+    """A world seeded in a process whose moto already held something (an earlier in-process sandbox, a test)
+    held that too, and cached it as the template every later start on this machine restored."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    earlier = Sandbox(EmbeddedBackend(), tmp_path / "earlier", port=4599, seed_world=False)
+    earlier.boot()
+    earlier.client("s3").create_bucket(Bucket="left-by-an-earlier-user")
+    earlier.close()
+    seeded = Sandbox(EmbeddedBackend(), tmp_path / "seeded", port=4599, seed_world=True)
+    seeded.boot()
+    assert seeded.world_source == "seeded"
+    names = {bucket["Name"] for bucket in seeded.client("s3").list_buckets()["Buckets"]}
+    assert "securecart-invoices-use1" in names and "left-by-an-earlier-user" not in names
+    seeded.close()
+    restored = Sandbox(EmbeddedBackend(), tmp_path / "restored", port=4599, seed_world=True)
+    restored.boot()
+    assert restored.world_source == "template"
+    assert {bucket["Name"] for bucket in restored.client("s3").list_buckets()["Buckets"]} == names
+    restored.close()
