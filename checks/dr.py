@@ -135,10 +135,14 @@ def dr_strategy_meets_targets(inv: InventoryView, params: dict[str, Any]) -> Ite
         "running": "{resource} ({type}) runs the backend in {drRegion}: it serves as soon as DNS sends traffic "
                    "to it.",
         "not_running": "The backend's copy in {drRegion} is not running: {why}.",
+        "launching": "The backend's copy in {drRegion} is still launching ({why}): EC2 runs it once it leaves "
+                     "`pending`.",
         "none": "Nothing runs the backend in {drRegion}: it would have to be launched after an incident.",
     },
     hints={
         "not_running": "Start it: aws ec2 start-instances --region {drRegion} --instance-ids <id>.",
+        "launching": "Wait for it: aws ec2 wait instance-running --region {drRegion} --instance-ids <id> (with the "
+                     "clock running, or move sim time on: lab clock advance 1m).",
         "none": "Launch a scaled-down copy tagged Name={backendName} in {drRegion} (aws ec2 run-instances "
                 "--region {drRegion} ... --tag-specifications 'ResourceType=instance,Tags=[{{Key=Name,"
                 "Value={backendName}}}]').",
@@ -151,7 +155,7 @@ def backend_standby_running_in_dr_region(inv: InventoryView, params: dict[str, A
     if found:
         yield passed(found[0].id, "running", region, type=found[0].type)
     elif rejected:
-        yield failed(region, "not_running", region,
+        yield failed(region, "launching" if set(rejected.values()) == {"pending"} else "not_running", region,
                      why=", ".join(f"{instance} is {reason}" for instance, reason in sorted(rejected.items())))
     else:
         yield failed(region, "none", region)

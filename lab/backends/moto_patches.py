@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 
 from lab import config
+from lab.gateway.codec import model_files
 
 for _name, _value in config.MOTO_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
@@ -130,51 +131,15 @@ def original(owner: Any, name: str) -> Any:
 
 # -- parsed-json-once --------------------------------------------------------------------------------------
 
-# botocore edits these models in place when a client is made (it strips {Bucket} from S3's URIs and the account
-# prefix from S3 Control's hosts): every caller gets its own copy of them.
-_EDITED_IN_PLACE = (f"{os.sep}s3{os.sep}", f"{os.sep}s3control{os.sep}")
-
-
-_PARSED_FILES: dict[str, object] = {}  # path -> the parsed JSON, shared by every caller
-
-
 def _load_file(self: object, full_path: str, open_method: object) -> object:
-    cached = _PARSED_FILES.get(full_path)
-    if cached is not None:
-        return cached
-    if not os.path.isfile(full_path):
-        return None
-    with open_method(full_path, "rb") as handle:
-        data = orjson.loads(handle.read())
-    if full_path.endswith(_SERVICE_MODELS) and type(data) is dict:
-        data.pop("documentation", None)
-        for part in ("operations", "shapes"):  # (not clientContextParams: botocore requires theirs)
-            _drop_documentation(data.get(part))
-    if not any(part in full_path for part in _EDITED_IN_PLACE):
-        _PARSED_FILES[full_path] = data
-    return data
-
-
-_SERVICE_MODELS = ("service-2.json", "service-2.json.gz")
-
-
-def _drop_documentation(node: Any) -> None:
-    """A service model without its documentation strings (a third of a parsed model: EC2's is 10 MB): botocore
-    reads them for help texts and docstrings only, and shows "" where one is absent."""
-    if type(node) is dict:
-        node.pop("documentation", None)
-        for value in node.values():
-            if type(value) is dict or type(value) is list:
-                _drop_documentation(value)
-    elif type(node) is list:
-        for value in node:
-            if type(value) is dict or type(value) is list:
-                _drop_documentation(value)
+    return model_files.read(full_path, open_method)
 
 
 def _load_resource(resource: str) -> object:
     from moto.utilities import utils as moto_utils
 
+    if resource.startswith(_OFFERINGS) and sys._getframe(1).f_globals.get("__name__") == _OFFERINGS_MODULE:
+        return _defer_offerings(resource)
     try:
         name = resource if resource.endswith(".gz") else f"{resource}.gz"
         return orjson.loads(gzip.decompress(moto_utils.load_resource_as_bytes(name)))
@@ -1322,6 +1287,103 @@ def _scan_from_sorted_keys() -> None:
     _replace(Table, "__len__", _item_count)  # DescribeTable's ItemCount: moto built a list of every item for it
 
 
+# -- instance-type-offerings-per-region -------------------------------------------------------------------
+
+_OFFERINGS = "ec2/resources/instance_type_offerings/"
+_OFFERINGS_MODULE = "moto.ec2.models.instance_types"
+#: location type -> region -> the file moto's import loop asked for, left for the first call that reads it
+_DEFERRED_OFFERINGS: dict[str, dict[str, str]] = {}
+
+
+def _defer_offerings(resource: str) -> list[Any]:
+    """What moto's import loop gets for one region's offerings file (see `_OfferingsByRegion`): an empty
+    list, the file noted to be read when that region is first asked for."""
+    location_type, file_name = resource[len(_OFFERINGS):].split("/", 1)
+    _DEFERRED_OFFERINGS.setdefault(location_type, {})[file_name.split(".")[0]] = resource
+    return []
+
+
+class _OfferingsByRegion(dict[str, list[dict[str, Any]]]):
+    """One location type's instance type offerings by region, each region's file read on first use.
+
+    moto reads every region's file of every location type as it is imported (90 files, 8 MB of JSON, ~40 MB
+    once parsed) where the lab's calls read two regions'. moto reads this mapping with `.get(region, ...)`
+    only; the rest of dict's reading methods read every file first, so none sees a region missing."""
+
+    def __init__(self, location_type: str, loaded: dict[str, list[dict[str, Any]]], files: dict[str, str]) -> None:
+        super().__init__(loaded)
+        self._location_type, self._files, self._lock = location_type, files, threading.Lock()
+
+    def _read(self, region: object) -> None:
+        if region not in self._files:
+            return
+        with self._lock:
+            resource = self._files.pop(str(region), None)
+            if resource is None:
+                return  # (another thread read it meanwhile)
+            from moto.utilities import utils as moto_utils
+
+            offerings = moto_utils.load_resource(resource)
+            for offering in offerings:
+                offering["LocationType"] = self._location_type  # (as moto's import loop does)
+            dict.__setitem__(self, region, offerings)
+
+    def _read_all(self) -> None:
+        for region in list(self._files):
+            self._read(region)
+
+    def get(self, region: str, default: Any = None) -> Any:
+        self._read(region)
+        return dict.get(self, region, default)
+
+    def __getitem__(self, region: str) -> list[dict[str, Any]]:
+        self._read(region)
+        return dict.__getitem__(self, region)
+
+    def __contains__(self, region: object) -> bool:
+        return region in self._files or dict.__contains__(self, region)
+
+    def __len__(self) -> int:
+        return dict.__len__(self) + len(self._files)
+
+    def __iter__(self) -> Iterator[str]:
+        self._read_all()
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:
+        self._read_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._read_all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._read_all()
+        return dict.items(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._read_all()
+        return dict.__eq__(self, other)
+
+    __hash__ = None  # (unhashable, as a dict is)
+
+    def __reduce__(self) -> Any:  # pickled and copied as the plain dict it stands for
+        self._read_all()
+        return (dict, (dict(self),))
+
+
+def _instance_type_offerings_per_region() -> None:
+    offerings = importlib.import_module(_OFFERINGS_MODULE).INSTANCE_TYPE_OFFERINGS
+    for location_type, by_region in list(offerings.items()):
+        if isinstance(by_region, _OfferingsByRegion):
+            continue
+        files = _DEFERRED_OFFERINGS.pop(location_type, {})
+        loaded = {region: found for region, found in by_region.items() if region not in files}
+        # (the mapping itself is moto's: modules that imported it by name see the same object)
+        offerings[location_type] = _OfferingsByRegion(location_type, loaded, files)
+
+
 # -- rds-windows-checked-by-the-lab -----------------------------------------------------------------------
 
 def _no_window_refusal(maintenance_window: str, backup_window: str | None) -> None:
@@ -1337,8 +1399,9 @@ def _rds_windows_checked_by_the_lab() -> None:
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
-          "once parsed): each file is parsed once per process, by orjson (four times faster), and a service "
-          "model keeps no documentation strings (a third of its memory; botocore shows them in help texts only)",
+          "once parsed): each file is parsed once per process, by orjson (four times faster), and shared with the "
+          "gateway's own session (lab.gateway.codec.model_files); a service model keeps no documentation strings "
+          "(a third of its memory; botocore shows them in help texts only)",
           _parse_json_once),
     Patch("seeded-uuid4", "uuid.uuid4",
           "a few moto modules draw ids from uuid4 instead of moto's seeded generator: routed through it, every id "
@@ -1410,4 +1473,10 @@ PATCHES: tuple[Patch, ...] = (
           "and refused a CreateDBInstance RDS accepts (RDS picks a maintenance window apart from it); the lab "
           "chooses and checks both windows itself (lab.services.rds.windows), with RDS's rules",
           _rds_windows_checked_by_the_lab, after_import="moto.rds.models"),
+    Patch("instance-type-offerings-per-region", "moto.ec2.models.instance_types.INSTANCE_TYPE_OFFERINGS",
+          "moto parses every region's instance type offerings of every location type as EC2 is imported (90 files, "
+          "~40 MB of the sandbox's memory and part of its start) where the lab's calls read two regions': each "
+          "region's file is read when a call first asks for it (RunInstances, DescribeInstanceTypeOfferings, "
+          "DescribeSpotPriceHistory), with the same offerings", _instance_type_offerings_per_region,
+          after_import=_OFFERINGS_MODULE),
 )

@@ -192,6 +192,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ec2.launch", 120, "s", "an EC2 instance launched from an AMI (an EC2 restore job): `pending` "
               "before `running`", "estimate: 'pending' is the first InstanceState (EC2 User Guide: Instance "
               "lifecycle)"),
+    Parameter("ec2.run", 30, "s", "an instance launched by RunInstances or started by StartInstances: `pending` "
+              "before `running`", "estimate: 'When you launch an instance, it enters the pending state. After the "
+              "instance is ready for you, it enters the running state' (EC2 API Reference: RunInstances); AWS "
+              "gives no figure ('It can take a few minutes to launch an EC2 instance', EC2 Auto Scaling API "
+              "Reference: PredictiveScalingConfiguration)"),
+    Parameter("ec2.stop", 30, "s", "an instance stopped by StopInstances: `stopping` before `stopped`",
+              "estimate: 'stopping' precedes 'stopped' (EC2 User Guide: Stop and start Amazon EC2 instances); AWS "
+              "gives no figure"),
     Parameter("backup.restore.cold_extra", 14400, "s", "a restore from cold storage takes this much longer",
               "'typically takes 4 hours more than restoring from warm storage' (AWS Backup Developer Guide: "
               "Restoring a backup)"),
@@ -407,6 +415,12 @@ class Durations:
 
     def ec2_launch(self) -> float:
         return self._scaled(self["ec2.launch"])
+
+    def ec2_run(self) -> float:
+        return self._scaled(self["ec2.run"])
+
+    def ec2_stop(self) -> float:
+        return self._scaled(self["ec2.stop"])
 
     # -- S3 replication ----------------------------------------------------------------------------
 

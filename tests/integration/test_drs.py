@@ -81,6 +81,7 @@ def source_instance(lab: SandboxHandle, name: str | None = None) -> tuple[str, s
     instance = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1,
                                  TagSpecifications=[{"ResourceType": "instance", "Tags": [
                                      {"Key": "Name", "Value": name}, {"Key": "team", "Value": "shop"}]}])
+    advance(lab, "31s")  # `pending` until it runs (ec2.run): the agent installs on a running instance
     return name, instance["Instances"][0]["InstanceId"]
 
 

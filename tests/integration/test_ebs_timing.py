@@ -451,3 +451,81 @@ def test_dlm_snapshots_take_the_same_time_and_their_copies_wait_for_them(lab, at
     copies = west.describe_snapshots(OwnerIds=["self"], Filters=tag)["Snapshots"]
     assert len(copies) == 1
     lab.client("dlm").delete_lifecycle_policy(PolicyId=policy_id)
+
+
+# -- instances launched, started and stopped -------------------------------------------------------------
+
+def instance_state(lab: SandboxHandle, instance_id: str, region: str = EAST) -> str:
+    reservations = lab.client("ec2", region).describe_instances(InstanceIds=[instance_id])["Reservations"]
+    return reservations[0]["Instances"][0]["State"]["Name"]
+
+
+def test_a_launched_instance_is_pending_then_running_and_a_stopped_one_stopping_then_stopped(lab):
+    """EC2 API Reference, RunInstances: "When you launch an instance, it enters the pending state. After the
+    instance is ready for you, it enters the running state"; StopInstances moves it through `stopping` to
+    `stopped` (EC2 User Guide: Instance state changes). The state filters judge the state shown."""
+    ec2 = lab.client("ec2", WEST)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    launched = ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.micro")["Instances"]
+    ids = [instance["InstanceId"] for instance in launched]
+    assert {instance["State"]["Name"] for instance in launched} == {"pending"}
+    assert [instance_state(lab, each, WEST) for each in ids] == ["pending", "pending"]
+    running = ec2.describe_instances(InstanceIds=ids, Filters=[
+        {"Name": "instance-state-name", "Values": ["running"]}])["Reservations"]
+    assert running == []
+    statuses = ec2.describe_instance_status(InstanceIds=ids)["InstanceStatuses"]
+    assert statuses == []  # ("By default, only running instances are described")
+    every = ec2.describe_instance_status(InstanceIds=ids, IncludeAllInstances=True)["InstanceStatuses"]
+    assert {status["InstanceState"]["Name"] for status in every} == {"pending"}
+    advance(lab, "31s")  # ec2.run
+    assert [instance_state(lab, each, WEST) for each in ids] == ["running", "running"]
+
+    stopping = ec2.stop_instances(InstanceIds=ids[:1])["StoppingInstances"][0]
+    assert stopping["CurrentState"]["Name"] == "stopping"
+    assert instance_state(lab, ids[0], WEST) == "stopping"
+    code, message, status = error_of(lambda: ec2.start_instances(InstanceIds=ids[:1]))
+    assert (code, status) == ("IncorrectInstanceState", 400)
+    assert message == f"The instance '{ids[0]}' is not in a state from which it can be started."
+    advance(lab, "31s")  # ec2.stop
+    assert instance_state(lab, ids[0], WEST) == "stopped"
+    assert ec2.start_instances(InstanceIds=ids[:1])["StartingInstances"][0]["CurrentState"]["Name"] == "pending"
+    assert instance_state(lab, ids[0], WEST) == "pending"
+    advance(lab, "31s")
+    assert instance_state(lab, ids[0], WEST) == "running"
+
+    # stopped while it still launches: `stopping`, never `pending` again
+    again = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[again])
+    assert instance_state(lab, again, WEST) == "stopping"
+    advance(lab, "31s")
+    assert instance_state(lab, again, WEST) == "stopped"
+    ec2.terminate_instances(InstanceIds=[*ids, again])
+
+
+def test_the_instance_running_waiters_of_boto3_and_the_aws_cli_wait_for_the_launch(lab):
+    """botocore's InstanceRunning waiter (boto3's, and `aws ec2 wait instance-running`) polls until the
+    instance leaves `pending`; with the clock running it returns once `ec2.run` has passed."""
+    ec2 = lab.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    first, second = (ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+                     for _ in range(2))
+    with pytest.raises(WaiterError):  # the clock is paused: still pending
+        ec2.get_waiter("instance_running").wait(InstanceIds=[first], WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    admin = AdminClient(lab.endpoint)
+    admin.post("clock", {"action": "speed", "factor": 10})
+    admin.post("clock", {"action": "resume"})
+    try:
+        ec2.get_waiter("instance_running").wait(InstanceIds=[first], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        aws(lab, EAST, "ec2", "wait", "instance-running", "--instance-ids", second)
+    finally:
+        admin.post("clock", {"action": "pause"})
+        admin.post("clock", {"action": "speed", "factor": 1})
+    assert instance_state(lab, first) == instance_state(lab, second) == "running"
+    ec2.terminate_instances(InstanceIds=[first, second])
+
+
+def test_the_world_s_own_backend_is_running_from_the_start(lab):
+    """The seeded world has existed long before the learner arrives: its backend is not `pending`."""
+    found = lab.client("ec2").describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": ["securecart-backend"]}])["Reservations"][0]["Instances"][0]
+    assert found["State"]["Name"] == "running"

@@ -133,10 +133,13 @@ def test_failover_follows_a_region_outage(fresh_sandbox):
     advance(sandbox, "10s")
     assert statuses(route53, server) == {"Success: HTTP Status Code 200, OK"}
     ec2.stop_instances(InstanceIds=[backend["InstanceId"]])
-    advance(sandbox, "15s")
+    advance(sandbox, "15s")  # `stopping` (ec2.stop, 30 s)
     assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, server))
+    advance(sandbox, "16s")  # `stopped`: it can be started again
     ec2.start_instances(InstanceIds=[backend["InstanceId"]])
-    advance(sandbox, "15s")
+    advance(sandbox, "15s")  # `pending` (ec2.run, 30 s): it does not answer yet
+    assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, server))
+    advance(sandbox, "30s")
     assert statuses(route53, server) == {"Success: HTTP Status Code 200, OK"}
 
 

@@ -72,6 +72,19 @@ def test_a_named_standby_or_an_aws_backup_restore_is_the_backend():
     assert run("BACKEND_STANDBY_RUNNING_IN_DR_REGION", nothing)[:2] == ("FAIL", "none")
 
 
+def test_a_standby_just_launched_is_still_launching_and_one_stopped_must_be_started():
+    """BACKEND_STANDBY_RUNNING_IN_DR_REGION: a `pending` standby (EC2 has not started it yet) is told to wait,
+    not to start it; a stopped one is told to start it."""
+    def standby(state: str) -> Inventory:
+        return with_backend(Inv()).drill(lab="11-dr-warm-standby").instance(
+            "i-standby", WEST, tags={"Name": BACKEND}, state=state).build()
+
+    status, reason, message = run("BACKEND_STANDBY_RUNNING_IN_DR_REGION", standby("pending"))
+    assert (status, reason) == ("FAIL", "launching") and "i-standby is pending" in message
+    status, reason, message = run("BACKEND_STANDBY_RUNNING_IN_DR_REGION", standby("stopped"))
+    assert (status, reason) == ("FAIL", "not_running") and "i-standby is stopped" in message
+
+
 def routed(policy: str, east_health: str, west_health: str = "Healthy", *, guard_west: bool = True,
            regions: tuple[str, ...] = (EAST, WEST)) -> Inv:
     """shop.z. answered by a latency or weighted record per region, each with a health check on its IP."""

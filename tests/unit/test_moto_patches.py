@@ -29,6 +29,7 @@ from lab import config
 from lab.backends import moto_patches
 from lab.backends.embedded import MotoData, _store_items
 from lab.backends.moto_patches import HOOKS, PATCHES, SortedKeyStore, original
+from lab.gateway.codec import model_files
 
 ACCOUNT, REGION = config.ACCOUNT_ID, config.PRIMARY_REGION
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -60,7 +61,8 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "print('ok')\n"
     )
     waiting = {patch.after_import for patch in PATCHES if patch.after_import}
-    assert waiting == {"moto.iam.models", "moto.dynamodb.models.table", "moto.rds.models"}
+    assert waiting == {"moto.iam.models", "moto.dynamodb.models.table", "moto.rds.models",
+                       "moto.ec2.models.instance_types"}
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
@@ -100,11 +102,25 @@ def test_each_botocore_model_is_parsed_once_and_the_ones_botocore_edits_are_copi
         botocore.loaders.JSONFileLoader(), f"{path}.json.gz", gzip.open)))  # (plain dicts for OrderedDicts)
     assert as_botocore_reads_it["operations"]["PutItem"]["documentation"]
     for part in ("operations", "shapes"):
-        moto_patches._drop_documentation(as_botocore_reads_it[part])
+        model_files.drop_documentation(as_botocore_reads_it[part])
     assert first == {name: value for name, value in as_botocore_reads_it.items() if name != "documentation"}
     s3_model = "s3/2006-03-01/service-2"
     assert botocore.loaders.Loader().load_data_with_path(s3_model)[0] is not botocore.loaders.Loader(
     ).load_data_with_path(s3_model)[0]
+
+
+def test_the_gateway_and_moto_share_one_parsed_model():
+    """The gateway's own botocore session reads through the same cache as moto's loaders: EC2's model, which
+    both use, is held once; S3's, which botocore edits in place when a client is made, is the gateway's own."""
+    import botocore.loaders
+
+    from lab.gateway.codec.identify import service_model
+
+    moto_s = botocore.loaders.Loader().load_service_model("ec2", "service-2")
+    assert service_model("ec2")._service_description is moto_s
+    assert "documentation" not in moto_s["operations"]["RunInstances"]
+    assert service_model("s3")._service_description is not botocore.loaders.Loader().load_service_model(
+        "s3", "service-2")
 
 
 def test_clients_and_moto_work_from_models_without_documentation():
@@ -772,3 +788,56 @@ def test_moto_no_longer_refuses_a_backup_window_for_meeting_its_own_default_main
     assert backup == "06:45-07:15" and not windows.overlap(backup, maintenance)
     with pytest.raises(windows.WindowError, match="must not overlap"):
         windows.validate("06:45-07:15", "wed:06:38-wed:07:08")
+
+
+# -- instance-type-offerings-per-region ----------------------------------------------------------------------
+
+def test_ec2_reads_a_region_s_instance_type_offerings_when_a_call_first_asks_for_them():
+    """moto parsed all 90 offerings files as EC2 was imported; now none is read until a call asks for a
+    region, and that region's offerings are moto's own, file for file. In a fresh process, since this one
+    imported EC2 before the patches."""
+    script = (
+        "from lab.backends import moto_patches\n"
+        "moto_patches.apply()\n"
+        "from moto.utilities import utils\n"
+        "from moto.ec2.models import instance_types\n"
+        "from moto.ec2.models.instances import INSTANCE_TYPE_OFFERINGS as seen_by_run_instances\n"
+        "offerings = instance_types.INSTANCE_TYPE_OFFERINGS\n"
+        "assert offerings is seen_by_run_instances\n"
+        "assert set(offerings) == {'region', 'availability-zone', 'availability-zone-id'}\n"
+        "assert all(dict.__len__(by_region) == 0 for by_region in offerings.values())\n"
+        "zones = offerings['availability-zone']\n"
+        "assert 'eu-west-1' in zones and 'nowhere-1' not in zones and zones.get('nowhere-1', 'none') == 'none'\n"
+        "found = zones.get('eu-west-1')\n"
+        "assert dict.__len__(zones) == 1\n"
+        "moto_s = moto_patches.original(utils, 'load_resource')(\n"
+        "    'ec2/resources/instance_type_offerings/availability-zone/eu-west-1.json')\n"
+        "assert found == [dict(o, LocationType='availability-zone') for o in moto_s] and len(found) > 100\n"
+        "assert len(zones) == len(list(zones)) == dict.__len__(zones) > 20\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_placements_are_checked_and_types_offered_in_any_region_as_moto_does():
+    """Through moto's EC2 backend, in a region the lab does not use: a zone of another region is refused at
+    RunInstances, one of this region is taken, and DescribeInstanceTypeOfferings lists what moto's file holds."""
+    from moto.ec2.exceptions import AvailabilityZoneNotFromRegionError
+    from moto.ec2.models import ec2_backends
+    from moto.utilities import utils as moto_utils
+
+    backend = ec2_backends[ACCOUNT]["ap-southeast-2"]
+    image = next(iter(backend.amis))
+    with pytest.raises(AvailabilityZoneNotFromRegionError):
+        backend.run_instances(image, 1, None, [], placement="us-east-1a", region_name="ap-southeast-2",
+                              is_instance_type_default=True)
+    made = backend.run_instances(image, 1, None, [], placement="ap-southeast-2b", region_name="ap-southeast-2",
+                                 is_instance_type_default=True)
+    assert made.instances[0].placement.zone == "ap-southeast-2b"
+    backend.terminate_instances([made.instances[0].id])
+    offered = backend.describe_instance_type_offerings("availability-zone", {"instance-type": ["t3.micro"]})
+    moto_s = original(moto_utils, "load_resource")(
+        "ec2/resources/instance_type_offerings/availability-zone/ap-southeast-2.json")
+    assert sorted(o["Location"] for o in offered) == sorted(
+        o["Location"] for o in moto_s if o["InstanceType"] == "t3.micro") != []

@@ -27,9 +27,9 @@ wait_until() {  # what command... : poll a few times until the command prints "r
   exit "$NOT_READY"
 }
 
-backend_field() {  # region query -> the running backend's field (InstanceId, PublicIpAddress)
+backend_field() {  # region query [states] -> the backend's field (InstanceId, PublicIpAddress), running by default
   aws ec2 describe-instances --region "$1" --filters "Name=tag:Name,Values=$BACKEND" \
-    Name=instance-state-name,Values=running --query "Reservations[0].Instances[0].$2" --output text
+    "Name=instance-state-name,Values=${3:-running}" --query "Reservations[0].Instances[0].$2" --output text
 }
 
 zone_id() {
@@ -155,9 +155,9 @@ data_state() {
   if [[ $replica == ready && $table == ready ]]; then echo ready; else echo "$replica, table: $table"; fi
 }
 
-second_backend() {  # type role -> launch the backend's instance in us-west-2 unless one runs
+second_backend() {  # type role -> launch the backend's instance in us-west-2 unless there is one; wait until it runs
   local id image
-  id=$(backend_field us-west-2 InstanceId)
+  id=$(backend_field us-west-2 InstanceId pending,running)
   if [[ -z $id || $id == None ]]; then
     image=$(aws ec2 describe-images --region us-west-2 --owners amazon \
               --filters 'Name=name,Values=al2023-ami-2023.*-x86_64' --query 'sort_by(Images, &Name)[-1].ImageId' --output text)
@@ -166,6 +166,13 @@ second_backend() {  # type role -> launch the backend's instance in us-west-2 un
       >/dev/null
     echo "launched the backend ($1) in us-west-2"
   fi
+  wait_until "the backend in us-west-2" dr_backend_state  # (`pending` for a while after the launch, as on AWS)
+}
+
+dr_backend_state() {
+  local state
+  state=$(backend_field us-west-2 State.Name pending,running)
+  if [[ $state == running ]]; then echo ready; else echo "${state/None/gone}"; fi
 }
 
 step_1() {  # The data live in us-west-2: a read replica, a global-table replica, replicated invoices

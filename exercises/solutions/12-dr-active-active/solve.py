@@ -110,17 +110,28 @@ def step_1() -> None:
     print(f"{TABLE} takes writes in {PRIMARY} and {DR}")
 
 
-def backend(region: str = PRIMARY) -> dict | None:
+def backend(region: str = PRIMARY, states: tuple[str, ...] = ("running",)) -> dict | None:
     reservations = aws("ec2", region).describe_instances(Filters=[
-        {"Name": "tag:Name", "Values": [BACKEND]}, {"Name": "instance-state-name", "Values": ["running"]}])
+        {"Name": "tag:Name", "Values": [BACKEND]}, {"Name": "instance-state-name", "Values": list(states)}])
     return next((i for r in reservations["Reservations"] for i in r["Instances"]), None)
 
 
 def second_backend(instance_type: str, role: str) -> dict:
-    """The backend's instance in us-west-2 (launched now if there is none)."""
-    found = backend(DR)
-    if found is not None:
-        return found
+    """The backend's instance in us-west-2, launched now if there is none, once it runs (it is `pending` for
+    a while after the launch, as on AWS)."""
+    if backend(DR, ("pending", "running")) is None:
+        launch_backend(instance_type, role)
+
+    def running() -> bool | str:
+        found = backend(DR, ("pending", "running"))
+        state = found["State"]["Name"] if found else "gone"
+        return True if state == "running" else state
+
+    wait_until(running, f"the backend in {DR}")
+    return backend(DR)
+
+
+def launch_backend(instance_type: str, role: str) -> None:
     ec2 = aws("ec2", DR)
     image = max(ec2.describe_images(Owners=["amazon"], Filters=[
         {"Name": "name", "Values": ["al2023-ami-2023.*-x86_64"]}])["Images"], key=lambda i: i["Name"])["ImageId"]
@@ -129,7 +140,6 @@ def second_backend(instance_type: str, role: str) -> dict:
                                      {"Key": "Name", "Value": BACKEND}, {"Key": "app", "Value": "securecart"},
                                      {"Key": "dr-role", "Value": role}]}])["Instances"][0]
     print(f"launched {launched['InstanceId']} ({instance_type}) in {DR}")
-    return backend(DR) or launched
 
 
 def zone_id() -> str:

@@ -18,14 +18,13 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 from urllib.parse import parse_qsl, unquote, unquote_plus
 
 import botocore.loaders
 import botocore.model
 import botocore.session
-import orjson
 
+from lab.gateway.codec import model_files
 from lab.kernel.context import Identity
 
 __all__ = ["identify", "scope_region", "service_model", "valid_region"]
@@ -47,18 +46,6 @@ class _Made:
     catalog: _Catalog | None = None
 
 
-class _OrjsonFileLoader(botocore.loaders.JSONFileLoader):
-    """botocore's JSON file loader, parsing with orjson: the lab's service APIs are checked against their
-    models when a sandbox is made (11 models, about 8 MB of JSON), which the standard library's parser takes
-    four times as long to read, on the way to ready."""
-
-    def _load_file(self, full_path: str, open_method: Any) -> Any:
-        if not os.path.isfile(full_path):
-            return None
-        with open_method(full_path, "rb") as handle:
-            return orjson.loads(handle.read())
-
-
 def _botocore_session() -> botocore.session.Session:
     # A private session: same loader/search path (AWS_DATA_PATH, ~/.aws/models)
     # as the clients use, without touching anybody's default session.
@@ -66,7 +53,7 @@ def _botocore_session() -> botocore.session.Session:
         with _SESSION_LOCK:
             if _Made.session is None:
                 session = botocore.session.Session()
-                session.get_component("data_loader").file_loader = _OrjsonFileLoader()
+                session.get_component("data_loader").file_loader = model_files.OrjsonFileLoader()
                 _Made.session = session
     return _Made.session
 

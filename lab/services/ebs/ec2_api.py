@@ -15,8 +15,9 @@ runs is refused in AWS's words:
     Answers4AWS/backup-monkey#10);
   - AttachVolume of a `creating` volume: IncorrectState, "vol-... is not 'available'.".
 Fast snapshot restores (Enable/Disable/DescribeFastSnapshotRestores) are the lab's alone: the backend has none.
-An instance AWS Backup restores is `pending` in DescribeInstances (and DescribeInstanceStatus with
-IncludeAllInstances) while it launches (`ec2.launch`); its restore job completes as it turns `running`.
+An instance is `pending` in DescribeInstances (and DescribeInstanceStatus with IncludeAllInstances) while it
+launches or starts (`ec2.run`; one AWS Backup restores, `ec2.launch`, its restore job completing as it turns
+`running`), and `stopping` while it stops (`ec2.stop`).
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ if TYPE_CHECKING:
 
 Output = dict[str, Any]
 INCORRECT_STATE = "IncorrectState"
+INCORRECT_INSTANCE_STATE = "IncorrectInstanceState"
 INVALID_VALUE = "InvalidParameterValue"
 COPY_MINUTES = range(15, 2881, 15)  # CompletionDurationMinutes "in 15 minute increments", up to 48 hours
-PENDING = {"Code": 0, "Name": "pending"}  # an instance's first state (EC2 API Reference: InstanceState)
+# the states an instance is in on its way (EC2 API Reference: InstanceState)
+INSTANCE_STATES = {"pending": {"Code": 0, "Name": "pending"}, "stopping": {"Code": 64, "Name": "stopping"}}
 INIT_RATES = range(100, 301)  # VolumeInitializationRate "Valid range: 100 - 300 MiB/s" (API Reference: CreateVolume)
 
 
@@ -58,6 +61,16 @@ def _dt(epoch: float) -> datetime:
 
 def _filters(params: dict[str, Any]) -> dict[str, set[str]]:
     return {f.get("Name", ""): set(f.get("Values") or []) for f in params.get("Filters") or []}
+
+
+def _show_state(instance: dict[str, Any], field: str, changing: dict[str, tuple[str, str]]) -> bool:
+    """Show an instance on its way to the state the backend has it in as AWS does (`pending`, `stopping`);
+    whether it is."""
+    found = changing.get(instance.get("InstanceId", ""))
+    if found is None or (instance.get(field) or {}).get("Name") != found[0]:
+        return False  # (not, or no longer, where that change leads: stopped while pending, say)
+    instance[field] = dict(INSTANCE_STATES[found[1]])
+    return True
 
 
 class Ec2Api(ServiceApi):
@@ -287,11 +300,50 @@ class Ec2Api(ServiceApi):
         answer["Images"] = shown
         return answer
 
-    # -- instances a restore launches ---------------------------------------------------------------
+    # -- instances launched, started and stopped ---------------------------------------------------
+
+    def op_RunInstances(self, call: Call) -> Output:
+        answer = call.forward()
+        # (the world's own backend, made as the world is seeded, has been running since long before)
+        if self.sandbox.lab.world_seeded:
+            until = self.now() + self.engine.durations.ec2_run()
+            for instance in answer.get("Instances") or []:
+                self.engine.instance_changing(call.region, instance["InstanceId"], "pending", until)
+        return answer
+
+    def op_StartInstances(self, call: Call) -> Output:
+        """An instance still `stopping` cannot be started yet (AWS's IncorrectInstanceState). The lab's own
+        restarts (a fault ending) come from services that wait for `stopped`, as FIS does."""
+        if not call.internal and not call.params.get("DryRun"):
+            changing = self.engine.changing_states(call.region, self.now())
+            for instance in call.params.get("InstanceIds") or []:
+                if changing.get(instance, ("", ""))[1] == "stopping":
+                    raise AwsError(INCORRECT_INSTANCE_STATE,
+                                   f"The instance '{instance}' is not in a state from which it can be started.")
+        answer = call.forward()
+        until = self.now() + self.engine.durations.ec2_run()
+        for change in answer.get("StartingInstances") or []:
+            if (change.get("CurrentState") or {}).get("Name") == "pending":
+                self.engine.instance_changing(call.region, change["InstanceId"], "pending", until)
+        return answer
+
+    def op_StopInstances(self, call: Call) -> Output:
+        answer = call.forward()
+        until = self.now() + self.engine.durations.ec2_stop()
+        for change in answer.get("StoppingInstances") or []:
+            if (change.get("CurrentState") or {}).get("Name") == "stopping":
+                self.engine.instance_changing(call.region, change["InstanceId"], "stopping", until)
+        return answer
+
+    def op_TerminateInstances(self, call: Call) -> Output:
+        answer = call.forward()
+        for change in answer.get("TerminatingInstances") or []:
+            self.engine.instance_gone(call.region, change["InstanceId"])
+        return answer
 
     def op_DescribeInstances(self, call: Call) -> Output | BackendAnswer:
-        launching = self.engine.launching(call.region, self.now())
-        if not launching:
+        changing = self.engine.changing_states(call.region, self.now())
+        if not changing:
             return call.backend_answer()
         filters = _filters(call.params)
         names, codes = filters.get("instance-state-name"), filters.get("instance-state-code")
@@ -302,8 +354,7 @@ class Ec2Api(ServiceApi):
         for reservation in answer.get("Reservations") or []:
             shown = []
             for instance in reservation.get("Instances") or []:
-                if instance.get("InstanceId") in launching:
-                    instance["State"] = dict(PENDING)
+                _show_state(instance, "State", changing)
                 state = instance.get("State") or {}
                 if (names is None or state.get("Name") in names) and (codes is None or str(state.get("Code")) in codes):
                     shown.append(instance)
@@ -313,18 +364,16 @@ class Ec2Api(ServiceApi):
         return answer
 
     def op_DescribeInstanceStatus(self, call: Call) -> Output | BackendAnswer:
-        """A `pending` instance is listed only with IncludeAllInstances (API Reference: DescribeInstanceStatus,
-        "By default, only running instances are described")."""
-        launching = self.engine.launching(call.region, self.now())
-        if not launching:
+        """A `pending` or `stopping` instance is listed only with IncludeAllInstances (API Reference:
+        DescribeInstanceStatus, "By default, only running instances are described")."""
+        changing = self.engine.changing_states(call.region, self.now())
+        if not changing:
             return call.backend_answer()
         answer = call.forward()
         statuses = []
         for status in answer.get("InstanceStatuses") or []:
-            if status.get("InstanceId") in launching:
-                if not call.params.get("IncludeAllInstances"):
-                    continue
-                status["InstanceState"] = dict(PENDING)
+            if _show_state(status, "InstanceState", changing) and not call.params.get("IncludeAllInstances"):
+                continue
             statuses.append(status)
         answer["InstanceStatuses"] = statuses
         return answer

@@ -319,20 +319,52 @@ class Ebs(Engine, EbsTiming):
             instance = ec2.run_instances(**request)["Instances"][0]
         except ClientError as exc:
             raise ValueError(f"launching the instance failed: {exc.response['Error']['Message']}") from exc
-        # `pending` while it launches ("pending" is the first state, EC2 User Guide: Instance lifecycle); the
-        # restore job completes as it turns `running` (restore_duration above)
-        now = self.now()
-        launches = self.timing.launches
-        for ended in [name for name, running_at in launches.items() if running_at <= now]:
-            del launches[ended]
-        launches[key(region, instance["InstanceId"])] = now + self.durations.ec2_launch()
+        # `pending` while it launches from the backup's AMI (ec2.launch, longer than a plain RunInstances'
+        # ec2.run that the call itself recorded); the restore job completes as it turns `running`
+        # (restore_duration above)
+        self.instance_changing(region, instance["InstanceId"], "pending", self.now() + self.durations.ec2_launch())
         return f"arn:aws:ec2:{region}:{config.ACCOUNT_ID}:instance/{instance['InstanceId']}"
+
+    # -- instances between states ------------------------------------------------------------------
+
+    def instance_changing(self, region: str, instance_id: str, state: str, until: float) -> None:
+        """The instance is `pending` (launched or started) or `stopping` until sim time `until`; the backend
+        has it `running` or `stopped` already ("pending" is the first state, "stopping" the one before
+        "stopped": EC2 User Guide, Instance state changes)."""
+        now = self.now()
+        timing = self.timing
+        for records in (timing.launches, timing.stops):
+            for ended in [name for name, at in records.items() if at <= now]:
+                del records[ended]
+        name = key(region, instance_id)
+        timing.launches.pop(name, None)
+        timing.stops.pop(name, None)
+        if state == "pending":
+            timing.launches[name] = until
+        elif state == "stopping":
+            timing.stops[name] = until
+
+    def instance_gone(self, region: str, instance_id: str) -> None:
+        """A terminated instance is neither `pending` nor `stopping` any more."""
+        name = key(region, instance_id)
+        self.timing.launches.pop(name, None)
+        self.timing.stops.pop(name, None)
+
+    def changing_states(self, region: str, now: float) -> dict[str, tuple[str, str]]:
+        """Instance id -> (the state the backend has it in, the state AWS shows at `now`) for the instances in
+        `region` still `pending` or `stopping`."""
+        prefix = f"{region}/"
+        found: dict[str, tuple[str, str]] = {}
+        for records, reached, shown in ((self.timing.launches, "running", "pending"),
+                                        (self.timing.stops, "stopped", "stopping")):
+            for name, until in records.items():
+                if now < until and name.startswith(prefix):
+                    found[name[len(prefix):]] = (reached, shown)
+        return found
 
     def launching(self, region: str, now: float) -> set[str]:
         """The ids of the instances in `region` still launching (`pending`) at `now`."""
-        prefix = f"{region}/"
-        return {name[len(prefix):] for name, running_at in self.timing.launches.items()
-                if name.startswith(prefix) and now < running_at}
+        return {instance for instance, (_, shown) in self.changing_states(region, now).items() if shown == "pending"}
 
     # -- DLM on the clock -------------------------------------------------------------------------
 

@@ -138,12 +138,15 @@ class Timing:
     direct: dict[str, str | None] = field(default_factory=dict)  # EBS direct APIs' snapshot -> its parent
     timers: list[tuple[float, int, str, str]] = field(default_factory=list)  # heap: due, seq, kind, key
     counter: int = 0
-    # "region/i-..." -> when the instance is running: one AWS Backup restores is `pending` until then
+    # "region/i-..." -> when the instance is running: one launched or started (RunInstances, StartInstances, an
+    # AWS Backup restore) is `pending` until then
     launches: dict[str, float] = field(default_factory=dict)
+    # "region/i-..." -> when the instance is stopped: one StopInstances stops is `stopping` until then
+    stops: dict[str, float] = field(default_factory=dict)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A state saved before a field existed gets it empty."""
-        self.__dict__.update(launches={})
+        self.__dict__.update(launches={}, stops={})
         self.__dict__.update(state)
 
     def next_seq(self) -> int:

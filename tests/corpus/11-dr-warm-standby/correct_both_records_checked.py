@@ -11,7 +11,7 @@ def main():
     lab = reference(LAB)
     lab["REPLICA"] = "orders-standby"
     until_ready(lab["step_1"])
-    standby = lab["second_backend"]("t3.micro", "standby")["PublicIpAddress"]
+    standby = until_ready(lambda: lab["second_backend"]("t3.micro", "standby"))["PublicIpAddress"]
     primary = lab["backend"]()["PublicIpAddress"]
     lab["aws"]("route53").change_resource_record_sets(HostedZoneId=lab["zone_id"](), ChangeBatch={"Changes": [
         {"Action": "UPSERT", "ResourceRecordSet": {

@@ -10,9 +10,9 @@ EXPECT = {"ROUTE53_FAILOVER_CONFIGURED": "primary_without_health_check"}
 def main():
     lab = reference(LAB)
     until_ready(lab["step_1"])
-    lab["step_2"]()
+    until_ready(lab["step_2"])
     primary = lab["backend"]()["PublicIpAddress"]
-    standby = lab["second_backend"]("t3.nano", "warm-standby")["PublicIpAddress"]
+    standby = until_ready(lambda: lab["second_backend"]("t3.nano", "warm-standby"))["PublicIpAddress"]
     lab["aws"]("route53").change_resource_record_sets(HostedZoneId=lab["zone_id"](), ChangeBatch={"Changes": [
         {"Action": "UPSERT", "ResourceRecordSet": {
             "Name": lab["RECORD"], "Type": "A", "SetIdentifier": role.lower(), "Failover": role, "TTL": 60,

@@ -11,7 +11,7 @@ EXPECT: dict[str, str] = {}
 def main():
     lab = reference(LAB)
     until_ready(lab["step_1"])
-    lab["step_2"]()
+    until_ready(lab["step_2"])
     aws = lab["aws"]
     route53 = aws("route53")
     changes = []

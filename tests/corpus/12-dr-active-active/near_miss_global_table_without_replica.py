@@ -2,7 +2,7 @@
 but never added the us-west-2 replica: the second site's backend has no orders to serve, and writes in
 us-west-2 go nowhere."""
 
-from tests.corpus.dr_reference import reference
+from tests.corpus.dr_reference import reference, until_ready
 
 LAB = "12-dr-active-active"
 EXPECT = {"DYNAMODB_GLOBAL_TABLE_REPLICA": "no_replica"}
@@ -13,7 +13,7 @@ def main():
     lab["replicate_invoices"]()
     lab["aws"]("dynamodb").update_table(TableName=lab["TABLE"], StreamSpecification={
         "StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})  # (and no ReplicaUpdates)
-    lab["step_2"]()
+    until_ready(lab["step_2"])
     lab["step_3"]()
 
 
