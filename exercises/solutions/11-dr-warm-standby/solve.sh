@@ -167,6 +167,7 @@ second_backend() {  # type role -> launch the backend's instance in us-west-2 un
     echo "launched the backend ($1) in us-west-2"
   fi
   wait_until "the backend in us-west-2" dr_backend_state  # (`pending` for a while after the launch, as on AWS)
+  echo "the backend $(backend_field us-west-2 InstanceId) runs in us-west-2"
 }
 
 dr_backend_state() {
