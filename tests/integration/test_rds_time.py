@@ -649,6 +649,37 @@ def test_an_aws_backup_recovery_point_of_an_instance_is_an_awsbackup_db_snapshot
 
 
 
+def test_aws_backup_s_snapshots_of_an_instance_are_incremental_after_the_first(db):
+    """RDS User Guide, Creating a DB snapshot: "The first snapshot of a DB instance contains the data for the
+    full DB instance. Subsequent snapshots of the same DB instance are incremental": AWS Backup's jobs take
+    RDS snapshots, so a second job copies only what changed and runs for less time. At a snapshot rate of
+    100 bytes a second, the sample instance's few dozen KiB take minutes, a new row seconds."""
+    rds, backup = db.client("rds"), db.client("backup")
+    name = unique("incremental")
+    instance = available_db(db, rds, name, BackupRetentionPeriod=0)
+    insert(db, name, "I-1")
+    role = backup_setup(db, name)
+    admin(db).post("durations", {"set": {"rds.snapshot.rate": 100 / 2**20}})
+    try:
+        running = []
+        for order in ("I-2", "I-3"):
+            insert(db, name, order)
+            job_id = backup.start_backup_job(BackupVaultName=f"vault-{name}", ResourceArn=instance["DBInstanceArn"],
+                                             IamRoleArn=role)["BackupJobId"]
+            advance(db, f"{MODEL.backup_job_queue() + 1:.0f}s")
+            job = backup.describe_backup_job(BackupJobId=job_id)
+            assert job["State"] == "RUNNING"
+            running.append((job["ExpectedCompletionDate"] - job["CreationDate"]).total_seconds()
+                           - MODEL.backup_job_queue())
+            advance(db, "6h")
+            assert backup.describe_backup_job(BackupJobId=job_id)["State"] == "COMPLETED"
+    finally:
+        admin(db).post("durations", {"reset": True})
+    full, incremental = running
+    assert full > MODEL["rds.snapshot.base"] + 120  # its whole data, at 100 B/s
+    assert MODEL["rds.snapshot.base"] <= incremental < MODEL["rds.snapshot.base"] + 30  # one row's change
+
+
 def backup_setup(handle: Any, name: str, regions: tuple[str, ...] = ("us-east-1",)) -> str:
     """A role AWS Backup may assume and a vault `vault-<name>` in each of `regions`; returns the role's ARN."""
     handle.client("iam").create_role(RoleName=f"backup-{name}", AssumeRolePolicyDocument=json.dumps({

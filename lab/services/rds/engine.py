@@ -230,6 +230,9 @@ class RdsRecovery:
     data_bytes: int = 0
     snapshot: str | None = None
     copied_from: str | None = None  # a copy job's: the ARN of the source recovery point's DB snapshot
+    #: what the backup job's snapshot copied: the changes since the instance's previous snapshot (None: all
+    #: of its data, the first snapshot of the instance)
+    changed_bytes: int | None = None
 
 
 @dataclass
@@ -395,10 +398,24 @@ class RdsData(Engine):
         """AWS Backup names the job that makes `data` (a backup, or a copy once it is copied): the recovery point
         is then an RDS snapshot of type awsbackup, `awsbackup:job-<id>` (`awsbackup:copyjob-<id>` for a copy;
         AWS Backup Developer Guide, Working with backups: recovery point IDs), `creating` while it is taken."""
-        prefix = "copyjob" if data.snapshot == "copy" else "job"
-        named = replace(data, snapshot=f"awsbackup:{prefix}-{job_id.lower()}")
-        self._record_awsbackup_snapshot(named, copy=data.snapshot == "copy")
+        copy = data.snapshot == "copy"
+        named = replace(data, snapshot=f"awsbackup:{'copyjob' if copy else 'job'}-{job_id.lower()}")
+        if not copy:
+            # Incremental, as every snapshot of the instance: "Subsequent snapshots of the same DB instance are
+            # incremental" (RDS User Guide: Creating a DB snapshot), whoever takes them
+            record = self._by_arn(data.source_arn)
+            if record is not None:
+                if record.last_snapshot is not None:
+                    named = replace(named, changed_bytes=self.store.changed_bytes(record.last_snapshot, data.ref))
+                record.last_snapshot = data.ref
+        self._record_awsbackup_snapshot(named, copy=copy)
         return named
+
+    def backup_duration(self, data: RdsRecovery) -> float:
+        """The backup job runs as long as its DB snapshot is `creating`: the first of an instance copies all
+        its data, later ones what changed since the previous snapshot (RDS's own, or AWS Backup's)."""
+        copied = data.data_bytes if data.changed_bytes is None else data.changed_bytes
+        return self.durations.rds_snapshot(copied / GIB)
 
     def backup_recovery_point_arn(self, data: RdsRecovery) -> str | None:
         if not data.snapshot or data.snapshot == "copy":
@@ -478,7 +495,7 @@ class RdsData(Engine):
         snapshot = SnapshotRecord(
             data.region, data.snapshot, f"arn:aws:rds:{data.region}:{config.ACCOUNT_ID}:snapshot:{data.snapshot}",
             data.ref, data.instance, "awsbackup", now, attributes, status="creating", started=now,
-            ready_at=now if copy else now + self.durations.rds_snapshot(data.data_bytes / GIB),
+            ready_at=now if copy else now + self.backup_duration(data),
             data_bytes=data.data_bytes, dbi_resource_id=origin.dbi_resource_id if origin is not None else "",
             copied_from=data.copied_from if copy else None)
         snapshot.view = snapshot_view(snapshot, source)
