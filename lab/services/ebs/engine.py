@@ -362,10 +362,6 @@ class Ebs(Engine, EbsTiming):
                     found[name[len(prefix):]] = (reached, shown)
         return found
 
-    def launching(self, region: str, now: float) -> set[str]:
-        """The ids of the instances in `region` still launching (`pending`) at `now`."""
-        return {instance for instance, (_, shown) in self.changing_states(region, now).items() if shown == "pending"}
-
     # -- DLM on the clock -------------------------------------------------------------------------
 
     @staticmethod
