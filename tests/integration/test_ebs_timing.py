@@ -493,13 +493,15 @@ def test_a_launched_instance_is_pending_then_running_and_a_stopped_one_stopping_
     advance(lab, "31s")
     assert instance_state(lab, ids[0], WEST) == "running"
 
-    # stopped while it still launches: `stopping`, never `pending` again
+    # one that has never run cannot be stopped yet (AWS's answer, quoted in cloud-custodian#6014); it can be
+    # terminated
     again = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    ec2.stop_instances(InstanceIds=[again])
-    assert instance_state(lab, again, WEST) == "stopping"
-    advance(lab, "31s")
-    assert instance_state(lab, again, WEST) == "stopped"
+    code, message, status = error_of(lambda: ec2.stop_instances(InstanceIds=[again]))
+    assert (code, status) == ("IncorrectInstanceState", 400)
+    assert message == f"Instance '{again}' cannot be stopped as it has never reached the 'running' state."
+    assert instance_state(lab, again, WEST) == "pending"
     ec2.terminate_instances(InstanceIds=[*ids, again])
+    assert instance_state(lab, again, WEST) in ("shutting-down", "terminated")
 
 
 def test_the_instance_running_waiters_of_boto3_and_the_aws_cli_wait_for_the_launch(lab):

@@ -308,7 +308,7 @@ class Ec2Api(ServiceApi):
         if self.sandbox.lab.world_seeded:
             until = self.now() + self.engine.durations.ec2_run()
             for instance in answer.get("Instances") or []:
-                self.engine.instance_changing(call.region, instance["InstanceId"], "pending", until)
+                self.engine.instance_changing(call.region, instance["InstanceId"], "pending", until, first=True)
         return answer
 
     def op_StartInstances(self, call: Call) -> Output:
@@ -328,6 +328,15 @@ class Ec2Api(ServiceApi):
         return answer
 
     def op_StopInstances(self, call: Call) -> Output:
+        """An instance still `pending` from its launch cannot be stopped yet (AWS's IncorrectInstanceState, as
+        AWS words it; quoted in cloud-custodian/cloud-custodian#6014). The lab's own stops (Elastic Disaster
+        Recovery launching an instance stopped) are the services' that wait for it."""
+        if not call.internal and not call.params.get("DryRun"):
+            now = self.now()
+            for instance in call.params.get("InstanceIds") or []:
+                if self.engine.never_ran(call.region, instance, now):
+                    raise AwsError(INCORRECT_INSTANCE_STATE, f"Instance '{instance}' cannot be stopped as it has "
+                                                             "never reached the 'running' state.")
         answer = call.forward()
         until = self.now() + self.engine.durations.ec2_stop()
         for change in answer.get("StoppingInstances") or []:

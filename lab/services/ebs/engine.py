@@ -322,25 +322,29 @@ class Ebs(Engine, EbsTiming):
         # `pending` while it launches from the backup's AMI (ec2.launch, longer than a plain RunInstances'
         # ec2.run that the call itself recorded); the restore job completes as it turns `running`
         # (restore_duration above)
-        self.instance_changing(region, instance["InstanceId"], "pending", self.now() + self.durations.ec2_launch())
+        self.instance_changing(region, instance["InstanceId"], "pending", self.now() + self.durations.ec2_launch(),
+                               first=True)
         return f"arn:aws:ec2:{region}:{config.ACCOUNT_ID}:instance/{instance['InstanceId']}"
 
     # -- instances between states ------------------------------------------------------------------
 
-    def instance_changing(self, region: str, instance_id: str, state: str, until: float) -> None:
-        """The instance is `pending` (launched or started) or `stopping` until sim time `until`; the backend
-        has it `running` or `stopped` already ("pending" is the first state, "stopping" the one before
-        "stopped": EC2 User Guide, Instance state changes)."""
+    def instance_changing(self, region: str, instance_id: str, state: str, until: float, *,
+                          first: bool = False) -> None:
+        """The instance is `pending` (launched or started; `first`: launched, it has never run) or `stopping`
+        until sim time `until`; the backend has it `running` or `stopped` already ("pending" is the first
+        state, "stopping" the one before "stopped": EC2 User Guide, Instance state changes)."""
         now = self.now()
         timing = self.timing
         for records in (timing.launches, timing.stops):
             for ended in [name for name, at in records.items() if at <= now]:
                 del records[ended]
+        timing.first_launches &= timing.launches.keys()
         name = key(region, instance_id)
-        timing.launches.pop(name, None)
-        timing.stops.pop(name, None)
+        self.instance_gone(region, instance_id)
         if state == "pending":
             timing.launches[name] = until
+            if first:
+                timing.first_launches.add(name)
         elif state == "stopping":
             timing.stops[name] = until
 
@@ -349,6 +353,12 @@ class Ebs(Engine, EbsTiming):
         name = key(region, instance_id)
         self.timing.launches.pop(name, None)
         self.timing.stops.pop(name, None)
+        self.timing.first_launches.discard(name)
+
+    def never_ran(self, region: str, instance_id: str, now: float) -> bool:
+        """Whether the instance is still `pending` from its launch: it has never been `running`."""
+        name = key(region, instance_id)
+        return name in self.timing.first_launches and now < self.timing.launches.get(name, 0.0)
 
     def changing_states(self, region: str, now: float) -> dict[str, tuple[str, str]]:
         """Instance id -> (the state the backend has it in, the state AWS shows at `now`) for the instances in

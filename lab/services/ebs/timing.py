@@ -143,10 +143,12 @@ class Timing:
     launches: dict[str, float] = field(default_factory=dict)
     # "region/i-..." -> when the instance is stopped: one StopInstances stops is `stopping` until then
     stops: dict[str, float] = field(default_factory=dict)
+    # the launches of `launches` that are an instance's first (RunInstances, a restore): it has never run yet
+    first_launches: set[str] = field(default_factory=set)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A state saved before a field existed gets it empty."""
-        self.__dict__.update(launches={}, stops={})
+        self.__dict__.update(launches={}, stops={}, first_launches=set())
         self.__dict__.update(state)
 
     def next_seq(self) -> int:
