@@ -13,7 +13,9 @@ runs is refused in AWS's words:
   - DeleteSnapshot of a snapshot a registered AMI uses: InvalidSnapshot.InUse, "The snapshot snap-... is
     currently in use by ami-..." (API Reference: DeleteSnapshot; AWS's message, quoted in
     Answers4AWS/backup-monkey#10);
-  - AttachVolume of a `creating` volume: IncorrectState, "vol-... is not 'available'.".
+  - AttachVolume of a `creating` volume: IncorrectState, "vol-... is not 'available'.";
+  - StartInstances of a `stopping` instance, StopInstances of one `pending` from its launch:
+    IncorrectInstanceState.
 Fast snapshot restores (Enable/Disable/DescribeFastSnapshotRestores) are the lab's alone: the backend has none.
 An instance is `pending` in DescribeInstances (and DescribeInstanceStatus with IncludeAllInstances) while it
 launches or starts (`ec2.run`; one AWS Backup restores, `ec2.launch`, its restore job completing as it turns
