@@ -77,6 +77,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               f"'every five minutes' ({_RDS_UG}: Restoring to a specified time)"),
     Parameter("rds.reboot.base", 60, "s", "RebootDBInstance: `rebooting` ('a momentary outage')",
               f"{_EST} ({_RDS_UG}: Rebooting a DB instance)"),
+    Parameter("rds.stop", 180, "s", "StopDBInstance: `stopping` before `stopped`",
+              f"{_EST}: 'stopping' and 'stopped' are DB instance statuses ({_RDS_UG}: Viewing Amazon RDS DB instance "
+              "status; Stopping an Amazon RDS DB instance temporarily)"),
+    Parameter("rds.start", 300, "s", "StartDBInstance, or RDS starting an instance stopped for 7 days: `starting` "
+              "before `available`", f"{_EST} ({_RDS_UG}: Starting an Amazon RDS DB instance that was previously "
+              "stopped)"),
     Parameter("rds.failover", 90, "s", "Multi-AZ failover: `rebooting` while the standby takes over",
               f"'Failover times are typically 60-120 seconds' ({_RDS_UG}: Multi-AZ DB instance deployments)"),
     Parameter("rds.failover.az_update", 120, "s", "after a failover: until AvailabilityZone and "
@@ -333,6 +339,12 @@ class Durations:
     def rds_storage_optimization(self, storage_gib: float) -> float:
         return self._scaled(self["rds.storage_optimization.base"]
                             + self["rds.storage_optimization.per_gib"] * self._size(storage_gib))
+
+    def rds_stop(self) -> float:
+        return self._scaled(self["rds.stop"])
+
+    def rds_start(self) -> float:
+        return self._scaled(self["rds.start"])
 
     def rds_promote(self) -> tuple[float, float]:
         """(seconds `modifying`, seconds `rebooting`) of PromoteReadReplica: replication stops, then a reboot."""

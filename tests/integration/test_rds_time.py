@@ -575,6 +575,58 @@ def status_or_gone(rds: Any, name: str) -> str:
         return "gone"
 
 
+# -- stopping and starting --------------------------------------------------------------------------------
+
+def test_a_stopped_instance_is_stopping_then_stopped_and_starting_then_available(db):
+    """StopDBInstance: `stopping`, then `stopped`, its snapshot taken first (API Reference, DBSnapshotIdentifier:
+    "created immediately before the DB instance is stopped"); StartDBInstance: `starting`, then `available`.
+    Neither is accepted halfway (InvalidDBInstanceState, AWS's words)."""
+    rds = db.client("rds")
+    name = unique("stoppable")
+    available_db(db, rds, name, BackupRetentionPeriod=0)
+    insert(db, name, "S-1")
+    shown = rds.stop_db_instance(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-before")["DBInstance"]
+    assert shown["DBInstanceStatus"] == "stopping"
+    assert snapshot_status(rds, f"{name}-before") == "creating"
+    with pytest.raises(ClientError) as refused:
+        rds.start_db_instance(DBInstanceIdentifier=name)
+    assert error_code(refused) == "InvalidDBInstanceState"
+    assert refused.value.response["Error"]["Message"] == f"Instance {name} is not stopped, it cannot be started."
+    seen = walk(db, lambda: status(rds, name), until="stopped")
+    assert abs(durations_of(seen)["stopping"] - MODEL.rds_stop()) <= 30
+    with pytest.raises(LabError):  # no connections to a stopped instance
+        sql(db, name, "SELECT 1")
+    shown = rds.start_db_instance(DBInstanceIdentifier=name)["DBInstance"]
+    assert shown["DBInstanceStatus"] == "starting"
+    with pytest.raises(ClientError) as refused:
+        rds.stop_db_instance(DBInstanceIdentifier=name)
+    assert error_code(refused) == "InvalidDBInstanceState"
+    seen = wait_available(db, rds, name, step="30s")
+    assert abs(durations_of(seen)["starting"] - MODEL.rds_start()) <= 30
+    assert order_ids(db, name) == ["S-1"]
+    events = [e["Message"] for e in rds.describe_events(SourceType="db-instance", SourceIdentifier=name,
+                                                        Duration=60)["Events"]]
+    assert events[-2:] == ["DB instance stopped", "DB instance started"]
+
+
+def test_rds_starts_an_instance_left_stopped_for_seven_days(db):
+    """RDS User Guide, Stopping an Amazon RDS DB instance temporarily: "You can stop a DB instance for up to
+    seven days. If you don't manually start your DB instance after seven days, RDS automatically starts" it."""
+    rds = db.client("rds")
+    name = unique("forgotten")
+    available_db(db, rds, name, BackupRetentionPeriod=0)
+    rds.stop_db_instance(DBInstanceIdentifier=name)
+    walk(db, lambda: status(rds, name), until="stopped")
+    advance(db, "6d23h")
+    assert status(rds, name) == "stopped"
+    advance(db, "1h")
+    assert status(rds, name) == "starting"
+    wait_available(db, rds, name, step="1m")
+    events = [e["Message"] for e in rds.describe_events(SourceType="db-instance", SourceIdentifier=name,
+                                                        Duration=120)["Events"]]
+    assert "DB instance is being started due to it exceeding the maximum allowed time being stopped." in events
+
+
 # -- read replicas ----------------------------------------------------------------------------------------
 
 def test_a_cross_region_replica_is_a_snapshot_a_copy_and_a_restore_and_starts_without_backups(db):

@@ -359,20 +359,20 @@ class RdsApi(ServiceApi):
         result = call.forward()
         if record is None:
             return call.backend_answer()
-        if params.get("DBSnapshotIdentifier"):
-            engine.take_snapshot(record, params["DBSnapshotIdentifier"], "manual", busy=False)
-        record.stopped = True
-        engine.event(record, "DB instance stopped", "notification")
+        engine.stop(record, params.get("DBSnapshotIdentifier"))
         return self._present(result, region)
 
     def op_StartDBInstance(self, call: Call) -> Output | BackendAnswer:
         params, region = call.params, call.region
         record = self._record(region, params.get("DBInstanceIdentifier"))
+        if record is not None and (self.engine.status(record) != "stopped" or record.view is not None):
+            # (the backend has it stopped from the StopDBInstance call on, while RDS still shows it `stopping`)
+            raise _refusal(400, "InvalidDBInstanceState", f"Instance {record.name} is not stopped, it cannot be "
+                                                          "started.")
         result = call.forward()
         if record is None:
             return call.backend_answer()
-        record.stopped = False
-        self.engine.event(record, "DB instance started", "notification")
+        self.engine.start(record)
         return self._present(result, region)
 
     # -- snapshots ---------------------------------------------------------------------------------------

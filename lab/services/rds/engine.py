@@ -65,6 +65,7 @@ from lab.sim.durations import GIB_IN_MIB, Durations, progress
 log = logging.getLogger("lab.rds")
 REPLICA_LAG_SECONDS = {True: 2.0, False: 12.0}  # same region, cross-region
 EVENT_RETENTION_SECONDS = 14 * 86400  # RDS keeps events for 14 days
+MAX_STOPPED_SECONDS = 7 * 86400  # "You can stop a DB instance for up to seven days" (RDS User Guide)
 DEFAULT_EVENT_MINUTES = 60  # DescribeEvents without a time range: the past hour
 ARN = re.compile(r"^arn:[\w-]+:rds:(?P<region>[\w-]+):\d{12}:(?P<kind>[\w-]+):(?P<name>.+)$")
 GIB = 1024 * 1024 * GIB_IN_MIB
@@ -141,6 +142,7 @@ class InstanceRecord:
     az: str = ""
     secondary_az: str | None = None
     stopped: bool = False
+    auto_start_at: float | None = None  # when RDS starts a stopped instance again by itself (7 days after the stop)
     unreachable: bool = False  # its zone or region is down (failure injection)
     source: str | None = None  # key of the source instance while this is a read replica
     phases: list[Phase] = field(default_factory=list)
@@ -653,6 +655,13 @@ class RdsData(Engine):
             self._timer(record.az_swap_at, "az-swap", record.key, record.az_swap_at)
         elif then == "rebooted":
             self.event(record, "DB instance restarted", "availability")
+        elif then == "stopped":
+            record.stopped = True
+            record.auto_start_at = now + MAX_STOPPED_SECONDS
+            self._timer(record.auto_start_at, "auto-start", record.key, record.auto_start_at)
+            self.event(record, "DB instance stopped", "notification")
+        elif then == "started":
+            self.event(record, "DB instance started", "notification")
         elif then == "promote":
             self.promote(record, "Promoted Read Replica to a stand-alone database instance")
         elif then == "promoted":
@@ -1048,6 +1057,26 @@ class RdsData(Engine):
                 self.apply_pending(record)
             elif kind == "az-swap" and record.az_swap_at == token:
                 self._swap_zones(record)
+            elif kind == "auto-start" and record.stopped and record.auto_start_at == token:
+                # "If you don't manually start your DB instance after seven days, RDS automatically starts your
+                # DB instance" (RDS User Guide: Stopping an Amazon RDS DB instance temporarily)
+                self.event(record, "DB instance is being started due to it exceeding the maximum allowed time "
+                                   "being stopped.", "notification")
+                self.client("rds", record.region).start_db_instance(DBInstanceIdentifier=record.name)
+
+    # -- stopping and starting -----------------------------------------------------------------------
+
+    def stop(self, record: InstanceRecord, snapshot: str | None) -> None:
+        """StopDBInstance: its snapshot first when one is asked for ("created immediately before the DB instance
+        is stopped", API Reference), then `stopping` for rds.stop, then `stopped`; no connections meanwhile."""
+        if snapshot:
+            self.take_snapshot(record, snapshot, "manual", busy=False)
+        self.start_phases(record, [Phase("stopping", self.durations.rds_stop(), outage=True, then="stopped")])
+
+    def start(self, record: InstanceRecord) -> None:
+        """StartDBInstance: `starting` for rds.start, then `available`."""
+        record.stopped, record.auto_start_at = False, None
+        self.start_phases(record, [Phase("starting", self.durations.rds_start(), outage=True, then="started")])
 
     def _timer(self, due: float, kind: str, key: str, token: float) -> None:
         self.state.counter += 1
