@@ -206,6 +206,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ec2.stop", 30, "s", "an instance stopped by StopInstances: `stopping` before `stopped`",
               "estimate: 'stopping' precedes 'stopped' (EC2 User Guide: Stop and start Amazon EC2 instances); AWS "
               "gives no figure"),
+    Parameter("ec2.terminate", 30, "s", "an instance terminated by TerminateInstances: `shutting-down` before "
+              "`terminated`", "estimate: 'shutting-down' precedes 'terminated' (EC2 User Guide: Terminate Amazon EC2 "
+              "instances); AWS gives no figure"),
     Parameter("backup.restore.cold_extra", 14400, "s", "a restore from cold storage takes this much longer",
               "'typically takes 4 hours more than restoring from warm storage' (AWS Backup Developer Guide: "
               "Restoring a backup)"),
@@ -433,6 +436,9 @@ class Durations:
 
     def ec2_stop(self) -> float:
         return self._scaled(self["ec2.stop"])
+
+    def ec2_terminate(self) -> float:
+        return self._scaled(self["ec2.terminate"])
 
     # -- S3 replication ----------------------------------------------------------------------------
 

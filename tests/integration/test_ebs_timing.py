@@ -463,7 +463,8 @@ def instance_state(lab: SandboxHandle, instance_id: str, region: str = EAST) -> 
 def test_a_launched_instance_is_pending_then_running_and_a_stopped_one_stopping_then_stopped(lab):
     """EC2 API Reference, RunInstances: "When you launch an instance, it enters the pending state. After the
     instance is ready for you, it enters the running state"; StopInstances moves it through `stopping` to
-    `stopped` (EC2 User Guide: Instance state changes). The state filters judge the state shown."""
+    `stopped`, TerminateInstances through `shutting-down` to `terminated` (EC2 User Guide: Instance state
+    changes). The state filters judge the state shown."""
     ec2 = lab.client("ec2", WEST)
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     launched = ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.micro")["Instances"]
@@ -500,8 +501,14 @@ def test_a_launched_instance_is_pending_then_running_and_a_stopped_one_stopping_
     assert (code, status) == ("IncorrectInstanceState", 400)
     assert message == f"Instance '{again}' cannot be stopped as it has never reached the 'running' state."
     assert instance_state(lab, again, WEST) == "pending"
-    ec2.terminate_instances(InstanceIds=[*ids, again])
-    assert instance_state(lab, again, WEST) in ("shutting-down", "terminated")
+    # terminated: `shutting-down` (ec2.terminate), then `terminated` (EC2 User Guide: Terminate instances)
+    ending = ec2.terminate_instances(InstanceIds=[*ids, again])["TerminatingInstances"]
+    assert {change["CurrentState"]["Name"] for change in ending} == {"shutting-down"}
+    assert [instance_state(lab, each, WEST) for each in [*ids, again]] == ["shutting-down"] * 3
+    assert ec2.describe_instances(InstanceIds=[again], Filters=[
+        {"Name": "instance-state-name", "Values": ["terminated"]}])["Reservations"] == []
+    advance(lab, "31s")
+    assert [instance_state(lab, each, WEST) for each in [*ids, again]] == ["terminated"] * 3
 
 
 def test_the_instance_running_waiters_of_boto3_and_the_aws_cli_wait_for_the_launch(lab):

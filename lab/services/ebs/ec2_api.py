@@ -19,7 +19,7 @@ runs is refused in AWS's words:
 Fast snapshot restores (Enable/Disable/DescribeFastSnapshotRestores) are the lab's alone: the backend has none.
 An instance is `pending` in DescribeInstances (and DescribeInstanceStatus with IncludeAllInstances) while it
 launches or starts (`ec2.run`; one AWS Backup restores, `ec2.launch`, its restore job completing as it turns
-`running`), and `stopping` while it stops (`ec2.stop`).
+`running`), `stopping` while it stops (`ec2.stop`) and `shutting-down` while it terminates (`ec2.terminate`).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ INCORRECT_INSTANCE_STATE = "IncorrectInstanceState"
 INVALID_VALUE = "InvalidParameterValue"
 COPY_MINUTES = range(15, 2881, 15)  # CompletionDurationMinutes "in 15 minute increments", up to 48 hours
 # the states an instance is in on its way (EC2 API Reference: InstanceState)
-INSTANCE_STATES = {"pending": {"Code": 0, "Name": "pending"}, "stopping": {"Code": 64, "Name": "stopping"}}
+INSTANCE_STATES = {"pending": {"Code": 0, "Name": "pending"}, "stopping": {"Code": 64, "Name": "stopping"},
+                   "shutting-down": {"Code": 32, "Name": "shutting-down"}}
 INIT_RATES = range(100, 301)  # VolumeInitializationRate "Valid range: 100 - 300 MiB/s" (API Reference: CreateVolume)
 
 
@@ -348,8 +349,12 @@ class Ec2Api(ServiceApi):
 
     def op_TerminateInstances(self, call: Call) -> Output:
         answer = call.forward()
+        until = self.now() + self.engine.durations.ec2_terminate()
         for change in answer.get("TerminatingInstances") or []:
-            self.engine.instance_gone(call.region, change["InstanceId"])
+            if (change.get("CurrentState") or {}).get("Name") == "shutting-down":
+                self.engine.instance_changing(call.region, change["InstanceId"], "shutting-down", until)
+            else:
+                self.engine.instance_gone(call.region, change["InstanceId"])
         return answer
 
     def op_DescribeInstances(self, call: Call) -> Output | BackendAnswer:

@@ -330,12 +330,13 @@ class Ebs(Engine, EbsTiming):
 
     def instance_changing(self, region: str, instance_id: str, state: str, until: float, *,
                           first: bool = False) -> None:
-        """The instance is `pending` (launched or started; `first`: launched, it has never run) or `stopping`
-        until sim time `until`; the backend has it `running` or `stopped` already ("pending" is the first
-        state, "stopping" the one before "stopped": EC2 User Guide, Instance state changes)."""
+        """The instance is `pending` (launched or started; `first`: launched, it has never run), `stopping` or
+        `shutting-down` until sim time `until`; the backend has it `running`, `stopped` or `terminated` already
+        ("pending" is the first state, "stopping" the one before "stopped", "shutting-down" the one before
+        "terminated": EC2 User Guide, Instance state changes)."""
         now = self.now()
         timing = self.timing
-        for records in (timing.launches, timing.stops):
+        for records in (timing.launches, timing.stops, timing.shutdowns):
             for ended in [name for name, at in records.items() if at <= now]:
                 del records[ended]
         timing.first_launches &= timing.launches.keys()
@@ -347,12 +348,15 @@ class Ebs(Engine, EbsTiming):
                 timing.first_launches.add(name)
         elif state == "stopping":
             timing.stops[name] = until
+        elif state == "shutting-down":
+            timing.shutdowns[name] = until
 
     def instance_gone(self, region: str, instance_id: str) -> None:
-        """A terminated instance is neither `pending` nor `stopping` any more."""
+        """The instance is on its way to no state: whatever it was doing is over."""
         name = key(region, instance_id)
         self.timing.launches.pop(name, None)
         self.timing.stops.pop(name, None)
+        self.timing.shutdowns.pop(name, None)
         self.timing.first_launches.discard(name)
 
     def never_ran(self, region: str, instance_id: str, now: float) -> bool:
@@ -362,11 +366,12 @@ class Ebs(Engine, EbsTiming):
 
     def changing_states(self, region: str, now: float) -> dict[str, tuple[str, str]]:
         """Instance id -> (the state the backend has it in, the state AWS shows at `now`) for the instances in
-        `region` still `pending` or `stopping`."""
+        `region` still `pending`, `stopping` or `shutting-down`."""
         prefix = f"{region}/"
         found: dict[str, tuple[str, str]] = {}
         for records, reached, shown in ((self.timing.launches, "running", "pending"),
-                                        (self.timing.stops, "stopped", "stopping")):
+                                        (self.timing.stops, "stopped", "stopping"),
+                                        (self.timing.shutdowns, "terminated", "shutting-down")):
             for name, until in records.items():
                 if now < until and name.startswith(prefix):
                     found[name[len(prefix):]] = (reached, shown)

@@ -145,10 +145,12 @@ class Timing:
     stops: dict[str, float] = field(default_factory=dict)
     # the launches of `launches` that are an instance's first (RunInstances, a restore): it has never run yet
     first_launches: set[str] = field(default_factory=set)
+    # "region/i-..." -> when the instance is terminated: one TerminateInstances ends is `shutting-down` until then
+    shutdowns: dict[str, float] = field(default_factory=dict)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A state saved before a field existed gets it empty."""
-        self.__dict__.update(launches={}, stops={}, first_launches=set())
+        self.__dict__.update(launches={}, stops={}, first_launches=set(), shutdowns={})
         self.__dict__.update(state)
 
     def next_seq(self) -> int:
