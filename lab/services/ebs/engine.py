@@ -352,7 +352,7 @@ class Ebs(Engine, EbsTiming):
             timing.shutdowns[name] = until
 
     def instance_gone(self, region: str, instance_id: str) -> None:
-        """The instance is on its way to no state: whatever it was doing is over."""
+        """Forget the instance's state change, if any: it is terminated, or about to change again."""
         name = key(region, instance_id)
         self.timing.launches.pop(name, None)
         self.timing.stops.pop(name, None)
