@@ -324,10 +324,7 @@ class Ec2Api(ServiceApi):
                     raise AwsError(INCORRECT_INSTANCE_STATE,
                                    f"The instance '{instance}' is not in a state from which it can be started.")
         answer = call.forward()
-        until = self.now() + self.engine.durations.ec2_run()
-        for change in answer.get("StartingInstances") or []:
-            if (change.get("CurrentState") or {}).get("Name") == "pending":
-                self.engine.instance_changing(call.region, change["InstanceId"], "pending", until)
+        self._changing(call, answer.get("StartingInstances"), "pending", self.engine.durations.ec2_run())
         return answer
 
     def op_StopInstances(self, call: Call) -> Output:
@@ -341,21 +338,24 @@ class Ec2Api(ServiceApi):
                     raise AwsError(INCORRECT_INSTANCE_STATE, f"Instance '{instance}' cannot be stopped as it has "
                                                              "never reached the 'running' state.")
         answer = call.forward()
-        until = self.now() + self.engine.durations.ec2_stop()
-        for change in answer.get("StoppingInstances") or []:
-            if (change.get("CurrentState") or {}).get("Name") == "stopping":
-                self.engine.instance_changing(call.region, change["InstanceId"], "stopping", until)
+        self._changing(call, answer.get("StoppingInstances"), "stopping", self.engine.durations.ec2_stop())
         return answer
 
     def op_TerminateInstances(self, call: Call) -> Output:
         answer = call.forward()
-        until = self.now() + self.engine.durations.ec2_terminate()
-        for change in answer.get("TerminatingInstances") or []:
-            if (change.get("CurrentState") or {}).get("Name") == "shutting-down":
-                self.engine.instance_changing(call.region, change["InstanceId"], "shutting-down", until)
+        self._changing(call, answer.get("TerminatingInstances"), "shutting-down",
+                       self.engine.durations.ec2_terminate())
+        return answer
+
+    def _changing(self, call: Call, changes: list[dict[str, Any]] | None, state: str, seconds: float) -> None:
+        """The instances an answer moved to `state` (their CurrentState) stay there for `seconds`; any other
+        is where the backend has it (already terminated, say)."""
+        until = self.now() + seconds
+        for change in changes or []:
+            if (change.get("CurrentState") or {}).get("Name") == state:
+                self.engine.instance_changing(call.region, change["InstanceId"], state, until)
             else:
                 self.engine.instance_gone(call.region, change["InstanceId"])
-        return answer
 
     def op_DescribeInstances(self, call: Call) -> Output | BackendAnswer:
         changing = self.engine.changing_states(call.region, self.now())
