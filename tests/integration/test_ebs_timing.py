@@ -489,10 +489,15 @@ def test_a_launched_instance_is_pending_then_running_and_a_stopped_one_stopping_
     assert message == f"The instance '{ids[0]}' is not in a state from which it can be started."
     advance(lab, "31s")  # ec2.stop
     assert instance_state(lab, ids[0], WEST) == "stopped"
+    again_stopped = ec2.stop_instances(InstanceIds=ids[:1])["StoppingInstances"][0]
+    assert again_stopped["CurrentState"]["Name"] == "stopped" and instance_state(lab, ids[0], WEST) == "stopped"
     assert ec2.start_instances(InstanceIds=ids[:1])["StartingInstances"][0]["CurrentState"]["Name"] == "pending"
     assert instance_state(lab, ids[0], WEST) == "pending"
     advance(lab, "31s")
     assert instance_state(lab, ids[0], WEST) == "running"
+    # starting a running instance changes nothing, nor stopping a stopped one: the answer says where it is
+    again_started = ec2.start_instances(InstanceIds=ids[:1])["StartingInstances"][0]
+    assert again_started["CurrentState"]["Name"] == "running" and instance_state(lab, ids[0], WEST) == "running"
 
     # one that has never run cannot be stopped yet (AWS's answer, quoted in cloud-custodian#6014); it can be
     # terminated

@@ -324,7 +324,8 @@ class Ec2Api(ServiceApi):
                     raise AwsError(INCORRECT_INSTANCE_STATE,
                                    f"The instance '{instance}' is not in a state from which it can be started.")
         answer = call.forward()
-        self._changing(call, answer.get("StartingInstances"), "pending", self.engine.durations.ec2_run())
+        self._changing(call, answer.get("StartingInstances"), "pending", self.engine.durations.ec2_run(),
+                       moves_from={"stopped"})
         return answer
 
     def op_StopInstances(self, call: Call) -> Output:
@@ -338,24 +339,28 @@ class Ec2Api(ServiceApi):
                     raise AwsError(INCORRECT_INSTANCE_STATE, f"Instance '{instance}' cannot be stopped as it has "
                                                              "never reached the 'running' state.")
         answer = call.forward()
-        self._changing(call, answer.get("StoppingInstances"), "stopping", self.engine.durations.ec2_stop())
+        self._changing(call, answer.get("StoppingInstances"), "stopping", self.engine.durations.ec2_stop(),
+                       moves_from={"pending", "running"})
         return answer
 
     def op_TerminateInstances(self, call: Call) -> Output:
         answer = call.forward()
         self._changing(call, answer.get("TerminatingInstances"), "shutting-down",
-                       self.engine.durations.ec2_terminate())
+                       self.engine.durations.ec2_terminate(), moves_from={"pending", "running", "stopping", "stopped"})
         return answer
 
-    def _changing(self, call: Call, changes: list[dict[str, Any]] | None, state: str, seconds: float) -> None:
-        """The instances an answer moved to `state` (their CurrentState) stay there for `seconds`; any other
-        is where the backend has it (already terminated, say)."""
+    def _changing(self, call: Call, changes: list[dict[str, Any]] | None, state: str, seconds: float, *,
+                  moves_from: set[str]) -> None:
+        """The instances an answer moved to `state` stay there for `seconds`. One that was not in a state the
+        call moves it from stays where it was, as AWS answers (moto answers a StartInstances of a running
+        instance with `pending`, a StopInstances of a stopped one with `stopping`)."""
         until = self.now() + seconds
         for change in changes or []:
-            if (change.get("CurrentState") or {}).get("Name") == state:
+            previous = change.get("PreviousState") or {}
+            if previous.get("Name") not in moves_from:
+                change["CurrentState"] = dict(previous)
+            elif (change.get("CurrentState") or {}).get("Name") == state:
                 self.engine.instance_changing(call.region, change["InstanceId"], state, until)
-            else:
-                self.engine.instance_gone(call.region, change["InstanceId"])
 
     def op_DescribeInstances(self, call: Call) -> Output | BackendAnswer:
         changing = self.engine.changing_states(call.region, self.now())
