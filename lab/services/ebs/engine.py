@@ -32,7 +32,7 @@ from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.services.backup.resources import parse_arn
 from lab.services.backup.schedule import Schedule
-from lab.services.ebs.timing import EbsTiming, SnapshotRecord, Timing, key
+from lab.services.ebs.timing import REACHED, EbsTiming, InstanceChange, SnapshotRecord, Timing, key
 from lab.sim.clock import iso
 
 POLICY_TAG = "aws:dlm:lifecycle-policy-id"
@@ -335,47 +335,22 @@ class Ebs(Engine, EbsTiming):
         ("pending" is the first state, "stopping" the one before "stopped", "shutting-down" the one before
         "terminated": EC2 User Guide, Instance state changes)."""
         now = self.now()
-        timing = self.timing
-        for records in (timing.launches, timing.stops, timing.shutdowns):
-            for ended in [name for name, at in records.items() if at <= now]:
-                del records[ended]
-        timing.first_launches &= timing.launches.keys()
-        name = key(region, instance_id)
-        self.instance_gone(region, instance_id)
-        if state == "pending":
-            timing.launches[name] = until
-            if first:
-                timing.first_launches.add(name)
-        elif state == "stopping":
-            timing.stops[name] = until
-        elif state == "shutting-down":
-            timing.shutdowns[name] = until
-
-    def instance_gone(self, region: str, instance_id: str) -> None:
-        """Forget the instance's state change, if any: it is terminated, or about to change again."""
-        name = key(region, instance_id)
-        self.timing.launches.pop(name, None)
-        self.timing.stops.pop(name, None)
-        self.timing.shutdowns.pop(name, None)
-        self.timing.first_launches.discard(name)
+        changes = self.timing.instances
+        for ended in [name for name, change in changes.items() if change.until <= now]:
+            del changes[ended]
+        changes[key(region, instance_id)] = InstanceChange(state, until, first)
 
     def never_ran(self, region: str, instance_id: str, now: float) -> bool:
         """Whether the instance is still `pending` from its launch: it has never been `running`."""
-        name = key(region, instance_id)
-        return name in self.timing.first_launches and now < self.timing.launches.get(name, 0.0)
+        change = self.timing.instances.get(key(region, instance_id))
+        return change is not None and change.first and now < change.until
 
     def changing_states(self, region: str, now: float) -> dict[str, tuple[str, str]]:
         """Instance id -> (the state the backend has it in, the state AWS shows at `now`) for the instances in
         `region` still `pending`, `stopping` or `shutting-down`."""
         prefix = f"{region}/"
-        found: dict[str, tuple[str, str]] = {}
-        for records, reached, shown in ((self.timing.launches, "running", "pending"),
-                                        (self.timing.stops, "stopped", "stopping"),
-                                        (self.timing.shutdowns, "terminated", "shutting-down")):
-            for name, until in records.items():
-                if now < until and name.startswith(prefix):
-                    found[name[len(prefix):]] = (reached, shown)
-        return found
+        return {name[len(prefix):]: (REACHED[change.state], change.state)
+                for name, change in self.timing.instances.items() if now < change.until and name.startswith(prefix)}
 
     # -- DLM on the clock -------------------------------------------------------------------------
 

@@ -124,6 +124,20 @@ class FastRestore:
         return min(self.capacity, self.credits + self.fill_per_hour * max(now - self.credits_at, 0.0) / 3600.0)
 
 
+# the state an instance reaches once a change ends (EC2 User Guide: Instance state changes)
+REACHED = {"pending": "running", "stopping": "stopped", "shutting-down": "terminated"}
+
+
+@dataclass(frozen=True)
+class InstanceChange:
+    """An instance on its way between states: shown as `state` until sim time `until` (the backend has it in
+    REACHED[state] already)."""
+
+    state: str  # "pending" | "stopping" | "shutting-down"
+    until: float
+    first: bool = False  # a launch (RunInstances, a restore): the instance has never run yet
+
+
 @dataclass
 class Timing:
     """The timing state of the EBS engine (in EbsState.timing)."""
@@ -138,20 +152,22 @@ class Timing:
     direct: dict[str, str | None] = field(default_factory=dict)  # EBS direct APIs' snapshot -> its parent
     timers: list[tuple[float, int, str, str]] = field(default_factory=list)  # heap: due, seq, kind, key
     counter: int = 0
-    # "region/i-..." -> when the instance is running: one launched or started (RunInstances, StartInstances, an
-    # AWS Backup restore) is `pending` until then
-    launches: dict[str, float] = field(default_factory=dict)
-    # "region/i-..." -> when the instance is stopped: one StopInstances stops is `stopping` until then
-    stops: dict[str, float] = field(default_factory=dict)
-    # the launches of `launches` that are an instance's first (RunInstances, a restore): it has never run yet
-    first_launches: set[str] = field(default_factory=set)
-    # "region/i-..." -> when the instance is terminated: one TerminateInstances ends is `shutting-down` until then
-    shutdowns: dict[str, float] = field(default_factory=dict)
+    # "region/i-..." -> the state change an instance is in (RunInstances, StartInstances, StopInstances,
+    # TerminateInstances, an AWS Backup restore) until it reaches the state the backend has it in
+    instances: dict[str, InstanceChange] = field(default_factory=dict)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A state saved before a field existed gets it empty."""
-        self.__dict__.update(launches={}, stops={}, first_launches=set(), shutdowns={})
+        """A state saved before a field existed gets it empty; one saved with an instance's changes kept by kind
+        (launches, stops, shutdowns: sim time each ends) gets them as InstanceChanges."""
+        self.__dict__.update(instances={})
+        first = state.pop("first_launches", None)
+        changes = {}
+        for field_name, shown in (("launches", "pending"), ("stops", "stopping"), ("shutdowns", "shutting-down")):
+            for name, until in state.pop(field_name, {}).items():
+                # (a build without first_launches kept only AWS Backup's restores: first launches)
+                changes[name] = InstanceChange(shown, until, shown == "pending" and (first is None or name in first))
         self.__dict__.update(state)
+        self.instances.update(changes)
 
     def next_seq(self) -> int:
         self.counter += 1
