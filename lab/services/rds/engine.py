@@ -407,9 +407,7 @@ class RdsData(Engine):
             # incremental" (RDS User Guide: Creating a DB snapshot), whoever takes them
             record = self._by_arn(data.source_arn)
             if record is not None:
-                if record.last_snapshot is not None:
-                    named = replace(named, changed_bytes=self.store.changed_bytes(record.last_snapshot, data.ref))
-                record.last_snapshot = data.ref
+                named = replace(named, changed_bytes=self._changed_since_last_snapshot(record, data.ref))
         self._record_awsbackup_snapshot(named, copy=copy)
         return named
 
@@ -772,6 +770,13 @@ class RdsData(Engine):
 
     # -- snapshots ---------------------------------------------------------------------------------------
 
+    def _changed_since_last_snapshot(self, record: InstanceRecord, ref: DataRef) -> int | None:
+        """The bytes a snapshot of `ref` copies beyond the instance's previous snapshot (None: it is the first, a
+        full copy); that snapshot is the instance's latest from now on."""
+        changed = self.store.changed_bytes(record.last_snapshot, ref) if record.last_snapshot is not None else None
+        record.last_snapshot = ref
+        return changed
+
     def take_snapshot(self, record: InstanceRecord, name: str, snapshot_type: str, arn: str | None = None, *,
                       busy: bool = True) -> SnapshotRecord:
         """A snapshot of the instance's data now: `creating` for its time (the first of an instance copies all
@@ -779,14 +784,13 @@ class RdsData(Engine):
         now = self.now()
         ref = self.ref_now(record)
         written = self.data_bytes(record, ref)
-        changed = self.store.changed_bytes(record.last_snapshot, ref) if record.last_snapshot else None
+        changed = self._changed_since_last_snapshot(record, ref)
         seconds = self.durations.rds_snapshot((written if changed is None else changed) / GIB)
         name = name.lower()
         snapshot = SnapshotRecord(record.region, name, arn or f"arn:aws:rds:{record.region}:{config.ACCOUNT_ID}:"
                                   f"snapshot:{name}", ref, record.name, snapshot_type, now, dict(record.attributes),
                                   status="creating", started=now, ready_at=now + seconds, data_bytes=written,
                                   dbi_resource_id=record.dbi_resource_id)
-        record.last_snapshot = ref
         self._add_snapshot(snapshot)
         kind = "manual" if snapshot_type == "manual" else "automated"
         self.snapshot_event(snapshot, f"Creating {kind} snapshot", "creation")
