@@ -131,10 +131,6 @@ def original(owner: Any, name: str) -> Any:
 
 # -- parsed-json-once --------------------------------------------------------------------------------------
 
-def _load_file(self: object, full_path: str, open_method: object) -> object:
-    return model_files.read(full_path, open_method)
-
-
 def _load_resource(resource: str) -> object:
     from moto.utilities import utils as moto_utils
 
@@ -151,7 +147,8 @@ def _parse_json_once() -> None:
     import botocore.loaders
     from moto.utilities import utils as moto_utils
 
-    _replace(botocore.loaders.JSONFileLoader, "_load_file", _load_file)
+    # (every loader moto's sessions make reads as the gateway's own does: one parse per file, shared)
+    _replace(botocore.loaders.JSONFileLoader, "_load_file", model_files.OrjsonFileLoader._load_file)
     _replace(moto_utils, "load_resource", _load_resource)
 
 
