@@ -516,6 +516,37 @@ def test_a_launched_instance_is_pending_then_running_and_a_stopped_one_stopping_
     assert [instance_state(lab, each, WEST) for each in [*ids, again]] == ["terminated"] * 3
 
 
+def test_state_change_answers_name_the_state_the_instance_was_shown_in(lab):
+    """The answers of StartInstances, StopInstances and TerminateInstances give each instance's PreviousState as
+    DescribeInstances showed it (`pending`, `stopping`), and a call that does not move it answers its state as
+    both (EC2 API Reference: InstanceStateChange)."""
+    ec2 = lab.client("ec2", WEST)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+
+    def change(answer: dict[str, Any], key: str) -> tuple[str, str]:
+        shown = answer[key][0]
+        return shown["PreviousState"]["Name"], shown["CurrentState"]["Name"]
+
+    launching, stopping, restarting = (ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+                                       ["InstanceId"] for _ in range(3))
+    assert change(ec2.start_instances(InstanceIds=[launching]), "StartingInstances") == ("pending", "pending")
+    advance(lab, "31s")
+    assert change(ec2.stop_instances(InstanceIds=[stopping]), "StoppingInstances") == ("running", "stopping")
+    assert change(ec2.stop_instances(InstanceIds=[stopping]), "StoppingInstances") == ("stopping", "stopping")
+    assert change(ec2.stop_instances(InstanceIds=[restarting]), "StoppingInstances") == ("running", "stopping")
+    advance(lab, "31s")
+    assert change(ec2.start_instances(InstanceIds=[restarting]), "StartingInstances") == ("stopped", "pending")
+    assert change(ec2.stop_instances(InstanceIds=[restarting]), "StoppingInstances") == ("pending", "stopping")
+    ending = ec2.terminate_instances(InstanceIds=[launching])
+    assert change(ending, "TerminatingInstances") == ("running", "shutting-down")
+    assert change(ec2.terminate_instances(InstanceIds=[launching]), "TerminatingInstances") == (
+        "shutting-down", "shutting-down")
+    advance(lab, "31s")
+    assert change(ec2.terminate_instances(InstanceIds=[launching]), "TerminatingInstances") == (
+        "terminated", "terminated")
+    ec2.terminate_instances(InstanceIds=[stopping, restarting])
+
+
 def test_the_instance_running_waiters_of_boto3_and_the_aws_cli_wait_for_the_launch(lab):
     """botocore's InstanceRunning waiter (boto3's, and `aws ec2 wait instance-running`) polls until the
     instance leaves `pending`; with the clock running it returns once `ec2.run` has passed."""

@@ -317,14 +317,14 @@ class Ec2Api(ServiceApi):
     def op_StartInstances(self, call: Call) -> Output:
         """An instance still `stopping` cannot be started yet (AWS's IncorrectInstanceState). The lab's own
         restarts (a fault ending) come from services that wait for `stopped`, as FIS does."""
+        changing = self.engine.changing_states(call.region, self.now())
         if not call.internal and not call.params.get("DryRun"):
-            changing = self.engine.changing_states(call.region, self.now())
             for instance in call.params.get("InstanceIds") or []:
                 if changing.get(instance, ("", ""))[1] == "stopping":
                     raise AwsError(INCORRECT_INSTANCE_STATE,
                                    f"The instance '{instance}' is not in a state from which it can be started.")
         answer = call.forward()
-        self._changing(call, answer.get("StartingInstances"), "pending", self.engine.durations.ec2_run(),
+        self._changing(call, answer.get("StartingInstances"), changing, "pending", self.engine.durations.ec2_run(),
                        moves_from={"stopped"})
         return answer
 
@@ -332,30 +332,35 @@ class Ec2Api(ServiceApi):
         """An instance still `pending` from its launch cannot be stopped yet (AWS's IncorrectInstanceState, as
         AWS words it; quoted in cloud-custodian/cloud-custodian#6014). The lab's own stops (Elastic Disaster
         Recovery launching an instance stopped) are the services' that wait for it."""
+        now = self.now()
         if not call.internal and not call.params.get("DryRun"):
-            now = self.now()
             for instance in call.params.get("InstanceIds") or []:
                 if self.engine.never_ran(call.region, instance, now):
                     raise AwsError(INCORRECT_INSTANCE_STATE, f"Instance '{instance}' cannot be stopped as it has "
                                                              "never reached the 'running' state.")
+        changing = self.engine.changing_states(call.region, now)
         answer = call.forward()
-        self._changing(call, answer.get("StoppingInstances"), "stopping", self.engine.durations.ec2_stop(),
+        self._changing(call, answer.get("StoppingInstances"), changing, "stopping", self.engine.durations.ec2_stop(),
                        moves_from={"pending", "running"})
         return answer
 
     def op_TerminateInstances(self, call: Call) -> Output:
+        changing = self.engine.changing_states(call.region, self.now())
         answer = call.forward()
-        self._changing(call, answer.get("TerminatingInstances"), "shutting-down",
+        self._changing(call, answer.get("TerminatingInstances"), changing, "shutting-down",
                        self.engine.durations.ec2_terminate(), moves_from={"pending", "running", "stopping", "stopped"})
         return answer
 
-    def _changing(self, call: Call, changes: list[dict[str, Any]] | None, state: str, seconds: float, *,
-                  moves_from: set[str]) -> None:
-        """The instances an answer moved to `state` stay there for `seconds`. One that was not in a state the
-        call moves it from stays where it was, as AWS answers (moto answers a StartInstances of a running
-        instance with `pending`, a StopInstances of a stopped one with `stopping`)."""
+    def _changing(self, call: Call, changes: list[dict[str, Any]] | None, before: dict[str, tuple[str, str]],
+                  state: str, seconds: float, *, moves_from: set[str]) -> None:
+        """The instances an answer moved to `state` stay there for `seconds`. Each answer's PreviousState is the
+        state the instance was shown in (`before`: changing_states at the call; moto's is the backend's). One
+        that was not in a state the call moves it from stays where it was, as AWS answers (moto answers a
+        StartInstances of a running instance with `pending`, a StopInstances of a stopped one with
+        `stopping`)."""
         until = self.now() + seconds
         for change in changes or []:
+            _show_state(change, "PreviousState", before)
             previous = change.get("PreviousState") or {}
             if previous.get("Name") not in moves_from:
                 change["CurrentState"] = dict(previous)
