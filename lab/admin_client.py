@@ -57,13 +57,28 @@ class AdminClient:
         status, answer = self._request(method, path, data, timeout)
         if raw and status < 400:
             return answer
+        payload = self._payload(method, path, status, answer)
+        if status >= 400:
+            raise LabError(f"{method} {path}: {payload.get('error', status)}")
+        return payload
+
+    def _payload(self, method: str, path: str, status: int, answer: bytes) -> Any:
         try:
-            payload = json.loads(answer) if answer else {}
+            return json.loads(answer) if answer else {}
         except json.JSONDecodeError as exc:
             raise LabError(f"{self.endpoint} answered {method} {path} with something that is not the lab's "
                            f"admin API (HTTP {status}); is another program on that port?") from exc
+
+    def post_or_none(self, path: str, body: Any, timeout: float = 30.0) -> Any:
+        """POST /_lab/<path>'s answer; None when the sandbox has no such route (started by an earlier version of
+        the lab); a refusal is the LabError of the sandbox's own words."""
+        status, answer = self._request("POST", f"/_lab/{path}", json.dumps(body).encode(), timeout)
+        payload = self._payload("POST", f"/_lab/{path}", status, answer)
+        error = payload.get("error") if isinstance(payload, dict) else None
+        if status == 404 and str(error).startswith("no admin route"):
+            return None
         if status >= 400:
-            raise LabError(f"{method} {path}: {payload.get('error', status)}")
+            raise LabError(str(error or f"POST /_lab/{path}: HTTP {status}"))
         return payload
 
     def alive(self, timeout: float = 1.0) -> bool:

@@ -209,13 +209,20 @@ def record_reports(state_dir: Path, checked: list[tuple[Any, Any]], *, attempt: 
     for exercise, report in checked:
         if report.lab_id != exercise.id:
             raise ValueError(f"the report is of lab {report.lab_id}, not of {exercise.id}")
-    if not checked:
+    return record_lab_reports(state_dir, [report for _, report in checked], attempt=attempt, learner=learner)
+
+
+def record_lab_reports(state_dir: Path, reports: list[Any], *, attempt: bool = True,
+                       learner: str | None = None) -> list[LabProgress]:
+    """Each report's lab, its steps done and its score, in the learner's progress (`record_reports`, for
+    reports whose labs are known by their lab_id alone: those the sandbox scored)."""
+    if not reports:
         return []
     learner = learner or default_learner()
     entries: list[LabProgress] = []
     with _locked(state_dir, learner):
         progress = load(state_dir, learner)
-        for _, report in checked:
+        for report in reports:
             entry = progress.labs.get(report.lab_id) or LabProgress(report.lab_id)
             passing = [step.id for step in report.steps if step.passed]
             entry.steps_done = sorted(set(entry.steps_done) | set(passing))

@@ -73,13 +73,18 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
     exercises, lab grade, lab export, the TUI. Exit code 0 when every lab checked passes its pass mark, 1 when
     one does not, 2 when a check could not judge."""
     from lab.app import scoring
-    from lab.app.checking import check_labs
+    from lab.app.checking import check_in_sandbox, check_labs
 
-    labs = load_exercises(lab_id, exercises_dir)
     directory = state_dir_path(state_dir)
-    run = check_labs(admin(state_dir, port).endpoint, labs, phase, state_dir=directory, attempt=lab_id is not None,
-                     learner=learner)
-    reports, collected = run.reports, run.inventory
+    client = admin(state_dir, port)
+    # The built-in labs are scored inside the sandbox, where the checks are loaded already; an instructor's
+    # folder (or a sandbox of an earlier version) is read and scored here.
+    run = None if exercises_dir else check_in_sandbox(client, lab_id, phase, state_dir=directory,
+                                                      attempt=lab_id is not None, learner=learner)
+    if run is None:
+        run = check_labs(client.endpoint, load_exercises(lab_id, exercises_dir), phase, state_dir=directory,
+                         attempt=lab_id is not None, learner=learner)
+    reports = run.reports
     for exc in run.progress_errors:
         click.echo(f"warning: progress could not be saved in {directory}: {exc}", err=True)
     if as_json:
@@ -91,8 +96,8 @@ def check(lab_id: str | None, as_json: bool, phase: str, learner: str | None, ex
         console = Console(highlight=False)
         for report in reports:
             print_report(console, report, detailed=lab_id is not None)
-        if collected.errors:
-            console.print(f"[dim]({len(collected.errors)} part(s) of the sandbox could not be read; "
+        if run.collection_errors:
+            console.print(f"[dim]({run.collection_errors} part(s) of the sandbox could not be read; "
                           "lab check --json shows the checks they affect)[/]")
     sys.exit(scoring.exit_code(reports))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lab import inventory
+from lab.app import checking
 from lab.app.drills import ExerciseDrillJudge
 from lab.kernel.api import ServiceApi
 from lab.kernel.bus import ResourceStatusChanged
@@ -66,6 +67,7 @@ ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (
     sandbox_routes.register, inventory.register, workload_routes.register, s3_routes.register,
     backup_routes.register, rds_routes.register, dynamodb_routes.register, route53_routes.register,
     cloudtrail_routes.register, faults_routes.register, drills_routes.register, drs_routes.register,
+    checking.register,
 )
 
 
