@@ -114,7 +114,7 @@ class Exercise:
 
     def step(self, key: int | str) -> Step:
         """A step by its number (1-based) or its id; KeyError naming the steps there are."""
-        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        if isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
             number = int(key)
             if 1 <= number <= len(self.steps):
                 return self.steps[number - 1]
@@ -670,7 +670,7 @@ def load(lab_id: str, dirs: list[Path] | None = None) -> Exercise:
     exercises = load_all(dirs)
     if lab_id in exercises:
         return exercises[lab_id]
-    if lab_id.isdigit():
+    if lab_id.isascii() and lab_id.isdigit():  # ("\u00b2" is a digit to str.isdigit, not to int())
         prefix = f"{int(lab_id):02d}-"
         matches = [ex for key, ex in exercises.items() if key.startswith(prefix)]
         if len(matches) == 1:

@@ -474,6 +474,11 @@ def test_frameworks_are_evaluated_against_the_lab(lab, role, volume_arn):
     code, message = error_code(lambda: backup.create_framework(FrameworkName=f"x{name}", FrameworkControls=[
         {"ControlName": "NO_SUCH_CONTROL"}]))
     assert code == "InvalidParameterValueException" and "NO_SUCH_CONTROL" in message
+    # "\u00b3" is a digit to str.isdigit, not to int(): a value like any other that is not a whole number
+    code, message = error_code(lambda: backup.create_framework(FrameworkName=f"y{name}", FrameworkControls=[
+        {"ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
+         "ControlInputParameters": [{"ParameterName": "requiredRetentionDays", "ParameterValue": "\u00b3"}]}]))
+    assert code == "InvalidParameterValueException" and "must be a positive whole number" in message
     backup.delete_framework(FrameworkName=name)
     assert error_code(lambda: backup.describe_framework(FrameworkName=name))[0] == "ResourceNotFoundException"
 

@@ -98,6 +98,8 @@ def test_a_good_instructor_file_loads_with_its_drill_timeline(tmp_path: Path) ->
     assert [c.id for c in exercise.checks("recover")] == ["S3_BUCKET_VERSIONING_ENABLED"]
     with pytest.raises(KeyError, match="its steps are 1 \\(versioning\\)"):
         exercise.step(3)
+    with pytest.raises(KeyError, match="its steps are 1 \\(versioning\\)"):
+        exercise.step("\u00b9")  # (a digit to str.isdigit, not to int())
 
 
 def test_bad_yaml_points_at_the_parser_mark(tmp_path: Path) -> None:
@@ -345,3 +347,9 @@ def test_every_command_of_every_lab_runs_as_written():
                 if _EXAMPLE_TIME.search(code):
                     problems.append(f"{lab.id} {where}: an example time in a {language} command")
     assert not problems, "\n".join(problems)
+
+
+def test_a_lab_asked_for_by_a_number_int_refuses_is_not_found() -> None:
+    """"\u00b2" is a digit to str.isdigit, not to int(): `lab check \u00b2` names the labs there are."""
+    with pytest.raises(LabError, match="no lab '\u00b2'; the labs are: 01-aws-backup"):
+        exercises.load("\u00b2")

@@ -52,6 +52,16 @@ def test_order_id_sets_keep_every_id_and_compare_run_by_run() -> None:
     assert found.difference(expected).ids() == ["B'2", "ORD-7"]
 
 
+def test_ids_of_other_digits_are_kept_apart_not_a_failure() -> None:
+    """An order id a learner wrote with digits that are not ASCII (a superscript, Arabic-Indic digits, a
+    circled one) is an id like any other: the set keeps it apart, as it is, where the fast path once raised
+    ValueError."""
+    odd = ["ORD-00000\u00b2", "ORD-\u0661\u0662\u0663\u0664\u0665\u0666", "ORD-00001\u2460"]
+    found = IdSet.of(["ORD-000001", *odd])
+    assert found.runs == [(1, 1)] and found.others == sorted(odd)
+    assert all(each in found for each in odd) and "ORD-000002" not in found
+
+
 def test_order_ids_are_read_again_in_another_world() -> None:
     """A reset makes a new world whose orders database may have the same name, history id and position as the
     old one's, with other rows: what was read in the old world is not reused."""

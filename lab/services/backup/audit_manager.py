@@ -51,7 +51,7 @@ def check_controls(controls: list[dict[str, Any]]) -> str | None:
             key, value = parameter.get("ParameterName"), str(parameter.get("ParameterValue", ""))
             if key not in known:
                 return f"control {name} has no parameter {key!r} (it takes {', '.join(known) or 'none'})"
-            if key in _NUMERIC and not (value.isdigit() and int(value) > 0):
+            if key in _NUMERIC and not (value.isascii() and value.isdigit() and int(value) > 0):
                 return f"control {name}: {key} must be a positive whole number, not {value!r}"
             if key in _UNITS and value.lower() not in _UNITS[key]:
                 return f"control {name}: {key} must be one of {', '.join(_UNITS[key])}, not {value!r}"
