@@ -152,6 +152,19 @@ def _parse_json_once() -> None:
     _replace(moto_utils, "load_resource", _load_resource)
 
 
+# -- services-listed-once ---------------------------------------------------------------------------------
+
+def _services_listed_once() -> None:
+    import botocore.loaders
+
+    lists = botocore.loaders.Loader.list_available_services
+
+    def list_available_services(self: botocore.loaders.Loader, type_name: str) -> list[str]:
+        return model_files.list_available_services(self, type_name, lists)
+
+    _replace(botocore.loaders.Loader, "list_available_services", list_available_services)
+
+
 # -- seeded-uuid4 ------------------------------------------------------------------------------------------
 
 def _seeded_uuid4() -> None:
@@ -1400,6 +1413,10 @@ PATCHES: tuple[Patch, ...] = (
           "gateway's own session (lab.gateway.codec.model_files); a service model keeps no documentation strings "
           "(a third of its memory; botocore shows them in help texts only)",
           _parse_json_once),
+    Patch("services-listed-once", "botocore's Loader.list_available_services",
+          "moto makes a botocore loader for every model it loads, and each lists and stats botocore's 400-odd "
+          "data folders to check the service's name (35 ms, twice on the way to ready): listed once per process "
+          "and search path (lab.gateway.codec.model_files)", _services_listed_once),
     Patch("seeded-uuid4", "uuid.uuid4",
           "a few moto modules draw ids from uuid4 instead of moto's seeded generator: routed through it, every id "
           "is a function of the seed and the call sequence, so the journal replays to the same state", _seeded_uuid4),

@@ -734,3 +734,37 @@ def test_a_target_prefix_is_matched_whole() -> None:
                    "Nonsense.CloudTrail_20131101.LookupEvents"):
         ident = identify(wire.method, wire.path, wire.query, {**wire.headers, "X-Amz-Target": target}, wire.body)
         assert (ident.service, ident.operation) == ("cloudtrail", None), target
+
+
+# -- the catalog kept between starts ------------------------------------------------------------------------
+
+def test_the_catalog_is_kept_between_starts_and_a_damaged_one_is_made_again(tmp_path, monkeypatch) -> None:
+    """The catalog made from the heads of botocore's models is kept in the cache dir; the next process reads it
+    back instead of the models, with the same answers, and an entry that is damaged or of another shape is
+    made again from the models."""
+    import json
+
+    from lab.gateway.codec import identify as module
+    from lab.kernel import disk_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    read_heads: list[str] = []
+    heads = module._read_head_metadata
+    monkeypatch.setattr(module, "_read_head_metadata", lambda path: read_heads.append(path) or heads(path))
+    made = module._Catalog()
+    assert len(read_heads) > 300
+    entries = list((disk_cache.root() / module._CATALOG_FOLDER).glob("*.json"))
+    assert len(entries) == 1
+    read_heads.clear()
+    again = module._Catalog()
+    assert read_heads == []
+    for part in module._CATALOG_PARTS:
+        assert getattr(again, part) == getattr(made, part), part
+    assert again.services_for_signing_name("dynamodb")[0] == "dynamodb"
+    assert "s3" in again.services_for_signing_name("s3")
+    for damage in (b"{", json.dumps({"signing_name_of": {"s3": 3}}).encode(),
+                   json.dumps({**json.loads(entries[0].read_bytes()), "query_services": "ec2"}).encode()):
+        entries[0].write_bytes(damage)
+        read_heads.clear()
+        remade = module._Catalog()
+        assert len(read_heads) > 300 and remade.by_signing_name == made.by_signing_name

@@ -134,6 +134,32 @@ def test_clients_and_moto_work_from_models_without_documentation():
         assert operation.documentation == ""
 
 
+def test_botocore_lists_its_services_once_per_search_path(monkeypatch: pytest.MonkeyPatch):
+    """A new loader (moto makes one per model it loads) answers botocore's own listing without listing the
+    data folders again, each search path listed once; the answer is the caller's to change."""
+    import os
+
+    import botocore.loaders
+
+    expected = original(botocore.loaders.Loader, "list_available_services")(botocore.loaders.Loader(), "service-2")
+    assert botocore.loaders.Loader().list_available_services("service-2") == expected
+    listed: list[str] = []
+    listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: listed.append(path) or listdir(path))
+    again = botocore.loaders.Loader().list_available_services("service-2")
+    assert again == expected and "dynamodb" in again and listed == []
+    again.clear()
+    assert botocore.loaders.Loader().list_available_services("service-2") == expected
+    assert botocore.loaders.Loader().load_service_model("dynamodb", "service-2")["metadata"]["endpointPrefix"] == (
+        "dynamodb")
+    with pytest.raises(botocore.exceptions.UnknownServiceError):
+        botocore.loaders.Loader().load_service_model("no-such-service", "service-2")
+    from moto.core.utils import create_loader  # (moto's loaders search moto's own folder first)
+
+    listing = original(botocore.loaders.Loader, "list_available_services")
+    assert create_loader().list_available_services("paginators-1") == listing(create_loader(), "paginators-1")
+
+
 def test_moto_resources_are_moto_s():
     from moto.utilities import utils as moto_utils
 

@@ -138,9 +138,70 @@ def _ordered(services: Iterable[str], preferred: str) -> tuple[str, ...]:
     return tuple(sorted(set(services), key=lambda s: (s != preferred, s)))
 
 
+_CATALOG_FOLDER = "botocore-catalog"
+_CATALOG_PARTS = ("signing_name_of", "protocols", "by_signing_name", "by_target_prefix", "query_services")
+
+
+def _catalog_key(loader: botocore.loaders.Loader) -> str:
+    """What the catalog is made from: botocore's version, and the search paths with the times their service and
+    version folders last changed (botocore's own data changes only with its version)."""
+    import hashlib
+
+    own = os.path.dirname(botocore.loaders.__file__)
+    parts: list[object] = [botocore.__version__]
+    for base in loader.search_paths:
+        parts.append(base)
+        if os.path.commonpath([own, os.path.abspath(base)]) == own or not os.path.isdir(base):
+            continue
+        for root, folders, _ in os.walk(base):
+            parts.append((root, os.stat(root).st_mtime_ns))
+            if root != base:
+                folders.clear()  # (services and their versions: two levels)
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _cached_catalog(found: object) -> dict[str, object] | None:
+    """A catalog read back from the disk cache, when it has the shape the catalog keeps; else None."""
+    if not isinstance(found, dict) or set(found) != set(_CATALOG_PARTS) or not _strings(found["query_services"]):
+        return None
+    names = found["signing_name_of"]
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        return None
+    for part in ("protocols", "by_signing_name", "by_target_prefix"):
+        listed = found[part]
+        if not isinstance(listed, dict) or not all(_strings(v) for v in listed.values()):
+            return None
+    return found
+
+
 class _Catalog:
+    """Which services a signing name, an X-Amz-Target prefix or a query action may name, from the head of every
+    service model botocore has (~100 ms for 400-odd models): made once per botocore version and data path, and
+    kept in the user's cache dir (lab.kernel.disk_cache) for the next start."""
+
     def __init__(self) -> None:
+        from lab.kernel import disk_cache
+
         loader = _botocore_session().get_component("data_loader")
+        key = _catalog_key(loader)
+        kept = _cached_catalog(disk_cache.read(_CATALOG_FOLDER, key))
+        if kept is None:
+            self._read_models(loader)
+            disk_cache.write(_CATALOG_FOLDER, key, {part: getattr(self, part) for part in _CATALOG_PARTS})
+        else:
+            self.signing_name_of = dict(kept["signing_name_of"])
+            self.protocols = {name: tuple(found) for name, found in kept["protocols"].items()}
+            self.by_signing_name = {name: tuple(found) for name, found in kept["by_signing_name"].items()}
+            self.by_target_prefix = {name: tuple(found) for name, found in kept["by_target_prefix"].items()}
+            self.query_services = tuple(kept["query_services"])
+        self._actions: dict[str, tuple[str, ...]] | None = None
+        self._aliases: dict[str, tuple[str, ...]] | None = None
+
+    def _read_models(self, loader: botocore.loaders.Loader) -> None:
         signing: dict[str, list[str]] = {}
         targets: dict[str, list[str]] = {}
         self.protocols: dict[str, tuple[str, ...]] = {}
@@ -172,8 +233,6 @@ class _Catalog:
         self.query_services = tuple(
             sorted(n for n, p in self.protocols.items() if "query" in p or "ec2" in p)
         )
-        self._actions: dict[str, tuple[str, ...]] | None = None
-        self._aliases: dict[str, tuple[str, ...]] | None = None
 
     def services_for_signing_name(self, name: str) -> tuple[str, ...]:
         services = self.by_signing_name.get(name)
