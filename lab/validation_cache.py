@@ -28,8 +28,9 @@ _NO_DATA = {"data": None}
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "securecart-lab" / "validated-exercises"
+    from lab.kernel import disk_cache
+
+    return disk_cache.root() / "validated-exercises"
 
 
 @cache

@@ -7,5 +7,6 @@ but the simulation's clock and event log (`lab.sim`) and the constants (`lab.con
 - `engine`: the Engine base class (state, time, observation) and the small Protocols engines find each other by;
 - `bus`: the sandbox's event bus (calls answered, objects and items written behind the gateway's back);
 - `data`: the data port (bulk reads and writes the engines make, implemented by the backends);
-- `port`: the Sandbox port, the typed face of the sandbox that services, the gateway and the inventory use.
+- `port`: the Sandbox port, the typed face of the sandbox that services, the gateway and the inventory use;
+- `disk_cache`: what the lab derives from files that change with an upgrade, kept in the user's cache dir.
 """

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import __version__
+from lab.kernel import disk_cache
 from lab.sandbox.persistence import aside_name, read_snapshot_file, write_snapshot_file
 
 log = logging.getLogger("lab.template")
@@ -24,8 +25,7 @@ _LAB_DIR = Path(__file__).resolve().parent.parent
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "securecart-lab"
+    return disk_cache.root()
 
 
 def template_sources() -> list[Path]:
@@ -109,3 +109,21 @@ def save(seed: int, backend_version: str, state: dict[str, Any]) -> None:
         write_snapshot_file(path, state)
     except OSError as exc:  # a read-only cache only costs speed
         log.warning("could not cache the world template at %s: %s", path, exc)
+    forget_old(path.parent)
+
+
+MAX_TEMPLATES = 8
+
+
+def forget_old(folder: Path) -> None:
+    """Remove the templates no start will load: older than MAX_AGE_S (they are rebuilt), or beyond the
+    MAX_TEMPLATES written last (each build of the lab, each seed, makes its own; a learner's cache dir grew
+    by one with every upgrade)."""
+    try:
+        found = sorted(((path.stat().st_mtime, path) for path in folder.glob("world-*.bin")), reverse=True)
+    except OSError:
+        return
+    now = time.time()
+    for rank, (written, path) in enumerate(found):
+        if rank >= MAX_TEMPLATES or now - written > MAX_AGE_S:
+            path.unlink(missing_ok=True)
