@@ -72,9 +72,18 @@ def test_the_sandbox_s_scores_are_those_of_a_check_from_here(sandbox: SandboxHan
     """`lab check` of the built-in labs is scored in the sandbox; with an instructor's folder it is scored here,
     on the inventory the sandbox sends. Both give the same reports, every lab's, and record the same
     progress."""
+    from lab.admin_client import AdminClient
+
     (tmp_path / "instructor").mkdir()
-    in_sandbox = sandbox.lab("check", "--json", check=False)
-    from_here = sandbox.lab("check", "--json", "--exercises", str(tmp_path / "instructor"), check=False)
+    clock = AdminClient(sandbox.endpoint)
+    running = not clock.get("clock")["paused"]
+    clock.post("clock", {"action": "pause"})  # (the same instant for both)
+    try:
+        in_sandbox = sandbox.lab("check", "--json", check=False)
+        from_here = sandbox.lab("check", "--json", "--exercises", str(tmp_path / "instructor"), check=False)
+    finally:
+        if running:
+            clock.post("clock", {"action": "resume"})
     assert in_sandbox.returncode == from_here.returncode, (in_sandbox.stderr, from_here.stderr)
     assert json.loads(in_sandbox.stdout) == json.loads(from_here.stdout)
     assert len(json.loads(in_sandbox.stdout)["reports"]) >= 12
