@@ -55,7 +55,7 @@ class Call:
     __slots__ = ("_forward", "ctx", "identity", "params")
 
     def __init__(self, ctx: RequestContext, identity: Identity, params: dict[str, Any],
-                 forward: Callable[[], Output]) -> None:
+                 forward: Callable[..., Output]) -> None:
         self.ctx = ctx  # the request itself: an escape hatch, for what no decoded member carries
         self.identity = identity
         self.params = params
@@ -72,7 +72,7 @@ class Call:
         identity = Identity(service, region, operation, None, None)
         ctx.identity, ctx.params = identity, params
 
-        def no_backend() -> Output:
+        def no_backend(*members: str) -> Output:
             raise AwsError("InternalFailure", f"{service} {operation} called in-process has no backend to forward "
                                               "to", 500)
 
@@ -95,10 +95,11 @@ class Call:
         """A call the sandbox made to itself in-process (an engine's), not a learner's."""
         return self.ctx.internal
 
-    def forward(self) -> Output:
-        """Let the backend answer the call; the output members of its answer. Raises BackendRefusedError (an
-        AwsError carrying the backend's own answer) when the backend refused the call."""
-        return self._forward()
+    def forward(self, *members: str) -> Output:
+        """Let the backend answer the call; the output members of its answer (with `members`, those alone when
+        the answer carries them in headers: cheaper for an operation that lets the answer stand). Raises
+        BackendRefusedError (an AwsError carrying the backend's own answer) when the backend refused the call."""
+        return self._forward(*members)
 
     def backend_answer(self, **added: Any) -> BackendAnswer:
         """Return this from an operation to let the backend's answer stand (the backend answers now if forward()

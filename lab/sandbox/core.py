@@ -501,7 +501,8 @@ class Sandbox:
         checks = self.apis.of_service(identity.service)
         if not checks or ctx.params is None:
             return True
-        call = Call(ctx, identity, ctx.params, lambda: calls.forwarded_output(ctx, self.backend.dispatch))
+        call = Call(ctx, identity, ctx.params,
+                    lambda members=(): calls.forwarded_output(ctx, self.backend.dispatch, members))
         try:
             for api in checks:
                 api.check(call)

@@ -290,3 +290,19 @@ def test_timestamps_read_as_botocore_reads_them(value):
     from lab.gateway.codec.decode import _botocore_timestamp
 
     assert repr(_botocore_timestamp(value)) == repr(parse_timestamp(value))
+
+
+def test_header_members_alone_are_what_the_whole_answer_decodes():
+    """decode_header_members reads the string members a model binds to headers as decode_answer reads them, in
+    any spelling of the header; a member not bound to a header, or not a string, asks for the whole answer."""
+    from lab.gateway.codec.decode import decode_header_members
+
+    headers = [("ETag", '"abc"'), ("X-Amz-Version-Id", "v1"), ("x-amz-replication-status", "COMPLETED"),
+               ("Content-Length", "3"), ("Last-Modified", "Wed, 01 Mar 2026 12:00:00 GMT")]
+    whole = decode_answer("s3", "GetObject", "rest-xml", 200, headers, b"abc")
+    alone = decode_header_members("s3", "GetObject", headers, ("VersionId", "ReplicationStatus", "ETag"))
+    assert alone == {name: whole[name] for name in ("VersionId", "ReplicationStatus", "ETag")}
+    assert decode_header_members("s3", "HeadObject", [("ETag", '"abc"')], ("VersionId",)) == {}
+    assert decode_header_members("s3", "GetObject", headers, ("ContentLength",)) is None  # (a long)
+    assert decode_header_members("s3", "GetObject", headers, ("Body",)) is None  # (the payload)
+    assert decode_header_members("s3", "ListBuckets", headers, ("Buckets",)) is None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from lab.gateway.codec.decode import decode_answer, decode_request, streams_output
+from lab.gateway.codec.decode import decode_answer, decode_header_members, decode_request, streams_output
 from lab.gateway.codec.encode import add_output_headers, encode_output
 from lab.gateway.codec.errors import encode_error
 from lab.gateway.codec.model import operation_model
@@ -71,7 +71,7 @@ def answer(ctx: RequestContext, operation: Operation, forward: Callable[[Request
     assert identity is not None and identity.service and identity.operation
     try:
         params = request_params(ctx)
-        call = Call(ctx, identity, params, lambda: forwarded_output(ctx, forward))
+        call = Call(ctx, identity, params, lambda members=(): forwarded_output(ctx, forward, members))
         result = operation(call)
     except AwsError as error:
         ctx.response = encode_error(identity, error, ctx.request_id)
@@ -85,8 +85,10 @@ def answer(ctx: RequestContext, operation: Operation, forward: Callable[[Request
     ctx.response = encode_output(identity.service, identity.operation, identity.protocol, result, ctx.request_id)
 
 
-def forwarded_output(ctx: RequestContext, forward: Callable[[RequestContext], None]) -> Output:
-    """Let the backend answer `ctx`; the output members of its answer. BackendRefusedError when it refused."""
+def forwarded_output(ctx: RequestContext, forward: Callable[[RequestContext], None],
+                     members: tuple[str, ...] = ()) -> Output:
+    """Let the backend answer `ctx`; the output members of its answer (only `members`, when they are strings in
+    its headers: decode_header_members). BackendRefusedError when it refused."""
     identity = ctx.identity
     assert identity is not None and identity.service and identity.operation
     ctx.response = None
@@ -96,6 +98,10 @@ def forwarded_output(ctx: RequestContext, forward: Callable[[RequestContext], No
         raise AwsError("InternalFailure", f"the backend gave no answer to {identity.operation}", 500)
     if response.status >= 300:
         raise _refused(identity, response)
+    if members:
+        found = decode_header_members(identity.service, identity.operation, response.headers, members)
+        if found is not None:
+            return found
     streaming = streams_output(identity.service, identity.operation)
     return decode_answer(identity.service, identity.operation, identity.protocol, response.status, response.headers,
                          response.body if streaming else response.body_bytes())

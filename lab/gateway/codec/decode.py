@@ -765,6 +765,26 @@ def decode_answer(service: str, operation: str, protocol: str | None, status: in
     return parsed
 
 
+def decode_header_members(service: str, operation: str, headers: Mapping[str, str] | list[tuple[str, str]],
+                          members: tuple[str, ...]) -> dict[str, Any] | None:
+    """The output `members` of a successful answer, read from its headers alone, when each is a string the model
+    binds to a header (S3 GetObject's VersionId); None otherwise (decode the whole answer). GetObject binds 40
+    members to headers: an operation that lets the backend's answer stand needs one or two of them."""
+    shape = operation_model(service, operation).output_shape
+    if shape is None:
+        return None
+    found: dict[str, Any] = {}
+    header_map = _AnswerHeaders(headers.items() if isinstance(headers, Mapping) else headers)
+    for name in members:
+        member = shape.members.get(name)
+        if member is None or member.serialization.get("location") != "header" or member.type_name != "string":
+            return None
+        value = header_map.get(member.serialization.get("name", name))
+        if value is not None:
+            found[name] = value
+    return found
+
+
 class _AnswerHeaders(dict[str, Any]):
     """An answer's headers for botocore's parsers: found by name in any case, as botocore's HeadersDict finds
     them (the first spelling kept, the last value), at a plain dict's cost. The parsers look every header

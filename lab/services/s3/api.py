@@ -185,7 +185,7 @@ class S3Api(ServiceApi):
         bucket = call.params.get("Bucket", "")
         state = self.engine.state
         try:
-            output = call.forward()
+            output = call.forward("VersionId")
         except BackendRefusedError as refused:
             if refused.code == "InvalidObjectState":
                 raise _archived_refusal(refused) from None
