@@ -67,8 +67,9 @@ class Sandbox(Protocol):
         """The input members of an AWS call, decoded by the gateway's codec (what boto3 was given); {} when the
         request cannot be read. For engines observing calls: they never read a wire format."""
 
-    def call_output(self, ctx: RequestContext) -> dict[str, Any]:
-        """The output members of the answer to an AWS call (what boto3 returns), decoded by the codec."""
+    def call_output(self, ctx: RequestContext, *members: str) -> dict[str, Any]:
+        """The output members of the answer to an AWS call (what boto3 returns), decoded by the codec (with
+        `members`, those alone when the answer carries them in headers)."""
 
     def materialize_all(self) -> None:
         """Finish loading every service a restore left for later (engines may reach into any of them)."""

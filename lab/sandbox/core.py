@@ -520,11 +520,11 @@ class Sandbox:
         except ValueError:
             return {}
 
-    def call_output(self, ctx: RequestContext) -> dict[str, Any]:
+    def call_output(self, ctx: RequestContext, *members: str) -> dict[str, Any]:
         identity, response = ctx.identity, ctx.response
         if identity is None or not identity.service or not identity.operation or response is None:
             return {}
-        return calls.answer_output(ctx)
+        return calls.answer_output(ctx, members)
 
     def _check_data_write(self, region: str, operation: str) -> None:
         for guard in self.engines.all(DataWriteGuard):

@@ -118,12 +118,17 @@ def _refused(identity: Identity, response: Any) -> BackendRefusedError:
                           response.status, response)
 
 
-def answer_output(ctx: RequestContext) -> Output:
-    """The output members of the answer ctx holds (for engines observing a call); {} for an error answer."""
+def answer_output(ctx: RequestContext, members: tuple[str, ...] = ()) -> Output:
+    """The output members of the answer ctx holds (for engines observing a call: only `members`, when they are
+    strings in its headers); {} for an error answer."""
     identity, response = ctx.identity, ctx.response
     assert identity is not None and identity.service and identity.operation and response is not None
     if response.status >= 300:
         return {}
+    if members:
+        found = decode_header_members(identity.service, identity.operation, response.headers, members)
+        if found is not None:
+            return found
     streaming = streams_output(identity.service, identity.operation)
     return decode_answer(identity.service, identity.operation, identity.protocol, response.status, response.headers,
                          response.body if streaming else response.body_bytes())

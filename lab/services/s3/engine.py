@@ -268,13 +268,13 @@ class S3(Engine):
         operation, bucket, key = identity.operation, identity.bucket or "", identity.key or ""
         sandbox = self.sandbox
         if operation in _VERSION_WRITES:
-            version_id = sandbox.call_output(ctx).get("VersionId")
+            version_id = sandbox.call_output(ctx, "VersionId").get("VersionId")
             if version_id and version_id != "null":
                 task = self._note_version(bucket, key, version_id)
                 if task is not None:
                     self._decide(task)  # at the write, with the tags the request set
         elif operation in _TAG_WRITES:
-            version_id = sandbox.call_output(ctx).get("VersionId")
+            version_id = sandbox.call_output(ctx, "VersionId").get("VersionId")
             if version_id and version_id != "null":
                 self._note_tags(bucket, key, version_id)
         elif operation == "DeleteObject":
