@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     InventoryRead = Callable[[set[str]], Inventory]
 
 PHASES = ("auto", "configure", "recover", "all")
+MAX_LAB_ID = 100  # (the check route names the lab asked for in its refusal)
 
 
 def parts_for(labs: Iterable[Exercise], phase: str) -> set[str]:
@@ -166,8 +167,9 @@ def check_route(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
 
     body = json_body(ctx)
     lab_id, phase = body.get("lab"), body.get("phase", "auto")
-    if lab_id is not None and (not isinstance(lab_id, str) or not lab_id):
-        raise ValueError('give the lab by id or number, or null for every lab: {"lab": "01-aws-backup"}')
+    if lab_id is not None and (not isinstance(lab_id, str) or not lab_id or len(lab_id) > MAX_LAB_ID):
+        raise ValueError(f'give the lab by id or number (at most {MAX_LAB_ID} characters), or null for every lab: '
+                         '{"lab": "01-aws-backup"}')
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
     built_in = [exercises.REPO_EXERCISES_DIR]

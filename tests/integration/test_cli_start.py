@@ -111,3 +111,25 @@ def test_a_lab_the_sandbox_does_not_know_is_named_in_its_refusal(sandbox: Sandbo
             client.post_or_none("check", body)
     assert client.post_or_none("no-such-route", {}) is None
     assert client.post_or_none("check", {"lab": "2", "phase": "configure"})["reports"][0]["lab_id"] == "02-s3-crr"
+
+
+def test_the_check_route_answers_any_body_with_a_400_that_says_what_is_wrong(sandbox: SandboxHandle) -> None:
+    """POST /_lab/check is the sandbox's door for any local client: a body that is not a JSON object, a lab
+    that is not a short text, a phase it does not know, bytes that are not UTF-8 -- each is a 400 in JSON
+    naming the problem, never a failure of the sandbox, which answers the next check as before."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(sandbox.endpoint)
+    bodies = [b"{", b"[1]", b'"02"', b"\xff\xfe", json.dumps({"lab": ["02"]}).encode(),
+              json.dumps({"lab": "x" * 5000}).encode(), json.dumps({"lab": "02", "phase": [1]}).encode(),
+              json.dumps({"lab": "02", "phase": None}).encode(), json.dumps({"lab": "\u0000"}).encode()]
+    for body in bodies:
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+        connection.request("POST", "/_lab/check", body=body, headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        payload = json.loads(answer.read())
+        connection.close()
+        assert answer.status == 400 and payload["error"] and len(payload["error"]) < 1000, (body[:40], payload)
+    checked = sandbox.lab("check", "02", "--json", check=False)
+    assert checked.returncode in (0, 1) and json.loads(checked.stdout)["lab_id"] == "02-s3-crr"
