@@ -151,7 +151,7 @@ def _catalog_key(loader: botocore.loaders.Loader) -> str:
     parts: list[object] = [botocore.__version__]
     for base in loader.search_paths:
         parts.append(base)
-        if os.path.commonpath([own, os.path.abspath(base)]) == own or not os.path.isdir(base):
+        if os.path.abspath(base).startswith(own + os.sep) or not os.path.isdir(base):
             continue
         for root, folders, _ in os.walk(base):
             parts.append((root, os.stat(root).st_mtime_ns))
