@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 from typing import Any
@@ -28,6 +27,8 @@ class AdminClient:
 
     def _request(self, method: str, path: str, data: bytes | None, timeout: float) -> tuple[int, bytes]:
         """(status, body); SandboxNotRunningError when nothing answers, LabError when it answers too late."""
+        import http.client  # (here: `lab --version` and `lab env`, which every new shell runs, make no call)
+
         if _UNSENDABLE.search(path):  # (http.client would refuse it as if no sandbox answered)
             raise LabError(f"cannot ask the sandbox for {path!r}: a space, a control or a non-ASCII character "
                            "in the request path")

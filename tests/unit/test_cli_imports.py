@@ -53,6 +53,7 @@ def test_everyday_commands_load_nothing_heavy(tmp_path: Path, args: tuple[str, .
     assert sorted(name for name in NEVER if name in loaded) == []
     if args[0] in ("--version", "env", "--help"):
         assert "rich" not in loaded  # (printing a table is what loads it)
+        assert "http.client" not in loaded  # (nor a call to the sandbox: `eval "$(lab env)"` runs in every shell)
 
 
 def test_a_validated_lab_loads_without_the_yaml_parser(tmp_path: Path) -> None:
