@@ -23,7 +23,8 @@ def register(main: click.Group) -> None:
 @port_option
 @click.option("--json", "as_json", is_flag=True)
 def clock(action: str, value: str | None, state_dir: str | None, port: int | None, as_json: bool) -> None:
-    """Show or drive sim time: show | advance DURATION (90s, 15m, 3d) | speed FACTOR | pause | resume."""
+    """Show or drive sim time: show | advance DURATION (90s, 15m, 3d; at most 366d) | speed FACTOR | pause |
+    resume."""
     client = admin(state_dir, port)
     if action == "show":
         body = client.get("clock")

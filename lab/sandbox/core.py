@@ -839,7 +839,8 @@ class Sandbox:
         if describe is not None:
             body["backend_detail"] = describe()
         if with_counts and self.ready.is_set() and not self.backend_problems():
-            body["resources"] = resource_counts(self)
+            with self.lock:  # (counted as the world stands: an advance's slice changes it under the lock)
+                body["resources"] = resource_counts(self)
         return body
 
     def backend_problems(self) -> list[str]:

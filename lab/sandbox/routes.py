@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from lab.sim.durations import parameter
 CLOCK_ACTIONS = ("advance", "advance-to", "speed", "pause", "resume")
 SLICE_SECONDS = 0.04  # wall time one slice of an advance aims at: what another call may wait for it
 FIRST_SLICE = 600.0  # sim seconds of the first slice; the next ones are sized by how long the last one took
+MAX_ADVANCE_DAYS = 366  # one advance: a year of the shop takes minutes; more would run for hours
 
 
 def clock_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
@@ -77,6 +79,9 @@ def _change_clock(sandbox: Sandbox, request: dict[str, Any]) -> tuple[int, Any]:
             target = now + _duration(request)
             span = _epoch(request, "span", required=False)
             until = target if span is None else min(target, now + span)
+        if not until - now <= MAX_ADVANCE_DAYS * 86400 or (target is not None and not math.isfinite(target)):
+            raise ValueError(f"advance-to plays at most {MAX_ADVANCE_DAYS} days from now (sim time {now:.0f}), "
+                             f"not up to {until!r}")
         result["steps"] = sandbox.run_until(until)
         result["target"] = target
         # (the slice that ends an advance names it in the event log; the others are not events of their own)
@@ -114,6 +119,9 @@ def _duration(request: dict[str, Any]) -> float:
     seconds = parse_duration(str(request.get("duration", "")))
     if seconds <= 0:
         raise ValueError("advance needs a positive duration")
+    if not seconds <= MAX_ADVANCE_DAYS * 86400:  # (not: also refuses inf and nan)
+        raise ValueError(f"an advance is at most {MAX_ADVANCE_DAYS} days (a year); to go further, advance again "
+                         f"after this one: {request.get('duration')!s:.40} is more")
     return seconds
 
 
