@@ -15,21 +15,32 @@ def workload_show(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     return 200, _engine(sandbox).describe()
 
 
+SETTINGS = ("enabled", "orders_per_hour")
+
+
 def workload_change(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
-    """{"enabled": false} | {"orders_per_hour": 120}"""
+    """{"enabled": false} | {"orders_per_hour": 120} (or both): checked whole before anything changes."""
     engine = _engine(sandbox)
     request = json_body(ctx)
-    state = engine.state
+    unknown = sorted(set(request) - set(SETTINGS))
+    if unknown:
+        raise ValueError(f"the workload takes enabled and orders_per_hour, not {', '.join(unknown)[:200]}")
+    enabled, rate = request.get("enabled"), request.get("orders_per_hour")
+    if "enabled" in request and not isinstance(enabled, bool):
+        raise ValueError(f"enabled must be true or false (JSON), not {enabled!r:.40}")
     if "orders_per_hour" in request:
-        rate = float(request["orders_per_hour"])
+        if isinstance(rate, bool) or not isinstance(rate, int | float):
+            raise ValueError(f"orders_per_hour must be a number, not {rate!r:.40}")
         if not 0 < rate <= 36000:
             raise ValueError("orders_per_hour must be > 0 and <= 36000")
-        state.orders_per_hour = rate
+    state = engine.state
+    if "orders_per_hour" in request:
+        state.orders_per_hour = float(rate)
         state.next_at = None
     if "enabled" in request:
-        state.enabled = bool(request["enabled"])
+        state.enabled = enabled
         state.next_at = None
-    engine.emit("WorkloadChanged", kind="workload", **request)
+    engine.emit("WorkloadChanged", kind="workload", **{name: request[name] for name in SETTINGS if name in request})
     return 200, engine.describe()
 
 
