@@ -68,6 +68,8 @@ def json_body(ctx: RequestContext) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(ctx.body)
+    except RecursionError:
+        raise ValueError("request body nests deeper than any admin request can") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"request body is not JSON: {exc}") from exc
     if not isinstance(value, dict):

@@ -1,7 +1,7 @@
 """Every admin route that takes a body (POST /_lab/...) answers a body of any wrong kind -- not JSON, not an
-object, members of the wrong type, names it does not know, numbers that are not finite -- with a 4xx that says
-what is wrong, never a failure of the sandbox (5xx); and the sandbox answers as before afterwards. Reset and
-shutdown are left out: they take no body."""
+object, nested 100,000 deep, members of the wrong type, names it does not know, numbers that are not finite --
+with a 4xx that says what is wrong, never a failure of the sandbox (5xx); and the sandbox answers as before
+afterwards. Reset and shutdown are left out: they take no body."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ BODIES = (b"{", b"[1]", b'"x"', b"\xff\xfe", json.dumps({"a": ["x"] * 3}).encode
           json.dumps({"action": "advance-to", "until": "nan", "target": "inf"}).encode(),
           json.dumps({"action": "speed", "factor": "nan"}).encode(),
           json.dumps({"orders_per_hour": "nan", "enabled": "false"}).encode(),
-          json.dumps({"name": "x" * 100_000}).encode())
+          json.dumps({"name": "x" * 100_000}).encode(), b"[" * 100_000, b'{"a": ' * 50_000 + b"1" + b"}" * 50_000)
 
 
 @pytest.fixture(scope="module")
