@@ -80,3 +80,18 @@ def test_the_workload_takes_its_two_settings_in_their_types(lab: SandboxHandle) 
     assert admin.get("workload") == before
     changed = admin.post("workload", {"enabled": False, "orders_per_hour": 90})
     assert changed["enabled"] is False and changed["orders_per_hour"] == 90
+
+
+def test_the_chaos_api_answers_a_body_nested_too_deep_with_a_400(lab: SandboxHandle) -> None:
+    """LocalStack's chaos API (/_localstack/chaos/faults and /effects) as the lab serves it: a body nested
+    100,000 deep once failed the sandbox (a RecursionError, 500)."""
+    where = urlsplit(lab.endpoint)
+    for method, path in (("POST", "faults"), ("PATCH", "faults"), ("DELETE", "faults"), ("POST", "effects")):
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+        try:
+            connection.request(method, f"/_localstack/chaos/{path}", body=b"[" * 100_000,
+                               headers={"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            assert answer.status == 400 and b"Error parsing JSON" in answer.read(), (method, path)
+        finally:
+            connection.close()

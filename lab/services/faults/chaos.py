@@ -38,7 +38,10 @@ def _serve(engine: Faults, ctx: RequestContext, path: str) -> None:
     def change(ctx: RequestContext) -> None:
         try:
             document = json.loads(ctx.body or b"null")
-        except json.JSONDecodeError as exc:
+        except RecursionError:
+            ctx.respond(400, json.dumps({"message": "Error parsing JSON: the body nests deeper than any rule can"}))
+            return
+        except ValueError as exc:  # (JSONDecodeError, and UnicodeDecodeError for bytes that are not text)
             ctx.respond(400, json.dumps({"message": f"Error parsing JSON: {exc}"}))
             return
         try:
