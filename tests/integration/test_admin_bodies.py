@@ -14,7 +14,7 @@ import pytest
 
 from lab.admin_client import AdminClient
 from lab.sandbox.assembly import admin_router
-from tests.conftest import SandboxHandle, free_port
+from tests.conftest import SandboxHandle, quiet_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +32,8 @@ BODIES = (b"{", b"[1]", b'"x"', b"\xff\xfe", json.dumps({"a": ["x"] * 3}).encode
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
-    handle = SandboxHandle(tmp_path_factory.mktemp("bodies") / "state", free_port(), lab_env)
-    handle.up()
-    yield handle
-    handle.down()
+    with quiet_sandbox(tmp_path_factory.mktemp("bodies") / "state", lab_env) as handle:
+        yield handle
 
 
 def post(lab: SandboxHandle, path: str, body: bytes) -> tuple[int, bytes]:

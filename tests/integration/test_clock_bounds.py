@@ -13,17 +13,15 @@ import pytest
 from lab.admin_client import AdminClient
 from lab.errors import LabError
 from lab.sandbox.routes import MAX_ADVANCE_DAYS
-from tests.conftest import SandboxHandle, free_port
+from tests.conftest import SandboxHandle, free_port, quiet_sandbox
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, lab_env: dict[str, str]) -> Iterator[SandboxHandle]:
-    handle = SandboxHandle(tmp_path_factory.mktemp("bounds") / "state", free_port(), lab_env)
-    handle.up()
-    yield handle
-    handle.down()
+    with quiet_sandbox(tmp_path_factory.mktemp("bounds") / "state", lab_env) as handle:
+        yield handle
 
 
 def test_status_counts_while_the_clock_advances(lab: SandboxHandle) -> None:
