@@ -19,7 +19,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,22 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_cli_start import baseline_tree, compile_tree
 from bench_month_old import ACCOUNT, Server, aws, free_port, machine, until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def compile_tree(root: Path) -> None:
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", "lab", "checks", "tui"], cwd=root,
-                   check=True, stdout=subprocess.DEVNULL)
-
-
-def baseline_tree(commit: str) -> Path:
-    tree = Path(tempfile.mkdtemp(prefix="bench-start-base-"))
-    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    compile_tree(tree)
-    return tree
 
 
 class Build:

@@ -27,6 +27,11 @@ PHASES = ("auto", "configure", "recover", "all")
 MAX_LAB_ID = 100  # (the check route names the lab asked for in its refusal)
 
 
+def _check_phase(phase: object) -> None:
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
+
+
 def parts_for(labs: Iterable[Exercise], phase: str) -> set[str]:
     """The inventory parts the labs' checks read in `phase` (configure, recover or all), and the drills (a
     report shows the lab's latest drill). A check id the registry does not know is left to the report, which
@@ -94,8 +99,7 @@ def score_labs(source: str | InventoryRead, labs: list[Exercise], phase: str = "
     each shown with the steps of `phase` (auto: the recovery too)."""
     from lab.app import scoring
 
-    if phase not in PHASES:
-        raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
+    _check_phase(phase)
     collected = collect_for(source, labs)
     full = [scoring.lab_report(exercise, collected) for exercise in labs]
     shown = [scoring.showing(report, phase_of(phase, exercise, collected))
@@ -145,8 +149,7 @@ def check_in_sandbox(client: AdminClient, lab_id: str | None, phase: str = "auto
     the LabError the sandbox describes."""
     from lab.grading import Report
 
-    if phase not in PHASES:
-        raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
+    _check_phase(phase)
     answer = client.post_or_none("check", {"lab": lab_id, "phase": phase}, timeout=120)
     if answer is None:
         return None
@@ -170,8 +173,7 @@ def check_route(sandbox: Sandbox, ctx: RequestContext) -> tuple[int, Any]:
     if lab_id is not None and (not isinstance(lab_id, str) or not lab_id or len(lab_id) > MAX_LAB_ID):
         raise ValueError(f'give the lab by id or number (at most {MAX_LAB_ID} characters), or null for every lab: '
                          '{"lab": "01-aws-backup"}')
-    if phase not in PHASES:
-        raise ValueError(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
+    _check_phase(phase)
     built_in = [exercises.REPO_EXERCISES_DIR]
     try:
         labs = [exercises.load(lab_id, built_in)] if lab_id else list(exercises.load_all(built_in).values())

@@ -98,13 +98,7 @@ def forwarded_output(ctx: RequestContext, forward: Callable[[RequestContext], No
         raise AwsError("InternalFailure", f"the backend gave no answer to {identity.operation}", 500)
     if response.status >= 300:
         raise _refused(identity, response)
-    if members:
-        found = decode_header_members(identity.service, identity.operation, response.headers, members)
-        if found is not None:
-            return found
-    streaming = streams_output(identity.service, identity.operation)
-    return decode_answer(identity.service, identity.operation, identity.protocol, response.status, response.headers,
-                         response.body if streaming else response.body_bytes())
+    return answer_output(ctx, members)
 
 
 def _refused(identity: Identity, response: Any) -> BackendRefusedError:

@@ -63,8 +63,7 @@ _LISTED: dict[tuple[str, str], frozenset[str]] = {}  # (a search path, a type na
 _LISTING = threading.Lock()  # (threads that ask at once wait for one listing)
 
 
-def list_available_services(loader: botocore.loaders.Loader, type_name: str,
-                            lists: Any = botocore.loaders.Loader.list_available_services) -> list[str]:
+def list_available_services(loader: botocore.loaders.Loader, type_name: str, lists: Any) -> list[str]:
     """The services that have `type_name` data in `loader`'s search paths, as botocore's
     Loader.list_available_services (`lists`) answers, each search path listed once per process: botocore lists
     and stats its 400-odd data folders for every new loader, and moto makes a new loader (with its own folder
