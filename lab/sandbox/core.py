@@ -469,7 +469,7 @@ class Sandbox:
             token = ACTING_AS.set(route.api.service_principal)
             try:
                 # (the API's operation sees the backend's own failures: it may know what they mean)
-                calls.answer(ctx, route.operation, self.backend.dispatch)
+                calls.answer(ctx, route.operation, self._dispatch)
             finally:
                 ACTING_AS.reset(token)
         if ctx.response is not None and ctx.response.status < 400:
@@ -478,7 +478,8 @@ class Sandbox:
     def _dispatch(self, ctx: RequestContext) -> None:
         """The backend answers. Where it fails on a client's request instead of refusing it (moto raising on input
         it did not expect), the client gets a 400 in its protocol, not a 500 its SDK would retry; the failure is
-        logged with its trace, as it may be the backend's bug rather than the request's."""
+        logged with its trace, as it may be the backend's bug rather than the request's. The same holds where a
+        service API of the lab forwards the call: it sees that 400 as the backend's refusal."""
         try:
             self.backend.dispatch(ctx)
         except Exception as exc:
@@ -502,7 +503,7 @@ class Sandbox:
         if not checks or ctx.params is None:
             return True
         call = Call(ctx, identity, ctx.params,
-                    lambda members=(): calls.forwarded_output(ctx, self.backend.dispatch, members))
+                    lambda members=(): calls.forwarded_output(ctx, self._dispatch, members))
         try:
             for api in checks:
                 api.check(call)

@@ -41,6 +41,7 @@ from botocore.utils import parse_timestamp
 from dateutil.tz import tzutc
 from defusedxml import DefusedXmlException
 
+from lab.gateway.codec.encode import XML_INVALID
 from lab.gateway.codec.model import operation_model
 from lab.kernel.errors import AwsError
 
@@ -160,11 +161,14 @@ def _refusal(service: str, protocol: str | None, problem: _ProblemError) -> AwsE
 
 
 class _Decoder:
-    __slots__ = ("service", "strict")
+    __slots__ = ("service", "strict", "xml_answers")
 
     def __init__(self, service: str, strict: bool) -> None:
         self.service = service
         self.strict = strict
+        # what a query, ec2 or rest-xml call stores or echoes comes back in XML answers (but S3's: its keys may
+        # hold any character, and its listings encode them when asked)
+        self.xml_answers = False
 
     def request(self, model: botocore.model.OperationModel, protocol: str | None, path: str, query_string: str,
                 headers: Mapping[str, Any], body: bytes | None, bucket: str | None,
@@ -172,6 +176,7 @@ class _Decoder:
         shape = model.input_shape
         if shape is None:
             return {}
+        self.xml_answers = protocol in ("query", "ec2") or (protocol == "rest-xml" and self.service != "s3")
         if protocol in ("query", "ec2"):
             form = dict(parse_qsl(query_string, keep_blank_values=True))
             if body:
@@ -380,6 +385,8 @@ class _Decoder:
                 return text
         if self.strict:
             _check_text(text)
+            if self.xml_answers:
+                _check_xml_text(text)
         return text
 
     def _timestamp(self, value: Any, kind: str) -> Any:
@@ -640,6 +647,16 @@ def _check_text(value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise _ProblemError("malformed", "holds a lone surrogate, which is not valid Unicode text") from None
+
+
+def _check_xml_text(value: str) -> None:
+    """Refuse text a query or ec2 service would store and later answer in XML, where XML 1.0 cannot carry it
+    even escaped (a control character): one such description would make every later listing of its kind
+    unreadable to every client. AWS refuses them too (EC2: "Valid characters: a-z, A-Z, 0-9, spaces, and
+    ._-:/()#,@[]+=&;{}!$*" for a security group's description)."""
+    found = XML_INVALID.search(value)
+    if found is not None:
+        raise _ProblemError("invalid", f"holds the character U+{ord(found.group()):04X}, which XML cannot carry")
 
 
 def _json_kind(value: Any) -> str:

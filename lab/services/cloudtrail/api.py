@@ -35,6 +35,7 @@ from lab.services.cloudtrail.engine import (
     _next_boundary,
     trail_arn,
 )
+from lab.services.s3.api import bucket_name_problem
 from lab.sim.clock import iso
 
 if TYPE_CHECKING:
@@ -84,6 +85,9 @@ class CloudTrailApi(ServiceApi):
         """CloudTrail's check when a trail is created or moved: the bucket exists and lets CloudTrail write."""
         if prefix is not None and (len(prefix) > 200 or prefix.startswith("/")):
             raise AwsError("InvalidS3PrefixException", f"Invalid S3 key prefix: {prefix!r}")
+        naming = bucket_name_problem(bucket)
+        if naming:  # (CloudTrail's own exception for it: API Reference, CreateTrail, Errors)
+            raise AwsError("InvalidS3BucketNameException", f"Bucket name {bucket[:100]!r} is not valid: {naming}")
         problem = self.engine.bucket_problem(bucket, prefix, region)
         if problem == "NoSuchBucket":
             raise AwsError("S3BucketDoesNotExistException", f"S3 bucket does not exist: {bucket}")

@@ -614,8 +614,10 @@ class DynamoDB(Engine):
 # -- helpers -----------------------------------------------------------------------------------------
 
 def table_name(value: str) -> str:
-    """A TableName parameter may be the table's ARN."""
-    return value.split(":table/", 1)[1].split("/", 1)[0] if value.startswith("arn:") else value
+    """A TableName parameter may be the table's ARN (an ARN of no table stays as given: no table has it)."""
+    if not value.startswith("arn:") or ":table/" not in value:
+        return value
+    return value.split(":table/", 1)[1].split("/", 1)[0]
 
 
 def region_and_name(value: str, default_region: str) -> tuple[str, str]:

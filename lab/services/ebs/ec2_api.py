@@ -51,6 +51,9 @@ Output = dict[str, Any]
 INCORRECT_STATE = "IncorrectState"
 INCORRECT_INSTANCE_STATE = "IncorrectInstanceState"
 INVALID_VALUE = "InvalidParameterValue"
+# Instances one RunInstances may launch at least: EC2's classic default On-Demand limit of 20 per Region (now a
+# vCPU quota); the backend makes each one, so the limit also bounds a call's time.
+INSTANCE_LIMIT = 20
 COPY_MINUTES = range(15, 2881, 15)  # CompletionDurationMinutes "in 15 minute increments", up to 48 hours
 # the states an instance is in on its way (EC2 API Reference: InstanceState)
 INSTANCE_STATES = {"pending": {"Code": 0, "Name": "pending"}, "stopping": {"Code": 64, "Name": "stopping"},
@@ -74,6 +77,33 @@ def _show_state(instance: dict[str, Any], field: str, changing: dict[str, tuple[
         return False  # (not, or no longer, where that change leads: stopped while pending, say)
     instance[field] = dict(INSTANCE_STATES[found[1]])
     return True
+
+
+def _check_counts(params: dict[str, Any]) -> None:
+    """RunInstances' MinCount and MaxCount as EC2 checks them, and the sandbox's instance limit (the backend
+    makes every instance asked for, one at a time: a MinCount of 2**31 would hold the sandbox for days)."""
+    low, high = int(params.get("MinCount") or 0), int(params.get("MaxCount") or 0)  # (both required)
+    for name, value in (("MinCount", low), ("MaxCount", high)):
+        if value < 1:
+            raise AwsError(INVALID_VALUE, f"Value ({value}) for parameter {name} is invalid. Must be a positive "
+                                          "integer")
+    if low > high:
+        raise AwsError(INVALID_VALUE, f"Value ({low}) for parameter MinCount is invalid. It must not be greater "
+                                      f"than MaxCount ({high})")
+    if low > INSTANCE_LIMIT:
+        # (EC2's own words: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/troubleshooting-launch.html)
+        raise AwsError("InstanceLimitExceeded", f"You have requested more instances ({low}) than your current "
+                                                f"instance limit of {INSTANCE_LIMIT} allows for the specified "
+                                                "instance type.")
+
+
+def _source_region(params: dict[str, Any], region: str) -> str:
+    """A copy's SourceRegion (the call's own Region if none), one of the sandbox's."""
+    source_region = params.get("SourceRegion") or region
+    if source_region not in config.REGIONS:
+        raise AwsError(INVALID_VALUE, f"SourceRegion {str(source_region)[:100]!r} is not a Region of this sandbox "
+                                      f"({', '.join(config.REGIONS)})")
+    return str(source_region)
 
 
 class Ec2Api(ServiceApi):
@@ -176,10 +206,7 @@ class Ec2Api(ServiceApi):
         if minutes is not None and minutes not in COPY_MINUTES:
             raise AwsError(INVALID_VALUE, f"CompletionDurationMinutes must be a multiple of 15 from 15 to 2880, "
                                           f"not {minutes}")
-        source_region = params.get("SourceRegion") or region
-        if source_region not in config.REGIONS:
-            raise AwsError(INVALID_VALUE, f"SourceRegion {source_region!r} is not a Region of this sandbox "
-                                          f"({', '.join(config.REGIONS)})")
+        source_region = _source_region(params, region)
         source = self._source(source_region, params.get("SourceSnapshotId", ""))
         if source is None:
             return call.forward()  # the backend's own InvalidSnapshot.NotFound
@@ -259,7 +286,7 @@ class Ec2Api(ServiceApi):
         params, region = call.params, call.region
         if params.get("DryRun"):
             return call.forward()
-        source_region = params.get("SourceRegion") or region
+        source_region = _source_region(params, region)
         source = self.engine.timing.images.get(key(source_region, params.get("SourceImageId", "")))
         answer = call.forward()
         records = [self.engine.snapshot_record(source_region, s) for s in (source.snapshots if source else [])]
@@ -306,6 +333,7 @@ class Ec2Api(ServiceApi):
     # -- instances launched, started and stopped ---------------------------------------------------
 
     def op_RunInstances(self, call: Call) -> Output:
+        _check_counts(call.params)
         answer = call.forward()
         # (the world's own backend, made as the world is seeded, has been running since long before)
         if self.sandbox.lab.world_seeded:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lab.kernel.api import BackendAnswer, BackendRefusedError, Call, ServiceApi
-from lab.kernel.errors import AwsError
+from lab.kernel.errors import AwsError, NotSimulatedError
 from lab.services.rds import windows
 from lab.services.rds.engine import (
     ARN,
@@ -141,6 +141,16 @@ class RdsApi(ServiceApi):
 
     def _record(self, region: str, name: Any) -> InstanceRecord | None:
         return self.engine.known(region, name)
+
+    def _require_in_backend(self, region: str, name: Any) -> None:
+        """An instance the engine does not follow must be the backend's, or the call is refused as AWS does
+        (moto looks some names up without a check, failing with a KeyError)."""
+        try:
+            self.sandbox.client("rds", region).describe_db_instances(DBInstanceIdentifier=str(name or ""))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in NOT_FOUND_CODES:
+                raise _refusal(404, "DBInstanceNotFound", f"DBInstance {name} not found.") from None
+            raise
 
     # -- instances ---------------------------------------------------------------------------------------
 
@@ -484,7 +494,14 @@ class RdsApi(ServiceApi):
         params, region = call.params, call.region
         engine = self.engine
         _check_retention(params)
-        snapshot_id = str(params.get("DBSnapshotIdentifier", ""))
+        if not params.get("DBSnapshotIdentifier"):
+            if params.get("DBClusterSnapshotIdentifier"):
+                raise NotSimulatedError("RestoreDBInstanceFromDBSnapshot from a Multi-AZ DB cluster snapshot "
+                                        "(DBClusterSnapshotIdentifier) is not simulated by the lab; restore "
+                                        "from a DB snapshot (DBSnapshotIdentifier)")
+            raise _refusal(400, "InvalidParameterCombination",
+                           "One of DBSnapshotIdentifier or DBClusterSnapshotIdentifier must be specified.")
+        snapshot_id = str(params["DBSnapshotIdentifier"])
         snapshot = self._snapshot(region, snapshot_id)
         if snapshot is not None and snapshot.status != "available":
             raise _refusal(400, "InvalidDBSnapshotState",
@@ -611,6 +628,13 @@ class RdsApi(ServiceApi):
     def op_CreateDBInstanceReadReplica(self, call: Call) -> Output | BackendAnswer:
         params, region = call.params, call.region
         engine = self.engine
+        if not params.get("SourceDBInstanceIdentifier"):
+            if params.get("SourceDBClusterIdentifier"):
+                raise NotSimulatedError("CreateDBInstanceReadReplica of a Multi-AZ DB cluster "
+                                        "(SourceDBClusterIdentifier) is not simulated by the lab; name the source "
+                                        "DB instance (SourceDBInstanceIdentifier)")
+            raise _refusal(400, "InvalidParameterCombination",
+                           "One of SourceDBInstanceIdentifier or SourceDBClusterIdentifier must be specified.")
         source = self._snapshot_source(region, params.get("SourceDBInstanceIdentifier"))
         if source is not None:
             if source.retention_days == 0:
@@ -660,6 +684,8 @@ class RdsApi(ServiceApi):
             if engine.status(record) != "available":
                 # RDS UG, Working with read replicas: a replica cannot be promoted while it is backing up
                 raise _not_available(f"{record.name} is {engine.status(record)}")
+        else:
+            self._require_in_backend(region, params.get("DBInstanceIdentifier"))
         result = call.forward()
         if record is None:
             return call.backend_answer()

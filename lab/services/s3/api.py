@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 from botocore.exceptions import ClientError
 
@@ -25,6 +26,17 @@ _IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 VERSIONING_STATUSES = ("Enabled", "Suspended")
+
+
+def _check_copy_source(call: Call) -> None:
+    """CopySource names a bucket and a key, "bucket/key" (URL-encoded, optionally "?versionId=..."): S3's
+    InvalidArgument for anything else (the backend splits it unchecked and fails)."""
+    source = str(call.params.get("CopySource") or "")
+    path = unquote(urlparse(source).path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise AwsError("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                       members={"ArgumentName": "x-amz-copy-source", "ArgumentValue": source[:1024]})
 
 
 class S3Api(ServiceApi):
@@ -140,7 +152,12 @@ class S3Api(ServiceApi):
         return call.backend_answer()
 
     def op_UploadPartCopy(self, call: Call) -> BackendAnswer:
+        _check_copy_source(call)
         self._require_upload(call)
+        return call.backend_answer()
+
+    def op_CopyObject(self, call: Call) -> BackendAnswer:
+        _check_copy_source(call)
         return call.backend_answer()
 
     def op_CompleteMultipartUpload(self, call: Call) -> BackendAnswer:
@@ -208,18 +225,22 @@ class S3Api(ServiceApi):
         and a request for a version already restored sets its copy's expiry afresh (200 instead of 202)."""
         self.sandbox.materialize_all()
         bucket, key = call.params.get("Bucket", ""), call.params.get("Key", "")
+        # (refused here, not by the backend, which reads the body first and fails on a missing one)
         found = self.sandbox.data.bucket_state(bucket)
         if found is None:
-            return call.backend_answer()  # the backend answers NoSuchBucket
+            raise AwsError("NoSuchBucket", "The specified bucket does not exist", 404, members={"BucketName": bucket})
         try:
             history = self.sandbox.data.object_history(found.region, bucket, key)
         except LookupError:
-            return call.backend_answer()
+            history = []
         wanted = call.params.get("VersionId")
         version = next((v for v in reversed(history) if v.version_id == wanted), None) if wanted else (
             history[-1] if history else None)
+        if version is None and wanted:
+            raise AwsError("NoSuchVersion", "The specified version does not exist.", 404,
+                           members={"Key": key, "VersionId": wanted})
         if version is None or version.is_delete_marker:
-            return call.backend_answer()  # the backend answers NoSuchKey (or NoSuchVersion)
+            raise AwsError("NoSuchKey", "The specified key does not exist.", 404, members={"Key": key})
         if version.storage_class not in ARCHIVE_CLASSES:
             # https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList (InvalidObjectState)
             raise AwsError("InvalidObjectState", "Restore is not allowed for the object's current storage class",
