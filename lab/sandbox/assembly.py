@@ -25,6 +25,7 @@ from lab.services.backup.engine import Backup
 from lab.services.cloudtrail import routes as cloudtrail_routes
 from lab.services.cloudtrail.api import CloudTrailApi
 from lab.services.cloudtrail.engine import CloudTrail
+from lab.services.cloudwatch.api import CloudWatchApi
 from lab.services.drills import routes as drills_routes
 from lab.services.drills.engine import Drills
 from lab.services.drs import routes as drs_routes
@@ -60,7 +61,7 @@ ENGINE_CLASSES: tuple[type[Engine], ...] = (
 #: the lab's AWS service APIs (each needs its engine above): their operations answer instead of the backend
 SERVICE_APIS: tuple[type[ServiceApi], ...] = (
     S3Api, BackupApi, DlmApi, Ec2Api, EbsDirectApi, RdsApi, DynamoDBApi, Route53Api, CloudTrailApi, FisApi,
-    VolumeStatusApi, DrsApi, StsApi,
+    VolumeStatusApi, DrsApi, StsApi, CloudWatchApi,
 )
 
 ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (

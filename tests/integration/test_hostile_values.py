@@ -155,3 +155,69 @@ def test_a_key_xml_cannot_carry_leaves_the_bucket_s_version_listing_readable(san
     listed = s3.list_object_versions(Bucket="fuzz-control-keys")
     assert [v["Key"] for v in listed["Versions"]] == ["a\x01b"]
     assert s3.get_object(Bucket="fuzz-control-keys", Key="a\x01b")["Body"].read() == b"x"
+
+
+def test_storage_sizes_beyond_aws_s_ranges_are_refused(sandbox):
+    """A 10**12 GiB database or volume was accepted, and the duration model timed its restores and snapshots
+    in millennia; AWS refuses sizes outside each storage type's range."""
+    rds = fuzz_client("rds", sandbox.endpoint)
+    request = {"DBInstanceIdentifier": "fuzz-huge", "DBInstanceClass": "db.t3.micro", "Engine": "postgres",
+               "MasterUsername": "owner", "MasterUserPassword": "password1"}
+    for size in (10**12, 65537, 19):
+        answer = refused(rds, "CreateDBInstance", AllocatedStorage=size, **request)
+        assert answer["Error"]["Code"] == "InvalidParameterCombination"
+        assert f"engine name postgres and storage type gp2: {size}" in answer["Error"]["Message"]
+    answer = refused(rds, "ModifyDBInstance", DBInstanceIdentifier="securecart-orders-db", AllocatedStorage=70000,
+                     ApplyImmediately=True)
+    assert answer["Error"]["Code"] == "InvalidParameterCombination"
+    ec2 = fuzz_client("ec2", sandbox.endpoint)
+    answer = refused(ec2, "CreateVolume", AvailabilityZone="us-east-1a", Size=10**12)
+    assert answer["Error"]["Message"] == "Volume of 1000000000000GiB is too large; maximum is 16384GiB."
+    assert refused(ec2, "CreateVolume", AvailabilityZone="us-east-1a", Size=10, VolumeType="st1")["Error"][
+        "Code"] == "InvalidParameterValue"
+    assert refused(ec2, "CreateVolume", AvailabilityZone="us-east-1a")["Error"]["Code"] == "MissingParameter"
+    ebs = fuzz_client("ebs", sandbox.endpoint)
+    answer = refused(ebs, "StartSnapshot", VolumeSize=2**62)
+    assert answer["Error"]["Code"] == "ValidationException"
+
+
+def test_counts_ec2_would_act_on_one_by_one_are_bounded(sandbox):
+    """Spot requests, hosts and addresses counted in the billions held the sandbox (moto makes each one in a
+    loop, under the sandbox's lock); EC2's limits refuse them at once, naming the member."""
+    ec2 = fuzz_client("ec2", sandbox.endpoint)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    answer = refused(ec2, "RequestSpotInstances", InstanceCount=2**31 - 1, LaunchSpecification={"ImageId": image})
+    assert answer["Error"]["Code"] == "InstanceLimitExceeded" and "InstanceCount" in answer["Error"]["Message"]
+    assert refused(ec2, "AllocateHosts", AvailabilityZone="us-east-1a", InstanceType="m5.large",
+                   Quantity=10**6)["Error"]["Code"] == "HostLimitExceeded"
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    answer = refused(ec2, "CreateNetworkInterface", SubnetId=subnet, SecondaryPrivateIpAddressCount=2**31)
+    assert answer["Error"]["Code"] == "PrivateIpAddressLimitExceeded"
+    answer = refused(ec2, "RunInstances", ImageId=image, MinCount=1, MaxCount=1,
+                     NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Ipv6AddressCount": 10**9}])
+    assert "Ipv6AddressCount" in answer["Error"]["Message"]
+    assert call(ec2, "RequestSpotInstances", {"InstanceCount": 2, "LaunchSpecification": {"ImageId": image}}
+                ).kind == "ok"
+
+
+def test_metric_queries_walked_period_by_period_are_bounded(sandbox):
+    """The backend walks a metric query one period at a time: a Period of 0 never ended and a century at one
+    second held the sandbox; CloudWatch's own limits refuse both at once."""
+    from datetime import UTC, datetime
+
+    cloudwatch = fuzz_client("cloudwatch", sandbox.endpoint)
+    metric = {"Namespace": "SecureCart", "MetricName": "Orders"}
+    start, end = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
+    for period in (0, 7, -60):
+        answer = refused(cloudwatch, "GetMetricData", StartTime=start, EndTime=end, MetricDataQueries=[
+            {"Id": "q", "MetricStat": {"Metric": metric, "Period": period, "Stat": "Sum"}}])
+        assert answer["Error"]["Code"] == "InvalidParameterValue" and "Period" in answer["Error"]["Message"]
+    answer = refused(cloudwatch, "GetMetricData", StartTime=start, EndTime=end, MetricDataQueries=[
+        {"Id": "q", "MetricStat": {"Metric": metric, "Period": 1, "Stat": "Sum"}}])
+    assert answer["Error"]["Code"] == "InvalidParameterCombination"
+    answer = refused(cloudwatch, "GetMetricStatistics", StartTime=start, EndTime=end, Period=60,
+                     Statistics=["Sum"], **metric)
+    assert "exceeds the limit of 1440" in answer["Error"]["Message"]
+    day = datetime(2026, 12, 6, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC)
+    assert call(cloudwatch, "GetMetricStatistics", {"StartTime": day[0], "EndTime": day[1], "Period": 60,
+                                                    "Statistics": ["Sum"], **metric}).kind == "ok"

@@ -36,6 +36,9 @@ TOKEN_LIFETIME_SECONDS = 7 * 86400.0  # how long the lab's block tokens are said
 PAGE_SIZES = range(100, 10001)
 
 
+MAX_VOLUME_GIB = 65536
+
+
 def _validation(reason: str, message: str) -> AwsError:
     return AwsError("ValidationException", message, 400, members={"Reason": reason})
 
@@ -107,6 +110,11 @@ class EbsDirectApi(ServiceApi):
     # -- operations --------------------------------------------------------------------------------
 
     def op_StartSnapshot(self, call: Call) -> Output:
+        size = call.params.get("VolumeSize")
+        if size is not None and not 1 <= int(size) <= MAX_VOLUME_GIB:
+            # (EBS direct APIs API Reference, StartSnapshot: "The maximum size is 65536 GiB (64 TiB)")
+            raise _validation("INVALID_VOLUME_SIZE", f"The volume size {size} GiB is not valid: it must be 1 to "
+                                                     f"{MAX_VOLUME_GIB} GiB.")
         answer = call.forward()
         self.engine.timing.direct[answer["SnapshotId"]] = call.params.get("ParentSnapshotId")
         return answer

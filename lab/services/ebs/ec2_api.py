@@ -54,6 +54,9 @@ INVALID_VALUE = "InvalidParameterValue"
 # Instances one RunInstances may launch at least: EC2's classic default On-Demand limit of 20 per Region (now a
 # vCPU quota); the backend makes each one, so the limit also bounds a call's time.
 INSTANCE_LIMIT = 20
+# GiB per volume type (EBS User Guide: Amazon EBS volume types; io2 Block Express reaches 64 TiB)
+VOLUME_GIB = {"gp2": (1, 16384), "gp3": (1, 16384), "io1": (4, 16384), "io2": (4, 65536), "st1": (125, 16384),
+              "sc1": (125, 16384), "standard": (1, 1024)}
 COPY_MINUTES = range(15, 2881, 15)  # CompletionDurationMinutes "in 15 minute increments", up to 48 hours
 # the states an instance is in on its way (EC2 API Reference: InstanceState)
 INSTANCE_STATES = {"pending": {"Code": 0, "Name": "pending"}, "stopping": {"Code": 64, "Name": "stopping"},
@@ -79,6 +82,37 @@ def _show_state(instance: dict[str, Any], field: str, changing: dict[str, tuple[
     return True
 
 
+# Counts the backend acts on one at a time (a loop per instance, host, fleet unit or address): bounded by what
+# EC2 allows, so that one call cannot hold the sandbox for hours. Instances, fleets' capacity units and hosts:
+# the instance limit above; addresses and prefixes per network interface: 50, the most any instance type has
+# (EC2 User Guide: IP addresses per network interface per instance type).
+_INSTANCE_COUNTS = frozenset({"InstanceCount", "TotalTargetCapacity", "TargetCapacity", "OnDemandTargetCapacity",
+                              "SpotTargetCapacity", "MinTargetCapacity", "Quantity"})
+_ADDRESS_COUNTS = frozenset({"SecondaryPrivateIpAddressCount", "PrivateIpAddressCount", "Ipv6AddressCount",
+                             "Ipv4PrefixCount", "Ipv6PrefixCount"})
+ADDRESS_LIMIT = 50
+
+
+def _check_looped_counts(value: Any, depth: int = 0) -> None:
+    """Every count in a call's input (at any depth: a fleet's or a launch specification's too) within EC2's
+    limits; the refusal names the member."""
+    if depth > 8:
+        return
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, item in items:
+        if isinstance(item, (dict, list)):
+            _check_looped_counts(item, depth + 1)
+        elif isinstance(item, int) and not isinstance(item, bool) and isinstance(name, str):
+            if name in _INSTANCE_COUNTS and item > INSTANCE_LIMIT:
+                code = "HostLimitExceeded" if name == "Quantity" else "InstanceLimitExceeded"
+                raise AwsError(code, f"You have requested more instances ({item}) than your current instance "
+                                     f"limit of {INSTANCE_LIMIT} allows ({name}).")
+            if name in _ADDRESS_COUNTS and item > ADDRESS_LIMIT:
+                code = "PrivateIpAddressLimitExceeded" if name.startswith(("Secondary", "Private")) else INVALID_VALUE
+                raise AwsError(code, f"Value ({item}) for parameter {name} is invalid: a network interface has at "
+                                     f"most {ADDRESS_LIMIT} addresses or prefixes of a kind.")
+
+
 def _check_counts(params: dict[str, Any]) -> None:
     """RunInstances' MinCount and MaxCount as EC2 checks them, and the sandbox's instance limit (the backend
     makes every instance asked for, one at a time: a MinCount of 2**31 would hold the sandbox for days)."""
@@ -95,6 +129,21 @@ def _check_counts(params: dict[str, Any]) -> None:
         raise AwsError("InstanceLimitExceeded", f"You have requested more instances ({low}) than your current "
                                                 f"instance limit of {INSTANCE_LIMIT} allows for the specified "
                                                 "instance type.")
+
+
+def _check_volume_size(params: dict[str, Any]) -> None:
+    """CreateVolume's Size within its type's range (EBS User Guide: Amazon EBS volume types, "Volume size"): the
+    backend takes any number, and the duration model reads it (a snapshot of it takes its size's time)."""
+    size, volume_type = params.get("Size"), str(params.get("VolumeType") or "gp2")
+    if size is None:
+        if not params.get("SnapshotId"):
+            raise AwsError("MissingParameter", "The request must contain the parameter size or snapshotId")
+        return
+    low, high = VOLUME_GIB.get(volume_type, VOLUME_GIB["gp2"])
+    if int(size) > high:
+        raise AwsError(INVALID_VALUE, f"Volume of {size}GiB is too large; maximum is {high}GiB.")
+    if int(size) < low:
+        raise AwsError(INVALID_VALUE, f"Volume of {size}GiB is too small; minimum is {low}GiB.")
 
 
 def _source_region(params: dict[str, Any], region: str) -> str:
@@ -115,6 +164,9 @@ class Ec2Api(ServiceApi):
         engine = sandbox.engines.find(Ebs)
         assert engine is not None, "the EC2 snapshot operations need the EBS engine"
         self.engine = engine
+
+    def check(self, call: Call) -> None:
+        _check_looped_counts(call.params)
 
     def _ec2(self, region: str) -> Any:
         return self.sandbox.client("ec2", region)
@@ -455,6 +507,7 @@ class Ec2Api(ServiceApi):
         if rate is not None and (not params.get("SnapshotId") or rate not in INIT_RATES):
             raise AwsError(INVALID_VALUE, "VolumeInitializationRate must be 100-300 (MiB/s), and is supported only "
                                           "for volumes created from snapshots")
+        _check_volume_size(params)
         if params.get("SnapshotId"):
             source = self._source(region, params["SnapshotId"])
             if source is not None:

@@ -68,6 +68,12 @@ def _check_retention(params: dict[str, Any]) -> None:
         raise _refusal(400, "InvalidParameterValue", retention_message(days))
 
 
+# GiB a MySQL, MariaDB or PostgreSQL instance may have, per storage type (RDS User Guide: Amazon RDS DB instance
+# storage, "Storage types" table); the backend takes any number, and the duration model reads it.
+STORAGE_GIB = {"standard": (5, 3072), "gp2": (20, 65536), "gp3": (20, 65536), "io1": (100, 65536),
+               "io2": (100, 65536)}
+
+
 class RdsApi(ServiceApi):
     service = "rds"
     service_principal = RdsData.service_principal
@@ -77,6 +83,20 @@ class RdsApi(ServiceApi):
         engine = sandbox.engines.find(RdsData)
         assert engine is not None, "the RDS API needs the RDS engine"
         self.engine = engine
+
+    def check(self, call: Call) -> None:
+        params = call.params
+        size = params.get("AllocatedStorage")
+        if size is None:
+            return
+        known = self._record(call.region, params.get("DBInstanceIdentifier"))
+        attributes = known.attributes if known is not None else {}
+        engine = str(params.get("Engine") or attributes.get("Engine") or "postgres")
+        storage_type = str(params.get("StorageType") or attributes.get("StorageType") or "gp2")
+        low, high = STORAGE_GIB.get(storage_type, STORAGE_GIB["gp2"])
+        if not low <= int(size) <= high:
+            raise _refusal(400, "InvalidParameterCombination",
+                           f"Invalid storage size for engine name {engine} and storage type {storage_type}: {size}")
 
     # -- how instances look ------------------------------------------------------------------------------
 
