@@ -1437,6 +1437,22 @@ def _rds_windows_checked_by_the_lab() -> None:
     _replace(sys.modules["moto.rds.models"], "valid_preferred_maintenance_window", _no_window_refusal)
 
 
+# -- sqs-polls-answer-at-once ---------------------------------------------------------------------------------
+
+def _sqs_polls_answer_at_once() -> None:
+    from moto.sqs.models import SQSBackend
+
+    moto_receive = SQSBackend.receive_message
+
+    def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout: int, *args: Any,
+                        **kwargs: Any) -> Any:
+        # (what arrives during a long poll on AWS is sent by another client, and the sandbox answers each call
+        # whole, at one sim instant: nothing can arrive meanwhile, so the poll ends with what it found)
+        return moto_receive(self, queue_name, count, 0, *args, **kwargs)
+
+    _replace(SQSBackend, "receive_message", receive_message)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
@@ -1525,4 +1541,9 @@ PATCHES: tuple[Patch, ...] = (
           "region's file is read when a call first asks for it (RunInstances, DescribeInstanceTypeOfferings, "
           "DescribeSpotPriceHistory), with the same offerings", _instance_type_offerings_per_region,
           after_import=_OFFERINGS_MODULE),
+    Patch("sqs-polls-answer-at-once", "moto.sqs.models.SQSBackend.receive_message",
+          "moto waits out a long poll (WaitTimeSeconds, or the queue's ReceiveMessageWaitTimeSeconds) by reading the "
+          "clock, which the sandbox holds at the call's sim instant: ReceiveMessage on an empty queue never "
+          "returned, and held the whole sandbox. The poll answers at once with what the queue holds",
+          _sqs_polls_answer_at_once, after_import="moto.sqs.models"),
 )

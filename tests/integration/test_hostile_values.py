@@ -221,3 +221,21 @@ def test_metric_queries_walked_period_by_period_are_bounded(sandbox):
     day = datetime(2026, 12, 6, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC)
     assert call(cloudwatch, "GetMetricStatistics", {"StartTime": day[0], "EndTime": day[1], "Period": 60,
                                                     "Statistics": ["Sum"], **metric}).kind == "ok"
+
+
+def test_a_long_poll_of_an_empty_queue_answers_and_leaves_the_sandbox_free(sandbox):
+    """ReceiveMessage with WaitTimeSeconds (or a queue's ReceiveMessageWaitTimeSeconds) waited on a clock the
+    sandbox holds still during a call: it never returned, and every other client waited with it."""
+    import time
+
+    sqs = fuzz_client("sqs", sandbox.endpoint)
+    url = sqs.create_queue(QueueName="fuzz-long-poll", Attributes={"ReceiveMessageWaitTimeSeconds": "20"})["QueueUrl"]
+    started = time.monotonic()
+    for wait in ({"WaitTimeSeconds": 20}, {}):  # (the second polls for the queue's 20 s)
+        assert sqs.receive_message(QueueUrl=url, **wait).get("Messages", []) == []
+    assert time.monotonic() - started < 15
+    sqs.send_message(QueueUrl=url, MessageBody="order placed")
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20, MaxNumberOfMessages=10)["Messages"]
+    assert [message["Body"] for message in got] == ["order placed"]
+    answer = refused(sqs, "ReceiveMessage", QueueUrl=url, WaitTimeSeconds=21)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 400
