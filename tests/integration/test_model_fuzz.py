@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import quiet_sandbox
 from tests.integration._model_fuzz import fuzz_client, fuzz_operation, operations
 
-EXAMPLES = 2
+EXAMPLES = 1
 SERVICES = ("s3", "dynamodb", "rds", "backup", "route53", "drs", "fis", "cloudtrail", "ebs", "sts", "cloudwatch",
             "sns", "ec2")
 # EC2's operations on what the labs hold (instances, volumes, snapshots, images, security groups, tags): its

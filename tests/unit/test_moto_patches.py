@@ -49,7 +49,7 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "from lab.backends import moto_patches\n"
         "moto_patches.apply()\n"
         "assert 'moto.iam.models' not in sys.modules and 'moto.dynamodb.models.table' not in sys.modules\n"
-        "assert 'moto.rds.models' not in sys.modules\n"
+        "assert 'moto.rds.models' not in sys.modules and 'moto.sqs.models' not in sys.modules\n"
         "assert 'cryptography.x509' not in sys.modules\n"
         "from moto.iam.models import IAMBackend\n"
         "from moto.dynamodb.models.table import Table\n"
@@ -57,12 +57,14 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "assert Table.scan is not moto_patches.original(Table, 'scan')\n"
         "import moto.rds.models as rds\n"
         "assert rds.valid_preferred_maintenance_window is moto_patches._no_window_refusal\n"
+        "from moto.sqs.models import SQSBackend\n"
+        "assert SQSBackend.receive_message is not moto_patches.original(SQSBackend, 'receive_message')\n"
         "assert not any(isinstance(f, moto_patches._AfterImport) for f in sys.meta_path)\n"
         "print('ok')\n"
     )
     waiting = {patch.after_import for patch in PATCHES if patch.after_import}
     assert waiting == {"moto.iam.models", "moto.dynamodb.models.table", "moto.rds.models",
-                       "moto.ec2.models.instance_types"}
+                       "moto.ec2.models.instance_types", "moto.sqs.models"}
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 

@@ -35,7 +35,8 @@ def complete_errors(chain: HandlerChain, ctx: RequestContext) -> None:
     content_type = next((v for k, v in response.headers if k.lower() == "content-type"), "")
     if "xml" in content_type:
         response.body = readable_xml(bytes(response.body))
-    elif identity.protocol in _XML_PROTOCOLS and response.body.lstrip().startswith(b"{"):
+    elif (identity.protocol in _XML_PROTOCOLS and response.body.lstrip().startswith(b"{")
+          and not ctx.path.startswith("/_localstack/")):  # (LocalStack's own JSON API, e.g. Chaos, on S3's paths)
         code, message = _json_error(bytes(response.body))
         answer = aws_error(identity, response.status, code or _CODES.get(response.status, "InternalFailure"),
                            message, ctx.request_id, sender_fault=response.status < 500)
