@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.conftest import free_port
-from tests.integration._model_fuzz import SERVICES, Outcome, fuzz_client, fuzz_operation, operations
+from tests.integration._model_fuzz import SERVICES, Outcome, fuzz_client, fuzz_operation, live_names, operations
 
 CANARY_BUCKET, CANARY_KEY, CANARY_BODY = "model-fuzz-canary", "canary.txt", b"the canary of the model fuzz"
 
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace, endpoint: str, state: Path) -> int:
     s3.create_bucket(Bucket=CANARY_BUCKET)
     s3.put_object(Bucket=CANARY_BUCKET, Key=CANARY_KEY, Body=CANARY_BODY)
     wanted = {name for name in args.operations.split(",") if name}
+    extra = live_names(endpoint)
     memory_before = rss_mb(state)
     defects: list[tuple[Outcome, dict]] = []
     per_service: dict[str, collections.Counter[str]] = {}
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace, endpoint: str, state: Path) -> int:
             if wanted and operation not in wanted:
                 continue
             began = time.perf_counter()
-            for outcome, params in fuzz_operation(client, operation, args.examples, args.seed):
+            for outcome, params in fuzz_operation(client, operation, args.examples, args.seed, extra):
                 counts[outcome.kind] += 1
                 calls += 1
                 if outcome.defect:

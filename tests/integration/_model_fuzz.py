@@ -170,9 +170,23 @@ def call(client: Any, operation: str, params: dict[str, Any]) -> Outcome:
         return Outcome(service, operation, None, "refused-by-client", f"{type(error).__name__}: {str(error)[:120]}")
 
 
-def fuzz_operation(client: Any, operation: str, examples: int, run_seed: int = 0) -> list[tuple[Outcome, dict]]:
+def live_names(endpoint: str) -> tuple[str, ...]:
+    """Ids only a running sandbox knows, for the values drawn: the world's instance, volume and subnet, and a
+    queue and a topic made for the fuzz (a queue URL reaches SQS's operations, a made-up one does not)."""
+    ec2 = fuzz_client("ec2", endpoint)
+    names = [instance["InstanceId"] for reservation in ec2.describe_instances()["Reservations"]
+             for instance in reservation["Instances"]]
+    names += [volume["VolumeId"] for volume in ec2.describe_volumes()["Volumes"]]
+    names += [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"][:1]]
+    names.append(fuzz_client("sqs", endpoint).create_queue(QueueName="model-fuzz-queue")["QueueUrl"])
+    names.append(fuzz_client("sns", endpoint).create_topic(Name="model-fuzz-topic")["TopicArn"])
+    return tuple(names)
+
+
+def fuzz_operation(client: Any, operation: str, examples: int, run_seed: int = 0,
+                   extra: tuple[str, ...] = ()) -> list[tuple[Outcome, dict]]:
     """`examples` calls of one operation, drawn by hypothesis (seeded: the same calls on every run), each
-    with its outcome."""
+    with its outcome; `extra` names are drawn beside the world's."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
     found: list[tuple[Outcome, dict]] = []
@@ -181,7 +195,7 @@ def fuzz_operation(client: Any, operation: str, examples: int, run_seed: int = 0
     @seed(run_seed)
     @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(operation_strategy(service, operation))
+    @given(operation_strategy(service, operation, extra))
     def one(params: dict) -> None:
         found.append((call(client, operation, params), params))
 
