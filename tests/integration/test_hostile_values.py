@@ -239,3 +239,24 @@ def test_a_long_poll_of_an_empty_queue_answers_and_leaves_the_sandbox_free(sandb
     assert [message["Body"] for message in got] == ["order placed"]
     answer = refused(sqs, "ReceiveMessage", QueueUrl=url, WaitTimeSeconds=21)
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_s3_listings_answer_at_most_a_thousand_entries_a_page(sandbox):
+    """S3 never returns more than 1,000 entries a page, whatever MaxKeys asks: a script that never pages
+    passed in the sandbox and missed objects on AWS (and one page of a month's versions held the sandbox)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    s3 = fuzz_client("s3", sandbox.endpoint)
+    s3.create_bucket(Bucket="fuzz-many-keys")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket="fuzz-many-keys", Key=f"k{i:05d}", Body=b"x"), range(1005)))
+    first = s3.list_objects_v2(Bucket="fuzz-many-keys", MaxKeys=5000)
+    assert len(first["Contents"]) == 1000 and first["IsTruncated"]
+    rest = s3.list_objects_v2(Bucket="fuzz-many-keys", MaxKeys=5000, ContinuationToken=first["NextContinuationToken"])
+    assert len(rest["Contents"]) == 5 and not rest["IsTruncated"]
+    assert len(s3.list_objects(Bucket="fuzz-many-keys", MaxKeys=10**9)["Contents"]) == 1000
+    assert len(s3.list_object_versions(Bucket="fuzz-many-keys", MaxKeys=2**31 - 1)["Versions"]) == 1000
+    assert len(s3.list_objects_v2(Bucket="fuzz-many-keys", MaxKeys=7)["Contents"]) == 7
+    paged = [key["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="fuzz-many-keys")
+             for key in page["Contents"]]
+    assert len(paged) == 1005

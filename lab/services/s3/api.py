@@ -28,6 +28,33 @@ _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 VERSIONING_STATUSES = ("Enabled", "Suspended")
 
 
+# The query parameter that sizes each listing's page: S3 answers at most 1,000 entries whatever a client asks
+# ("The response might contain fewer keys but will never contain more", API Reference: ListObjectsV2, MaxKeys;
+# the same for ListObjects, ListObjectVersions, ListMultipartUploads' max-uploads and ListParts' max-parts).
+# The backend gave as many as asked: a script that never paged passed here and misses objects on AWS, and one
+# page of a month-old bucket's 100,000 versions held the sandbox for seconds.
+_PAGE_SIZES = {"ListObjects": "max-keys", "ListObjectsV2": "max-keys", "ListObjectVersions": "max-keys",
+               "ListMultipartUploads": "max-uploads", "ListParts": "max-parts"}
+MAX_PAGE = 1000
+
+
+def _cap_page_size(call: Call) -> None:
+    """The request's page size, if above MAX_PAGE, made MAX_PAGE before the backend reads it."""
+    name = _PAGE_SIZES[call.identity.operation or ""]
+    ctx = call.ctx
+
+    def capped(found: re.Match[str]) -> str:
+        try:
+            asked = int(found.group(2))
+        except ValueError:
+            return found.group(0)
+        return f"{found.group(1)}{name}={MAX_PAGE}" if asked > MAX_PAGE else found.group(0)
+
+    query = re.sub(rf"(^|&){name}=([^&]*)", capped, ctx.query_string)
+    if query != ctx.query_string:
+        ctx.query_string = ctx.environ["QUERY_STRING"] = query
+
+
 def _check_copy_source(call: Call) -> None:
     """CopySource names a bucket and a key, "bucket/key" (URL-encoded, optionally "?versionId=..."): S3's
     InvalidArgument for anything else (the backend splits it unchecked and fails)."""
@@ -134,7 +161,24 @@ class S3Api(ServiceApi):
 
     # -- listings ----------------------------------------------------------------------------------------
 
+    def op_ListObjects(self, call: Call) -> BackendAnswer:
+        _cap_page_size(call)
+        return call.backend_answer()
+
+    def op_ListObjectVersions(self, call: Call) -> BackendAnswer:
+        _cap_page_size(call)
+        return call.backend_answer()
+
+    def op_ListMultipartUploads(self, call: Call) -> BackendAnswer:
+        _cap_page_size(call)
+        return call.backend_answer()
+
+    def op_ListParts(self, call: Call) -> BackendAnswer:
+        _cap_page_size(call)
+        return call.backend_answer()
+
     def op_ListObjectsV2(self, call: Call) -> BackendAnswer:
+        _cap_page_size(call)
         if not call.params.get("ContinuationToken"):
             return call.backend_answer()
         try:
