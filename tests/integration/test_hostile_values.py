@@ -208,10 +208,11 @@ def test_metric_queries_walked_period_by_period_are_bounded(sandbox):
     cloudwatch = fuzz_client("cloudwatch", sandbox.endpoint)
     metric = {"Namespace": "SecureCart", "MetricName": "Orders"}
     start, end = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
-    for period in (0, 7, -60):
+    for period in (0, 7, -60):  # (below the model's minimum of 1: its validation error; 7: CloudWatch's own)
         answer = refused(cloudwatch, "GetMetricData", StartTime=start, EndTime=end, MetricDataQueries=[
             {"Id": "q", "MetricStat": {"Metric": metric, "Period": period, "Stat": "Sum"}}])
-        assert answer["Error"]["Code"] == "InvalidParameterValue" and "Period" in answer["Error"]["Message"]
+        assert answer["Error"]["Code"] == ("InvalidParameterValue" if period > 0 else "ValidationException")
+        assert "eriod" in answer["Error"]["Message"]
     answer = refused(cloudwatch, "GetMetricData", StartTime=start, EndTime=end, MetricDataQueries=[
         {"Id": "q", "MetricStat": {"Metric": metric, "Period": 1, "Stat": "Sum"}}])
     assert answer["Error"]["Code"] == "InvalidParameterCombination"
@@ -260,3 +261,29 @@ def test_s3_listings_answer_at_most_a_thousand_entries_a_page(sandbox):
     paged = [key["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="fuzz-many-keys")
              for key in page["Contents"]]
     assert len(paged) == 1005
+
+
+def test_values_beyond_the_model_s_bounds_are_refused_in_aws_s_words(sandbox):
+    """botocore checks each minimum itself but never a maximum: MaxResults=5000 reached the backend and was
+    taken, where AWS's JSON services answer their validation error naming the member and the bound."""
+    backup = fuzz_client("backup", sandbox.endpoint)
+    answer = refused(backup, "ListBackupJobs", MaxResults=5000)
+    assert answer["Error"]["Code"] == "InvalidParameterValueException"
+    assert answer["Error"]["Message"] == ("1 validation error detected: Value '5000' at 'maxResults' failed to "
+                                          "satisfy constraint: Member must have value less than or equal to 1000")
+    dynamodb = fuzz_client("dynamodb", sandbox.endpoint)
+    answer = refused(dynamodb, "Scan", TableName="securecart-order-history", Limit=0)
+    assert answer["Error"]["Code"] == "ValidationException" and "'limit'" in answer["Error"]["Message"]
+    answer = refused(dynamodb, "DescribeTable", TableName="t" * 2000)
+    assert "Member must have length less than or equal to 1024" in answer["Error"]["Message"]
+    assert call(backup, "ListBackupJobs", {"MaxResults": 1000}).kind == "ok"
+
+
+def test_a_control_character_in_a_map_key_of_a_query_call_is_refused(sandbox):
+    """The keys of a query call's map (SNS attributes) were stored unchecked: ListPlatformApplications became
+    unreadable to every client."""
+    sns = fuzz_client("sns", sandbox.endpoint)
+    answer = refused(sns, "CreatePlatformApplication", Name="fuzz-app", Platform="GCM",
+                     Attributes={"Platform\x16Credential": "key"})
+    assert answer["Error"]["Code"] == "InvalidParameterValue" and "U+0016" in answer["Error"]["Message"]
+    assert call(sns, "ListPlatformApplications", {}).kind == "ok"

@@ -42,6 +42,7 @@ from dateutil.tz import tzutc
 from defusedxml import DefusedXmlException
 
 from lab.gateway.codec.encode import XML_INVALID
+from lab.gateway.codec.identify import service_model
 from lab.gateway.codec.model import operation_model
 from lab.kernel.errors import AwsError
 
@@ -138,11 +139,97 @@ def decode_request(service: str, operation: str, protocol: str | None, path: str
     model = operation_model(service, operation)
     protocol = protocol or model.metadata.get("protocol")
     try:
-        return _Decoder(service, strict).request(model, protocol, path, query_string, headers, body, bucket, key)
+        params = _Decoder(service, strict).request(model, protocol, path, query_string, headers, body, bucket,
+                                                   key)
     except _ProblemError as problem:
         if not strict:
             raise ValueError(f"the {service} {operation} request does not match its model: {problem}") from None
         raise _refusal(service, protocol, problem) from None
+    if strict and protocol in _BOUNDED_PROTOCOLS and service not in _OWN_BOUNDS and model.input_shape is not None:
+        broken = _out_of_bounds(service, model.input_shape, params, "", 0)
+        if broken is not None:
+            raise AwsError(refusals(service, protocol).invalid, f"1 validation error detected: {broken}", 400)
+    return params
+
+
+# The protocols of the services that check every member against its model's min and max before anything
+# else, answering "1 validation error detected: Value ... at ... failed to satisfy constraint: ..." (e.g.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html, ValidationException;
+# Route 53's InvalidInput carries the same words). botocore's clients check each
+# minimum themselves (ParamValidator), never a maximum: MaxResults=5000 reached the backend, which took it.
+_BOUNDED_PROTOCOLS = frozenset({"json", "rest-json", "smithy-rpc-v2-cbor", "rest-xml"})
+# Services that answer out-of-range values with their own documented exceptions instead (CloudTrail's
+# InvalidMaxResultsException, InvalidTimeRangeException, ...: lab.services.cloudtrail checks them), or not at
+# all (S3).
+_OWN_BOUNDS = frozenset({"s3", "cloudtrail"})
+
+
+def _out_of_bounds(service: str, shape: botocore.model.Shape, value: Any, path: str, depth: int) -> str | None:
+    """The first value outside its shape's min or max (numbers: the value; text, blobs, lists, maps: the
+    length), in AWS's words, or None."""
+    if depth > MAX_DEPTH or not _has_bounds(service, shape):
+        return None
+    kind, metadata = shape.type_name, shape.metadata
+    measure: float | None = None
+    if kind in ("integer", "long", "float", "double"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            measure, what = value, "value"
+    elif isinstance(value, (str, bytes, list, dict)) and kind in ("string", "blob", "list", "map"):
+        measure, what = len(value), "length"
+    if measure is not None:
+        low, high = metadata.get("min"), metadata.get("max")
+        shown = str(value)[:100]
+        if low is not None and measure < low:
+            return (f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must have {what} greater "
+                    f"than or equal to {low}")
+        if high is not None and measure > high:
+            return (f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must have {what} less "
+                    f"than or equal to {high}")
+    if kind == "structure" and isinstance(value, dict):
+        for name, item in value.items():
+            member = shape.members.get(name)
+            if member is not None:
+                found = _out_of_bounds(service, member, item, f"{path}.{name[:1].lower()}{name[1:]}".lstrip("."),
+                                       depth + 1)
+                if found:
+                    return found
+    elif kind == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _out_of_bounds(service, shape.member, item, f"{path}.{index + 1}.member", depth + 1)
+            if found:
+                return found
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            found = (_out_of_bounds(service, shape.key, key, f"{path}.key", depth + 1)
+                     or _out_of_bounds(service, shape.value, item, f"{path}.{key}", depth + 1))
+            if found:
+                return found
+    return None
+
+
+@cache
+def _bounds_within(service: str, shape_name: str) -> bool:
+    """Whether the named shape of `service`, or any shape below it, has a min or a max (worked out once)."""
+    seen: set[str] = set()
+    pending = [service_model(service).shape_for(shape_name)]
+    while pending:
+        shape = pending.pop()
+        if shape.name in seen:
+            continue
+        seen.add(shape.name)
+        if shape.metadata.get("min") is not None or shape.metadata.get("max") is not None:
+            return True
+        if shape.type_name == "structure":
+            pending.extend(shape.members.values())
+        elif shape.type_name == "list":
+            pending.append(shape.member)
+        elif shape.type_name == "map":
+            pending.extend((shape.key, shape.value))
+    return False
+
+
+def _has_bounds(service: str, shape: botocore.model.Shape) -> bool:
+    return _bounds_within(service, shape.name)
 
 
 def _refusal(service: str, protocol: str | None, problem: _ProblemError) -> AwsError:
@@ -454,8 +541,9 @@ class _Decoder:
             index = 1
             while _has_prefix(form, f"{base}.{index}") and index <= MAX_FORM_ENTRIES:
                 entry_key = form.get(f"{base}.{index}.{key_name}")
-                if entry_key is not None:
-                    entries[entry_key] = self._from_form(shape.value, form, f"{base}.{index}.{value_name}", ec2)
+                if entry_key is not None:  # (a key is text the service stores and answers, as a value is)
+                    entries[self._scalar(shape.key, entry_key)] = self._from_form(
+                        shape.value, form, f"{base}.{index}.{value_name}", ec2)
                 index += 1
             return entries
         text = form.get(prefix)
