@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import random
 import subprocess
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 import timeit
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,24 +48,37 @@ def lab(*args: str, state: Path, env: dict[str, str]) -> None:
                    capture_output=True, timeout=180)
 
 
+def cpu_reference() -> float:
+    """us per sum(range(1000)), best of 5, printed: the machine's speed to read the run's times against."""
+    reference = min(timeit.repeat("sum(range(1000))", number=1000, repeat=5)) * 1000
+    print(f"CPU reference: sum(range(1000)) takes {reference:.1f} us")
+    return reference
+
+
+@contextlib.contextmanager
+def throwaway_sandbox(prefix: str) -> Iterator[tuple[int, Path]]:
+    """`lab up` on 127.0.0.1 in a temporary state dir, (port, state dir), stopped and removed afterwards."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "fuzz", "AWS_SECRET_ACCESS_KEY": "fuzz"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        state = Path(tmp) / "state"
+        lab("up", "--port", str(port), state=state, env=env)
+        try:
+            yield port, state
+        finally:
+            lab("down", state=state, env=env)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--show", type=int, default=10, help="print the first N problems")
     args = parser.parse_args()
-    reference = min(timeit.repeat("sum(range(1000))", number=1000, repeat=5)) * 1000
-    print(f"CPU reference: sum(range(1000)) takes {reference:.1f} us")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "fuzz", "AWS_SECRET_ACCESS_KEY": "fuzz"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-fuzz-") as tmp:
-        state = Path(tmp) / "state"
-        lab("up", "--port", str(port), state=state, env=env)
-        try:
-            return run(args, port, reference)
-        finally:
-            lab("down", state=state, env=env)
+    reference = cpu_reference()
+    with throwaway_sandbox("bench-fuzz-") as (port, _):
+        return run(args, port, reference)
 
 
 def run(args: argparse.Namespace, port: int, reference: float) -> int:

@@ -14,36 +14,21 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
-import subprocess
 import sys
-import tempfile
 import time
-import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # (the benchmarks are not a package)
 
+from bench_architecture import rss_mb
+from bench_fuzz import cpu_reference, throwaway_sandbox
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.conftest import free_port
 from tests.integration._model_fuzz import SERVICES, Outcome, fuzz_client, fuzz_operation, live_names, operations
 
 CANARY_BUCKET, CANARY_KEY, CANARY_BODY = "model-fuzz-canary", "canary.txt", b"the canary of the model fuzz"
-
-
-def lab(*args: str, state: Path, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "lab", *args, "--state-dir", str(state)], env=env, check=True,
-                   capture_output=True, timeout=180)
-
-
-def rss_mb(state: Path) -> float:
-    pid = int((state / "sandbox.pid").read_text())
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> int:
@@ -54,18 +39,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=40, help="print at most this many defects")
     args = parser.parse_args()
-    reference = min(timeit.repeat("sum(range(1000))", number=1000, repeat=5)) * 1000
-    print(f"CPU reference: sum(range(1000)) takes {reference:.1f} us")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "fuzz", "AWS_SECRET_ACCESS_KEY": "fuzz"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-model-fuzz-") as tmp:
-        state = Path(tmp) / "state"
-        lab("up", "--port", str(port), state=state, env=env)
-        try:
-            return run(args, f"http://127.0.0.1:{port}", state)
-        finally:
-            lab("down", state=state, env=env)
+    cpu_reference()
+    with throwaway_sandbox("bench-model-fuzz-") as (port, state):
+        return run(args, f"http://127.0.0.1:{port}", state)
 
 
 def run(args: argparse.Namespace, endpoint: str, state: Path) -> int:
@@ -74,7 +50,8 @@ def run(args: argparse.Namespace, endpoint: str, state: Path) -> int:
     s3.put_object(Bucket=CANARY_BUCKET, Key=CANARY_KEY, Body=CANARY_BODY)
     wanted = {name for name in args.operations.split(",") if name}
     extra = live_names(endpoint)
-    memory_before = rss_mb(state)
+    pid = int((state / "sandbox.pid").read_text())
+    memory_before = rss_mb(pid)
     defects: list[tuple[Outcome, dict]] = []
     per_service: dict[str, collections.Counter[str]] = {}
     slowest: list[tuple[float, str]] = []
@@ -119,7 +96,7 @@ def run(args: argparse.Namespace, endpoint: str, state: Path) -> int:
     except (ClientError, BotoCoreError) as error:  # the verdict is printed, not raised
         print(f"  after the fuzz: {type(error).__name__}: {error}")
     print(f"afterwards: healthy {healthy}, canary intact {canary}; resident memory {memory_before:.0f} MB before, "
-          f"{rss_mb(state):.0f} MB after")
+          f"{rss_mb(pid):.0f} MB after")
     return 0 if healthy and canary and not defects else 1
 
 

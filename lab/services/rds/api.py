@@ -68,6 +68,19 @@ def _check_retention(params: dict[str, Any]) -> None:
         raise _refusal(400, "InvalidParameterValue", retention_message(days))
 
 
+def _require_source(call: Call, instance_member: str, cluster_member: str) -> None:
+    """An operation that starts from a DB instance's data or a Multi-AZ DB cluster's names one of the two (the
+    backend fails on neither); the lab simulates no clusters."""
+    params = call.params
+    if params.get(instance_member):
+        return
+    if params.get(cluster_member):
+        raise NotSimulatedError(f"{call.identity.operation} from a Multi-AZ DB cluster ({cluster_member}) is not "
+                                f"simulated by the lab; name a DB instance's ({instance_member})")
+    raise _refusal(400, "InvalidParameterCombination", f"One of {instance_member} or {cluster_member} must be "
+                                                       "specified.")
+
+
 # GiB a MySQL, MariaDB or PostgreSQL instance may have, per storage type (RDS User Guide: Amazon RDS DB instance
 # storage, "Storage types" table); the backend takes any number, and the duration model reads it.
 STORAGE_GIB = {"standard": (5, 3072), "gp2": (20, 65536), "gp3": (20, 65536), "io1": (100, 65536),
@@ -514,13 +527,7 @@ class RdsApi(ServiceApi):
         params, region = call.params, call.region
         engine = self.engine
         _check_retention(params)
-        if not params.get("DBSnapshotIdentifier"):
-            if params.get("DBClusterSnapshotIdentifier"):
-                raise NotSimulatedError("RestoreDBInstanceFromDBSnapshot from a Multi-AZ DB cluster snapshot "
-                                        "(DBClusterSnapshotIdentifier) is not simulated by the lab; restore "
-                                        "from a DB snapshot (DBSnapshotIdentifier)")
-            raise _refusal(400, "InvalidParameterCombination",
-                           "One of DBSnapshotIdentifier or DBClusterSnapshotIdentifier must be specified.")
+        _require_source(call, "DBSnapshotIdentifier", "DBClusterSnapshotIdentifier")
         snapshot_id = str(params["DBSnapshotIdentifier"])
         snapshot = self._snapshot(region, snapshot_id)
         if snapshot is not None and snapshot.status != "available":
@@ -648,13 +655,7 @@ class RdsApi(ServiceApi):
     def op_CreateDBInstanceReadReplica(self, call: Call) -> Output | BackendAnswer:
         params, region = call.params, call.region
         engine = self.engine
-        if not params.get("SourceDBInstanceIdentifier"):
-            if params.get("SourceDBClusterIdentifier"):
-                raise NotSimulatedError("CreateDBInstanceReadReplica of a Multi-AZ DB cluster "
-                                        "(SourceDBClusterIdentifier) is not simulated by the lab; name the source "
-                                        "DB instance (SourceDBInstanceIdentifier)")
-            raise _refusal(400, "InvalidParameterCombination",
-                           "One of SourceDBInstanceIdentifier or SourceDBClusterIdentifier must be specified.")
+        _require_source(call, "SourceDBInstanceIdentifier", "SourceDBClusterIdentifier")
         source = self._snapshot_source(region, params.get("SourceDBInstanceIdentifier"))
         if source is not None:
             if source.retention_days == 0:

@@ -161,21 +161,11 @@ class S3Api(ServiceApi):
 
     # -- listings ----------------------------------------------------------------------------------------
 
-    def op_ListObjects(self, call: Call) -> BackendAnswer:
+    def _capped_listing(self, call: Call) -> BackendAnswer:
         _cap_page_size(call)
         return call.backend_answer()
 
-    def op_ListObjectVersions(self, call: Call) -> BackendAnswer:
-        _cap_page_size(call)
-        return call.backend_answer()
-
-    def op_ListMultipartUploads(self, call: Call) -> BackendAnswer:
-        _cap_page_size(call)
-        return call.backend_answer()
-
-    def op_ListParts(self, call: Call) -> BackendAnswer:
-        _cap_page_size(call)
-        return call.backend_answer()
+    op_ListObjects = op_ListObjectVersions = op_ListMultipartUploads = op_ListParts = _capped_listing
 
     def op_ListObjectsV2(self, call: Call) -> BackendAnswer:
         _cap_page_size(call)
