@@ -155,8 +155,8 @@ def decode_request(service: str, operation: str, protocol: str | None, path: str
 # The protocols of the services that check every member against its model's min and max before anything
 # else, answering "1 validation error detected: Value ... at ... failed to satisfy constraint: ..." (e.g.
 # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html, ValidationException;
-# Route 53's InvalidInput carries the same words). botocore's clients check each
-# minimum themselves (ParamValidator), never a maximum: MaxResults=5000 reached the backend, which took it.
+# Route 53's InvalidInput carries the same words). botocore's clients check each minimum themselves
+# (ParamValidator), never a maximum: MaxResults=5000 reached the backend, which took it.
 _BOUNDED_PROTOCOLS = frozenset({"json", "rest-json", "smithy-rpc-v2-cbor", "rest-xml"})
 # Services that answer out-of-range values with their own documented exceptions instead (CloudTrail's
 # InvalidMaxResultsException, InvalidTimeRangeException, ...: lab.services.cloudtrail checks them), or not at
@@ -167,7 +167,7 @@ _OWN_BOUNDS = frozenset({"s3", "cloudtrail"})
 def _out_of_bounds(service: str, shape: botocore.model.Shape, value: Any, path: str, depth: int) -> str | None:
     """The first value outside its shape's min or max (numbers: the value; text, blobs, lists, maps: the
     length), in AWS's words, or None."""
-    if depth > MAX_DEPTH or not _has_bounds(service, shape):
+    if depth > MAX_DEPTH or not _bounds_within(service, shape.name):
         return None
     kind, metadata = shape.type_name, shape.metadata
     measure: float | None = None
@@ -227,9 +227,6 @@ def _bounds_within(service: str, shape_name: str) -> bool:
             pending.extend((shape.key, shape.value))
     return False
 
-
-def _has_bounds(service: str, shape: botocore.model.Shape) -> bool:
-    return _bounds_within(service, shape.name)
 
 
 def _refusal(service: str, protocol: str | None, problem: _ProblemError) -> AwsError:
@@ -738,7 +735,7 @@ def _check_text(value: str) -> None:
 
 
 def _check_xml_text(value: str) -> None:
-    """Refuse text a query or ec2 service would store and later answer in XML, where XML 1.0 cannot carry it
+    """Refuse text a query, ec2 or rest-xml service would store or echo in XML, where XML 1.0 cannot carry it
     even escaped (a control character): one such description would make every later listing of its kind
     unreadable to every client. AWS refuses them too (EC2: "Valid characters: a-z, A-Z, 0-9, spaces, and
     ._-:/()#,@[]+=&;{}!$*" for a security group's description)."""

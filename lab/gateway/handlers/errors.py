@@ -12,9 +12,9 @@ from lab.gateway.chain import HandlerChain
 from lab.gateway.codec.errors import aws_error, readable_xml
 from lab.kernel.context import RequestContext, Response
 
+_XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
 # The codes S3 and the other services answer these statuses with
 # (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
-_XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
 _CODES = {400: "BadRequest", 401: "Unauthorized", 403: "AccessDenied", 404: "NotFound", 405: "MethodNotAllowed",
           409: "Conflict", 411: "MissingContentLength", 412: "PreconditionFailed", 413: "EntityTooLarge",
           416: "InvalidRange", 429: "TooManyRequests"}

@@ -51,8 +51,8 @@ Output = dict[str, Any]
 INCORRECT_STATE = "IncorrectState"
 INCORRECT_INSTANCE_STATE = "IncorrectInstanceState"
 INVALID_VALUE = "InvalidParameterValue"
-# Instances one RunInstances may launch at least: EC2's classic default On-Demand limit of 20 per Region (now a
-# vCPU quota); the backend makes each one, so the limit also bounds a call's time.
+# The most instances one call may need at least (RunInstances' MinCount): EC2's classic default On-Demand limit
+# of 20 per Region (now a vCPU quota). The backend makes each one in turn, so the limit also bounds a call's time.
 INSTANCE_LIMIT = 20
 # GiB per volume type (EBS User Guide: Amazon EBS volume types; io2 Block Express reaches 64 TiB)
 VOLUME_GIB = {"gp2": (1, 16384), "gp3": (1, 16384), "io1": (4, 16384), "io2": (4, 65536), "st1": (125, 16384),
