@@ -146,9 +146,12 @@ def decode_request(service: str, operation: str, protocol: str | None, path: str
             raise ValueError(f"the {service} {operation} request does not match its model: {problem}") from None
         raise _refusal(service, protocol, problem) from None
     if strict and protocol in _BOUNDED_PROTOCOLS and service not in _OWN_BOUNDS and model.input_shape is not None:
-        broken = _out_of_bounds(service, model.input_shape, params, "", 0)
-        if broken is not None:
-            raise AwsError(refusals(service, protocol).invalid, f"1 validation error detected: {broken}", 400)
+        try:
+            _check_bounds(_bounded_shapes(service), model.input_shape, params, 0)
+        except _OutOfBoundsError as broken:
+            raise AwsError(refusals(service, protocol).invalid,
+                           f"1 validation error detected: Value '{broken.shown}' at '{broken.where()}' failed to "
+                           f"satisfy constraint: {broken.constraint}", 400) from None
     return params
 
 
@@ -164,11 +167,24 @@ _BOUNDED_PROTOCOLS = frozenset({"json", "rest-json", "smithy-rpc-v2-cbor", "rest
 _OWN_BOUNDS = frozenset({"s3", "cloudtrail"})
 
 
-def _out_of_bounds(service: str, shape: botocore.model.Shape, value: Any, path: str, depth: int) -> str | None:
-    """The first value outside its shape's min or max (numbers: the value; text, blobs, lists, maps: the
-    length), in AWS's words, or None."""
-    if depth > MAX_DEPTH or not _bounds_within(service, shape.name):
-        return None
+class _OutOfBoundsError(Exception):
+    """A value outside its shape's min or max; the path to it gathered as the walk unwinds (built only then: the
+    walk runs on every call of these protocols, and nearly every value is within bounds)."""
+
+    def __init__(self, shown: str, constraint: str) -> None:
+        super().__init__(constraint)
+        self.shown, self.constraint = shown, constraint
+        self.path: list[str] = []
+
+    def where(self) -> str:
+        return ".".join(reversed(self.path))
+
+
+def _check_bounds(bounded: frozenset[str], shape: botocore.model.Shape, value: Any, depth: int) -> None:
+    """Raise _OutOfBoundsError for the first value outside its shape's min or max (numbers: the value; text,
+    blobs, lists, maps: the length). `bounded`: the names of the shapes with a bound at or below them."""
+    if depth > MAX_DEPTH or shape.name not in bounded:
+        return
     kind, metadata = shape.type_name, shape.metadata
     measure: float | None = None
     if kind in ("integer", "long", "float", "double"):
@@ -178,55 +194,65 @@ def _out_of_bounds(service: str, shape: botocore.model.Shape, value: Any, path: 
         measure, what = len(value), "length"
     if measure is not None:
         low, high = metadata.get("min"), metadata.get("max")
-        shown = str(value)[:100]
         if low is not None and measure < low:
-            return (f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must have {what} greater "
-                    f"than or equal to {low}")
+            raise _OutOfBoundsError(str(value)[:100], f"Member must have {what} greater than or equal to {low}")
         if high is not None and measure > high:
-            return (f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must have {what} less "
-                    f"than or equal to {high}")
+            raise _OutOfBoundsError(str(value)[:100], f"Member must have {what} less than or equal to {high}")
     if kind == "structure" and isinstance(value, dict):
         for name, item in value.items():
             member = shape.members.get(name)
             if member is not None:
-                found = _out_of_bounds(service, member, item, f"{path}.{name[:1].lower()}{name[1:]}".lstrip("."),
-                                       depth + 1)
-                if found:
-                    return found
+                try:
+                    _check_bounds(bounded, member, item, depth + 1)
+                except _OutOfBoundsError as broken:
+                    broken.path.append(name[:1].lower() + name[1:])
+                    raise
     elif kind == "list" and isinstance(value, list):
         for index, item in enumerate(value):
-            found = _out_of_bounds(service, shape.member, item, f"{path}.{index + 1}.member", depth + 1)
-            if found:
-                return found
+            try:
+                _check_bounds(bounded, shape.member, item, depth + 1)
+            except _OutOfBoundsError as broken:
+                broken.path.append(f"{index + 1}.member")
+                raise
     elif kind == "map" and isinstance(value, dict):
         for key, item in value.items():
-            found = (_out_of_bounds(service, shape.key, key, f"{path}.key", depth + 1)
-                     or _out_of_bounds(service, shape.value, item, f"{path}.{key}", depth + 1))
-            if found:
-                return found
-    return None
+            try:
+                _check_bounds(bounded, shape.key, key, depth + 1)
+            except _OutOfBoundsError as broken:
+                broken.path.append("key")
+                raise
+            try:
+                _check_bounds(bounded, shape.value, item, depth + 1)
+            except _OutOfBoundsError as broken:
+                broken.path.append(str(key))
+                raise
 
 
 @cache
-def _bounds_within(service: str, shape_name: str) -> bool:
-    """Whether the named shape of `service`, or any shape below it, has a min or a max (worked out once)."""
-    seen: set[str] = set()
-    pending = [service_model(service).shape_for(shape_name)]
-    while pending:
-        shape = pending.pop()
-        if shape.name in seen:
-            continue
-        seen.add(shape.name)
+def _bounded_shapes(service: str) -> frozenset[str]:
+    """The names of `service`'s shapes that have a min or a max, or a shape below them that has one (worked
+    out once per service, from its model)."""
+    model = service_model(service)
+    below: dict[str, list[str]] = {}
+    bounded: set[str] = set()
+    for name in model.shape_names:
+        shape = model.shape_for(name)
         if shape.metadata.get("min") is not None or shape.metadata.get("max") is not None:
-            return True
+            bounded.add(name)
         if shape.type_name == "structure":
-            pending.extend(shape.members.values())
+            below[name] = [member.name for member in shape.members.values()]
         elif shape.type_name == "list":
-            pending.append(shape.member)
+            below[name] = [shape.member.name]
         elif shape.type_name == "map":
-            pending.extend((shape.key, shape.value))
-    return False
-
+            below[name] = [shape.key.name, shape.value.name]
+    changed = True
+    while changed:  # (until no shape above a bounded one is left out)
+        changed = False
+        for name, children in below.items():
+            if name not in bounded and any(child in bounded for child in children):
+                bounded.add(name)
+                changed = True
+    return frozenset(bounded)
 
 
 def _refusal(service: str, protocol: str | None, problem: _ProblemError) -> AwsError:
