@@ -13,6 +13,7 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -129,18 +130,29 @@ def test_a_backup_job_report_lands_in_s3_as_csv_and_json_and_runs_daily(lab, rol
     assert len(ours) == 1 and ours[0]["Job Status"] == "COMPLETED" and ours[0]["Resource Type"] == "S3"
     json_key = next(key for key in keys if key.endswith(".json"))
     document = json.loads(s3.get_object(Bucket=reports_bucket, Key=json_key)["Body"].read())
-    assert job_id in [item["Backup Job ID"] for item in document["reportItems"]]
+    [item] = [item for item in document["reportItems"] if item["backupJobId"] == job_id]
+    assert item["jobStatus"] == "COMPLETED" and item["accountId"] == ACCOUNT and item["resourceType"] == "S3"
+    assert item["resourceName"] and item["resourceArn"].startswith("arn:aws:s3:::")
+    assert item["reportTimePeriodEnd"] == ours[0]["Report Time Period End"] and "reportTimePeriodStart" in item
     plan = backup.describe_report_plan(ReportPlanName=name)["ReportPlan"]
     assert plan["LastSuccessfulExecutionTime"] == done["CompletionTime"]
 
-    # Daily: 24 hours after its creation the plan reports again, without the job that finished a day before.
+    # Daily, at 03:00 UTC (AWS: between 1 and 5 AM), on the previous UTC day, midnight to midnight: the job is
+    # in it when it finished that day.
     advance(lab, "24h")
     jobs = backup.list_report_jobs(ByReportPlanName=name)["ReportJobs"]
     assert len(jobs) == 2 and all(job["Status"] == "COMPLETED" for job in jobs)
     daily = next(job for job in jobs if job["ReportJobId"] != report_job)
+    assert (daily["CreationTime"].hour, daily["CreationTime"].minute) == (3, 0)
     daily_csv = next(key for key in daily["ReportDestination"]["S3Keys"] if key.endswith(".csv"))
     body = s3.get_object(Bucket=reports_bucket, Key=daily_csv)["Body"].read().decode()
-    assert job_id not in body and body.startswith("Report Time Period Start,Report Time Period End,Account ID")
+    assert body.startswith("Report Time Period Start,Report Time Period End,Account ID")
+    day_before = (daily["CreationTime"] - timedelta(days=1)).date()
+    period = next(csv.reader(io.StringIO(body.splitlines()[1]))) if body.count("\n") > 1 else None
+    if period is not None:
+        assert period[:2] == [f"{day_before}T00:00:00Z", f"{day_before + timedelta(days=1)}T00:00:00Z"]
+    finished = backup.describe_backup_job(BackupJobId=job_id)["CompletionDate"].astimezone(UTC).date()
+    assert (job_id in body) == (finished == day_before)
     assert backup.list_report_jobs(ByStatus="FAILED", ByReportPlanName=name)["ReportJobs"] == []
 
     # Changing and deleting the plan: its next runs follow, then stop.
@@ -207,6 +219,6 @@ def test_the_aws_cli_runs_a_copy_job_report_and_a_control_compliance_report(lab,
     assert described["Status"] == "COMPLETED", described
     [key] = described["ReportDestination"]["S3Keys"]
     items = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["reportItems"]
-    assert [(item["Framework Name"], item["Control Name"]) for item in items] == \
+    assert [(item["frameworkName"], item["controlName"]) for item in items] == \
         [(framework, "BACKUP_RECOVERY_POINT_ENCRYPTED")]
-    assert items[0]["Control Compliance Status"] in ("COMPLIANT", "NON_COMPLIANT")
+    assert items[0]["controlComplianceStatus"] in ("COMPLIANT", "NON_COMPLIANT")

@@ -39,7 +39,6 @@ from lab.services.backup.config_api import (
 from lab.services.backup.engine import Backup
 from lab.services.backup.jobs import DEFAULT_COMPLETE_WINDOW, DEFAULT_START_WINDOW, lock_refusal
 from lab.services.backup.model import (
-    DAY,
     BackupJob,
     CopyJob,
     Framework,
@@ -53,7 +52,7 @@ from lab.services.backup.model import (
     default_vault_key,
     vault_arn,
 )
-from lab.services.backup.reports import COMPLIANCE_TEMPLATES, FORMATS, TEMPLATES, ReportPlan, books
+from lab.services.backup.reports import COMPLIANCE_TEMPLATES, FORMATS, TEMPLATES, ReportPlan, books, next_daily_run
 from lab.services.backup.resources import RESOURCE_TYPES, parse_arn
 from lab.services.backup.schedule import Schedule, ScheduleError, validate
 from lab.services.backup.timing import restore_seconds
@@ -456,8 +455,7 @@ class BackupApi(ServiceApi):
         reports.plans[(region, name)] = plan
         if params.get("ReportPlanTags"):
             engine.state.tags[arn] = dict(params["ReportPlanTags"])
-        # The plan reports every 24 hours from now (AWS does not say at what hour: an estimate).
-        engine.state.schedule(now + DAY, "report-daily", f"{region}|{name}|{now!r}")
+        engine.state.schedule(next_daily_run(now), "report-daily", f"{region}|{name}|{now!r}")
         engine.emit("ReportPlanCreated", region=region, resource=arn, template=setting["ReportTemplate"],
                     bucket=channel["S3BucketName"])
         return {"ReportPlanName": name, "ReportPlanArn": arn, "CreationTime": now}

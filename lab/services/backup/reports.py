@@ -1,13 +1,16 @@
 """Backup Audit Manager report plans and report jobs, on the sim clock.
 
 A report plan names a report template and an S3 delivery channel (AWS Backup API Reference: ReportPlan,
-ReportDeliveryChannel, ReportSetting). It runs every 24 hours from its creation, and on StartReportJob; each run
-is a report job, CREATED, then RUNNING for `backup.report.run`, then COMPLETED with its report in S3, or FAILED
-with a message when the bucket cannot take it (API Reference: ReportJob). A jobs report holds "jobs finished in
-the last 24 hours and all active jobs"; a compliance report the controls of its frameworks, evaluated as
-DescribeFramework does (AWS Backup Developer Guide: Creating report plans using the AWS Backup API). Reports go
-to `s3://bucket/[prefix/]Backup/<region>/<year>/<month>/<day>/<report plan name>/`, one object per format
-(CSV, JSON), as ReportDeliveryChannel's S3KeyPrefix documents the path.
+ReportDeliveryChannel, ReportSetting). Each run is a report job, CREATED, then RUNNING for `backup.report.run`,
+then COMPLETED with its report in S3, or FAILED with a message when the bucket cannot take it (API Reference:
+ReportJob). A plan runs daily "between the hours of 1 and 5 AM UTC" with a report "for the previous 24 hours"
+(AWS Backup Developer Guide: Choosing your report template), whose sample covers the previous UTC day, midnight
+to midnight; StartReportJob runs it on demand over the 24 hours before the report is made. A jobs report holds
+"jobs finished in the last 24 hours and all active jobs"; a compliance report the controls of its frameworks,
+evaluated as DescribeFramework does (Creating report plans using the AWS Backup API). Reports go to
+`s3://bucket/[prefix/]Backup/<region>/<year>/<month>/<day>/<report plan name>/`, one object per format (CSV with
+the template's columns, JSON with `reportItems` in the guide's sample's camelCase keys, each item carrying its
+report's period), as ReportDeliveryChannel's S3KeyPrefix documents the path.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,6 +35,8 @@ COMPLIANCE_TEMPLATES = ("CONTROL_COMPLIANCE_REPORT", "RESOURCE_COMPLIANCE_REPORT
 TEMPLATES = JOB_TEMPLATES + COMPLIANCE_TEMPLATES
 FORMATS = ("CSV", "JSON")
 REPORT_PERIOD = DAY  # a jobs report covers the jobs that finished in the last 24 hours, and the active ones
+#: when a plan's daily report is made: AWS says between 1 and 5 AM UTC, randomised; the middle of that window
+DAILY_REPORT_HOUR = 3
 _ACTIVE = frozenset({"CREATED", "PENDING", "RUNNING", "ABORTING"})
 _PERIOD = ("Report Time Period Start", "Report Time Period End")
 _JOB = ("Account ID", "Region")
@@ -38,10 +44,10 @@ _DATES = ("Creation Date", "Completion Date")
 #: each template's columns, in order (a report with no rows still has its header)
 COLUMNS: dict[str, tuple[str, ...]] = {
     "BACKUP_JOB_REPORT": (*_PERIOD, *_JOB, "Backup Job ID", "Job Status", "Status Message", "Resource Type",
-                          "Resource ARN", "Backup Plan ARN", "Backup Rule ID", *_DATES, "Recovery Point ARN",
-                          "Backup Size In Bytes", "Backup Vault Name", "IAM Role ARN"),
+                          "Resource ARN", "Resource Name", "Backup Plan ARN", "Backup Rule ID", *_DATES,
+                          "Recovery Point ARN", "Backup Size In Bytes", "Backup Vault Name", "IAM Role ARN"),
     "COPY_JOB_REPORT": (*_PERIOD, *_JOB, "Copy Job ID", "Job Status", "Status Message", "Resource Type",
-                        "Resource ARN", "Source Recovery Point ARN", "Destination Backup Vault ARN",
+                        "Resource ARN", "Resource Name", "Source Recovery Point ARN", "Destination Backup Vault ARN",
                         "Destination Recovery Point ARN", *_DATES, "Backup Size In Bytes", "IAM Role ARN"),
     "RESTORE_JOB_REPORT": (*_PERIOD, *_JOB, "Restore Job ID", "Job Status", "Status Message", "Resource Type",
                            "Recovery Point ARN", "Source Resource ARN", "Created Resource ARN", *_DATES,
@@ -86,6 +92,9 @@ class ReportJob:
     completion_time: float | None = None
     bucket: str | None = None
     keys: list[str] = field(default_factory=list)
+    # the period the report covers (a daily run's: the previous UTC day); None on demand: the 24 hours before it
+    period_start: float | None = None
+    period_end: float | None = None
 
     def view(self) -> dict[str, Any]:
         destination = {"S3BucketName": self.bucket, "S3Keys": self.keys} if self.status == "COMPLETED" else None
@@ -113,12 +122,15 @@ def books(state: BackupState) -> ReportBooks:
 class ReportJobs:
     """The backup engine's report runs (a mixin of lab.services.backup.engine.Backup)."""
 
-    def start_report_job(self, plan: ReportPlan) -> ReportJob:
-        """A new report job of `plan`, CREATED now; it starts at once and completes after `backup.report.run`."""
+    def start_report_job(self, plan: ReportPlan, period: tuple[float, float] | None = None) -> ReportJob:
+        """A new report job of `plan`, CREATED now; it starts at once and completes after `backup.report.run`.
+        It reports on `period` (start, end), else on the 24 hours before it completes."""
         state: BackupState = self.state
         now: float = self.now()
         job = ReportJob(state.new_uuid(self.seed).replace("-", ""), plan.region, plan.name,
                         plan.arn, plan.setting["ReportTemplate"], now)
+        if period is not None:
+            job.period_start, job.period_end = period
         reports = books(state)
         reports.jobs[job.job_id] = job
         plan.last_attempted = now
@@ -127,13 +139,15 @@ class ReportJobs:
         return job
 
     def run_report_plan(self, key: str, at: float) -> None:
-        """The plan's daily run: a report job, and the next run 24 hours on (none once the plan is deleted)."""
+        """The plan's daily run: a report job on the previous UTC day, and the next run a day on (none once the
+        plan is deleted)."""
         region, name, created = key.split("|", 2)
         plan = books(self.state).plans.get((region, name))
         if plan is None or repr(plan.creation_time) != created:
             return  # deleted (or deleted and made again: the new plan has its own runs)
-        self.start_report_job(plan)
-        self.state.schedule(at + REPORT_PERIOD, "report-daily", key)
+        midnight = _midnight(at)
+        self.start_report_job(plan, (midnight - REPORT_PERIOD, midnight))
+        self.state.schedule(next_daily_run(at), "report-daily", key)
 
     def start_report(self, job_id: str, at: float) -> None:
         job = books(self.state).jobs.get(job_id)
@@ -158,7 +172,9 @@ class ReportJobs:
         moment = datetime.fromtimestamp(at, tz=UTC)
         folder = f"{prefix.strip('/') + '/' if prefix else ''}Backup/{job.region}/{moment:%Y/%m/%d}/{plan.name}/"
         stem = f"{job.template}_{job.job_id}_{config.ACCOUNT_ID}_{job.region}_{moment:%Y%m%dT%H%M%SZ}"
-        rows = self.report_rows(job.template, plan, at)
+        since, until = ((job.period_start, job.period_end) if job.period_start is not None and
+                        job.period_end is not None else (at - REPORT_PERIOD, at))
+        rows = self.report_rows(job.template, plan, since, until)
         s3 = self.sandbox.client("s3", job.region)
         keys: list[str] = []
         try:
@@ -166,7 +182,7 @@ class ReportJobs:
                 s3.head_bucket(Bucket=bucket)
                 for fmt in channel.get("Formats") or ["CSV"]:
                     key = f"{folder}{stem}.{fmt.lower()}"
-                    body, content_type = _render(fmt, COLUMNS[job.template], rows, at)
+                    body, content_type = _render(fmt, COLUMNS[job.template], rows, since, until)
                     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
                     keys.append(key)
         except ClientError as exc:
@@ -201,18 +217,19 @@ class ReportJobs:
 
     # -- what a report holds ---------------------------------------------------------------------
 
-    def report_rows(self, template: str, plan: ReportPlan, at: float) -> list[dict[str, Any]]:
+    def report_rows(self, template: str, plan: ReportPlan, since: float, until: float) -> list[dict[str, Any]]:
+        """The report's items on the period [since, until): every job active now, and those finished in it."""
         state: BackupState = self.state
-        region, since = plan.region, at - REPORT_PERIOD
-        regions = plan.setting.get("Regions") or [region]
+        regions = plan.setting.get("Regions") or [plan.region]
 
         def reported(status: str, created: float, completed: float | None) -> bool:
-            return created <= at and (status in _ACTIVE or (completed is not None and since <= completed <= at))
+            return status in _ACTIVE or (completed is not None and since <= completed < until)
 
         if template == "BACKUP_JOB_REPORT":
             return [{"Account ID": config.ACCOUNT_ID, "Region": job.region, "Backup Job ID": job.job_id,
                      "Job Status": job.state, "Status Message": job.status_message or "",
                      "Resource Type": job.resource_type, "Resource ARN": job.resource_arn,
+                     "Resource Name": job.resource_name or "",
                      "Backup Plan ARN": (job.created_by or {}).get("BackupPlanArn", ""),
                      "Backup Rule ID": (job.created_by or {}).get("BackupPlanRuleId", ""),
                      "Creation Date": iso(job.creation_date), "Completion Date": _iso(job.completion_date),
@@ -224,6 +241,7 @@ class ReportJobs:
             return [{"Account ID": config.ACCOUNT_ID, "Region": job.region, "Copy Job ID": job.job_id,
                      "Job Status": job.state, "Status Message": job.status_message or "",
                      "Resource Type": job.resource_type, "Resource ARN": job.resource_arn,
+                     "Resource Name": job.resource_name or "",
                      "Source Recovery Point ARN": job.source_recovery_point_arn,
                      "Destination Backup Vault ARN": job.destination_vault_arn,
                      "Destination Recovery Point ARN": job.destination_recovery_point_arn or "",
@@ -273,13 +291,32 @@ def _iso(epoch: float | None) -> str:
     return iso(epoch) if epoch is not None else ""
 
 
-def _render(fmt: str, columns: tuple[str, ...], rows: list[dict[str, Any]], at: float) -> tuple[bytes, str]:
-    """One report: CSV (a header of the template's columns, a row per item) or JSON (the items)."""
-    period = {_PERIOD[0]: iso(at - REPORT_PERIOD), _PERIOD[1]: iso(at)}
+def _midnight(epoch: float) -> float:
+    """The UTC midnight that begins the day of `epoch`."""
+    return epoch - epoch % DAY
+
+
+def next_daily_run(after: float) -> float:
+    """When a plan's next daily report is made: the first DAILY_REPORT_HOUR UTC after `after`."""
+    run = _midnight(after) + DAILY_REPORT_HOUR * 3600
+    return run if run > after else run + DAY
+
+
+@cache
+def _json_key(column: str) -> str:
+    """A CSV column's key in the JSON report, as the guide's sample spells them: "IAM Role ARN" -> iamRoleArn."""
+    first, *rest = column.split()
+    return first.lower() + "".join(word.capitalize() for word in rest)
+
+
+def _render(fmt: str, columns: tuple[str, ...], rows: list[dict[str, Any]], since: float,
+            until: float) -> tuple[bytes, str]:
+    """One report: CSV (a header of the template's columns, a row per item) or JSON (`reportItems`, each
+    with the report's period)."""
+    period = {_PERIOD[0]: iso(since), _PERIOD[1]: iso(until)}
     if fmt == "JSON":
-        document = {"reportTimePeriodStart": period[_PERIOD[0]], "reportTimePeriodEnd": period[_PERIOD[1]],
-                    "reportItems": rows}
-        return json.dumps(document, indent=1).encode(), "application/json"
+        items = [{_json_key(column): {**period, **row}.get(column, "") for column in columns} for row in rows]
+        return json.dumps({"reportItems": items}, indent=1).encode(), "application/json"
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
