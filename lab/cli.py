@@ -193,11 +193,14 @@ def env(shell: str | None, region: str, state_dir: str | None, port: int | None)
     for name, value in variables.items():
         click.echo(_export_line(shell, name, value))
     # aws CLI v1 ignores AWS_ENDPOINT_URL for a few services (RDS in us-east-1 goes to rds.amazonaws.com,
-    # SQS): the aws function passes --endpoint-url on every call, as awslocal does, and both functions run
-    # the lab's own tools (installed beside it), whatever else is on PATH.
-    from lab.tools import own_tool
+    # SQS): the lab's aws passes --endpoint-url on every call, as awslocal does. It is a small program first
+    # on PATH, so that a learner's scripts and every other child process run it too (a shell function is seen
+    # by the shell alone); PowerShell, or a state dir that cannot hold it, gets a function as before.
+    from lab.tools import aws_shim_dir, own_tool
 
-    click.echo(_aws_wrapper(shell, own_tool("aws")))
+    own_aws = own_tool("aws")
+    shim_dir = aws_shim_dir(_state_dir(state_dir), own_aws) if own_aws and shell != "powershell" else None
+    click.echo(_path_first(shell, shim_dir) if shim_dir else _aws_wrapper(shell, own_aws))
     awslocal = own_tool("awslocal")
     if awslocal:
         click.echo(_function(shell, "awslocal", awslocal, ""))
@@ -219,6 +222,15 @@ def _export_line(shell: str, name: str, value: str) -> str:
     if shell == "powershell":
         return f"$Env:{name} = \"{value}\""
     return f"export {name}='{value}'"
+
+
+def _path_first(shell: str, directory: Path) -> str:
+    """Put `directory` first on PATH, once however often `lab env` is evaluated."""
+    if shell == "fish":
+        quoted = _fish_quote(str(directory))
+        return f"contains -- {quoted} $PATH; or set -gx PATH {quoted} $PATH;"
+    quoted = shlex.quote(str(directory))
+    return f'case ":$PATH:" in *:{quoted}:*) ;; *) export PATH={quoted}:"$PATH" ;; esac'
 
 
 def _aws_wrapper(shell: str, executable: str | None) -> str:

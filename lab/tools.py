@@ -54,9 +54,40 @@ def aws_cli_warnings(version: str | None) -> list[str]:
                 f"{'.'.join(map(str, since))}): every call would go to AWS; use the lab's own aws "
                 f"({lab_bin() / 'aws'}) or pass --endpoint-url"]
     if major == 1:
-        return [f"aws-cli v1 ignores AWS_ENDPOINT_URL for some services ({_V1_IGNORES}): use the aws function "
-                "that `eval \"$(lab env)\"` defines, which passes --endpoint-url on every call"]
+        return [f"aws-cli v1 ignores AWS_ENDPOINT_URL for some services ({_V1_IGNORES}): use the aws that "
+                "`eval \"$(lab env)\"` puts first on PATH, which passes --endpoint-url on every call"]
     return []
+
+
+_SHIM = """#!/bin/sh
+# The lab's aws CLI, first on PATH after `eval "$(lab env)"` (which writes this file): aws CLI v1 ignores
+# AWS_ENDPOINT_URL for RDS in us-east-1 and for SQS and calls AWS itself, so the sandbox's endpoint is passed
+# on every call, in scripts and child processes too. A later --endpoint-url of your own still wins.
+if [ -n "${{AWS_ENDPOINT_URL:-}}" ]; then
+  exec {aws} --endpoint-url "$AWS_ENDPOINT_URL" "$@"
+fi
+exec {aws} "$@"
+"""
+
+
+def aws_shim_dir(state_dir: Path, aws: str) -> Path | None:
+    """A directory holding `aws`, a program that runs the lab's `aws` with the sandbox's endpoint (written
+    when missing or different), or None when the state dir cannot hold it."""
+    import shlex
+
+    directory = state_dir / "bin"
+    shim = directory / "aws"
+    text = _SHIM.format(aws=shlex.quote(aws))
+    try:
+        if not shim.is_file() or shim.read_text() != text:
+            directory.mkdir(parents=True, exist_ok=True)
+            written = directory / f".aws.{os.getpid()}"
+            written.write_text(text)
+            written.chmod(0o755)
+            written.replace(shim)  # (atomic: a script running aws meanwhile sees the old file or the new)
+    except OSError:
+        return None
+    return directory
 
 
 def _version_of(path: str, *args: str) -> str | None:

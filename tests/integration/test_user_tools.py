@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,20 @@ def test_aws_cli(sandbox, region, tmp_path):
     assert ("securecart-order-history" in tables) == (region == "us-east-1")
     dbs = {d["DBInstanceIdentifier"] for d in json.loads(run("rds", "describe-db-instances"))["DBInstances"]}
     assert ("securecart-orders-db" in dbs) == (region == "us-east-1")  # other tests add their own
+
+
+def test_a_learners_script_reaches_the_sandbox_for_rds_and_sqs_too(sandbox, tmp_path):
+    """A script run by a child shell has no shell functions: the aws on PATH after `lab env` must still pass the
+    endpoint, or aws CLI v1 sends RDS in us-east-1 and SQS to AWS's own endpoints."""
+    tool("aws")
+    script = tmp_path / "mine.sh"
+    script.write_text("set -e\naws rds describe-db-instances --region us-east-1 --debug\n"
+                      "aws sqs list-queues --region us-east-1 --debug\n")
+    result = in_lab_shell(sandbox, f"bash {script}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    sent_to = re.findall(r"Sending http request: <AWSPreparedRequest [^>]*?url=([^ ,]+)", result.stderr)
+    assert len(sent_to) == 2 and all(url.startswith(f"{sandbox.endpoint}/") for url in sent_to), sent_to
+    assert "securecart-orders-db" in result.stdout
 
 
 def test_aws_cli_unknown_operation_is_clear_and_not_retried(sandbox):
