@@ -1453,6 +1453,81 @@ def _sqs_polls_answer_at_once() -> None:
     _replace(SQSBackend, "receive_message", receive_message)
 
 
+# -- ec2-not-found-names-the-id -------------------------------------------------------------------------------
+
+def _ec2_not_found_names_the_id() -> None:
+    from moto.ec2.exceptions import EC2ClientError, InvalidSnapshotIdError, InvalidVolumeIdError
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    class SnapshotNotFoundError(InvalidSnapshotIdError):  # (still the class moto's own code may catch)
+        def __init__(self, snapshot_id: str) -> None:
+            EC2ClientError.__init__(self, "InvalidSnapshot.NotFound", f"The snapshot '{snapshot_id}' does not exist.")
+
+    moto_describe_snapshots, moto_get_snapshot = EBSBackend.describe_snapshots, EBSBackend.get_snapshot
+    moto_delete_snapshot, moto_describe_volumes = EBSBackend.delete_snapshot, EBSBackend.describe_volumes
+
+    def describe_snapshots(self: Any, snapshot_ids: list[str] | None = None, filters: Any = None) -> Any:
+        for snapshot_id in snapshot_ids or ():
+            if snapshot_id not in self.snapshots:
+                raise SnapshotNotFoundError(snapshot_id)
+        return moto_describe_snapshots(self, snapshot_ids, filters)
+
+    def get_snapshot(self: Any, snapshot_id: str) -> Any:
+        if snapshot_id not in self.snapshots:
+            raise SnapshotNotFoundError(snapshot_id)
+        return moto_get_snapshot(self, snapshot_id)
+
+    def delete_snapshot(self: Any, snapshot_id: str) -> Any:
+        if snapshot_id not in self.snapshots:
+            raise SnapshotNotFoundError(snapshot_id)
+        return moto_delete_snapshot(self, snapshot_id)
+
+    def describe_volumes(self: Any, volume_ids: list[str] | None = None, filters: Any = None) -> Any:
+        for volume_id in volume_ids or ():
+            if volume_id not in self.volumes:
+                raise InvalidVolumeIdError(volume_id)
+        return moto_describe_volumes(self, volume_ids, filters)
+
+    for name, replacement in (("describe_snapshots", describe_snapshots), ("get_snapshot", get_snapshot),
+                              ("delete_snapshot", delete_snapshot), ("describe_volumes", describe_volumes)):
+        _replace(EBSBackend, name, replacement)
+
+
+# -- cloudwatch-metrics-listed-once ----------------------------------------------------------------------------
+
+def same_dimensions(metric_dimensions: list[Any], dimensions: list[Any]) -> bool:
+    """Whether two metrics have the same dimensions, in any order (moto compared every dimension with every
+    other, so a metric of two or more dimensions never matched itself)."""
+    return ({(d.name, d.value) for d in metric_dimensions} == {(d.name, d.value) for d in dimensions}
+            and len(metric_dimensions) == len(dimensions))
+
+
+def _cloudwatch_metrics_listed_once() -> None:
+    _replace(sys.modules["moto.cloudwatch.models"], "are_dimensions_same", same_dimensions)
+
+
+# -- s3-storage-metrics-in-their-region ------------------------------------------------------------------------
+
+def _s3_storage_metrics_in_their_region() -> None:
+    from moto.s3.models import S3Backend, s3_backends
+    from moto.utilities.utils import get_partition
+
+    moto_metrics = S3Backend.get_cloudwatch_metrics.__func__  # (a classmethod: CloudWatch asks the class)
+
+    def get_cloudwatch_metrics(cls: Any, account_id: str, region: str) -> list[Any]:
+        # (S3 publishes a bucket's daily storage metrics in the bucket's Region only)
+        buckets = s3_backends[account_id][get_partition(region)].buckets
+        kept = []
+        for datum in moto_metrics(cls, account_id, region):
+            named = next((d.value for d in datum.dimensions if d.name == "BucketName"), None)
+            found = buckets.get(named) if named is not None else None
+            if found is None or found.region_name == region:
+                kept.append(datum)
+        return kept
+
+    _replace(S3Backend, "get_cloudwatch_metrics", classmethod(get_cloudwatch_metrics))
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
@@ -1546,4 +1621,18 @@ PATCHES: tuple[Patch, ...] = (
           "clock, which the sandbox holds at the call's sim instant: ReceiveMessage on an empty queue never "
           "returned, and held the whole sandbox. The poll answers at once with what the queue holds",
           _sqs_polls_answer_at_once, after_import="moto.sqs.models"),
+    Patch("ec2-not-found-names-the-id", "moto.ec2.models.elastic_block_store.EBSBackend.describe_snapshots, "
+          "get_snapshot, delete_snapshot, describe_volumes",
+          "moto's InvalidSnapshot.NotFound has no message (clients showed None) and its InvalidVolume.NotFound of "
+          "DescribeVolumes printed a Python set of the ids: each names the missing id as EC2 does (\"The snapshot "
+          "'snap-...' does not exist.\"), first missing one first", _ec2_not_found_names_the_id,
+          after_import="moto.ec2.models.elastic_block_store"),
+    Patch("cloudwatch-metrics-listed-once", "moto.cloudwatch.models.are_dimensions_same",
+          "moto's ListMetrics lists a metric once per name and dimensions, but its comparison of dimensions matched "
+          "each against every other: a metric of two or more dimensions (S3's replication metrics: source, "
+          "destination, rule) was listed once per datum published, one a minute", _cloudwatch_metrics_listed_once,
+          after_import="moto.cloudwatch.models"),
+    Patch("s3-storage-metrics-in-their-region", "moto.s3.models.S3Backend.get_cloudwatch_metrics",
+          "moto offers every bucket's NumberOfObjects and BucketSizeBytes to CloudWatch in every Region; S3 "
+          "publishes a bucket's storage metrics in the bucket's own Region", _s3_storage_metrics_in_their_region),
 )

@@ -202,3 +202,36 @@ def test_aws_backup_keeps_ebs_recovery_points_as_snapshots_and_ec2_ones_as_image
     found = ec2.describe_instances(InstanceIds=[launched])["Reservations"][0]["Instances"][0]
     assert found["ImageId"] == image_id and found["InstanceType"] == "t3.small"
     assert found["State"]["Name"] == "running"
+
+
+def test_a_missing_snapshot_or_volume_is_named_in_ec2s_words(lab):
+    """EC2 names what it did not find: "The snapshot 'snap-...' does not exist." (moto said nothing, or printed a
+    Python set of the volume ids)."""
+    ec2 = lab.client("ec2")
+    missing_snapshot, missing_volume = "snap-0123456789abcdef0", "vol-0123456789abcdef0"
+    for call in (lambda: ec2.describe_snapshots(SnapshotIds=[missing_snapshot]),
+                 lambda: ec2.delete_snapshot(SnapshotId=missing_snapshot),
+                 lambda: ec2.copy_snapshot(SourceSnapshotId=missing_snapshot, SourceRegion=EAST),
+                 lambda: lab.client("ec2", WEST).copy_snapshot(SourceSnapshotId=missing_snapshot, SourceRegion=EAST),
+                 lambda: ec2.modify_snapshot_attribute(SnapshotId=missing_snapshot, Attribute="createVolumePermission",
+                                                       OperationType="add", UserIds=["111122223333"])):
+        assert error_of(call)[:2] == ("InvalidSnapshot.NotFound", f"The snapshot '{missing_snapshot}' does not exist.")
+    for call in (lambda: ec2.describe_volumes(VolumeIds=[missing_volume]),
+                 lambda: ec2.delete_volume(VolumeId=missing_volume)):
+        assert error_of(call)[:2] == ("InvalidVolume.NotFound", f"The volume '{missing_volume}' does not exist.")
+
+
+def test_a_copied_snapshot_has_an_arbitrary_volume_id(lab):
+    """API Reference, Snapshot: "Snapshots created by the CopySnapshot action have an arbitrary volume ID that
+    should not be used for any purpose"."""
+    ec2 = lab.client("ec2")
+    volume = tagged_volume(lab, uuid.uuid4().hex[:8])
+    advance(lab, "5m")
+    snapshot = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
+    advance(lab, "2h")
+    for region in (EAST, WEST):
+        copy = lab.client("ec2", region).copy_snapshot(SourceSnapshotId=snapshot, SourceRegion=EAST)["SnapshotId"]
+        [shown] = lab.client("ec2", region).describe_snapshots(SnapshotIds=[copy])["Snapshots"]
+        assert shown["VolumeId"] == "vol-ffffffff"
+    [original] = ec2.describe_snapshots(SnapshotIds=[snapshot])["Snapshots"]
+    assert original["VolumeId"] == volume

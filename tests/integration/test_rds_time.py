@@ -222,7 +222,7 @@ def test_changes_without_apply_immediately_wait_for_the_maintenance_window(db):
     seen = walk(db, lambda: status(rds, name), step="30s")
     assert [state for state, _ in seen] == ["modifying", "backing-up", "available"]
     shown = described(rds, name)
-    assert "PendingModifiedValues" not in shown
+    assert shown["PendingModifiedValues"] == {}  # (RDS always answers the element)
     assert (shown["MultiAZ"], shown["DBInstanceClass"], shown["BackupRetentionPeriod"]) == (True, "db.t3.small", 2)
     assert shown["SecondaryAvailabilityZone"] and shown["LatestRestorableTime"]
     assert order_ids(db, name) == ["W-1"]
@@ -255,7 +255,7 @@ def test_a_change_applied_immediately_takes_the_pending_ones_along(db):
     seen = walk(db, lambda: status(rds, name), step="30s")
     assert abs(durations_of(seen)["modifying"] - MODEL.rds_modify(outage=True)) <= 30
     shown = described(rds, name)
-    assert shown["DBInstanceClass"] == "db.t3.small" and "PendingModifiedValues" not in shown
+    assert shown["DBInstanceClass"] == "db.t3.small" and shown["PendingModifiedValues"] == {}
 
 
 def test_storage_engine_and_password_changes_show_their_own_statuses(db):
@@ -278,7 +278,7 @@ def test_storage_engine_and_password_changes_show_their_own_statuses(db):
     assert answered["DBInstanceStatus"] == "resetting-master-credentials"
     assert answered["PendingModifiedValues"] == {"MasterUserPassword": "****"}
     wait_available(db, rds, name)
-    assert "PendingModifiedValues" not in described(rds, name)
+    assert described(rds, name)["PendingModifiedValues"] == {}
     rds.modify_db_instance(DBInstanceIdentifier=name, EngineVersion="16.4", ApplyImmediately=True)
     assert status(rds, name) == "upgrading"
     wait_available(db, rds, name)
@@ -306,6 +306,15 @@ def test_automated_backups_are_taken_daily_in_the_backup_window_and_expire(db):
     events = [e["Message"] for e in rds.describe_events(SourceType="db-instance", SourceIdentifier=name,
                                                         EventCategories=["backup"], Duration=60 * 24 * 3)["Events"]]
     assert events.count("Backing up DB instance") >= 3
+    # RDS UG, Deleting a DB snapshot: automated snapshots go with their retention or their instance, not by hand
+    automated_id = automated[0]["DBSnapshotIdentifier"]
+    with pytest.raises(ClientError) as refused:
+        rds.delete_db_snapshot(DBSnapshotIdentifier=automated_id)
+    assert error_code(refused) == "InvalidDBSnapshotState" and "Only manual snapshots may be deleted" in \
+        str(refused.value)
+    assert automated_id in [s["DBSnapshotIdentifier"] for s in
+                            rds.describe_db_snapshots(DBInstanceIdentifier=name, SnapshotType="automated")[
+                                "DBSnapshots"]]
 
 
 # -- snapshots and copies ---------------------------------------------------------------------------------
@@ -494,6 +503,13 @@ def test_deleting_needs_a_final_snapshot_or_skipping_it_and_lasts_until_the_fina
     assert str(refused.value).endswith("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
     said = cli_refusal(db, "us-east-1", "rds", "delete-db-instance", "--db-instance-identifier", name)
     assert "InvalidParameterCombination" in said and "FinalDBSnapshotIdentifier is required" in said
+    # "Specifying this parameter and also skipping the creation of a final DB snapshot with the SkipFinalSnapshot
+    # parameter results in an error" (API Reference, DeleteDBInstance: FinalDBSnapshotIdentifier)
+    with pytest.raises(ClientError) as refused:
+        rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True,
+                               FinalDBSnapshotIdentifier=f"{name}-both")
+    assert error_code(refused) == "InvalidParameterCombination" and "both" in str(refused.value)
+    assert status(rds, name) == "available"
     answered = aws_cli(db, "us-east-1", "rds", "delete-db-instance", "--db-instance-identifier", name,
                        "--final-db-snapshot-identifier", f"{name}-final")["DBInstance"]
     # "If you request a final DB snapshot, the status of the Amazon RDS DB instance is deleting until the DB

@@ -24,7 +24,7 @@ from tests.integration.test_s3_engine import (
     status,
 )
 
-NEEDS_METRICS = "ReplicationTime must be specified together with a Metrics block whose Status is Enabled"
+NEEDS_METRICS = "Replication destination must contain both ReplicationTime and Metrics or neither."
 
 
 def dimensions(source: str, target: str, rule_id: str) -> list[dict[str, str]]:
@@ -33,15 +33,15 @@ def dimensions(source: str, target: str, rule_id: str) -> list[dict[str, str]]:
 
 
 def test_rtc_needs_its_metrics_block(sandbox):
-    # API Reference, Destination: ReplicationTime "Must be specified together with a Metrics block"; S3 publishes
-    # no code for it: InvalidArgument, its code for the converse (an EventThreshold without RTC).
+    # API Reference, Destination: ReplicationTime "Must be specified together with a Metrics block"; S3's answer
+    # is InvalidRequest (S3 documents no error for it: the words clients have seen).
     source, target = bucket(sandbox, EAST), bucket(sandbox, WEST)
     role_arn = role(sandbox)
     s3 = sandbox.client("s3", EAST)
     bare = rule("rtc", target, rtc=False, ReplicationTime=RTC["ReplicationTime"])
     with pytest.raises(ClientError) as refused:
         s3.put_bucket_replication(Bucket=source, ReplicationConfiguration={"Role": role_arn, "Rules": [bare]})
-    assert refused.value.response["Error"] == {"Code": "InvalidArgument", "Message": NEEDS_METRICS}
+    assert refused.value.response["Error"] == {"Code": "InvalidRequest", "Message": NEEDS_METRICS}
     threshold = rule("late", target, rtc=False, Metrics={"Status": "Enabled", "EventThreshold": {"Minutes": 15}})
     with pytest.raises(ClientError) as refused:
         s3.put_bucket_replication(Bucket=source, ReplicationConfiguration={"Role": role_arn, "Rules": [threshold]})
@@ -57,7 +57,7 @@ def test_rtc_needs_its_metrics_block(sandbox):
          f' "DeleteMarkerReplication": {{"Status": "Disabled"}}, "Destination": {{"Bucket": "arn:aws:s3:::{target}",'
          ' "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}}}]}'],
         env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert cli.returncode != 0 and "InvalidArgument" in cli.stderr and NEEDS_METRICS in cli.stderr
+    assert cli.returncode != 0 and "InvalidRequest" in cli.stderr and NEEDS_METRICS in cli.stderr
     # Metrics alone (replication metrics without RTC) and RTC with its metrics are accepted.
     replicate(sandbox, source, role_arn, rule("metrics", target, rtc=False, Metrics={"Status": "Enabled"}))
     replicate(sandbox, source, role_arn, rule("rtc", target))
@@ -143,8 +143,19 @@ def test_replication_takes_the_models_time_and_rtc_metrics_reach_cloudwatch(fres
                      "--start-time", str(int(sim_now(fresh_sandbox) - 540)),
                      "--end-time", str(int(sim_now(fresh_sandbox))))
     assert listed["Datapoints"] and max(point["Maximum"] for point in listed["Datapoints"]) == 0
-    names = {metric["MetricName"] for metric in cloudwatch_west.list_metrics(Namespace="AWS/S3")["Metrics"]}
-    assert {"ReplicationLatency", "BytesPendingReplication", "OperationsPendingReplication"} <= names
+    listed_west = cloudwatch_west.list_metrics(Namespace="AWS/S3")["Metrics"]
+    names = [metric["MetricName"] for metric in listed_west if metric["MetricName"] != "NumberOfObjects"
+             and metric["MetricName"] != "BucketSizeBytes"]
+    # a metric (its name and dimensions) is listed once, however many minutes it was published
+    assert sorted(names) == ["BytesPendingReplication", "OperationsPendingReplication", "ReplicationLatency"]
+    # S3's daily storage metrics are in the bucket's own Region
+    storage_west = {d["Value"] for metric in listed_west if metric["MetricName"] == "NumberOfObjects"
+                    for d in metric["Dimensions"] if d["Name"] == "BucketName"}
+    assert target in storage_west and source not in storage_west
+    storage_east = {d["Value"] for metric in fresh_sandbox.client("cloudwatch", EAST).list_metrics(
+        Namespace="AWS/S3", MetricName="NumberOfObjects")["Metrics"] for d in metric["Dimensions"]
+        if d["Name"] == "BucketName"}
+    assert source in storage_east and target not in storage_east
 
 
 def test_a_waiter_sees_the_replica_while_the_clock_runs_fast(fresh_sandbox):

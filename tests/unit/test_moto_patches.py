@@ -59,12 +59,17 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "assert rds.valid_preferred_maintenance_window is moto_patches._no_window_refusal\n"
         "from moto.sqs.models import SQSBackend\n"
         "assert SQSBackend.receive_message is not moto_patches.original(SQSBackend, 'receive_message')\n"
+        "from moto.ec2.models.elastic_block_store import EBSBackend\n"
+        "assert EBSBackend.get_snapshot is not moto_patches.original(EBSBackend, 'get_snapshot')\n"
+        "import moto.cloudwatch.models as cloudwatch\n"
+        "assert cloudwatch.are_dimensions_same is moto_patches.same_dimensions\n"
         "assert not any(isinstance(f, moto_patches._AfterImport) for f in sys.meta_path)\n"
         "print('ok')\n"
     )
     waiting = {patch.after_import for patch in PATCHES if patch.after_import}
     assert waiting == {"moto.iam.models", "moto.dynamodb.models.table", "moto.rds.models",
-                       "moto.ec2.models.instance_types", "moto.sqs.models"}
+                       "moto.ec2.models.instance_types", "moto.sqs.models", "moto.ec2.models.elastic_block_store",
+                       "moto.cloudwatch.models"}
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 

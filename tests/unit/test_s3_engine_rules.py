@@ -153,19 +153,21 @@ def test_replication_time_control_threshold():
 RTC = {"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}, "Metrics": {"Status": "Enabled"}}
 
 
-@pytest.mark.parametrize("target, message", [
-    ({"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}},
-     "ReplicationTime must be specified together with a Metrics block whose Status is Enabled"),
+BOTH_OR_NEITHER = "Replication destination must contain both ReplicationTime and Metrics or neither."
+
+
+@pytest.mark.parametrize("target, code, message", [
+    ({"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}}, "InvalidRequest", BOTH_OR_NEITHER),
     ({"ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}}, "Metrics": {"Status": "Disabled"}},
-     "ReplicationTime must be specified together with a Metrics block whose Status is Enabled"),
-    ({"Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}},
+     "InvalidRequest", BOTH_OR_NEITHER),
+    ({"Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}}, "InvalidArgument",
      "Metrics cannot contain an event threshold when ReplicationTime is not specified or Disabled"),
 ])
-def test_replication_time_control_needs_its_metrics_block(target, message):
+def test_replication_time_control_needs_its_metrics_block(target, code, message):
     # API Reference, Destination: ReplicationTime "Must be specified together with a Metrics block".
     with pytest.raises(ConfigError) as refused:
         check_replication({"Role": ROLE, "Rules": [rule("rtc", target=target)]})
-    assert (refused.value.code, refused.value.message, refused.value.status) == ("InvalidArgument", message, 400)
+    assert (refused.value.code, refused.value.message, refused.value.status) == (code, message, 400)
 
 
 def test_metrics_alone_and_rtc_with_metrics_are_accepted():

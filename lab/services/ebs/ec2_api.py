@@ -155,6 +155,9 @@ def _source_region(params: dict[str, Any], region: str) -> str:
     return str(source_region)
 
 
+COPY_VOLUME_ID = "vol-ffffffff"  # what EC2 shows as a copied snapshot's volume
+
+
 class Ec2Api(ServiceApi):
     service = "ec2"
     service_principal = Ebs.service_principal
@@ -197,6 +200,9 @@ class Ec2Api(ServiceApi):
         else:
             shown.pop("CompletionTime", None)
         if record.source is not None:
+            # "Snapshots created by the CopySnapshot action have an arbitrary volume ID that should not be used
+            # for any purpose" (API Reference, Snapshot)
+            shown["VolumeId"] = COPY_VOLUME_ID
             shown["TransferType"] = "time-based" if record.completion_minutes else "standard"
             if record.completion_minutes:
                 shown["CompletionDurationMinutes"] = record.completion_minutes

@@ -142,12 +142,9 @@ class RdsApi(ServiceApi):
         for member, value in record.applied.items():  # the applied value, not the pending one the backend holds
             if member not in ("MultiAZ", "BackupRetentionPeriod"):
                 shown[member] = value
-        pending = {**record.pending, **record.applying}
-        if pending:
-            shown["PendingModifiedValues"] = {member: "****" if member == "MasterUserPassword" else value
-                                              for member, value in pending.items()}
-        else:
-            shown.pop("PendingModifiedValues", None)
+        # (RDS answers the element always, empty when nothing waits: the aws CLI shows {})
+        shown["PendingModifiedValues"] = {member: "****" if member == "MasterUserPassword" else value
+                                          for member, value in {**record.pending, **record.applying}.items()}
         if record.created and record.retention_days > 0 and record.backups_since is not None:
             shown["LatestRestorableTime"] = epoch_dt(engine.latest_restorable(record, now))
         else:
@@ -242,6 +239,11 @@ class RdsApi(ServiceApi):
         if not final and not skip:
             raise _refusal(400, "InvalidParameterCombination",
                            "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+        # ... and "specifying this parameter and also skipping the creation of a final DB snapshot with the
+        # SkipFinalSnapshot parameter results in an error" (the words are RDS's for DeleteDBCluster)
+        if final and skip:
+            raise _refusal(400, "InvalidParameterCombination",
+                           "You cannot specify both FinalDBSnapshotIdentifier and SkipFinalSnapshot.")
         take_final = bool(final) and not skip
         record = self._record(region, params.get("DBInstanceIdentifier"))
         if record is not None:
@@ -468,14 +470,17 @@ class RdsApi(ServiceApi):
             raise _refusal(400, "InvalidParameterValue",
                            f"DB snapshot {found.name} is managed by AWS Backup: delete its recovery point with AWS "
                            "Backup (DeleteRecoveryPoint).")
+        if found is not None and found.snapshot_type == "automated":
+            # RDS UG, Deleting a DB snapshot: automated snapshots end with their retention period, or with their
+            # instance (its retained automated backup: DeleteDBInstanceAutomatedBackup)
+            raise _refusal(400, "InvalidDBSnapshotState", "Only manual snapshots may be deleted.")
         if found is not None and found.status != "available":
             raise _refusal(400, "InvalidDBSnapshotState",
                            f"DB snapshot {found.name} is {found.status}; it can be deleted once it is available.")
         result = call.forward()
         if found is not None:
             self.engine.state.snapshots.pop(found.key, None)
-            self.engine.snapshot_event(found, "Deleted manual snapshot" if found.snapshot_type == "manual"
-                                       else "Deleted automated snapshot", "deletion")
+            self.engine.snapshot_event(found, "Deleted manual snapshot", "deletion")
             if "DBSnapshot" in result:
                 self._patch_snapshot(result["DBSnapshot"], region)
                 result["DBSnapshot"]["Status"] = "deleted"

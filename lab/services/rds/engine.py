@@ -932,8 +932,9 @@ class RdsData(Engine):
             if (snapshot.region == record.region and snapshot.instance == record.name
                     and snapshot.snapshot_type == "automated"
                     and (older_than is None or snapshot.created_at < older_than)):
-                self._delete_backend_snapshot(record.region, snapshot.name)
+                # (forgotten first: DeleteDBSnapshot refuses a learner an automated snapshot RDS still keeps)
                 self.state.snapshots.pop(key, None)
+                self._delete_backend_snapshot(record.region, snapshot.name)
 
     def drop_backend_automated_snapshots(self, region: str, name: str) -> None:
         """The backend takes an automated snapshot of every new instance at once; RDS takes the first when the
@@ -1005,8 +1006,8 @@ class RdsData(Engine):
         for key, snapshot in list(self.state.snapshots.items()):
             if (snapshot.region == retained.region and snapshot.instance == retained.name
                     and snapshot.snapshot_type == "automated" and self.known(retained.region, retained.name) is None):
+                self.state.snapshots.pop(key, None)  # (first: see _drop_automated_snapshots)
                 self._delete_backend_snapshot(retained.region, snapshot.name)
-                self.state.snapshots.pop(key, None)
 
     # -- events ------------------------------------------------------------------------------------------
 

@@ -138,11 +138,10 @@ def check_replication_time(destination: Mapping[str, Any]) -> None:
     rtc = (destination.get("ReplicationTime") or {}).get("Status") == "Enabled"
     metrics = destination.get("Metrics")
     if rtc and (metrics or {}).get("Status") != "Enabled":
-        # S3 publishes no error for this one. Its documented answer to the converse (an EventThreshold without
-        # RTC, quoted below) is InvalidArgument, the code S3 uses for an element whose value the rest of the
-        # request rules out: the closest documented answer, so the same code here.
-        raise ConfigError("InvalidArgument", "ReplicationTime must be specified together with a Metrics block "
-                                             "whose Status is Enabled")
+        # S3's documentation publishes no error for this one: the code and words are S3's as clients have seen
+        # them (the same rule in other S3 emulators)
+        raise ConfigError("InvalidRequest", "Replication destination must contain both ReplicationTime and "
+                                            "Metrics or neither.")
     if not rtc and (metrics or {}).get("EventThreshold"):
         raise ConfigError("InvalidArgument",
                           "Metrics cannot contain an event threshold when ReplicationTime is not specified or Disabled")
