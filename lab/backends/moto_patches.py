@@ -1528,6 +1528,28 @@ def _s3_storage_metrics_in_their_region() -> None:
     _replace(S3Backend, "get_cloudwatch_metrics", classmethod(get_cloudwatch_metrics))
 
 
+# -- rds-encrypts-with-the-aws-rds-key ---------------------------------------------------------------------------
+
+MOTO_PLACEHOLDER_KEY = "default_kms_key_id"
+
+
+def _rds_encrypts_with_the_aws_rds_key() -> None:
+    from moto.kms.models import kms_backends
+    from moto.rds.models import DBInstance
+
+    moto_init = DBInstance.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        moto_init(self, *args, **kwargs)
+        if getattr(self, "_kms_key_id", None) == MOTO_PLACEHOLDER_KEY:
+            # (made with the instance, in the call that creates it: KMS makes aws/rds on its first use)
+            kms = kms_backends[self.account_id][self.region]
+            key_id = kms.get_key_id_from_alias("alias/aws/rds")
+            self.kms_key_id = kms.keys[key_id].arn if key_id in kms.keys else None
+
+    _replace(DBInstance, "__init__", init)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
@@ -1635,4 +1657,9 @@ PATCHES: tuple[Patch, ...] = (
     Patch("s3-storage-metrics-in-their-region", "moto.s3.models.S3Backend.get_cloudwatch_metrics",
           "moto offers every bucket's NumberOfObjects and BucketSizeBytes to CloudWatch in every Region; S3 "
           "publishes a bucket's storage metrics in the bucket's own Region", _s3_storage_metrics_in_their_region),
+    Patch("rds-encrypts-with-the-aws-rds-key", "moto.rds.models.DBInstance.__init__",
+          "an encrypted instance made without a KmsKeyId showed moto's placeholder \"default_kms_key_id\" (and its "
+          "snapshots and AWS Backup recovery points with it): RDS uses the account's AWS managed key aws/rds, "
+          "made in KMS on its first use, and shows its ARN", _rds_encrypts_with_the_aws_rds_key,
+          after_import="moto.rds.models"),
 )

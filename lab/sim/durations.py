@@ -75,6 +75,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               "the restore time (3 min per hour of log)", _EST),
     Parameter("rds.log_upload_interval", 300, "s", "how far LatestRestorableTime trails now",
               f"'every five minutes' ({_RDS_UG}: Restoring to a specified time)"),
+    Parameter("rds.backup_replication.log_copy", 300, "s", "cross-Region automated backups: how far the "
+              "destination's latest restorable time trails the source's (the log's copy across)",
+              f"{_EST}: RDS copies 'snapshots and transaction logs as soon as they are ready on the DB instance' "
+              f"({_RDS_UG}: Replicating automated backups to another AWS Region)"),
     Parameter("rds.reboot.base", 60, "s", "RebootDBInstance: `rebooting` ('a momentary outage')",
               f"{_EST} ({_RDS_UG}: Rebooting a DB instance)"),
     Parameter("rds.stop", 180, "s", "StopDBInstance: `stopping` before `stopped`",
@@ -313,6 +317,10 @@ class Durations:
         return (self._scaled(self["rds.copy.cross_region.queue"]),
                 self._scaled(self["rds.copy.cross_region.base"]
                              + _transfer(self._size(data_gib), self["rds.copy.cross_region.rate"])))
+
+    def rds_backup_replication_lag(self) -> float:
+        """How far replicated automated backups' latest restorable time trails the source's."""
+        return self._scaled(self["rds.backup_replication.log_copy"])
 
     def rds_restore(self, storage_gib: float, log_seconds: float | None = None) -> float:
         """A new instance from a snapshot; with `log_seconds` (a point-in-time restore) plus replaying that much

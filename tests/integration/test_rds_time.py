@@ -228,6 +228,21 @@ def test_changes_without_apply_immediately_wait_for_the_maintenance_window(db):
     assert order_ids(db, name) == ["W-1"]
 
 
+def test_no_maintenance_action_is_pending_and_an_unknown_resource_is_refused(db):
+    """The sandbox schedules no engine or OS updates: DescribePendingMaintenanceActions answers none (it answered
+    NotImplemented), and refuses an ARN that names no instance."""
+    rds = db.client("rds")
+    name = unique("maintained")
+    created = create_db(rds, name)
+    assert rds.describe_pending_maintenance_actions()["PendingMaintenanceActions"] == []
+    assert aws_cli(db, "us-east-1", "rds", "describe-pending-maintenance-actions", "--resource-identifier",
+                   created["DBInstanceArn"])["PendingMaintenanceActions"] == []
+    with pytest.raises(ClientError) as refused:
+        rds.describe_pending_maintenance_actions(
+            ResourceIdentifier="arn:aws:rds:us-east-1:000000000000:db:no-such-instance")
+    assert error_code(refused) == "ResourceNotFoundFault"
+
+
 def test_a_change_applied_immediately_takes_the_pending_ones_along(db):
     rds = db.client("rds")
     name = unique("along")
@@ -877,3 +892,76 @@ def test_a_restart_keeps_what_rds_is_doing(db):
     seen = walk(db, lambda: status(rds, name), step="30s")
     assert [state for state, _ in seen] == ["creating", "backing-up", "available"]
     assert abs(seen[1][1] - (before - 300 + MODEL.rds_create(20))) <= 30
+
+
+def test_encrypted_storage_without_a_key_uses_the_aws_managed_rds_key(db):
+    """RDS encrypts with the account's AWS managed key aws/rds when no KmsKeyId is given, and shows its ARN
+    (moto showed the placeholder "default_kms_key_id")."""
+    rds, kms = db.client("rds"), db.client("kms")
+    name = unique("encrypted")
+    created = create_db(rds, name, StorageEncrypted=True)
+    managed = kms.describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["Arn"]
+    assert created["KmsKeyId"] == managed and described(rds, name)["KmsKeyId"] == managed
+    assert managed.startswith("arn:aws:kms:us-east-1:000000000000:key/")
+    assert "KmsKeyId" not in described(rds, create_db(rds, unique("plain"))["DBInstanceIdentifier"])
+
+
+def test_automated_backups_replicate_to_another_region_and_restore_there_after_the_source_region_is_lost(db):
+    """RDS UG, Replicating automated backups to another AWS Region: started in the destination Region, the
+    backups are `pending` until the newest snapshot is copied, then `replicating` with a restore window that
+    trails the source's by the log copy; a point-in-time restore in the destination Region works from them, and
+    stopping keeps them `retained` for their retention period."""
+    rds, west = db.client("rds"), db.client("rds", "us-west-2")
+    name = unique("xregion")
+    source = available_db(db, rds, name, BackupRetentionPeriod=1)
+    insert(db, name, "X-1")
+    with pytest.raises(ClientError) as refused:  # the destination is another Region
+        rds.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"])
+    assert error_code(refused) == "InvalidParameterValue"
+    started = aws_cli(db, "us-west-2", "rds", "start-db-instance-automated-backups-replication",
+                      "--source-db-instance-arn", source["DBInstanceArn"], "--backup-retention-period", "3")[
+        "DBInstanceAutomatedBackup"]
+    arn = started["DBInstanceAutomatedBackupsArn"]
+    assert arn.startswith("arn:aws:rds:us-west-2:000000000000:auto-backup:ab-")
+    assert (started["Status"], started["Region"], started["DBInstanceIdentifier"], started["BackupRetentionPeriod"]) \
+        == ("pending", "us-east-1", name, 3)
+    assert described(rds, name)["DBInstanceAutomatedBackupsReplications"] == [{"DBInstanceAutomatedBackupsArn": arn}]
+    with pytest.raises(ClientError) as refused:
+        west.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"])
+    assert error_code(refused) == "InvalidDBInstanceState"
+
+    def replicated() -> dict[str, Any]:
+        return west.describe_db_instance_automated_backups(DBInstanceAutomatedBackupsArn=arn)[
+            "DBInstanceAutomatedBackups"][0]
+
+    walk(db, lambda: replicated()["Status"], until="replicating", step="2m")
+    insert(db, name, "X-2")
+    advance(db, "20m")
+    window = replicated()["RestoreWindow"]
+    assert sim_now(db) - 20 * 60 <= window["LatestTime"].timestamp() < sim_now(db) - 5 * 60
+    assert name not in [b["DBInstanceIdentifier"] for b in rds.describe_db_instance_automated_backups(
+        Filters=[{"Name": "status", "Values": ["replicating"]}])["DBInstanceAutomatedBackups"]]
+
+    # us-east-1 is lost: what was replicated before stays restorable in us-west-2; later writes are not there
+    admin(db).post("fail", {"scenario": "region-outage", "params": {"region": "us-east-1"}})
+    try:
+        frozen = replicated()["RestoreWindow"]["LatestTime"]
+        advance(db, "30m")
+        assert replicated()["RestoreWindow"]["LatestTime"] == frozen
+        restored = west.restore_db_instance_to_point_in_time(
+            SourceDBInstanceAutomatedBackupsArn=arn, TargetDBInstanceIdentifier=f"{name}-dr",
+            UseLatestRestorableTime=True)["DBInstance"]
+        assert restored["DBInstanceStatus"] == "creating" and restored["AvailabilityZone"].startswith("us-west-2")
+        wait_available(db, west, f"{name}-dr")
+        assert order_ids(db, f"{name}-dr", region="us-west-2") == ["X-1", "X-2"]
+    finally:
+        admin(db).post("recover", {})
+
+    stopped = west.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"])
+    assert stopped["DBInstanceAutomatedBackup"]["DBInstanceAutomatedBackupsArn"] == arn
+    assert replicated()["Status"] == "retained"
+    assert "DBInstanceAutomatedBackupsReplications" not in described(rds, name) or \
+        described(rds, name)["DBInstanceAutomatedBackupsReplications"] == []
+    with pytest.raises(ClientError) as refused:
+        west.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"])
+    assert error_code(refused) == "InvalidDBInstanceState"

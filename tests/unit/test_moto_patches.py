@@ -63,6 +63,8 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "assert EBSBackend.get_snapshot is not moto_patches.original(EBSBackend, 'get_snapshot')\n"
         "import moto.cloudwatch.models as cloudwatch\n"
         "assert cloudwatch.are_dimensions_same is moto_patches.same_dimensions\n"
+        "from moto.rds.models import DBInstance\n"
+        "assert DBInstance.__init__ is not moto_patches.original(DBInstance, '__init__')\n"
         "assert not any(isinstance(f, moto_patches._AfterImport) for f in sys.meta_path)\n"
         "print('ok')\n"
     )

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from lab.gateway import audit
 from lab.kernel.api import BackendAnswer, BackendRefusedError, Call, ServiceApi
 from lab.kernel.errors import AwsError, NotSimulatedError
 from lab.services.rds import windows
+from lab.services.rds.backup_replication import DEFAULT_RETENTION_DAYS as DEFAULT_REPLICATED_RETENTION
+from lab.services.rds.backup_replication import ReplicatedBackup
 from lab.services.rds.engine import (
     ARN,
     DEFAULT_EVENT_MINUTES,
@@ -139,6 +142,11 @@ class RdsApi(ServiceApi):
         shown["PreferredBackupWindow"] = record.backup_window
         shown["PreferredMaintenanceWindow"] = record.maintenance_window
         shown["DbiResourceId"] = record.dbi_resource_id
+        replications = self._replications_of(record)
+        if replications:
+            shown["DBInstanceAutomatedBackupsReplications"] = replications
+        else:
+            shown.pop("DBInstanceAutomatedBackupsReplications", None)
         for member, value in record.applied.items():  # the applied value, not the pending one the backend holds
             if member not in ("MultiAZ", "BackupRetentionPeriod"):
                 shown[member] = value
@@ -583,8 +591,11 @@ class RdsApi(ServiceApi):
             raise _refusal(400, "InvalidParameterCombination",
                            "One of SourceDBInstanceIdentifier, SourceDbiResourceId or "
                            "SourceDBInstanceAutomatedBackupsArn must be specified.")
-        source, retained = self._pitr_source(region, name, dbi, backups_arn)
         now = engine.now()
+        replicated = None if name else engine.replications.find(region, backups_arn, dbi)
+        if replicated is not None:
+            return self._restore_replicated(call, replicated, now)
+        source, retained = self._pitr_source(region, name, dbi, backups_arn)
         if source is not None and (source.retention_days == 0 or source.backups_since is None):
             raise _refusal(400, "PointInTimeRestoreNotEnabled",
                            f"Point-in-time restore is not enabled for DB instance {source.name}: "
@@ -635,6 +646,43 @@ class RdsApi(ServiceApi):
         seconds = engine.durations.rds_restore(record.storage_gib, log_seconds=when - since)
         engine.start_creating(record, seconds, f"Restored from DB instance {source_name} to {iso(when)}")
         return self._present(result, region)
+
+    def _restore_replicated(self, call: Call, backup: ReplicatedBackup, now: float) -> Output:
+        """RestoreDBInstanceToPointInTime in the Region the backups were replicated to."""
+        params, region = call.params, call.region
+        engine = self.engine
+        replications = engine.replications
+        if replications.status(backup, now) == "pending":
+            raise _refusal(400, "InvalidDBInstanceAutomatedBackupState",
+                           f"The automated backups of DB instance {backup.name} are still being replicated to "
+                           f"{region} (pending): restore once they are replicating.")
+        latest_flag, restore_time = bool(params.get("UseLatestRestorableTime")), params.get("RestoreTime")
+        if latest_flag == (restore_time is not None):
+            raise _refusal(400, "InvalidParameterCombination",
+                           "Specify exactly one of RestoreTime and UseLatestRestorableTime")
+        earliest, latest = replications.window(backup, now)
+        when = latest if latest_flag else restore_time.timestamp()
+        if not earliest <= when <= latest:
+            raise _refusal(400, "InvalidRestoreFault",
+                           f"The restore time {iso(when)} is not within the restore window of the replicated "
+                           f"automated backups of {backup.name}: from {iso(earliest)} to {iso(latest)}")
+        target = params.get("TargetDBInstanceIdentifier")
+        self._refuse_deleting_name(region, target)
+        overrides = {key: value for key, value in params.items() if not key.startswith("Source")}
+        overrides.setdefault("BackupRetentionPeriod", backup.retention_days)
+        attributes = dict(backup.attributes)
+        attributes.pop("KmsKeyId", None)  # (the source Region's key: the replicated backups' own is used)
+        if backup.kms_key_id:
+            overrides.setdefault("KmsKeyId", backup.kms_key_id)
+        request = creation_request(str(target), attributes, overrides)
+        shown = self._create_for_restore(region, request, engine.store.ref_at(backup.history, when))
+        record = self._record(region, shown["DBInstanceIdentifier"])
+        assert record is not None
+        since = engine.automated_snapshot_before(backup.source_region, backup.name, when) or earliest
+        seconds = engine.durations.rds_restore(record.storage_gib, log_seconds=when - since)
+        engine.start_creating(record, seconds, f"Restored from the replicated automated backups of DB instance "
+                                               f"{backup.name} to {iso(when)}")
+        return self._present({"DBInstance": shown}, region)
 
     def _pitr_source(self, region: str, name: Any, dbi: Any,
                      backups_arn: Any) -> tuple[InstanceRecord | None, RetainedBackup | None]:
@@ -739,6 +787,7 @@ class RdsApi(ServiceApi):
             if record.region == region and record.view is None and record.retention_days > 0]
         backups += [self._retained_view(retained) for retained in sorted(
             engine.state.retained.values(), key=lambda r: (r.name, r.deleted_at)) if retained.region == region]
+        backups += [self._replicated_view(backup, now) for backup in engine.replications.in_region(region)]
         found = [b for b in backups
                  if (not wanted_name or b["DBInstanceIdentifier"] == wanted_name)
                  and (not wanted_dbi or b["DbiResourceId"] == wanted_dbi)
@@ -760,6 +809,8 @@ class RdsApi(ServiceApi):
                                  record.backup_window)
         # API Reference, DBInstanceAutomatedBackup.Status: "creating - automated backups that are waiting for the
         # first automated snapshot to be available"
+        if self._replications_of(record):
+            view["DBInstanceAutomatedBackupsReplications"] = self._replications_of(record)
         if record.backups_since is None:
             view["Status"] = "creating"
         else:
@@ -814,6 +865,111 @@ class RdsApi(ServiceApi):
         view["Status"] = "deleting"
         engine.forget_retained(retained)
         return {"DBInstanceAutomatedBackup": view}
+
+    # -- cross-Region automated backups (lab.services.rds.backup_replication) -----------------------------------
+
+    def _replication_source(self, region: str, arn: Any) -> InstanceRecord:
+        match = ARN.match(str(arn or ""))
+        if match is None or match["kind"] != "db":
+            raise _refusal(400, "InvalidParameterValue", f"SourceDBInstanceArn {str(arn)[:200]!r} is not the ARN of "
+                                                         "a DB instance (arn:aws:rds:REGION:ACCOUNT:db:NAME)")
+        if match["region"] == region:
+            raise _refusal(400, "InvalidParameterValue",
+                           f"The source DB instance {match['name']} is in {region}: automated backups replicate "
+                           "to another Region (call this in the destination Region)")
+        source = self.engine.known(match["region"], match["name"])
+        if source is None or source.view is not None:
+            raise _refusal(404, "DBInstanceNotFound", f"DBInstance {match['name']} not found.")
+        return source
+
+    def op_StartDBInstanceAutomatedBackupsReplication(self, call: Call) -> Output:
+        params, region = call.params, call.region
+        engine = self.engine
+        source = self._replication_source(region, params.get("SourceDBInstanceArn"))
+        if source.region in engine.state.regions_down:
+            raise _refusal(400, "InvalidDBInstanceState", f"DB instance {source.name} cannot be reached in "
+                                                          f"{source.region}.")
+        running = engine.replications.of_source(source)
+        if running is not None:
+            raise _refusal(400, "InvalidDBInstanceState",
+                           f"DB instance {source.name} already replicates its automated backups to {running.region}.")
+        if source.retention_days == 0:
+            raise _refusal(400, "InvalidDBInstanceState",
+                           f"Automated backups are not enabled for DB instance {source.name}: set its "
+                           "BackupRetentionPeriod above 0 first.")
+        newest = engine.newest_automated_snapshot(source)
+        if newest is None:
+            raise _refusal(400, "InvalidDBInstanceState",
+                           f"DB instance {source.name} has no automated backup yet: replication starts from its "
+                           "newest automated snapshot.")
+        retention = int(params.get("BackupRetentionPeriod") or DEFAULT_REPLICATED_RETENTION)
+        if not MIN_RETENTION < retention <= MAX_RETENTION:
+            raise _refusal(400, "InvalidParameterValue", retention_message(retention))
+        kms_key_id = params.get("KmsKeyId")
+        if source.attributes.get("StorageEncrypted") and not kms_key_id:
+            raise _refusal(400, "InvalidParameterCombination",
+                           f"DB instance {source.name} is encrypted: KmsKeyId must name a KMS key of {region} to "
+                           "encrypt the replicated backups with.")
+        if kms_key_id:
+            kms_key_id = self._kms_key_arn(region, str(kms_key_id))
+        backup = engine.replications.start(source, region, retention, kms_key_id, newest)
+        return {"DBInstanceAutomatedBackup": self._replicated_view(backup, engine.now())}
+
+    def _kms_key_arn(self, region: str, key: str) -> str:
+        """The ARN of a KMS key of `region` (RDS refuses one it cannot use)."""
+        try:
+            with audit.unrecorded():
+                return str(self.sandbox.client("kms", region).describe_key(KeyId=key)["KeyMetadata"]["Arn"])
+        except ClientError:
+            raise _refusal(400, "KMSKeyNotAccessibleFault",
+                           f"The specified KMS key {key[:200]} does not exist, is not enabled or you do not have "
+                           f"permissions to access it in {region}.") from None
+
+    def op_StopDBInstanceAutomatedBackupsReplication(self, call: Call) -> Output:
+        region = call.region
+        engine = self.engine
+        arn = call.params.get("SourceDBInstanceArn")
+        match = ARN.match(str(arn or ""))
+        source = engine.known(match["region"], match["name"]) if match is not None else None
+        backup = engine.replications.of_source(source) if source is not None else None
+        if backup is None or backup.region != region:
+            raise _refusal(400, "InvalidDBInstanceState",
+                           f"Automated backups of {str(arn)[:200]} are not being replicated to {region}.")
+        shown = self._replicated_view(backup, engine.now())
+        engine.replications.stop(backup, "StopDBInstanceAutomatedBackupsReplication")
+        return {"DBInstanceAutomatedBackup": shown}
+
+    def _replicated_view(self, backup: ReplicatedBackup, now: float) -> dict[str, Any]:
+        replications = self.engine.replications
+        view = self._backup_view(backup.source_region, backup.name, backup.instance_arn, backup.dbi_resource_id,
+                                 backup.attributes, backup.retention_days, backup.created_at, backup.az,
+                                 backup.backup_window)
+        view["DBInstanceAutomatedBackupsArn"] = backup.arn
+        view["Status"] = replications.status(backup, now)
+        if backup.kms_key_id:
+            view["KmsKeyId"] = backup.kms_key_id
+        else:
+            view.pop("KmsKeyId", None)
+        if view["Status"] != "pending":
+            earliest, latest = replications.window(backup, now)
+            view["RestoreWindow"] = {"EarliestTime": epoch_dt(earliest), "LatestTime": epoch_dt(latest)}
+        return view
+
+    def _replications_of(self, record: InstanceRecord) -> list[dict[str, str]]:
+        backup = self.engine.replications.of_source(record)
+        return [{"DBInstanceAutomatedBackupsArn": backup.arn}] if backup is not None else []
+
+    def op_DescribePendingMaintenanceActions(self, call: Call) -> Output:
+        """The sandbox schedules no maintenance actions (engine or OS updates): none are pending for any of its
+        instances. Changes that wait for the maintenance window are the instance's PendingModifiedValues."""
+        identifier = call.params.get("ResourceIdentifier")
+        if identifier:
+            match = ARN.match(str(identifier))
+            record = self.engine.known(match["region"], match["name"]) if match and match["kind"] == "db" else None
+            if record is None:
+                raise _refusal(404, "ResourceNotFoundFault", f"The specified resource {str(identifier)[:200]} was "
+                                                             "not found.")
+        return {"PendingMaintenanceActions": []}
 
     # -- events ------------------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ import logging
 import random
 import re
 import string
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +44,10 @@ from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.services.rds import windows
+from lab.services.rds.backup_replication import EXPIRY as REPLICATED_EXPIRY
+from lab.services.rds.backup_replication import BackupReplications, ReplicationBook
 from lab.services.rds.modifications import RESTARTING, STORAGE_MEMBERS, outage_of
+from lab.services.rds.records import GIB, automated_backups_arn, restore_defaults
 from lab.services.rds.store import (
     ORDER,
     SQL,
@@ -60,7 +63,7 @@ from lab.services.rds.store import (
     orders_digest,
     rehearse,
 )
-from lab.sim.durations import GIB_IN_MIB, Durations, progress
+from lab.sim.durations import Durations, progress
 
 log = logging.getLogger("lab.rds")
 REPLICA_LAG_SECONDS = {True: 2.0, False: 12.0}  # same region, cross-region
@@ -68,23 +71,11 @@ EVENT_RETENTION_SECONDS = 14 * 86400  # RDS keeps events for 14 days
 MAX_STOPPED_SECONDS = 7 * 86400  # "You can stop a DB instance for up to seven days" (RDS User Guide)
 DEFAULT_EVENT_MINUTES = 60  # DescribeEvents without a time range: the past hour
 ARN = re.compile(r"^arn:[\w-]+:rds:(?P<region>[\w-]+):\d{12}:(?P<kind>[\w-]+):(?P<name>.+)$")
-GIB = 1024 * 1024 * GIB_IN_MIB
 # Statuses in which the database answers SQL (its phase may still say it is down: a class change's outage).
 RUNNING = frozenset({"available", "backing-up", "modifying", "upgrading", "storage-optimization",
                      "resetting-master-credentials"})
 # Statuses from which ModifyDBInstance, CreateDBSnapshot, RebootDBInstance and friends may start.
 READY = frozenset({"available", "storage-optimization"})
-
-
-def _defaults(instance: Any, state: dict[str, Any]) -> None:
-    """Unpickle a dataclass saved before some of its fields existed: those take their defaults."""
-    for found in fields(instance):
-        if found.name not in state:
-            if found.default is not MISSING:
-                state[found.name] = found.default
-            elif found.default_factory is not MISSING:
-                state[found.name] = found.default_factory()
-    instance.__dict__.update(state)
 
 
 @dataclass
@@ -160,7 +151,7 @@ class InstanceRecord:
     view: dict[str, Any] | None = None  # while deleting: the instance as last described (the backend has it no more)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        _defaults(self, state)
+        restore_defaults(self, state)
 
     @property
     def key(self) -> str:
@@ -191,7 +182,7 @@ class SnapshotRecord:
     id: int = 0
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        _defaults(self, state)
+        restore_defaults(self, state)
 
     @property
     def key(self) -> str:
@@ -255,9 +246,10 @@ class RdsState:
     primary: tuple[str, str] = (config.PRIMARY_REGION, world.ORDERS_DB)  # where the shop writes its orders
     counter: int = 0
     retained: dict[str, RetainedBackup] = field(default_factory=dict)  # by DbiResourceId
+    backup_replications: ReplicationBook | None = None  # cross-Region automated backups (a save before them: None)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        _defaults(self, state)
+        restore_defaults(self, state)
 
 
 class RdsData(Engine):
@@ -272,6 +264,7 @@ class RdsData(Engine):
         self.syncing = False  # while the engine tells the backend what it holds (ModifyDBInstance passes through)
         self._digest_store: DataStore | None = None
         self._digest_memo: dict[DataRef, dict[str, Any]] = {}  # orders digests by the rows they were read from
+        self.replications = BackupReplications(self)
 
     def initial_state(self) -> RdsState:
         return RdsState()
@@ -322,6 +315,7 @@ class RdsData(Engine):
             self.state.regions_down.add(region)
         else:
             self.state.regions_down.discard(region)
+        self.replications.source_region_down(region, down)
 
     # -- SQL ---------------------------------------------------------------------------------------------
 
@@ -955,6 +949,14 @@ class RdsData(Engine):
                                                      "InvalidDBSnapshotState"):
                 raise
 
+    def newest_automated_snapshot(self, record: InstanceRecord) -> tuple[float, int] | None:
+        """(time, bytes) of the instance's newest available automated snapshot, or None."""
+        found = [s for s in self.state.snapshots.values()
+                 if s.region == record.region and s.instance == record.name and s.snapshot_type == "automated"
+                 and s.status == "available"]
+        newest = max(found, key=lambda s: s.created_at, default=None)
+        return (newest.created_at, newest.data_bytes) if newest is not None else None
+
     def automated_snapshot_before(self, region: str, name: str, when: float) -> float | None:
         """The time of the latest automated snapshot of instance `name` taken at or before `when`."""
         times = [s.created_at for s in self.state.snapshots.values()
@@ -983,6 +985,7 @@ class RdsData(Engine):
             self._timer(now + record.retention_days * 86400, "retained-expiry", retained.dbi_resource_id, now)
         else:
             self._drop_automated_snapshots(record)
+        self.replications.source_deleted(record)
         seconds = self.durations.rds_delete(None)
         if final is not None:
             seconds += max(0.0, final.ready_at - now)
@@ -1051,6 +1054,9 @@ class RdsData(Engine):
                 if retained is not None and retained.deleted_at == token:
                     self.forget_retained(retained)
                 continue
+            if kind == REPLICATED_EXPIRY:
+                self.replications.expire(key, token)
+                continue
             record = self.state.instances.get(key)
             if record is None:
                 continue
@@ -1086,6 +1092,10 @@ class RdsData(Engine):
     def _timer(self, due: float, kind: str, key: str, token: float) -> None:
         self.state.counter += 1
         heapq.heappush(self.state.timers, (due, self.state.counter, kind, key, token))
+
+    def schedule(self, due: float, kind: str, key: str, token: float) -> None:
+        """A timer of another part of RDS (run_due hands `kind`'s to it)."""
+        self._timer(due, kind, key, token)
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -1206,10 +1216,6 @@ def snapshot_view(snapshot: SnapshotRecord, source: InstanceRecord | None) -> di
         view["InstanceCreateTime"] = epoch_dt(source.created_at)
         view["DbiResourceId"] = source.dbi_resource_id
     return {key: value for key, value in view.items() if value is not None}
-
-
-def automated_backups_arn(region: str, dbi_resource_id: str) -> str:
-    return f"arn:aws:rds:{region}:{config.ACCOUNT_ID}:auto-backup:ab-{dbi_resource_id.removeprefix('db-').lower()}"
 
 
 def standby_zone(az: str) -> str:
