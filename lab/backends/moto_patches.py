@@ -1550,6 +1550,23 @@ def _rds_encrypts_with_the_aws_rds_key() -> None:
     _replace(DBInstance, "__init__", init)
 
 
+# -- iam-unique-ids ---------------------------------------------------------------------------------------------
+
+def _iam_unique_ids() -> None:
+    from moto.iam.models import Group, User
+    from moto.iam.utils import generate_access_key_id_from_account_id
+
+    for owner, prefix in ((User, "AIDA"), (Group, "AGPA")):
+        moto_init = owner.__init__
+
+        def init(self: Any, account_id: str, *args: Any, _moto_init: Any = moto_init, _prefix: str = prefix,
+                 **kwargs: Any) -> None:
+            _moto_init(self, account_id, *args, **kwargs)
+            self.id = generate_access_key_id_from_account_id(account_id, prefix=_prefix, total_length=21)
+
+        _replace(owner, "__init__", init)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
@@ -1662,4 +1679,8 @@ PATCHES: tuple[Patch, ...] = (
           "snapshots and AWS Backup recovery points with it): RDS uses the account's AWS managed key aws/rds, "
           "made in KMS on its first use, and shows its ARN", _rds_encrypts_with_the_aws_rds_key,
           after_import="moto.rds.models"),
+    Patch("iam-unique-ids", "moto.iam.models.User.__init__, Group.__init__",
+          "moto gave users and groups 20 random lower-case characters as UserId and GroupId (and CloudTrail's "
+          "principalId); IAM's unique ids are AIDA (users) or AGPA (groups) and 17 upper-case letters and digits, "
+          "as moto already makes a role's AROA id", _iam_unique_ids, after_import="moto.iam.models"),
 )

@@ -413,3 +413,27 @@ def test_aws_backup_contract_restores_exactly_the_recovery_point(world):
         "BillingMode"] == "PAY_PER_REQUEST"
     with pytest.raises(ValueError, match="targetTableName"):
         engine.restore_resource(point, {}, "us-east-1")
+
+
+def test_item_count_and_table_size_are_updated_every_six_hours(sandbox):
+    """API Reference, TableDescription: ItemCount and TableSizeBytes -- "DynamoDB updates this value
+    approximately every six hours. Recent changes might not be reflected" (moto counted live and sized 0)."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("counted")
+    create_table(dynamodb, table)
+    for sk in range(3):
+        dynamodb.put_item(TableName=table, Item=item("a", sk, "x" * 100))
+
+    def figures() -> tuple[int, int]:
+        shown = dynamodb.describe_table(TableName=table)["Table"]
+        return shown["ItemCount"], shown["TableSizeBytes"]
+
+    assert figures() == (0, 0)  # as of the table's creation, minutes ago
+    advance(sandbox, "6h")
+    count, size = figures()
+    assert count == 3 and size > 300
+    dynamodb.put_item(TableName=table, Item=item("a", 9, "y"))
+    assert figures() == (count, size)
+    advance(sandbox, "6h")
+    assert figures()[0] == 4
+    assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 4  # (what is there now: a Scan counts)

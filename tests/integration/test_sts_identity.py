@@ -7,6 +7,7 @@ the aws CLI."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -61,6 +62,11 @@ def test_an_iam_users_key_and_an_assumed_role_are_themselves(sandbox):
     key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
     as_user = signed_as(sandbox, "sts", key).get_caller_identity()
     assert (as_user["Arn"], as_user["UserId"], as_user["Account"]) == (created["Arn"], created["UserId"], ACCOUNT)
+    # IAM's unique ids: "AIDA" for a user, "AGPA" for a group, 21 upper-case letters and digits (IAM User Guide:
+    # IAM identifiers, unique identifiers)
+    assert re.fullmatch(r"AIDA[A-Z0-9]{17}", created["UserId"]), created["UserId"]
+    group = iam.create_group(GroupName=f"sts-team-{uuid.uuid4().hex[:8]}")["Group"]
+    assert re.fullmatch(r"AGPA[A-Z0-9]{17}", group["GroupId"]), group["GroupId"]
     assert as_user["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/{user}"
     identity = trail_identity(sandbox, key)
     assert (identity["type"], identity["arn"], identity["principalId"]) == ("IAMUser", as_user["Arn"],

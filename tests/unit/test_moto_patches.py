@@ -55,6 +55,8 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "from moto.dynamodb.models.table import Table\n"
         "assert IAMBackend._init_aws_policies is not moto_patches.original(IAMBackend, '_init_aws_policies')\n"
         "assert Table.scan is not moto_patches.original(Table, 'scan')\n"
+        "from moto.iam.models import User\n"
+        "assert User.__init__ is not moto_patches.original(User, '__init__')\n"
         "import moto.rds.models as rds\n"
         "assert rds.valid_preferred_maintenance_window is moto_patches._no_window_refusal\n"
         "from moto.sqs.models import SQSBackend\n"

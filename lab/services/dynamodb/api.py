@@ -109,6 +109,9 @@ class DynamoDBApi(ServiceApi):
             shown["RestoreSummary"] = summary
         if record is not None and record.restoring:
             shown.update(TableStatus="CREATING", ItemCount=0, TableSizeBytes=0)
+        elif record is not None:
+            size, count = self.engine.reported_figures(record, self.engine.now())
+            shown.update(ItemCount=count, TableSizeBytes=size)
         group = state.global_tables.get(name)
         if group is None or region not in group.members:
             return

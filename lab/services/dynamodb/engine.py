@@ -53,6 +53,9 @@ REPLICATION_DELAY_SECONDS = 1.0  # global tables replicate in about a second
 REPLICATION_RETRY_SECONDS = 60.0  # a refused replicated write is tried again this much later
 REPLICA_DELETE_SECONDS = 60.0
 RESTORE_LAG_SECONDS = 300.0  # LatestRestorableDateTime is typically five minutes before now
+# ItemCount and TableSizeBytes: "DynamoDB updates this value approximately every six hours" (API Reference:
+# TableDescription)
+FIGURES_SECONDS = 6 * 3600.0
 DEFAULT_RECOVERY_DAYS = 35
 _PARTIQL_TABLE = re.compile(r'^\s*(?:insert\s+into|update|delete\s+from)\s+"?([A-Za-z0-9_.-]+)"?', re.IGNORECASE)
 
@@ -161,6 +164,7 @@ class DynamoDB(Engine):
     def __init__(self, sandbox: Sandbox) -> None:
         super().__init__(sandbox)
         self._sizes = ItemSizes()  # (AWS Backup asks a table's size for each backup: kept, not replayed)
+        self._reported: dict[ItemRef, tuple[int, int]] = {}  # the figures DescribeTable shows, by their moment
         self._own_writes = 0  # > 0 while this engine writes items itself: those are journaled here directly
         sandbox.data.subscribe_item_writes(self._written_directly)
 
@@ -351,6 +355,19 @@ class DynamoDB(Engine):
         if sse.get("KMSMasterKeyArn"):
             metadata["kmsMasterKeyArn"] = sse["KMSMasterKeyArn"]
         return metadata
+
+    def reported_figures(self, record: TableRecord, now: float) -> tuple[int, int]:
+        """(TableSizeBytes, ItemCount) as DescribeTable shows them: the table's as of its last six-hourly
+        update (counted from when it became active), not its items now."""
+        active_since = record.restore_ends if record.restore_ends is not None else record.created_at
+        updated = active_since + max(0.0, now - active_since) // FIGURES_SECONDS * FIGURES_SECONDS
+        ref = self.state.histories[record.history].ref_at(updated)
+        found = self._reported.get(ref)
+        if found is None:
+            if len(self._reported) > 1024:
+                self._reported.clear()
+            found = self._reported[ref] = self.items_size(ref)
+        return found
 
     def items_size(self, ref: ItemRef) -> tuple[int, int]:
         """(bytes, items) of the items at `ref` (an item's size is that of its encoded attributes)."""
