@@ -26,6 +26,7 @@ import threading
 import types
 import uuid
 import weakref
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -119,7 +120,7 @@ def applied() -> bool:
 
 def _replace(owner: Any, name: str, replacement: Any) -> None:
     label = f"{getattr(owner, '__module__', '')}.{getattr(owner, '__qualname__', getattr(owner, '__name__', ''))}"
-    ORIGINALS[f"{label}.{name}".lstrip(".")] = getattr(owner, name)
+    ORIGINALS[f"{label}.{name}".lstrip(".")] = getattr(owner, name, None)  # (None: moto had none)
     setattr(owner, name, replacement)
 
 
@@ -1567,6 +1568,78 @@ def _iam_unique_ids() -> None:
         _replace(owner, "__init__", init)
 
 
+# -- unpicklable-state-pickled --------------------------------------------------------------------------------
+
+def tags_by_key() -> Any:
+    """SSM's tags of one resource type (moto made them with a lambda, which pickle cannot name)."""
+    return defaultdict(dict)
+
+
+def _pickled_as(owner: type, out: Callable[[dict[str, Any]], None], back: Callable[[dict[str, Any]], None]) -> None:
+    """Give `owner` a pickled form: `out` turns a copy of its __dict__ into what pickle can save, `back` turns
+    the saved form into its attributes again."""
+
+    def __getstate__(self: Any) -> dict[str, Any]:  # noqa: N807 -- pickle's own protocol names
+        state = dict(self.__dict__)
+        out(state)
+        return state
+
+    def __setstate__(self: Any, state: dict[str, Any]) -> None:  # noqa: N807
+        back(state)
+        self.__dict__.update(state)
+
+    _replace(owner, "__getstate__", __getstate__)
+    _replace(owner, "__setstate__", __setstate__)
+
+
+def _lambda_storage_out(state: dict[str, Any]) -> None:
+    state["_arns"] = dict(state["_arns"])  # (a WeakValueDictionary; its values are held by _functions too)
+    if "_aliases" in state:
+        state["_aliases"] = dict(state["_aliases"])
+
+
+def _lambda_storage_back(state: dict[str, Any]) -> None:
+    state["_arns"] = weakref.WeakValueDictionary(state["_arns"])
+    if "_aliases" in state:
+        state["_aliases"] = defaultdict(dict, state["_aliases"])
+
+
+def _ssm_out(state: dict[str, Any]) -> None:
+    state["_resource_tags"] = {kind: dict(tags) for kind, tags in state["_resource_tags"].items()}
+
+
+def _ssm_back(state: dict[str, Any]) -> None:
+    state["_resource_tags"] = defaultdict(tags_by_key, {kind: defaultdict(dict, tags)
+                                                         for kind, tags in state["_resource_tags"].items()})
+
+
+def _ecr_out(state: dict[str, Any]) -> None:
+    state.pop("registry_scanning_configuration_update_lock", None)
+
+
+def _ecr_back(state: dict[str, Any]) -> None:
+    state["registry_scanning_configuration_update_lock"] = threading.RLock()
+
+
+def _lambda_pickled() -> None:
+    from moto.awslambda.models import LambdaStorage, LayerStorage
+
+    _pickled_as(LambdaStorage, _lambda_storage_out, _lambda_storage_back)
+    _pickled_as(LayerStorage, _lambda_storage_out, _lambda_storage_back)
+
+
+def _ssm_pickled() -> None:
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    _pickled_as(SimpleSystemManagerBackend, _ssm_out, _ssm_back)
+
+
+def _ecr_pickled() -> None:
+    from moto.ecr.models import ECRBackend
+
+    _pickled_as(ECRBackend, _ecr_out, _ecr_back)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
@@ -1683,4 +1756,14 @@ PATCHES: tuple[Patch, ...] = (
           "moto gave users and groups 20 random lower-case characters as UserId and GroupId (and CloudTrail's "
           "principalId); IAM's unique ids are AIDA (users) or AGPA (groups) and 17 upper-case letters and digits, "
           "as moto already makes a role's AROA id", _iam_unique_ids, after_import="moto.iam.models"),
+    Patch("lambda-state-pickled", "moto.awslambda.models.LambdaStorage, LayerStorage: __getstate__, __setstate__",
+          "a Lambda function or layer made the sandbox's snapshot fail (a WeakValueDictionary of ARNs, aliases in a "
+          "defaultdict of a lambda), and a restart lost the functions: saved as plain dicts, rebuilt on load",
+          _lambda_pickled, after_import="moto.awslambda.models"),
+    Patch("ssm-state-pickled", "moto.ssm.models.SimpleSystemManagerBackend: __getstate__, __setstate__",
+          "SSM's tags per resource are a defaultdict of a lambda, which pickle cannot save: any use of SSM made "
+          "every snapshot fail; saved as plain dicts, rebuilt on load", _ssm_pickled, after_import="moto.ssm.models"),
+    Patch("ecr-state-pickled", "moto.ecr.models.ECRBackend: __getstate__, __setstate__",
+          "ECR's backend holds a lock, which pickle cannot save: any use of ECR made every snapshot fail; saved "
+          "without it, a new lock on load", _ecr_pickled, after_import="moto.ecr.models"),
 )

@@ -19,6 +19,7 @@ from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.kernel.routes import AdminRouter
 from lab.sandbox import routes as sandbox_routes
+from lab.services.awslambda.api import LambdaApi
 from lab.services.backup import routes as backup_routes
 from lab.services.backup.api import BackupApi
 from lab.services.backup.engine import Backup
@@ -61,7 +62,7 @@ ENGINE_CLASSES: tuple[type[Engine], ...] = (
 #: the lab's AWS service APIs (each needs its engine above): their operations answer instead of the backend
 SERVICE_APIS: tuple[type[ServiceApi], ...] = (
     S3Api, BackupApi, DlmApi, Ec2Api, EbsDirectApi, RdsApi, DynamoDBApi, Route53Api, CloudTrailApi, FisApi,
-    VolumeStatusApi, DrsApi, StsApi, CloudWatchApi,
+    VolumeStatusApi, DrsApi, StsApi, CloudWatchApi, LambdaApi,
 )
 
 ROUTE_PACKAGES: tuple[Callable[[AdminRouter], None], ...] = (

@@ -203,9 +203,14 @@ class Sandbox:
         self.warnings.extend(limitations() if limitations else [])
         if self.ephemeral:
             self.store.clear()  # the backend starts empty: what the last run saved describes nothing now
-        self._restore()
+        restored = self._restore()
         if self.seed_world_on_boot and not self.lab.world_seeded:
-            self._create_world()
+            if restored:  # (seeding now would replace what the state holds)
+                self.warnings.append(f"the state in {self.store.directory} was started without the SecureCart "
+                                     "world (lab up --no-world) and keeps what was made in it; a new state dir "
+                                     "(--state-dir) starts with the world")
+            else:
+                self._create_world()
         self.boot_seconds = time.perf_counter() - started
         self.ready.set()
         log.info("sandbox ready in %.2fs (backend %s)", self.boot_seconds, self.backend.name)
@@ -289,12 +294,14 @@ class Sandbox:
             with self.lock:
                 self.backend.materialize(service)
 
-    def _restore(self) -> None:
+    def _restore(self) -> bool:
+        """Load the saved state (its snapshot, then its journal); whether there was anything to load."""
         assert self.store is not None
         loaded = self.store.load()
         for warning in loaded.warnings:
             log.warning(warning)
         self.warnings.extend(loaded.warnings)
+        used_snapshot = False
         if loaded.snapshot is not None:
             try:
                 self.backend.import_state(loaded.snapshot["backend"])
@@ -302,6 +309,7 @@ class Sandbox:
                 if not isinstance(lab, LabState):
                     raise TypeError(f"its lab state is a {type(lab).__name__}")
                 self._adopt(lab)
+                used_snapshot = True
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 # Without its snapshot the journals cannot be replayed either: both are set aside, not lost.
                 message = self.store.set_aside_all(f"the saved sandbox state could not be used ({exc})")
@@ -315,6 +323,7 @@ class Sandbox:
         self.store.open_journal()
         if loaded.needs_snapshot and self.lab.world_seeded:
             self.snapshot()  # supersede what was set aside or read in an older format
+        return used_snapshot or bool(loaded.journal)
 
     def _replay(self, records: list[dict[str, Any]]) -> None:
         started = time.perf_counter()

@@ -141,3 +141,54 @@ def test_second_fresh_world_comes_from_the_template_and_is_the_same(tmp_path, la
     finally:
         first.down()
         second.down()
+
+
+def test_lambda_ssm_and_ecr_state_survives_down_and_up(fresh_sandbox):
+    """moto's Lambda, SSM and ECR backends held objects pickle cannot save (a WeakValueDictionary, lambdas as
+    defaultdict factories, a lock): one function made every later snapshot fail, and each start replayed the
+    whole journal."""
+    import io
+    import json
+    import zipfile
+
+    fresh_sandbox.up()
+    role = fresh_sandbox.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    awslambda = fresh_sandbox.client("lambda")
+    awslambda.create_function(FunctionName="failover", Runtime="python3.12", Role=role, Handler="index.handler",
+                              Code={"ZipFile": code.getvalue()})
+    awslambda.create_alias(FunctionName="failover", Name="live", FunctionVersion="$LATEST")
+    ssm = fresh_sandbox.client("ssm")
+    ssm.put_parameter(Name="/securecart/dr-region", Value="us-west-2", Type="String")
+    ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId="/securecart/dr-region",
+                             Tags=[{"Key": "team", "Value": "dr"}])
+    fresh_sandbox.client("ecr").create_repository(repositoryName="securecart-backend")
+    saved = fresh_sandbox.lab("down")
+    assert "could not be written" not in saved.stdout + saved.stderr, saved.stdout + saved.stderr
+    fresh_sandbox.up()
+    assert fresh_sandbox.client("lambda").get_alias(FunctionName="failover", Name="live")["Name"] == "live"
+    assert ssm.get_parameter(Name="/securecart/dr-region")["Parameter"]["Value"] == "us-west-2"
+    assert fresh_sandbox.client("ssm").list_tags_for_resource(ResourceType="Parameter",
+                                                              ResourceId="/securecart/dr-region")["TagList"] == \
+        [{"Key": "team", "Value": "dr"}]
+    assert [r["repositoryName"] for r in fresh_sandbox.client("ecr").describe_repositories()["repositories"]] == \
+        ["securecart-backend"]
+
+
+def test_a_state_started_without_the_world_keeps_its_changes_when_started_again(fresh_sandbox):
+    """`lab up --no-world`, some work, `lab down`, then `lab up` without the flag: the sandbox seeded the world
+    over the replayed journal, and everything made before was lost."""
+    fresh_sandbox.up("--no-world")
+    fresh_sandbox.client("s3").create_bucket(Bucket="kept-without-the-world")
+    fresh_sandbox.lab("down")
+    started = fresh_sandbox.up()
+    names = [bucket["Name"] for bucket in fresh_sandbox.client("s3").list_buckets()["Buckets"]]
+    assert names == ["kept-without-the-world"]
+    assert "without the SecureCart world" in started.stdout + started.stderr
+    fresh_sandbox.lab("down")
+    fresh_sandbox.up()
+    assert [b["Name"] for b in fresh_sandbox.client("s3").list_buckets()["Buckets"]] == ["kept-without-the-world"]

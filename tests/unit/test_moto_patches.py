@@ -66,6 +66,8 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "import moto.cloudwatch.models as cloudwatch\n"
         "assert cloudwatch.are_dimensions_same is moto_patches.same_dimensions\n"
         "from moto.rds.models import DBInstance\n"
+        "from moto.ssm.models import SimpleSystemManagerBackend\n"
+        "assert '__getstate__' in SimpleSystemManagerBackend.__dict__\n"
         "assert DBInstance.__init__ is not moto_patches.original(DBInstance, '__init__')\n"
         "assert not any(isinstance(f, moto_patches._AfterImport) for f in sys.meta_path)\n"
         "print('ok')\n"
@@ -73,7 +75,7 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
     waiting = {patch.after_import for patch in PATCHES if patch.after_import}
     assert waiting == {"moto.iam.models", "moto.dynamodb.models.table", "moto.rds.models",
                        "moto.ec2.models.instance_types", "moto.sqs.models", "moto.ec2.models.elastic_block_store",
-                       "moto.cloudwatch.models"}
+                       "moto.cloudwatch.models", "moto.awslambda.models", "moto.ssm.models", "moto.ecr.models"}
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 

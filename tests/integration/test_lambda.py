@@ -1,0 +1,48 @@
+"""AWS Lambda in the sandbox: functions are kept; their code runs only where Docker does."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def docker_answers() -> bool:
+    """Whether a Docker daemon answers here (the backend runs functions in it)."""
+    import docker
+
+    try:
+        docker.from_env(timeout=5).ping()
+    except Exception:  # noqa: BLE001 -- no daemon, no socket, no permission: all mean no Docker for the backend
+        return False
+    return True
+
+
+HAS_DOCKER = docker_answers()
+
+
+@pytest.mark.skipif(HAS_DOCKER, reason="this machine has Docker: the backend runs the function's code in it")
+def test_invoke_without_docker_says_the_code_did_not_run(sandbox):
+    """moto answered 200 with FunctionError Handled and its Docker client's error as the payload."""
+    role = sandbox.client("iam").create_role(
+        RoleName=f"fn-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    awslambda = sandbox.client("lambda")
+    name = f"failover-{uuid.uuid4().hex[:8]}"
+    awslambda.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
+                              Code={"ZipFile": code.getvalue()})
+    with pytest.raises(ClientError) as refused:
+        awslambda.invoke(FunctionName=name, Payload=b"{}")
+    error = refused.value.response
+    # (the sandbox's not-implemented answer in a JSON protocol: never retried by SDKs)
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("UnknownOperationException", 400)
+    assert "Docker" in error["Error"]["Message"] and "did not run" in error["Error"]["Message"]
+    assert awslambda.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
