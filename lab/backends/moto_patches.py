@@ -1640,6 +1640,33 @@ def _ecr_pickled() -> None:
     _pickled_as(ECRBackend, _ecr_out, _ecr_back)
 
 
+# -- s3-encrypts-by-default ----------------------------------------------------------------------------------------
+
+#: a bucket's encryption when none is configured: SSE-S3 ("all Amazon S3 buckets have encryption configured by
+#: default", S3 User Guide: Setting default server-side encryption behavior)
+DEFAULT_BUCKET_ENCRYPTION = {"Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                                      "BucketKeyEnabled": False}}
+
+
+def _s3_encrypts_by_default() -> None:
+    from moto.s3.models import FakeKey, S3Backend
+
+    moto_get = S3Backend.get_bucket_encryption
+    moto_headers = FakeKey.response_dict.fget
+
+    def get_bucket_encryption(self: Any, bucket_name: str) -> dict[str, Any] | None:
+        return moto_get(self, bucket_name) or copy.deepcopy(DEFAULT_BUCKET_ENCRYPTION)
+
+    def response_dict(self: Any) -> dict[str, Any]:
+        headers: dict[str, Any] = moto_headers(self)
+        # (an object stored without encryption of its own has the bucket's default: SSE-S3)
+        headers.setdefault("x-amz-server-side-encryption", "AES256")
+        return headers
+
+    _replace(S3Backend, "get_bucket_encryption", get_bucket_encryption)
+    _replace(FakeKey, "response_dict", property(response_dict))
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
@@ -1766,4 +1793,9 @@ PATCHES: tuple[Patch, ...] = (
     Patch("ecr-state-pickled", "moto.ecr.models.ECRBackend: __getstate__, __setstate__",
           "ECR's backend holds a lock, which pickle cannot save: any use of ECR made every snapshot fail; saved "
           "without it, a new lock on load", _ecr_pickled, after_import="moto.ecr.models"),
+    Patch("s3-encrypts-by-default", "moto.s3.models.S3Backend.get_bucket_encryption, FakeKey.response_dict",
+          "since January 2023 every S3 bucket encrypts with SSE-S3 unless configured otherwise: GetBucketEncryption "
+          "answers that default (moto: ServerSideEncryptionConfigurationNotFoundError, also after "
+          "DeleteBucketEncryption) and objects stored without encryption of their own show AES256",
+          _s3_encrypts_by_default),
 )

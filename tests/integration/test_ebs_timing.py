@@ -9,6 +9,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,50 @@ def test_an_ami_is_pending_until_its_snapshots_complete_and_keeps_them_from_dele
     assert error_of(lambda: ec2.delete_snapshot(SnapshotId=used[-1]))[0] == "InvalidSnapshot.InUse"
     ec2.deregister_image(ImageId=registered)
     ec2.delete_snapshot(SnapshotId=used[-1])
+
+
+def test_ami_names_are_unique_a_pending_ami_cannot_launch_and_a_copy_keeps_every_disk(lab):
+    """EC2 API Reference, error codes: InvalidAMIName.Duplicate ("The specified AMI name is already in use by
+    another AMI"), InvalidAMIID.Unavailable ("not in a state from which you can launch an instance");
+    RegisterImage keeps its RootDeviceName; CopyImage copies each of the AMI's snapshots and keeps its block
+    device mappings (EC2 User Guide, Copy an AMI)."""
+    ec2, west = lab.client("ec2"), lab.client("ec2", WEST)
+    instance = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["securecart-backend"]}])[
+        "Reservations"][0]["Instances"][0]
+    name = f"backend-{uuid.uuid4().hex[:8]}"
+    image_id = ec2.create_image(InstanceId=instance["InstanceId"], Name=name)["ImageId"]
+    code, message, _ = error_of(lambda: ec2.create_image(InstanceId=instance["InstanceId"], Name=name))
+    assert code == "InvalidAMIName.Duplicate" and image_id in message
+    code, message, _ = error_of(lambda: ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1,
+                                                          InstanceType="t3.micro"))
+    assert code == "InvalidAMIID.Unavailable" and "pending" in message
+    advance(lab, "15m")
+    source = ec2.describe_images(ImageIds=[image_id])["Images"][0]
+    assert source["State"] == "available"
+    disks = [(m["DeviceName"], m["Ebs"]["VolumeSize"], m["Ebs"]["VolumeType"]) for m in source["BlockDeviceMappings"]]
+    assert len(disks) >= 2
+
+    copied = west.copy_image(SourceImageId=image_id, SourceRegion=EAST, Name=f"{name}-dr")["ImageId"]
+    assert error_of(lambda: west.copy_image(SourceImageId=image_id, SourceRegion=EAST, Name=f"{name}-dr"))[0] == \
+        "InvalidAMIName.Duplicate"
+    copy = west.describe_images(ImageIds=[copied])["Images"][0]
+    assert copy["State"] == "pending" and copy["RootDeviceName"] == source["RootDeviceName"]
+    assert [(m["DeviceName"], m["Ebs"]["VolumeSize"], m["Ebs"]["VolumeType"])
+            for m in copy["BlockDeviceMappings"]] == disks
+    copies = [m["Ebs"]["SnapshotId"] for m in copy["BlockDeviceMappings"]]
+    shown = {s["SnapshotId"]: s for s in west.describe_snapshots(SnapshotIds=copies)["Snapshots"]}
+    assert all(f"from SourceAmi {image_id}" in shown[s]["Description"] and copied in shown[s]["Description"]
+               for s in copies)
+    advance(lab, "2h")
+    assert west.describe_images(ImageIds=[copied])["Images"][0]["State"] == "available"
+    assert error_of(lambda: west.delete_snapshot(SnapshotId=copies[0]))[0] == "InvalidSnapshot.InUse"
+
+    registered = ec2.register_image(Name=f"{name}-root", RootDeviceName="/dev/xvda", BlockDeviceMappings=[
+        {"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": source["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]}}])[
+        "ImageId"]
+    assert ec2.describe_images(ImageIds=[registered])["Images"][0]["RootDeviceName"] == "/dev/xvda"
+    for region_client, image in ((ec2, registered), (west, copied), (ec2, image_id)):
+        region_client.deregister_image(ImageId=image)
 
 
 # -- the EBS direct APIs --------------------------------------------------------------------------------

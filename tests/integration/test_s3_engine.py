@@ -456,3 +456,25 @@ def test_replication_on_a_backend_reached_through_the_api(moto_endpoint, fresh_s
     assert len(listed["Versions"]) == 1 and [m["Key"] for m in listed["DeleteMarkers"]] == ["doc"]
     assert west.get_object_tagging(Bucket=target, Key="doc", VersionId=listed["Versions"][0]["VersionId"])[
         "TagSet"] == [{"Key": "k", "Value": "v"}]
+
+
+def test_every_bucket_encrypts_with_sse_s3_unless_told_otherwise(sandbox):
+    """S3 User Guide, Setting default server-side encryption behavior: "all Amazon S3 buckets have encryption
+    configured by default, and all new objects that are uploaded to an S3 bucket are automatically encrypted at
+    rest" with SSE-S3 (since January 5, 2023). moto had no configuration and unencrypted objects."""
+    s3 = sandbox.client("s3")
+    name = bucket(sandbox, "us-east-1", versioned=False, prefix="sse")
+    default = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]}
+    assert s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"] == default
+    assert s3.put_object(Bucket=name, Key="plain", Body=b"x")["ServerSideEncryption"] == "AES256"
+    assert s3.head_object(Bucket=name, Key="plain")["ServerSideEncryption"] == "AES256"
+    assert s3.get_object(Bucket=name, Key="plain")["ServerSideEncryption"] == "AES256"
+    assert s3.copy_object(Bucket=name, Key="copy", CopySource={"Bucket": name, "Key": "plain"})[
+        "ServerSideEncryption"] == "AES256"
+    key = sandbox.client("kms").create_key()["KeyMetadata"]["Arn"]
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
+    assert s3.put_object(Bucket=name, Key="kms", Body=b"y")["ServerSideEncryption"] == "aws:kms"
+    s3.delete_bucket_encryption(Bucket=name)  # back to the default, not to none
+    assert s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"] == default
+    assert s3.head_object(Bucket=name, Key="kms")["ServerSideEncryption"] == "aws:kms"

@@ -294,10 +294,24 @@ class Ec2Api(ServiceApi):
 
     # -- AMIs --------------------------------------------------------------------------------------
 
+    def _require_new_name(self, region: str, name: Any) -> None:
+        """An AMI name is unique among the account's AMIs in a Region (InvalidAMIName.Duplicate)."""
+        if not name:
+            return
+        found = self._ec2(region).describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])
+        same = [image["ImageId"] for image in found["Images"] if image.get("Name") == name]
+        if same:
+            raise AwsError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {same[0]}")
+
+    def _image_pending(self, region: str, image_id: Any) -> bool:
+        record = self.engine.timing.images.get(key(region, str(image_id or "")))
+        return record is not None and self.now() < record.ends
+
     def op_CreateImage(self, call: Call) -> Output:
         params, region = call.params, call.region
         if params.get("DryRun"):
             return call.forward()
+        self._require_new_name(region, params.get("Name"))
         specs = params.get("TagSpecifications") or []
         snapshot_tags = [t for s in specs if s.get("ResourceType") == "snapshot" for t in s.get("Tags") or []]
         if snapshot_tags:  # the backend cannot tag the snapshots: the lab does, on the snapshots it takes
@@ -323,6 +337,7 @@ class Ec2Api(ServiceApi):
         params, region = call.params, call.region
         if params.get("DryRun"):
             return call.forward()
+        self._require_new_name(region, params.get("Name"))
         mappings = [dict(m) for m in params.get("BlockDeviceMappings") or []]
         sources = []
         for mapping in mappings:
@@ -338,6 +353,7 @@ class Ec2Api(ServiceApi):
         answer = call.forward()
         image = self.engine.image_registered(region, answer["ImageId"], sources)
         image.mappings = mappings or None
+        image.root_device = params.get("RootDeviceName")
         return answer
 
     def op_CopyImage(self, call: Call) -> Output:
@@ -345,13 +361,35 @@ class Ec2Api(ServiceApi):
         if params.get("DryRun"):
             return call.forward()
         source_region = _source_region(params, region)
-        source = self.engine.timing.images.get(key(source_region, params.get("SourceImageId", "")))
+        source_id = str(params.get("SourceImageId") or "")
+        if self._image_pending(source_region, source_id):
+            raise AwsError("InvalidAMIID.Unavailable", f"AMI {source_id} is pending: it can be copied once it is "
+                                                       "available.")
+        self._require_new_name(region, params.get("Name"))
         answer = call.forward()
-        records = [self.engine.snapshot_record(source_region, s) for s in (source.snapshots if source else [])]
-        seconds = max((self.engine.copy_seconds(r, region) for r in records if r is not None),
+        image_id, now = answer["ImageId"], self.now()
+        [source] = self._ec2(source_region).describe_images(ImageIds=[source_id])["Images"]
+        # EC2 User Guide, Copy an AMI: each of its EBS snapshots is copied, and the copy keeps its block device
+        # mappings with the copied snapshots
+        mappings, copies = [], []
+        for mapping in source.get("BlockDeviceMappings") or []:
+            ebs = mapping.get("Ebs") or {}
+            if not ebs.get("SnapshotId"):
+                mappings.append(dict(mapping))
+                continue
+            copied = self._ec2(region).copy_snapshot(
+                SourceSnapshotId=ebs["SnapshotId"], SourceRegion=source_region,
+                Description=f"Copied for DestinationAmi {image_id} from SourceAmi {source_id} for SourceSnapshot "
+                            f"{ebs['SnapshotId']}. Task created on {datetime.fromtimestamp(now, UTC):%Y-%m-%d}.")
+            copies.append(copied["SnapshotId"])
+            mappings.append({**mapping, "Ebs": {**ebs, "SnapshotId": copied["SnapshotId"]}})
+        records = [self.engine.snapshot_record(region, s) for s in copies]
+        slowest = max((r.ends - now for r in records if r is not None),
                       default=self.sandbox.durations.ebs_copy(0, source_region != region))
-        self.engine.image_registered(region, answer["ImageId"], [],
-                                     ends=self.now() + self.sandbox.durations.ami_create(seconds))
+        image = self.engine.image_registered(region, image_id, copies,
+                                             ends=now + self.sandbox.durations.ami_create(max(slowest, 0.0)))
+        image.mappings = mappings or None
+        image.root_device = source.get("RootDeviceName")
         return answer
 
     def op_DeregisterImage(self, call: Call) -> Output:
@@ -383,6 +421,8 @@ class Ec2Api(ServiceApi):
                 image["State"] = "pending" if now < record.ends else image.get("State", "available")
                 if record.mappings:
                     image["BlockDeviceMappings"] = record.mappings
+                if getattr(record, "root_device", None):  # (a record saved before it was kept has none)
+                    image["RootDeviceName"] = record.root_device
             if not wanted or image.get("State") in wanted:
                 shown.append(image)
         answer["Images"] = shown
@@ -392,6 +432,10 @@ class Ec2Api(ServiceApi):
 
     def op_RunInstances(self, call: Call) -> Output:
         _check_counts(call.params)
+        image_id = call.params.get("ImageId")
+        if self._image_pending(call.region, image_id):
+            raise AwsError("InvalidAMIID.Unavailable", f"AMI {image_id} is pending: it is not in a state from which "
+                                                       "you can launch an instance.")
         answer = call.forward()
         # (the world's own backend, made as the world is seeded, has been running since long before)
         if self.sandbox.lab.world_seeded:

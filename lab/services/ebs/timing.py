@@ -85,6 +85,7 @@ class ImageRecord:
     ends: float
     snapshots: list[str]  # snapshots the AMI uses (they cannot be deleted while it is registered)
     mappings: list[dict[str, Any]] | None = None  # BlockDeviceMappings as AWS would show them
+    root_device: str | None = None  # its RootDeviceName, where the backend shows another
 
 
 @dataclass
