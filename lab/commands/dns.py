@@ -36,19 +36,29 @@ def dns(name: str, record_type: str, state_dir: str | None, port: int | None, na
     answer = ", ".join(body["answer"]) or "(no data)"
     ttl = f"  TTL {body['ttl']}" if body.get("ttl") is not None else ""
     click.echo(f"{body['name']} {body['type']} -> {answer}  [{body['response_code']}]{ttl}")
-    current = body.get("nameserver")
-    if current:
-        from lab.sim.clock import iso
-
-        click.echo(f"  Route 53 answers {', '.join(current['answer']) or '(no data)'} already; this client keeps "
-                   f"its cached answer until {iso(body['kept_until'])}")
     if body.get("zone"):
         click.echo(f"  zone: {body['zone']}")
-    record = body.get("record") or {}
+    current = body.get("nameserver")
+    if not current:
+        _explain(body, "  ")
+        return
+    # The client keeps an answer Route 53 gave before: its reasons are of that moment, Route 53's now apart.
+    from lab.sim.clock import iso
+
+    click.echo(f"  this client's cached answer, as Route 53 gave it before its answer changed (kept until "
+               f"{iso(body['kept_until'])}):")
+    _explain(body, "    ")
+    click.echo(f"  Route 53 now: {', '.join(current['answer']) or '(no data)'}  [{current['response_code']}]")
+    _explain(current, "    ")
+
+
+def _explain(answer: dict, indent: str) -> None:
+    """Which record gave `answer`, why, and the health checks that decided it."""
+    record = answer.get("record") or {}
     for chosen in record.get("records", [record] if record else []):
         details = ", ".join(f"{key}={value}" for key, value in chosen.items() if key not in ("Name", "Type"))
-        click.echo(f"  record: {chosen.get('Name')} {chosen.get('Type')} {details}".rstrip())
-    for reason in body.get("why", []):
-        click.echo(f"  why: {reason}")
-    for check, health in sorted(body.get("health", {}).items()):
-        click.echo(f"  health {check}: {'healthy' if health['healthy'] else 'UNHEALTHY'} -- {health['reason']}")
+        click.echo(f"{indent}record: {chosen.get('Name')} {chosen.get('Type')} {details}".rstrip())
+    for reason in answer.get("why", []):
+        click.echo(f"{indent}why: {reason}")
+    for check, health in sorted(answer.get("health", {}).items()):
+        click.echo(f"{indent}health {check}: {'healthy' if health['healthy'] else 'UNHEALTHY'} -- {health['reason']}")
