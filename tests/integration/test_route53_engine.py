@@ -133,7 +133,7 @@ def test_failover_follows_a_region_outage(fresh_sandbox):
     ec2 = sandbox.client("ec2")
     reservations = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["securecart-backend"]}])
     backend = next(instance for reservation in reservations["Reservations"] for instance in reservation["Instances"])
-    server = health_check(route53, Type="HTTP", IPAddress=backend["PrivateIpAddress"], Port=80, RequestInterval=10,
+    server = health_check(route53, Type="HTTP", IPAddress=backend["PublicIpAddress"], Port=80, RequestInterval=10,
                           FailureThreshold=1)
     advance(sandbox, "10s")
     assert statuses(route53, server) == {"Success: HTTP Status Code 200, OK"}
@@ -145,7 +145,15 @@ def test_failover_follows_a_region_outage(fresh_sandbox):
     advance(sandbox, "15s")  # `pending` (ec2.run, 30 s): it does not answer yet
     assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, server))
     advance(sandbox, "30s")
-    assert statuses(route53, server) == {"Success: HTTP Status Code 200, OK"}
+    # EC2 User Guide, Public IPv4 addresses: a stopped instance's public address is released and a started one
+    # gets another; the check watches the address it was given (an Elastic IP keeps it)
+    restarted = ec2.describe_instances(InstanceIds=[backend["InstanceId"]])["Reservations"][0]["Instances"][0]
+    assert restarted["State"]["Name"] == "running" and restarted["PublicIpAddress"] != backend["PublicIpAddress"]
+    assert all(status.startswith(TIMEOUT_TEXT) for status in statuses(route53, server))
+    again = health_check(route53, Type="HTTP", IPAddress=restarted["PublicIpAddress"], Port=80, RequestInterval=10,
+                         FailureThreshold=1)
+    advance(sandbox, "10s")
+    assert statuses(route53, again) == {"Success: HTTP Status Code 200, OK"}
 
 
 def test_weighted_records_and_refusals(sandbox):
@@ -227,3 +235,14 @@ def test_the_judge_s_outage_answer_is_what_dns_answers_in_the_outage(fresh_sandb
     advance(sandbox, "2m")
     for name, expected in predicted.items():
         assert json.loads(sandbox.lab("dns", name, "--json").stdout)["answer"] == expected, name
+
+
+def test_a_health_check_of_a_private_or_non_routable_address_is_refused(sandbox):
+    """API Reference, HealthCheckConfig.IPAddress: "Route 53 can't check the health of endpoints for which the
+    IP address is in local, private, non-routable, or multicast ranges" (RFC 5735, RFC 6598, RFC 5156)."""
+    route53 = sandbox.client("route53")
+    for address in ("10.0.0.5", "192.168.1.1", "127.0.0.1", "100.64.0.1", "192.0.2.10", "224.0.0.1", "fd00::1"):
+        with pytest.raises(ClientError) as refused:
+            health_check(route53, Type="TCP", IPAddress=address, Port=443)
+        assert refused.value.response["Error"]["Code"] == "InvalidInput" and address in str(refused.value)
+    assert health_check(route53, Type="TCP", IPAddress="54.210.10.20", Port=443)

@@ -4,6 +4,7 @@ checkers see them, TestDNSAnswer with failover applied, and changes that are PEN
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +21,21 @@ if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
 
 
+def _check_address(address: Any) -> None:
+    """HealthCheckConfig.IPAddress: "Route 53 can't check the health of endpoints for which the IP address is in
+    local, private, non-routable, or multicast ranges" (API Reference, HealthCheckConfig)."""
+    if not isinstance(address, str) or not address:
+        return
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise AwsError("InvalidInput", f"Invalid IP address {address[:100]!r} in the health check") from None
+    if not parsed.is_global or parsed.is_multicast:  # (RFC 5735, 6598, 5156: private, shared, documentation, ...)
+        raise AwsError("InvalidInput", f"IPAddress {address} is in a local, private, non-routable or multicast "
+                                       "range: Route 53 cannot check it. Give a public address, or "
+                                       "FullyQualifiedDomainName.")
+
+
 class Route53Api(ServiceApi):
     service = SERVICE
     service_principal = Route53.service_principal
@@ -29,6 +45,11 @@ class Route53Api(ServiceApi):
         engine = sandbox.engines.find(Route53)
         assert engine is not None, "the Route 53 API needs the Route 53 engine"
         self.engine = engine
+
+    def check(self, call: Call) -> None:
+        if call.identity.operation in ("CreateHealthCheck", "UpdateHealthCheck"):
+            config = call.params.get("HealthCheckConfig") or call.params
+            _check_address(config.get("IPAddress") if isinstance(config, dict) else None)
 
     def op_GetHealthCheckStatus(self, call: Call) -> dict[str, Any]:
         return self._report(call.params["HealthCheckId"], failures=False)

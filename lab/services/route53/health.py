@@ -13,7 +13,8 @@ Endpoints the sandbox answers for (a health check names them by FullyQualifiedDo
   - an S3 website endpoint (`<bucket>.s3-website-<region>.amazonaws.com` or `...s3-website.<region>...`):
     up while the bucket has a website configuration;
   - any other `<service>.<region>.amazonaws.com` endpoint: up unless its region is down;
-  - the private or public IP address (or EC2 DNS name) of an EC2 instance: up while the instance is running.
+  - the public IP address (or EC2 DNS name) of an EC2 instance: up while the instance is running (Route 53
+    refuses a private address: lab.services.route53.api).
 Anything else does not resolve (DNS failure) or does not answer (connection timed out).
 """
 
