@@ -46,3 +46,23 @@ def test_invoke_without_docker_says_the_code_did_not_run(sandbox):
     assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("UnknownOperationException", 400)
     assert "Docker" in error["Error"]["Message"] and "did not run" in error["Error"]["Message"]
     assert awslambda.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
+
+
+def test_a_function_needs_a_role_lambda_can_assume(sandbox):
+    """Lambda refuses CreateFunction (and UpdateFunctionConfiguration) with a role that does not exist or whose
+    trust policy does not let lambda.amazonaws.com assume it: InvalidParameterValueException, "The role defined for
+    the function cannot be assumed by Lambda." (moto accepted any role)."""
+    iam, awslambda = sandbox.client("iam"), sandbox.client("lambda")
+    trusting_s3 = iam.create_role(RoleName=f"s3-only-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "s3.amazonaws.com"}}]}))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    for role in (trusting_s3, "arn:aws:iam::000000000000:role/no-such-role"):
+        with pytest.raises(ClientError) as refused:
+            awslambda.create_function(FunctionName=f"nope-{uuid.uuid4().hex[:8]}", Runtime="python3.12", Role=role,
+                                      Handler="index.handler", Code={"ZipFile": code.getvalue()})
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert refused.value.response["Error"]["Message"] == "The role defined for the function cannot be assumed " \
+                                                             "by Lambda."
