@@ -99,7 +99,7 @@ class Call:
         """Let the backend answer the call; the output members of its answer (with `members`, those alone when
         the answer carries them in headers: cheaper for an operation that lets the answer stand). Raises
         BackendRefusedError (an AwsError carrying the backend's own answer) when the backend refused the call."""
-        return self._forward(*members)
+        return self._forward(members)
 
     def backend_answer(self, **added: Any) -> BackendAnswer:
         """Return this from an operation to let the backend's answer stand (the backend answers now if forward()

@@ -306,3 +306,22 @@ def test_a_waiter_sees_the_restore_finish_while_the_clock_runs_fast(fresh_sandbo
         if clock["paused"]:
             admin.post("clock", {"action": "pause"})
     assert east.get_object(Bucket=name, Key="orders.csv")["Body"].read() == b"o"
+
+
+def test_head_and_get_tell_when_a_lifecycle_rule_expires_the_object(sandbox):
+    """API Reference, HeadObject / GetObject, Expiration (x-amz-expiration): "If the object expiration is
+    configured, the response includes this header. It includes the expiry-date and rule-id key-value pairs";
+    the date is the object's creation plus the rule's days, rounded up to the next midnight UTC."""
+    east = sandbox.client("s3", EAST)
+    name = bucket(sandbox, EAST, versioned=False, prefix="expiry")
+    east.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+        {"ID": "exp", "Status": "Enabled", "Filter": {"Prefix": "exp/"}, "Expiration": {"Days": 2}},
+        {"ID": "off", "Status": "Disabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]})
+    east.put_object(Bucket=name, Key="exp/a", Body=b"a")
+    east.put_object(Bucket=name, Key="other/b", Body=b"b")
+    modified = east.head_object(Bucket=name, Key="exp/a")["LastModified"]
+    midnight = (modified + timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
+    expected = f'expiry-date="{midnight:%a, %d %b %Y %H:%M:%S} GMT", rule-id="exp"'
+    assert east.head_object(Bucket=name, Key="exp/a")["Expiration"] == expected
+    assert east.get_object(Bucket=name, Key="exp/a")["Expiration"] == expected
+    assert "Expiration" not in east.head_object(Bucket=name, Key="other/b")

@@ -5,6 +5,7 @@ Every other S3 operation goes to the backend."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -13,9 +14,10 @@ from botocore.exceptions import ClientError
 
 from lab.gateway import audit
 from lab.kernel.api import BackendAnswer, BackendRefusedError, Call, ServiceApi
+from lab.kernel.data import ObjectVersion
 from lab.kernel.errors import AwsError
 from lab.services.s3.engine import S3
-from lab.services.s3.lifecycle import ARCHIVE_CLASSES, lifecycle_refusal
+from lab.services.s3.lifecycle import ARCHIVE_CLASSES, LifecycleRule, due_at, lifecycle_refusal
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -235,14 +237,24 @@ class S3Api(ServiceApi):
     def _read_object(self, call: Call) -> BackendAnswer:
         bucket = call.params.get("Bucket", "")
         state = self.engine.state
+        rules = state.lifecycle.get(bucket)
+        expiring = [rule for rule in rules or () if rule.enabled and (rule.expiration_days is not None
+                                                                      or rule.expiration_date is not None)]
+        dated = bool(expiring) and not call.params.get("VersionId")  # (the current version's expiry is shown)
         try:
-            output = call.forward("VersionId")
+            # (the whole answer, its date and size, only where an expiry is to be shown: else one header)
+            output = call.forward() if dated else call.forward("VersionId")
         except BackendRefusedError as refused:
             if refused.code == "InvalidObjectState":
                 raise _archived_refusal(refused) from None
             raise self._delete_marker_refusal(call, refused) from None
         added: dict[str, Any] = {}
         version_id = output.get("VersionId") or "null"
+        if dated:
+            expiration = self._expiration(call.region, bucket, call.params.get("Key", ""), version_id, output,
+                                          expiring)
+            if expiration is not None:
+                added["Expiration"] = expiration
         if state.restores:
             restore = self.engine.restore_of(bucket, version_id)
             if restore is not None and restore.ongoing:
@@ -250,6 +262,27 @@ class S3Api(ServiceApi):
         if bucket in state.versions or bucket in state.replication:  # (else no version replicates, nor is a replica)
             added["ReplicationStatus"] = self.engine.replication_status(bucket, version_id)
         return call.backend_answer(**added)
+
+    def _expiration(self, region: str, bucket: str, key: str, version_id: str, output: dict[str, Any],
+                    expiring: list[LifecycleRule]) -> str | None:
+        """x-amz-expiration of the current version: when the earliest of the enabled Expiration rules that selects
+        it expires it, and that rule ("expiry-date=..., rule-id=..."; API Reference, HeadObject: Expiration)."""
+        modified = output.get("LastModified")
+        if not isinstance(modified, datetime):
+            return None
+        tags = None
+        if any(rule.tags for rule in expiring):
+            with audit.unrecorded():
+                found = self.sandbox.client("s3", region).get_object_tagging(Bucket=bucket, Key=key)
+            tags = {tag["Key"]: tag["Value"] for tag in found.get("TagSet") or []}
+        version = ObjectVersion(key, version_id, True, False, modified.timestamp(),
+                                int(output.get("ContentLength") or 0), tags)
+        due = [(due_at(version.last_modified, rule.expiration_days) if rule.expiration_days is not None
+                else float(rule.expiration_date or 0), rule.id) for rule in expiring if rule.selects(version)]
+        if not due:
+            return None
+        when, rule_id = min(due)
+        return f'expiry-date="{datetime.fromtimestamp(when, UTC):%a, %d %b %Y %H:%M:%S} GMT", rule-id="{rule_id}"'
 
     # -- restores of archived objects --------------------------------------------------------------------
 
