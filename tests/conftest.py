@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -90,7 +91,27 @@ class SandboxHandle:
         return self.lab("up", "--port", str(self.port), *extra)
 
     def down(self) -> None:
-        self.lab("down", check=False)
+        """Stop the sandbox. One that outlives `lab down` (a save that failed or timed out) is killed: no test
+        run leaves a sandbox behind."""
+        try:
+            pid: int | None = self.pid()
+        except (OSError, ValueError):
+            pid = None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.lab("down", check=False)
+        if pid is None:
+            return
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            except PermissionError:  # (a pid reused by someone else's process)
+                return
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
     def status(self) -> dict:
         return json.loads(self.lab("status", "--json").stdout)
