@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import json
 import uuid
-import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
+
+from tests.integration._lambda import echo_package, lambda_role
 
 
 def docker_answers() -> bool:
@@ -28,17 +27,11 @@ HAS_DOCKER = docker_answers()
 @pytest.mark.skipif(HAS_DOCKER, reason="this machine has Docker: the backend runs the function's code in it")
 def test_invoke_without_docker_says_the_code_did_not_run(sandbox):
     """moto answered 200 with FunctionError Handled and its Docker client's error as the payload."""
-    role = sandbox.client("iam").create_role(
-        RoleName=f"fn-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    role = lambda_role(sandbox.client("iam"))
     awslambda = sandbox.client("lambda")
     name = f"failover-{uuid.uuid4().hex[:8]}"
     awslambda.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
-                              Code={"ZipFile": code.getvalue()})
+                              Code={"ZipFile": echo_package()})
     with pytest.raises(ClientError) as refused:
         awslambda.invoke(FunctionName=name, Payload=b"{}")
     error = refused.value.response
@@ -52,17 +45,12 @@ def test_a_function_needs_a_role_lambda_can_assume(sandbox):
     """Lambda refuses CreateFunction (and UpdateFunctionConfiguration) with a role that does not exist or whose
     trust policy does not let lambda.amazonaws.com assume it: InvalidParameterValueException, "The role defined for
     the function cannot be assumed by Lambda." (moto accepted any role)."""
-    iam, awslambda = sandbox.client("iam"), sandbox.client("lambda")
-    trusting_s3 = iam.create_role(RoleName=f"s3-only-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "s3.amazonaws.com"}}]}))["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    awslambda = sandbox.client("lambda")
+    trusting_s3 = lambda_role(sandbox.client("iam"), service="s3.amazonaws.com")
     for role in (trusting_s3, "arn:aws:iam::000000000000:role/no-such-role"):
         with pytest.raises(ClientError) as refused:
             awslambda.create_function(FunctionName=f"nope-{uuid.uuid4().hex[:8]}", Runtime="python3.12", Role=role,
-                                      Handler="index.handler", Code={"ZipFile": code.getvalue()})
+                                      Handler="index.handler", Code={"ZipFile": echo_package()})
         assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
         assert refused.value.response["Error"]["Message"] == "The role defined for the function cannot be assumed " \
                                                              "by Lambda."

@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 from tests.conftest import wait_for
+from tests.integration._lambda import echo_package, lambda_role
 
 
 def make_some_state(sb):
@@ -147,20 +148,11 @@ def test_lambda_ssm_and_ecr_state_survives_down_and_up(fresh_sandbox):
     """moto's Lambda, SSM and ECR backends held objects pickle cannot save (a WeakValueDictionary, lambdas as
     defaultdict factories, a lock): one function made every later snapshot fail, and each start replayed the
     whole journal."""
-    import io
-    import json
-    import zipfile
-
     fresh_sandbox.up()
-    role = fresh_sandbox.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    role = lambda_role(fresh_sandbox.client("iam"), "fn-role")
     awslambda = fresh_sandbox.client("lambda")
     awslambda.create_function(FunctionName="failover", Runtime="python3.12", Role=role, Handler="index.handler",
-                              Code={"ZipFile": code.getvalue()})
+                              Code={"ZipFile": echo_package()})
     awslambda.create_alias(FunctionName="failover", Name="live", FunctionVersion="$LATEST")
     ssm = fresh_sandbox.client("ssm")
     ssm.put_parameter(Name="/securecart/dr-region", Value="us-west-2", Type="String")

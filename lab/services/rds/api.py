@@ -71,6 +71,23 @@ def _check_retention(params: dict[str, Any]) -> None:
         raise _refusal(400, "InvalidParameterValue", retention_message(days))
 
 
+def _restore_moment(params: dict[str, Any], earliest: float, latest: float, window: str) -> float:
+    """The moment a point-in-time restore asks for (RestoreTime, or UseLatestRestorableTime), within `window`
+    (named in the refusal)."""
+    latest_flag, restore_time = bool(params.get("UseLatestRestorableTime")), params.get("RestoreTime")
+    if latest_flag and restore_time is not None:
+        raise _refusal(400, "InvalidParameterCombination",
+                       "Cannot specify both RestoreTime and UseLatestRestorableTime")
+    if not latest_flag and restore_time is None:
+        raise _refusal(400, "InvalidParameterCombination",
+                       "Either RestoreTime or UseLatestRestorableTime must be specified")
+    when = latest if latest_flag else restore_time.timestamp()
+    if not earliest <= when <= latest:
+        raise _refusal(400, "InvalidRestoreFault", f"The restore time {iso(when)} is not within {window}: "
+                                                   f"restorable from {iso(earliest)} to {iso(latest)}")
+    return float(when)
+
+
 def _require_source(call: Call, instance_member: str, cluster_member: str) -> None:
     """An operation that starts from a DB instance's data or a Multi-AZ DB cluster's names one of the two (the
     backend fails on neither); the lab simulates no clusters."""
@@ -601,13 +618,6 @@ class RdsApi(ServiceApi):
                            f"Point-in-time restore is not enabled for DB instance {source.name}: "
                            + ("its BackupRetentionPeriod is 0, so it has no automated backups"
                               if source.retention_days == 0 else "its first automated backup has not finished yet"))
-        latest_flag, restore_time = bool(params.get("UseLatestRestorableTime")), params.get("RestoreTime")
-        if latest_flag and restore_time is not None:
-            raise _refusal(400, "InvalidParameterCombination",
-                           "Cannot specify both RestoreTime and UseLatestRestorableTime")
-        if not latest_flag and restore_time is None:
-            raise _refusal(400, "InvalidParameterCombination",
-                           "Either RestoreTime or UseLatestRestorableTime must be specified")
         if source is not None:
             earliest, latest = engine.earliest_restorable(source, now), engine.latest_restorable(source, now)
             history, source_name, source_region = source.history, source.name, source.region
@@ -615,11 +625,7 @@ class RdsApi(ServiceApi):
             assert retained is not None
             earliest, latest = retained.earliest, retained.latest
             history, source_name, source_region = retained.history, retained.name, retained.region
-        when = latest if latest_flag else restore_time.timestamp()
-        if not earliest <= when <= latest:
-            raise _refusal(400, "InvalidRestoreFault",
-                           f"The restore time {iso(when)} is not within the backup retention window of DB "
-                           f"instance {source_name}: restorable from {iso(earliest)} to {iso(latest)}")
+        when = _restore_moment(params, earliest, latest, f"the backup retention window of DB instance {source_name}")
         target = params.get("TargetDBInstanceIdentifier")
         self._refuse_deleting_name(region, target)
         ref = engine.store.ref_at(history, when)
@@ -656,16 +662,9 @@ class RdsApi(ServiceApi):
             raise _refusal(400, "InvalidDBInstanceAutomatedBackupState",
                            f"The automated backups of DB instance {backup.name} are still being replicated to "
                            f"{region} (pending): restore once they are replicating.")
-        latest_flag, restore_time = bool(params.get("UseLatestRestorableTime")), params.get("RestoreTime")
-        if latest_flag == (restore_time is not None):
-            raise _refusal(400, "InvalidParameterCombination",
-                           "Specify exactly one of RestoreTime and UseLatestRestorableTime")
         earliest, latest = replications.window(backup, now)
-        when = latest if latest_flag else restore_time.timestamp()
-        if not earliest <= when <= latest:
-            raise _refusal(400, "InvalidRestoreFault",
-                           f"The restore time {iso(when)} is not within the restore window of the replicated "
-                           f"automated backups of {backup.name}: from {iso(earliest)} to {iso(latest)}")
+        when = _restore_moment(params, earliest, latest,
+                               f"the restore window of the replicated automated backups of {backup.name}")
         target = params.get("TargetDBInstanceIdentifier")
         self._refuse_deleting_name(region, target)
         overrides = {key: value for key, value in params.items() if not key.startswith("Source")}
