@@ -1529,12 +1529,14 @@ def _s3_storage_metrics_in_their_region() -> None:
     _replace(S3Backend, "get_cloudwatch_metrics", classmethod(get_cloudwatch_metrics))
 
 
-# -- rds-encrypts-with-the-aws-rds-key ---------------------------------------------------------------------------
+# -- rds-instance-defaults -------------------------------------------------------------------------------------
 
 MOTO_PLACEHOLDER_KEY = "default_kms_key_id"
+MOTO_DEFAULT_CA = "rds-ca-default"
+DEFAULT_CA = "rds-ca-rsa2048-g1"  # RDS's certificate authority for new DB instances (RDS User Guide: Using SSL/TLS)
 
 
-def _rds_encrypts_with_the_aws_rds_key() -> None:
+def _rds_instance_defaults() -> None:
     from moto.kms.models import kms_backends
     from moto.rds.models import DBInstance
 
@@ -1542,6 +1544,8 @@ def _rds_encrypts_with_the_aws_rds_key() -> None:
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         moto_init(self, *args, **kwargs)
+        if getattr(self, "ca_certificate_identifier", None) == MOTO_DEFAULT_CA:
+            self.ca_certificate_identifier = DEFAULT_CA
         if getattr(self, "_kms_key_id", None) == MOTO_PLACEHOLDER_KEY:
             # (made with the instance, in the call that creates it: KMS makes aws/rds on its first use)
             kms = kms_backends[self.account_id][self.region]
@@ -1774,11 +1778,11 @@ PATCHES: tuple[Patch, ...] = (
     Patch("s3-storage-metrics-in-their-region", "moto.s3.models.S3Backend.get_cloudwatch_metrics",
           "moto offers every bucket's NumberOfObjects and BucketSizeBytes to CloudWatch in every Region; S3 "
           "publishes a bucket's storage metrics in the bucket's own Region", _s3_storage_metrics_in_their_region),
-    Patch("rds-encrypts-with-the-aws-rds-key", "moto.rds.models.DBInstance.__init__",
+    Patch("rds-instance-defaults", "moto.rds.models.DBInstance.__init__",
           "an encrypted instance made without a KmsKeyId showed moto's placeholder \"default_kms_key_id\" (and its "
           "snapshots and AWS Backup recovery points with it): RDS uses the account's AWS managed key aws/rds, "
-          "made in KMS on its first use, and shows its ARN", _rds_encrypts_with_the_aws_rds_key,
-          after_import="moto.rds.models"),
+          "made in KMS on its first use, and shows its ARN; a new instance's CA is rds-ca-rsa2048-g1, not moto's "
+          "rds-ca-default", _rds_instance_defaults, after_import="moto.rds.models"),
     Patch("iam-unique-ids", "moto.iam.models.User.__init__, Group.__init__",
           "moto gave users and groups 20 random lower-case characters as UserId and GroupId (and CloudTrail's "
           "principalId); IAM's unique ids are AIDA (users) or AGPA (groups) and 17 upper-case letters and digits, "

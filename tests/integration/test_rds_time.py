@@ -903,6 +903,7 @@ def test_encrypted_storage_without_a_key_uses_the_aws_managed_rds_key(db):
     managed = kms.describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["Arn"]
     assert created["KmsKeyId"] == managed and described(rds, name)["KmsKeyId"] == managed
     assert managed.startswith("arn:aws:kms:us-east-1:000000000000:key/")
+    assert created["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"  # (RDS's CA for new instances)
     assert "KmsKeyId" not in described(rds, create_db(rds, unique("plain"))["DBInstanceIdentifier"])
 
 
