@@ -99,8 +99,8 @@ def up(backend: str, port: int | None, state_dir: str | None, foreground: bool, 
     click.echo(f"state: {directory}")
     replayed = (status.get("storage") or {}).get("last_replay")
     if replayed and replayed.get("records"):
-        click.echo(f"replayed {replayed['records']} journaled changes in {replayed['seconds']:.1f}s "
-                   "(the sandbox had stopped without a final snapshot)")
+        click.echo(f"replayed {replayed['records']} journaled changes in {replayed['seconds']:.1f}s (those made "
+                   "since the last snapshot: `lab down` leaves them in the journal when replaying them is quick)")
     detail = status.get("backend_detail") or {}
     if detail.get("mode") == "host":
         click.echo(f"LocalStack (host mode): {detail.get('endpoint')}, pid {detail.get('pid')}, "

@@ -276,6 +276,7 @@ def test_ami_names_are_unique_a_pending_ami_cannot_launch_and_a_copy_keeps_every
         "InvalidAMIName.Duplicate"
     copy = west.describe_images(ImageIds=[copied])["Images"][0]
     assert copy["State"] == "pending" and copy["RootDeviceName"] == source["RootDeviceName"]
+    assert source["RootDeviceType"] == copy["RootDeviceType"] == "ebs"
     assert [(m["DeviceName"], m["Ebs"]["VolumeSize"], m["Ebs"]["VolumeType"])
             for m in copy["BlockDeviceMappings"]] == disks
     copies = [m["Ebs"]["SnapshotId"] for m in copy["BlockDeviceMappings"]]

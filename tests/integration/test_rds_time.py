@@ -930,6 +930,11 @@ def test_automated_backups_replicate_to_another_region_and_restore_there_after_t
     with pytest.raises(ClientError) as refused:
         west.start_db_instance_automated_backups_replication(SourceDBInstanceArn=source["DBInstanceArn"])
     assert error_code(refused) == "InvalidDBInstanceState"
+    for days in (0, 36):  # (0 is refused, not taken as the default)
+        with pytest.raises(ClientError) as refused:
+            db.client("rds", "eu-west-1").start_db_instance_automated_backups_replication(
+                SourceDBInstanceArn=source["DBInstanceArn"], BackupRetentionPeriod=days)
+        assert error_code(refused) == "InvalidParameterValue" and "between 1 and 35" in str(refused.value)
 
     def replicated() -> dict[str, Any]:
         return west.describe_db_instance_automated_backups(DBInstanceAutomatedBackupsArn=arn)[

@@ -423,6 +423,8 @@ class Ec2Api(ServiceApi):
                     image["BlockDeviceMappings"] = record.mappings
                 if getattr(record, "root_device", None):  # (a record saved before it was kept has none)
                     image["RootDeviceName"] = record.root_device
+                if record.mappings:  # (made of EBS snapshots: moto says "standard")
+                    image["RootDeviceType"] = "ebs"
             if not wanted or image.get("State") in wanted:
                 shown.append(image)
         answer["Images"] = shown

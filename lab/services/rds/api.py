@@ -884,6 +884,11 @@ class RdsApi(ServiceApi):
     def op_StartDBInstanceAutomatedBackupsReplication(self, call: Call) -> Output:
         params, region = call.params, call.region
         engine = self.engine
+        given = params.get("BackupRetentionPeriod")
+        retention = DEFAULT_REPLICATED_RETENTION if given is None else int(given)
+        if not 1 <= retention <= MAX_RETENTION:  # (0 would keep nothing: backups replicate to be kept)
+            raise _refusal(400, "InvalidParameterValue", f"The retention period of replicated automated backups "
+                                                         f"must be between 1 and {MAX_RETENTION} days, not {given}.")
         source = self._replication_source(region, params.get("SourceDBInstanceArn"))
         if source.region in engine.state.regions_down:
             raise _refusal(400, "InvalidDBInstanceState", f"DB instance {source.name} cannot be reached in "
@@ -901,9 +906,6 @@ class RdsApi(ServiceApi):
             raise _refusal(400, "InvalidDBInstanceState",
                            f"DB instance {source.name} has no automated backup yet: replication starts from its "
                            "newest automated snapshot.")
-        retention = int(params.get("BackupRetentionPeriod") or DEFAULT_REPLICATED_RETENTION)
-        if not MIN_RETENTION < retention <= MAX_RETENTION:
-            raise _refusal(400, "InvalidParameterValue", retention_message(retention))
         kms_key_id = params.get("KmsKeyId")
         if source.attributes.get("StorageEncrypted") and not kms_key_id:
             raise _refusal(400, "InvalidParameterCombination",
