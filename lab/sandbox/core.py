@@ -785,12 +785,20 @@ class Sandbox:
         result = None
         if self.ready.is_set():
             try:
+                self._journal_the_clock()
                 result = self.save_for_shutdown()
             except Exception:
                 log.exception("saving at shutdown failed; the journal holds every acknowledged change")
         self.store.close()
         self.backend.stop()
         return result
+
+    def _journal_the_clock(self) -> None:
+        """A running clock's time, journaled as the ticker's calls are: a start that replays the journal resumes
+        the clock where this stop left it, not at the last change journaled before (sim time went backwards)."""
+        if not self.journaling or self.clock.paused:
+            return
+        inprocess.call_app(self.app, inprocess.environ_for("POST", self.endpoint + "/_lab/clock/tick", [], b""))
 
     def storage_status(self) -> dict[str, Any]:
         """How the state is kept: `lab status` shows it, and warns while the disk is full."""
