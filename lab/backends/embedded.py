@@ -110,10 +110,6 @@ def _register_fast_reducers() -> None:
 
 
 
-#: what S3 shows of a version stored without encryption of its own: its bucket's default, SSE-S3 (see the patch
-#: s3-encrypts-by-default)
-SSE_S3 = "AES256"
-
 # botocore service name -> moto module, where they differ beyond dropping dashes.
 _MOTO_NAME_OVERRIDES = {
     "lambda": "awslambda",
@@ -752,7 +748,7 @@ class MotoData:
                     dict(tags_of(version.arn)) if with_tags and not marker else None,
                     None if marker else version.etag.strip('"'),
                     "STANDARD" if marker else version.storage_class or "STANDARD",
-                    None if marker else version.encryption or SSE_S3))
+                    None if marker else version.encryption or moto_patches.SSE_S3))
         return listed
 
     def delete_object_version(self, region: str, bucket: str, key: str, version_id: str) -> None:
@@ -929,7 +925,8 @@ class MotoData:
                               None if isinstance(version, FakeDeleteMarker) else version.etag.strip('"'),
                               "STANDARD" if isinstance(version, FakeDeleteMarker)
                               else version.storage_class or "STANDARD",
-                              None if isinstance(version, FakeDeleteMarker) else version.encryption or SSE_S3)
+                              None if isinstance(version, FakeDeleteMarker)
+                              else version.encryption or moto_patches.SSE_S3)
                 for position, version in enumerate(versions)]
 
     def version_facts(self, region: str, bucket: str, key: str, version_id: str) -> tuple[int, str | None]:
@@ -940,7 +937,7 @@ class MotoData:
             if version.version_id == version_id:
                 if type(version) is _delete_marker_class():
                     return 0, None
-                return version.size, version.encryption or SSE_S3
+                return version.size, version.encryption or moto_patches.SSE_S3
         return 0, None
 
     def subscribe_version_deletes(self, listener: Any) -> bool:

@@ -1646,9 +1646,10 @@ def _ecr_pickled() -> None:
 
 # -- s3-encrypts-by-default ----------------------------------------------------------------------------------------
 
-#: a bucket's encryption when none is configured: SSE-S3 ("all Amazon S3 buckets have encryption configured by
-#: default", S3 User Guide: Setting default server-side encryption behavior)
-DEFAULT_BUCKET_ENCRYPTION = {"Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+#: what an object stored without encryption of its own has: its bucket's default, SSE-S3 ("all Amazon S3 buckets
+#: have encryption configured by default", S3 User Guide: Setting default server-side encryption behavior)
+SSE_S3 = "AES256"
+DEFAULT_BUCKET_ENCRYPTION = {"Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_S3},
                                       "BucketKeyEnabled": False}}
 
 
@@ -1664,7 +1665,7 @@ def _s3_encrypts_by_default() -> None:
     def response_dict(self: Any) -> dict[str, Any]:
         headers: dict[str, Any] = moto_headers(self)
         # (an object stored without encryption of its own has the bucket's default: SSE-S3)
-        headers.setdefault("x-amz-server-side-encryption", "AES256")
+        headers.setdefault("x-amz-server-side-encryption", SSE_S3)
         return headers
 
     _replace(S3Backend, "get_bucket_encryption", get_bucket_encryption)
@@ -1788,8 +1789,9 @@ PATCHES: tuple[Patch, ...] = (
           "principalId); IAM's unique ids are AIDA (users) or AGPA (groups) and 17 upper-case letters and digits, "
           "as moto already makes a role's AROA id", _iam_unique_ids, after_import="moto.iam.models"),
     Patch("lambda-state-pickled", "moto.awslambda.models.LambdaStorage, LayerStorage: __getstate__, __setstate__",
-          "a Lambda function or layer made the sandbox's snapshot fail (a WeakValueDictionary of ARNs, aliases in a "
-          "defaultdict of a lambda), and a restart lost the functions: saved as plain dicts, rebuilt on load",
+          "a Lambda function or layer made every later snapshot fail (a WeakValueDictionary of ARNs, aliases in a "
+          "defaultdict of a lambda), so each start replayed the journal since the last good one: saved as plain "
+          "dicts, rebuilt on load",
           _lambda_pickled, after_import="moto.awslambda.models"),
     Patch("ssm-state-pickled", "moto.ssm.models.SimpleSystemManagerBackend: __getstate__, __setstate__",
           "SSM's tags per resource are a defaultdict of a lambda, which pickle cannot save: any use of SSM made "

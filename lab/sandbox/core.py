@@ -793,12 +793,16 @@ class Sandbox:
         self.backend.stop()
         return result
 
+    def tick(self) -> None:
+        """Play what is due up to now through the clock's tick route, a journaled call: the journal then holds
+        the clock's time too (the ticker of a running clock calls this)."""
+        inprocess.call_app(self.app, inprocess.environ_for("POST", self.endpoint + "/_lab/clock/tick", [], b""))
+
     def _journal_the_clock(self) -> None:
         """A running clock's time, journaled as the ticker's calls are: a start that replays the journal resumes
         the clock where this stop left it, not at the last change journaled before (sim time went backwards)."""
-        if not self.journaling or self.clock.paused:
-            return
-        inprocess.call_app(self.app, inprocess.environ_for("POST", self.endpoint + "/_lab/clock/tick", [], b""))
+        if self.journaling and not self.clock.paused:
+            self.tick()
 
     def storage_status(self) -> dict[str, Any]:
         """How the state is kept: `lab status` shows it, and warns while the disk is full."""

@@ -276,8 +276,6 @@ def settle_survivors() -> None:
 
 def run_ticker(sandbox: Sandbox) -> None:
     """While sim time runs, let the engines do what falls due, through a journaled internal call."""
-    from lab.sandbox import inprocess
-
     while not sandbox.shutdown_requested.wait(TICK_SECONDS):
         due = sandbox.engines.next_due()
         if sandbox.clock.paused or due is None or due[0] > sandbox.clock.now():
@@ -285,8 +283,7 @@ def run_ticker(sandbox: Sandbox) -> None:
         if sandbox.backend_problems():
             continue  # the backend is gone (LocalStack exited): lab status says so, the engines wait
         try:
-            environ = inprocess.environ_for("POST", sandbox.endpoint + "/_lab/clock/tick", [], b"")
-            inprocess.call_app(sandbox.app, environ)
+            sandbox.tick()
         except Exception:
             log.exception("clock tick failed")
 

@@ -29,6 +29,11 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def utc_midnight(epoch: float) -> float:
+    """The 00:00 UTC that begins the day of `epoch` (AWS's daily work is scheduled in UTC days)."""
+    return epoch - epoch % 86400
+
+
 @dataclass
 class ClockState:
     """What survives a restart: the sim time reached, the speed, paused or not."""

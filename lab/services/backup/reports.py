@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from lab import config
 from lab.gateway import audit
 from lab.services.backup.model import DAY, JOB_HISTORY_SECONDS, BackupState
-from lab.sim.clock import iso
+from lab.sim.clock import iso, utc_midnight
 
 JOB_TEMPLATES = ("BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT")
 COMPLIANCE_TEMPLATES = ("CONTROL_COMPLIANCE_REPORT", "RESOURCE_COMPLIANCE_REPORT")
@@ -145,7 +145,7 @@ class ReportJobs:
         plan = books(self.state).plans.get((region, name))
         if plan is None or repr(plan.creation_time) != created:
             return  # deleted (or deleted and made again: the new plan has its own runs)
-        midnight = _midnight(at)
+        midnight = utc_midnight(at)
         self.start_report_job(plan, (midnight - REPORT_PERIOD, midnight))
         self.state.schedule(next_daily_run(at), "report-daily", key)
 
@@ -222,7 +222,7 @@ class ReportJobs:
         state: BackupState = self.state
         regions = plan.setting.get("Regions") or [plan.region]
 
-        def reported(status: str, created: float, completed: float | None) -> bool:
+        def reported(status: str, completed: float | None) -> bool:
             return status in _ACTIVE or (completed is not None and since <= completed < until)
 
         if template == "BACKUP_JOB_REPORT":
@@ -236,7 +236,7 @@ class ReportJobs:
                      "Recovery Point ARN": job.recovery_point_arn or "", "Backup Size In Bytes": job.size_bytes or 0,
                      "Backup Vault Name": job.vault_name, "IAM Role ARN": job.iam_role_arn}
                     for job in state.backup_jobs.values()
-                    if job.region in regions and reported(job.state, job.creation_date, job.completion_date)]
+                    if job.region in regions and reported(job.state, job.completion_date)]
         if template == "COPY_JOB_REPORT":
             return [{"Account ID": config.ACCOUNT_ID, "Region": job.region, "Copy Job ID": job.job_id,
                      "Job Status": job.state, "Status Message": job.status_message or "",
@@ -248,7 +248,7 @@ class ReportJobs:
                      "Creation Date": iso(job.creation_date), "Completion Date": _iso(job.completion_date),
                      "Backup Size In Bytes": job.size_bytes or 0, "IAM Role ARN": job.iam_role_arn}
                     for job in state.copy_jobs.values()
-                    if job.region in regions and reported(job.state, job.creation_date, job.completion_date)]
+                    if job.region in regions and reported(job.state, job.completion_date)]
         if template == "RESTORE_JOB_REPORT":
             return [{"Account ID": config.ACCOUNT_ID, "Region": job.region, "Restore Job ID": job.job_id,
                      "Job Status": job.status, "Status Message": job.status_message or "",
@@ -258,7 +258,7 @@ class ReportJobs:
                      "Creation Date": iso(job.creation_date), "Completion Date": _iso(job.completion_date),
                      "Backup Size In Bytes": job.size_bytes or 0, "IAM Role ARN": job.iam_role_arn or ""}
                     for job in state.restore_jobs.values()
-                    if job.region in regions and reported(job.status, job.creation_date, job.completion_date)]
+                    if job.region in regions and reported(job.status, job.completion_date)]
         return self._compliance_rows(template, plan)
 
     def _compliance_rows(self, template: str, plan: ReportPlan) -> list[dict[str, Any]]:
@@ -291,14 +291,9 @@ def _iso(epoch: float | None) -> str:
     return iso(epoch) if epoch is not None else ""
 
 
-def _midnight(epoch: float) -> float:
-    """The UTC midnight that begins the day of `epoch`."""
-    return epoch - epoch % DAY
-
-
 def next_daily_run(after: float) -> float:
     """When a plan's next daily report is made: the first DAILY_REPORT_HOUR UTC after `after`."""
-    run = _midnight(after) + DAILY_REPORT_HOUR * 3600
+    run = utc_midnight(after) + DAILY_REPORT_HOUR * 3600
     return run if run > after else run + DAY
 
 

@@ -419,12 +419,11 @@ class Ec2Api(ServiceApi):
             record = self.engine.timing.images.get(key(call.region, image.get("ImageId", "")))
             if record is not None:
                 image["State"] = "pending" if now < record.ends else image.get("State", "available")
-                if record.mappings:
+                if record.mappings:  # (made of EBS snapshots: moto says RootDeviceType "standard")
                     image["BlockDeviceMappings"] = record.mappings
-                if getattr(record, "root_device", None):  # (a record saved before it was kept has none)
-                    image["RootDeviceName"] = record.root_device
-                if record.mappings:  # (made of EBS snapshots: moto says "standard")
                     image["RootDeviceType"] = "ebs"
+                if record.root_device:
+                    image["RootDeviceName"] = record.root_device
             if not wanted or image.get("State") in wanted:
                 shown.append(image)
         answer["Images"] = shown

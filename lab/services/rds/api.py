@@ -9,6 +9,7 @@ from AWS errors recorded in public code and issues) -- otherwise a message that 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -808,8 +809,9 @@ class RdsApi(ServiceApi):
                                  record.backup_window)
         # API Reference, DBInstanceAutomatedBackup.Status: "creating - automated backups that are waiting for the
         # first automated snapshot to be available"
-        if self._replications_of(record):
-            view["DBInstanceAutomatedBackupsReplications"] = self._replications_of(record)
+        replications = self._replications_of(record)
+        if replications:
+            view["DBInstanceAutomatedBackupsReplications"] = replications
         if record.backups_since is None:
             view["Status"] = "creating"
         else:
@@ -867,16 +869,22 @@ class RdsApi(ServiceApi):
 
     # -- cross-Region automated backups (lab.services.rds.backup_replication) -----------------------------------
 
-    def _replication_source(self, region: str, arn: Any) -> InstanceRecord:
+    def _instance_of_arn(self, arn: Any) -> tuple[re.Match[str] | None, InstanceRecord | None]:
+        """A DB instance's ARN parsed (None: not one), and the instance it names (None: no such instance)."""
         match = ARN.match(str(arn or ""))
         if match is None or match["kind"] != "db":
+            return None, None
+        return match, self.engine.known(match["region"], match["name"])
+
+    def _replication_source(self, region: str, arn: Any) -> InstanceRecord:
+        match, source = self._instance_of_arn(arn)
+        if match is None:
             raise _refusal(400, "InvalidParameterValue", f"SourceDBInstanceArn {str(arn)[:200]!r} is not the ARN of "
                                                          "a DB instance (arn:aws:rds:REGION:ACCOUNT:db:NAME)")
         if match["region"] == region:
             raise _refusal(400, "InvalidParameterValue",
                            f"The source DB instance {match['name']} is in {region}: automated backups replicate "
                            "to another Region (call this in the destination Region)")
-        source = self.engine.known(match["region"], match["name"])
         if source is None or source.view is not None:
             raise _refusal(404, "DBInstanceNotFound", f"DBInstance {match['name']} not found.")
         return source
@@ -930,8 +938,7 @@ class RdsApi(ServiceApi):
         region = call.region
         engine = self.engine
         arn = call.params.get("SourceDBInstanceArn")
-        match = ARN.match(str(arn or ""))
-        source = engine.known(match["region"], match["name"]) if match is not None else None
+        _, source = self._instance_of_arn(arn)
         backup = engine.replications.of_source(source) if source is not None else None
         if backup is None or backup.region != region:
             raise _refusal(400, "InvalidDBInstanceState",
@@ -965,8 +972,7 @@ class RdsApi(ServiceApi):
         instances. Changes that wait for the maintenance window are the instance's PendingModifiedValues."""
         identifier = call.params.get("ResourceIdentifier")
         if identifier:
-            match = ARN.match(str(identifier))
-            record = self.engine.known(match["region"], match["name"]) if match and match["kind"] == "db" else None
+            _, record = self._instance_of_arn(identifier)
             if record is None:
                 raise _refusal(404, "ResourceNotFoundFault", f"The specified resource {str(identifier)[:200]} was "
                                                              "not found.")

@@ -5,7 +5,7 @@ Every other S3 operation goes to the backend."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -17,7 +17,7 @@ from lab.kernel.api import BackendAnswer, BackendRefusedError, Call, ServiceApi
 from lab.kernel.data import ObjectVersion
 from lab.kernel.errors import AwsError
 from lab.services.s3.engine import S3
-from lab.services.s3.lifecycle import ARCHIVE_CLASSES, LifecycleRule, due_at, lifecycle_refusal
+from lab.services.s3.lifecycle import ARCHIVE_CLASSES, LifecycleRule, expires_at, lifecycle_refusal
 
 if TYPE_CHECKING:
     from lab.kernel.port import Sandbox
@@ -237,9 +237,7 @@ class S3Api(ServiceApi):
     def _read_object(self, call: Call) -> BackendAnswer:
         bucket = call.params.get("Bucket", "")
         state = self.engine.state
-        rules = state.lifecycle.get(bucket)
-        expiring = [rule for rule in rules or () if rule.enabled and (rule.expiration_days is not None
-                                                                      or rule.expiration_date is not None)]
+        expiring = [rule for rule in state.lifecycle.get(bucket) or () if rule.expires]
         dated = bool(expiring) and not call.params.get("VersionId")  # (the current version's expiry is shown)
         try:
             # (the whole answer, its date and size, only where an expiry is to be shown: else one header)
@@ -277,12 +275,12 @@ class S3Api(ServiceApi):
             tags = {tag["Key"]: tag["Value"] for tag in found.get("TagSet") or []}
         version = ObjectVersion(key, version_id, True, False, modified.timestamp(),
                                 int(output.get("ContentLength") or 0), tags)
-        due = [(due_at(version.last_modified, rule.expiration_days) if rule.expiration_days is not None
-                else float(rule.expiration_date or 0), rule.id) for rule in expiring if rule.selects(version)]
+        due = [(when, rule.id) for rule in expiring if rule.selects(version)
+               and (when := expires_at(rule, version)) is not None]
         if not due:
             return None
         when, rule_id = min(due)
-        return f'expiry-date="{datetime.fromtimestamp(when, UTC):%a, %d %b %Y %H:%M:%S} GMT", rule-id="{rule_id}"'
+        return f'expiry-date="{formatdate(when, usegmt=True)}", rule-id="{rule_id}"'
 
     # -- restores of archived objects --------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from lab.kernel.data import ObjectVersion
 from lab.kernel.errors import AwsError
+from lab.sim.clock import utc_midnight
 
 DAY = 86400.0
 KIB = 1024
@@ -68,11 +69,15 @@ class LifecycleRule:
         return self.size_greater_than is not None or self.size_less_than is not None
 
     @property
+    def expires(self) -> bool:
+        """The rule is enabled and expires current versions (Expiration's Days or Date)."""
+        return self.enabled and (self.expiration_days is not None or self.expiration_date is not None)
+
+    @property
     def acts(self) -> bool:
         """The rule has an action lifecycle runs on object versions (other than aborting uploads)."""
-        return self.enabled and (self.expiration_days is not None or self.expiration_date is not None
-                                 or self.expired_object_delete_marker or self.noncurrent_days is not None
-                                 or bool(self.transitions) or bool(self.noncurrent_transitions))
+        return self.expires or (self.enabled and (self.expired_object_delete_marker or self.noncurrent_days is not None
+                                                  or bool(self.transitions) or bool(self.noncurrent_transitions)))
 
     def selects(self, version: ObjectVersion) -> bool:
         if not version.key.startswith(self.prefix):
@@ -143,7 +148,7 @@ def _epoch(value: Any) -> float:
 
 def next_midnight(after: float) -> float:
     """The first 00:00 UTC strictly after `after`: when S3 next evaluates lifecycle rules."""
-    return (math.floor(after / DAY) + 1) * DAY
+    return utc_midnight(after) + DAY
 
 
 def due_at(since: float, days: int) -> float:
@@ -254,10 +259,17 @@ def _transition_due(version: ObjectVersion, candidates: list[tuple[LifecycleRule
     return LifecycleAction("transition", version.key, version.version_id, best[1].id, best[2])
 
 
+def expires_at(rule: LifecycleRule, version: ObjectVersion) -> float | None:
+    """When the rule's Expiration expires `version` (the earlier of its Days and its Date), or None."""
+    moments = [due_at(version.last_modified, rule.expiration_days)] if rule.expiration_days is not None else []
+    if rule.expiration_date is not None:
+        moments.append(rule.expiration_date)
+    return min(moments, default=None)
+
+
 def _expired(rule: LifecycleRule, version: ObjectVersion, at: float) -> bool:
-    if rule.expiration_days is not None and due_at(version.last_modified, rule.expiration_days) <= at:
-        return True
-    return rule.expiration_date is not None and rule.expiration_date <= at
+    when = expires_at(rule, version)
+    return when is not None and when <= at
 
 
 def upload_due(rule: LifecycleRule, key: str, initiated: float, at: float) -> bool:
