@@ -1494,6 +1494,21 @@ def _ec2_not_found_names_the_id() -> None:
         _replace(EBSBackend, name, replacement)
 
 
+# -- ami-without-placeholder-snapshot --------------------------------------------------------------------------
+
+def _ami_without_placeholder_snapshot() -> None:
+    from moto.ec2.models.amis import Ami
+
+    moto_init = Ami.__init__
+
+    def init(self: Any, ec2_backend: Any, *args: Any, **kwargs: Any) -> None:
+        moto_init(self, ec2_backend, *args, **kwargs)
+        # (the AMI keeps it for the mappings moto shows of its own AMIs; the lab shows those of the AMIs it makes)
+        ec2_backend.snapshots.pop(self.ebs_snapshot.id, None)
+
+    _replace(Ami, "__init__", init)
+
+
 # -- cloudwatch-metrics-listed-once ----------------------------------------------------------------------------
 
 def same_dimensions(metric_dimensions: list[Any], dimensions: list[Any]) -> bool:
@@ -1771,6 +1786,11 @@ PATCHES: tuple[Patch, ...] = (
           "DescribeVolumes printed a Python set of the ids: each names the missing id as EC2 does (\"The snapshot "
           "'snap-...' does not exist.\"), first missing one first", _ec2_not_found_names_the_id,
           after_import="moto.ec2.models.elastic_block_store"),
+    Patch("ami-without-placeholder-snapshot", "moto.ec2.models.amis.Ami.__init__",
+          "moto gives every AMI, its built-in ones and each a learner makes, a 15 GiB snapshot of an empty volume "
+          "in the account (\"Auto-created snapshot for AMI ...\"): DescribeSnapshots showed one a learner never "
+          "made beside the snapshots of the instance's own volumes. The placeholder leaves the account's snapshots",
+          _ami_without_placeholder_snapshot, after_import="moto.ec2.models.amis"),
     Patch("cloudwatch-metrics-listed-once", "moto.cloudwatch.models.are_dimensions_same",
           "moto's ListMetrics lists a metric once per name and dimensions, but its comparison of dimensions matched "
           "each against every other: a metric of two or more dimensions (S3's replication metrics: source, "

@@ -295,6 +295,41 @@ def test_ami_names_are_unique_a_pending_ami_cannot_launch_and_a_copy_keeps_every
         region_client.deregister_image(ImageId=image)
 
 
+def test_an_ami_holds_its_instance_s_snapshots_alone_and_a_copy_names_its_source(lab):
+    """EC2 User Guide, Create an Amazon EBS-backed AMI: "Amazon EC2 creates snapshots of the instance's root
+    volume and any other EBS volumes attached" -- those and no other (moto added a 15 GiB snapshot of its own to
+    every AMI); DescribeImages: a copy's SourceImageId and SourceImageRegion; an AWS Backup copy of an EC2
+    recovery point is an AMI copy too, with copies of its snapshots."""
+    ec2, west = lab.client("ec2"), lab.client("ec2", WEST)
+
+    def own_snapshots(client: Any) -> set[str]:
+        return {s["SnapshotId"] for s in client.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+
+    instance = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["securecart-backend"]}])[
+        "Reservations"][0]["Instances"][0]
+    before, west_before = own_snapshots(ec2), own_snapshots(west)
+    image_id = ec2.create_image(InstanceId=instance["InstanceId"], Name=f"held-{uuid.uuid4().hex[:8]}")["ImageId"]
+    image = ec2.describe_images(ImageIds=[image_id])["Images"][0]
+    taken = {m["Ebs"]["SnapshotId"] for m in image["BlockDeviceMappings"] if "Ebs" in m}
+    assert own_snapshots(ec2) - before == taken
+    assert len(taken) == len([m for m in instance["BlockDeviceMappings"] if "Ebs" in m])
+    assert "SourceImageId" not in image and "SourceImageRegion" not in image
+    advance(lab, "15m")
+
+    copied = west.copy_image(SourceImageId=image_id, SourceRegion=EAST, Name=f"held-{uuid.uuid4().hex[:8]}")[
+        "ImageId"]
+    copy = west.describe_images(ImageIds=[copied])["Images"][0]
+    assert (copy["SourceImageId"], copy["SourceImageRegion"]) == (image_id, EAST)
+    assert own_snapshots(west) - west_before == {m["Ebs"]["SnapshotId"] for m in copy["BlockDeviceMappings"]}
+    shown = aws(lab, WEST, "ec2", "describe-images", "--image-ids", copied, "--query",
+                "Images[0].[SourceImageId,SourceImageRegion]")
+    assert json.loads(shown.stdout) == [image_id, EAST]
+    advance(lab, "2h")
+    for region_client, image in ((west, copied), (ec2, image_id)):
+        region_client.deregister_image(ImageId=image, DeleteAssociatedSnapshots=True)
+    assert own_snapshots(ec2) == before and own_snapshots(west) == west_before
+
+
 # -- the EBS direct APIs --------------------------------------------------------------------------------
 
 

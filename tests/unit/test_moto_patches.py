@@ -63,6 +63,8 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
         "assert SQSBackend.receive_message is not moto_patches.original(SQSBackend, 'receive_message')\n"
         "from moto.ec2.models.elastic_block_store import EBSBackend\n"
         "assert EBSBackend.get_snapshot is not moto_patches.original(EBSBackend, 'get_snapshot')\n"
+        "from moto.ec2.models.amis import Ami\n"
+        "assert Ami.__init__ is not moto_patches.original(Ami, '__init__')\n"
         "import moto.cloudwatch.models as cloudwatch\n"
         "assert cloudwatch.are_dimensions_same is moto_patches.same_dimensions\n"
         "from moto.rds.models import DBInstance\n"
@@ -78,7 +80,8 @@ def test_patches_of_modules_the_start_does_not_need_are_made_when_they_are_impor
     waiting = {patch.after_import for patch in PATCHES if patch.after_import}
     assert waiting == {"moto.iam.models", "moto.dynamodb.models.table", "moto.rds.models",
                        "moto.ec2.models.instance_types", "moto.sqs.models", "moto.ec2.models.elastic_block_store",
-                       "moto.cloudwatch.models", "moto.awslambda.models", "moto.ssm.models", "moto.ecr.models"}
+                       "moto.cloudwatch.models", "moto.awslambda.models", "moto.ssm.models", "moto.ecr.models",
+                       "moto.ec2.models.amis"}
     done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
@@ -909,3 +912,25 @@ def test_placements_are_checked_and_types_offered_in_any_region_as_moto_does():
         "ec2/resources/instance_type_offerings/availability-zone/ap-southeast-2.json")
     assert sorted(o["Location"] for o in offered) == sorted(
         o["Location"] for o in moto_s if o["InstanceType"] == "t3.micro") != []
+
+
+def test_an_ami_leaves_no_placeholder_snapshot_in_the_account():
+    """moto's Ami makes a 15 GiB snapshot of an empty volume for every AMI, its built-in ones too; patched, the
+    snapshot is no longer among the account's, and moto's own AMIs still show their mappings."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.amis import Ami
+
+    backend = ec2_backends[ACCOUNT]["ap-southeast-2"]
+    assert backend.amis and not any(s.from_ami for s in backend.snapshots.values())
+    builtin = next(iter(backend.amis.values()))
+    assert builtin.block_device_mappings[0]["Ebs"]["SnapshotId"].startswith("snap-")
+
+    made = backend.snapshots.copy()
+    moto_s = object.__new__(Ami)
+    original(Ami, "__init__")(moto_s, backend, "ami-12345678", name="moto-s")
+    placeholders = {k: s for k, s in backend.snapshots.items() if k not in made}
+    assert [s.description for s in placeholders.values()] == ["Auto-created snapshot for AMI ami-12345678"]
+    for snapshot_id in placeholders:
+        backend.snapshots.pop(snapshot_id)
+    Ami(backend, "ami-87654321", name="patched")
+    assert backend.snapshots.keys() == made.keys()

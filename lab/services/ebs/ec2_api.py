@@ -367,29 +367,9 @@ class Ec2Api(ServiceApi):
                                                        "available.")
         self._require_new_name(region, params.get("Name"))
         answer = call.forward()
-        image_id, now = answer["ImageId"], self.now()
         [source] = self._ec2(source_region).describe_images(ImageIds=[source_id])["Images"]
-        # EC2 User Guide, Copy an AMI: each of its EBS snapshots is copied, and the copy keeps its block device
-        # mappings with the copied snapshots
-        mappings, copies = [], []
-        for mapping in source.get("BlockDeviceMappings") or []:
-            ebs = mapping.get("Ebs") or {}
-            if not ebs.get("SnapshotId"):
-                mappings.append(dict(mapping))
-                continue
-            copied = self._ec2(region).copy_snapshot(
-                SourceSnapshotId=ebs["SnapshotId"], SourceRegion=source_region,
-                Description=f"Copied for DestinationAmi {image_id} from SourceAmi {source_id} for SourceSnapshot "
-                            f"{ebs['SnapshotId']}. Task created on {datetime.fromtimestamp(now, UTC):%Y-%m-%d}.")
-            copies.append(copied["SnapshotId"])
-            mappings.append({**mapping, "Ebs": {**ebs, "SnapshotId": copied["SnapshotId"]}})
-        records = [self.engine.snapshot_record(region, s) for s in copies]
-        slowest = max((r.ends - now for r in records if r is not None),
-                      default=self.sandbox.durations.ebs_copy(0, source_region != region))
-        image = self.engine.image_registered(region, image_id, copies,
-                                             ends=now + self.sandbox.durations.ami_create(max(slowest, 0.0)))
-        image.mappings = mappings or None
-        image.root_device = source.get("RootDeviceName")
+        self.engine.image_copied(region, answer["ImageId"], source_region, source_id,
+                                 root_device=source.get("RootDeviceName"))
         return answer
 
     def op_DeregisterImage(self, call: Call) -> Output:
@@ -424,6 +404,8 @@ class Ec2Api(ServiceApi):
                     image["RootDeviceType"] = "ebs"
                 if record.root_device:
                     image["RootDeviceName"] = record.root_device
+                if record.source:
+                    image["SourceImageId"], image["SourceImageRegion"] = record.source
             if not wanted or image.get("State") in wanted:
                 shown.append(image)
         answer["Images"] = shown

@@ -32,7 +32,7 @@ from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
 from lab.services.backup.resources import parse_arn
 from lab.services.backup.schedule import Schedule
-from lab.services.ebs.timing import REACHED, EbsTiming, InstanceChange, SnapshotRecord, Timing, key
+from lab.services.ebs.timing import REACHED, EbsTiming, ImageRecord, InstanceChange, SnapshotRecord, Timing, key
 from lab.sim.clock import iso
 
 POLICY_TAG = "aws:dlm:lifecycle-policy-id"
@@ -195,6 +195,37 @@ class Ebs(Engine, EbsTiming):
                 "Encrypted": False}})
         self.image_created(region, image_id, records, mappings or None)
 
+    def image_copied(self, region: str, image_id: str, source_region: str, source_image_id: str, *,
+                     root_device: str | None = None, done: bool = False) -> ImageRecord:
+        """Record an AMI just copied from another (CopyImage, or an AWS Backup copy job): each of the source's
+        EBS snapshots is copied into `region` and the copy keeps the source's block device mappings with the
+        copied snapshots (EC2 User Guide, Copy an AMI). `pending` until the slowest copy completes, plus AMI
+        creation (`done`: a copy job has spent that time)."""
+        now = self.now()
+        source = self.timing.images.get(key(source_region, source_image_id))
+        mappings: list[dict[str, Any]] = []
+        copies: list[SnapshotRecord] = []
+        for mapping in (source.mappings if source is not None else None) or []:
+            ebs = mapping.get("Ebs") or {}
+            snapshot = self.snapshot_record(source_region, ebs.get("SnapshotId") or "")
+            if snapshot is None:
+                mappings.append(dict(mapping))
+                continue
+            copied = self.data.copy_snapshot(
+                region, source_region, snapshot.snapshot_id,
+                f"Copied for DestinationAmi {image_id} from SourceAmi {source_image_id} for SourceSnapshot "
+                f"{snapshot.snapshot_id}. Task created on {iso(now)[:10]}.", {})
+            copies.append(self.copy_taken(region, copied, snapshot, done=done))
+            mappings.append({**mapping, "Ebs": {**ebs, "SnapshotId": copied}})
+        slowest = max((record.ends - now for record in copies),
+                      default=self.durations.ebs_copy(0, source_region != region))
+        image = self.image_registered(region, image_id, [record.snapshot_id for record in copies],
+                                      ends=now if done else now + self.durations.ami_create(max(slowest, 0.0)))
+        image.mappings = mappings or None
+        image.root_device = root_device or (source.root_device if source is not None else None)
+        image.source = (source_image_id, source_region)
+        return image
+
     def _instance(self, region: str, instance_id: str) -> dict[str, Any]:
         try:
             reservations = self.sandbox.client("ec2", region).describe_instances(InstanceIds=[instance_id])
@@ -242,7 +273,7 @@ class Ebs(Engine, EbsTiming):
                 self.copy_taken(region, copied, source, done=True)
             return replace(data, snapshot_id=copied, region=region, availability_zone=f"{region}a")
         image = self.data.copy_image(region, data.region, data.image_id, f"Copy of {data.image_id}")
-        self.image_registered(region, image, [])
+        self.image_copied(region, image, data.region, data.image_id, done=True)
         return replace(data, image_id=image, region=region, availability_zone=f"{region}a")
 
     def delete_backup(self, data: VolumeBackup | InstanceBackup) -> None:

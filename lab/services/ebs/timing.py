@@ -86,6 +86,7 @@ class ImageRecord:
     snapshots: list[str]  # snapshots the AMI uses (they cannot be deleted while it is registered)
     mappings: list[dict[str, Any]] | None = None  # BlockDeviceMappings as AWS would show them
     root_device: str | None = None  # its RootDeviceName, where the backend shows another
+    source: tuple[str, str] | None = None  # a copy's source AMI and its Region (SourceImageId, SourceImageRegion)
 
 
 @dataclass
