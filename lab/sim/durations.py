@@ -118,6 +118,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("dynamodb.restore.per_gib", 30, "s/GiB", "restore per GiB of table", _EST),
     Parameter("dynamodb.restore.per_gsi", 180, "s", "restore per global secondary index restored",
               "'Excluding some or all secondary indexes ... makes restores faster' (same page); estimate"),
+    Parameter("dynamodb.export.base", 300, "s", "ExportTableToPointInTime: `IN_PROGRESS` floor",
+              f"{_EST}: AWS publishes no export time; exports read the continuous backups, not the table"),
+    Parameter("dynamodb.export.per_gib", 30, "s/GiB", "export per GiB of table", _EST),
     Parameter("dynamodb.replica.base", 300, "s", "UpdateTable adding a replica: `CREATING` floor", _EST),
     Parameter("dynamodb.replica.per_gib", 60, "s/GiB", "adding a replica: backfill per GiB", _EST),
     Parameter("dynamodb.replication_lag", 1.5, "s", "global tables: replication latency",
@@ -377,6 +380,9 @@ class Durations:
         return self._scaled(self["dynamodb.restore.base"] + self["dynamodb.restore.per_partition"] * partitions
                             + self["dynamodb.restore.per_gib"] * size_gib
                             + self["dynamodb.restore.per_gsi"] * indexes)
+
+    def dynamodb_export(self, size_gib: float) -> float:
+        return self._scaled(self["dynamodb.export.base"] + self["dynamodb.export.per_gib"] * self._size(size_gib))
 
     def dynamodb_replica(self, size_gib: float) -> float:
         return self._scaled(self["dynamodb.replica.base"] + self["dynamodb.replica.per_gib"] * self._size(size_gib))

@@ -3,6 +3,8 @@ uniquely named); the world table's story with the workload, and AWS Backup's con
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -372,6 +374,81 @@ def test_replica_updates_are_refused_as_aws_refuses_them(sandbox):
 
 
 # -- the world table and AWS Backup's contract (in-process) -------------------------------------------------
+
+# -- exports to S3 -----------------------------------------------------------------------------------------
+
+def test_an_export_writes_the_items_of_its_moment_to_s3_after_it_has_run(sandbox):
+    """DynamoDB API Reference, ExportTableToPointInTime / DescribeExport / ListExports: S3Prefix and TableArn are
+    optional, the export is IN_PROGRESS then COMPLETED with StartTime, EndTime, ExportTime, ExportManifest and
+    ItemCount; Developer Guide, table export output format: `_started`, data files of `{"Item": ...}` lines and
+    the manifests under <prefix>/AWSDynamoDB/<ExportId>/. Exports are refused without PITR and outside its window,
+    and one to a bucket that does not exist FAILS."""
+    dynamodb, s3 = sandbox.client("dynamodb"), sandbox.client("s3")
+    table, bucket = unique("export"), unique("exports")
+    s3.create_bucket(Bucket=bucket)
+    create_table(dynamodb, table)
+    arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+    with pytest.raises(ClientError) as refused:
+        dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket)
+    assert error_code(refused) == "PointInTimeRecoveryUnavailableException"
+    enable_pitr(dynamodb, table)
+    dynamodb.put_item(TableName=table, Item=item("a", 1, "one"))
+    dynamodb.put_item(TableName=table, Item=item("b", 2, "two"))
+    advance(sandbox, "2m")
+    moment_asked = sim_now(sandbox)
+    advance(sandbox, "1m")
+    dynamodb.put_item(TableName=table, Item=item("c", 3, "after"))
+    with pytest.raises(ClientError) as refused:
+        dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket, ExportTime=moment(moment_asked - 3600))
+    assert error_code(refused) == "InvalidExportTimeException"
+
+    started = dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket,
+                                                     ExportTime=moment(moment_asked))["ExportDescription"]
+    export_arn = started["ExportArn"]
+    assert started["ExportStatus"] == "IN_PROGRESS" and "EndTime" not in started and "S3Prefix" not in started
+    assert export_arn.startswith(f"{arn}/export/") and started["ExportFormat"] == "DYNAMODB_JSON"
+    export_id = export_arn.rsplit("/", 1)[1]
+    assert started["ExportManifest"] == f"AWSDynamoDB/{export_id}/manifest-summary.json"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert keys == {f"AWSDynamoDB/{export_id}/_started"}
+    listed = dynamodb.list_exports()["ExportSummaries"]
+    assert {"ExportArn": export_arn, "ExportStatus": "IN_PROGRESS", "ExportType": "FULL_EXPORT"} in listed
+    assert dynamodb.list_exports(TableArn=arn)["ExportSummaries"] == [
+        {"ExportArn": export_arn, "ExportStatus": "IN_PROGRESS", "ExportType": "FULL_EXPORT"}]
+
+    advance(sandbox, "10m")
+    done = dynamodb.describe_export(ExportArn=export_arn)["ExportDescription"]
+    assert done["ExportStatus"] == "COMPLETED" and done["ItemCount"] == 2
+    assert done["StartTime"] < done["EndTime"] and abs(done["ExportTime"].timestamp() - moment_asked) < 1
+    summary = json.loads(s3.get_object(Bucket=bucket, Key=done["ExportManifest"])["Body"].read())
+    assert summary["exportArn"] == export_arn and summary["itemCount"] == 2
+    files = [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=summary["manifestFilesS3Key"])[
+        "Body"].read().splitlines()]
+    data = gzip.decompress(s3.get_object(Bucket=bucket, Key=files[0]["dataFileS3Key"])["Body"].read())
+    exported = sorted((line["Item"]["pk"]["S"], line["Item"]["value"]["S"])
+                      for line in map(json.loads, data.splitlines()))
+    assert exported == [("a", "one"), ("b", "two")]
+
+    prefixed = dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket, S3Prefix="nightly",
+                                                      ClientToken="nightly-1")["ExportDescription"]
+    again = dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket, S3Prefix="nightly",
+                                                   ClientToken="nightly-1")["ExportDescription"]
+    assert again["ExportArn"] == prefixed["ExportArn"] and prefixed["ExportManifest"].startswith("nightly/AWSDynamoDB/")
+    with pytest.raises(ClientError) as refused:
+        dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket, S3Prefix="other",
+                                               ClientToken="nightly-1")
+    assert error_code(refused) == "ExportConflictException"
+    nowhere = dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket=unique("missing"))["ExportDescription"]
+    assert nowhere["ExportStatus"] == "IN_PROGRESS"
+    advance(sandbox, "10m")
+    failed = dynamodb.describe_export(ExportArn=nowhere["ExportArn"])["ExportDescription"]
+    assert failed["ExportStatus"] == "FAILED" and failed["FailureCode"] == "S3NoSuchBucket"
+    with pytest.raises(ClientError) as refused:
+        dynamodb.describe_export(ExportArn=f"{arn}/export/01234567890123-abcdef12")
+    assert error_code(refused) == "ExportNotFoundException"
+    shown = aws_cli(sandbox, "us-east-1", "dynamodb", "describe-export", "--export-arn", export_arn)
+    assert shown["ExportDescription"]["ExportStatus"] == "COMPLETED"
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, user_home: Any) -> Iterator[Any]:

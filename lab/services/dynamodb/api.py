@@ -5,11 +5,11 @@ that take the time AWS's do.
 DescribeTable and DescribeContinuousBackups show the backend's answer as this lab knows the table (replicas,
 restore summary, the recovery window, `CREATING` while a restore runs); UpdateContinuousBackups,
 RestoreTableToPointInTime, RestoreTableFromBackup, CreateBackup and UpdateTable with ReplicaUpdates act on the
-engine. A table that is `CREATING` refuses what AWS refuses: item reads and writes with
-ResourceNotFoundException ("The resource might not be specified correctly, or its status might not be
-ACTIVE", API Reference: ResourceNotFoundException), changes with ResourceInUseException ("You tried to delete a
-table currently in the CREATING state", API Reference: ResourceInUseException). Every other operation goes to
-the backend.
+engine; the lab answers exports to S3 (ExportTableToPointInTime, DescribeExport, ListExports) itself. A table that
+is `CREATING` refuses what AWS refuses: item reads and writes with ResourceNotFoundException ("The resource might
+not be specified correctly, or its status might not be ACTIVE", API Reference: ResourceNotFoundException), changes
+with ResourceInUseException ("You tried to delete a table currently in the CREATING state", API Reference:
+ResourceInUseException). Every other operation goes to the backend.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lab import config
-from lab.kernel.api import BackendAnswer, Call, ServiceApi
+from lab.kernel.api import BackendAnswer, Call, ServiceApi, paginate
 from lab.kernel.errors import AwsError, NotSimulatedError
 from lab.services.dynamodb.engine import (
     DEFAULT_RECOVERY_DAYS,
@@ -34,6 +34,7 @@ from lab.services.dynamodb.engine import (
     table_arn,
     table_name,
 )
+from lab.services.dynamodb.exports import IDEMPOTENCY_SECONDS, SSE_ALGORITHMS
 from lab.sim.clock import iso
 from lab.sim.durations import progress
 
@@ -216,6 +217,70 @@ class DynamoDBApi(ServiceApi):
                     at=iso(when))
         shown = self.sandbox.client("dynamodb", region).describe_table(TableName=target)["Table"]
         return {"TableDescription": shown}
+
+    # -- exports to S3 -----------------------------------------------------------------------------------
+
+    def op_ExportTableToPointInTime(self, call: Call) -> dict[str, Any]:
+        """A full export of the table as of ExportTime (default: now) to S3, IN_PROGRESS until its files are
+        written (lab.services.dynamodb.exports); refused as the API Reference says: PITR off
+        (PointInTimeRecoveryUnavailableException), a time outside the recovery window
+        (InvalidExportTimeException), a ClientToken reused for another export within 8 hours
+        (ExportConflictException)."""
+        engine, params = self.engine, call.params
+        if (params.get("ExportType") or "FULL_EXPORT") != "FULL_EXPORT" or params.get("IncrementalExportSpecification"):
+            raise NotSimulatedError("the lab's DynamoDB exports full tables (ExportType FULL_EXPORT); incremental "
+                                    "exports are not simulated")
+        if params.get("ExportFormat") == "ION":
+            raise NotSimulatedError("the lab's DynamoDB exports write DYNAMODB_JSON; ION output is not simulated")
+        if params.get("ExportFormat") not in (None, "DYNAMODB_JSON"):
+            raise AwsError("ValidationException", f"ExportFormat must be DYNAMODB_JSON or ION, not "
+                                                  f"{params.get('ExportFormat')!r}")
+        if params.get("S3SseAlgorithm") not in (None, *SSE_ALGORITHMS):
+            raise AwsError("ValidationException", f"S3SseAlgorithm must be AES256 or KMS, not "
+                                                  f"{params.get('S3SseAlgorithm')!r}")
+        arn = params.get("TableArn", "")
+        region, name = region_and_name(arn, call.region)
+        record = engine.ensure_table(region, name) if region == call.region else None
+        if record is None:
+            raise AwsError("TableNotFoundException", f"Table not found: {arn}")
+        now = self.now()
+        token = params.get("ClientToken")
+        if token:
+            for export in engine.state.exports.values():
+                if export.client_token == token and now - export.started < IDEMPOTENCY_SECONDS:
+                    if not export.same_request(params):
+                        raise AwsError("ExportConflictException",
+                                       f"ClientToken {token} was used within the last 8 hours for another export")
+                    return {"ExportDescription": export.description()}
+        if record.pitr_since is None:
+            raise AwsError("PointInTimeRecoveryUnavailableException",
+                           f"Point in time recovery is not enabled for table '{name}'")
+        earliest, _ = engine.window(record, now)
+        asked = params.get("ExportTime")
+        when = asked.timestamp() if asked is not None else now
+        if not earliest <= when <= now:
+            raise AwsError("InvalidExportTimeException",
+                           f"ExportTime must be between the table's EarliestRestorableDateTime ({iso(earliest)}) "
+                           f"and now ({iso(now)}); it was {iso(when)}")
+        return {"ExportDescription": engine.start_export(record, when, params).description()}
+
+    def op_DescribeExport(self, call: Call) -> dict[str, Any]:
+        arn = call.params.get("ExportArn", "")
+        export = self.engine.state.exports.get(arn)
+        if export is None or export.region != call.region:
+            raise AwsError("ExportNotFoundException", f"Export not found: {arn}")
+        return {"ExportDescription": export.description()}
+
+    def op_ListExports(self, call: Call) -> dict[str, Any]:
+        """The Region's exports, oldest first, of one table when TableArn is given (MaxResults 1-25)."""
+        table = call.params.get("TableArn")
+        exports = [export for export in self.engine.state.exports.values()
+                   if export.region == call.region and (table is None or export.table_arn == table)]
+        page, token = paginate(exports, call.params, default_size=25, invalid_code="ValidationException")
+        answer: dict[str, Any] = {"ExportSummaries": [export.summary() for export in page]}
+        if token:
+            answer["NextToken"] = token
+        return answer
 
     # -- on-demand backups -------------------------------------------------------------------------------
 

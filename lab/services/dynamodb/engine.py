@@ -30,12 +30,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from lab import config
 from lab.backends.data import wire_item
 from lab.kernel.bus import ResourceStatusChanged
 from lab.kernel.context import RequestContext
 from lab.kernel.engine import Engine
 from lab.kernel.port import Sandbox
+from lab.services.dynamodb.exports import ExportRecord, export_files, export_id
 from lab.services.dynamodb.journal import (
     ItemHistory,
     ItemRef,
@@ -52,6 +55,9 @@ GLOBAL_TABLE_VERSION = "2019.11.21"
 REPLICATION_DELAY_SECONDS = 1.0  # global tables replicate in about a second
 REPLICATION_RETRY_SECONDS = 60.0  # a refused replicated write is tried again this much later
 REPLICA_DELETE_SECONDS = 60.0
+# An export whose bucket cannot be written fails as it begins: `_started` "verifies that the destination bucket is
+# writable" (DynamoDB Developer Guide: table export output format); FAILED this much later (estimate)
+EXPORT_FAILS_AFTER_SECONDS = 60.0
 RESTORE_LAG_SECONDS = 300.0  # LatestRestorableDateTime is typically five minutes before now
 # ItemCount and TableSizeBytes: "DynamoDB updates this value approximately every six hours" (API Reference:
 # TableDescription)
@@ -144,10 +150,12 @@ class DynamoState:
     counter: int = 0
     backups: dict[str, BackupRecord] = field(default_factory=dict)  # backup ARN -> its record
     restores: list[tuple[float, int, str]] = field(default_factory=list)  # heap: due, seq, "region/table"
+    exports: dict[str, ExportRecord] = field(default_factory=dict)  # export ARN -> its record
+    export_timers: list[tuple[float, int, str]] = field(default_factory=list)  # heap: due, seq, export ARN
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A state saved before backups and restores took time gets them empty."""
-        self.__dict__.update(backups={}, restores=[])
+        """A state saved before backups, restores and exports took time gets them empty."""
+        self.__dict__.update(backups={}, restores=[], exports={}, export_timers=[])
         self.__dict__.update(state)
 
 
@@ -524,6 +532,72 @@ class DynamoDB(Engine):
         earliest = max(since, now - record.recovery_days * 86400)
         return earliest, max(since, now - RESTORE_LAG_SECONDS)
 
+    # -- exports to S3 -----------------------------------------------------------------------------------
+
+    def start_export(self, record: TableRecord, when: float, params: dict[str, Any]) -> ExportRecord:
+        """A full export of the table's items at `when` to S3 (lab.services.dynamodb.exports): IN_PROGRESS for
+        dynamodb.export.* of their size; `_started` is written now, and an export that cannot write it fails."""
+        now = self.now()
+        ref = self.state.histories[record.history].ref_at(when)
+        size, _ = self.items_size(ref)
+        token = params.get("ClientToken") or self._id(f"{record.arn}/export-")
+        identifier = export_id(now, f"{token}/{self._next()}")
+        description = json.loads(record.definition)
+        export = ExportRecord(
+            arn=f"{record.arn}/export/{identifier}", export_id=identifier, region=record.region,
+            table_arn=record.arn, table_id=description.get("TableId") or identifier, ref=ref, export_time=when,
+            started=now, ends=now + self.sandbox.durations.dynamodb_export(size / 2**30),
+            bucket=params["S3Bucket"], prefix=params.get("S3Prefix"), bucket_owner=params.get("S3BucketOwner"),
+            sse_algorithm=params.get("S3SseAlgorithm"), kms_key_id=params.get("S3SseKmsKeyId"),
+            export_format=params.get("ExportFormat") or "DYNAMODB_JSON", client_token=token, billed_bytes=size)
+        failure = self._write_export_object(export, f"{export.directory}/_started", b"")
+        if failure is not None:
+            export.failure_code, export.failure_message = failure
+            export.ends = now + EXPORT_FAILS_AFTER_SECONDS
+        self.state.exports[export.arn] = export
+        heapq.heappush(self.state.export_timers, (export.ends, self._next(), export.arn))
+        self.emit("TableExportStarted", region=record.region, resource=export.arn, table=record.name,
+                  bucket=export.bucket, export_time=iso(when), completes=iso(export.ends))
+        return export
+
+    def _export_due(self, arn: str, due: float) -> None:
+        export = self.state.exports.get(arn)
+        if export is None or export.status != "IN_PROGRESS" or export.ends != due:
+            return
+        failure = (export.failure_code, export.failure_message or "") if export.failure_code else None
+        if failure is None:
+            items = [decode_item(value) for value in materialize(self.state.histories, export.ref).values()]
+            for key_name, body in export_files(export, items):
+                failure = self._write_export_object(export, key_name, body)
+                if failure is not None:
+                    break
+            export.item_count = len(items)
+        if failure is not None:
+            export.status, (export.failure_code, export.failure_message) = "FAILED", failure
+        else:
+            export.status = "COMPLETED"
+        self.emit(f"TableExport{export.status.title()}", region=export.region, resource=arn,
+                  items=export.item_count, failure=export.failure_code)
+
+    def _write_export_object(self, export: ExportRecord, key_name: str, body: bytes) -> tuple[str, str] | None:
+        """Put one object of the export as DynamoDB does (its own principal, the export's encryption); the
+        failure's (code, message) when the bucket cannot take it."""
+        bucket = self.sandbox.data.bucket_state(export.bucket)
+        if bucket is None:
+            return "S3NoSuchBucket", "The specified bucket does not exist"
+        encryption: dict[str, str] = {}
+        if export.sse_algorithm == "KMS":
+            encryption["ServerSideEncryption"] = "aws:kms"
+            if export.kms_key_id:
+                encryption["SSEKMSKeyId"] = export.kms_key_id
+        s3 = self.sandbox.client("s3", bucket.region, acting_as=self.service_principal)
+        try:
+            s3.put_object(Bucket=export.bucket, Key=key_name, Body=body, **encryption)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            return str(error.get("Code") or "S3Error"), str(error.get("Message") or exc)
+        return None
+
     # -- global tables -----------------------------------------------------------------------------------
 
     def add_replica(self, record: TableRecord, target: str, description: dict[str, Any]) -> None:
@@ -594,7 +668,7 @@ class DynamoDB(Engine):
     def next_due(self) -> float | None:
         state = self.state
         try:
-            due = [heap[0][0] for heap in (state.queue, state.timers, state.restores) if heap]
+            due = [heap[0][0] for heap in (state.queue, state.timers, state.restores, state.export_timers) if heap]
         except IndexError:  # the ticker asks from another thread; a heap emptied meanwhile has nothing due
             return None
         return min(due) if due else None
@@ -604,6 +678,9 @@ class DynamoDB(Engine):
         while state.restores and state.restores[0][0] <= now:
             due, _, table = heapq.heappop(state.restores)
             self._restore_due(table, due)
+        while state.export_timers and state.export_timers[0][0] <= now:
+            due, _, arn = heapq.heappop(state.export_timers)
+            self._export_due(arn, due)
         while state.timers and state.timers[0][0] <= now:
             _, _, name, region = heapq.heappop(state.timers)
             self._replica_due(name, region)
