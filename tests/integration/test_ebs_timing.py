@@ -330,6 +330,56 @@ def test_an_ami_holds_its_instance_s_snapshots_alone_and_a_copy_names_its_source
     assert own_snapshots(ec2) == before and own_snapshots(west) == west_before
 
 
+def test_an_instance_of_an_ami_gets_a_volume_from_each_of_its_mappings(lab):
+    """EC2 User Guide, Block device mappings: an instance launched from an AMI gets the AMI's EBS volumes, each
+    made from its snapshot (Encrypted as the snapshot is), and the launch's own mappings override a device's
+    settings (a bigger VolumeSize) or drop it (NoDevice)."""
+    ec2 = lab.client("ec2")
+    instance = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["securecart-backend"]}])[
+        "Reservations"][0]["Instances"][0]
+    image_id = ec2.create_image(InstanceId=instance["InstanceId"], Name=f"launch-{uuid.uuid4().hex[:8]}")["ImageId"]
+    advance(lab, "15m")
+    image = ec2.describe_images(ImageIds=[image_id])["Images"][0]
+    disks = {m["DeviceName"]: m["Ebs"] for m in image["BlockDeviceMappings"]}
+    volumes = {v["VolumeId"]: v for v in ec2.describe_volumes(VolumeIds=[
+        m["Ebs"]["VolumeId"] for m in instance["BlockDeviceMappings"]])["Volumes"]}
+    assert sorted((d["VolumeSize"], d["Encrypted"]) for d in disks.values()) == sorted(
+        (v["Size"], v["Encrypted"]) for v in volumes.values())
+    assert any(d["Encrypted"] for d in disks.values())
+
+    def launched_disks(**extra: Any) -> dict[str, dict[str, Any]]:
+        made = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="t3.micro", **extra)
+        new = made["Instances"][0]
+        ids = {m["DeviceName"]: m["Ebs"]["VolumeId"] for m in new["BlockDeviceMappings"]}
+        shown = {v["VolumeId"]: v for v in ec2.describe_volumes(VolumeIds=list(ids.values()))["Volumes"]}
+        ec2.terminate_instances(InstanceIds=[new["InstanceId"]])
+        return {device: shown[volume_id] for device, volume_id in ids.items()}
+
+    plain = launched_disks()
+    assert {device: (v["Size"], v["SnapshotId"], v["Encrypted"]) for device, v in plain.items()} == {
+        device: (d["VolumeSize"], d["SnapshotId"], d["Encrypted"]) for device, d in disks.items()}
+    root, *others = sorted(disks)
+    changed = launched_disks(BlockDeviceMappings=[{"DeviceName": root, "Ebs": {"VolumeSize": 60}},
+                                                  *[{"DeviceName": d, "NoDevice": ""} for d in others]])
+    assert list(changed) == [root] and changed[root]["Size"] == 60
+    assert changed[root]["SnapshotId"] == disks[root]["SnapshotId"]
+
+
+def test_a_volume_smaller_than_its_snapshot_or_in_an_unknown_zone_is_refused(lab, attached):
+    """EC2 API Reference, CreateVolume: "You can specify a volume size that is equal to or larger than the
+    snapshot size"; the Availability Zone must be one of the Region's."""
+    ec2 = lab.client("ec2")
+    snapshot_id = ec2.create_snapshot(VolumeId=attached)["SnapshotId"]
+    advance(lab, "10m")
+    size = snapshot(lab, snapshot_id)["VolumeSize"]
+    code, message, status = error_of(lambda: ec2.create_volume(
+        SnapshotId=snapshot_id, AvailabilityZone=f"{EAST}a", Size=size - 1))
+    assert (code, status) == ("InvalidParameterValue", 400) and snapshot_id in message and f">= {size}GB" in message
+    code, message, _ = error_of(lambda: ec2.create_volume(Size=1, AvailabilityZone=f"{EAST}z"))
+    assert code == "InvalidParameterValue" and f"{EAST}z" in message
+    ec2.delete_snapshot(SnapshotId=snapshot_id)
+
+
 # -- the EBS direct APIs --------------------------------------------------------------------------------
 
 

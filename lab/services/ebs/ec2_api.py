@@ -24,12 +24,14 @@ launches or starts (`ec2.run`; one AWS Backup restores, `ec2.launch`, its restor
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from lab import config
+from lab.gateway import audit
 from lab.kernel.api import BackendAnswer, Call, ServiceApi, paginate
 from lab.kernel.errors import AwsError
 from lab.services.ebs.engine import Ebs
@@ -146,6 +148,28 @@ def _check_volume_size(params: dict[str, Any]) -> None:
         raise AwsError(INVALID_VALUE, f"Volume of {size}GiB is too small; minimum is {low}GiB.")
 
 
+class _Launching(threading.local):
+    active = False
+
+
+def _launch_mappings(image: list[dict[str, Any]], asked: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The EBS volumes an instance of an AMI gets: the AMI's mappings, each overridden by the request's mapping of
+    the same device (its Ebs settings over the AMI's), dropped by a NoDevice one; then the request's other EBS
+    devices."""
+    asked_by_device = {m.get("DeviceName"): m for m in asked or []}
+    launched: list[dict[str, Any]] = []
+    for mapping in image:
+        override = asked_by_device.pop(mapping.get("DeviceName"), None)
+        if override is not None and "NoDevice" in override:
+            continue
+        if "Ebs" not in mapping:
+            continue
+        ebs = {**mapping["Ebs"], **((override or {}).get("Ebs") or {})}
+        launched.append({"DeviceName": mapping["DeviceName"], "Ebs": ebs})
+    launched.extend(m for m in asked_by_device.values() if "Ebs" in m and "NoDevice" not in m)
+    return launched
+
+
 def _source_region(params: dict[str, Any], region: str) -> str:
     """A copy's SourceRegion (the call's own Region if none), one of the sandbox's."""
     source_region = params.get("SourceRegion") or region
@@ -167,12 +191,23 @@ class Ec2Api(ServiceApi):
         engine = sandbox.engines.find(Ebs)
         assert engine is not None, "the EC2 snapshot operations need the EBS engine"
         self.engine = engine
+        self._zone_names: dict[str, set[str]] = {}
+        self._launching = _Launching()  # RunInstances of an AMI the lab made, asked again with its mappings
 
     def check(self, call: Call) -> None:
         _check_looped_counts(call.params)
 
     def _ec2(self, region: str) -> Any:
         return self.sandbox.client("ec2", region)
+
+    def _zones(self, region: str) -> set[str]:
+        """The Region's Availability Zone names (the backend's, which do not change)."""
+        found = self._zone_names.get(region)
+        if found is None:
+            with audit.unrecorded():
+                zones = self._ec2(region).describe_availability_zones()["AvailabilityZones"]
+            found = self._zone_names[region] = {zone["ZoneName"] for zone in zones}
+        return found
 
     def _listed_without(self, call: Call, names: set[str], operation: str) -> Output:
         """The call answered without the filters named (status filters the backend would judge by its own
@@ -414,11 +449,27 @@ class Ec2Api(ServiceApi):
     # -- instances launched, started and stopped ---------------------------------------------------
 
     def op_RunInstances(self, call: Call) -> Output:
+        """An instance of an AMI the lab made gets a volume from each of the AMI's block device mappings, the
+        request's own mappings overriding or suppressing (NoDevice) the AMI's device by device (EC2 User Guide:
+        Block device mappings, "Update the block device mapping when launching an instance"); the backend
+        would give it one empty 8 GiB root volume."""
         _check_counts(call.params)
         image_id = call.params.get("ImageId")
         if self._image_pending(call.region, image_id):
             raise AwsError("InvalidAMIID.Unavailable", f"AMI {image_id} is pending: it is not in a state from which "
                                                        "you can launch an instance.")
+        image = self.engine.timing.images.get(key(call.region, str(image_id or "")))
+        mappings = call.params.get("BlockDeviceMappings")
+        if image is not None and image.mappings and not call.params.get("DryRun") and not self._launching.active:
+            launched = _launch_mappings(image.mappings, mappings)
+            self._launching.active = True
+            try:
+                with audit.unrecorded():  # (the learner's call is the one recorded, with this answer)
+                    answer = self._ec2(call.region).run_instances(**{**call.params, "BlockDeviceMappings": launched})
+            finally:
+                self._launching.active = False
+            answer.pop("ResponseMetadata", None)
+            return answer
         answer = call.forward()
         # (the world's own backend, made as the world is seeded, has been running since long before)
         if self.sandbox.lab.world_seeded:
@@ -541,10 +592,16 @@ class Ec2Api(ServiceApi):
             raise AwsError(INVALID_VALUE, "VolumeInitializationRate must be 100-300 (MiB/s), and is supported only "
                                           "for volumes created from snapshots")
         _check_volume_size(params)
+        zone = params.get("AvailabilityZone")
+        if zone is not None and zone not in self._zones(region):
+            raise AwsError(INVALID_VALUE, f"Invalid availability zone: [{str(zone)[:100]}]")
         if params.get("SnapshotId"):
             source = self._source(region, params["SnapshotId"])
             if source is not None:
                 self._require_completed(source)
+                if params.get("Size") is not None and int(params["Size"]) < source.size_gib:
+                    raise AwsError(INVALID_VALUE, f"Volume of size {params['Size']}GB is smaller than snapshot "
+                                                  f"'{source.snapshot_id}', expect size >= {source.size_gib}GB")
         answer = call.forward()
         self.engine.volume_created(region, answer, rate=rate)
         return self.present_volume(answer, region, self.now())

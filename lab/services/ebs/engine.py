@@ -179,9 +179,12 @@ class Ebs(Engine, EbsTiming):
         `snapshot(volume_id, description) -> snapshot id`) first, the image `pending` until they complete."""
         records: list[SnapshotRecord] = []
         mappings: list[dict[str, Any]] = []
-        for mapping in instance.get("BlockDeviceMappings", []):
-            volume_id = (mapping.get("Ebs") or {}).get("VolumeId")
-            volume = self.volume_record(region, volume_id) if volume_id else None
+        attached = [m for m in instance.get("BlockDeviceMappings", []) if (m.get("Ebs") or {}).get("VolumeId")]
+        described = {v["VolumeId"]: v for v in self.sandbox.client("ec2", region).describe_volumes(
+            VolumeIds=[m["Ebs"]["VolumeId"] for m in attached])["Volumes"]} if attached else {}
+        for mapping in attached:
+            volume_id = mapping["Ebs"]["VolumeId"]
+            volume = self.volume_record(region, volume_id)
             if volume is None:
                 continue
             snapshot_id = snapshot(volume_id, f"Created by CreateImage({instance['InstanceId']}) for {image_id}")
@@ -189,10 +192,11 @@ class Ebs(Engine, EbsTiming):
             if record is None:
                 continue
             records.append(record)
+            shown = described.get(volume_id, {})  # (the volume's type and encryption, as its snapshot has them)
             mappings.append({"DeviceName": mapping.get("DeviceName"), "Ebs": {
                 "SnapshotId": snapshot_id, "VolumeSize": volume.size_gib, "DeleteOnTermination":
-                    bool((mapping.get("Ebs") or {}).get("DeleteOnTermination")), "VolumeType": "gp3",
-                "Encrypted": False}})
+                    bool(mapping["Ebs"].get("DeleteOnTermination")), "VolumeType": shown.get("VolumeType", "gp3"),
+                "Encrypted": bool(shown.get("Encrypted"))}})
         self.image_created(region, image_id, records, mappings or None)
 
     def image_copied(self, region: str, image_id: str, source_region: str, source_image_id: str, *,
