@@ -246,6 +246,30 @@ def test_restores_take_longer_for_more_indexes(sandbox):
     assert dynamodb.describe_table(TableName=restored[indexed])["Table"]["TableStatus"] == "ACTIVE"
 
 
+def test_a_restore_can_leave_out_every_index_and_a_deleted_table_answers_deleting(sandbox):
+    """DynamoDB API Reference, RestoreTableToPointInTime GlobalSecondaryIndexOverride: "You can choose to exclude
+    some or all of the indexes at the time of restore"; DeleteTable answers the table `DELETING`."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("gsi")
+    create_table(dynamodb, table, GlobalSecondaryIndexes=[{
+        "IndexName": "by-value", "KeySchema": [{"AttributeName": "value", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"}}], AttributeDefinitions=[
+        {"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"},
+        {"AttributeName": "value", "AttributeType": "S"}])
+    enable_pitr(dynamodb, table)
+    dynamodb.put_item(TableName=table, Item=item("a", 1, "x"))
+    advance(sandbox, "6m")
+    bare = unique("gsi-bare")
+    restored = dynamodb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=bare,
+                                                       UseLatestRestorableTime=True, GlobalSecondaryIndexOverride=[])
+    assert not restored["TableDescription"].get("GlobalSecondaryIndexes")
+    advance(sandbox, "15m")
+    shown = dynamodb.describe_table(TableName=bare)["Table"]
+    assert shown["TableStatus"] == "ACTIVE" and not shown.get("GlobalSecondaryIndexes")
+    assert contents(dynamodb, bare) == {("a", "1"): "x"}
+    assert dynamodb.delete_table(TableName=bare)["TableDescription"]["TableStatus"] == "DELETING"
+
+
 def test_a_boto3_waiter_sees_a_restored_table_active_while_the_clock_runs_fast(sandbox):
     """botocore's TableExists waiter polls on wall-clock time (20 s x 25): run fast, a ten-minute restore
     finishes within a one-second waiter's attempts."""

@@ -136,6 +136,12 @@ class DynamoDBApi(ServiceApi):
         elif any(status in ("CREATING", "DELETING") for status in statuses.values()):
             shown["TableStatus"] = "UPDATING"
 
+    def op_DeleteTable(self, call: Call) -> dict[str, Any]:
+        """The answer shows the table `DELETING` (API Reference: DeleteTable), not the backend's last status."""
+        answer = call.forward()
+        answer["TableDescription"]["TableStatus"] = "DELETING"
+        return answer
+
     # -- point-in-time recovery --------------------------------------------------------------------------
 
     def _present_backups(self, description: dict[str, Any], record: TableRecord) -> None:

@@ -769,17 +769,23 @@ def _create_request(description: dict[str, Any], name: str, overrides: dict[str,
     if provisioned:
         request["ProvisionedThroughput"] = (overrides.get("ProvisionedThroughputOverride")
                                             or throughput(description.get("ProvisionedThroughput")))
-    indexes = overrides.get("GlobalSecondaryIndexOverride") or [
+    # (an override given, even empty, replaces the source's indexes: "You can choose to exclude some or all of the
+    # indexes at the time of restore", API Reference: RestoreTableToPointInTime)
+    indexes = overrides["GlobalSecondaryIndexOverride"] if "GlobalSecondaryIndexOverride" in overrides else [
         {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"],
          **({"ProvisionedThroughput": throughput(index.get("ProvisionedThroughput"))} if provisioned else {})}
         for index in description.get("GlobalSecondaryIndexes") or []]
     if indexes:
         request["GlobalSecondaryIndexes"] = indexes
-    local = overrides.get("LocalSecondaryIndexOverride") or [
+    local = overrides["LocalSecondaryIndexOverride"] if "LocalSecondaryIndexOverride" in overrides else [
         {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
         for index in description.get("LocalSecondaryIndexes") or []]
     if local:
         request["LocalSecondaryIndexes"] = local
+    # (CreateTable refuses a definition no key schema uses: a dropped index's attributes go with it)
+    used = {entry["AttributeName"] for schema in [request["KeySchema"], *[i["KeySchema"] for i in indexes + local]]
+            for entry in schema}
+    request["AttributeDefinitions"] = [a for a in request["AttributeDefinitions"] if a["AttributeName"] in used]
     sse = overrides.get("SSESpecificationOverride")
     if sse is None and (description.get("SSEDescription") or {}).get("Status") == "ENABLED":
         sse = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": description["SSEDescription"]["KMSMasterKeyArn"]}
