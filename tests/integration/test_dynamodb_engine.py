@@ -209,6 +209,9 @@ def test_a_backup_is_creating_then_available_and_a_restore_is_creating_until_its
     assert error_code(refused) == "ResourceInUseException"
     assert refused.value.response["Error"]["Message"] == (
         f"Attempt to change a resource which is still in use: Table is being created: {target}")
+    with pytest.raises(ClientError) as refused:  # (a backup being restored is in use too)
+        dynamodb.delete_backup(BackupArn=backup["BackupArn"])
+    assert error_code(refused) == "BackupInUseException"
     waiter = dynamodb.get_waiter("table_exists")
     with pytest.raises(WaiterError):
         waiter.wait(TableName=target, WaiterConfig={"Delay": 1, "MaxAttempts": 2})
@@ -218,6 +221,10 @@ def test_a_backup_is_creating_then_available_and_a_restore_is_creating_until_its
     assert done["TableStatus"] == "ACTIVE" and done["RestoreSummary"]["RestoreInProgress"] is False
     assert contents(dynamodb, target) == {("a", "1"): "kept"}
     dynamodb.put_item(TableName=target, Item=item("b", 1, "after"))
+    described = dynamodb.describe_backup(BackupArn=backup["BackupArn"])["BackupDescription"]
+    assert described["SourceTableDetails"]["BillingMode"] == "PAY_PER_REQUEST"
+    deleted = dynamodb.delete_backup(BackupArn=backup["BackupArn"])["BackupDescription"]
+    assert deleted["SourceTableDetails"]["TableSizeBytes"] == described["SourceTableDetails"]["TableSizeBytes"] > 0
 
 
 def test_restores_take_longer_for_more_indexes(sandbox):
@@ -268,6 +275,9 @@ def test_a_restore_can_leave_out_every_index_and_a_deleted_table_answers_deletin
     assert shown["TableStatus"] == "ACTIVE" and not shown.get("GlobalSecondaryIndexes")
     assert contents(dynamodb, bare) == {("a", "1"): "x"}
     assert dynamodb.delete_table(TableName=bare)["TableDescription"]["TableStatus"] == "DELETING"
+    backup = dynamodb.create_backup(TableName=table, BackupName=unique("bk"))["BackupDetails"]["BackupArn"]
+    features = dynamodb.describe_backup(BackupArn=backup)["BackupDescription"]["SourceTableFeatureDetails"]
+    assert [index["IndexName"] for index in features["GlobalSecondaryIndexes"]] == ["by-value"]
 
 
 def test_a_boto3_waiter_sees_a_restored_table_active_while_the_clock_runs_fast(sandbox):

@@ -320,14 +320,36 @@ class DynamoDBApi(ServiceApi):
             self._present_backup(details, backup)
         return answer
 
+    def _present_backup_description(self, description: dict[str, Any], record: BackupRecord | None) -> None:
+        """BackupDescription as AWS shows it: the source table's figures and billing mode when backed up, and
+        its features (SourceTableFeatureDetails: indexes, stream, TTL, encryption)."""
+        self._present_backup(description.get("BackupDetails") or {}, record)
+        if record is None:
+            return
+        table = json.loads(record.definition)
+        source = description.setdefault("SourceTableDetails", {})
+        source.update(TableSizeBytes=record.size_bytes, ItemCount=record.item_count,
+                      BillingMode=(table.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED")
+        features: dict[str, Any] = {}
+        for name in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+            indexes = [{key: index[key] for key in ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+                        if key in index} for index in table.get(name) or []]
+            if indexes:
+                features[name] = indexes
+        for name in ("StreamDescription", "TimeToLiveDescription", "SSEDescription"):
+            if table.get(name):
+                features[name] = table[name]
+        stream = table.get("StreamSpecification")
+        if "StreamDescription" not in features and stream:
+            features["StreamDescription"] = stream
+        if features:
+            description["SourceTableFeatureDetails"] = features
+
     def op_DescribeBackup(self, call: Call) -> dict[str, Any]:
         answer = call.forward()
         description = answer.get("BackupDescription") or {}
-        details = description.get("BackupDetails") or {}
-        record = self.engine.state.backups.get(details.get("BackupArn", ""))
-        self._present_backup(details, record)
-        if record is not None and description.get("SourceTableDetails"):
-            description["SourceTableDetails"].update(TableSizeBytes=record.size_bytes, ItemCount=record.item_count)
+        record = self.engine.state.backups.get((description.get("BackupDetails") or {}).get("BackupArn", ""))
+        self._present_backup_description(description, record)
         return answer
 
     def op_ListBackups(self, call: Call) -> dict[str, Any]:
@@ -339,12 +361,12 @@ class DynamoDBApi(ServiceApi):
     def op_DeleteBackup(self, call: Call) -> dict[str, Any]:
         arn = call.params.get("BackupArn", "")
         record = self.engine.state.backups.get(arn)
-        if record is not None and self.now() < record.available_at:
+        restoring = any(table.restoring and table.restore_backup == arn for table in self.engine.state.tables.values())
+        if (record is not None and self.now() < record.available_at) or restoring:
             raise AwsError("BackupInUseException", _BACKUP_IN_USE)
         answer = call.forward()
         self.engine.state.backups.pop(arn, None)
-        description = answer.get("BackupDescription") or {}
-        self._present_backup(description.get("BackupDetails") or {}, record)
+        self._present_backup_description(answer.get("BackupDescription") or {}, record)
         return answer
 
     def op_RestoreTableFromBackup(self, call: Call) -> dict[str, Any]:
