@@ -7,6 +7,7 @@ import json
 import uuid
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.integration._data_plane import aws_cli
 from tests.integration.test_route53_engine import admin, advance, answer, health_check
@@ -178,3 +179,58 @@ def test_the_aws_cli_waiter_sees_the_change_insync_while_the_clock_runs_fast(fre
                    change["Id"]) is None  # (exit status 0, nothing printed)
     assert route53.get_change(Id=change["Id"])["ChangeInfo"]["Status"] == "INSYNC"
     assert answer(route53, zone, "www.cli-wait.example.lab") == ["10.9.9.8"]
+
+
+def test_change_batches_are_refused_as_route53_refuses_them(sandbox):
+    """Route 53 API Reference, ChangeResourceRecordSets errors: a routing policy needs its SetIdentifier and a
+    SetIdentifier a routing policy (InvalidInput); NoSuchHealthCheck; an A value that is no IPv4 address, a CNAME
+    at the apex or beside another record, a DELETE of a record set that is not there or not as given
+    (InvalidChangeBatch); GetChange of an unknown id (NoSuchChange); CreateHostedZone with a CallerReference
+    already used (HostedZoneAlreadyExists)."""
+    route53 = sandbox.client("route53")
+    domain = f"{uuid.uuid4().hex[:8]}.example.lab"
+    zone, _ = zone_of(route53, domain)
+
+    def refused(*changes: dict) -> tuple[str, str]:
+        with pytest.raises(ClientError) as raised:
+            route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": list(changes)})
+        return raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]
+
+    def create(record: dict) -> dict:
+        return {"Action": "CREATE", "ResourceRecordSet": record}
+
+    code, message = refused(create(a_record(f"app.{domain}", "54.0.0.1", Failover="PRIMARY")))
+    assert code == "InvalidInput" and "Missing field 'SetIdentifier'" in message
+    code, message = refused(create(a_record(f"app.{domain}", "54.0.0.1", SetIdentifier="east")))
+    assert code == "InvalidInput" and "Expected exactly one of" in message
+    code, message = refused(create(a_record(f"app.{domain}", "54.0.0.1", SetIdentifier="east", Failover="PRIMARY",
+                                            HealthCheckId="00000000-0000-0000-0000-000000000000")))
+    assert code == "NoSuchHealthCheck"
+    code, message = refused(create(a_record(f"app.{domain}", "not-an-ip")))
+    assert code == "InvalidChangeBatch" and "ARRDATAIllegalIPv4Address" in message and "not-an-ip" in message
+    code, message = refused(create({"Name": domain, "Type": "CNAME", "TTL": 60,
+                                    "ResourceRecords": [{"Value": "elsewhere.example.com"}]}))
+    assert code == "InvalidChangeBatch" and "not permitted at apex" in message
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        create(a_record(f"www.{domain}", "54.0.0.2"))]})
+    code, message = refused(create({"Name": f"www.{domain}", "Type": "CNAME", "TTL": 60,
+                                    "ResourceRecords": [{"Value": "elsewhere.example.com"}]}))
+    assert code == "InvalidChangeBatch" and "conflicting RRSet of type A" in message
+    code, message = refused({"Action": "DELETE", "ResourceRecordSet": a_record(f"nope.{domain}", "54.0.0.3")})
+    assert (code, message) == ("InvalidChangeBatch", f"[Tried to delete resource record set [name='nope.{domain}.', "
+                                                     "type='A'] but it was not found]")
+    code, message = refused({"Action": "DELETE", "ResourceRecordSet": a_record(f"www.{domain}", "54.0.0.9")})
+    assert code == "InvalidChangeBatch" and "do not match the current values" in message
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "DELETE", "ResourceRecordSet": a_record(f"www.{domain}", "54.0.0.2")}]})
+
+    with pytest.raises(ClientError) as raised:
+        route53.get_change(Id="C0000000BOGUS")
+    assert raised.value.response["Error"]["Code"] == "NoSuchChange"
+    reference = uuid.uuid4().hex
+    other = route53.create_hosted_zone(Name=f"a-{domain}", CallerReference=reference)["HostedZone"]["Id"]
+    with pytest.raises(ClientError) as raised:
+        route53.create_hosted_zone(Name=f"b-{domain}", CallerReference=reference)
+    assert raised.value.response["Error"]["Code"] == "HostedZoneAlreadyExists"
+    route53.delete_hosted_zone(Id=other)
+    route53.delete_hosted_zone(Id=zone)

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from lab.gateway import audit
 from lab.kernel.api import Call, ServiceApi
 from lab.kernel.errors import AwsError
+from lab.services.route53.changes import check_change_batch
 from lab.services.route53.dns import Answer, dns_name
 from lab.services.route53.engine import GLOBAL_REGION, SERVICE, Route53
 from lab.services.route53.health import ENDPOINT_TYPES, last_failures, observations
@@ -99,18 +100,30 @@ class Route53Api(ServiceApi):
     def op_ChangeResourceRecordSets(self, call: Call) -> dict[str, Any]:
         zone_id = str(call.params.get("HostedZoneId", "")).rsplit("/", 1)[-1]
         batch = call.params.get("ChangeBatch") or {}
-        keys = [record_key(change.get("ResourceRecordSet") or {}) for change in batch.get("Changes") or []]
+        changes = batch.get("Changes") or []
+        keys = [record_key(change.get("ResourceRecordSet") or {}) for change in changes]
         try:
             existing = self.engine.zone_records(zone_id)
         except ClientError:
-            existing = []  # (the backend answers NoSuchHostedZone itself)
-        before = [record for record in existing if record_key(record) in set(keys)]
-        output = call.forward()
+            existing = None  # (the backend answers NoSuchHostedZone itself)
         zone_name = self._zone_name(zone_id)
+        if existing is not None:
+            check_change_batch(zone_name, changes, existing, lambda check_id: self.engine.tracked(check_id) is not None)
+        before = [record for record in existing or [] if record_key(record) in set(keys)]
+        output = call.forward()
         change = self.engine.record_change(zone_id, zone_name, before, keys, batch.get("Comment"))
         return {**output, "ChangeInfo": change.info(self.now())}
 
     def op_CreateHostedZone(self, call: Call) -> dict[str, Any]:
+        reference = call.params.get("CallerReference")
+        with audit.unrecorded():
+            pages = self.sandbox.client(SERVICE, GLOBAL_REGION).get_paginator("list_hosted_zones").paginate()
+            zones = [zone for page in pages for zone in page["HostedZones"]]
+        if any(zone.get("CallerReference") == reference for zone in zones):
+            # (API Reference: CreateHostedZone, "a unique string that identifies the request and that allows
+            # failed CreateHostedZone requests to be retried without the risk of executing the operation twice")
+            raise AwsError("HostedZoneAlreadyExists", "A hosted zone has already been created with the specified "
+                                                      f"caller reference {str(reference)[:128]}.", 409)
         output = call.forward()
         zone = output.get("HostedZone") or {}
         change = self.engine.record_change(str(zone.get("Id", "")).rsplit("/", 1)[-1], zone.get("Name", ""), [], [],
@@ -127,9 +140,11 @@ class Route53Api(ServiceApi):
     def op_GetChange(self, call: Call) -> dict[str, Any]:
         change_id = str(call.params.get("Id", "")).rsplit("/", 1)[-1]
         found: Change | None = self.engine.state.changes.get(change_id)
-        if found is None:
-            return call.forward()  # (a change the sandbox did not time: the backend's INSYNC)
-        return {"ChangeInfo": found.info(self.now())}
+        if found is not None:
+            return {"ChangeInfo": found.info(self.now())}
+        if self.engine.issued_change(change_id):
+            return call.forward()  # (one of the oldest, no longer kept: the backend's INSYNC)
+        raise AwsError("NoSuchChange", f"A change with the specified change ID {change_id[:64]} does not exist.", 404)
 
     def _zone_name(self, zone_id: str) -> str:
         try:

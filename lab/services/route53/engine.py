@@ -64,7 +64,7 @@ SERVICE = "route53"
 GLOBAL_REGION = "us-east-1"  # Route 53 is global; its API lives in us-east-1
 MAX_SAMPLES = 200  # per endpoint: the recent history of its state
 MAX_PERIODS = 100  # per region or endpoint: the recent down periods
-MAX_CHANGES = 500  # record changes kept (GetChange of older ones answers INSYNC, as the backend does)
+MAX_CHANGES = 500  # record changes kept (GetChange of an older one the sandbox gave answers INSYNC)
 CLIENT_LOOKBACK = 2 * 86400.0  # how far back a client's cached answer may come from (TTLs of up to two days)
 MAX_CLIENT_MOMENTS = 64
 CALCULATED_DEPTH = 8
@@ -492,6 +492,11 @@ class Route53(Engine):
         return sorted(moments)[-MAX_CLIENT_MOMENTS:]
 
     # -- record changes ------------------------------------------------------------------------------
+
+    def issued_change(self, change_id_asked: str) -> bool:
+        """Whether the sandbox gave this change id (each is a function of the seed and the change's number)."""
+        seed = self.sandbox.lab.seed
+        return any(change_id(seed, number) == change_id_asked for number in range(1, self.state.changes_made + 1))
 
     def record_change(self, zone_id: str, zone_name: str, before: list[dict[str, Any]],
                       keys: list[tuple[str, str, str]], comment: str | None) -> Change:
