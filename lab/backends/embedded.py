@@ -604,6 +604,8 @@ class MotoData:
                                                  **user_metadata})
         if target.is_versioned:
             moto_patches.append_version(target.keys, key, stored)
+        elif moto_patches.suspended(target):  # (a null version, in place of the key's null version only)
+            moto_patches.replace_null_version(target, key, stored)
         else:
             target.keys.setlist(key, [stored])
         notifications = factory.notifications

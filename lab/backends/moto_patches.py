@@ -1687,6 +1687,158 @@ def _s3_encrypts_by_default() -> None:
     _replace(FakeKey, "response_dict", property(response_dict))
 
 
+# -- object-lock-reads --------------------------------------------------------------------------------------------
+
+#: S3's answer to GetObjectRetention and GetObjectLegalHold of a version without one (API Reference:
+#: GetObjectRetention; the words and the 404 are S3's as clients see them)
+NO_LOCK_OF_VERSION = ("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration")
+NO_LOCK_OF_BUCKET = ("InvalidRequest", "Bucket is missing Object Lock Configuration")
+
+
+def _lock_refusal(response: Any, code: str, message: str, status: int) -> Any:
+    """An S3 error document as moto's serializer writes one, with S3's status."""
+    from moto.core.responses import ActionResult
+    from moto.s3.exceptions import S3ClientError
+
+    _, headers, body = response.serialized(ActionResult(S3ClientError(code, message)))
+    return status, headers, body
+
+
+def get_object_retention(response: Any) -> Any:
+    """GetObjectRetention of the version the request names (the current one without versionId): its Mode and
+    RetainUntilDate, as moto keeps them on the key (lock_mode, lock_until)."""
+    from moto.core.responses import ActionResult
+
+    bucket = response.backend.get_bucket(response.bucket_name)
+    if not bucket.object_lock_enabled:
+        return _lock_refusal(response, *NO_LOCK_OF_BUCKET, 400)
+    key, _ = response._get_key(validate_storage_class=False)
+    headers = response._get_cors_headers_other()
+    if key.version_id != "null":
+        headers["x-amz-version-id"] = key.version_id
+    if not key.lock_mode or not key.lock_until:
+        return _lock_refusal(response, *NO_LOCK_OF_VERSION, 404)
+    response.data["Action"] = "GetObjectRetention"
+    status, serialized_headers, body = response.serialized(ActionResult(
+        {"Retention": {"Mode": key.lock_mode, "RetainUntilDate": aware_timestamp(key.lock_until)}}))
+    serialized_headers.update(headers)
+    return status, serialized_headers, body
+
+
+def _object_lock_reads() -> None:
+    from moto.s3.responses import S3Response
+
+    moto_get = S3Response._key_response_get
+
+    def _key_response_get(self: Any, query: dict[str, Any], key_name: str) -> Any:
+        if "retention" in query and not query.get("uploadId"):
+            self._set_action("KEY", "GET", query)
+            self._authenticate_and_authorize_s3_action(bucket_name=self.bucket_name, key_name=key_name)
+            return get_object_retention(self)
+        if "legal-hold" in query and not query.get("uploadId"):
+            bucket = self.backend.get_bucket(self.bucket_name)
+            if not bucket.object_lock_enabled:
+                return _lock_refusal(self, *NO_LOCK_OF_BUCKET, 400)
+            key, _ = self._get_key(validate_storage_class=False)
+            if not key.lock_legal_status:  # (moto answered an empty <LegalHold/>)
+                return _lock_refusal(self, *NO_LOCK_OF_VERSION, 404)
+        return moto_get(self, query, key_name)
+
+    _replace(S3Response, "_key_response_get", _key_response_get)
+
+
+# -- suspended-versioning -----------------------------------------------------------------------------------------
+
+def suspended(bucket: Any) -> bool:
+    """Whether `bucket` (moto's) is versioning-suspended: moto's is_versioned is False for it, as for a bucket
+    never versioned."""
+    return getattr(bucket, "versioning_status", None) == "Suspended"
+
+
+def replace_null_version(bucket: Any, key_name: str, new: Any) -> None:
+    """`new` (a version or a delete marker whose id is null) becomes the key's current version on a
+    versioning-suspended bucket, in place of the key's null version if it has one; its other versions stay."""
+    versions = bucket.keys.getlist(key_name, [])
+    kept = [version for version in versions if str(version.version_id) != "null"]
+    if len(kept) != len(versions):
+        HOOKS.version_deleting(bucket.name, key_name, "null")
+    bucket.keys.setlist(key_name, [*kept, new])
+
+
+def _delete_version(backend: Any, bucket: Any, key_name: str, version_id: str, bypass: bool) -> Any:
+    """What moto's S3Backend.delete_object does with a version id on a versioning-enabled bucket: that version
+    alone goes (refused while Object Lock holds it), the key with its last version."""
+    from moto.s3.exceptions import AccessDeniedByLock
+    from moto.s3.models import FakeDeleteMarker, FakeKey
+
+    response_meta = {"version-id": version_id}
+    versions = bucket.keys.getlist(key_name)
+    found = next((v for v in versions if str(v.version_id) == str(version_id)), None)
+    if isinstance(found, FakeKey) and found.is_locked(governance_bypass=bypass):
+        raise AccessDeniedByLock
+    if isinstance(found, FakeDeleteMarker) and isinstance(found.key, FakeDeleteMarker):
+        response_meta["delete-marker"] = "true"
+    if found is not None:
+        HOOKS.version_deleting(bucket.name, key_name, str(version_id))
+    latest = bucket.keys.get(key_name)
+    bucket.keys.setlist(key_name, [v for v in versions if str(v.version_id) != str(version_id)])
+    if not bucket.keys.getlist(key_name):
+        from moto.s3 import notifications
+
+        bucket.keys.pop(key_name)
+        notifications.send_event(backend.account_id, notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_EVENT,
+                                 bucket, latest)
+    return True, response_meta
+
+
+def _suspended_versioning() -> None:
+    from moto.s3 import notifications
+    from moto.s3.models import FakeDeleteMarker, S3Backend
+
+    moto_put = S3Backend.put_object
+    moto_delete = S3Backend.delete_object
+
+    def put_object(backend: Any, bucket_name: str, key_name: str, value: bytes, *args: Any,
+                   request_method: str | None = "PUT", disable_notification: bool | None = False,
+                   **kwargs: Any) -> Any:
+        bucket = backend.buckets.get(bucket_name)
+        if bucket is None or not suspended(bucket):
+            return moto_put(backend, bucket_name, key_name, value, *args, request_method=request_method,
+                            disable_notification=disable_notification, **kwargs)
+        # moto's put keeps the new null version alone, and disposes of (closes) every version it drops: it is
+        # shown none, and the key's versions come back with the new one in the null version's place
+        versions = bucket.keys.getlist(key_name, None)
+        if versions:
+            dict.__setitem__(bucket.keys, key_name, [])
+        try:
+            new_key = moto_put(backend, bucket_name, key_name, value, *args, request_method=request_method,
+                               disable_notification=True, **kwargs)
+        finally:
+            if versions:
+                dict.__setitem__(bucket.keys, key_name, versions)
+        replace_null_version(bucket, key_name, new_key)
+        if not disable_notification:
+            events = notifications.S3NotificationEvent
+            event = events.OBJECT_CREATED_POST_EVENT if request_method == "POST" else events.OBJECT_CREATED_PUT_EVENT
+            notifications.send_event(backend.account_id, event, bucket, new_key)
+        return new_key
+
+    def delete_object(backend: Any, bucket_name: str, key_name: str, version_id: str | None = None,
+                      bypass: bool = False) -> Any:
+        bucket = backend.buckets.get(bucket_name)
+        if bucket is None or not suspended(bucket) or key_name not in bucket.keys:
+            return moto_delete(backend, bucket_name, key_name, version_id=version_id, bypass=bypass)
+        if version_id is not None:
+            return _delete_version(backend, bucket, key_name, version_id, bypass)
+        marker = FakeDeleteMarker(key=bucket.keys[key_name])
+        marker._version_id = "null"
+        replace_null_version(bucket, key_name, marker)
+        return True, {"version-id": "null", "delete-marker": "true"}
+
+    _replace(S3Backend, "put_object", put_object)
+    _replace(S3Backend, "delete_object", delete_object)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("parsed-json-once", "botocore's JSONFileLoader._load_file, moto.utilities.utils.load_resource",
           "moto makes a boto3 session per backend, each re-reading botocore's models (EC2's seven times, ~40 MB "
@@ -1824,4 +1976,15 @@ PATCHES: tuple[Patch, ...] = (
           "answers that default (moto: ServerSideEncryptionConfigurationNotFoundError, also after "
           "DeleteBucketEncryption) and objects stored without encryption of their own show AES256",
           _s3_encrypts_by_default),
+    Patch("object-lock-reads", "moto.s3.responses.S3Response._key_response_get, for ?retention and ?legal-hold",
+          "moto has no GetObjectRetention: it answered the object itself (a GetObject), which clients failed to "
+          "read (HTTP 500 at the aws CLI). It answers the version's <Retention>, and GetObjectLegalHold of a version "
+          "without one, moto's empty <LegalHold/>, is S3's NoSuchObjectLockConfiguration (404) as its retention is",
+          _object_lock_reads),
+    Patch("suspended-versioning", "moto.s3.models.S3Backend.put_object, delete_object",
+          "moto treats a versioning-suspended bucket as one never versioned: a PUT or a DELETE dropped every "
+          "version of the key, a DELETE of one version id all of them. On S3 a PUT replaces only the null version, "
+          "a DELETE without a version id puts a null delete marker in the null version's place, and a DELETE of a "
+          "version id removes that version alone (S3 User Guide: Working with objects in a versioning-suspended "
+          "bucket)", _suspended_versioning),
 )

@@ -112,6 +112,28 @@ def test_transition_refusals_as_aws_answers_them(sandbox):
     assert answer["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
 
 
+@pytest.mark.parametrize(("rule_part", "code", "message"), [
+    ({"Expiration": {"Days": 0}}, "InvalidArgument", "'Days' in Expiration action must be a positive integer"),
+    ({"NoncurrentVersionExpiration": {"NoncurrentDays": 0}}, "InvalidArgument",
+     "'NoncurrentDays' in NoncurrentVersionExpiration action must be a positive integer"),
+    ({"Status": "enabled", "Expiration": {"Days": 1}}, "MalformedXML",
+     "The XML you provided was not well-formed or did not validate against our published schema"),
+    ({"Status": "Paused", "Expiration": {"Days": 1}}, "MalformedXML",
+     "The XML you provided was not well-formed or did not validate against our published schema"),
+])
+def test_expiration_days_and_rule_status_refusals(sandbox, rule_part, code, message):
+    """Expiration Days and NoncurrentDays are positive integers (InvalidArgument), and a rule's Status is Enabled or
+    Disabled, else the document fails S3's schema (API Reference: LifecycleExpiration, NoncurrentVersionExpiration,
+    LifecycleRule)."""
+    east = sandbox.client("s3", EAST)
+    name = bucket(sandbox, EAST)
+    document = {"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, **rule_part}]}
+    assert refusal(lambda: east.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=document)) \
+        == (code, message)
+    with pytest.raises(ClientError):  # nothing was stored
+        east.get_bucket_lifecycle_configuration(Bucket=name)
+
+
 # -- restores -----------------------------------------------------------------------------------------------
 
 def test_restore_takes_its_tiers_time_then_expires(fresh_sandbox):

@@ -65,6 +65,26 @@ def test_rtc_needs_its_metrics_block(sandbox):
         "ReplicationTime"] == RTC["ReplicationTime"]
 
 
+@pytest.mark.parametrize("where", ["ReplicationTime", "EventThreshold"])
+@pytest.mark.parametrize("minutes", [5, 60])
+def test_rtc_and_its_event_threshold_take_15_minutes_only(sandbox, where, minutes):
+    """ReplicationTimeValue's Minutes, of ReplicationTime.Time and of Metrics.EventThreshold, has one valid
+    value: 15 (API Reference: ReplicationTimeValue); any other is refused and nothing is stored."""
+    source, target = bucket(sandbox, EAST), bucket(sandbox, WEST)
+    role_arn = role(sandbox)
+    s3 = sandbox.client("s3", EAST)
+    time = {"Status": "Enabled", "Time": {"Minutes": minutes if where == "ReplicationTime" else 15}}
+    metrics = {"Status": "Enabled", "EventThreshold": {"Minutes": minutes if where == "EventThreshold" else 15}}
+    odd = rule("rtc", target, ReplicationTime=time, Metrics=metrics)
+    with pytest.raises(ClientError) as refused:
+        s3.put_bucket_replication(Bucket=source, ReplicationConfiguration={"Role": role_arn, "Rules": [odd]})
+    assert refused.value.response["Error"]["Code"] == "InvalidArgument"
+    assert "15" in refused.value.response["Error"]["Message"]
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError):
+        s3.get_bucket_replication(Bucket=source)  # nothing was stored
+
+
 def test_replication_takes_the_models_time_and_rtc_metrics_reach_cloudwatch(fresh_sandbox):
     fresh_sandbox.up("--no-world")  # only these buckets: every write below is the test's
     east = fresh_sandbox.client("s3", EAST)

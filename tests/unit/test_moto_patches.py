@@ -934,3 +934,92 @@ def test_an_ami_leaves_no_placeholder_snapshot_in_the_account():
         backend.snapshots.pop(snapshot_id)
     Ami(backend, "ami-87654321", name="patched")
     assert backend.snapshots.keys() == made.keys()
+
+
+# -- object-lock-reads -------------------------------------------------------------------------------------------
+
+def _locked_bucket(name: str) -> Any:
+    found = _s3().buckets[name]
+    _s3().put_bucket_versioning(name, "Enabled")
+    _s3().put_object_lock_configuration(name, lock_enabled=True)
+    return found
+
+
+def test_moto_answered_get_object_retention_with_the_object_and_now_answers_the_retention(bucket, monkeypatch):
+    """moto has no GetObjectRetention: GET ?retention fell through to GetObject (the object's bytes). Patched, it
+    is the version's <Retention>; a version without one, and GetObjectLegalHold of a version without a hold
+    (moto: an empty <LegalHold/>), are NoSuchObjectLockConfiguration, 404."""
+    from moto.s3.responses import S3Response
+
+    _locked_bucket(bucket)
+    held = _s3().put_object(bucket, "k", b"the body", lock_mode="COMPLIANCE", lock_until="2030-01-02T03:04:05Z")
+    plain = _s3().put_object(bucket, "k", b"plain")
+    app = moto_patches.backend_app("s3")
+    status, _, body = _get(app, f"/{bucket}/k", f"retention&versionId={held.version_id}")
+    assert status.startswith("200") and b"<Mode>COMPLIANCE</Mode>" in body
+    assert b"<RetainUntilDate>2030-01-02T03:04:05" in body and b"the body" not in body
+    for query in (f"retention&versionId={plain.version_id}", "retention", "legal-hold"):
+        status, _, body = _get(app, f"/{bucket}/k", query)
+        assert status.startswith("404") and b"<Code>NoSuchObjectLockConfiguration</Code>" in body, query
+    plain.lock_legal_status = "ON"
+    assert b"<Status>ON</Status>" in _get(app, f"/{bucket}/k", "legal-hold")[2]
+    monkeypatch.setattr(S3Response, "_key_response_get", original(S3Response, "_key_response_get"))
+    assert _get(app, f"/{bucket}/k", f"retention&versionId={held.version_id}")[2] == b"the body"
+    plain.lock_legal_status = None
+    assert _get(app, f"/{bucket}/k", "legal-hold")[0].startswith("200")
+
+
+def test_retention_reads_of_a_bucket_without_object_lock_are_refused(bucket):
+    _s3().put_object(bucket, "k", b"x")
+    app = moto_patches.backend_app("s3")
+    for query in ("retention", "legal-hold"):
+        status, _, body = _get(app, f"/{bucket}/k", query)
+        assert status.startswith("400") and b"Bucket is missing Object Lock Configuration" in body
+
+
+# -- suspended-versioning ----------------------------------------------------------------------------------------
+
+def _history(bucket: str, key: str = "k") -> list[tuple[str, str]]:
+    return [(str(v.version_id), "marker" if isinstance(v, FakeDeleteMarker) else v.value.decode())
+            for v in _s3().buckets[bucket].keys.getlist(key, [])]
+
+
+def test_moto_dropped_every_version_of_a_key_written_to_a_suspended_bucket(bucket):
+    s3 = _s3()
+    s3.put_bucket_versioning(bucket, "Enabled")
+    s3.put_object(bucket, "k", b"one")
+    s3.put_bucket_versioning(bucket, "Suspended")
+    original(S3Backend, "put_object")(s3, bucket, "k", b"two")
+    assert _history(bucket) == [("null", "two")]
+
+
+def test_a_suspended_bucket_replaces_only_the_null_version(bucket):
+    """PUT and DELETE on a versioning-suspended bucket write the null version (an object or a delete marker) in
+    place of the key's null version alone; a DELETE of a version id removes that version alone."""
+    s3 = _s3()
+    listener = _Listener()
+    HOOKS.on_object_event(listener.method)
+    deleted: list[tuple[str, str, str]] = []
+    HOOKS.on_version_delete(lambda *args: deleted.append(args))
+    s3.put_bucket_versioning(bucket, "Enabled")
+    one = s3.put_object(bucket, "k", b"one").version_id
+    s3.put_bucket_versioning(bucket, "Suspended")
+    two = s3.put_object(bucket, "k", b"two")
+    assert _history(bucket) == [(one, "one"), ("null", "two")] and s3.get_object(bucket, "k") is two
+    assert not two.disposed and ("created", bucket, "k", "null") in listener.heard
+    s3.put_object(bucket, "k", b"three")
+    assert _history(bucket) == [(one, "one"), ("null", "three")] and two.disposed
+    MotoData().put_object(REGION, bucket, "k", b"direct")
+    assert _history(bucket) == [(one, "one"), ("null", "direct")]
+    assert s3.delete_object(bucket, "k") == (True, {"version-id": "null", "delete-marker": "true"})
+    assert _history(bucket) == [(one, "one"), ("null", "marker")]
+    s3.delete_object(bucket, "k")
+    assert _history(bucket) == [(one, "one"), ("null", "marker")]
+    assert s3.delete_object(bucket, "k", version_id=one) == (True, {"version-id": one})
+    assert _history(bucket) == [("null", "marker")]
+    s3.delete_object(bucket, "k", version_id="null")
+    assert "k" not in s3.buckets[bucket].keys
+    assert [entry for entry in deleted if entry[0] == bucket] == [(bucket, "k", "null")] * 4 + [
+        (bucket, "k", one), (bucket, "k", "null")]
+    s3.put_object(bucket, "never-versioned", b"x")  # (a key of its own: one null version)
+    assert _history(bucket, "never-versioned") == [("null", "x")]

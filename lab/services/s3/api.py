@@ -5,7 +5,7 @@ Every other S3 operation goes to the backend."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -113,6 +113,12 @@ class S3Api(ServiceApi):
             # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html).
             raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
                                            "our published schema")
+        if status == "Suspended" and (found := self.sandbox.data.bucket_state(bucket)) is not None \
+                and found.object_lock:
+            # "After you enable Object Lock on a bucket, you can't disable Object Lock or suspend versioning for
+            # that bucket" (S3 User Guide: Configuring S3 Object Lock); the words are S3's as clients see them
+            raise AwsError("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the "
+                                                 "versioning state cannot be changed.", 409)
         if bucket in self.engine.state.replication and status == "Suspended":
             raise AwsError("InvalidBucketState", "A replication configuration is present on this bucket, so you "
                                                  "cannot change the versioning state. To change the versioning "
@@ -142,7 +148,46 @@ class S3Api(ServiceApi):
         return self._with_document(call, "LegalHold")
 
     def op_PutObjectRetention(self, call: Call) -> BackendAnswer:
-        return self._with_document(call, "Retention")
+        """S3's rules for changing a version's retention, which the backend does not keep (S3 User Guide: Object
+        Lock, retention modes): a COMPLIANCE retention's mode cannot change nor its date come earlier, by anyone;
+        a GOVERNANCE one's only with x-amz-bypass-governance-retention: true; extending either is always allowed;
+        and the date must be in the future."""
+        if "Retention" not in call.params:
+            return self._with_document(call, "Retention")
+        wanted = call.params.get("Retention") or {}
+        current = self._current_retention(call)
+        if current is None:
+            return call.backend_answer()  # (the backend answers NoSuchKey, NoSuchVersion or the bucket's refusal)
+        mode, until = wanted.get("Mode"), _epoch(wanted.get("RetainUntilDate"))
+        now = self.engine.now()
+        if until is not None and until <= now:
+            raise AwsError("InvalidArgument", "The retain until date must be in the future!",
+                           members={"ArgumentName": "RetainUntilDate",
+                                    "ArgumentValue": formatdate(until, usegmt=True)})
+        held_mode, held_until = current.get("Mode"), _epoch(current.get("RetainUntilDate"))
+        if held_mode is None or held_until is None or held_until <= now:
+            return call.backend_answer()  # (no retention holds the version)
+        weakens = mode is None or until is None or until < held_until or mode != held_mode
+        bypass = call.params.get("BypassGovernanceRetention") is True
+        if weakens and (held_mode == "COMPLIANCE" or not bypass):
+            raise AwsError("AccessDenied", "Access Denied because object protected by object lock.", 403)
+        return call.backend_answer()
+
+    def _current_retention(self, call: Call) -> dict[str, Any] | None:
+        """The retention the version holds now ({} for none), or None when the backend refuses to say (no such
+        bucket, key or version, a bucket without Object Lock): then its answer to the call itself stands."""
+        self.sandbox.materialize_all()
+        found = self.sandbox.data.bucket_state(call.params.get("Bucket", ""))
+        if found is None:
+            return None
+        asked = {name: call.params[name] for name in ("Bucket", "Key", "VersionId") if call.params.get(name)}
+        try:
+            with audit.unrecorded():
+                return dict(self.sandbox.client("s3", found.region).get_object_retention(**asked)["Retention"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "NoSuchObjectLockConfiguration":
+                return {}
+            return None
 
     @staticmethod
     def _with_document(call: Call, member: str) -> BackendAnswer:
@@ -377,6 +422,15 @@ class S3Api(ServiceApi):
         headers += [("Last-Modified", formatdate(marker.last_modified, usegmt=True)), ("Allow", "DELETE")]
         return AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                         headers=headers)
+
+
+def _epoch(value: Any) -> float | None:
+    """A timestamp as botocore reads one (a datetime, or ISO 8601 text), in seconds since the epoch."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
 def _archived_refusal(refused: BackendRefusedError) -> AwsError:

@@ -284,8 +284,19 @@ def lifecycle_refusal(document: Mapping[str, Any]) -> AwsError | None:
     """S3's refusal of a lifecycle configuration's transitions (None: S3 accepts them), as the S3 User Guide's
     "Constraints and considerations for transitions" and the API Reference's Transition state them: Days of at least
     30 for STANDARD_IA and ONEZONE_IA, 30 days in those before a later transition, no two transitions of a rule
-    to one class, an expiration after every transition."""
+    to one class, an expiration after every transition; and a rule's Status (Enabled or Disabled) and expirations
+    of a positive number of days."""
     for raw in document.get("Rules") or []:
+        if raw.get("Status") not in ("Enabled", "Disabled"):
+            # (outside the schema's ExpirationStatus enum, API Reference: LifecycleRule)
+            return AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
+                                            "our published schema")
+        for action, days_name in (("Expiration", "Days"), ("NoncurrentVersionExpiration", "NoncurrentDays")):
+            days = (raw.get(action) or {}).get(days_name)
+            if days is not None and int(days) < 1:
+                # "the number of days ... The value must be a non-zero positive integer" (API Reference:
+                # LifecycleExpiration, NoncurrentVersionExpiration); the words are S3's as clients see them
+                return AwsError("InvalidArgument", f"'{days_name}' in {action} action must be a positive integer")
         described = _described_filter(raw)
         transitions = list(raw.get("Transitions") or ([raw["Transition"]] if raw.get("Transition") else []))
         noncurrent = list(raw.get("NoncurrentVersionTransitions")

@@ -134,9 +134,17 @@ def check_replication_encryption(rule: Mapping[str, Any]) -> None:
 
 def check_replication_time(destination: Mapping[str, Any]) -> None:
     """Replication Time Control and replication metrics go together: ReplicationTime "Must be specified together
-    with a Metrics block" (API Reference: Destination), and an EventThreshold needs RTC."""
+    with a Metrics block" (API Reference: Destination), an EventThreshold needs RTC, and both take 15 minutes."""
     rtc = (destination.get("ReplicationTime") or {}).get("Status") == "Enabled"
     metrics = destination.get("Metrics")
+    for element, value in (("ReplicationTime", ((destination.get("ReplicationTime") or {}).get("Time") or {})),
+                           ("EventThreshold", ((metrics or {}).get("EventThreshold") or {}))):
+        minutes = value.get("Minutes")
+        if minutes is not None and int(minutes) != 15:
+            # ReplicationTimeValue's Minutes: "Valid value: 15" (API Reference: ReplicationTimeValue); S3 publishes
+            # no error text for it: this one states the rule
+            raise ConfigError("InvalidArgument", f"Invalid {element} Minutes value {minutes}: the only valid "
+                                                 "value is 15")
     if rtc and (metrics or {}).get("Status") != "Enabled":
         # S3's documentation publishes no error for this one: the code and words are S3's as clients have seen
         # them (the same rule in other S3 emulators)
