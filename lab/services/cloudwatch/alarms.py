@@ -241,12 +241,12 @@ def evaluate(spec: AlarmSpec, buckets: Buckets, at: float, current: str) -> Outc
                                               "unknown.", _data(spec, at_minute, []))
         if spec.treat_missing == "ignore":
             return Outcome(current, "", "")  # (kept: no update)
-        return _crossed(spec, at_minute, [], n if state == ALARM else 0, state, current, label, n)
+        return _crossed(spec, at_minute, [], 0, state, current, label, n)
     breaching = sum(1 for _, value, _ in real if value is not None and breaches(value, threshold))
     missing = n - len(real)
     if spec.treat_missing == "breaching":
         state = ALARM if breaching + missing >= m else OK
-        return _crossed(spec, at_minute, real, breaching + missing, state, current, label, missing)
+        return _crossed(spec, at_minute, real, breaching, state, current, label, missing)
     if spec.treat_missing == "notBreaching":
         state = ALARM if breaching >= m else OK
         return _crossed(spec, at_minute, real, breaching, state, current, label, missing)
@@ -297,15 +297,15 @@ def _crossed(spec: AlarmSpec, at_minute: int, used: list[tuple[int, float | None
     n = spec.evaluation_periods
     shown = ", ".join(f"{number(value)} ({reason_date(start)})" for start, value, _ in used if value is not None)
     good = state != ALARM
-    counted = len(used) - breaching if good else breaching
+    counted = len(used) - breaching if good else breaching  # (the real datapoints that say so)
     verb = "was" if counted == 1 else "were"
     negation = "not " if good else ""
     if used:
         if len(used) == 1 and n == 1:
             text = f"Threshold Crossed: 1 datapoint [{shown}] {verb} {negation}{label} the threshold"
         else:
-            text = (f"Threshold Crossed: {counted} out of the last {len(used)} datapoints [{shown}] {verb} "
-                    f"{negation}{label} the threshold")
+            text = (f"Threshold Crossed: {counted} out of the last {len(used)} datapoint{'' if len(used) == 1 else 's'}"
+                    f" [{shown}] {verb} {negation}{label} the threshold")
         text += f" ({number(spec.threshold)})"
     else:
         text = "Threshold Crossed: no datapoints were received"
