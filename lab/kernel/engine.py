@@ -187,6 +187,38 @@ class VolumeInitialization(Protocol):
 
 
 @runtime_checkable
+class MetricSource(Protocol):
+    """An engine whose AWS service publishes CloudWatch metrics that follow its own timeline (Route 53's health
+    checks, one datapoint a minute): CloudWatch answers them computed from it, never stored datum by datum."""
+
+    metric_namespace: ClassVar[str]  # "AWS/Route53"
+    metric_region: ClassVar[str]  # the Region they are published in
+
+    def metric_series(self, metric: str, dimensions: Mapping[str, str], start: float,
+                      end: float) -> list[tuple[float, float]]:
+        """(minute start, value) of each whole minute in [start, end) that has a datapoint; minutes ending after
+        now are what they will be if nothing else happens (for planning alarm evaluations)."""
+
+    def source_metrics(self) -> list[tuple[str, dict[str, str]]]:
+        """(metric name, dimensions) of every metric it publishes now."""
+
+
+@runtime_checkable
+class MetricWatcher(Protocol):
+    """CloudWatch: told when a MetricSource's timeline changed, to evaluate the alarms on it again."""
+
+    def metrics_changed(self, namespace: str, region: str) -> None: ...
+
+
+@runtime_checkable
+class AlarmListener(Protocol):
+    """An engine that reads CloudWatch alarm states (Route 53's CLOUDWATCH_METRIC health checks): told when one
+    changes state."""
+
+    def alarm_changed(self, region: str, name: str, state: str) -> None: ...
+
+
+@runtime_checkable
 class DrillClock(Protocol):
     """The drills: woken when a failure ends (the end may be the recovery)."""
 

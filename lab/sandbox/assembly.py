@@ -27,6 +27,7 @@ from lab.services.cloudtrail import routes as cloudtrail_routes
 from lab.services.cloudtrail.api import CloudTrailApi
 from lab.services.cloudtrail.engine import CloudTrail
 from lab.services.cloudwatch.api import CloudWatchApi
+from lab.services.cloudwatch.engine import CloudWatch
 from lab.services.drills import routes as drills_routes
 from lab.services.drills.engine import Drills
 from lab.services.drs import routes as drs_routes
@@ -56,7 +57,7 @@ from lab.services.workload import routes as workload_routes
 from lab.services.workload.engine import Workload
 
 ENGINE_CLASSES: tuple[type[Engine], ...] = (
-    Faults, Workload, S3, Backup, Ebs, RdsData, DynamoDB, Route53, CloudTrail, Drs, Drills,
+    Faults, Workload, S3, Backup, Ebs, RdsData, DynamoDB, Route53, CloudWatch, CloudTrail, Drs, Drills,
 )
 
 #: the lab's AWS service APIs (each needs its engine above): their operations answer instead of the backend

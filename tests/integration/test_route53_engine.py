@@ -246,3 +246,14 @@ def test_a_health_check_of_a_private_or_non_routable_address_is_refused(sandbox)
             health_check(route53, Type="TCP", IPAddress=address, Port=443)
         assert refused.value.response["Error"]["Code"] == "InvalidInput" and address in str(refused.value)
     assert health_check(route53, Type="TCP", IPAddress="54.210.10.20", Port=443)
+
+
+def test_a_cloudwatch_metric_health_check_needs_its_alarm(sandbox):
+    """API Reference, HealthCheckConfig.AlarmIdentifier and AlarmIdentifier (Name and Region required): a
+    CLOUDWATCH_METRIC health check without its alarm is refused with InvalidInput, and Route 53 keeps working."""
+    route53 = sandbox.client("route53")
+    with pytest.raises(ClientError) as refused:
+        route53.create_health_check(CallerReference=uuid.uuid4().hex, HealthCheckConfig={"Type": "CLOUDWATCH_METRIC"})
+    assert refused.value.response["Error"]["Code"] == "InvalidInput"
+    assert "AlarmIdentifier" in refused.value.response["Error"]["Message"]
+    assert health_check(route53, Type="HTTPS", FullyQualifiedDomainName="shop.us-east-1.securecart.lab", Port=443)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -234,3 +235,98 @@ def test_change_batches_are_refused_as_route53_refuses_them(sandbox):
     assert raised.value.response["Error"]["Code"] == "HostedZoneAlreadyExists"
     route53.delete_hosted_zone(Id=other)
     route53.delete_hosted_zone(Id=zone)
+
+
+def test_a_metric_alarm_is_evaluated_every_minute_with_history_and_sns_actions(sandbox):
+    """CloudWatch User Guide, "Using Amazon CloudWatch alarms" and API Reference PutMetricAlarm: a new alarm is
+    INSUFFICIENT_DATA, then evaluated; each state change is a StateUpdate in DescribeAlarmHistory and notifies the
+    alarm's SNS topic."""
+    cloudwatch, sns, sqs = sandbox.client("cloudwatch"), sandbox.client("sns"), sandbox.client("sqs")
+    name, namespace = f"load-{uuid.uuid4().hex[:8]}", f"Custom/{uuid.uuid4().hex[:8]}"
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    aws_cli(sandbox, "us-east-1", "cloudwatch", "put-metric-alarm", "--alarm-name", name, "--namespace", namespace,
+            "--metric-name", "Load", "--statistic", "Maximum", "--period", "60", "--evaluation-periods", "1",
+            "--threshold", "50", "--comparison-operator", "GreaterThanThreshold", "--alarm-actions", topic,
+            "--ok-actions", topic)
+    alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    assert (alarm["StateValue"], alarm["StateReason"]) == ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation")
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=[{"MetricName": "Load", "Value": 95.0}])
+    advance(sandbox, "60s")
+    alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM", alarm
+    assert alarm["StateReason"].startswith("Threshold Crossed: 1 datapoint [95.0 (")
+    assert alarm["StateReason"].endswith(")] was greater than the threshold (50.0).")
+    data = json.loads(alarm["StateReasonData"])
+    assert data["recentDatapoints"] == [95.0] and data["threshold"] == 50.0 and data["statistic"] == "Maximum"
+    assert alarm["StateTransitionedTimestamp"] == alarm["StateUpdatedTimestamp"]
+    assert [a["AlarmName"] for a in cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"]].count(name) == 1
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=[{"MetricName": "Load", "Value": 10.0}])
+    advance(sandbox, "60s")
+    alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "OK" and "was not greater than the threshold (50.0)" in alarm["StateReason"]
+
+    history = aws_cli(sandbox, "us-east-1", "cloudwatch", "describe-alarm-history", "--alarm-name", name,
+                      "--history-item-type", "StateUpdate")["AlarmHistoryItems"]
+    assert [item["HistorySummary"] for item in history] == ["Alarm updated from ALARM to OK",
+                                                           "Alarm updated from INSUFFICIENT_DATA to ALARM"]
+    assert json.loads(history[0]["HistoryData"])["newState"]["stateValue"] == "OK"
+    every = cloudwatch.describe_alarm_history(AlarmName=name, ScanBy="TimestampAscending")["AlarmHistoryItems"]
+    assert every[0]["HistoryItemType"] == "ConfigurationUpdate"
+    assert cloudwatch.describe_alarm_history(AlarmName=name, MaxRecords=1)["NextToken"]
+
+    messages = []
+    for _ in range(5):
+        messages += sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    notices = [json.loads(json.loads(message["Body"])["Message"]) for message in messages]
+    assert sorted(notice["NewStateValue"] for notice in notices) == ["ALARM", "OK"]
+    assert all(notice["AlarmName"] == name and notice["Trigger"]["MetricName"] == "Load" for notice in notices)
+
+
+def test_route53_health_checks_publish_their_metrics_and_an_alarm_follows_them(sandbox):
+    """Route 53 Developer Guide, "Monitoring health checks using CloudWatch": HealthCheckStatus (1 healthy, 0
+    unhealthy) and HealthCheckPercentageHealthy, dimension HealthCheckId, in us-east-1; an alarm on them can tell
+    a CLOUDWATCH_METRIC health check (API Reference: HealthCheckConfig.AlarmIdentifier)."""
+    route53, cloudwatch = sandbox.client("route53"), sandbox.client("cloudwatch")
+    endpoint = f"cw-{uuid.uuid4().hex[:8]}.us-east-1.securecart.lab"
+    check = health_check(route53, Type="HTTPS", FullyQualifiedDomainName=endpoint, Port=443,
+                         RequestInterval=10, FailureThreshold=1)
+    name = f"hc-{check}"
+    cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/Route53", MetricName="HealthCheckStatus",
+                                Dimensions=[{"Name": "HealthCheckId", "Value": check}], Statistic="Minimum",
+                                Period=60, EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="LessThanThreshold")
+    follower = health_check(route53, Type="CLOUDWATCH_METRIC", InsufficientDataHealthStatus="Healthy",
+                            AlarmIdentifier={"Region": "us-east-1", "Name": name})
+    advance(sandbox, "3m")
+
+    def state() -> str:
+        return cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+
+    def healthy(check_id: str) -> bool:
+        return admin(sandbox, "GET", "route53/health")["checks"][check_id]["healthy"]
+
+    assert state() == "OK" and healthy(follower)
+    admin(sandbox, "POST", "route53/health", {"endpoint": endpoint, "down": True})
+    advance(sandbox, "2m")
+    assert state() == "ALARM" and not healthy(follower)
+    now = datetime.fromtimestamp(admin(sandbox, "GET", "clock")["epoch"], tz=UTC)
+    found = cloudwatch.get_metric_statistics(Namespace="AWS/Route53", MetricName="HealthCheckStatus",
+                                             Dimensions=[{"Name": "HealthCheckId", "Value": check}],
+                                             StartTime=now - timedelta(minutes=5), EndTime=now, Period=60,
+                                             Statistics=["Minimum"])["Datapoints"]
+    values = [point["Minimum"] for point in sorted(found, key=lambda point: point["Timestamp"])]
+    assert values[0] == 1.0 and values[-1] == 0.0 and set(values) == {0.0, 1.0}
+    percent = cloudwatch.get_metric_statistics(Namespace="AWS/Route53", MetricName="HealthCheckPercentageHealthy",
+                                               Dimensions=[{"Name": "HealthCheckId", "Value": check}],
+                                               StartTime=now - timedelta(minutes=1), EndTime=now, Period=60,
+                                               Statistics=["Average"])["Datapoints"]
+    assert percent and all(point["Average"] == 0.0 for point in percent)
+    listed = aws_cli(sandbox, "us-east-1", "cloudwatch", "list-metrics", "--namespace", "AWS/Route53",
+                     "--dimensions", f"Name=HealthCheckId,Value={check}")["Metrics"]
+    assert {metric["MetricName"] for metric in listed} == {"HealthCheckStatus", "HealthCheckPercentageHealthy"}
+    admin(sandbox, "POST", "route53/health", {"endpoint": endpoint, "down": False})
+    advance(sandbox, "2m")
+    assert state() == "OK" and healthy(follower)

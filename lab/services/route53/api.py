@@ -37,6 +37,21 @@ def _check_address(address: Any) -> None:
                                        "FullyQualifiedDomainName.")
 
 
+def _check_alarm(config: dict[str, Any], creating: bool) -> None:
+    """A CLOUDWATCH_METRIC health check follows the alarm its AlarmIdentifier names, Name and Region both
+    required (API Reference: HealthCheckConfig.AlarmIdentifier, AlarmIdentifier)."""
+    alarm = config.get("AlarmIdentifier")
+    if alarm is None and not (creating and config.get("Type") == "CLOUDWATCH_METRIC"):
+        return
+    if not isinstance(alarm, dict):
+        raise AwsError("InvalidInput", "Invalid parameter : AlarmIdentifier is required for a health check of type "
+                                       "CLOUDWATCH_METRIC: name the CloudWatch alarm it follows (Name and Region).")
+    for member in ("Name", "Region"):
+        if not alarm.get(member):
+            raise AwsError("InvalidInput", f"Invalid parameter : AlarmIdentifier.{member} is required (the "
+                                           "CloudWatch alarm the health check follows).")
+
+
 class Route53Api(ServiceApi):
     service = SERVICE
     service_principal = Route53.service_principal
@@ -51,6 +66,8 @@ class Route53Api(ServiceApi):
         if call.identity.operation in ("CreateHealthCheck", "UpdateHealthCheck"):
             config = call.params.get("HealthCheckConfig") or call.params
             _check_address(config.get("IPAddress") if isinstance(config, dict) else None)
+            if isinstance(config, dict):
+                _check_alarm(config, creating=call.identity.operation == "CreateHealthCheck")
 
     def op_GetHealthCheckStatus(self, call: Call) -> dict[str, Any]:
         return self._report(call.params["HealthCheckId"], failures=False)

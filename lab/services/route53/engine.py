@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lab import config
 from lab.gateway import audit
 from lab.kernel.context import RequestContext
-from lab.kernel.engine import Engine
+from lab.kernel.engine import Engine, MetricWatcher
 from lab.services.route53.dns import Answer, Resolver, dns_name
 from lab.services.route53.health import (
     ENDPOINT_TYPES,
@@ -40,6 +40,7 @@ from lab.services.route53.health import (
     TIMEOUT,
     Point,
     Target,
+    health_series,
     merge,
     next_flip,
     normalise,
@@ -121,6 +122,10 @@ class Route53(Engine):
     name = "route53"
     service_principal = "route53.amazonaws.com"  # CloudTrail shows its calls as made by this AWS service
     order = 150
+    # Route 53 publishes each health check's metrics to CloudWatch in us-east-1, one datapoint a minute
+    # (Developer Guide: "Monitoring health checks using CloudWatch"): computed from the checks' timelines.
+    metric_namespace = "AWS/Route53"
+    metric_region = GLOBAL_REGION
 
     def initial_state(self) -> Route53State:
         return Route53State()
@@ -185,7 +190,16 @@ class Route53(Engine):
         if not check_id:
             return
         known = self.state.checks.get(check_id)
-        tracked = TrackedCheck(known.created_at if known else self.now(), dict(check.get("HealthCheckConfig") or {}))
+        settings = dict(check.get("HealthCheckConfig") or {})
+        # (the backend's answer leaves out the alarm a CLOUDWATCH_METRIC check follows: take it from the request)
+        params = self.sandbox.call_params(ctx)
+        requested = params.get("HealthCheckConfig") if identity.operation == "CreateHealthCheck" else params
+        for member in ("AlarmIdentifier", "InsufficientDataHealthStatus"):
+            if isinstance(requested, dict) and requested.get(member) is not None:
+                settings[member] = requested[member]
+            elif known is not None and member in known.config and member not in settings:
+                settings[member] = known.config[member]
+        tracked = TrackedCheck(known.created_at if known else self.now(), settings)
         self.state.checks[check_id] = tracked
         target = target_of(tracked.config)
         if tracked.config.get("Type") in ENDPOINT_TYPES and target.needs_probe:
@@ -229,6 +243,61 @@ class Route53(Engine):
             if health.flip is not None and health.flip > now:
                 upcoming.append(health.flip)
         state.next_check = min(upcoming) if upcoming else None
+        if state.checks:
+            for watcher in self.sandbox.engines.all(MetricWatcher):  # (the health checks' metrics may change)
+                watcher.metrics_changed(self.metric_namespace, GLOBAL_REGION)
+
+    # -- CloudWatch ------------------------------------------------------------------------------------
+
+    def alarm_changed(self, region: str, name: str, state: str) -> None:
+        """A CloudWatch alarm changed state: the CLOUDWATCH_METRIC health checks that follow it change now."""
+        for tracked in self.state.checks.values():
+            alarm = tracked.config.get("AlarmIdentifier") or {}
+            if tracked.config.get("Type") == "CLOUDWATCH_METRIC" and alarm.get("Name") == name and \
+                    alarm.get("Region", GLOBAL_REGION) == region:
+                self._reconsider()
+                return
+
+    def source_metrics(self) -> list[tuple[str, dict[str, str]]]:
+        found: list[tuple[str, dict[str, str]]] = []
+        for check_id, tracked in sorted(self.state.checks.items()):
+            found.append(("HealthCheckStatus", {"HealthCheckId": check_id}))
+            if tracked.config.get("Type") in ENDPOINT_TYPES:
+                found.append(("HealthCheckPercentageHealthy", {"HealthCheckId": check_id}))
+        return found
+
+    def metric_series(self, metric: str, dimensions: Any, start: float, end: float) -> list[tuple[float, float]]:
+        """HealthCheckStatus (1 healthy, 0 unhealthy) and HealthCheckPercentageHealthy (the share of checkers that
+        found the endpoint up) of one health check, a datapoint per minute since it was created; minutes after now
+        as they will be if nothing else happens."""
+        check_id = dimensions.get("HealthCheckId") if len(dimensions) == 1 else None
+        tracked = self.state.checks.get(check_id or "")
+        if tracked is None or metric not in ("HealthCheckStatus", "HealthCheckPercentageHealthy"):
+            return []
+        kind = tracked.config.get("Type")
+        first = max(start, tracked.created_at - tracked.created_at % 60)
+        minutes = [first + index * 60.0 for index in range(max(0, int((end - first + 59) // 60)))]
+        minutes = [minute for minute in minutes if minute < end]
+        if not minutes:
+            return []
+        if kind in ENDPOINT_TYPES:
+            settings = tracked.config
+            points = self.points(tracked, self.now())
+            if settings.get("Disabled"):
+                return [(minute, 1.0 if metric == "HealthCheckStatus" else 100.0) for minute in minutes]
+            return health_series(points, tracked.created_at, window(settings), bool(settings.get("Inverted")),
+                                 minutes, percentage=metric == "HealthCheckPercentageHealthy")
+        if metric != "HealthCheckStatus":
+            return []
+        if kind == "CALCULATED":
+            now = self.now()
+            known = {child: self.points(child_tracked, now) for child, child_tracked in self.state.checks.items()
+                     if child_tracked.config.get("Type") in ENDPOINT_TYPES}
+            return [(minute, 1.0 if self.health(check_id or "", minute + 59.999, known=known).healthy else 0.0)
+                    for minute in minutes]
+        # CLOUDWATCH_METRIC and the rest: the status Route 53 holds now
+        healthy = self.state.statuses.get(check_id or "", True)
+        return [(minute, 1.0 if healthy else 0.0) for minute in minutes]
 
     # -- health ----------------------------------------------------------------------------------------
 
@@ -294,15 +363,16 @@ class Route53(Engine):
 
     def _alarm_health(self, check_id: str, settings: dict[str, Any]) -> Health:
         alarm = settings.get("AlarmIdentifier") or {}
-        region, name = alarm.get("Region", GLOBAL_REGION), alarm.get("Name", "")
+        region, name = alarm.get("Region") or GLOBAL_REGION, alarm.get("Name") or ""
         state_value = "INSUFFICIENT_DATA"
-        if not self._region_down_at(region, self.now()):
+        # (a check without its alarm, accepted before Route 53's API refused one, follows no alarm)
+        if name and not self._region_down_at(region, self.now()):
             try:
                 with audit.unrecorded():
                     found = self.sandbox.client("cloudwatch", region).describe_alarms(AlarmNames=[name])
                 alarms = found.get("MetricAlarms") or []
                 state_value = alarms[0]["StateValue"] if alarms else "INSUFFICIENT_DATA"
-            except ClientError:
+            except (ClientError, BotoCoreError):
                 state_value = "INSUFFICIENT_DATA"
         if state_value == "OK":
             return Health(True, f"CloudWatch alarm {name} is OK")

@@ -168,6 +168,33 @@ def status_changes(points: list[Point], created_at: float, span: float, inverted
     return changes
 
 
+def health_series(points: list[Point], created_at: float, span: float, inverted: bool, minutes: list[float],
+                  percentage: bool = False) -> list[tuple[float, float]]:
+    """A health check's CloudWatch datapoint for each minute (its start) in `minutes` (ascending), as at the end of
+    the minute: HealthCheckStatus 1.0 (healthy) or 0.0, or with `percentage` HealthCheckPercentageHealthy (100.0
+    while the checkers find the endpoint up, else 0.0). One pass over the timeline, not one per minute."""
+    if not minutes:
+        return []
+    last = minutes[-1] + 59.999
+    changes = status_changes(points, created_at, span, inverted, last)
+    found: list[tuple[float, float]] = []
+    change_index = point_index = 0
+    healthy, up = True, True
+    for minute in minutes:
+        moment = minute + 59.999
+        if percentage:
+            while point_index < len(points) and points[point_index].time <= moment:
+                up = points[point_index].up
+                point_index += 1
+            found.append((minute, 100.0 if up else 0.0))
+        else:
+            while change_index < len(changes) and changes[change_index] <= moment:
+                healthy = not healthy
+                change_index += 1
+            found.append((minute, 1.0 if healthy else 0.0))
+    return found
+
+
 def next_flip(points: list[Point], created_at: float, span: float, inverted: bool, moment: float) -> float | None:
     """When the status will change if nothing else happens, or None."""
     healthy, _ = status_at(points, created_at, span, inverted, moment)
