@@ -140,6 +140,22 @@ def test_backup_retention_outside_0_to_35_days_is_refused(db):
     assert described(rds, name)["BackupRetentionPeriod"] == 0
 
 
+def test_each_automated_backup_is_one_backing_up_event(db):
+    """RDS UG, Amazon RDS event categories and messages: RDS-EVENT-0001 "Backing up DB instance", once a backup."""
+    rds = db.client("rds")
+    name = unique("onebackup")
+    available_db(db, rds, name, BackupRetentionPeriod=0)
+    aws_cli(db, "us-east-1", "rds", "modify-db-instance", "--db-instance-identifier", name,
+            "--backup-retention-period", "7", "--apply-immediately")
+    wait_available(db, rds, name, step="30s")
+    advance(db, "1d")  # the next one in the backup window
+    wait_available(db, rds, name, step="30s")
+    events = rds.describe_events(SourceType="db-instance", SourceIdentifier=name, Duration=2 * 24 * 60)["Events"]
+    started = [e["Date"] for e in events if e["Message"] == "Backing up DB instance"]
+    finished = [e["Date"] for e in events if e["Message"] == "Finished DB Instance backup"]
+    assert len(started) == len(finished) == 2 and len(set(started)) == 2
+
+
 # -- windows ----------------------------------------------------------------------------------------------
 
 def test_default_windows_are_30_minutes_in_the_regions_block_and_apart(db):
@@ -419,6 +435,21 @@ def test_a_cross_region_copy_is_queued_then_slower_than_one_within_the_region(db
     events = [e["Message"] for e in west.describe_events(SourceType="db-snapshot", SourceIdentifier=f"{name}-there",
                                                          Duration=60)["Events"]]
     assert events == ["Finished cross region DB snapshot copy"]
+
+
+def test_a_same_region_copy_names_no_source_snapshot(db):
+    """API Reference, DBSnapshot.SourceDBSnapshotIdentifier: set "in the case of a ... cross-Region copy" only."""
+    rds = db.client("rds")
+    name = unique("localcopy")
+    available_db(db, rds, name, BackupRetentionPeriod=0)
+    rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s")
+    wait_snapshot(db, rds, f"{name}-s")
+    copied = rds.copy_db_snapshot(SourceDBSnapshotIdentifier=f"{name}-s",
+                                  TargetDBSnapshotIdentifier=f"{name}-c")["DBSnapshot"]
+    assert "SourceDBSnapshotIdentifier" not in copied
+    wait_snapshot(db, rds, f"{name}-c")
+    shown = aws_cli(db, "us-east-1", "rds", "describe-db-snapshots", "--db-snapshot-identifier", f"{name}-c")
+    assert "SourceDBSnapshotIdentifier" not in shown["DBSnapshots"][0]
 
 
 def west_key(handle: Any) -> str:

@@ -604,8 +604,13 @@ class RdsApi(ServiceApi):
             shown["DbiResourceId"] = record.dbi_resource_id
         if record.copied_from:
             match = ARN.match(record.copied_from)
-            shown["SourceDBSnapshotIdentifier"] = record.copied_from
             shown["SourceRegion"] = match["region"] if match else region
+            # API Reference, DBSnapshot.SourceDBSnapshotIdentifier: "It only has a value in the case of a
+            # cross-account or cross-Region copy."
+            if shown["SourceRegion"] != region:
+                shown["SourceDBSnapshotIdentifier"] = record.copied_from
+            else:
+                shown.pop("SourceDBSnapshotIdentifier", None)
 
     # -- restores ----------------------------------------------------------------------------------------
 
