@@ -311,7 +311,8 @@ def cross_region_copies(inv: InventoryView, identifier: str, destination: str) -
         "copy_in_progress": "Wait (or lab clock advance 10m) and check again.",
         "no_copy": "Copy a snapshot: aws rds copy-db-snapshot --region {destinationRegion} "
                    "--source-db-snapshot-identifier <snapshot ARN> --target-db-snapshot-identifier "
-                   "{resource}-dr --source-region {source_region} (or let an AWS Backup copy action do it).",
+                   "{resource}-dr --source-region {source_region} (an encrypted snapshot also --kms-key-id with a "
+                   "KMS key of {destinationRegion}; or let an AWS Backup copy action do it).",
         "instance_missing": "Check the identifier with aws rds describe-db-instances.",
         "same_region": "Pick the DR region (us-west-2) as the destination.",
     },
@@ -361,9 +362,11 @@ def replica_source_id(db: DBInstance) -> str:
         "replica_not_ready": "Wait (or lab clock advance 15m) and check again.",
         "replica_same_region": "Create the replica in the DR region: aws rds create-db-instance-read-replica "
                                "--region {destinationRegion} --db-instance-identifier {resource}-replica "
-                               "--source-db-instance-identifier <ARN of {resource}>",
+                               "--source-db-instance-identifier <ARN of {resource}> (encrypted: also "
+                               "--kms-key-id with a KMS key of {destinationRegion})",
         "no_replica": "aws rds create-db-instance-read-replica --region {destinationRegion} "
-                      "--db-instance-identifier {resource}-replica --source-db-instance-identifier <ARN of {resource}>",
+                      "--db-instance-identifier {resource}-replica --source-db-instance-identifier <ARN of {resource}> "
+                      "(encrypted: also --kms-key-id with a KMS key of {destinationRegion})",
         "instance_missing": "Check the identifier with aws rds describe-db-instances.",
     },
 )

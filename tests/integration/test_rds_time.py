@@ -140,6 +140,22 @@ def test_backup_retention_outside_0_to_35_days_is_refused(db):
     assert described(rds, name)["BackupRetentionPeriod"] == 0
 
 
+def test_each_automated_backup_is_one_backing_up_event(db):
+    """RDS UG, Amazon RDS event categories and messages: RDS-EVENT-0001 "Backing up DB instance", once a backup."""
+    rds = db.client("rds")
+    name = unique("onebackup")
+    available_db(db, rds, name, BackupRetentionPeriod=0)
+    aws_cli(db, "us-east-1", "rds", "modify-db-instance", "--db-instance-identifier", name,
+            "--backup-retention-period", "7", "--apply-immediately")
+    wait_available(db, rds, name, step="30s")
+    advance(db, "1d")  # the next one in the backup window
+    wait_available(db, rds, name, step="30s")
+    events = rds.describe_events(SourceType="db-instance", SourceIdentifier=name, Duration=2 * 24 * 60)["Events"]
+    started = [e["Date"] for e in events if e["Message"] == "Backing up DB instance"]
+    finished = [e["Date"] for e in events if e["Message"] == "Finished DB Instance backup"]
+    assert len(started) == len(finished) == 2 and len(set(started)) == 2
+
+
 # -- windows ----------------------------------------------------------------------------------------------
 
 def test_default_windows_are_30_minutes_in_the_regions_block_and_apart(db):
@@ -421,6 +437,88 @@ def test_a_cross_region_copy_is_queued_then_slower_than_one_within_the_region(db
     assert events == ["Finished cross region DB snapshot copy"]
 
 
+def test_a_same_region_copy_names_no_source_snapshot(db):
+    """API Reference, DBSnapshot.SourceDBSnapshotIdentifier: set "in the case of a ... cross-Region copy" only."""
+    rds = db.client("rds")
+    name = unique("localcopy")
+    available_db(db, rds, name, BackupRetentionPeriod=0)
+    rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s")
+    wait_snapshot(db, rds, f"{name}-s")
+    copied = rds.copy_db_snapshot(SourceDBSnapshotIdentifier=f"{name}-s",
+                                  TargetDBSnapshotIdentifier=f"{name}-c")["DBSnapshot"]
+    assert "SourceDBSnapshotIdentifier" not in copied
+    wait_snapshot(db, rds, f"{name}-c")
+    shown = aws_cli(db, "us-east-1", "rds", "describe-db-snapshots", "--db-snapshot-identifier", f"{name}-c")
+    assert "SourceDBSnapshotIdentifier" not in shown["DBSnapshots"][0]
+
+
+def west_key(handle: Any) -> str:
+    """A KMS key of us-west-2 (the destination Region of the tests' copies and replicas)."""
+    return handle.client("kms", "us-west-2").create_key(Description="RDS copies in us-west-2")["KeyMetadata"]["Arn"]
+
+
+def test_an_encrypted_cross_region_copy_or_replica_needs_a_key_of_the_destination_region(db):
+    """API Reference, CopyDBSnapshot, CreateDBInstanceReadReplica: KmsKeyId "for the destination AWS Region"."""
+    rds, west = db.client("rds"), db.client("rds", "us-west-2")
+    name = unique("sealed")
+    source = available_db(db, rds, name, BackupRetentionPeriod=1, StorageEncrypted=True)
+    assert source["StorageEncrypted"] is True
+    snapshot = rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s")["DBSnapshot"]
+    wait_snapshot(db, rds, f"{name}-s")
+    wait_available(db, rds, name)
+    with pytest.raises(ClientError) as refused:
+        west.copy_db_snapshot(SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"],
+                              TargetDBSnapshotIdentifier=f"{name}-dr", SourceRegion="us-east-1")
+    assert error_code(refused) == "InvalidParameterValue"
+    assert "Must specify new KMS key for cross region encrypted snapshot copy" in str(refused.value)
+    with pytest.raises(ClientError):
+        west.describe_db_snapshots(DBSnapshotIdentifier=f"{name}-dr")
+    key = west_key(db)
+    copy = west.copy_db_snapshot(SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"], KmsKeyId=key,
+                                 TargetDBSnapshotIdentifier=f"{name}-dr", SourceRegion="us-east-1")["DBSnapshot"]
+    assert copy["Encrypted"] is True and copy["KmsKeyId"] == key
+
+    refusal = cli_refusal(db, "us-west-2", "rds", "create-db-instance-read-replica", "--db-instance-identifier",
+                          f"{name}-west", "--source-db-instance-identifier", source["DBInstanceArn"],
+                          "--source-region", "us-east-1")
+    assert "InvalidParameterCombination" in refusal
+    assert "Cannot create a cross region unencrypted read replica from encrypted source" in refusal
+    with pytest.raises(west.exceptions.DBInstanceNotFoundFault):
+        west.describe_db_instances(DBInstanceIdentifier=f"{name}-west")
+    assert status(rds, name) == "available"  # nothing was started on the source
+    replica = aws_cli(db, "us-west-2", "rds", "create-db-instance-read-replica", "--db-instance-identifier",
+                      f"{name}-west", "--source-db-instance-identifier", source["DBInstanceArn"],
+                      "--source-region", "us-east-1", "--kms-key-id", key)["DBInstance"]
+    assert replica["StorageEncrypted"] is True and replica["KmsKeyId"] == key
+
+
+def test_an_encrypted_snapshot_is_shared_with_accounts_but_never_made_public(db):
+    """API Reference, ModifyDBSnapshotAttribute: an encrypted snapshot is shared with accounts; "You can't use all"."""
+    rds = db.client("rds")
+    name = unique("private")
+    available_db(db, rds, name, BackupRetentionPeriod=0, StorageEncrypted=True)
+    rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s")
+    wait_snapshot(db, rds, f"{name}-s")
+    refusal = cli_refusal(db, "us-east-1", "rds", "modify-db-snapshot-attribute", "--db-snapshot-identifier",
+                          f"{name}-s", "--attribute-name", "restore", "--values-to-add", "all")
+    assert "InvalidParameterValue" in refusal and "encrypted" in refusal
+
+    def shared() -> list[str]:
+        attributes = rds.describe_db_snapshot_attributes(DBSnapshotIdentifier=f"{name}-s")[
+            "DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
+        return [value for attribute in attributes if attribute["AttributeName"] == "restore"
+                for value in attribute.get("AttributeValues", [])]
+
+    assert shared() == []
+    with pytest.raises(ClientError) as refused:
+        rds.modify_db_snapshot_attribute(DBSnapshotIdentifier=f"{name}-s", AttributeName="restore",
+                                         ValuesToAdd=["111122223333", "all"])
+    assert error_code(refused) == "InvalidParameterValue" and shared() == []
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier=f"{name}-s", AttributeName="restore",
+                                     ValuesToAdd=["111122223333"])
+    assert shared() == ["111122223333"]
+
+
 # -- restores ---------------------------------------------------------------------------------------------
 
 def test_a_restore_from_a_snapshot_takes_the_restore_time_and_is_inaccessible_meanwhile(db):
@@ -658,6 +756,27 @@ def test_rds_starts_an_instance_left_stopped_for_seven_days(db):
     assert "DB instance is being started due to it exceeding the maximum allowed time being stopped." in events
 
 
+def test_an_instance_with_a_read_replica_and_the_replica_cannot_be_stopped(db):
+    """RDS UG, Stopping a DB instance, Limitations: not one "that has a read replica, or that is a read replica"."""
+    rds = db.client("rds")
+    name = unique("replicated")
+    available_db(db, rds, name, BackupRetentionPeriod=1)
+    replica = f"{name}-r"
+    rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=name)
+    wait_available(db, rds, replica)
+    wait_available(db, rds, name)
+    with pytest.raises(ClientError) as refused:
+        rds.stop_db_instance(DBInstanceIdentifier=name)
+    assert error_code(refused) == "InvalidDBInstanceState" and replica in str(refused.value)
+    refusal = cli_refusal(db, "us-east-1", "rds", "stop-db-instance", "--db-instance-identifier", replica)
+    assert "InvalidDBInstanceState" in refusal and "Read-Replica" in refusal
+    assert status(rds, name) == "available" and status(rds, replica) == "available"
+    rds.promote_read_replica(DBInstanceIdentifier=replica)  # two stand-alone instances from now on
+    wait_available(db, rds, replica, step="30s")
+    assert rds.stop_db_instance(DBInstanceIdentifier=replica)["DBInstance"]["DBInstanceStatus"] == "stopping"
+    assert rds.stop_db_instance(DBInstanceIdentifier=name)["DBInstance"]["DBInstanceStatus"] == "stopping"
+
+
 # -- read replicas ----------------------------------------------------------------------------------------
 
 def test_a_cross_region_replica_is_a_snapshot_a_copy_and_a_restore_and_starts_without_backups(db):
@@ -683,6 +802,36 @@ def test_a_cross_region_replica_is_a_snapshot_a_copy_and_a_restore_and_starts_wi
     # (PromoteReadReplica BackupRetentionPeriod "Default: 1")
     assert [state for state, _ in seen] == ["modifying", "rebooting", "backing-up", "available"]
     assert described(west, replica)["BackupRetentionPeriod"] == 1
+
+
+def test_a_read_replica_is_never_made_over_an_instance_of_its_name(db):
+    """API Reference, CreateDBInstanceReadReplica, Errors: DBInstanceAlreadyExists (the identifier is taken)."""
+    rds = db.client("rds")
+    name = unique("twice")
+    available_db(db, rds, name, BackupRetentionPeriod=7)
+    replica = f"{name}-r"
+    rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=name)
+    wait_available(db, rds, replica)
+    wait_available(db, rds, name)
+    created = described(rds, replica)["InstanceCreateTime"]
+    refusal = cli_refusal(db, "us-east-1", "rds", "create-db-instance-read-replica", "--db-instance-identifier",
+                          replica, "--source-db-instance-identifier", name)
+    assert "DBInstanceAlreadyExists" in refusal
+    for taken in (replica, name):
+        with pytest.raises(ClientError) as again:
+            rds.create_db_instance_read_replica(DBInstanceIdentifier=taken, SourceDBInstanceIdentifier=name)
+        assert error_code(again) == "DBInstanceAlreadyExists"
+    rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s")
+    wait_snapshot(db, rds, f"{name}-s")
+    with pytest.raises(ClientError) as restore:  # the words of a restore over a taken name
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=replica, DBSnapshotIdentifier=f"{name}-s")
+    assert error_code(restore) == "DBInstanceAlreadyExists"
+    assert again.value.response["Error"]["Message"] == restore.value.response["Error"]["Message"]
+    assert restore.value.response["Error"]["Message"] in refusal
+    shown = described(rds, replica)
+    assert shown["DBInstanceStatus"] == "available" and shown["InstanceCreateTime"] == created
+    assert shown["ReadReplicaSourceDBInstanceIdentifier"] == name
+    assert described(rds, name)["ReadReplicaDBInstanceIdentifiers"] == [replica]
 
 
 # -- AWS Backup's recovery points of RDS ------------------------------------------------------------------

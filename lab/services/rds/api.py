@@ -255,6 +255,13 @@ class RdsApi(ServiceApi):
             raise _refusal(400, "DBInstanceAlreadyExists", f"DB instance {record.name} already exists (it is being "
                                                            "deleted: wait until it is gone)")
 
+    def _refuse_taken_name(self, region: str, name: Any) -> None:
+        """A new instance never replaces one of its name (the backend's CreateDBInstanceReadReplica would): RDS
+        refuses it with the words it uses for a restore over a taken name."""
+        self._refuse_deleting_name(region, name)
+        if self._record(region, name) is not None:
+            raise _refusal(400, "DBInstanceAlreadyExists", "DB instance already exists")
+
     def op_DeleteDBInstance(self, call: Call) -> Output | BackendAnswer:
         params, region = call.params, call.region
         engine = self.engine
@@ -427,11 +434,25 @@ class RdsApi(ServiceApi):
         record = self._record(region, params.get("DBInstanceIdentifier"))
         if record is not None and (engine.status(record) != "available" or record.view is not None):
             raise _refusal(400, "InvalidDBInstanceState", f"Instance {record.name} is not in available state.")
+        if record is not None:
+            self._refuse_stopping_replication(record)
         result = call.forward()
         if record is None:
             return call.backend_answer()
         engine.stop(record, params.get("DBSnapshotIdentifier"))
         return self._present(result, region)
+
+    def _refuse_stopping_replication(self, record: InstanceRecord) -> None:
+        """RDS UG, Stopping an Amazon RDS DB instance temporarily, Limitations: "You can't stop a DB instance that
+        has a read replica, or that is a read replica." (a replica's refusal in RDS's words, as
+        base2Services/cfn-start-stop-stack pull request #65 records them)"""
+        if record.source is not None:
+            raise _refusal(400, "InvalidDBInstanceState", "Cannot stop or start a Read-Replica instance")
+        replicas = self.engine.replicas_of(record)
+        if replicas:
+            names = ", ".join(sorted(r.name if r.region == record.region else r.arn for r in replicas))
+            raise _refusal(400, "InvalidDBInstanceState", f"Cannot stop DB instance {record.name}: it is the source "
+                                                          f"of read replicas ({names}).")
 
     def op_StartDBInstance(self, call: Call) -> Output | BackendAnswer:
         params, region = call.params, call.region
@@ -481,6 +502,13 @@ class RdsApi(ServiceApi):
             # API Reference, CopyDBSnapshot: InvalidDBSnapshotState for a source that is not available
             raise _refusal(400, "InvalidDBSnapshotState",
                            f"Snapshot {source.name} is {source.status}; only an available snapshot can be copied.")
+        # API Reference, CopyDBSnapshot, KmsKeyId: "If you copy an encrypted DB snapshot to a different AWS Region,
+        # then you must specify an AWS KMS key identifier for the destination AWS Region" (RDS's words as
+        # 1Strategy/rds-oracle-cross-account-cross-region-dr issue #1 records them)
+        if (source is not None and source.region != region and source.attributes.get("StorageEncrypted")
+                and not params.get("KmsKeyId")):
+            raise _refusal(400, "InvalidParameterValue",
+                           "Must specify new KMS key for cross region encrypted snapshot copy.")
         result = call.forward()
         if source is None:
             return call.backend_answer()
@@ -488,6 +516,33 @@ class RdsApi(ServiceApi):
         self.engine.copy_snapshot(source, region, shown["DBSnapshotIdentifier"], shown.get("DBSnapshotArn", ""))
         self._patch_snapshot(shown, region)
         return result
+
+    def op_ModifyDBSnapshotAttribute(self, call: Call) -> Output | BackendAnswer:
+        """API Reference, ModifyDBSnapshotAttribute: "If the manual DB snapshot is encrypted, it can be shared, but
+        only by specifying a list of authorized AWS account IDs for the ValuesToAdd parameter. You can't use all as
+        a value for that parameter in this case." (the code: RDS's for a parameter value it refuses)"""
+        params, region = call.params, call.region
+        identifier = params.get("DBSnapshotIdentifier")
+        if params.get("AttributeName") == "restore" and "all" in (params.get("ValuesToAdd") or []):
+            found = self._snapshot(region, identifier)
+            encrypted = found.attributes.get("StorageEncrypted") if found is not None else \
+                self._backend_snapshot_encrypted(region, identifier)
+            if encrypted:
+                raise _refusal(400, "InvalidParameterValue",
+                               f"DB snapshot {str(identifier)[:200]} is encrypted: it can be shared with AWS account "
+                               "IDs, not made public (all).")
+        return call.backend_answer()
+
+    def _backend_snapshot_encrypted(self, region: str, identifier: Any) -> bool:
+        """Whether a snapshot the engine does not follow is encrypted (False when the backend has no such
+        snapshot: the call goes on and is refused there)."""
+        try:
+            with audit.unrecorded():
+                shown = self.sandbox.client("rds", region).describe_db_snapshots(
+                    DBSnapshotIdentifier=str(identifier or ""))["DBSnapshots"]
+        except ClientError:
+            return False
+        return any(snapshot.get("Encrypted") for snapshot in shown)
 
     def op_DeleteDBSnapshot(self, call: Call) -> Output | BackendAnswer:
         params, region = call.params, call.region
@@ -549,8 +604,13 @@ class RdsApi(ServiceApi):
             shown["DbiResourceId"] = record.dbi_resource_id
         if record.copied_from:
             match = ARN.match(record.copied_from)
-            shown["SourceDBSnapshotIdentifier"] = record.copied_from
             shown["SourceRegion"] = match["region"] if match else region
+            # API Reference, DBSnapshot.SourceDBSnapshotIdentifier: "It only has a value in the case of a
+            # cross-account or cross-Region copy."
+            if shown["SourceRegion"] != region:
+                shown["SourceDBSnapshotIdentifier"] = record.copied_from
+            else:
+                shown.pop("SourceDBSnapshotIdentifier", None)
 
     # -- restores ----------------------------------------------------------------------------------------
 
@@ -719,7 +779,13 @@ class RdsApi(ServiceApi):
             if engine.status(source) not in READY or source.view is not None:
                 # as AWS answers (quoted in terraform-aws-modules/terraform-aws-rds issue #192)
                 raise _refusal(400, "InvalidDBInstanceState", "DB instance is not in the available state")
-        self._refuse_deleting_name(region, params.get("DBInstanceIdentifier"))
+            # API Reference, CreateDBInstanceReadReplica, KmsKeyId: "If you create an encrypted read replica in a
+            # different AWS Region, then you must specify a KMS key identifier for the destination AWS Region"
+            # (RDS's words as terraform-aws-modules/terraform-aws-rds pull request #428 records them)
+            if source.region != region and source.attributes.get("StorageEncrypted") and not params.get("KmsKeyId"):
+                raise _refusal(400, "InvalidParameterCombination",
+                               "Cannot create a cross region unencrypted read replica from encrypted source.")
+        self._refuse_taken_name(region, params.get("DBInstanceIdentifier"))
         result = call.forward()
         if source is None:
             return call.backend_answer()

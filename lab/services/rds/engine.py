@@ -619,7 +619,8 @@ class RdsData(Engine):
         if record.key not in self.state.instances:
             return  # deleted
         if record.phases:
-            self._begin(record, now)
+            if record.phases[0].started is None:  # (what the phase's end queued has begun already)
+                self._begin(record, now)
         elif not record.stopped:
             self.emit("DBInstanceAvailable", region=record.region, resource=record.name)
         status = self.status(record)
