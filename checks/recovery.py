@@ -10,6 +10,7 @@ into the drill's RPO. Orders created within `allowedLossSeconds` (or the lab's R
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,7 @@ LOSS = (
 )
 RESTORED_ONLY = Param("restoredOnly", "boolean", False, "Only copies created after the incident count (a restore), "
                       "not the damaged original.")
+ORDER_IN = re.compile(r"ORD-\d{6,}")  # an order id in a destroyed row, item key or object key
 NO_DRILL_MESSAGES = {"no_drill": "No drill has run{lab_note}: there is nothing to recover yet."}
 NO_DRILL_HINTS = {"no_drill": "Start the lab's drill (lab drill LAB), then recover."}
 
@@ -74,6 +76,28 @@ def allowed_loss(drill: Drill, params: dict[str, Any]) -> float:
     return allowance
 
 
+def destroyed_before(inv: InventoryView, drill: Drill, store: str) -> IdSet:
+    """Orders an earlier failure destroyed in `store` ("rds", "dynamodb", "s3": a previous drill's bad deploy or
+    deletion, as its injection recorded them): gone before this drill's incident, they are not this drill's to
+    bring back."""
+    incident = parse_time(drill.incident_time) or 0.0
+    mine = set(drill.injections or ())
+    found: list[str] = []
+    for injection in inv.injections:
+        if injection.id in mine or injection.drill == drill.id:
+            continue
+        began = parse_time(injection.started or injection.created)
+        if began is None or began >= incident:
+            continue
+        for effect in injection.effects or ():
+            if effect.kind != "data-destroyed" or effect.target != store:
+                continue
+            for value in (effect.detail or {}).values():
+                if isinstance(value, list):
+                    found.extend(match.group(0) for item in value for match in ORDER_IN.finditer(str(item)))
+    return IdSet.of(found)
+
+
 def _shorten(ids: list[str], limit: int = 10) -> str:
     return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
@@ -84,7 +108,8 @@ def judge_copies(inv: InventoryView, drill: Drill, params: dict[str, Any], store
     ids (None: unreadable); the candidate missing fewest wins. Sets of ids are compared run by run, so the
     verdict costs the same at any world age; only the missing ids are listed."""
     incident = parse_time(drill.incident_time) or 0.0
-    expected = inv.orders_before(incident, STORE_FLAGS[store])
+    expected = inv.orders_before(incident, STORE_FLAGS[store]).difference(
+        destroyed_before(inv, drill, STORE_FLAGS[store]))
     allowance = allowed_loss(drill, params)
     evidence: dict[str, Any] = {"drill": drill.id, "incident_time": drill.incident_time,
                                 "expected_count": len(expected), "allowed_loss_seconds": int(allowance), "what": what}

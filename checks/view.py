@@ -287,7 +287,8 @@ class InventoryView:
             drills = [drill for drill in drills if drill.lab == lab]
         if not drills:
             return None
-        return max(drills, key=lambda drill: parse_time(drill.incident_time) or 0.0)
+        # (two drills started at the same sim instant: the later one, by its id, is the latest)
+        return max(drills, key=lambda drill: (parse_time(drill.incident_time) or 0.0, drill.id))
 
 
 _EMPTY_REGION = Region()

@@ -349,9 +349,9 @@ class Inv:
         return self
 
     def injection(self, injection_id: str, drill_id: str, *, effects: list[dict[str, Any]] | None = None,
-                  outcome: dict | None = None) -> Inv:
+                  outcome: dict | None = None, started: datetime | None = None) -> Inv:
         self.data.faults.injections.append(Injection(
-            id=injection_id, drill=drill_id, status="ended",
+            id=injection_id, drill=drill_id, status="ended", started=iso(started) if started else None,
             effects=[Effect(kind=e.get("kind"), target=e.get("target"), detail=e.get("detail") or {})
                      for e in effects or []],
             outcome=outcome or {}))

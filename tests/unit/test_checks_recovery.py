@@ -62,6 +62,33 @@ def test_restored_only_ignores_the_damaged_original():
     assert verdicts("RECOVERY_ORDERS_RESTORED", inv.build())[0][1:] == ("PASS", "all_restored")
 
 
+def test_orders_an_earlier_drill_destroyed_are_not_this_drills_to_bring_back():
+    """Lab 06 after lab 03: what lab 03's bad deploy deleted from the original is not lab 06's loss; what this
+    drill's own injection destroyed still is."""
+    multi_az = "06-rds-multi-az"
+    inv = Inv().orders(20)
+    gone = inv.order_ids(5, 6)
+    inv.drill("drill-0001", lab=LAB, incident=NOW - timedelta(hours=3), injections=["inj-1"])
+    inv.injection("inj-1", "drill-0001", started=NOW - timedelta(hours=3), effects=[
+        {"kind": "data-destroyed", "target": "rds", "detail": {"db": DB, "orders": gone}}])
+    inv.drill("drill-0002", lab=multi_az, incident=NOW - timedelta(minutes=30), injections=["inj-2"])
+    inv.db(DB, order_ids=[o for o in inv.all_order_ids() if o not in gone])
+    result = run("RECOVERY_ORDERS_RESTORED", copy_of(inv).build(), lab=multi_az, dbInstanceIdentifiers=[DB])[0]
+    assert (result.status, result.reason, result.evidence["expected_count"]) == ("PASS", "all_restored", 18)
+    inv.injection("inj-2", "drill-0002", started=NOW - timedelta(minutes=30), effects=[
+        {"kind": "data-destroyed", "target": "rds", "detail": {"db": DB, "orders": inv.order_ids(19)}}])
+    inv.db(DB, order_ids=[o for o in inv.all_order_ids() if o not in gone and o != "ORD-000019"])
+    result = run("RECOVERY_ORDERS_RESTORED", inv.build(), lab=multi_az, dbInstanceIdentifiers=[DB])[0]
+    assert (result.status, result.evidence["missing_order_ids"]) == ("FAIL", ["ORD-000019"])
+
+
+def test_of_two_drills_started_at_one_instant_the_later_is_judged():
+    """A drill run again in the same sim second: its lab's checks judge the new one."""
+    inv = drilled()
+    inv.drill("drill-0002", lab=LAB, incident=NOW - timedelta(minutes=30)).db(DB, order_ids=inv.all_order_ids())
+    assert run("RECOVERY_ORDERS_RESTORED", inv.build())[0].evidence["drill"] == "drill-0002"
+
+
 def test_orders_allowed_loss_within_rpo_target():
     inv = Inv().orders(20, every_minutes=1, last_at=NOW - timedelta(minutes=31)).drill(lab=LAB, targets=(3600, 300))
     inv.db("restored", order_ids=inv.all_order_ids()[:17])  # the 3 newest (1-3 minutes before) lost
