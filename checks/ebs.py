@@ -23,6 +23,8 @@ VOLUME_SCOPE = (
 
 
 def volumes_in_scope(inv: InventoryView, params: dict[str, Any]) -> list[Volume]:
+    """The volumes asked for; when none with volumeTags exists any more (a drill deleted it), the lost volumes
+    those tags still name: judged by what protects them (their policies, snapshots and copies outlive them)."""
     chosen = []
     for volume in inv.volumes(params["region"] or None):
         if params["volumeIds"]:
@@ -30,7 +32,23 @@ def volumes_in_scope(inv: InventoryView, params: dict[str, Any]) -> list[Volume]
                 chosen.append(volume)
         elif tags_match(volume.tags, params["volumeTags"]):
             chosen.append(volume)
-    return chosen
+    if chosen or params["volumeIds"] or not params["volumeTags"]:
+        return chosen
+    return lost_volumes(inv, params["region"] or None, params["volumeTags"])
+
+
+def lost_volumes(inv: InventoryView, region: str | None, volume_tags: dict[str, str]) -> list[Volume]:
+    """Volumes that no longer exist, known from their snapshots carrying `volume_tags` (DLM's CopyTags, or the
+    learner's own tags), as they were: their id, Region and those tags."""
+    existing = {volume.id for volume in inv.volumes()}
+    lost: dict[str, Volume] = {}
+    for snapshot in inv.ebs_snapshots(region):
+        if snapshot.volume and snapshot.volume not in existing and snapshot.source_snapshot is None \
+                and tags_match(snapshot.tags, volume_tags) and snapshot.volume not in lost:
+            lost[snapshot.volume] = Volume(id=snapshot.volume, region=snapshot.region,
+                                           arn=f"arn:aws:ec2:{snapshot.region}:{inv.account_id}:volume/{snapshot.volume}",
+                                           tags=dict(volume_tags))
+    return sorted(lost.values(), key=lambda volume: (volume.region, volume.id))
 
 
 def _instance_tags(inv: InventoryView, volume: Volume) -> list[dict[str, str]]:

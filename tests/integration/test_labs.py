@@ -99,6 +99,9 @@ def test_backups_and_snapshots(lab_shell: LabWorld) -> None:
         world.solve(lab_id, recover=True, incident_time=drill["incident_time"])
     world.advance("1h")  # restore jobs finish; the drills notice
     assert_recovered(world, drills)
+    # what the steps built still protects what the drills destroyed: lab 05's lost volume is judged by its
+    # policy and its copies, not found missing (nor replaced by the volume recreated in us-west-2)
+    assert_solved(world, ("05-ebs-snapshots",))
     # the point-in-time restore is creating (inaccessible) for its own time: the RTO holds it
     restore = Durations().rds_restore(20)
     assert world.drill_record(drills["03-rds-snapshot-restore"]["id"])["rto_seconds"] >= restore

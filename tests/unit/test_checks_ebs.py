@@ -66,6 +66,20 @@ def test_cross_region_copy_scheduled_or_missing():
     assert verdicts("EBS_SNAPSHOT_CROSS_REGION_COPY", pending) == [("vol-1", "FAIL", "copy_in_progress")]
 
 
+def test_a_lost_volume_is_judged_by_what_still_protects_it():
+    """Lab 05 after its drill deleted the volume: the policy that snapshotted it and the copies of its snapshots
+    outlive it, and the volume recreated in the DR region is not the one judged (region us-east-1)."""
+    lost = Inv().dlm("p1", target_tags={"Name": "securecart-backend-data"}, copy_to=WEST)
+    lost.snapshot("snap-a", "vol-gone", tags={"Name": "securecart-backend-data"})
+    lost.snapshot("snap-b", "vol-ffffffff", WEST, source_snapshot="snap-a", tags={"Name": "securecart-backend-data"})
+    lost.volume("vol-new", WEST, tags={"Name": "securecart-backend-data"}, snapshot_id="snap-b")
+    scope = {"volumeTags": {"Name": "securecart-backend-data"}, "region": "us-east-1"}
+    assert verdicts("EBS_SNAPSHOT_SCHEDULE_ENABLED", lost.build(), **scope) == [("vol-gone", "PASS", "dlm_schedule")]
+    assert verdicts("EBS_SNAPSHOT_CROSS_REGION_COPY", lost.build(), **scope) == [("vol-gone", "PASS", "copy_exists")]
+    untagged = Inv().snapshot("snap-a", "vol-gone")
+    assert verdicts("EBS_SNAPSHOT_SCHEDULE_ENABLED", untagged.build(), **scope) == [("account", "FAIL", "no_volume")]
+
+
 def test_encrypted_volumes():
     inv = Inv().volume("vol-1").volume("vol-2", encrypted=False).build()
     assert verdicts("ENCRYPTED_VOLUMES", inv) == [("vol-1", "PASS", "encrypted"), ("vol-2", "FAIL", "not_encrypted")]
