@@ -19,12 +19,14 @@ VOLUME_SCOPE = (
     Param("volumeTags", "tags", dict(BACKEND_VOLUME_TAGS), "Volumes with these tags (when volumeIds is empty); "
           "empty: every volume."),
     Param("region", "string", "", "Only volumes in this region; empty: every region."),
+    Param("lostVolumes", "boolean", False, "When no volume has volumeTags any more (a drill deleted it), judge the "
+          "lost ones their tagged snapshots name: what protected them outlives them."),
 )
 
 
 def volumes_in_scope(inv: InventoryView, params: dict[str, Any]) -> list[Volume]:
-    """The volumes asked for; when none with volumeTags exists any more (a drill deleted it), the lost volumes
-    those tags still name: judged by what protects them (their policies, snapshots and copies outlive them)."""
+    """The volumes asked for; with lostVolumes, when none with volumeTags exists any more (a drill deleted it),
+    the lost volumes those tags still name: judged by what protected them (policies, snapshots, copies)."""
     chosen = []
     for volume in inv.volumes(params["region"] or None):
         if params["volumeIds"]:
@@ -32,7 +34,7 @@ def volumes_in_scope(inv: InventoryView, params: dict[str, Any]) -> list[Volume]
                 chosen.append(volume)
         elif tags_match(volume.tags, params["volumeTags"]):
             chosen.append(volume)
-    if chosen or params["volumeIds"] or not params["volumeTags"]:
+    if chosen or params["volumeIds"] or not params["volumeTags"] or not params["lostVolumes"]:
         return chosen
     return lost_volumes(inv, params["region"] or None, params["volumeTags"])
 

@@ -73,11 +73,13 @@ def test_a_lost_volume_is_judged_by_what_still_protects_it():
     lost.snapshot("snap-a", "vol-gone", tags={"Name": "securecart-backend-data"})
     lost.snapshot("snap-b", "vol-ffffffff", WEST, source_snapshot="snap-a", tags={"Name": "securecart-backend-data"})
     lost.volume("vol-new", WEST, tags={"Name": "securecart-backend-data"}, snapshot_id="snap-b")
-    scope = {"volumeTags": {"Name": "securecart-backend-data"}, "region": "us-east-1"}
+    scope = {"volumeTags": {"Name": "securecart-backend-data"}, "region": "us-east-1", "lostVolumes": True}
     assert verdicts("EBS_SNAPSHOT_SCHEDULE_ENABLED", lost.build(), **scope) == [("vol-gone", "PASS", "dlm_schedule")]
     assert verdicts("EBS_SNAPSHOT_CROSS_REGION_COPY", lost.build(), **scope) == [("vol-gone", "PASS", "copy_exists")]
     untagged = Inv().snapshot("snap-a", "vol-gone")
     assert verdicts("EBS_SNAPSHOT_SCHEDULE_ENABLED", untagged.build(), **scope) == [("account", "FAIL", "no_volume")]
+    assert verdicts("EBS_SNAPSHOT_SCHEDULE_ENABLED", lost.build(), **{**scope, "lostVolumes": False}) == [
+        ("account", "FAIL", "no_volume")]
 
 
 def test_encrypted_volumes():
