@@ -17,7 +17,7 @@ from typing import Any
 from checks.base import Finding, Param, check, failed, passed
 from checks.drs import BACKEND, DR_REGION, backend_in_region
 from checks.dynamodb import replica_regions
-from checks.rds import cross_region_copies, replica_source_id
+from checks.rds import cross_region_copies, replica_source
 from checks.route53 import failover_groups, failover_problem, routed_groups
 from checks.schedule import describe_seconds
 from checks.view import InventoryView
@@ -48,7 +48,11 @@ def _region_of(inv: InventoryView, bucket: str | None) -> str | None:
 def built_strategy(inv: InventoryView, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The strongest strategy the inventory shows, and what shows it."""
     db, dr = params["dbInstanceIdentifier"], params["drRegion"]
-    replicas = [x for x in inv.db_instances(dr) if replica_source_id(x) == db and x.status == "available"]
+    # (a cross-region replica of the primary: a same-region replica of an instance of that name in the DR
+    # region, an earlier restore, holds nothing of the primary's)
+    replicas = [x for x in inv.db_instances(dr)
+                if x.status == "available" and (source := replica_source(x)) is not None and source[1] == db
+                and source[0] != x.region]
     copies = [c for c in cross_region_copies(inv, db, dr) if c["status"] == "available"]
     tables = [t.name for t in inv.tables(params["primaryRegion"]) if replica_regions(inv, t).get(dr) == "ACTIVE"]
     replicated_buckets = [b.name for b in inv.buckets(params["primaryRegion"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from checks.base import Finding, Param, check, errored, failed, not_applicable, passed
 from checks.inventory.rds import DBInstance
-from checks.view import InventoryView, arn_name, scoped
+from checks.view import InventoryView, arn_name, arn_region, scoped
 
 DB_INSTANCE = "AWS::RDS::DBInstance"
 DB_SNAPSHOT = "AWS::RDS::DBSnapshot"
@@ -61,10 +61,11 @@ def pending_note(db: DBInstance, field: str, change: str) -> str:
             "--apply-immediately.")
 
 
-def _source_instance(inv: InventoryView, identifier: str) -> DBInstance | None:
-    """The instance by identifier, preferring one that is not itself a read replica."""
+def _source_instance(inv: InventoryView, identifier: str, away_from: str | None = None) -> DBInstance | None:
+    """The instance by identifier, preferring one that is not itself a read replica, then one outside
+    `away_from` (the DR region, where an instance of the same name may be an earlier restore)."""
     found = [db for db in inv.db_instances() if db.id == identifier]
-    found.sort(key=lambda db: bool(db.read_replica_source))
+    found.sort(key=lambda db: (bool(db.read_replica_source), db.region == away_from))
     return found[0] if found else None
 
 
@@ -321,7 +322,7 @@ def rds_cross_region_snapshot_copy(inv: InventoryView, params: dict[str, Any]) -
     """A snapshot copied to the DR region (by hand, by an AWS Backup copy action, or by automated-backup
     replication) survives the loss of the primary region."""
     identifier, destination = params["dbInstanceIdentifier"], params["destinationRegion"]
-    source = _source_instance(inv, identifier)
+    source = _source_instance(inv, identifier, away_from=destination)
     if source is None:
         yield failed(identifier, "instance_missing")
         return
@@ -342,8 +343,17 @@ def rds_cross_region_snapshot_copy(inv: InventoryView, params: dict[str, Any]) -
         yield failed(identifier, "no_copy", region, **evidence)
 
 
-def replica_source_id(db: DBInstance) -> str:
-    return arn_name(db.read_replica_source or "")
+def replica_source(db: DBInstance) -> tuple[str, str] | None:
+    """(Region, identifier) of the instance `db` replicates: its ReadReplicaSourceDBInstanceIdentifier is the
+    source's ARN when the source is in another Region, its name when in the replica's own."""
+    source = db.read_replica_source
+    if not source:
+        return None
+    return (arn_region(source) or db.region, arn_name(source)) if source.startswith("arn:") else (db.region, source)
+
+
+def is_replica_of(db: DBInstance, source: DBInstance) -> bool:
+    return db is not source and replica_source(db) == (source.region, source.id)
 
 
 @check(
@@ -374,12 +384,12 @@ def rds_cross_region_read_replica(inv: InventoryView, params: dict[str, Any]) ->
     """A cross-region read replica keeps a live copy of the data in the DR region (pilot light / warm
     standby) that can be promoted within minutes."""
     identifier, destination = params["dbInstanceIdentifier"], params["destinationRegion"]
-    source = _source_instance(inv, identifier)
+    source = _source_instance(inv, identifier, away_from=destination)
     if source is None:
         yield failed(identifier, "instance_missing")
         return
     region = source.region
-    replicas = [db for db in inv.db_instances() if replica_source_id(db) == identifier and db is not source]
+    replicas = [db for db in inv.db_instances() if is_replica_of(db, source)]
     there = [db for db in replicas if db.region == destination]
     ready = [db for db in there if db.status == READY]
     if ready:

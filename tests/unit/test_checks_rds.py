@@ -92,6 +92,16 @@ def test_cross_region_read_replica():
     assert verdicts("RDS_CROSS_REGION_READ_REPLICA", Inv().db(DB).build()) == [(DB, "FAIL", "no_replica")]
 
 
+def test_a_replica_of_an_instance_of_the_same_name_in_the_dr_region_is_not_the_primary_s():
+    """Lab 11 after lab 09: a restore named securecart-orders-db is left in us-west-2; a replica made of it there
+    (the source given by name, in us-west-2) holds none of the primary's new orders."""
+    stale = Inv().db(DB).db(DB, WEST).db("securecart-orders-db-usw2", WEST, replica_of=DB).build()
+    assert verdicts("RDS_CROSS_REGION_READ_REPLICA", stale) == [(DB, "FAIL", "no_replica")]
+    source_arn = f"arn:aws:rds:{EAST}:000000000000:db:{DB}"
+    real = Inv().db(DB, WEST).db(DB).db("securecart-orders-db-usw2", WEST, replica_of=source_arn).build()
+    assert verdicts("RDS_CROSS_REGION_READ_REPLICA", real) == [(DB, "PASS", "replica_available")]
+
+
 def test_a_pending_change_is_not_applied():
     """Issue 15: a change made without --apply-immediately waits for the maintenance window; until then the
     instance runs as before, and the check says the change is only pending and how to apply it now."""
