@@ -490,6 +490,8 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
               "primary_still_served": "{resource} still answers the PRIMARY ({answer}): its health check reports "
                                       "{primary_health}.",
               "secondary_not_dr": "{resource} fails over to {answer}, which is not an endpoint in {drRegion}.",
+              "no_secondary": "{resource} has no SECONDARY record: its PRIMARY is {primary_health}, and with nothing "
+                              "to fail over to Route 53 still answers the PRIMARY ({answer}).",
               "client_keeps_primary": "Route 53 answers {resource} with {answer} (the {drRegion} endpoint), but a "
                                       "client that resolved it before keeps {client_answer} for the record's TTL "
                                       "({ttl} s), until {kept_until}.",
@@ -500,6 +502,8 @@ def recovery_db_failed_over(inv: InventoryView, params: dict[str, Any]) -> Itera
            "primary_still_served": "Give the PRIMARY record a health check that probes the us-east-1 endpoint; it "
                                    "fails during the outage (lab clock advance 2m to let it notice).",
            "secondary_not_dr": "Point the SECONDARY record at the {drRegion} endpoint (the promoted replica).",
+           "no_secondary": "Create the SECONDARY failover record (its own SetIdentifier, Failover SECONDARY) with "
+                           "the {drRegion} endpoint, and let the change go INSYNC (lab clock advance 1m).",
            "client_keeps_primary": "Clients ask again when the TTL ends (lab clock advance 1m); a shorter TTL on the "
                                    "PRIMARY record brings them over sooner.",
            "region_still_served": "Give every record a health check on its region's endpoint: the failed region's "
@@ -536,7 +540,9 @@ def recovery_dns_serves_dr(inv: InventoryView, params: dict[str, Any]) -> Iterat
                 "healthy while " + outage.region_down + " was down"
             served = "served_dr"
         evidence = {"primary_health": primary_health, "answer": record_targets(answering)}
-        if answering is None or answering is primary:
+        if answering is None and primary is not None:
+            findings.append(failed(resource, "no_secondary", **{**evidence, "answer": record_targets(primary)}))
+        elif answering is None or answering is primary:
             findings.append(failed(resource, "primary_still_served", **evidence))
         elif points_into(answering, params["drRegion"], endpoints, params["drTargets"]):
             # A client gets the DR endpoint once its resolver's cached answer expires: detection + TTL after the

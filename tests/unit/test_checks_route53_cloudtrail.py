@@ -90,6 +90,15 @@ def test_dns_serves_dr_during_outage():
         ("07-dr-strategy", "NOT_APPLICABLE", "no_drill")]
 
 
+def test_dns_without_a_secondary_says_so_not_to_add_a_health_check():
+    """The PRIMARY already fails its health check; what is missing is the SECONDARY to fail over to."""
+    only_primary = Inv().health_check("hc-1", status="Unhealthy").zone("Z1", "z.", [
+        Inv.record(NAME, PRIMARY, failover="PRIMARY", health_check="hc-1")]).drill(lab="07-dr-strategy")
+    result = registry.run("RECOVERY_DNS_SERVES_DR", only_primary.build(), {"lab": "07-dr-strategy"})[0]
+    assert (result.status, result.reason) == ("FAIL", "no_secondary")
+    assert "SECONDARY" in result.hint and "health check" not in result.hint
+
+
 def test_dns_served_dr_is_judged_by_the_outage_once_the_drill_is_recovered():
     """A recovered drill ends its outage and Route 53 fails back: what DNS answered with the region down counts."""
     def recovered(failover_role: str, answered: str) -> Inv:
