@@ -25,6 +25,7 @@ MAX_WAITS = 12
 
 def register(main: click.Group) -> None:
     main.add_command(exercises)
+    main.add_command(hint)
     main.add_command(validate)
     main.add_command(solve)
 
@@ -56,20 +57,67 @@ def exercises(exercises_dir: Path | None, state_dir: str | None, learner: str | 
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    wide = console.width >= 100  # (in 80 columns the minutes go and the title wraps: every column stays legible)
     table = Table(title=f"SecureCart DR Lab -- {mine.learner}", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("lab", no_wrap=True)
-    table.add_column("title", ratio=1)
-    table.add_column("min", justify="right")
+    table.add_column("title", ratio=1, min_width=12, overflow="fold")
+    if wide:
+        table.add_column("min", justify="right")
     table.add_column("steps", justify="right", no_wrap=True)
-    table.add_column("hints", justify="right")
+    table.add_column("hints", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("drill", no_wrap=True)
+    table.add_column("drill", overflow="fold")
     for row in rows:
-        score = row["standing"]
-        table.add_row(row["id"], row["title"], str(row["estimated_minutes"]), f"{row['steps_done']}/{row['steps']}",
-                      str(row["hints_used"]), score, row["drill"] or "-")
-    Console().print(table)
-    click.echo("Work on one: lab (the TUI), or lab check LAB; lab solve LAB applies the reference solution.")
+        cells = [row["id"], row["title"], *([str(row["estimated_minutes"])] if wide else []),
+                 f"{row['steps_done']}/{row['steps']}", str(row["hints_used"]), row["standing"], row["drill"] or "-"]
+        table.add_row(*cells)
+    console.print(table)
+    click.echo("Work on one: lab (the TUI), or lab check LAB; lab hint LAB reveals a hint; lab solve LAB applies the "
+               "reference solution.")
+
+
+@click.command()
+@click.argument("lab_id", metavar="LAB")
+@click.argument("step_id", required=False, metavar="[STEP]")
+@exercises_option
+@state_dir_option
+@click.option("--learner", envvar="LAB_LEARNER", default=None, help="whose progress [env LAB_LEARNER; default $USER]")
+def hint(lab_id: str, step_id: str | None, exercises_dir: Path | None, state_dir: str | None,
+         learner: str | None) -> None:
+    """Reveal the next hint of a lab's step (the first step not done; STEP: its id or number), with the ones
+    revealed before. Hints used are counted, as in the TUI; a drill's recovery hints: lab drill LAB --hint."""
+    from lab import progress
+    from lab.commands.checks import load_exercises
+
+    [exercise] = load_exercises(lab_id, exercises_dir)
+    directory = state_dir_path(state_dir)
+    mine = progress.load(directory, learner).lab(exercise.id)
+    steps = list(exercise.steps)
+    if step_id is None:
+        step = next((s for s in steps if s.id not in mine.steps_done), None)
+        if step is None:
+            click.echo(f"Every step of {exercise.id} is done (lab check {exercise.id} says so); the drill's recovery "
+                       f"hints: lab drill {exercise.id} --hint")
+            return
+    else:
+        numbered = {str(number): s for number, s in enumerate(steps, start=1)}
+        step = next((s for s in steps if s.id == step_id), None) or numbered.get(step_id.lstrip("0") or "0")
+        if step is None:
+            raise LabError(f"lab {exercise.id} has no step {step_id!r}; its steps are: "
+                           + ", ".join(f"{number} {s.id}" for number, s in enumerate(steps, start=1)))
+    total = len(step.hints)
+    if not total:
+        click.echo(f"Step {step.id} ({step.title}) has no hints.")
+        return
+    shown = mine.hints_for(step.id)
+    if shown < total:
+        shown = progress.record_hint(directory, exercise.id, step.id, available=total,
+                                     learner=learner).hints_for(step.id)
+    click.echo(f"{exercise.id}, step {steps.index(step) + 1} {step.id}: {step.title}")
+    for number, text in enumerate(step.hints[:shown], start=1):
+        click.echo(f"{number}. {text}")
+    click.echo(f"({shown} of {total} revealed{'' if shown < total else '; that is all of them'})")
 
 
 def lab_summary(exercise: Any, mine: Any) -> dict[str, Any]:

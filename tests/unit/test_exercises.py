@@ -308,6 +308,28 @@ def test_lab_drill_shows_the_drill_text_and_reveals_recovery_hints_one_at_a_time
     assert both.exit_code != 0 and "give one of them" in both.output
 
 
+def test_lab_hint_reveals_the_next_hint_of_the_step_a_learner_is_on(tmp_path: Path) -> None:
+    """`lab hint LAB [STEP]`: the first step not done by default, one more hint each time, counted as in the TUI;
+    an unknown step is named with the lab's steps."""
+    from lab import progress
+    from lab.cli import main
+
+    progress.update(tmp_path, "02-s3-crr", lambda entry: setattr(entry, "steps_done", ["versioning"]), learner="ada")
+    mine = ["--state-dir", str(tmp_path), "--learner", "ada"]
+    first = CliRunner().invoke(main, ["hint", "02", *mine])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("02-s3-crr, step 2 replication:") and "(1 of " in first.output
+    again = CliRunner().invoke(main, ["hint", "02", "replication", *mine])
+    assert "1. " in again.output and "2. " in again.output and "(2 of " in again.output
+    assert progress.load(tmp_path, "ada").lab("02-s3-crr").hints_for("replication") == 2
+    other = CliRunner().invoke(main, ["hint", "02", "1", *mine])
+    assert other.output.startswith("02-s3-crr, step 1 versioning:")
+    wrong = CliRunner().invoke(main, ["hint", "02", "9", *mine])
+    assert wrong.exit_code != 0 and "no step '9'" in wrong.output and "1 versioning" in wrong.output
+    listing = CliRunner().invoke(main, ["exercises", *mine], env={"COLUMNS": "80"})
+    assert "accidental-d" in listing.output and "…" not in listing.output
+
+
 # -- commands a learner can run as they are (issue 15: lab 01's copied command held a literal PLAN_ID) --------
 
 _FENCE = re.compile(r"```(bash|sh|python)\n(.*?)```", re.S)
