@@ -51,9 +51,12 @@ class Sandbox(Protocol):
     def set_durations(self, overrides: dict[str, float]) -> None:
         """Replace this sandbox's duration overrides (ValueError/KeyError, nothing changed, for a bad one)."""
 
-    def client(self, service: str, region: str | None = None, *, acting_as: str | None = None) -> Any:
+    def client(self, service: str, region: str | None = None, *, acting_as: str | None = None,
+               from_address: str | None = None) -> Any:
         """A boto3 client served by this sandbox in-process. `acting_as` names the AWS service principal
-        (e.g. "backup.amazonaws.com") the calls are made as, for CloudTrail; None: the learner's own calls."""
+        (e.g. "backup.amazonaws.com") the calls are made as, for CloudTrail; None: the learner's own calls.
+        `from_address`: calls from outside, as a client at that IP address signing with the lab's access key
+        makes them (a drill's attacker holding a leaked key), not the sandbox's own."""
 
     def apply(self, ctx: RequestContext, action: Callable[[RequestContext], None],
               mutating: bool | None = None) -> None:

@@ -121,7 +121,7 @@ class Sandbox:
         self.bus = EventBus()
         self.router = assembly.admin_router()
         self.app = GatewayApp(build_chain(self))
-        self._clients: dict[tuple[str, str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str, str | None, str | None], Any] = {}
         # Set by the server: keep what is alive now out of the garbage collector's scans (see settle_heap
         # in lab/sandbox/server.py). Called when the world's objects change wholesale: warm-up, reset.
         self.settle_heap: Callable[[bool], None] | None = None
@@ -558,15 +558,18 @@ class Sandbox:
 
     # -- lab operations ----------------------------------------------------------------------------
 
-    def client(self, service: str, region: str | None = None, *, acting_as: str | None = None) -> Any:
+    def client(self, service: str, region: str | None = None, *, acting_as: str | None = None,
+               from_address: str | None = None) -> Any:
         """A boto3 client served by this sandbox in-process (no socket); its calls are made as `acting_as`
-        (an AWS service principal, for CloudTrail), else as the engine the clock is playing, else the lab."""
-        key = (service, region or config.PRIMARY_REGION, acting_as)
+        (an AWS service principal, for CloudTrail), else as the engine the clock is playing, else the lab;
+        with `from_address`, as calls from outside signed with the lab's key from that address."""
+        key = (service, region or config.PRIMARY_REGION, acting_as, from_address)
         found = self._clients.get(key)
         if found is None:
             from lab.awsclient import client as make_client
 
-            found = inprocess.attach(make_client(service, key[1], self.endpoint), self.app, acting_as=acting_as)
+            found = inprocess.attach(make_client(service, key[1], self.endpoint), self.app, acting_as=acting_as,
+                                     from_address=from_address)
             self._clients[key] = found
         return found
 

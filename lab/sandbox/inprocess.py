@@ -82,9 +82,10 @@ class _Raw(io.BytesIO):
         yield self.getvalue()
 
 
-def attach(client: Any, app: WSGIApp, acting_as: str | None = None) -> Any:
+def attach(client: Any, app: WSGIApp, acting_as: str | None = None, from_address: str | None = None) -> Any:
     """Make `client` send its requests to `app` in this process instead of over HTTP, made as `acting_as`
-    (an AWS service principal, for CloudTrail), else as the engine the clock is playing (ACTING_AS)."""
+    (an AWS service principal, for CloudTrail), else as the engine the clock is playing (ACTING_AS); with
+    `from_address`, as requests from outside the sandbox (not internal) from that client address."""
 
     def send_in_process(request: Any, **_: Any) -> AWSResponse:
         body = request.body
@@ -96,10 +97,14 @@ def attach(client: Any, app: WSGIApp, acting_as: str | None = None) -> Any:
             data = body.encode()
         else:
             data = body.read()
-        environ = environ_for(request.method, request.url, request.headers.items(), data)
-        principal = acting_as or ACTING_AS.get()
-        if principal:
-            environ[ACTING_AS_KEY] = principal
+        environ = environ_for(request.method, request.url, request.headers.items(), data,
+                              internal=from_address is None)
+        if from_address is not None:
+            environ["REMOTE_ADDR"] = from_address
+        else:
+            principal = acting_as or ACTING_AS.get()
+            if principal:
+                environ[ACTING_AS_KEY] = principal
         status, headers, payload = call_app(app, environ)
         http_headers = HTTPHeaders()
         for name, value in headers:

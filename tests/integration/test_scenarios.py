@@ -171,6 +171,27 @@ def test_ransomware_is_stopped_where_object_lock_protects_versions(lab: SandboxH
         assert s3.get_object(Bucket=bucket, Key="invoice-0.json")["Body"].read().startswith(b"ENCRYPTED BY RANSOMWARE")
 
 
+def test_ransomware_acts_with_a_leaked_key_from_an_address_cloudtrail_records(lab: SandboxHandle) -> None:
+    """Lab 08's investigation (who, when, from which address): the attacker's calls are the leaked key's, from
+    outside, not the sandbox's own ("AWS Internal")."""
+    import json
+
+    s3 = aws(lab, "s3")
+    bucket = f"target-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="invoice.json", Body=b"{}")
+    fail(lab, "ransomware", bucket=bucket, delete_versions=False)
+    trail = aws(lab, "cloudtrail")
+    for name in ("ListBackupVaults",):  # (its S3 writes are data events, which LookupEvents leaves out)
+        events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])[
+            "Events"]
+        attacks = [json.loads(e["CloudTrailEvent"]) for e in events
+                   if json.loads(e["CloudTrailEvent"]).get("sourceIPAddress") == "203.0.113.77"]
+        assert attacks, f"no {name} from the attacker's address among {len(events)} events"
+        identity = attacks[0]["userIdentity"]
+        assert identity["type"] != "AWSService" and identity.get("accessKeyId"), identity
+
+
 def test_a_bad_deploy_strikes_at_its_time(lab: SandboxHandle) -> None:
     rows_before = sql(lab, "SELECT order_id FROM orders")
     injection = fail(lab, "bad-deploy", at="10m", count=3)

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lab.faults")
 
+#: where a drill's attacker calls from: TEST-NET-3 (RFC 5737), an address no real client has
+ATTACKER_ADDRESS = "203.0.113.77"
+
 
 class EffectError(Exception):
     """An effect could not be applied; the message says what and where (FIS reports it as the action's failure)."""
@@ -59,6 +62,11 @@ class Effects:
 
     def client(self, service: str, region: str) -> Any:
         return self.sandbox.client(service, region)
+
+    def attacker_client(self, service: str, region: str) -> Any:
+        """Calls an attacker makes with a leaked access key (the lab's own), from outside: CloudTrail records
+        them with that key's principal and the attacker's address, and access policies judge them so."""
+        return self.sandbox.client(service, region, from_address=ATTACKER_ADDRESS)
 
     def _record(self, effect: Effect) -> Effect:
         self.injection.effects.append(effect)

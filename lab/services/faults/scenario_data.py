@@ -68,7 +68,7 @@ class Ransomware(Scenario):
 
     def inject(self, effects: Effects, params: Mapping[str, Any]) -> dict[str, Any]:
         region, bucket = params["region"], params["bucket"]
-        s3 = effects.client("s3", region)
+        s3 = effects.attacker_client("s3", region)
         keys = [obj["Key"] for obj in _objects(s3, bucket, "oldest")]
         if params["count"]:
             keys = keys[:params["count"]]
@@ -215,7 +215,7 @@ def _delete_old_versions(s3: Any, bucket: str, keys: set[str]) -> dict[str, Any]
 def _delete_recovery_points(effects: Effects) -> dict[str, Any]:
     deleted, refused = 0, {}
     for region in config.REGIONS:
-        backup = effects.client("backup", region)
+        backup = effects.attacker_client("backup", region)
         try:
             vaults = [v["BackupVaultName"] for page in backup.get_paginator("list_backup_vaults").paginate()
                       for v in page["BackupVaultList"]]
