@@ -608,8 +608,12 @@ def recovery_backend_serves_from_dr(inv: InventoryView, params: dict[str, Any]) 
     drs = {r.instance for r in inv.drs_recovery_instances(region)}
     if found:
         instance = found[0]
-        how = ("an Elastic Disaster Recovery recovery instance" if instance.id in drs
-               else f"{instance.type}, named {params['backendName']}")
+        if instance.id in drs:
+            how = "an Elastic Disaster Recovery recovery instance"
+        elif (instance.tags or {}).get("Name") == params["backendName"]:
+            how = f"{instance.type}, named {params['backendName']}"
+        else:  # (backend_in_region takes it as an AWS Backup restore of the backend's recovery point)
+            how = f"{instance.type}, restored by AWS Backup from {params['backendName']}'s recovery point"
         yield passed(instance.id, "running", region, how=how, instances=[i.id for i in found])
     elif rejected:
         why = ", ".join(f"{instance} is {reason}" for instance, reason in sorted(rejected.items()))

@@ -18,6 +18,8 @@ FAILOVER_PARAMS = (
     Param("drRegion", "string", "us-west-2", "The region the SECONDARY record must point at."),
     Param("drTargets", "string_list", [], "Extra values (IPs, names) that count as the DR endpoint."),
     Param("primaryRegion", "string", "us-east-1", "The region whose outage the records must fail over from."),
+    Param("requireSecondary", "boolean", True, "False: a PRIMARY record guarded by a health check is enough (a "
+          "backup-and-restore design adds the SECONDARY with the recovery)."),
 )
 
 
@@ -167,13 +169,15 @@ def failover_problem(inv: InventoryView, group: FailoverGroup,
     primary, secondary = group.primary, group.secondary
     if primary is None:
         return "no_primary", {}
-    if secondary is None:
+    if secondary is None and params.get("requireSecondary", True):
         return "no_secondary", {}
     evaluates_target = primary.alias is not None and primary.alias.evaluate_health
     if not primary.health_check_id and not evaluates_target:
         return "primary_without_health_check", {}
     if primary.health_check_id and inv.health_check(primary.health_check_id) is None:
         return "health_check_missing", {"health_check": primary.health_check_id}
+    if secondary is None:
+        return None  # (the SECONDARY comes with the recovery: nothing to fail over to, nothing to judge yet)
     if not points_into(secondary, params["drRegion"], dr_endpoints(inv, params["drRegion"]), params["drTargets"]):
         return "secondary_not_in_dr", {"secondary_targets": record_targets(secondary)}
     return behaviour_problem(inv, group, params["primaryRegion"])
@@ -215,6 +219,8 @@ def behaviour_problem(inv: InventoryView, group: FailoverGroup, region: str) -> 
     messages={
         "failover_configured": "{resource} fails over from {primary_targets} to {secondary_targets} in "
                                "{drRegion}, guarded by health check {health_check}.",
+        "primary_guarded": "{resource} is a PRIMARY failover record ({primary_targets}) guarded by health check "
+                           "{health_check}; its SECONDARY comes with the recovery.",
         "no_failover_records": "There are no failover records{named}.",
         "no_primary": "{resource} has a SECONDARY failover record but no PRIMARY.",
         "no_secondary": "{resource} has a PRIMARY failover record but no SECONDARY to fail over to.",
@@ -264,7 +270,8 @@ def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> I
         if problem:
             findings.append(failed(resource, problem[0], **{**evidence, **problem[1]}))
         else:
-            findings.append(passed(resource, "failover_configured", **evidence))
+            findings.append(passed(resource, "failover_configured" if secondary is not None else "primary_guarded",
+                                   **evidence))
     yield from apply_match(findings, "any")
 
 

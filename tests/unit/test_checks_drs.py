@@ -67,6 +67,9 @@ def test_a_named_standby_or_an_aws_backup_restore_is_the_backend():
     restored.restore_job("r-1", point, f"arn:aws:ec2:{WEST}:{ACCOUNT}:instance/i-restored", WEST,
                          resource_type="EC2")
     assert run("RECOVERY_BACKEND_SERVES_FROM_DR", restored.build())[:2] == ("PASS", "running")
+    # (and says why it counts: a learner who has not tagged it yet was told it was named securecart-backend)
+    message = run("RECOVERY_BACKEND_SERVES_FROM_DR", restored.build())[2]
+    assert "restored by AWS Backup" in message and "named" not in message
     nothing = with_backend(Inv()).drill(lab="09-dr-backup-restore").build()
     assert run("RECOVERY_BACKEND_SERVES_FROM_DR", nothing)[:2] == ("FAIL", "no_backend")
     assert run("BACKEND_STANDBY_RUNNING_IN_DR_REGION", nothing)[:2] == ("FAIL", "none")

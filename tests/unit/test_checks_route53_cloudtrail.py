@@ -42,6 +42,19 @@ def test_failover_near_misses():
     assert verdicts("ROUTE53_FAILOVER_CONFIGURED", plain) == [("account", "FAIL", "no_failover_records")]
 
 
+def test_a_guarded_primary_is_enough_where_the_secondary_comes_with_the_recovery():
+    """Lab 09's third step: the PRIMARY record with a health check, no SECONDARY until the restore."""
+    only_primary = Inv().health_check("hc-1").zone("Z1", "z.", [Inv.record(NAME, PRIMARY, failover="PRIMARY",
+                                                                          health_check="hc-1")])
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", only_primary.build(), requireSecondary=False) == [
+        (f"{NAME} CNAME", "PASS", "primary_guarded")]
+    unguarded = Inv().zone("Z1", "z.", [Inv.record(NAME, PRIMARY, failover="PRIMARY")])
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", unguarded.build(), requireSecondary=False) == [
+        (f"{NAME} CNAME", "FAIL", "primary_without_health_check")]
+    assert verdicts("ROUTE53_FAILOVER_CONFIGURED", Inv().build(), requireSecondary=False) == [
+        ("account", "FAIL", "no_failover_records")]
+
+
 def test_failover_secondary_by_ip_of_a_dr_target():
     inv = dns(secondary="10.1.2.3").build()
     assert verdicts("ROUTE53_FAILOVER_CONFIGURED", inv, drTargets=["10.1.2.3"])[0][1] == "PASS"
