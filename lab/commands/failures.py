@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,7 @@ def drill(lab_id: str, end_id: str | None, show_only: bool, next_hint: bool, exe
             _echo_drill_text(exercise, started=True)
         return
     client = admin(state_dir, port)
+    running = [] if end_id else [d["id"] for d in client.get("drills")["drills"] if d["status"] == "running"]
     body = client.post(f"drills/{end_id}/end") if end_id else client.post("drills", {"lab": lab_id})
     if as_json:
         _echo_json(body)
@@ -166,6 +168,11 @@ def drill(lab_id: str, end_id: str | None, show_only: bool, next_hint: bool, exe
     click.echo(f"{body['id']}: {body['scenario']} injected at {body['incident_time']} for lab {body['lab']} "
                f"(targets: RTO {human_duration(targets['rto_seconds'])}, "
                f"RPO {human_duration(targets['rpo_seconds'])})")
+    for superseded in running:
+        before = client.get(f"drills/{superseded}")
+        if before.get("lab") == body["lab"] and before.get("status") == "ended":
+            click.echo(f"({superseded}, the drill of this lab that was still running, has ended unrecovered: its "
+                       "policy counts as breached)")
     click.echo("the sandbox now checks your recovery in sim time; `lab drills` shows the measured RTO and RPO")
     try:
         exercise = catalog.load(body["lab"], exercise_dirs(exercises_dir))
@@ -173,10 +180,14 @@ def drill(lab_id: str, end_id: str | None, show_only: bool, next_hint: bool, exe
         click.echo(f"(the briefing and recovery steps are in lab {body['lab']}'s exercise file; give its folder "
                    "with --exercises to print them here)")
         return
-    _echo_drill_text(exercise, started=True)
+    _echo_drill_text(exercise, started=True, incident_time=body["incident_time"])
 
 
-def _echo_drill_text(exercise: Any, *, started: bool) -> None:
+#: a briefing that opens with the hour it was written for ("11:40 UTC: ..."): a started drill shows its own
+_BRIEFING_HOUR = re.compile(r"^\d{2}:\d{2} UTC(?=[.:] )")
+
+
+def _echo_drill_text(exercise: Any, *, started: bool, incident_time: str | None = None) -> None:
     """The drill's scenarios, its briefing and, once started, how to recover and how many hints there are.
     Markdown is printed as written: its commands stay whole for copying."""
     spec = exercise.drill
@@ -185,8 +196,11 @@ def _echo_drill_text(exercise: Any, *, started: bool) -> None:
     for after, scenario, params in spec.schedule()[1:]:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
         click.echo(f"then {scenario}{f' ({shown})' if shown else ''} at incident + {human_duration(after)}")
-    if spec.briefing_md.strip():
-        click.echo(f"\n== Briefing\n{spec.briefing_md.strip()}")
+    briefing = spec.briefing_md.strip()
+    if briefing and incident_time:
+        briefing = _BRIEFING_HOUR.sub(f"{incident_time[11:16]} UTC", briefing)
+    if briefing:
+        click.echo(f"\n== Briefing\n{briefing}")
     if started and exercise.recovery_instructions_md.strip():
         click.echo(f"\n== Recover\n{exercise.recovery_instructions_md.strip()}")
     hints = len(exercise.recovery_hints)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import SandboxHandle
 from tests.integration._faults_support import METER_LAB, advance, aws, damage_lab, http, now
@@ -126,7 +128,23 @@ def test_the_lab_command_runs_and_lists_drills(damage_lab: SandboxHandle) -> Non
     listing = damage_lab.lab("drills").stdout
     assert METER_LAB in listing and "measuring" in listing
     drill_id = out.split(":", 1)[0]
-    assert "ended" in damage_lab.lab("drill", METER_LAB, "--end", drill_id).stdout
+    # run again while it runs: the learner is told the first one ended unrecovered (it ended silently)
+    again = damage_lab.lab("drill", METER_LAB).stdout
+    assert f"({drill_id}, the drill of this lab that was still running, has ended unrecovered" in again
+    second = again.split(":", 1)[0]
+    assert "ended" in damage_lab.lab("drill", METER_LAB, "--end", second).stdout
+
+
+def test_a_started_drill_s_briefing_shows_its_own_hour() -> None:
+    """A briefing written for 11:40 UTC opens with the hour the drill struck when it is run at another."""
+    from lab import exercises
+    from lab.commands.failures import _echo_drill_text
+
+    lab = exercises.load("09")
+    assert lab.drill is not None and lab.drill.briefing_md.startswith("11:40 UTC: ")
+    out = CliRunner().invoke(click.Command("show", callback=lambda: _echo_drill_text(
+        lab, started=True, incident_time="2026-12-08T02:42:33Z"))).output
+    assert "== Briefing\n02:42 UTC: us-east-1 stops answering." in out and "11:40" not in out
 
 
 def test_a_drill_s_failures_end_with_it(paused: SandboxHandle) -> None:
