@@ -150,13 +150,13 @@ def replicate_invoices() -> None:
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     try:
-        iam.create_role(RoleName="securecart-invoice-replication", AssumeRolePolicyDocument=json.dumps(trust))
+        iam.create_role(RoleName="securecart-s3-replication", AssumeRolePolicyDocument=json.dumps(trust))
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "EntityAlreadyExists":
             raise
     s3 = aws("s3")
     s3.put_bucket_replication(Bucket=SOURCE, ReplicationConfiguration={
-        "Role": f"arn:aws:iam::{ACCOUNT}:role/securecart-invoice-replication",
+        "Role": f"arn:aws:iam::{ACCOUNT}:role/securecart-s3-replication",
         "Rules": [{"ID": "invoices-to-usw2", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
                    "DeleteMarkerReplication": {"Status": "Enabled"},
                    "Destination": {"Bucket": f"arn:aws:s3:::{DESTINATION}"}}]})

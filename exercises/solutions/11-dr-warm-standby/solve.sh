@@ -68,11 +68,11 @@ replicate_invoices() {  # versioning on both buckets, a rule with RTC, the older
     --versioning-configuration Status=Enabled
   aws s3api put-bucket-versioning --region us-west-2 --bucket securecart-invoices-usw2 \
     --versioning-configuration Status=Enabled
-  aws iam get-role --role-name securecart-invoice-replication >/dev/null 2>&1 ||
-    aws iam create-role --role-name securecart-invoice-replication >/dev/null --assume-role-policy-document \
+  aws iam get-role --role-name securecart-s3-replication >/dev/null 2>&1 ||
+    aws iam create-role --role-name securecart-s3-replication >/dev/null --assume-role-policy-document \
       '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
   aws s3api put-bucket-replication --region us-east-1 --bucket securecart-invoices-use1 --replication-configuration "{
-    \"Role\": \"arn:aws:iam::$ACCOUNT:role/securecart-invoice-replication\",
+    \"Role\": \"arn:aws:iam::$ACCOUNT:role/securecart-s3-replication\",
     \"Rules\": [{\"ID\": \"invoices-to-usw2\", \"Status\": \"Enabled\", \"Priority\": 1, \"Filter\": {\"Prefix\": \"\"},
                 \"DeleteMarkerReplication\": {\"Status\": \"Enabled\"},
                 \"Destination\": {\"Bucket\": \"arn:aws:s3:::securecart-invoices-usw2\",
