@@ -1509,6 +1509,48 @@ def _ami_without_placeholder_snapshot() -> None:
     _replace(Ami, "__init__", init)
 
 
+# -- ebs-keys-follow-the-data ----------------------------------------------------------------------------------
+
+def _ebs_keys_follow_the_data() -> None:
+    import inspect
+
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    moto_create_snapshot, moto_copy_snapshot = EBSBackend.create_snapshot, EBSBackend.copy_snapshot
+    moto_create_volume = EBSBackend.create_volume
+    volume_signature = inspect.signature(moto_create_volume)
+
+    def create_snapshot(self: Any, volume_id: str, description: str, owner_id: str | None = None,
+                        from_ami: str | None = None) -> Any:
+        snapshot = moto_create_snapshot(self, volume_id, description, owner_id, from_ami)
+        if snapshot.encrypted and snapshot.kms_key_id is None:
+            snapshot.kms_key_id = getattr(snapshot.volume, "kms_key_id", None)
+        return snapshot
+
+    def copy_snapshot(self: Any, source_snapshot_id: str, source_region: str, description: str,
+                      kms_key_id: str | None) -> Any:
+        snapshot = moto_copy_snapshot(self, source_snapshot_id, source_region, description, kms_key_id)
+        if snapshot.encrypted and kms_key_id is None:
+            # (in its Region the copy keeps the source's key; in another, a key of that Region: the account's
+            # default EBS key there)
+            source = self.snapshots.get(source_snapshot_id) if source_region == self.region_name else None
+            snapshot.kms_key_id = (source.kms_key_id if source is not None and source.kms_key_id
+                                   else self.default_kms_key_id or self._create_default_encryption_key())
+        return snapshot
+
+    def create_volume(self: Any, *args: Any, **kwargs: Any) -> Any:
+        asked = volume_signature.bind(self, *args, **kwargs)
+        snapshot = self.snapshots.get(asked.arguments.get("snapshot_id") or "")
+        if snapshot is not None and snapshot.encrypted and not asked.arguments.get("kms_key_id"):
+            asked.arguments["encrypted"] = True
+            asked.arguments["kms_key_id"] = snapshot.kms_key_id or None
+        return moto_create_volume(*asked.args, **asked.kwargs)
+
+    for name, replacement in (("create_snapshot", create_snapshot), ("copy_snapshot", copy_snapshot),
+                              ("create_volume", create_volume)):
+        _replace(EBSBackend, name, replacement)
+
+
 # -- cloudwatch-metrics-listed-once ----------------------------------------------------------------------------
 
 def same_dimensions(metric_dimensions: list[Any], dimensions: list[Any]) -> bool:
@@ -1943,6 +1985,13 @@ PATCHES: tuple[Patch, ...] = (
           "in the account (\"Auto-created snapshot for AMI ...\"): DescribeSnapshots showed one a learner never "
           "made beside the snapshots of the instance's own volumes. The placeholder leaves the account's snapshots",
           _ami_without_placeholder_snapshot, after_import="moto.ec2.models.amis"),
+    Patch("ebs-keys-follow-the-data", "moto.ec2.models.elastic_block_store.EBSBackend.create_snapshot, "
+          "copy_snapshot, create_volume",
+          "an encrypted volume's snapshots, their copies and the volumes made of them showed no KmsKeyId (moto "
+          "keeps it on the volume alone): a snapshot has its volume's key, a copy its source's in the same Region "
+          "or the account's default EBS key of the destination Region (EC2 API Reference: CopySnapshot, "
+          "KmsKeyId), and a volume of an encrypted snapshot the snapshot's key", _ebs_keys_follow_the_data,
+          after_import="moto.ec2.models.elastic_block_store"),
     Patch("cloudwatch-metrics-listed-once", "moto.cloudwatch.models.are_dimensions_same",
           "moto's ListMetrics lists a metric once per name and dimensions, but its comparison of dimensions matched "
           "each against every other: a metric of two or more dimensions (S3's replication metrics: source, "

@@ -380,6 +380,28 @@ def test_a_volume_smaller_than_its_snapshot_or_in_an_unknown_zone_is_refused(lab
     ec2.delete_snapshot(SnapshotId=snapshot_id)
 
 
+def test_an_encrypted_volume_s_key_follows_its_snapshots_copies_and_volumes(lab):
+    """EC2 API Reference, Snapshot and Volume KmsKeyId: the key that protects the data; CopySnapshot: a copy in
+    another Region without KmsKeyId is encrypted with that Region's default EBS key (aws/ebs)."""
+    ec2, west = lab.client("ec2"), lab.client("ec2", WEST)
+    volume = ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": ["securecart-backend-data"]}])[
+        "Volumes"][0]
+    assert volume["Encrypted"] and volume["KmsKeyId"].startswith(f"arn:aws:kms:{EAST}:")
+    snapshot_id = ec2.create_snapshot(VolumeId=volume["VolumeId"])["SnapshotId"]
+    assert snapshot(lab, snapshot_id)["KmsKeyId"] == volume["KmsKeyId"]
+    advance(lab, "30m")
+    copy_id = west.copy_snapshot(SourceSnapshotId=snapshot_id, SourceRegion=EAST, Encrypted=True)["SnapshotId"]
+    copied = snapshot(lab, copy_id, WEST)
+    default_key = lab.client("kms", WEST).describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["Arn"]
+    assert copied["Encrypted"] and copied["KmsKeyId"] == default_key
+    made = ec2.create_volume(SnapshotId=snapshot_id, AvailabilityZone=f"{EAST}a")
+    assert made["Encrypted"] and made["KmsKeyId"] == volume["KmsKeyId"]
+    ec2.delete_volume(VolumeId=made["VolumeId"])
+    advance(lab, "2h")
+    west.delete_snapshot(SnapshotId=copy_id)
+    ec2.delete_snapshot(SnapshotId=snapshot_id)
+
+
 # -- the EBS direct APIs --------------------------------------------------------------------------------
 
 

@@ -1023,3 +1023,25 @@ def test_a_suspended_bucket_replaces_only_the_null_version(bucket):
         (bucket, "k", one), (bucket, "k", "null")]
     s3.put_object(bucket, "never-versioned", b"x")  # (a key of its own: one null version)
     assert _history(bucket, "never-versioned") == [("null", "x")]
+
+
+def test_an_encrypted_volume_s_key_follows_its_snapshots_and_the_volumes_made_of_them():
+    """moto keeps the key on the volume alone: its snapshots and the volumes made of them had no KmsKeyId."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    backend = ec2_backends[ACCOUNT]["ap-southeast-2"]
+    volume = backend.create_volume(size=4, zone_name="ap-southeast-2a", encrypted=True)
+    assert volume.kms_key_id
+    moto_s = original(EBSBackend, "create_snapshot")(backend, volume.id, "moto's")
+    assert moto_s.encrypted and moto_s.kms_key_id is None
+    snapshot = backend.create_snapshot(volume.id, "patched")
+    assert snapshot.kms_key_id == volume.kms_key_id
+    made = backend.create_volume(size=None, zone_name="ap-southeast-2a", snapshot_id=snapshot.id)
+    assert made.encrypted and made.kms_key_id == volume.kms_key_id
+    copy = backend.copy_snapshot(snapshot.id, "ap-southeast-2", "same Region", None)
+    assert copy.kms_key_id == volume.kms_key_id
+    for made_id in (made.id, volume.id):
+        backend.delete_volume(made_id)
+    for snapshot_id in (moto_s.id, snapshot.id, copy.id):
+        backend.snapshots.pop(snapshot_id)
