@@ -59,10 +59,18 @@ def aws_cli_warnings(version: str | None) -> list[str]:
     return []
 
 
+#: the lab's aws CLI configuration, beside its aws: v2's ISO 8601 timestamps
+_CONFIG = "[default]\ncli_timestamp_format = iso8601\n"
 _SHIM = """#!/bin/sh
 # The lab's aws CLI, first on PATH after `eval "$(lab env)"` (which writes this file): aws CLI v1 ignores
 # AWS_ENDPOINT_URL for RDS in us-east-1 and for SQS and calls AWS itself, so the sandbox's endpoint is passed
 # on every call, in scripts and child processes too. A later --endpoint-url of your own still wins.
+# aws CLI v1 prints timestamps as epoch seconds; v2, and AWS's documentation, as ISO 8601: the lab's config file
+# asks for ISO 8601, so that a script comparing times as text works here as on AWS (your AWS_CONFIG_FILE wins).
+if [ -z "${{AWS_CONFIG_FILE:-}}" ]; then
+  AWS_CONFIG_FILE={config}
+  export AWS_CONFIG_FILE
+fi
 if [ -n "${{AWS_ENDPOINT_URL:-}}" ]; then
   exec {aws} --endpoint-url "$AWS_ENDPOINT_URL" "$@"
 fi
@@ -76,15 +84,17 @@ def aws_shim_dir(state_dir: Path, aws: str) -> Path | None:
     import shlex
 
     directory = state_dir / "bin"
+    config = directory / "aws-config"
     shim = directory / "aws"
-    text = _SHIM.format(aws=shlex.quote(aws))
+    text = _SHIM.format(aws=shlex.quote(aws), config=shlex.quote(str(config.resolve())))
     try:
-        if not shim.is_file() or shim.read_text() != text:
-            directory.mkdir(parents=True, exist_ok=True)
-            written = directory / f".aws.{os.getpid()}"
-            written.write_text(text)
-            written.chmod(0o755)
-            written.replace(shim)  # (atomic: a script running aws meanwhile sees the old file or the new)
+        for path, content, mode in ((config, _CONFIG, 0o644), (shim, text, 0o755)):
+            if not path.is_file() or path.read_text() != content:
+                directory.mkdir(parents=True, exist_ok=True)
+                written = directory / f".{path.name}.{os.getpid()}"
+                written.write_text(content)
+                written.chmod(mode)
+                written.replace(path)  # (atomic: a script running aws meanwhile sees the old file or the new)
     except OSError:
         return None
     return directory

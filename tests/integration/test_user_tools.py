@@ -84,6 +84,16 @@ def test_a_learners_script_reaches_the_sandbox_for_rds_and_sqs_too(sandbox, tmp_
     assert "securecart-orders-db" in result.stdout
 
 
+def test_the_lab_s_aws_prints_times_as_aws_cli_v2_does(sandbox, tmp_path):
+    """aws CLI v1 printed CreationDate as epoch seconds, and lab 01's recovery script, comparing times as text,
+    picked a backup made after the incident: the lab's aws prints ISO 8601, as v2 and AWS's docs do."""
+    tool("aws")
+    result = in_lab_shell(sandbox, "aws dynamodb describe-table --region us-east-1 --table-name "
+                                   "securecart-order-history --query Table.CreationDateTime --output text")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00", result.stdout.strip()), result.stdout
+
+
 def test_aws_cli_unknown_operation_is_clear_and_not_retried(sandbox):
     tool("aws")
     result = in_lab_shell(sandbox, "aws s3api get-bucket-analytics-configuration --bucket securecart-logs "
