@@ -72,6 +72,10 @@ class Source(Protocol):
     def client_answer(self, name: str, record_type: str) -> ClientAnswer | None:
         """What a client resolving `name` uses now, its resolver's cache included (None: no lab resolver here)."""
 
+    def health_verdicts(self) -> dict[str, bool] | None:
+        """Each health check's status as Route 53 decides it (RequestInterval x FailureThreshold, the checkers'
+        share), by id: True healthy (None: no lab Route 53 here; its checkers' latest observations are all)."""
+
     def objects(self, region: str, bucket: str) -> Objects:
         """A summary of the bucket's objects (its invoices judged against `invoices()`)."""
 
@@ -388,6 +392,14 @@ class SandboxSource:
             body.update(nameserver=seen.current.to_dict(), kept_until=seen.kept_until)
         return client_answer_from(body)
 
+    def health_verdicts(self) -> dict[str, bool] | None:
+        from lab.services.route53.engine import Route53
+
+        engine = self.sandbox.engines.find(Route53)
+        if engine is None:
+            return None
+        return {check_id: engine.health(check_id).healthy for check_id in engine.state.checks}
+
     def objects(self, region: str, bucket: str) -> Objects:
         from lab.services.s3.engine import S3
 
@@ -575,6 +587,13 @@ class EndpointSource:
         from urllib.parse import urlencode
 
         return client_answer_from(self.get("dns?" + urlencode({"name": name, "type": record_type, "view": "client"})))
+
+    def health_verdicts(self) -> dict[str, bool] | None:
+        try:
+            checks = self.get("route53/health").get("checks") or {}
+        except SourceError:
+            return None  # (no lab admin API: another backend)
+        return {str(check_id): bool(seen.get("healthy")) for check_id, seen in checks.items()}
 
     def objects(self, region: str, bucket: str) -> Objects:
         s3 = self.client("s3", region)

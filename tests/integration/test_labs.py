@@ -239,7 +239,9 @@ def test_dr_strategies(world: LabWorld, monkeypatch: pytest.MonkeyPatch) -> None
     model = Durations({"scale": STRATEGY_SCALE})
     database = model.backup_restore_pending() + model.rds_restore(20) + model.rds_snapshot(0.001)
     assert database <= restored.rto_seconds <= database + parse_duration(WAIT_STEP) + 60, (database, restored)
-    assert active.rpo_seconds <= 2 and active.rto_seconds <= 60, active
+    # (no sooner than Route 53 takes us-east-1 out of the answers: RequestInterval 10 s x FailureThreshold 3; the
+    # drill took the checkers' first failed probe for the verdict and was recovered at 12 s)
+    assert active.rpo_seconds <= 2 and 30 <= active.rto_seconds <= 60, active
     assert pilot.rpo_seconds <= 60, pilot  # DRS: seconds of the backend's disks; the data replicas: seconds
     # The pilot light's RTO is Elastic Disaster Recovery's launch (job, snapshot, conversion, boot) as the
     # duration model times it, and the DNS change the recovery script makes at its next look once the recovery
