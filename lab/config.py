@@ -34,6 +34,8 @@ MOTO_ENVIRONMENT = {
     # A handful of current AMIs instead of moto's thousands per region: a tenth of EC2's start-up time and
     # memory, and no thousand AMI snapshots cluttering a learner's `describe-snapshots --owner-ids self`.
     "MOTO_AMIS_PATH": str(Path(__file__).resolve().parent / "data" / "amis.json"),
+    # RunInstances of an AMI that does not exist is InvalidAMIID.NotFound, as on AWS (moto launched it)
+    "MOTO_ENABLE_AMI_VALIDATION": "true",
 }
 
 

@@ -59,7 +59,8 @@ def attached(lab: SandboxHandle) -> str:
     """A volume attached to an instance: the backend writes to it (ebs.volume.write_rate)."""
     ec2 = lab.client("ec2")
     volume = ec2.create_volume(AvailabilityZone=f"{EAST}a", Size=4, VolumeType="gp3")["VolumeId"]
-    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro",
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
                                  Placement={"AvailabilityZone": f"{EAST}a"})["Instances"][0]["InstanceId"]
     advance(lab, "1m")
     ec2.attach_volume(VolumeId=volume, InstanceId=instance, Device="/dev/sdf")
@@ -363,6 +364,13 @@ def test_an_instance_of_an_ami_gets_a_volume_from_each_of_its_mappings(lab):
                                                   *[{"DeviceName": d, "NoDevice": ""} for d in others]])
     assert list(changed) == [root] and changed[root]["Size"] == 60
     assert changed[root]["SnapshotId"] == disks[root]["SnapshotId"]
+
+
+def test_an_instance_of_an_ami_that_does_not_exist_is_refused(lab):
+    """EC2 API Reference, error codes: InvalidAMIID.NotFound, "The specified AMI does not exist"."""
+    code, message, status = error_of(lambda: lab.client("ec2", WEST).run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t3.micro"))
+    assert (code, status) == ("InvalidAMIID.NotFound", 400) and "ami-12345678" in message
 
 
 def test_a_volume_smaller_than_its_snapshot_or_in_an_unknown_zone_is_refused(lab, attached):
