@@ -291,11 +291,16 @@ def route53_failover_configured(inv: InventoryView, params: dict[str, Any]) -> I
         "region_missing": "{resource} has no record answering in {missing}.",
         "record_without_health_check": "The {policy} record {set_identifier} of {resource} has no health check: "
                                        "Route 53 would keep answering it while its region is down.",
+        "record_failing_health_check": "The {policy} record {set_identifier} of {resource} fails its health check "
+                                       "{health_check} now: Route 53 leaves it out of its answers, so that region "
+                                       "serves nothing.",
     },
     hints={
         "no_routed_records": "Create one record per region with the same name, a SetIdentifier and either Region "
                              "(latency) or Weight (weighted), each with a HealthCheckId.",
         "region_missing": "Add a record of the same name and type whose value is the {missing} endpoint.",
+        "record_failing_health_check": "Check what health check {health_check} watches (aws route53 get-health-check,"
+                                       " get-health-check-status): it must probe that region's own endpoint.",
         "record_without_health_check": "Create a health check for that region's endpoint and UPSERT the record "
                                        "with its HealthCheckId.",
     },
@@ -317,11 +322,18 @@ def route53_active_active_configured(inv: InventoryView, params: dict[str, Any])
         missing = [region for region in regions if not any(
             points_into(record, region, endpoints[region], params["drTargets"]) for record in group.records)]
         unguarded = [r for r in group.records if not r.health_check_id]
+        down = set(inv.inventory.faults.regions_down)  # (a region that is down fails its check, as it should)
+        failing = [r for r in group.records if r.health_check_id and health_of(inv, r) == "unhealthy"
+                   and r.region not in down]
         if missing:
             findings.append(failed(resource, "region_missing", missing=", ".join(missing), **evidence))
         elif unguarded:
             findings.append(failed(resource, "record_without_health_check",
                                    set_identifier=unguarded[0].set_identifier, **evidence))
+        elif failing:
+            # (a record whose check fails is out of the answers: that region serves nothing, whatever its state)
+            findings.append(failed(resource, "record_failing_health_check", set_identifier=failing[0].set_identifier,
+                                   health_check=failing[0].health_check_id, **evidence))
         else:
             findings.append(passed(resource, "active_active", **evidence))
     yield from apply_match(findings, "any")

@@ -125,6 +125,14 @@ def test_active_active_routing_needs_a_guarded_record_in_each_region():
     status, reason, message = run("ROUTE53_ACTIVE_ACTIVE_CONFIGURED", one_sided, recordName="shop.z")
     assert (status, reason) == ("FAIL", "region_missing") and WEST in message
     assert run("ROUTE53_ACTIVE_ACTIVE_CONFIGURED", Inv().build())[1] == "no_routed_records"
+    # a check that watches the wrong address fails while its region is up: that region serves nothing
+    wrong = routed("latency", "Healthy", west_health="Unhealthy").build()
+    status, reason, message = run("ROUTE53_ACTIVE_ACTIVE_CONFIGURED", wrong, recordName="shop.z")
+    assert (status, reason) == ("FAIL", "record_failing_health_check") and "hc-west" in message
+    during_outage = routed("latency", "Unhealthy")
+    during_outage.data.faults.regions_down = [EAST]
+    assert run("ROUTE53_ACTIVE_ACTIVE_CONFIGURED", during_outage.build(), recordName="shop.z")[:2] == (
+        "PASS", "active_active")
 
 
 def test_a_multi_writer_table_servers_in_both_regions_and_routing_to_both_is_multi_site():
