@@ -88,19 +88,18 @@ def _comparable(value: Any) -> Any:
     return value
 
 
+#: record types whose values are addresses: how to read one, and Route 53's name for a value that is not
+_ADDRESSES = {"A": (ipaddress.IPv4Address, "ARRDATAIllegalIPv4Address", "IPv4"),
+              "AAAA": (ipaddress.IPv6Address, "AAAARRDATAIllegalIPv6Address", "IPv6")}
+
+
 def _check_value(kind: str, value: str) -> None:
     """A record's value is what its type holds: an IPv4 address for A, an IPv6 one for AAAA."""
-    if kind == "A":
-        try:
-            ipaddress.IPv4Address(value)
-        except ValueError:
-            raise AwsError("InvalidChangeBatch", f"[Invalid Resource Record: 'FATAL problem: ARRDATAIllegalIPv4Address "
-                                                 f"(Value is not a valid IPv4 address) encountered with "
-                                                 f"'{value[:100]}'']") from None
-    elif kind == "AAAA":
-        try:
-            ipaddress.IPv6Address(value)
-        except ValueError:
-            raise AwsError("InvalidChangeBatch", f"[Invalid Resource Record: 'FATAL problem: "
-                                                 f"AAAARRDATAIllegalIPv6Address (Value is not a valid IPv6 address) "
-                                                 f"encountered with '{value[:100]}'']") from None
+    if kind not in _ADDRESSES:
+        return
+    parse, problem, family = _ADDRESSES[kind]
+    try:
+        parse(value)
+    except ValueError:
+        raise AwsError("InvalidChangeBatch", f"[Invalid Resource Record: 'FATAL problem: {problem} (Value is not a "
+                                             f"valid {family} address) encountered with '{value[:100]}'']") from None
