@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -441,6 +442,7 @@ def test_an_export_writes_the_items_of_its_moment_to_s3_after_it_has_run(sandbox
     export_arn = started["ExportArn"]
     assert started["ExportStatus"] == "IN_PROGRESS" and "EndTime" not in started and "S3Prefix" not in started
     assert export_arn.startswith(f"{arn}/export/") and started["ExportFormat"] == "DYNAMODB_JSON"
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", started["ClientToken"])  # DynamoDB's own
     export_id = export_arn.rsplit("/", 1)[1]
     assert started["ExportManifest"] == f"AWSDynamoDB/{export_id}/manifest-summary.json"
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}

@@ -23,9 +23,11 @@ restoring DynamoDB tables); CreateBackup's backup is CREATING for `dynamodb.back
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -540,7 +542,9 @@ class DynamoDB(Engine):
         now = self.now()
         ref = self.state.histories[record.history].ref_at(when)
         size, _ = self.items_size(ref)
-        token = params.get("ClientToken") or self._id(f"{record.arn}/export-")
+        # (without one, DynamoDB makes the ClientToken it shows: a UUID; here one drawn from the export's place)
+        token = params.get("ClientToken") or str(uuid.UUID(hashlib.sha256(
+            f"{record.arn}/{self._next()}".encode()).hexdigest()[:32]))
         identifier = export_id(now, f"{token}/{self._next()}")
         description = json.loads(record.definition)
         export = ExportRecord(
