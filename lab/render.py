@@ -20,6 +20,10 @@ def status_table(body: dict[str, Any]) -> Group:
     head.add_row("account", body.get("account_id", ""))
     head.add_row("state dir", body["state_dir"])
     head.add_row("pid", str(body.get("pid")))
+    clock = body.get("clock")
+    if clock:
+        head.add_row("sim clock", f"{clock.get('now')} ({'paused' if clock.get('paused') else 'running'}, speed "
+                                  f"{clock.get('speed')}x)")
     storage = body.get("storage")
     if storage:
         state = "[red bold]DISK FULL: changes refused[/]" if storage.get("disk_full") else "ok"

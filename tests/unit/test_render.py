@@ -16,6 +16,15 @@ def shown(journal_records: int) -> str:
     return console.export_text()
 
 
+def test_the_sim_clock_is_shown_with_its_speed_and_whether_it_runs():
+    """The README promises the clock in `lab status`: it was in --json alone."""
+    body = {"endpoint": "http://127.0.0.1:4566", "backend": "embedded", "regions": ["us-east-1"], "state_dir": "/x",
+            "clock": {"now": "2026-12-08T02:00:00Z", "speed": 60.0, "paused": False}}
+    console = Console(width=160, record=True, color_system=None)
+    console.print(status_table(body))
+    assert "sim clock  2026-12-08T02:00:00Z (running, speed 60.0x)" in console.export_text()
+
+
 def test_the_journal_counts_one_change_and_several_changes():
     assert "journal 1 change since the last snapshot" in shown(1)
     assert "journal 3 changes since the last snapshot" in shown(3)
