@@ -98,11 +98,20 @@ def interval_seconds(interval: int | None, unit: str | None) -> float | None:
 
 
 def describe_seconds(seconds: float) -> str:
+    if round(seconds) == 0:
+        return "0 seconds"
     if seconds % 86400 == 0:
         days = int(seconds // 86400)
         return f"{days} day{'s' if days != 1 else ''}"
     if seconds % 3600 == 0:
         hours = int(seconds // 3600)
         return f"{hours} hour{'s' if hours != 1 else ''}"
-    minutes = seconds / 60
-    return f"{minutes:g} minutes"
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    whole = round(seconds)  # (a backup 307 s old, an RPO of 5 s: "5 minutes 7 seconds", not "5.11667 minutes")
+    minutes, rest = divmod(whole, 60)
+    parts = [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
+    if rest or not parts:
+        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
+    return " ".join(parts)

@@ -31,3 +31,10 @@ def test_other_schedules_are_still_stepped_through(monkeypatch):
     assert schedule.max_interval_seconds("cron(0 5 1 * ? *)") == stepped("cron(0 5 1 * ? *)", monkeypatch)
     assert schedule.max_interval_seconds("cron(0 * ? * * *)") == 3600
     assert schedule.max_interval_seconds(None) == 86400  # AWS Backup's default: daily
+
+
+def test_durations_read_as_a_person_writes_them():
+    """A check said "backed up 5.11667 minutes ago" and "RPO about 0.0833333 minutes"."""
+    assert [schedule.describe_seconds(s) for s in (0, 5, 60, 90, 307, 3600, 7200, 86400)] == [
+        "0 seconds", "5 seconds", "1 minute", "1 minute 30 seconds", "5 minutes 7 seconds", "1 hour", "2 hours",
+        "1 day"]
