@@ -550,3 +550,17 @@ def test_item_count_and_table_size_are_updated_every_six_hours(sandbox):
     advance(sandbox, "6h")
     assert figures()[0] == 4
     assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 4  # (what is there now: a Scan counts)
+
+
+def test_a_second_stream_is_refused_as_dynamodb_refuses_it(sandbox):
+    """DynamoDB: enabling a stream on a table that has one is ValidationException "Table already has an enabled
+    stream" (the backend answered ResourceInUseException "Cannot enable stream")."""
+    dynamodb = sandbox.client("dynamodb")
+    table = unique("streamed")
+    create_table(dynamodb, table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    with pytest.raises(ClientError) as refused:
+        dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": True,
+                                                                    "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    assert error_code(refused) == "ValidationException"
+    assert refused.value.response["Error"]["Message"] == f"Table already has an enabled stream: TableName: {table}"
+    dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})

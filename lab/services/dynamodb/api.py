@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lab import config
+from lab.gateway import audit
 from lab.kernel.api import BackendAnswer, Call, ServiceApi, paginate
 from lab.kernel.errors import AwsError, NotSimulatedError
 from lab.services.dynamodb.engine import (
@@ -141,6 +142,17 @@ class DynamoDBApi(ServiceApi):
         answer = call.forward()
         answer["TableDescription"]["TableStatus"] = "DELETING"
         return answer
+
+    def _refuse_second_stream(self, region: str, name: str) -> None:
+        """Enabling a stream on a table that has one is DynamoDB's ValidationException (moto: ResourceInUse
+        "Cannot enable stream")."""
+        try:
+            with audit.unrecorded():
+                shown = self.sandbox.client("dynamodb", region).describe_table(TableName=name)["Table"]
+        except ClientError:
+            return  # (no such table: the backend answers that)
+        if (shown.get("StreamSpecification") or {}).get("StreamEnabled"):
+            raise AwsError("ValidationException", f"Table already has an enabled stream: TableName: {name}")
 
     # -- point-in-time recovery --------------------------------------------------------------------------
 
@@ -397,6 +409,8 @@ class DynamoDBApi(ServiceApi):
 
     def op_UpdateTable(self, call: Call) -> dict[str, Any] | BackendAnswer:
         request, region = call.params, call.region
+        if (request.get("StreamSpecification") or {}).get("StreamEnabled"):
+            self._refuse_second_stream(region, table_name(request.get("TableName", "")))
         if "ReplicaUpdates" not in request:
             return call.backend_answer()
         engine = self.engine
