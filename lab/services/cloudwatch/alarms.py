@@ -184,23 +184,31 @@ def period_value(spec: AlarmSpec, buckets: Buckets, start: int) -> tuple[float, 
             values.append(bucket[3])
     if count <= 0:
         return None
-    statistic = spec.statistic
-    if statistic == "Maximum":
-        return high, count
-    if statistic == "Minimum":
-        return low, count
-    if statistic == "Sum":
-        return total, count
-    if statistic == "SampleCount":
-        return count, count
-    if statistic == "Average":
-        return total / count, count
+    summary = summary_statistic(spec.statistic, total, count, low, high)
+    if summary is not None:
+        return summary, count
     wanted = spec.percentile
     if wanted is None or not values:
         return None
     ordered = sorted(values)
     rank = max(1, math.ceil(wanted / 100.0 * len(ordered)))
     return ordered[rank - 1], count
+
+
+def summary_statistic(statistic: str, total: float, count: float, low: float, high: float) -> float | None:
+    """One of STATISTICS of a period's datapoints, from their sum, sample count, minimum and maximum (None for
+    another statistic: a percentile needs the values themselves)."""
+    if statistic == "Maximum":
+        return high
+    if statistic == "Minimum":
+        return low
+    if statistic == "Sum":
+        return total
+    if statistic == "SampleCount":
+        return count
+    if statistic == "Average":
+        return total / count
+    return None
 
 
 # -- evaluation --------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from lab.gateway import audit
 from lab.kernel.api import BackendAnswer, Call, ServiceApi, paginate
 from lab.kernel.engine import MetricSource
 from lab.kernel.errors import AwsError
-from lab.services.cloudwatch.alarms import MINUTE, STATISTICS
+from lab.services.cloudwatch.alarms import MINUTE, STATISTICS, summary_statistic
 from lab.services.cloudwatch.engine import CloudWatch
 
 if TYPE_CHECKING:
@@ -142,13 +142,11 @@ class AlarmOperations:
 class PublishedMetrics:
     """Metrics an AWS service publishes from a timeline the lab keeps (MetricSource): computed when asked."""
 
+    engine: CloudWatch
     sandbox: Sandbox
 
     def _source(self, region: str, namespace: Any) -> MetricSource | None:
-        for source in self.sandbox.engines.all(MetricSource):
-            if source.metric_namespace == namespace and source.metric_region == region:
-                return source
-        return None
+        return self.engine.metric_source(region, namespace)
 
     def op_GetMetricStatistics(self, call: Call) -> dict[str, Any] | BackendAnswer:
         params = call.params
@@ -255,15 +253,10 @@ def _periods(source: MetricSource, params: dict[str, Any], start: float, end: fl
 
 
 def _statistic(statistic: str, values: list[float]) -> float:
-    if statistic == "Minimum":
-        return min(values)
-    if statistic == "Maximum":
-        return max(values)
-    if statistic == "Sum":
-        return float(sum(values))
-    if statistic == "SampleCount":
-        return float(len(values))
-    return sum(values) / len(values)
+    """A statistic of a period's values (the average for one the published metrics do not take)."""
+    total, count = float(sum(values)), float(len(values))
+    found = summary_statistic(statistic, total, count, min(values), max(values))
+    return found if found is not None else total / count
 
 
 class CloudWatchApi(AlarmOperations, PublishedMetrics, ServiceApi):

@@ -246,8 +246,12 @@ class CloudWatch(Engine):
         return buckets
 
     def _virtual(self, spec: AlarmSpec) -> MetricSource | None:
+        return self.metric_source(spec.region, spec.namespace)
+
+    def metric_source(self, region: str, namespace: Any) -> MetricSource | None:
+        """The engine that publishes `namespace`'s metrics in `region` from a timeline of its own, if any."""
         for source in self.sandbox.engines.all(MetricSource):
-            if source.metric_namespace == spec.namespace and source.metric_region == spec.region:
+            if source.metric_namespace == namespace and source.metric_region == region:
                 return source
         return None
 
