@@ -200,7 +200,8 @@ def _seed_ec2(sandbox: Sandbox, orders: list[dict[str, Any]]) -> None:
         ec2.attach_volume(VolumeId=volume["VolumeId"], InstanceId=instance["InstanceId"], Device="/dev/sdf")
 
 
-# moto gives every built-in AMI a snapshot owned by the account; a learner never made those.
+# moto gave every AMI a placeholder snapshot owned by the account, which a learner never made; the patch
+# ami-without-placeholder-snapshot keeps them out of new states, a state saved before still holds them.
 _AMI_SNAPSHOT = "Auto-created snapshot for AMI"
 
 
