@@ -756,15 +756,21 @@ def test_rds_starts_an_instance_left_stopped_for_seven_days(db):
     assert "DB instance is being started due to it exceeding the maximum allowed time being stopped." in events
 
 
-def test_an_instance_with_a_read_replica_and_the_replica_cannot_be_stopped(db):
-    """RDS UG, Stopping a DB instance, Limitations: not one "that has a read replica, or that is a read replica"."""
-    rds = db.client("rds")
-    name = unique("replicated")
-    available_db(db, rds, name, BackupRetentionPeriod=1)
+def replicated_db(db: Any, rds: Any, prefix: str, retention: int) -> tuple[str, str]:
+    """A new available instance and its available read replica `<name>-r`: (name, replica)."""
+    name = unique(prefix)
+    available_db(db, rds, name, BackupRetentionPeriod=retention)
     replica = f"{name}-r"
     rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=name)
     wait_available(db, rds, replica)
     wait_available(db, rds, name)
+    return name, replica
+
+
+def test_an_instance_with_a_read_replica_and_the_replica_cannot_be_stopped(db):
+    """RDS UG, Stopping a DB instance, Limitations: not one "that has a read replica, or that is a read replica"."""
+    rds = db.client("rds")
+    name, replica = replicated_db(db, rds, "replicated", 1)
     with pytest.raises(ClientError) as refused:
         rds.stop_db_instance(DBInstanceIdentifier=name)
     assert error_code(refused) == "InvalidDBInstanceState" and replica in str(refused.value)
@@ -807,12 +813,7 @@ def test_a_cross_region_replica_is_a_snapshot_a_copy_and_a_restore_and_starts_wi
 def test_a_read_replica_is_never_made_over_an_instance_of_its_name(db):
     """API Reference, CreateDBInstanceReadReplica, Errors: DBInstanceAlreadyExists (the identifier is taken)."""
     rds = db.client("rds")
-    name = unique("twice")
-    available_db(db, rds, name, BackupRetentionPeriod=7)
-    replica = f"{name}-r"
-    rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=name)
-    wait_available(db, rds, replica)
-    wait_available(db, rds, name)
+    name, replica = replicated_db(db, rds, "twice", 7)
     created = described(rds, replica)["InstanceCreateTime"]
     refusal = cli_refusal(db, "us-east-1", "rds", "create-db-instance-read-replica", "--db-instance-identifier",
                           replica, "--source-db-instance-identifier", name)

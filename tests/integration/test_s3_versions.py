@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -226,14 +227,21 @@ def versions_of(sandbox, name: str) -> tuple[list[tuple[str, bytes, bool]], list
     return versions, [(m["VersionId"], m["IsLatest"]) for m in listing.get("DeleteMarkers", [])]
 
 
-def test_a_put_on_a_suspended_bucket_replaces_only_the_null_version(sandbox):
-    """On a versioning-suspended bucket a PUT writes the version whose id is null, replacing only a null version;
-    earlier versions stay (S3 User Guide: Adding objects to versioning-suspended buckets)."""
+def suspended_with_two_versions(sandbox: Any) -> tuple[str, str, str]:
+    """A bucket whose key "k" got versions one and two while versioning was on, now suspended: (name, ids)."""
     name = versioned_bucket(sandbox)
     s3 = sandbox.client("s3")
     one = s3.put_object(Bucket=name, Key="k", Body=b"one")["VersionId"]
     two = s3.put_object(Bucket=name, Key="k", Body=b"two")["VersionId"]
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+    return name, one, two
+
+
+def test_a_put_on_a_suspended_bucket_replaces_only_the_null_version(sandbox):
+    """On a versioning-suspended bucket a PUT writes the version whose id is null, replacing only a null version;
+    earlier versions stay (S3 User Guide: Adding objects to versioning-suspended buckets)."""
+    name, one, two = suspended_with_two_versions(sandbox)
+    s3 = sandbox.client("s3")
     s3.put_object(Bucket=name, Key="k", Body=b"three!")
     assert versions_of(sandbox, name) == ([("null", b"three!", True), (two, b"two", False), (one, b"one", False)],
                                           [])
@@ -248,11 +256,8 @@ def test_a_delete_on_a_suspended_bucket_adds_a_null_delete_marker(sandbox):
     """On a versioning-suspended bucket a DELETE without a version id removes the null version and adds a delete
     marker whose id is null; a DELETE of a version id removes that version only (S3 User Guide: Deleting objects
     from versioning-suspended buckets)."""
-    name = versioned_bucket(sandbox)
+    name, one, two = suspended_with_two_versions(sandbox)
     s3 = sandbox.client("s3")
-    one = s3.put_object(Bucket=name, Key="k", Body=b"one")["VersionId"]
-    two = s3.put_object(Bucket=name, Key="k", Body=b"two")["VersionId"]
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
     s3.put_object(Bucket=name, Key="k", Body=b"null body")
     answer = s3.delete_object(Bucket=name, Key="k")
     assert answer["DeleteMarker"] is True and answer["VersionId"] == "null"
